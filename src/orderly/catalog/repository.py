@@ -1,0 +1,52 @@
+"""All catalog queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import BundleComponent, Product, SkuMapping
+from orderly.core.db import chunks
+
+
+def product_ids_by_sku(session: Session, skus: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(skus))):
+        found.update(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part))).tuples())
+    return found
+
+
+def mappings_for(
+    session: Session, shop_ids: Iterable[int], platform_skus: Iterable[str], listing_ids: Iterable[str]
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """(shop, platform SKU) -> product and (shop, listing id) -> product, for just the keys asked."""
+    shops = sorted(set(shop_ids))
+    by_sku: dict[tuple[int, str], int] = {}
+    for part in chunks(sorted(set(platform_skus))):
+        query = select(SkuMapping.shop_id, SkuMapping.platform_sku, SkuMapping.product_id).where(
+            SkuMapping.shop_id.in_(shops), SkuMapping.platform_sku.in_(part)
+        )
+        by_sku.update(((shop, sku), pid) for shop, sku, pid in session.execute(query).tuples() if sku)
+    by_listing: dict[tuple[int, str], int] = {}
+    for part in chunks(sorted(set(listing_ids))):
+        query = select(SkuMapping.shop_id, SkuMapping.listing_id, SkuMapping.product_id).where(
+            SkuMapping.shop_id.in_(shops), SkuMapping.listing_id.in_(part)
+        )
+        by_listing.update(((shop, lid), pid) for shop, lid, pid in session.execute(query).tuples() if lid)
+    return by_sku, by_listing
+
+
+def bundle_parts(session: Session, product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    parts: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for part in chunks(sorted(set(product_ids))):
+        query = (
+            select(BundleComponent.bundle_id, BundleComponent.component_id, BundleComponent.quantity)
+            .where(BundleComponent.bundle_id.in_(part))
+            .order_by(BundleComponent.bundle_id, BundleComponent.component_id)
+        )
+        for bundle_id, component_id, quantity in session.execute(query).tuples():
+            parts[bundle_id].append((component_id, quantity))
+    return dict(parts)

@@ -1,0 +1,34 @@
+"""Settings from the environment (prefix ``ORDERLY_``) or a ``.env`` file; see ``.env.example``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERLY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded database lives.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means the embedded SQLite file in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/orderly",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'orderly.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

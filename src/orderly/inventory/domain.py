@@ -1,0 +1,195 @@
+"""Pure stock rules: levels, movements and all-or-nothing allocation. No I/O here.
+
+``available = on_hand - reserved - safety``. Reservations never eat into safety stock, nothing is
+reserved that is not on hand, and every change is a :class:`Movement` that becomes one ledger row, so
+the ledger summed per SKU and warehouse always equals the level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orderly.core.errors import DomainError, InsufficientStock
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    ADJUSTMENT = "adjustment"
+    COUNT = "count"
+    SAFETY = "safety"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    SHIPMENT = "shipment"
+    RETURN = "return"
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    kind: MovementKind
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    safety_delta: int = 0
+
+
+@dataclass(slots=True)
+class Level:
+    on_hand: int = 0
+    reserved: int = 0
+    safety: int = 0
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved - self.safety)
+
+    def apply(self, movement: Movement) -> None:
+        on_hand = self.on_hand + movement.on_hand_delta
+        reserved = self.reserved + movement.reserved_delta
+        safety = self.safety + movement.safety_delta
+        if min(on_hand, reserved, safety) < 0 or reserved > on_hand:
+            raise InsufficientStock(
+                f"{movement.kind} would leave on hand {on_hand}, reserved {reserved}, safety {safety}"
+            )
+        self.on_hand, self.reserved, self.safety = on_hand, reserved, safety
+
+    def copy(self) -> Level:
+        return Level(self.on_hand, self.reserved, self.safety)
+
+
+def _positive(quantity: int, what: str) -> None:
+    if quantity <= 0:
+        raise DomainError(f"{what} quantity must be positive, got {quantity}", field="quantity")
+
+
+def receipt(quantity: int) -> Movement:
+    _positive(quantity, "received")
+    return Movement(MovementKind.RECEIPT, on_hand_delta=quantity)
+
+
+def adjustment(level: Level, delta: int) -> Movement:
+    if delta == 0:
+        raise DomainError("adjustment of 0 changes nothing", field="delta")
+    if level.on_hand + delta < level.reserved:
+        raise InsufficientStock(
+            f"adjustment of {delta} would leave {level.on_hand + delta} on hand "
+            f"but {level.reserved} is reserved by open orders; release or cancel them first"
+        )
+    return Movement(MovementKind.ADJUSTMENT, on_hand_delta=delta)
+
+
+def count(level: Level, counted: int) -> Movement:
+    if counted < 0:
+        raise DomainError(f"counted quantity cannot be negative, got {counted}", field="counted")
+    if counted < level.reserved:
+        raise InsufficientStock(
+            f"count of {counted} is below the {level.reserved} reserved by open orders; "
+            "release or cancel them first"
+        )
+    return Movement(MovementKind.COUNT, on_hand_delta=counted - level.on_hand)
+
+
+def safety(level: Level, new_safety: int) -> Movement:
+    if new_safety < 0:
+        raise DomainError(f"safety stock cannot be negative, got {new_safety}", field="safety")
+    return Movement(MovementKind.SAFETY, safety_delta=new_safety - level.safety)
+
+
+def reservation(level: Level, quantity: int) -> Movement:
+    _positive(quantity, "reserved")
+    if quantity > level.available:
+        raise InsufficientStock(f"need {quantity}, {level.available} available")
+    return Movement(MovementKind.RESERVATION, reserved_delta=quantity)
+
+
+def release(level: Level, quantity: int) -> Movement:
+    _positive(quantity, "released")
+    if quantity > level.reserved:
+        raise InsufficientStock(f"cannot release {quantity}, only {level.reserved} reserved")
+    return Movement(MovementKind.RELEASE, reserved_delta=-quantity)
+
+
+def shipment(level: Level, quantity: int) -> Movement:
+    """Reserved goods leave the building: both on hand and reserved fall."""
+    _positive(quantity, "shipped")
+    if quantity > level.reserved:
+        raise InsufficientStock(f"cannot ship {quantity}, only {level.reserved} reserved")
+    return Movement(MovementKind.SHIPMENT, on_hand_delta=-quantity, reserved_delta=-quantity)
+
+
+def stock_return(quantity: int) -> Movement:
+    _positive(quantity, "returned")
+    return Movement(MovementKind.RETURN, on_hand_delta=quantity)
+
+
+# --- allocation -----------------------------------------------------------------------------------
+
+StockKey = tuple[int, int]  # (product_id, warehouse_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What one order needs, bundles already expanded to their components."""
+
+    order_key: Hashable
+    needs: Mapping[int, int]  # product_id -> quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Shortage:
+    product_id: int
+    needed: int
+    available: int
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    order_key: Hashable
+    warehouse_id: int | None  # None when the order is short everywhere
+    needs: Mapping[int, int]
+    shortages: tuple[Shortage, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.shortages
+
+
+def allocate(
+    demands: Iterable[Demand], levels: dict[StockKey, Level], warehouse_ids: list[int]
+) -> list[Allocation]:
+    """Reserve each order whole in the first warehouse (in ``warehouse_ids`` order) that can fill it.
+
+    Orders are served in the order given; ``levels`` is updated in place so later orders see earlier
+    reservations. An order no warehouse can fill reserves nothing and reports every short line against
+    the warehouse that could fill most of it.
+    """
+    outcomes: list[Allocation] = []
+    empty = Level()
+    for demand in demands:
+        chosen = next(
+            (
+                wid
+                for wid in warehouse_ids
+                if all(levels.get((pid, wid), empty).available >= qty for pid, qty in demand.needs.items())
+            ),
+            None,
+        )
+        if chosen is not None:
+            for pid, qty in demand.needs.items():
+                levels[(pid, chosen)].reserved += qty
+            outcomes.append(Allocation(demand.order_key, chosen, demand.needs))
+            continue
+        best = max(
+            warehouse_ids,
+            key=lambda wid: sum(
+                min(levels.get((p, wid), empty).available, q) for p, q in demand.needs.items()
+            ),
+            default=None,
+        )
+        shortages = tuple(
+            Shortage(pid, qty, avail)
+            for pid, qty in sorted(demand.needs.items())
+            if (avail := levels.get((pid, best), empty).available if best is not None else 0) < qty
+        )
+        outcomes.append(Allocation(demand.order_key, best, demand.needs, shortages))
+    return outcomes

@@ -1,0 +1,128 @@
+"""All inventory queries. ``lock_levels`` is the one place stock rows are locked, always in id order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from orderly.core.db import bulk_insert, chunks, insert_or_ignore
+from orderly.inventory.domain import Level, StockKey
+from orderly.inventory.models import StockLedgerEntry, StockLevel, Warehouse
+
+
+def active_warehouse_ids(session: Session) -> list[int]:
+    query = select(Warehouse.id).where(Warehouse.active.is_(True)).order_by(Warehouse.priority, Warehouse.id)
+    return list(session.scalars(query))
+
+
+def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, tuple[int, Level]]:
+    """Lock every level of these products (all warehouses) and return ``(row id, level)`` by key.
+
+    Rows are locked in primary-key order by every caller, so two transactions that need overlapping
+    stock queue behind each other instead of deadlocking. On SQLite the transaction already holds the
+    database's write lock (``BEGIN IMMEDIATE``).
+    """
+    found: dict[StockKey, tuple[int, Level]] = {}
+    for part in chunks(sorted(set(product_ids))):
+        query = (
+            select(
+                StockLevel.id,
+                StockLevel.product_id,
+                StockLevel.warehouse_id,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                StockLevel.safety,
+            )
+            .where(StockLevel.product_id.in_(part))
+            .order_by(StockLevel.id)
+            .with_for_update()
+        )
+        for row_id, pid, wid, on_hand, reserved, safety in session.execute(query).tuples():
+            found[(pid, wid)] = (row_id, Level(on_hand, reserved, safety))
+    return found
+
+
+def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
+    """Create the zero level a first receipt needs; racing creators both succeed, one row results."""
+    stmt = insert_or_ignore(session, StockLevel, ["product_id", "warehouse_id"])
+    session.execute(
+        stmt.values(product_id=product_id, warehouse_id=warehouse_id, on_hand=0, reserved=0, safety=0)
+    )
+
+
+_apply = (
+    update(StockLevel)
+    .where(StockLevel.id == bindparam("level_id"))
+    .values(
+        on_hand=StockLevel.on_hand + bindparam("d_on_hand"),
+        reserved=StockLevel.reserved + bindparam("d_reserved"),
+        safety=StockLevel.safety + bindparam("d_safety"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def apply_deltas(session: Session, deltas: dict[int, tuple[int, int, int]], now: datetime) -> None:
+    """Add (on hand, reserved, safety) deltas to locked level rows, one statement for all."""
+    rows = [
+        {"level_id": lid, "d_on_hand": d[0], "d_reserved": d[1], "d_safety": d[2], "now": now}
+        for lid, d in sorted(deltas.items())
+        if d != (0, 0, 0)
+    ]
+    if rows:
+        session.connection().execute(_apply, rows)
+
+
+def append_ledger(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(session, StockLedgerEntry, rows)
+
+
+def reserved_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, dict[StockKey, int]]:
+    """What each order still holds, from the ledger: its reservations less its releases and shipments."""
+    held: dict[int, dict[StockKey, int]] = defaultdict(dict)
+    ledger = StockLedgerEntry
+    for part in chunks(sorted(set(order_ids))):
+        query = (
+            select(ledger.order_id, ledger.product_id, ledger.warehouse_id, func.sum(ledger.reserved_delta))
+            .where(ledger.order_id.in_(part))
+            .group_by(ledger.order_id, ledger.product_id, ledger.warehouse_id)
+        )
+        for order_id, pid, wid, qty in session.execute(query).tuples():
+            if order_id is not None and qty:
+                held[order_id][(pid, wid)] = int(qty)
+    return dict(held)
+
+
+def ledger_totals(session: Session) -> dict[StockKey, Level]:
+    ledger = StockLedgerEntry
+    query = select(
+        ledger.product_id,
+        ledger.warehouse_id,
+        func.sum(ledger.on_hand_delta),
+        func.sum(ledger.reserved_delta),
+        func.sum(ledger.safety_delta),
+    ).group_by(ledger.product_id, ledger.warehouse_id)
+    return {
+        (pid, wid): Level(int(a), int(b), int(c)) for pid, wid, a, b, c in session.execute(query).tuples()
+    }
+
+
+def all_levels(session: Session, *, lock: bool = False) -> dict[StockKey, tuple[int, Level]]:
+    query = select(
+        StockLevel.id,
+        StockLevel.product_id,
+        StockLevel.warehouse_id,
+        StockLevel.on_hand,
+        StockLevel.reserved,
+        StockLevel.safety,
+    ).order_by(StockLevel.id)
+    if lock:
+        query = query.with_for_update()
+    return {
+        (pid, wid): (row_id, Level(a, b, c)) for row_id, pid, wid, a, b, c in session.execute(query).tuples()
+    }

@@ -1,0 +1,245 @@
+"""Inventory use cases. Services never commit: the request or job owns the transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import Product
+from orderly.core.clock import utcnow
+from orderly.core.errors import DomainError, NotFound
+from orderly.inventory import domain
+from orderly.inventory import repository as repo
+from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
+from orderly.inventory.models import StockLevel, Warehouse
+
+
+class StockBook:
+    """The locked levels of some products and the movements made on them in this transaction.
+
+    Every stock change goes through :meth:`record`: the movement is checked against the level, then
+    becomes one ledger row and one delta on the level row, written together by :meth:`flush`.
+    """
+
+    def __init__(self, session: Session, product_ids: Iterable[int]) -> None:
+        self.session = session
+        self._rows = repo.lock_levels(session, product_ids)
+        self._ledger: list[dict[str, Any]] = []
+        self._deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.now = utcnow()
+
+    def level(self, key: StockKey) -> Level:
+        row = self._rows.get(key)
+        return row[1] if row else Level()
+
+    def snapshot(self) -> dict[StockKey, Level]:
+        return {key: level.copy() for key, (_, level) in self._rows.items()}
+
+    def record(
+        self,
+        key: StockKey,
+        movement: Movement,
+        *,
+        actor: str,
+        reason: str | None,
+        order_id: int | None = None,
+    ) -> None:
+        if key not in self._rows:
+            raise NotFound(f"no stock of product {key[0]} in warehouse {key[1]}")
+        row_id, level = self._rows[key]
+        level.apply(movement)
+        delta = self._deltas[row_id]
+        delta[0] += movement.on_hand_delta
+        delta[1] += movement.reserved_delta
+        delta[2] += movement.safety_delta
+        self._ledger.append(
+            {
+                "product_id": key[0],
+                "warehouse_id": key[1],
+                "kind": str(movement.kind),
+                "on_hand_delta": movement.on_hand_delta,
+                "reserved_delta": movement.reserved_delta,
+                "safety_delta": movement.safety_delta,
+                "order_id": order_id,
+                "actor": actor,
+                "reason": reason,
+                "created_at": self.now,
+            }
+        )
+
+    def allocate(self, demands: list[Demand], warehouse_ids: list[int]) -> list[Allocation]:
+        """Plan reservations on a copy; :meth:`reserve` then books the ones that went through."""
+        return domain.allocate(demands, self.snapshot(), warehouse_ids)
+
+    def reserve(self, allocation: Allocation, order_id: int, actor: str) -> None:
+        assert allocation.ok and allocation.warehouse_id is not None
+        for pid, qty in sorted(allocation.needs.items()):
+            key = (pid, allocation.warehouse_id)
+            self.record(
+                key, domain.reservation(self.level(key), qty), actor=actor, reason=None, order_id=order_id
+            )
+
+    def release(self, held: dict[StockKey, int], order_id: int, actor: str, reason: str) -> None:
+        for key, qty in sorted(held.items()):
+            self.record(
+                key, domain.release(self.level(key), qty), actor=actor, reason=reason, order_id=order_id
+            )
+
+    def flush(self) -> None:
+        repo.apply_deltas(self.session, {k: (v[0], v[1], v[2]) for k, v in self._deltas.items()}, self.now)
+        repo.append_ledger(self.session, self._ledger)
+        self._deltas.clear()
+        self._ledger = []
+
+
+# --- stock movements by people and imports --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockFigure:
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    safety: int
+    available: int
+
+
+def _resolve(session: Session, sku: str, warehouse_code: str) -> tuple[int, int]:
+    product = session.execute(select(Product.id, Product.is_bundle).where(Product.sku == sku)).first()
+    if product is None:
+        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+    if product.is_bundle:
+        raise DomainError(f"{sku!r} is a bundle: its stock is that of its components", field="sku")
+    warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse_code))
+    if warehouse_id is None:
+        raise NotFound(f"unknown warehouse {warehouse_code!r}", field="warehouse")
+    return product.id, warehouse_id
+
+
+def move_stock(
+    session: Session,
+    sku: str,
+    warehouse_code: str,
+    make_movement: Callable[[Level], Movement],
+    *,
+    actor: str,
+    reason: str | None,
+) -> StockFigure:
+    """Apply one manual movement (receipt, adjustment, count, safety) under the level's lock."""
+    product_id, warehouse_id = _resolve(session, sku, warehouse_code)
+    repo.ensure_level(session, product_id, warehouse_id)
+    book = StockBook(session, [product_id])
+    key = (product_id, warehouse_id)
+    book.record(key, make_movement(book.level(key)), actor=actor, reason=reason)
+    book.flush()
+    level = book.level(key)
+    return StockFigure(sku, warehouse_code, level.on_hand, level.reserved, level.safety, level.available)
+
+
+def receive(
+    session: Session, sku: str, warehouse: str, quantity: int, *, actor: str, reason: str | None
+) -> StockFigure:
+    return move_stock(session, sku, warehouse, lambda _: domain.receipt(quantity), actor=actor, reason=reason)
+
+
+def adjust(
+    session: Session, sku: str, warehouse: str, delta: int, *, actor: str, reason: str | None
+) -> StockFigure:
+    return move_stock(
+        session, sku, warehouse, lambda lv: domain.adjustment(lv, delta), actor=actor, reason=reason
+    )
+
+
+def count(
+    session: Session, sku: str, warehouse: str, counted: int, *, actor: str, reason: str | None
+) -> StockFigure:
+    return move_stock(
+        session, sku, warehouse, lambda lv: domain.count(lv, counted), actor=actor, reason=reason
+    )
+
+
+def set_safety(
+    session: Session, sku: str, warehouse: str, safety: int, *, actor: str, reason: str | None
+) -> StockFigure:
+    return move_stock(
+        session, sku, warehouse, lambda lv: domain.safety(lv, safety), actor=actor, reason=reason
+    )
+
+
+def stock_of(session: Session, sku: str) -> list[StockFigure]:
+    product_id = session.scalar(select(Product.id).where(Product.sku == sku))
+    if product_id is None:
+        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+    query = (
+        select(Warehouse.code, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id == product_id)
+        .order_by(Warehouse.priority, Warehouse.id)
+    )
+    return [
+        StockFigure(sku, code, a, b, c, Level(a, b, c).available)
+        for code, a, b, c in session.execute(query).tuples()
+    ]
+
+
+# --- ledger check -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    product_id: int
+    warehouse_id: int
+    level: tuple[int, int, int]
+    ledger: tuple[int, int, int]
+
+
+def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
+    """Compare every level with its ledger; with ``repair`` set the level to what the ledger says.
+
+    The ledger is the record of what happened, so it wins: the level rows are rewritten under lock.
+    """
+    levels = repo.all_levels(session, lock=repair)
+    totals = repo.ledger_totals(session)
+    drifts: list[Drift] = []
+    for key in sorted(set(levels) | set(totals)):
+        current = levels[key][1] if key in levels else Level()
+        expected = totals.get(key, Level())
+        if (current.on_hand, current.reserved, current.safety) != (
+            expected.on_hand,
+            expected.reserved,
+            expected.safety,
+        ):
+            drifts.append(
+                Drift(
+                    key[0],
+                    key[1],
+                    (current.on_hand, current.reserved, current.safety),
+                    (expected.on_hand, expected.reserved, expected.safety),
+                )
+            )
+    if repair and drifts:
+        now = utcnow()
+        for drift in drifts:
+            key = (drift.product_id, drift.warehouse_id)
+            if key not in levels:
+                repo.ensure_level(session, *key)
+        fresh = repo.all_levels(session, lock=True)
+        repo.apply_deltas(
+            session,
+            {
+                fresh[(d.product_id, d.warehouse_id)][0]: (
+                    d.ledger[0] - d.level[0],
+                    d.ledger[1] - d.level[1],
+                    d.ledger[2] - d.level[2],
+                )
+                for d in drifts
+            },
+            now,
+        )
+    return drifts

@@ -1,0 +1,91 @@
+"""Pure order rules: statuses, allowed transitions, hold reasons. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from orderly.core.errors import InvalidTransition
+
+
+class OrderStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"
+    ON_HOLD = "on_hold"
+    APPROVED = "approved"
+    ALLOCATED = "allocated"
+    LABEL_PRINTED = "label_printed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class HoldReason(StrEnum):
+    OUT_OF_STOCK = "out_of_stock"
+    ADDRESS = "address"
+    RISK = "risk"
+    REMARK = "remark"
+    PAYMENT = "payment"
+    MANUAL = "manual"
+
+
+S = OrderStatus
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_REVIEW: frozenset({S.ON_HOLD, S.APPROVED, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
+    # Releasing an allocation (hold, or back to approved to re-route) gives the stock back.
+    S.ALLOCATED: frozenset({S.LABEL_PRINTED, S.SHIPPED, S.ON_HOLD, S.APPROVED, S.CANCELLED}),
+    # A voided label returns the order to allocated; once handed over it can no longer be cancelled.
+    S.LABEL_PRINTED: frozenset({S.SHIPPED, S.ALLOCATED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.RETURNED}),
+    S.DELIVERED: frozenset({S.RETURNED}),
+    S.CANCELLED: frozenset(),
+    S.RETURNED: frozenset(),
+}
+
+#: Statuses in which the order holds reserved stock.
+HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED})
+#: Statuses after which the platform's word can no longer change what we do with the goods.
+CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if target not in ALLOWED_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none (final)"
+        raise InvalidTransition(
+            f"an order cannot go from {current} to {target}; allowed from {current}: {allowed}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why an order is held, typed for rules and worded for people."""
+
+    reason: HoldReason
+    message: str
+    details: list[dict[str, object]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {"reason": str(self.reason), "message": self.message, "details": self.details}
+
+
+@dataclass(frozen=True, slots=True)
+class LineSignature:
+    """What a line asks of the warehouse; two versions with equal signatures need no re-allocation."""
+
+    product_id: int
+    quantity: int
+
+
+def lines_changed(old: list[LineSignature], new: list[LineSignature]) -> bool:
+    return sorted((s.product_id, s.quantity) for s in old) != sorted((s.product_id, s.quantity) for s in new)

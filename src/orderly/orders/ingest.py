@@ -1,0 +1,589 @@
+"""Ingest: store a batch of normalized orders idempotently and reserve their stock, set-based.
+
+Per batch: parse each order on its own (a bad one is rejected with its reason, the rest go on), resolve
+shops and SKUs with one query each, lock the stock of every product involved in id order, plan the
+reservations in memory (pure domain), then write orders, lines, ledger and history with one statement
+per table. ``(shop, external id)`` is unique in the database: new orders go in with
+``INSERT ... ON CONFLICT DO NOTHING``; if a competing transaction inserted one of them first, the whole
+batch runs again and finds it known.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.catalog import repository as catalog_repo
+from orderly.catalog.domain import expand
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.core.clock import utcnow
+from orderly.core.db import RetryTransaction, is_retryable, run_in_transaction
+from orderly.inventory import repository as inventory_repo
+from orderly.inventory.domain import Allocation, Demand
+from orderly.inventory.service import StockBook
+from orderly.orders import repository as repo
+from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, Hold, HoldReason, OrderStatus
+from orderly.orders.models import Order, RawPayload
+from orderly.orders.schemas import NormalizedOrder
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["created", "updated", "unchanged", "stale", "rejected"]
+
+
+@dataclass
+class ItemResult:
+    index: int
+    shop: str | None
+    external_id: str | None
+    outcome: Outcome
+    order_id: int | None = None
+    status: str | None = None
+    rejection_id: int | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    items: list[ItemResult]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for item in self.items if item.outcome == outcome)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {name: self.count(name) for name in ("created", "updated", "unchanged", "stale", "rejected")}
+
+
+@dataclass
+class _Candidate:
+    index: int
+    order: NormalizedOrder
+    shop_id: int
+    product_ids: list[int]
+
+    @property
+    def key(self) -> repo.OrderKey:
+        return (self.shop_id, self.order.external_id)
+
+
+@dataclass
+class _Rejection:
+    index: int
+    payload: Any
+    errors: list[dict[str, str]]
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "order"
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
+
+
+def _key_of(payload: Any) -> tuple[str | None, str | None]:
+    if not isinstance(payload, Mapping):
+        return None, None
+    shop, external_id = payload.get("shop"), payload.get("external_id")
+    return (
+        str(shop)[:64] if shop is not None else None,
+        str(external_id)[:200] if external_id is not None else None,
+    )
+
+
+def ingest_batch(
+    factory: sessionmaker[Session],
+    items: Sequence[Any],
+    *,
+    actor: str = "ingest",
+    replaying: Sequence[int] | None = None,
+) -> IngestReport:
+    """Ingest in one transaction, retried after a lost race; a batch the database refuses is split until
+    the order it refuses is alone, and that one is stored as a rejection."""
+    try:
+        return run_in_transaction(factory, lambda s: ingest(s, items, actor=actor, replaying=replaying))
+    except DBAPIError as exc:
+        if is_retryable(exc):
+            raise
+        if len(items) == 1:
+            log.warning("database refused an order: %s", exc.orig)
+            message = f"the database refused this order: {exc.orig}".splitlines()[0][:500]
+            return run_in_transaction(
+                factory,
+                lambda s: _store_rejections(
+                    s, [_Rejection(0, items[0], [{"field": "order", "message": message}])], replaying, actor
+                ),
+            )
+    middle = len(items) // 2
+    first = ingest_batch(
+        factory, items[:middle], actor=actor, replaying=replaying[:middle] if replaying else None
+    )
+    second = ingest_batch(
+        factory, items[middle:], actor=actor, replaying=replaying[middle:] if replaying else None
+    )
+    for item in second.items:
+        item.index += middle
+    return IngestReport(first.items + second.items)
+
+
+def ingest(
+    session: Session, items: Sequence[Any], *, actor: str = "ingest", replaying: Sequence[int] | None = None
+) -> IngestReport:
+    """Store and reserve a batch of orders in the caller's transaction.
+
+    ``replaying`` gives, for each item, the rejection it replays; that row is then updated instead of a
+    new one being written.
+    """
+    now = utcnow()
+    results: dict[int, ItemResult] = {}
+    rejected: list[_Rejection] = []
+
+    parsed: list[tuple[int, NormalizedOrder]] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(
+                (index, item if isinstance(item, NormalizedOrder) else NormalizedOrder.model_validate(item))
+            )
+        except ValidationError as exc:
+            rejected.append(_Rejection(index, item, validation_errors(exc)))
+
+    candidates = _resolve(session, parsed, items, rejected)
+    # A batch may carry several versions of one order: the newest wins, the rest are stale.
+    newest: dict[repo.OrderKey, _Candidate] = {}
+    for cand in candidates:
+        other = newest.get(cand.key)
+        if other is None or cand.order.updated_at > other.order.updated_at:
+            if other is not None:
+                results[other.index] = _result(other, "stale")
+            newest[cand.key] = cand
+        else:
+            results[cand.index] = _result(cand, "stale")
+    ordered = sorted(newest.values(), key=lambda c: c.key)  # one insert order for all writers
+
+    known = repo.find_known(session, [c.key for c in ordered])
+    fresh = [c for c in ordered if c.key not in known]
+    changed_keys = [
+        c.key for c in ordered if c.key in known and c.order.updated_at > known[c.key].platform_updated_at
+    ]
+    for cand in ordered:
+        if cand.key in known and cand.key not in changed_keys:
+            k = known[cand.key]
+            outcome: Outcome = "unchanged" if cand.order.updated_at == k.platform_updated_at else "stale"
+            results[cand.index] = _result(cand, outcome, k.id, k.status)
+    # Lock the orders we are about to change and read them again under the lock.
+    locked = repo.find_known(session, changed_keys, lock=True) if changed_keys else {}
+    updates = [
+        c for c in ordered if c.key in locked and c.order.updated_at > locked[c.key].platform_updated_at
+    ]
+    for cand in ordered:
+        if cand.key in locked and cand not in updates:
+            results[cand.index] = _result(cand, "stale", locked[cand.key].id, locked[cand.key].status)
+
+    plan = _Plan(session, fresh, updates, locked, actor, now)
+    plan.run()
+    results.update(plan.results)
+    _store_raw_and_resolve(session, plan, now)
+    for rejection_result in _store_rejections(session, rejected, replaying, actor).items:
+        results[rejection_result.index] = rejection_result
+    return IngestReport([results[i] for i in sorted(results)])
+
+
+def _result(
+    cand: _Candidate, outcome: Outcome, order_id: int | None = None, status: str | None = None
+) -> ItemResult:
+    return ItemResult(cand.index, cand.order.shop, cand.order.external_id, outcome, order_id, status)
+
+
+def _resolve(
+    session: Session,
+    parsed: list[tuple[int, NormalizedOrder]],
+    items: Sequence[Any],
+    rejected: list[_Rejection],
+) -> list[_Candidate]:
+    """Find each order's shop and each line's product; an order with any unknown is rejected whole."""
+    shop_codes = {o.shop for _, o in parsed}
+    shops = dict(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(shop_codes))).tuples())
+    skus = {line.platform_sku for _, o in parsed for line in o.lines if line.platform_sku}
+    listings = {line.listing_id for _, o in parsed for line in o.lines if line.listing_id}
+    by_sku, by_listing = catalog_repo.mappings_for(session, shops.values(), skus, listings)
+    by_code = catalog_repo.product_ids_by_sku(session, skus)
+
+    candidates: list[_Candidate] = []
+    for index, order in parsed:
+        shop_id = shops.get(order.shop)
+        if shop_id is None:
+            rejected.append(
+                _Rejection(
+                    index, items[index], [{"field": "shop", "message": f"unknown shop {order.shop!r}"}]
+                )
+            )
+            continue
+        product_ids: list[int] = []
+        errors: list[dict[str, str]] = []
+        for number, line in enumerate(order.lines):
+            pid = (
+                (line.platform_sku and by_sku.get((shop_id, line.platform_sku)))
+                or (line.listing_id and by_listing.get((shop_id, line.listing_id)))
+                or (line.platform_sku and by_code.get(line.platform_sku))
+            )
+            if pid:
+                product_ids.append(pid)
+                continue
+            what = f"SKU {line.platform_sku!r}" if line.platform_sku else f"listing {line.listing_id!r}"
+            errors.append(
+                {
+                    "field": f"lines[{number}].{'platform_sku' if line.platform_sku else 'listing_id'}",
+                    "message": f"unknown {what} on shop {order.shop!r}: create the product or map it",
+                }
+            )
+        if errors:
+            rejected.append(_Rejection(index, items[index], errors))
+        else:
+            candidates.append(_Candidate(index, order, shop_id, product_ids))
+    return candidates
+
+
+def _header(order: NormalizedOrder, now: datetime) -> dict[str, Any]:
+    address = order.shipping_address
+    return {
+        "payment_status": str(order.payment_status),
+        "payment_method": order.payment_method,
+        "platform_status": order.platform_status,
+        "currency": order.currency,
+        "subtotal": order.subtotal,
+        "shipping_total": order.shipping_total,
+        "discount_total": order.discount_total,
+        "tax_total": order.tax_total,
+        "total": order.computed_total,
+        "buyer_name": order.buyer.name,
+        "buyer_email": order.buyer.email,
+        "buyer_phone": order.buyer.phone,
+        "buyer_platform_id": order.buyer.platform_id,
+        "ship_name": address.name,
+        "ship_line1": address.line1,
+        "ship_line2": address.line2,
+        "ship_city": address.city,
+        "ship_region": address.region,
+        "ship_postal_code": address.postal_code,
+        "ship_country": address.country,
+        "ship_phone": address.phone,
+        "billing_country": order.billing_country,
+        "buyer_remark": order.buyer_remark,
+        "seller_remark": order.seller_remark,
+        "tags": order.tags,
+        "placed_at": order.placed_at,
+        "platform_updated_at": order.updated_at,
+        "updated_at": now,
+    }
+
+
+def _lines(cand: _Candidate, order_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "order_id": order_id,
+            "line_no": number,
+            "platform_sku": line.platform_sku,
+            "listing_id": line.listing_id,
+            "product_id": pid,
+            "title": line.title,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount": line.discount,
+            "tax": line.tax,
+        }
+        for number, (line, pid) in enumerate(zip(cand.order.lines, cand.product_ids, strict=True), start=1)
+    ]
+
+
+class _Plan:
+    """Decides and writes what happens to new and changed orders and their stock, under stock locks."""
+
+    def __init__(
+        self,
+        session: Session,
+        fresh: list[_Candidate],
+        updates: list[_Candidate],
+        locked: dict[repo.OrderKey, repo.KnownOrder],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.session, self.fresh, self.updates, self.locked = session, fresh, updates, locked
+        self.actor, self.now = actor, now
+        self.results: dict[int, ItemResult] = {}
+        self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
+        self.events: list[dict[str, Any]] = []
+        self.sku_codes: dict[int, str] = {}
+
+    def run(self) -> None:
+        if not self.fresh and not self.updates:
+            return
+        session = self.session
+        all_products = {pid for c in self.fresh + self.updates for pid in c.product_ids}
+        parts = catalog_repo.bundle_parts(session, all_products)
+        update_ids = [self.locked[c.key].id for c in self.updates]
+        old_lines = repo.line_products(session, update_ids)
+        held = inventory_repo.reserved_by_order(session, update_ids)
+        stock_products = {pid for pid in all_products if pid not in parts}
+        stock_products |= {comp for bundle in parts.values() for comp, _ in bundle}
+        stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
+        book = StockBook(session, stock_products)
+        warehouses = inventory_repo.active_warehouse_ids(session)
+
+        demands: list[tuple[datetime, Demand]] = []
+        for cand in self.fresh:
+            if not cand.order.cancelled:
+                needs = expand(
+                    zip(cand.product_ids, (ln.quantity for ln in cand.order.lines), strict=True), parts
+                )
+                demands.append((cand.order.placed_at, Demand(cand.key, needs)))
+        update_status: dict[repo.OrderKey, tuple[str, str | None]] = {}
+        for cand in self.updates:
+            status, note, replan = self._decide_update(cand, old_lines, held)
+            order_id = self.locked[cand.key].id
+            if status != self.locked[cand.key].status and order_id in held:
+                book.release(held[order_id], order_id, self.actor, note or "order changed on the platform")
+            update_status[cand.key] = (status, note)
+            if replan:
+                needs = expand(
+                    zip(cand.product_ids, (ln.quantity for ln in cand.order.lines), strict=True), parts
+                )
+                demands.append((cand.order.placed_at, Demand(cand.key, needs)))
+        demands.sort(key=lambda item: item[0])  # first placed, first served
+        allocations = {a.order_key: a for a in book.allocate([d for _, d in demands], warehouses)}
+        self._load_sku_codes(allocations.values())
+
+        self._insert_fresh(allocations)
+        for alloc in allocations.values():
+            if alloc.ok:
+                assert isinstance(alloc.order_key, tuple)
+                book.reserve(alloc, self.ids[alloc.order_key], self.actor)
+        book.flush()
+        self._write_updates(allocations, update_status)
+        repo.insert_events(session, self.events)
+
+    def _decide_update(
+        self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int]]], held: dict[int, Any]
+    ) -> tuple[str, str | None, bool]:
+        """The order's next status, a note for its history, and whether to (re)plan its stock."""
+        known = self.locked[cand.key]
+        current = OrderStatus(known.status)
+        if cand.order.cancelled:
+            if current == OrderStatus.CANCELLED:
+                return current, None, False
+            if current in CLOSED:
+                return (
+                    current,
+                    f"the platform reports a cancellation but the order is already {current}",
+                    False,
+                )
+            return OrderStatus.CANCELLED, "cancelled on the platform", False
+        if current in CLOSED:
+            return current, None, False
+        new_lines = sorted(zip(cand.product_ids, (ln.quantity for ln in cand.order.lines), strict=True))
+        lines_changed = sorted(old_lines.get(known.id, [])) != new_lines
+        if current in HOLDS_RESERVATION and lines_changed:
+            return OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
+        if current == OrderStatus.ON_HOLD and all(
+            h["reason"] == HoldReason.OUT_OF_STOCK for h in known.holds
+        ):
+            return OrderStatus.APPROVED, "stock checked again after an update", True
+        return current, None, False
+
+    def _load_sku_codes(self, allocations: Any) -> None:
+        short = {s.product_id for a in allocations for s in a.shortages}
+        if short:
+            query = select(Product.id, Product.sku).where(Product.id.in_(short))
+            self.sku_codes = dict(self.session.execute(query).tuples())
+
+    def _hold(self, alloc: Allocation) -> Hold:
+        parts = [
+            f"{self.sku_codes.get(s.product_id, s.product_id)} needs {s.needed}, {s.available} available"
+            for s in alloc.shortages
+        ]
+        details: list[dict[str, object]] = [
+            {"sku": self.sku_codes.get(s.product_id), "needed": s.needed, "available": s.available}
+            for s in alloc.shortages
+        ]
+        return Hold(HoldReason.OUT_OF_STOCK, "out of stock: " + "; ".join(parts), details)
+
+    def _outcome(self, alloc: Allocation | None, cancelled: bool) -> tuple[str, int | None, list[Any], str]:
+        if cancelled or alloc is None:
+            return OrderStatus.CANCELLED, None, [], "imported as cancelled"
+        if alloc.ok:
+            return (
+                OrderStatus.ALLOCATED,
+                alloc.warehouse_id,
+                [],
+                f"stock reserved in warehouse {alloc.warehouse_id}",
+            )
+        hold = self._hold(alloc)
+        return OrderStatus.ON_HOLD, None, [hold.as_json()], hold.message
+
+    def _insert_fresh(self, allocations: dict[Any, Allocation]) -> None:
+        if not self.fresh:
+            return
+        rows, notes = [], {}
+        for cand in self.fresh:
+            status, warehouse_id, holds, note = self._outcome(allocations.get(cand.key), cand.order.cancelled)
+            notes[cand.key] = (status, note)
+            rows.append(
+                {
+                    "shop_id": cand.shop_id,
+                    "external_id": cand.order.external_id,
+                    "status": status,
+                    "warehouse_id": warehouse_id,
+                    "holds": holds,
+                    "created_at": self.now,
+                    **_header(cand.order, self.now),
+                }
+            )
+        inserted = repo.insert_new(self.session, rows)
+        if len(inserted) != len(rows):
+            raise RetryTransaction("another writer imported some of these orders first")
+        self.ids.update(inserted)
+        lines: list[dict[str, Any]] = []
+        for cand in self.fresh:
+            order_id = inserted[cand.key]
+            lines.extend(_lines(cand, order_id))
+            status, note = notes[cand.key]
+            self.events.append(self._event(order_id, "imported", None, status, note))
+            self.results[cand.index] = _result(cand, "created", order_id, status)
+        repo.insert_lines(self.session, lines)
+
+    def _write_updates(
+        self, allocations: dict[Any, Allocation], update_status: dict[repo.OrderKey, tuple[str, str | None]]
+    ) -> None:
+        if not self.updates:
+            return
+        # Rows are grouped by the columns they rewrite so each group is one statement.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        lines: list[dict[str, Any]] = []
+        for cand in self.updates:
+            known = self.locked[cand.key]
+            status, note = update_status[cand.key]
+            row: dict[str, Any] = {"row_id": known.id, **_header(cand.order, self.now)}
+            alloc = allocations.get(cand.key)
+            if alloc is not None:
+                status, warehouse_id, holds, note = self._outcome(alloc, False)
+                row |= {"status": status, "warehouse_id": warehouse_id, "holds": holds}
+            elif status != known.status:
+                row |= {"status": status, "holds": []}
+            groups.setdefault(tuple(row), []).append(row)
+            lines.extend(_lines(cand, known.id))
+            self.events.append(self._event(known.id, "updated", known.status, status, note))
+            self.results[cand.index] = _result(cand, "updated", known.id, status)
+        for rows in groups.values():
+            repo.update_by_id(self.session, Order, rows)
+        repo.replace_lines(self.session, [self.locked[c.key].id for c in self.updates], lines)
+
+    def _event(
+        self, order_id: int, kind: str, before: str | None, after: str, note: str | None
+    ) -> dict[str, Any]:
+        return {
+            "order_id": order_id,
+            "kind": kind,
+            "from_status": before,
+            "to_status": after,
+            "actor": self.actor,
+            "message": note,
+            "created_at": self.now,
+        }
+
+
+def _store_raw_and_resolve(session: Session, plan: _Plan, now: datetime) -> None:
+    """Keep the verbatim platform payloads and close rejections of orders that have now gone in."""
+    stored = [c for c in plan.fresh + plan.updates if c.order.raw is not None]
+    if stored:
+        rows = [
+            {
+                "shop_id": c.shop_id,
+                "kind": "order",
+                "external_id": c.order.external_id,
+                "body": c.order.raw,
+                "received_at": now,
+            }
+            for c in stored
+        ]
+        ids = (
+            session.connection()
+            .execute(insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
+        )
+        repo.update_by_id(
+            session,
+            Order,
+            [{"row_id": plan.ids[c.key], "raw_payload_id": rid} for c, rid in zip(stored, ids, strict=True)],
+        )
+    done = plan.fresh + plan.updates
+    if done and repo.has_open_rejections(session):
+        repo.resolve_rejections(
+            session,
+            [
+                {
+                    "p_shop_code": c.order.shop,
+                    "p_external_id": c.order.external_id,
+                    "p_order_id": plan.ids[c.key],
+                    "p_now": now,
+                }
+                for c in done
+            ],
+        )
+
+
+def _store_rejections(
+    session: Session, rejected: list[_Rejection], replaying: Sequence[int] | None, actor: str
+) -> IngestReport:
+    now = utcnow()
+    items: list[ItemResult] = []
+    fresh_rows, fresh_items, replayed_rows = [], [], []
+    for rej in sorted(rejected, key=lambda r: r.index):
+        shop, external_id = _key_of(rej.payload)
+        reason = "; ".join(f"{e['field']}: {e['message']}" for e in rej.errors)[:2000]
+        item = ItemResult(rej.index, shop, external_id, "rejected", errors=rej.errors)
+        items.append(item)
+        if replaying is not None:
+            item.rejection_id = replaying[rej.index]
+            replayed_rows.append(
+                {"row_id": item.rejection_id, "reason": reason, "errors": rej.errors, "updated_at": now}
+            )
+            continue
+        fresh_items.append(item)
+        fresh_rows.append(
+            {
+                "shop_code": shop,
+                "external_id": external_id,
+                "status": "open",
+                "reason": reason,
+                "errors": rej.errors,
+                "payload": _jsonable(rej.payload),
+                "attempts": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    for item, row_id in zip(fresh_items, repo.insert_rejections(session, fresh_rows), strict=True):
+        item.rejection_id = row_id
+    repo.update_rejections(session, replayed_rows)
+    if items:
+        log.info("%d orders rejected by %s", len(items), actor)
+    return IngestReport(items)
+
+
+def _jsonable(payload: Any) -> Any:
+    if isinstance(payload, NormalizedOrder):
+        return payload.model_dump(mode="json")
+    return payload

@@ -1,0 +1,137 @@
+"""All order queries, including the set-based statements of the ingest path."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, exists, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import Product
+from orderly.core.db import bulk_insert, chunks, insert_or_ignore
+from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
+
+OrderKey = tuple[int, str]  # (shop_id, external_id)
+
+
+def insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[OrderKey, int]:
+    """Insert orders unless (shop, external id) exists; return the ids of those this call inserted."""
+    inserted: dict[OrderKey, int] = {}
+    for part in chunks(rows, 500):
+        stmt = insert_or_ignore(session, Order, ["shop_id", "external_id"]).returning(
+            Order.id, Order.shop_id, Order.external_id
+        )
+        for order_id, shop_id, external_id in session.connection().execute(stmt, part).tuples():
+            inserted[(shop_id, external_id)] = order_id
+    return inserted
+
+
+@dataclass(frozen=True)
+class KnownOrder:
+    id: int
+    status: str
+    platform_updated_at: datetime
+    holds: list[dict[str, Any]]
+
+
+def find_known(
+    session: Session, keys: Sequence[OrderKey], *, lock: bool = False
+) -> dict[OrderKey, KnownOrder]:
+    found: dict[OrderKey, KnownOrder] = {}
+    for part in chunks(list(keys), 400):
+        query = select(
+            Order.id, Order.shop_id, Order.external_id, Order.status, Order.platform_updated_at, Order.holds
+        ).where(tuple_(Order.shop_id, Order.external_id).in_(part))
+        if lock:
+            query = query.order_by(Order.id).with_for_update()
+        for order_id, shop_id, external_id, status, updated, holds in session.execute(query).tuples():
+            found[(shop_id, external_id)] = KnownOrder(order_id, status, updated, holds or [])
+    return found
+
+
+def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for part in chunks(sorted(set(order_ids))):
+        query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(
+            OrderLine.order_id.in_(part)
+        )
+        for order_id, product_id, quantity in session.execute(query).tuples():
+            lines[order_id].append((product_id, quantity))
+    return dict(lines)
+
+
+def insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(session, OrderLine, rows)
+
+
+def replace_lines(session: Session, order_ids: list[int], rows: list[dict[str, Any]]) -> None:
+    for part in chunks(order_ids):
+        session.execute(delete(OrderLine).where(OrderLine.order_id.in_(part)))
+    insert_lines(session, rows)
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(session, OrderEvent, rows)
+
+
+def has_open_rejections(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(IngestRejection.status == "open"))))
+
+
+def resolve_rejections(session: Session, resolved: list[dict[str, Any]]) -> None:
+    """Close the open rejections of orders that have now gone in.
+
+    Rows carry ``p_shop_code``, ``p_external_id``, ``p_order_id`` and ``p_now``.
+    """
+    if not resolved:
+        return
+    stmt = (
+        update(IngestRejection)
+        .where(
+            IngestRejection.status == "open",
+            IngestRejection.shop_code == bindparam("p_shop_code"),
+            IngestRejection.external_id == bindparam("p_external_id"),
+        )
+        .values(status="resolved", order_id=bindparam("p_order_id"), updated_at=bindparam("p_now"))
+    )
+    session.connection().execute(stmt, resolved)
+
+
+def insert_rejections(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    stmt = insert(IngestRejection).returning(IngestRejection.id, sort_by_parameter_order=True)
+    result = session.connection().execute(stmt, rows)
+    return [row_id for (row_id,) in result.tuples()]
+
+
+def update_rejections(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        update_by_id(session, IngestRejection, rows)
+
+
+def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Rewrite rows by ``row_id``; every row carries the same columns, so one statement does them all."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "row_id"]
+    # Bound names must differ from column names in an executemany UPDATE.
+    stmt = (
+        update(model)
+        .where(model.id == bindparam("p_row_id"))
+        .values({c: bindparam(f"p_{c}") for c in columns})
+    )
+    session.connection().execute(stmt, [{f"p_{k}": v for k, v in row.items()} for row in rows])
+
+
+def orders_with_sku(sku: str) -> Any:
+    """An EXISTS clause: the order has a line of this SKU (ours) or of this platform SKU."""
+    return exists().where(
+        OrderLine.order_id == Order.id,
+        (OrderLine.platform_sku == sku)
+        | OrderLine.product_id.in_(select(Product.id).where(Product.sku == sku).scalar_subquery()),
+    )

@@ -1,0 +1,143 @@
+"""The normalized order every channel maps into, and what the API returns about orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from orderly.core.clock import as_utc
+from orderly.core.money import is_country, is_currency
+from orderly.orders.domain import OrderStatus, PaymentStatus
+
+MinorUnits = Annotated[int, Field(strict=True, ge=0, description="integer minor units (cents, fen...)")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _country(value: str) -> str:
+    value = value.strip().upper()
+    if not is_country(value):
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Buyer(_Strict):
+    name: str | None = None
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    platform_id: str | None = None
+
+
+class Address(_Strict):
+    name: Text
+    line1: Text
+    line2: str | None = None
+    city: Text
+    region: str | None = None
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    phone: str | None = Field(default=None, max_length=40)
+
+    _check_country = field_validator("country")(_country)
+
+
+class NormalizedLine(_Strict):
+    platform_sku: str | None = Field(default=None, max_length=200)
+    listing_id: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=500)
+    quantity: int = Field(strict=True, gt=0, le=100_000)
+    unit_price: MinorUnits
+    discount: MinorUnits = 0
+    tax: MinorUnits = 0
+
+
+class NormalizedOrder(_Strict):
+    """One platform order after mapping; ``updated_at`` orders its versions."""
+
+    shop: Text = Field(description="the shop's code in Orderly")
+    external_id: Text = Field(max_length=200)
+    placed_at: AwareDatetime
+    updated_at: AwareDatetime
+    currency: str = Field(description="ISO 4217")
+    cancelled: bool = False
+    payment_status: PaymentStatus = PaymentStatus.PAID
+    payment_method: str | None = Field(default=None, max_length=64)
+    platform_status: str | None = Field(default=None, max_length=64)
+    buyer: Buyer = Field(default_factory=Buyer)
+    shipping_address: Address
+    billing_country: str | None = None
+    lines: list[NormalizedLine] = Field(min_length=1, max_length=500)
+    shipping_total: MinorUnits = 0
+    discount_total: MinorUnits = 0
+    tax_total: MinorUnits = 0
+    total: MinorUnits | None = Field(default=None, description="defaults to the sum of the parts")
+    buyer_remark: str | None = None
+    seller_remark: str | None = None
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(default_factory=list)
+    raw: dict[str, Any] | None = Field(default=None, description="the platform payload, kept verbatim")
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not is_currency(value):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return value
+
+    @field_validator("billing_country")
+    @classmethod
+    def _billing(cls, value: str | None) -> str | None:
+        return None if value is None else _country(value)
+
+    @field_validator("placed_at", "updated_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @field_validator("lines")
+    @classmethod
+    def _line_keys(cls, lines: list[NormalizedLine]) -> list[NormalizedLine]:
+        for number, line in enumerate(lines, start=1):
+            if not (line.platform_sku or line.listing_id):
+                raise ValueError(f"line {number} has neither platform_sku nor listing_id")
+        return lines
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.unit_price * line.quantity - line.discount for line in self.lines)
+
+    @property
+    def computed_total(self) -> int:
+        if self.total is not None:
+            return self.total
+        return max(0, self.subtotal + self.shipping_total + self.tax_total - self.discount_total)
+
+
+class IngestRequest(BaseModel):
+    # Each order is checked on its own, so one bad order is rejected without failing the batch.
+    orders: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class IngestItemResult(BaseModel):
+    index: int
+    shop: str | None
+    external_id: str | None
+    outcome: Literal["created", "updated", "unchanged", "stale", "rejected"]
+    order_id: int | None = None
+    status: OrderStatus | None = None
+    rejection_id: int | None = None
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class IngestResult(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    rejected: int = 0
+    items: list[IngestItemResult] = Field(default_factory=list)
