@@ -15,7 +15,7 @@ from orderly.core.db import chunks
 def product_ids_by_sku(session: Session, skus: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for part in chunks(sorted(set(skus))):
-        found.update(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part))).tuples())
+        found.update(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(part))).all())
     return found
 
 
@@ -29,13 +29,13 @@ def mappings_for(
         query = select(SkuMapping.shop_id, SkuMapping.platform_sku, SkuMapping.product_id).where(
             SkuMapping.shop_id.in_(shops), SkuMapping.platform_sku.in_(part)
         )
-        by_sku.update(((shop, sku), pid) for shop, sku, pid in session.execute(query).tuples() if sku)
+        by_sku.update(((shop, sku), pid) for shop, sku, pid in session.execute(query).all() if sku)
     by_listing: dict[tuple[int, str], int] = {}
     for part in chunks(sorted(set(listing_ids))):
         query = select(SkuMapping.shop_id, SkuMapping.listing_id, SkuMapping.product_id).where(
             SkuMapping.shop_id.in_(shops), SkuMapping.listing_id.in_(part)
         )
-        by_listing.update(((shop, lid), pid) for shop, lid, pid in session.execute(query).tuples() if lid)
+        by_listing.update(((shop, lid), pid) for shop, lid, pid in session.execute(query).all() if lid)
     return by_sku, by_listing
 
 
@@ -47,6 +47,6 @@ def bundle_parts(session: Session, product_ids: Iterable[int]) -> dict[int, list
             .where(BundleComponent.bundle_id.in_(part))
             .order_by(BundleComponent.bundle_id, BundleComponent.component_id)
         )
-        for bundle_id, component_id, quantity in session.execute(query).tuples():
+        for bundle_id, component_id, quantity in session.execute(query).all():
             parts[bundle_id].append((component_id, quantity))
     return dict(parts)

@@ -20,9 +20,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from orderly.core.errors import Conflict
 
 T = TypeVar("T")
 
@@ -142,3 +144,12 @@ def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
 
 class RetryTransaction(Exception):
     """Raised inside a unit of work when a competing transaction won a race; the work is run again."""
+
+
+def flush_or_conflict(session: Session, what: str) -> None:
+    """Flush new rows; a unique constraint that refuses them becomes a clear 409, not a 500."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{what} already exists") from exc

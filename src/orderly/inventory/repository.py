@@ -42,7 +42,7 @@ def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, 
             .order_by(StockLevel.id)
             .with_for_update()
         )
-        for row_id, pid, wid, on_hand, reserved, safety in session.execute(query).tuples():
+        for row_id, pid, wid, on_hand, reserved, safety in session.execute(query).all():
             found[(pid, wid)] = (row_id, Level(on_hand, reserved, safety))
     return found
 
@@ -92,7 +92,7 @@ def reserved_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, d
             .where(ledger.order_id.in_(part))
             .group_by(ledger.order_id, ledger.product_id, ledger.warehouse_id)
         )
-        for order_id, pid, wid, qty in session.execute(query).tuples():
+        for order_id, pid, wid, qty in session.execute(query).all():
             if order_id is not None and qty:
                 held[order_id][(pid, wid)] = int(qty)
     return dict(held)
@@ -107,9 +107,7 @@ def ledger_totals(session: Session) -> dict[StockKey, Level]:
         func.sum(ledger.reserved_delta),
         func.sum(ledger.safety_delta),
     ).group_by(ledger.product_id, ledger.warehouse_id)
-    return {
-        (pid, wid): Level(int(a), int(b), int(c)) for pid, wid, a, b, c in session.execute(query).tuples()
-    }
+    return {(pid, wid): Level(int(a), int(b), int(c)) for pid, wid, a, b, c in session.execute(query).all()}
 
 
 def all_levels(session: Session, *, lock: bool = False) -> dict[StockKey, tuple[int, Level]]:
@@ -124,5 +122,5 @@ def all_levels(session: Session, *, lock: bool = False) -> dict[StockKey, tuple[
     if lock:
         query = query.with_for_update()
     return {
-        (pid, wid): (row_id, Level(a, b, c)) for row_id, pid, wid, a, b, c in session.execute(query).tuples()
+        (pid, wid): (row_id, Level(a, b, c)) for row_id, pid, wid, a, b, c in session.execute(query).all()
     }

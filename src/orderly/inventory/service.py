@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
+from orderly.core.db import flush_or_conflict
 from orderly.core.errors import DomainError, NotFound
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
 from orderly.inventory.models import StockLevel, Warehouse
+from orderly.inventory.schemas import WarehouseIn, WarehouseOut
 
 
 class StockBook:
@@ -184,7 +186,7 @@ def stock_of(session: Session, sku: str) -> list[StockFigure]:
     )
     return [
         StockFigure(sku, code, a, b, c, Level(a, b, c).available)
-        for code, a, b, c in session.execute(query).tuples()
+        for code, a, b, c in session.execute(query).all()
     ]
 
 
@@ -243,3 +245,15 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
             now,
         )
     return drifts
+
+
+def create_warehouse(session: Session, data: WarehouseIn) -> WarehouseOut:
+    warehouse = Warehouse(**data.model_dump(), active=True)
+    session.add(warehouse)
+    flush_or_conflict(session, f"warehouse {data.code!r}")
+    return WarehouseOut.model_validate(warehouse)
+
+
+def list_warehouses(session: Session) -> list[WarehouseOut]:
+    query = select(Warehouse).order_by(Warehouse.priority, Warehouse.id)
+    return [WarehouseOut.model_validate(w) for w in session.scalars(query)]

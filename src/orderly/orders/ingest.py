@@ -215,7 +215,7 @@ def _resolve(
 ) -> list[_Candidate]:
     """Find each order's shop and each line's product; an order with any unknown is rejected whole."""
     shop_codes = {o.shop for _, o in parsed}
-    shops = dict(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(shop_codes))).tuples())
+    shops = dict(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(shop_codes))).all())
     skus = {line.platform_sku for _, o in parsed for line in o.lines if line.platform_sku}
     listings = {line.listing_id for _, o in parsed for line in o.lines if line.listing_id}
     by_sku, by_listing = catalog_repo.mappings_for(session, shops.values(), skus, listings)
@@ -406,7 +406,7 @@ class _Plan:
         short = {s.product_id for a in allocations for s in a.shortages}
         if short:
             query = select(Product.id, Product.sku).where(Product.id.in_(short))
-            self.sku_codes = dict(self.session.execute(query).tuples())
+            self.sku_codes = dict(self.session.execute(query).all())
 
     def _hold(self, alloc: Allocation) -> Hold:
         parts = [

@@ -25,7 +25,7 @@ def insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[OrderKey, i
         stmt = insert_or_ignore(session, Order, ["shop_id", "external_id"]).returning(
             Order.id, Order.shop_id, Order.external_id
         )
-        for order_id, shop_id, external_id in session.connection().execute(stmt, part).tuples():
+        for order_id, shop_id, external_id in session.connection().execute(stmt, part).all():
             inserted[(shop_id, external_id)] = order_id
     return inserted
 
@@ -48,7 +48,7 @@ def find_known(
         ).where(tuple_(Order.shop_id, Order.external_id).in_(part))
         if lock:
             query = query.order_by(Order.id).with_for_update()
-        for order_id, shop_id, external_id, status, updated, holds in session.execute(query).tuples():
+        for order_id, shop_id, external_id, status, updated, holds in session.execute(query).all():
             found[(shop_id, external_id)] = KnownOrder(order_id, status, updated, holds or [])
     return found
 
@@ -59,7 +59,7 @@ def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[
         query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(
             OrderLine.order_id.in_(part)
         )
-        for order_id, product_id, quantity in session.execute(query).tuples():
+        for order_id, product_id, quantity in session.execute(query).all():
             lines[order_id].append((product_id, quantity))
     return dict(lines)
 
@@ -106,7 +106,7 @@ def insert_rejections(session: Session, rows: list[dict[str, Any]]) -> list[int]
         return []
     stmt = insert(IngestRejection).returning(IngestRejection.id, sort_by_parameter_order=True)
     result = session.connection().execute(stmt, rows)
-    return [row_id for (row_id,) in result.tuples()]
+    return [row_id for (row_id,) in result.all()]
 
 
 def update_rejections(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProductIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=300)
+    category: str | None = Field(default=None, max_length=100)
+    barcode: str | None = Field(default=None, max_length=64)
+    weight_g: int | None = Field(default=None, ge=0)
+
+
+class ComponentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=10_000)
+
+
+class BundleIn(ProductIn):
+    components: list[ComponentIn] = Field(min_length=1, max_length=100)
+
+
+class ComponentOut(BaseModel):
+    sku: str
+    quantity: int
+
+
+class ProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sku: str
+    name: str
+    is_bundle: bool
+    category: str | None
+    barcode: str | None
+    weight_g: int | None
+    created_at: datetime
+    components: list[ComponentOut] = Field(default_factory=list)
+
+
+class MappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    shop: str = Field(min_length=1, max_length=64, description="shop code")
+    platform_sku: str | None = Field(default=None, min_length=1, max_length=200)
+    listing_id: str | None = Field(default=None, min_length=1, max_length=200)
+    sku: str = Field(min_length=1, max_length=64, description="our SKU")
+
+
+class MappingOut(BaseModel):
+    id: int
+    shop: str
+    platform_sku: str | None
+    listing_id: str | None
+    sku: str

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orderly.core.money import is_country
+
+
+class WarehouseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="own", pattern="^(own|overseas|3pl|fba)$")
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    priority: int = Field(default=100, ge=0, le=10_000, description="lower is tried first")
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and not is_country(value.upper()):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return value.upper() if value else None
+
+
+class WarehouseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    country: str | None
+    priority: int
+    active: bool
+    created_at: datetime
+
+
+class _Movement(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: str = Field(min_length=1, max_length=64)
+    warehouse: str = Field(min_length=1, max_length=64, description="warehouse code")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReceiveIn(_Movement):
+    quantity: int = Field(gt=0, le=10_000_000)
+
+
+class AdjustIn(_Movement):
+    delta: int = Field(ge=-10_000_000, le=10_000_000, description="positive adds, negative removes")
+
+
+class CountIn(_Movement):
+    counted: int = Field(ge=0, le=10_000_000)
+
+
+class SafetyIn(_Movement):
+    safety: int = Field(ge=0, le=10_000_000)
+
+
+class StockOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    safety: int
+    available: int
+
+
+class DriftOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    product_id: int
+    warehouse_id: int
+    level: tuple[int, int, int]
+    ledger: tuple[int, int, int]
+
+
+class VerifyOut(BaseModel):
+    repaired: bool
+    drifts: list[DriftOut]

@@ -1,0 +1,75 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL.
+
+``ORDERLY_TEST_DATABASES`` picks the backends (default ``sqlite,postgresql``);
+``ORDERLY_TEST_POSTGRES`` is the server (default the local one on 127.0.0.1:5432).
+Each xdist worker gets its own PostgreSQL database and SQLite file, migrated with Alembic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.core.db import make_engine, make_session_factory
+from orderly.core.migrate import upgrade
+from orderly.core.models import Base
+
+POSTGRES = os.environ.get("ORDERLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+BACKENDS = [
+    b.strip() for b in os.environ.get("ORDERLY_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()
+]
+
+
+def _postgres_database(name: str) -> str:
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'orderly.db'}"
+    else:
+        url = _postgres_database(f"orderly_test_{worker_id}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """A session factory on an emptied database."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 - table names from our metadata
+    yield make_session_factory(engine)
+
+
+@pytest.fixture
+def session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction for the test body, committed at the end (services never commit)."""
+    with factory() as session, session.begin():
+        yield session
+
+
+@pytest.fixture
+def tmp_dir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,82 @@
+"""Builders of test data: a small catalog and normalized orders as plain dicts (as the API receives them)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.catalog import service as catalog
+from orderly.catalog.schemas import BundleIn, ComponentIn, MappingIn, ProductIn
+from orderly.channels import service as channels
+from orderly.channels.schemas import ShopIn
+from orderly.core.db import transaction
+from orderly.inventory import service as inventory
+from orderly.inventory.schemas import WarehouseIn
+
+T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def setup_catalog(
+    factory: sessionmaker[Session], stock: dict[str, int] | None = None, *, warehouses: int = 1
+) -> None:
+    """Shops ``shop-a`` and ``shop-b``, SKUs ``SKU-1``..``SKU-3``, bundle ``KIT-1`` (2 x SKU-1 + SKU-2),
+    warehouses ``WH-1``.. and the given stock in ``WH-1``."""
+    with transaction(factory) as s:
+        for code in ("shop-a", "shop-b"):
+            channels.create_shop(s, ShopIn(code=code, name=code.title(), channel="manual"))
+        for n in range(1, 4):
+            catalog.create_product(s, ProductIn(sku=f"SKU-{n}", name=f"Product {n}"))
+        catalog.create_bundle(
+            s,
+            BundleIn(
+                sku="KIT-1",
+                name="Kit",
+                components=[ComponentIn(sku="SKU-1", quantity=2), ComponentIn(sku="SKU-2", quantity=1)],
+            ),
+        )
+        catalog.create_mapping(
+            s, MappingIn(shop="shop-b", platform_sku="B-ONE", listing_id="L-1", sku="SKU-1")
+        )
+        for n in range(1, warehouses + 1):
+            inventory.create_warehouse(s, WarehouseIn(code=f"WH-{n}", name=f"Warehouse {n}", priority=n))
+        for sku, qty in (stock or {}).items():
+            inventory.receive(s, sku, "WH-1", qty, actor="test", reason="opening stock")
+
+
+def order(
+    *lines: tuple[str, int],
+    shop: str = "shop-a",
+    external_id: str | None = None,
+    updated: int = 0,
+    placed: int = 0,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A valid normalized order; ``lines`` are (platform SKU, quantity)."""
+    body: dict[str, Any] = {
+        "shop": shop,
+        "external_id": external_id or f"EXT-{next(_ids)}",
+        "placed_at": (T0 + timedelta(seconds=placed)).isoformat(),
+        "updated_at": (T0 + timedelta(seconds=placed + updated)).isoformat(),
+        "currency": "USD",
+        "buyer": {"name": "Ada Buyer", "email": "ada@example.com"},
+        "shipping_address": {
+            "name": "Ada Buyer",
+            "line1": "1 Cross St.",
+            "city": "Canton",
+            "region": "MI",
+            "postal_code": "48817",
+            "country": "US",
+            "phone": "+1 734 555 0100",
+        },
+        "lines": [
+            {"platform_sku": sku, "title": sku, "quantity": qty, "unit_price": 1999}
+            for sku, qty in lines or [("SKU-1", 1)]
+        ],
+        "shipping_total": 499,
+    }
+    body.update(fields)
+    return body

@@ -1,0 +1,212 @@
+"""Ingest on both databases: idempotence, versions, reservation, holds, rejections."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.core.db import transaction
+from orderly.inventory import service as inventory
+from orderly.orders.ingest import ingest_batch
+from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
+from tests.factories import order, setup_catalog
+
+
+def _stock(factory: sessionmaker[Session], sku: str) -> tuple[int, int, int]:
+    with transaction(factory) as s:
+        (figure,) = inventory.stock_of(s, sku)
+        return figure.on_hand, figure.reserved, figure.available
+
+
+def _order(factory: sessionmaker[Session], external_id: str) -> Order:
+    with transaction(factory) as s:
+        return s.scalars(select(Order).where(Order.external_id == external_id)).one()
+
+
+def test_new_order_is_stored_with_lines_and_reserves_stock(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 5})
+    report = ingest_batch(
+        factory, [order(("SKU-1", 3), ("SKU-2", 1), external_id="A1", buyer_remark="gift wrap")]
+    )
+
+    assert report.totals["created"] == 1
+    stored = _order(factory, "A1")
+    assert stored.status == "allocated"
+    assert stored.currency == "USD"
+    assert stored.subtotal == 4 * 1999
+    assert stored.total == 4 * 1999 + 499
+    assert stored.ship_country == "US"
+    assert stored.buyer_remark == "gift wrap"
+    assert stored.placed_at.tzinfo is not None
+    assert _stock(factory, "SKU-1") == (10, 3, 7)
+    assert _stock(factory, "SKU-2") == (5, 1, 4)
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(OrderLine)) == 2
+        event = s.scalars(select(OrderEvent).where(OrderEvent.order_id == stored.id)).one()
+        assert (event.kind, event.to_status) == ("imported", "allocated")
+
+
+def test_same_batch_twice_yields_each_order_once(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 100})
+    batch = [order(("SKU-1", 1)) for _ in range(20)]
+    first = ingest_batch(factory, batch)
+    second = ingest_batch(factory, batch)
+
+    assert first.totals["created"] == 20
+    assert second.totals == {"created": 0, "updated": 0, "unchanged": 20, "stale": 0, "rejected": 0}
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == 20
+    assert _stock(factory, "SKU-1") == (100, 20, 80)
+
+
+def test_newer_version_updates_and_older_is_ignored(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    ingest_batch(factory, [order(("SKU-1", 1), external_id="V1", updated=10)])
+    newer = order(
+        ("SKU-1", 1), external_id="V1", updated=20, payment_status="refunded", seller_remark="called"
+    )
+    newer["shipping_address"]["line1"] = "2 New Road"
+    older = order(("SKU-1", 1), external_id="V1", updated=5)
+
+    assert ingest_batch(factory, [newer]).items[0].outcome == "updated"
+    assert ingest_batch(factory, [older]).items[0].outcome == "stale"
+    stored = _order(factory, "V1")
+    assert (stored.payment_status, stored.ship_line1, stored.seller_remark) == (
+        "refunded",
+        "2 New Road",
+        "called",
+    )
+    assert stored.status == "allocated"
+    assert _stock(factory, "SKU-1") == (10, 1, 9)  # an address change does not touch stock
+
+
+def test_cancellation_releases_the_reservation(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    ingest_batch(factory, [order(("SKU-1", 4), external_id="C1")])
+    assert _stock(factory, "SKU-1") == (10, 4, 6)
+
+    report = ingest_batch(factory, [order(("SKU-1", 4), external_id="C1", updated=60, cancelled=True)])
+
+    assert report.items[0].status == "cancelled"
+    assert _stock(factory, "SKU-1") == (10, 0, 10)
+    with transaction(factory) as s:
+        assert inventory.verify(s, repair=False, actor="test") == []
+
+
+def test_changed_lines_release_and_reserve_again(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    ingest_batch(factory, [order(("SKU-1", 4), external_id="L1")])
+    ingest_batch(factory, [order(("SKU-1", 1), ("SKU-2", 2), external_id="L1", updated=30)])
+
+    assert _stock(factory, "SKU-1") == (10, 1, 9)
+    assert _stock(factory, "SKU-2") == (10, 2, 8)
+    assert _order(factory, "L1").status == "allocated"
+
+
+def test_short_order_is_held_listing_every_short_line_and_reserves_nothing(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 2, "SKU-2": 1, "SKU-3": 50})
+    report = ingest_batch(factory, [order(("SKU-1", 3), ("SKU-2", 2), ("SKU-3", 1), external_id="S1")])
+
+    assert report.items[0].status == "on_hold"
+    held = _order(factory, "S1")
+    (hold,) = held.holds
+    assert hold["reason"] == "out_of_stock"
+    assert "SKU-1 needs 3, 2 available" in hold["message"]
+    assert "SKU-2 needs 2, 1 available" in hold["message"]
+    assert {d["sku"] for d in hold["details"]} == {"SKU-1", "SKU-2"}
+    assert _stock(factory, "SKU-3") == (50, 0, 50)  # all or nothing
+
+
+def test_held_order_is_allocated_when_an_update_arrives_after_stock(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 1})
+    ingest_batch(factory, [order(("SKU-1", 2), external_id="H1")])
+    with transaction(factory) as s:
+        inventory.receive(s, "SKU-1", "WH-1", 5, actor="test", reason="restock")
+    ingest_batch(factory, [order(("SKU-1", 2), external_id="H1", updated=99, payment_status="paid")])
+
+    assert _order(factory, "H1").status == "allocated"
+    assert _stock(factory, "SKU-1") == (6, 2, 4)
+
+
+def test_bundle_reserves_its_components(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    ingest_batch(factory, [order(("KIT-1", 3), external_id="K1")])
+
+    assert _stock(factory, "SKU-1") == (10, 6, 4)
+    assert _stock(factory, "SKU-2") == (10, 3, 7)
+
+
+def test_lines_resolve_by_mapping_then_listing_then_our_sku(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    by_listing = order(shop="shop-b", external_id="M2")
+    by_listing["lines"] = [{"listing_id": "L-1", "quantity": 1, "unit_price": 500}]
+    report = ingest_batch(factory, [order(("B-ONE", 1), shop="shop-b", external_id="M1"), by_listing])
+
+    assert [i.outcome for i in report.items] == ["created", "created"]
+    assert _stock(factory, "SKU-1") == (10, 2, 8)
+
+
+def test_each_bad_order_is_rejected_with_its_reason_and_the_rest_go_in(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    no_address = order(external_id="R4")
+    del no_address["shipping_address"]
+    batch = [
+        order(("SKU-1", 1), external_id="OK1"),
+        order(("NOPE", 1), external_id="R1"),
+        order(external_id="R2", currency="XXY"),
+        order(("SKU-1", -2), external_id="R3"),
+        no_address,
+        "not an order",
+        order(("SKU-1", 1), external_id="OK2"),
+        order(external_id="R5", shop="unknown-shop"),
+    ]
+    report = ingest_batch(factory, batch)
+
+    outcomes = {item.external_id: item for item in report.items}
+    assert outcomes["OK1"].outcome == outcomes["OK2"].outcome == "created"
+    assert outcomes["R1"].errors == [
+        {
+            "field": "lines[0].platform_sku",
+            "message": "unknown SKU 'NOPE' on shop 'shop-a': create the product or map it",
+        }
+    ]
+    assert outcomes["R2"].errors[0]["field"] == "currency"
+    assert outcomes["R3"].errors[0]["field"] == "lines[0].quantity"
+    assert outcomes["R4"].errors[0]["field"] == "shipping_address"
+    assert outcomes["R5"].errors[0]["message"] == "unknown shop 'unknown-shop'"
+    assert report.items[5].outcome == "rejected"
+    assert report.count("rejected") == 6
+    with transaction(factory) as s:
+        rows = s.scalars(select(IngestRejection).order_by(IngestRejection.id)).all()
+        assert len(rows) == 6
+        assert all(r.status == "open" and r.payload is not None and r.reason for r in rows)
+
+
+def test_versions_inside_one_batch_keep_the_newest(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    report = ingest_batch(
+        factory,
+        [
+            order(("SKU-1", 1), external_id="D1", updated=5),
+            order(("SKU-1", 2), external_id="D1", updated=9),
+            order(("SKU-1", 3), external_id="D1", updated=1),
+        ],
+    )
+
+    assert [i.outcome for i in report.items] == ["stale", "created", "stale"]
+    assert _stock(factory, "SKU-1") == (10, 2, 8)
+
+
+def test_raw_payload_is_kept_and_referenced(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    ingest_batch(factory, [order(external_id="P1", raw={"id": 5612, "name": "#1001"})])
+    from orderly.orders.models import RawPayload
+
+    with transaction(factory) as s:
+        stored = s.scalars(select(Order).where(Order.external_id == "P1")).one()
+        assert stored.raw_payload_id is not None
+        assert s.get(RawPayload, stored.raw_payload_id).body == {"id": 5612, "name": "#1001"}
