@@ -210,3 +210,55 @@ def test_raw_payload_is_kept_and_referenced(factory: sessionmaker[Session]) -> N
         stored = s.scalars(select(Order).where(Order.external_id == "P1")).one()
         assert stored.raw_payload_id is not None
         assert s.get(RawPayload, stored.raw_payload_id).body == {"id": 5612, "name": "#1001"}
+
+
+def test_rejection_is_replayed_after_the_cause_is_fixed(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    first = ingest_batch(factory, [order(("LATE-SKU", 2), external_id="F1")])
+    rejection_id = first.items[0].rejection_id
+    assert rejection_id is not None
+
+    from orderly.catalog import service as catalog
+    from orderly.catalog.schemas import MappingIn
+    from orderly.orders.service import replay_rejections
+
+    assert replay_rejections(factory, [rejection_id]).items[0].outcome == "rejected"
+    with transaction(factory) as s:
+        catalog.create_mapping(s, MappingIn(shop="shop-a", platform_sku="LATE-SKU", sku="SKU-1"))
+    report = replay_rejections(factory)
+
+    assert report.items[0].outcome == "created"
+    with transaction(factory) as s:
+        row = s.get(IngestRejection, rejection_id)
+        assert (row.status, row.attempts, row.order_id) == ("resolved", 3, report.items[0].order_id)
+    assert _stock(factory, "SKU-1") == (10, 2, 8)
+
+
+def test_a_later_delivery_of_a_rejected_order_resolves_its_rejection(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    bad = order(external_id="G1", currency="???")
+    rejection_id = ingest_batch(factory, [bad]).items[0].rejection_id
+    ingest_batch(factory, [order(external_id="G1")])
+
+    with transaction(factory) as s:
+        assert s.get(IngestRejection, rejection_id).status == "resolved"
+
+
+def test_cancel_in_the_hub_releases_stock_and_is_in_the_history(factory: sessionmaker[Session]) -> None:
+    from orderly.core.errors import InvalidTransition
+    from orderly.orders.service import cancel_order
+
+    setup_catalog(factory, {"SKU-1": 10})
+    order_id = ingest_batch(factory, [order(("SKU-1", 3), external_id="X1")]).items[0].order_id
+    assert order_id is not None
+    with transaction(factory) as s:
+        cancel_order(s, order_id, actor="ops", reason="buyer asked")
+    assert _stock(factory, "SKU-1") == (10, 0, 10)
+    with transaction(factory) as s:
+        kinds = [e.kind for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id))]
+        assert kinds == ["imported", "cancelled"]
+        try:
+            cancel_order(s, order_id, actor="ops", reason="again")
+            raise AssertionError("a cancelled order was cancelled twice")
+        except InvalidTransition as exc:
+            assert "cannot go from cancelled" in exc.message
