@@ -13,9 +13,26 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event, insert
+from psycopg.types.json import Jsonb
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    select,
+    tuple_,
+    event,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -124,22 +141,172 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
     raise AssertionError("unreachable")
 
 
-def insert_or_ignore(session: Session, table: Any, conflict_columns: list[str]) -> Any:
-    """``INSERT ... ON CONFLICT (...) DO NOTHING`` for the session's database: the database decides."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
-
-
 def chunks(items: list[T], size: int = 900) -> Iterator[list[T]]:
     """Keeps IN lists and VALUES lists under every database's bound-parameter limit."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Append many rows in as few round trips as the driver allows (no ids come back)."""
-    if rows:
-        session.connection().execute(insert(table), rows)
+_COPY_FROM_ROWS = 50  # below this a staging table costs more than it saves
+_PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]  # only used to name column types
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@cache
+def _pg_types(table: Table) -> dict[str, str]:
+    return {col.name: col.type.compile(dialect=_PG_DIALECT) for col in table.columns}
+
+
+def _pg_arrays(table: Table, rows: list[dict[str, Any]], columns: list[str]) -> dict[str, list[Any]]:
+    """One array per column: the whole batch travels as a handful of parameters."""
+    json_columns = {name for name, kind in _pg_types(table).items() if kind == "JSONB"}
+    return {name: [_pg_value(row[name], name in json_columns) for row in rows] for name in columns}
+
+
+def _pg_value(value: Any, is_json: bool) -> Any:
+    return Jsonb(value) if is_json and value is not None else value
+
+
+def _pg_copy(
+    session: Session, target: str, table: Table, rows: list[dict[str, Any]], columns: list[str]
+) -> None:
+    """COPY rows in: psycopg formats them in C, the fastest way into PostgreSQL."""
+    json_columns = {name for name, kind in _pg_types(table).items() if kind == "JSONB"}
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        if json_columns:
+            for row in rows:
+                copy.write_row([_pg_value(row[c], c in json_columns) for c in columns])
+        else:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+
+
+def insert_rows(
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    *,
+    skip_conflicts_on: list[str] | None = None,
+    returning: list[str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Insert many rows at once. Every row carries the same columns.
+
+    With ``skip_conflicts_on`` rows that collide on that unique key are left out
+    (``ON CONFLICT DO NOTHING``); ``returning`` columns of the rows actually inserted come back, in no
+    particular order. PostgreSQL: COPY, through a temporary staging table when conflicts or returned
+    values are needed. SQLite, and a few rows anywhere: executemany.
+    """
+    if not rows:
+        return []
+    table: Table = model.__table__
+    columns = list(rows[0])
+    if _is_postgres(session) and len(rows) >= _COPY_FROM_ROWS:
+        if not skip_conflicts_on and not returning:
+            _pg_copy(session, table.name, table, rows, columns)
+            return []
+        stage = f"stage_{table.name}"
+        names = ", ".join(columns)
+        session.connection().exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
+            f"AS SELECT {names} FROM {table.name} WITH NO DATA"
+        )
+        _pg_copy(session, stage, table, rows, columns)
+        sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"  # noqa: S608 - our metadata
+        if skip_conflicts_on:
+            sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+        if returning:
+            sql += f" RETURNING {', '.join(returning)}"
+        result = session.connection().exec_driver_sql(sql)
+        session.connection().exec_driver_sql(f"TRUNCATE {stage}")
+        return [tuple(r) for r in result] if returning else []
+    stmt: Any = (pg_insert if _is_postgres(session) else sqlite_insert)(table)
+    if skip_conflicts_on:
+        stmt = stmt.on_conflict_do_nothing(index_elements=skip_conflicts_on)
+    if not returning:
+        session.connection().execute(stmt, rows)
+        return []
+    stmt = stmt.returning(*(table.c[c] for c in returning))
+    found: list[tuple[Any, ...]] = []
+    for part in chunks(rows, 500):
+        found.extend(tuple(r) for r in session.connection().execute(stmt, part))
+    return found
+
+
+def select_by_keys(
+    session: Session,
+    model: Any,
+    key_columns: list[str],
+    keys: list[tuple[Any, ...]],
+    columns: list[str],
+    *,
+    lock: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Rows whose composite key is among ``keys``, with one statement per batch (locked in id order)."""
+    if not keys:
+        return []
+    table: Table = model.__table__
+    if _is_postgres(session):
+        types = _pg_types(table)
+        arrays = {c: [k[i] for k in keys] for i, c in enumerate(key_columns)}
+        sql = (
+            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table.name} t "  # noqa: S608 - our metadata
+            f"JOIN unnest({', '.join(f'%({c})s::{types[c]}[]' for c in key_columns)}) "
+            f"AS k({', '.join(key_columns)}) USING ({', '.join(key_columns)})"
+        )
+        if lock:
+            sql += " ORDER BY t.id FOR UPDATE OF t"
+        return [tuple(r) for r in session.connection().exec_driver_sql(sql, arrays)]
+    found: list[tuple[Any, ...]] = []
+    for part in chunks(keys, 400):
+        query = select(*(table.c[c] for c in columns)).where(
+            tuple_(*(table.c[c] for c in key_columns)).in_(part)
+        )
+        found.extend(tuple(r) for r in session.connection().execute(query))
+    return found
+
+
+def update_rows(
+    session: Session, model: Any, rows: list[dict[str, Any]], *, increment: frozenset[str] = frozenset()
+) -> None:
+    """Update many rows by ``id`` with one statement; columns in ``increment`` are added to, the rest set.
+
+    Every row carries the same columns.
+    """
+    if not rows:
+        return
+    table: Table = model.__table__
+    columns = [c for c in rows[0] if c != "id"]
+
+    def target(name: str, value: Any) -> Any:
+        return table.c[name] + value if name in increment else value
+
+    if _is_postgres(session):
+        types = _pg_types(table)
+        assignments = ", ".join(
+            f"{c} = {table.name}.{c} + v.{c}" if c in increment else f"{c} = v.{c}" for c in columns
+        )
+        sql = (
+            f"UPDATE {table.name} SET {assignments} "  # noqa: S608 - names come from our metadata
+            f"FROM unnest({', '.join(f'%({c})s::{types[c]}[]' for c in ['id', *columns])}) "
+            f"AS v({', '.join(['id', *columns])}) WHERE {table.name}.id = v.id"
+        )
+        session.connection().exec_driver_sql(sql, _pg_arrays(table, rows, ["id", *columns]))
+        return
+    # Bound names must differ from column names in an executemany UPDATE.
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("p_id"))
+        .values({c: target(c, bindparam(f"p_{c}")) for c in columns})
+    )
+    session.connection().execute(stmt, [{f"p_{k}": v for k, v in row.items()} for row in rows])
 
 
 class RetryTransaction(Exception):

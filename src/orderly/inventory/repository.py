@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orderly.core.db import bulk_insert, chunks, insert_or_ignore
+from orderly.core.clock import utcnow
+from orderly.core.db import chunks, insert_rows, update_rows
 from orderly.inventory.domain import Level, StockKey
 from orderly.inventory.models import StockLedgerEntry, StockLevel, Warehouse
 
@@ -49,37 +50,27 @@ def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, 
 
 def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
     """Create the zero level a first receipt needs; racing creators both succeed, one row results."""
-    stmt = insert_or_ignore(session, StockLevel, ["product_id", "warehouse_id"])
-    session.execute(
-        stmt.values(product_id=product_id, warehouse_id=warehouse_id, on_hand=0, reserved=0, safety=0)
+    row = {"product_id": product_id, "warehouse_id": warehouse_id, "on_hand": 0, "reserved": 0, "safety": 0}
+    insert_rows(
+        session,
+        StockLevel,
+        [row | {"updated_at": utcnow()}],
+        skip_conflicts_on=["product_id", "warehouse_id"],
     )
-
-
-_apply = (
-    update(StockLevel)
-    .where(StockLevel.id == bindparam("level_id"))
-    .values(
-        on_hand=StockLevel.on_hand + bindparam("d_on_hand"),
-        reserved=StockLevel.reserved + bindparam("d_reserved"),
-        safety=StockLevel.safety + bindparam("d_safety"),
-        updated_at=bindparam("now"),
-    )
-)
 
 
 def apply_deltas(session: Session, deltas: dict[int, tuple[int, int, int]], now: datetime) -> None:
     """Add (on hand, reserved, safety) deltas to locked level rows, one statement for all."""
     rows = [
-        {"level_id": lid, "d_on_hand": d[0], "d_reserved": d[1], "d_safety": d[2], "now": now}
+        {"id": lid, "on_hand": d[0], "reserved": d[1], "safety": d[2], "updated_at": now}
         for lid, d in sorted(deltas.items())
         if d != (0, 0, 0)
     ]
-    if rows:
-        session.connection().execute(_apply, rows)
+    update_rows(session, StockLevel, rows, increment=frozenset({"on_hand", "reserved", "safety"}))
 
 
 def append_ledger(session: Session, rows: list[dict[str, Any]]) -> None:
-    bulk_insert(session, StockLedgerEntry, rows)
+    insert_rows(session, StockLedgerEntry, rows)
 
 
 def reserved_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, dict[StockKey, int]]:

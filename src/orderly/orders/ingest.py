@@ -26,7 +26,7 @@ from orderly.catalog.domain import expand
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
-from orderly.core.db import RetryTransaction, is_retryable, run_in_transaction
+from orderly.core.db import RetryTransaction, is_retryable, run_in_transaction, update_rows
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand
 from orderly.inventory.service import StockBook
@@ -474,7 +474,7 @@ class _Plan:
         for cand in self.updates:
             known = self.locked[cand.key]
             status, note = update_status[cand.key]
-            row: dict[str, Any] = {"row_id": known.id, **_header(cand.order, self.now)}
+            row: dict[str, Any] = {"id": known.id, **_header(cand.order, self.now)}
             alloc = allocations.get(cand.key)
             if alloc is not None:
                 status, warehouse_id, holds, note = self._outcome(alloc, False)
@@ -486,7 +486,7 @@ class _Plan:
             self.events.append(self._event(known.id, "updated", known.status, status, note))
             self.results[cand.index] = _result(cand, "updated", known.id, status)
         for rows in groups.values():
-            repo.update_by_id(self.session, Order, rows)
+            update_rows(self.session, Order, rows)
         repo.replace_lines(self.session, [self.locked[c.key].id for c in self.updates], lines)
 
     def _event(
@@ -523,10 +523,10 @@ def _store_raw_and_resolve(session: Session, plan: _Plan, now: datetime) -> None
             .scalars()
             .all()
         )
-        repo.update_by_id(
+        update_rows(
             session,
             Order,
-            [{"row_id": plan.ids[c.key], "raw_payload_id": rid} for c, rid in zip(stored, ids, strict=True)],
+            [{"id": plan.ids[c.key], "raw_payload_id": rid} for c, rid in zip(stored, ids, strict=True)],
         )
     done = plan.fresh + plan.updates
     if done and repo.has_open_rejections(session):
@@ -558,7 +558,7 @@ def _store_rejections(
         if replaying is not None:
             item.rejection_id = replaying[rej.index]
             replayed_rows.append(
-                {"row_id": item.rejection_id, "reason": reason, "errors": rej.errors, "updated_at": now}
+                {"id": item.rejection_id, "reason": reason, "errors": rej.errors, "updated_at": now}
             )
             continue
         fresh_items.append(item)

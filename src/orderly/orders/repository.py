@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, delete, exists, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
-from orderly.core.db import bulk_insert, chunks, insert_or_ignore
+from orderly.core.clock import as_utc
+from orderly.core.db import chunks, insert_rows, select_by_keys, update_rows
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
@@ -20,14 +21,14 @@ OrderKey = tuple[int, str]  # (shop_id, external_id)
 
 def insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[OrderKey, int]:
     """Insert orders unless (shop, external id) exists; return the ids of those this call inserted."""
-    inserted: dict[OrderKey, int] = {}
-    for part in chunks(rows, 500):
-        stmt = insert_or_ignore(session, Order, ["shop_id", "external_id"]).returning(
-            Order.id, Order.shop_id, Order.external_id
-        )
-        for order_id, shop_id, external_id in session.connection().execute(stmt, part).all():
-            inserted[(shop_id, external_id)] = order_id
-    return inserted
+    inserted = insert_rows(
+        session,
+        Order,
+        rows,
+        skip_conflicts_on=["shop_id", "external_id"],
+        returning=["id", "shop_id", "external_id"],
+    )
+    return {(shop_id, external_id): order_id for order_id, shop_id, external_id in inserted}
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,18 @@ class KnownOrder:
 def find_known(
     session: Session, keys: Sequence[OrderKey], *, lock: bool = False
 ) -> dict[OrderKey, KnownOrder]:
-    found: dict[OrderKey, KnownOrder] = {}
-    for part in chunks(list(keys), 400):
-        query = select(
-            Order.id, Order.shop_id, Order.external_id, Order.status, Order.platform_updated_at, Order.holds
-        ).where(tuple_(Order.shop_id, Order.external_id).in_(part))
-        if lock:
-            query = query.order_by(Order.id).with_for_update()
-        for order_id, shop_id, external_id, status, updated, holds in session.execute(query).all():
-            found[(shop_id, external_id)] = KnownOrder(order_id, status, updated, holds or [])
-    return found
+    rows = select_by_keys(
+        session,
+        Order,
+        ["shop_id", "external_id"],
+        list(keys),
+        ["id", "shop_id", "external_id", "status", "platform_updated_at", "holds"],
+        lock=lock,
+    )
+    return {
+        (shop_id, external_id): KnownOrder(order_id, status, as_utc(updated), holds or [])
+        for order_id, shop_id, external_id, status, updated, holds in rows
+    }
 
 
 def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
@@ -65,7 +68,7 @@ def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[
 
 
 def insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
-    bulk_insert(session, OrderLine, rows)
+    insert_rows(session, OrderLine, rows)
 
 
 def replace_lines(session: Session, order_ids: list[int], rows: list[dict[str, Any]]) -> None:
@@ -75,7 +78,7 @@ def replace_lines(session: Session, order_ids: list[int], rows: list[dict[str, A
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    bulk_insert(session, OrderEvent, rows)
+    insert_rows(session, OrderEvent, rows)
 
 
 def has_open_rejections(session: Session) -> bool:
@@ -111,21 +114,7 @@ def insert_rejections(session: Session, rows: list[dict[str, Any]]) -> list[int]
 
 def update_rejections(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        update_by_id(session, IngestRejection, rows)
-
-
-def update_by_id(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Rewrite rows by ``row_id``; every row carries the same columns, so one statement does them all."""
-    if not rows:
-        return
-    columns = [name for name in rows[0] if name != "row_id"]
-    # Bound names must differ from column names in an executemany UPDATE.
-    stmt = (
-        update(model)
-        .where(model.id == bindparam("p_row_id"))
-        .values({c: bindparam(f"p_{c}") for c in columns})
-    )
-    session.connection().execute(stmt, [{f"p_{k}": v for k, v in row.items()} for row in rows])
+        update_rows(session, IngestRejection, rows)
 
 
 def orders_with_sku(sku: str) -> Any:
