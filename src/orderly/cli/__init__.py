@@ -1,0 +1,35 @@
+"""The ``orderly`` command line: run the hub, manage master data and stock, ingest order files.
+
+Every command reads :func:`orderly.core.config.get_settings`, works in one transaction and prints with
+Rich; a request the domain refuses is a red message on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
+from orderly.cli.common import Group
+from orderly.cli.ingest import ingest, rejections_app
+from orderly.cli.server import migrate, start, token_app
+from orderly.cli.stock import stock_app
+
+app = typer.Typer(
+    cls=Group,
+    help="Orderly: a self-hosted order and inventory hub.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(start)
+app.command()(migrate)
+app.command()(ingest)
+app.add_typer(token_app, name="token")
+app.add_typer(shop_app, name="shop")
+app.add_typer(product_app, name="product")
+app.add_typer(bundle_app, name="bundle")
+app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(mapping_app, name="mapping")
+app.add_typer(stock_app, name="stock")
+app.add_typer(rejections_app, name="rejections")
+
+__all__ = ["app"]

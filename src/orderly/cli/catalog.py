@@ -1,0 +1,188 @@
+"""Master data: shops, products, bundles, warehouses and SKU mappings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from orderly.catalog import service as catalog
+from orderly.catalog.schemas import BundleIn, ComponentIn, MappingIn, ProductIn
+from orderly.channels import service as channels
+from orderly.channels.schemas import ShopIn
+from orderly.cli.common import out, unit_of_work
+from orderly.inventory import service as inventory
+from orderly.inventory.schemas import WarehouseIn
+
+shop_app = typer.Typer(help="Shops: one per storefront or marketplace account.", no_args_is_help=True)
+product_app = typer.Typer(help="Products: the SKUs you stock.", no_args_is_help=True)
+bundle_app = typer.Typer(help="Bundles: SKUs sold as a set of other SKUs.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Warehouses that hold stock.", no_args_is_help=True)
+mapping_app = typer.Typer(help="Map a shop's own SKUs or listings to your SKUs.", no_args_is_help=True)
+
+Limit = Annotated[int, typer.Option(min=1, help="Show at most this many rows")]
+Category = Annotated[str | None, typer.Option(help="Free text, for your own grouping")]
+Barcode = Annotated[str | None, typer.Option(help="EAN, UPC or your own code")]
+Weight = Annotated[int | None, typer.Option(min=0, help="Shipping weight in grams")]
+
+
+def _more(shown: int, limit: int, what: str) -> None:
+    if shown > limit:
+        out.print(f"Showing the first {limit} {what}; use --limit to see more.", style="yellow")
+
+
+@shop_app.command("add")
+def shop_add(
+    code: Annotated[str, typer.Argument(help="Short code used in orders, e.g. 'amazon-de'")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    channel: Annotated[str, typer.Option(help="Platform: shopify, amazon, ebay, manual...")],
+) -> None:
+    """Add a shop."""
+    with unit_of_work() as session:
+        shop = channels.create_shop(session, ShopIn(code=code, name=name, channel=channel))
+    out.print(f"Shop {shop.code!r} added (id {shop.id}).")
+
+
+@shop_app.command("list")
+def shop_list() -> None:
+    """List shops."""
+    with unit_of_work() as session:
+        shops = channels.list_shops(session)
+    table = Table("ID", "Code", "Name", "Channel", title="Shops")
+    for shop in shops:
+        table.add_row(str(shop.id), shop.code, shop.name, shop.channel)
+    out.print(table)
+
+
+@product_app.command("add")
+def product_add(
+    sku: Annotated[str, typer.Argument(help="Your SKU")],
+    name: Annotated[str, typer.Option(help="Product name")],
+    category: Category = None,
+    barcode: Barcode = None,
+    weight_g: Weight = None,
+) -> None:
+    """Add a product."""
+    data = ProductIn(sku=sku, name=name, category=category, barcode=barcode, weight_g=weight_g)
+    with unit_of_work() as session:
+        product = catalog.create_product(session, data)
+    out.print(f"Product {product.sku!r} added (id {product.id}).")
+
+
+@product_app.command("list")
+def product_list(limit: Limit = 100) -> None:
+    """List products and bundles."""
+    with unit_of_work() as session:
+        products = catalog.list_products(session, limit=limit + 1)
+    table = Table("ID", "SKU", "Name", "Kind", "Category", "Barcode", "Weight (g)", title="Products")
+    for p in products[:limit]:
+        table.add_row(
+            str(p.id),
+            p.sku,
+            p.name,
+            "bundle" if p.is_bundle else "product",
+            p.category or "",
+            p.barcode or "",
+            "" if p.weight_g is None else str(p.weight_g),
+        )
+    out.print(table)
+    _more(len(products), limit, "products")
+
+
+def _component(value: str) -> ComponentIn:
+    sku, colon, quantity = value.rpartition(":")
+    if not colon:
+        return ComponentIn(sku=value, quantity=1)
+    if not quantity.isdigit():
+        raise typer.BadParameter(f"{value!r} is not SKU:QTY", param_hint="--component")
+    return ComponentIn(sku=sku, quantity=int(quantity))
+
+
+@bundle_app.command("add")
+def bundle_add(
+    sku: Annotated[str, typer.Argument(help="The bundle's own SKU")],
+    name: Annotated[str, typer.Option(help="Bundle name")],
+    component: Annotated[
+        list[str],
+        typer.Option(help="A part as SKU:QTY (QTY defaults to 1); repeat for each part", metavar="SKU:QTY"),
+    ],
+    category: Category = None,
+    barcode: Barcode = None,
+    weight_g: Weight = None,
+) -> None:
+    """Add a bundle made of existing products."""
+    data = BundleIn(
+        sku=sku,
+        name=name,
+        category=category,
+        barcode=barcode,
+        weight_g=weight_g,
+        components=[_component(c) for c in component],
+    )
+    with unit_of_work() as session:
+        bundle = catalog.create_bundle(session, data)
+    parts = ", ".join(f"{c.quantity} x {c.sku}" for c in bundle.components)
+    out.print(f"Bundle {bundle.sku!r} added (id {bundle.id}): {parts}.")
+
+
+@warehouse_app.command("add")
+def warehouse_add(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. 'WH-DE'")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    kind: Annotated[str, typer.Option(help="own, overseas, 3pl or fba")] = WarehouseIn.model_fields[
+        "kind"
+    ].default,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code, e.g. DE")] = None,
+    priority: Annotated[
+        int, typer.Option(help="Orders are filled from the lowest priority first")
+    ] = WarehouseIn.model_fields["priority"].default,
+) -> None:
+    """Add a warehouse."""
+    data = WarehouseIn(code=code, name=name, kind=kind, country=country, priority=priority)
+    with unit_of_work() as session:
+        warehouse = inventory.create_warehouse(session, data)
+    out.print(f"Warehouse {warehouse.code!r} added (id {warehouse.id}).")
+
+
+@warehouse_app.command("list")
+def warehouse_list() -> None:
+    """List warehouses in the order orders are filled from."""
+    with unit_of_work() as session:
+        warehouses = inventory.list_warehouses(session)
+    table = Table("ID", "Code", "Name", "Kind", "Country", "Priority", "Active", title="Warehouses")
+    for w in warehouses:
+        table.add_row(
+            str(w.id), w.code, w.name, w.kind, w.country or "", str(w.priority), "yes" if w.active else "no"
+        )
+    out.print(table)
+
+
+@mapping_app.command("add")
+def mapping_add(
+    shop: Annotated[str, typer.Option(help="Shop code")],
+    sku: Annotated[str, typer.Option(help="Your SKU")],
+    platform_sku: Annotated[str | None, typer.Option(help="The SKU the shop sends")] = None,
+    listing_id: Annotated[str | None, typer.Option(help="The shop's listing or item id")] = None,
+) -> None:
+    """Map a shop's SKU and/or listing to one of your SKUs."""
+    data = MappingIn(shop=shop, sku=sku, platform_sku=platform_sku, listing_id=listing_id)
+    with unit_of_work() as session:
+        mapping = catalog.create_mapping(session, data)
+    source = " / ".join(x for x in (mapping.platform_sku, mapping.listing_id) if x)
+    out.print(f"Mapping {mapping.id} added: {mapping.shop} {source} -> {mapping.sku}.")
+
+
+@mapping_app.command("list")
+def mapping_list(
+    shop: Annotated[str | None, typer.Option(help="Only this shop's mappings")] = None,
+    limit: Limit = 100,
+) -> None:
+    """List SKU mappings."""
+    with unit_of_work() as session:
+        mappings = catalog.list_mappings(session, shop=shop, limit=limit + 1)
+    table = Table("ID", "Shop", "Platform SKU", "Listing", "SKU", title="SKU mappings")
+    for m in mappings[:limit]:
+        table.add_row(str(m.id), m.shop, m.platform_sku or "", m.listing_id or "", m.sku)
+    out.print(table)
+    _more(len(mappings), limit, "mappings")

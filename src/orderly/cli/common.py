@@ -1,0 +1,96 @@
+"""What every command shares: the consoles, the database, the actor and how errors are shown."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from typer.core import TyperGroup
+
+from orderly.core.config import get_settings
+from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.errors import DomainError
+from orderly.orders.ingest import validation_errors
+
+# Markup and emoji codes are off: SKUs, names and error messages are printed verbatim, never interpreted.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+# Lets ``-3`` be read as a number, not as an unknown option, in commands that take quantities.
+NUMBERS: dict[str, Any] = {"ignore_unknown_options": True}
+
+
+def fail(*lines: str) -> NoReturn:
+    for line in lines:
+        err.print(line, style="red")
+    raise typer.Exit(1)
+
+
+def _missing_table(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "42P01" or "no such table" in str(exc.orig)
+
+
+class Group(TyperGroup):
+    """The root command: a refused request is a red message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            fail(exc.message)
+        except ValidationError as exc:
+            fail(*(f"invalid {e['field']}: {e['message']}" for e in validation_errors(exc)))
+        except DBAPIError as exc:
+            if _missing_table(exc):
+                fail("the database has no Orderly tables yet: run `orderly migrate` first")
+            if isinstance(exc, OperationalError):
+                fail(f"database error: {str(exc.orig).strip().splitlines()[0]}")
+            raise
+
+
+def actor() -> str:
+    """Who made a change, for the stock ledger and order history."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in some containers
+        return "cli:unknown"
+
+
+@contextmanager
+def session_factory() -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database; the engine lives as long as the command."""
+    engine = make_engine(get_settings().resolved_database_url())
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """The command's one transaction: committed when the block ends, rolled back on any error."""
+    with session_factory() as factory, transaction(factory) as session:
+        yield session
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def show_secret(token: str, name: str) -> None:
+    body = Text.assemble(
+        ("Your API token (shown once): ", "bold"),
+        (token, "bold green"),
+        f"\n\nToken {name!r} is stored hashed and cannot be shown again: copy it now.",
+    )
+    out.print(Panel(body, title="API token", border_style="yellow", expand=False))

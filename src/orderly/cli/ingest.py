@@ -1,0 +1,284 @@
+"""Bulk ingest of normalized orders from a file, and the rejections it leaves behind."""
+
+from __future__ import annotations
+
+import codecs
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Column, Table
+from rich.text import Text
+
+from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work, when
+from orderly.core.config import get_settings
+from orderly.orders import service as orders
+from orderly.orders.ingest import IngestReport, ItemResult, ingest_batch
+
+rejections_app = typer.Typer(
+    help="Orders that could not be ingested: list, replay, discard.", no_args_is_help=True
+)
+
+OUTCOMES = ("created", "updated", "unchanged", "stale", "rejected")
+SHOWN = 10  # rejections and malformed lines printed in full; the rest are counted
+
+
+class _Document:
+    """A JSON file: a list of orders or ``{"orders": [...]}``, parsed whole before anything is written."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            data = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
+        except orjson.JSONDecodeError as exc:
+            fail(
+                f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                "Nothing was ingested.",
+            )
+        if isinstance(data, dict) and isinstance(data.get("orders"), list):
+            data = data["orders"]
+        if not isinstance(data, list):
+            fail(f'{path}: expected a JSON list of orders or {{"orders": [...]}}', "Nothing was ingested.")
+        self.orders: list[Any] = data
+        self.total = len(data)
+        self.consumed = 0
+        self.malformed: list[str] = []
+        self.malformed_count = 0
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for number, payload in enumerate(self.orders, start=1):
+            self.consumed = number
+            yield f"order {number}", payload
+
+
+class _JsonLines:
+    """A JSON Lines file, read one line at a time so its size does not matter.
+
+    A line that is not JSON cannot be stored even as a rejection: it is skipped and reported, and the
+    command exits 1 at the end.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as lines:
+            self.total = sum(1 for line in lines if line.strip())
+        self.consumed = 0
+        self.malformed: list[str] = []
+        self.malformed_count = 0
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        with self.path.open("rb") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                self.consumed += 1
+                try:
+                    payload = orjson.loads(line.removeprefix(codecs.BOM_UTF8) if number == 1 else line)
+                except orjson.JSONDecodeError as exc:
+                    self.malformed_count += 1
+                    if len(self.malformed) < SHOWN:
+                        self.malformed.append(f"line {number}, column {exc.colno}: {exc.msg}")
+                    continue
+                yield f"line {number}", payload
+
+
+@dataclass
+class _Tally:
+    totals: Counter[str] = field(default_factory=Counter)
+    rejected: list[tuple[str, ItemResult]] = field(default_factory=list)  # the first SHOWN
+
+    def add(self, report: IngestReport, places: list[str]) -> None:
+        for item in report.items:
+            self.totals[item.outcome] += 1
+            if item.outcome == "rejected" and len(self.rejected) < SHOWN:
+                self.rejected.append((places[item.index], item))
+
+    @property
+    def processed(self) -> int:
+        return sum(self.totals.values())
+
+
+class _Rate(ProgressColumn):
+    """Orders per second since the start: batches are few and large, so a moving rate says little."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.finished_time or task.elapsed
+        rate = f"{task.completed / elapsed:,.0f} orders/s" if elapsed else ""
+        return Text(rate, style="progress.data.speed")
+
+
+def _summary(tally: _Tally, title: str, *, where: bool = True) -> None:
+    table = Table("Outcome", Column("Orders", justify="right"), title=title)
+    for name in OUTCOMES:
+        table.add_row(
+            name, str(tally.totals[name]), style="red" if name == "rejected" and tally.totals[name] else None
+        )
+    out.print(table)
+    if not tally.rejected:
+        return
+    columns = ("Where", "Rejection") if where else ("Rejection",)
+    rejected = Table(*columns, "Shop", "Order", "Field", "Problem", title="Rejected orders")
+    for place, item in tally.rejected:
+        rejected.add_row(
+            *((place,) if where else ()),
+            str(item.rejection_id or ""),
+            item.shop or "",
+            item.external_id or "",
+            "\n".join(e["field"] for e in item.errors),
+            "\n".join(e["message"] for e in item.errors),
+        )
+    out.print(rejected)
+    more = tally.totals["rejected"] - len(tally.rejected)
+    if more:
+        out.print(f"... and {more} more.")
+    out.print(
+        "Rejected orders are kept. Fix the cause (add the product or a mapping), then run "
+        "`orderly rejections replay`; see them all with `orderly rejections list`.",
+        style="yellow",
+    )
+
+
+def ingest(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help='JSON (a list of orders or {"orders": [...]}) or JSON Lines (.jsonl, one order per line)',
+        ),
+    ],
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=50_000, help="Orders per transaction", show_default="ORDERLY_INGEST_BATCH_SIZE"
+        ),
+    ] = None,
+) -> None:
+    """Ingest normalized orders from a file, in batches, idempotently."""
+    size = batch_size or get_settings().ingest_batch_size
+    source = _JsonLines(file) if file.suffix.lower() in {".jsonl", ".ndjson"} else _Document(file)
+    if not source.total:
+        out.print(f"No orders in {file}.")
+        return
+    tally = _Tally()
+    who = actor()
+    started = time.perf_counter()
+    progress = Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+    try:
+        with session_factory() as factory, progress:
+            task = progress.add_task("Ingesting", total=source.total)
+            records = iter(source)
+            while batch := list(islice(records, size)):
+                report = ingest_batch(factory, [payload for _, payload in batch], actor=who)
+                tally.add(report, [place for place, _ in batch])
+                progress.update(task, completed=source.consumed)
+            progress.update(task, completed=source.consumed)
+    except (Exception, KeyboardInterrupt):
+        # Each batch is its own transaction: say exactly what is already in before the error is shown.
+        if not tally.processed:
+            err.print("Stopped before any order was ingested.", style="red")
+            raise
+        _summary(tally, "Committed before the stop")
+        err.print(
+            f"Stopped after {tally.processed} of {source.total} orders: those are stored, "
+            "the rest were not ingested. Running the same file again is safe.",
+            style="red",
+        )
+        raise
+    elapsed = time.perf_counter() - started
+    _summary(tally, f"Ingested {file.name}")
+    out.print(
+        f"{tally.processed} orders in {elapsed:.1f} s ({tally.processed / max(elapsed, 1e-9):,.0f} orders/s)."
+    )
+    if source.malformed_count:
+        for message in source.malformed:
+            err.print(f"{file}: invalid JSON at {message}", style="red")
+        fail(
+            f"{source.malformed_count} malformed line(s) skipped; the other lines were ingested. "
+            "Fix those lines and ingest them again."
+        )
+
+
+class RejectionStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DISCARDED = "discarded"
+    ALL = "all"
+
+
+@rejections_app.command("list")
+def rejections_list(
+    status: Annotated[RejectionStatus, typer.Option(help="Which rejections")] = RejectionStatus.OPEN,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many rows")] = 100,
+) -> None:
+    """List rejected orders and why they were rejected."""
+    with unit_of_work() as session:
+        rows = orders.list_rejections(
+            session, status=None if status is RejectionStatus.ALL else status.value, limit=limit + 1
+        )
+    table = Table(
+        "ID", "Status", "Shop", "Order", "Attempts", "Reason", "Updated", title=f"Rejections ({status})"
+    )
+    for row in rows[:limit]:
+        table.add_row(
+            str(row.id),
+            row.status,
+            row.shop_code or "",
+            row.external_id or "",
+            str(row.attempts),
+            row.reason,
+            when(row.updated_at),
+        )
+    out.print(table)
+    if len(rows) > limit:
+        out.print(f"Showing the first {limit}; use --limit to see more.", style="yellow")
+
+
+@rejections_app.command("replay")
+def rejections_replay(
+    ids: Annotated[
+        list[int] | None, typer.Argument(metavar="ID", help="Rejections to replay", show_default="all open")
+    ] = None,
+) -> None:
+    """Ingest rejected orders again, once their cause is fixed."""
+    with session_factory() as factory:
+        report = orders.replay_rejections(factory, ids or None, actor=actor())
+    if not report.items:
+        out.print("No open rejections to replay.")
+        return
+    tally = _Tally()
+    tally.add(report, [""] * len(report.items))
+    _summary(tally, "Replayed", where=False)
+
+
+@rejections_app.command("discard")
+def rejections_discard(rejection_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Give up on a rejected order: it leaves the open list but is kept for the record."""
+    with unit_of_work() as session:
+        orders.discard_rejection(session, rejection_id, actor=actor())
+    out.print(f"Rejection {rejection_id} discarded.")

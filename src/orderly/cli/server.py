@@ -1,0 +1,85 @@
+"""Running the hub: ``start``, ``migrate`` and API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from orderly.auth import service as auth
+from orderly.cli.common import out, show_secret, unit_of_work, when
+from orderly.core.config import get_settings
+from orderly.core.migrate import upgrade
+
+token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+
+
+def _migrate() -> None:
+    url = get_settings().resolved_database_url()
+    upgrade(url)
+    out.print(f"Database schema is up to date: {make_url(url).render_as_string(hide_password=True)}")
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _migrate()
+
+
+def start(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on", show_default="ORDERLY_HOST")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on", show_default="ORDERLY_PORT")] = None,
+    no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Do not upgrade the schema first")] = False,
+) -> None:
+    """Migrate the database, make sure an API token exists, and serve the API."""
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if not no_migrate:
+        _migrate()
+    with unit_of_work() as session:
+        issued = None if auth.has_tokens(session) else auth.create_token(session, "admin")
+    # Shown only after the commit: a secret printed for a token that was rolled back would not work.
+    if issued is not None:
+        show_secret(issued.token, issued.name)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    out.print(f"API:      {base}/api/v1")
+    out.print(f"API docs: {base}/docs")
+    out.print(f"Health:   {base}/api/v1/health")
+    uvicorn.run("orderly.api:create_app", factory=True, host=host, port=port)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'shopify-sync'")],
+) -> None:
+    """Create a token and print its secret, once."""
+    if not 0 < len(name.strip()) <= 100:
+        raise typer.BadParameter("must be 1 to 100 characters", param_hint="NAME")
+    with unit_of_work() as session:
+        issued = auth.create_token(session, name.strip())
+    show_secret(issued.token, issued.name)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    with unit_of_work() as session:
+        tokens = auth.list_tokens(session)
+    table = Table("ID", "Name", "Starts with", "Created", "Last used", "Status", title="API tokens")
+    for t in tokens:
+        status = f"revoked {when(t.revoked_at)}" if t.revoked_at else "live"
+        table.add_row(str(t.id), t.name, f"{t.prefix}…", when(t.created_at), when(t.last_used_at), status)
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Revoke a token: requests with it are refused from now on."""
+    with unit_of_work() as session:
+        auth.revoke_token(session, token_id)
+    out.print(f"Token {token_id} revoked.")

@@ -1,0 +1,146 @@
+"""Stock: figures per warehouse, manual movements and the ledger check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Column, Table
+from sqlalchemy import select
+
+from orderly.catalog.models import Product
+from orderly.cli.common import NUMBERS, actor, err, out, unit_of_work
+from orderly.inventory import service as inventory
+from orderly.inventory.models import Warehouse
+from orderly.inventory.service import StockFigure
+
+stock_app = typer.Typer(help="Stock levels, movements and the ledger check.", no_args_is_help=True)
+
+Sku = Annotated[str, typer.Argument(help="Your SKU")]
+WarehouseCode = Annotated[str, typer.Argument(metavar="WAREHOUSE", help="Warehouse code")]
+Reason = Annotated[str | None, typer.Option(help="Why, kept in the stock ledger")]
+
+
+def _figure_line(figure: StockFigure) -> None:
+    out.print(
+        f"{figure.sku} in {figure.warehouse}: on hand {figure.on_hand}, reserved {figure.reserved}, "
+        f"safety {figure.safety}, available {figure.available}"
+    )
+
+
+@stock_app.command("show")
+def show(sku: Sku) -> None:
+    """Stock of one SKU in every warehouse."""
+    with unit_of_work() as session:
+        figures = inventory.stock_of(session, sku)
+    if not figures:
+        out.print(f"No stock recorded for {sku!r} yet.")
+        return
+    numbers = [Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Available")]
+    table = Table("Warehouse", *numbers, title=f"Stock of {sku}")
+    for f in figures:
+        table.add_row(f.warehouse, str(f.on_hand), str(f.reserved), str(f.safety), str(f.available))
+    if len(figures) > 1:
+        table.add_section()
+        table.add_row(
+            "total",
+            *(
+                str(sum(getattr(f, name) for f in figures))
+                for name in ("on_hand", "reserved", "safety", "available")
+            ),
+            style="bold",
+        )
+    out.print(table)
+
+
+@stock_app.command("receive", context_settings=NUMBERS)
+def receive(
+    sku: Sku,
+    warehouse: WarehouseCode,
+    quantity: Annotated[int, typer.Argument(metavar="QTY", help="How many arrived")],
+    reason: Reason = None,
+) -> None:
+    """Book goods in."""
+    with unit_of_work() as session:
+        figure = inventory.receive(session, sku, warehouse, quantity, actor=actor(), reason=reason)
+    _figure_line(figure)
+
+
+@stock_app.command("adjust", context_settings=NUMBERS)
+def adjust(
+    sku: Sku,
+    warehouse: WarehouseCode,
+    delta: Annotated[int, typer.Argument(help="Change of on hand: 5 adds, -3 removes")],
+    reason: Reason = None,
+) -> None:
+    """Add or remove stock (damage, loss, found goods)."""
+    with unit_of_work() as session:
+        figure = inventory.adjust(session, sku, warehouse, delta, actor=actor(), reason=reason)
+    _figure_line(figure)
+
+
+@stock_app.command("count", context_settings=NUMBERS)
+def count(
+    sku: Sku,
+    warehouse: WarehouseCode,
+    counted: Annotated[int, typer.Argument(help="How many are physically there")],
+    reason: Reason = None,
+) -> None:
+    """Record a stock count: on hand becomes the counted quantity."""
+    with unit_of_work() as session:
+        figure = inventory.count(session, sku, warehouse, counted, actor=actor(), reason=reason)
+    _figure_line(figure)
+
+
+@stock_app.command("safety", context_settings=NUMBERS)
+def safety(
+    sku: Sku,
+    warehouse: WarehouseCode,
+    quantity: Annotated[int, typer.Argument(metavar="QTY", help="Stock never promised to orders")],
+    reason: Reason = None,
+) -> None:
+    """Set the safety stock."""
+    with unit_of_work() as session:
+        figure = inventory.set_safety(session, sku, warehouse, quantity, actor=actor(), reason=reason)
+    _figure_line(figure)
+
+
+@stock_app.command("verify")
+def verify(
+    repair: Annotated[bool, typer.Option(help="Set each drifted level to what the ledger says")] = False,
+) -> None:
+    """Check every stock level against the ledger; exit code 1 when they differ and were not repaired."""
+    with unit_of_work() as session:
+        drifts = inventory.verify(session, repair=repair, actor=actor())
+        products = {d.product_id for d in drifts}
+        warehouses = {d.warehouse_id for d in drifts}
+        skus = dict(session.execute(select(Product.id, Product.sku).where(Product.id.in_(products))).all())
+        codes = dict(
+            session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(warehouses))).all()
+        )
+    if not drifts:
+        out.print("All stock levels match the ledger.", style="green")
+        return
+    table = Table(
+        "SKU",
+        "Warehouse",
+        "Level (on hand/reserved/safety)",
+        "Ledger (on hand/reserved/safety)",
+        title="Drift",
+    )
+    for d in drifts:
+        table.add_row(
+            skus.get(d.product_id, f"#{d.product_id}"),
+            codes.get(d.warehouse_id, f"#{d.warehouse_id}"),
+            "/".join(map(str, d.level)),
+            "/".join(map(str, d.ledger)),
+        )
+    out.print(table)
+    if repair:
+        out.print(f"Repaired {len(drifts)} stock level(s) from the ledger.", style="green")
+        return
+    err.print(
+        f"{len(drifts)} stock level(s) differ from the ledger; run `orderly stock verify --repair` to fix.",
+        style="red",
+    )
+    raise typer.Exit(1)
