@@ -9,7 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from orderly.core.clock import as_utc
 from orderly.core.money import is_country, is_currency
-from orderly.orders.domain import OrderStatus, PaymentStatus
+from orderly.core.pagination import Page
+from orderly.core.text import StorableStr
+from orderly.orders.domain import HoldReason, OrderStatus, PaymentStatus
 
 MinorUnits = Annotated[int, Field(strict=True, ge=0, description="integer minor units (cents, fen...)")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -141,3 +143,127 @@ class IngestResult(BaseModel):
     stale: int = 0
     rejected: int = 0
     items: list[IngestItemResult] = Field(default_factory=list)
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: StorableStr = Field(min_length=1, max_length=500, description="why, kept in the order's history")
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payload: dict[str, Any] | None = Field(
+        default=None, description="a corrected order to ingest instead of the stored payload"
+    )
+
+
+class BuyerOut(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    platform_id: str | None
+
+
+class AddressOut(BaseModel):
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str | None
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    phone: str | None
+
+
+class HoldOut(BaseModel):
+    reason: HoldReason
+    message: str
+    details: list[dict[str, Any]]
+
+
+class OrderLineOut(BaseModel):
+    line_no: int
+    sku: str = Field(description="our SKU the line resolved to")
+    platform_sku: str | None
+    listing_id: str | None
+    title: str | None
+    quantity: int
+    unit_price: int = Field(description="minor units of the order's currency")
+    discount: int = Field(description="minor units of the order's currency, for the whole line")
+    tax: int = Field(description="minor units of the order's currency, for the whole line")
+
+
+class OrderOut(BaseModel):
+    """Money is in integer minor units of ``currency``; times are aware UTC."""
+
+    id: int
+    shop: str = Field(description="the shop's code")
+    external_id: str
+    status: OrderStatus
+    payment_status: PaymentStatus
+    payment_method: str | None
+    platform_status: str | None
+    currency: str = Field(description="ISO 4217")
+    subtotal: int
+    shipping_total: int
+    discount_total: int
+    tax_total: int
+    total: int
+    buyer: BuyerOut
+    shipping_address: AddressOut
+    billing_country: str | None
+    buyer_remark: str | None
+    seller_remark: str | None
+    tags: list[str]
+    holds: list[HoldOut]
+    warehouse: str | None = Field(description="code of the warehouse holding its stock, if allocated")
+    placed_at: datetime
+    platform_updated_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLineOut]
+
+
+class OrderEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus | None
+    actor: str
+    message: str | None
+    created_at: datetime
+
+
+class OrderDetailOut(OrderOut):
+    events: list[OrderEventOut] = Field(description="the order's history, oldest first")
+
+
+class OrderPage(Page[OrderOut]):
+    pass
+
+
+RejectionStatus = Literal["open", "resolved", "discarded"]
+
+
+class RejectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    shop: str | None = Field(validation_alias="shop_code", description="the shop code the payload named")
+    external_id: str | None
+    status: RejectionStatus
+    reason: str
+    errors: list[dict[str, Any]] = Field(description="each problem with its field path and message")
+    payload: Any = Field(description="the order as received (or as last corrected), kept for a replay")
+    attempts: int
+    order_id: int | None = Field(description="the order it became once resolved")
+    created_at: datetime
+    updated_at: datetime
+
+
+class RejectionPage(Page[RejectionOut]):
+    pass

@@ -1,0 +1,133 @@
+"""The REST API: ``/api/v1``, token-protected except the health check; docs at ``/docs``.
+
+Every error has one shape, ``{"error": {"message": ..., "field": ...}}`` (validation errors add
+``fields``, every problem found), so clients and people read failures the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orderly import __version__
+from orderly.auth.endpoints import router as auth_router
+from orderly.catalog.endpoints import router as catalog_router
+from orderly.channels.endpoints import router as channels_router
+from orderly.core.config import Settings, get_settings
+from orderly.core.db import make_engine, make_session_factory
+from orderly.core.errors import DomainError
+from orderly.core.web import ERROR_RESPONSES, Factory, api_router, require_token
+from orderly.inventory.endpoints import router as inventory_router
+from orderly.orders.endpoints import router as orders_router
+
+API_PREFIX = "/api/v1"
+
+health_router = api_router("health")
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+@health_router.get("/health", response_model=HealthOut)
+def health(factory: Factory) -> HealthOut:
+    """Up, and the database answers. Needs no token, for load balancers and monitors."""
+    try:
+        with factory() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the database does not answer") from exc
+    return HealthOut(status="ok")
+
+
+def create_app(settings: Settings | None = None, *, factory: sessionmaker[Session] | None = None) -> FastAPI:
+    """The app on ``factory``, or on a new engine for ``settings`` (the environment's by default)."""
+    owned: Engine | None = None
+    if factory is None:
+        owned = make_engine((settings or get_settings()).resolved_database_url())
+        factory = make_session_factory(owned)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned is not None:  # an engine passed in belongs to the caller
+            owned.dispose()
+
+    app = FastAPI(
+        title="Orderly",
+        version=__version__,
+        description="One order and inventory hub for sellers on many shops at once.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.factory = factory
+    app.include_router(health_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in (orders_router, inventory_router, catalog_router, channels_router, auth_router):
+        app.include_router(
+            router, prefix=API_PREFIX, dependencies=[Depends(require_token)], responses=ERROR_RESPONSES
+        )
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    return app
+
+
+def _error(status_code: int, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "field": field, **extra}}, status_code=status_code)
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return _error(exc.http_status, exc.message, exc.field)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    response = _error(exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("body", "lines", 0, "quantity")`` -> ``lines[0].quantity``; where it was sent is dropped."""
+    parts = loc[1:] if len(loc) > 1 and loc[0] in {"body", "query", "path", "header", "cookie"} else loc
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        doc, pos = str(exc.body), int(first["loc"][-1])
+        line, column = doc.count("\n", 0, pos) + 1, pos - doc.rfind("\n", 0, pos)
+        reason = first.get("ctx", {}).get("error", "malformed")
+        return _error(
+            status.HTTP_400_BAD_REQUEST,
+            f"the request body is not valid JSON: {reason} at line {line}, column {column}",
+            "body",
+        )
+    fields = [
+        {"field": field_path(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")}
+        for e in errors
+    ]
+    return _error(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        f"{fields[0]['field']}: {fields[0]['message']}",
+        fields[0]["field"],
+        fields=fields,
+    )

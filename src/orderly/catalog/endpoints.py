@@ -1,0 +1,61 @@
+"""The catalog over HTTP: products, bundles and the mapping of shop SKUs to ours."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+
+from orderly.catalog import service
+from orderly.catalog.schemas import BundleIn, MappingIn, MappingOut, ProductIn, ProductOut
+from orderly.core.pagination import Page, decode_cursor, paginate
+from orderly.core.text import StorableStr
+from orderly.core.web import Cursor, DbSession, Limit, api_router
+
+router = api_router("catalog")
+
+
+class ProductPage(Page[ProductOut]):
+    pass
+
+
+@router.get("/products", response_model=ProductPage)
+def list_products(session: DbSession, limit: Limit = 50, cursor: Cursor = None) -> ProductPage:
+    """In the order they were created. Bundle components are listed by `GET /products/{sku}`."""
+    rows = service.list_products(session, after_id=decode_cursor(cursor) if cursor else 0, limit=limit + 1)
+    items, next_cursor = paginate(rows, limit, lambda product: product.id)
+    return ProductPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/products/{sku:path}", response_model=ProductOut)
+def get_product(
+    session: DbSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
+) -> ProductOut:
+    return service.get_product(session, sku)
+
+
+@router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+def create_product(session: DbSession, body: ProductIn) -> ProductOut:
+    return service.create_product(session, body)
+
+
+@router.post("/bundles", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+def create_bundle(session: DbSession, body: BundleIn) -> ProductOut:
+    """A kit sold as one SKU whose stock is that of its components."""
+    return service.create_bundle(session, body)
+
+
+@router.get("/sku-mappings", response_model=list[MappingOut])
+def list_mappings(
+    session: DbSession,
+    shop: Annotated[StorableStr | None, Query(max_length=64, description="only this shop's (code)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+) -> list[MappingOut]:
+    """The first `limit` mappings, oldest first."""
+    return service.list_mappings(session, shop=shop, limit=limit)
+
+
+@router.post("/sku-mappings", response_model=MappingOut, status_code=status.HTTP_201_CREATED)
+def create_mapping(session: DbSession, body: MappingIn) -> MappingOut:
+    """Bind a shop's SKU and/or listing id to one of our SKUs, so its order lines resolve."""
+    return service.create_mapping(session, body)

@@ -1,0 +1,138 @@
+"""What every HTTP endpoint shares: the request's session, token auth, strict JSON and error shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, Security, status
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime, BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.auth.service import authenticate
+from orderly.core.db import transaction
+from orderly.core.pagination import MAX_ID
+
+
+class _StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        # RFC 8259 JSON only: NaN, Infinity, lone surrogates and 1000-deep nesting are refused here
+        # (as invalid JSON, with the position) instead of failing later where they are stored.
+        if not hasattr(self, "_json"):
+            self._json = orjson.loads(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request) -> Response:
+            return await handler(_StrictJSONRequest(request.scope, request.receive))
+
+        return strict_handler
+
+
+def get_factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.factory
+    return factory
+
+
+Factory = Annotated[sessionmaker[Session], Depends(get_factory)]
+
+
+def get_session(factory: Factory) -> Iterator[Session]:
+    """The request's one transaction: committed if the endpoint returns, rolled back if it raises."""
+    with factory() as session, session.begin():
+        yield session
+
+
+# scope="function" commits before the response is sent, so a failed commit is never reported as done.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token, sent as `Authorization: Bearer <token>`.")
+
+
+@dataclass(frozen=True)
+class Caller:
+    token_id: int
+    name: str  # recorded as the actor of what the request changes
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_token(
+    factory: Factory, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+) -> Caller:
+    if credentials is None:
+        raise _unauthorized("an API token is required: send the header 'Authorization: Bearer <token>'")
+    # Checked in a transaction of its own: ingest runs its own transactions, and on SQLite a request
+    # transaction held open around them would wait on itself for the write lock.
+    with transaction(factory) as session:
+        token = authenticate(session, credentials.credentials)
+        caller = Caller(token.id, token.name) if token is not None else None
+    if caller is None:
+        raise _unauthorized("the API token is not valid or has been revoked")
+    return caller
+
+
+Authenticated = Annotated[Caller, Depends(require_token)]
+
+Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=100, description="`next_cursor` of the previous page; omit for the first")
+]
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+#: An aware time from a query string, as UTC; a naive one is refused rather than guessed.
+UTCTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def id_path(what: str) -> Any:
+    return Path(ge=1, le=MAX_ID, description=f"the {what}'s id")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    field: str | None = None
+    fields: list[FieldProblem] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+_ERRORS: dict[int, str] = {
+    400: "The request is refused: the body is not valid JSON, or the domain rejects it.",
+    401: "No API token, or one that is not valid or revoked.",
+    404: "Something the request names does not exist.",
+    409: "The request conflicts with the current state (a duplicate, a final status, too little stock).",
+    422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in _ERRORS.items()
+}
+
+
+def api_router(tag: str) -> APIRouter:
+    """A context's router: strict JSON bodies, documented under ``tag``."""
+    return APIRouter(tags=[tag], route_class=StrictJSONRoute)

@@ -1,0 +1,88 @@
+"""Inventory over HTTP: stock per warehouse, manual movements, the ledger check and warehouses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query, status
+
+from orderly.core.text import StorableStr
+from orderly.core.web import Authenticated, DbSession, api_router
+from orderly.inventory import service
+from orderly.inventory.schemas import (
+    AdjustIn,
+    CountIn,
+    DriftOut,
+    ReceiveIn,
+    SafetyIn,
+    StockOut,
+    VerifyOut,
+    WarehouseIn,
+    WarehouseOut,
+)
+
+router = api_router("inventory")
+
+
+@router.get("/stock/{sku:path}", response_model=list[StockOut])
+def stock_of(
+    session: DbSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
+) -> list[StockOut]:
+    """On hand, reserved, safety and available in each warehouse that has held the SKU."""
+    return [StockOut.model_validate(figure) for figure in service.stock_of(session, sku)]
+
+
+@router.post("/stock/receive", response_model=StockOut)
+def receive(session: DbSession, caller: Authenticated, body: ReceiveIn) -> StockOut:
+    figure = service.receive(
+        session, body.sku, body.warehouse, body.quantity, actor=caller.name, reason=body.reason
+    )
+    return StockOut.model_validate(figure)
+
+
+@router.post("/stock/adjust", response_model=StockOut)
+def adjust(session: DbSession, caller: Authenticated, body: AdjustIn) -> StockOut:
+    figure = service.adjust(
+        session, body.sku, body.warehouse, body.delta, actor=caller.name, reason=body.reason
+    )
+    return StockOut.model_validate(figure)
+
+
+@router.post("/stock/count", response_model=StockOut)
+def count(session: DbSession, caller: Authenticated, body: CountIn) -> StockOut:
+    """Set on hand to what was counted; the difference goes to the ledger."""
+    figure = service.count(
+        session, body.sku, body.warehouse, body.counted, actor=caller.name, reason=body.reason
+    )
+    return StockOut.model_validate(figure)
+
+
+@router.post("/stock/safety", response_model=StockOut)
+def set_safety(session: DbSession, caller: Authenticated, body: SafetyIn) -> StockOut:
+    """Set the safety stock, which orders never reserve."""
+    figure = service.set_safety(
+        session, body.sku, body.warehouse, body.safety, actor=caller.name, reason=body.reason
+    )
+    return StockOut.model_validate(figure)
+
+
+@router.post("/stock/verify", response_model=VerifyOut)
+def verify(
+    session: DbSession,
+    caller: Authenticated,
+    repair: Annotated[bool, Query(description="rewrite drifted levels to what the ledger says")] = False,
+) -> VerifyOut:
+    """Compare every stock level with its ledger; `repaired` tells whether any level was rewritten."""
+    drifts = service.verify(session, repair=repair, actor=caller.name)
+    return VerifyOut(repaired=repair and bool(drifts), drifts=[DriftOut.model_validate(d) for d in drifts])
+
+
+@router.get("/warehouses", response_model=list[WarehouseOut])
+def list_warehouses(session: DbSession) -> list[WarehouseOut]:
+    """In the order allocation tries them: by priority, then id."""
+    return service.list_warehouses(session)
+
+
+@router.post("/warehouses", response_model=WarehouseOut, status_code=status.HTTP_201_CREATED)
+def create_warehouse(session: DbSession, body: WarehouseIn) -> WarehouseOut:
+    return service.create_warehouse(session, body)

@@ -1,0 +1,125 @@
+"""Orders over HTTP: list and read, ingest, cancel, and the rejections an ingest leaves behind."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import Body, Query
+
+from orderly.core.pagination import decode_cursor, paginate
+from orderly.core.text import StorableStr
+from orderly.core.web import Authenticated, Cursor, DbSession, Factory, Limit, UTCTime, api_router, id_path
+from orderly.orders import queries, service
+from orderly.orders.domain import OrderStatus
+from orderly.orders.ingest import IngestReport, ingest_batch
+from orderly.orders.schemas import (
+    CancelIn,
+    IngestItemResult,
+    IngestRequest,
+    IngestResult,
+    OrderDetailOut,
+    OrderPage,
+    RejectionOut,
+    RejectionPage,
+    ReplayIn,
+)
+
+router = api_router("orders")
+
+OrderId = Annotated[int, id_path("order")]
+RejectionId = Annotated[int, id_path("rejection")]
+
+
+def _result(report: IngestReport) -> IngestResult:
+    return IngestResult(
+        **report.totals, items=[IngestItemResult.model_validate(asdict(item)) for item in report.items]
+    )
+
+
+@router.get("/orders", response_model=OrderPage)
+def list_orders(
+    session: DbSession,
+    status: OrderStatus | None = None,
+    shop: Annotated[StorableStr | None, Query(max_length=64, description="shop code")] = None,
+    sku: Annotated[StorableStr | None, Query(max_length=200, description="our SKU or a platform SKU")] = None,
+    country: Annotated[
+        str | None, Query(pattern="^[A-Za-z]{2}$", description="shipping country, ISO 3166-1 alpha-2")
+    ] = None,
+    placed_from: Annotated[UTCTime | None, Query(description="placed at or after")] = None,
+    placed_to: Annotated[UTCTime | None, Query(description="placed before")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> OrderPage:
+    """Newest first. Filters combine; follow `next_cursor` to walk every match exactly once."""
+    filters = queries.OrderFilters(
+        status=status,
+        shop=shop,
+        sku=sku,
+        country=country.upper() if country else None,
+        placed_from=placed_from,
+        placed_to=placed_to,
+    )
+    return queries.list_orders(session, filters, cursor=cursor, limit=limit)
+
+
+@router.get("/orders/{order_id}", response_model=OrderDetailOut)
+def get_order(session: DbSession, order_id: OrderId) -> OrderDetailOut:
+    return queries.get_order(session, order_id)
+
+
+@router.post("/orders/ingest", response_model=IngestResult)
+def ingest_orders(body: IngestRequest, factory: Factory, caller: Authenticated) -> IngestResult:
+    """Store normalized orders idempotently and reserve their stock.
+
+    Each order is checked on its own: the response is 200 with one item per order, in request order,
+    and an order that cannot be taken in is `rejected` with its errors and kept for a replay.
+    """
+    # ingest_batch runs (and retries) its own transaction, so no request session is opened here.
+    return _result(ingest_batch(factory, body.orders, actor=caller.name))
+
+
+@router.post("/orders/{order_id}/cancel", response_model=OrderDetailOut)
+def cancel_order(
+    session: DbSession, caller: Authenticated, order_id: OrderId, body: CancelIn
+) -> OrderDetailOut:
+    """Cancel in the hub; stock the order holds goes back to the pool."""
+    service.cancel_order(session, order_id, actor=caller.name, reason=body.reason)
+    return queries.get_order(session, order_id)
+
+
+@router.get("/rejections", response_model=RejectionPage)
+def list_rejections(
+    session: DbSession,
+    status: Literal["open", "resolved", "discarded", "all"] = "open",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> RejectionPage:
+    """Oldest first, so a list being worked through keeps its order."""
+    rows = service.list_rejections(
+        session,
+        status=None if status == "all" else status,
+        after_id=decode_cursor(cursor) if cursor else 0,
+        limit=limit + 1,
+    )
+    page, next_cursor = paginate(rows, limit, lambda row: row.id)
+    return RejectionPage(items=[RejectionOut.model_validate(row) for row in page], next_cursor=next_cursor)
+
+
+@router.post("/rejections/{rejection_id}/replay", response_model=IngestResult)
+def replay_rejection(
+    factory: Factory,
+    caller: Authenticated,
+    rejection_id: RejectionId,
+    body: Annotated[ReplayIn | None, Body()] = None,
+) -> IngestResult:
+    """Ingest an open rejection again, after its cause was fixed or with a corrected `payload`."""
+    payload = body.payload if body is not None else None
+    return _result(service.replay_rejections(factory, [rejection_id], payload=payload, actor=caller.name))
+
+
+@router.post("/rejections/{rejection_id}/discard", response_model=RejectionOut)
+def discard_rejection(session: DbSession, caller: Authenticated, rejection_id: RejectionId) -> RejectionOut:
+    """Give up on an open rejection: it leaves the open list, the payload is kept."""
+    service.discard_rejection(session, rejection_id, actor=caller.name)
+    return queries.get_rejection(session, rejection_id)

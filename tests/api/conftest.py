@@ -1,0 +1,43 @@
+"""An API client on the root ``factory`` (so every API test runs on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.api import create_app
+from orderly.auth.service import create_token
+from orderly.core.db import transaction
+
+with warnings.catch_warnings():
+    # Starlette asks for httpx2, which is not a dependency; its test client works the same on httpx.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def app(factory: sessionmaker[Session]) -> FastAPI:
+    return create_app(factory=factory)
+
+
+@pytest.fixture
+def token(factory: sessionmaker[Session]) -> str:
+    with transaction(factory) as s:
+        return create_token(s, "tester").token
+
+
+@pytest.fixture
+def client(app: FastAPI, token: str) -> Iterator[TestClient]:
+    """Sends the token of an API user named ``tester``; errors come back as responses, not raised."""
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
