@@ -34,13 +34,19 @@ def _postgres_database(name: str) -> str:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'orderly.db'}"
     else:
-        url = _postgres_database(f"orderly_test_{worker_id}")
+        # One database per test process, so parallel workers and parallel runs never share one.
+        url = _postgres_database(f"orderly_test_{worker_id}_{os.getpid()}")
     upgrade(url)
-    return url
+    yield url
+    if request.param != "sqlite":
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -47,19 +47,20 @@ class StockLedgerEntry(Base):
     """Append-only: one row per change of a level, with who and why."""
 
     __tablename__ = "stock_ledger"
+    # No foreign keys, like the other high-volume tables: see orderly/orders/models.py.
     __table_args__ = (
         Index("ix_stock_ledger_product_warehouse", "product_id", "warehouse_id"),
         Index("ix_stock_ledger_order", "order_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    product_id: Mapped[int] = mapped_column(BigId)
+    warehouse_id: Mapped[int] = mapped_column(BigId)
     kind: Mapped[str] = mapped_column(String(20))
     on_hand_delta: Mapped[int] = mapped_column(default=0)
     reserved_delta: Mapped[int] = mapped_column(default=0)
     safety_delta: Mapped[int] = mapped_column(default=0)
-    order_id: Mapped[int | None] = mapped_column(BigId)  # no FK: the ledger outlives what it cites
+    order_id: Mapped[int | None] = mapped_column(BigId)
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,8 @@
 """core hub: shops, catalog, warehouses, stock pool and ledger, orders, rejections, API tokens
 
-Revision ID: e9331e4df94e
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 11:35:24.936135
+Create Date: 2026-11-22 11:42:58.503032
 
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import orderly.core.db
 
 # revision identifiers, used by Alembic.
-revision: str = "e9331e4df94e"
+revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -66,6 +66,91 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "order_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("from_status", sa.String(length=20), nullable=True),
+        sa.Column("to_status", sa.String(length=20), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("created_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_events")),
+    )
+    with op.batch_alter_table("order_events", schema=None) as batch_op:
+        batch_op.create_index("ix_order_events_order", ["order_id", "id"], unique=False)
+
+    op.create_table(
+        "order_lines",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("platform_sku", sa.String(length=200), nullable=True),
+        sa.Column("listing_id", sa.String(length=200), nullable=True),
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=True),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("unit_price", sa.BigInteger(), nullable=False),
+        sa.Column("discount", sa.BigInteger(), nullable=False),
+        sa.Column("tax", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
+    )
+    with op.batch_alter_table("order_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_order_lines_order", ["order_id"], unique=False)
+        batch_op.create_index("ix_order_lines_product", ["product_id"], unique=False)
+
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("payment_status", sa.String(length=24), nullable=False),
+        sa.Column("payment_method", sa.String(length=64), nullable=True),
+        sa.Column("platform_status", sa.String(length=64), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("subtotal", sa.BigInteger(), nullable=False),
+        sa.Column("shipping_total", sa.BigInteger(), nullable=False),
+        sa.Column("discount_total", sa.BigInteger(), nullable=False),
+        sa.Column("tax_total", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("buyer_name", sa.String(length=200), nullable=True),
+        sa.Column("buyer_email", sa.String(length=320), nullable=True),
+        sa.Column("buyer_phone", sa.String(length=40), nullable=True),
+        sa.Column("buyer_platform_id", sa.String(length=200), nullable=True),
+        sa.Column("ship_name", sa.String(length=200), nullable=False),
+        sa.Column("ship_line1", sa.String(length=300), nullable=False),
+        sa.Column("ship_line2", sa.String(length=300), nullable=True),
+        sa.Column("ship_city", sa.String(length=120), nullable=False),
+        sa.Column("ship_region", sa.String(length=120), nullable=True),
+        sa.Column("ship_postal_code", sa.String(length=20), nullable=True),
+        sa.Column("ship_country", sa.String(length=2), nullable=False),
+        sa.Column("ship_phone", sa.String(length=40), nullable=True),
+        sa.Column("billing_country", sa.String(length=2), nullable=True),
+        sa.Column("buyer_remark", sa.Text(), nullable=True),
+        sa.Column("seller_remark", sa.Text(), nullable=True),
+        sa.Column(
+            "tags", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "holds",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("warehouse_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("placed_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("platform_updated_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("raw_payload_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+        sa.UniqueConstraint("shop_id", "external_id", name=op.f("uq_orders_shop_id")),
+    )
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_placed_at", ["placed_at"], unique=False)
+        batch_op.create_index("ix_orders_status_id", ["status", "id"], unique=False)
+
+    op.create_table(
         "products",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
@@ -88,6 +173,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shops")),
         sa.UniqueConstraint("code", name=op.f("uq_shops_code")),
     )
+    op.create_table(
+        "stock_ledger",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("warehouse_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("on_hand_delta", sa.Integer(), nullable=False),
+        sa.Column("reserved_delta", sa.Integer(), nullable=False),
+        sa.Column("safety_delta", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("created_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_ledger")),
+    )
+    with op.batch_alter_table("stock_ledger", schema=None) as batch_op:
+        batch_op.create_index("ix_stock_ledger_order", ["order_id"], unique=False)
+        batch_op.create_index(
+            "ix_stock_ledger_product_warehouse", ["product_id", "warehouse_id"], unique=False
+        )
+
     op.create_table(
         "warehouses",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -173,33 +279,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "stock_ledger",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("warehouse_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("on_hand_delta", sa.Integer(), nullable=False),
-        sa.Column("reserved_delta", sa.Integer(), nullable=False),
-        sa.Column("safety_delta", sa.Integer(), nullable=False),
-        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("actor", sa.String(length=100), nullable=False),
-        sa.Column("reason", sa.String(length=500), nullable=True),
-        sa.Column("created_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_stock_ledger_product_id_products")
-        ),
-        sa.ForeignKeyConstraint(
-            ["warehouse_id"], ["warehouses.id"], name=op.f("fk_stock_ledger_warehouse_id_warehouses")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_ledger")),
-    )
-    with op.batch_alter_table("stock_ledger", schema=None) as batch_op:
-        batch_op.create_index("ix_stock_ledger_order", ["order_id"], unique=False)
-        batch_op.create_index(
-            "ix_stock_ledger_product_warehouse", ["product_id", "warehouse_id"], unique=False
-        )
-
-    op.create_table(
         "stock_levels",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -222,135 +301,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_levels")),
         sa.UniqueConstraint("product_id", "warehouse_id", name=op.f("uq_stock_levels_product_id")),
     )
-    op.create_table(
-        "orders",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("external_id", sa.String(length=200), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("payment_status", sa.String(length=24), nullable=False),
-        sa.Column("payment_method", sa.String(length=64), nullable=True),
-        sa.Column("platform_status", sa.String(length=64), nullable=True),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("subtotal", sa.BigInteger(), nullable=False),
-        sa.Column("shipping_total", sa.BigInteger(), nullable=False),
-        sa.Column("discount_total", sa.BigInteger(), nullable=False),
-        sa.Column("tax_total", sa.BigInteger(), nullable=False),
-        sa.Column("total", sa.BigInteger(), nullable=False),
-        sa.Column("buyer_name", sa.String(length=200), nullable=True),
-        sa.Column("buyer_email", sa.String(length=320), nullable=True),
-        sa.Column("buyer_phone", sa.String(length=40), nullable=True),
-        sa.Column("buyer_platform_id", sa.String(length=200), nullable=True),
-        sa.Column("ship_name", sa.String(length=200), nullable=False),
-        sa.Column("ship_line1", sa.String(length=300), nullable=False),
-        sa.Column("ship_line2", sa.String(length=300), nullable=True),
-        sa.Column("ship_city", sa.String(length=120), nullable=False),
-        sa.Column("ship_region", sa.String(length=120), nullable=True),
-        sa.Column("ship_postal_code", sa.String(length=20), nullable=True),
-        sa.Column("ship_country", sa.String(length=2), nullable=False),
-        sa.Column("ship_phone", sa.String(length=40), nullable=True),
-        sa.Column("billing_country", sa.String(length=2), nullable=True),
-        sa.Column("buyer_remark", sa.Text(), nullable=True),
-        sa.Column("seller_remark", sa.Text(), nullable=True),
-        sa.Column(
-            "tags", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
-        ),
-        sa.Column(
-            "holds",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("warehouse_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("placed_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("platform_updated_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("raw_payload_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("created_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["raw_payload_id"], ["raw_payloads.id"], name=op.f("fk_orders_raw_payload_id_raw_payloads")
-        ),
-        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_orders_shop_id_shops")),
-        sa.ForeignKeyConstraint(
-            ["warehouse_id"], ["warehouses.id"], name=op.f("fk_orders_warehouse_id_warehouses")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
-        sa.UniqueConstraint("shop_id", "external_id", name=op.f("uq_orders_shop_id")),
-    )
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_placed_at", ["placed_at"], unique=False)
-        batch_op.create_index("ix_orders_ship_country", ["ship_country"], unique=False)
-        batch_op.create_index("ix_orders_status_id", ["status", "id"], unique=False)
-
-    op.create_table(
-        "order_events",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("from_status", sa.String(length=20), nullable=True),
-        sa.Column("to_status", sa.String(length=20), nullable=True),
-        sa.Column("actor", sa.String(length=100), nullable=False),
-        sa.Column("message", sa.Text(), nullable=True),
-        sa.Column("created_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_order_events_order_id_orders"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_events")),
-    )
-    with op.batch_alter_table("order_events", schema=None) as batch_op:
-        batch_op.create_index("ix_order_events_order", ["order_id", "id"], unique=False)
-
-    op.create_table(
-        "order_lines",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("line_no", sa.Integer(), nullable=False),
-        sa.Column("platform_sku", sa.String(length=200), nullable=True),
-        sa.Column("listing_id", sa.String(length=200), nullable=True),
-        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("title", sa.String(length=500), nullable=True),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column("unit_price", sa.BigInteger(), nullable=False),
-        sa.Column("discount", sa.BigInteger(), nullable=False),
-        sa.Column("tax", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_order_lines_product_id_products")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
-    )
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.create_index("ix_order_lines_order", ["order_id"], unique=False)
-        batch_op.create_index("ix_order_lines_product", ["product_id"], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("order_lines", schema=None) as batch_op:
-        batch_op.drop_index("ix_order_lines_product")
-        batch_op.drop_index("ix_order_lines_order")
-
-    op.drop_table("order_lines")
-    with op.batch_alter_table("order_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_order_events_order")
-
-    op.drop_table("order_events")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index("ix_orders_status_id")
-        batch_op.drop_index("ix_orders_ship_country")
-        batch_op.drop_index("ix_orders_placed_at")
-
-    op.drop_table("orders")
     op.drop_table("stock_levels")
-    with op.batch_alter_table("stock_ledger", schema=None) as batch_op:
-        batch_op.drop_index("ix_stock_ledger_product_warehouse")
-        batch_op.drop_index("ix_stock_ledger_order")
-
-    op.drop_table("stock_ledger")
     with op.batch_alter_table("sku_mappings", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_sku_mappings_shop_sku",
@@ -371,8 +328,27 @@ def downgrade() -> None:
     op.drop_table("raw_payloads")
     op.drop_table("bundle_components")
     op.drop_table("warehouses")
+    with op.batch_alter_table("stock_ledger", schema=None) as batch_op:
+        batch_op.drop_index("ix_stock_ledger_product_warehouse")
+        batch_op.drop_index("ix_stock_ledger_order")
+
+    op.drop_table("stock_ledger")
     op.drop_table("shops")
     op.drop_table("products")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_status_id")
+        batch_op.drop_index("ix_orders_placed_at")
+
+    op.drop_table("orders")
+    with op.batch_alter_table("order_lines", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_lines_product")
+        batch_op.drop_index("ix_order_lines_order")
+
+    op.drop_table("order_lines")
+    with op.batch_alter_table("order_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_events_order")
+
+    op.drop_table("order_events")
     with op.batch_alter_table("ingest_rejections", schema=None) as batch_op:
         batch_op.drop_index("ix_ingest_rejections_key")
 
