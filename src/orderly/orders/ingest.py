@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -151,14 +151,7 @@ def ingest(
     results: dict[int, ItemResult] = {}
     rejected: list[_Rejection] = []
 
-    parsed: list[tuple[int, NormalizedOrder]] = []
-    for index, item in enumerate(items):
-        try:
-            parsed.append(
-                (index, item if isinstance(item, NormalizedOrder) else NormalizedOrder.model_validate(item))
-            )
-        except ValidationError as exc:
-            rejected.append(_Rejection(index, item, validation_errors(exc)))
+    parsed = _parse(items, rejected)
 
     candidates = _resolve(session, parsed, items, rejected)
     # A batch may carry several versions of one order: the newest wins, the rest are stale.
@@ -201,6 +194,24 @@ def ingest(
     return IngestReport([results[i] for i in sorted(results)])
 
 
+_BATCH = TypeAdapter(list[NormalizedOrder])
+
+
+def _parse(items: Sequence[Any], rejected: list[_Rejection]) -> list[tuple[int, NormalizedOrder]]:
+    """Validate the batch in one pass; only when something in it is bad, order by order."""
+    try:
+        return list(enumerate(_BATCH.validate_python(items)))
+    except ValidationError:
+        pass
+    parsed: list[tuple[int, NormalizedOrder]] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append((index, NormalizedOrder.model_validate(item)))
+        except ValidationError as exc:
+            rejected.append(_Rejection(index, item, validation_errors(exc)))
+    return parsed
+
+
 def _result(
     cand: _Candidate, outcome: Outcome, order_id: int | None = None, status: str | None = None
 ) -> ItemResult:
@@ -234,6 +245,11 @@ def _resolve(
         product_ids: list[int] = []
         errors: list[dict[str, str]] = []
         for number, line in enumerate(order.lines):
+            if not (line.platform_sku or line.listing_id):
+                errors.append(
+                    {"field": f"lines[{number}]", "message": "needs a platform_sku or a listing_id"}
+                )
+                continue
             pid = (
                 (line.platform_sku and by_sku.get((shop_id, line.platform_sku)))
                 or (line.listing_id and by_listing.get((shop_id, line.listing_id)))
@@ -258,16 +274,17 @@ def _resolve(
 
 def _header(order: NormalizedOrder, now: datetime) -> dict[str, Any]:
     address = order.shipping_address
+    subtotal, total = order.amounts()
     return {
         "payment_status": str(order.payment_status),
         "payment_method": order.payment_method,
         "platform_status": order.platform_status,
         "currency": order.currency,
-        "subtotal": order.subtotal,
+        "subtotal": subtotal,
         "shipping_total": order.shipping_total,
         "discount_total": order.discount_total,
         "tax_total": order.tax_total,
-        "total": order.computed_total,
+        "total": total,
         "buyer_name": order.buyer.name,
         "buyer_email": order.buyer.email,
         "buyer_phone": order.buyer.phone,
