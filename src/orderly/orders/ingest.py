@@ -64,16 +64,16 @@ class IngestReport:
         return {name: self.count(name) for name in ("created", "updated", "unchanged", "stale", "rejected")}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     index: int
     order: NormalizedOrder
     shop_id: int
     product_ids: list[int]
+    key: repo.OrderKey = field(init=False)
 
-    @property
-    def key(self) -> repo.OrderKey:
-        return (self.shop_id, self.order.external_id)
+    def __post_init__(self) -> None:
+        self.key = (self.shop_id, self.order.external_id)
 
 
 @dataclass
