@@ -307,10 +307,10 @@ def _header(order: NormalizedOrder, now: datetime) -> dict[str, Any]:
     }
 
 
-def _lines(cand: _Candidate, order_id: int) -> list[dict[str, Any]]:
+def _lines(cand: _Candidate) -> list[dict[str, Any]]:
     return [
         {
-            "order_id": order_id,
+            "order_id": 0,  # set once the order has its id
             "line_no": number,
             "platform_sku": line.platform_sku,
             "listing_id": line.listing_id,
@@ -323,6 +323,16 @@ def _lines(cand: _Candidate, order_id: int) -> list[dict[str, Any]]:
         }
         for number, (line, pid) in enumerate(zip(cand.order.lines, cand.product_ids, strict=True), start=1)
     ]
+
+
+def _with_order(lines: list[dict[str, Any]], order_id: int) -> list[dict[str, Any]]:
+    for line in lines:
+        line["order_id"] = order_id
+    return lines
+
+
+def _needs(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
+    return expand(zip(cand.product_ids, (line.quantity for line in cand.order.lines), strict=True), parts)
 
 
 class _Plan:
@@ -343,45 +353,48 @@ class _Plan:
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
         self.events: list[dict[str, Any]] = []
         self.sku_codes: dict[int, str] = {}
+        self.headers: dict[repo.OrderKey, dict[str, Any]] = {}
+        self.line_rows: dict[repo.OrderKey, list[dict[str, Any]]] = {}
 
     def run(self) -> None:
         if not self.fresh and not self.updates:
             return
         session = self.session
-        all_products = {pid for c in self.fresh + self.updates for pid in c.product_ids}
+        changed = self.fresh + self.updates
+        all_products = {pid for c in changed for pid in c.product_ids}
         parts = catalog_repo.bundle_parts(session, all_products)
         update_ids = [self.locked[c.key].id for c in self.updates]
         old_lines = repo.line_products(session, update_ids)
         held = inventory_repo.reserved_by_order(session, update_ids)
-        stock_products = {pid for pid in all_products if pid not in parts}
-        stock_products |= {comp for bundle in parts.values() for comp, _ in bundle}
-        stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
-        book = StockBook(session, stock_products)
         warehouses = inventory_repo.active_warehouse_ids(session)
 
+        # Everything that does not depend on stock is prepared before the stock rows are locked, so
+        # concurrent writers hold those locks as briefly as possible.
+        self.headers = {c.key: _header(c.order, self.now) for c in changed}
+        self.line_rows = {c.key: _lines(c) for c in changed}
         demands: list[tuple[datetime, Demand]] = []
         for cand in self.fresh:
             if not cand.order.cancelled:
-                needs = expand(
-                    zip(cand.product_ids, (ln.quantity for ln in cand.order.lines), strict=True), parts
-                )
-                demands.append((cand.order.placed_at, Demand(cand.key, needs)))
+                demands.append((cand.order.placed_at, Demand(cand.key, _needs(cand, parts))))
         update_status: dict[repo.OrderKey, tuple[str, str | None]] = {}
+        releases: list[tuple[int, str]] = []
         for cand in self.updates:
-            status, note, replan = self._decide_update(cand, old_lines, held)
+            status, note, replan = self._decide_update(cand, old_lines)
             order_id = self.locked[cand.key].id
             if status != self.locked[cand.key].status and order_id in held:
-                book.release(held[order_id], order_id, self.actor, note or "order changed on the platform")
+                releases.append((order_id, note or "order changed on the platform"))
             update_status[cand.key] = (status, note)
             if replan:
-                needs = expand(
-                    zip(cand.product_ids, (ln.quantity for ln in cand.order.lines), strict=True), parts
-                )
-                demands.append((cand.order.placed_at, Demand(cand.key, needs)))
+                demands.append((cand.order.placed_at, Demand(cand.key, _needs(cand, parts))))
         demands.sort(key=lambda item: item[0])  # first placed, first served
+        stock_products = {pid for _, demand in demands for pid in demand.needs}
+        stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
+
+        book = StockBook(session, stock_products)
+        for order_id, reason in releases:
+            book.release(held[order_id], order_id, self.actor, reason)
         allocations = {a.order_key: a for a in book.allocate([d for _, d in demands], warehouses)}
         self._load_sku_codes(allocations.values())
-
         self._insert_fresh(allocations)
         for alloc in allocations.values():
             if alloc.ok:
@@ -392,7 +405,7 @@ class _Plan:
         repo.insert_events(session, self.events)
 
     def _decide_update(
-        self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int]]], held: dict[int, Any]
+        self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int]]]
     ) -> tuple[str, str | None, bool]:
         """The order's next status, a note for its history, and whether to (re)plan its stock."""
         known = self.locked[cand.key]
@@ -464,7 +477,7 @@ class _Plan:
                     "warehouse_id": warehouse_id,
                     "holds": holds,
                     "created_at": self.now,
-                    **_header(cand.order, self.now),
+                    **self.headers[cand.key],
                 }
             )
         inserted = repo.insert_new(self.session, rows)
@@ -474,7 +487,7 @@ class _Plan:
         lines: list[dict[str, Any]] = []
         for cand in self.fresh:
             order_id = inserted[cand.key]
-            lines.extend(_lines(cand, order_id))
+            lines.extend(_with_order(self.line_rows[cand.key], order_id))
             status, note = notes[cand.key]
             self.events.append(self._event(order_id, "imported", None, status, note))
             self.results[cand.index] = _result(cand, "created", order_id, status)
@@ -491,7 +504,7 @@ class _Plan:
         for cand in self.updates:
             known = self.locked[cand.key]
             status, note = update_status[cand.key]
-            row: dict[str, Any] = {"id": known.id, **_header(cand.order, self.now)}
+            row: dict[str, Any] = {"id": known.id, **self.headers[cand.key]}
             alloc = allocations.get(cand.key)
             if alloc is not None:
                 status, warehouse_id, holds, note = self._outcome(alloc, False)
@@ -499,7 +512,7 @@ class _Plan:
             elif status != known.status:
                 row |= {"status": status, "holds": []}
             groups.setdefault(tuple(row), []).append(row)
-            lines.extend(_lines(cand, known.id))
+            lines.extend(_with_order(self.line_rows[cand.key], known.id))
             self.events.append(self._event(known.id, "updated", known.status, status, note))
             self.results[cand.index] = _result(cand, "updated", known.id, status)
         for rows in groups.values():
