@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from orderly.core.clock import as_utc
 from orderly.core.money import is_country, is_currency
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
@@ -59,7 +58,10 @@ class NormalizedLine(_Strict):
 
 
 class NormalizedOrder(_Strict):
-    """One platform order after mapping; ``updated_at`` orders its versions."""
+    """One platform order after mapping; ``updated_at`` orders its versions.
+
+    Each line needs a ``platform_sku`` or a ``listing_id`` (checked where lines are resolved).
+    """
 
     shop: Text = Field(description="the shop's code in Orderly")
     external_id: Text = Field(max_length=200)
@@ -96,28 +98,12 @@ class NormalizedOrder(_Strict):
     def _billing(cls, value: str | None) -> str | None:
         return None if value is None else _country(value)
 
-    @field_validator("placed_at", "updated_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
-
-    @field_validator("lines")
-    @classmethod
-    def _line_keys(cls, lines: list[NormalizedLine]) -> list[NormalizedLine]:
-        for number, line in enumerate(lines, start=1):
-            if not (line.platform_sku or line.listing_id):
-                raise ValueError(f"line {number} has neither platform_sku nor listing_id")
-        return lines
-
-    @property
-    def subtotal(self) -> int:
-        return sum(line.unit_price * line.quantity - line.discount for line in self.lines)
-
-    @property
-    def computed_total(self) -> int:
+    def amounts(self) -> tuple[int, int]:
+        """(subtotal, total): lines less their discounts; the total the platform gave, else the sum."""
+        subtotal = sum(line.unit_price * line.quantity - line.discount for line in self.lines)
         if self.total is not None:
-            return self.total
-        return max(0, self.subtotal + self.shipping_total + self.tax_total - self.discount_total)
+            return subtotal, self.total
+        return subtotal, max(0, subtotal + self.shipping_total + self.tax_total - self.discount_total)
 
 
 class IngestRequest(BaseModel):
