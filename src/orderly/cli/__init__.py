@@ -10,7 +10,7 @@ import typer
 
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
-from orderly.cli.ingest import ingest, rejections_app
+from orderly.cli.orders import ingest, rejections_app
 from orderly.cli.server import migrate, start, token_app
 from orderly.cli.stock import stock_app
 

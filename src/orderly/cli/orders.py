@@ -29,7 +29,7 @@ from rich.text import Text
 
 from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
-from orderly.orders import service as orders
+from orderly.orders import service as order_service
 from orderly.orders.ingest import IngestReport, ItemResult, ingest_batch
 
 rejections_app = typer.Typer(
@@ -88,8 +88,10 @@ class _JsonLines:
                 if not line.strip():
                     continue
                 self.consumed += 1
+                # Without its line break, so a position at the end of the line is reported as such.
+                text = line.rstrip(b"\r\n")
                 try:
-                    payload = orjson.loads(line.removeprefix(codecs.BOM_UTF8) if number == 1 else line)
+                    payload = orjson.loads(text.removeprefix(codecs.BOM_UTF8) if number == 1 else text)
                 except orjson.JSONDecodeError as exc:
                     self.malformed_count += 1
                     if len(self.malformed) < SHOWN:
@@ -238,7 +240,7 @@ def rejections_list(
 ) -> None:
     """List rejected orders and why they were rejected."""
     with unit_of_work() as session:
-        rows = orders.list_rejections(
+        rows = order_service.list_rejections(
             session, status=None if status is RejectionStatus.ALL else status.value, limit=limit + 1
         )
     table = Table(
@@ -267,7 +269,7 @@ def rejections_replay(
 ) -> None:
     """Ingest rejected orders again, once their cause is fixed."""
     with session_factory() as factory:
-        report = orders.replay_rejections(factory, ids or None, actor=actor())
+        report = order_service.replay_rejections(factory, ids or None, actor=actor())
     if not report.items:
         out.print("No open rejections to replay.")
         return
@@ -280,5 +282,5 @@ def rejections_replay(
 def rejections_discard(rejection_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """Give up on a rejected order: it leaves the open list but is kept for the record."""
     with unit_of_work() as session:
-        orders.discard_rejection(session, rejection_id, actor=actor())
+        order_service.discard_rejection(session, rejection_id, actor=actor())
     out.print(f"Rejection {rejection_id} discarded.")

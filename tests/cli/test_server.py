@@ -1,0 +1,153 @@
+"""``orderly start``, ``migrate`` and ``token``: schema, the first token shown once, tokens stored hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.auth import service as auth
+from orderly.auth.models import ApiToken
+from orderly.core.db import make_engine, make_session_factory, transaction
+from tests.cli.conftest import Cli
+
+SECRET = re.compile(r"oly_[A-Za-z0-9_-]{40,}")
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Calls to ``uvicorn.run``, which is not really started."""
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+def _tokens(url: str) -> list[ApiToken]:
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            return list(s.scalars(select(ApiToken).order_by(ApiToken.id)))
+    finally:
+        engine.dispose()
+
+
+def _only_secret(output: str) -> str:
+    (secret,) = SECRET.findall(output)
+    return secret
+
+
+def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
+    cli: Cli, empty_db: str, served: list[Any]
+) -> None:
+    first = cli("start", "--host", "0.0.0.0", "--port", "9123")
+
+    assert "Your API token (shown once): oly_" in first.stdout
+    secret = _only_secret(first.stdout)
+    assert "http://0.0.0.0:9123/docs" in first.stdout
+    assert served == [
+        (("orderly.api:create_app",), {"factory": True, "host": "0.0.0.0", "port": 9123}),
+    ]
+    (token,) = _tokens(empty_db)
+    assert token.name == "admin"
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert token.prefix == secret[:10]
+
+    second = cli("start", "--port", "9123")
+    assert "shown once" not in second.stdout
+    assert not SECRET.search(second.stdout)
+    assert len(_tokens(empty_db)) == 1
+    assert len(served) == 2
+
+
+def test_start_uses_settings_and_makes_a_new_token_once_all_are_revoked(
+    cli: Cli, db_url: str, served: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERLY_PORT", "8555")
+    secret = _only_secret(cli("start", "--no-migrate").stdout)
+    assert served[-1][1] == {"factory": True, "host": "127.0.0.1", "port": 8555}
+    assert "http://127.0.0.1:8555/docs" in cli("start", "--no-migrate").stdout
+
+    (token,) = _tokens(db_url)
+    cli("token", "revoke", str(token.id))
+    again = _only_secret(cli("start", "--no-migrate").stdout)
+
+    assert again != secret
+    assert [t.revoked_at is None for t in _tokens(db_url)] == [False, True]
+
+
+def test_start_on_the_embedded_database(
+    cli: Cli, tmp_path: Path, served: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ORDERLY_DATABASE_URL")
+    monkeypatch.setenv("ORDERLY_DATA_DIR", str(tmp_path / "data"))
+
+    result = cli("start")
+
+    assert "Your API token (shown once)" in result.stdout
+    database = tmp_path / "data" / "orderly.db"
+    assert database.exists()
+    assert len(_tokens(f"sqlite:///{database}")) == 1
+
+
+def test_migrate_creates_the_schema_and_is_idempotent(cli: Cli, empty_db: str) -> None:
+    cli("migrate")
+    result = cli("migrate")
+
+    assert "up to date" in result.stdout
+    engine = make_engine(empty_db)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
+    assert {"orders", "stock_levels", "stock_ledger", "api_tokens", "ingest_rejections"} <= tables
+
+
+def test_commands_on_an_unmigrated_database_say_to_migrate(cli: Cli, empty_db: str) -> None:
+    result = cli("shop", "list", code=1)
+    assert "run `orderly migrate` first" in result.stderr
+
+
+def test_token_create_shows_the_secret_once_and_stores_only_its_hash(
+    cli: Cli, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    secret = _only_secret(cli("token", "create", "shopify-sync").stdout)
+
+    (token,) = _tokens(db_url)
+    assert token.name == "shopify-sync"
+    assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in (token.name, token.prefix, token.token_hash)
+    with transaction(factory) as s:
+        assert auth.authenticate(s, secret) is not None
+
+    listing = cli("token", "list").stdout
+    assert "shopify-sync" in listing
+    assert token.prefix in listing
+    assert secret not in listing
+    assert "live" in listing
+
+
+def test_token_revoke(cli: Cli, db_url: str, factory: sessionmaker[Session]) -> None:
+    secret = _only_secret(cli("token", "create", "old").stdout)
+    cli("token", "create", "new")
+    old = _tokens(db_url)[0]
+
+    assert f"Token {old.id} revoked" in cli("token", "revoke", str(old.id)).stdout
+
+    assert [t.revoked_at is None for t in _tokens(db_url)] == [False, True]
+    with transaction(factory) as s:
+        assert auth.authenticate(s, secret) is None
+    assert "revoked" in cli("token", "list").stdout
+
+
+def test_token_errors(cli: Cli, db_url: str) -> None:
+    assert "no token 999" in cli("token", "revoke", "999", code=1).stderr
+    cli("token", "create", "  ", code=2)
+    assert _tokens(db_url) == []
