@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.cli import orders as cli_orders
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
-from orderly.orders.ingest import IngestReport
+from orderly.orders.ingest import IngestReport, ingest_batch
 from orderly.orders.models import IngestRejection, Order
 from tests.cli.conftest import Cli
 from tests.cli.test_catalog import _rows
@@ -46,7 +46,7 @@ def _reserved(factory: sessionmaker[Session], sku: str = "SKU-1") -> int:
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The sizes of the batches the command hands to ``ingest_batch``."""
     sizes: list[int] = []
-    real = cli_orders.ingest_batch
+    real = ingest_batch
 
     def counting(factory: sessionmaker[Session], items: list[Any], **kwargs: Any) -> IngestReport:
         sizes.append(len(items))
@@ -193,7 +193,7 @@ def test_a_stop_half_way_keeps_and_reports_the_committed_batches(
 ) -> None:
     setup_catalog(factory, {"SKU-1": 10})
     path = _write_json(tmp_path / "orders.json", [order(("SKU-1", 1), external_id=f"S{n}") for n in range(6)])
-    real = cli_orders.ingest_batch
+    real = ingest_batch
     calls: list[int] = []
 
     def failing_second(factory: sessionmaker[Session], items: list[Any], **kwargs: Any) -> IngestReport:

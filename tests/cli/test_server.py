@@ -38,8 +38,9 @@ def _tokens(url: str) -> list[ApiToken]:
 
 
 def _only_secret(output: str) -> str:
-    (secret,) = SECRET.findall(output)
-    return secret
+    found: list[str] = SECRET.findall(output)
+    assert len(found) == 1, output
+    return found[0]
 
 
 def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
