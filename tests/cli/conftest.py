@@ -35,6 +35,16 @@ class Cli:
         return result
 
 
+def rows(output: str, first_cell: str) -> list[list[str]]:
+    """The cells of the Rich table rows in ``output`` whose first cell is ``first_cell``."""
+    found = []
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if cells and cells[0] == first_cell:
+            found.append(cells)
+    return found
+
+
 @pytest.fixture
 def cli(db_url: str, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """The CLI on the emptied test database (``factory`` empties it)."""

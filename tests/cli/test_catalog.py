@@ -9,17 +9,7 @@ from orderly.catalog import service as catalog
 from orderly.channels.models import Shop
 from orderly.core.db import transaction
 from orderly.inventory.models import Warehouse
-from tests.cli.conftest import Cli
-
-
-def _rows(output: str, first_cell: str) -> list[list[str]]:
-    """The cells of the table rows whose first cell is ``first_cell``."""
-    rows = []
-    for line in output.splitlines():
-        cells = [c.strip() for c in line.strip().strip("│").split("│")]
-        if cells and cells[0] == first_cell:
-            rows.append(cells)
-    return rows
+from tests.cli.conftest import Cli, rows
 
 
 def test_shops(cli: Cli, factory: sessionmaker[Session]) -> None:
@@ -30,8 +20,8 @@ def test_shops(cli: Cli, factory: sessionmaker[Session]) -> None:
         shops = [(x.code, x.name, x.channel) for x in s.scalars(select(Shop).order_by(Shop.id))]
     assert shops == [("amazon-de", "Amazon DE", "amazon"), ("web", "Web shop", "shopify")]
     listing = cli("shop", "list").stdout
-    assert _rows(listing, "1") == [["1", "amazon-de", "Amazon DE", "amazon"]]
-    assert _rows(listing, "2") == [["2", "web", "Web shop", "shopify"]]
+    assert rows(listing, "1") == [["1", "amazon-de", "Amazon DE", "amazon"]]
+    assert rows(listing, "2") == [["2", "web", "Web shop", "shopify"]]
 
 
 def test_refusals_are_red_messages_with_exit_code_1(cli: Cli, factory: sessionmaker[Session]) -> None:
@@ -68,8 +58,8 @@ def test_products_and_bundles(cli: Cli, factory: sessionmaker[Session]) -> None:
     assert bundle.is_bundle
     assert [(c.sku, c.quantity) for c in bundle.components] == [("LID", 1), ("MUG", 2)]
     listing = cli("product", "list").stdout
-    assert _rows(listing, "1") == [["1", "MUG", "Mug", "product", "kitchen", "4006381333931", ""]]
-    assert _rows(listing, "3") == [["3", "MUG-SET", "Mug set", "bundle", "", "", ""]]
+    assert rows(listing, "1") == [["1", "MUG", "Mug", "product", "kitchen", "4006381333931", ""]]
+    assert rows(listing, "3") == [["3", "MUG-SET", "Mug set", "bundle", "", "", ""]]
 
 
 def test_bundle_refusals(cli: Cli, factory: sessionmaker[Session]) -> None:
@@ -91,7 +81,7 @@ def test_product_list_says_when_rows_are_left_out(cli: Cli) -> None:
 
     listing = cli("product", "list", "--limit", "2").stdout
 
-    assert _rows(listing, "2") and not _rows(listing, "3")
+    assert rows(listing, "2") and not rows(listing, "3")
     assert "Showing the first 2 products" in listing
 
 
@@ -102,13 +92,13 @@ def test_warehouses(cli: Cli, factory: sessionmaker[Session]) -> None:
     cli("warehouse", "add", "WH-US", "--name", "Ohio")
 
     with transaction(factory) as s:
-        rows = [
+        stored = [
             (w.code, w.kind, w.country, w.priority)
             for w in s.scalars(select(Warehouse).order_by(Warehouse.id))
         ]
-    assert rows == [("WH-DE", "3pl", "DE", 5), ("WH-US", "own", None, 100)]
+    assert stored == [("WH-DE", "3pl", "DE", 5), ("WH-US", "own", None, 100)]
     listing = cli("warehouse", "list").stdout
-    assert _rows(listing, "1") == [["1", "WH-DE", "Berlin", "3pl", "DE", "5", "yes"]]
+    assert rows(listing, "1") == [["1", "WH-DE", "Berlin", "3pl", "DE", "5", "yes"]]
     bad = cli("warehouse", "add", "WH-X", "--name", "X", "--country", "XX", code=1)
     assert "invalid country" in bad.stderr
 
@@ -124,8 +114,8 @@ def test_mappings(cli: Cli, factory: sessionmaker[Session]) -> None:
         mappings = [(m.shop, m.platform_sku, m.listing_id, m.sku) for m in catalog.list_mappings(s)]
     assert mappings == [("web", "mug-white", None, "MUG"), ("ebay", None, "1234567", "MUG")]
     ebay_only = cli("mapping", "list", "--shop", "ebay").stdout
-    assert _rows(ebay_only, "2") == [["2", "ebay", "", "1234567", "MUG"]]
-    assert not _rows(ebay_only, "1")
+    assert rows(ebay_only, "2") == [["2", "ebay", "", "1234567", "MUG"]]
+    assert not rows(ebay_only, "1")
 
     neither = cli("mapping", "add", "--shop", "web", "--sku", "MUG", code=1)
     assert "needs a platform_sku, a listing_id or both" in neither.stderr

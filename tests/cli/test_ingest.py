@@ -16,8 +16,7 @@ from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.orders.ingest import IngestReport, ingest_batch
 from orderly.orders.models import IngestRejection, Order
-from tests.cli.conftest import Cli
-from tests.cli.test_catalog import _rows
+from tests.cli.conftest import Cli, rows
 from tests.factories import order, setup_catalog
 
 
@@ -72,15 +71,15 @@ def test_json_list_stores_good_orders_and_reports_bad_ones(
     assert _orders(factory) == ["A1", "A3"]
     assert _reserved(factory) == 3
     assert _rejections(factory) == [("A2", "open"), ("A4", "open")]
-    assert _rows(result.stdout, "created") == [["created", "2"]]
-    assert _rows(result.stdout, "rejected") == [["rejected", "2"]]
-    (a2,) = _rows(result.stdout, "order 2")
+    assert rows(result.stdout, "created") == [["created", "2"]]
+    assert rows(result.stdout, "rejected") == [["rejected", "2"]]
+    (a2,) = rows(result.stdout, "order 2")
     assert a2[3:] == [
         "A2",
         "lines[0].platform_sku",
         "unknown SKU 'SHOP-SKU-9' on shop 'shop-a': create the product or map it",
     ]
-    (a4,) = _rows(result.stdout, "order 4")
+    (a4,) = rows(result.stdout, "order 4")
     assert (a4[3], a4[4], a4[5]) == ("A4", "placed_at", "Field required")
     assert "orderly rejections list" in result.stdout
 
@@ -94,11 +93,11 @@ def test_orders_object_in_batches_and_again_unchanged(
     first = cli("ingest", path, "--batch-size", "2")
 
     assert batches == [2, 2, 1]
-    assert _rows(first.stdout, "created") == [["created", "5"]]
+    assert rows(first.stdout, "created") == [["created", "5"]]
 
     second = cli("ingest", path)
-    assert _rows(second.stdout, "unchanged") == [["unchanged", "5"]]
-    assert _rows(second.stdout, "created") == [["created", "0"]]
+    assert rows(second.stdout, "unchanged") == [["unchanged", "5"]]
+    assert rows(second.stdout, "created") == [["created", "0"]]
     assert len(_orders(factory)) == 5
     assert _reserved(factory) == 5
 
@@ -139,9 +138,9 @@ def test_json_lines_skips_a_malformed_line_and_stores_the_rest(
     assert _orders(factory) == ["L1", "L2", "L6"]
     assert _rejections(factory) == [("L5", "open")]
     assert _reserved(factory) == 4
-    assert _rows(result.stdout, "created") == [["created", "3"]]
-    assert _rows(result.stdout, "rejected") == [["rejected", "1"]]
-    assert _rows(result.stdout, "line 5")[0][3] == "L5"
+    assert rows(result.stdout, "created") == [["created", "3"]]
+    assert rows(result.stdout, "rejected") == [["rejected", "1"]]
+    assert rows(result.stdout, "line 5")[0][3] == "L5"
     assert f"{path}: invalid JSON at line 3, column 40: unexpected end of data" in result.stderr
     assert "1 malformed line(s) skipped; the other lines were ingested" in result.stderr
 
@@ -183,7 +182,7 @@ def test_only_the_first_ten_rejections_are_listed(
 
     result = cli("ingest", _write_json(tmp_path / "orders.json", body))
 
-    assert _rows(result.stdout, "order 10") and not _rows(result.stdout, "order 11")
+    assert rows(result.stdout, "order 10") and not rows(result.stdout, "order 11")
     assert "... and 2 more." in result.stdout
     assert len(_rejections(factory)) == 12
 
@@ -207,7 +206,7 @@ def test_a_stop_half_way_keeps_and_reports_the_committed_batches(
     result = cli("ingest", path, "--batch-size", "2", code=1)
 
     assert _orders(factory) == ["S0", "S1"]
-    assert _rows(result.stdout, "created") == [["created", "2"]]
+    assert rows(result.stdout, "created") == [["created", "2"]]
     assert "Stopped after 2 of 6 orders" in result.stderr
     assert "database error: server closed the connection unexpectedly" in result.stderr
     with transaction(factory) as s:

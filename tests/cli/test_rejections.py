@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
 from orderly.orders.models import IngestRejection, Order
-from tests.cli.conftest import Cli
-from tests.cli.test_catalog import _rows
+from tests.cli.conftest import Cli, rows
 from tests.factories import order, setup_catalog
 
 
@@ -35,15 +34,15 @@ def test_replay_after_adding_the_missing_mapping(
     x1 = _rejection(factory, "X1")
 
     listing = cli("rejections", "list").stdout
-    (row,) = _rows(listing, str(x1.id))
+    (row,) = rows(listing, str(x1.id))
     assert row[1:5] == ["open", "shop-a", "X1", "1"]
     assert "unknown SKU 'SHOP-SKU-9'" in row[5]
 
     cli("mapping", "add", "--shop", "shop-a", "--sku", "SKU-2", "--platform-sku", "SHOP-SKU-9")
     replayed = cli("rejections", "replay")
 
-    assert _rows(replayed.stdout, "created") == [["created", "1"]]
-    assert _rows(replayed.stdout, "rejected") == [["rejected", "1"]]
+    assert rows(replayed.stdout, "created") == [["created", "1"]]
+    assert rows(replayed.stdout, "rejected") == [["rejected", "1"]]
     assert "unknown SKU 'OTHER'" in replayed.stdout
     x1 = _rejection(factory, "X1")
     assert (x1.status, x1.attempts) == ("resolved", 2)
@@ -54,8 +53,8 @@ def test_replay_after_adding_the_missing_mapping(
     assert (_rejection(factory, "X2").status, _rejection(factory, "X2").attempts) == ("open", 2)
 
     open_now = cli("rejections", "list").stdout
-    assert not _rows(open_now, str(x1.id))
-    assert _rows(cli("rejections", "list", "--status", "resolved").stdout, str(x1.id))
+    assert not rows(open_now, str(x1.id))
+    assert rows(cli("rejections", "list", "--status", "resolved").stdout, str(x1.id))
 
 
 def test_replay_given_ids_only(cli: Cli, factory: sessionmaker[Session], tmp_path: Path) -> None:
@@ -67,7 +66,7 @@ def test_replay_given_ids_only(cli: Cli, factory: sessionmaker[Session], tmp_pat
 
     replayed = cli("rejections", "replay", str(z1.id))
 
-    assert _rows(replayed.stdout, "created") == [["created", "1"]]
+    assert rows(replayed.stdout, "created") == [["created", "1"]]
     assert _rejection(factory, "Z1").status == "resolved"
     with transaction(factory) as s:
         assert s.scalars(select(IngestRejection.status).where(IngestRejection.id != z1.id)).all() == ["open"]
@@ -90,9 +89,9 @@ def test_discard(cli: Cli, factory: sessionmaker[Session], tmp_path: Path) -> No
     d1 = _rejection(factory, "D1")
     assert d1.status == "discarded"
     assert d1.reason.endswith(f"(discarded by cli:{getpass.getuser()})")
-    assert not _rows(cli("rejections", "list").stdout, str(d1.id))
-    assert _rows(cli("rejections", "list", "--status", "discarded").stdout, str(d1.id))
-    assert _rows(cli("rejections", "list", "--status", "all").stdout, str(d1.id))
+    assert not rows(cli("rejections", "list").stdout, str(d1.id))
+    assert rows(cli("rejections", "list", "--status", "discarded").stdout, str(d1.id))
+    assert rows(cli("rejections", "list", "--status", "all").stdout, str(d1.id))
     assert f"no open rejection {d1.id}" in cli("rejections", "discard", str(d1.id), code=1).stderr
     assert "No open rejections to replay" in cli("rejections", "replay").stdout
     cli("rejections", "list", "--status", "closed", code=2)

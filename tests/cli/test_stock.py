@@ -11,8 +11,7 @@ from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLedgerEntry
 from orderly.orders.ingest import ingest_batch
-from tests.cli.conftest import Cli
-from tests.cli.test_catalog import _rows
+from tests.cli.conftest import Cli, rows
 from tests.factories import order, setup_catalog
 
 
@@ -86,9 +85,9 @@ def test_show_lists_every_warehouse_and_a_total(cli: Cli, factory: sessionmaker[
 
     shown = cli("stock", "show", "SKU-1").stdout
 
-    assert _rows(shown, "WH-1") == [["WH-1", "10", "3", "0", "7"]]
-    assert _rows(shown, "WH-2") == [["WH-2", "7", "0", "2", "5"]]
-    assert _rows(shown, "total") == [["total", "17", "3", "2", "12"]]
+    assert rows(shown, "WH-1") == [["WH-1", "10", "3", "0", "7"]]
+    assert rows(shown, "WH-2") == [["WH-2", "7", "0", "2", "5"]]
+    assert rows(shown, "total") == [["total", "17", "3", "2", "12"]]
     assert "No stock recorded for 'SKU-3'" in cli("stock", "show", "SKU-3").stdout
     assert "unknown SKU 'NOPE'" in cli("stock", "show", "NOPE", code=1).stderr
 
@@ -107,8 +106,8 @@ def test_verify_finds_an_injected_drift_and_repair_fixes_it(cli: Cli, factory: s
         )
     found = cli("stock", "verify", code=1)
 
-    assert _rows(found.stdout, "SKU-1") == [["SKU-1", "WH-1", "15/2/1", "10/2/0"]]
-    assert not _rows(found.stdout, "SKU-2")
+    assert rows(found.stdout, "SKU-1") == [["SKU-1", "WH-1", "15/2/1", "10/2/0"]]
+    assert not rows(found.stdout, "SKU-2")
     assert "1 stock level(s) differ from the ledger" in found.stderr
     assert _level(factory) == (15, 2, 1, 12)  # looking does not touch
 

@@ -91,6 +91,7 @@ def show_secret(token: str, name: str) -> None:
     body = Text.assemble(
         ("Your API token (shown once): ", "bold"),
         (token, "bold green"),
-        f"\n\nToken {name!r} is stored hashed and cannot be shown again: copy it now.",
+        f"\n\nToken {name!r} is stored hashed and cannot be shown again: copy it now."
+        "\nSend it as the header `Authorization: Bearer <token>`.",
     )
     out.print(Panel(body, title="API token", border_style="yellow", expand=False))

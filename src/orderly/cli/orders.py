@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +41,20 @@ OUTCOMES = ("created", "updated", "unchanged", "stale", "rejected")
 SHOWN = 10  # rejections and malformed lines printed in full; the rest are counted
 
 
-class _Document:
+class _Source(ABC):
+    """Orders read from a file, each with its place in the file for messages."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.consumed = 0  # orders (or lines) read so far, for the progress bar
+        self.malformed: list[str] = []  # the first SHOWN lines that are not JSON
+        self.malformed_count = 0
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[tuple[str, Any]]: ...
+
+
+class _Document(_Source):
     """A JSON file: a list of orders or ``{"orders": [...]}``, parsed whole before anything is written."""
 
     def __init__(self, path: Path) -> None:
@@ -55,11 +69,8 @@ class _Document:
             data = data["orders"]
         if not isinstance(data, list):
             fail(f'{path}: expected a JSON list of orders or {{"orders": [...]}}', "Nothing was ingested.")
+        super().__init__(len(data))
         self.orders: list[Any] = data
-        self.total = len(data)
-        self.consumed = 0
-        self.malformed: list[str] = []
-        self.malformed_count = 0
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         for number, payload in enumerate(self.orders, start=1):
@@ -67,7 +78,7 @@ class _Document:
             yield f"order {number}", payload
 
 
-class _JsonLines:
+class _JsonLines(_Source):
     """A JSON Lines file, read one line at a time so its size does not matter.
 
     A line that is not JSON cannot be stored even as a rejection: it is skipped and reported, and the
@@ -75,12 +86,9 @@ class _JsonLines:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         with path.open("rb") as lines:
-            self.total = sum(1 for line in lines if line.strip())
-        self.consumed = 0
-        self.malformed: list[str] = []
-        self.malformed_count = 0
+            super().__init__(sum(1 for line in lines if line.strip()))
+        self.path = path
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         with self.path.open("rb") as lines:
@@ -105,11 +113,11 @@ class _Tally:
     totals: Counter[str] = field(default_factory=Counter)
     rejected: list[tuple[str, ItemResult]] = field(default_factory=list)  # the first SHOWN
 
-    def add(self, report: IngestReport, places: list[str]) -> None:
+    def add(self, report: IngestReport, places: list[str] | None = None) -> None:
         for item in report.items:
             self.totals[item.outcome] += 1
             if item.outcome == "rejected" and len(self.rejected) < SHOWN:
-                self.rejected.append((places[item.index], item))
+                self.rejected.append((places[item.index] if places else "", item))
 
     @property
     def processed(self) -> int:
@@ -175,7 +183,7 @@ def ingest(
 ) -> None:
     """Ingest normalized orders from a file, in batches, idempotently."""
     size = batch_size or get_settings().ingest_batch_size
-    source = _JsonLines(file) if file.suffix.lower() in {".jsonl", ".ndjson"} else _Document(file)
+    source: _Source = _JsonLines(file) if file.suffix.lower() in {".jsonl", ".ndjson"} else _Document(file)
     if not source.total:
         out.print(f"No orders in {file}.")
         return
@@ -274,7 +282,7 @@ def rejections_replay(
         out.print("No open rejections to replay.")
         return
     tally = _Tally()
-    tally.add(report, [""] * len(report.items))
+    tally.add(report)
     _summary(tally, "Replayed", where=False)
 
 

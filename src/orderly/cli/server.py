@@ -17,15 +17,11 @@ from orderly.core.migrate import upgrade
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 
 
-def _migrate() -> None:
+def migrate() -> None:
+    """Create or upgrade the database schema."""
     url = get_settings().resolved_database_url()
     upgrade(url)
     out.print(f"Database schema is up to date: {make_url(url).render_as_string(hide_password=True)}")
-
-
-def migrate() -> None:
-    """Create or upgrade the database schema."""
-    _migrate()
 
 
 def start(
@@ -37,10 +33,10 @@ def start(
 ) -> None:
     """Migrate the database, make sure an API token exists, and serve the API."""
     settings = get_settings()
-    host = host or settings.host
-    port = port or settings.port
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     if not no_migrate:
-        _migrate()
+        migrate()
     with unit_of_work() as session:
         issued = None if auth.has_tokens(session) else auth.create_token(session, "admin")
     # Shown only after the commit: a secret printed for a token that was rolled back would not work.
