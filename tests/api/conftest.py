@@ -15,7 +15,7 @@ from orderly.core.db import transaction
 
 with warnings.catch_warnings():
     # Starlette asks for httpx2, which is not a dependency; its test client works the same on httpx.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient
 
 

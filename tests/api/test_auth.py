@@ -1,0 +1,175 @@
+"""Token auth: every /api/v1 route but the health check needs a live token; tokens over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.api import create_app
+from orderly.auth.service import create_token, revoke_token
+from orderly.core.db import make_engine, make_session_factory, transaction
+
+PROTECTED = [
+    ("GET", "/api/v1/orders"),
+    ("GET", "/api/v1/orders/1"),
+    ("POST", "/api/v1/orders/ingest"),
+    ("POST", "/api/v1/orders/1/cancel"),
+    ("GET", "/api/v1/rejections"),
+    ("POST", "/api/v1/rejections/1/replay"),
+    ("POST", "/api/v1/rejections/1/discard"),
+    ("GET", "/api/v1/stock/SKU-1"),
+    ("POST", "/api/v1/stock/receive"),
+    ("POST", "/api/v1/stock/adjust"),
+    ("POST", "/api/v1/stock/count"),
+    ("POST", "/api/v1/stock/safety"),
+    ("POST", "/api/v1/stock/verify"),
+    ("GET", "/api/v1/warehouses"),
+    ("POST", "/api/v1/warehouses"),
+    ("GET", "/api/v1/products"),
+    ("POST", "/api/v1/products"),
+    ("GET", "/api/v1/products/SKU-1"),
+    ("POST", "/api/v1/bundles"),
+    ("GET", "/api/v1/sku-mappings"),
+    ("POST", "/api/v1/sku-mappings"),
+    ("GET", "/api/v1/shops"),
+    ("POST", "/api/v1/shops"),
+    ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/1"),
+]
+
+
+def test_every_route_but_health_is_in_the_list_above(anonymous: TestClient) -> None:
+    spec = anonymous.get("/openapi.json").json()
+    routes = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
+    templated = {(m, p.replace("{order_id}", "1").replace("{rejection_id}", "1")) for m, p in routes}
+    templated = {(m, p.replace("{sku}", "SKU-1").replace("{token_id}", "1")) for m, p in templated}
+    assert templated - set(PROTECTED) == {("GET", "/api/v1/health")}
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_no_token_is_401_with_a_bearer_challenge(anonymous: TestClient, method: str, path: str) -> None:
+    # Auth is checked before the body, so an empty request is enough to prove it.
+    response = anonymous.request(method, path)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "Authorization: Bearer" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer oly_not-a-real-token",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "oly_missing-scheme",
+        "Bearer \u00e9\u00e8",
+    ],
+)
+def test_a_bad_token_is_401(anonymous: TestClient, header: str) -> None:
+    response = anonymous.get("/api/v1/orders", headers={"Authorization": header.encode("latin-1")})
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json()["error"]["message"]
+
+
+def test_a_revoked_token_is_401(anonymous: TestClient, factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        issued = create_token(s, "gone")
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert anonymous.get("/api/v1/shops", headers=headers).status_code == 200
+    with transaction(factory) as s:
+        revoke_token(s, issued.id)
+
+    response = anonymous.get("/api/v1/shops", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "the API token is not valid or has been revoked"
+
+
+def test_health_needs_no_token_and_checks_the_database(anonymous: TestClient) -> None:
+    response = anonymous.get("/api/v1/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_reports_a_database_that_does_not_answer() -> None:
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # nothing listens on port 1
+    try:
+        with TestClient(create_app(factory=make_session_factory(engine))) as client:
+            response = client.get("/api/v1/health")
+    finally:
+        engine.dispose()
+
+    assert response.status_code == 503
+    assert response.json()["error"]["message"] == "the database does not answer"
+
+
+def test_create_token_shows_the_secret_once_and_it_works(client: TestClient, anonymous: TestClient) -> None:
+    created = client.post("/api/v1/tokens", json={"name": "  shop sync  "})
+
+    assert created.status_code == 201
+    body = created.json()
+    assert body["name"] == "shop sync"
+    assert body["token"].startswith("oly_")
+    assert (
+        anonymous.get("/api/v1/shops", headers={"Authorization": f"Bearer {body['token']}"}).status_code
+        == 200
+    )
+    listed = client.get("/api/v1/tokens").json()
+    assert [t["name"] for t in listed] == ["tester", "shop sync"]
+    assert all("token" not in t and "token_hash" not in t for t in listed)
+    assert body["token"] not in client.get("/api/v1/tokens").text
+    assert listed[1]["prefix"] == body["token"][:10]
+
+
+def test_token_usage_is_recorded(client: TestClient) -> None:
+    client.get("/api/v1/shops")
+
+    (me,) = client.get("/api/v1/tokens").json()
+    assert me["last_used_at"] is not None
+    assert me["last_used_at"].endswith("Z")
+
+
+def test_revoke_token(client: TestClient, anonymous: TestClient) -> None:
+    other = client.post("/api/v1/tokens", json={"name": "temp"}).json()
+
+    response = client.delete(f"/api/v1/tokens/{other['id']}")
+
+    assert response.status_code == 204
+    assert response.content == b""
+    revoked = [t for t in client.get("/api/v1/tokens").json() if t["id"] == other["id"]]
+    assert revoked[0]["revoked_at"] is not None
+    assert (
+        anonymous.get("/api/v1/shops", headers={"Authorization": f"Bearer {other['token']}"}).status_code
+        == 401
+    )
+    assert client.delete(f"/api/v1/tokens/{other['id']}").status_code == 204  # again: no change
+
+
+def test_revoking_an_unknown_token_is_404(client: TestClient) -> None:
+    response = client.delete("/api/v1/tokens/999")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": {"message": "no token 999", "field": None}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": 7}, "name"),
+        ({"name": "x\x00"}, "name"),
+        ({"name": "x", "admin": True}, "admin"),
+    ],
+)
+def test_create_token_validates_its_body(client: TestClient, body: dict[str, object], field: str) -> None:
+    response = client.post("/api/v1/tokens", json=body)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == field
