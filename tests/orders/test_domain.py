@@ -1,0 +1,136 @@
+"""Pure order rules: the status machine, holds and line signatures. No database."""
+
+from __future__ import annotations
+
+import pytest
+
+from orderly.core.errors import Conflict, InvalidTransition
+from orderly.orders.domain import (
+    ALLOWED_TRANSITIONS,
+    CLOSED,
+    HOLDS_RESERVATION,
+    Hold,
+    HoldReason,
+    LineSignature,
+    OrderStatus,
+    check_transition,
+    lines_changed,
+)
+
+S = OrderStatus
+
+# The order life cycle as the business states it; the table in the domain must say the same.
+ALLOWED = [
+    (S.PENDING_REVIEW, S.APPROVED),
+    (S.PENDING_REVIEW, S.ON_HOLD),
+    (S.PENDING_REVIEW, S.CANCELLED),
+    (S.ON_HOLD, S.APPROVED),
+    (S.ON_HOLD, S.PENDING_REVIEW),
+    (S.ON_HOLD, S.CANCELLED),
+    (S.APPROVED, S.ALLOCATED),
+    (S.APPROVED, S.ON_HOLD),
+    (S.APPROVED, S.CANCELLED),
+    (S.ALLOCATED, S.LABEL_PRINTED),
+    (S.ALLOCATED, S.SHIPPED),
+    (S.ALLOCATED, S.ON_HOLD),  # releases the stock
+    (S.ALLOCATED, S.APPROVED),  # re-route: releases the stock
+    (S.ALLOCATED, S.CANCELLED),
+    (S.LABEL_PRINTED, S.SHIPPED),
+    (S.LABEL_PRINTED, S.ALLOCATED),  # label voided
+    (S.LABEL_PRINTED, S.CANCELLED),
+    (S.SHIPPED, S.DELIVERED),
+    (S.SHIPPED, S.RETURNED),
+    (S.DELIVERED, S.RETURNED),
+]
+REFUSED = [(a, b) for a in S for b in S if (a, b) not in ALLOWED]
+
+
+@pytest.mark.parametrize(("current", "target"), ALLOWED)
+def test_allowed_transition(current: OrderStatus, target: OrderStatus) -> None:
+    check_transition(current, target)
+
+
+@pytest.mark.parametrize(("current", "target"), REFUSED)
+def test_refused_transition(current: OrderStatus, target: OrderStatus) -> None:
+    with pytest.raises(InvalidTransition, match=f"cannot go from {current} to {target}"):
+        check_transition(current, target)
+
+
+def test_the_table_has_every_status_and_nothing_else() -> None:
+    assert set(ALLOWED_TRANSITIONS) == set(S)
+    assert {(a, b) for a, targets in ALLOWED_TRANSITIONS.items() for b in targets} == set(ALLOWED)
+
+
+@pytest.mark.parametrize("status", [S.SHIPPED, S.DELIVERED, S.RETURNED, S.CANCELLED])
+def test_goods_that_left_or_a_cancelled_order_cannot_be_cancelled(status: OrderStatus) -> None:
+    with pytest.raises(InvalidTransition):
+        check_transition(status, S.CANCELLED)
+
+
+@pytest.mark.parametrize("status", [S.CANCELLED, S.RETURNED])
+def test_final_statuses_have_no_way_out_and_say_so(status: OrderStatus) -> None:
+    with pytest.raises(InvalidTransition, match=r"allowed from .*: none \(final\)"):
+        check_transition(status, S.APPROVED)
+
+
+def test_refusal_lists_what_is_allowed() -> None:
+    with pytest.raises(InvalidTransition) as err:
+        check_transition(S.SHIPPED, S.CANCELLED)
+    assert err.value.message.endswith("allowed from shipped: delivered, returned")
+    assert isinstance(err.value, Conflict) and err.value.http_status == 409
+
+
+def test_no_status_goes_to_itself() -> None:
+    assert all(status not in targets for status, targets in ALLOWED_TRANSITIONS.items())
+
+
+def test_every_status_is_reachable_from_review() -> None:
+    seen, todo = {S.PENDING_REVIEW}, [S.PENDING_REVIEW]
+    while todo:
+        for target in ALLOWED_TRANSITIONS[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    assert seen == set(S)
+
+
+def test_statuses_that_hold_stock_can_give_it_back() -> None:
+    assert frozenset({S.ALLOCATED, S.LABEL_PRINTED}) == HOLDS_RESERVATION
+    for status in HOLDS_RESERVATION:
+        targets = ALLOWED_TRANSITIONS[status]
+        assert S.CANCELLED in targets
+        assert targets & {S.ON_HOLD, S.APPROVED, S.ALLOCATED}
+
+
+def test_closed_statuses_hold_no_stock_and_cannot_be_cancelled() -> None:
+    assert frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED}) == CLOSED
+    assert not CLOSED & HOLDS_RESERVATION
+    assert all(S.CANCELLED not in ALLOWED_TRANSITIONS[status] for status in CLOSED)
+
+
+def test_hold_as_json_is_typed_for_rules_and_worded_for_people() -> None:
+    hold = Hold(HoldReason.OUT_OF_STOCK, "out of stock: SKU-1 needs 3, 2 available", [{"sku": "SKU-1"}])
+    assert hold.as_json() == {
+        "reason": "out_of_stock",
+        "message": "out of stock: SKU-1 needs 3, 2 available",
+        "details": [{"sku": "SKU-1"}],
+    }
+    assert Hold(HoldReason.MANUAL, "checking").as_json()["details"] == []
+
+
+def test_line_order_does_not_count_as_a_change() -> None:
+    old = [LineSignature(1, 2), LineSignature(2, 1)]
+    assert not lines_changed(old, [LineSignature(2, 1), LineSignature(1, 2)])
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        [LineSignature(1, 3), LineSignature(2, 1)],  # quantity
+        [LineSignature(1, 2)],  # a line gone
+        [LineSignature(1, 2), LineSignature(2, 1), LineSignature(3, 1)],  # a line added
+        [LineSignature(1, 2), LineSignature(4, 1)],  # another product
+    ],
+)
+def test_changed_lines_are_a_change(new: list[LineSignature]) -> None:
+    assert lines_changed([LineSignature(1, 2), LineSignature(2, 1)], new)
