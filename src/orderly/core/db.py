@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,9 +28,9 @@ from sqlalchemy import (
     Table,
     bindparam,
     create_engine,
+    event,
     select,
     tuple_,
-    event,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -212,14 +213,15 @@ def insert_rows(
         if not skip_conflicts_on and not returning:
             _pg_copy(session, table.name, table, rows, columns)
             return []
-        stage = f"stage_{table.name}"
         names = ", ".join(columns)
+        # One staging table per column set: a later insert with other columns must not reuse it.
+        stage = f"stage_{table.name}_{zlib.crc32(names.encode()):08x}"
         session.connection().exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
             f"AS SELECT {names} FROM {table.name} WITH NO DATA"
         )
         _pg_copy(session, stage, table, rows, columns)
-        sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"  # noqa: S608 - our metadata
+        sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"
         if skip_conflicts_on:
             sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
         if returning:
@@ -257,7 +259,7 @@ def select_by_keys(
         types = _pg_types(table)
         arrays = {c: [k[i] for k in keys] for i, c in enumerate(key_columns)}
         sql = (
-            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table.name} t "  # noqa: S608 - our metadata
+            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM {table.name} t "
             f"JOIN unnest({', '.join(f'%({c})s::{types[c]}[]' for c in key_columns)}) "
             f"AS k({', '.join(key_columns)}) USING ({', '.join(key_columns)})"
         )
@@ -294,7 +296,7 @@ def update_rows(
             f"{c} = {table.name}.{c} + v.{c}" if c in increment else f"{c} = v.{c}" for c in columns
         )
         sql = (
-            f"UPDATE {table.name} SET {assignments} "  # noqa: S608 - names come from our metadata
+            f"UPDATE {table.name} SET {assignments} "
             f"FROM unnest({', '.join(f'%({c})s::{types[c]}[]' for c in ['id', *columns])}) "
             f"AS v({', '.join(['id', *columns])}) WHERE {table.name}.id = v.id"
         )
