@@ -26,7 +26,7 @@ from orderly.channels.endpoints import router as channels_router
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.errors import DomainError
-from orderly.core.web import ERROR_RESPONSES, Factory, api_router, require_token
+from orderly.core.web import Factory, api_router, error_responses, require_token
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.orders.endpoints import router as orders_router
 
@@ -72,10 +72,13 @@ def create_app(settings: Settings | None = None, *, factory: sessionmaker[Sessio
         lifespan=lifespan,
     )
     app.state.factory = factory
-    app.include_router(health_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
     for router in (orders_router, inventory_router, catalog_router, channels_router, auth_router):
         app.include_router(
-            router, prefix=API_PREFIX, dependencies=[Depends(require_token)], responses=ERROR_RESPONSES
+            router,
+            prefix=API_PREFIX,
+            dependencies=[Depends(require_token)],
+            responses=error_responses(400, 401, 404, 409, 422),
         )
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

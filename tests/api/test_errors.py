@@ -96,14 +96,19 @@ def test_openapi_documents_every_shape(anonymous: TestClient) -> None:
     spec = response.json()
     assert (spec["info"]["title"], spec["info"]["version"]) == ("Orderly", __version__)
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    error = {"$ref": "#/components/schemas/ErrorOut"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            success = next(code for code in operation["responses"] if code.startswith("2"))
+            responses = operation["responses"]
+            success = next(code for code in responses if code.startswith("2"))
             if success != "204":
-                assert "$ref" in str(operation["responses"][success]["content"]), (method, path)
-            assert operation["responses"]["422"]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/ErrorOut"
-            }, (method, path)
+                assert "$ref" in str(responses[success]["content"]), (method, path)
+            failures = [code for code in responses if code[0] in "45"]
+            assert failures, (method, path)
+            for code in failures:
+                assert responses[code]["content"]["application/json"]["schema"] == error, (method, path, code)
+            if path != "/api/v1/health":
+                assert {"401", "422"} <= set(responses), (method, path)
     order = spec["components"]["schemas"]["OrderDetailOut"]["properties"]
     assert {"lines", "events", "holds", "total", "currency"} <= set(order)
     assert "HTTPValidationError" not in spec["components"]["schemas"]  # our error shape replaces it

@@ -21,8 +21,8 @@ from orderly.core.pagination import MAX_ID
 
 class _StrictJSONRequest(Request):
     async def json(self) -> Any:
-        # RFC 8259 JSON only: NaN, Infinity, lone surrogates and 1000-deep nesting are refused here
-        # (as invalid JSON, with the position) instead of failing later where they are stored.
+        # RFC 8259 JSON only: NaN, Infinity, lone surrogates and nesting past 1024 levels are refused
+        # here (as invalid JSON, with the position) instead of failing later where they are stored.
         if not hasattr(self, "_json"):
             self._json = orjson.loads(await self.body())
         return self._json
@@ -127,10 +127,13 @@ _ERRORS: dict[int, str] = {
     404: "Something the request names does not exist.",
     409: "The request conflicts with the current state (a duplicate, a final status, too little stock).",
     422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
+    503: "The database does not answer.",
 }
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": text} for code, text in _ERRORS.items()
-}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for these error statuses, all in the one error shape."""
+    return {code: {"model": ErrorOut, "description": _ERRORS[code]} for code in codes}
 
 
 def api_router(tag: str) -> APIRouter:

@@ -91,7 +91,9 @@ def cancel_order(
 @router.get("/rejections", response_model=RejectionPage)
 def list_rejections(
     session: DbSession,
-    status: Literal["open", "resolved", "discarded", "all"] = "open",
+    status: Annotated[
+        Literal["open", "resolved", "discarded", "all"], Query(description="`all` lists every status")
+    ] = "open",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> RejectionPage:

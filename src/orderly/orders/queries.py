@@ -126,7 +126,7 @@ def _order_out(order: Order, shop: str, warehouse: str | None, lines: list[Order
         id=order.id,
         shop=shop,
         external_id=order.external_id,
-        status=OrderStatus(order.status),
+        status=order.status,
         payment_status=order.payment_status,
         payment_method=order.payment_method,
         platform_status=order.platform_status,
