@@ -1,0 +1,247 @@
+"""Races between OS processes on both databases: the stock never oversells, an order is stored once.
+
+Eight spawned worker processes are started once for the module and released together through a
+barrier for every race, each building its own engine from the URL, as separate hub processes would.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.pool import Pool
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.catalog.models import Product
+from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.errors import InvalidTransition
+from orderly.inventory import repository as inventory_repo
+from orderly.inventory import service as inventory
+from orderly.inventory.models import StockLevel, Warehouse
+from orderly.orders.ingest import ingest_batch
+from orderly.orders.models import Order, OrderEvent, OrderLine
+from orderly.orders.service import cancel_order
+from tests.factories import order, setup_catalog
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
+
+WORKERS = 8
+KIT = {"KIT-1": {"SKU-1": 2, "SKU-2": 1}}  # as tests.factories.setup_catalog makes it
+
+# --- in the worker processes --------------------------------------------------------------------------
+
+_start: Any = None  # the barrier every task waits at, so all eight start together
+
+
+def _init(barrier: Any) -> None:
+    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
+    _start = barrier
+
+
+@contextmanager
+def _hub(url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass  # connected before the start, so the race is on the work
+        _start.wait(timeout=60)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _ingest(url: str, bodies: list[dict[str, Any]], batch: int, times: int = 1) -> list[tuple[str, str]]:
+    """Ingest ``bodies`` in batches, ``times`` over; (external id, outcome) of every item."""
+    with _hub(url) as factory:
+        results = []
+        for _ in range(times):
+            for start in range(0, len(bodies), batch):
+                report = ingest_batch(factory, bodies[start : start + batch])
+                results += [(item.external_id or "", item.outcome) for item in report.items]
+        return results
+
+
+def _cancel(url: str, order_ids: list[int]) -> list[int]:
+    """Cancel each order in the hub, one transaction each; the ids this process cancelled."""
+    with _hub(url) as factory:
+        won = []
+        for order_id in order_ids:
+            try:
+                with transaction(factory) as s:
+                    cancel_order(s, order_id, actor="race", reason="buyer asked")
+                won.append(order_id)
+            except InvalidTransition:
+                pass  # another process (or the platform) cancelled it first
+        return won
+
+
+def _receive(url: str, receipts: list[tuple[str, str, int]]) -> None:
+    with _hub(url) as factory:
+        for sku, warehouse, quantity in receipts:
+            with transaction(factory) as s:
+                inventory.receive(s, sku, warehouse, quantity, actor="race", reason="delivery")
+
+
+# --- in the test process ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[Pool]:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
+        yield workers
+
+
+def _race(pool: Pool, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+    assert len(calls) == WORKERS  # fewer would leave the barrier waiting
+    pending = [pool.apply_async(fn, args) for fn, args in calls]
+    return [p.get(timeout=120) for p in pending]
+
+
+def _levels(factory: sessionmaker[Session]) -> dict[tuple[str, str], tuple[int, int, int]]:
+    with transaction(factory) as s:
+        rows = s.execute(
+            select(Product.sku, Warehouse.code, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+            .join(Product, Product.id == StockLevel.product_id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        ).all()
+    return {(sku, wh): (on_hand, reserved, safety) for sku, wh, on_hand, reserved, safety in rows}
+
+
+def _assert_consistent(factory: sessionmaker[Session]) -> None:
+    """Ledger == levels, nothing negative, and reserved stock is exactly what allocated orders need."""
+    with transaction(factory) as s:
+        assert inventory.verify(s, repair=False, actor="test") == []
+        needed: Counter[str] = Counter()
+        for sku, qty in s.execute(
+            select(Product.sku, OrderLine.quantity)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(Order.status == "allocated")
+        ):
+            for component, per_kit in KIT.get(sku, {sku: 1}).items():
+                needed[component] += per_kit * qty
+    reserved: Counter[str] = Counter()
+    for (sku, _), (on_hand, held, safety) in _levels(factory).items():
+        assert 0 <= held <= on_hand and safety >= 0
+        reserved[sku] += held
+    assert +reserved == +needed
+
+
+def test_eight_processes_never_oversell_one_sku(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 100})
+    per_worker = 25
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (
+            _ingest,
+            (db_url, [order(("SKU-1", 1), external_id=f"W{w}-{n}", placed=n) for n in range(per_worker)], 5),
+        )
+        for w in range(WORKERS)
+    ]
+    outcomes = [outcome for results in _race(pool, calls) for _, outcome in results]
+
+    assert outcomes == ["created"] * WORKERS * per_worker
+    assert _levels(factory) == {("SKU-1", "WH-1"): (100, 100, 0)}
+    with transaction(factory) as s:
+        statuses = Counter(s.scalars(select(Order.status)))
+        holds = s.scalars(select(Order.holds).where(Order.status == "on_hold")).all()
+    assert statuses == {"allocated": 100, "on_hold": WORKERS * per_worker - 100}
+    assert all(len(h) == 1 and h[0]["reason"] == "out_of_stock" for h in holds)
+    _assert_consistent(factory)
+
+
+def test_the_same_batch_from_many_processes_is_stored_and_reserved_once(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 100, "SKU-2": 100})
+    batch = [
+        order(
+            ("SKU-1", 1 + n % 2), *([("SKU-2", 1)] if n % 3 == 0 else []), external_id=f"SAME-{n}", placed=n
+        )
+        for n in range(40)
+    ]
+    # Each process ingests it twice, half of them in the reverse order, in batches of different sizes.
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (_ingest, (db_url, batch[:: 1 if w % 2 else -1], 10 + 5 * (w % 3), 2)) for w in range(WORKERS)
+    ]
+    results = [item for worker in _race(pool, calls) for item in worker]
+
+    created = Counter(external_id for external_id, outcome in results if outcome == "created")
+    assert created == dict.fromkeys((b["external_id"] for b in batch), 1)
+    assert Counter(outcome for _, outcome in results) == {"created": 40, "unchanged": 2 * WORKERS * 40 - 40}
+    with transaction(factory) as s:
+        per_key = s.execute(
+            select(Order.shop_id, Order.external_id, func.count()).group_by(Order.shop_id, Order.external_id)
+        ).all()
+        assert len(per_key) == 40 and {n for _, _, n in per_key} == {1}
+        assert s.scalar(select(func.count()).select_from(OrderLine)) == sum(len(b["lines"]) for b in batch)
+        assert s.scalar(select(func.count()).where(OrderEvent.kind == "imported")) == 40
+    sku_1 = sum(line["quantity"] for b in batch for line in b["lines"] if line["platform_sku"] == "SKU-1")
+    sku_2 = sum(line["quantity"] for b in batch for line in b["lines"] if line["platform_sku"] == "SKU-2")
+    assert _levels(factory) == {("SKU-1", "WH-1"): (100, sku_1, 0), ("SKU-2", "WH-1"): (100, sku_2, 0)}
+    _assert_consistent(factory)
+
+
+def test_cancels_race_with_ingests_and_receipts(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 40, "SKU-2": 30}, warehouses=2)
+    lines = [("KIT-1", 1), ("SKU-1", 1), ("SKU-2", 2)]
+    existing = [order(lines[n % 3], external_id=f"OLD-{n}", placed=n) for n in range(60)]
+    report = ingest_batch(factory, existing)
+    targets = [item.order_id for item in report.items if item.order_id and item.index % 2 == 0]
+    # The platform cancels ten of the targets too, racing the hub.
+    platform_cancels = [
+        order(lines[n % 3], external_id=f"OLD-{n}", placed=n, updated=1, cancelled=True)
+        for n in range(0, 20, 2)
+    ]
+    receipts = [
+        [(("SKU-1", "SKU-2")[n % 2], ("WH-1", "WH-2")[(n // 2) % 2], 1 + n % 3) for n in range(12)]
+        for _ in range(2)
+    ]
+    shuffled = [random.Random(k).sample(targets, len(targets)) for k in range(3)]
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        *((_cancel, (db_url, ids)) for ids in shuffled),
+        *(
+            (_ingest, (db_url, [order(lines[n % 3], external_id=f"NEW-{w}-{n}") for n in range(16)], 4))
+            for w in range(2)
+        ),
+        (_ingest, (db_url, platform_cancels, 2)),
+        *((_receive, (db_url, r)) for r in receipts),
+    ]
+    results = _race(pool, calls)
+
+    hub_wins = Counter(order_id for won in results[:3] for order_id in won)
+    assert all(n == 1 for n in hub_wins.values())  # no order cancelled twice in the hub
+    by_platform = {b["external_id"] for b in platform_cancels}
+    platform_targets = {item.order_id for item in report.items if item.external_id in by_platform}
+    assert set(targets) - platform_targets <= set(hub_wins)  # those only the hub cancels, it did
+    assert all(outcome == "created" for worker in results[3:5] for _, outcome in worker)
+    with transaction(factory) as s:
+        statuses = dict(s.execute(select(Order.id, Order.status).where(Order.id.in_(targets))).all())
+        assert set(statuses.values()) == {"cancelled"}
+        cancel_events = Counter(
+            s.scalars(
+                select(OrderEvent.order_id).where(
+                    OrderEvent.order_id.in_(targets),
+                    OrderEvent.to_status == "cancelled",
+                    OrderEvent.from_status != "cancelled",  # a later platform update is no cancellation
+                )
+            )
+        )
+        assert cancel_events == dict.fromkeys(targets, 1)  # cancelled once, by the hub or the platform
+        assert inventory_repo.reserved_by_order(s, targets) == {}  # and nothing left reserved for them
+        assert s.scalar(select(func.count()).select_from(Order)) == 60 + 2 * 16
+    received: Counter[tuple[str, str]] = Counter({("SKU-1", "WH-1"): 40, ("SKU-2", "WH-1"): 30})
+    for sku, warehouse, quantity in (r for worker in receipts for r in worker):
+        received[(sku, warehouse)] += quantity
+    assert {key: level[0] for key, level in _levels(factory).items()} == received
+    _assert_consistent(factory)
