@@ -4,21 +4,23 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderly.core.text import StorableStr
+
 
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=300)
-    category: str | None = Field(default=None, max_length=100)
-    barcode: str | None = Field(default=None, max_length=64)
-    weight_g: int | None = Field(default=None, ge=0)
+    sku: StorableStr = Field(min_length=1, max_length=64)
+    name: StorableStr = Field(min_length=1, max_length=300)
+    category: StorableStr | None = Field(default=None, max_length=100)
+    barcode: StorableStr | None = Field(default=None, max_length=64)
+    weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
 
 
 class ComponentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku: str = Field(min_length=1, max_length=64)
+    sku: StorableStr = Field(min_length=1, max_length=64)
     quantity: int = Field(gt=0, le=10_000)
 
 
@@ -48,10 +50,10 @@ class ProductOut(BaseModel):
 class MappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    shop: str = Field(min_length=1, max_length=64, description="shop code")
-    platform_sku: str | None = Field(default=None, min_length=1, max_length=200)
-    listing_id: str | None = Field(default=None, min_length=1, max_length=200)
-    sku: str = Field(min_length=1, max_length=64, description="our SKU")
+    shop: StorableStr = Field(min_length=1, max_length=64, description="shop code")
+    platform_sku: StorableStr | None = Field(default=None, min_length=1, max_length=200)
+    listing_id: StorableStr | None = Field(default=None, min_length=1, max_length=200)
+    sku: StorableStr = Field(min_length=1, max_length=64, description="our SKU")
 
 
 class MappingOut(BaseModel):

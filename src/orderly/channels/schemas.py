@@ -4,13 +4,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orderly.core.text import StorableStr
+
 
 class ShopIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    channel: str = Field(min_length=1, max_length=32, description="platform, e.g. shopify, amazon, manual")
+    code: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: StorableStr = Field(min_length=1, max_length=200)
+    channel: StorableStr = Field(
+        min_length=1, max_length=32, description="platform, e.g. shopify, amazon, manual"
+    )
 
 
 class ShopOut(BaseModel):

@@ -5,15 +5,16 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderly.core.money import is_country
+from orderly.core.text import StorableStr
 
 
 class WarehouseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(default="own", pattern="^(own|overseas|3pl|fba)$")
-    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    code: StorableStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    name: StorableStr = Field(min_length=1, max_length=200)
+    kind: StorableStr = Field(default="own", pattern="^(own|overseas|3pl|fba)$")
+    country: StorableStr | None = Field(default=None, description="ISO 3166-1 alpha-2")
     priority: int = Field(default=100, ge=0, le=10_000, description="lower is tried first")
 
     @field_validator("country")
@@ -40,9 +41,9 @@ class WarehouseOut(BaseModel):
 class _Movement(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    sku: str = Field(min_length=1, max_length=64)
-    warehouse: str = Field(min_length=1, max_length=64, description="warehouse code")
-    reason: str | None = Field(default=None, max_length=500)
+    sku: StorableStr = Field(min_length=1, max_length=64)
+    warehouse: StorableStr = Field(min_length=1, max_length=64, description="warehouse code")
+    reason: StorableStr | None = Field(default=None, max_length=500)
 
 
 class ReceiveIn(_Movement):

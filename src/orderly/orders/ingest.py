@@ -10,6 +10,7 @@ batch runs again and finds it known.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -614,6 +615,10 @@ def _store_rejections(
 
 
 def _jsonable(payload: Any) -> Any:
+    """The payload as storable JSON. PostgreSQL refuses NUL in JSON text, so a payload that carries one
+    is kept with U+FFFD in its place (its rejection reason already names the NUL)."""
     if isinstance(payload, NormalizedOrder):
         return payload.model_dump(mode="json")
+    if "\\u0000" in json.dumps(payload, default=str):
+        return json.loads(json.dumps(payload, default=str).replace("\\u0000", "\\ufffd"))
     return payload

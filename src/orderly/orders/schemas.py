@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from orderly.core.money import is_country, is_currency
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
 from orderly.orders.domain import HoldReason, OrderStatus, PaymentStatus
 
-MinorUnits = Annotated[int, Field(strict=True, ge=0, description="integer minor units (cents, fen...)")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Bounds keep every amount and every computed total far inside a 64-bit integer.
+MAX_AMOUNT = 10**13
+MAX_TOTAL = 10**15
+MinorUnits = Annotated[
+    int, Field(strict=True, ge=0, le=MAX_AMOUNT, description="integer minor units (cents, fen...)")
+]
+Text = Annotated[StorableStr, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 1970 <= year <= 2999:
+        raise ValueError("timestamp is outside 1970-2999 UTC")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 
 
 def _country(value: str) -> str:
@@ -28,29 +56,29 @@ class _Strict(BaseModel):
 
 
 class Buyer(_Strict):
-    name: str | None = None
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
-    platform_id: str | None = None
+    name: StorableStr | None = Field(default=None, max_length=200)
+    email: StorableStr | None = Field(default=None, max_length=320)
+    phone: StorableStr | None = Field(default=None, max_length=40)
+    platform_id: StorableStr | None = Field(default=None, max_length=200)
 
 
 class Address(_Strict):
-    name: Text
-    line1: Text
-    line2: str | None = None
-    city: Text
-    region: str | None = None
-    postal_code: str | None = Field(default=None, max_length=20)
+    name: Text = Field(max_length=200)
+    line1: Text = Field(max_length=300)
+    line2: StorableStr | None = Field(default=None, max_length=300)
+    city: Text = Field(max_length=120)
+    region: StorableStr | None = Field(default=None, max_length=120)
+    postal_code: StorableStr | None = Field(default=None, max_length=20)
     country: str = Field(description="ISO 3166-1 alpha-2")
-    phone: str | None = Field(default=None, max_length=40)
+    phone: StorableStr | None = Field(default=None, max_length=40)
 
     _check_country = field_validator("country")(_country)
 
 
 class NormalizedLine(_Strict):
-    platform_sku: str | None = Field(default=None, max_length=200)
-    listing_id: str | None = Field(default=None, max_length=200)
-    title: str | None = Field(default=None, max_length=500)
+    platform_sku: StorableStr | None = Field(default=None, max_length=200)
+    listing_id: StorableStr | None = Field(default=None, max_length=200)
+    title: StorableStr | None = Field(default=None, max_length=500)
     quantity: int = Field(strict=True, gt=0, le=100_000)
     unit_price: MinorUnits
     discount: MinorUnits = 0
@@ -63,15 +91,15 @@ class NormalizedOrder(_Strict):
     Each line needs a ``platform_sku`` or a ``listing_id`` (checked where lines are resolved).
     """
 
-    shop: Text = Field(description="the shop's code in Orderly")
+    shop: Text = Field(max_length=64, description="the shop's code in Orderly")
     external_id: Text = Field(max_length=200)
-    placed_at: AwareDatetime
-    updated_at: AwareDatetime
+    placed_at: Timestamp
+    updated_at: Timestamp
     currency: str = Field(description="ISO 4217")
     cancelled: bool = False
     payment_status: PaymentStatus = PaymentStatus.PAID
-    payment_method: str | None = Field(default=None, max_length=64)
-    platform_status: str | None = Field(default=None, max_length=64)
+    payment_method: StorableStr | None = Field(default=None, max_length=64)
+    platform_status: StorableStr | None = Field(default=None, max_length=64)
     buyer: Buyer = Field(default_factory=Buyer)
     shipping_address: Address
     billing_country: str | None = None
@@ -80,9 +108,11 @@ class NormalizedOrder(_Strict):
     discount_total: MinorUnits = 0
     tax_total: MinorUnits = 0
     total: MinorUnits | None = Field(default=None, description="defaults to the sum of the parts")
-    buyer_remark: str | None = None
-    seller_remark: str | None = None
-    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(default_factory=list)
+    buyer_remark: StorableStr | None = Field(default=None, max_length=5000)
+    seller_remark: StorableStr | None = Field(default=None, max_length=5000)
+    tags: list[Annotated[StorableStr, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
     raw: dict[str, Any] | None = Field(default=None, description="the platform payload, kept verbatim")
 
     @field_validator("currency")
@@ -98,15 +128,28 @@ class NormalizedOrder(_Strict):
     def _billing(cls, value: str | None) -> str | None:
         return None if value is None else _country(value)
 
+    _subtotal: int = PrivateAttr(default=0)
+    _total: int = PrivateAttr(default=0)
+
+    @model_validator(mode="after")
+    def _amounts(self) -> NormalizedOrder:
+        subtotal = sum(line.unit_price * line.quantity - line.discount for line in self.lines)
+        total = self.total
+        if total is None:
+            total = max(0, subtotal + self.shipping_total + self.tax_total - self.discount_total)
+        if max(abs(subtotal), total) > MAX_TOTAL:
+            raise ValueError(f"order amounts exceed {MAX_TOTAL} minor units")
+        self._subtotal, self._total = subtotal, total
+        return self
+
     def amounts(self) -> tuple[int, int]:
         """(subtotal, total): lines less their discounts; the total the platform gave, else the sum."""
-        subtotal = sum(line.unit_price * line.quantity - line.discount for line in self.lines)
-        if self.total is not None:
-            return subtotal, self.total
-        return subtotal, max(0, subtotal + self.shipping_total + self.tax_total - self.discount_total)
+        return self._subtotal, self._total
 
 
 class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     # Each order is checked on its own, so one bad order is rejected without failing the batch.
     orders: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
 
