@@ -247,6 +247,21 @@ class HubMachine(RuleBasedStateMachine):
             self.orders[external_id] = (lines, version)
             ingest_batch(self.factory, [order(*lines, external_id=external_id, updated=version)])
 
+    @rule(data=st.data(), versions=st.lists(order_lines, min_size=2, max_size=3))
+    def several_versions_in_one_batch(
+        self, data: st.DataObject, versions: list[list[tuple[str, int]]]
+    ) -> None:
+        known = sorted(self.orders)
+        external_id = data.draw(st.sampled_from(known)) if known and data.draw(st.booleans()) else None
+        external_id = external_id or f"P{next(self.ids)}"
+        first = self.orders.get(external_id, ([], 0))[1] + 1
+        bodies = [
+            order(*lines, external_id=external_id, updated=first + n) for n, lines in enumerate(versions)
+        ]
+        self.orders[external_id] = (versions[-1], first + len(versions) - 1)
+        report = ingest_batch(self.factory, data.draw(st.permutations(bodies)))
+        assert report.count("stale") == len(versions) - 1  # the newest wins, whatever the order
+
     @rule(data=st.data())
     def platform_cancels_an_order(self, data: st.DataObject) -> None:
         if self.orders:
