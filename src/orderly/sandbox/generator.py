@@ -792,7 +792,7 @@ _REMARKS_JA = ("置き配希望です。", "ギフト包装をお願いします
 
 @dataclass(frozen=True)
 class _Channel:
-    payment_methods: tuple[str, ...]
+    payment_methods: tuple[str, ...]  # a repeated one is that much more common
     platform_status: str
     email: str  # "own" (the buyer's), "relay" (a platform alias) or "none"
     tags: tuple[tuple[str, float], ...]  # (tag, chance)
@@ -998,7 +998,7 @@ class OrderGenerator:
         }
         if draw() < 0.03:  # a gift: someone else receives it
             country = _COUNTRIES[address["country"]]
-            (given, _), (family, _) = self._name(rng, country)
+            (given, _), (family, _) = _pick_name(rng, country)
             order["shipping_address"]["name"] = country.full_name(given, family)
         if draw() < 0.08:
             order["buyer_remark"] = self._remark(stream, address["country"])
@@ -1017,17 +1017,11 @@ class OrderGenerator:
         stream.orders_by_buyer.append(0)
         return seen
 
-    def _name(self, rng: random.Random, country: _Country) -> tuple[tuple[str, str], tuple[str, str]]:
-        return (
-            country.given[int(rng.random() * len(country.given))],
-            country.family[int(rng.random() * len(country.family))],
-        )
-
     def _new_buyer(self, stream: _ShopStream, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
         rng = self.random
         # Shops sell mostly in their home country.
         country = stream.countries[0 if rng.random() < 0.85 else int(rng.random() * len(stream.countries))]
-        (given, given_latin), (family, family_latin) = self._name(rng, country)
+        (given, given_latin), (family, family_latin) = _pick_name(rng, country)
         name = country.full_name(given, family)
         place = _pick_place(rng, country)
         line1, line2 = country.street(rng, place)
@@ -1095,6 +1089,13 @@ class OrderGenerator:
         if country == "JP":
             return _pick(rng, _REMARKS_JA)
         return _pick(rng, _REMARKS_EN)
+
+
+def _pick_name(rng: random.Random, country: _Country) -> tuple[tuple[str, str], tuple[str, str]]:
+    return (
+        country.given[int(rng.random() * len(country.given))],
+        country.family[int(rng.random() * len(country.family))],
+    )
 
 
 def _pick_place(rng: random.Random, country: _Country) -> Place:
