@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
@@ -34,7 +35,7 @@ from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
 from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, Hold, HoldReason, OrderStatus
 from orderly.orders.models import Order, RawPayload
-from orderly.orders.schemas import NormalizedOrder
+from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class _Candidate:
     key: repo.OrderKey = field(init=False)
 
     def __post_init__(self) -> None:
-        self.key = (self.shop_id, self.order.external_id)
+        self.key = (self.shop_id, self.order["external_id"])
 
 
 @dataclass
@@ -159,7 +160,7 @@ def ingest(
     newest: dict[repo.OrderKey, _Candidate] = {}
     for cand in candidates:
         other = newest.get(cand.key)
-        if other is None or cand.order.updated_at > other.order.updated_at:
+        if other is None or cand.order["updated_at"] > other.order["updated_at"]:
             if other is not None:
                 results[other.index] = _result(other, "stale")
             newest[cand.key] = cand
@@ -170,17 +171,17 @@ def ingest(
     known = repo.find_known(session, [c.key for c in ordered])
     fresh = [c for c in ordered if c.key not in known]
     changed_keys = [
-        c.key for c in ordered if c.key in known and c.order.updated_at > known[c.key].platform_updated_at
+        c.key for c in ordered if c.key in known and c.order["updated_at"] > known[c.key].platform_updated_at
     ]
     for cand in ordered:
         if cand.key in known and cand.key not in changed_keys:
             k = known[cand.key]
-            outcome: Outcome = "unchanged" if cand.order.updated_at == k.platform_updated_at else "stale"
+            outcome: Outcome = "unchanged" if cand.order["updated_at"] == k.platform_updated_at else "stale"
             results[cand.index] = _result(cand, outcome, k.id, k.status)
     # Lock the orders we are about to change and read them again under the lock.
     locked = repo.find_known(session, changed_keys, lock=True) if changed_keys else {}
     updates = [
-        c for c in ordered if c.key in locked and c.order.updated_at > locked[c.key].platform_updated_at
+        c for c in ordered if c.key in locked and c.order["updated_at"] > locked[c.key].platform_updated_at
     ]
     for cand in ordered:
         if cand.key in locked and cand not in updates:
@@ -195,28 +196,63 @@ def ingest(
     return IngestReport([results[i] for i in sorted(results)])
 
 
+_ONE = TypeAdapter(NormalizedOrder)
 _BATCH = TypeAdapter(list[NormalizedOrder])
 
 
 def _parse(items: Sequence[Any], rejected: list[_Rejection]) -> list[tuple[int, NormalizedOrder]]:
     """Validate the batch in one pass; only when something in it is bad, order by order."""
-    try:
-        return list(enumerate(_BATCH.validate_python(items)))
-    except ValidationError:
-        pass
+    if not _has_nul(items):
+        try:
+            return list(enumerate(_BATCH.validate_python(items)))
+        except ValidationError:
+            pass
     parsed: list[tuple[int, NormalizedOrder]] = []
     for index, item in enumerate(items):
+        nul_at = _nul_path(item, "")
+        if nul_at is not None:
+            message = "must not contain NUL (U+0000) characters"
+            rejected.append(_Rejection(index, item, [{"field": nul_at or "order", "message": message}]))
+            continue
         try:
-            parsed.append((index, NormalizedOrder.model_validate(item)))
+            parsed.append((index, _ONE.validate_python(item)))
         except ValidationError as exc:
             rejected.append(_Rejection(index, item, validation_errors(exc)))
     return parsed
 
 
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL stores no NUL in text or JSON; one serialization finds any in the whole batch."""
+    try:
+        return b"\\u0000" in orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits: look the slow way
+        return _nul_path(value, "") is not None
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where the first NUL is, as a field path, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return name
+            found = _nul_path(item, name)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{number}]")
+            if found is not None:
+                return found
+    return None
+
+
 def _result(
     cand: _Candidate, outcome: Outcome, order_id: int | None = None, status: str | None = None
 ) -> ItemResult:
-    return ItemResult(cand.index, cand.order.shop, cand.order.external_id, outcome, order_id, status)
+    return ItemResult(cand.index, cand.order["shop"], cand.order["external_id"], outcome, order_id, status)
 
 
 def _resolve(
@@ -226,46 +262,51 @@ def _resolve(
     rejected: list[_Rejection],
 ) -> list[_Candidate]:
     """Find each order's shop and each line's product; an order with any unknown is rejected whole."""
-    shop_codes = {o.shop for _, o in parsed}
+    shop_codes = {o["shop"] for _, o in parsed}
     shops = dict(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(shop_codes))).all())
-    skus = {line.platform_sku for _, o in parsed for line in o.lines if line.platform_sku}
-    listings = {line.listing_id for _, o in parsed for line in o.lines if line.listing_id}
+    skus = {line["platform_sku"] for _, o in parsed for line in o["lines"] if line["platform_sku"]}
+    listings = {line["listing_id"] for _, o in parsed for line in o["lines"] if line["listing_id"]}
     by_sku, by_listing = catalog_repo.mappings_for(session, shops.values(), skus, listings)
     by_code = catalog_repo.product_ids_by_sku(session, skus)
 
     candidates: list[_Candidate] = []
     for index, order in parsed:
-        shop_id = shops.get(order.shop)
+        shop_id = shops.get(order["shop"])
         if shop_id is None:
             rejected.append(
                 _Rejection(
-                    index, items[index], [{"field": "shop", "message": f"unknown shop {order.shop!r}"}]
+                    index, items[index], [{"field": "shop", "message": f"unknown shop {order['shop']!r}"}]
                 )
             )
             continue
         product_ids: list[int] = []
         errors: list[dict[str, str]] = []
-        for number, line in enumerate(order.lines):
-            if not (line.platform_sku or line.listing_id):
+        for number, line in enumerate(order["lines"]):
+            if not (line["platform_sku"] or line["listing_id"]):
                 errors.append(
                     {"field": f"lines[{number}]", "message": "needs a platform_sku or a listing_id"}
                 )
                 continue
             pid = (
-                (line.platform_sku and by_sku.get((shop_id, line.platform_sku)))
-                or (line.listing_id and by_listing.get((shop_id, line.listing_id)))
-                or (line.platform_sku and by_code.get(line.platform_sku))
+                (line["platform_sku"] and by_sku.get((shop_id, line["platform_sku"])))
+                or (line["listing_id"] and by_listing.get((shop_id, line["listing_id"])))
+                or (line["platform_sku"] and by_code.get(line["platform_sku"]))
             )
             if pid:
                 product_ids.append(pid)
                 continue
-            what = f"SKU {line.platform_sku!r}" if line.platform_sku else f"listing {line.listing_id!r}"
+            what = (
+                f"SKU {line['platform_sku']!r}" if line["platform_sku"] else f"listing {line['listing_id']!r}"
+            )
             errors.append(
                 {
-                    "field": f"lines[{number}].{'platform_sku' if line.platform_sku else 'listing_id'}",
-                    "message": f"unknown {what} on shop {order.shop!r}: create the product or map it",
+                    "field": f"lines[{number}].{'platform_sku' if line['platform_sku'] else 'listing_id'}",
+                    "message": f"unknown {what} on shop {order['shop']!r}: create the product or map it",
                 }
             )
+        subtotal, total = amounts(order)
+        if max(abs(subtotal), total) > MAX_TOTAL:
+            errors.append({"field": "total", "message": f"order amounts exceed {MAX_TOTAL} minor units"})
         if errors:
             rejected.append(_Rejection(index, items[index], errors))
         else:
@@ -274,36 +315,36 @@ def _resolve(
 
 
 def _header(order: NormalizedOrder, now: datetime) -> dict[str, Any]:
-    address = order.shipping_address
-    subtotal, total = order.amounts()
+    address = order["shipping_address"]
+    subtotal, total = amounts(order)
     return {
-        "payment_status": str(order.payment_status),
-        "payment_method": order.payment_method,
-        "platform_status": order.platform_status,
-        "currency": order.currency,
+        "payment_status": str(order["payment_status"]),
+        "payment_method": order["payment_method"],
+        "platform_status": order["platform_status"],
+        "currency": order["currency"],
         "subtotal": subtotal,
-        "shipping_total": order.shipping_total,
-        "discount_total": order.discount_total,
-        "tax_total": order.tax_total,
+        "shipping_total": order["shipping_total"],
+        "discount_total": order["discount_total"],
+        "tax_total": order["tax_total"],
         "total": total,
-        "buyer_name": order.buyer.name,
-        "buyer_email": order.buyer.email,
-        "buyer_phone": order.buyer.phone,
-        "buyer_platform_id": order.buyer.platform_id,
-        "ship_name": address.name,
-        "ship_line1": address.line1,
-        "ship_line2": address.line2,
-        "ship_city": address.city,
-        "ship_region": address.region,
-        "ship_postal_code": address.postal_code,
-        "ship_country": address.country,
-        "ship_phone": address.phone,
-        "billing_country": order.billing_country,
-        "buyer_remark": order.buyer_remark,
-        "seller_remark": order.seller_remark,
-        "tags": order.tags,
-        "placed_at": order.placed_at,
-        "platform_updated_at": order.updated_at,
+        "buyer_name": order["buyer"]["name"],
+        "buyer_email": order["buyer"]["email"],
+        "buyer_phone": order["buyer"]["phone"],
+        "buyer_platform_id": order["buyer"]["platform_id"],
+        "ship_name": address["name"],
+        "ship_line1": address["line1"],
+        "ship_line2": address["line2"],
+        "ship_city": address["city"],
+        "ship_region": address["region"],
+        "ship_postal_code": address["postal_code"],
+        "ship_country": address["country"],
+        "ship_phone": address["phone"],
+        "billing_country": order["billing_country"],
+        "buyer_remark": order["buyer_remark"],
+        "seller_remark": order["seller_remark"],
+        "tags": order["tags"],
+        "placed_at": order["placed_at"],
+        "platform_updated_at": order["updated_at"],
         "updated_at": now,
     }
 
@@ -313,16 +354,16 @@ def _lines(cand: _Candidate) -> list[dict[str, Any]]:
         {
             "order_id": 0,  # set once the order has its id
             "line_no": number,
-            "platform_sku": line.platform_sku,
-            "listing_id": line.listing_id,
+            "platform_sku": line["platform_sku"],
+            "listing_id": line["listing_id"],
             "product_id": pid,
-            "title": line.title,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "discount": line.discount,
-            "tax": line.tax,
+            "title": line["title"],
+            "quantity": line["quantity"],
+            "unit_price": line["unit_price"],
+            "discount": line["discount"],
+            "tax": line["tax"],
         }
-        for number, (line, pid) in enumerate(zip(cand.order.lines, cand.product_ids, strict=True), start=1)
+        for number, (line, pid) in enumerate(zip(cand.order["lines"], cand.product_ids, strict=True), start=1)
     ]
 
 
@@ -333,7 +374,9 @@ def _with_order(lines: list[dict[str, Any]], order_id: int) -> list[dict[str, An
 
 
 def _needs(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
-    return expand(zip(cand.product_ids, (line.quantity for line in cand.order.lines), strict=True), parts)
+    return expand(
+        zip(cand.product_ids, (line["quantity"] for line in cand.order["lines"]), strict=True), parts
+    )
 
 
 class _Plan:
@@ -375,8 +418,8 @@ class _Plan:
         self.line_rows = {c.key: _lines(c) for c in changed}
         demands: list[tuple[datetime, Demand]] = []
         for cand in self.fresh:
-            if not cand.order.cancelled:
-                demands.append((cand.order.placed_at, Demand(cand.key, _needs(cand, parts))))
+            if not cand.order["cancelled"]:
+                demands.append((cand.order["placed_at"], Demand(cand.key, _needs(cand, parts))))
         update_status: dict[repo.OrderKey, tuple[str, str | None]] = {}
         releases: list[tuple[int, str]] = []
         for cand in self.updates:
@@ -386,7 +429,7 @@ class _Plan:
                 releases.append((order_id, note or "order changed on the platform"))
             update_status[cand.key] = (status, note)
             if replan:
-                demands.append((cand.order.placed_at, Demand(cand.key, _needs(cand, parts))))
+                demands.append((cand.order["placed_at"], Demand(cand.key, _needs(cand, parts))))
         demands.sort(key=lambda item: item[0])  # first placed, first served
         stock_products = {pid for _, demand in demands for pid in demand.needs}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
@@ -411,7 +454,7 @@ class _Plan:
         """The order's next status, a note for its history, and whether to (re)plan its stock."""
         known = self.locked[cand.key]
         current = OrderStatus(known.status)
-        if cand.order.cancelled:
+        if cand.order["cancelled"]:
             if current == OrderStatus.CANCELLED:
                 return current, None, False
             if current in CLOSED:
@@ -423,7 +466,7 @@ class _Plan:
             return OrderStatus.CANCELLED, "cancelled on the platform", False
         if current in CLOSED:
             return current, None, False
-        new_lines = sorted(zip(cand.product_ids, (ln.quantity for ln in cand.order.lines), strict=True))
+        new_lines = sorted(zip(cand.product_ids, (ln["quantity"] for ln in cand.order["lines"]), strict=True))
         lines_changed = sorted(old_lines.get(known.id, [])) != new_lines
         if current in HOLDS_RESERVATION and lines_changed:
             return OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
@@ -468,12 +511,14 @@ class _Plan:
             return
         rows, notes = [], {}
         for cand in self.fresh:
-            status, warehouse_id, holds, note = self._outcome(allocations.get(cand.key), cand.order.cancelled)
+            status, warehouse_id, holds, note = self._outcome(
+                allocations.get(cand.key), cand.order["cancelled"]
+            )
             notes[cand.key] = (status, note)
             rows.append(
                 {
                     "shop_id": cand.shop_id,
-                    "external_id": cand.order.external_id,
+                    "external_id": cand.order["external_id"],
                     "status": status,
                     "warehouse_id": warehouse_id,
                     "holds": holds,
@@ -536,14 +581,14 @@ class _Plan:
 
 def _store_raw_and_resolve(session: Session, plan: _Plan, now: datetime) -> None:
     """Keep the verbatim platform payloads and close rejections of orders that have now gone in."""
-    stored = [c for c in plan.fresh + plan.updates if c.order.raw is not None]
+    stored = [c for c in plan.fresh + plan.updates if c.order["raw"] is not None]
     if stored:
         rows = [
             {
                 "shop_id": c.shop_id,
                 "kind": "order",
-                "external_id": c.order.external_id,
-                "body": c.order.raw,
+                "external_id": c.order["external_id"],
+                "body": c.order["raw"],
                 "received_at": now,
             }
             for c in stored
@@ -565,8 +610,8 @@ def _store_raw_and_resolve(session: Session, plan: _Plan, now: datetime) -> None
             session,
             [
                 {
-                    "p_shop_code": c.order.shop,
-                    "p_external_id": c.order.external_id,
+                    "p_shop_code": c.order["shop"],
+                    "p_external_id": c.order["external_id"],
                     "p_order_id": plan.ids[c.key],
                     "p_now": now,
                 }
@@ -617,8 +662,6 @@ def _store_rejections(
 def _jsonable(payload: Any) -> Any:
     """The payload as storable JSON. PostgreSQL refuses NUL in JSON text, so a payload that carries one
     is kept with U+FFFD in its place (its rejection reason already names the NUL)."""
-    if isinstance(payload, NormalizedOrder):
-        return payload.model_dump(mode="json")
     if "\\u0000" in json.dumps(payload, default=str):
         return json.loads(json.dumps(payload, default=str).replace("\\u0000", "\\ufffd"))
     return payload

