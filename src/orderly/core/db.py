@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -35,8 +35,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -171,74 +169,103 @@ def _pg_value(value: Any, is_json: bool) -> Any:
     return Jsonb(value) if is_json and value is not None else value
 
 
-def _pg_copy(
-    session: Session, target: str, table: Table, rows: list[dict[str, Any]], columns: list[str]
-) -> None:
+Rows = Sequence[Sequence[Any]]
+
+
+def _pg_copy(session: Session, target: str, table: Table, columns: Sequence[str], rows: Rows) -> None:
     """COPY rows in: psycopg formats them in C, the fastest way into PostgreSQL."""
-    json_columns = {name for name, kind in _pg_types(table).items() if kind == "JSONB"}
+    types = _pg_types(table)
+    json_at = [i for i, c in enumerate(columns) if types[c] == "JSONB"]
     connection = session.connection().connection.driver_connection
     assert connection is not None
     with (
         connection.cursor() as cursor,
         cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
-        if json_columns:
-            for row in rows:
-                copy.write_row([_pg_value(row[c], c in json_columns) for c in columns])
-        else:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+        for row in rows:
+            if json_at:
+                row = list(row)  # noqa: PLW2901 - a copy with JSON values wrapped
+                for i in json_at:
+                    row[i] = _pg_value(row[i], True)
+            copy.write_row(row)
+
+
+@cache
+def _sqlite_processors(table: Table, columns: tuple[str, ...], dialect: Dialect) -> list[Any]:
+    return [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+
+
+def _sqlite_params(
+    session: Session, table: Table, columns: Sequence[str], rows: Rows
+) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them, through the same type conversions SQLAlchemy applies."""
+    processors = _sqlite_processors(table, tuple(columns), session.get_bind().dialect)
+    if not any(processors):
+        return [tuple(row) for row in rows]
+    return [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
+
+
+def _pg_params(table: Table, columns: Sequence[str], rows: Rows) -> list[tuple[Any, ...]]:
+    types = _pg_types(table)
+    json = [types[c] == "JSONB" for c in columns]
+    return [tuple(_pg_value(v, j) for v, j in zip(row, json, strict=True)) for row in rows]
 
 
 def insert_rows(
     session: Session,
     model: Any,
-    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    rows: Rows,
     *,
     skip_conflicts_on: list[str] | None = None,
     returning: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Insert many rows at once. Every row carries the same columns.
+    """Insert many rows (sequences of values in ``columns`` order) at once.
 
     With ``skip_conflicts_on`` rows that collide on that unique key are left out
     (``ON CONFLICT DO NOTHING``); ``returning`` columns of the rows actually inserted come back, in no
     particular order. PostgreSQL: COPY, through a temporary staging table when conflicts or returned
-    values are needed. SQLite, and a few rows anywhere: executemany.
+    values are needed; SQLite, and a few rows anywhere: the driver's executemany, or multi-row VALUES
+    when values come back.
     """
     if not rows:
         return []
     table: Table = model.__table__
-    columns = list(rows[0])
-    if _is_postgres(session) and len(rows) >= _COPY_FROM_ROWS:
-        if not skip_conflicts_on and not returning:
-            _pg_copy(session, table.name, table, rows, columns)
+    names = ", ".join(columns)
+    suffix = f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING" if skip_conflicts_on else ""
+    suffix += f" RETURNING {', '.join(returning)}" if returning else ""
+    postgres = _is_postgres(session)
+    if postgres and len(rows) >= _COPY_FROM_ROWS:
+        if not suffix:
+            _pg_copy(session, table.name, table, columns, rows)
             return []
-        names = ", ".join(columns)
         # One staging table per column set: a later insert with other columns must not reuse it.
         stage = f"stage_{table.name}_{zlib.crc32(names.encode()):08x}"
-        session.connection().exec_driver_sql(
+        connection = session.connection()
+        connection.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
             f"AS SELECT {names} FROM {table.name} WITH NO DATA"
         )
-        _pg_copy(session, stage, table, rows, columns)
-        sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"
-        if skip_conflicts_on:
-            sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
-        if returning:
-            sql += f" RETURNING {', '.join(returning)}"
-        result = session.connection().exec_driver_sql(sql)
-        session.connection().exec_driver_sql(f"TRUNCATE {stage}")
-        return [tuple(r) for r in result] if returning else []
-    stmt: Any = (pg_insert if _is_postgres(session) else sqlite_insert)(table)
-    if skip_conflicts_on:
-        stmt = stmt.on_conflict_do_nothing(index_elements=skip_conflicts_on)
+        _pg_copy(session, stage, table, columns, rows)
+        result = connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}{suffix}"
+        )
+        found = [tuple(r) for r in result] if returning else []
+        connection.exec_driver_sql(f"TRUNCATE {stage}")
+        return found
+    params = _pg_params(table, columns, rows) if postgres else _sqlite_params(session, table, columns, rows)
+    one = f"({', '.join(['%s' if postgres else '?'] * len(columns))})"
     if not returning:
-        session.connection().execute(stmt, rows)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) VALUES {one}{suffix}", params
+        )
         return []
-    stmt = stmt.returning(*(table.c[c] for c in returning))
-    found: list[tuple[Any, ...]] = []
-    for part in chunks(rows, 500):
-        found.extend(tuple(r) for r in session.connection().execute(stmt, part))
+    found = []
+    per_statement = max(1, 30_000 // len(columns))  # SQLite allows 32,766 bound values per statement
+    for part in chunks(params, per_statement):
+        sql = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([one] * len(part))}{suffix}"
+        flat = tuple(value for row in part for value in row)
+        found.extend(tuple(r) for r in session.connection().exec_driver_sql(sql, flat))
     return found
 
 

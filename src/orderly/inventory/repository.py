@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
-from orderly.core.db import chunks, insert_rows, update_rows
+from orderly.core.db import Rows, chunks, insert_rows, update_rows
 from orderly.inventory.domain import Level, StockKey
 from orderly.inventory.models import StockLedgerEntry, StockLevel, Warehouse
 
@@ -50,11 +49,11 @@ def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, 
 
 def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
     """Create the zero level a first receipt needs; racing creators both succeed, one row results."""
-    row = {"product_id": product_id, "warehouse_id": warehouse_id, "on_hand": 0, "reserved": 0, "safety": 0}
     insert_rows(
         session,
         StockLevel,
-        [row | {"updated_at": utcnow()}],
+        ("product_id", "warehouse_id", "on_hand", "reserved", "safety", "updated_at"),
+        [(product_id, warehouse_id, 0, 0, 0, utcnow())],
         skip_conflicts_on=["product_id", "warehouse_id"],
     )
 
@@ -69,8 +68,23 @@ def apply_deltas(session: Session, deltas: dict[int, tuple[int, int, int]], now:
     update_rows(session, StockLevel, rows, increment=frozenset({"on_hand", "reserved", "safety"}))
 
 
-def append_ledger(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_rows(session, StockLedgerEntry, rows)
+LEDGER_COLUMNS = (
+    "product_id",
+    "warehouse_id",
+    "kind",
+    "on_hand_delta",
+    "reserved_delta",
+    "safety_delta",
+    "order_id",
+    "actor",
+    "reason",
+    "created_at",
+)
+
+
+def append_ledger(session: Session, rows: Rows) -> None:
+    """Rows in ``LEDGER_COLUMNS`` order."""
+    insert_rows(session, StockLedgerEntry, LEDGER_COLUMNS, rows)
 
 
 def reserved_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, dict[StockKey, int]]:

@@ -31,7 +31,7 @@ class StockBook:
     def __init__(self, session: Session, product_ids: Iterable[int]) -> None:
         self.session = session
         self._rows = repo.lock_levels(session, product_ids)
-        self._ledger: list[dict[str, Any]] = []
+        self._ledger: list[tuple[Any, ...]] = []  # in repo.LEDGER_COLUMNS order
         self._deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.now = utcnow()
 
@@ -60,18 +60,18 @@ class StockBook:
         delta[1] += movement.reserved_delta
         delta[2] += movement.safety_delta
         self._ledger.append(
-            {
-                "product_id": key[0],
-                "warehouse_id": key[1],
-                "kind": str(movement.kind),
-                "on_hand_delta": movement.on_hand_delta,
-                "reserved_delta": movement.reserved_delta,
-                "safety_delta": movement.safety_delta,
-                "order_id": order_id,
-                "actor": actor,
-                "reason": reason,
-                "created_at": self.now,
-            }
+            (
+                key[0],
+                key[1],
+                str(movement.kind),
+                movement.on_hand_delta,
+                movement.reserved_delta,
+                movement.safety_delta,
+                order_id,
+                actor,
+                reason,
+                self.now,
+            )
         )
 
     def allocate(self, demands: list[Demand], warehouse_ids: list[int]) -> list[Allocation]:

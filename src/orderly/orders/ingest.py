@@ -72,6 +72,8 @@ class _Candidate:
     order: NormalizedOrder
     shop_id: int
     product_ids: list[int]
+    subtotal: int
+    total: int
     key: repo.OrderKey = field(init=False)
 
     def __post_init__(self) -> None:
@@ -310,66 +312,108 @@ def _resolve(
         if errors:
             rejected.append(_Rejection(index, items[index], errors))
         else:
-            candidates.append(_Candidate(index, order, shop_id, product_ids))
+            candidates.append(_Candidate(index, order, shop_id, product_ids, subtotal, total))
     return candidates
 
 
-def _header(order: NormalizedOrder, now: datetime) -> dict[str, Any]:
-    address = order["shipping_address"]
-    subtotal, total = amounts(order)
-    return {
-        "payment_status": str(order["payment_status"]),
-        "payment_method": order["payment_method"],
-        "platform_status": order["platform_status"],
-        "currency": order["currency"],
-        "subtotal": subtotal,
-        "shipping_total": order["shipping_total"],
-        "discount_total": order["discount_total"],
-        "tax_total": order["tax_total"],
-        "total": total,
-        "buyer_name": order["buyer"]["name"],
-        "buyer_email": order["buyer"]["email"],
-        "buyer_phone": order["buyer"]["phone"],
-        "buyer_platform_id": order["buyer"]["platform_id"],
-        "ship_name": address["name"],
-        "ship_line1": address["line1"],
-        "ship_line2": address["line2"],
-        "ship_city": address["city"],
-        "ship_region": address["region"],
-        "ship_postal_code": address["postal_code"],
-        "ship_country": address["country"],
-        "ship_phone": address["phone"],
-        "billing_country": order["billing_country"],
-        "buyer_remark": order["buyer_remark"],
-        "seller_remark": order["seller_remark"],
-        "tags": order["tags"],
-        "placed_at": order["placed_at"],
-        "platform_updated_at": order["updated_at"],
-        "updated_at": now,
-    }
+HEADER_COLUMNS = (
+    "payment_status",
+    "payment_method",
+    "platform_status",
+    "currency",
+    "subtotal",
+    "shipping_total",
+    "discount_total",
+    "tax_total",
+    "total",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "buyer_platform_id",
+    "ship_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_region",
+    "ship_postal_code",
+    "ship_country",
+    "ship_phone",
+    "billing_country",
+    "buyer_remark",
+    "seller_remark",
+    "tags",
+    "placed_at",
+    "platform_updated_at",
+    "updated_at",
+)
+NEW_ORDER_COLUMNS = (
+    "shop_id",
+    "external_id",
+    "status",
+    "warehouse_id",
+    "holds",
+    "created_at",
+    *HEADER_COLUMNS,
+)
 
 
-def _lines(cand: _Candidate) -> list[dict[str, Any]]:
+def _header(cand: _Candidate, now: datetime) -> tuple[Any, ...]:
+    """What the platform says of the order, in ``HEADER_COLUMNS`` order."""
+    order, buyer, address = cand.order, cand.order["buyer"], cand.order["shipping_address"]
+    return (
+        str(order["payment_status"]),
+        order["payment_method"],
+        order["platform_status"],
+        order["currency"],
+        cand.subtotal,
+        order["shipping_total"],
+        order["discount_total"],
+        order["tax_total"],
+        cand.total,
+        buyer["name"],
+        buyer["email"],
+        buyer["phone"],
+        buyer["platform_id"],
+        address["name"],
+        address["line1"],
+        address["line2"],
+        address["city"],
+        address["region"],
+        address["postal_code"],
+        address["country"],
+        address["phone"],
+        order["billing_country"],
+        order["buyer_remark"],
+        order["seller_remark"],
+        order["tags"],
+        order["placed_at"],
+        order["updated_at"],
+        now,
+    )
+
+
+def _lines(cand: _Candidate) -> list[list[Any]]:
+    """The order's lines in ``repo.LINE_COLUMNS`` order; the order id (first) is set once known."""
     return [
-        {
-            "order_id": 0,  # set once the order has its id
-            "line_no": number,
-            "platform_sku": line["platform_sku"],
-            "listing_id": line["listing_id"],
-            "product_id": pid,
-            "title": line["title"],
-            "quantity": line["quantity"],
-            "unit_price": line["unit_price"],
-            "discount": line["discount"],
-            "tax": line["tax"],
-        }
+        [
+            0,
+            number,
+            line["platform_sku"],
+            line["listing_id"],
+            pid,
+            line["title"],
+            line["quantity"],
+            line["unit_price"],
+            line["discount"],
+            line["tax"],
+        ]
         for number, (line, pid) in enumerate(zip(cand.order["lines"], cand.product_ids, strict=True), start=1)
     ]
 
 
-def _with_order(lines: list[dict[str, Any]], order_id: int) -> list[dict[str, Any]]:
+def _with_order(lines: list[list[Any]], order_id: int) -> list[list[Any]]:
     for line in lines:
-        line["order_id"] = order_id
+        line[0] = order_id
     return lines
 
 
@@ -395,10 +439,10 @@ class _Plan:
         self.actor, self.now = actor, now
         self.results: dict[int, ItemResult] = {}
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
-        self.events: list[dict[str, Any]] = []
+        self.events: list[tuple[Any, ...]] = []  # in repo.EVENT_COLUMNS order
         self.sku_codes: dict[int, str] = {}
-        self.headers: dict[repo.OrderKey, dict[str, Any]] = {}
-        self.line_rows: dict[repo.OrderKey, list[dict[str, Any]]] = {}
+        self.headers: dict[repo.OrderKey, tuple[Any, ...]] = {}
+        self.line_rows: dict[repo.OrderKey, list[list[Any]]] = {}
 
     def run(self) -> None:
         if not self.fresh and not self.updates:
@@ -414,7 +458,7 @@ class _Plan:
 
         # Everything that does not depend on stock is prepared before the stock rows are locked, so
         # concurrent writers hold those locks as briefly as possible.
-        self.headers = {c.key: _header(c.order, self.now) for c in changed}
+        self.headers = {c.key: _header(c, self.now) for c in changed}
         self.line_rows = {c.key: _lines(c) for c in changed}
         demands: list[tuple[datetime, Demand]] = []
         for cand in self.fresh:
@@ -509,28 +553,22 @@ class _Plan:
     def _insert_fresh(self, allocations: dict[Any, Allocation]) -> None:
         if not self.fresh:
             return
-        rows, notes = [], {}
+        rows: list[tuple[Any, ...]] = []
+        notes: dict[repo.OrderKey, tuple[str, str]] = {}
         for cand in self.fresh:
             status, warehouse_id, holds, note = self._outcome(
                 allocations.get(cand.key), cand.order["cancelled"]
             )
             notes[cand.key] = (status, note)
             rows.append(
-                {
-                    "shop_id": cand.shop_id,
-                    "external_id": cand.order["external_id"],
-                    "status": status,
-                    "warehouse_id": warehouse_id,
-                    "holds": holds,
-                    "created_at": self.now,
-                    **self.headers[cand.key],
-                }
+                (cand.shop_id, cand.order["external_id"], status, warehouse_id, holds, self.now)
+                + self.headers[cand.key]
             )
-        inserted = repo.insert_new(self.session, rows)
+        inserted = repo.insert_new(self.session, NEW_ORDER_COLUMNS, rows)
         if len(inserted) != len(rows):
             raise RetryTransaction("another writer imported some of these orders first")
         self.ids.update(inserted)
-        lines: list[dict[str, Any]] = []
+        lines: list[list[Any]] = []
         for cand in self.fresh:
             order_id = inserted[cand.key]
             lines.extend(_with_order(self.line_rows[cand.key], order_id))
@@ -546,11 +584,14 @@ class _Plan:
             return
         # Rows are grouped by the columns they rewrite so each group is one statement.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        lines: list[dict[str, Any]] = []
+        lines: list[list[Any]] = []
         for cand in self.updates:
             known = self.locked[cand.key]
             status, note = update_status[cand.key]
-            row: dict[str, Any] = {"id": known.id, **self.headers[cand.key]}
+            row: dict[str, Any] = {
+                "id": known.id,
+                **dict(zip(HEADER_COLUMNS, self.headers[cand.key], strict=True)),
+            }
             alloc = allocations.get(cand.key)
             if alloc is not None:
                 status, warehouse_id, holds, note = self._outcome(alloc, False)
@@ -567,16 +608,8 @@ class _Plan:
 
     def _event(
         self, order_id: int, kind: str, before: str | None, after: str, note: str | None
-    ) -> dict[str, Any]:
-        return {
-            "order_id": order_id,
-            "kind": kind,
-            "from_status": before,
-            "to_status": after,
-            "actor": self.actor,
-            "message": note,
-            "created_at": self.now,
-        }
+    ) -> tuple[Any, ...]:
+        return (order_id, kind, before, after, self.actor, note, self.now)
 
 
 def _store_raw_and_resolve(session: Session, plan: _Plan, now: datetime) -> None:

@@ -13,17 +13,18 @@ from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.core.clock import as_utc
-from orderly.core.db import chunks, insert_rows, select_by_keys, update_rows
+from orderly.core.db import Rows, chunks, insert_rows, select_by_keys, update_rows
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
 
 
-def insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[OrderKey, int]:
+def insert_new(session: Session, columns: Sequence[str], rows: Rows) -> dict[OrderKey, int]:
     """Insert orders unless (shop, external id) exists; return the ids of those this call inserted."""
     inserted = insert_rows(
         session,
         Order,
+        columns,
         rows,
         skip_conflicts_on=["shop_id", "external_id"],
         returning=["id", "shop_id", "external_id"],
@@ -67,18 +68,35 @@ def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[
     return dict(lines)
 
 
-def insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_rows(session, OrderLine, rows)
+LINE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "platform_sku",
+    "listing_id",
+    "product_id",
+    "title",
+    "quantity",
+    "unit_price",
+    "discount",
+    "tax",
+)
+EVENT_COLUMNS = ("order_id", "kind", "from_status", "to_status", "actor", "message", "created_at")
 
 
-def replace_lines(session: Session, order_ids: list[int], rows: list[dict[str, Any]]) -> None:
+def insert_lines(session: Session, rows: Rows) -> None:
+    """Rows in ``LINE_COLUMNS`` order."""
+    insert_rows(session, OrderLine, LINE_COLUMNS, rows)
+
+
+def replace_lines(session: Session, order_ids: list[int], rows: Rows) -> None:
     for part in chunks(order_ids):
         session.execute(delete(OrderLine).where(OrderLine.order_id.in_(part)))
     insert_lines(session, rows)
 
 
-def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
-    insert_rows(session, OrderEvent, rows)
+def insert_events(session: Session, rows: Rows) -> None:
+    """Rows in ``EVENT_COLUMNS`` order."""
+    insert_rows(session, OrderEvent, EVENT_COLUMNS, rows)
 
 
 def has_open_rejections(session: Session) -> bool:
