@@ -28,7 +28,7 @@ from orderly.catalog.domain import expand
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
-from orderly.core.db import RetryTransaction, is_retryable, run_in_transaction, update_rows
+from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand
 from orderly.inventory.service import StockBook
@@ -118,7 +118,8 @@ def ingest_batch(
     """Ingest in one transaction, retried after a lost race; a batch the database refuses is split until
     the order it refuses is alone, and that one is stored as a rejection."""
     try:
-        return run_in_transaction(factory, lambda s: ingest(s, items, actor=actor, replaying=replaying))
+        with collector_paused():
+            return run_in_transaction(factory, lambda s: ingest(s, items, actor=actor, replaying=replaying))
     except DBAPIError as exc:
         if is_retryable(exc):
             raise
