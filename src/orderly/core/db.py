@@ -297,6 +297,21 @@ def insert_rows(
     return found
 
 
+def next_ids(session: Session, model: Any, count: int) -> list[int] | None:
+    """``count`` ids drawn from the table's sequence, so rows can be COPYed with their ids
+    (PostgreSQL); None where the database has no sequences (SQLite)."""
+    if not _is_postgres(session):
+        return None
+    sequence = f"pg_get_serial_sequence('{model.__table__.name}', 'id')"
+    sql = f"SELECT nextval({sequence}) FROM generate_series(1, %(n)s)"
+    return [row[0] for row in session.connection().exec_driver_sql(sql, {"n": count})]
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(original, "sqlstate", None) == "23505"
+
+
 def select_by_keys(
     session: Session,
     model: Any,

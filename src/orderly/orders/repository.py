@@ -8,19 +8,46 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.core.clock import as_utc
-from orderly.core.db import Rows, chunks, insert_rows, select_by_keys, update_rows
+from orderly.core.db import (
+    RetryTransaction,
+    Rows,
+    chunks,
+    insert_rows,
+    is_unique_violation,
+    next_ids,
+    select_by_keys,
+    update_rows,
+)
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
 
 
 def insert_new(session: Session, columns: Sequence[str], rows: Rows) -> dict[OrderKey, int]:
-    """Insert orders unless (shop, external id) exists; return the ids of those this call inserted."""
+    """Insert orders unless (shop, external id) exists; return the ids of those this call inserted.
+
+    On PostgreSQL the ids come from the sequence first and the rows are COPYed straight in; the unique
+    key still decides, and a duplicate (another writer won a race) retries the whole transaction.
+    """
+    ids = next_ids(session, Order, len(rows))
+    if ids is not None:
+        shop_at, external_at = columns.index("shop_id"), columns.index("external_id")
+        try:
+            insert_rows(
+                session, Order, ("id", *columns), [(i, *row) for i, row in zip(ids, rows, strict=True)]
+            )
+        except (DBAPIError, psycopg.Error) as exc:
+            if is_unique_violation(exc):
+                raise RetryTransaction("another writer imported some of these orders first") from exc
+            raise
+        return {(row[shop_at], row[external_at]): i for i, row in zip(ids, rows, strict=True)}
     inserted = insert_rows(
         session,
         Order,
