@@ -3,8 +3,11 @@
 Builds the sandbox catalog (stock sized so most orders reserve and some go on hold), then feeds
 generated orders through :func:`orderly.orders.ingest.ingest_batch` in batches of
 ``settings.ingest_batch_size``. Only the ``ingest_batch`` calls are timed: each batch is generated
-before its clock starts. After each run the result is checked (one order per key, ledger equal to the
-levels, nothing negative). The last line printed is one JSON object with the figures.
+before its clock starts. PostgreSQL is measured twice: from one process, and from ``--workers``
+processes at once (default one per core), which is how the hub runs ingest on a multi-core machine;
+``postgres_orders_per_s`` is the latter, ``postgres_orders_per_s_one_process`` the former. After each
+run the result is checked (one order per key, ledger equal to the levels, nothing negative). The last
+line printed is one JSON object with the figures.
 
 PostgreSQL is the server of ``ORDERLY_DATABASE_URL`` when that points at PostgreSQL, else the local one
 (postgresql+psycopg://postgres@127.0.0.1:5432); the benchmark always uses a database of its own,
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import resource
 import sys
 import tempfile
@@ -22,6 +27,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -101,6 +107,75 @@ def run(name: str, url: str, catalog: Catalog, orders: int, batch_size: int, see
     return result
 
 
+def run_workers(url: str, catalog: Catalog, orders: int, batch_size: int, seed: int, workers: int) -> Run:
+    """The same ingest from several OS processes at once, as the hub runs with several workers.
+
+    Each worker generates its share before the start signal; the figure is all orders over the wall
+    time from the signal to the last worker's end.
+    """
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    build_catalog(factory, catalog)
+    engine.dispose()
+    context = multiprocessing.get_context("spawn")
+    start, reports = context.Event(), context.Queue()
+    shares = [orders // workers + (1 if k < orders % workers else 0) for k in range(workers)]
+    firsts = [1 + sum(shares[:k]) for k in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(url, catalog, share, first, batch_size, seed + k, start, reports),
+            daemon=True,
+        )
+        for k, (share, first) in enumerate(zip(shares, firsts, strict=True))
+    ]
+    for process in processes:
+        process.start()
+    ready = 0
+    while ready < workers:
+        reports.get()  # each worker says when its orders are generated
+        ready += 1
+    result = Run(f"postgresql x{workers}", orders)
+    with console.status(f"{workers} workers ingesting {orders:,} orders"):
+        started = time.perf_counter()
+        start.set()
+        for _ in processes:
+            outcomes, statuses = reports.get()
+            result.outcomes.update(outcomes)
+            result.statuses.update(statuses)
+        result.seconds = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    check(make_session_factory(make_engine(url)), result)
+    return result
+
+
+def _worker(
+    url: str,
+    catalog: Catalog,
+    orders: int,
+    first_number: int,
+    batch_size: int,
+    seed: int,
+    start: Any,
+    reports: Any,
+) -> None:
+    factory = make_session_factory(make_engine(url))
+    batches = []
+    generator = OrderGenerator(seed, catalog, first_number=first_number)
+    for done in range(0, orders, batch_size):
+        batches.append(list(generator.orders(min(batch_size, orders - done))))
+    reports.put("ready")
+    start.wait()
+    outcomes: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for batch in batches:
+        report = ingest_batch(factory, batch, actor="bench")
+        outcomes.update(item.outcome for item in report.items)
+        statuses.update(item.status for item in report.items if item.status)
+    reports.put((outcomes, statuses))
+
+
 def check(factory: sessionmaker[Session], result: Run) -> None:
     """Cheap correctness checks: every generated key stored once, ledger == levels, nothing negative."""
     problems: list[str] = []
@@ -148,6 +223,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=200_000, help="orders to ingest (default 200000)")
     parser.add_argument("--batch-size", type=int, default=get_settings().ingest_batch_size)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="ingest processes for the PostgreSQL multi-worker run (default: one per core)",
+    )
     args = parser.parse_args(argv)
 
     catalog = default_catalog(orders=args.orders)
@@ -167,19 +248,32 @@ def main(argv: list[str] | None = None) -> None:
         describe(results[-1])
     results.append(run("postgresql", postgres_url(), catalog, args.orders, args.batch_size, args.seed))
     describe(results[-1])
+    results.append(
+        run_workers(postgres_url(), catalog, args.orders, args.batch_size, args.seed, args.workers)
+    )
+    describe(results[-1])
 
-    # ru_maxrss is in KiB on Linux.
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    sqlite, postgres = results
+    # ru_maxrss is in KiB on Linux; the workers are children, each reported on its own.
+    peak_rss_mb = (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
+    sqlite, postgres, postgres_workers = results
     figures = {
         "orders": args.orders,
         "sqlite_orders_per_s": round(sqlite.per_second, 1),
-        "postgres_orders_per_s": round(postgres.per_second, 1),
+        "postgres_orders_per_s": round(postgres_workers.per_second, 1),
+        "postgres_workers": args.workers,
+        "postgres_orders_per_s_one_process": round(postgres.per_second, 1),
         "peak_rss_mb": round(peak_rss_mb, 1),
         "batch_size": args.batch_size,
         "generator_orders_per_s": round(generate_rate),
         "sqlite_seconds": round(sqlite.seconds, 2),
-        "postgres_seconds": round(postgres.seconds, 2),
+        "postgres_seconds_one_process": round(postgres.seconds, 2),
+        "postgres_seconds": round(postgres_workers.seconds, 2),
         "statuses": dict(sorted(postgres.statuses.items())),
     }
     sys.stdout.write(json.dumps(figures) + "\n")
