@@ -262,3 +262,23 @@ def test_cancel_in_the_hub_releases_stock_and_is_in_the_history(factory: session
             raise AssertionError("a cancelled order was cancelled twice")
         except InvalidTransition as exc:
             assert "cannot go from cancelled" in exc.message
+
+
+def test_changed_lines_after_the_label_keep_the_order_and_flag_it(factory: sessionmaker[Session]) -> None:
+    from sqlalchemy import update
+
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    order_id = ingest_batch(factory, [order(("SKU-1", 2), external_id="LP1")]).items[0].order_id
+    with transaction(factory) as s:
+        s.execute(update(Order).where(Order.id == order_id).values(status="label_printed"))
+
+    report = ingest_batch(factory, [order(("SKU-2", 1), external_id="LP1", updated=40)])
+
+    assert report.items[0].status == "label_printed"
+    assert _stock(factory, "SKU-1") == (10, 2, 8)  # the packed parcel keeps its stock
+    with transaction(factory) as s:
+        last = s.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        ).all()[-1]
+        assert "check the parcel" in (last.message or "")
+        assert inventory.verify(s, repair=False, actor="test") == []

@@ -33,7 +33,7 @@ from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
-from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, Hold, HoldReason, OrderStatus
+from orderly.orders.domain import CLOSED, Hold, HoldReason, OrderStatus
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
 
@@ -513,8 +513,15 @@ class _Plan:
             return current, None, False
         new_lines = sorted(zip(cand.product_ids, (ln["quantity"] for ln in cand.order["lines"]), strict=True))
         lines_changed = sorted(old_lines.get(known.id, [])) != new_lines
-        if current in HOLDS_RESERVATION and lines_changed:
+        if current == OrderStatus.ALLOCATED and lines_changed:
             return OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
+        if current == OrderStatus.LABEL_PRINTED and lines_changed:
+            # The parcel may already be packed: a person must look before it ships.
+            return (
+                current,
+                "lines changed on the platform after the label was printed: check the parcel",
+                False,
+            )
         if current == OrderStatus.ON_HOLD and all(
             h["reason"] == HoldReason.OUT_OF_STOCK for h in known.holds
         ):

@@ -1,0 +1,113 @@
+"""The bulk write helpers and column types, on both databases, on both sides of the COPY threshold."""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.core.db import (
+    collector_paused,
+    insert_rows,
+    next_ids,
+    select_by_keys,
+    transaction,
+    update_rows,
+)
+
+NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
+COLUMNS = ("sku", "name", "is_bundle", "created_at")
+
+
+def _products(first: int, count: int) -> list[tuple[object, ...]]:
+    return [(f"P-{n:05d}", f"Product {n}", False, NOW) for n in range(first, first + count)]
+
+
+@pytest.mark.parametrize("count", [3, 120])  # below and above the COPY threshold
+def test_insert_rows_skips_conflicts_and_returns_only_what_it_inserted(
+    factory: sessionmaker[Session], count: int
+) -> None:
+    with transaction(factory) as s:
+        first = insert_rows(
+            s, Product, COLUMNS, _products(0, count), skip_conflicts_on=["sku"], returning=["sku"]
+        )
+    with transaction(factory) as s:
+        again = insert_rows(
+            s,
+            Product,
+            COLUMNS,
+            _products(count - 1, count),
+            skip_conflicts_on=["sku"],
+            returning=["id", "sku"],
+        )
+        stored = s.scalar(select(Product).where(Product.sku == "P-00000"))
+
+    assert sorted(sku for (sku,) in first) == [f"P-{n:05d}" for n in range(count)]
+    assert sorted(sku for _, sku in again) == [f"P-{n:05d}" for n in range(count, 2 * count - 1)]
+    assert stored is not None and stored.created_at == NOW  # types converted both ways
+
+
+@pytest.mark.parametrize("count", [2, 80])
+def test_update_rows_sets_and_increments_by_id(factory: sessionmaker[Session], count: int) -> None:
+    with transaction(factory) as s:
+        rows = insert_rows(s, Product, COLUMNS, _products(0, count), returning=["id"])
+        ids = sorted(i for (i,) in rows)
+        update_rows(s, Product, [{"id": i, "name": f"renamed {i}", "weight_g": 10} for i in ids])
+        update_rows(s, Product, [{"id": i, "weight_g": i} for i in ids], increment=frozenset({"weight_g"}))
+    with transaction(factory) as s:
+        found = s.execute(select(Product.id, Product.name, Product.weight_g).order_by(Product.id)).all()
+
+    assert [(i, name, weight) for i, name, weight in found] == [(i, f"renamed {i}", 10 + i) for i in ids]
+
+
+def test_select_by_keys_finds_composite_keys(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        insert_rows(
+            s,
+            Shop,
+            ("code", "name", "channel", "created_at"),
+            [(f"s{n}", "S", "manual", NOW) for n in range(60)],
+        )
+        found = select_by_keys(
+            s, Shop, ["code", "channel"], [("s1", "manual"), ("s59", "manual"), ("s2", "x")], ["code"]
+        )
+
+    assert sorted(code for (code,) in found) == ["s1", "s59"]
+
+
+def test_next_ids_come_from_the_sequence_on_postgresql_only(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        ids = next_ids(s, Product, 5)
+        dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        assert ids is None
+    else:
+        assert ids is not None and len(set(ids)) == 5 and ids == sorted(ids)
+
+
+def test_times_are_stored_as_utc_and_naive_ones_refused(factory: sessionmaker[Session]) -> None:
+    shanghai = datetime(2026, 11, 11, 20, 0, tzinfo=timezone(timedelta(hours=8)))
+    with transaction(factory) as s:
+        s.add(Shop(code="tz", name="TZ", channel="manual", created_at=shanghai))
+    with transaction(factory) as s:
+        stored = s.scalars(select(Shop.created_at).where(Shop.code == "tz")).one()
+    assert stored == shanghai and stored.tzinfo == UTC and stored.hour == 12
+
+    with pytest.raises(StatementError, match="naive datetime"), transaction(factory) as s:
+        s.add(Shop(code="naive", name="N", channel="manual", created_at=datetime(2026, 1, 1)))
+        s.flush()
+
+
+def test_the_collector_stays_paused_until_the_outermost_pause_ends() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
