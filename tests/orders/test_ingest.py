@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -282,3 +283,32 @@ def test_changed_lines_after_the_label_keep_the_order_and_flag_it(factory: sessi
         ).all()[-1]
         assert "check the parcel" in (last.message or "")
         assert inventory.verify(s, repair=False, actor="test") == []
+
+
+def test_a_plan_made_on_stale_stock_is_redone_under_the_lock(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer may take stock between the unlocked read and the lock; nothing is oversold."""
+    from orderly.inventory import repository as inventory_repo
+    from orderly.inventory.domain import Level
+
+    setup_catalog(factory, {"SKU-1": 5})
+    real = inventory_repo.lock_levels
+    unlocked_reads: list[bool] = []
+
+    def stale(session: Session, product_ids: object, *, lock: bool = True) -> object:
+        found = real(session, product_ids, lock=lock)  # type: ignore[arg-type]
+        if not lock:  # what the planner saw before someone else took the stock
+            unlocked_reads.append(True)
+            return {
+                key: (row_id, Level(level.on_hand + 100, level.reserved, level.safety))
+                for key, (row_id, level) in found.items()
+            }
+        return found
+
+    monkeypatch.setattr(inventory_repo, "lock_levels", stale)
+    report = ingest_batch(factory, [order(("SKU-1", 1), placed=n) for n in range(10)])
+
+    assert unlocked_reads == [True]  # one optimistic attempt, then the locked one
+    assert [i.status for i in report.items] == ["allocated"] * 5 + ["on_hold"] * 5
+    assert _stock(factory, "SKU-1") == (5, 5, 0)

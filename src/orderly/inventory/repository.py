@@ -20,12 +20,15 @@ def active_warehouse_ids(session: Session) -> list[int]:
     return list(session.scalars(query))
 
 
-def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, tuple[int, Level]]:
+def lock_levels(
+    session: Session, product_ids: Iterable[int], *, lock: bool = True
+) -> dict[StockKey, tuple[int, Level]]:
     """Lock every level of these products (all warehouses) and return ``(row id, level)`` by key.
 
     Rows are locked in primary-key order by every caller, so two transactions that need overlapping
     stock queue behind each other instead of deadlocking. On SQLite the transaction already holds the
-    database's write lock (``BEGIN IMMEDIATE``).
+    database's write lock (``BEGIN IMMEDIATE``). With ``lock`` false the levels are only read: a plan
+    made on them must be checked again under the lock before anything is booked.
     """
     found: dict[StockKey, tuple[int, Level]] = {}
     for part in chunks(sorted(set(product_ids))):
@@ -40,8 +43,9 @@ def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, 
             )
             .where(StockLevel.product_id.in_(part))
             .order_by(StockLevel.id)
-            .with_for_update()
         )
+        if lock:
+            query = query.with_for_update()
         for row_id, pid, wid, on_hand, reserved, safety in session.execute(query).all():
             found[(pid, wid)] = (row_id, Level(on_hand, reserved, safety))
     return found

@@ -1,11 +1,13 @@
 """Ingest: store a batch of normalized orders idempotently and reserve their stock, set-based.
 
-Per batch: parse each order on its own (a bad one is rejected with its reason, the rest go on), resolve
-shops and SKUs with one query each, lock the stock of every product involved in id order, plan the
-reservations in memory (pure domain), then write orders, lines, ledger and history with one statement
-per table. ``(shop, external id)`` is unique in the database: new orders go in with
-``INSERT ... ON CONFLICT DO NOTHING``; if a competing transaction inserted one of them first, the whole
-batch runs again and finds it known.
+Per batch: check each order on its own (a bad one is rejected with its reason, the rest go on), resolve
+shops and SKUs with one query each, plan the reservations in memory (pure domain) on the stock as it
+stands, write orders, lines and history with one statement per table, and only then lock the stock
+rows of every product involved, in id order, and book the plan: ledger rows and level changes. Locking
+last keeps the time other writers wait short; if the locked stock no longer fits the plan (another
+writer took it meanwhile) the batch runs again locking first, so it cannot be overtaken twice.
+``(shop, external id)`` is unique in the database: new orders that another transaction inserted first
+make the whole batch run again and find them known.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
+from orderly.core.errors import InsufficientStock
 from orderly.inventory import repository as inventory_repo
-from orderly.inventory.domain import Allocation, Demand
+from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
 from orderly.orders.domain import CLOSED, Hold, HoldReason, OrderStatus
@@ -40,6 +43,10 @@ from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
 log = logging.getLogger(__name__)
 
 Outcome = Literal["created", "updated", "unchanged", "stale", "rejected"]
+
+
+class StockMoved(RetryTransaction):
+    """Another writer took stock this batch had planned on; run it again, locking first."""
 
 
 @dataclass
@@ -117,9 +124,19 @@ def ingest_batch(
 ) -> IngestReport:
     """Ingest in one transaction, retried after a lost race; a batch the database refuses is split until
     the order it refuses is alone, and that one is stored as a rejection."""
+    optimistic = True
+
+    def work(session: Session) -> IngestReport:
+        nonlocal optimistic
+        try:
+            return ingest(session, items, actor=actor, replaying=replaying, optimistic=optimistic)
+        except StockMoved:
+            optimistic = False  # under contention, lock first: the next attempt cannot be overtaken
+            raise
+
     try:
         with collector_paused():
-            return run_in_transaction(factory, lambda s: ingest(s, items, actor=actor, replaying=replaying))
+            return run_in_transaction(factory, work)
     except DBAPIError as exc:
         if is_retryable(exc):
             raise
@@ -145,12 +162,18 @@ def ingest_batch(
 
 
 def ingest(
-    session: Session, items: Sequence[Any], *, actor: str = "ingest", replaying: Sequence[int] | None = None
+    session: Session,
+    items: Sequence[Any],
+    *,
+    actor: str = "ingest",
+    replaying: Sequence[int] | None = None,
+    optimistic: bool = True,
 ) -> IngestReport:
     """Store and reserve a batch of orders in the caller's transaction.
 
     ``replaying`` gives, for each item, the rejection it replays; that row is then updated instead of a
-    new one being written.
+    new one being written. ``optimistic`` plans reservations before locking the stock (see ``_Plan``);
+    a plan the locked stock no longer fits raises :class:`StockMoved`.
     """
     now = utcnow()
     results: dict[int, ItemResult] = {}
@@ -190,7 +213,7 @@ def ingest(
         if cand.key in locked and cand not in updates:
             results[cand.index] = _result(cand, "stale", locked[cand.key].id, locked[cand.key].status)
 
-    plan = _Plan(session, fresh, updates, locked, actor, now)
+    plan = _Plan(session, fresh, updates, locked, actor, now, optimistic=optimistic)
     plan.run()
     results.update(plan.results)
     _store_raw_and_resolve(session, plan, now)
@@ -435,8 +458,11 @@ class _Plan:
         locked: dict[repo.OrderKey, repo.KnownOrder],
         actor: str,
         now: datetime,
+        *,
+        optimistic: bool,
     ) -> None:
         self.session, self.fresh, self.updates, self.locked = session, fresh, updates, locked
+        self.optimistic = optimistic
         self.actor, self.now = actor, now
         self.results: dict[int, ItemResult] = {}
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
@@ -457,8 +483,6 @@ class _Plan:
         held = inventory_repo.reserved_by_order(session, update_ids)
         warehouses = inventory_repo.active_warehouse_ids(session)
 
-        # Everything that does not depend on stock is prepared before the stock rows are locked, so
-        # concurrent writers hold those locks as briefly as possible.
         self.headers = {c.key: _header(c, self.now) for c in changed}
         self.line_rows = {c.key: _lines(c) for c in changed}
         demands: list[tuple[datetime, Demand]] = []
@@ -479,19 +503,45 @@ class _Plan:
         stock_products = {pid for _, demand in demands for pid in demand.needs}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
 
-        book = StockBook(session, stock_products)
-        for order_id, reason in releases:
-            book.release(held[order_id], order_id, self.actor, reason)
-        allocations = {a.order_key: a for a in book.allocate([d for _, d in demands], warehouses)}
+        if self.optimistic:
+            # Plan on the stock as it stands, write the orders, and lock the stock rows only at the
+            # end, so concurrent writers wait on them briefly. The plan is checked again under the
+            # lock; if the stock moved so that it no longer fits, the batch runs again locking first.
+            snapshot = {
+                key: level
+                for key, (_, level) in inventory_repo.lock_levels(session, stock_products, lock=False).items()
+            }
+            for order_id, _ in releases:
+                for key, qty in held[order_id].items():
+                    snapshot[key].reserved -= qty
+            planned = allocate([d for _, d in demands], snapshot, warehouses)
+        else:
+            book = StockBook(session, stock_products)
+            for order_id, reason in releases:
+                book.release(held[order_id], order_id, self.actor, reason)
+            planned = book.allocate([d for _, d in demands], warehouses)
+        allocations = {a.order_key: a for a in planned}
         self._load_sku_codes(allocations.values())
         self._insert_fresh(allocations)
+        self._write_updates(allocations, update_status)
+        repo.insert_events(session, self.events)
+        if self.optimistic:
+            book = StockBook(session, stock_products)
+            try:
+                for order_id, reason in releases:
+                    book.release(held[order_id], order_id, self.actor, reason)
+                self._reserve(book, allocations)
+            except InsufficientStock as exc:
+                raise StockMoved("stock changed while the batch was planned") from exc
+        else:
+            self._reserve(book, allocations)
+        book.flush()
+
+    def _reserve(self, book: StockBook, allocations: dict[Any, Allocation]) -> None:
         for alloc in allocations.values():
             if alloc.ok:
                 assert isinstance(alloc.order_key, tuple)
                 book.reserve(alloc, self.ids[alloc.order_key], self.actor)
-        book.flush()
-        self._write_updates(allocations, update_status)
-        repo.insert_events(session, self.events)
 
     def _decide_update(
         self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int]]]
