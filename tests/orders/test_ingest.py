@@ -285,7 +285,7 @@ def test_changed_lines_after_the_label_keep_the_order_and_flag_it(factory: sessi
         assert inventory.verify(s, repair=False, actor="test") == []
 
 
-def test_a_plan_made_on_stale_stock_is_redone_under_the_lock(
+def test_a_plan_made_on_stale_stock_is_corrected_under_the_lock(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another writer may take stock between the unlocked read and the lock; nothing is oversold."""
@@ -309,6 +309,6 @@ def test_a_plan_made_on_stale_stock_is_redone_under_the_lock(
     monkeypatch.setattr(inventory_repo, "lock_levels", stale)
     report = ingest_batch(factory, [order(("SKU-1", 1), placed=n) for n in range(10)])
 
-    assert unlocked_reads == [True]  # one optimistic attempt, then the locked one
+    assert unlocked_reads == [True]  # planned once on the stale figures, corrected under the lock
     assert [i.status for i in report.items] == ["allocated"] * 5 + ["on_hold"] * 5
     assert _stock(factory, "SKU-1") == (5, 5, 0)

@@ -3,9 +3,9 @@
 Per batch: check each order on its own (a bad one is rejected with its reason, the rest go on), resolve
 shops and SKUs with one query each, plan the reservations in memory (pure domain) on the stock as it
 stands, write orders, lines and history with one statement per table, and only then lock the stock
-rows of every product involved, in id order, and book the plan: ledger rows and level changes. Locking
-last keeps the time other writers wait short; if the locked stock no longer fits the plan (another
-writer took it meanwhile) the batch runs again locking first, so it cannot be overtaken twice.
+rows of every product involved, in id order, plan again on the locked figures, correct the few orders
+whose outcome changed, and book: ledger rows and level changes. Locking last keeps the time other
+writers wait short, and what is booked always comes from the locked figures.
 ``(shop, external id)`` is unique in the database: new orders that another transaction inserted first
 make the whole batch run again and find them known.
 """
@@ -31,7 +31,6 @@ from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
-from orderly.core.errors import InsufficientStock
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
@@ -43,10 +42,6 @@ from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
 log = logging.getLogger(__name__)
 
 Outcome = Literal["created", "updated", "unchanged", "stale", "rejected"]
-
-
-class StockMoved(RetryTransaction):
-    """Another writer took stock this batch had planned on; run it again, locking first."""
 
 
 @dataclass
@@ -124,19 +119,9 @@ def ingest_batch(
 ) -> IngestReport:
     """Ingest in one transaction, retried after a lost race; a batch the database refuses is split until
     the order it refuses is alone, and that one is stored as a rejection."""
-    optimistic = True
-
-    def work(session: Session) -> IngestReport:
-        nonlocal optimistic
-        try:
-            return ingest(session, items, actor=actor, replaying=replaying, optimistic=optimistic)
-        except StockMoved:
-            optimistic = False  # under contention, lock first: the next attempt cannot be overtaken
-            raise
-
     try:
         with collector_paused():
-            return run_in_transaction(factory, work)
+            return run_in_transaction(factory, lambda s: ingest(s, items, actor=actor, replaying=replaying))
     except DBAPIError as exc:
         if is_retryable(exc):
             raise
@@ -167,13 +152,11 @@ def ingest(
     *,
     actor: str = "ingest",
     replaying: Sequence[int] | None = None,
-    optimistic: bool = True,
 ) -> IngestReport:
     """Store and reserve a batch of orders in the caller's transaction.
 
     ``replaying`` gives, for each item, the rejection it replays; that row is then updated instead of a
-    new one being written. ``optimistic`` plans reservations before locking the stock (see ``_Plan``);
-    a plan the locked stock no longer fits raises :class:`StockMoved`.
+    new one being written.
     """
     now = utcnow()
     results: dict[int, ItemResult] = {}
@@ -213,7 +196,7 @@ def ingest(
         if cand.key in locked and cand not in updates:
             results[cand.index] = _result(cand, "stale", locked[cand.key].id, locked[cand.key].status)
 
-    plan = _Plan(session, fresh, updates, locked, actor, now, optimistic=optimistic)
+    plan = _Plan(session, fresh, updates, locked, actor, now)
     plan.run()
     results.update(plan.results)
     _store_raw_and_resolve(session, plan, now)
@@ -458,15 +441,13 @@ class _Plan:
         locked: dict[repo.OrderKey, repo.KnownOrder],
         actor: str,
         now: datetime,
-        *,
-        optimistic: bool,
     ) -> None:
         self.session, self.fresh, self.updates, self.locked = session, fresh, updates, locked
-        self.optimistic = optimistic
         self.actor, self.now = actor, now
         self.results: dict[int, ItemResult] = {}
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
-        self.events: list[tuple[Any, ...]] = []  # in repo.EVENT_COLUMNS order
+        self.events: dict[repo.OrderKey, tuple[Any, ...]] = {}  # rows in repo.EVENT_COLUMNS order
+        self.index_of = {c.key: c.index for c in fresh + updates}
         self.sku_codes: dict[int, str] = {}
         self.headers: dict[repo.OrderKey, tuple[Any, ...]] = {}
         self.line_rows: dict[repo.OrderKey, list[list[Any]]] = {}
@@ -503,45 +484,50 @@ class _Plan:
         stock_products = {pid for _, demand in demands for pid in demand.needs}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
 
-        if self.optimistic:
-            # Plan on the stock as it stands, write the orders, and lock the stock rows only at the
-            # end, so concurrent writers wait on them briefly. The plan is checked again under the
-            # lock; if the stock moved so that it no longer fits, the batch runs again locking first.
-            snapshot = {
-                key: level
-                for key, (_, level) in inventory_repo.lock_levels(session, stock_products, lock=False).items()
-            }
-            for order_id, _ in releases:
-                for key, qty in held[order_id].items():
-                    snapshot[key].reserved -= qty
-            planned = allocate([d for _, d in demands], snapshot, warehouses)
-        else:
-            book = StockBook(session, stock_products)
-            for order_id, reason in releases:
-                book.release(held[order_id], order_id, self.actor, reason)
-            planned = book.allocate([d for _, d in demands], warehouses)
-        allocations = {a.order_key: a for a in planned}
-        self._load_sku_codes(allocations.values())
-        self._insert_fresh(allocations)
-        self._write_updates(allocations, update_status)
-        repo.insert_events(session, self.events)
-        if self.optimistic:
-            book = StockBook(session, stock_products)
-            try:
-                for order_id, reason in releases:
-                    book.release(held[order_id], order_id, self.actor, reason)
-                self._reserve(book, allocations)
-            except InsufficientStock as exc:
-                raise StockMoved("stock changed while the batch was planned") from exc
-        else:
-            self._reserve(book, allocations)
-        book.flush()
+        # Plan on the stock as it stands and write the orders; lock the stock rows only then, so
+        # concurrent writers wait on them briefly. Under the lock the plan is made again on the locked
+        # figures, and the few orders whose outcome changed (another writer took or gave stock
+        # meanwhile) are corrected before anything is booked.
+        wanted = [d for _, d in demands]
+        snapshot = {
+            key: level
+            for key, (_, level) in inventory_repo.lock_levels(session, stock_products, lock=False).items()
+        }
+        for order_id, _ in releases:
+            for key, qty in held[order_id].items():
+                snapshot[key].reserved -= qty
+        guessed = {a.order_key: a for a in allocate(wanted, snapshot, warehouses)}
+        self._load_sku_codes(guessed.values())
+        self._insert_fresh(guessed)
+        self._write_updates(guessed, update_status)
 
-    def _reserve(self, book: StockBook, allocations: dict[Any, Allocation]) -> None:
-        for alloc in allocations.values():
+        book = StockBook(session, stock_products)
+        for order_id, reason in releases:
+            book.release(held[order_id], order_id, self.actor, reason)
+        exact = {a.order_key: a for a in book.allocate(wanted, warehouses)}
+        self._correct(guessed, exact)
+        for alloc in exact.values():
             if alloc.ok:
                 assert isinstance(alloc.order_key, tuple)
                 book.reserve(alloc, self.ids[alloc.order_key], self.actor)
+        book.flush()
+        repo.insert_events(session, list(self.events.values()))
+
+    def _correct(self, guessed: dict[Any, Allocation], exact: dict[Any, Allocation]) -> None:
+        """Rewrite the orders whose outcome on the locked stock differs from the guess."""
+        changed = [key for key, alloc in exact.items() if alloc != guessed[key]]
+        if not changed:
+            return
+        self._load_sku_codes(exact[key] for key in changed)
+        rows = []
+        for key in changed:
+            status, warehouse_id, holds, note = self._outcome(exact[key], False)
+            order_id = self.ids[key]
+            rows.append({"id": order_id, "status": status, "warehouse_id": warehouse_id, "holds": holds})
+            order_id, kind, before, _, actor, _, at = self.events[key]
+            self.events[key] = (order_id, kind, before, status, actor, note, at)
+            self.results[self.index_of[key]].status = status
+        update_rows(self.session, Order, rows)
 
     def _decide_update(
         self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int]]]
@@ -631,7 +617,7 @@ class _Plan:
             order_id = inserted[cand.key]
             lines.extend(_with_order(self.line_rows[cand.key], order_id))
             status, note = notes[cand.key]
-            self.events.append(self._event(order_id, "imported", None, status, note))
+            self.events[cand.key] = self._event(order_id, "imported", None, status, note)
             self.results[cand.index] = _result(cand, "created", order_id, status)
         repo.insert_lines(self.session, lines)
 
@@ -658,7 +644,7 @@ class _Plan:
                 row |= {"status": status, "holds": []}
             groups.setdefault(tuple(row), []).append(row)
             lines.extend(_with_order(self.line_rows[cand.key], known.id))
-            self.events.append(self._event(known.id, "updated", known.status, status, note))
+            self.events[cand.key] = self._event(known.id, "updated", known.status, status, note)
             self.results[cand.index] = _result(cand, "updated", known.id, status)
         for rows in groups.values():
             update_rows(self.session, Order, rows)
