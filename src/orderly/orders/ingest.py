@@ -493,6 +493,7 @@ class _Plan:
             key: level
             for key, (_, level) in inventory_repo.lock_levels(session, stock_products, lock=False).items()
         }
+        seen = {key: level.copy() for key, level in snapshot.items()}
         for order_id, _ in releases:
             for key, qty in held[order_id].items():
                 snapshot[key].reserved -= qty
@@ -502,9 +503,10 @@ class _Plan:
         self._write_updates(guessed, update_status)
 
         book = StockBook(session, stock_products)
+        moved = book.snapshot() != seen  # nobody booked stock since the read: the guess is exact
         for order_id, reason in releases:
             book.release(held[order_id], order_id, self.actor, reason)
-        exact = {a.order_key: a for a in book.allocate(wanted, warehouses)}
+        exact = {a.order_key: a for a in book.allocate(wanted, warehouses)} if moved else guessed
         self._correct(guessed, exact)
         for alloc in exact.values():
             if alloc.ok:
