@@ -12,7 +12,7 @@ from orderly.catalog.models import Product
 from orderly.cli.common import NUMBERS, actor, err, out, unit_of_work
 from orderly.inventory import service as inventory
 from orderly.inventory.models import Warehouse
-from orderly.inventory.service import StockFigure
+from orderly.inventory.schemas import StockOut
 
 stock_app = typer.Typer(help="Stock levels, movements and the ledger check.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ WarehouseCode = Annotated[str, typer.Argument(metavar="WAREHOUSE", help="Warehou
 Reason = Annotated[str | None, typer.Option(help="Why, kept in the stock ledger")]
 
 
-def _figure_line(figure: StockFigure) -> None:
+def _figure_line(figure: StockOut) -> None:
     out.print(
         f"{figure.sku} in {figure.warehouse}: on hand {figure.on_hand}, reserved {figure.reserved}, "
         f"safety {figure.safety}, available {figure.available}"

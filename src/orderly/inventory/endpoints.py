@@ -29,41 +29,37 @@ def stock_of(
     session: DbSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
 ) -> list[StockOut]:
     """On hand, reserved, safety and available in each warehouse that has held the SKU."""
-    return [StockOut.model_validate(figure) for figure in service.stock_of(session, sku)]
+    return service.stock_of(session, sku)
 
 
 @router.post("/stock/receive", response_model=StockOut)
 def receive(session: DbSession, caller: Authenticated, body: ReceiveIn) -> StockOut:
-    figure = service.receive(
+    return service.receive(
         session, body.sku, body.warehouse, body.quantity, actor=caller.name, reason=body.reason
     )
-    return StockOut.model_validate(figure)
 
 
 @router.post("/stock/adjust", response_model=StockOut)
 def adjust(session: DbSession, caller: Authenticated, body: AdjustIn) -> StockOut:
-    figure = service.adjust(
+    return service.adjust(
         session, body.sku, body.warehouse, body.delta, actor=caller.name, reason=body.reason
     )
-    return StockOut.model_validate(figure)
 
 
 @router.post("/stock/count", response_model=StockOut)
 def count(session: DbSession, caller: Authenticated, body: CountIn) -> StockOut:
     """Set on hand to what was counted; the difference goes to the ledger."""
-    figure = service.count(
+    return service.count(
         session, body.sku, body.warehouse, body.counted, actor=caller.name, reason=body.reason
     )
-    return StockOut.model_validate(figure)
 
 
 @router.post("/stock/safety", response_model=StockOut)
 def set_safety(session: DbSession, caller: Authenticated, body: SafetyIn) -> StockOut:
     """Set the safety stock, which orders never reserve."""
-    figure = service.set_safety(
+    return service.set_safety(
         session, body.sku, body.warehouse, body.safety, actor=caller.name, reason=body.reason
     )
-    return StockOut.model_validate(figure)
 
 
 @router.post("/stock/verify", response_model=VerifyOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,23 +33,26 @@ def lock_levels(
     """
     found: dict[StockKey, tuple[int, Level]] = {}
     for part in chunks(sorted(set(product_ids))):
-        query = (
-            select(
-                StockLevel.id,
-                StockLevel.product_id,
-                StockLevel.warehouse_id,
-                StockLevel.on_hand,
-                StockLevel.reserved,
-                StockLevel.safety,
-            )
-            .where(StockLevel.product_id.in_(part))
-            .order_by(StockLevel.id)
-        )
-        if lock:
-            query = query.with_for_update()
-        for row_id, pid, wid, on_hand, reserved, safety in session.execute(query).all():
-            found[(pid, wid)] = (row_id, Level(on_hand, reserved, safety))
+        found.update(_levels(session, StockLevel.product_id.in_(part), lock=lock))
     return found
+
+
+def _levels(session: Session, where: Any, *, lock: bool) -> dict[StockKey, tuple[int, Level]]:
+    query = select(
+        StockLevel.id,
+        StockLevel.product_id,
+        StockLevel.warehouse_id,
+        StockLevel.on_hand,
+        StockLevel.reserved,
+        StockLevel.safety,
+    ).order_by(StockLevel.id)
+    if where is not None:
+        query = query.where(where)
+    if lock:
+        query = query.with_for_update()
+    return {
+        (pid, wid): (row_id, Level(a, b, c)) for row_id, pid, wid, a, b, c in session.execute(query).all()
+    }
 
 
 def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
@@ -120,16 +124,4 @@ def ledger_totals(session: Session) -> dict[StockKey, Level]:
 
 
 def all_levels(session: Session, *, lock: bool = False) -> dict[StockKey, tuple[int, Level]]:
-    query = select(
-        StockLevel.id,
-        StockLevel.product_id,
-        StockLevel.warehouse_id,
-        StockLevel.on_hand,
-        StockLevel.reserved,
-        StockLevel.safety,
-    ).order_by(StockLevel.id)
-    if lock:
-        query = query.with_for_update()
-    return {
-        (pid, wid): (row_id, Level(a, b, c)) for row_id, pid, wid, a, b, c in session.execute(query).all()
-    }
+    return _levels(session, None, lock=lock)

@@ -18,7 +18,7 @@ from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
 from orderly.inventory.models import StockLevel, Warehouse
-from orderly.inventory.schemas import WarehouseIn, WarehouseOut
+from orderly.inventory.schemas import StockOut, WarehouseIn, WarehouseOut
 
 
 class StockBook:
@@ -102,14 +102,15 @@ class StockBook:
 # --- stock movements by people and imports --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StockFigure:
-    sku: str
-    warehouse: str
-    on_hand: int
-    reserved: int
-    safety: int
-    available: int
+def _figure(sku: str, warehouse: str, level: Level) -> StockOut:
+    return StockOut(
+        sku=sku,
+        warehouse=warehouse,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        safety=level.safety,
+        available=level.available,
+    )
 
 
 def _resolve(session: Session, sku: str, warehouse_code: str) -> tuple[int, int]:
@@ -132,7 +133,7 @@ def move_stock(
     *,
     actor: str,
     reason: str | None,
-) -> StockFigure:
+) -> StockOut:
     """Apply one manual movement (receipt, adjustment, count, safety) under the level's lock."""
     product_id, warehouse_id = _resolve(session, sku, warehouse_code)
     repo.ensure_level(session, product_id, warehouse_id)
@@ -141,18 +142,18 @@ def move_stock(
     book.record(key, make_movement(book.level(key)), actor=actor, reason=reason)
     book.flush()
     level = book.level(key)
-    return StockFigure(sku, warehouse_code, level.on_hand, level.reserved, level.safety, level.available)
+    return _figure(sku, warehouse_code, level)
 
 
 def receive(
     session: Session, sku: str, warehouse: str, quantity: int, *, actor: str, reason: str | None
-) -> StockFigure:
+) -> StockOut:
     return move_stock(session, sku, warehouse, lambda _: domain.receipt(quantity), actor=actor, reason=reason)
 
 
 def adjust(
     session: Session, sku: str, warehouse: str, delta: int, *, actor: str, reason: str | None
-) -> StockFigure:
+) -> StockOut:
     return move_stock(
         session, sku, warehouse, lambda lv: domain.adjustment(lv, delta), actor=actor, reason=reason
     )
@@ -160,7 +161,7 @@ def adjust(
 
 def count(
     session: Session, sku: str, warehouse: str, counted: int, *, actor: str, reason: str | None
-) -> StockFigure:
+) -> StockOut:
     return move_stock(
         session, sku, warehouse, lambda lv: domain.count(lv, counted), actor=actor, reason=reason
     )
@@ -168,13 +169,13 @@ def count(
 
 def set_safety(
     session: Session, sku: str, warehouse: str, safety: int, *, actor: str, reason: str | None
-) -> StockFigure:
+) -> StockOut:
     return move_stock(
         session, sku, warehouse, lambda lv: domain.safety(lv, safety), actor=actor, reason=reason
     )
 
 
-def stock_of(session: Session, sku: str) -> list[StockFigure]:
+def stock_of(session: Session, sku: str) -> list[StockOut]:
     product_id = session.scalar(select(Product.id).where(Product.sku == sku))
     if product_id is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
@@ -184,10 +185,7 @@ def stock_of(session: Session, sku: str) -> list[StockFigure]:
         .where(StockLevel.product_id == product_id)
         .order_by(Warehouse.priority, Warehouse.id)
     )
-    return [
-        StockFigure(sku, code, a, b, c, Level(a, b, c).available)
-        for code, a, b, c in session.execute(query).all()
-    ]
+    return [_figure(sku, code, Level(a, b, c)) for code, a, b, c in session.execute(query).all()]
 
 
 # --- ledger check -----------------------------------------------------------------------------------
