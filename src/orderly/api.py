@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,10 +25,11 @@ from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import make_engine, make_session_factory
-from orderly.core.errors import DomainError
+from orderly.core.errors import DomainError, field_path
 from orderly.core.web import Factory, api_router, error_responses, require_token
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.orders.endpoints import router as orders_router
+from orderly.orders.schemas import NormalizedOrder
 
 API_PREFIX = "/api/v1"
 
@@ -80,10 +81,28 @@ def create_app(settings: Settings | None = None, *, factory: sessionmaker[Sessio
             dependencies=[Depends(require_token)],
             responses=error_responses(400, 401, 404, 409, 422),
         )
+    _document_normalized_order(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
+
+
+def _document_normalized_order(app: FastAPI) -> None:
+    """Ingest takes each order as a plain object, so that one bad order cannot fail the batch; the
+    spec still describes what an order must look like, under ``NormalizedOrder``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            order = TypeAdapter(NormalizedOrder).json_schema(ref_template="#/components/schemas/{model}")
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(order.pop("$defs", {}))
+            schemas["NormalizedOrder"] = order
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _error(status_code: int, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
@@ -102,13 +121,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-def field_path(loc: Sequence[int | str]) -> str:
+def request_field(loc: Sequence[int | str]) -> str:
     """``("body", "lines", 0, "quantity")`` -> ``lines[0].quantity``; where it was sent is dropped."""
-    parts = loc[1:] if len(loc) > 1 and loc[0] in {"body", "query", "path", "header", "cookie"} else loc
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
+    return field_path(
+        loc[1:] if len(loc) > 1 and loc[0] in {"body", "query", "path", "header", "cookie"} else loc
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -125,7 +142,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
             "body",
         )
     fields = [
-        {"field": field_path(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")}
+        {"field": request_field(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")}
         for e in errors
     ]
     return _error(

@@ -136,3 +136,18 @@ def test_created_routes_answer_201(anonymous: TestClient) -> None:
         "/api/v1/tokens",
         "/api/v1/warehouses",
     ]
+
+
+def test_the_spec_describes_the_normalized_order_that_ingest_takes(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    assert schemas["IngestRequest"]["properties"]["orders"]["items"] == {
+        "$ref": "#/components/schemas/NormalizedOrder"
+    }
+    order = schemas["NormalizedOrder"]
+    assert {"shop", "external_id", "placed_at", "updated_at", "currency", "shipping_address", "lines"} <= set(
+        order["required"]
+    )
+    line_ref = order["properties"]["lines"]["items"]["$ref"]
+    assert line_ref.rsplit("/", 1)[1] in schemas

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class DomainError(Exception):
     """A request that the domain refuses, with a message a person can act on."""
@@ -28,3 +30,14 @@ class InvalidTransition(Conflict):
 
 class InsufficientStock(Conflict):
     pass
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A validation error's location as people write it.
+
+    ``("lines", 0, "quantity")`` becomes ``lines[0].quantity``.
+    """
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path

@@ -31,6 +31,7 @@ from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
+from orderly.core.errors import field_path
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
@@ -89,15 +90,10 @@ class _Rejection:
     errors: list[dict[str, str]]
 
 
-def _field_path(loc: Sequence[int | str]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "order"
-
-
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors(include_url=False)]
+    return [
+        {"field": field_path(e["loc"]) or "order", "message": e["msg"]} for e in exc.errors(include_url=False)
+    ]
 
 
 def _key_of(payload: Any) -> tuple[str | None, str | None]:

@@ -145,7 +145,11 @@ class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Each order is checked on its own, so one bad order is rejected without failing the batch.
-    orders: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    orders: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=10_000,
+        json_schema_extra={"items": {"$ref": "#/components/schemas/NormalizedOrder"}},
+    )
 
 
 class IngestItemResult(BaseModel):
