@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
-from orderly.core.db import Base, BigId, UTCDateTime
+from orderly.core.db import Base, BigId, JsonValue, UTCDateTime
 
 
 class Shop(Base):
@@ -19,3 +20,71 @@ class Shop(Base):
     name: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How to reach it: the platform's (or a sandbox's) address and the encrypted credentials.
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    credentials: Mapped[str | None] = mapped_column(Text)  # Fernet token; see channels/secrets.py
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonValue, default=dict)
+    sync_enabled: Mapped[bool] = mapped_column(default=False)
+    # Order sync state: orders updated before orders_synced_to are in the hub.
+    orders_synced_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Health: consecutive failed calls; unhealthy_since is set (and an alert raised) past a threshold.
+    failures: Mapped[int] = mapped_column(default=0)
+    unhealthy_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboxEntry(Base):
+    """Everything a platform sends or we fetch, stored raw before it is processed.
+
+    Keyed by (shop, event, version): for orders the event is the platform order id and the version
+    its last-update stamp, so a webhook delivered twice and the same version fetched by polling are
+    one entry.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "event_id", "version"),
+        Index("ix_inbox_unprocessed", "processed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    source: Mapped[str] = mapped_column(String(16))  # webhook, poll, reconcile
+    topic: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(64))
+    body: Mapped[Any] = mapped_column(JsonValue)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ListingBinding(Base):
+    """A listing on a shop that publishes one of our SKUs: the platform ids its stock pushes need and
+    the last quantity sent."""
+
+    __tablename__ = "listing_bindings"
+    __table_args__ = (UniqueConstraint("shop_id", "listing_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    listing_id: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonValue, default=dict)
+    last_quantity: Mapped[int | None]
+    last_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RateBucket(Base):
+    """A token bucket per shop and operation, shared by every worker on every machine."""
+
+    __tablename__ = "rate_buckets"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set from a 429's Retry-After: no call to this operation before then.
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

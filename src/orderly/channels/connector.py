@@ -1,0 +1,166 @@
+"""The interface every channel plugin implements. A platform is a package ``orderly.channels.<name>``
+exposing ``CONNECTOR``, a :class:`Connector` subclass; adding a platform is adding such a package.
+
+A connector has three parts, kept apart inside its package:
+- the **adapter** talks HTTP (httpx) to one shop: auth, signing, pagination, rate-limit headers, the
+  platform's error bodies. It never touches our database.
+- the **mapper** is pure: platform payload -> normalized order (``orderly.orders.schemas``), our stock
+  figure -> the platform's request.
+- the **bindings**: which platform ids a listing needs for stock pushes (e.g. Shopify's inventory item
+  and location), learned through the adapter and kept by the engine in ``listing_bindings.data``.
+
+The engine (jobs, polling, webhooks, stock sync) calls only what is declared here, so it never knows
+which platform it is talking to. Every call takes explicit arguments and returns plain data; failures
+are raised as the exceptions below so the engine can retry, back off or dead-letter.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+
+@dataclass(frozen=True)
+class ShopConnection:
+    """What a connector needs to reach one shop. ``base_url`` points at the platform or a sandbox."""
+
+    shop_id: int
+    shop_code: str
+    base_url: str
+    credentials: Mapping[str, str]  # decrypted for this call only; never logged
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A platform's published limit for one operation: a token bucket."""
+
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class RawOrder:
+    """One platform order exactly as fetched (with whatever sub-resources the mapper needs)."""
+
+    external_id: str
+    version: str  # the platform's own last-update stamp, as text: orders the versions of one order
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[RawOrder]
+    next_cursor: str | None  # opaque; None on the last page
+
+
+@dataclass(frozen=True)
+class StockPush:
+    listing_id: str  # as in sku_mappings.listing_id
+    platform_sku: str | None
+    quantity: int  # the absolute quantity to publish, never a delta
+    binding: Mapping[str, Any]  # listing_bindings.data for this listing ({} until learned)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    listing_id: str
+    ok: bool
+    error: str | None = None
+    binding: Mapping[str, Any] | None = None  # new binding data the connector learned, to be stored
+
+
+@dataclass(frozen=True)
+class Shipment:
+    external_id: str  # the platform order
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+    lines: Sequence[tuple[str, int]] = ()  # (listing id or platform SKU, quantity); empty means all
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    event_id: str  # the platform's delivery id: the same delivery twice has the same id
+    topic: str
+    external_id: str | None  # the order it concerns, when it concerns one
+    version: str | None
+    body: dict[str, Any]
+
+
+class ChannelError(Exception):
+    """A platform call failed. ``retryable`` says whether the same call may succeed later."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class RateLimited(ChannelError):
+    """The platform throttled us (e.g. HTTP 429); try again after ``retry_after`` seconds."""
+
+    def __init__(
+        self, message: str, *, retry_after: float, status: int | None = 429, body: str | None = None
+    ):
+        super().__init__(message, status=status, body=body)
+        self.retry_after = retry_after
+
+
+class AuthFailed(ChannelError):
+    """Credentials refused: retrying will not help until a person fixes them."""
+
+    retryable = False
+
+
+class Rejected(ChannelError):
+    """The platform refused this request as invalid (4xx other than auth and throttling)."""
+
+    retryable = False
+
+
+class Connector(ABC):
+    channel: ClassVar[str]  # the channel name shops are created with, e.g. "shopify"
+    rate_limits: ClassVar[Mapping[str, RateLimit]]  # by operation: "orders", "stock", "shipments"
+    max_push_batch: ClassVar[int] = 1  # stock pushes one request can carry
+    webhooks: ClassVar[bool] = False  # whether the platform can push order events to us
+
+    def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
+        self.connection = connection
+        self.client = client
+
+    @abstractmethod
+    def fetch_orders(
+        self, updated_after: datetime, updated_before: datetime, cursor: str | None
+    ) -> OrderPage:
+        """One page of orders updated in [after, before); ``cursor`` continues a previous page."""
+
+    @abstractmethod
+    def fetch_order(self, external_id: str) -> RawOrder | None:
+        """One order as it is now, or None if the platform does not know it."""
+
+    @abstractmethod
+    def map_order(self, raw: RawOrder) -> dict[str, Any]:
+        """The normalized order (``orderly.orders.schemas.NormalizedOrder`` shape) for ``raw``; pure."""
+
+    @abstractmethod
+    def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
+        """Publish absolute quantities; at most ``max_push_batch`` pushes per call, one result each."""
+
+    @abstractmethod
+    def confirm_shipment(self, shipment: Shipment) -> None:
+        """Tell the platform the order shipped, with carrier and tracking number."""
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether a delivery really comes from the platform (constant-time signature check)."""
+        raise NotImplementedError(f"{self.channel} has no webhooks")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        raise NotImplementedError(f"{self.channel} has no webhooks")
