@@ -1,10 +1,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from orderly.core.text import StorableStr
+
+
+class SyncSettings(BaseModel):
+    """How a shop is kept in step; every field has a working default."""
+
+    model_config = ConfigDict(extra="allow")  # the connector's own keys (location_id, marketplace_id...)
+
+    poll_interval_s: int = Field(default=60, ge=5, le=86_400, description="incremental order poll")
+    overlap_s: int = Field(default=300, ge=0, le=86_400, description="each poll re-reads this much")
+    reconcile_days: int = Field(default=7, ge=1, le=90, description="reconciliation window")
+    reconcile_interval_s: int = Field(default=3600, ge=60)
+    resync_interval_s: int = Field(default=3600, ge=60, description="full stock resync")
+    stock_buffer: int = Field(default=0, ge=0, description="units held back from this shop")
+    stock_buffer_percent: int = Field(default=0, ge=0, le=100, description="share held back from this shop")
+    low_stock_threshold: int = Field(default=0, ge=0, description="at or below: alert")
+    low_stock_publish_zero: bool = Field(default=False, description="at or below the threshold: publish 0")
 
 
 class ShopIn(BaseModel):
@@ -15,6 +32,22 @@ class ShopIn(BaseModel):
     channel: StorableStr = Field(
         min_length=1, max_length=32, description="platform, e.g. shopify, amazon, manual"
     )
+    base_url: HttpUrl | None = Field(default=None, description="the platform's (or a sandbox's) address")
+    credentials: dict[str, StorableStr] | None = Field(
+        default=None, description="write-only: stored encrypted, never returned"
+    )
+    settings: SyncSettings = Field(default_factory=SyncSettings)
+    sync_enabled: bool = False
+
+
+class ShopUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: StorableStr | None = Field(default=None, min_length=1, max_length=200)
+    base_url: HttpUrl | None = None
+    credentials: dict[str, StorableStr] | None = Field(default=None, description="replaces the stored ones")
+    settings: SyncSettings | None = None
+    sync_enabled: bool | None = None
 
 
 class ShopOut(BaseModel):
@@ -25,3 +58,12 @@ class ShopOut(BaseModel):
     name: str
     channel: str
     created_at: datetime
+    base_url: str | None
+    settings: dict[str, Any]
+    sync_enabled: bool
+    has_credentials: bool
+    orders_synced_to: datetime | None
+    last_polled_at: datetime | None
+    failures: int
+    unhealthy_since: datetime | None
+    last_error: str | None

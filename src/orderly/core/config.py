@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    secret_key: str = Field(
+        default="",
+        description="Fernet key that encrypts shop credentials at rest (`orderly secret-key` makes one). "
+        "Empty: a key file is created in data_dir, for the embedded setup only.",
+    )
+    public_url: str = Field(
+        default="", description="Where platforms reach the hub (webhooks); default host:port"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -246,21 +246,25 @@ def insert_rows(
     rows: Rows,
     *,
     skip_conflicts_on: list[str] | None = None,
+    conflict_target: str | None = None,
     returning: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Insert many rows (sequences of values in ``columns`` order) at once.
 
     With ``skip_conflicts_on`` rows that collide on that unique key are left out
-    (``ON CONFLICT DO NOTHING``); ``returning`` columns of the rows actually inserted come back, in no
-    particular order. PostgreSQL: COPY, through a temporary staging table when conflicts or returned
-    values are needed; SQLite, and a few rows anywhere: the driver's executemany, or multi-row VALUES
-    when values come back.
+    (``ON CONFLICT DO NOTHING``); ``conflict_target`` gives the key as SQL instead, e.g. to name a
+    partial unique index (``(a, b) WHERE c IS NOT NULL``); ``returning`` columns of the rows actually
+    inserted come back, in no particular order. PostgreSQL: COPY, through a temporary staging table
+    when conflicts or returned values are needed; SQLite, and a few rows anywhere: the driver's
+    executemany, or multi-row VALUES when values come back.
     """
     if not rows:
         return []
     table: Table = model.__table__
     names = ", ".join(columns)
-    suffix = f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING" if skip_conflicts_on else ""
+    if skip_conflicts_on:
+        conflict_target = f"({', '.join(skip_conflicts_on)})"
+    suffix = f" ON CONFLICT {conflict_target} DO NOTHING" if conflict_target else ""
     suffix += f" RETURNING {', '.join(returning)}" if returning else ""
     postgres = _is_postgres(session)
     if postgres and len(rows) >= _COPY_FROM_ROWS:
