@@ -1,0 +1,341 @@
+"""Shopify Admin REST API (2024-01) over HTTP: orders, stock levels, fulfillments, webhooks.
+
+Credentials: ``access_token`` (the Admin API token, sent as ``X-Shopify-Access-Token``) and
+``webhook_secret`` (the app secret Shopify signs webhook deliveries with).
+Settings: ``location_id`` (where stock pushes set the available quantity; a listing binding may name
+its own), ``api_version`` (default 2024-01), ``page_size`` (orders per page, at most and by default
+250) and ``notify_customer`` (whether Shopify emails the buyer on a shipment, default false).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from orderly.channels.connector import (
+    AuthFailed,
+    ChannelError,
+    Connector,
+    OrderPage,
+    PushResult,
+    RateLimit,
+    RateLimited,
+    RawOrder,
+    Rejected,
+    Shipment,
+    StockPush,
+    WebhookEvent,
+)
+from orderly.channels.shopify import mapper, webhooks
+
+API_VERSION = "2024-01"
+MAX_PAGE_SIZE = 250
+#: When a 429 carries no usable Retry-After: what Shopify usually sends.
+DEFAULT_RETRY_AFTER = 2.0
+_BODY_CHARS = 2000  # of an error body kept on the exception
+_NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
+_OPEN_FULFILLMENT_ORDER = frozenset({"open", "in_progress"})
+
+
+class ShopifyConnector(Connector):
+    channel = "shopify"
+    # The published REST limit (standard plans): a bucket of 40 calls leaking 2 a second. Shopify
+    # keeps one such bucket per app and shop, shared by every operation.
+    rate_limits = {op: RateLimit(per_second=2.0, burst=40) for op in ("orders", "stock", "shipments")}
+    max_push_batch = 1  # inventory_levels/set takes one item
+    webhooks = True
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def fetch_orders(
+        self, updated_after: datetime, updated_before: datetime, cursor: str | None
+    ) -> OrderPage:
+        page_size = max(1, min(MAX_PAGE_SIZE, int(self.connection.settings.get("page_size", MAX_PAGE_SIZE))))
+        if cursor is None:
+            # Shopify compares whole seconds, both bounds inclusive: ask for a window at least as wide
+            # and keep [after, before) exactly below.
+            params: dict[str, Any] = {
+                "status": "any",
+                "updated_at_min": _stamp(_floor_second(updated_after)),
+                "updated_at_max": _stamp(_ceil_second(updated_before)),
+                "limit": page_size,
+            }
+        else:
+            # A page_info carries the first request's filters; Shopify takes only limit along with it.
+            params = {"page_info": cursor, "limit": page_size}
+        response = self._send("GET", "orders.json", params=params)
+        orders = _resource(response, "orders", list)
+        return OrderPage(
+            [_raw_order(order) for order in orders if updated_after <= _updated_at(order) < updated_before],
+            _next_page_info(response.headers.get("Link")),
+        )
+
+    def fetch_order(self, external_id: str) -> RawOrder | None:
+        if not _is_id(external_id):
+            return None
+        response = self._get_if_exists(f"orders/{external_id}.json")
+        return None if response is None else _raw_order(_resource(response, "order", dict))
+
+    def map_order(self, raw: RawOrder) -> dict[str, Any]:
+        return mapper.map_order(raw.body, self.connection.shop_code)
+
+    # --- stock ----------------------------------------------------------------------------------
+
+    def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
+        return [self._push(push) for push in pushes]
+
+    def _push(self, push: StockPush) -> PushResult:
+        """The listing is the variant; the level belongs to its inventory item at a location. The
+        item is learned once from the variant and returned as the listing's binding to keep."""
+        if not _is_id(push.listing_id):
+            return PushResult(push.listing_id, ok=False, error="the listing id is not a Shopify variant id")
+        binding = dict(push.binding)
+        learned: dict[str, Any] | None = None
+        if _as_id(binding.get("inventory_item_id")) is None:
+            response = self._get_if_exists(f"variants/{push.listing_id}.json")
+            if response is None:
+                return PushResult(push.listing_id, ok=False, error="no such variant on the shop")
+            item = _as_id(_resource(response, "variant", dict).get("inventory_item_id"))
+            if item is None:
+                raise ChannelError(f"variant {push.listing_id} came without an inventory_item_id")
+            learned = binding = {**binding, "inventory_item_id": item}
+        location = _as_id(binding.get("location_id", self.connection.settings.get("location_id")))
+        if location is None:
+            error = "no location_id in the shop's settings: stock goes to a Shopify location"
+            return PushResult(push.listing_id, ok=False, error=error, binding=learned)
+        request = {
+            "location_id": location,
+            "inventory_item_id": _as_id(binding["inventory_item_id"]),
+            "available": push.quantity,
+        }
+        try:
+            self._send("POST", "inventory_levels/set.json", json=request)
+        except Rejected as exc:
+            if learned is None:
+                # The item kept from earlier may have been replaced since: forget it, so the next
+                # push learns it again from the variant.
+                learned = {key: value for key, value in binding.items() if key != "inventory_item_id"}
+            return PushResult(push.listing_id, ok=False, error=str(exc), binding=learned)
+        return PushResult(push.listing_id, ok=True, binding=learned)
+
+    # --- shipments ------------------------------------------------------------------------------
+
+    def confirm_shipment(self, shipment: Shipment) -> None:
+        """Fulfil the order's open fulfillment orders (all of them, or the given lines) with the
+        tracking number. When nothing is left to fulfil the shipment was confirmed before: a retry
+        with the same number does nothing, a new number replaces the latest fulfillment's."""
+        order_id = shipment.external_id
+        if not _is_id(order_id):
+            raise Rejected(f"{order_id!r} is not a Shopify order id")
+        response = self._send("GET", f"orders/{order_id}/fulfillment_orders.json")
+        open_orders = [
+            fo
+            for fo in _resource(response, "fulfillment_orders", list)
+            if fo.get("status") in _OPEN_FULFILLMENT_ORDER
+            and any(line.get("fulfillable_quantity", 0) > 0 for line in fo.get("line_items") or [])
+        ]
+        order = self._order(order_id) if shipment.lines or not open_orders else None
+        tracking = {"company": shipment.carrier, "number": shipment.tracking_number}
+        notify = bool(self.connection.settings.get("notify_customer", False))
+        if order is not None and not open_orders:
+            self._retrack(order, tracking, notify)
+            return
+        by_fulfillment_order = (
+            _pick_lines(open_orders, shipment.lines, order)
+            if order is not None
+            else [{"fulfillment_order_id": fo["id"]} for fo in open_orders]
+        )
+        fulfillment = {
+            "notify_customer": notify,
+            "tracking_info": tracking,
+            "line_items_by_fulfillment_order": by_fulfillment_order,
+        }
+        self._send("POST", "fulfillments.json", json={"fulfillment": fulfillment})
+
+    def _order(self, order_id: str) -> dict[str, Any]:
+        response = self._get_if_exists(f"orders/{order_id}.json")
+        if response is None:
+            raise Rejected(f"Shopify has no order {order_id}")
+        order: dict[str, Any] = _resource(response, "order", dict)
+        return order
+
+    def _retrack(self, order: Mapping[str, Any], tracking: dict[str, str], notify: bool) -> None:
+        done = [f for f in order.get("fulfillments") or [] if f.get("status") == "success"]
+        if any(f.get("tracking_number") == tracking["number"] for f in done):
+            return
+        if not done:
+            raise Rejected(f"order {order.get('id')} has nothing to fulfil (cancelled or not shippable)")
+        body = {"fulfillment": {"notify_customer": notify, "tracking_info": tracking}}
+        self._send("POST", f"fulfillments/{done[-1]['id']}/update_tracking.json", json=body)
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        return webhooks.verify(self.connection.credentials.get("webhook_secret"), headers, body)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        return webhooks.parse(headers, body)
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """One Admin API call; HTTP failures become the connector exceptions."""
+        token = self.connection.credentials.get("access_token")
+        if not token:
+            raise AuthFailed("the shop's credentials have no access_token")
+        version = self.connection.settings.get("api_version", API_VERSION)
+        what = f"Shopify {method} {resource}"
+        try:
+            response = self.client.request(
+                method,
+                f"/admin/api/{version}/{resource}",
+                params=params,
+                json=json,
+                headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
+            )
+        except httpx.TimeoutException as exc:
+            raise ChannelError(f"{what}: timed out") from exc
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        body = response.text[:_BODY_CHARS]
+        message = f"{what}: HTTP {status} {body[:200]}".rstrip()
+        if status == 429:
+            raise RateLimited(message, retry_after=_retry_after(response), body=body)
+        if status in (401, 403):
+            raise AuthFailed(message, status=status, body=body)
+        if 400 <= status < 500:
+            raise Rejected(message, status=status, body=body)
+        raise ChannelError(message, status=status, body=body)
+
+    def _get_if_exists(self, resource: str) -> httpx.Response | None:
+        try:
+            return self._send("GET", resource)
+        except Rejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+
+def _resource(response: httpx.Response, key: str, kind: type) -> Any:
+    """``body[key]`` of a JSON answer, of the expected kind; anything else is a bad answer."""
+    what = f"Shopify {response.request.method} {response.request.url.path}"
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise ChannelError(
+            f"{what}: malformed JSON", status=response.status_code, body=response.text[:_BODY_CHARS]
+        ) from exc
+    value = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(value, kind):
+        raise ChannelError(f"{what}: the answer has no {key!r}", status=response.status_code)
+    return value
+
+
+def _raw_order(order: Any) -> RawOrder:
+    _updated_at(order)
+    if order.get("id") is None:
+        raise ChannelError("Shopify sent an order without an id")
+    return RawOrder(str(order["id"]), order["updated_at"], order)
+
+
+def _updated_at(order: Any) -> datetime:
+    stamp = order.get("updated_at") if isinstance(order, dict) else None
+    try:
+        moment = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ChannelError(f"Shopify sent an order without a readable updated_at: {stamp!r}")
+    return moment
+
+
+def _next_page_info(link: str | None) -> str | None:
+    """The ``page_info`` of the ``rel=next`` link, passed back untouched; None on the last page."""
+    found = _NEXT_LINK.search(link or "")
+    return httpx.URL(found.group(1)).params.get("page_info") if found else None
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+    return seconds if math.isfinite(seconds) and seconds >= 0 else DEFAULT_RETRY_AFTER
+
+
+def _pick_lines(
+    open_orders: list[dict[str, Any]], lines: Sequence[tuple[str, int]], order: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The fulfillment order lines that ship ``lines`` (each named by variant id or SKU)."""
+    names = {
+        item["id"]: {str(item.get("variant_id")), item.get("sku")} for item in order.get("line_items") or []
+    }
+    left = {
+        (fo["id"], line["id"]): line.get("fulfillable_quantity", 0)
+        for fo in open_orders
+        for line in fo.get("line_items") or []
+    }
+    picked: dict[int, dict[int, int]] = {}
+    for key, quantity in lines:
+        wanted = quantity
+        for fo in open_orders:
+            for line in fo.get("line_items") or []:
+                slot = (fo["id"], line["id"])
+                if key not in names.get(line.get("line_item_id"), ()):
+                    continue
+                take = min(wanted, left[slot])
+                if take > 0:
+                    left[slot] -= take
+                    wanted -= take
+                    picked.setdefault(fo["id"], {}).setdefault(line["id"], 0)
+                    picked[fo["id"]][line["id"]] += take
+        if wanted:
+            raise Rejected(
+                f"order {order.get('id')}: {key} x{quantity} to ship but only x{quantity - wanted} "
+                "is left to fulfil"
+            )
+    return [
+        {
+            "fulfillment_order_id": fo_id,
+            "fulfillment_order_line_items": [{"id": i, "quantity": q} for i, q in items.items()],
+        }
+        for fo_id, items in picked.items()
+    ]
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _as_id(value: Any) -> int | None:
+    """A Shopify id from a binding or a setting (JSON may keep it as a number or as text)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and _is_id(value) else None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _floor_second(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    return _floor_second(moment) + timedelta(seconds=1) if moment.microsecond else moment
