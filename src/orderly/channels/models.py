@@ -28,6 +28,8 @@ class Shop(Base):
     # Order sync state: orders updated before orders_synced_to are in the hub.
     orders_synced_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_resynced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Health: consecutive failed calls; unhealthy_since is set (and an alert raised) past a threshold.
     failures: Mapped[int] = mapped_column(default=0)
     unhealthy_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

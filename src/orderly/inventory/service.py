@@ -19,6 +19,9 @@ from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
 from orderly.inventory.models import StockLevel, Warehouse
 from orderly.inventory.schemas import StockOut, WarehouseIn, WarehouseOut
+from orderly.jobs.service import NewJob, enqueue
+
+STOCK_CHANGED = "stock_changed"
 
 
 class StockBook:
@@ -95,6 +98,11 @@ class StockBook:
     def flush(self) -> None:
         repo.apply_deltas(self.session, {k: (v[0], v[1], v[2]) for k, v in self._deltas.items()}, self.now)
         repo.append_ledger(self.session, self._ledger)
+        changed = sorted({row[0] for row in self._ledger})
+        if changed:
+            # Announced through the outbox, in this transaction: whoever publishes stock (the
+            # channels) reacts after commit, and inventory knows nothing of them.
+            enqueue(self.session, [NewJob(STOCK_CHANGED, {"product_ids": changed})])
         self._deltas.clear()
         self._ledger = []
 

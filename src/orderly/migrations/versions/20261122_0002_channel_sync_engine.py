@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 12:35:14.519609
+Create Date: 2026-11-22 12:38:58.988906
 
 """
 
@@ -138,6 +138,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("last_polled_at", orderly.core.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("last_reconciled_at", orderly.core.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("last_resynced_at", orderly.core.db.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.add_column(sa.Column("failures", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(
             sa.Column("unhealthy_since", orderly.core.db.UTCDateTime(timezone=True), nullable=True)
@@ -154,6 +160,8 @@ def downgrade() -> None:
         batch_op.drop_column("last_error")
         batch_op.drop_column("unhealthy_since")
         batch_op.drop_column("failures")
+        batch_op.drop_column("last_resynced_at")
+        batch_op.drop_column("last_reconciled_at")
         batch_op.drop_column("last_polled_at")
         batch_op.drop_column("orders_synced_to")
         batch_op.drop_column("sync_enabled")

@@ -1,0 +1,437 @@
+"""Order and stock sync: the jobs that keep every shop and the hub in step.
+
+Orders: ``poll_orders`` reads each shop's orders updated since its stored cursor (less an overlap
+window), stores every order raw in the inbox, processes the inbox, and only then moves the cursor.
+Webhooks land in the same inbox (``store_webhook``) and wake ``process_inbox``. Inbox entries are
+keyed by (shop, order, version), so a webhook delivered twice and a poll of the same version are one
+entry, and ingest is idempotent on top. ``reconcile_orders`` re-reads a wide window and takes in
+whatever the hub lacks or has older.
+
+Stock: every transaction that changes stock enqueues one ``stock_changed`` job (inventory's outbox);
+it fans out into ``push_stock`` jobs, one per (shop, listing) and coalesced while queued, so a burst
+of a thousand changes sends one update per listing. A push computes the *current* available figure
+at run time, less the shop's buffer, and sends that absolute value. ``resync_stock`` pushes every
+listing of a shop again to correct drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from orderly.alerts.service import raise_alert, resolve
+from orderly.catalog.models import BundleComponent, Product, SkuMapping
+from orderly.channels import ratelimit
+from orderly.channels import service as shops
+from orderly.channels.connector import ChannelError, Connector, RateLimited, RawOrder, StockPush
+from orderly.channels.models import InboxEntry, ListingBinding, Shop
+from orderly.core.clock import utcnow
+from orderly.core.db import insert_rows, transaction
+from orderly.inventory.domain import Level
+from orderly.inventory.models import StockLevel, Warehouse
+from orderly.inventory.service import STOCK_CHANGED
+from orderly.jobs.models import Job
+from orderly.jobs.service import Claimed, NewJob, enqueue
+from orderly.jobs.worker import SCHEDULERS, JobContext, handler
+from orderly.orders.ingest import ingest_batch
+
+log = logging.getLogger(__name__)
+
+POLL, INBOX, PUSH, RECONCILE, RESYNC = (
+    "poll_orders",
+    "process_inbox",
+    "push_stock",
+    "reconcile_orders",
+    "resync_stock",
+)
+FIRST_POLL_DAYS = 30  # how far back a shop's first poll reaches
+INBOX_BATCH = 500
+INBOX_MAX_ATTEMPTS = 5  # an entry that keeps failing to map waits for a replay
+LONGEST_WAIT = 5.0  # a rate-limit wait longer than this reschedules the job instead of sleeping
+
+
+# --- the connection to a shop ----------------------------------------------------------------------
+
+
+class Paced(RateLimited):
+    """Our own rate limiter asks for a wait; the platform did not fail."""
+
+
+@contextmanager
+def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]]:
+    """The shop and a connector for it; platform failures count against the shop's health."""
+    with transaction(ctx.factory) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            raise LookupError(f"shop {shop_id} is gone")
+        session.expunge(shop)
+    with shops.http_client(shop) as client:
+        connector = shops.connector_for(shop, client, ctx.settings)
+        try:
+            yield shop, connector
+        except Paced:
+            raise
+        except ChannelError as exc:
+            with transaction(ctx.factory) as session:
+                shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, RateLimited):
+                operation = getattr(exc, "operation", None)
+                for name in [operation] if operation else list(connector.rate_limits):
+                    ratelimit.block(ctx.factory, shop_id, name, exc.retry_after)
+            raise
+    with transaction(ctx.factory) as session:
+        shops.record_success(session, shop_id)
+
+
+def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
+    """Wait for the shop's shared bucket; a long wait becomes a retry at the right time."""
+    limit = connector.rate_limits.get(operation)
+    if limit is None:
+        return
+    wait = ratelimit.take(ctx.factory, connector.connection.shop_id, operation, limit)
+    if wait > LONGEST_WAIT:
+        raise Paced(f"{operation}: waiting for the shop's rate limit", retry_after=wait, status=None)
+    if wait > 0:
+        ctx.sleep(wait)
+
+
+# --- orders ------------------------------------------------------------------------------------------
+
+
+def _store(session: Session, shop_id: int, source: str, topic: str, raws: Sequence[RawOrder]) -> None:
+    now = utcnow()
+    rows = [(shop_id, source, topic, r.external_id, r.version[:64], r.body, now, 0) for r in raws]
+    insert_rows(
+        session,
+        InboxEntry,
+        ("shop_id", "source", "topic", "event_id", "version", "body", "received_at", "attempts"),
+        rows,
+        skip_conflicts_on=["shop_id", "event_id", "version"],
+    )
+
+
+def _pull(ctx: JobContext, shop_id: int, start: datetime, end: datetime, source: str) -> int:
+    """Store every order updated in [start, end) in the inbox, page by page; returns how many."""
+    seen = 0
+    with _connected(ctx, shop_id) as (_, connector):
+        cursor: str | None = None
+        while True:
+            _pace(ctx, connector, "orders")
+            page = connector.fetch_orders(start, end, cursor)
+            with transaction(ctx.factory) as session:
+                _store(session, shop_id, source, "order", page.orders)
+            seen += len(page.orders)
+            cursor = page.next_cursor
+            if cursor is None:
+                return seen
+
+
+@handler(POLL)
+def poll_orders(ctx: JobContext, job: Claimed) -> None:
+    shop_id = int(job.payload["shop_id"])
+    now = utcnow()
+    with transaction(ctx.factory) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None or not shop.sync_enabled:
+            return
+        overlap = timedelta(seconds=shops.sync_settings(shop).overlap_s)
+        start = (shop.orders_synced_to or now - timedelta(days=FIRST_POLL_DAYS)) - overlap
+    _pull(ctx, shop_id, start, now, "poll")
+    _process_inbox(ctx, shop_id)
+    with transaction(ctx.factory) as session:
+        # The cursor moves only once the whole window is in: a crash before here re-reads it.
+        session.execute(
+            update(Shop).where(Shop.id == shop_id).values(orders_synced_to=now, last_polled_at=now)
+        )
+
+
+@handler(RECONCILE)
+def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
+    """Take in every order the shop has in the window that the hub lacks, or holds in an older version."""
+    shop_id = int(job.payload["shop_id"])
+    now = utcnow()
+    with transaction(ctx.factory) as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None or not shop.sync_enabled:
+            return
+        days = shops.sync_settings(shop).reconcile_days
+    _pull(ctx, shop_id, now - timedelta(days=days), now, "reconcile")
+    created = _process_inbox(ctx, shop_id)
+    with transaction(ctx.factory) as session:
+        session.execute(update(Shop).where(Shop.id == shop_id).values(last_reconciled_at=now))
+        if created:
+            log.warning("reconciliation of shop %s found %d orders the hub lacked", shop_id, created)
+
+
+@handler(INBOX)
+def process_inbox(ctx: JobContext, job: Claimed) -> None:
+    _process_inbox(ctx, int(job.payload["shop_id"]))
+
+
+def _process_inbox(ctx: JobContext, shop_id: int) -> int:
+    """Map and ingest the shop's unprocessed entries; returns how many orders were new to the hub."""
+    created = 0
+    with _connected(ctx, shop_id) as (_, connector):
+        while True:
+            with transaction(ctx.factory) as session:
+                entries = session.execute(
+                    select(InboxEntry.id, InboxEntry.event_id, InboxEntry.version, InboxEntry.body)
+                    .where(
+                        InboxEntry.shop_id == shop_id,
+                        InboxEntry.processed_at.is_(None),
+                        InboxEntry.attempts < INBOX_MAX_ATTEMPTS,
+                    )
+                    .order_by(InboxEntry.id)
+                    .limit(INBOX_BATCH)
+                ).all()
+            if not entries:
+                return created
+            created += _ingest_entries(ctx, connector, entries)
+
+
+def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any]) -> int:
+    orders: list[dict[str, Any]] = []
+    mapped_ids: list[int] = []
+    failed: list[dict[str, Any]] = []
+    waiting: list[int] = []
+    ready = getattr(connector, "ready", None)
+    for entry_id, event_id, version, body in entries:
+        raw = RawOrder(event_id, version, body)
+        if ready is not None and not ready(raw):
+            waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
+            continue
+        try:
+            orders.append(connector.map_order(raw))
+            mapped_ids.append(entry_id)
+        except Exception as exc:  # a payload the mapper cannot read must not stop the others
+            failed.append({"id": entry_id, "last_error": f"cannot map: {type(exc).__name__}: {exc}"[:2000]})
+    report = (
+        ingest_batch(ctx.factory, orders, actor=f"sync:{connector.connection.shop_code}") if orders else None
+    )
+    now = utcnow()
+    with transaction(ctx.factory) as session:
+        done = mapped_ids + waiting
+        if done:
+            session.execute(
+                update(InboxEntry)
+                .where(InboxEntry.id.in_(done))
+                .values(processed_at=now, attempts=InboxEntry.attempts + 1)
+            )
+        for row in failed:
+            session.execute(
+                update(InboxEntry)
+                .where(InboxEntry.id == row["id"])
+                .values(last_error=row["last_error"], attempts=InboxEntry.attempts + 1)
+            )
+    return report.count("created") if report else 0
+
+
+def store_webhook(session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes) -> None:
+    """Keep a verified delivery in the inbox and wake the shop's inbox job; answered at once."""
+    event = connector.parse_webhook(headers, body)
+    if event.external_id is None:
+        topic_id = f"{event.topic}:{event.event_id}"
+        _store(
+            session, shop.id, "webhook", event.topic, [RawOrder(topic_id, event.version or "-", event.body)]
+        )
+        return
+    _store(
+        session,
+        shop.id,
+        "webhook",
+        event.topic,
+        [RawOrder(event.external_id, event.version or "-", event.body)],
+    )
+    enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
+
+
+def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> int:
+    """Process inbox entries again (those given, or all that gave up); returns how many were reset."""
+    query = update(InboxEntry).values(processed_at=None, attempts=0, last_error=None)
+    if entry_ids is not None:
+        query = query.where(InboxEntry.id.in_(list(entry_ids)))
+    else:
+        query = query.where(InboxEntry.processed_at.is_(None), InboxEntry.attempts >= INBOX_MAX_ATTEMPTS)
+    result = session.execute(query.returning(InboxEntry.shop_id))
+    shop_ids = {row[0] for row in result}
+    enqueue(session, [NewJob(INBOX, {"shop_id": s}, key=f"inbox:{s}", shop_id=s) for s in sorted(shop_ids)])
+    return len(shop_ids)
+
+
+# --- stock --------------------------------------------------------------------------------------------
+
+
+@handler(STOCK_CHANGED)
+def stock_changed(ctx: JobContext, job: Claimed) -> None:
+    with transaction(ctx.factory) as session:
+        schedule_pushes(session, [int(p) for p in job.payload["product_ids"]])
+
+
+def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: int | None = None) -> int:
+    """Queue one push per listing (on syncing shops) whose figure depends on these products."""
+    products = set(product_ids)
+    if not products:
+        return 0
+    bundles = session.scalars(
+        select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(products))
+    ).all()
+    products.update(bundles)
+    query = (
+        select(SkuMapping.shop_id, SkuMapping.listing_id)
+        .join(Shop, Shop.id == SkuMapping.shop_id)
+        .where(SkuMapping.product_id.in_(products), SkuMapping.listing_id.is_not(None), Shop.sync_enabled)
+    )
+    if shop_id is not None:
+        query = query.where(SkuMapping.shop_id == shop_id)
+    pushes = [
+        NewJob(PUSH, {"shop_id": s, "listing_id": listing}, key=f"{s}:{listing}", shop_id=s)
+        for s, listing in session.execute(query).all()
+    ]
+    enqueue(session, pushes)
+    return len(pushes)
+
+
+def available_for(session: Session, product_id: int) -> int:
+    """What can still be sold of a product across active warehouses; a bundle, of its components."""
+    parts = session.execute(
+        select(BundleComponent.component_id, BundleComponent.quantity).where(
+            BundleComponent.bundle_id == product_id
+        )
+    ).all()
+    needs = {component: quantity for component, quantity in parts} or {product_id: 1}
+    levels = session.execute(
+        select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id.in_(needs), Warehouse.active.is_(True))
+    ).all()
+    totals: dict[int, int] = defaultdict(int)
+    for pid, on_hand, reserved, safety in levels:
+        totals[pid] += Level(on_hand, reserved, safety).available
+    return min(totals.get(pid, 0) // quantity for pid, quantity in needs.items())
+
+
+def publishable(shop: Shop, available: int) -> tuple[int, bool]:
+    """The quantity to publish on this shop, and whether it is low stock."""
+    settings = shops.sync_settings(shop)
+    held_back = settings.stock_buffer + available * settings.stock_buffer_percent // 100
+    quantity = max(0, available - held_back)
+    low = quantity <= settings.low_stock_threshold
+    if low and settings.low_stock_publish_zero:
+        quantity = 0
+    return quantity, low
+
+
+@handler(PUSH)
+def push_stock(ctx: JobContext, job: Claimed) -> None:
+    shop_id, listing_id = int(job.payload["shop_id"]), str(job.payload["listing_id"])
+    force = bool(job.payload.get("force"))
+    with transaction(ctx.factory) as session:
+        shop = session.get(Shop, shop_id)
+        mapping = session.execute(
+            select(SkuMapping.product_id, SkuMapping.platform_sku, Product.sku)
+            .join(Product, Product.id == SkuMapping.product_id)
+            .where(SkuMapping.shop_id == shop_id, SkuMapping.listing_id == listing_id)
+        ).first()
+        if shop is None or mapping is None or not shop.sync_enabled:
+            return
+        quantity, low = publishable(shop, available_for(session, mapping.product_id))
+        insert_rows(
+            session,
+            ListingBinding,
+            ("shop_id", "listing_id", "data"),
+            [(shop_id, listing_id, {})],
+            skip_conflicts_on=["shop_id", "listing_id"],
+        )
+        binding = session.scalars(
+            select(ListingBinding).where(
+                ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id
+            )
+        ).one()
+        subject = f"listing:{shop.code}:{listing_id}"
+        if low:
+            raise_alert(
+                session, "low_stock", subject, f"{mapping.sku} on {shop.code}: {quantity} left to sell"
+            )
+        else:
+            resolve(session, "low_stock", subject)
+        if binding.last_quantity == quantity and not force and binding.last_error is None:
+            return  # the shop already shows this figure
+        data = dict(binding.data or {})
+    with _connected(ctx, shop_id) as (_, connector):
+        _pace(ctx, connector, "stock")
+        (result,) = connector.push_stock([StockPush(listing_id, mapping.platform_sku, quantity, data)])
+    with transaction(ctx.factory) as session:
+        values: dict[str, Any] = {"last_error": result.error}
+        if result.binding is not None:
+            values["data"] = {**data, **result.binding}
+        if result.ok:
+            values |= {"last_quantity": quantity, "last_pushed_at": utcnow()}
+        session.execute(
+            update(ListingBinding)
+            .where(ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id)
+            .values(values)
+        )
+    if not result.ok:
+        raise ChannelError(f"{shop_id}:{listing_id} refused the stock update: {result.error}")
+
+
+@handler(RESYNC)
+def resync_stock(ctx: JobContext, job: Claimed) -> None:
+    """Push every listing of the shop again, whatever was sent before: drift does not survive this."""
+    shop_id = int(job.payload["shop_id"])
+    with transaction(ctx.factory) as session:
+        listings = session.scalars(
+            select(SkuMapping.listing_id).where(
+                SkuMapping.shop_id == shop_id, SkuMapping.listing_id.is_not(None)
+            )
+        ).all()
+        enqueue(
+            session,
+            [
+                NewJob(
+                    PUSH,
+                    {"shop_id": shop_id, "listing_id": lid, "force": True},
+                    key=f"{shop_id}:{lid}",
+                    shop_id=shop_id,
+                )
+                for lid in listings
+                if lid is not None
+            ],
+        )
+        session.execute(update(Shop).where(Shop.id == shop_id).values(last_resynced_at=utcnow()))
+
+
+# --- periodic work -------------------------------------------------------------------------------------
+
+
+def schedule_periodic(session: Session) -> None:
+    """Queue the polls, reconciliations and resyncs that are due; keys keep one of each queued."""
+    now = utcnow()
+    due: list[NewJob] = []
+    for shop in session.scalars(select(Shop).where(Shop.sync_enabled)):
+        settings = shops.sync_settings(shop)
+        for kind, last, every in (
+            (POLL, shop.last_polled_at, settings.poll_interval_s),
+            # The first poll reads a wide window already; the first reconciliation can wait its turn.
+            (RECONCILE, shop.last_reconciled_at or shop.created_at, settings.reconcile_interval_s),
+            (RESYNC, shop.last_resynced_at, settings.resync_interval_s),
+        ):
+            if last is None or (now - last).total_seconds() >= every:
+                due.append(NewJob(kind, {"shop_id": shop.id}, key=f"{kind}:{shop.id}", shop_id=shop.id))
+    # A poll still running has not stamped last_polled_at yet: do not start a second one beside it.
+    running = set(
+        session.execute(
+            select(Job.kind, Job.key).where(Job.status == "running", Job.kind.in_([POLL, RECONCILE, RESYNC]))
+        ).all()
+    )
+    enqueue(session, [job for job in due if (job.kind, job.key) not in running])
+
+
+SCHEDULERS.append(schedule_periodic)

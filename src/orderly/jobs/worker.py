@@ -1,0 +1,155 @@
+"""Workers: claim due jobs, run each with its handler, record the outcome. Run as many as you like,
+in the hub process (the embedded SQLite setup) or as ``orderly worker`` processes on any machine.
+
+A handler gets the job and a :class:`JobContext`; it opens its own short transactions through
+``ctx.factory`` (no transaction is held open across a platform call) and raises to fail. Platform
+errors decide the retry: :class:`RateLimited` waits for the platform's ``Retry-After``, a retryable
+:class:`ChannelError` backs off, a non-retryable one (refused credentials, an invalid request) is
+dead at once. Every platform failure also counts against the shop's health.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.alerts.service import raise_alert
+from orderly.channels.connector import ChannelError, RateLimited
+from orderly.core.config import Settings, get_settings
+from orderly.core.db import transaction
+from orderly.jobs import service as jobs
+from orderly.jobs.service import Claimed
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["JobContext", Claimed], None]
+HANDLERS: dict[str, Handler] = {}
+#: Called by a worker about once a second to enqueue periodic work (polls, resyncs).
+SCHEDULERS: list[Callable[[Session], None]] = []
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+@dataclass
+class JobContext:
+    factory: sessionmaker[Session]
+    settings: Settings
+    worker: str
+    sleep: Callable[[float], None] = time.sleep
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Worker:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        name: str | None = None,
+        settings: Settings | None = None,
+        batch: int = 10,
+        idle_sleep: float = 0.02,
+    ) -> None:
+        _load_handlers()
+        self.context = JobContext(factory, settings or get_settings(), name or _default_name())
+        self.batch = batch
+        self.idle_sleep = idle_sleep
+        self._last_schedule = 0.0
+
+    def run_once(self) -> int:
+        """Claim and run one batch of due jobs; returns how many ran."""
+        self._schedule()
+        with transaction(self.context.factory) as session:
+            claimed = jobs.claim(session, self.context.worker, list(HANDLERS), self.batch)
+        for job in claimed:
+            self._run(job)
+        return len(claimed)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:  # the database may be away for a moment; the worker must live on
+                log.exception("worker %s: claiming failed", self.context.worker)
+                ran = 0
+            if not ran:
+                stop.wait(self.idle_sleep)
+
+    def _schedule(self) -> None:
+        now = time.monotonic()
+        if now - self._last_schedule < 1.0:
+            return
+        self._last_schedule = now
+        for schedule in SCHEDULERS:
+            with transaction(self.context.factory) as session:
+                schedule(session)
+
+    def _run(self, job: Claimed) -> None:
+        try:
+            HANDLERS[job.kind](self.context, job)
+        except RateLimited as exc:
+            self._failed(job, f"rate limited: {exc}", retry_after=exc.retry_after)
+        except ChannelError as exc:
+            self._failed(job, f"{type(exc).__name__}: {exc}", retryable=exc.retryable)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self._failed(job, f"{type(exc).__name__}: {exc}")
+        else:
+            with transaction(self.context.factory) as session:
+                jobs.complete(session, job.id)
+
+    def _failed(
+        self, job: Claimed, error: str, *, retry_after: float | None = None, retryable: bool = True
+    ) -> None:
+        with transaction(self.context.factory) as session:
+            dead = jobs.fail(session, job, error, retry_after=retry_after, retryable=retryable)
+            if dead:
+                raise_alert(session, "job_dead", f"job:{job.id}", f"{job.kind} gave up: {error}")
+        log.warning("job %s (%s) failed%s: %s", job.id, job.kind, " for good" if dead else "", error)
+
+
+def start_workers(
+    factory: sessionmaker[Session], count: int, settings: Settings | None = None
+) -> Callable[[], None]:
+    """Run ``count`` workers in threads of this process; returns a function that stops them."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=Worker(factory, name=f"{_default_name()}-{n}", settings=settings).run,
+            args=(stop,),
+            daemon=True,
+            name=f"orderly-worker-{n}",
+        )
+        for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+
+    def stop_all() -> None:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    return stop_all
+
+
+def _default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _load_handlers() -> None:
+    # Handlers register themselves on import; the worker needs every context that has jobs.
+    import orderly.channels.sync  # noqa: F401, PLC0415
