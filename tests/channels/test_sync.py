@@ -1,0 +1,241 @@
+"""The sync engine against an in-memory platform, on both databases: orders in exactly once, stock out
+to every shop, through rate limits, failures and dead workers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.alerts.models import Alert
+from orderly.catalog import service as catalog
+from orderly.catalog.schemas import MappingIn
+from orderly.channels import service as shops
+from orderly.channels import sync
+from orderly.channels.connector import AuthFailed, ChannelError, RateLimited
+from orderly.channels.models import InboxEntry, ListingBinding, RateBucket, Shop
+from orderly.channels.schemas import ShopIn, SyncSettings
+from orderly.core.clock import utcnow
+from orderly.core.db import transaction
+from orderly.inventory import service as inventory
+from orderly.jobs import service as jobs
+from orderly.jobs.models import Job
+from orderly.jobs.worker import Worker
+from orderly.orders.models import Order
+from tests.channels.fake import FakeConnector, FakePlatform
+from tests.factories import order, setup_catalog
+
+
+@pytest.fixture
+def platforms(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakePlatform]]:
+    FakeConnector.platforms = {"fake-a": FakePlatform(), "fake-b": FakePlatform()}
+    monkeypatch.setattr(
+        shops, "connector_class", lambda channel: FakeConnector if channel == "fake" else None
+    )
+    yield FakeConnector.platforms
+
+
+@pytest.fixture
+def worker(factory: sessionmaker[Session], platforms: dict[str, FakePlatform], tmp_path: object) -> Worker:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    with transaction(factory) as s:
+        for code in ("fake-a", "fake-b"):
+            shops.create_shop(
+                s,
+                ShopIn(
+                    code=code,
+                    name=code,
+                    channel="fake",
+                    base_url="http://127.0.0.1:9",  # never dialled: the fake platform lives in memory
+                    credentials={"token": "t"},
+                    settings=SyncSettings(poll_interval_s=3600),
+                    sync_enabled=True,
+                ),
+            )
+            catalog.create_mapping(
+                s, MappingIn(shop=code, platform_sku="SKU-1", listing_id=f"{code}-L1", sku="SKU-1")
+            )
+            catalog.create_mapping(
+                s, MappingIn(shop=code, platform_sku="KIT-1", listing_id=f"{code}-K1", sku="KIT-1")
+            )
+    return Worker(factory, name="test", idle_sleep=0)
+
+
+def drain(worker: Worker, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        if not worker.run_once():
+            return
+    raise AssertionError("jobs kept coming")
+
+
+def _shop_id(factory: sessionmaker[Session], code: str) -> int:
+    with transaction(factory) as s:
+        return shops.get_shop(s, code).id
+
+
+def _enqueue(factory: sessionmaker[Session], kind: str, code: str) -> None:
+    with transaction(factory) as s:
+        jobs.enqueue(s, [jobs.NewJob(kind, {"shop_id": shops.get_shop(s, code).id})])
+
+
+def test_polling_takes_every_order_in_once_and_stock_reaches_every_shop(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    for n in range(5):  # five orders over three pages
+        platforms["fake-a"].put(order(("SKU-1", 1), shop="fake-a", external_id=f"A{n}", updated=n))
+    drain(worker)  # the first poll, the resyncs and the pushes they cause
+    _enqueue(factory, sync.POLL, "fake-a")  # a second poll re-reads the overlap window
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == 5
+        assert s.scalar(select(func.count()).select_from(InboxEntry)) == 5
+    # SKU-1: 10 on hand, 5 reserved -> 5; the kit (2 x SKU-1 + SKU-2) -> 2.
+    for code in ("fake-a", "fake-b"):
+        assert platforms[code].stock == {f"{code}-L1": 5, f"{code}-K1": 2}
+
+
+def test_a_burst_of_changes_is_one_push_per_listing(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    for platform in platforms.values():
+        platform.pushes.clear()
+    for _ in range(30):
+        with transaction(factory) as s:
+            inventory.receive(s, "SKU-1", "WH-1", 1, actor="test", reason=None)
+    drain(worker)
+
+    assert sorted(platforms["fake-a"].pushes) == [("fake-a-K1", 10), ("fake-a-L1", 40)]
+    assert sorted(platforms["fake-b"].pushes) == [("fake-b-K1", 10), ("fake-b-L1", 40)]
+
+
+def test_webhooks_delivered_twice_are_one_entry_and_one_order(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    body = json.dumps(order(("SKU-1", 2), shop="fake-a", external_id="W1")).encode()
+    headers = {"x-fake-signature": "ok", "x-fake-delivery": "d-1"}
+    for _ in range(2):
+        with transaction(factory) as s:
+            shop = shops.get_shop(s, "fake-a")
+            connector = FakeConnector(shops.connector_for(shop, None).connection, None)  # type: ignore[arg-type]
+            sync.store_webhook(s, shop, connector, headers, body)
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(InboxEntry)) == 1
+        assert s.scalars(select(Order.status).where(Order.external_id == "W1")).all() == ["allocated"]
+
+
+def test_an_unreadable_payload_is_kept_with_its_reason_and_does_not_stop_the_rest(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    platforms["fake-a"].put({**order(shop="fake-a", external_id="BAD"), "broken": True})
+    platforms["fake-a"].put(order(shop="fake-a", external_id="GOOD"))
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalars(select(Order.external_id)).all() == ["GOOD"]
+        bad = s.scalars(select(InboxEntry).where(InboxEntry.event_id == "BAD")).one()
+        assert bad.processed_at is None and "unreadable payload" in (bad.last_error or "")
+
+
+def test_a_throttled_call_waits_for_retry_after_then_succeeds(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    platforms["fake-a"].failures.append(RateLimited("slow down", retry_after=30))
+    _enqueue(factory, sync.POLL, "fake-a")
+    drain(worker)
+
+    with transaction(factory) as s:
+        job = s.scalars(select(Job).where(Job.kind == sync.POLL, Job.status == "queued")).one()
+        assert job.attempts == 1 and "rate limited" in (job.last_error or "")
+        assert 29 <= (job.run_after - utcnow()).total_seconds() <= 31
+        s.execute(update(Job).where(Job.id == job.id).values(run_after=utcnow()))
+        s.execute(update(RateBucket).values(blocked_until=None))
+    drain(worker)
+    with transaction(factory) as s:
+        assert s.get(Job, job.id).status == "done"
+
+
+def test_refused_credentials_dead_letter_at_once_alert_and_replay(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    platforms["fake-a"].failures.append(AuthFailed("invalid token", status=401))
+    _enqueue(factory, sync.POLL, "fake-a")
+    drain(worker)
+
+    with transaction(factory) as s:
+        dead = s.scalars(select(Job).where(Job.status == "dead")).one()
+        assert "AuthFailed" in (dead.last_error or "")
+        assert s.scalars(select(Alert.kind).where(Alert.resolved_at.is_(None))).all() == ["job_dead"]
+        jobs.replay(s, dead.id)
+    drain(worker)
+    with transaction(factory) as s:
+        assert s.get(Job, dead.id).status == "done"
+
+
+def test_a_shop_that_keeps_failing_is_unhealthy_alerts_and_recovers(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    shop_id = _shop_id(factory, "fake-a")
+    platforms["fake-a"].failures.extend(ChannelError("HTTP 500", status=500) for _ in range(100))  # down
+    for _ in range(shops.UNHEALTHY_AFTER):
+        _enqueue(factory, sync.POLL, "fake-a")
+        drain(worker)
+
+    with transaction(factory) as s:
+        shop = s.get(Shop, shop_id)
+        assert shop.failures == shops.UNHEALTHY_AFTER
+        assert shop.unhealthy_since is not None and shop.sync_enabled  # never switched off
+        assert s.scalars(select(Alert.subject).where(Alert.kind == "shop_unhealthy")).all() == ["shop:fake-a"]
+    platforms["fake-a"].failures.clear()  # the platform is back; the retries succeed
+    with transaction(factory) as s:
+        s.execute(update(Job).where(Job.status == "queued").values(run_after=utcnow() - timedelta(seconds=1)))
+    drain(worker)
+    with transaction(factory) as s:
+        assert s.get(Shop, shop_id).unhealthy_since is None
+        assert s.scalars(select(Alert.resolved_at).where(Alert.kind == "shop_unhealthy")).one() is not None
+
+
+def test_a_job_whose_worker_died_is_taken_over_when_its_lease_ends(
+    factory: sessionmaker[Session], worker: Worker
+) -> None:
+    drain(worker)
+    _enqueue(factory, sync.RESYNC, "fake-a")
+    with transaction(factory) as s:
+        (claimed,) = jobs.claim(s, "crashed-worker", [sync.RESYNC])
+    assert worker.run_once() == 0  # leased to the crashed worker
+    with transaction(factory) as s:
+        s.execute(update(Job).where(Job.id == claimed.id).values(lease_until=utcnow() - timedelta(seconds=1)))
+    drain(worker)
+
+    with transaction(factory) as s:
+        job = s.get(Job, claimed.id)
+        assert (job.status, job.locked_by, job.attempts) == ("done", "test", 2)
+
+
+def test_buffer_and_low_stock_shape_what_a_shop_shows(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    with transaction(factory) as s:
+        shop = shops.get_shop(s, "fake-b", lock=True)
+        shop.settings = SyncSettings(
+            poll_interval_s=3600, stock_buffer=2, low_stock_threshold=8, low_stock_publish_zero=True
+        ).model_dump()
+    drain(worker)
+
+    assert platforms["fake-a"].stock["fake-a-L1"] == 10
+    assert platforms["fake-b"].stock["fake-b-L1"] == 0  # 10 - 2 = 8, at the threshold: hidden
+    with transaction(factory) as s:
+        subjects = s.scalars(select(Alert.subject).where(Alert.kind == "low_stock")).all()
+        assert "listing:fake-b:fake-b-L1" in subjects
+        binding = s.scalars(select(ListingBinding).where(ListingBinding.listing_id == "fake-b-L1")).one()
+        assert binding.last_quantity == 0 and binding.data == {"seen": True}
