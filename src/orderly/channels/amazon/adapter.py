@@ -1,0 +1,210 @@
+"""HTTP to the Selling Partner API for one seller: Login with Amazon tokens, the access-token header,
+and SP-API outcomes turned into the connector interface's exceptions.
+
+Access tokens (``Atza|...``, an hour) are shared by every connector in the process that uses the same
+app credentials and refresh token, and renewed shortly before they expire. A 403 on a cached token
+gets one new token and one more try: Amazon answers an expired or revoked token with a 403 whose
+wording is not documented, so the retry does not depend on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from orderly.channels.connector import AuthFailed, ChannelError, RateLimit, RateLimited, Rejected
+from orderly.core.clock import utcnow
+
+USER_AGENT = "Orderly/0.1 (Language=Python)"
+#: A throttled call is waited out in place only when the wait is this short (seconds).
+MAX_PATIENT_WAIT = 5.0
+
+_tokens: dict[str, tuple[str, float]] = {}  # credentials key -> (access token, monotonic renew time)
+_tokens_lock = threading.Lock()
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The message of an SP-API ``{"errors": [...]}`` or LWA ``{"error", ...}`` body."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(data, dict) and isinstance(data.get("errors"), list):
+        parts = []
+        for error in data["errors"]:
+            if isinstance(error, dict):
+                text = f"{error.get('code', '')}: {error.get('message', '')}"
+                parts.append(f"{text} ({error['details']})" if error.get("details") else text)
+        return "; ".join(parts) or response.reason_phrase
+    if isinstance(data, dict) and data.get("error"):
+        return f"{data['error']}: {data.get('error_description', '')}"
+    return response.reason_phrase
+
+
+class SpApi:
+    """Calls one SP-API endpoint as one seller. ``rate_limits`` (by our operation names) give the
+    wait after a 429 that says nothing about the rate."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        base_url: str,
+        token_url: str,
+        credentials: Mapping[str, str],
+        rate_limits: Mapping[str, RateLimit],
+    ) -> None:
+        lacking = [k for k in ("client_id", "client_secret", "refresh_token") if not credentials.get(k)]
+        if lacking:
+            raise AuthFailed(f"Amazon credentials lack {', '.join(lacking)}")
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url
+        self.rate_limits = rate_limits
+        self._form = {
+            "grant_type": "refresh_token",
+            "refresh_token": credentials["refresh_token"],
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
+        }
+        # The cache key never holds the secrets themselves.
+        self._key = hashlib.sha256(
+            "\0".join((token_url, credentials["client_id"], credentials["refresh_token"])).encode()
+        ).hexdigest()
+
+    # --- Login with Amazon -------------------------------------------------------------------------
+
+    def _cached_token(self) -> str | None:
+        with _tokens_lock:
+            entry = _tokens.get(self._key)
+        return entry[0] if entry and entry[1] > time.monotonic() else None
+
+    def _new_token(self) -> str:
+        try:
+            response = self.client.post(
+                self.token_url, data=self._form, headers={"Accept": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"LWA token request failed: {exc!r}") from exc
+        text = response.text[:2000]
+        if response.status_code == 429:
+            raise RateLimited("LWA throttled the token request", retry_after=1.0, body=text)
+        if 400 <= response.status_code < 500:
+            raise AuthFailed(
+                f"LWA refused the credentials: {_error_text(response)}",
+                status=response.status_code,
+                body=text,
+            )
+        if response.status_code != 200:
+            raise ChannelError(
+                f"LWA token request failed: HTTP {response.status_code}", status=response.status_code
+            )
+        try:
+            data = response.json()
+            token, lifetime = data["access_token"], float(data["expires_in"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ChannelError("LWA sent a malformed token response", status=200, body=text) from exc
+        if not isinstance(token, str) or not token:
+            raise ChannelError("LWA sent no access token", status=200, body=text)
+        # Renew a little early so a token never expires between our check and Amazon's.
+        renew_at = time.monotonic() + lifetime - min(60.0, lifetime / 10)
+        with _tokens_lock:
+            _tokens[self._key] = (token, renew_at)
+        return token
+
+    def _forget(self, token: str) -> None:
+        with _tokens_lock:
+            if _tokens.get(self._key, ("",))[0] == token:  # another thread may have renewed it already
+                del _tokens[self._key]
+
+    # --- SP-API ------------------------------------------------------------------------------------
+
+    def call(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        patience: int = 0,
+    ) -> Any:
+        """The response's JSON (None for an empty 2xx). Up to ``patience`` throttled answers whose
+        wait is short are waited out here instead of raised."""
+        waited = 0
+        while True:
+            try:
+                return self._call(op, method, path, params, json)
+            except RateLimited as exc:
+                if waited >= patience or exc.retry_after > MAX_PATIENT_WAIT:
+                    raise
+                waited += 1
+                time.sleep(exc.retry_after)
+
+    def _call(self, op: str, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> Any:
+        token = self._cached_token()
+        fresh = token is None
+        response = self._send(method, path, token or self._new_token(), params, json)
+        if response.status_code == 403 and not fresh:
+            self._forget(token or "")
+            response = self._send(method, path, self._new_token(), params, json)
+        return self._result(op, response)
+
+    def _send(
+        self, method: str, path: str, token: str, params: Mapping[str, Any] | None, json: Any
+    ) -> httpx.Response:
+        headers = {
+            "x-amz-access-token": token,
+            "x-amz-date": f"{utcnow():%Y%m%dT%H%M%SZ}",
+            "user-agent": USER_AGENT,
+            "accept": "application/json",
+        }
+        try:
+            return self.client.request(
+                method, self.base_url + path, params=params, json=json, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise ChannelError(f"{method} {path} timed out") from exc
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"{method} {path} failed: {exc!r}") from exc
+
+    def _result(self, op: str, response: httpx.Response) -> Any:
+        status, text = response.status_code, response.text[:2000]
+        if status == 429:
+            raise RateLimited(
+                f"{op}: {_error_text(response)}", retry_after=self._retry_after(op, response), body=text
+            )
+        if status == 403:
+            raise AuthFailed(f"{op}: {_error_text(response)}", status=status, body=text)
+        if 400 <= status < 500:
+            raise Rejected(f"{op}: {_error_text(response)}", status=status, body=text)
+        if not 200 <= status < 300:
+            raise ChannelError(f"{op}: HTTP {status} {_error_text(response)}", status=status, body=text)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ChannelError(f"{op}: malformed JSON in the response", status=status, body=text) from exc
+
+    def _retry_after(self, op: str, response: httpx.Response) -> float:
+        """Retry-After when sent (Amazon does not document it), else one token's worth of the rate
+        the response states, else of the rate Amazon publishes for the operation."""
+        for header, to_seconds in (
+            ("Retry-After", float),
+            ("x-amzn-RateLimit-Limit", lambda v: 1 / float(v)),
+        ):
+            value = response.headers.get(header)
+            if value:
+                try:
+                    seconds = to_seconds(value)
+                except (ValueError, ZeroDivisionError):
+                    continue
+                if seconds >= 0:
+                    return seconds
+        return 1 / self.rate_limits[op].per_second

@@ -1,0 +1,257 @@
+"""The Amazon Selling Partner API connector: orders by polling (Orders v0), stock through the
+Listings Items API (2021-08-01), shipments through confirmShipment.
+
+Credentials: ``client_id``, ``client_secret`` (the LWA app) and ``refresh_token`` (the seller's
+authorisation). Settings: ``marketplace_id``, ``seller_id``, optionally ``token_url`` (LWA; by default
+Amazon's own for Amazon hosts, else ``base_url + "/auth/o2/token"`` so one sandbox serves both) and
+``before_lag_seconds`` (how far behind now a poll window must end; Amazon requires 120).
+
+What the engine should know beyond :class:`~orderly.channels.connector.Connector`:
+
+- :meth:`AmazonConnector.fetch_orders` never asks for orders updated in the last ``lag``: Amazon refuses
+  a ``LastUpdatedBefore`` closer than 2 minutes to now, so the window's end is pulled back to
+  ``now - lag``. A poll must therefore not count anything after ``now - connector.lag`` as synced.
+- :meth:`AmazonConnector.ready` is False while an order has no usable shipping address or prices
+  (Pending orders show neither): skip that version; a later one (Unshipped) has them.
+- :meth:`AmazonConnector.cancelled` says Amazon cancelled the order. Canceled orders show no address
+  either, so they are never ``ready``: an order the hub already holds must be cancelled from this.
+- Only seller-fulfilled (MFN) orders are fetched: Amazon ships FBA orders from its own stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from orderly.channels.amazon import mapper
+from orderly.channels.amazon.adapter import SpApi
+from orderly.channels.connector import (
+    AuthFailed,
+    ChannelError,
+    Connector,
+    OrderPage,
+    PushResult,
+    RateLimit,
+    RawOrder,
+    Rejected,
+    Shipment,
+    ShopConnection,
+    StockPush,
+)
+from orderly.core.clock import utcnow
+
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an address, not a secret
+#: getOrderItems allows a burst of 30 then one call every 2 s, and each order on a page needs one:
+#: pages of 30 fit the burst, and at one page a minute (getOrders' own rate) match its steady rate.
+PAGE_SIZE = 30
+#: Throttled getOrderItems calls waited out in place, so a page is not fetched again for its items.
+ITEM_PATIENCE = 3
+
+
+def _payload(body: Any, op: str) -> dict[str, Any]:
+    payload = body.get("payload") if isinstance(body, dict) else None
+    if not isinstance(payload, dict):
+        raise ChannelError(f"{op}: the response has no payload object", body=str(body)[:2000])
+    return payload
+
+
+def _records(payload: Mapping[str, Any], key: str, op: str, *required: str) -> list[dict[str, Any]]:
+    records = payload.get(key)
+    if not isinstance(records, list) or not all(
+        isinstance(r, dict) and all(isinstance(r.get(f), str) and r[f] for f in required) for r in records
+    ):
+        raise ChannelError(f"{op}: {key} is not a list of records with {', '.join(required)}")
+    return records
+
+
+class AmazonConnector(Connector):
+    channel = "amazon"
+    webhooks = False  # order notifications need SQS/EventBridge: polling only
+    max_push_batch = 1  # one Listings Items PATCH per SKU
+    rate_limits: ClassVar[Mapping[str, RateLimit]] = {
+        "orders": RateLimit(0.0167, 20),  # getOrders
+        "order": RateLimit(0.5, 30),  # getOrder
+        "order_items": RateLimit(0.5, 30),  # getOrderItems
+        "shipments": RateLimit(2.0, 10),  # confirmShipment
+        "stock": RateLimit(5.0, 10),  # patchListingsItem
+    }
+
+    def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
+        super().__init__(connection, client)
+        settings = connection.settings
+        lacking = [name for name in ("marketplace_id", "seller_id") if not settings.get(name)]
+        if lacking:
+            raise AuthFailed(f"the shop's settings lack {', '.join(lacking)}")
+        self.marketplace_id: str = settings["marketplace_id"]
+        self.seller_id: str = settings["seller_id"]
+        self.lag = timedelta(seconds=float(settings.get("before_lag_seconds", 120)))
+        host = urlsplit(connection.base_url).hostname or ""
+        default_token_url = (
+            LWA_TOKEN_URL
+            if host.endswith(".amazon.com")
+            else connection.base_url.rstrip("/") + "/auth/o2/token"
+        )
+        self.api = SpApi(
+            client,
+            base_url=connection.base_url,
+            token_url=settings.get("token_url") or default_token_url,
+            credentials=connection.credentials,
+            rate_limits=self.rate_limits,
+        )
+
+    # --- orders ------------------------------------------------------------------------------------
+
+    def fetch_orders(
+        self, updated_after: datetime, updated_before: datetime, cursor: str | None
+    ) -> OrderPage:
+        """Orders last updated in [after, min(before, now - lag)], each with its items. Amazon's
+        bounds are inclusive, so an order updated exactly at a window's end can come twice."""
+        if cursor is not None:
+            # Amazon ignores every other criterion once a NextToken is sent.
+            params: dict[str, Any] = {"MarketplaceIds": self.marketplace_id, "NextToken": cursor}
+        else:
+            before = min(updated_before, utcnow() - self.lag)
+            if before <= updated_after:
+                return OrderPage([], None)
+            params = {
+                "MarketplaceIds": self.marketplace_id,
+                "LastUpdatedAfter": mapper.amazon_time(updated_after),
+                "LastUpdatedBefore": mapper.amazon_time(before),
+                "FulfillmentChannels": "MFN",
+                "MaxResultsPerPage": PAGE_SIZE,
+            }
+        payload = _payload(self.api.call("orders", "GET", "/orders/v0/orders", params=params), "getOrders")
+        orders = _records(payload, "Orders", "getOrders", "AmazonOrderId", "LastUpdateDate")
+        next_token = payload.get("NextToken")
+        return OrderPage([self._raw(order) for order in orders], next_token if next_token else None)
+
+    def fetch_order(self, external_id: str) -> RawOrder | None:
+        try:
+            body = self.api.call("order", "GET", f"/orders/v0/orders/{quote(external_id, safe='')}")
+        except Rejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        order = _payload(body, "getOrder")
+        _records({"Orders": [order]}, "Orders", "getOrder", "AmazonOrderId", "LastUpdateDate")
+        return self._raw(order)
+
+    def _raw(self, order: dict[str, Any]) -> RawOrder:
+        try:
+            version = mapper.version(order)
+        except ValueError as exc:
+            raise ChannelError(f"order {order['AmazonOrderId']}: {exc}") from exc
+        items = self._items(order["AmazonOrderId"])
+        return RawOrder(order["AmazonOrderId"], version, {"order": order, "items": items})
+
+    def _items(self, order_id: str) -> list[dict[str, Any]]:
+        path = f"/orders/v0/orders/{quote(order_id, safe='')}/orderItems"
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            body = self.api.call(
+                "order_items",
+                "GET",
+                path,
+                params={"NextToken": token} if token else None,
+                patience=ITEM_PATIENCE,
+            )
+            payload = _payload(body, "getOrderItems")
+            items.extend(_records(payload, "OrderItems", "getOrderItems", "OrderItemId"))
+            token = payload.get("NextToken") or None
+            if token is None:
+                return items
+
+    def map_order(self, raw: RawOrder) -> dict[str, Any]:
+        return mapper.map_order(self.connection.shop_code, raw.body["order"], raw.body["items"])
+
+    def ready(self, raw: RawOrder) -> bool:
+        """Whether :meth:`map_order` can map this version. False for Pending orders (no address or
+        prices yet) and Canceled ones (no address any more): skip the version, never invent data."""
+        return mapper.missing(raw.body["order"], raw.body["items"]) is None
+
+    def cancelled(self, raw: RawOrder) -> bool:
+        """Amazon cancelled the order (whether or not it is ``ready``)."""
+        return bool(raw.body["order"].get("OrderStatus") == "Canceled")
+
+    # --- stock -------------------------------------------------------------------------------------
+
+    def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
+        """One PATCH per push to the seller's SKU (``platform_sku``, else ``listing_id``). HTTP 200
+        only means queued: Amazon applies the quantity asynchronously."""
+        results = []
+        for push in pushes:
+            sku = push.platform_sku or push.listing_id
+            path = f"/listings/2021-08-01/items/{quote(self.seller_id, safe='')}/{quote(sku, safe='')}"
+            try:
+                body = self.api.call(
+                    "stock",
+                    "PATCH",
+                    path,
+                    params={"marketplaceIds": self.marketplace_id},
+                    # An oversold SKU has nothing to offer: Amazon takes no negative quantity.
+                    json=mapper.patch_quantity(max(0, push.quantity)),
+                )
+            except Rejected as exc:
+                results.append(PushResult(push.listing_id, ok=False, error=str(exc)))
+                continue
+            if not isinstance(body, dict) or "status" not in body:
+                raise ChannelError(f"patchListingsItem {sku}: unexpected response", body=str(body)[:2000])
+            if body["status"] == "ACCEPTED":
+                results.append(PushResult(push.listing_id, ok=True))
+            else:
+                issues = "; ".join(
+                    f"{i.get('code')}: {i.get('message')}"
+                    for i in body.get("issues") or []
+                    if isinstance(i, dict)
+                )
+                results.append(PushResult(push.listing_id, ok=False, error=f"{body['status']}: {issues}"))
+        return results
+
+    # --- shipments ---------------------------------------------------------------------------------
+
+    def confirm_shipment(self, shipment: Shipment) -> None:
+        """Confirm the shipped items with carrier and tracking number. Quantities already confirmed
+        are not sent again, so a retry after a lost response sends nothing."""
+        items = self._items(shipment.external_id)
+        left = {
+            item["OrderItemId"]: int(item.get("QuantityOrdered") or 0) - int(item.get("QuantityShipped") or 0)
+            for item in items
+        }
+        wanted: dict[str, int] = {}
+        if shipment.lines:
+            for ident, asked in shipment.lines:
+                quantity = asked
+                matching = [i["OrderItemId"] for i in items if ident in (i.get("SellerSKU"), i.get("ASIN"))]
+                if not matching:
+                    raise Rejected(f"order {shipment.external_id} has no item {ident!r}")
+                for item_id in matching:
+                    take = min(quantity, left[item_id])
+                    if take > 0:
+                        wanted[item_id] = wanted.get(item_id, 0) + take
+                        left[item_id] -= take
+                        quantity -= take
+        else:
+            wanted = {item_id: n for item_id, n in left.items() if n > 0}
+        if not wanted:
+            return
+        shipped_before = sum(int(item.get("QuantityShipped") or 0) for item in items)
+        body = {
+            "marketplaceId": self.marketplace_id,
+            "packageDetail": {
+                # Positive numbers only, unique per package of the order; every confirmation ships
+                # at least one unit, so the units shipped so far give a new one each time.
+                "packageReferenceId": str(shipped_before + 1),
+                "carrierCode": shipment.carrier,
+                "carrierName": shipment.carrier,
+                "trackingNumber": shipment.tracking_number,
+                "shipDate": mapper.amazon_time(shipment.shipped_at),
+                "orderItems": [{"orderItemId": i, "quantity": n} for i, n in wanted.items()],
+            },
+        }
+        path = f"/orders/v0/orders/{quote(shipment.external_id, safe='')}/shipmentConfirmation"
+        self.api.call("shipments", "POST", path, json=body)

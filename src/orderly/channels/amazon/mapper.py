@@ -1,0 +1,227 @@
+"""Pure translations between SP-API payloads and Orderly's shapes: no I/O, no clock.
+
+An order is the pair ``{"order": <getOrders/getOrder order>, "items": [<getOrderItems items>]}``.
+Amazon money is ``{"CurrencyCode", "Amount"}`` with ``Amount`` a decimal string in major units; it
+becomes integer minor units with :class:`~decimal.Decimal`, never through floats. An amount finer
+than its currency allows (``"25.99"`` JPY) is refused rather than rounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from orderly.core.money import minor_unit_exponent
+
+#: Tags Orderly puts on Amazon orders: Prime and business orders, and a buyer's cancellation request.
+PRIME, BUSINESS, CANCEL_REQUESTED = "prime", "business", "cancel-requested"
+
+_LINE_MONEY = (
+    "ItemPrice",
+    "ItemTax",
+    "PromotionDiscount",
+    "ShippingPrice",
+    "ShippingTax",
+    "ShippingDiscount",
+)
+
+
+def instant(text: str) -> datetime:
+    """An SP-API timestamp (``2017-01-20T19:49:35Z``, milliseconds or not) as aware UTC."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {text!r} has no time zone")
+    return value.astimezone(UTC)
+
+
+def amazon_time(value: datetime) -> str:
+    """Our instant in the form SP-API requests take: UTC with ``Z``, to the millisecond."""
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+
+
+def version(order: Mapping[str, Any]) -> str:
+    """The order's LastUpdateDate in one fixed-width form, so versions compare as text in time
+    order whether Amazon sent seconds or milliseconds."""
+    return f"{instant(order['LastUpdateDate']):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
+def is_true(value: Any) -> bool:
+    """SP-API sends some booleans as strings (``"IsBuyerRequestedCancel": "true"``)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _address(order: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The shipping address, or None when Amazon has not shown a usable one (Pending and Canceled
+    orders have none; without a Restricted Data Token only city, region and postcode are shown)."""
+    raw = order.get("ShippingAddress")
+    if not isinstance(raw, Mapping):
+        return None
+    # Amazon sometimes leaves AddressLine1 empty and puts the street in line 2 or 3.
+    lines = [str(raw[k]).strip() for k in ("AddressLine1", "AddressLine2", "AddressLine3") if raw.get(k)]
+    lines = [line for line in lines if line]
+    city = next((str(raw[k]) for k in ("City", "Municipality", "District", "County") if raw.get(k)), None)
+    if not (raw.get("Name") and lines and city and raw.get("CountryCode")):
+        return None
+    return {
+        "name": raw["Name"],
+        "line1": lines[0],
+        "line2": ", ".join(lines[1:]) or None,
+        "city": city,
+        "region": raw.get("StateOrRegion") or None,
+        "postal_code": raw.get("PostalCode") or None,
+        "country": raw["CountryCode"],
+        "phone": raw.get("Phone") or None,
+    }
+
+
+def _lines_with_quantity(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    # A fully cancelled item stays on the order with QuantityOrdered 0: it is not a line to fulfil.
+    return [item for item in items if int(item.get("QuantityOrdered") or 0) > 0]
+
+
+def missing(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the order cannot be mapped yet, or None when it can. Amazon shows no address and no
+    prices while an order is Pending; a later version of the same order has them."""
+    status = order.get("OrderStatus")
+    if _address(order) is None:
+        return f"order {order.get('AmazonOrderId')} ({status}) shows no usable shipping address"
+    lines = _lines_with_quantity(items)
+    if not lines:
+        return f"order {order.get('AmazonOrderId')} ({status}) has no items with a quantity"
+    if any("ItemPrice" not in item for item in lines):
+        return f"order {order.get('AmazonOrderId')} ({status}) has no item prices yet"
+    return None
+
+
+class _Money:
+    """Reads Amazon Money objects of one currency into integer minor units."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.scale = Decimal(10) ** minor_unit_exponent(currency)
+
+    def __call__(self, money: Any, what: str) -> int:
+        if money is None:
+            return 0
+        if not isinstance(money, Mapping):
+            raise ValueError(f"{what} is not a Money object: {money!r}")
+        if money.get("CurrencyCode") != self.currency:
+            raise ValueError(f"{what} is in {money.get('CurrencyCode')}, the order in {self.currency}")
+        try:
+            minor = Decimal(str(money["Amount"])) * self.scale
+        except (KeyError, InvalidOperation) as exc:
+            raise ValueError(f"{what} has no decimal Amount: {money!r}") from exc
+        if minor != minor.to_integral_value():
+            raise ValueError(
+                f"{what} {money['Amount']} {self.currency} is finer than the currency's minor unit"
+            )
+        return int(minor)
+
+
+def _currency(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
+    total = order.get("OrderTotal")
+    if isinstance(total, Mapping) and total.get("CurrencyCode"):
+        return str(total["CurrencyCode"])
+    for item in items:
+        money = item.get("ItemPrice")
+        if isinstance(money, Mapping) and money.get("CurrencyCode"):
+            return str(money["CurrencyCode"])
+    raise ValueError(f"order {order.get('AmazonOrderId')} has no currency (no OrderTotal, no ItemPrice)")
+
+
+def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The normalized order (``orderly.orders.schemas.NormalizedOrder`` JSON shape).
+
+    Raises ValueError when the order is not mappable: see :func:`missing`, which callers check first.
+    """
+    reason = missing(order, items)
+    if reason is not None:
+        raise ValueError(reason)
+    order_id = order["AmazonOrderId"]
+    money = _Money(_currency(order, items))
+    lines, shipping, tax, discount = [], 0, 0, 0
+    cancel_reasons = []
+    for item in _lines_with_quantity(items):
+        sku = item.get("SellerSKU") or item.get("ASIN")
+        quantity = int(item["QuantityOrdered"])
+        price = money(item["ItemPrice"], f"{sku} ItemPrice")
+        # ItemPrice is for the whole line. When it does not divide by the quantity the unit price is
+        # rounded up and the remainder counted as discount, so the line still totals ItemPrice.
+        unit = -(-price // quantity)
+        item_tax = money(item.get("ItemTax"), f"{sku} ItemTax")
+        lines.append(
+            {
+                "platform_sku": item.get("SellerSKU"),
+                "listing_id": item.get("ASIN"),
+                "title": item.get("Title"),
+                "quantity": quantity,
+                "unit_price": unit,
+                "discount": money(item.get("PromotionDiscount"), f"{sku} PromotionDiscount")
+                + unit * quantity
+                - price,
+                "tax": item_tax,
+            }
+        )
+        shipping += money(item.get("ShippingPrice"), f"{sku} ShippingPrice")
+        tax += item_tax + money(item.get("ShippingTax"), f"{sku} ShippingTax")
+        discount += money(item.get("ShippingDiscount"), f"{sku} ShippingDiscount")
+        request = item.get("BuyerRequestedCancel")
+        if isinstance(request, Mapping) and is_true(request.get("IsBuyerRequestedCancel")):
+            cancel_reasons.append(str(request.get("BuyerCancelReason") or "no reason given"))
+    buyer = order.get("BuyerInfo")
+    if not isinstance(buyer, Mapping):
+        buyer = {}
+    status = order.get("OrderStatus")
+    tags = [
+        tag for tag, on in ((PRIME, order.get("IsPrime")), (BUSINESS, order.get("IsBusinessOrder"))) if on
+    ]
+    if cancel_reasons:
+        tags.append(CANCEL_REQUESTED)
+    return {
+        "shop": shop,
+        "external_id": order_id,
+        "placed_at": instant(order["PurchaseDate"]).isoformat(),
+        "updated_at": instant(order["LastUpdateDate"]).isoformat(),
+        "currency": money.currency,
+        "cancelled": status == "Canceled",
+        "payment_status": "pending" if status == "Pending" else "paid",
+        "payment_method": order.get("PaymentMethod"),
+        "platform_status": status,
+        "buyer": {
+            "name": buyer.get("BuyerName"),
+            "email": buyer.get("BuyerEmail"),
+            "phone": None,
+            "platform_id": None,
+        },
+        "shipping_address": _address(order),
+        "billing_country": None,
+        "lines": lines,
+        "shipping_total": shipping,
+        "discount_total": discount,
+        "tax_total": tax,
+        "total": money(order["OrderTotal"], "OrderTotal") if "OrderTotal" in order else None,
+        "buyer_remark": "Buyer asked to cancel: " + "; ".join(dict.fromkeys(cancel_reasons))
+        if cancel_reasons
+        else None,
+        "seller_remark": None,
+        "tags": tags,
+        "raw": {"order": dict(order), "items": [dict(item) for item in items]},
+    }
+
+
+def patch_quantity(quantity: int) -> dict[str, Any]:
+    """The Listings Items PATCH body that sets a SKU's seller-fulfilled quantity. ``productType``
+    is required by the 2021-08-01 model; "PRODUCT" is the generic type quantity-only updates use."""
+    return {
+        "productType": "PRODUCT",
+        "patches": [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+            }
+        ],
+    }
