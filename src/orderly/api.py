@@ -23,11 +23,13 @@ from orderly import __version__
 from orderly.auth.endpoints import router as auth_router
 from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
+from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
 from orderly.core.web import Factory, api_router, error_responses, require_token
 from orderly.inventory.endpoints import router as inventory_router
+from orderly.jobs.endpoints import router as jobs_router
 from orderly.orders.endpoints import router as orders_router
 from orderly.orders.schemas import NormalizedOrder
 
@@ -74,7 +76,15 @@ def create_app(settings: Settings | None = None, *, factory: sessionmaker[Sessio
     )
     app.state.factory = factory
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
-    for router in (orders_router, inventory_router, catalog_router, channels_router, auth_router):
+    app.include_router(webhooks_router, prefix=API_PREFIX, responses=error_responses(401, 404, 422))
+    for router in (
+        orders_router,
+        inventory_router,
+        catalog_router,
+        channels_router,
+        jobs_router,
+        auth_router,
+    ):
         app.include_router(
             router,
             prefix=API_PREFIX,

@@ -1,14 +1,25 @@
-"""Shops over HTTP."""
+"""Shops, their sync, and the platforms' webhooks over HTTP."""
 
 from __future__ import annotations
 
-from fastapi import status
+from typing import Annotated
 
-from orderly.channels import service
-from orderly.channels.schemas import ShopIn, ShopOut
-from orderly.core.web import DbSession, api_router
+import httpx
+from fastapi import APIRouter, HTTPException, Path, Request, status
+
+from orderly.channels import service, sync
+from orderly.channels.schemas import ShopIn, ShopOut, ShopUpdate
+from orderly.core.db import transaction
+from orderly.core.web import DbSession, Factory, StatusOut, StrictJSONRoute, api_router
+from orderly.jobs.service import NewJob, enqueue
 
 router = api_router("channels")
+# Webhooks carry the platform's signature instead of our token, so they have a router of their own.
+webhooks = APIRouter(tags=["webhooks"], route_class=StrictJSONRoute)
+
+ShopCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+# Verifying a signature makes no platform call; the connector still wants a client to hold.
+_NO_CALLS = httpx.Client(base_url="http://127.0.0.1:9")
 
 
 @router.get("/shops", response_model=list[ShopOut])
@@ -19,3 +30,39 @@ def list_shops(session: DbSession) -> list[ShopOut]:
 @router.post("/shops", response_model=ShopOut, status_code=status.HTTP_201_CREATED)
 def create_shop(session: DbSession, body: ShopIn) -> ShopOut:
     return service.create_shop(session, body)
+
+
+@router.patch("/shops/{code}", response_model=ShopOut)
+def update_shop(session: DbSession, code: ShopCode, body: ShopUpdate) -> ShopOut:
+    """Change the address, credentials (write-only), sync settings, or switch sync on and off."""
+    return service.update_shop(session, code, body)
+
+
+@router.post("/shops/{code}/sync", response_model=StatusOut, status_code=status.HTTP_202_ACCEPTED)
+def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
+    """Poll the shop's orders now and push every listing's stock again."""
+    shop = service.get_shop(session, code)
+    enqueue(
+        session,
+        [
+            NewJob(kind, {"shop_id": shop.id}, key=f"{kind}:{shop.id}", shop_id=shop.id)
+            for kind in (sync.POLL, sync.RESYNC)
+        ],
+    )
+    return StatusOut(status="queued")
+
+
+@webhooks.post("/webhooks/{code}", response_model=StatusOut, status_code=status.HTTP_200_OK)
+async def receive_webhook(request: Request, factory: Factory, code: ShopCode) -> StatusOut:
+    """A platform's delivery: verified by its signature, stored raw, answered at once; processed from
+    the inbox by the workers."""
+    body = await request.body()
+    with transaction(factory) as session:
+        shop = service.get_shop(session, code)
+        connector = service.connector_for(shop, _NO_CALLS)
+        if not connector.webhooks:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{shop.channel} sends no webhooks")
+        if not connector.verify_webhook(request.headers, body):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the webhook signature does not match")
+        sync.store_webhook(session, shop, connector, request.headers, body)
+    return StatusOut(status="accepted")

@@ -117,6 +117,12 @@ class ErrorDetail(BaseModel):
     fields: list[FieldProblem] | None = None
 
 
+class StatusOut(BaseModel):
+    """The answer to a request whose work goes on in the background."""
+
+    status: str
+
+
 class ErrorOut(BaseModel):
     error: ErrorDetail
 
