@@ -30,6 +30,7 @@ from orderly.core.errors import DomainError, field_path
 from orderly.core.web import Factory, api_router, error_responses, require_token
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
+from orderly.jobs.worker import start_workers
 from orderly.orders.endpoints import router as orders_router
 from orderly.orders.schemas import NormalizedOrder
 
@@ -53,16 +54,31 @@ def health(factory: Factory) -> HealthOut:
     return HealthOut(status="ok")
 
 
-def create_app(settings: Settings | None = None, *, factory: sessionmaker[Session] | None = None) -> FastAPI:
-    """The app on ``factory``, or on a new engine for ``settings`` (the environment's by default)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    factory: sessionmaker[Session] | None = None,
+    workers: int | None = None,
+) -> FastAPI:
+    """The app on ``factory``, or on a new engine for ``settings`` (the environment's by default).
+
+    The hub as served (no ``factory`` given) runs ``settings.workers`` job workers in its own process
+    for as long as it runs; an app on a caller's factory runs none unless asked.
+    """
+    settings = settings or get_settings()
     owned: Engine | None = None
     if factory is None:
-        owned = make_engine((settings or get_settings()).resolved_database_url())
+        owned = make_engine(settings.resolved_database_url())
         factory = make_session_factory(owned)
+    count = (settings.workers if owned is not None else 0) if workers is None else workers
+    session_factory = factory
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = start_workers(session_factory, count, settings) if count else None
         yield
+        if stop is not None:
+            stop()
         if owned is not None:  # an engine passed in belongs to the caller
             owned.dispose()
 

@@ -13,6 +13,7 @@ from orderly.cli.common import Group
 from orderly.cli.orders import ingest, rejections_app
 from orderly.cli.server import migrate, start, token_app
 from orderly.cli.stock import stock_app
+from orderly.cli.sync import alerts, jobs_app, shop_connect, worker
 
 app = typer.Typer(
     cls=Group,
@@ -23,6 +24,10 @@ app = typer.Typer(
 app.command()(start)
 app.command()(migrate)
 app.command()(ingest)
+app.command()(worker)
+app.command()(alerts)
+shop_app.command("connect")(shop_connect)
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(token_app, name="token")
 app.add_typer(shop_app, name="shop")
 app.add_typer(product_app, name="product")

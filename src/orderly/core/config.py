@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         description="Fernet key that encrypts shop credentials at rest (`orderly secret-key` makes one). "
         "Empty: a key file is created in data_dir, for the embedded setup only.",
     )
+    workers: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Job workers inside the hub process; with PostgreSQL you may run `orderly worker` "
+        "processes elsewhere instead and set this to 0.",
+    )
     public_url: str = Field(
         default="", description="Where platforms reach the hub (webhooks); default host:port"
     )

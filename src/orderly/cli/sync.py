@@ -1,0 +1,105 @@
+"""Connecting shops and running their sync: ``shop connect``, ``worker``, ``jobs`` and ``alerts``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from orderly.alerts.service import open_alerts
+from orderly.channels import service as channels
+from orderly.channels.schemas import ShopUpdate, SyncSettings
+from orderly.cli.common import fail, out, session_factory, unit_of_work, when
+from orderly.core.config import get_settings
+from orderly.jobs import service as jobs
+from orderly.jobs.worker import start_workers
+
+jobs_app = typer.Typer(help="Background jobs: see what failed and run it again.", no_args_is_help=True)
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            fail(f"--{what} takes KEY=VALUE, got {value!r}")
+        found[key] = rest
+    return found
+
+
+def shop_connect(
+    code: Annotated[str, typer.Argument(help="The shop's code")],
+    base_url: Annotated[str | None, typer.Option(help="The platform's (or a sandbox's) address")] = None,
+    credential: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE, repeatable; replaces all stored credentials")
+    ] = None,
+    setting: Annotated[list[str] | None, typer.Option(help="KEY=VALUE sync setting, repeatable")] = None,
+    enable: Annotated[bool | None, typer.Option("--enable/--disable", help="Switch sync on or off")] = None,
+) -> None:
+    """Point a shop at its platform, store its credentials (encrypted) and switch its sync on or off."""
+    with unit_of_work() as session:
+        current = channels.get_shop(session, code)
+        merged: dict[str, Any] = {**(current.settings or {}), **_pairs(setting or [], "setting")}
+        update = ShopUpdate(
+            base_url=base_url,
+            credentials=_pairs(credential, "credential") if credential else None,
+            settings=SyncSettings.model_validate(merged) if setting else None,
+            sync_enabled=enable,
+        )
+        shop = channels.update_shop(session, code, update)
+    state = "on" if shop.sync_enabled else "off"
+    secrets = "set" if shop.has_credentials else "none"
+    out.print(f"Shop {shop.code!r}: {shop.base_url or 'no address'}, credentials {secrets}, sync {state}.")
+
+
+def worker(
+    count: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process")] = 2,
+) -> None:
+    """Run background jobs (order polls, webhooks, stock pushes) until stopped with Ctrl-C.
+
+    Run as many of these as you like, on any machine that reaches the database."""
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    with session_factory() as factory:
+        stop = start_workers(factory, count, get_settings())
+        out.print(f"{count} workers running; Ctrl-C stops them after the jobs in hand.")
+        stopped.wait()
+        stop()
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[str, typer.Option(help="queued, running, done or dead")] = "dead",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """Jobs by status; dead ones by default, with the error that stopped them."""
+    with unit_of_work() as session:
+        found = jobs.list_jobs(session, status=status, limit=limit)
+    table = Table("ID", "Kind", "Key", "Attempts", "Next run", "Last error", title=f"Jobs: {status}")
+    for job in found:
+        table.add_row(
+            str(job.id), job.kind, job.key or "", str(job.attempts), when(job.run_after), job.last_error or ""
+        )
+    out.print(table)
+
+
+@jobs_app.command("replay")
+def jobs_replay(job_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Run a dead job again."""
+    with unit_of_work() as session:
+        jobs.replay(session, job_id)
+    out.print(f"Job {job_id} queued again.")
+
+
+def alerts() -> None:
+    """Open alerts: unhealthy shops, low stock, jobs that gave up."""
+    with unit_of_work() as session:
+        found = open_alerts(session)
+    table = Table("Since", "Kind", "About", "Message", title="Open alerts")
+    for alert in found:
+        table.add_row(when(alert.created_at), alert.kind, alert.subject, alert.message)
+    out.print(table)
