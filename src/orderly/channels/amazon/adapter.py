@@ -28,6 +28,15 @@ _tokens: dict[str, tuple[str, float]] = {}  # credentials key -> (access token, 
 _tokens_lock = threading.Lock()
 
 
+class Throttled(RateLimited):
+    """A 429 for one of our operations: ``operation`` names it, so the engine holds back only that
+    operation's bucket."""
+
+    def __init__(self, message: str, *, operation: str, retry_after: float, body: str | None = None):
+        super().__init__(message, retry_after=retry_after, body=body)
+        self.operation = operation
+
+
 def _error_text(response: httpx.Response) -> str:
     """The message of an SP-API ``{"errors": [...]}`` or LWA ``{"error", ...}`` body."""
     try:
@@ -176,8 +185,11 @@ class SpApi:
     def _result(self, op: str, response: httpx.Response) -> Any:
         status, text = response.status_code, response.text[:2000]
         if status == 429:
-            raise RateLimited(
-                f"{op}: {_error_text(response)}", retry_after=self._retry_after(op, response), body=text
+            raise Throttled(
+                f"{op}: {_error_text(response)}",
+                operation=op,
+                retry_after=self._retry_after(op, response),
+                body=text,
             )
         if status == 403:
             raise AuthFailed(f"{op}: {_error_text(response)}", status=status, body=text)

@@ -222,7 +222,7 @@ def create_app(store: AmazonStore) -> FastAPI:
 
     @app.get("/_sandbox/stats")
     def stats() -> dict[str, Any]:
-        return {"tokens_issued": store.tokens_issued, "calls": store.calls()}
+        return {"tokens_issued": store.tokens_issued, "denied": store.denied, "calls": store.calls()}
 
     @app.put("/_sandbox/faults")
     def set_faults(faults: Faults) -> dict[str, Any]:

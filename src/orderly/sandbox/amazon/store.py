@@ -256,6 +256,7 @@ class AmazonStore:
         self._order_seq = 0
         self._item_seq = self._rng.randrange(10**13, 9 * 10**13)
         self.tokens_issued = 0
+        self.denied = 0  # SP-API calls answered 403 for want of a live token
 
     # --- configuration and faults ------------------------------------------------------------------
 
@@ -370,15 +371,14 @@ class AmazonStore:
 
     def check_token(self, token: str | None) -> dict[str, Any] | None:
         """The 403 body for a call made with ``token``, or None when the token is live."""
+        with self._lock:
+            expires = self._tokens.get(token) if token else None
+            if expires is not None and expires > time.monotonic():
+                return None
+            self.denied += 1
         if not token:
             return error_body("Unauthorized", DENIED, "")
-        with self._lock:
-            expires = self._tokens.get(token)
-        if expires is None:
-            return error_body("Unauthorized", DENIED, TOKEN_INVALID)
-        if expires <= time.monotonic():
-            return error_body("Unauthorized", DENIED, TOKEN_EXPIRED)
-        return None
+        return error_body("Unauthorized", DENIED, TOKEN_INVALID if expires is None else TOKEN_EXPIRED)
 
     def expire_tokens(self) -> None:
         """Every access token issued so far expires now (a client must refresh)."""

@@ -1,0 +1,306 @@
+"""The Amazon connector against the sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from pydantic import TypeAdapter
+
+from orderly.channels.amazon import AmazonConnector, mapper
+from orderly.channels.amazon.adapter import Throttled
+from orderly.channels.connector import (
+    AuthFailed,
+    ChannelError,
+    RateLimit,
+    RateLimited,
+    Rejected,
+    Shipment,
+    ShopConnection,
+    StockPush,
+)
+from orderly.channels.registry import connector_class
+from orderly.orders.schemas import NormalizedOrder
+from orderly.sandbox.amazon import PUBLISHED_RATES, AmazonStore, Faults, Line
+from tests.channels.amazon.conftest import Connect
+from tests.sandbox.amazon.support import NO_KEEPALIVE
+
+NORMALIZED: TypeAdapter[NormalizedOrder] = TypeAdapter(NormalizedOrder)
+HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
+
+
+def window() -> tuple[datetime, datetime]:
+    return HOUR_AGO, datetime.now(UTC)
+
+
+def test_registered_with_the_published_limits() -> None:
+    assert connector_class("amazon") is AmazonConnector
+    assert (AmazonConnector.channel, AmazonConnector.webhooks, AmazonConnector.max_push_batch) == (
+        "amazon",
+        False,
+        1,
+    )
+    operations = {
+        "orders": "getOrders",
+        "order": "getOrder",
+        "order_items": "getOrderItems",
+        "stock": "patchListingsItem",
+        "shipments": "confirmShipment",
+    }
+    assert {
+        ours: PUBLISHED_RATES[theirs] for ours, theirs in operations.items()
+    } == AmazonConnector.rate_limits
+
+
+def test_settings_and_token_url(client: httpx.Client) -> None:
+    credentials = {"client_id": "id", "client_secret": "secret", "refresh_token": "Atzr|x"}
+    settings = {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "A1SELLER"}
+
+    def make(base_url: str, **extra: str) -> AmazonConnector:
+        return AmazonConnector(ShopConnection(1, "amz", base_url, credentials, settings | extra), client)
+
+    assert (
+        make("https://sellingpartnerapi-na.amazon.com").api.token_url
+        == "https://api.amazon.com/auth/o2/token"
+    )
+    assert make("http://127.0.0.1:9000/").api.token_url == "http://127.0.0.1:9000/auth/o2/token"
+    assert make("http://x", token_url="http://lwa/token").api.token_url == "http://lwa/token"
+    assert make("http://x").lag == timedelta(minutes=2)
+    with pytest.raises(AuthFailed, match="seller_id"):
+        AmazonConnector(ShopConnection(1, "amz", "http://x", credentials, {"marketplace_id": "M"}), client)
+    with pytest.raises(AuthFailed, match="client_secret"):
+        AmazonConnector(
+            ShopConnection(1, "amz", "http://x", {**credentials, "client_secret": ""}, settings), client
+        )
+
+
+def test_fetch_orders_walks_every_page_with_items(store: AmazonStore, connect: Connect) -> None:
+    store.configure(items_page_size=1)  # two lines each: every order's items come in two pages
+    store.add_listing("MUG-1", price="12.50")
+    store.add_listing("CAP-1", price="9.99")
+    placed = [
+        store.place_order([Line("MUG-1", 2), Line("CAP-1", 1, tax="0.80")], paid=n % 3 != 0)
+        for n in range(65)
+    ]
+    amazon = connect()
+    pages, cursor, raws = 0, None, []
+    while True:
+        page = amazon.fetch_orders(*window(), cursor)
+        raws += page.orders
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == 3  # pages of 30
+    assert sorted(r.external_id for r in raws) == sorted(placed)
+    for raw in raws:
+        order = raw.body["order"]
+        assert raw.version == mapper.version(order)
+        assert [i["SellerSKU"] for i in raw.body["items"]] == ["MUG-1", "CAP-1"]
+        assert amazon.ready(raw) is (order["OrderStatus"] == "Unshipped")
+        if amazon.ready(raw):
+            result = NORMALIZED.validate_python(amazon.map_order(raw))
+            assert (result["shop"], result["total"]) == ("amazon-us", 2500 + 999 + 80)
+    assert store.calls()["getOrderItems"] == 2 * 65
+
+
+def test_window_ends_two_minutes_before_now(store: AmazonStore, connect: Connect) -> None:
+    store.configure(before_lag_seconds=120)  # Amazon's rule, on
+    store.add_listing("MUG-1")
+    old = store.place_order([Line("MUG-1", 1)], paid=True, at=datetime.now(UTC) - timedelta(minutes=10))
+    store.place_order([Line("MUG-1", 1)], paid=True)  # too fresh to be asked for yet
+    amazon = connect(before_lag_seconds=120)
+    assert amazon.lag == timedelta(minutes=2)
+    page = amazon.fetch_orders(*window(), None)
+    assert [raw.external_id for raw in page.orders] == [old]
+    # A window that lies entirely within the last two minutes needs no call at all.
+    calls = store.calls()["getOrders"]
+    assert (
+        amazon.fetch_orders(datetime.now(UTC) - timedelta(seconds=30), datetime.now(UTC), None).orders == []
+    )
+    assert store.calls()["getOrders"] == calls
+
+
+def test_fetch_order(store: AmazonStore, connect: Connect) -> None:
+    store.add_listing("MUG-1")
+    order_id = store.place_order([Line("MUG-1", 1)])
+    amazon = connect()
+    raw = amazon.fetch_order(order_id)
+    assert raw is not None and raw.external_id == order_id
+    assert not amazon.ready(raw)  # Pending: no address yet
+    store.pay(order_id)
+    paid = amazon.fetch_order(order_id)
+    assert paid is not None and paid.version > raw.version and amazon.ready(paid)
+    assert amazon.fetch_order("999-0000000-0000000") is None
+
+
+def test_cancellations(store: AmazonStore, connect: Connect) -> None:
+    store.add_listing("MUG-1")
+    order_id = store.place_order([Line("MUG-1", 1)], paid=True)
+    amazon = connect()
+    store.request_cancel(order_id, "ordered by mistake")
+    asked = amazon.fetch_order(order_id)
+    assert asked is not None and amazon.ready(asked) and not amazon.cancelled(asked)
+    result = amazon.map_order(asked)
+    assert mapper.CANCEL_REQUESTED in result["tags"] and not result["cancelled"]
+    store.cancel(order_id)
+    cancelled = amazon.fetch_order(order_id)
+    assert cancelled is not None and amazon.cancelled(cancelled)
+    assert not amazon.ready(cancelled)  # Amazon hides the address of a cancelled order
+
+
+def test_token_is_cached_and_renewed(store: AmazonStore, connect: Connect) -> None:
+    amazon = connect()
+    amazon.fetch_orders(*window(), None)
+    amazon.fetch_orders(*window(), None)
+    connect().fetch_orders(*window(), None)  # another connector for the same seller shares the token
+    assert (store.tokens_issued, store.denied) == (1, 0)
+
+    # Revoked early (or expired by Amazon's clock): one 403, one new token, the call goes through.
+    store.expire_tokens()
+    amazon.fetch_orders(*window(), None)
+    assert (store.tokens_issued, store.denied) == (2, 1)
+
+    # A short-lived token is renewed before it runs out, without a 403.
+    store.configure(token_lifetime=1)
+    store.expire_tokens()
+    amazon.fetch_orders(*window(), None)
+    assert (store.tokens_issued, store.denied) == (3, 2)
+    time.sleep(1.0)
+    amazon.fetch_orders(*window(), None)
+    assert (store.tokens_issued, store.denied) == (4, 2)
+
+
+def test_refused_credentials_are_auth_failed(store: AmazonStore, connect: Connect) -> None:
+    with pytest.raises(AuthFailed, match="invalid_grant") as refused:
+        connect(refresh_token="Atzr|revoked").fetch_orders(*window(), None)
+    assert not refused.value.retryable
+    with pytest.raises(AuthFailed, match="invalid_client"):
+        connect(client_secret="wrong").fetch_orders(*window(), None)
+    assert store.tokens_issued == 0
+
+
+def test_forbidden_after_a_new_token_is_auth_failed(store: AmazonStore, connect: Connect) -> None:
+    store.add_listing("MUG-1")
+    amazon = connect(seller_id="A2NOTTHISSELLER")
+    amazon.fetch_orders(*window(), None)  # a token in the cache
+    with pytest.raises(AuthFailed, match="Unauthorized") as denied:
+        amazon.push_stock([StockPush("MUG-1", "MUG-1", 5, {})])
+    assert (denied.value.status, denied.value.retryable) == (403, False)
+    assert store.tokens_issued == 2  # the 403 got a new token and one more try
+    assert store.quantities() == {}
+
+
+def test_push_stock(store: AmazonStore, connect: Connect) -> None:
+    store.add_listing("MUG-1")
+    store.add_listing("CAP/2")  # a SKU that needs escaping in the path
+    amazon = connect()
+    assert amazon.push_stock([StockPush("MUG-1", "MUG-1", 12, {})]) == [
+        amazon.push_stock([StockPush("MUG-1", None, 12, {})])[0]
+    ]
+    [cap] = amazon.push_stock([StockPush("CAP/2", "CAP/2", -3, {})])
+    assert cap.ok and cap.listing_id == "CAP/2"
+    assert store.quantities() == {"MUG-1": 12, "CAP/2": 0}
+    [unknown] = amazon.push_stock([StockPush("NOPE", "NOPE", 1, {})])
+    assert not unknown.ok and unknown.error is not None and unknown.error.startswith("INVALID")
+    assert store.calls()["patchListingsItem"] == 4
+
+
+def test_confirm_shipment(store: AmazonStore, connect: Connect) -> None:
+    store.add_listing("MUG-1", asin="B000MUG001")
+    store.add_listing("CAP-1")
+    order_id = store.place_order([Line("MUG-1", 2), Line("CAP-1", 1)], paid=True)
+    amazon = connect()
+    shipped_at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+    amazon.confirm_shipment(
+        Shipment(order_id, "UPS", "1Z999AA10123456784", shipped_at, lines=[("B000MUG001", 1)])
+    )
+    assert store.order(order_id)["order"]["OrderStatus"] == "PartiallyShipped"
+    amazon.confirm_shipment(Shipment(order_id, "USPS", "9400111899223100000000", shipped_at))
+    assert store.order(order_id)["order"]["OrderStatus"] == "Shipped"
+    items = {i["SellerSKU"]: i["OrderItemId"] for i in store.order(order_id)["items"]}
+    first, rest = (s["body"]["packageDetail"] for s in store.shipments())
+    assert first == {
+        "packageReferenceId": "1",
+        "carrierCode": "UPS",
+        "carrierName": "UPS",
+        "trackingNumber": "1Z999AA10123456784",
+        "shipDate": "2026-11-20T09:30:00.000Z",
+        "orderItems": [{"orderItemId": items["MUG-1"], "quantity": 1}],
+    }
+    assert rest["packageReferenceId"] == "2"
+    assert rest["orderItems"] == [
+        {"orderItemId": items["MUG-1"], "quantity": 1},
+        {"orderItemId": items["CAP-1"], "quantity": 1},
+    ]
+    # A retry after a lost response finds nothing left to confirm and sends nothing.
+    amazon.confirm_shipment(Shipment(order_id, "USPS", "9400111899223100000000", shipped_at))
+    assert len(store.shipments()) == 2
+
+
+def test_confirm_shipment_refused(store: AmazonStore, connect: Connect) -> None:
+    store.add_listing("MUG-1")
+    pending = store.place_order([Line("MUG-1", 1)])
+    amazon = connect()
+    shipment = Shipment(pending, "UPS", "1Z", datetime.now(UTC))
+    with pytest.raises(Rejected, match="Invalid Input") as refused:
+        amazon.confirm_shipment(shipment)
+    assert (refused.value.status, refused.value.retryable) == (400, False)
+    with pytest.raises(Rejected, match="no item 'NOPE'"):
+        amazon.confirm_shipment(Shipment(pending, "UPS", "1Z", datetime.now(UTC), lines=[("NOPE", 1)]))
+    with pytest.raises(Rejected) as unknown:
+        amazon.confirm_shipment(Shipment("999-0000000-0000000", "UPS", "1Z", datetime.now(UTC)))
+    assert unknown.value.status == 404
+
+
+def test_throttling_is_rate_limited(store: AmazonStore, connect: Connect) -> None:
+    store.configure(rates={"getOrders": RateLimit(0.5, 1)})
+    amazon = connect()
+    amazon.fetch_orders(*window(), None)
+    with pytest.raises(RateLimited) as throttled:
+        amazon.fetch_orders(*window(), None)
+    assert isinstance(throttled.value, Throttled)
+    # No Retry-After from Amazon: one token's worth of the rate in x-amzn-RateLimit-Limit.
+    assert (throttled.value.retry_after, throttled.value.operation) == (2.0, "orders")
+    assert (throttled.value.status, throttled.value.retryable) == (429, True)
+    assert "QuotaExceeded" in str(throttled.value)
+
+
+def test_throttled_items_are_waited_out(store: AmazonStore, connect: Connect) -> None:
+    store.configure(rates={"getOrderItems": RateLimit(50.0, 1)})
+    store.add_listing("MUG-1")
+    for _ in range(4):
+        store.place_order([Line("MUG-1", 1)], paid=True)
+    page = connect().fetch_orders(*window(), None)
+    assert len(page.orders) == 4 and all(raw.body["items"] for raw in page.orders)
+    assert store.calls()["getOrderItems"] > 4  # some were throttled, then waited out
+
+
+def test_server_faults_are_retryable_channel_errors(
+    store: AmazonStore, connect: Connect, base_url: str
+) -> None:
+    store.add_listing("MUG-1")
+    store.place_order([Line("MUG-1", 1)], paid=True)
+    amazon = connect()
+    amazon.fetch_orders(*window(), None)
+
+    store.set_faults(Faults(error=1.0))
+    with pytest.raises(ChannelError, match="InternalFailure") as failed:
+        amazon.fetch_orders(*window(), None)
+    assert type(failed.value) is ChannelError and failed.value.retryable and failed.value.status == 500
+
+    store.set_faults(Faults(malformed_once=True))
+    with pytest.raises(ChannelError, match="malformed JSON") as malformed:
+        amazon.fetch_orders(*window(), None)
+    assert type(malformed.value) is ChannelError and malformed.value.retryable
+    assert len(amazon.fetch_orders(*window(), None).orders) == 1
+
+    store.set_faults(Faults(delay=1.0, delay_seconds=0.5))
+    with httpx.Client(timeout=0.1, limits=NO_KEEPALIVE) as impatient:
+        slow = connect(http=impatient)
+        with pytest.raises(ChannelError, match="timed out") as timed_out:
+            slow.push_stock([StockPush("MUG-1", "MUG-1", 1, {})])
+    assert type(timed_out.value) is ChannelError and timed_out.value.retryable
