@@ -1,0 +1,322 @@
+"""The Shopify connector against the sandbox over real HTTP: paging, one order, stock pushes that
+learn their binding, shipments, HTTP failures as the interface's exceptions, webhooks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import TypeAdapter
+
+from orderly.channels.connector import (
+    AuthFailed,
+    ChannelError,
+    RateLimit,
+    RateLimited,
+    Rejected,
+    Shipment,
+    ShopConnection,
+    StockPush,
+)
+from orderly.channels.registry import connector_class
+from orderly.channels.shopify import CONNECTOR, ShopifyConnector
+from orderly.orders.schemas import NormalizedOrder
+from orderly.sandbox.serve import serving
+from orderly.sandbox.shopify import ShopifyStore, create_app
+from tests.sandbox.shopify.helpers import SECRET, TOKEN, Clock, Receiver, new_store, place, variant_ids
+
+NOW = datetime.now(UTC)
+WIDE = (NOW - timedelta(days=1), NOW + timedelta(days=1))
+
+
+@pytest.fixture
+def store() -> Iterator[ShopifyStore]:
+    store = new_store()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def url(store: ShopifyStore) -> Iterator[str]:
+    with serving(create_app(store)) as base_url:
+        yield base_url
+
+
+def connect(
+    url: str, store: ShopifyStore, *, token: str = TOKEN, timeout: float = 5.0, **settings: Any
+) -> ShopifyConnector:
+    connection = ShopConnection(
+        shop_id=1,
+        shop_code="shopify-us",
+        base_url=url,
+        credentials={"access_token": token, "webhook_secret": SECRET},
+        settings={"location_id": store.location_id, **settings},
+    )
+    return CONNECTOR(connection, httpx.Client(base_url=url, timeout=timeout))
+
+
+@pytest.fixture
+def shopify(url: str, store: ShopifyStore) -> Iterator[ShopifyConnector]:
+    connector = connect(url, store)
+    yield connector
+    connector.client.close()
+
+
+def test_the_plugin_declares_shopify() -> None:
+    assert connector_class("shopify") is ShopifyConnector
+    assert (CONNECTOR.channel, CONNECTOR.webhooks, CONNECTOR.max_push_batch) == ("shopify", True, 1)
+    assert set(CONNECTOR.rate_limits) == {"orders", "stock", "shipments"}
+    assert set(CONNECTOR.rate_limits.values()) == {RateLimit(per_second=2.0, burst=40)}
+
+
+def test_fetch_orders_follows_the_cursor_through_every_page(url: str, store: ShopifyStore) -> None:
+    placed = [place(store) for _ in range(7)]
+    shopify = connect(url, store, page_size=3)
+
+    pages, cursor = [], None
+    while True:
+        page = shopify.fetch_orders(*WIDE, cursor)
+        pages.append(page)
+        if (cursor := page.next_cursor) is None:
+            break
+
+    assert [len(p.orders) for p in pages] == [3, 3, 1]
+    raws = [raw for p in pages for raw in p.orders]
+    assert sorted(raw.external_id for raw in raws) == sorted(str(o["id"]) for o in placed)
+    for raw in raws:
+        assert raw.version == raw.body["updated_at"]  # exactly as Shopify wrote it
+        assert raw.external_id == str(raw.body["id"]) and int(raw.external_id) > 2**53
+    TypeAdapter(list[NormalizedOrder]).validate_python([shopify.map_order(raw) for raw in raws])
+
+
+def test_fetch_orders_keeps_the_window_half_open() -> None:
+    clock = Clock()
+    store = new_store(clock=clock)
+    with serving(create_app(store)) as base_url:
+        shopify = connect(base_url, store)
+        stamps = []
+        for _ in range(4):
+            stamps.append(datetime.fromisoformat(place(store)["updated_at"]))
+            clock.advance(1)
+        store.cancel(store.orders()[0]["id"])  # an update: still found, at its new updated_at
+        page = shopify.fetch_orders(stamps[1], stamps[3], None)
+        later = shopify.fetch_orders(
+            stamps[3] - timedelta(microseconds=1), clock.now + timedelta(seconds=1), None
+        )
+    store.close()
+    assert [datetime.fromisoformat(raw.version) for raw in page.orders] == [stamps[2], stamps[1]]
+    assert len(later.orders) == 2  # the last one placed, and the cancelled first one
+
+
+def test_fetch_order_returns_it_as_it_is_now_or_none(shopify: ShopifyConnector, store: ShopifyStore) -> None:
+    order = place(store)
+    store.update_order(order["id"], {"note": "call first"})
+
+    raw = shopify.fetch_order(str(order["id"]))
+    assert raw is not None and raw.body["note"] == "call first" and raw.version == raw.body["updated_at"]
+    assert shopify.fetch_order(str(order["id"] + 1)) is None
+    assert shopify.fetch_order("../variants/1") is None
+
+
+def test_push_stock_learns_the_inventory_item_then_sets_the_level(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    variant = str(variant_ids(store)["SHIRT-S"])
+
+    [first] = shopify.push_stock([StockPush(variant, "SHIRT-S", 42, {})])
+    item = next(lv["inventory_item_id"] for lv in store.stock_levels() if lv["sku"] == "SHIRT-S")
+    assert first.ok and first.listing_id == variant and first.binding == {"inventory_item_id": item}
+    calls = store.stats()["calls"]
+    [second] = shopify.push_stock([StockPush(variant, "SHIRT-S", 7, first.binding or {})])
+    assert second.ok and second.binding is None  # nothing new to keep
+    assert store.stats()["calls"] == calls + 1  # no second look at the variant
+
+    level = next(lv for lv in store.stock_levels() if lv["sku"] == "SHIRT-S")
+    assert (level["available"], level["location_id"], level["sets"]) == (7, store.location_id, 2)
+
+
+def test_push_stock_failures_are_results_not_exceptions(
+    shopify: ShopifyConnector, store: ShopifyStore, url: str
+) -> None:
+    variant = str(variant_ids(store)["SHIRT-M"])
+
+    [unknown] = shopify.push_stock([StockPush("1", None, 1, {})])
+    assert not unknown.ok and unknown.error == "no such variant on the shop"
+    [not_an_id] = shopify.push_stock([StockPush("SHIRT-M", "SHIRT-M", 1, {})])
+    assert not not_an_id.ok
+    [stale] = shopify.push_stock([StockPush(variant, None, 1, {"inventory_item_id": 5, "note": "kept"})])
+    assert not stale.ok and "422" in (stale.error or "")
+    assert stale.binding == {"note": "kept"}  # the stale item is forgotten, to be learned again
+    [elsewhere] = shopify.push_stock([StockPush(variant, None, 1, {"location_id": 3})])
+    assert not elsewhere.ok and elsewhere.binding is not None and "inventory_item_id" in elsewhere.binding
+
+    nowhere = connect(url, store, location_id=None)
+    [no_location] = nowhere.push_stock([StockPush(variant, None, 1, {})])
+    assert not no_location.ok and "location_id" in (no_location.error or "")
+    assert no_location.binding is not None  # what it learned is still worth keeping
+
+
+def test_confirm_shipment_fulfils_the_order_with_tracking(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    order = place(store)
+    shipment = Shipment(str(order["id"]), "UPS", "1Z001985YW99744790", NOW)
+
+    shopify.confirm_shipment(shipment)
+    [fulfillment] = store.fulfillments(order["id"])
+    assert (fulfillment["tracking_company"], fulfillment["tracking_number"]) == ("UPS", "1Z001985YW99744790")
+    assert sum(item["quantity"] for item in fulfillment["line_items"]) == 3
+    assert store.order(order["id"])["fulfillment_status"] == "fulfilled"
+
+    shopify.confirm_shipment(shipment)  # a retry after a lost answer changes nothing
+    assert len(store.fulfillments(order["id"])) == 1
+    shopify.confirm_shipment(Shipment(str(order["id"]), "USPS", "9400111", NOW))  # a new label
+    [fulfillment] = store.fulfillments(order["id"])
+    assert (fulfillment["tracking_company"], fulfillment["tracking_number"]) == ("USPS", "9400111")
+
+
+def test_confirm_shipment_of_some_lines_by_sku_or_listing(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    order = place(store)
+    shirt_m = str(variant_ids(store)["SHIRT-M"])
+
+    shopify.confirm_shipment(
+        Shipment(str(order["id"]), "DHL", "JD1", NOW, lines=[("SHIRT-S", 1), (shirt_m, 1)])
+    )
+    assert store.order(order["id"])["fulfillment_status"] == "partial"
+    with pytest.raises(Rejected):
+        shopify.confirm_shipment(Shipment(str(order["id"]), "DHL", "JD2", NOW, lines=[("SHIRT-S", 2)]))
+    shopify.confirm_shipment(Shipment(str(order["id"]), "DHL", "JD2", NOW, lines=[("SHIRT-S", 1)]))
+    assert store.order(order["id"])["fulfillment_status"] == "fulfilled"
+    assert [f["tracking_number"] for f in store.fulfillments(order["id"])] == ["JD1", "JD2"]
+
+
+def test_confirm_shipment_of_what_cannot_ship_is_rejected(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    order = place(store)
+    store.cancel(order["id"])
+    for external_id in (str(order["id"]), str(order["id"] + 1), "#1001"):
+        with pytest.raises(Rejected) as refused:
+            shopify.confirm_shipment(Shipment(external_id, "UPS", "1Z", NOW))
+        assert not refused.value.retryable
+
+
+def test_a_full_bucket_is_rate_limited_with_its_retry_after() -> None:
+    store = new_store(bucket_size=2, leak_per_second=2.0)
+    with serving(create_app(store)) as base_url:
+        shopify = connect(base_url, store)
+        shopify.fetch_order("1")
+        shopify.fetch_order("1")
+        with pytest.raises(RateLimited) as throttled:
+            shopify.fetch_order("1")
+        time.sleep(throttled.value.retry_after)  # waiting as told is enough
+        assert shopify.fetch_order("1") is None
+    store.close()
+    assert 0 < throttled.value.retry_after <= 0.5 and throttled.value.status == 429
+    assert throttled.value.retryable
+
+
+def test_a_429_says_how_long_to_wait(shopify: ShopifyConnector, store: ShopifyStore) -> None:
+    store.set_faults({"rate_limited": 1.0, "retry_after": 3.5})
+    with pytest.raises(RateLimited) as injected:
+        shopify.fetch_orders(*WIDE, None)
+    assert injected.value.retry_after == 3.5
+
+
+def test_a_refused_token_is_auth_failed(url: str, store: ShopifyStore) -> None:
+    shopify = connect(url, store, token="revoked")
+    with pytest.raises(AuthFailed) as refused:
+        shopify.fetch_orders(*WIDE, None)
+    assert refused.value.status == 401 and not refused.value.retryable
+    assert "Invalid API key or access token" in (refused.value.body or "")
+    with pytest.raises(AuthFailed):
+        connect(url, store, token="").fetch_order("1")
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [{"server_error": 1.0}, {"slow": 1.0, "slow_seconds": 0.5}, {"malformed_pages": 1}],
+    ids=["500", "timeout", "malformed"],
+)
+def test_server_errors_timeouts_and_bad_json_are_retryable(
+    url: str, store: ShopifyStore, faults: dict[str, Any]
+) -> None:
+    place(store)
+    store.set_faults(faults)
+    shopify = connect(url, store, timeout=0.2)
+    with pytest.raises(ChannelError) as failed:
+        shopify.fetch_orders(*WIDE, None)
+    assert failed.value.retryable and type(failed.value) is ChannelError
+
+
+def test_an_unreachable_shop_is_retryable(store: ShopifyStore) -> None:
+    with serving(create_app(store)) as gone:
+        pass
+    with pytest.raises(ChannelError) as failed:
+        connect(gone, store, timeout=0.5).fetch_order("1")
+    assert failed.value.retryable
+
+
+def test_webhooks_verify_and_key_like_the_poll(shopify: ShopifyConnector, store: ShopifyStore) -> None:
+    with Receiver().serving(store) as receiver:
+        order = place(store)
+        assert store.wait_for_webhooks(5)
+    [(headers, body)] = receiver.deliveries
+
+    assert shopify.verify_webhook(headers, body)
+    assert not shopify.verify_webhook(headers, body.replace(b'"note":null', b'"note":"x"'))
+    assert not shopify.verify_webhook({k: v for k, v in headers.items() if "hmac" not in k}, body)
+    other_secret = ShopConnection(1, "shopify-us", "", {"access_token": TOKEN, "webhook_secret": "other"})
+    assert not CONNECTOR(other_secret, shopify.client).verify_webhook(headers, body)
+
+    event = shopify.parse_webhook(headers, body)
+    raw = shopify.fetch_order(str(order["id"]))
+    assert raw is not None
+    assert (event.event_id, event.external_id, event.version) == (
+        raw.external_id,
+        raw.external_id,
+        raw.version,
+    )
+    assert event.topic == "orders/create" and event.body == raw.body
+    with pytest.raises(Rejected):
+        shopify.parse_webhook(headers, b"[]")
+
+
+def test_requests_as_the_contract_writes_them() -> None:
+    """Against canned answers: the first page's filters, the Link header in the pagination page's
+    own unquoted form, and a page_info sent back with the limit alone."""
+    requests: list[httpx.Request] = []
+    link = (
+        "<https://shop.myshopify.com/admin/api/2024-01/orders.json?page_info=prev1&limit=250>; rel=previous, "
+        "<https://shop.myshopify.com/admin/api/2024-01/orders.json?page_info=next%2B2&limit=250>; rel=next"
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, json={"orders": []}, headers={"Link": link})
+
+    client = httpx.Client(base_url="https://shop.myshopify.com", transport=httpx.MockTransport(answer))
+    connection = ShopConnection(1, "s", "https://shop.myshopify.com", {"access_token": TOKEN})
+    shopify = CONNECTOR(connection, client)
+    after = datetime(2024, 5, 1, 10, 0, 0, 250_000, tzinfo=UTC)
+    before = datetime(2024, 5, 1, 11, 0, 0, 250_000, tzinfo=UTC)
+
+    assert shopify.fetch_orders(after, before, None).next_cursor == "next+2"
+    shopify.fetch_orders(after, before, "next+2")
+
+    first, second = requests
+    assert first.url.path == "/admin/api/2024-01/orders.json"
+    assert first.headers["X-Shopify-Access-Token"] == TOKEN
+    assert dict(first.url.params) == {
+        "status": "any",
+        "updated_at_min": "2024-05-01T10:00:00+00:00",  # whole seconds, widened; [after, before) kept locally
+        "updated_at_max": "2024-05-01T11:00:01+00:00",
+        "limit": "250",
+    }
+    assert dict(second.url.params) == {"page_info": "next+2", "limit": "250"}

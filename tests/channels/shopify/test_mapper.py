@@ -1,0 +1,184 @@
+"""The pure mapping of Shopify orders, checked on Shopify's published payloads and on the edges they
+do not show (other currencies, absent fields, ids past 2**53)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from orderly.channels.shopify.mapper import PAYMENT_STATUS, map_order
+from orderly.orders.schemas import NormalizedOrder, amounts
+from tests.sandbox.shopify.helpers import new_store, place, sample
+
+ORDER = TypeAdapter(NormalizedOrder)
+LISTED = sample("orders_list_response.json")["orders"]
+WEBHOOK = sample("webhook_orders_create_test_payload.json")
+
+
+def normalized(payload: dict[str, Any]) -> NormalizedOrder:
+    return ORDER.validate_python(map_order(payload, "shopify-us"))
+
+
+@pytest.mark.parametrize("payload", [*LISTED, WEBHOOK], ids=lambda p: str(p["id"]))
+def test_every_published_order_maps_to_a_valid_order_whose_parts_add_up(payload: dict[str, Any]) -> None:
+    order = normalized(payload)
+    subtotal, total = amounts(order)
+    assert total == subtotal + order["shipping_total"] + order["tax_total"] - order["discount_total"]
+    assert order["raw"] == payload
+
+
+def test_the_listed_sample() -> None:
+    order = normalized(LISTED[0])
+
+    assert (order["shop"], order["external_id"], order["currency"]) == ("shopify-us", "450789469", "USD")
+    assert order["placed_at"] == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)  # 11:00-05:00
+    assert order["updated_at"] == datetime(2008, 1, 10, 16, 0, tzinfo=UTC)
+    assert (order["payment_status"], order["cancelled"]) == ("partially_refunded", False)
+    assert order["platform_status"] == "unfulfilled/partially_refunded"
+    assert order["payment_method"] == "bogus"
+    assert order["buyer"] == {
+        "name": "Bob Norman",
+        "email": "bob.norman@mail.example.com",
+        "phone": "+557734881234",
+        "platform_id": "207119551",
+    }
+    assert order["shipping_address"] == {
+        "name": "Bob Norman",
+        "line1": "Chestnut Street 92",
+        "line2": None,  # "" in the payload
+        "city": "Louisville",
+        "region": "KY",
+        "postal_code": "40202",
+        "country": "US",
+        "phone": "+1(502)-459-2181",
+    }
+    assert order["billing_country"] == "US"
+    assert [(li["platform_sku"], li["listing_id"], li["title"]) for li in order["lines"]] == [
+        ("IPOD2008GREEN", "39072856", "IPod Nano - 8gb - green"),
+        ("IPOD2008RED", "49148385", "IPod Nano - 8gb - red"),
+        ("IPOD2008BLACK", "457924702", "IPod Nano - 8gb - black"),
+    ]
+    assert [(li["quantity"], li["unit_price"], li["discount"], li["tax"]) for li in order["lines"]] == [
+        (1, 19900, 334, 398),
+        (1, 19900, 333, 398),
+        (1, 19900, 333, 398),
+    ]
+    # TENOFF is spread over the lines, so no order discount is left over
+    assert (order["shipping_total"], order["discount_total"], order["tax_total"], order["total"]) == (
+        0,
+        0,
+        1194,
+        59894,
+    )
+    assert (order["buyer_remark"], order["tags"]) == (None, [])
+
+
+def test_the_webhook_sample() -> None:
+    order = normalized(WEBHOOK)
+
+    assert order["external_id"] == "820982911946154500"  # rounded by JavaScript before it was captured
+    assert order["placed_at"] == datetime(2020, 9, 10, 8, 26, 51, tzinfo=UTC)  # 04:26:51-04:00
+    assert (order["cancelled"], order["payment_status"]) == (True, "failed")  # voided
+    assert order["platform_status"] == "pending/voided"
+    assert [(li["platform_sku"], li["listing_id"]) for li in order["lines"]] == [
+        ("SKU2006-001", None),  # a line without a variant is known by its SKU
+        ("SKU2006-020", None),
+    ]
+    assert [li["discount"] for li in order["lines"]] == [0, 500]
+    assert (order["shipping_total"], order["discount_total"], order["total"]) == (1000, 0, 25498)
+    assert order["buyer"]["name"] == "John Smith" and order["buyer"]["email"] == "jon@doe.ca"
+    assert order["shipping_address"]["name"] == "Steve Shipper"
+
+
+def test_ids_past_2_to_the_53_stay_exact() -> None:
+    payload = json.loads(
+        json.dumps(LISTED[0])
+        .replace('"id": 450789469', '"id": 9223372036854775807')
+        .replace('"variant_id": 39072856', '"variant_id": 9007199254740993')
+    )
+    order = normalized(payload)
+    assert order["external_id"] == "9223372036854775807"
+    assert order["lines"][0]["listing_id"] == "9007199254740993"
+
+
+def _with_amounts(currency: str, amount: str) -> dict[str, Any]:
+    """The listed sample in another currency, with every amount (all its *_set) set to ``amount``."""
+    payload = copy.deepcopy(LISTED[0])
+    payload["currency"] = currency
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if "shop_money" in node:
+                node["shop_money"] = {"amount": amount, "currency_code": currency}
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(payload)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "minor"),
+    [("JPY", "1500", 1500), ("JPY", "1500.00", 1500), ("KWD", "1.250", 1250), ("EUR", "0.10", 10)],
+)
+def test_amounts_use_the_currencys_exponent(currency: str, amount: str, minor: int) -> None:
+    order = normalized(_with_amounts(currency, amount))
+    assert order["currency"] == currency
+    assert order["total"] == minor and order["lines"][0]["unit_price"] == minor
+
+
+def test_amounts_finer_than_the_currency_are_refused() -> None:
+    with pytest.raises(ValueError, match="more decimals"):
+        map_order(_with_amounts("JPY", "1500.5"), "s")
+    with pytest.raises(ValueError, match="not a decimal"):
+        map_order(_with_amounts("USD", "ten"), "s")
+
+
+@pytest.mark.parametrize("missing", ["id", "currency", "created_at", "total_price_set"])
+def test_a_payload_without_the_essentials_is_refused(missing: str) -> None:
+    payload = copy.deepcopy(LISTED[0])
+    del payload[missing]
+    if missing == "total_price_set":
+        del payload["total_price"]
+    with pytest.raises(ValueError):
+        map_order(payload, "s")
+
+
+def test_blank_skus_tags_and_notes() -> None:
+    payload = copy.deepcopy(LISTED[0])
+    payload["line_items"][0]["sku"] = ""
+    payload["tags"] = " wholesale,, rush , "
+    payload["note"] = "  please gift wrap "
+    order = normalized(payload)
+    assert order["lines"][0]["platform_sku"] is None and order["lines"][0]["listing_id"] == "39072856"
+    assert order["tags"] == ["wholesale", "rush"]
+    assert order["buyer_remark"] == "please gift wrap"
+
+
+def test_an_order_that_ships_nothing_is_addressed_to_the_billing_address() -> None:
+    payload = copy.deepcopy(WEBHOOK)
+    payload["shipping_address"] = None
+    assert normalized(payload)["shipping_address"]["line1"] == "123 Billing Street"
+
+
+@pytest.mark.parametrize(("financial_status", "expected"), [*PAYMENT_STATUS.items(), (None, "pending")])
+def test_financial_status(financial_status: str | None, expected: str) -> None:
+    assert map_order({**LISTED[0], "financial_status": financial_status}, "s")["payment_status"] == expected
+
+
+def test_sandbox_orders_map_and_add_up_to_their_total() -> None:
+    store = new_store()
+    payload = place(store, discount="10.00", tax_rate="0.06", shipping_price="4.90", tags=["a", "b"])
+    store.close()
+    order = normalized(payload)
+    assert amounts(order) == (10970, 12118)
+    assert order["total"] == 12118 and order["tags"] == ["a", "b"]
+    assert [li["platform_sku"] for li in order["lines"]] == ["SHIRT-S", "SHIRT-M"]
