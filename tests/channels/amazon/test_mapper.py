@@ -196,6 +196,10 @@ def test_amounts_become_minor_units() -> None:
         mapper.map_order("amazon-us", order, [{**item, "ItemTax": {"CurrencyCode": "EUR", "Amount": "1.95"}}])
     with pytest.raises(ValueError, match="no decimal Amount"):
         mapper.map_order("amazon-us", order, [{**item, "ItemTax": {"CurrencyCode": "USD", "Amount": "n/a"}}])
+    # A malformed quantity is not taken for a cancelled item: the order is ready, and mapping says why not.
+    assert mapper.missing(order, [{**item, "QuantityOrdered": "3"}]) is None
+    with pytest.raises(ValueError, match="QuantityOrdered is not a positive count"):
+        mapper.map_order("amazon-us", order, [{**item, "QuantityOrdered": "3"}])
     assert "no items with a quantity" in (mapper.missing(order, [cancelled_item]) or "")
     assert "no item prices" in (
         mapper.missing(order, [{k: v for k, v in item.items() if k != "ItemPrice"}]) or ""

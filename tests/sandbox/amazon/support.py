@@ -11,15 +11,11 @@ from typing import Any
 
 import httpx
 
-from orderly.channels.connector import RateLimit
-from orderly.sandbox.amazon import PUBLISHED_RATES, AmazonStore
+from orderly.sandbox.amazon import FAST_RATES, AmazonStore
 from orderly.sandbox.serve import serving
 
 #: The published SP-API samples (copied verbatim from shared/platforms/amazon_sp_api).
 SAMPLES = Path(__file__).parents[2] / "channels" / "amazon" / "samples"
-
-#: Fast enough that no test is throttled unless it sets a rate of its own.
-FAST = {op: RateLimit(1000.0, 1000) for op in PUBLISHED_RATES}
 
 
 #: A fresh connection per request: serving()'s listening socket is made without IPPROTO_TCP, so asyncio
@@ -35,7 +31,7 @@ def make_store(**overrides: Any) -> AmazonStore:
     """A store with fast rates and the 2-minute rule off. Its own refresh token keeps connectors in
     one test process from sharing a cached access token across stores."""
     options: dict[str, Any] = {
-        "rates": FAST,
+        "rates": FAST_RATES,
         "before_lag_seconds": 0,
         "refresh_token": f"Atzr|{uuid.uuid4().hex}",
     }

@@ -59,13 +59,19 @@ def _payload(body: Any, op: str) -> dict[str, Any]:
     return payload
 
 
-def _records(payload: Mapping[str, Any], key: str, op: str, *required: str) -> list[dict[str, Any]]:
-    records = payload.get(key)
+def _records(records: Any, what: str, *required: str) -> list[dict[str, Any]]:
     if not isinstance(records, list) or not all(
         isinstance(r, dict) and all(isinstance(r.get(f), str) and r[f] for f in required) for r in records
     ):
-        raise ChannelError(f"{op}: {key} is not a list of records with {', '.join(required)}")
+        raise ChannelError(f"{what} is not a list of records with {', '.join(required)}")
     return records
+
+
+def _count(item: Mapping[str, Any], key: str) -> int:
+    value = item.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ChannelError(f"getOrderItems: {key} of item {item.get('OrderItemId')} is not a count")
+    return value
 
 
 class AmazonConnector(Connector):
@@ -125,7 +131,7 @@ class AmazonConnector(Connector):
                 "MaxResultsPerPage": PAGE_SIZE,
             }
         payload = _payload(self.api.call("orders", "GET", "/orders/v0/orders", params=params), "getOrders")
-        orders = _records(payload, "Orders", "getOrders", "AmazonOrderId", "LastUpdateDate")
+        orders = _records(payload.get("Orders"), "getOrders Orders", "AmazonOrderId", "LastUpdateDate")
         next_token = payload.get("NextToken")
         return OrderPage([self._raw(order) for order in orders], next_token if next_token else None)
 
@@ -136,8 +142,9 @@ class AmazonConnector(Connector):
             if exc.status == 404:
                 return None
             raise
-        order = _payload(body, "getOrder")
-        _records({"Orders": [order]}, "Orders", "getOrder", "AmazonOrderId", "LastUpdateDate")
+        [order] = _records(
+            [_payload(body, "getOrder")], "getOrder payload", "AmazonOrderId", "LastUpdateDate"
+        )
         return self._raw(order)
 
     def _raw(self, order: dict[str, Any]) -> RawOrder:
@@ -161,7 +168,7 @@ class AmazonConnector(Connector):
                 patience=ITEM_PATIENCE,
             )
             payload = _payload(body, "getOrderItems")
-            items.extend(_records(payload, "OrderItems", "getOrderItems", "OrderItemId"))
+            items.extend(_records(payload.get("OrderItems"), "getOrderItems OrderItems", "OrderItemId"))
             token = payload.get("NextToken") or None
             if token is None:
                 return items
@@ -219,7 +226,7 @@ class AmazonConnector(Connector):
         are not sent again, so a retry after a lost response sends nothing."""
         items = self._items(shipment.external_id)
         left = {
-            item["OrderItemId"]: int(item.get("QuantityOrdered") or 0) - int(item.get("QuantityShipped") or 0)
+            item["OrderItemId"]: _count(item, "QuantityOrdered") - _count(item, "QuantityShipped")
             for item in items
         }
         wanted: dict[str, int] = {}
@@ -239,7 +246,7 @@ class AmazonConnector(Connector):
             wanted = {item_id: n for item_id, n in left.items() if n > 0}
         if not wanted:
             return
-        shipped_before = sum(int(item.get("QuantityShipped") or 0) for item in items)
+        shipped_before = sum(_count(item, "QuantityShipped") for item in items)
         body = {
             "marketplaceId": self.marketplace_id,
             "packageDetail": {

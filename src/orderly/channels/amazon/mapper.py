@@ -79,7 +79,8 @@ def _address(order: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _lines_with_quantity(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     # A fully cancelled item stays on the order with QuantityOrdered 0: it is not a line to fulfil.
-    return [item for item in items if int(item.get("QuantityOrdered") or 0) > 0]
+    # Anything else stays, so that a malformed quantity is reported by map_order, not skipped.
+    return [item for item in items if item.get("QuantityOrdered") != 0]
 
 
 def missing(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str | None:
@@ -146,7 +147,9 @@ def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, 
     cancel_reasons = []
     for item in _lines_with_quantity(items):
         sku = item.get("SellerSKU") or item.get("ASIN")
-        quantity = int(item["QuantityOrdered"])
+        quantity = item.get("QuantityOrdered")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise ValueError(f"{sku} QuantityOrdered is not a positive count: {quantity!r}")
         price = money(item["ItemPrice"], f"{sku} ItemPrice")
         # ItemPrice is for the whole line. When it does not divide by the quantity the unit price is
         # rounded up and the remainder counted as discount, so the line still totals ItemPrice.

@@ -5,7 +5,7 @@ It answers the calls Orderly's Amazon connector makes (LWA token exchange, Order
 test, a demo or a benchmark script the seller's world, from Python through :class:`AmazonStore` or
 from another process through ``/_sandbox/...``::
 
-    store = AmazonStore(rates={op: RateLimit(1000, 1000) for op in PUBLISHED_RATES}, before_lag_seconds=0)
+    store = AmazonStore(rates=FAST_RATES, before_lag_seconds=0)  # published limits by default
     store.add_listing("MUG-1", price="12.50")
     order_id = store.place_order([Line("MUG-1", 2)])  # Pending: no address, no prices yet
     store.pay(order_id)                               # Unshipped: the address and prices appear
@@ -15,6 +15,13 @@ Amazon has no order webhooks in this scope (Notifications need SQS), so clients 
 """
 
 from orderly.sandbox.amazon.app import create_app
-from orderly.sandbox.amazon.store import PUBLISHED_RATES, AmazonStore, Faults, Line, SandboxError
+from orderly.sandbox.amazon.store import (
+    FAST_RATES,
+    PUBLISHED_RATES,
+    AmazonStore,
+    Faults,
+    Line,
+    SandboxError,
+)
 
-__all__ = ["PUBLISHED_RATES", "AmazonStore", "Faults", "Line", "SandboxError", "create_app"]
+__all__ = ["FAST_RATES", "PUBLISHED_RATES", "AmazonStore", "Faults", "Line", "SandboxError", "create_app"]

@@ -39,6 +39,9 @@ PUBLISHED_RATES: dict[str, RateLimit] = {
     "patchListingsItem": RateLimit(5.0, 10),
 }
 
+#: Limits no test or benchmark reaches: for runs that are not about throttling.
+FAST_RATES: dict[str, RateLimit] = {op: RateLimit(1000.0, 1000) for op in PUBLISHED_RATES}
+
 #: The statuses whose orders carry a ShippingAddress (ordersV0); Pending and Canceled orders do not.
 ADDRESS_STATUSES = frozenset({"Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed"})
 
