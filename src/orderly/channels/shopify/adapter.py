@@ -283,7 +283,8 @@ def _pick_lines(
 ) -> list[dict[str, Any]]:
     """The fulfillment order lines that ship ``lines`` (each named by variant id or SKU)."""
     names = {
-        item["id"]: {str(item.get("variant_id")), item.get("sku")} for item in order.get("line_items") or []
+        item["id"]: {str(name) for name in (item.get("variant_id"), item.get("sku")) if name}
+        for item in order.get("line_items") or []
     }
     left = {
         (fo["id"], line["id"]): line.get("fulfillable_quantity", 0)
@@ -302,8 +303,8 @@ def _pick_lines(
                 if take > 0:
                     left[slot] -= take
                     wanted -= take
-                    picked.setdefault(fo["id"], {}).setdefault(line["id"], 0)
-                    picked[fo["id"]][line["id"]] += take
+                    chosen = picked.setdefault(fo["id"], {})
+                    chosen[line["id"]] = chosen.get(line["id"], 0) + take
         if wanted:
             raise Rejected(
                 f"order {order.get('id')}: {key} x{quantity} to ship but only x{quantity - wanted} "

@@ -163,10 +163,6 @@ class ShopifyStore:
         with self._lock:
             now = self._now()
             lines = [self._placed_line(line) for line in spec.lines]
-            if spec.discount > sum(
-                (Decimal(li.variant["price"]) * li.spec.quantity for li in lines), Decimal(0)
-            ):
-                raise ApiError(422, {"discount": ["is larger than the order's line items"]})
             order = payloads.order(
                 spec,
                 lines,
@@ -177,6 +173,8 @@ class ShopifyStore:
                 customer_json=self._customer(spec, now),
                 now=now,
             )
+            if Decimal(order["subtotal_price"]) < 0:
+                raise ApiError(422, {"discount": ["is larger than the order's line items"]})
             items = {v["id"]: v["inventory_item_id"] for v in (line.variant for line in lines)}
             place = self._locations[self.location_id]
             fulfillment_order = payloads.fulfillment_order(
