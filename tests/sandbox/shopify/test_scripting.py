@@ -111,3 +111,15 @@ def test_scripted_changes_follow_shopifys_rules(store: ShopifyStore) -> None:
         },
     )
     assert moved["shipping_address"]["name"] == "Ann" and moved["shipping_address"]["city"] == "Boston"
+
+
+def test_it_runs_on_its_own(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from orderly.sandbox.shopify import __main__ as entry
+
+    served: list[tuple[object, int]] = []
+    monkeypatch.setattr(entry.uvicorn, "run", lambda app, host, port, log_level: served.append((app, port)))
+    entry.main(["--port", "8299", "--access-token", "tok", "--fast"])
+
+    assert [port for _, port in served] == [8299]
+    printed = capsys.readouterr().out
+    assert printed.startswith("access_token=tok location_id=")

@@ -38,6 +38,9 @@ from orderly.sandbox.shopify.payloads import Json, PlacedLine, ShopInfo
 from orderly.sandbox.shopify.webhooks import Delivery, WebhookSender
 
 API_VERSION = "2024-01"
+#: Shopify's REST bucket on standard plans: 40 calls, leaking 2 a second.
+BUCKET_SIZE = 40
+LEAK_PER_SECOND = 2.0
 _FIRST_ID = 2**53 + 1  # real Shopify ids pass 2**53: clients that read JSON numbers as doubles lose them
 _OPEN_FULFILLMENT_ORDER = frozenset({"open", "in_progress"})
 
@@ -94,8 +97,8 @@ class ShopifyStore:
         currency: str = "USD",
         timezone: str = "America/New_York",
         seed: int = 0,
-        bucket_size: int = 40,
-        leak_per_second: float = 2.0,
+        bucket_size: int = BUCKET_SIZE,
+        leak_per_second: float = LEAK_PER_SECOND,
         clock: Callable[[], datetime] | None = None,
         webhook_attempts: int = 3,
         webhook_retry_delay: float = 1.0,
