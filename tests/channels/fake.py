@@ -75,6 +75,12 @@ class FakeConnector(Connector):
             raise ValueError("unreadable payload")
         return {**raw.body, "shop": self.connection.shop_code}
 
+    def ready(self, raw: RawOrder) -> bool:
+        return "stub" not in raw.body  # a stub stands for a version without an address
+
+    def cancelled(self, raw: RawOrder) -> bool:
+        return raw.body.get("stub") == "cancelled"
+
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
         self.platform.call()
         for push in pushes:

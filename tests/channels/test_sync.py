@@ -239,3 +239,22 @@ def test_buffer_and_low_stock_shape_what_a_shop_shows(
         assert "listing:fake-b:fake-b-L1" in subjects
         binding = s.scalars(select(ListingBinding).where(ListingBinding.listing_id == "fake-b-L1")).one()
         assert binding.last_quantity == 0 and binding.data == {"seen": True}
+
+
+def test_a_cancellation_without_an_address_still_cancels_and_releases(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    platforms["fake-a"].put(order(("SKU-1", 3), shop="fake-a", external_id="C1"))
+    drain(worker)
+    now = utcnow().isoformat()  # inside the next poll's window
+    platforms["fake-a"].put({"external_id": "C1", "updated_at": now, "stub": "cancelled"})
+    platforms["fake-a"].put({"external_id": "P1", "updated_at": now, "stub": "pending"})
+    _enqueue(factory, sync.POLL, "fake-a")
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalars(select(Order.status).where(Order.external_id == "C1")).one() == "cancelled"
+        assert s.scalar(select(func.count()).select_from(Order).where(Order.external_id == "P1")) == 0
+        (figure,) = inventory.stock_of(s, "SKU-1")
+        assert figure.reserved == 0
+    assert platforms["fake-b"].stock["fake-b-L1"] == 10  # the released stock is published again

@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -131,6 +131,9 @@ class Connector(ABC):
     rate_limits: ClassVar[Mapping[str, RateLimit]]  # by operation: "orders", "stock", "shipments"
     max_push_batch: ClassVar[int] = 1  # stock pushes one request can carry
     webhooks: ClassVar[bool] = False  # whether the platform can push order events to us
+    #: Orders updated within this long of now may not be listed yet: a poll counts as synced only up to
+    #: ``now - lag`` (Amazon: two minutes).
+    lag: timedelta = timedelta(0)
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
         self.connection = connection
@@ -157,6 +160,16 @@ class Connector(ABC):
     @abstractmethod
     def confirm_shipment(self, shipment: Shipment) -> None:
         """Tell the platform the order shipped, with carrier and tracking number."""
+
+    def ready(self, raw: RawOrder) -> bool:
+        """Whether the order can be mapped yet (an Amazon order before payment has no address); one that
+        is not is skipped until a later version arrives."""
+        return True
+
+    def cancelled(self, raw: RawOrder) -> bool:
+        """Whether an order that is not ``ready`` is cancelled on the platform (Amazon drops the address of
+        a cancelled order), so the hub must cancel it without mapping it."""
+        return False
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Whether a delivery really comes from the platform (constant-time signature check)."""

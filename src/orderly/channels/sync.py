@@ -41,6 +41,7 @@ from orderly.jobs.models import Job
 from orderly.jobs.service import Claimed, NewJob, enqueue
 from orderly.jobs.worker import SCHEDULERS, JobContext, handler
 from orderly.orders.ingest import ingest_batch
+from orderly.orders.service import cancel_from_platform
 
 log = logging.getLogger(__name__)
 
@@ -117,20 +118,20 @@ def _store(session: Session, shop_id: int, source: str, topic: str, raws: Sequen
     )
 
 
-def _pull(ctx: JobContext, shop_id: int, start: datetime, end: datetime, source: str) -> int:
-    """Store every order updated in [start, end) in the inbox, page by page; returns how many."""
-    seen = 0
+def _pull(ctx: JobContext, shop_id: int, start: datetime, end: datetime, source: str) -> datetime:
+    """Store every order updated in [start, end) in the inbox, page by page; returns up to when the
+    shop's orders are now in (``end``, or earlier where the platform lists recent changes late)."""
     with _connected(ctx, shop_id) as (_, connector):
+        end = min(end, utcnow() - connector.lag)
         cursor: str | None = None
         while True:
             _pace(ctx, connector, "orders")
             page = connector.fetch_orders(start, end, cursor)
             with transaction(ctx.factory) as session:
                 _store(session, shop_id, source, "order", page.orders)
-            seen += len(page.orders)
             cursor = page.next_cursor
             if cursor is None:
-                return seen
+                return end
 
 
 @handler(POLL)
@@ -201,22 +202,25 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
     mapped_ids: list[int] = []
     failed: list[dict[str, Any]] = []
     waiting: list[int] = []
-    ready = getattr(connector, "ready", None)
+    cancelled: list[str] = []
     for entry_id, event_id, version, body in entries:
         raw = RawOrder(event_id, version, body)
-        if ready is not None and not ready(raw):
+        if not connector.ready(raw):
             waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
+            if connector.cancelled(raw):
+                cancelled.append(event_id)
             continue
         try:
             orders.append(connector.map_order(raw))
             mapped_ids.append(entry_id)
         except Exception as exc:  # a payload the mapper cannot read must not stop the others
             failed.append({"id": entry_id, "last_error": f"cannot map: {type(exc).__name__}: {exc}"[:2000]})
-    report = (
-        ingest_batch(ctx.factory, orders, actor=f"sync:{connector.connection.shop_code}") if orders else None
-    )
+    actor = f"sync:{connector.connection.shop_code}"
+    report = ingest_batch(ctx.factory, orders, actor=actor) if orders else None
     now = utcnow()
     with transaction(ctx.factory) as session:
+        for external_id in cancelled:
+            cancel_from_platform(session, connector.connection.shop_id, external_id, actor=actor)
         done = mapped_ids + waiting
         if done:
             session.execute(

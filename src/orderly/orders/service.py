@@ -13,7 +13,7 @@ from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.service import StockBook
-from orderly.orders.domain import HOLDS_RESERVATION, OrderStatus, check_transition
+from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, OrderStatus, check_transition
 from orderly.orders.ingest import IngestReport, ingest_batch
 from orderly.orders.models import IngestRejection, Order, OrderEvent
 
@@ -46,6 +46,35 @@ def cancel_order(session: Session, order_id: int, *, actor: str, reason: str) ->
     )
     session.flush()
     return order
+
+
+def cancel_from_platform(session: Session, shop_id: int, external_id: str, *, actor: str) -> bool:
+    """The platform cancelled an order it sent no full version of: cancel it here if it still can be.
+
+    Returns whether the order was cancelled now. An order already closed (shipped, delivered...) keeps
+    its status and the cancellation is noted in its history for a person to look at.
+    """
+    order = session.scalar(
+        select(Order).where(Order.shop_id == shop_id, Order.external_id == external_id).with_for_update()
+    )
+    if order is None or order.status == OrderStatus.CANCELLED:
+        return False
+    if OrderStatus(order.status) in CLOSED:
+        note = f"the platform reports a cancellation but the order is already {order.status}"
+        session.add(
+            OrderEvent(
+                order_id=order.id,
+                kind="updated",
+                from_status=order.status,
+                to_status=order.status,
+                actor=actor,
+                message=note,
+                created_at=utcnow(),
+            )
+        )
+        return False
+    cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
+    return True
 
 
 def list_rejections(
