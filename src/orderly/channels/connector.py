@@ -38,10 +38,12 @@ class ShopConnection:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """A platform's published limit for one operation: a token bucket."""
+    """A platform's published limit for one operation: a token bucket. Operations with the same
+    ``bucket`` draw on one budget (Shopify counts every Admin API call against one bucket)."""
 
     per_second: float
     burst: int
+    bucket: str | None = None
 
 
 @dataclass(frozen=True)

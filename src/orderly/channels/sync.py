@@ -84,8 +84,10 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
                 shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
             if isinstance(exc, RateLimited):
                 operation = getattr(exc, "operation", None)
-                for name in [operation] if operation else list(connector.rate_limits):
-                    ratelimit.block(ctx.factory, shop_id, name, exc.retry_after)
+                limits = connector.rate_limits
+                names = [operation] if operation in limits else list(limits)
+                for bucket in {limits[name].bucket or name for name in names}:
+                    ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
             raise
     with transaction(ctx.factory) as session:
         shops.record_success(session, shop_id)
@@ -96,7 +98,7 @@ def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
     limit = connector.rate_limits.get(operation)
     if limit is None:
         return
-    wait = ratelimit.take(ctx.factory, connector.connection.shop_id, operation, limit)
+    wait = ratelimit.take(ctx.factory, connector.connection.shop_id, limit.bucket or operation, limit)
     if wait > LONGEST_WAIT:
         raise Paced(f"{operation}: waiting for the shop's rate limit", retry_after=wait, status=None)
     if wait > 0:

@@ -46,7 +46,10 @@ class ShopifyConnector(Connector):
     channel = "shopify"
     # The published REST limit (standard plans): a bucket of 40 calls leaking 2 a second. Shopify
     # keeps one such bucket per app and shop, shared by every operation.
-    rate_limits = {op: RateLimit(per_second=2.0, burst=40) for op in ("orders", "stock", "shipments")}
+    # One leaky bucket per app and shop covers every Admin API call, whatever the operation.
+    rate_limits = {
+        op: RateLimit(per_second=2.0, burst=40, bucket="admin") for op in ("orders", "stock", "shipments")
+    }
     max_push_batch = 1  # inventory_levels/set takes one item
     webhooks = True
 
