@@ -85,7 +85,9 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
             if isinstance(exc, RateLimited):
                 operation = getattr(exc, "operation", None)
                 limits = connector.rate_limits
-                names = [operation] if operation in limits else list(limits)
+                names: list[str] = (
+                    [operation] if isinstance(operation, str) and operation in limits else list(limits)
+                )
                 for bucket in {limits[name].bucket or name for name in names}:
                     ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
             raise

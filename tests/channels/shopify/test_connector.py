@@ -70,7 +70,7 @@ def test_the_plugin_declares_shopify() -> None:
     assert connector_class("shopify") is ShopifyConnector
     assert (CONNECTOR.channel, CONNECTOR.webhooks, CONNECTOR.max_push_batch) == ("shopify", True, 1)
     assert set(CONNECTOR.rate_limits) == {"orders", "stock", "shipments"}
-    assert set(CONNECTOR.rate_limits.values()) == {RateLimit(per_second=2.0, burst=40)}
+    assert set(CONNECTOR.rate_limits.values()) == {RateLimit(per_second=2.0, burst=40, bucket="admin")}
 
 
 def test_fetch_orders_follows_the_cursor_through_every_page(url: str, store: ShopifyStore) -> None:
