@@ -22,6 +22,11 @@ class SyncSettings(BaseModel):
     stock_buffer_percent: int = Field(default=0, ge=0, le=100, description="share held back from this shop")
     low_stock_threshold: int = Field(default=0, ge=0, description="at or below: alert")
     low_stock_publish_zero: bool = Field(default=False, description="at or below the threshold: publish 0")
+    rate_limits: dict[str, tuple[float, int]] = Field(
+        default_factory=dict,
+        description="per operation (per second, burst), replacing the platform's published limits: "
+        "for an account with a larger quota, or a sandbox",
+    )
 
 
 class ShopIn(BaseModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,7 +92,11 @@ def list_shops(session: Session) -> list[ShopOut]:
 
 
 def sync_settings(shop: Shop) -> SyncSettings:
-    return SyncSettings.model_validate(shop.settings or {})
+    return sync_settings_of(shop.settings)
+
+
+def sync_settings_of(settings: Mapping[str, Any] | None) -> SyncSettings:
+    return SyncSettings.model_validate(settings or {})
 
 
 def connector_for(shop: Shop, client: httpx.Client, settings: Settings | None = None) -> Connector:

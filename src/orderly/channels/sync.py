@@ -30,7 +30,7 @@ from orderly.alerts.service import raise_alert, resolve
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
 from orderly.channels import ratelimit
 from orderly.channels import service as shops
-from orderly.channels.connector import ChannelError, Connector, RateLimited, RawOrder, StockPush
+from orderly.channels.connector import ChannelError, Connector, RateLimit, RateLimited, RawOrder, StockPush
 from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import insert_rows, transaction
@@ -98,6 +98,9 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
 def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
     """Wait for the shop's shared bucket; a long wait becomes a retry at the right time."""
     limit = connector.rate_limits.get(operation)
+    override = shops.sync_settings_of(connector.connection.settings).rate_limits.get(operation)
+    if override is not None:
+        limit = RateLimit(override[0], override[1], limit.bucket if limit else None)
     if limit is None:
         return
     wait = ratelimit.take(ctx.factory, connector.connection.shop_id, limit.bucket or operation, limit)

@@ -452,7 +452,7 @@ def test_sandbox_endpoints_script_the_store(http: httpx.Client, store: AmazonSto
             "before_lag_seconds": 0,
         },
     ).json()
-    assert config["rates"]["getOrders"] == {"per_second": 2, "burst": 5}
+    assert config["rates"]["getOrders"] == {"per_second": 2, "burst": 5, "bucket": None}
     assert store.rates()["getOrders"] == RateLimit(2, 5) and store.token_lifetime == 60
     assert (
         http.put(
