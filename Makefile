@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 start: install
-	$(BIN)/orderly start
+	$(BIN)/orderly start --demo
 
 lint: install
 	$(BIN)/ruff check src tests bench

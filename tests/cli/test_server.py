@@ -52,7 +52,7 @@ def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
     secret = _only_secret(first.stdout)
     assert "http://0.0.0.0:9123/docs" in first.stdout
     assert served == [
-        (("orderly.api:create_app",), {"factory": True, "host": "0.0.0.0", "port": 9123}),
+        (("orderly.api:create_app",), {"factory": True, "host": "0.0.0.0", "port": 9123, "access_log": True}),
     ]
     (token,) = _tokens(empty_db)
     assert token.name == "admin"
@@ -71,7 +71,7 @@ def test_start_uses_settings_and_makes_a_new_token_once_all_are_revoked(
 ) -> None:
     monkeypatch.setenv("ORDERLY_PORT", "8555")
     secret = _only_secret(cli("start", "--no-migrate").stdout)
-    assert served[-1][1] == {"factory": True, "host": "127.0.0.1", "port": 8555}
+    assert served[-1][1] == {"factory": True, "host": "127.0.0.1", "port": 8555, "access_log": True}
     assert "http://127.0.0.1:8555/docs" in cli("start", "--no-migrate").stdout
 
     (token,) = _tokens(db_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog import domain
@@ -99,3 +99,12 @@ def list_mappings(session: Session, *, shop: str | None = None, limit: int = 500
         MappingOut(id=i, shop=s, platform_sku=p, listing_id=lid, sku=sku)
         for i, s, p, lid, sku in session.execute(query).all()
     ]
+
+
+def delete_mappings(session: Session, shop: str) -> int:
+    """Forget every mapping of a shop (its listings were replaced); returns how many went."""
+    shop_id = session.scalar(select(Shop.id).where(Shop.code == shop))
+    if shop_id is None:
+        raise NotFound(f"unknown shop {shop!r}", field="shop")
+    result = session.execute(delete(SkuMapping).where(SkuMapping.shop_id == shop_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -10,9 +11,10 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from orderly.auth import service as auth
-from orderly.cli.common import out, show_secret, unit_of_work, when
+from orderly.cli.common import out, session_factory, show_secret, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.core.migrate import upgrade
+from orderly.sandbox.demo import start_demo
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 
@@ -30,8 +32,11 @@ def start(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on", show_default="ORDERLY_PORT")] = None,
     no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Do not upgrade the schema first")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also run sandbox Shopify and Amazon shops that take orders")
+    ] = False,
 ) -> None:
-    """Migrate the database, make sure an API token exists, and serve the API."""
+    """Migrate the database, make sure an API token exists, and serve the API (and its job workers)."""
     settings = get_settings()
     host = settings.host if host is None else host
     port = settings.port if port is None else port
@@ -46,7 +51,17 @@ def start(
     out.print(f"API:      {base}/api/v1")
     out.print(f"API docs: {base}/docs")
     out.print(f"Health:   {base}/api/v1/health")
-    uvicorn.run("orderly.api:create_app", factory=True, host=host, port=port)
+    with ExitStack() as stack:
+        if demo:
+            factory = stack.enter_context(session_factory())
+            stack.callback(start_demo(factory, base))
+            out.print(
+                "Demo: sandbox shops 'demo-shopify' and 'demo-amazon' take an order every 2 s; watch with "
+                f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders"
+            )
+        # Servers in one process share uvicorn's access logger: with the demo's sandboxes in here it
+        # would print every platform call they answer.
+        uvicorn.run("orderly.api:create_app", factory=True, host=host, port=port, access_log=not demo)
 
 
 @token_app.command("create")

@@ -1,0 +1,48 @@
+"""The demo of ``orderly start --demo``: sandbox shops take orders and the hub sees them arrive."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.api import create_app
+from orderly.channels.models import ListingBinding, Shop
+from orderly.core.db import transaction
+from orderly.jobs.worker import start_workers
+from orderly.orders.models import Order
+from orderly.sandbox.demo import AMAZON, SHOPIFY, start_demo
+from orderly.sandbox.serve import serving
+
+pytestmark = pytest.mark.xdist_group("end_to_end")
+
+
+def _shops_with_orders(factory: sessionmaker[Session]) -> set[str]:
+    with transaction(factory) as s:
+        rows = s.execute(select(Shop.code).join(Order, Order.shop_id == Shop.id).group_by(Shop.code)).all()
+    return {code for (code,) in rows}
+
+
+def test_orders_flow_in_from_both_sandbox_shops_and_stock_flows_out(factory: sessionmaker[Session]) -> None:
+    with serving(create_app(factory=factory, workers=0)) as hub_url:
+        stop_workers = start_workers(factory, 2)
+        stop_demo = start_demo(factory, hub_url, every=0.1, seed=7)
+        try:
+            deadline = time.monotonic() + 20
+            while _shops_with_orders(factory) != {SHOPIFY, AMAZON} and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            stop_demo()
+            stop_workers()
+
+    assert _shops_with_orders(factory) == {SHOPIFY, AMAZON}
+    with transaction(factory) as s:
+        pushed = s.execute(
+            select(Shop.code, func.count())
+            .join(ListingBinding, ListingBinding.shop_id == Shop.id)
+            .where(ListingBinding.last_quantity.is_not(None))
+            .group_by(Shop.code)
+        ).all()
+    assert dict(pushed).keys() == {SHOPIFY, AMAZON}  # stock reached both shops
