@@ -7,6 +7,7 @@ import threading
 from typing import Annotated, Any
 
 import typer
+from cryptography.fernet import Fernet
 from rich.table import Table
 
 from orderly.alerts.service import open_alerts
@@ -103,3 +104,8 @@ def alerts() -> None:
     for alert in found:
         table.add_row(when(alert.created_at), alert.kind, alert.subject, alert.message)
     out.print(table)
+
+
+def secret_key() -> None:
+    """Print a new key for ORDERLY_SECRET_KEY, which encrypts shop credentials at rest."""
+    out.print(Fernet.generate_key().decode())

@@ -33,9 +33,6 @@ class Settings(BaseSettings):
         description="Job workers inside the hub process; with PostgreSQL you may run `orderly worker` "
         "processes elsewhere instead and set this to 0.",
     )
-    public_url: str = Field(
-        default="", description="Where platforms reach the hub (webhooks); default host:port"
-    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
@@ -188,3 +188,10 @@ def next_due(session: Session) -> datetime | None:
     return session.scalar(
         select(Job.run_after).where(Job.status == "queued").order_by(Job.run_after).limit(1)
     )
+
+
+def purge_finished(session: Session, *, older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete done jobs past their use; dead ones stay until replayed or looked at."""
+    cutoff = utcnow() - older_than
+    result = session.execute(delete(Job).where(Job.status == "done", Job.finished_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -36,6 +36,19 @@ HANDLERS: dict[str, Handler] = {}
 SCHEDULERS: list[Callable[[Session], None]] = []
 
 
+_PURGE_EVERY = 600.0  # seconds between purges of finished jobs, per worker
+_last_purge = [0.0]
+
+
+def _purge(session: Session) -> None:
+    if time.monotonic() - _last_purge[0] >= _PURGE_EVERY:
+        _last_purge[0] = time.monotonic()
+        jobs.purge_finished(session)
+
+
+SCHEDULERS.append(_purge)
+
+
 def handler(kind: str) -> Callable[[Handler], Handler]:
     def register(function: Handler) -> Handler:
         HANDLERS[kind] = function
