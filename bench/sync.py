@@ -1,0 +1,508 @@
+"""Channel sync end to end, sandbox shops on loopback: ``python bench/sync.py [--quick]``.
+
+Everything runs in this process as ``orderly serve`` would run it: the hub's API (webhooks) over real
+HTTP, ``--workers`` job workers, and the Shopify and Amazon sandboxes, each served on its own port.
+
+Part 1, stock propagation (PostgreSQL): SKUs listed on two Shopify sandboxes and an Amazon one. One
+order at a time is placed on ``shopify-1``; the time until every other shop has received the new
+available figure is one sample (the sandboxes are objects in this process, read every millisecond).
+First with webhooks (polls held off), orders at most one per ``--interval`` so Shopify's published
+2 calls/s, which the hub keeps to, is not what is measured; then with webhooks off and the real
+scheduler polling every 5 s (the minimum), each order placed at a random point of the poll cycle.
+The engine is let settle between samples. Each sample is broken down into hops from the database's
+stamps and a probe around the workers' handlers.
+
+Part 2, raw orders/s: ``--orders`` orders placed on a Shopify sandbox with webhooks off, then taken in
+by one ``poll_orders`` job (enqueued as the scheduler would) over HTTP: every page fetched into the
+inbox, then the inbox mapped, ingested and reserved (``process_inbox``'s work), stock fanned out to
+Shopify and Amazon meanwhile. ``raw_orders_per_s_postgres`` is the inbox phase: platform payloads
+already in the inbox -> mapped -> ingested -> reserved. ``polled_orders_per_s_postgres`` is from the
+poll's start to the last order ingested, fetching included (bounded by Shopify's 2 calls/s of 250
+orders). SQLite gets the same with ``--sqlite-orders``.
+
+After each part: every order placed is in the hub exactly once, and every listing on every shop shows
+what the hub computes (``available_for`` + ``publishable``). The last line printed is one JSON object.
+The database is ``orderly_bench_sync`` on the server of ``ORDERLY_DATABASE_URL`` when that points at
+PostgreSQL, else the local one; it is dropped and created again for each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from orderly.channels.models import InboxEntry
+from orderly.channels.sync import INBOX, POLL, PUSH
+from orderly.core.config import Settings
+from orderly.core.db import transaction
+from orderly.inventory.service import STOCK_CHANGED
+from orderly.jobs.models import Job
+from orderly.jobs.service import NewJob, enqueue
+from orderly.orders.models import Order
+from sync_world import JobRun, World, postgres_url, settings, sqlite_url, wall_seconds, world
+
+console = Console(stderr=True)
+ORIGIN = "shopify-1"
+MIN_POLL_INTERVAL = 5  # SyncSettings.poll_interval_s's lower bound
+SHOPIFY_PAGE = 250  # orders per orders.json page the connector asks for
+SHOPIFY_BURST, SHOPIFY_RATE = 40, 2.0  # Shopify's published REST bucket, which the hub paces itself to
+STALLED = 120  # seconds without a new order in the inbox or the hub: part 2 gives up
+
+
+# --- part 1: propagation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    order_id: str
+    sku: str
+    placed: float  # wall clock, just before the order is placed
+    received: dict[str, float] = field(default_factory=dict)  # shop code -> when it showed the figure
+
+    @property
+    def latency(self) -> float | None:
+        return max(self.received.values()) - self.placed if self.received else None
+
+
+@dataclass
+class Propagation:
+    mode: str
+    targets: list[str]
+    samples: list[Sample]
+    hops: Hops
+
+    def complete(self) -> list[Sample]:
+        return [s for s in self.samples if len(s.received) == len(self.targets)]
+
+    def latencies(self, code: str | None = None) -> list[float]:
+        """Per sample that reached every shop: seconds until ``code`` (default: the last shop) had it."""
+        return [(s.received[code] if code else max(s.received.values())) - s.placed for s in self.complete()]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest rank: the smallest value with at least ``q`` of the values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else math.nan
+
+
+def run_samples(
+    w: World, count: int, *, mode: str, interval: float, phase: float, timeout: float, seed: int
+) -> Propagation:
+    """``count`` orders on ``ORIGIN``, one at a time; each waits ``interval`` after the previous one
+    plus a random part of ``phase``, and only once the engine is idle."""
+    store = w.shops[ORIGIN].shopify
+    assert store is not None
+    targets = [code for code in w.shops if code != ORIGIN]
+    figures = w.hub_figures()
+    skus = sorted(w.shops[ORIGIN].listings)
+    rng = random.Random(seed)
+    samples: list[Sample] = []
+    last = 0.0
+    columns = (
+        TextColumn(f"[bold]{mode:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("last {task.fields[last]:>7.1f} ms"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(mode, total=count, last=0.0)
+        for n in range(count):
+            w.settle()
+            # From now, not from the last order: a poll has just run, the next order lands anywhere in
+            # the cycle.
+            time.sleep(max(0.0, last + interval - time.time()) + rng.uniform(0, phase))
+            sku = skus[n % len(skus)]
+            wanted = {code: figures[code][sku] - 1 for code in targets}
+            placed = time.time()
+            order = store.place_order({"lines": [{"sku": sku, "quantity": 1}]})
+            last = placed
+            sample = Sample(str(order["id"]), sku, placed)
+            while len(sample.received) < len(targets) and time.time() < placed + timeout:
+                for code in targets:
+                    if code not in sample.received and w.shops[code].levels().get(sku) == wanted[code]:
+                        sample.received[code] = time.time()
+                time.sleep(0.001)
+            for code in figures:
+                figures[code][sku] -= 1
+            samples.append(sample)
+            progress.update(task, advance=1, last=1000 * (sample.latency or timeout))
+    w.settle()
+    return Propagation(mode, targets, samples, hop_times(w, samples, targets, mode))
+
+
+@dataclass
+class Hops:
+    """Each sample's way to the shop that received the figure last, hop by hop."""
+
+    times: dict[str, list[float]] = field(default_factory=dict)  # hop -> its duration in each sample
+    pushes: list[int] = field(default_factory=list)  # the fan-out's pushes, per sample
+    ahead: list[int] = field(default_factory=list)  # of those, how many started before the last shop's
+    one_worker: int = 0  # samples whose pushes all ran on one worker, one after the other
+
+
+def hop_times(w: World, samples: list[Sample], targets: list[str], mode: str) -> Hops:
+    origin_id = w.shop_id(ORIGIN)
+    shop_ids = {code: w.shop_id(code) for code in targets}
+    with transaction(w.factory) as s:
+        inbox: dict[str, float] = {}
+        for event_id, received_at in s.execute(
+            select(InboxEntry.event_id, InboxEntry.received_at)
+            .where(InboxEntry.shop_id == origin_id)
+            .order_by(InboxEntry.received_at.desc())
+        ):
+            inbox[event_id] = wall_seconds(received_at)  # the earliest version wins
+        reserved = sorted(
+            wall_seconds(t) for t in s.scalars(select(Job.created_at).where(Job.kind == STOCK_CHANGED))
+        )
+    runs = sorted(w.probe.runs, key=lambda r: r.started)
+    hops = Hops()
+    for n, sample in enumerate(samples):
+        end = samples[n + 1].placed if n + 1 < len(samples) else math.inf
+        in_inbox = inbox.get(sample.order_id)
+        stamp = next((t for t in reserved if sample.placed <= t < end), None)
+        fan_out = _first(runs, STOCK_CHANGED, stamp, end) if stamp else None
+        if len(sample.received) < len(targets) or in_inbox is None or stamp is None or fan_out is None:
+            continue
+        last_code = max(sample.received, key=lambda code: sample.received[code])
+        # From the fan-out's start: a worker may claim a push between its commit and the probe's stamp.
+        pushes = [r for r in runs if r.kind == PUSH and fan_out.started <= r.started < end]
+        push = next((r for r in pushes if r.shop_id == shop_ids[last_code]), None)
+        if mode == "webhook":
+            job = _first(runs, INBOX, in_inbox, end, origin_id)
+            middle = [("inbox", in_inbox), ("inbox job", job.started if job else None)]
+        else:
+            poll = next(
+                (
+                    r
+                    for r in runs
+                    if r.kind == POLL and r.shop_id == origin_id and r.started <= in_inbox <= r.ended
+                ),
+                None,
+            )
+            middle = [("poll", poll.started if poll else None), ("inbox", in_inbox)]
+        instants = [
+            ("placed", sample.placed),
+            *middle,
+            ("reserved", stamp),
+            ("fan-out", fan_out.started),
+            ("pushes queued", fan_out.ended),
+            ("push", push.started if push else None),
+            ("received", sample.received[last_code]),
+        ]
+        if push is None or any(t is None for _, t in instants):
+            continue
+        for (a, t0), (b, t1) in itertools.pairwise(instants):
+            assert t0 is not None and t1 is not None
+            hops.times.setdefault(f"{a} -> {b}", []).append(t1 - t0)
+        hops.pushes.append(len(pushes))
+        hops.ahead.append(pushes.index(push))
+        hops.one_worker += len({r.worker for r in pushes}) == 1
+    return hops
+
+
+def _first(
+    runs: list[JobRun], kind: str, start: float, end: float, shop_id: int | None = None
+) -> JobRun | None:
+    """The first run of ``kind`` (for ``shop_id``) that started in [start, end)."""
+    return next(
+        (r for r in runs if r.kind == kind and start <= r.started < end and shop_id in (None, r.shop_id)),
+        None,
+    )
+
+
+def propagation(args: argparse.Namespace, config: Settings) -> tuple[list[Propagation], list[str]]:
+    stock = {f"SKU-{n}": 10_000 for n in range(1, args.skus + 1)}
+    with world(
+        postgres_url(), stock, shopify_shops=2, amazon=True, workers=args.workers, settings=config
+    ) as w:
+        with console.status("first polls and stock pushes"):
+            w.settle()
+        problems = w.stock_problems()
+        if problems:
+            return [], [f"before the samples: {p}" for p in problems]
+        w.webhooks(ORIGIN, on=True)
+        webhook = run_samples(
+            w, args.samples, mode="webhook", interval=args.interval, phase=0.0, timeout=10.0, seed=args.seed
+        )
+        w.webhooks(ORIGIN, on=False)
+        w.set_poll_interval(ORIGIN, MIN_POLL_INTERVAL)
+        polling = run_samples(
+            w,
+            args.poll_samples,
+            mode="polling",
+            interval=0.0,
+            phase=float(MIN_POLL_INTERVAL),
+            timeout=30.0,
+            seed=args.seed + 1,
+        )
+        placed = [s.order_id for s in webhook.samples + polling.samples]
+        problems = w.order_problems(ORIGIN, placed) + w.stock_problems()
+        for part in (webhook, polling):
+            lost = len(part.samples) - len(part.complete())
+            if lost:
+                problems.append(f"{part.mode}: {lost} samples never reached every shop")
+    return [webhook, polling], problems
+
+
+def show_propagation(parts: list[Propagation]) -> None:
+    table = Table(title="Stock propagation: order on shopify-1 -> figure on every other shop (ms)")
+    for column in ("mode", "to", "samples", "p50", "p90", "p99", "max"):
+        table.add_column(column, justify="left" if column in ("mode", "to") else "right")
+    for part in parts:
+        for code in [None, *part.targets]:
+            values = part.latencies(code)
+            table.add_row(
+                part.mode if code is None else "",
+                code or "[bold]all shops",
+                str(len(values)),
+                *(f"{1000 * percentile(values, q):,.1f}" for q in (0.5, 0.9, 0.99)),
+                f"{1000 * max(values, default=math.nan):,.1f}",
+            )
+    console.print(table)
+    for part in parts:
+        table = Table(title=f"{part.mode}: hops on the way to the shop that received last (ms)")
+        for column in ("hop", "samples", "p50", "p90", "p99", "max"):
+            table.add_column(column, justify="left" if column == "hop" else "right")
+        for name, values in part.hops.times.items():
+            table.add_row(
+                name,
+                str(len(values)),
+                *(f"{1000 * percentile(values, q):,.1f}" for q in (0.5, 0.9, 0.99)),
+                f"{1000 * max(values):,.1f}",
+            )
+        console.print(table)
+        hops = part.hops
+        if hops.pushes:
+            console.print(
+                f"{part.mode}: a fan-out queued {percentile(hops.pushes, 0.5):.0f} pushes (one per shop); "
+                f"in {hops.one_worker} of {len(hops.pushes)} samples one worker ran them all, one after "
+                f"the other; the last shop's push started after {percentile(hops.ahead, 0.5):.0f} "
+                "others (p50)"
+            )
+
+
+# --- part 2: raw orders per second -------------------------------------------------------------------
+
+
+@dataclass
+class Throughput:
+    database: str
+    orders: int
+    pages: int
+    fetch_s: float  # the poll's start -> the last page in the inbox
+    inbox_s: float  # the last page in the inbox -> the last order ingested (map + ingest + reserve)
+    statuses: Counter[str]
+
+    @property
+    def total_s(self) -> float:
+        return self.fetch_s + self.inbox_s
+
+    @property
+    def raw_per_s(self) -> float:
+        return self.orders / self.inbox_s
+
+    @property
+    def polled_per_s(self) -> float:
+        return self.orders / self.total_s
+
+
+def throughput(
+    database: str, url: str, orders: int, args: argparse.Namespace, config: Settings
+) -> tuple[Throughput, list[str]]:
+    skus = [f"SKU-{n:02d}" for n in range(1, 9)]
+    # About 1 in 15 orders finds its stock gone by the end and goes on hold, as on a busy day.
+    stock = {sku: orders * 35 // 100 + 10 for sku in skus}
+    with world(url, stock, shopify_shops=1, amazon=True, workers=args.workers, settings=config) as w:
+        with console.status(f"{database}: first polls and stock pushes"):
+            w.settle()
+        store = w.shops[ORIGIN].shopify
+        assert store is not None
+        rng = random.Random(args.seed)
+        placed = []
+        with console.status(f"{database}: placing {orders:,} orders on {ORIGIN} (webhooks off)"):
+            for _ in range(orders):
+                lines = [
+                    {"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(skus, rng.randint(1, 3))
+                ]
+                placed.append(str(store.place_order({"lines": lines})["id"]))
+        shop_id = w.shop_id(ORIGIN)
+        enqueued = time.time()
+        with transaction(w.factory) as s:
+            # The job the scheduler (or "sync now") queues for a due poll, with the same key.
+            enqueue(s, [NewJob(POLL, {"shop_id": shop_id}, key=f"{POLL}:{shop_id}", shop_id=shop_id)])
+        columns = (
+            TextColumn(f"[bold]{database:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stage]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(database, total=orders, stage="fetching")
+            seen, moved = (-1, -1), time.monotonic()
+            while True:
+                with transaction(w.factory) as s:
+                    fetched = (
+                        s.scalar(
+                            select(func.count()).select_from(InboxEntry).where(InboxEntry.shop_id == shop_id)
+                        )
+                        or 0
+                    )
+                    ingested = (
+                        s.scalar(select(func.count()).select_from(Order).where(Order.shop_id == shop_id)) or 0
+                    )
+                stage = "fetching" if ingested == 0 else "mapping, ingesting, reserving"
+                progress.update(task, completed=ingested if ingested else fetched, stage=stage)
+                if ingested == orders:
+                    break
+                if (fetched, ingested) != seen:
+                    seen, moved = (fetched, ingested), time.monotonic()
+                elif time.monotonic() - moved > STALLED:
+                    raise SystemExit(
+                        f"{database}: nothing moved for {STALLED} s ({fetched:,} orders in the inbox, "
+                        f"{ingested:,} of {orders:,} ingested)"
+                    )
+                time.sleep(0.25)
+        w.settle()
+        poll = next(
+            r for r in w.probe.runs if r.kind == POLL and r.shop_id == shop_id and r.started >= enqueued
+        )
+        with transaction(w.factory) as s:
+            last_in, last_done = s.execute(
+                select(func.max(InboxEntry.received_at), func.max(InboxEntry.processed_at)).where(
+                    InboxEntry.shop_id == shop_id
+                )
+            ).one()
+            statuses = Counter(
+                {
+                    status: n
+                    for status, n in s.execute(select(Order.status, func.count()).group_by(Order.status))
+                }
+            )
+        result = Throughput(
+            database,
+            orders,
+            math.ceil(orders / SHOPIFY_PAGE),
+            wall_seconds(last_in) - poll.started,
+            wall_seconds(last_done) - wall_seconds(last_in),
+            statuses,
+        )
+        problems = w.order_problems(ORIGIN, placed) + w.stock_problems()
+    return result, [f"{database}: {p}" for p in problems]
+
+
+def show_throughput(results: list[Throughput]) -> None:
+    table = Table(title="Raw Shopify orders -> hub orders (one poll_orders job)")
+    for column in ("database", "orders", "fetch s", "inbox s", "inbox orders/s", "poll orders/s"):
+        table.add_column(column, justify="left" if column == "database" else "right")
+    for r in results:
+        table.add_row(
+            r.database,
+            f"{r.orders:,}",
+            f"{r.fetch_s:.1f}",
+            f"{r.inbox_s:.1f}",
+            f"[bold]{r.raw_per_s:,.0f}",
+            f"{r.polled_per_s:,.0f}",
+        )
+    console.print(table)
+    for r in results:
+        console.print(f"{r.database}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r.statuses.items())))
+    r = results[0]
+    floor = max(0.0, (r.pages - SHOPIFY_BURST) / SHOPIFY_RATE)
+    console.print(
+        "inbox = map + ingest + reserve from raw payloads already in the inbox; poll = from the poll's "
+        f"start, fetching {r.pages} pages included (Shopify's 2 calls/s alone takes >= {floor:.0f} s)"
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--samples", type=int, default=100, help="webhook samples (default 100)")
+    parser.add_argument("--poll-samples", type=int, default=20, help="polling samples (default 20)")
+    parser.add_argument("--orders", type=int, default=20_000, help="orders for orders/s (default 20000)")
+    parser.add_argument(
+        "--sqlite-orders",
+        type=int,
+        default=None,
+        help="orders/s on SQLite too (default --orders / 4; 0: skip)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="job workers in this process (default 2)")
+    parser.add_argument("--skus", type=int, default=4, help="SKUs in the propagation catalog (default 4)")
+    parser.add_argument(
+        "--interval", type=float, default=0.5, help="least seconds between webhook samples (default 0.5)"
+    )
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--quick", action="store_true", help="20 + 5 samples, 2000 orders")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.samples, args.poll_samples, args.orders = 20, 5, 2000
+    if args.sqlite_orders is None:
+        args.sqlite_orders = args.orders // 4
+    config = settings()
+    started = time.monotonic()
+
+    parts, problems = propagation(args, config)
+    if parts:
+        show_propagation(parts)
+    results: list[Throughput] = []
+    result, found = throughput("postgresql", postgres_url(), args.orders, args, config)
+    results.append(result)
+    problems += found
+    if args.sqlite_orders:
+        with sqlite_url() as url:
+            result, found = throughput("sqlite", url, args.sqlite_orders, args, config)
+        results.append(result)
+        problems += found
+    show_throughput(results)
+    for problem in problems:
+        console.print(f"[red]{problem}")
+    if not problems:
+        console.print("checks passed: every order in the hub exactly once, every shop shows the hub's figure")
+    console.print(f"whole run: {time.monotonic() - started:.0f} s")
+
+    figures: dict[str, object] = {}
+    for part in parts:
+        values = part.latencies()
+        figures[f"propagation_p50_ms_{part.mode}"] = round(1000 * percentile(values, 0.5), 1)
+        figures[f"propagation_p99_ms_{part.mode}"] = round(1000 * percentile(values, 0.99), 1)
+        figures[f"samples_{part.mode}"] = len(values)
+    pg = results[0]
+    figures |= {
+        "raw_orders_per_s_postgres": round(pg.raw_per_s, 1),
+        "raw_orders_per_s_postgres_is": "inbox -> mapped -> ingested -> reserved (process_inbox), one worker",
+        "polled_orders_per_s_postgres": round(pg.polled_per_s, 1),
+        "orders": pg.orders,
+        "fetch_s_postgres": round(pg.fetch_s, 2),
+        "inbox_s_postgres": round(pg.inbox_s, 2),
+    }
+    for r in results[1:]:
+        figures |= {
+            f"raw_orders_per_s_{r.database}": round(r.raw_per_s, 1),
+            f"polled_orders_per_s_{r.database}": round(r.polled_per_s, 1),
+            f"orders_{r.database}": r.orders,
+        }
+    figures |= {"workers": args.workers, "checks_passed": not problems}
+    sys.stdout.write(json.dumps(figures) + "\n")
+    if problems:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
