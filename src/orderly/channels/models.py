@@ -56,7 +56,8 @@ class InboxEntry(Base):
     topic: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(200))
     version: Mapped[str] = mapped_column(String(64))
-    body: Mapped[Any] = mapped_column(JsonValue)
+    # The JSON text exactly as received (a webhook's raw body): kept verbatim and cheap to store.
+    body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)

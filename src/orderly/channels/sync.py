@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,7 @@ POLL, INBOX, PUSH, RECONCILE, RESYNC = (
     "resync_stock",
 )
 FIRST_POLL_DAYS = 30  # how far back a shop's first poll reaches
-INBOX_BATCH = 500
+INBOX_BATCH = 2000
 INBOX_MAX_ATTEMPTS = 5  # an entry that keeps failing to map waits for a replay
 LONGEST_WAIT = 5.0  # a rate-limit wait longer than this reschedules the job instead of sleeping
 
@@ -73,24 +74,28 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
         if shop is None:
             raise LookupError(f"shop {shop_id} is gone")
         session.expunge(shop)
-    with shops.http_client(shop) as client:
-        connector = shops.connector_for(shop, client, ctx.settings)
-        try:
-            yield shop, connector
-        except Paced:
-            raise
-        except ChannelError as exc:
-            with transaction(ctx.factory) as session:
-                shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
-            if isinstance(exc, RateLimited):
-                operation = getattr(exc, "operation", None)
-                limits = connector.rate_limits
-                names: list[str] = (
-                    [operation] if isinstance(operation, str) and operation in limits else list(limits)
-                )
-                for bucket in {limits[name].bucket or name for name in names}:
-                    ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
-            raise
+    # One client per worker and shop, kept: building one costs more than most platform calls.
+    key = f"http:{shop.id}:{shop.base_url}"
+    client = ctx.extras.get(key)
+    if client is None:
+        client = ctx.extras[key] = shops.http_client(shop)
+    connector = shops.connector_for(shop, client, ctx.settings)
+    try:
+        yield shop, connector
+    except Paced:
+        raise
+    except ChannelError as exc:
+        with transaction(ctx.factory) as session:
+            shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, RateLimited):
+            operation = getattr(exc, "operation", None)
+            limits = connector.rate_limits
+            names: list[str] = (
+                [operation] if isinstance(operation, str) and operation in limits else list(limits)
+            )
+            for bucket in {limits[name].bucket or name for name in names}:
+                ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
+        raise
     with transaction(ctx.factory) as session:
         shops.record_success(session, shop_id)
 
@@ -113,9 +118,29 @@ def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
 # --- orders ------------------------------------------------------------------------------------------
 
 
-def _store(session: Session, shop_id: int, source: str, topic: str, raws: Sequence[RawOrder]) -> None:
+def _store(
+    session: Session,
+    shop_id: int,
+    source: str,
+    topic: str,
+    raws: Sequence[RawOrder],
+    text: bytes | None = None,
+) -> None:
+    """Keep raw orders in the inbox; ``text`` is the body exactly as received, when there is one."""
     now = utcnow()
-    rows = [(shop_id, source, topic, r.external_id, r.version[:64], r.body, now, 0) for r in raws]
+    rows = [
+        (
+            shop_id,
+            source,
+            topic,
+            r.external_id,
+            r.version[:64],
+            (text or orjson.dumps(r.body)).decode(),
+            now,
+            0,
+        )
+        for r in raws
+    ]
     insert_rows(
         session,
         InboxEntry,
@@ -211,14 +236,17 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
     waiting: list[int] = []
     cancelled: list[str] = []
     for entry_id, event_id, version, body in entries:
-        raw = RawOrder(event_id, version, body)
+        raw = RawOrder(event_id, version, orjson.loads(body))
         if not connector.ready(raw):
             waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
             if connector.cancelled(raw):
                 cancelled.append(event_id)
             continue
         try:
-            orders.append(connector.map_order(raw))
+            order = connector.map_order(raw)
+            # The inbox already keeps every version verbatim: ingest need not store it a second time.
+            order["raw"] = None
+            orders.append(order)
             mapped_ids.append(entry_id)
         except Exception as exc:  # a payload the mapper cannot read must not stop the others
             failed.append({"id": entry_id, "last_error": f"cannot map: {type(exc).__name__}: {exc}"[:2000]})
@@ -250,7 +278,12 @@ def store_webhook(session: Session, shop: Shop, connector: Connector, headers: A
     if event.external_id is None:
         topic_id = f"{event.topic}:{event.event_id}"
         _store(
-            session, shop.id, "webhook", event.topic, [RawOrder(topic_id, event.version or "-", event.body)]
+            session,
+            shop.id,
+            "webhook",
+            event.topic,
+            [RawOrder(topic_id, event.version or "-", event.body)],
+            body,
         )
         return
     _store(
@@ -259,6 +292,7 @@ def store_webhook(session: Session, shop: Shop, connector: Connector, headers: A
         "webhook",
         event.topic,
         [RawOrder(event.external_id, event.version or "-", event.body)],
+        body,
     )
     enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
 

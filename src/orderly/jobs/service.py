@@ -11,12 +11,13 @@ and ``replay``-able. A worker that dies leaves its lease to expire, and another 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
@@ -54,10 +55,20 @@ class NewJob:
     max_attempts: int = 12
 
 
+#: Set when a transaction that added jobs commits, so workers in this process start at once instead of
+#: at their next look; workers elsewhere find the jobs at their next look.
+WORK_ADDED = threading.Event()
+
+
+def _wake(_: Session) -> None:
+    WORK_ADDED.set()
+
+
 def enqueue(session: Session, jobs: Sequence[NewJob]) -> None:
     """Add jobs in the caller's transaction; one already queued under the same key absorbs a new one."""
     if not jobs:
         return
+    event.listen(session, "after_commit", _wake, once=True)
     now = utcnow()
     rows = [
         (

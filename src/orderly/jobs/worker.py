@@ -73,8 +73,8 @@ class Worker:
         *,
         name: str | None = None,
         settings: Settings | None = None,
-        batch: int = 10,
-        idle_sleep: float = 0.02,
+        batch: int = 1,
+        idle_sleep: float = 0.05,
     ) -> None:
         _load_handlers()
         self.context = JobContext(factory, settings or get_settings(), name or _default_name())
@@ -92,14 +92,25 @@ class Worker:
         return len(claimed)
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                ran = self.run_once()
-            except Exception:  # the database may be away for a moment; the worker must live on
-                log.exception("worker %s: claiming failed", self.context.worker)
-                ran = 0
-            if not ran:
-                stop.wait(self.idle_sleep)
+        try:
+            while not stop.is_set():
+                try:
+                    ran = self.run_once()
+                except Exception:  # the database may be away for a moment; the worker must live on
+                    log.exception("worker %s: claiming failed", self.context.worker)
+                    ran = 0
+                if not ran and jobs.WORK_ADDED.wait(self.idle_sleep):
+                    jobs.WORK_ADDED.clear()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let go of what handlers kept between jobs (HTTP clients)."""
+        for kept in self.context.extras.values():
+            close = getattr(kept, "close", None)
+            if callable(close):
+                close()
+        self.context.extras.clear()
 
     def _schedule(self) -> None:
         now = time.monotonic()

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 12:38:58.988906
+Create Date: 2026-11-22 13:13:48.236708
 
 """
 
@@ -79,9 +79,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("version", sa.String(length=64), nullable=False),
-        sa.Column(
-            "body", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
-        ),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("received_at", orderly.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("processed_at", orderly.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
