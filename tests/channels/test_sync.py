@@ -258,3 +258,35 @@ def test_a_cancellation_without_an_address_still_cancels_and_releases(
         (figure,) = inventory.stock_of(s, "SKU-1")
         assert figure.reserved == 0
     assert platforms["fake-b"].stock["fake-b-L1"] == 10  # the released stock is published again
+
+
+def test_the_webhook_endpoint_checks_the_signature_and_stores_once(
+    factory: sessionmaker[Session], worker: Worker
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from orderly.api import create_app
+
+    body = json.dumps(order(("SKU-1", 1), shop="fake-a", external_id="H1")).encode()
+    with TestClient(create_app(factory=factory, workers=0)) as client:
+        forged = client.post(
+            "/api/v1/webhooks/fake-a",
+            content=body,
+            headers={"x-fake-signature": "no", "x-fake-delivery": "1"},
+        )
+        unknown = client.post("/api/v1/webhooks/nobody", content=body, headers={"x-fake-signature": "ok"})
+        signed = [
+            client.post(
+                "/api/v1/webhooks/fake-a",
+                content=body,
+                headers={"x-fake-signature": "ok", "x-fake-delivery": "1"},
+            )
+            for _ in range(2)
+        ]
+
+    assert forged.status_code == 401 and "signature" in forged.json()["error"]["message"]
+    assert unknown.status_code == 404
+    assert [r.status_code for r in signed] == [200, 200]
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(InboxEntry).where(InboxEntry.event_id == "H1")) == 1
+        assert s.scalars(select(InboxEntry.body).where(InboxEntry.event_id == "H1")).one() == body.decode()
