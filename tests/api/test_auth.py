@@ -40,6 +40,7 @@ PROTECTED = [
     ("GET", "/api/v1/jobs"),
     ("POST", "/api/v1/jobs/1/replay"),
     ("GET", "/api/v1/alerts"),
+    ("POST", "/api/v1/inbox/replay"),
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/1"),

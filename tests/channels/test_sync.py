@@ -16,7 +16,7 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import sync
-from orderly.channels.connector import AuthFailed, ChannelError, RateLimited
+from orderly.channels.connector import AuthFailed, ChannelError, RateLimited, RawOrder
 from orderly.channels.models import InboxEntry, ListingBinding, RateBucket, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.clock import utcnow
@@ -290,3 +290,33 @@ def test_the_webhook_endpoint_checks_the_signature_and_stores_once(
     with transaction(factory) as s:
         assert s.scalar(select(func.count()).select_from(InboxEntry).where(InboxEntry.event_id == "H1")) == 1
         assert s.scalars(select(InboxEntry.body).where(InboxEntry.event_id == "H1")).one() == body.decode()
+
+
+def test_an_entry_that_gave_up_goes_in_when_replayed_after_the_fix(
+    factory: sessionmaker[Session],
+    worker: Worker,
+    platforms: dict[str, FakePlatform],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    platforms["fake-a"].put({**order(shop="fake-a", external_id="LATE"), "broken": True})
+    for _ in range(sync.INBOX_MAX_ATTEMPTS):
+        _enqueue(factory, sync.INBOX, "fake-a")
+        drain(worker)
+    with transaction(factory) as s:
+        entry = s.scalars(select(InboxEntry).where(InboxEntry.event_id == "LATE")).one()
+        assert entry.attempts == sync.INBOX_MAX_ATTEMPTS and entry.processed_at is None
+
+    fixed = FakeConnector.map_order
+    monkeypatch.setattr(
+        FakeConnector,
+        "map_order",
+        lambda self, raw: fixed(
+            self, RawOrder(raw.external_id, raw.version, {k: v for k, v in raw.body.items() if k != "broken"})
+        ),
+    )
+    with transaction(factory) as s:
+        assert sync.replay_inbox(s) == 1
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalars(select(Order.external_id).where(Order.external_id == "LATE")).all() == ["LATE"]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels import service, sync
 from orderly.channels.schemas import ShopIn, ShopOut, ShopUpdate
@@ -49,6 +50,21 @@ def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
             for kind in (sync.POLL, sync.RESYNC)
         ],
     )
+    return StatusOut(status="queued")
+
+
+class InboxReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entry_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+        default=None, description="entries to process again; none: every entry that gave up"
+    )
+
+
+@router.post("/inbox/replay", response_model=StatusOut, status_code=status.HTTP_202_ACCEPTED)
+def replay(session: DbSession, body: InboxReplayIn) -> StatusOut:
+    """Process stored deliveries again (after a mapping was fixed, say); the workers take them up."""
+    sync.replay_inbox(session, body.entry_ids)
     return StatusOut(status="queued")
 
 

@@ -13,7 +13,7 @@ from orderly.cli.common import Group
 from orderly.cli.orders import ingest, rejections_app
 from orderly.cli.server import migrate, start, token_app
 from orderly.cli.stock import stock_app
-from orderly.cli.sync import alerts, jobs_app, secret_key, shop_connect, worker
+from orderly.cli.sync import alerts, inbox_app, jobs_app, secret_key, shop_connect, worker
 
 app = typer.Typer(
     cls=Group,
@@ -29,6 +29,7 @@ app.command()(alerts)
 app.command("secret-key")(secret_key)
 shop_app.command("connect")(shop_connect)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(token_app, name="token")
 app.add_typer(shop_app, name="shop")
 app.add_typer(product_app, name="product")

@@ -13,6 +13,7 @@ from rich.table import Table
 from orderly.alerts.service import open_alerts
 from orderly.channels import service as channels
 from orderly.channels.schemas import ShopUpdate, SyncSettings
+from orderly.channels.sync import replay_inbox
 from orderly.cli.common import fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.jobs import service as jobs
@@ -109,3 +110,18 @@ def alerts() -> None:
 def secret_key() -> None:
     """Print a new key for ORDERLY_SECRET_KEY, which encrypts shop credentials at rest."""
     out.print(Fernet.generate_key().decode())
+
+
+inbox_app = typer.Typer(help="What platforms sent: process stored deliveries again.", no_args_is_help=True)
+
+
+@inbox_app.command("replay")
+def inbox_replay(
+    entry_ids: Annotated[
+        list[int] | None, typer.Argument(metavar="[ID]...", help="Entries; default: those that gave up")
+    ] = None,
+) -> None:
+    """Process inbox entries again, e.g. after fixing a mapping; the workers take them up."""
+    with unit_of_work() as session:
+        shops_count = replay_inbox(session, entry_ids or None)
+    out.print(f"Inbox entries of {shops_count} shop(s) queued again.")
