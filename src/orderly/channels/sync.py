@@ -34,7 +34,7 @@ from orderly.channels import service as shops
 from orderly.channels.connector import ChannelError, Connector, RateLimit, RateLimited, RawOrder, StockPush
 from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.core.clock import utcnow
-from orderly.core.db import insert_rows, transaction
+from orderly.core.db import collector_paused, insert_rows, transaction
 from orderly.inventory.domain import Level
 from orderly.inventory.models import StockLevel, Warehouse
 from orderly.inventory.service import STOCK_CHANGED
@@ -226,7 +226,8 @@ def _process_inbox(ctx: JobContext, shop_id: int) -> int:
                 ).all()
             if not entries:
                 return created
-            created += _ingest_entries(ctx, connector, entries)
+            with collector_paused():  # thousands of short-lived payload dicts, as in ingest
+                created += _ingest_entries(ctx, connector, entries)
 
 
 def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any]) -> int:
