@@ -31,10 +31,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from common import postgres_url
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.migrate import upgrade
@@ -44,7 +44,6 @@ from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order
 from orderly.sandbox import Catalog, OrderGenerator, build_catalog, default_catalog
 
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "orderly_bench"
 
 console = Console(stderr=True)
@@ -61,20 +60,6 @@ class Run:
     @property
     def per_second(self) -> float:
         return self.orders / self.seconds if self.seconds else 0.0
-
-
-def postgres_url() -> str:
-    """A fresh, migrated ``orderly_bench`` database on the hub's PostgreSQL server (or the local one)."""
-    configured = get_settings().database_url
-    server = make_url(configured if configured.startswith("postgresql") else LOCAL_POSTGRES)
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
-    admin.dispose()
-    url = server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
-    upgrade(url)
-    return url
 
 
 def run(name: str, url: str, catalog: Catalog, orders: int, batch_size: int, seed: int) -> Run:
@@ -246,10 +231,14 @@ def main(argv: list[str] | None = None) -> None:
         upgrade(sqlite_url)
         results.append(run("sqlite", sqlite_url, catalog, args.orders, args.batch_size, args.seed))
         describe(results[-1])
-    results.append(run("postgresql", postgres_url(), catalog, args.orders, args.batch_size, args.seed))
+    results.append(
+        run("postgresql", postgres_url(BENCH_DATABASE), catalog, args.orders, args.batch_size, args.seed)
+    )
     describe(results[-1])
     results.append(
-        run_workers(postgres_url(), catalog, args.orders, args.batch_size, args.seed, args.workers)
+        run_workers(
+            postgres_url(BENCH_DATABASE), catalog, args.orders, args.batch_size, args.seed, args.workers
+        )
     )
     describe(results[-1])
 

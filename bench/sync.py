@@ -44,6 +44,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import func, select
 
+from common import postgres_url
 from orderly.channels.models import InboxEntry
 from orderly.channels.sync import INBOX, POLL, PUSH
 from orderly.core.config import Settings
@@ -52,7 +53,7 @@ from orderly.inventory.service import STOCK_CHANGED
 from orderly.jobs.models import Job
 from orderly.jobs.service import NewJob, enqueue
 from orderly.orders.models import Order
-from sync_world import JobRun, World, postgres_url, settings, sqlite_url, wall_seconds, world
+from sync_world import DATABASE, JobRun, World, settings, sqlite_url, wall_seconds, world
 
 console = Console(stderr=True)
 ORIGIN = "shopify-1"
@@ -227,7 +228,7 @@ def _first(
 def propagation(args: argparse.Namespace, config: Settings) -> tuple[list[Propagation], list[str]]:
     stock = {f"SKU-{n}": 10_000 for n in range(1, args.skus + 1)}
     with world(
-        postgres_url(), stock, shopify_shops=2, amazon=True, workers=args.workers, settings=config
+        postgres_url(DATABASE), stock, shopify_shops=2, amazon=True, workers=args.workers, settings=config
     ) as w:
         with console.status("first polls and stock pushes"):
             w.settle()
@@ -462,7 +463,7 @@ def main(argv: list[str] | None = None) -> None:
     if parts:
         show_propagation(parts)
     results: list[Throughput] = []
-    result, found = throughput("postgresql", postgres_url(), args.orders, args, config)
+    result, found = throughput("postgresql", postgres_url(DATABASE), args.orders, args, config)
     results.append(result)
     problems += found
     if args.sqlite_orders:

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.api import create_app
@@ -40,7 +39,6 @@ from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
 
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DATABASE = "orderly_bench_sync"
 WEBHOOK_SECRET = "whsec-bench"  # the sandbox's, not a secret
 NEVER = 86_400  # poll_interval_s that keeps the scheduler's polls out of a run: SyncSettings' maximum
@@ -55,20 +53,6 @@ def settings() -> Settings:
         os.environ["ORDERLY_SECRET_KEY"] = Fernet.generate_key().decode()
         get_settings.cache_clear()
     return get_settings()
-
-
-def postgres_url() -> str:
-    """A fresh, migrated ``orderly_bench_sync`` on the hub's PostgreSQL server (or the local one)."""
-    configured = get_settings().database_url
-    server = make_url(configured if configured.startswith("postgresql") else LOCAL_POSTGRES)
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    url = server.set(database=DATABASE).render_as_string(hide_password=False)
-    upgrade(url)
-    return url
 
 
 @contextmanager

@@ -320,3 +320,15 @@ def test_an_entry_that_gave_up_goes_in_when_replayed_after_the_fix(
 
     with transaction(factory) as s:
         assert s.scalars(select(Order.external_id).where(Order.external_id == "LATE")).all() == ["LATE"]
+
+
+def test_a_poll_counts_as_synced_only_up_to_the_platforms_listing_lag(
+    factory: sessionmaker[Session], worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FakeConnector, "lag", timedelta(minutes=2))
+    before = utcnow()
+    drain(worker)
+
+    with transaction(factory) as s:
+        synced_to = s.scalars(select(Shop.orders_synced_to).where(Shop.code == "fake-a")).one()
+    assert synced_to is not None and synced_to <= before - timedelta(minutes=2) + timedelta(seconds=5)

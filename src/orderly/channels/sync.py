@@ -176,12 +176,12 @@ def poll_orders(ctx: JobContext, job: Claimed) -> None:
             return
         overlap = timedelta(seconds=shops.sync_settings(shop).overlap_s)
         start = (shop.orders_synced_to or now - timedelta(days=FIRST_POLL_DAYS)) - overlap
-    _pull(ctx, shop_id, start, now, "poll")
+    synced_to = _pull(ctx, shop_id, start, now, "poll")
     _process_inbox(ctx, shop_id)
     with transaction(ctx.factory) as session:
         # The cursor moves only once the whole window is in: a crash before here re-reads it.
         session.execute(
-            update(Shop).where(Shop.id == shop_id).values(orders_synced_to=now, last_polled_at=now)
+            update(Shop).where(Shop.id == shop_id).values(orders_synced_to=synced_to, last_polled_at=now)
         )
 
 
