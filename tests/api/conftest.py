@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.api import create_app
 from orderly.auth.service import create_token
 from orderly.core.db import transaction
-
-with warnings.catch_warnings():
-    # Starlette asks for httpx2, which is not a dependency; its test client works the same on httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
-    from fastapi.testclient import TestClient
 
 
 @pytest.fixture

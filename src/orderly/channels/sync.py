@@ -166,16 +166,25 @@ def _pull(ctx: JobContext, shop_id: int, start: datetime, end: datetime, source:
                 return end
 
 
+def _syncing_shop(ctx: JobContext, job: Claimed) -> Shop | None:
+    """The job's shop, detached, if it still exists and syncs; a job for any other is done."""
+    with transaction(ctx.factory) as session:
+        shop = session.get(Shop, int(job.payload["shop_id"]))
+        if shop is None or not shop.sync_enabled:
+            return None
+        session.expunge(shop)
+        return shop
+
+
 @handler(POLL)
 def poll_orders(ctx: JobContext, job: Claimed) -> None:
-    shop_id = int(job.payload["shop_id"])
     now = utcnow()
-    with transaction(ctx.factory) as session:
-        shop = session.get(Shop, shop_id)
-        if shop is None or not shop.sync_enabled:
-            return
-        overlap = timedelta(seconds=shops.sync_settings(shop).overlap_s)
-        start = (shop.orders_synced_to or now - timedelta(days=FIRST_POLL_DAYS)) - overlap
+    shop = _syncing_shop(ctx, job)
+    if shop is None:
+        return
+    shop_id = shop.id
+    overlap = timedelta(seconds=shops.sync_settings(shop).overlap_s)
+    start = (shop.orders_synced_to or now - timedelta(days=FIRST_POLL_DAYS)) - overlap
     synced_to = _pull(ctx, shop_id, start, now, "poll")
     _process_inbox(ctx, shop_id)
     with transaction(ctx.factory) as session:
@@ -188,13 +197,12 @@ def poll_orders(ctx: JobContext, job: Claimed) -> None:
 @handler(RECONCILE)
 def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
     """Take in every order the shop has in the window that the hub lacks, or holds in an older version."""
-    shop_id = int(job.payload["shop_id"])
     now = utcnow()
-    with transaction(ctx.factory) as session:
-        shop = session.get(Shop, shop_id)
-        if shop is None or not shop.sync_enabled:
-            return
-        days = shops.sync_settings(shop).reconcile_days
+    shop = _syncing_shop(ctx, job)
+    if shop is None:
+        return
+    shop_id = shop.id
+    days = shops.sync_settings(shop).reconcile_days
     _pull(ctx, shop_id, now - timedelta(days=days), now, "reconcile")
     created = _process_inbox(ctx, shop_id)
     with transaction(ctx.factory) as session:
