@@ -332,3 +332,25 @@ def test_a_poll_counts_as_synced_only_up_to_the_platforms_listing_lag(
     with transaction(factory) as s:
         synced_to = s.scalars(select(Shop.orders_synced_to).where(Shop.code == "fake-a")).one()
     assert synced_to is not None and synced_to <= before - timedelta(minutes=2) + timedelta(seconds=5)
+
+
+def test_an_entry_that_is_not_json_is_kept_with_its_reason_and_the_rest_go_in(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    from orderly.core.db import insert_rows
+
+    shop_id = _shop_id(factory, "fake-a")
+    with transaction(factory) as s:
+        insert_rows(
+            s,
+            InboxEntry,
+            ("shop_id", "source", "topic", "event_id", "version", "body", "received_at", "attempts"),
+            [(shop_id, "webhook", "orders/updated", "NOTJSON", "1", "{not json", utcnow(), 0)],
+        )
+    platforms["fake-a"].put(order(shop="fake-a", external_id="FINE"))
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalars(select(Order.external_id)).all() == ["FINE"]
+        bad = s.scalars(select(InboxEntry).where(InboxEntry.event_id == "NOTJSON")).one()
+        assert bad.processed_at is None and "cannot map" in (bad.last_error or "")

@@ -245,19 +245,19 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
     waiting: list[int] = []
     cancelled: list[str] = []
     for entry_id, event_id, version, body in entries:
-        raw = RawOrder(event_id, version, orjson.loads(body))
-        if not connector.ready(raw):
-            waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
-            if connector.cancelled(raw):
-                cancelled.append(event_id)
-            continue
-        try:
+        try:  # a payload that cannot be read must not stop the others
+            raw = RawOrder(event_id, version, orjson.loads(body))
+            if not connector.ready(raw):
+                waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
+                if connector.cancelled(raw):
+                    cancelled.append(event_id)
+                continue
             order = connector.map_order(raw)
             # The inbox already keeps every version verbatim: ingest need not store it a second time.
             order["raw"] = None
             orders.append(order)
             mapped_ids.append(entry_id)
-        except Exception as exc:  # a payload the mapper cannot read must not stop the others
+        except Exception as exc:
             failed.append({"id": entry_id, "last_error": f"cannot map: {type(exc).__name__}: {exc}"[:2000]})
     actor = f"sync:{connector.connection.shop_code}"
     report = ingest_batch(ctx.factory, orders, actor=actor) if orders else None
@@ -282,28 +282,13 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
 
 
 def store_webhook(session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes) -> None:
-    """Keep a verified delivery in the inbox and wake the shop's inbox job; answered at once."""
+    """Keep a verified delivery in the inbox and, for an order, wake the shop's inbox job."""
     event = connector.parse_webhook(headers, body)
-    if event.external_id is None:
-        topic_id = f"{event.topic}:{event.event_id}"
-        _store(
-            session,
-            shop.id,
-            "webhook",
-            event.topic,
-            [RawOrder(topic_id, event.version or "-", event.body)],
-            body,
-        )
-        return
-    _store(
-        session,
-        shop.id,
-        "webhook",
-        event.topic,
-        [RawOrder(event.external_id, event.version or "-", event.body)],
-        body,
-    )
-    enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
+    # Order deliveries share their key with polls of the same version; others are kept by delivery id.
+    key = event.external_id or f"{event.topic}:{event.event_id}"
+    _store(session, shop.id, "webhook", event.topic, [RawOrder(key, event.version or "-", event.body)], body)
+    if event.external_id is not None:
+        enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
 
 
 def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> int:
