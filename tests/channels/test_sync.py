@@ -354,3 +354,23 @@ def test_an_entry_that_is_not_json_is_kept_with_its_reason_and_the_rest_go_in(
         assert s.scalars(select(Order.external_id)).all() == ["FINE"]
         bad = s.scalars(select(InboxEntry).where(InboxEntry.event_id == "NOTJSON")).one()
         assert bad.processed_at is None and "cannot map" in (bad.last_error or "")
+
+
+def test_reconciliation_takes_in_what_polling_missed_and_names_it(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)  # the first poll: from here on polls read only the last few minutes
+    late = (utcnow() - timedelta(days=1)).isoformat()  # changed "yesterday", listed only now
+    platforms["fake-a"].put({**order(shop="fake-a", external_id="MISSED"), "updated_at": late})
+    _enqueue(factory, sync.POLL, "fake-a")
+    drain(worker)
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Order).where(Order.external_id == "MISSED")) == 0
+
+    _enqueue(factory, sync.RECONCILE, "fake-a")
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Order).where(Order.external_id == "MISSED")) == 1
+        message = s.scalars(select(Alert.message).where(Alert.kind == "reconcile_missing")).one()
+        assert "1 order(s)" in message and "MISSED" in message

@@ -204,11 +204,18 @@ def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
     shop_id = shop.id
     days = shops.sync_settings(shop).reconcile_days
     _pull(ctx, shop_id, now - timedelta(days=days), now, "reconcile")
-    created = _process_inbox(ctx, shop_id)
+    missing = _process_inbox(ctx, shop_id)
     with transaction(ctx.factory) as session:
         session.execute(update(Shop).where(Shop.id == shop_id).values(last_reconciled_at=now))
-        if created:
-            log.warning("reconciliation of shop %s found %d orders the hub lacked", shop_id, created)
+        if missing:
+            # Polling and webhooks should have brought these: a person should know they did not.
+            shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            raise_alert(
+                session,
+                "reconcile_missing",
+                f"shop:{shop.code}",
+                f"reconciliation took in {len(missing)} order(s) the hub lacked: {shown}",
+            )
 
 
 @handler(INBOX)
@@ -216,9 +223,9 @@ def process_inbox(ctx: JobContext, job: Claimed) -> None:
     _process_inbox(ctx, int(job.payload["shop_id"]))
 
 
-def _process_inbox(ctx: JobContext, shop_id: int) -> int:
-    """Map and ingest the shop's unprocessed entries; returns how many orders were new to the hub."""
-    created = 0
+def _process_inbox(ctx: JobContext, shop_id: int) -> list[str]:
+    """Map and ingest the shop's unprocessed entries; returns the orders that were new to the hub."""
+    created: list[str] = []
     with _connected(ctx, shop_id) as (_, connector):
         while True:
             with transaction(ctx.factory) as session:
@@ -238,7 +245,7 @@ def _process_inbox(ctx: JobContext, shop_id: int) -> int:
                 created += _ingest_entries(ctx, connector, entries)
 
 
-def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any]) -> int:
+def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any]) -> list[str]:
     orders: list[dict[str, Any]] = []
     mapped_ids: list[int] = []
     failed: list[dict[str, Any]] = []
@@ -278,7 +285,7 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
                 .where(InboxEntry.id == row["id"])
                 .values(last_error=row["last_error"], attempts=InboxEntry.attempts + 1)
             )
-    return report.count("created") if report else 0
+    return [item.external_id or "" for item in report.items if item.outcome == "created"] if report else []
 
 
 def store_webhook(session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes) -> None:
