@@ -32,13 +32,14 @@ def _out(shop: Shop) -> ShopOut:
 
 
 def _check(channel: str, base_url: str | None, sync_enabled: bool) -> None:
-    if sync_enabled and (connector_class(channel) is None or not base_url):
+    if not sync_enabled:
+        return
+    if connector_class(channel) is None:
         raise DomainError(
-            f"sync needs a base_url and a channel with a connector; {channel!r} has none"
-            if connector_class(channel) is None
-            else "sync needs a base_url",
-            field="sync_enabled",
+            f"sync needs a channel with a connector; {channel!r} has none", field="sync_enabled"
         )
+    if not base_url:
+        raise DomainError("sync needs a base_url", field="sync_enabled")
 
 
 def create_shop(session: Session, data: ShopIn, settings: Settings | None = None) -> ShopOut:

@@ -14,7 +14,7 @@ import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, event, or_, select, update
@@ -193,12 +193,6 @@ def list_jobs(
     if status:
         query = query.where(Job.status == status)
     return list(session.scalars(query))
-
-
-def next_due(session: Session) -> datetime | None:
-    return session.scalar(
-        select(Job.run_after).where(Job.status == "queued").order_by(Job.run_after).limit(1)
-    )
 
 
 def purge_finished(session: Session, *, older_than: timedelta = timedelta(days=7)) -> int:

@@ -36,7 +36,7 @@ from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
-from orderly.orders.domain import CLOSED, Hold, HoldReason, OrderStatus
+from orderly.orders.domain import CLOSED, Hold, HoldReason, LineSignature, OrderStatus, lines_changed
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
 
@@ -545,11 +545,16 @@ class _Plan:
             return OrderStatus.CANCELLED, "cancelled on the platform", False
         if current in CLOSED:
             return current, None, False
-        new_lines = sorted(zip(cand.product_ids, (ln["quantity"] for ln in cand.order["lines"]), strict=True))
-        lines_changed = sorted(old_lines.get(known.id, [])) != new_lines
-        if current == OrderStatus.ALLOCATED and lines_changed:
+        changed = lines_changed(
+            [LineSignature(pid, qty) for pid, qty in old_lines.get(known.id, [])],
+            [
+                LineSignature(pid, ln["quantity"])
+                for pid, ln in zip(cand.product_ids, cand.order["lines"], strict=True)
+            ],
+        )
+        if current == OrderStatus.ALLOCATED and changed:
             return OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
-        if current == OrderStatus.LABEL_PRINTED and lines_changed:
+        if current == OrderStatus.LABEL_PRINTED and changed:
             # The parcel may already be packed: a person must look before it ships.
             return (
                 current,
