@@ -230,12 +230,48 @@ def test_a_warehouse_that_fills_only_part_is_skipped() -> None:
     assert levels[(A, W1)].reserved == 0
 
 
-def test_an_order_is_never_split_across_warehouses() -> None:
+def test_an_order_is_not_split_across_warehouses_unless_allowed() -> None:
     levels = {(A, W1): Level(5), (B, W2): Level(5)}
     (alloc,) = allocate([Demand("o1", {A: 1, B: 1})], levels, [W1, W2])
 
     assert not alloc.ok
     assert all(level.reserved == 0 for level in levels.values())
+
+
+def test_a_split_order_takes_each_line_from_the_warehouse_that_has_it() -> None:
+    levels = {(A, W1): Level(5), (B, W2): Level(5), (C, W1): Level(1), (C, W2): Level(1)}
+    (alloc,) = allocate([Demand("o1", {A: 2, B: 1, C: 2}, split=True)], levels, [W1, W2])
+
+    assert alloc.ok and alloc.parts
+    assert alloc.reservations() == [((A, W1), 2), ((B, W2), 1), ((C, W1), 1), ((C, W2), 1)]
+    assert alloc.warehouse_id == W1  # ships 3 of the 5 units
+    assert (levels[(A, W1)].reserved, levels[(B, W2)].reserved, levels[(C, W2)].reserved) == (2, 1, 1)
+
+
+def test_a_split_is_only_used_when_no_single_warehouse_fills_the_order() -> None:
+    levels = {(A, W1): Level(5), (B, W1): Level(5), (B, W2): Level(5), (A, W2): Level(5)}
+    (alloc,) = allocate([Demand("o1", {A: 1, B: 1}, split=True)], levels, [W2, W1])
+    assert alloc.warehouse_id == W2 and alloc.parts == ()
+
+
+def test_a_split_that_all_warehouses_together_cannot_fill_reserves_nothing() -> None:
+    levels = {(A, W1): Level(1), (A, W2): Level(1), (B, W2): Level(3)}
+    (alloc,) = allocate([Demand("o1", {A: 3, B: 1}, split=True)], levels, [W1, W2])
+
+    assert not alloc.ok and alloc.shortages == (Shortage(A, 3, 1),)
+    assert all(level.reserved == 0 for level in levels.values())
+
+
+def test_a_demand_can_name_its_own_warehouses() -> None:
+    levels = {(A, W1): Level(5), (A, W2): Level(5)}
+    first, excluded = allocate(
+        [Demand("o1", {A: 1}, warehouse_ids=(W2, W1)), Demand("o2", {A: 1}, warehouse_ids=(W1,))],
+        levels,
+        [W1, W2],
+    )
+    assert first.warehouse_id == W2 and excluded.warehouse_id == W1
+    (nowhere,) = allocate([Demand("o3", {A: 1}, warehouse_ids=())], levels, [W1, W2])
+    assert not nowhere.ok
 
 
 def test_shortage_lists_every_short_line_against_the_warehouse_that_fills_most() -> None:

@@ -129,10 +129,17 @@ StockKey = tuple[int, int]  # (product_id, warehouse_id)
 
 @dataclass(frozen=True, slots=True)
 class Demand:
-    """What one order needs, bundles already expanded to their components."""
+    """What one order needs, bundles already expanded to their components.
+
+    ``warehouse_ids``, when given, replaces the default warehouse order for this order (a rule chose
+    or excluded warehouses, or the order ships with others from one); ``split`` lets an order that no
+    one warehouse can fill take its lines from several.
+    """
 
     order_key: Hashable
     needs: Mapping[int, int]  # product_id -> quantity
+    warehouse_ids: tuple[int, ...] | None = None
+    split: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +151,25 @@ class Shortage:
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
+    """Where an order's stock is reserved. ``parts`` is set when the order was split: then each
+    (product, warehouse) gets its quantity and ``warehouse_id`` is the one that ships the most."""
+
     order_key: Hashable
     warehouse_id: int | None  # None when the order is short everywhere
     needs: Mapping[int, int]
     shortages: tuple[Shortage, ...] = ()
+    parts: tuple[tuple[StockKey, int], ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.shortages
+
+    def reservations(self) -> list[tuple[StockKey, int]]:
+        """Every (product, warehouse) and quantity to reserve, in key order."""
+        if self.parts:
+            return sorted(self.parts)
+        assert self.warehouse_id is not None
+        return sorted(((pid, self.warehouse_id), qty) for pid, qty in self.needs.items())
 
 
 def allocate(
@@ -160,16 +178,17 @@ def allocate(
     """Reserve each order whole in the first warehouse (in ``warehouse_ids`` order) that can fill it.
 
     Orders are served in the order given; ``levels`` is updated in place so later orders see earlier
-    reservations. An order no warehouse can fill reserves nothing and reports every short line against
-    the warehouse that could fill most of it.
+    reservations. An order no warehouse can fill is split over several when its demand allows it, else
+    reserves nothing and reports every short line against the warehouse that could fill most of it.
     """
     outcomes: list[Allocation] = []
     empty = Level()
     for demand in demands:
+        order = list(demand.warehouse_ids) if demand.warehouse_ids is not None else warehouse_ids
         chosen = next(
             (
                 wid
-                for wid in warehouse_ids
+                for wid in order
                 if all(levels.get((pid, wid), empty).available >= qty for pid, qty in demand.needs.items())
             ),
             None,
@@ -179,8 +198,19 @@ def allocate(
                 levels[(pid, chosen)].reserved += qty
             outcomes.append(Allocation(demand.order_key, chosen, demand.needs))
             continue
+        if demand.split:
+            parts = _split(demand.needs, levels, order)
+            if parts is not None:
+                for key, qty in parts:
+                    levels[key].reserved += qty
+                shipped: dict[int, int] = {}
+                for (_, wid), qty in parts:
+                    shipped[wid] = shipped.get(wid, 0) + qty
+                main = max(order, key=lambda wid: shipped.get(wid, 0))
+                outcomes.append(Allocation(demand.order_key, main, demand.needs, (), parts))
+                continue
         best = max(
-            warehouse_ids,
+            order,
             key=lambda wid: sum(
                 min(levels.get((p, wid), empty).available, q) for p, q in demand.needs.items()
             ),
@@ -193,3 +223,38 @@ def allocate(
         )
         outcomes.append(Allocation(demand.order_key, best, demand.needs, shortages))
     return outcomes
+
+
+def _split(
+    needs: Mapping[int, int], levels: dict[StockKey, Level], warehouse_ids: list[int]
+) -> tuple[tuple[StockKey, int], ...] | None:
+    """Take each product from as few warehouses as possible: first the one that can fill the most
+    lines whole, then the next for what is left. None when even all together are short."""
+    empty = Level()
+    remaining = dict(needs)
+    parts: list[tuple[StockKey, int]] = []
+    while remaining:
+        candidates = [
+            wid
+            for wid in warehouse_ids
+            if any(levels.get((pid, wid), empty).available > 0 for pid in remaining)
+        ]
+        if not candidates:
+            return None
+        wid = max(
+            candidates,
+            key=lambda w: (
+                sum(1 for p, q in remaining.items() if levels.get((p, w), empty).available >= q),
+                sum(min(levels.get((p, w), empty).available, q) for p, q in remaining.items()),
+            ),
+        )
+        for pid, qty in list(remaining.items()):
+            take = min(levels.get((pid, wid), empty).available, qty)
+            if take:
+                parts.append(((pid, wid), take))
+                if take == qty:
+                    del remaining[pid]
+                else:
+                    remaining[pid] = qty - take
+        warehouse_ids = [w for w in warehouse_ids if w != wid]
+    return tuple(parts)

@@ -82,9 +82,8 @@ class StockBook:
         return domain.allocate(demands, self.snapshot(), warehouse_ids)
 
     def reserve(self, allocation: Allocation, order_id: int, actor: str) -> None:
-        assert allocation.ok and allocation.warehouse_id is not None
-        for pid, qty in sorted(allocation.needs.items()):
-            key = (pid, allocation.warehouse_id)
+        assert allocation.ok
+        for key, qty in allocation.reservations():
             self.record(
                 key, domain.reservation(self.level(key), qty), actor=actor, reason=None, order_id=order_id
             )
