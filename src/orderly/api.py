@@ -1,7 +1,8 @@
 """The REST API: ``/api/v1``, token-protected except the health check; docs at ``/docs``.
 
-Every error has one shape, ``{"error": {"message": ..., "field": ...}}`` (validation errors add
-``fields``, every problem found), so clients and people read failures the same way everywhere.
+Every error has one shape, ``{"error": {"message": ..., "field": ...}}`` (validation errors, and
+refusals that can name several problems, add ``fields``, every problem found), so clients and people
+read failures the same way everywhere.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from orderly.jobs.endpoints import router as jobs_router
 from orderly.jobs.worker import start_workers
 from orderly.orders.endpoints import router as orders_router
 from orderly.orders.schemas import NormalizedOrder
+from orderly.review.endpoints import router as review_router
 
 API_PREFIX = "/api/v1"
 
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(webhooks_router, prefix=API_PREFIX, responses=error_responses(401, 404, 422))
     for router in (
         orders_router,
+        review_router,
         inventory_router,
         catalog_router,
         channels_router,
@@ -137,7 +140,7 @@ def _error(status_code: int, message: str, field: str | None = None, **extra: An
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return _error(exc.http_status, exc.message, exc.field)
+    return _error(exc.http_status, exc.message, exc.field, **({"fields": exc.errors} if exc.errors else {}))
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ import typer
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
 from orderly.cli.orders import ingest, rejections_app
+from orderly.cli.review import review_app
 from orderly.cli.server import migrate, start, token_app
 from orderly.cli.stock import stock_app
 from orderly.cli.sync import alerts, inbox_app, jobs_app, secret_key, shop_connect, worker
@@ -38,5 +39,6 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(stock_app, name="stock")
 app.add_typer(rejections_app, name="rejections")
+app.add_typer(review_app, name="review")
 
 __all__ = ["app"]

@@ -9,6 +9,8 @@ class DomainError(Exception):
     """A request that the domain refuses, with a message a person can act on."""
 
     http_status = 400
+    #: Every problem found, each ``{"field": ..., "message": ...}``, when a request can have several.
+    errors: list[dict[str, str]] | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
