@@ -55,22 +55,24 @@ def order(
     placed: int = 0,
     **fields: Any,
 ) -> dict[str, Any]:
-    """A valid normalized order; ``lines`` are (platform SKU, quantity)."""
+    """A valid normalized order from its own buyer and address (so the auto-review sees ordinary,
+    unrelated orders); ``lines`` are (platform SKU, quantity)."""
+    number = next(_ids)
     body: dict[str, Any] = {
         "shop": shop,
-        "external_id": external_id or f"EXT-{next(_ids)}",
+        "external_id": external_id or f"EXT-{number}",
         "placed_at": (T0 + timedelta(seconds=placed)).isoformat(),
         "updated_at": (T0 + timedelta(seconds=placed + updated)).isoformat(),
         "currency": "USD",
-        "buyer": {"name": "Ada Buyer", "email": "ada@example.com"},
+        "buyer": {"name": "Ada Buyer", "email": f"ada{number}@example.com"},
         "shipping_address": {
             "name": "Ada Buyer",
-            "line1": "1 Cross St.",
+            "line1": f"{number} Cross St.",
             "city": "Canton",
             "region": "MI",
             "postal_code": "48817",
             "country": "US",
-            "phone": "+1 734 555 0100",
+            "phone": f"+1 734 {200 + number % 700} {number % 10_000:04d}",
         },
         "lines": [
             {"platform_sku": sku, "title": sku, "quantity": qty, "unit_price": 1999}

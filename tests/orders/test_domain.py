@@ -27,12 +27,13 @@ ALLOWED = [
     (S.ON_HOLD, S.APPROVED),
     (S.ON_HOLD, S.PENDING_REVIEW),
     (S.ON_HOLD, S.CANCELLED),
+    (S.ON_HOLD, S.ALLOCATED),  # released, with the stock it kept while held
     (S.APPROVED, S.ALLOCATED),
     (S.APPROVED, S.ON_HOLD),
     (S.APPROVED, S.CANCELLED),
     (S.ALLOCATED, S.LABEL_PRINTED),
     (S.ALLOCATED, S.SHIPPED),
-    (S.ALLOCATED, S.ON_HOLD),  # releases the stock
+    (S.ALLOCATED, S.ON_HOLD),  # keeps the stock
     (S.ALLOCATED, S.APPROVED),  # re-route: releases the stock
     (S.ALLOCATED, S.CANCELLED),
     (S.LABEL_PRINTED, S.SHIPPED),
@@ -95,7 +96,7 @@ def test_every_status_is_reachable_from_review() -> None:
 
 
 def test_statuses_that_hold_stock_can_give_it_back() -> None:
-    assert frozenset({S.ALLOCATED, S.LABEL_PRINTED}) == HOLDS_RESERVATION
+    assert frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.ON_HOLD}) == HOLDS_RESERVATION
     for status in HOLDS_RESERVATION:
         targets = ALLOWED_TRANSITIONS[status]
         assert S.CANCELLED in targets

@@ -27,7 +27,7 @@ def _order(factory: sessionmaker[Session], external_id: str) -> Order:
 def test_new_order_is_stored_with_lines_and_reserves_stock(factory: sessionmaker[Session]) -> None:
     setup_catalog(factory, {"SKU-1": 10, "SKU-2": 5})
     report = ingest_batch(
-        factory, [order(("SKU-1", 3), ("SKU-2", 1), external_id="A1", buyer_remark="gift wrap")]
+        factory, [order(("SKU-1", 3), ("SKU-2", 1), external_id="A1", buyer_remark="leave at the door")]
     )
 
     assert report.totals["created"] == 1
@@ -37,7 +37,7 @@ def test_new_order_is_stored_with_lines_and_reserves_stock(factory: sessionmaker
     assert stored.subtotal == 4 * 1999
     assert stored.total == 4 * 1999 + 499
     assert stored.ship_country == "US"
-    assert stored.buyer_remark == "gift wrap"
+    assert stored.buyer_remark == "leave at the door"
     assert stored.placed_at.tzinfo is not None
     assert _stock(factory, "SKU-1") == (10, 3, 7)
     assert _stock(factory, "SKU-2") == (5, 1, 4)

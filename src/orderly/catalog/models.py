@@ -21,6 +21,8 @@ class Product(Base):
     category: Mapped[str | None] = mapped_column(String(100))
     barcode: Mapped[str | None] = mapped_column(String(64))
     weight_g: Mapped[int | None]
+    # A presale item: orders for it wait, held, until this moment.
+    presale_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -8,6 +8,7 @@ from orderly.core.db import Base
 from orderly.inventory import models as inventory_models
 from orderly.jobs import models as job_models
 from orderly.orders import models as order_models
+from orderly.review import models as review_models
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "inventory_models",
     "job_models",
     "order_models",
+    "review_models",
 ]

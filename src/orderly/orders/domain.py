@@ -41,9 +41,10 @@ class HoldReason(StrEnum):
 S = OrderStatus
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_REVIEW: frozenset({S.ON_HOLD, S.APPROVED, S.CANCELLED}),
-    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.CANCELLED}),
+    # A held order may keep the stock reserved for it: the platform has sold those units.
+    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.ALLOCATED, S.CANCELLED}),
     S.APPROVED: frozenset({S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
-    # Releasing an allocation (hold, or back to approved to re-route) gives the stock back.
+    # Going back to approved (to re-route) gives the stock back; a hold keeps it.
     S.ALLOCATED: frozenset({S.LABEL_PRINTED, S.SHIPPED, S.ON_HOLD, S.APPROVED, S.CANCELLED}),
     # A voided label returns the order to allocated; once handed over it can no longer be cancelled.
     S.LABEL_PRINTED: frozenset({S.SHIPPED, S.ALLOCATED, S.CANCELLED}),
@@ -53,8 +54,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RETURNED: frozenset(),
 }
 
-#: Statuses in which the order holds reserved stock.
-HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED})
+#: Statuses in which the order may hold reserved stock (on hold: when it was held after reserving).
+HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.ON_HOLD})
 #: Statuses after which the platform's word can no longer change what we do with the goods.
 CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
 

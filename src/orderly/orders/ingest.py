@@ -39,6 +39,7 @@ from orderly.orders import repository as repo
 from orderly.orders.domain import CLOSED, Hold, HoldReason, LineSignature, OrderStatus, lines_changed
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
+from orderly.review.service import BatchReview, review_for_ingest
 
 log = logging.getLogger(__name__)
 
@@ -355,9 +356,13 @@ NEW_ORDER_COLUMNS = (
     "status",
     "warehouse_id",
     "holds",
+    "review",
     "created_at",
     *HEADER_COLUMNS,
 )
+
+
+_TAGS = HEADER_COLUMNS.index("tags")
 
 
 def _header(cand: _Candidate, now: datetime) -> tuple[Any, ...]:
@@ -447,6 +452,7 @@ class _Plan:
         self.sku_codes: dict[int, str] = {}
         self.headers: dict[repo.OrderKey, tuple[Any, ...]] = {}
         self.line_rows: dict[repo.OrderKey, list[list[Any]]] = {}
+        self.review: BatchReview | None = None
 
     def run(self) -> None:
         if not self.fresh and not self.updates:
@@ -462,10 +468,7 @@ class _Plan:
 
         self.headers = {c.key: _header(c, self.now) for c in changed}
         self.line_rows = {c.key: _lines(c) for c in changed}
-        demands: list[tuple[datetime, Demand]] = []
-        for cand in self.fresh:
-            if not cand.order["cancelled"]:
-                demands.append((cand.order["placed_at"], Demand(cand.key, _needs(cand, parts))))
+        planned: list[_Candidate] = [c for c in self.fresh if not c.order["cancelled"]]
         update_status: dict[repo.OrderKey, tuple[str, str | None]] = {}
         releases: list[tuple[int, str]] = []
         for cand in self.updates:
@@ -475,20 +478,43 @@ class _Plan:
                 releases.append((order_id, note or "order changed on the platform"))
             update_status[cand.key] = (status, note)
             if replan:
-                demands.append((cand.order["placed_at"], Demand(cand.key, _needs(cand, parts))))
-        demands.sort(key=lambda item: item[0])  # first placed, first served
-        stock_products = {pid for _, demand in demands for pid in demand.needs}
+                planned.append(cand)
+        needs = {c.key: _needs(c, parts) for c in planned}
+        stock_products = {pid for by_key in needs.values() for pid in by_key}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
 
         # Plan on the stock as it stands and write the orders; lock the stock rows only then, so
         # concurrent writers wait on them briefly. Under the lock the plan is made again on the locked
         # figures, and the few orders whose outcome changed (another writer took or gave stock
         # meanwhile) are corrected before anything is booked.
-        wanted = [d for _, d in demands]
         snapshot = {
             key: level
             for key, (_, level) in inventory_repo.lock_levels(session, stock_products, lock=False).items()
         }
+        # Every order that is planned is reviewed first: the rules decide holds, warehouses and splits.
+        self.review = review_for_ingest(
+            session,
+            [
+                (
+                    c.key,
+                    c.order,
+                    c.total,
+                    c.product_ids,
+                    self.locked[c.key].id if c.key in self.locked else None,
+                )
+                for c in planned
+            ],
+            parts=parts,
+            levels=snapshot,
+            warehouse_ids=warehouses,
+            now=self.now,
+        )
+        demands: list[tuple[datetime, Demand]] = []
+        for cand in planned:
+            allowed, split = self.review.demand_options(cand.key, warehouses)
+            demands.append((cand.order["placed_at"], Demand(cand.key, needs[cand.key], allowed, split)))
+        demands.sort(key=lambda item: item[0])  # first placed, first served
+        wanted = [d for _, d in demands]
         seen = {key: level.copy() for key, level in snapshot.items()}
         for order_id, _ in releases:
             for key, qty in held[order_id].items():
@@ -497,6 +523,7 @@ class _Plan:
         self._load_sku_codes(guessed.values())
         self._insert_fresh(guessed)
         self._write_updates(guessed, update_status)
+        self.review.record(session, self.ids, [c.key for c in self.fresh])
 
         book = StockBook(session, stock_products)
         moved = book.snapshot() != seen  # nobody booked stock since the read: the guess is exact
@@ -519,7 +546,7 @@ class _Plan:
         self._load_sku_codes(exact[key] for key in changed)
         rows = []
         for key in changed:
-            status, warehouse_id, holds, note = self._outcome(exact[key], False)
+            status, warehouse_id, holds, note = self._outcome(key, exact[key], False)
             order_id = self.ids[key]
             rows.append({"id": order_id, "status": status, "warehouse_id": warehouse_id, "holds": holds})
             order_id, kind, before, _, actor, _, at = self.events[key]
@@ -561,10 +588,9 @@ class _Plan:
                 "lines changed on the platform after the label was printed: check the parcel",
                 False,
             )
-        if current == OrderStatus.ON_HOLD and all(
-            h["reason"] == HoldReason.OUT_OF_STOCK for h in known.holds
-        ):
-            return OrderStatus.APPROVED, "stock checked again after an update", True
+        if current == OrderStatus.ON_HOLD and not any(h["reason"] == HoldReason.MANUAL for h in known.holds):
+            # A person's hold stays until a person releases it; any other is decided again.
+            return OrderStatus.APPROVED, "reviewed again after an update", True
         return current, None, False
 
     def _load_sku_codes(self, allocations: Any) -> None:
@@ -584,37 +610,65 @@ class _Plan:
         ]
         return Hold(HoldReason.OUT_OF_STOCK, "out of stock: " + "; ".join(parts), details)
 
-    def _outcome(self, alloc: Allocation | None, cancelled: bool) -> tuple[str, int | None, list[Any], str]:
+    def _outcome(
+        self, key: repo.OrderKey, alloc: Allocation | None, cancelled: bool
+    ) -> tuple[str, int | None, list[Any], str]:
+        """(status, warehouse, holds, a note for the history) from the review and the allocation.
+
+        A held order keeps the stock it could reserve: the platform has sold those units. An order
+        short of stock is held, unless the rules say to let it wait approved (a backorder).
+        """
         if cancelled or alloc is None:
             return OrderStatus.CANCELLED, None, [], "imported as cancelled"
-        if alloc.ok:
+        assert self.review is not None
+        holds = self.review.holds(key)
+        if not alloc.ok and self.review.holds_when_short(key):
+            holds.append(self._hold(alloc))
+        where = f"stock reserved in warehouse {alloc.warehouse_id}" + (
+            " and others (split)" if alloc.parts else ""
+        )
+        if holds:
+            held = "held: " + "; ".join(h.message for h in holds)
             return (
-                OrderStatus.ALLOCATED,
-                alloc.warehouse_id,
-                [],
-                f"stock reserved in warehouse {alloc.warehouse_id}",
+                OrderStatus.ON_HOLD,
+                alloc.warehouse_id if alloc.ok else None,
+                [h.as_json() for h in holds],
+                f"{held} ({where})" if alloc.ok else held,
             )
-        hold = self._hold(alloc)
-        return OrderStatus.ON_HOLD, None, [hold.as_json()], hold.message
+        if alloc.ok:
+            return OrderStatus.ALLOCATED, alloc.warehouse_id, [], f"approved; {where}"
+        return OrderStatus.APPROVED, None, [], "approved; waits for stock (backorder)"
 
     def _insert_fresh(self, allocations: dict[Any, Allocation]) -> None:
         if not self.fresh:
             return
         rows: list[tuple[Any, ...]] = []
         notes: dict[repo.OrderKey, tuple[str, str]] = {}
+        assert self.review is not None
+        known_ids = dict(self.ids)
         for cand in self.fresh:
             status, warehouse_id, holds, note = self._outcome(
-                allocations.get(cand.key), cand.order["cancelled"]
+                cand.key, allocations.get(cand.key), cand.order["cancelled"]
             )
             notes[cand.key] = (status, note)
+            review = self.review.as_json(cand.key, known_ids)
             rows.append(
-                (cand.shop_id, cand.order["external_id"], status, warehouse_id, holds, self.now)
-                + self.headers[cand.key]
+                (
+                    cand.shop_id,
+                    cand.order["external_id"],
+                    status,
+                    warehouse_id,
+                    holds,
+                    review,
+                    self.now,
+                    *self._tagged(cand.key),
+                )
             )
         inserted = repo.insert_new(self.session, NEW_ORDER_COLUMNS, rows)
         if len(inserted) != len(rows):
             raise RetryTransaction("another writer imported some of these orders first")
         self.ids.update(inserted)
+        self._link_merges([c.key for c in self.fresh], known_ids)
         lines: list[list[Any]] = []
         for cand in self.fresh:
             order_id = inserted[cand.key]
@@ -637,12 +691,14 @@ class _Plan:
             status, note = update_status[cand.key]
             row: dict[str, Any] = {
                 "id": known.id,
-                **dict(zip(HEADER_COLUMNS, self.headers[cand.key], strict=True)),
+                **dict(zip(HEADER_COLUMNS, self._tagged(cand.key), strict=True)),
             }
             alloc = allocations.get(cand.key)
             if alloc is not None:
-                status, warehouse_id, holds, note = self._outcome(alloc, False)
-                row |= {"status": status, "warehouse_id": warehouse_id, "holds": holds}
+                assert self.review is not None
+                status, warehouse_id, holds, note = self._outcome(cand.key, alloc, False)
+                review = self.review.as_json(cand.key, self.ids)
+                row |= {"status": status, "warehouse_id": warehouse_id, "holds": holds, "review": review}
             elif status != known.status:
                 row |= {"status": status, "holds": []}
             groups.setdefault(tuple(row), []).append(row)
@@ -652,6 +708,25 @@ class _Plan:
         for rows in groups.values():
             update_rows(self.session, Order, rows)
         repo.replace_lines(self.session, [self.locked[c.key].id for c in self.updates], lines)
+
+    def _tagged(self, key: repo.OrderKey) -> tuple[Any, ...]:
+        """The order's header, with the tags the rules added after the platform's own."""
+        header = self.headers[key]
+        added = self.review.tags(key) if self.review else []
+        if not added:
+            return header
+        tags = [*header[_TAGS], *(t for t in added if t not in header[_TAGS])]
+        return (*header[:_TAGS], tags, *header[_TAGS + 1 :])
+
+    def _link_merges(self, keys: list[repo.OrderKey], known_ids: Mapping[Any, int]) -> None:
+        """Name, in their review, the orders of this very batch each new order ships together with."""
+        assert self.review is not None
+        rows = []
+        for key in keys:
+            decision = self.review.decisions.get(key)
+            if decision and any(k in self.ids and k not in known_ids for k in decision.merge_with):
+                rows.append({"id": self.ids[key], "review": self.review.as_json(key, self.ids)})
+        update_rows(self.session, Order, rows)
 
     def _event(
         self, order_id: int, kind: str, before: str | None, after: str, note: str | None

@@ -69,6 +69,8 @@ class Order(Base):
     seller_remark: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JsonValue, default=list)
     holds: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue, default=list)
+    # The auto-review decision: which rules fired and why, the risk score and its factors.
+    review: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
     warehouse_id: Mapped[int | None] = mapped_column(BigId)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     platform_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -210,6 +210,7 @@ _ADDRESSES = (
     {"AddressLine1": "2201 Westlake Ave", "City": "Seattle", "StateOrRegion": "WA", "PostalCode": "98121"},
     {"AddressLine1": "900 Congress Ave", "City": "Austin", "StateOrRegion": "TX", "PostalCode": "78701"},
 )  # fmt: skip
+_AREA_CODES = {"MI": "734", "OR": "541", "NY": "718", "WA": "206", "TX": "512"}
 
 
 class AmazonStore:
@@ -501,7 +502,9 @@ class AmazonStore:
 
     def _address(self, name: str) -> dict[str, str]:
         base = self._rng.choice(_ADDRESSES)
-        phone = f"+1 {self._rng.randrange(200, 999)}-555-{self._rng.randrange(10**4):04d}"
+        # A real area code for the address's city, so the number is one a carrier can dial.
+        area = _AREA_CODES[base["StateOrRegion"]]
+        phone = f"+1 {area}-{self._rng.randrange(200, 999)}-{self._rng.randrange(10**4):04d}"
         return {
             "Name": name,
             **base,

@@ -1,0 +1,541 @@
+"""The built-in checks: each a rule the seller can tune (its params), scope, re-prioritise, give other
+actions or switch off. A check looks at the engine's view of one order and says why it fires, or
+returns None. Pure and on the hot path: the engine reviews tens of thousands of orders a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from orderly.review import address
+from orderly.review.facts import address_fingerprint, phone_digits
+
+if TYPE_CHECKING:
+    from orderly.review.domain import View
+
+CheckKind = Literal["hold", "factor", "merge", "split"]
+
+#: The default remark keywords, English and Chinese (and Japanese, for the Rakuten shops).
+REMARK_KEYWORDS = (
+    "urgent",
+    "asap",
+    "rush",
+    "gift wrap",
+    "gift-wrap",
+    "change address",
+    "change the address",
+    "wrong address",
+    "cancel",
+    "invoice",
+    "加急",
+    "急件",
+    "礼品包装",
+    "改地址",
+    "发票",
+    "取消",
+    "至急",
+    "ギフト包装",
+    "住所変更",
+    "キャンセル",
+)
+#: Payment methods that are paid on delivery, so a pending payment is normal.
+CASH_ON_DELIVERY = ("COD", "cash_on_delivery", "代金引換", "货到付款", "cod")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Why a check fired, in words a person reads at a glance, with the figures behind it."""
+
+    message: str
+    details: dict[str, Any] | None = None
+    merge_with: tuple[Any, ...] = ()  # order keys, for the merge check
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    pass
+
+
+class RequiredFields(Params):
+    required: list[Literal["name", "line1", "city", "region", "postal_code", "phone"]] = Field(
+        default_factory=lambda: ["name", "line1", "city", "postal_code"],
+        description="address fields that must hold a real value",
+    )
+
+
+class PhoneParams(Params):
+    required: bool = Field(default=False, description="hold orders with no phone at all")
+
+
+class KeywordParams(Params):
+    keywords: list[str] = Field(default_factory=lambda: list(REMARK_KEYWORDS), min_length=1)
+    fields: list[Literal["buyer_remark", "seller_remark"]] = Field(
+        default_factory=lambda: ["buyer_remark"], min_length=1
+    )
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_blank_keyword(cls, value: list[str]) -> list[str]:
+        cleaned = [k.strip().casefold() for k in value]
+        if not all(cleaned):
+            raise ValueError("a keyword cannot be blank")
+        return cleaned
+
+
+class Weighted(Params):
+    weight: int = Field(default=50, ge=0, le=100, description="points this factor adds to the risk score")
+
+
+class VelocityParams(Weighted):
+    weight: int = Field(default=60, ge=0, le=100)
+    window_minutes: float = Field(default=10, gt=0, le=7 * 24 * 60)
+    max_orders: int = Field(default=2, ge=1, le=100, description="similar orders tolerated in the window")
+    similar: Literal["shared_sku", "any"] = "shared_sku"
+
+
+class HighValueParams(Weighted):
+    weight: int = Field(default=60, ge=0, le=100)
+    factor: float = Field(default=10.0, gt=1, description="times the shop's median order total")
+    min_orders: int = Field(default=30, ge=1, description="history a shop needs before this check judges")
+
+
+class BlacklistParams(Weighted):
+    weight: int = Field(default=100, ge=0, le=100)
+    emails: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    buyers: list[str] = Field(default_factory=list, description="buyer ids on the platform")
+    addresses: list[dict[str, str]] = Field(
+        default_factory=list, description="each {line1, postal_code, country}; line2 is ignored"
+    )
+
+    @field_validator("addresses")
+    @classmethod
+    def _address_has_street(cls, value: list[dict[str, str]]) -> list[dict[str, str]]:
+        for number, entry in enumerate(value):
+            unknown = set(entry) - {"line1", "postal_code", "country"}
+            if unknown:
+                raise ValueError(f"addresses[{number}] has unknown fields {sorted(unknown)}")
+            if not entry.get("line1") or not entry.get("country"):
+                raise ValueError(f"addresses[{number}] needs line1 and country")
+        return value
+
+
+class UnpaidTimeoutParams(Weighted):
+    weight: int = Field(default=30, ge=0, le=100)
+    timeout_minutes: float = Field(default=60, gt=0)
+    cash_on_delivery: list[str] = Field(default_factory=lambda: list(CASH_ON_DELIVERY))
+
+
+class PaymentParams(Params):
+    timeout_minutes: float = Field(default=60, gt=0, description="after this an unpaid order says so")
+    cash_on_delivery: list[str] = Field(default_factory=lambda: list(CASH_ON_DELIVERY))
+
+
+class ScoreParams(Params):
+    threshold: int = Field(default=50, ge=1, le=100, description="hold at this risk score or above")
+
+
+class MergeParams(Params):
+    window_hours: float = Field(default=24, gt=0, le=24 * 30)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    kind: CheckKind
+    title: str
+    params: type[Params]
+    run: Callable[[View, Any], Finding | None]
+    actions: tuple[dict[str, Any], ...]  # what it does when it fires, unless the seller says otherwise
+    priority: int
+
+
+# --- address --------------------------------------------------------------------------------------
+
+
+def _missing(view: View, params: RequiredFields) -> Finding | None:
+    missing = address.missing_fields(view.subject.order["shipping_address"], params.required)
+    if not missing:
+        return None
+    names = ", ".join(name.replace("_", " ") for name in missing)
+    return Finding(f"address incomplete: {names} missing", {"missing": missing})
+
+
+def _postal_code(view: View, _: NoParams) -> Finding | None:
+    ship = view.subject.order["shipping_address"]
+    if ship["postal_code"] is None:
+        return None  # a missing code is the missing-fields check's to report
+    problem = address.postal_code_problem(ship["country"], ship["postal_code"])
+    return (
+        Finding(problem, {"postal_code": ship["postal_code"], "country": ship["country"]})
+        if problem
+        else None
+    )
+
+
+def _phone(view: View, params: PhoneParams) -> Finding | None:
+    order = view.subject.order
+    ship = order["shipping_address"]
+    phone = ship["phone"] or order["buyer"]["phone"]
+    if phone is None:
+        return Finding("no phone number for the carrier") if params.required else None
+    problem = address.phone_problem(phone, ship["country"])
+    return Finding(problem, {"phone": phone, "country": ship["country"]}) if problem else None
+
+
+def _po_box(view: View, _: NoParams) -> Finding | None:
+    ship = view.subject.order["shipping_address"]
+    if address.is_po_box(ship["line1"], ship["line2"]):
+        return Finding(f"ships to a PO box ({ship['line1']}), which the carrier refuses")
+    return None
+
+
+# --- remarks --------------------------------------------------------------------------------------
+
+
+def _keywords(view: View, params: KeywordParams) -> Finding | None:
+    order = view.subject.order
+    for name in params.fields:
+        remark = order[name]
+        if not remark:
+            continue
+        folded = remark.casefold()
+        hits = [k for k in params.keywords if k in folded]
+        if hits:
+            who = "buyer" if name == "buyer_remark" else "seller"
+            return Finding(
+                f"{who} remark mentions {', '.join(repr(h) for h in hits)}: {remark[:200]}",
+                {"keywords": hits},
+            )
+    return None
+
+
+# --- risk factors ---------------------------------------------------------------------------------
+
+
+def _velocity(view: View, params: VelocityParams) -> Finding | None:
+    subject = view.subject
+    others = view.context.history.around(
+        subject.identities, subject.placed, params.window_minutes * 60, subject.key
+    )
+    if params.similar == "shared_sku":
+        skus = subject.skus
+        others = [o for o in others if o.skus & skus]
+    if len(others) < params.max_orders:
+        return None
+    return Finding(
+        f"{len(others) + 1} similar orders from the same buyer or address within "
+        f"{params.window_minutes:g} minutes",
+        {"orders": len(others) + 1},
+    )
+
+
+def _high_value(view: View, params: HighValueParams) -> Finding | None:
+    subject = view.subject
+    currency = subject.order["currency"]
+    norm = view.context.norms.get((subject.order["shop"], currency))
+    if norm is None or norm.orders < params.min_orders or norm.median <= 0:
+        return None
+    ratio = subject.total / norm.median
+    if ratio < params.factor:
+        return None
+    return Finding(
+        f"total {subject.total} {currency} is {ratio:.0f}x the shop's usual {norm.median} {currency}",
+        {"total": subject.total, "median": norm.median, "ratio": round(ratio, 1)},
+    )
+
+
+def _country_mismatch(view: View, _: Weighted) -> Finding | None:
+    order = view.subject.order
+    billing, shipping = order["billing_country"], order["shipping_address"]["country"]
+    if billing is None or billing == shipping:
+        return None
+    return Finding(f"billed in {billing}, shipped to {shipping}", {"billing": billing, "shipping": shipping})
+
+
+class _Blacklist:
+    """The blacklist as sets, built once per rule set rather than per order."""
+
+    __slots__ = ("addresses", "buyers", "emails", "phones")
+
+    def __init__(self, params: BlacklistParams) -> None:
+        self.emails = frozenset(e.strip().casefold() for e in params.emails)
+        self.phones = frozenset(p for p in map(phone_digits, params.phones) if p)
+        self.buyers = frozenset(b.strip() for b in params.buyers)
+        self.addresses = frozenset(address_fingerprint(a | {"line2": None}) for a in params.addresses)
+
+
+_BLACKLISTS: dict[int, _Blacklist] = {}
+
+
+def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
+    lists = _BLACKLISTS.get(id(params))
+    if lists is None:  # params are frozen, so one set per params object stays right
+        lists = _BLACKLISTS[id(params)] = _Blacklist(params)
+    order = view.subject.order
+    buyer, ship = order["buyer"], order["shipping_address"]
+    hits: list[str] = []
+    if buyer["email"] and buyer["email"].casefold() in lists.emails:
+        hits.append(f"email {buyer['email']}")
+    for phone in {buyer["phone"], ship["phone"]}:
+        if phone_digits(phone) in lists.phones:
+            hits.append(f"phone {phone}")
+    if buyer["platform_id"] and buyer["platform_id"] in lists.buyers:
+        hits.append(f"buyer {buyer['platform_id']}")
+    if lists.addresses and address_fingerprint(ship | {"line2": None}) in lists.addresses:
+        hits.append(f"address {ship['line1']}, {ship['postal_code'] or ''} {ship['country']}")
+    if not hits:
+        return None
+    return Finding("blacklisted " + "; ".join(hits), {"matches": hits})
+
+
+def _unpaid_minutes(view: View, cash_on_delivery: list[str]) -> float | None:
+    order = view.subject.order
+    if order["payment_status"] not in ("pending", "failed") or order["payment_method"] in cash_on_delivery:
+        return None
+    return (view.now - order["placed_at"]).total_seconds() / 60
+
+
+def _unpaid_timeout(view: View, params: UnpaidTimeoutParams) -> Finding | None:
+    minutes = _unpaid_minutes(view, params.cash_on_delivery)
+    if minutes is None or minutes < params.timeout_minutes:
+        return None
+    return Finding(f"unpaid for {_duration(minutes)}", {"minutes": round(minutes)})
+
+
+def _score(view: View, params: ScoreParams) -> Finding | None:
+    if view.risk_score < params.threshold:
+        return None
+    factors = "; ".join(f"{f.message} (+{f.weight})" for f in view.risk_factors)
+    return Finding(
+        f"risk score {view.risk_score} (hold at {params.threshold}): {factors}",
+        {"score": view.risk_score, "factors": [f.name for f in view.risk_factors]},
+    )
+
+
+# --- payment, stock, merge ------------------------------------------------------------------------
+
+
+def _payment(view: View, params: PaymentParams) -> Finding | None:
+    order = view.subject.order
+    minutes = _unpaid_minutes(view, params.cash_on_delivery)
+    if minutes is None:
+        return None
+    if order["payment_status"] == "failed":
+        return Finding("the payment failed")
+    method = order["payment_method"] or "unknown method"
+    if minutes >= params.timeout_minutes:
+        return Finding(
+            f"unpaid ({method}) for {_duration(minutes)}, past the {params.timeout_minutes:g}-minute "
+            "timeout: chase the buyer or cancel",
+            {"minutes": round(minutes)},
+        )
+    return Finding(f"awaiting payment ({method})", {"minutes": round(minutes)})
+
+
+def _presale(view: View, _: NoParams) -> Finding | None:
+    skus = view.presale_skus
+    if not skus:
+        return None
+    presale = view.context.presale
+    dates = ", ".join(f"{sku} ships from {presale[sku]:%Y-%m-%d}" for sku in skus)
+    return Finding(f"presale: {dates}", {"until": {sku: presale[sku].isoformat() for sku in skus}})
+
+
+def _stock(view: View, _: NoParams) -> Finding | None:
+    stock = view.stock
+    if not stock.short:
+        return None
+    parts = "; ".join(f"{sku} needs {need}, {have} available" for sku, need, have in stock.shortages)
+    return Finding(f"out of stock: {parts}", {"short": stock.short_skus})
+
+
+def _split(view: View, _: NoParams) -> Finding | None:
+    stock = view.stock
+    if stock.short or not stock.split_needed:
+        return None
+    return Finding("no one warehouse holds every line: ships from several")
+
+
+def _merge(view: View, params: MergeParams) -> Finding | None:
+    subject = view.subject
+    same = [
+        seen
+        for seen in view.context.history.around(
+            (subject.buyer_key,), subject.placed, params.window_hours * 3600, subject.key
+        )
+        if seen.address == subject.address_fp and seen.mergeable
+    ]
+    if not same:
+        return None
+    return Finding(
+        f"ships together with {len(same)} other order(s) of the same buyer to the same address",
+        merge_with=tuple(seen.key for seen in same),
+    )
+
+
+def _duration(minutes: float) -> str:
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def _hold(reason: str) -> tuple[dict[str, Any], ...]:
+    return ({"hold": reason},)
+
+
+CHECKS: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(
+            "address.missing",
+            "hold",
+            "Address has every field",
+            RequiredFields,
+            _missing,
+            _hold("address"),
+            100,
+        ),
+        Check(
+            "address.postal_code",
+            "hold",
+            "Postal code fits the country",
+            NoParams,
+            _postal_code,
+            _hold("address"),
+            110,
+        ),
+        Check(
+            "address.phone",
+            "hold",
+            "Phone is valid for the country",
+            PhoneParams,
+            _phone,
+            _hold("address"),
+            120,
+        ),
+        Check("address.po_box", "hold", "No PO box", NoParams, _po_box, _hold("address"), 130),
+        Check(
+            "remark.keywords",
+            "hold",
+            "Remarks a person must read",
+            KeywordParams,
+            _keywords,
+            _hold("remark"),
+            200,
+        ),
+        Check(
+            "risk.velocity",
+            "factor",
+            "Several similar orders within minutes",
+            VelocityParams,
+            _velocity,
+            (),
+            300,
+        ),
+        Check(
+            "risk.high_value",
+            "factor",
+            "Value far above the shop's normal",
+            HighValueParams,
+            _high_value,
+            (),
+            310,
+        ),
+        Check(
+            "risk.country_mismatch",
+            "factor",
+            "Billing and shipping countries differ",
+            Weighted,
+            _country_mismatch,
+            (),
+            320,
+        ),
+        Check(
+            "risk.blacklist",
+            "factor",
+            "Blacklisted buyer, email, phone or address",
+            BlacklistParams,
+            _blacklisted,
+            (),
+            330,
+        ),
+        Check(
+            "risk.unpaid_timeout",
+            "factor",
+            "Unpaid past the timeout",
+            UnpaidTimeoutParams,
+            _unpaid_timeout,
+            (),
+            340,
+        ),
+        Check(
+            "risk.score",
+            "hold",
+            "Risk score at or above the threshold",
+            ScoreParams,
+            _score,
+            _hold("risk"),
+            390,
+        ),
+        Check(
+            "payment.unpaid",
+            "hold",
+            "Paid, or cash on delivery",
+            PaymentParams,
+            _payment,
+            _hold("payment"),
+            400,
+        ),
+        Check(
+            "stock.presale",
+            "hold",
+            "Presale items wait for their release",
+            NoParams,
+            _presale,
+            _hold("out_of_stock"),
+            500,
+        ),
+        Check(
+            "stock.available",
+            "hold",
+            "Enough stock for every line",
+            NoParams,
+            _stock,
+            _hold("out_of_stock"),
+            510,
+        ),
+        Check(
+            "stock.split",
+            "split",
+            "Split orders no one warehouse can fill",
+            NoParams,
+            _split,
+            ({"split": True},),
+            520,
+        ),
+        Check(
+            "order.merge",
+            "merge",
+            "Merge orders of one buyer to one address",
+            MergeParams,
+            _merge,
+            ({"merge": True},),
+            600,
+        ),
+    )
+}
+
+
+def presale_skus(
+    lines: tuple[tuple[str, int], ...], presale: dict[str, datetime] | Any, now: datetime
+) -> list[str]:
+    """The SKUs on these lines that are presale items not yet released at ``now``."""
+    return sorted({sku for sku, _ in lines if sku in presale and presale[sku] > now})

@@ -1,0 +1,127 @@
+"""Every query of the review context."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.core.db import chunks, insert_rows
+from orderly.orders.models import Order, OrderLine
+from orderly.review.models import OrderIdentity, ReviewRule, ReviewRuleVersion
+
+IDENTITY_COLUMNS = ("order_id", "identity", "placed_at")
+
+
+def saved_rules(session: Session) -> list[ReviewRule]:
+    return list(session.scalars(select(ReviewRule).order_by(ReviewRule.key)))
+
+
+def saved_rule(session: Session, key: str, *, lock: bool = False) -> ReviewRule | None:
+    query = select(ReviewRule).where(ReviewRule.key == key)
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def ruleset_version(session: Session) -> int:
+    return int(session.scalar(select(func.max(ReviewRuleVersion.id))) or 0)
+
+
+def last_version(session: Session, key: str) -> int:
+    query = select(func.max(ReviewRuleVersion.version)).where(ReviewRuleVersion.key == key)
+    return int(session.scalar(query) or 0)
+
+
+def rule_versions(session: Session, key: str) -> list[ReviewRuleVersion]:
+    query = select(ReviewRuleVersion).where(ReviewRuleVersion.key == key).order_by(ReviewRuleVersion.version)
+    return list(session.scalars(query))
+
+
+def recent_totals(session: Session, shop_code: str, currency: str, limit: int) -> list[int]:
+    query = (
+        select(Order.total)
+        .join(Shop, Shop.id == Order.shop_id)
+        .where(Shop.code == shop_code, Order.currency == currency)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def insert_identities(session: Session, rows: Sequence[tuple[int, int, datetime]]) -> None:
+    insert_rows(session, OrderIdentity, IDENTITY_COLUMNS, rows, skip_conflicts_on=["order_id", "identity"])
+
+
+def orders_of_identities(
+    session: Session, identities: Iterable[int], since: datetime, until: datetime
+) -> set[int]:
+    found: set[int] = set()
+    for part in chunks(sorted(set(identities))):
+        query = select(OrderIdentity.order_id).where(
+            OrderIdentity.identity.in_(part), OrderIdentity.placed_at.between(since, until)
+        )
+        found.update(session.scalars(query))
+    return found
+
+
+HISTORY_COLUMNS = (
+    Order.id,
+    Shop.code,
+    Order.status,
+    Order.holds,
+    Order.placed_at,
+    Order.buyer_name,
+    Order.buyer_email,
+    Order.buyer_phone,
+    Order.buyer_platform_id,
+    Order.ship_name,
+    Order.ship_line1,
+    Order.ship_line2,
+    Order.ship_postal_code,
+    Order.ship_country,
+    Order.ship_phone,
+)
+
+
+def history_orders(session: Session, order_ids: Iterable[int]) -> list[Any]:
+    rows: list[Any] = []
+    for part in chunks(sorted(set(order_ids))):
+        query = select(*HISTORY_COLUMNS).join(Shop, Shop.id == Order.shop_id).where(Order.id.in_(part))
+        rows.extend(session.execute(query).all())
+    return rows
+
+
+def line_skus(session: Session, order_ids: Iterable[int]) -> dict[int, set[str]]:
+    skus: dict[int, set[str]] = defaultdict(set)
+    for part in chunks(sorted(set(order_ids))):
+        query = (
+            select(OrderLine.order_id, Product.sku)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id.in_(part))
+        )
+        for order_id, sku in session.execute(query).all():
+            skus[order_id].add(sku)
+    return dict(skus)
+
+
+def presale_until(session: Session, product_ids: Iterable[int], now: datetime) -> dict[int, datetime]:
+    found: dict[int, datetime] = {}
+    for part in chunks(sorted(set(product_ids))):
+        query = select(Product.id, Product.presale_until).where(
+            Product.id.in_(part), Product.presale_until > now
+        )
+        found.update({pid: until for pid, until in session.execute(query).all() if until is not None})
+    return found
+
+
+def recent_orders(session: Session, last: int) -> list[Order]:
+    return list(
+        session.scalars(
+            select(Order).where(Order.status != "cancelled").order_by(Order.id.desc()).limit(last)
+        )
+    )
