@@ -24,6 +24,7 @@ from orderly.core.errors import InvalidTransition
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLevel, Warehouse
+from orderly.orders.holds import release_waiting
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderEvent, OrderLine
 from orderly.orders.service import cancel_order
@@ -88,6 +89,16 @@ def _receive(url: str, receipts: list[tuple[str, str, int]]) -> None:
                 inventory.receive(s, sku, warehouse, quantity, actor="race", reason="delivery")
 
 
+def _release_waiting(url: str, rounds: int) -> int:
+    """Release orders waiting for stock, ``rounds`` times, one transaction each; how many it released."""
+    with _hub(url) as factory:
+        released = 0
+        for _ in range(rounds):
+            with transaction(factory) as s:
+                released += release_waiting(s)
+        return released
+
+
 # --- in the test process ------------------------------------------------------------------------------
 
 
@@ -123,7 +134,11 @@ def _assert_consistent(factory: sessionmaker[Session]) -> None:
             select(Product.sku, OrderLine.quantity)
             .join(Order, Order.id == OrderLine.order_id)
             .join(Product, Product.id == OrderLine.product_id)
-            .where(Order.status == "allocated")
+            # Orders held after reserving keep their stock (the platform sold those units).
+            .where(
+                (Order.status == "allocated")
+                | ((Order.status == "on_hold") & Order.warehouse_id.is_not(None))
+            )
         ):
             for component, per_kit in KIT.get(sku, {sku: 1}).items():
                 needed[component] += per_kit * qty
@@ -244,4 +259,26 @@ def test_cancels_race_with_ingests_and_receipts(
     for sku, warehouse, quantity in (r for worker in receipts for r in worker):
         received[(sku, warehouse)] += quantity
     assert {key: level[0] for key, level in _levels(factory).items()} == received
+    _assert_consistent(factory)
+
+
+def test_stock_arriving_while_processes_release_waiting_orders_is_never_oversold(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 1})
+    ingest_batch(factory, [order(("SKU-1", 1), placed=n) for n in range(61)])  # one fits, 60 wait
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (_receive, (db_url, [("SKU-1", "WH-1", 5)] * 2)) for _ in range(WORKERS // 2)
+    ] + [(_release_waiting, (db_url, 6)) for _ in range(WORKERS // 2)]
+    released_in_race = sum(r for r in _race(pool, calls) if isinstance(r, int))
+    with transaction(factory) as s:
+        released_after = release_waiting(s)  # what arrived after the last look
+
+    assert released_in_race + released_after == 40
+    assert _levels(factory) == {("SKU-1", "WH-1"): (41, 41, 0)}
+    with transaction(factory) as s:
+        statuses = Counter(s.scalars(select(Order.status)))
+        released = s.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.kind == "released"))
+    assert statuses == {"allocated": 41, "on_hold": 20}
+    assert released == 40  # each release is in the order's history, once
     _assert_consistent(factory)

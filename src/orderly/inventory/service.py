@@ -22,6 +22,9 @@ from orderly.inventory.schemas import StockOut, WarehouseIn, WarehouseOut
 from orderly.jobs.service import NewJob, enqueue
 
 STOCK_CHANGED = "stock_changed"
+#: Announced when stock became available (received, released, returned...): orders waiting for it
+#: may now be filled.
+STOCK_FREED = "stock_freed"
 
 
 class StockBook:
@@ -98,10 +101,15 @@ class StockBook:
         repo.apply_deltas(self.session, {k: (v[0], v[1], v[2]) for k, v in self._deltas.items()}, self.now)
         repo.append_ledger(self.session, self._ledger)
         changed = sorted({row[0] for row in self._ledger})
+        # on hand up, reserved down or safety down: more is available than before
+        freed = sorted({row[0] for row in self._ledger if row[3] > 0 or row[4] < 0 or row[5] < 0})
         if changed:
             # Announced through the outbox, in this transaction: whoever publishes stock (the
-            # channels) reacts after commit, and inventory knows nothing of them.
-            enqueue(self.session, [NewJob(STOCK_CHANGED, {"product_ids": changed})])
+            # channels) or waits for it (held orders) reacts after commit; inventory knows neither.
+            announced = [NewJob(STOCK_CHANGED, {"product_ids": changed})]
+            if freed:
+                announced.append(NewJob(STOCK_FREED, {"product_ids": freed}))
+            enqueue(self.session, announced)
         self._deltas.clear()
         self._ledger = []
 

@@ -1,0 +1,214 @@
+"""Holds after ingest: a person releases or holds an order, and orders waiting for stock or for a
+presale date are released when the condition clears. Every release is in the order's history with who
+and why. Orders are locked in id order, then stock through :class:`StockBook`, like every writer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from orderly.catalog import repository as catalog_repo
+from orderly.catalog.domain import expand
+from orderly.catalog.models import BundleComponent, Product
+from orderly.core.clock import utcnow
+from orderly.core.errors import InvalidTransition, NotFound
+from orderly.inventory import repository as inventory_repo
+from orderly.inventory.domain import Allocation, Demand
+from orderly.inventory.service import StockBook
+from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition
+from orderly.orders.models import Order, OrderEvent, OrderLine
+
+RECHECK_BATCH = 500  # held orders re-checked per job, oldest first
+
+
+def _locked(session: Session, order_id: int) -> Order:
+    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    if order is None:
+        raise NotFound(f"no order {order_id}")
+    return order
+
+
+def _event(session: Session, order: Order, kind: str, before: str, actor: str, message: str) -> None:
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            kind=kind,
+            from_status=before,
+            to_status=order.status,
+            actor=actor,
+            message=message,
+            created_at=order.updated_at,
+        )
+    )
+
+
+def hold_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
+    """A person holds an order; it keeps any stock it reserved, and only a person releases it."""
+    order = _locked(session, order_id)
+    before = order.status
+    if before != OrderStatus.ON_HOLD:
+        check_transition(OrderStatus(before), OrderStatus.ON_HOLD)
+    order.status = OrderStatus.ON_HOLD
+    order.holds = [*order.holds, Hold(HoldReason.MANUAL, note, [{"by": actor}]).as_json()]
+    order.updated_at = utcnow()
+    _event(session, order, "held", before, actor, note)
+    session.flush()
+    return order
+
+
+def release_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
+    """A person releases a held order with a note: every hold is lifted. The order ships with the stock
+    it kept, or reserves stock now; when stock is short it waits, held for stock only."""
+    order = _locked(session, order_id)
+    if order.status != OrderStatus.ON_HOLD:
+        raise InvalidTransition(f"order {order_id} is {order.status}, not on hold: nothing to release")
+    lifted = ", ".join(sorted({h["reason"] for h in order.holds})) or "none"
+    outcome = _release(session, [order], actor)[order.id]
+    _event(session, order, "released", OrderStatus.ON_HOLD, actor, f"{note} (lifted: {lifted}; {outcome})")
+    session.flush()
+    return order
+
+
+def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int, str]:
+    """Lift every hold of these (locked) orders: each goes to allocated with the stock it holds or can
+    reserve now, first placed first served; the others stay held for stock. What happened, by order."""
+    now = utcnow()
+    held = inventory_repo.reserved_by_order(session, [o.id for o in orders])
+    needs = _needs(session, [o.id for o in orders if o.id not in held])
+    book = StockBook(session, {pid for by in needs.values() for pid in by})
+    warehouses = inventory_repo.active_warehouse_ids(session)
+    waiting = sorted((o for o in orders if o.id not in held), key=lambda o: (o.placed_at, o.id))
+    split = {o.id: bool((o.review or {}).get("split")) for o in waiting}
+    allocations = {
+        a.order_key: a
+        for a in book.allocate([Demand(o.id, needs[o.id], None, split[o.id]) for o in waiting], warehouses)
+    }
+    outcomes: dict[int, str] = {}
+    codes = _sku_codes(session, allocations.values())
+    for order in orders:
+        order.updated_at = now
+        if order.id in held:
+            order.status, order.holds = OrderStatus.ALLOCATED, []
+            outcomes[order.id] = f"ships with the stock it kept in warehouse {order.warehouse_id}"
+            continue
+        alloc = allocations[order.id]
+        if alloc.ok:
+            book.reserve(alloc, order.id, actor)
+            order.status, order.warehouse_id, order.holds = OrderStatus.ALLOCATED, alloc.warehouse_id, []
+            outcomes[order.id] = f"stock reserved in warehouse {alloc.warehouse_id}"
+        else:
+            hold = _stock_hold(alloc, codes)
+            order.status, order.holds = OrderStatus.ON_HOLD, [hold.as_json()]
+            outcomes[order.id] = hold.message
+    book.flush()
+    return outcomes
+
+
+def _needs(session: Session, order_ids: list[int]) -> dict[int, dict[int, int]]:
+    lines: dict[int, list[tuple[int, int]]] = {}
+    query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(
+        OrderLine.order_id.in_(order_ids)
+    )
+    for order_id, pid, qty in session.execute(query).all():
+        lines.setdefault(order_id, []).append((pid, qty))
+    parts = catalog_repo.bundle_parts(session, {pid for group in lines.values() for pid, _ in group})
+    return {order_id: expand(lines.get(order_id, []), parts) for order_id in order_ids}
+
+
+def _sku_codes(session: Session, allocations: Iterable[Allocation]) -> dict[int, str]:
+    short = {s.product_id for a in allocations for s in a.shortages}
+    if not short:
+        return {}
+    return dict(session.execute(select(Product.id, Product.sku).where(Product.id.in_(short))).all())
+
+
+def _stock_hold(alloc: Allocation, codes: dict[int, str]) -> Hold:
+    parts = "; ".join(
+        f"{codes.get(s.product_id)} needs {s.needed}, {s.available} available" for s in alloc.shortages
+    )
+    details: list[dict[str, object]] = [
+        {"sku": codes.get(s.product_id), "needed": s.needed, "available": s.available}
+        for s in alloc.shortages
+    ]
+    return Hold(HoldReason.OUT_OF_STOCK, f"out of stock: {parts}", details)
+
+
+def _only_stock(holds: list[dict[str, Any]]) -> bool:
+    return all(hold.get("reason") == HoldReason.OUT_OF_STOCK for hold in holds)
+
+
+def _unreleased_presale(session: Session, order_ids: list[int]) -> set[int]:
+    """Those of these orders that need a presale item (itself or in a bundle) not yet released."""
+    presale = set(session.scalars(select(Product.id).where(Product.presale_until > utcnow())))
+    if not presale:
+        return set()
+    presale |= set(
+        session.scalars(select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(presale)))
+    )
+    query = select(OrderLine.order_id).where(
+        OrderLine.order_id.in_(order_ids), OrderLine.product_id.in_(presale)
+    )
+    return set(session.scalars(query))
+
+
+def release_waiting(
+    session: Session, product_ids: Iterable[int] | None = None, *, actor: str = "review"
+) -> int:
+    """Release, oldest first, orders that only wait for stock (held for stock, a presale date that
+    has passed, or approved as backorders), among those needing these products (all when None).
+    Returns how many were released."""
+    query = select(Order).where(
+        or_(
+            Order.status == OrderStatus.ON_HOLD,
+            (Order.status == OrderStatus.APPROVED) & Order.warehouse_id.is_(None),
+        )
+    )
+    if product_ids is not None:
+        products = set(product_ids)
+        bundles = set(
+            session.scalars(
+                select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(products))
+            )
+        )
+        lines = select(OrderLine.order_id).where(OrderLine.product_id.in_(products | bundles))
+        query = query.where(Order.id.in_(lines))
+    looked = [
+        o.id
+        for o in session.scalars(query.order_by(Order.placed_at, Order.id).limit(RECHECK_BATCH * 4))
+        if _only_stock(o.holds)
+    ]
+    waiting_for_date = _unreleased_presale(session, looked)
+    candidates = [order_id for order_id in looked if order_id not in waiting_for_date][:RECHECK_BATCH]
+    if not candidates:
+        return 0
+    locked = list(
+        session.scalars(select(Order).where(Order.id.in_(candidates)).order_by(Order.id).with_for_update())
+    )
+    # Another transaction may have changed them between the look and the lock.
+    locked = [
+        o
+        for o in locked
+        if (o.status == OrderStatus.ON_HOLD or (o.status == OrderStatus.APPROVED and o.warehouse_id is None))
+        and _only_stock(o.holds)
+    ]
+    before = {o.id: (o.status, o.holds) for o in locked}
+    outcomes = _release(session, locked, actor)
+    released = 0
+    for order in locked:
+        status, holds = before[order.id]
+        if order.status == OrderStatus.ALLOCATED:
+            released += 1
+            _event(session, order, "released", status, actor, f"condition cleared: {outcomes[order.id]}")
+        elif status == OrderStatus.APPROVED:
+            order.status, order.holds = status, holds  # a backorder keeps waiting as it was
+    session.flush()
+    return released
+
+
+def presale_due(session: Session) -> list[int]:
+    """Products whose presale date has passed and that held orders may be waiting for."""
+    query = select(Product.id).where(Product.presale_until.is_not(None), Product.presale_until <= utcnow())
+    return list(session.scalars(query))
