@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderly.review import address
-from orderly.review.facts import address_fingerprint, phone_digits
+from orderly.review.facts import phone_digits, street_fingerprint
 
 if TYPE_CHECKING:
     from orderly.review.domain import View
@@ -270,7 +270,7 @@ class _Blacklist:
         self.emails = frozenset(e.strip().casefold() for e in params.emails)
         self.phones = frozenset(p for p in map(phone_digits, params.phones) if p)
         self.buyers = frozenset(b.strip() for b in params.buyers)
-        self.addresses = frozenset(address_fingerprint(a | {"line2": None}) for a in params.addresses)
+        self.addresses = frozenset(street_fingerprint(a) for a in params.addresses)
 
 
 _BLACKLISTS: dict[int, _Blacklist] = {}
@@ -285,12 +285,13 @@ def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
     hits: list[str] = []
     if buyer["email"] and buyer["email"].casefold() in lists.emails:
         hits.append(f"email {buyer['email']}")
-    for phone in {buyer["phone"], ship["phone"]}:
-        if phone_digits(phone) in lists.phones:
-            hits.append(f"phone {phone}")
+    if lists.phones:
+        for phone in {buyer["phone"], ship["phone"]}:
+            if phone_digits(phone) in lists.phones:
+                hits.append(f"phone {phone}")
     if buyer["platform_id"] and buyer["platform_id"] in lists.buyers:
         hits.append(f"buyer {buyer['platform_id']}")
-    if lists.addresses and address_fingerprint(ship | {"line2": None}) in lists.addresses:
+    if lists.addresses and street_fingerprint(ship) in lists.addresses:
         hits.append(f"address {ship['line1']}, {ship['postal_code'] or ''} {ship['country']}")
     if not hits:
         return None

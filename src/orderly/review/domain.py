@@ -374,6 +374,10 @@ class Rule:
     params: Params | None
     version: int
     spec: dict[str, Any] = field(compare=False)
+    everywhere: bool = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "everywhere", self.scope.everything)
 
 
 RULE_FIELDS = {
@@ -706,7 +710,9 @@ class RuleSet:
         view = View(subject, context, self)
         decision = Decision()
         for rule in self.factors:
-            if not rule.scope.covers(subject) or (rule.when is not None and not rule.when(view)):
+            if not (rule.everywhere or rule.scope.covers(subject)) or (
+                rule.when is not None and not rule.when(view)
+            ):
                 continue
             assert rule.check is not None
             finding = rule.check.run(view, rule.params)
@@ -718,7 +724,7 @@ class RuleSet:
             self._apply(rule, finding, decision)
         decision.risk_score, decision.risk_factors = view.risk_score, view.risk_factors
         for rule in self.rules:
-            if not rule.scope.covers(subject):
+            if not (rule.everywhere or rule.scope.covers(subject)):
                 continue
             if rule.check is not None:
                 if rule.when is not None and not rule.when(view):

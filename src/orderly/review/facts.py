@@ -41,14 +41,18 @@ class Seen:
 class History:
     """Recent orders by identity (buyer id, email, phone, address), for velocity and merge checks."""
 
-    __slots__ = ("_by_identity",)
+    __slots__ = ("_by_identity", "horizon")
 
-    def __init__(self) -> None:
+    def __init__(self, horizon: float = 30 * 86400) -> None:
         self._by_identity: dict[str, list[Seen]] = {}
+        self.horizon = horizon  # seconds: no check looks further back than this
 
     def add(self, seen: Seen, identities: Iterable[str]) -> None:
+        oldest = seen.placed_at - self.horizon
         for identity in identities:
             entries = self._by_identity.setdefault(identity, [])
+            if entries and entries[0].placed_at < oldest:
+                entries[:] = [e for e in entries if e.placed_at >= oldest]
             if len(entries) >= 64:  # a shared address (a depot, a reshipper) must not grow without end
                 del entries[:32]
             entries.append(seen)
@@ -92,22 +96,34 @@ class ReviewContext:
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
+_NOT_DIGIT = re.compile(r"\D+")
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def _normal(value: Any) -> str:
+    return _NOT_ALNUM.sub("", value.casefold()) if value else ""
 
 
 def address_fingerprint(address: Mapping[str, Any]) -> str:
     """The same street address however it is spaced, cased or punctuated, as 16 hex digits."""
-    text = "|".join(
-        _NOT_ALNUM.sub("", str(address.get(part) or "").casefold())
-        for part in ("line1", "line2", "postal_code", "country")
+    return _fingerprint(
+        *(_normal(address.get(part)) for part in ("line1", "line2", "postal_code", "country"))
     )
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def street_fingerprint(address: Mapping[str, Any]) -> str:
+    """The address without its second line (flat, floor): what a blacklist names."""
+    return address_fingerprint({**address, "line2": None})
 
 
 def phone_digits(phone: str | None) -> str | None:
     """The last nine digits: the same line whether written with or without a country prefix."""
     if not phone:
         return None
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = _NOT_DIGIT.sub("", phone)
     return digits[-9:] if len(digits) >= 6 else None
 
 

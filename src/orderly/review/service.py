@@ -273,7 +273,7 @@ def history_window(ruleset: RuleSet) -> timedelta:
 
 def load_history(session: Session, subjects: Sequence[Subject], window: timedelta) -> History:
     """The recent orders, from the database, of every buyer and address in ``subjects``."""
-    history = History()
+    history = History(window.total_seconds())
     if not subjects:
         return history
     hashes = {identity_hash(i) for s in subjects for i in s.identities}
