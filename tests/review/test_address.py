@@ -3,7 +3,10 @@
 # ruff: noqa: RUF001 - full-width input is part of what is tested.
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderly.review.address import (
     COUNTRIES_WITHOUT_POSTAL_CODES,
@@ -15,6 +18,7 @@ from orderly.review.address import (
     normalise_postal_code,
     phone_problem,
     postal_code_problem,
+    surely_valid,
 )
 from orderly.sandbox import OrderGenerator, default_catalog
 
@@ -319,6 +323,8 @@ def test_a_country_the_phone_library_does_not_know_is_not_judged() -> None:
         "Kotak Pos 123",
         "Peti Surat 12",
         "Peti Surat Berkunci 3",
+        "Hộp thư 375",
+        "Hộp thư bưu điện số 12",
         "私書箱 12号",
         "郵便私書箱第5号",
         "邮政信箱 123",
@@ -356,6 +362,8 @@ def test_po_boxes_are_found_in_every_language_we_ship_to(line: str) -> None:
         "Blk 123 Ang Mo Kio Avenue 3",
         "南山区科技园南路123号",
         "12栋1203室",
+        "225 Hai Bà Trưng",
+        "Hộp thư điện tử: an@example.vn",
     ],
 )
 def test_ordinary_streets_are_not_po_boxes(line: str) -> None:
@@ -452,3 +460,23 @@ def test_generated_orders_have_no_address_problems() -> None:
 
     assert len({o["shipping_address"]["country"] for o in orders}) >= 8
     assert problems == []
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    phone=st.text(alphabet="+0123456789 -()", min_size=1, max_size=22),
+    country=st.sampled_from(SHIPPED_TO),
+)
+def test_the_quick_phone_check_never_passes_a_number_the_library_refuses(phone: str, country: str) -> None:
+    if surely_valid(phone, country):
+        number = phonenumbers.parse(phone, country)
+        assert phonenumbers.is_valid_number_for_region(number, country)
+
+
+def test_the_quick_phone_check_passes_the_generated_numbers() -> None:
+    generator = OrderGenerator(5, default_catalog())
+    phones = [
+        (o["shipping_address"]["phone"], o["shipping_address"]["country"]) for o in generator.orders(2000)
+    ]
+    quick = [p for p in phones if p[0] and surely_valid(*p)]
+    assert len(quick) == len([p for p in phones if p[0]])  # every valid one: the library is rarely asked

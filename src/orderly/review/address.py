@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
@@ -134,9 +134,52 @@ def phone_problem(phone: str | None, country: str) -> str | None:
     return _judge_phone(phone, country)
 
 
+_NOT_DIGIT = re.compile(r"\D+")
+# Digits in the usual groupings, with at most a leading "+"; anything else goes to the library.
+_PLAIN_PHONE = re.compile(r"\s*\+?\s*\(?\d[\d\s().-]*\Z")
+
+
+@cache
+def _shapes(
+    country: str,
+) -> tuple[str, str | None, re.Pattern[str], tuple[tuple[re.Pattern[str], tuple[int, ...]], ...]]:
+    """The library's own metadata for ``country``: its calling code, national prefix, the pattern of
+    all its numbers and those of fixed-line and mobile numbers with their lengths."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    assert meta is not None and meta.general_desc is not None
+    kinds = tuple(
+        (re.compile(desc.national_number_pattern), tuple(desc.possible_length or ()))
+        for desc in (meta.fixed_line, meta.mobile)
+        if desc is not None and desc.national_number_pattern
+    )
+    general = re.compile(meta.general_desc.national_number_pattern or "(?!)")
+    return str(meta.country_code), meta.national_prefix, general, kinds
+
+
+def surely_valid(phone: str, country: str) -> bool:
+    """A quick yes for the common case, read off the library's metadata: a plain fixed-line or mobile
+    number of ``country``, written nationally or with its calling code. False means "ask the library"
+    (full parsing costs about 17 µs, a third of the time an order's review may take)."""
+    if not _PLAIN_PHONE.match(phone):
+        return False
+    code, prefix, general, kinds = _shapes(country)
+    digits = _NOT_DIGIT.sub("", phone)
+    if phone.lstrip().startswith("+"):
+        if not digits.startswith(code):
+            return False
+        national = digits[len(code) :]
+    elif prefix and digits.startswith(prefix):
+        national = digits[len(prefix) :]
+    else:
+        national = digits
+    if not general.fullmatch(national):
+        return False
+    return any(pattern.fullmatch(national) and len(national) in lengths for pattern, lengths in kinds)
+
+
 @lru_cache(maxsize=65536)
 def _judge_phone(phone: str, country: str) -> str | None:
-    if _is_blank(phone) or country not in phonenumbers.SUPPORTED_REGIONS:
+    if _is_blank(phone) or country not in phonenumbers.SUPPORTED_REGIONS or surely_valid(phone, country):
         return None
     try:
         number = phonenumbers.parse(phone, country)
@@ -182,6 +225,7 @@ _PO_BOX = re.compile(
       | B(?:\.\s?)?P\.?\s*               # BP 123, B.P. 123
       | Casilla\s*(?:N[°ºo.]*\s*)?
       | Apartado\s*(?:N[°ºo.]*\s*)?
+      | Hộp\s+thư\s*(?:bưu\s+(?:điện|chính)\s*)?(?:số\s*)?   # VN
     )\d
     | ^\s*Box\s*\#?\s*\d                # Box 123 (CA, SE) heads a line; a street named Box does not
     | 私書箱 | 사서함 | [邮郵]政信箱 | \d\s*[号號]?\s*信箱 | 信箱\s*\d
