@@ -512,3 +512,22 @@ def test_discard(client: TestClient, factory: sessionmaker[Session]) -> None:
     )
     assert client.post(url).status_code == 404
     assert client.post("/api/v1/rejections/999/discard").status_code == 404
+
+
+def test_an_order_shows_why_review_held_it(client: TestClient, factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    body = order(("SKU-1", 1), external_id="WHY", buyer_remark="URGENT please, birthday")
+    body["shipping_address"]["postal_code"] = "4881"
+    (item,) = _ingest(client, body)["items"]
+
+    got = client.get(f"/api/v1/orders/{item['order_id']}").json()
+
+    assert got["status"] == "on_hold"
+    assert sorted(h["reason"] for h in got["holds"]) == ["address", "remark"]
+    review = got["review"]
+    assert review["outcome"] == "held" and review["risk"]["score"] == 0
+    fired = {f["rule"]: f for f in review["fired"]}
+    assert set(fired) == {"address.postal_code", "remark.keywords"}
+    assert "'4881' does not fit US" in fired["address.postal_code"]["message"]
+    assert fired["remark.keywords"]["actions"] == ["hold remark"]
+    assert "'urgent'" in fired["remark.keywords"]["message"]

@@ -157,6 +157,7 @@ def _order_out(order: Order, shop: str, warehouse: str | None, lines: list[Order
         seller_remark=order.seller_remark,
         tags=order.tags or [],
         holds=[HoldOut.model_validate(hold) for hold in order.holds or []],
+        review=order.review,
         warehouse=warehouse,
         placed_at=order.placed_at,
         platform_updated_at=order.platform_updated_at,

@@ -245,6 +245,11 @@ class OrderOut(BaseModel):
     seller_remark: str | None
     tags: list[str]
     holds: list[HoldOut]
+    review: dict[str, Any] | None = Field(
+        description="the auto-review decision: outcome, the rule set's version, every rule that fired and "
+        "why (rule, version, message, actions), the risk score and its factors, and any tags, priority, "
+        "warehouse, carrier, split or merge the rules chose"
+    )
     warehouse: str | None = Field(description="code of the warehouse holding its stock, if allocated")
     placed_at: datetime
     platform_updated_at: datetime
