@@ -967,9 +967,9 @@ _COUNTRIES = {
             _places("""
                 Quận 1 | TP. Hồ Chí Minh | 7000## | Phường Bến Nghé
                 Quận 3 | TP. Hồ Chí Minh | 7000## | Phường Võ Thị Sáu
-                Quận Bình Thạnh | TP. Hồ Chí Minh | 7000## | Phường 25
+                Quận Bình Thạnh | TP. Hồ Chí Minh | 717## | Phường 25
                 Quận Hoàn Kiếm | Hà Nội | 1000## | Phường Hàng Bạc
-                Quận Cầu Giấy | Hà Nội | 1000## | Phường Dịch Vọng
+                Quận Cầu Giấy | Hà Nội | 113## | Phường Dịch Vọng
                 Quận Hải Châu | Đà Nẵng | 5500## | Phường Thạch Thang
                 Quận Ninh Kiều | Cần Thơ | 9000## | Phường Tân An
             """),
@@ -1511,14 +1511,18 @@ def _shape(code: str) -> str:
     return "".join("9" if c in "#$" or c.isdigit() else "A" if c in "@%" or c.isalpha() else c for c in code)
 
 
+# The shapes of each country's postal codes (Vietnam has two: five digits since 2017, six before).
+_POSTAL_SHAPES = {
+    country.code: frozenset(_shape(place[2]) for place in country.places) for country in _COUNTRIES.values()
+}
 # For each country, the sample codes of other countries that cannot pass for one of its own.
 _FOREIGN_POSTAL_CODES = {
-    country.code: tuple(
-        code
-        for origin, code in _SAMPLE_POSTAL_CODES.items()
-        if origin != country.code and _shape(code) not in {_shape(place[2]) for place in country.places}
+    country: tuple(
+        sample
+        for origin, sample in _SAMPLE_POSTAL_CODES.items()
+        if origin != country and _shape(sample) not in shapes
     )
-    for country in _COUNTRIES.values()
+    for country, shapes in _POSTAL_SHAPES.items()
 }
 
 
@@ -2022,14 +2026,17 @@ def _drop_address_field(rng: random.Random, order: dict[str, Any], stream: _Shop
 
 
 def _garble_postal_code(rng: random.Random, order: dict[str, Any], stream: _ShopStream) -> None:
-    """A code the country never uses: cut short, run on, a letter for a digit, or another country's."""
+    """A code of a shape the country never uses: cut short, run on, a letter for a digit, or another
+    country's."""
     address = order["shipping_address"]
-    code = address["postal_code"]
+    code, shapes = address["postal_code"], _POSTAL_SHAPES[address["country"]]
     style = int(rng.random() * 4)
     if style == 0:
-        code = code[:-1]
+        while _shape(code) in shapes:
+            code = code[:-1]
     elif style == 1:
-        code += _pick(rng, _DIGITS)
+        while _shape(code) in shapes:
+            code += _pick(rng, _DIGITS)
     elif style == 2:
         last = max(i for i, c in enumerate(code) if c.isdigit())
         code = f"{code[:last]}{_pick(rng, 'OIS')}{code[last + 1 :]}"
