@@ -480,7 +480,7 @@ def fresh_blacklist_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.parametrize(
     ("buyer", "address", "hit"),
     [
-        ({"email": "fraud@example.com"}, {}, "email fraud@example.com"),
+        ({"email": "FRAUD@example.com"}, {}, "email FRAUD@example.com"),
         ({"phone": "+1 415 555 0199"}, {}, "phone +1 415 555 0199"),
         ({"phone": None}, {"phone": "415.555.0199"}, "phone 415.555.0199"),
         ({"platform_id": "BAD-7"}, {}, "buyer BAD-7"),

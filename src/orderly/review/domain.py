@@ -435,7 +435,7 @@ def compile_rule(raw: Any, path: str, errors: _Errors, *, version: int = 0) -> R
         errors.add(f"{path}.priority", "priority is a whole number from 0 (runs first) to 100000")
     scope = _compile_scope(raw.get("scope", {}), f"{path}.scope", errors)
     when = compile_condition(raw["when"], f"{path}.when", errors) if raw.get("when") is not None else None
-    if check is None and when is None and "when" in raw:
+    if check is None and "when" in raw and raw["when"] is None:
         errors.add(f"{path}.when", "a condition cannot be null; leave it out to match every order in scope")
     params: Params | None = None
     if check is not None:
@@ -689,6 +689,7 @@ class RuleSet:
     """Compiled rules in evaluation order, ready to review orders."""
 
     def __init__(self, rules: Iterable[Rule], *, version: int = 0, history_hours: float = 24.0) -> None:
+        rules = list(rules)  # read twice below: a generator would leave all_rules empty
         ordered = sorted((r for r in rules if r.enabled), key=lambda r: (r.priority, r.key))
         self.rules = tuple(r for r in ordered if not (r.check and r.check.kind == "factor"))
         self.factors = tuple(r for r in ordered if r.check and r.check.kind == "factor")
