@@ -2015,6 +2015,7 @@ _BLACKLISTED_KEYS = frozenset().union(
 
 
 def _drop_address_field(rng: random.Random, order: dict[str, Any], stream: _ShopStream) -> None:
+    """No postal code, or a placeholder for line1 (then without line2) or the city."""
     address = order["shipping_address"]
     field = _pick(rng, ("postal_code", "line1", "city"))
     if field == "postal_code":
