@@ -400,3 +400,62 @@ def test_a_bad_dry_run_is_422(client: TestClient, body: dict[str, Any], field: s
     error = _refused(client.post("/api/v1/review/dry-run", json=body))
 
     assert field in error["field"], error
+
+
+# --- a person holds and releases -------------------------------------------------------------------
+
+
+def _held_by_review(client: TestClient, factory: sessionmaker[Session]) -> int:
+    """An order the PO box check held, with its 2 units of SKU-1 reserved."""
+    setup_catalog(factory, {"SKU-1": 5})
+    body = order(("SKU-1", 2), external_id="PO")
+    body["shipping_address"]["line1"] = "PO Box 4471"
+    (order_id,) = _ingest(client, body)
+    held = _ok(client.get(f"/api/v1/orders/{order_id}"))
+    assert (held["status"], [h["reason"] for h in held["holds"]]) == ("on_hold", ["address"])
+    return order_id
+
+
+def _reserved(client: TestClient) -> int:
+    return sum(level["reserved"] for level in _ok(client.get("/api/v1/stock/SKU-1")))
+
+
+def test_a_person_releases_a_held_order_and_holds_it_again(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    order_id = _held_by_review(client, factory)
+
+    released = _ok(
+        client.post(f"/api/v1/orders/{order_id}/release", json={"note": " street address confirmed "})
+    )
+
+    assert (released["status"], released["holds"], released["warehouse"]) == ("allocated", [], "WH-1")
+    event = released["events"][-1]
+    assert (event["kind"], event["actor"], event["from_status"], event["to_status"]) == (
+        "released",
+        "tester",
+        "on_hold",
+        "allocated",
+    )
+    assert event["message"].startswith("street address confirmed (lifted: address")
+    assert released == _ok(client.get(f"/api/v1/orders/{order_id}"))
+
+    held = _ok(client.post(f"/api/v1/orders/{order_id}/hold", json={"note": "buyer asked to wait"}))
+
+    assert held["status"] == "on_hold"
+    assert [(h["reason"], h["message"]) for h in held["holds"]] == [("manual", "buyer asked to wait")]
+    assert (held["events"][-1]["kind"], held["events"][-1]["actor"]) == ("held", "tester")
+    assert _reserved(client) == 2  # a held order keeps its stock
+
+
+def test_hold_and_release_refusals(client: TestClient, factory: sessionmaker[Session]) -> None:
+    order_id = _held_by_review(client, factory)
+    client.post(f"/api/v1/orders/{order_id}/release", json={"note": "ok"})
+
+    not_held = client.post(f"/api/v1/orders/{order_id}/release", json={"note": "again"})
+    assert not_held.status_code == 409
+    assert "not on hold" in not_held.json()["error"]["message"]
+    assert client.post("/api/v1/orders/999/hold", json={"note": "x"}).status_code == 404
+    for note in ({}, {"note": "   "}, {"note": "x" * 1001}, {"note": "a\x00b"}, {"note": "x", "why": "y"}):
+        assert _refused(client.post(f"/api/v1/orders/{order_id}/hold", json=note))["field"] in {"note", "why"}
+    assert _ok(client.get(f"/api/v1/orders/{order_id}"))["status"] == "allocated"

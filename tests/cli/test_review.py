@@ -163,3 +163,26 @@ def test_dry_run_with_no_change_says_so(cli: Cli, tmp_path: Path) -> None:
 
     assert rows(printed, "pass rate") == [["pass rate", "-", "-"]]
     assert "No order's outcome would change." in printed
+
+
+def test_orders_hold_and_release(cli: Cli, factory: sessionmaker[Session], tmp_path: Path) -> None:
+    setup_catalog(factory, {"SKU-1": 5})
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps([order(("SKU-1", 1), external_id="M1")]))
+    cli("ingest", str(orders))
+    with transaction(factory) as s:
+        order_id = s.scalars(select(Order.id).where(Order.external_id == "M1")).one()
+
+    held = cli("orders", "hold", str(order_id), "--note", "buyer asked to wait").stdout
+    released = cli("orders", "release", str(order_id), "--note", "go ahead").stdout
+
+    assert f"Order {order_id} held; it is now on_hold." in held
+    assert f"Order {order_id} released; it is now allocated." in released
+    with transaction(factory) as s:
+        stored = s.get(Order, order_id)
+        assert stored is not None
+        assert (stored.status, stored.holds) == ("allocated", [])
+    assert "not on hold" in cli("orders", "release", str(order_id), "--note", "again", code=1).stderr
+    assert "invalid note" in cli("orders", "hold", str(order_id), "--note", " ", code=1).stderr
+    assert "no order 999" in cli("orders", "hold", "999", "--note", "x", code=1).stderr
+    cli("orders", "hold", str(order_id), code=2)  # a note is required

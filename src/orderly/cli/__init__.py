@@ -10,7 +10,7 @@ import typer
 
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
-from orderly.cli.orders import ingest, rejections_app
+from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.review import review_app
 from orderly.cli.server import migrate, start, token_app
 from orderly.cli.stock import stock_app
@@ -38,6 +38,7 @@ app.add_typer(bundle_app, name="bundle")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(stock_app, name="stock")
+app.add_typer(orders_app, name="orders")
 app.add_typer(rejections_app, name="rejections")
 app.add_typer(review_app, name="review")
 

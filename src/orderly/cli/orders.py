@@ -1,4 +1,5 @@
-"""Bulk ingest of normalized orders from a file, and the rejections it leaves behind."""
+"""Bulk ingest of normalized orders from a file, the rejections it leaves behind, and holding and releasing
+an order by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import codecs
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
@@ -30,8 +31,11 @@ from rich.text import Text
 
 from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
+from orderly.orders import holds
 from orderly.orders import service as order_service
 from orderly.orders.ingest import IngestReport, ItemResult, ingest_batch
+from orderly.orders.models import Order
+from orderly.review.schemas import NoteIn
 
 rejections_app = typer.Typer(
     help="Orders that could not be ingested: list, replay, discard.", no_args_is_help=True
@@ -292,3 +296,28 @@ def rejections_discard(rejection_id: Annotated[int, typer.Argument(metavar="ID")
     with unit_of_work() as session:
         order_service.discard_rejection(session, rejection_id, actor=actor())
     out.print(f"Rejection {rejection_id} discarded.")
+
+
+orders_app = typer.Typer(help="Orders: hold one by hand, release a held one.", no_args_is_help=True)
+
+OrderId = Annotated[int, typer.Argument(metavar="ID", help="The order's id")]
+Note = Annotated[str, typer.Option(help="Why, kept in the order's history")]
+
+
+def _decide(order_id: int, note: str, change: Callable[..., Order], done: str) -> None:
+    checked = NoteIn(note=note).note  # the API's limits, so both refuse the same notes
+    with unit_of_work() as session:
+        order = change(session, order_id, actor=actor(), note=checked)
+    out.print(f"Order {order_id} {done}; it is now {order.status}.")
+
+
+@orders_app.command("release")
+def orders_release(order_id: OrderId, note: Note) -> None:
+    """Lift every hold of an order on hold; it waits, held for stock only, when stock is short."""
+    _decide(order_id, note, holds.release_order, "released")
+
+
+@orders_app.command("hold")
+def orders_hold(order_id: OrderId, note: Note) -> None:
+    """Hold an order by hand until a person releases it; it keeps any stock it reserved."""
+    _decide(order_id, note, holds.hold_order, "held")

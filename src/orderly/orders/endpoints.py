@@ -1,4 +1,5 @@
-"""Orders over HTTP: list and read, ingest, cancel, and the rejections an ingest leaves behind."""
+"""Orders over HTTP: list and read, ingest, cancel, hold and release, and the rejections an ingest leaves
+behind."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import Body, Query
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
 from orderly.core.web import Authenticated, Cursor, DbSession, Factory, Limit, UTCTime, api_router, id_path
-from orderly.orders import queries, service
+from orderly.orders import holds, queries, service
 from orderly.orders.domain import OrderStatus
 from orderly.orders.ingest import IngestReport, ingest_batch
 from orderly.orders.schemas import (
@@ -24,6 +25,7 @@ from orderly.orders.schemas import (
     RejectionPage,
     ReplayIn,
 )
+from orderly.review.schemas import NoteIn
 
 router = api_router("orders")
 
@@ -85,6 +87,24 @@ def cancel_order(
 ) -> OrderDetailOut:
     """Cancel in the hub; stock the order holds goes back to the pool."""
     service.cancel_order(session, order_id, actor=caller.name, reason=body.reason)
+    return queries.get_order(session, order_id)
+
+
+@router.post("/orders/{order_id}/release", response_model=OrderDetailOut)
+def release_order(
+    session: DbSession, caller: Authenticated, order_id: OrderId, body: NoteIn
+) -> OrderDetailOut:
+    """Lift every hold of an order on hold: it ships with the stock it kept or reserves stock now, and
+    waits, held for stock only, when there is too little. The note is kept in its history."""
+    holds.release_order(session, order_id, actor=caller.name, note=body.note)
+    return queries.get_order(session, order_id)
+
+
+@router.post("/orders/{order_id}/hold", response_model=OrderDetailOut)
+def hold_order(session: DbSession, caller: Authenticated, order_id: OrderId, body: NoteIn) -> OrderDetailOut:
+    """Hold an order by hand until a person releases it; it keeps any stock it reserved. The note is
+    kept in its history."""
+    holds.hold_order(session, order_id, actor=caller.name, note=body.note)
     return queries.get_order(session, order_id)
 
 
