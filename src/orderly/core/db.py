@@ -28,7 +28,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
+    any_,
     bindparam,
+    cast,
     create_engine,
     event,
     select,
@@ -166,6 +168,14 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
                 raise
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # jitter so racers do not collide again
     raise AssertionError("unreachable")
+
+
+def in_conditions(session: Session, column: Any, values: Sequence[Any], sql_type: Any) -> list[Any]:
+    """``column IN values`` as conditions to run one query each: a single ``= ANY(array)`` on
+    PostgreSQL (one parameter, however many values), IN lists under the parameter limit elsewhere."""
+    if _is_postgres(session):
+        return [column == any_(cast(list(values), postgresql.ARRAY(sql_type)))]
+    return [column.in_(part) for part in chunks(list(values))]
 
 
 def chunks(items: list[T], size: int = 900) -> Iterator[list[T]]:

@@ -14,6 +14,7 @@ Nothing in a rule is ever evaluated as code: conditions are a small tree of know
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -696,6 +697,19 @@ class RuleSet:
         self.all_rules = tuple(sorted(rules, key=lambda r: (r.priority, r.key)))
         self.version = version
         self.history_hours = history_hours
+
+    def lookbacks(self) -> list[tuple[bool, float]]:
+        """What history the enabled rules need: (every identity, or the buyer's only; seconds back)."""
+        needs: list[tuple[bool, float]] = []
+        for rule in (*self.factors, *self.rules):
+            name = rule.check.name if rule.check else None
+            if name == "risk.velocity":
+                needs.append((True, getattr(rule.params, "window_minutes", 0) * 60))
+            elif name == "order.merge":
+                needs.append((False, getattr(rule.params, "window_hours", 0) * 3600))
+            if "recent_orders" in json.dumps(rule.spec.get("when"), default=str):
+                needs.append((True, self.history_hours * 3600))
+        return needs
 
     def holds_when_short(self, subject: Subject) -> bool:
         """Whether an order short of stock is held (else it waits approved, as a backorder)."""

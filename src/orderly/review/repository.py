@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
-from orderly.core.db import chunks, insert_rows
+from orderly.core.db import chunks, in_conditions, insert_rows
 from orderly.orders.models import Order, OrderLine
 from orderly.review.models import OrderIdentity, ReviewRule, ReviewRuleVersion
 
@@ -54,19 +54,8 @@ def recent_totals(session: Session, shop_code: str, currency: str, limit: int) -
 
 
 def insert_identities(session: Session, rows: Sequence[tuple[int, int, datetime]]) -> None:
-    insert_rows(session, OrderIdentity, IDENTITY_COLUMNS, rows, skip_conflicts_on=["order_id", "identity"])
-
-
-def orders_of_identities(
-    session: Session, identities: Iterable[int], since: datetime, until: datetime
-) -> set[int]:
-    found: set[int] = set()
-    for part in chunks(sorted(set(identities))):
-        query = select(OrderIdentity.order_id).where(
-            OrderIdentity.identity.in_(part), OrderIdentity.placed_at.between(since, until)
-        )
-        found.update(session.scalars(query))
-    return found
+    # New orders only, each identity kind once per order: nothing can collide.
+    insert_rows(session, OrderIdentity, IDENTITY_COLUMNS, rows)
 
 
 HISTORY_COLUMNS = (
@@ -88,21 +77,32 @@ HISTORY_COLUMNS = (
 )
 
 
+def orders_of_identities(
+    session: Session, identities: Iterable[int], since: datetime, until: datetime
+) -> set[int]:
+    found: set[int] = set()
+    for condition in in_conditions(session, OrderIdentity.identity, sorted(set(identities)), BigInteger):
+        query = select(OrderIdentity.order_id).where(condition, OrderIdentity.placed_at.between(since, until))
+        found.update(session.scalars(query.distinct()))
+    return found
+
+
 def history_orders(session: Session, order_ids: Iterable[int]) -> list[Any]:
+    """What identifies each of these orders, and whether it can still ship with another."""
     rows: list[Any] = []
-    for part in chunks(sorted(set(order_ids))):
-        query = select(*HISTORY_COLUMNS).join(Shop, Shop.id == Order.shop_id).where(Order.id.in_(part))
-        rows.extend(session.execute(query).all())
+    for condition in in_conditions(session, Order.id, sorted(set(order_ids)), BigInteger):
+        query = select(*HISTORY_COLUMNS).join(Shop, Shop.id == Order.shop_id).where(condition)
+        rows.extend(session.execute(query))
     return rows
 
 
 def line_skus(session: Session, order_ids: Iterable[int]) -> dict[int, set[str]]:
     skus: dict[int, set[str]] = defaultdict(set)
-    for part in chunks(sorted(set(order_ids))):
+    for condition in in_conditions(session, OrderLine.order_id, sorted(set(order_ids)), BigInteger):
         query = (
             select(OrderLine.order_id, Product.sku)
             .join(Product, Product.id == OrderLine.product_id)
-            .where(OrderLine.order_id.in_(part))
+            .where(condition)
         )
         for order_id, sku in session.execute(query).all():
             skus[order_id].add(sku)

@@ -260,31 +260,31 @@ def shop_norms(session: Session, subjects: Iterable[Subject]) -> dict[tuple[str,
 
 
 def history_window(ruleset: RuleSet) -> timedelta:
-    seconds = ruleset.history_hours * 3600
-    for rule in ruleset.all_rules:
-        params = rule.params
-        seconds = max(
-            seconds,
-            getattr(params, "window_minutes", 0) * 60,
-            getattr(params, "window_hours", 0) * 3600,
-        )
-    return timedelta(seconds=seconds)
+    """How far back any enabled rule looks."""
+    return timedelta(seconds=max((seconds for _, seconds in ruleset.lookbacks()), default=0))
 
 
-def load_history(session: Session, subjects: Sequence[Subject], window: timedelta) -> History:
-    """The recent orders, from the database, of every buyer and address in ``subjects``."""
-    history = History(window.total_seconds())
-    if not subjects:
+def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet) -> History:
+    """The recent orders, from the database, of the buyers and addresses in ``subjects``: as far back,
+    and by as many identities, as the enabled rules look (velocity: every identity for minutes; merge:
+    the buyer for hours)."""
+    lookbacks = ruleset.lookbacks()
+    history = History(max((seconds for _, seconds in lookbacks), default=0))
+    if not subjects or not lookbacks:
         return history
-    hashes = {identity_hash(i) for s in subjects for i in s.identities}
-    since = min(s.order["placed_at"] for s in subjects) - window
-    until = max(s.order["placed_at"] for s in subjects) + window
-    exclude = {s.order_id for s in subjects if s.order_id is not None}
-    ids = repo.orders_of_identities(session, hashes, since, until) - exclude
+    first = min(s.order["placed_at"] for s in subjects)
+    last = max(s.order["placed_at"] for s in subjects)
+    ids: set[int] = set()
+    for every_identity, seconds in lookbacks:
+        names = {i for s in subjects for i in (s.identities if every_identity else (s.buyer_key,))}
+        window = timedelta(seconds=seconds)
+        ids |= repo.orders_of_identities(session, map(identity_hash, names), first - window, last + window)
+    ids -= {s.order_id for s in subjects if s.order_id is not None}
     if not ids:
         return history
-    skus = repo.line_skus(session, ids)
-    for row in repo.history_orders(session, ids):
+    rows = repo.history_orders(session, ids)
+    skus = repo.line_skus(session, [row[0] for row in rows])
+    for row in rows:
         (order_id, shop, status, holds, placed_at, b_name, b_email, b_phone, b_id) = row[:9]
         (s_name, s_line1, s_line2, s_postal, s_country, s_phone) = row[9:]
         buyer = {"name": b_name, "email": b_email, "phone": b_phone, "platform_id": b_id}
@@ -325,7 +325,7 @@ def review_batch(
     """Review orders in the order they were placed, each seeing the ones before it in this batch."""
     context = ReviewContext(
         now=now,
-        history=load_history(session, subjects, history_window(ruleset)),
+        history=load_history(session, subjects, ruleset),
         norms=shop_norms(session, subjects),
         available=available,
         warehouses=warehouses,
