@@ -4,11 +4,10 @@ delivered twice, every order arrives exactly once and every shop ends up showing
 
 from __future__ import annotations
 
-from typing import Any
-
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select

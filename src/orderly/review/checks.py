@@ -5,13 +5,16 @@ returns None. Pure and on the hot path: the engine reviews tens of thousands of 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from orderly.core.money import minor_unit_exponent
 from orderly.review import address
 from orderly.review.facts import phone_digits, street_fingerprint
 
@@ -64,9 +67,15 @@ class NoParams(Params):
     pass
 
 
+AddressField = Literal["name", "line1", "city", "region", "postal_code", "phone"]
+RemarkField = Literal["buyer_remark", "seller_remark"]
+_REQUIRED: tuple[AddressField, ...] = ("name", "line1", "city", "postal_code")
+_REMARKS: tuple[RemarkField, ...] = ("buyer_remark",)
+
+
 class RequiredFields(Params):
-    required: list[Literal["name", "line1", "city", "region", "postal_code", "phone"]] = Field(
-        default_factory=lambda: ["name", "line1", "city", "postal_code"],
+    required: list[AddressField] = Field(
+        default_factory=lambda: list(_REQUIRED),
         description="address fields that must hold a real value",
     )
 
@@ -77,9 +86,7 @@ class PhoneParams(Params):
 
 class KeywordParams(Params):
     keywords: list[str] = Field(default_factory=lambda: list(REMARK_KEYWORDS), min_length=1)
-    fields: list[Literal["buyer_remark", "seller_remark"]] = Field(
-        default_factory=lambda: ["buyer_remark"], min_length=1
-    )
+    fields: list[RemarkField] = Field(default_factory=lambda: list(_REMARKS), min_length=1)
 
     @field_validator("keywords")
     @classmethod
@@ -88,6 +95,16 @@ class KeywordParams(Params):
         if not all(cleaned):
             raise ValueError("a keyword cannot be blank")
         return cleaned
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Words in scripts with spaces match whole ("rush", not "toothbrush"); Chinese and Japanese,
+        written without spaces, match anywhere."""
+        parts = [
+            rf"(?<!\w){re.escape(k)}(?!\w)" if k[0].isascii() and k[-1].isascii() else re.escape(k)
+            for k in sorted(self.keywords, key=len, reverse=True)
+        ]
+        return re.compile("|".join(parts), re.IGNORECASE)
 
 
 class Weighted(Params):
@@ -115,6 +132,11 @@ class BlacklistParams(Weighted):
     addresses: list[dict[str, str]] = Field(
         default_factory=list, description="each {line1, postal_code, country}; line2 is ignored"
     )
+
+    @cached_property
+    def lists(self) -> _Blacklist:
+        """Built once per rule set: these params are frozen."""
+        return _Blacklist(self)
 
     @field_validator("addresses")
     @classmethod
@@ -207,8 +229,7 @@ def _keywords(view: View, params: KeywordParams) -> Finding | None:
         remark = order[name]
         if not remark:
             continue
-        folded = remark.casefold()
-        hits = [k for k in params.keywords if k in folded]
+        hits = sorted({m.casefold() for m in params.pattern.findall(remark)})
         if hits:
             who = "buyer" if name == "buyer_remark" else "seller"
             return Finding(
@@ -248,7 +269,8 @@ def _high_value(view: View, params: HighValueParams) -> Finding | None:
     if ratio < params.factor:
         return None
     return Finding(
-        f"total {subject.total} {currency} is {ratio:.0f}x the shop's usual {norm.median} {currency}",
+        f"total {_money(subject.total, currency)} is {ratio:.0f}x "
+        f"the shop's usual {_money(norm.median, currency)}",
         {"total": subject.total, "median": norm.median, "ratio": round(ratio, 1)},
     )
 
@@ -273,13 +295,8 @@ class _Blacklist:
         self.addresses = frozenset(street_fingerprint(a) for a in params.addresses)
 
 
-_BLACKLISTS: dict[int, _Blacklist] = {}
-
-
 def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
-    lists = _BLACKLISTS.get(id(params))
-    if lists is None:  # params are frozen, so one set per params object stays right
-        lists = _BLACKLISTS[id(params)] = _Blacklist(params)
+    lists = params.lists
     order = view.subject.order
     buyer, ship = order["buyer"], order["shipping_address"]
     hits: list[str] = []
@@ -300,9 +317,13 @@ def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
 
 def _unpaid_minutes(view: View, cash_on_delivery: list[str]) -> float | None:
     order = view.subject.order
-    if order["payment_status"] not in ("pending", "failed") or order["payment_method"] in cash_on_delivery:
+    method = (order["payment_method"] or "").casefold()
+    if order["payment_status"] not in ("pending", "failed") or method in {
+        m.casefold() for m in cash_on_delivery
+    }:
         return None
-    return (view.now - order["placed_at"]).total_seconds() / 60
+    placed: datetime = order["placed_at"]
+    return (view.now - placed).total_seconds() / 60
 
 
 def _unpaid_timeout(view: View, params: UnpaidTimeoutParams) -> Finding | None:
@@ -381,6 +402,11 @@ def _merge(view: View, params: MergeParams) -> Finding | None:
         f"ships together with {len(same)} other order(s) of the same buyer to the same address",
         merge_with=tuple(seen.key for seen in same),
     )
+
+
+def _money(minor: int, currency: str) -> str:
+    exponent = minor_unit_exponent(currency)
+    return f"{minor / 10**exponent:,.{exponent}f} {currency}"
 
 
 def _duration(minutes: float) -> str:

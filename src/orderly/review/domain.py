@@ -73,6 +73,27 @@ def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
+def _instant(value: Any) -> datetime | None:
+    """An aware time, given as one or as ISO 8601 text with its offset (how JSON and YAML carry it)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
+def _jsonable(value: Any) -> Any:
+    """A condition as JSON stores it: times as ISO 8601 text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def _leaf(fact_name: str, op: str, value: Any) -> Predicate:
     read = FACTS[fact_name].read
     if op == "is_null":
@@ -84,6 +105,8 @@ def _leaf(fact_name: str, op: str, value: Any) -> Predicate:
         if op == "eq":
             return lambda v: _fold(read(v)) == want
         return lambda v: _fold(read(v)) != want
+    if FACTS[fact_name].type == "time":
+        value = _instant(value)
     if op in ("gt", "gte", "lt", "lte"):
         compare: Callable[[Any, Any], bool] = {
             "gt": lambda a, b: a > b,
@@ -133,7 +156,7 @@ def _check_value(fact_type: str, op: str, value: Any, path: str, errors: _Errors
         if fact_type == "number":
             return isinstance(x, int | float) and not isinstance(x, bool)
         if fact_type == "time":
-            return isinstance(x, datetime) and x.tzinfo is not None
+            return _instant(x) is not None
         return isinstance(x, str) and 0 < len(x) <= 500
 
     what = {"number": "a number", "text": "a text", "list": "a text", "time": "an aware ISO 8601 time"}.get(
@@ -443,8 +466,12 @@ def compile_rule(raw: Any, path: str, errors: _Errors, *, version: int = 0) -> R
         try:
             params = check.params.model_validate(raw.get("params") or {})
         except ValidationError as exc:
+            known = ", ".join(check.params.model_fields)
             for e in exc.errors(include_url=False):
-                errors.add(f"{path}.params.{field_path(e['loc'])}".rstrip("."), e["msg"])
+                message = e["msg"]
+                if e["type"] == "extra_forbidden":
+                    message = f"unknown param; {check.name} takes {known or 'none'}"
+                errors.add(f"{path}.params.{field_path(e['loc'])}".rstrip("."), message)
     elif raw.get("params"):
         errors.add(f"{path}.params", "only built-in rules take params")
     then = raw.get("then", list(check.actions) if check else None)
@@ -464,7 +491,7 @@ def compile_rule(raw: Any, path: str, errors: _Errors, *, version: int = 0) -> R
     if not scope.everything:
         spec["scope"] = scope.as_json()
     if raw.get("when") is not None:
-        spec["when"] = raw["when"]
+        spec["when"] = _jsonable(raw["when"])
     if check is not None and params is not None:
         spec["params"] = params.model_dump(mode="json")
     spec["then"] = then
@@ -764,7 +791,7 @@ class RuleSet:
                 rule.version,
                 finding.message,
                 tuple(a.describe() for a in rule.actions),
-                rule.check and rule.check.name,
+                rule.check.name if rule.check else None,
             )
         )
         stop = False

@@ -92,7 +92,7 @@ class ReviewContext:
         if rate is None:
             return None
         shift = minor_unit_exponent(self.base_currency) - minor_unit_exponent(currency)
-        return round(amount * rate * 10**shift)
+        return round(amount * rate * 10.0**shift)
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")

@@ -476,16 +476,20 @@ class BatchReview:
         decision = self.decisions.get(key)
         return decision.tags if decision else []
 
-    def as_json(self, key: Hashable, ids: Mapping[Hashable, int]) -> dict[str, Any] | None:
+    def as_json(self, key: Hashable, ids: Mapping[Any, int]) -> dict[str, Any] | None:
         decision = self.decisions.get(key)
         if decision is None:
             return None
-        merge_ids = sorted(
-            ids[k] if k in ids else k[1] for k in decision.merge_with if k in ids or k[0] == "order"
-        )
-        return decision.as_json(ruleset=self.ruleset.version, at=self.now, merge_ids=merge_ids)
+        # Partners are orders of this batch (by their key) or stored ones (("order", id)).
+        merge_ids: list[int] = []
+        for k in decision.merge_with:
+            if k in ids:
+                merge_ids.append(ids[k])
+            elif isinstance(k, tuple) and k[0] == "order":
+                merge_ids.append(int(k[1]))
+        return decision.as_json(ruleset=self.ruleset.version, at=self.now, merge_ids=sorted(merge_ids))
 
-    def record(self, session: Session, ids: Mapping[Hashable, int], fresh: Iterable[Hashable]) -> None:
+    def record(self, session: Session, ids: Mapping[Any, int], fresh: Iterable[Hashable]) -> None:
         """Index the new orders' identities for later checks and raise the alerts rules asked for."""
         rows = [
             row
