@@ -932,7 +932,7 @@ INVALID: list[tuple[str, Any, str, list[str]]] = [
         "unknown param",
         {"key": "risk.velocity", "params": {"max_order": 1}},
         "rules[0].params.max_order",
-        ["not permitted"],
+        ["unknown param", "window_minutes"],
     ),
     (
         "a param of the wrong kind",
