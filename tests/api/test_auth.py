@@ -16,6 +16,8 @@ PROTECTED = [
     ("GET", "/api/v1/orders/1"),
     ("POST", "/api/v1/orders/ingest"),
     ("POST", "/api/v1/orders/1/cancel"),
+    ("POST", "/api/v1/orders/1/release"),
+    ("POST", "/api/v1/orders/1/hold"),
     ("GET", "/api/v1/rejections"),
     ("POST", "/api/v1/rejections/1/replay"),
     ("POST", "/api/v1/rejections/1/discard"),
@@ -44,6 +46,20 @@ PROTECTED = [
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/1"),
+    ("GET", "/api/v1/review/rules"),
+    ("GET", "/api/v1/review/rules/big"),
+    ("PUT", "/api/v1/review/rules/big"),
+    ("DELETE", "/api/v1/review/rules/big"),
+    ("POST", "/api/v1/review/rules/big/enable"),
+    ("POST", "/api/v1/review/rules/big/disable"),
+    ("GET", "/api/v1/review/rules/big/versions"),
+    ("GET", "/api/v1/review/settings"),
+    ("PUT", "/api/v1/review/settings"),
+    ("GET", "/api/v1/review/export"),
+    ("POST", "/api/v1/review/import"),
+    ("POST", "/api/v1/review/dry-run"),
+    ("GET", "/api/v1/review/facts"),
+    ("GET", "/api/v1/review/checks"),
 ]
 
 
@@ -53,6 +69,7 @@ def test_every_route_but_health_is_in_the_list_above(anonymous: TestClient) -> N
     templated = {(m, p.replace("{order_id}", "1").replace("{rejection_id}", "1")) for m, p in routes}
     templated = {(m, p.replace("{sku}", "SKU-1").replace("{token_id}", "1")) for m, p in templated}
     templated = {(m, p.replace("{job_id}", "1").replace("{code}", "web")) for m, p in templated}
+    templated = {(m, p.replace("{key}", "big")) for m, p in templated}
     assert templated - set(PROTECTED) == {("GET", "/api/v1/health"), ("POST", "/api/v1/webhooks/web")}
 
 
