@@ -107,8 +107,10 @@ class StockBook:
             # Announced through the outbox, in this transaction: whoever publishes stock (the
             # channels) or waits for it (held orders) reacts after commit; inventory knows neither.
             announced = [NewJob(STOCK_CHANGED, {"product_ids": changed})]
-            if freed:
-                announced.append(NewJob(STOCK_FREED, {"product_ids": freed}))
+            # One job per product, keyed, so a burst of receipts is one look at the waiting orders.
+            announced += [
+                NewJob(STOCK_FREED, {"product_ids": [pid]}, key=f"{STOCK_FREED}:{pid}") for pid in freed
+            ]
             enqueue(self.session, announced)
         self._deltas.clear()
         self._ledger = []
