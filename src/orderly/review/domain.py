@@ -30,6 +30,8 @@ from orderly.review.facts import FACTS, ReviewContext, Subject
 
 MAX_RULES = 500
 MAX_DEPTH = 8
+MAX_ACTIONS = 50
+MAX_NODES = 500  # conditions in one rule
 MAX_LIST = 10_000
 KEY_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 #: "stock" is how sellers say it; orders store it as out_of_stock.
@@ -182,8 +184,25 @@ def _check_value(fact_type: str, op: str, value: Any, path: str, errors: _Errors
     return True
 
 
+def _size(tree: Any, limit: int) -> int:
+    """Objects and lists in a condition tree (a list of values is one), counting no further than ``limit``."""
+    count, todo = 0, [tree]
+    while todo and count <= limit:
+        node = todo.pop()
+        if isinstance(node, Mapping):
+            count += 1
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            count += 1
+            todo.extend(v for v in node if isinstance(v, Mapping | list))
+    return count
+
+
 def compile_condition(tree: Any, path: str, errors: _Errors, depth: int = 0) -> Predicate | None:
     """Check a condition tree and turn it into a predicate; report every problem with its path."""
+    if depth == 0 and _size(tree, MAX_NODES) > MAX_NODES:
+        errors.add(path, f"a condition may have at most {MAX_NODES} parts and values; split the rule")
+        return None
     if depth > MAX_DEPTH:
         errors.add(path, f"conditions nest deeper than {MAX_DEPTH} levels")
         return None
@@ -445,7 +464,7 @@ def compile_rule(raw: Any, path: str, errors: _Errors, *, version: int = 0) -> R
         errors.add(
             f"{path}.key", f"{key!r} is not a built-in check; keys starting with those prefixes are reserved"
         )
-    name = raw.get("name", check.title if check else None)
+    name = raw.get("name", check.title if check else key)
     if not isinstance(name, str) or not 0 < len(name) <= 200:
         errors.add(f"{path}.name", "a rule needs a name of 1 to 200 characters")
     description = raw.get("description")
@@ -476,7 +495,9 @@ def compile_rule(raw: Any, path: str, errors: _Errors, *, version: int = 0) -> R
         errors.add(f"{path}.params", "only built-in rules take params")
     then = raw.get("then", list(check.actions) if check else None)
     actions: list[Action] = []
-    if not isinstance(then, list) or (check is None and not then):
+    if isinstance(then, list) and len(then) > MAX_ACTIONS:
+        errors.add(f"{path}.then", f"at most {MAX_ACTIONS} actions")
+    elif not isinstance(then, list) or (check is None and not then):
         errors.add(f"{path}.then", "then is a list of actions, e.g. [{hold: risk}] or [{approve: true}]")
     else:
         for i, item in enumerate(then):

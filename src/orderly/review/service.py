@@ -88,12 +88,11 @@ def live(session: Session) -> tuple[RuleSet, ReviewSettings]:
     return ruleset, parsed
 
 
-def candidate(specs: Sequence[Any], settings: Mapping[str, Any] | None) -> tuple[RuleSet, ReviewSettings]:
+def candidate(specs: Sequence[Any], settings: ReviewSettings) -> RuleSet:
     """A rule set that is not saved (for a dry run): built-in rules it leaves out run as shipped."""
     given = {spec.get("key") for spec in specs if isinstance(spec, Mapping)}
     full = [*specs, *({"key": key} for key in CHECKS if key not in given)]
-    parsed = _settings(settings or {})
-    return RuleSet(compile_rules(full), history_hours=parsed.history_hours), parsed
+    return RuleSet(compile_rules(full), history_hours=settings.history_hours)
 
 
 def _settings(raw: Mapping[str, Any]) -> ReviewSettings:
@@ -132,11 +131,29 @@ def save_rule(session: Session, spec: Mapping[str, Any], *, actor: str) -> Rule:
         raise RuleInvalid(
             [{"field": "key", "message": f"{SETTINGS_KEY!r} is reserved for the review settings"}]
         )
-    (rule,) = compile_rules([spec])
+    try:
+        (rule,) = compile_rules([spec])
+    except RuleInvalid as exc:  # one rule: its fields are named from the rule, not from a list
+        raise RuleInvalid(
+            [
+                {**e, "field": e["field"].removeprefix("rules[0].").removeprefix("rules[0]") or "rule"}
+                for e in exc.errors or []
+            ]
+        ) from exc
     others = [r for r, _ in rules(session) if r.key != rule.key]
     compile_rules([r.spec for r in others] + [rule.spec])  # the set as a whole must still hold
-    _store(session, rule.key, rule.spec, actor)
+    _store(session, rule.key, _saved_spec(rule, spec), actor)
     return get_rule(session, rule.key)[0]
+
+
+def _saved_spec(rule: Rule, given: Mapping[str, Any]) -> dict[str, Any]:
+    """What is stored of a rule: a custom rule whole; of a built-in one only what the seller set, so
+    the rest follows the shipped defaults when they change."""
+    if rule.check is None:
+        return rule.spec
+    return {"key": rule.key} | {
+        name: rule.spec[name] for name in given if name in rule.spec and name != "key"
+    }
 
 
 def _store(session: Session, key: str, spec: dict[str, Any] | None, actor: str) -> int:
@@ -170,8 +187,8 @@ def delete_rule(session: Session, key: str, *, actor: str) -> None:
 
 
 def set_enabled(session: Session, key: str, enabled: bool, *, actor: str) -> Rule:
-    rule, _ = get_rule(session, key)
-    return save_rule(session, {**rule.spec, "enabled": enabled}, actor=actor)
+    rule, row = get_rule(session, key)
+    return save_rule(session, {**(row.spec if row else rule.spec), "enabled": enabled}, actor=actor)
 
 
 def versions(session: Session, key: str) -> list[ReviewRuleVersion]:
@@ -196,7 +213,33 @@ def export_yaml(session: Session) -> str:
         "settings": settings(session).model_dump(mode="json"),
         "rules": [rule.spec for rule, _ in rules(session)],
     }
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    return yaml.dump(document, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False)
+
+
+MAX_DOCUMENT_NODES = 200_000
+
+
+def _too_big(document: Any) -> bool:
+    """Whether a document holds more than MAX_DOCUMENT_NODES values once its aliases are followed
+    (a few bytes of anchors and aliases can stand for gigabytes); stops counting there."""
+    count, todo = 0, [document]
+    while todo:
+        node = todo.pop()
+        count += 1
+        if count > MAX_DOCUMENT_NODES:
+            return True
+        if isinstance(node, dict):
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return False
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value that appears twice twice, rather than as an anchor and an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def parse_yaml(text: str) -> tuple[list[Any], dict[str, Any] | None]:
@@ -209,6 +252,8 @@ def parse_yaml(text: str) -> tuple[list[Any], dict[str, Any] | None]:
         raise RuleInvalid(
             [{"field": where, "message": f"not valid YAML: {getattr(exc, 'problem', exc)}"}]
         ) from exc
+    if _too_big(document):
+        raise RuleInvalid([{"field": "document", "message": f"more than {MAX_DOCUMENT_NODES} values"}])
     if isinstance(document, list):
         document = {"rules": document}
     if not isinstance(document, dict) or not isinstance(document.get("rules", []), list):
@@ -239,10 +284,10 @@ def import_yaml(session: Session, text: str, *, actor: str, replace: bool = Fals
         for row in repo.saved_rules(session):
             if row.key not in incoming and row.key != SETTINGS_KEY:
                 _store(session, row.key, None, actor)
-    for rule in compiled:
+    for rule, given in zip(compiled, specs, strict=True):
         if current.get(rule.key) is None or current[rule.key].spec != rule.spec:
-            _store(session, rule.key, rule.spec, actor)
-    if raw_settings is not None:
+            _store(session, rule.key, _saved_spec(rule, given), actor)
+    if raw_settings is not None and _settings(raw_settings) != settings(session):
         save_settings(session, raw_settings, actor=actor)
     return [rule for rule, _ in rules(session)]
 
@@ -374,8 +419,9 @@ def dry_run(
     Each order is reviewed as of its own last update, against stock as it stands now and the history
     around it; nothing is written.
     """
-    proposed, proposed_settings = candidate(specs, raw_settings)
     current, current_settings = live(session)
+    proposed_settings = _settings(raw_settings) if raw_settings is not None else current_settings
+    proposed = candidate(specs, proposed_settings)
     orders = repo.recent_orders(session, last)
     subjects, available, warehouses, presale = subjects_for_orders(session, orders)
     results: dict[str, dict[Hashable, Decision]] = {}
