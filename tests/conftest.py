@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.migrate import upgrade
 from orderly.core.models import Base
+from orderly.review import service as review
 
 POSTGRES = os.environ.get("ORDERLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 BACKENDS = [
@@ -66,6 +67,7 @@ def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+    review.forget_norms()
     yield make_session_factory(engine)
 
 

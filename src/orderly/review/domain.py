@@ -746,17 +746,19 @@ class RuleSet:
         self.version = version
         self.history_hours = history_hours
 
-    def lookbacks(self) -> list[tuple[bool, float]]:
-        """What history the enabled rules need: (every identity, or the buyer's only; seconds back)."""
-        needs: list[tuple[bool, float]] = []
+    def lookbacks(self) -> list[tuple[bool, float, bool]]:
+        """What history the enabled rules need: (every identity, or the buyer's only; seconds back;
+        whether the orders' SKUs matter)."""
+        needs: list[tuple[bool, float, bool]] = []
         for rule in (*self.factors, *self.rules):
             name = rule.check.name if rule.check else None
             if name == "risk.velocity":
-                needs.append((True, getattr(rule.params, "window_minutes", 0) * 60))
+                similar = getattr(rule.params, "similar", "any") == "shared_sku"
+                needs.append((True, getattr(rule.params, "window_minutes", 0) * 60, similar))
             elif name == "order.merge":
-                needs.append((False, getattr(rule.params, "window_hours", 0) * 3600))
+                needs.append((False, getattr(rule.params, "window_hours", 0) * 3600, False))
             if "recent_orders" in json.dumps(rule.spec.get("when"), default=str):
-                needs.append((True, self.history_hours * 3600))
+                needs.append((True, self.history_hours * 3600, False))
         return needs
 
     def holds_when_short(self, subject: Subject) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 import threading
+import time
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from orderly.review.subjects import (
 SETTINGS_KEY = "settings"
 STOCK_RULE = "stock.available"
 NORM_SAMPLE = 500  # recent orders a shop's normal total is the median of
+NORM_SECONDS = 300.0
 #: Statuses in which an order can still ship together with a new one.
 MERGEABLE = frozenset(
     {OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED, OrderStatus.ALLOCATED, OrderStatus.ON_HOLD}
@@ -295,18 +297,34 @@ def import_yaml(session: Session, text: str, *, actor: str, replace: bool = Fals
 # --- reviewing ----------------------------------------------------------------------------------------
 
 
+_NORMS: dict[tuple[str, str, str], tuple[float, ShopNorm | None]] = {}
+
+
 def shop_norms(session: Session, subjects: Iterable[Subject]) -> dict[tuple[str, str], ShopNorm]:
+    """Each shop's normal order total per currency, read again every NORM_SECONDS: a median of
+    hundreds of orders moves slowly, and reading it costs a query per shop and batch."""
+    database = str(session.get_bind().engine.url)
+    now = time.monotonic()
     norms: dict[tuple[str, str], ShopNorm] = {}
     for shop, currency in {(s.order["shop"], s.order["currency"]) for s in subjects}:
-        totals = repo.recent_totals(session, shop, currency, NORM_SAMPLE)
-        if totals:
-            norms[(shop, currency)] = ShopNorm(int(statistics.median(totals)), len(totals))
+        cached = _NORMS.get((database, shop, currency))
+        if cached is None or cached[0] < now:
+            totals = repo.recent_totals(session, shop, currency, NORM_SAMPLE)
+            norm = ShopNorm(int(statistics.median(totals)), len(totals)) if totals else None
+            cached = _NORMS[(database, shop, currency)] = (now + NORM_SECONDS, norm)
+        if cached[1] is not None:
+            norms[(shop, currency)] = cached[1]
     return norms
+
+
+def forget_norms() -> None:
+    """Drop the remembered shop norms (a database was emptied)."""
+    _NORMS.clear()
 
 
 def history_window(ruleset: RuleSet) -> timedelta:
     """How far back any enabled rule looks."""
-    return timedelta(seconds=max((seconds for _, seconds in ruleset.lookbacks()), default=0))
+    return timedelta(seconds=max((seconds for _, seconds, _ in ruleset.lookbacks()), default=0))
 
 
 def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet) -> History:
@@ -314,21 +332,23 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
     and by as many identities, as the enabled rules look (velocity: every identity for minutes; merge:
     the buyer for hours)."""
     lookbacks = ruleset.lookbacks()
-    history = History(max((seconds for _, seconds in lookbacks), default=0))
+    history = History(max((seconds for _, seconds, _ in lookbacks), default=0))
     if not subjects or not lookbacks:
         return history
     first = min(s.order["placed_at"] for s in subjects)
     last = max(s.order["placed_at"] for s in subjects)
-    ids: set[int] = set()
-    for every_identity, seconds in lookbacks:
-        names = {i for s in subjects for i in (s.identities if every_identity else (s.buyer_key,))}
-        window = timedelta(seconds=seconds)
-        ids |= repo.orders_of_identities(session, map(identity_hash, names), first - window, last + window)
+    # One lookup for every need: the identities any rule follows, as far back as the furthest looks.
+    every = any(every_identity for every_identity, _, _ in lookbacks)
+    names = {i for s in subjects for i in (s.identities if every else (s.buyer_key,))}
+    window = timedelta(seconds=max(seconds for _, seconds, _ in lookbacks))
+    ids = repo.orders_of_identities(session, map(identity_hash, names), first - window, last + window)
     ids -= {s.order_id for s in subjects if s.order_id is not None}
     if not ids:
         return history
     rows = repo.history_orders(session, ids)
-    skus = repo.line_skus(session, [row[0] for row in rows])
+    # SKUs only of the orders close enough in time for a check that compares them.
+    near = timedelta(seconds=max((seconds for _, seconds, skus in lookbacks if skus), default=-1))
+    skus = repo.line_skus(session, [r[0] for r in rows if first - near <= r[4] <= last + near])
     for row in rows:
         (order_id, shop, status, holds, placed_at, b_name, b_email, b_phone, b_id) = row[:9]
         (s_name, s_line1, s_line2, s_postal, s_country, s_phone) = row[9:]
