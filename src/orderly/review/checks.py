@@ -392,9 +392,9 @@ def _merge(view: View, params: MergeParams) -> Finding | None:
     same = [
         seen
         for seen in view.context.history.around(
-            (subject.buyer_key,), subject.placed, params.window_hours * 3600, subject.key
+            (subject.buyer,), subject.placed, params.window_hours * 3600, subject.key
         )
-        if seen.address == subject.address_fp and seen.mergeable
+        if seen.address == subject.address and seen.mergeable
     ]
     if not same:
         return None

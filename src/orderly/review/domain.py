@@ -631,7 +631,7 @@ class View:
     def risk_factor_names(self) -> list[str]:
         return [f.name for f in self.risk_factors]
 
-    def recent_count(self, *identities: str) -> int:
+    def recent_count(self, *identities: int) -> int:
         window = self.ruleset.history_hours * 3600
         return len(self.context.history.around(identities, self.subject.placed, window, self.subject.key))
 

@@ -33,8 +33,8 @@ class Seen:
     order_id: int | None
     placed_at: float  # POSIX seconds: compared a hundred thousand times a second
     skus: frozenset[str]
-    address: str
-    buyer: str
+    address: int  # identity hashes: what the order_identities table holds
+    buyer: int
     mergeable: bool  # not yet shipped, cancelled or on a person's hold
 
 
@@ -44,10 +44,10 @@ class History:
     __slots__ = ("_by_identity", "horizon")
 
     def __init__(self, horizon: float = 30 * 86400) -> None:
-        self._by_identity: dict[str, list[Seen]] = {}
+        self._by_identity: dict[int, list[Seen]] = {}
         self.horizon = horizon  # seconds: no check looks further back than this
 
-    def add(self, seen: Seen, identities: Iterable[str]) -> None:
+    def add(self, seen: Seen, identities: Iterable[int]) -> None:
         oldest = seen.placed_at - self.horizon
         for identity in identities:
             entries = self._by_identity.setdefault(identity, [])
@@ -57,7 +57,7 @@ class History:
                 del entries[:32]
             entries.append(seen)
 
-    def around(self, identities: Iterable[str], at: float, window: float, exclude: Hashable) -> list[Seen]:
+    def around(self, identities: Iterable[int], at: float, window: float, exclude: Hashable) -> list[Seen]:
         """Other orders of any of these identities placed within ``window`` seconds of ``at``."""
         found: dict[Hashable, Seen] = {}
         for identity in identities:
@@ -129,9 +129,9 @@ def phone_digits(phone: str | None) -> str | None:
 
 def identify(
     shop: str, buyer: Mapping[str, Any], address: Mapping[str, Any]
-) -> tuple[str, str, tuple[str, ...]]:
-    """(address fingerprint, the buyer's key, every identity) of an order: its buyer id on the shop,
-    email, phone and address, each prefixed by what it is."""
+) -> tuple[int, int, tuple[int, ...]]:
+    """(address, the buyer, every identity) of an order, hashed as order_identities stores them: its
+    buyer id on the shop, email, phone and address, each prefixed by what it is; the address last."""
     address_fp = address_fingerprint(address)
     ids: list[str] = []
     if buyer.get("platform_id"):
@@ -144,7 +144,8 @@ def identify(
     # Without any id the name on the parcel stands for the buyer, at this address only.
     buyer_key = ids[0] if ids else "n:" + (buyer.get("name") or address.get("name") or "").casefold()
     ids.append("a:" + address_fp)
-    return address_fp, buyer_key, tuple(ids)
+    hashes = tuple(map(identity_hash, ids))
+    return hashes[-1], identity_hash(buyer_key), hashes
 
 
 def identity_hash(identity: str) -> int:
@@ -165,14 +166,14 @@ class Subject:
     channel: str | None = None
     order_id: int | None = None
     placed: float = field(init=False)
-    address_fp: str = field(init=False)
-    buyer_key: str = field(init=False)
-    identities: tuple[str, ...] = field(init=False)
+    address: int = field(init=False)
+    buyer: int = field(init=False)
+    identities: tuple[int, ...] = field(init=False)  # the address's last
 
     def __post_init__(self) -> None:
         order = self.order
         self.placed = order["placed_at"].timestamp()
-        self.address_fp, self.buyer_key, self.identities = identify(
+        self.address, self.buyer, self.identities = identify(
             order["shop"], order["buyer"], order["shipping_address"]
         )
 
@@ -181,9 +182,7 @@ class Subject:
         return frozenset(sku for sku, _ in self.lines)
 
     def seen(self, *, mergeable: bool = True) -> Seen:
-        return Seen(
-            self.key, self.order_id, self.placed, self.skus, self.address_fp, self.buyer_key, mergeable
-        )
+        return Seen(self.key, self.order_id, self.placed, self.skus, self.address, self.buyer, mergeable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +302,7 @@ FACTS: dict[str, Fact] = {
             "address.recent_orders",
             "number",
             "other recent orders to this address",
-            lambda v: v.recent_count("a:" + v.subject.address_fp),
+            lambda v: v.recent_count(v.subject.address),
         ),
         Fact(
             "billing.country",
@@ -331,7 +330,7 @@ FACTS: dict[str, Fact] = {
             "buyer.recent_orders",
             "number",
             "other recent orders of this buyer (by id, email or phone)",
-            lambda v: v.recent_count(*[i for i in v.subject.identities if not i.startswith("a:")]),
+            lambda v: v.recent_count(*v.subject.identities[:-1]),
         ),
         Fact(
             "stock.short",

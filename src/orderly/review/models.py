@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
@@ -46,11 +46,14 @@ class ReviewRuleVersion(Base):
 
 class OrderIdentity(Base):
     """Who placed an order and where it goes, hashed, so the recent orders of a buyer, an email, a
-    phone or an address are found with one index lookup (velocity and merge checks)."""
+    phone or an address are found with one index range (velocity and merge checks). Each row also
+    carries the order's buyer and address, so the checks need nothing else of it."""
 
     __tablename__ = "order_identities"
-    __table_args__ = (Index("ix_order_identities_identity_placed", "identity", "placed_at"),)
 
-    order_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The key is the lookup: identity, then time. Rows are only ever inserted with their new order.
     identity: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    buyer: Mapped[int] = mapped_column(BigInteger)
+    address: Mapped[int] = mapped_column(BigInteger)

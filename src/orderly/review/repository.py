@@ -16,7 +16,7 @@ from orderly.core.db import chunks, in_conditions, insert_rows
 from orderly.orders.models import Order, OrderLine
 from orderly.review.models import OrderIdentity, ReviewRule, ReviewRuleVersion
 
-IDENTITY_COLUMNS = ("order_id", "identity", "placed_at")
+IDENTITY_COLUMNS = ("identity", "placed_at", "order_id", "buyer", "address")
 
 
 def saved_rules(session: Session) -> list[ReviewRule]:
@@ -53,45 +53,24 @@ def recent_totals(session: Session, shop_code: str, currency: str, limit: int) -
     return list(session.scalars(query))
 
 
-def insert_identities(session: Session, rows: Sequence[tuple[int, int, datetime]]) -> None:
+def insert_identities(session: Session, rows: Sequence[tuple[int, datetime, int, int, int]]) -> None:
     # New orders only, each identity kind once per order: nothing can collide.
     insert_rows(session, OrderIdentity, IDENTITY_COLUMNS, rows)
 
 
-HISTORY_COLUMNS = (
-    Order.id,
-    Shop.code,
-    Order.status,
-    Order.holds,
-    Order.placed_at,
-    Order.buyer_name,
-    Order.buyer_email,
-    Order.buyer_phone,
-    Order.buyer_platform_id,
-    Order.ship_name,
-    Order.ship_line1,
-    Order.ship_line2,
-    Order.ship_postal_code,
-    Order.ship_country,
-    Order.ship_phone,
-)
-
-
-def orders_of_identities(
+def identity_matches(
     session: Session, identities: Iterable[int], since: datetime, until: datetime
-) -> set[int]:
-    found: set[int] = set()
-    for condition in in_conditions(session, OrderIdentity.identity, sorted(set(identities)), BigInteger):
-        query = select(OrderIdentity.order_id).where(condition, OrderIdentity.placed_at.between(since, until))
-        found.update(session.scalars(query.distinct()))
-    return found
-
-
-def history_orders(session: Session, order_ids: Iterable[int]) -> list[Any]:
-    """What identifies each of these orders, and whether it can still ship with another."""
+) -> list[Any]:
+    """(identity, order id, placed at, buyer, address, status) of every order placed in [since, until]
+    under any of these identities."""
+    ident = OrderIdentity
     rows: list[Any] = []
-    for condition in in_conditions(session, Order.id, sorted(set(order_ids)), BigInteger):
-        query = select(*HISTORY_COLUMNS).join(Shop, Shop.id == Order.shop_id).where(condition)
+    for condition in in_conditions(session, ident.identity, sorted(set(identities)), BigInteger):
+        query = (
+            select(ident.identity, ident.order_id, ident.placed_at, ident.buyer, ident.address, Order.status)
+            .join(Order, Order.id == ident.order_id)
+            .where(condition, ident.placed_at.between(since, until))
+        )
         rows.extend(session.execute(query))
     return rows
 

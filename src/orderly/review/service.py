@@ -27,7 +27,7 @@ from orderly.orders.models import Order
 from orderly.review import repository as repo
 from orderly.review.checks import CHECKS
 from orderly.review.domain import Decision, Rule, RuleInvalid, RuleSet, compile_rules
-from orderly.review.facts import History, ReviewContext, Seen, ShopNorm, Subject, identify, identity_hash
+from orderly.review.facts import History, ReviewContext, Seen, ShopNorm, Subject
 from orderly.review.models import ReviewRule, ReviewRuleVersion
 from orderly.review.schemas import ReviewSettings
 from orderly.review.subjects import (
@@ -339,40 +339,32 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
     last = max(s.order["placed_at"] for s in subjects)
     # One lookup for every need: the identities any rule follows, as far back as the furthest looks.
     every = any(every_identity for every_identity, _, _ in lookbacks)
-    names = {i for s in subjects for i in (s.identities if every else (s.buyer_key,))}
+    names = {i for s in subjects for i in (s.identities if every else (s.buyer,))}
     window = timedelta(seconds=max(seconds for _, seconds, _ in lookbacks))
-    ids = repo.orders_of_identities(session, map(identity_hash, names), first - window, last + window)
-    ids -= {s.order_id for s in subjects if s.order_id is not None}
-    if not ids:
-        return history
-    rows = repo.history_orders(session, ids)
+    reviewed = {s.order_id for s in subjects if s.order_id is not None}
+    matches = [
+        m
+        for m in repo.identity_matches(session, names, first - window, last + window)
+        if m[1] not in reviewed
+    ]
     # SKUs only of the orders close enough in time for a check that compares them.
     near = timedelta(seconds=max((seconds for _, seconds, skus in lookbacks if skus), default=-1))
-    skus = repo.line_skus(session, [r[0] for r in rows if first - near <= r[4] <= last + near])
-    for row in rows:
-        (order_id, shop, status, holds, placed_at, b_name, b_email, b_phone, b_id) = row[:9]
-        (s_name, s_line1, s_line2, s_postal, s_country, s_phone) = row[9:]
-        buyer = {"name": b_name, "email": b_email, "phone": b_phone, "platform_id": b_id}
-        ship = {
-            "name": s_name,
-            "line1": s_line1,
-            "line2": s_line2,
-            "postal_code": s_postal,
-            "country": s_country,
-            "phone": s_phone,
-        }
-        address_fp, buyer_key, identities = identify(shop, buyer, ship)
-        mergeable = status in MERGEABLE and not any(h.get("reason") == "manual" for h in holds or ())
-        seen = Seen(
-            ("order", order_id),
-            order_id,
-            placed_at.timestamp(),
-            frozenset(skus.get(order_id, ())),
-            address_fp,
-            buyer_key,
-            mergeable,
-        )
-        history.add(seen, identities)
+    skus = repo.line_skus(session, {m[1] for m in matches if first - near <= m[2] <= last + near})
+    seen: dict[int, Seen] = {}
+    for identity, order_id, placed_at, buyer, address, status in matches:
+        entry = seen.get(order_id)
+        if entry is None:
+            mergeable = status in MERGEABLE
+            entry = seen[order_id] = Seen(
+                ("order", order_id),
+                order_id,
+                placed_at.timestamp(),
+                frozenset(skus.get(order_id, ())),
+                address,
+                buyer,
+                mergeable,
+            )
+        history.add(entry, (identity,))
     return history
 
 
@@ -405,12 +397,12 @@ def review_batch(
     return decisions
 
 
-def identity_rows(order_id: int, subject: Subject) -> list[tuple[int, int, datetime]]:
+def identity_rows(order_id: int, subject: Subject) -> list[tuple[int, datetime, int, int, int]]:
     placed = subject.order["placed_at"]
-    return [(order_id, identity_hash(identity), placed) for identity in subject.identities]
+    return [(identity, placed, order_id, subject.buyer, subject.address) for identity in subject.identities]
 
 
-def record_identities(session: Session, rows: Sequence[tuple[int, int, datetime]]) -> None:
+def record_identities(session: Session, rows: Sequence[tuple[int, datetime, int, int, int]]) -> None:
     repo.insert_identities(session, rows)
 
 
