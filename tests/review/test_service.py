@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,3 +80,12 @@ def test_a_dry_run_without_settings_uses_the_live_ones(factory: sessionmaker[Ses
     with transaction(factory) as s:
         report = service.dry_run(s, [rule], None, last=10)
     assert report["candidate"]["held"] == 0 and report["changed"] == 0
+
+
+def test_the_rules_shown_in_the_readme_are_valid() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Auto-review", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    specs, settings = service.parse_yaml(block)
+    ruleset = service.candidate(specs, service.ReviewSettings())
+    assert {"vip-fast-lane", "big-orders", "risk.velocity"} <= {r.key for r in ruleset.all_rules}
+    assert settings is None
