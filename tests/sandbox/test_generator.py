@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.schemas import NormalizedOrder
+from orderly.review.checks import REMARK_KEYWORDS
 from orderly.sandbox import OrderGenerator, build_catalog, default_catalog
-from orderly.sandbox.generator import BLACKLIST, REMARK_KEYWORDS, Anomaly
+from orderly.sandbox.generator import BLACKLIST, Anomaly
 
 ORDERS = TypeAdapter(list[NormalizedOrder])
 

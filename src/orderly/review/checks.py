@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 CheckKind = Literal["hold", "factor", "merge", "split"]
 
-#: The default remark keywords, English and Chinese (and Japanese, for the Rakuten shops).
+#: The default remark keywords: English and Chinese, and the languages of the other markets.
 REMARK_KEYWORDS = (
     "urgent",
     "asap",
@@ -45,6 +45,14 @@ REMARK_KEYWORDS = (
     "ギフト包装",
     "住所変更",
     "キャンセル",
+    # Spanish and Portuguese, for the Mexican and Brazilian shops
+    "urgente",
+    "cancelar",
+    "cancela",
+    "factura",
+    "nota fiscal",
+    "para regalo",
+    "para presente",
 )
 #: Payment methods that are paid on delivery, so a pending payment is normal.
 CASH_ON_DELIVERY = ("COD", "cash_on_delivery", "代金引換", "货到付款", "cod")
@@ -308,7 +316,7 @@ def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
                 hits.append(f"phone {phone}")
     if buyer["platform_id"] and buyer["platform_id"] in lists.buyers:
         hits.append(f"buyer {buyer['platform_id']}")
-    if lists.addresses and street_fingerprint(ship) in lists.addresses:
+    if lists.addresses and view.subject.street in lists.addresses:
         hits.append(f"address {ship['line1']}, {ship['postal_code'] or ''} {ship['country']}")
     if not hits:
         return None

@@ -646,6 +646,10 @@ def _stock_outcome(needs: Mapping[str, int], context: ReviewContext) -> StockOut
     available = context.available
     if available is None or not needs:
         return _NO_STOCK
+    empty: Mapping[str, int] = {}
+    for warehouse in context.warehouses:  # the usual case first: one warehouse has it all
+        if all(available.get(sku, empty).get(warehouse, 0) >= n for sku, n in needs.items()):
+            return _NO_STOCK
     shortages = []
     for sku, need in needs.items():
         total = sum(available.get(sku, {}).values())
@@ -653,10 +657,7 @@ def _stock_outcome(needs: Mapping[str, int], context: ReviewContext) -> StockOut
             shortages.append((sku, need, total))
     if shortages:
         return StockOutcome(True, False, tuple(shortages))
-    one = any(
-        all(available.get(sku, {}).get(w, 0) >= n for sku, n in needs.items()) for w in context.warehouses
-    )
-    return StockOutcome(False, not one)
+    return StockOutcome(False, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -734,6 +735,16 @@ class Decision:
         return out
 
 
+_Step = tuple[
+    Rule, bool, Callable[[Subject], bool], Predicate | None, Callable[..., Finding | None] | None, Any
+]
+
+
+def _steps(rule: Rule) -> _Step:
+    run = rule.check.run if rule.check else None
+    return rule, rule.everywhere, rule.scope.covers, rule.when, run, rule.params
+
+
 class RuleSet:
     """Compiled rules in evaluation order, ready to review orders."""
 
@@ -745,6 +756,9 @@ class RuleSet:
         self.all_rules = tuple(sorted(rules, key=lambda r: (r.priority, r.key)))
         self.version = version
         self.history_hours = history_hours
+        # What the loops read of each rule, looked up once: they run for every order.
+        self._plan = tuple(_steps(r) for r in self.rules)
+        self._factor_plan = tuple(_steps(r) for r in self.factors)
 
     def lookbacks(self) -> list[tuple[bool, float, bool]]:
         """What history the enabled rules need: (every identity, or the buyer's only; seconds back;
@@ -774,30 +788,28 @@ class RuleSet:
     def review(self, subject: Subject, context: ReviewContext) -> Decision:
         view = View(subject, context, self)
         decision = Decision()
-        for rule in self.factors:
-            if not (rule.everywhere or rule.scope.covers(subject)) or (
-                rule.when is not None and not rule.when(view)
-            ):
+        for rule, everywhere, covers, when, run, params in self._factor_plan:
+            if not (everywhere or covers(subject)) or (when is not None and not when(view)):
                 continue
-            assert rule.check is not None
-            finding = rule.check.run(view, rule.params)
+            assert run is not None  # a factor is always a built-in check
+            finding = run(view, params)
             if finding is None:
                 continue
-            weight: int = getattr(rule.params, "weight", 0)
+            weight: int = getattr(params, "weight", 0)
             view.risk_factors.append(Factor(rule.key, weight, finding.message))
             view.risk_score = min(100, view.risk_score + weight)
             self._apply(rule, finding, decision)
         decision.risk_score, decision.risk_factors = view.risk_score, view.risk_factors
-        for rule in self.rules:
-            if not (rule.everywhere or rule.scope.covers(subject)):
+        for rule, everywhere, covers, when, run, params in self._plan:
+            if not (everywhere or covers(subject)):
                 continue
-            if rule.check is not None:
-                if rule.when is not None and not rule.when(view):
+            if run is not None:
+                if when is not None and not when(view):
                     continue
-                finding = rule.check.run(view, rule.params)
+                finding = run(view, params)
                 if finding is None:
                     continue
-            elif rule.when is None or rule.when(view):
+            elif when is None or when(view):
                 finding = Finding(rule.name)
             else:
                 continue

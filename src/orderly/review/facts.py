@@ -95,28 +95,26 @@ class ReviewContext:
         return round(amount * rate * 10.0**shift)
 
 
-_NOT_ALNUM = re.compile(r"[\W_]+")
 _NOT_DIGIT = re.compile(r"\D+")
 
 
-def _fingerprint(*parts: str) -> str:
-    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+_NOT_ALNUM_OR_BAR = re.compile(r"[^\w|]+|_")
 
 
-def _normal(value: Any) -> str:
-    return _NOT_ALNUM.sub("", value.casefold()) if value else ""
-
-
-def address_fingerprint(address: Mapping[str, Any]) -> str:
-    """The same street address however it is spaced, cased or punctuated, as 16 hex digits."""
-    return _fingerprint(
-        *(_normal(address.get(part)) for part in ("line1", "line2", "postal_code", "country"))
+def _address_hashes(address: Mapping[str, Any]) -> tuple[int, int]:
+    """(the address, the address without its second line): the same however it is spaced, cased or
+    punctuated, hashed as identities."""
+    joined = "|".join(
+        (address.get(part) or "").replace("|", " ") for part in ("line1", "line2", "postal_code", "country")
     )
+    normal = _NOT_ALNUM_OR_BAR.sub("", joined.casefold())
+    line1, _, postal, country = normal.split("|")
+    return identity_hash("a:" + normal), identity_hash(f"a:{line1}||{postal}|{country}")
 
 
-def street_fingerprint(address: Mapping[str, Any]) -> str:
+def street_fingerprint(address: Mapping[str, Any]) -> int:
     """The address without its second line (flat, floor): what a blacklist names."""
-    return address_fingerprint({**address, "line2": None})
+    return _address_hashes(address)[1]
 
 
 def phone_digits(phone: str | None) -> str | None:
@@ -129,10 +127,10 @@ def phone_digits(phone: str | None) -> str | None:
 
 def identify(
     shop: str, buyer: Mapping[str, Any], address: Mapping[str, Any]
-) -> tuple[int, int, tuple[int, ...]]:
-    """(address, the buyer, every identity) of an order, hashed as order_identities stores them: its
-    buyer id on the shop, email, phone and address, each prefixed by what it is; the address last."""
-    address_fp = address_fingerprint(address)
+) -> tuple[int, int, int, tuple[int, ...]]:
+    """(address, street, the buyer, every identity) of an order, hashed as order_identities stores
+    them: its buyer id on the shop, email, phone and address, each prefixed by what it is; the
+    address last. The street is the address without its second line."""
     ids: list[str] = []
     if buyer.get("platform_id"):
         ids.append(f"b:{shop}:{buyer['platform_id']}")
@@ -142,10 +140,15 @@ def identify(
     if phone:
         ids.append("p:" + phone)
     # Without any id the name on the parcel stands for the buyer, at this address only.
-    buyer_key = ids[0] if ids else "n:" + (buyer.get("name") or address.get("name") or "").casefold()
-    ids.append("a:" + address_fp)
-    hashes = tuple(map(identity_hash, ids))
-    return hashes[-1], identity_hash(buyer_key), hashes
+    hashes = [identity_hash(i) for i in ids]
+    buyer_hash = (
+        hashes[0]
+        if ids
+        else identity_hash("n:" + (buyer.get("name") or address.get("name") or "").casefold())
+    )
+    address_hash, street_hash = _address_hashes(address)
+    hashes.append(address_hash)
+    return address_hash, street_hash, buyer_hash, tuple(hashes)
 
 
 def identity_hash(identity: str) -> int:
@@ -167,13 +170,14 @@ class Subject:
     order_id: int | None = None
     placed: float = field(init=False)
     address: int = field(init=False)
+    street: int = field(init=False)
     buyer: int = field(init=False)
     identities: tuple[int, ...] = field(init=False)  # the address's last
 
     def __post_init__(self) -> None:
         order = self.order
         self.placed = order["placed_at"].timestamp()
-        self.address, self.buyer, self.identities = identify(
+        self.address, self.street, self.buyer, self.identities = identify(
             order["shop"], order["buyer"], order["shipping_address"]
         )
 

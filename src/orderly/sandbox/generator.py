@@ -47,6 +47,7 @@ from orderly.core.money import minor_unit_exponent
 from orderly.inventory import service as inventory_service
 from orderly.inventory.schemas import WarehouseIn
 from orderly.orders.domain import HoldReason
+from orderly.review.checks import KeywordParams
 
 # --- the catalog ----------------------------------------------------------------------------------
 
@@ -1306,35 +1307,12 @@ _EXPECTED_REASONS = {
     Anomaly.PRESALE: HoldReason.OUT_OF_STOCK,
 }
 
-#: Words in a buyer's remark that a person should read first; auto-review matches them case-insensitively
-#: anywhere in the remark.
-REMARK_KEYWORDS: tuple[str, ...] = (
-    "urgent",
-    "asap",
-    "rush",
-    "gift wrap",
-    "gift-wrap",
-    "change address",
-    "change the address",
-    "wrong address",
-    "cancel",
-    "invoice",
-    "加急",
-    "急件",
-    "礼品包装",
-    "改地址",
-    "发票",
-    "取消",
-    "至急",
-    "ギフト包装",
-    "住所変更",
-    "キャンセル",
-)
+# The review's own keyword matcher, so "a keyword remark" means here what it means to the check.
+_KEYWORDS = KeywordParams().pattern
 
 
 def _has_keyword(remark: str) -> bool:
-    lowered = remark.lower()
-    return any(keyword in lowered for keyword in REMARK_KEYWORDS)
+    return _KEYWORDS.search(remark) is not None
 
 
 def _remarks_where(has_keyword: bool) -> dict[str, tuple[str, ...]]:
