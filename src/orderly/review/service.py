@@ -337,16 +337,17 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
         return history
     first = min(s.order["placed_at"] for s in subjects)
     last = max(s.order["placed_at"] for s in subjects)
-    # One lookup for every need: the identities any rule follows, as far back as the furthest looks.
-    every = any(every_identity for every_identity, _, _ in lookbacks)
-    names = {i for s in subjects for i in (s.identities if every else (s.buyer,))}
-    window = timedelta(seconds=max(seconds for _, seconds, _ in lookbacks))
+    # One lookup per need, each by the identities it follows and only as far back as it looks: a
+    # buyer's orders of the whole day, but every identity's only of the last minutes.
     reviewed = {s.order_id for s in subjects if s.order_id is not None}
-    matches = [
-        m
-        for m in repo.identity_matches(session, names, first - window, last + window)
-        if m[1] not in reviewed
-    ]
+    found: dict[tuple[int, int], Any] = {}
+    for every_identity, seconds in {(every, seconds) for every, seconds, _ in lookbacks}:
+        names = {i for s in subjects for i in (s.identities if every_identity else (s.buyer,))}
+        window = timedelta(seconds=seconds)
+        for match in repo.identity_matches(session, names, first - window, last + window):
+            if match[1] not in reviewed:
+                found[(match[0], match[1])] = match
+    matches = list(found.values())
     # SKUs only of the orders close enough in time for a check that compares them.
     near = timedelta(seconds=max((seconds for _, seconds, skus in lookbacks if skus), default=-1))
     skus = repo.line_skus(session, {m[1] for m in matches if first - near <= m[2] <= last + near})
