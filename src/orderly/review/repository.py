@@ -59,17 +59,32 @@ def insert_identities(session: Session, rows: Sequence[tuple[int, datetime, int,
 
 
 def identity_matches(
-    session: Session, identities: Iterable[int], since: datetime, until: datetime
+    session: Session, identities: Iterable[int], since: datetime, until: datetime, *, per_identity: int
 ) -> list[Any]:
-    """(identity, order id, placed at, buyer, address, status) of every order placed in [since, until]
-    under any of these identities."""
+    """(identity, order id, placed at, buyer, address, status) of the orders placed in [since, until]
+    under any of these identities, at most the latest ``per_identity`` of each: a buyer with thousands
+    of orders (a business account, a platform that hides buyers) must not cost thousands of rows."""
     ident = OrderIdentity
     rows: list[Any] = []
     for condition in in_conditions(session, ident.identity, sorted(set(identities)), BigInteger):
-        query = (
-            select(ident.identity, ident.order_id, ident.placed_at, ident.buyer, ident.address, Order.status)
-            .join(Order, Order.id == ident.order_id)
+        rank = func.row_number().over(partition_by=ident.identity, order_by=ident.placed_at.desc())
+        latest = (
+            select(
+                ident.identity,
+                ident.order_id,
+                ident.placed_at,
+                ident.buyer,
+                ident.address,
+                rank.label("rank"),
+            )
             .where(condition, ident.placed_at.between(since, until))
+            .subquery()
+        )
+        query = (
+            select(latest.c.identity, latest.c.order_id, latest.c.placed_at, latest.c.buyer, latest.c.address)
+            .add_columns(Order.status)
+            .join(Order, Order.id == latest.c.order_id)
+            .where(latest.c.rank <= per_identity)
         )
         rows.extend(session.execute(query))
     return rows

@@ -42,6 +42,7 @@ SETTINGS_KEY = "settings"
 STOCK_RULE = "stock.available"
 NORM_SAMPLE = 500  # recent orders a shop's normal total is the median of
 NORM_SECONDS = 300.0
+HISTORY_PER_IDENTITY = 50  # recent orders of one buyer or address a review looks at, at most
 #: Statuses in which an order can still ship together with a new one.
 MERGEABLE = frozenset(
     {OrderStatus.PENDING_REVIEW, OrderStatus.APPROVED, OrderStatus.ALLOCATED, OrderStatus.ON_HOLD}
@@ -344,7 +345,10 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
     for every_identity, seconds in {(every, seconds) for every, seconds, _ in lookbacks}:
         names = {i for s in subjects for i in (s.identities if every_identity else (s.buyer,))}
         window = timedelta(seconds=seconds)
-        for match in repo.identity_matches(session, names, first - window, last + window):
+        matches_of = repo.identity_matches(
+            session, names, first - window, last + window, per_identity=HISTORY_PER_IDENTITY
+        )
+        for match in matches_of:
             if match[1] not in reviewed:
                 found[(match[0], match[1])] = match
     matches = list(found.values())
