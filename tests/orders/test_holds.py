@@ -17,6 +17,7 @@ from orderly.core.errors import InvalidTransition
 from orderly.inventory import service as inventory
 from orderly.inventory.service import STOCK_FREED
 from orderly.jobs.models import Job
+from orderly.jobs.worker import Worker
 from orderly.orders.holds import hold_order, presale_due, release_order, release_waiting
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderEvent
@@ -178,3 +179,19 @@ def test_with_the_stock_check_off_an_order_short_of_stock_waits_approved_as_a_ba
     with transaction(factory) as s:
         assert release_waiting(s) == 1
     assert _get(factory, "BACK").status == "allocated" and _reserved(factory) == 3
+
+
+def test_a_worker_releases_waiting_orders_once_stock_is_received(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 1})
+    ingest_batch(factory, [order(("SKU-1", 1), external_id=f"J{n}", placed=n) for n in range(3)])
+    with transaction(factory) as s:
+        for _ in range(3):  # a burst of deliveries: one look at the waiting orders
+            inventory.receive(s, "SKU-1", "WH-1", 1, actor="test", reason="delivery")
+    worker = Worker(factory, name="test", idle_sleep=0)
+    ran = 0
+    while worker.run_once():
+        ran += 1
+        assert ran < 20, "jobs kept coming"
+
+    assert [_get(factory, f"J{n}").status for n in range(3)] == ["allocated"] * 3
+    assert _reserved(factory) == 3
