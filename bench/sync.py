@@ -38,7 +38,6 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -54,6 +53,7 @@ from orderly.inventory.service import STOCK_CHANGED
 from orderly.jobs.models import Job
 from orderly.jobs.service import NewJob, enqueue
 from orderly.orders.models import Order
+from orderly.sandbox.shopify.models import numbered_buyer
 from sync_world import DATABASE, JobRun, World, settings, sqlite_url, wall_seconds, world
 
 console = Console(stderr=True)
@@ -322,28 +322,6 @@ class Throughput:
         return self.orders / self.total_s
 
 
-def _buyer(rng: random.Random, orders: int) -> dict[str, Any]:
-    """One of many buyers, some of whom come back, as on a real shop (auto-review looks at who buys)."""
-    number = rng.randrange(orders)
-    return {
-        "customer": {
-            "first_name": "Buyer",
-            "last_name": str(number),
-            "email": f"buyer{number}@mail.example.com",
-        },
-        "shipping_address": {
-            "first_name": "Buyer",
-            "last_name": str(number),
-            "address1": f"{number + 1} Chestnut Street",
-            "city": "Louisville",
-            "province_code": "KY",
-            "zip": "40202",
-            "country_code": "US",
-            "phone": f"+1 502 {200 + number % 700} {number % 10_000:04d}",
-        },
-    }
-
-
 def throughput(
     database: str, url: str, orders: int, args: argparse.Namespace, config: Settings
 ) -> tuple[Throughput, list[str]]:
@@ -362,7 +340,9 @@ def throughput(
                 lines = [
                     {"sku": sku, "quantity": rng.randint(1, 2)} for sku in rng.sample(skus, rng.randint(1, 3))
                 ]
-                placed.append(str(store.place_order({"lines": lines, **_buyer(rng, orders)})["id"]))
+                # Many buyers, some of whom come back, as on a real shop.
+                buyer = numbered_buyer(rng.randrange(orders))
+                placed.append(str(store.place_order({"lines": lines, **buyer})["id"]))
         shop_id = w.shop_id(ORIGIN)
         enqueued = time.time()
         with transaction(w.factory) as s:

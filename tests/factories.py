@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog import service as catalog
@@ -15,6 +16,7 @@ from orderly.channels.schemas import ShopIn
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.inventory.schemas import WarehouseIn
+from orderly.orders.models import Order
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -82,3 +84,12 @@ def order(
     }
     body.update(fields)
     return body
+
+
+def stored_order(factory: sessionmaker[Session], external_id: str) -> Order:
+    """The order with this external id, as stored, detached from its session."""
+    with transaction(factory) as s:
+        found = s.scalar(select(Order).where(Order.external_id == external_id))
+        assert found is not None, f"no order {external_id}"
+        s.expunge(found)
+        return found

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -31,6 +30,7 @@ from orderly.sandbox.amazon import create_app as amazon_app
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
+from orderly.sandbox.shopify.models import numbered_buyer
 from tests.factories import setup_catalog
 
 SECRET = "whsec-e2e"
@@ -153,28 +153,6 @@ def _shopify_available(world: World) -> int:
     return int(levels[0]["available"])
 
 
-def _checkout(number: int) -> dict[str, Any]:
-    street = f"{number + 10} Chestnut Street"
-    return {
-        "lines": [{"sku": "SKU-1", "quantity": 1}],
-        "customer": {
-            "first_name": "Buyer",
-            "last_name": str(number),
-            "email": f"buyer{number}@mail.example.com",
-        },
-        "shipping_address": {
-            "first_name": "Buyer",
-            "last_name": str(number),
-            "address1": street,
-            "city": "Louisville",
-            "province_code": "KY",
-            "zip": "40202",
-            "country_code": "US",
-            "phone": f"+1 502 459 {2100 + number}",
-        },
-    }
-
-
 def test_orders_arrive_once_and_every_shop_shows_the_hub_figure_through_faults(world: World) -> None:
     assert _shopify_available(world) == world.amazon.quantities()["SKU-1"] == 20
     world.shopify.set_faults(
@@ -183,7 +161,10 @@ def test_orders_arrive_once_and_every_shop_shows_the_hub_figure_through_faults(w
     world.amazon.set_faults(Faults(throttle=0.1, error=0.1, seed=4))
 
     # Eight different buyers: one buyer's eight orders of one item in a minute would be held as a risk.
-    placed = [world.shopify.place_order(_checkout(number)) for number in range(8)]
+    placed = [
+        world.shopify.place_order({"lines": [{"sku": "SKU-1", "quantity": 1}], **numbered_buyer(number)})
+        for number in range(8)
+    ]
     amazon_ids = [world.amazon.place_order([Line("SKU-1", 1)], paid=True) for _ in range(4)]
     world.settle()
     world.poll("amazon")  # Amazon has no order webhooks: polling is its only path

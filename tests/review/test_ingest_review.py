@@ -14,17 +14,8 @@ from orderly.inventory import repository as inventory_repo
 from orderly.inventory import service as inventory
 from orderly.inventory.models import Warehouse
 from orderly.orders.ingest import ingest_batch
-from orderly.orders.models import Order
 from orderly.review import service as review
-from tests.factories import order, setup_catalog
-
-
-def _get(factory: sessionmaker[Session], external_id: str) -> Order:
-    with transaction(factory) as s:
-        found = s.scalar(select(Order).where(Order.external_id == external_id))
-        assert found is not None
-        s.expunge(found)
-        return found
+from tests.factories import order, setup_catalog, stored_order
 
 
 def _reserved_in(factory: sessionmaker[Session], order_id: int) -> dict[str, int]:
@@ -48,7 +39,7 @@ def test_an_order_no_one_warehouse_can_fill_is_split_over_two(factory: sessionma
         inventory.receive(s, "SKU-2", "WH-2", 5, actor="test", reason="delivery")
     ingest_batch(factory, [order(("SKU-1", 2), ("SKU-2", 1), external_id="SPLIT")])
 
-    split = _get(factory, "SPLIT")
+    split = stored_order(factory, "SPLIT")
     assert split.status == "allocated"
     assert split.review is not None and split.review["split"] is True
     assert [f["rule"] for f in split.review["fired"]] == ["stock.split"]
@@ -61,7 +52,7 @@ def test_with_the_split_rule_off_the_same_order_waits_for_stock(factory: session
         inventory.receive(s, "SKU-2", "WH-2", 5, actor="test", reason="delivery")
         review.set_enabled(s, "stock.split", False, actor="test")
     ingest_batch(factory, [order(("SKU-1", 2), ("SKU-2", 1), external_id="WHOLE")])
-    held = _get(factory, "WHOLE")
+    held = stored_order(factory, "WHOLE")
     assert held.status == "on_hold" and held.holds[0]["reason"] == "out_of_stock"
     assert _reserved_in(factory, held.id) == {}
 
@@ -77,8 +68,8 @@ def test_a_rule_chooses_the_warehouse(factory: sessionmaker[Session]) -> None:
     german = order(("SKU-1", 1), external_id="DE1")
     german["shipping_address"] |= {"country": "DE", "postal_code": "10115", "phone": "+49 30 901820"}
     ingest_batch(factory, [german, order(("SKU-1", 1), external_id="US1")])
-    assert _reserved_in(factory, _get(factory, "DE1").id) == {"WH-2": 1}
-    assert _reserved_in(factory, _get(factory, "US1").id) == {"WH-1": 1}
+    assert _reserved_in(factory, stored_order(factory, "DE1").id) == {"WH-2": 1}
+    assert _reserved_in(factory, stored_order(factory, "US1").id) == {"WH-1": 1}
 
 
 def test_orders_of_one_buyer_to_one_address_are_merged(factory: sessionmaker[Session]) -> None:
@@ -93,23 +84,23 @@ def test_orders_of_one_buyer_to_one_address_are_merged(factory: sessionmaker[Ses
     other = order(("SKU-1", 1), external_id="OTHER", placed=7200)
     ingest_batch(factory, [third, other])
 
-    ids = {name: _get(factory, name).id for name in ("M1", "M2")}
-    assert (_get(factory, "M2").review or {}).get("merge_with") == [ids["M1"]]
-    assert (_get(factory, "M3").review or {}).get("merge_with") == sorted(ids.values())
-    assert "merge_with" not in (_get(factory, "OTHER").review or {})
-    assert all(_get(factory, name).status == "allocated" for name in ("M1", "M2", "M3"))
+    ids = {name: stored_order(factory, name).id for name in ("M1", "M2")}
+    assert (stored_order(factory, "M2").review or {}).get("merge_with") == [ids["M1"]]
+    assert (stored_order(factory, "M3").review or {}).get("merge_with") == sorted(ids.values())
+    assert "merge_with" not in (stored_order(factory, "OTHER").review or {})
+    assert all(stored_order(factory, name).status == "allocated" for name in ("M1", "M2", "M3"))
 
 
 def test_an_unpaid_order_is_held_until_the_platform_says_it_is_paid(factory: sessionmaker[Session]) -> None:
     setup_catalog(factory, {"SKU-1": 5})
     body = order(("SKU-1", 1), external_id="PAY", payment_status="pending", payment_method="bank_transfer")
     ingest_batch(factory, [body])
-    held = _get(factory, "PAY")
+    held = stored_order(factory, "PAY")
     assert held.status == "on_hold" and [h["reason"] for h in held.holds] == ["payment"]
     assert "unpaid (bank_transfer) for" in held.holds[0]["message"]  # placed days ago: past the timeout
 
     ingest_batch(factory, [{**body, "payment_status": "paid", "updated_at": utcnow().isoformat()}])
-    assert _get(factory, "PAY").status == "allocated"
+    assert stored_order(factory, "PAY").status == "allocated"
 
 
 def test_rules_tag_an_order_and_raise_an_alert(factory: sessionmaker[Session]) -> None:
@@ -123,7 +114,7 @@ def test_rules_tag_an_order_and_raise_an_alert(factory: sessionmaker[Session]) -
         },
     )
     ingest_batch(factory, [order(("SKU-1", 12), external_id="BULK", tags=["vip"]), order(("SKU-1", 1))])
-    bulk = _get(factory, "BULK")
+    bulk = stored_order(factory, "BULK")
     assert bulk.status == "allocated" and bulk.tags == ["vip", "bulk", "check"]
     assert bulk.review is not None and bulk.review["priority"] == 50
     with transaction(factory) as s:
@@ -142,8 +133,8 @@ def test_a_velocity_burst_is_held_across_batches(factory: sessionmaker[Session])
     ingest_batch(factory, [first])
     ingest_batch(factory, burst[:1])
     ingest_batch(factory, burst[1:])
-    statuses = [_get(factory, f"V{n}").status for n in range(1, 5)]
+    statuses = [stored_order(factory, f"V{n}").status for n in range(1, 5)]
     assert statuses == ["allocated", "allocated", "on_hold", "on_hold"]
-    third = _get(factory, "V3")
+    third = stored_order(factory, "V3")
     assert third.holds[0]["reason"] == "risk" and "similar orders" in third.holds[0]["message"]
     assert third.review is not None and third.review["risk"]["score"] == 60
