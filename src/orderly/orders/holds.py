@@ -5,7 +5,7 @@ and why. Orders are locked in id order, then stock through :class:`StockBook`, l
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from orderly.catalog.models import BundleComponent, Product
 from orderly.core.clock import utcnow
 from orderly.core.errors import InvalidTransition, NotFound
 from orderly.inventory import repository as inventory_repo
-from orderly.inventory.domain import Allocation, Demand
+from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition
 from orderly.orders.models import Order, OrderEvent, OrderLine
@@ -160,7 +160,7 @@ def release_waiting(
     """Release, oldest first, orders that only wait for stock (held for stock, a presale date that
     has passed, or approved as backorders), among those needing these products (all when None).
     Returns how many were released."""
-    query = select(Order).where(
+    query = select(Order.id, Order.holds).where(
         or_(
             Order.status == OrderStatus.ON_HOLD,
             (Order.status == OrderStatus.APPROVED) & Order.warehouse_id.is_(None),
@@ -175,13 +175,10 @@ def release_waiting(
         )
         lines = select(OrderLine.order_id).where(OrderLine.product_id.in_(products | bundles))
         query = query.where(Order.id.in_(lines))
-    looked = [
-        o.id
-        for o in session.scalars(query.order_by(Order.placed_at, Order.id).limit(RECHECK_BATCH * 4))
-        if _only_stock(o.holds)
-    ]
+    rows = session.execute(query.order_by(Order.placed_at, Order.id).limit(RECHECK_BATCH * 4)).all()
+    looked = [order_id for order_id, holds in rows if _only_stock(holds)]
     waiting_for_date = _unreleased_presale(session, looked)
-    candidates = [order_id for order_id in looked if order_id not in waiting_for_date][:RECHECK_BATCH]
+    candidates = _fillable(session, [order_id for order_id in looked if order_id not in waiting_for_date])
     if not candidates:
         return 0
     locked = list(
@@ -206,6 +203,21 @@ def release_waiting(
             order.status, order.holds = status, holds  # a backorder keeps waiting as it was
     session.flush()
     return released
+
+
+def _fillable(session: Session, order_ids: list[int]) -> list[int]:
+    """Those of these waiting orders (oldest first) that the stock as it stands can fill, so that only
+    they are locked and tried; the allocation under the locks decides."""
+    needs = _needs(session, order_ids)
+    levels = {
+        key: level
+        for key, (_, level) in inventory_repo.lock_levels(
+            session, {pid for by in needs.values() for pid in by}, lock=False
+        ).items()
+    }
+    warehouses = inventory_repo.active_warehouse_ids(session)
+    plan = allocate([Demand(i, needs[i], None, True) for i in order_ids], levels, warehouses)
+    return [cast(int, a.order_key) for a in plan if a.ok][:RECHECK_BATCH]
 
 
 def presale_due(session: Session) -> list[int]:
