@@ -131,7 +131,7 @@ def test_stock_arriving_releases_waiting_orders_first_placed_first_served(
 
 
 def test_a_presale_order_waits_for_its_date_then_is_released(factory: sessionmaker[Session]) -> None:
-    setup_catalog(factory, {"SKU-1": 5})
+    setup_catalog(factory, {"SKU-1": 1})  # the one unit stays reserved for it while it waits
     with transaction(factory) as s:
         s.execute(
             update(Product).where(Product.sku == "SKU-1").values(presale_until=utcnow() + timedelta(days=3))
@@ -139,6 +139,7 @@ def test_a_presale_order_waits_for_its_date_then_is_released(factory: sessionmak
     ingest_batch(factory, [order(("SKU-1", 1), external_id="PRE")])
     held = stored_order(factory, "PRE")
     assert held.status == "on_hold" and "presale: SKU-1 ships from" in held.holds[0]["message"]
+    assert _reserved(factory) == 1
     with transaction(factory) as s:
         assert presale_due(s) == []
         assert release_waiting(s) == 0  # the date has not come
@@ -148,7 +149,7 @@ def test_a_presale_order_waits_for_its_date_then_is_released(factory: sessionmak
         due = presale_due(s)
     with transaction(factory) as s:
         assert release_waiting(s, due) == 1
-    assert stored_order(factory, "PRE").status == "allocated"
+    assert stored_order(factory, "PRE").status == "allocated" and _reserved(factory) == 1
 
 
 def test_with_the_stock_check_off_an_order_short_of_stock_waits_approved_as_a_backorder(

@@ -208,7 +208,8 @@ def release_waiting(
 def _fillable(session: Session, order_ids: list[int]) -> list[int]:
     """Those of these waiting orders (oldest first) that the stock as it stands can fill, so that only
     they are locked and tried; the allocation under the locks decides."""
-    needs = _needs(session, order_ids)
+    kept = inventory_repo.reserved_by_order(session, order_ids)  # held with their stock: nothing to find
+    needs = _needs(session, [i for i in order_ids if i not in kept])
     levels = {
         key: level
         for key, (_, level) in inventory_repo.lock_levels(
@@ -216,8 +217,9 @@ def _fillable(session: Session, order_ids: list[int]) -> list[int]:
         ).items()
     }
     warehouses = inventory_repo.active_warehouse_ids(session)
-    plan = allocate([Demand(i, needs[i], None, True) for i in order_ids], levels, warehouses)
-    return [cast(int, a.order_key) for a in plan if a.ok][:RECHECK_BATCH]
+    plan = allocate([Demand(i, needs[i], None, True) for i in order_ids if i not in kept], levels, warehouses)
+    fillable = {cast(int, a.order_key) for a in plan if a.ok} | set(kept)
+    return [i for i in order_ids if i in fillable][:RECHECK_BATCH]
 
 
 def presale_due(session: Session) -> list[int]:
