@@ -33,6 +33,7 @@ from orderly.sandbox.amazon import create_app as amazon_app
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
+from orderly.sandbox.shopify.models import numbered_buyer
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,8 @@ def _connect(
 def _place_one(rng: random.Random, shopify: ShopifyStore, amazon: AmazonStore) -> None:
     skus = rng.sample(sorted(PRODUCTS), k=rng.randint(1, 2))
     if rng.random() < 0.6:
-        order = shopify.place_order({"lines": [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in skus]})
+        lines = [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in skus]
+        order = shopify.place_order({"lines": lines, **numbered_buyer(rng.randrange(1_000_000))})
         if rng.random() < 0.05:
             shopify.cancel(order["id"], {"reason": "customer"})
     else:

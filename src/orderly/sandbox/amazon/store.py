@@ -501,7 +501,9 @@ class AmazonStore:
         )
 
     def _address(self, name: str) -> dict[str, str]:
-        base = self._rng.choice(_ADDRESSES)
+        base = dict(self._rng.choice(_ADDRESSES))
+        # Another house on the street for each buyer: many buyers, as a real marketplace has.
+        base["AddressLine1"] = f"{self._rng.randrange(1, 9999)} {base['AddressLine1'].split(' ', 1)[1]}"
         # A real area code for the address's city, so the number is one a carrier can dial.
         area = _AREA_CODES[base["StateOrRegion"]]
         phone = f"+1 {area}-{self._rng.randrange(200, 999)}-{self._rng.randrange(10**4):04d}"
