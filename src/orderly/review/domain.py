@@ -759,6 +759,13 @@ class RuleSet:
         # What the loops read of each rule, looked up once: they run for every order.
         self._plan = tuple(_steps(r) for r in self.rules)
         self._factor_plan = tuple(_steps(r) for r in self.factors)
+        self._stock_holds = tuple(
+            r
+            for r in self.rules
+            if r.check is not None
+            and r.check.name == "stock.available"
+            and any(a.kind == "hold" for a in r.actions)
+        )
 
     def lookbacks(self) -> list[tuple[bool, float, bool]]:
         """What history the enabled rules need: (every identity, or the buyer's only; seconds back;
@@ -777,13 +784,7 @@ class RuleSet:
 
     def holds_when_short(self, subject: Subject) -> bool:
         """Whether an order short of stock is held (else it waits approved, as a backorder)."""
-        return any(
-            rule.check is not None
-            and rule.check.name == "stock.available"
-            and rule.scope.covers(subject)
-            and any(a.kind == "hold" for a in rule.actions)
-            for rule in self.rules
-        )
+        return any(rule.everywhere or rule.scope.covers(subject) for rule in self._stock_holds)
 
     def review(self, subject: Subject, context: ReviewContext) -> Decision:
         view = View(subject, context, self)
