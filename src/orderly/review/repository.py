@@ -61,7 +61,7 @@ def insert_identities(session: Session, rows: Sequence[tuple[int, datetime, int,
 def identity_matches(
     session: Session, identities: Iterable[int], since: datetime, until: datetime, *, per_identity: int
 ) -> list[Any]:
-    """(identity, order id, placed at, buyer, address, status) of the orders placed in [since, until]
+    """(identity, order id, placed at, buyer, address) of the orders placed in [since, until]
     under any of these identities, at most the latest ``per_identity`` of each: a buyer with thousands
     of orders (a business account, a platform that hides buyers) must not cost thousands of rows."""
     ident = OrderIdentity
@@ -80,14 +80,21 @@ def identity_matches(
             .where(condition, ident.placed_at.between(since, until))
             .subquery()
         )
-        query = (
-            select(latest.c.identity, latest.c.order_id, latest.c.placed_at, latest.c.buyer, latest.c.address)
-            .add_columns(Order.status)
-            .join(Order, Order.id == latest.c.order_id)
-            .where(latest.c.rank <= per_identity)
-        )
+        query = select(
+            latest.c.identity, latest.c.order_id, latest.c.placed_at, latest.c.buyer, latest.c.address
+        ).where(latest.c.rank <= per_identity)
         rows.extend(session.execute(query))
     return rows
+
+
+def statuses(session: Session, order_ids: Iterable[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for condition in in_conditions(session, Order.id, sorted(set(order_ids)), BigInteger):
+        found.update(
+            (order_id, status)
+            for order_id, status in session.execute(select(Order.id, Order.status).where(condition))
+        )
+    return found
 
 
 def line_skus(session: Session, order_ids: Iterable[int]) -> dict[int, set[str]]:

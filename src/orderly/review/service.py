@@ -355,11 +355,14 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
     # SKUs only of the orders close enough in time for a check that compares them.
     near = timedelta(seconds=max((seconds for _, seconds, skus in lookbacks if skus), default=-1))
     skus = repo.line_skus(session, {m[1] for m in matches if first - near <= m[2] <= last + near})
+    # Whether an order can still ship with another matters only for one of the same buyer and address.
+    pairs = {(s.buyer, s.address) for s in subjects}
+    status = repo.statuses(session, {m[1] for m in matches if (m[3], m[4]) in pairs})
     seen: dict[int, Seen] = {}
-    for identity, order_id, placed_at, buyer, address, status in matches:
+    for identity, order_id, placed_at, buyer, address in matches:
         entry = seen.get(order_id)
         if entry is None:
-            mergeable = status in MERGEABLE
+            mergeable = status.get(order_id) in MERGEABLE
             entry = seen[order_id] = Seen(
                 ("order", order_id),
                 order_id,
