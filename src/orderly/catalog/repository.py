@@ -50,3 +50,20 @@ def bundle_parts(session: Session, product_ids: Iterable[int]) -> dict[int, list
         for bundle_id, component_id, quantity in session.execute(query).all():
             parts[bundle_id].append((component_id, quantity))
     return dict(parts)
+
+
+def skus_of(session: Session, product_ids: Iterable[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in chunks(sorted(set(product_ids))):
+        query = select(Product.id, Product.sku).where(Product.id.in_(part))
+        found.update((product_id, sku) for product_id, sku in session.execute(query))
+    return found
+
+
+def bundles_containing(session: Session, component_ids: Iterable[int]) -> set[int]:
+    """The bundles whose stock depends on any of these products."""
+    found: set[int] = set()
+    for part in chunks(sorted(set(component_ids))):
+        query = select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(part))
+        found.update(session.scalars(query))
+    return found

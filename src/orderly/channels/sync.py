@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
+from orderly.catalog import repository as catalog_repo
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
 from orderly.channels import ratelimit
 from orderly.channels import service as shops
@@ -325,10 +326,7 @@ def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: in
     products = set(product_ids)
     if not products:
         return 0
-    bundles = session.scalars(
-        select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(products))
-    ).all()
-    products.update(bundles)
+    products |= catalog_repo.bundles_containing(session, products)
     query = (
         select(SkuMapping.shop_id, SkuMapping.listing_id)
         .join(Shop, Shop.id == SkuMapping.shop_id)

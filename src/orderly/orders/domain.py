@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from orderly.core.errors import InvalidTransition
+from orderly.inventory.domain import Shortage
 
 
 class OrderStatus(StrEnum):
@@ -78,6 +80,18 @@ class Hold:
 
     def as_json(self) -> dict[str, object]:
         return {"reason": str(self.reason), "message": self.message, "details": self.details}
+
+
+def shortage_hold(shortages: Iterable[Shortage], skus: Mapping[int, str]) -> Hold:
+    """The hold of an order stock cannot fill, naming every short SKU with what it needs and has."""
+    short = list(shortages)
+    parts = [
+        f"{skus.get(s.product_id, s.product_id)} needs {s.needed}, {s.available} available" for s in short
+    ]
+    details: list[dict[str, object]] = [
+        {"sku": skus.get(s.product_id), "needed": s.needed, "available": s.available} for s in short
+    ]
+    return Hold(HoldReason.OUT_OF_STOCK, "out of stock: " + "; ".join(parts), details)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
-from orderly.catalog.models import BundleComponent, Product
+from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.errors import InvalidTransition, NotFound
 from orderly.inventory import repository as inventory_repo
-from orderly.inventory.domain import Allocation, Demand, allocate
+from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
-from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition
+from orderly.orders import repository as order_repo
+from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition, shortage_hold
 from orderly.orders.models import Order, OrderEvent, OrderLine
 
 RECHECK_BATCH = 500  # held orders re-checked per job, oldest first
@@ -87,7 +88,7 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
         for a in book.allocate([Demand(o.id, needs[o.id], None, split[o.id]) for o in waiting], warehouses)
     }
     outcomes: dict[int, str] = {}
-    codes = _sku_codes(session, allocations.values())
+    codes = catalog_repo.skus_of(session, {s.product_id for a in allocations.values() for s in a.shortages})
     for order in orders:
         order.updated_at = now
         if order.id in held:
@@ -100,7 +101,7 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
             order.status, order.warehouse_id, order.holds = OrderStatus.ALLOCATED, alloc.warehouse_id, []
             outcomes[order.id] = f"stock reserved in warehouse {alloc.warehouse_id}"
         else:
-            hold = _stock_hold(alloc, codes)
+            hold = shortage_hold(alloc.shortages, codes)
             order.status, order.holds = OrderStatus.ON_HOLD, [hold.as_json()]
             outcomes[order.id] = hold.message
     book.flush()
@@ -108,32 +109,9 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
 
 
 def _needs(session: Session, order_ids: list[int]) -> dict[int, dict[int, int]]:
-    lines: dict[int, list[tuple[int, int]]] = {}
-    query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(
-        OrderLine.order_id.in_(order_ids)
-    )
-    for order_id, pid, qty in session.execute(query).all():
-        lines.setdefault(order_id, []).append((pid, qty))
+    lines = order_repo.line_products(session, order_ids)
     parts = catalog_repo.bundle_parts(session, {pid for group in lines.values() for pid, _ in group})
     return {order_id: expand(lines.get(order_id, []), parts) for order_id in order_ids}
-
-
-def _sku_codes(session: Session, allocations: Iterable[Allocation]) -> dict[int, str]:
-    short = {s.product_id for a in allocations for s in a.shortages}
-    if not short:
-        return {}
-    return dict(session.execute(select(Product.id, Product.sku).where(Product.id.in_(short))).all())
-
-
-def _stock_hold(alloc: Allocation, codes: dict[int, str]) -> Hold:
-    parts = "; ".join(
-        f"{codes.get(s.product_id)} needs {s.needed}, {s.available} available" for s in alloc.shortages
-    )
-    details: list[dict[str, object]] = [
-        {"sku": codes.get(s.product_id), "needed": s.needed, "available": s.available}
-        for s in alloc.shortages
-    ]
-    return Hold(HoldReason.OUT_OF_STOCK, f"out of stock: {parts}", details)
 
 
 def _only_stock(holds: list[dict[str, Any]]) -> bool:
@@ -145,9 +123,7 @@ def _unreleased_presale(session: Session, order_ids: list[int]) -> set[int]:
     presale = set(session.scalars(select(Product.id).where(Product.presale_until > utcnow())))
     if not presale:
         return set()
-    presale |= set(
-        session.scalars(select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(presale)))
-    )
+    presale |= catalog_repo.bundles_containing(session, presale)
     query = select(OrderLine.order_id).where(
         OrderLine.order_id.in_(order_ids), OrderLine.product_id.in_(presale)
     )
@@ -168,11 +144,7 @@ def release_waiting(
     )
     if product_ids is not None:
         products = set(product_ids)
-        bundles = set(
-            session.scalars(
-                select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(products))
-            )
-        )
+        bundles = catalog_repo.bundles_containing(session, products)
         lines = select(OrderLine.order_id).where(OrderLine.product_id.in_(products | bundles))
         query = query.where(Order.id.in_(lines))
     rows = session.execute(query.order_by(Order.placed_at, Order.id).limit(RECHECK_BATCH * 4)).all()

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
-from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
@@ -36,7 +35,14 @@ from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
-from orderly.orders.domain import CLOSED, Hold, HoldReason, LineSignature, OrderStatus, lines_changed
+from orderly.orders.domain import (
+    CLOSED,
+    HoldReason,
+    LineSignature,
+    OrderStatus,
+    lines_changed,
+    shortage_hold,
+)
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
 from orderly.review.service import BatchReview, review_for_ingest
@@ -596,19 +602,7 @@ class _Plan:
     def _load_sku_codes(self, allocations: Any) -> None:
         short = {s.product_id for a in allocations for s in a.shortages}
         if short:
-            query = select(Product.id, Product.sku).where(Product.id.in_(short))
-            self.sku_codes = dict(self.session.execute(query).all())
-
-    def _hold(self, alloc: Allocation) -> Hold:
-        parts = [
-            f"{self.sku_codes.get(s.product_id, s.product_id)} needs {s.needed}, {s.available} available"
-            for s in alloc.shortages
-        ]
-        details: list[dict[str, object]] = [
-            {"sku": self.sku_codes.get(s.product_id), "needed": s.needed, "available": s.available}
-            for s in alloc.shortages
-        ]
-        return Hold(HoldReason.OUT_OF_STOCK, "out of stock: " + "; ".join(parts), details)
+            self.sku_codes = catalog_repo.skus_of(self.session, short)
 
     def _outcome(
         self, key: repo.OrderKey, alloc: Allocation | None, cancelled: bool
@@ -623,7 +617,7 @@ class _Plan:
         assert self.review is not None
         holds = self.review.holds(key)
         if not alloc.ok and self.review.holds_when_short(key):
-            holds.append(self._hold(alloc))
+            holds.append(shortage_hold(alloc.shortages, self.sku_codes))
         where = f"stock reserved in warehouse {alloc.warehouse_id}" + (
             " and others (split)" if alloc.parts else ""
         )

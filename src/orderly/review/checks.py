@@ -567,10 +567,3 @@ CHECKS: dict[str, Check] = {
         ),
     )
 }
-
-
-def presale_skus(
-    lines: tuple[tuple[str, int], ...], presale: dict[str, datetime] | Any, now: datetime
-) -> list[str]:
-    """The SKUs on these lines that are presale items not yet released at ``now``."""
-    return sorted({sku for sku, _ in lines if sku in presale and presale[sku] > now})

@@ -540,11 +540,6 @@ def _compile_scope(raw: Any, path: str, errors: _Errors) -> Scope | None:
     return Scope(**values)
 
 
-def builtin_spec(check: Check) -> dict[str, Any]:
-    """A built-in rule as shipped: its check's defaults."""
-    return {"key": check.name}
-
-
 def compile_rules(raws: Sequence[Any], *, versions: Mapping[str, int] | None = None) -> list[Rule]:
     """Check a whole rule set; every problem in every rule is reported at once."""
     errors = _Errors()
@@ -872,4 +867,4 @@ class RuleSet:
 
 def default_rules() -> list[Rule]:
     """Every built-in check with its shipped settings."""
-    return compile_rules([builtin_spec(check) for check in CHECKS.values()])
+    return compile_rules([{"key": name} for name in CHECKS])

@@ -15,7 +15,6 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert
@@ -23,7 +22,6 @@ from orderly.core.clock import utcnow
 from orderly.core.errors import NotFound, field_path
 from orderly.inventory.domain import Level, StockKey
 from orderly.orders.domain import Hold, OrderStatus
-from orderly.orders.models import Order
 from orderly.review import repository as repo
 from orderly.review.checks import CHECKS
 from orderly.review.domain import Decision, Rule, RuleInvalid, RuleSet, compile_rules
@@ -72,7 +70,6 @@ def live(session: Session) -> tuple[RuleSet, ReviewSettings]:
     """The rule set in force, compiled once per change (the saved rows are a few dozen, read each time)."""
     saved = repo.saved_rules(session)
     specs, versions, settings = effective_specs(saved)
-    version = max((row.id for row in saved), default=0)
     fingerprint = json.dumps([specs, versions, settings], sort_keys=True, default=str)
     with _CACHE_LOCK:
         cached = _CACHE.get(fingerprint)
@@ -81,7 +78,7 @@ def live(session: Session) -> tuple[RuleSet, ReviewSettings]:
     parsed = ReviewSettings.model_validate(settings)
     ruleset = RuleSet(
         compile_rules(specs, versions=versions),
-        version=repo.ruleset_version(session) if saved else version,
+        version=repo.ruleset_version(session) if saved else 0,  # 0: every rule as shipped
         history_hours=parsed.history_hours,
     )
     with _CACHE_LOCK:
@@ -493,10 +490,6 @@ def dry_run(
         if not d.approved
     ][:examples]
     return report
-
-
-def orders_by_id(session: Session, ids: Iterable[int]) -> list[Order]:
-    return list(session.scalars(select(Order).where(Order.id.in_(list(ids)))))
 
 
 # --- review inside ingest -----------------------------------------------------------------------------
