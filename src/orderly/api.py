@@ -1,4 +1,5 @@
-"""The REST API: ``/api/v1``, token-protected except the health check; docs at ``/docs``.
+"""The REST API: ``/api/v1``, token-protected except the health check; docs at ``/docs`` and ``/redoc``,
+served with their assets from this process (nothing is loaded from outside).
 
 Every error has one shape, ``{"error": {"message": ..., "field": ...}}`` (validation errors, and
 refusals that can name several problems, add ``fields``, every problem found), so clients and people
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,12 +86,16 @@ def create_app(
         if owned is not None:  # an engine passed in belongs to the caller
             owned.dispose()
 
-    app = FastAPI(
+    # The docs pages load Swagger UI and ReDoc from files shipped in a package, never from a CDN, so they
+    # work on a machine without internet; the validator badge would call out to swagger.io, so it is off.
+    app = FastAPIOffline(
         title="Orderly",
         version=__version__,
         description="One order and inventory hub for sellers on many shops at once.",
         docs_url="/docs",
+        redoc_url="/redoc",
         openapi_url="/openapi.json",
+        swagger_ui_parameters={"validatorUrl": None},
         lifespan=lifespan,
     )
     app.state.factory = factory
