@@ -40,6 +40,7 @@ class ListingIn(BaseModel):
     asin: str | None = None
     title: str | None = None
     price: str = "19.99"
+    fulfillment_channel: str = Field(default="DEFAULT", pattern=r"^(DEFAULT|AMAZON_[A-Z]{2})$")
 
 
 class LineIn(BaseModel):
@@ -167,7 +168,13 @@ def create_app(store: AmazonStore) -> FastAPI:
 
     @app.post("/_sandbox/listings", status_code=201)
     def add_listing(data: ListingIn) -> dict[str, Any]:
-        return store.add_listing(data.sku, asin=data.asin, title=data.title, price=data.price)
+        return store.add_listing(
+            data.sku,
+            asin=data.asin,
+            title=data.title,
+            price=data.price,
+            fulfillment_channel=data.fulfillment_channel,
+        )
 
     @app.get("/_sandbox/listings")
     def listings() -> list[dict[str, Any]]:

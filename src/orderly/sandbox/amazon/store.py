@@ -170,6 +170,9 @@ class _Listing:
     title: str
     price: Decimal
     quantity: int | None = None  # the last quantity a PATCH set
+    # DEFAULT: the seller ships it (MFN); AMAZON_NA, AMAZON_EU...: Amazon stocks and ships it (FBA/AFN).
+    fulfillment_channel: str = "DEFAULT"
+    patches: int = 0  # quantity PATCHes accepted
 
 
 @dataclass
@@ -408,13 +411,22 @@ class AmazonStore:
         return {"CurrencyCode": self.currency, "Amount": f"{value:.{minor_unit_exponent(self.currency)}f}"}
 
     def add_listing(
-        self, sku: str, *, asin: str | None = None, title: str | None = None, price: str = "19.99"
+        self,
+        sku: str,
+        *,
+        asin: str | None = None,
+        title: str | None = None,
+        price: str = "19.99",
+        fulfillment_channel: str = "DEFAULT",
     ) -> dict[str, Any]:
+        """A listing the seller fulfils (``DEFAULT``) or Amazon does from its own stock (``AMAZON_NA``...)."""
         with self._lock:
             if sku in self._listings:
                 raise SandboxError(f"listing {sku!r} exists")
             asin = asin or "B0" + "".join(self._rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=8))
-            listing = _Listing(sku, asin, title or f"Sandbox product {sku}", self._amount(price))
+            listing = _Listing(
+                sku, asin, title or f"Sandbox product {sku}", self._amount(price), None, fulfillment_channel
+            )
             self._listings[sku] = listing
             return self._listing_view(listing)
 
@@ -425,6 +437,8 @@ class AmazonStore:
             "title": listing.title,
             "price": str(listing.price),
             "quantity": listing.quantity,
+            "fulfillment_channel": listing.fulfillment_channel,
+            "patches": listing.patches,
         }
 
     def listings(self) -> list[dict[str, Any]]:
@@ -805,6 +819,10 @@ class AmazonStore:
                 issue = {"code": "4000001", "message": f"SKU {sku} was not found.", "severity": "ERROR"}
                 return 200, {"sku": sku, "status": "INVALID", "submissionId": submission, "issues": [issue]}
             listing.quantity = quantity
+            listing.patches += 1
+            # UNCONFIRMED: a seller quantity sent for an FBA SKU turns it into a seller-fulfilled offer,
+            # which is why the hub must never push one.
+            listing.fulfillment_channel = "DEFAULT"
         return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}
 
 

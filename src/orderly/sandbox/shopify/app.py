@@ -23,7 +23,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderly.core.errors import field_path
-from orderly.sandbox.shopify.models import CancelIn, Faults, OrderChange, OrderIn, ProductIn, WebhookTarget
+from orderly.sandbox.shopify.models import (
+    CancelIn,
+    Faults,
+    LocationIn,
+    OrderChange,
+    OrderIn,
+    ProductIn,
+    WebhookTarget,
+)
 from orderly.sandbox.shopify.store import API_VERSION, ApiError, ShopifyStore
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
@@ -184,6 +192,10 @@ def _scripting_api(store: ShopifyStore) -> APIRouter:
             "access_token": store.access_token,
             "location_id": store.location_id,
         }
+
+    @api.post("/locations", status_code=201)
+    def add_location(spec: LocationIn) -> dict[str, Any]:
+        return store.add_location(spec.name, spec.country_code)
 
     @api.post("/products", status_code=201)
     def add_product(spec: ProductIn) -> dict[str, Any]:

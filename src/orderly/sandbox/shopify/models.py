@@ -22,13 +22,19 @@ class VariantIn(_In):
     price: Decimal = Field(default=Decimal("10.00"), ge=0)
     title: str = "Default Title"
     grams: int = Field(default=0, ge=0)
-    available: int = 0  # opening stock at the shop's primary location
+    available: int = 0  # opening stock at ``location_id``
+    location_id: int | None = None  # where the variant is stocked: the shop's primary location when None
 
 
 class ProductIn(_In):
     title: str = Field(min_length=1)
     vendor: str | None = None
     variants: list[VariantIn] = Field(default_factory=lambda: [VariantIn()], min_length=1)
+
+
+class LocationIn(_In):
+    name: str = Field(min_length=1)
+    country_code: str = Field(default="US", min_length=2, max_length=2)
 
 
 class AddressIn(_In):

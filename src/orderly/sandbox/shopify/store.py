@@ -135,22 +135,28 @@ class ShopifyStore:
     # --- scripting: catalog and orders ------------------------------------------------------------
 
     def add_location(self, name: str, country_code: str = "US") -> Json:
+        """Another place the shop keeps stock (a warehouse, a store); the first is the primary one."""
         with self._lock:
             place = payloads.location(self._id(), name, country_code, self._now())
             self._locations[place["id"]] = place
             return copy.deepcopy(place)
 
     def add_product(self, spec: ProductIn | Mapping[str, Any]) -> Json:
-        """A product and its variants, each with its inventory item stocked at the primary location."""
+        """A product and its variants, each with its inventory item stocked at its location (the
+        primary one unless the variant names another)."""
         spec = ProductIn.model_validate(spec)
         with self._lock:
+            named = {v.location_id for v in spec.variants if v.location_id is not None}
+            unknown = named - set(self._locations)
+            if unknown:
+                raise ApiError(422, {"location_id": [f"Location does not exist: {sorted(unknown)}"]})
             now = self._now()
             product = payloads.product(self._id(), spec.title, spec.vendor, now)
             for variant_spec in spec.variants:
                 variant = payloads.variant(self._id(), product, variant_spec, self._id(), self.shop, now)
                 product["variants"].append(variant)
                 self._variants[variant["id"]] = variant
-                key = (variant["inventory_item_id"], self.location_id)
+                key = (variant["inventory_item_id"], variant_spec.location_id or self.location_id)
                 self._levels[key] = payloads.inventory_level(*key, variant_spec.available, now)
             self._products[product["id"]] = product
             return copy.deepcopy(product)
@@ -160,8 +166,8 @@ class ShopifyStore:
             return copy.deepcopy(list(self._products.values()))
 
     def place_order(self, spec: OrderIn | Mapping[str, Any]) -> Json:
-        """A checkout: the order (``orders/create``), its fulfillment order at the primary location,
-        and the sold quantities taken off that location's stock."""
+        """A checkout: the order (``orders/create``), its fulfillment order at a location that stocks
+        every line (the primary one first), and the sold quantities taken off that location's stock."""
         spec = OrderIn.model_validate(spec)
         with self._lock:
             now = self._now()
@@ -179,7 +185,7 @@ class ShopifyStore:
             if Decimal(order["subtotal_price"]) < 0:
                 raise ApiError(422, {"discount": ["is larger than the order's line items"]})
             items = {v["id"]: v["inventory_item_id"] for v in (line.variant for line in lines)}
-            place = self._locations[self.location_id]
+            place = self._locations[self._fulfilling_location(set(items.values()))]
             fulfillment_order = payloads.fulfillment_order(
                 self._id(), order, items, place, self.shop, self._id, now
             )
@@ -394,7 +400,8 @@ class ShopifyStore:
             return copy.deepcopy(list(self._locations.values()))
 
     def set_inventory_level(self, body: Mapping[str, Any]) -> Json:
-        """``inventory_levels/set``: the absolute available quantity of an item at a location."""
+        """``inventory_levels/set``: the absolute available quantity of an item at a location; an item
+        not stocked there yet is connected to it first, as Shopify does. Levels elsewhere stay."""
         item = _int_param(body, "inventory_item_id")
         location_id = _int_param(body, "location_id")
         available = _int_param(body, "available")
@@ -582,6 +589,13 @@ class ShopifyStore:
         level = self._levels.get((item, location_id))
         available = (level["available"] if level else 0) + change
         self._levels[(item, location_id)] = payloads.inventory_level(item, location_id, available, now)
+
+    def _fulfilling_location(self, items: set[int]) -> int:
+        """The first location, primary first, where every one of these inventory items is stocked."""
+        for location_id in self._locations:
+            if all((item, location_id) in self._levels for item in items):
+                return location_id
+        return self.location_id
 
     def _available(self, variant: Json) -> int:
         return sum(
