@@ -9,6 +9,9 @@ A connector has three parts, kept apart inside its package:
 - the **bindings**: which platform ids a listing needs for stock pushes (e.g. Shopify's inventory item
   and location), learned through the adapter and kept by the engine in ``listing_bindings.data``.
 
+Rate limits are counted per HTTP request: an adapter calls ``self.pace(operation)`` before every
+request it sends (see :data:`Pacer`), so a push that takes two requests draws two tokens.
+
 The engine (jobs, polling, webhooks, stock sync) calls only what is declared here, so it never knows
 which platform it is talking to. Every call takes explicit arguments and returns plain data; failures
 are raised as the exceptions below so the engine can retry, back off or dead-letter.
@@ -17,7 +20,7 @@ are raised as the exceptions below so the engine can retry, back off or dead-let
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -44,6 +47,18 @@ class RateLimit:
     per_second: float
     burst: int
     bucket: str | None = None
+
+
+#: The pacing hook: an adapter calls it before every HTTP request it sends to the platform (retries
+#: and follow-up requests included), with the operation the request counts against (a key of
+#: ``Connector.rate_limits``). The engine sets ``connector.pace`` to wait for the shop's shared
+#: budget; the hook may sleep, or raise :class:`RateLimited` when the wait is long (the job then runs
+#: again later). It does nothing until the engine sets it.
+Pacer = Callable[[str], None]
+
+
+def unpaced(operation: str) -> None:
+    """The default :data:`Pacer`: no budget to wait for."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,7 @@ class Connector(ABC):
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
         self.connection = connection
         self.client = client
+        self.pace: Pacer = unpaced  # see Pacer: call before every request
 
     @abstractmethod
     def fetch_orders(

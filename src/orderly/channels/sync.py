@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -81,6 +82,7 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
     if client is None:
         client = ctx.extras[key] = shops.http_client(shop)
     connector = shops.connector_for(shop, client, ctx.settings)
+    connector.pace = partial(_pace, ctx, connector)  # every request draws from the shop's budget
     try:
         yield shop, connector
     except Paced:
@@ -102,7 +104,8 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
 
 
 def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
-    """Wait for the shop's shared bucket; a long wait becomes a retry at the right time."""
+    """The connector's pacer (``Connector.pace``): before each request, wait for the shop's shared
+    bucket; a long wait becomes a retry at the right time."""
     limit = connector.rate_limits.get(operation)
     override = shops.sync_settings_of(connector.connection.settings).rate_limits.get(operation)
     if override is not None:
@@ -158,7 +161,6 @@ def _pull(ctx: JobContext, shop_id: int, start: datetime, end: datetime, source:
         end = min(end, utcnow() - connector.lag)
         cursor: str | None = None
         while True:
-            _pace(ctx, connector, "orders")
             page = connector.fetch_orders(start, end, cursor)
             with transaction(ctx.factory) as session:
                 _store(session, shop_id, source, "order", page.orders)
@@ -409,7 +411,6 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
             return  # the shop already shows this figure
         data = dict(binding.data or {})
     with _connected(ctx, shop_id) as (_, connector):
-        _pace(ctx, connector, "stock")
         (result,) = connector.push_stock([StockPush(listing_id, mapping.platform_sku, quantity, data)])
     with transaction(ctx.factory) as session:
         values: dict[str, Any] = {"last_error": result.error}

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from orderly.channels.connector import AuthFailed, ChannelError, RateLimit, RateLimited, Rejected
+from orderly.channels.connector import AuthFailed, ChannelError, Pacer, RateLimit, RateLimited, Rejected
 from orderly.core.clock import utcnow
 
 USER_AGENT = "Orderly/0.1 (Language=Python)"
@@ -57,7 +57,8 @@ def _error_text(response: httpx.Response) -> str:
 
 class SpApi:
     """Calls one SP-API endpoint as one seller. ``rate_limits`` (by our operation names) give the
-    wait after a 429 that says nothing about the rate."""
+    wait after a 429 that says nothing about the rate; ``pace`` is called before every SP-API request
+    (see :data:`~orderly.channels.connector.Pacer`)."""
 
     def __init__(
         self,
@@ -67,6 +68,7 @@ class SpApi:
         token_url: str,
         credentials: Mapping[str, str],
         rate_limits: Mapping[str, RateLimit],
+        pace: Pacer,
     ) -> None:
         lacking = [k for k in ("client_id", "client_secret", "refresh_token") if not credentials.get(k)]
         if lacking:
@@ -75,6 +77,7 @@ class SpApi:
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url
         self.rate_limits = rate_limits
+        self.pace = pace
         self._form = {
             "grant_type": "refresh_token",
             "refresh_token": credentials["refresh_token"],
@@ -158,9 +161,11 @@ class SpApi:
     def _call(self, op: str, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> Any:
         token = self._cached_token()
         fresh = token is None
+        self.pace(op)
         response = self._send(method, path, token or self._new_token(), params, json)
         if response.status_code == 403 and not fresh:
             self._forget(token or "")
+            self.pace(op)  # the second try is a request of its own
             response = self._send(method, path, self._new_token(), params, json)
         return self._result(op, response)
 

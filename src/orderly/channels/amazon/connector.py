@@ -107,6 +107,8 @@ class AmazonConnector(Connector):
             token_url=settings.get("token_url") or default_token_url,
             credentials=connection.credentials,
             rate_limits=self.rate_limits,
+            # Looked up at each call: the engine sets the connector's pacer after construction.
+            pace=lambda operation: self.pace(operation),  # noqa: PLW0108
         )
 
     # --- orders ------------------------------------------------------------------------------------

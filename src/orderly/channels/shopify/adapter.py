@@ -71,7 +71,7 @@ class ShopifyConnector(Connector):
         else:
             # A page_info carries the first request's filters; Shopify takes only limit along with it.
             params = {"page_info": cursor, "limit": page_size}
-        response = self._send("GET", "orders.json", params=params)
+        response = self._send("orders", "GET", "orders.json", params=params)
         orders = _resource(response, "orders", list)
         return OrderPage(
             [_raw_order(order) for order in orders if updated_after <= _updated_at(order) < updated_before],
@@ -81,7 +81,7 @@ class ShopifyConnector(Connector):
     def fetch_order(self, external_id: str) -> RawOrder | None:
         if not _is_id(external_id):
             return None
-        response = self._get_if_exists(f"orders/{external_id}.json")
+        response = self._get_if_exists("orders", f"orders/{external_id}.json")
         return None if response is None else _raw_order(_resource(response, "order", dict))
 
     def map_order(self, raw: RawOrder) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class ShopifyConnector(Connector):
         binding = dict(push.binding)
         learned: dict[str, Any] | None = None
         if _as_id(binding.get("inventory_item_id")) is None:
-            response = self._get_if_exists(f"variants/{push.listing_id}.json")
+            response = self._get_if_exists("stock", f"variants/{push.listing_id}.json")
             if response is None:
                 return PushResult(push.listing_id, ok=False, error="no such variant on the shop")
             item = _as_id(_resource(response, "variant", dict).get("inventory_item_id"))
@@ -117,7 +117,7 @@ class ShopifyConnector(Connector):
             "available": push.quantity,
         }
         try:
-            self._send("POST", "inventory_levels/set.json", json=request)
+            self._send("stock", "POST", "inventory_levels/set.json", json=request)
         except Rejected as exc:
             if learned is None:
                 # The item kept from earlier may have been replaced since: forget it, so the next
@@ -135,7 +135,7 @@ class ShopifyConnector(Connector):
         order_id = shipment.external_id
         if not _is_id(order_id):
             raise Rejected(f"{order_id!r} is not a Shopify order id")
-        response = self._send("GET", f"orders/{order_id}/fulfillment_orders.json")
+        response = self._send("shipments", "GET", f"orders/{order_id}/fulfillment_orders.json")
         open_orders = [
             fo
             for fo in _resource(response, "fulfillment_orders", list)
@@ -158,10 +158,10 @@ class ShopifyConnector(Connector):
             "tracking_info": tracking,
             "line_items_by_fulfillment_order": by_fulfillment_order,
         }
-        self._send("POST", "fulfillments.json", json={"fulfillment": fulfillment})
+        self._send("shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment})
 
     def _order(self, order_id: str) -> dict[str, Any]:
-        response = self._get_if_exists(f"orders/{order_id}.json")
+        response = self._get_if_exists("shipments", f"orders/{order_id}.json")
         if response is None:
             raise Rejected(f"Shopify has no order {order_id}")
         order: dict[str, Any] = _resource(response, "order", dict)
@@ -174,7 +174,7 @@ class ShopifyConnector(Connector):
         if not done:
             raise Rejected(f"order {order.get('id')} has nothing to fulfil (cancelled or not shippable)")
         body = {"fulfillment": {"notify_customer": notify, "tracking_info": tracking}}
-        self._send("POST", f"fulfillments/{done[-1]['id']}/update_tracking.json", json=body)
+        self._send("shipments", "POST", f"fulfillments/{done[-1]['id']}/update_tracking.json", json=body)
 
     # --- webhooks -------------------------------------------------------------------------------
 
@@ -188,18 +188,21 @@ class ShopifyConnector(Connector):
 
     def _send(
         self,
+        operation: str,
         method: str,
         resource: str,
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> httpx.Response:
-        """One Admin API call; HTTP failures become the connector exceptions."""
+        """One Admin API call, counted against ``operation``'s rate limit; HTTP failures become the
+        connector exceptions."""
         token = self.connection.credentials.get("access_token")
         if not token:
             raise AuthFailed("the shop's credentials have no access_token")
         version = self.connection.settings.get("api_version", API_VERSION)
         what = f"Shopify {method} {resource}"
+        self.pace(operation)
         try:
             response = self.client.request(
                 method,
@@ -225,9 +228,9 @@ class ShopifyConnector(Connector):
             raise Rejected(message, status=status, body=body)
         raise ChannelError(message, status=status, body=body)
 
-    def _get_if_exists(self, resource: str) -> httpx.Response | None:
+    def _get_if_exists(self, operation: str, resource: str) -> httpx.Response | None:
         try:
-            return self._send("GET", resource)
+            return self._send(operation, "GET", resource)
         except Rejected as exc:
             if exc.status == 404:
                 return None
