@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, Security, status
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, AwareDatetime, BaseModel
@@ -28,11 +30,44 @@ class _StrictJSONRequest(Request):
         return self._json
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    """Every query parameter a route reads, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
+
+
+def _unknown_query_parameters(request: Request, known: frozenset[str]) -> RequestValidationError | None:
+    """A misspelt filter must not be ignored: ``?stauts=open`` would list every order."""
+    unknown = sorted(set(request.query_params) - known)
+    if not unknown:
+        return None
+    takes = f"this route takes {', '.join(sorted(known))}" if known else "this route takes none"
+    return RequestValidationError(
+        [
+            {
+                "type": "extra_forbidden",
+                "loc": ("query", name),
+                "msg": f"unknown query parameter; {takes}",
+                "input": request.query_params[name],
+            }
+            for name in unknown
+        ]
+    )
+
+
 class StrictJSONRoute(APIRoute):
+    """Strict JSON bodies, and unknown query parameters refused with 422."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known = frozenset(_query_names(self.dependant))
 
         async def strict_handler(request: Request) -> Response:
+            problem = _unknown_query_parameters(request, known)
+            if problem is not None:
+                raise problem
             return await handler(_StrictJSONRequest(request.scope, request.receive))
 
         return strict_handler
