@@ -331,9 +331,10 @@ def test_listing_patch_sets_the_quantity(http: httpx.Client, store: AmazonStore)
     path = f"/listings/2021-08-01/items/{store.seller_id}/GM-ZDPI-9B4E"
     params = {"marketplaceIds": MARKETPLACE}
 
-    merged = http.patch(
-        path, params=params, json=sample("listings_patch_quantity_request_merge.json"), headers=headers
-    )
+    docs_example = sample("listings_patch_quantity_request_merge.json")
+    refused = http.patch(path, params=params, json=docs_example, headers=headers)
+    assert (refused.status_code, refused.json()["errors"][0]["details"]) == (400, "productType is required")
+    merged = http.patch(path, params=params, json={"productType": "PRODUCT", **docs_example}, headers=headers)
     assert merged.status_code == 200
     assert merged.json().keys() == sample("listings_patch_response_accepted.json").keys()
     assert (merged.json()["sku"], merged.json()["status"], merged.json()["issues"]) == (
@@ -366,10 +367,7 @@ def test_listing_patch_sets_the_quantity(http: httpx.Client, store: AmazonStore)
     assert http.patch(path, json=replace, headers=headers).status_code == 400  # no marketplaceIds
 
     unknown = http.patch(
-        path.replace("GM-ZDPI-9B4E", "NOPE"),
-        params=params,
-        json=sample("listings_patch_quantity_request_merge.json"),
-        headers=headers,
+        path.replace("GM-ZDPI-9B4E", "NOPE"), params=params, content=merged.request.content, headers=headers
     )
     assert (unknown.status_code, unknown.json()["status"]) == (200, "INVALID")
     other_seller = http.patch(
@@ -423,7 +421,9 @@ def test_fault_draws_follow_the_seed() -> None:
 
 def test_sandbox_endpoints_script_the_store(http: httpx.Client, store: AmazonStore) -> None:
     assert http.post("/_sandbox/listings", json={"sku": "MUG-1", "price": "12.50"}).status_code == 201
-    assert http.post("/_sandbox/listings", json={"sku": "MUG-1"}).status_code == 409
+    conflict = http.post("/_sandbox/listings", json={"sku": "MUG-1"})
+    assert (conflict.status_code, conflict.json()["errors"][0]["code"]) == (409, "Conflict")
+    assert "exists" in conflict.json()["errors"][0]["details"]
     assert [row["sku"] for row in http.get("/_sandbox/listings").json()] == ["MUG-1"]
 
     placed = http.post("/_sandbox/orders", json={"lines": [{"sku": "MUG-1", "quantity": 2}]})
@@ -438,7 +438,10 @@ def test_sandbox_endpoints_script_the_store(http: httpx.Client, store: AmazonSto
     asked = http.post(f"/_sandbox/orders/{order_id}/request-cancel", json={"reason": "changed my mind"})
     assert asked.json()["items"][0]["BuyerRequestedCancel"]["BuyerCancelReason"] == "changed my mind"
     assert http.post(f"/_sandbox/orders/{order_id}/cancel").json()["order"]["OrderStatus"] == "Canceled"
-    assert http.get("/_sandbox/orders/nope").status_code == 404
+    missing = http.get("/_sandbox/orders/nope")
+    assert (missing.status_code, missing.json()["errors"][0]["code"]) == (404, "NotFound")
+    invalid = http.post("/_sandbox/orders", json={"lines": []})
+    assert (invalid.status_code, invalid.json()["errors"][0]["code"]) == (422, "InvalidInput")
     assert http.post("/_sandbox/orders", json={"lines": [{"sku": "NOPE", "quantity": 1}]}).status_code == 409
 
     faults = http.put("/_sandbox/faults", json={"throttle": 0.5, "seed": 3})

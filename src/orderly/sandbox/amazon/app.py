@@ -17,17 +17,22 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderly.channels.connector import RateLimit
+from orderly.core.errors import field_path
 from orderly.sandbox.amazon.store import (
     INTERNAL_FAILURE,
+    NOT_FOUND,
     QUOTA_EXCEEDED,
     AmazonStore,
     Faults,
     Line,
     SandboxError,
+    error_body,
 )
 from orderly.sandbox.amazon.store import Response as StoreResponse
 
@@ -94,13 +99,28 @@ def _body(raw: bytes) -> Any:
 def create_app(store: AmazonStore) -> FastAPI:
     app = FastAPI(title="Amazon SP-API sandbox", docs_url=None, redoc_url=None)
 
+    # Every refusal, of an SP-API call or a scripted move, in the SP-API's ErrorList: a client library
+    # reads a body without "errors" as a success, whatever the status.
     @app.exception_handler(SandboxError)
     async def _refused(_: Request, exc: SandboxError) -> Response:
-        return _json(409, {"detail": str(exc)})
+        return _json(409, error_body("Conflict", "The request conflicts with the current state.", str(exc)))
 
     @app.exception_handler(KeyError)
     async def _unknown(_: Request, exc: KeyError) -> Response:
-        return _json(404, {"detail": exc.args[0] if exc.args else "not found"})
+        return _json(404, error_body("NotFound", NOT_FOUND, exc.args[0] if exc.args else ""))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _no_route(request: Request, exc: StarletteHTTPException) -> Response:
+        # UNCONFIRMED: the code Amazon gives an unknown path or method; the envelope is the ErrorList.
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "InvalidInput")
+        details = f"{request.method} {request.url.path}"
+        return _json(exc.status_code, error_body(code, str(exc.detail), details), dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        # Only the scripting routes take a typed body (the SP-API routes check theirs as Amazon does).
+        details = "; ".join(f"{field_path(e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+        return _json(422, error_body("InvalidInput", "Invalid Input", details))
 
     async def gate(request: Request, op: str, answer: Callable[[], StoreResponse]) -> Response:
         limit = store.rates()[op]

@@ -83,8 +83,11 @@ def _listing_invalid(details: str) -> Response:
     return 400, error_body("BAD_REQUEST", "Invalid input", details)
 
 
+NOT_FOUND = "The resource specified does not exist."
+
+
 def _not_found(what: str) -> Response:
-    return 404, error_body("NotFound", "The resource specified does not exist.", what)
+    return 404, error_body("NotFound", NOT_FOUND, what)
 
 
 def stamp(value: datetime) -> str:
@@ -169,10 +172,11 @@ class _Listing:
     asin: str
     title: str
     price: Decimal
-    quantity: int | None = None  # the last quantity a PATCH set
+    quantity: int | None = None  # the last seller-fulfilled quantity a PATCH set
     # DEFAULT: the seller ships it (MFN); AMAZON_NA, AMAZON_EU...: Amazon stocks and ships it (FBA/AFN).
     fulfillment_channel: str = "DEFAULT"
     patches: int = 0  # quantity PATCHes accepted
+    attributes: dict[str, Any] = field(default_factory=dict)  # as the accepted patches left them
 
 
 @dataclass
@@ -803,14 +807,16 @@ class AmazonStore:
     # --- Listings Items 2021-08-01 -----------------------------------------------------------------
 
     def api_patch_listing(self, seller_id: str, sku: str, params: Mapping[str, str], body: Any) -> Response:
-        """``PATCH /listings/2021-08-01/items/{sellerId}/{sku}`` setting fulfillment_availability."""
+        """``PATCH /listings/2021-08-01/items/{sellerId}/{sku}``: every patch of the request applied in
+        order to the listing's attributes; ``fulfillment_availability`` carries its quantity. With
+        ``mode=VALIDATION_PREVIEW`` the patches are checked and nothing changes."""
         if seller_id != self.seller_id:
             return 403, error_body("Unauthorized", DENIED, "")
         if self.marketplace_id not in params.get("marketplaceIds", "").split(","):
             return _listing_invalid(f"marketplaceIds must include {self.marketplace_id}")
-        quantity = _patched_quantity(body)
-        if isinstance(quantity, str):
-            return _listing_invalid(quantity)
+        patches = _listing_patches(body)
+        if isinstance(patches, str):
+            return _listing_invalid(patches)
         submission = str(uuid.uuid4())
         with self._lock:
             listing = self._listings.get(sku)
@@ -818,11 +824,19 @@ class AmazonStore:
                 # UNCONFIRMED: how Amazon answers a patch of a SKU it does not know.
                 issue = {"code": "4000001", "message": f"SKU {sku} was not found.", "severity": "ERROR"}
                 return 200, {"sku": sku, "status": "INVALID", "submissionId": submission, "issues": [issue]}
-            listing.quantity = quantity
-            listing.patches += 1
-            # UNCONFIRMED: a seller quantity sent for an FBA SKU turns it into a seller-fulfilled offer,
-            # which is why the hub must never push one.
-            listing.fulfillment_channel = "DEFAULT"
+            if params.get("mode") != "VALIDATION_PREVIEW":
+                for op, name, value in patches:
+                    if op == "delete":
+                        listing.attributes.pop(name, None)
+                        continue
+                    listing.attributes[name] = value
+                    quantity = _default_quantity(value) if name == "fulfillment_availability" else None
+                    if quantity is not None:
+                        listing.quantity = quantity
+                        listing.patches += 1
+                        # UNCONFIRMED: a seller quantity sent for an FBA SKU turns it into a
+                        # seller-fulfilled offer, which is why the hub must never push one.
+                        listing.fulfillment_channel = "DEFAULT"
         return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}
 
 
@@ -860,23 +874,50 @@ def _shipping_quantities(order: _Order, lines: list[Any]) -> list[tuple[_Item, i
     return [(by_id[item_id], quantity) for item_id, quantity in wanted.items()]
 
 
-def _patched_quantity(body: Any) -> int | str:
-    """The quantity a fulfillment_availability patch sets, or what is wrong with it."""
-    patches = body.get("patches") if isinstance(body, dict) else None
-    if not isinstance(patches, list) or len(patches) != 1 or not isinstance(patches[0], dict):
-        return "patches must hold one patch"
-    patch = patches[0]
-    if patch.get("op") not in ("add", "replace", "merge"):
-        return "op must be add, replace or merge"
-    if patch.get("path") != "/attributes/fulfillment_availability":
-        return "only /attributes/fulfillment_availability can be patched here"
-    value = patch.get("value")
-    if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], dict):
-        return "value must hold one fulfillment availability"
-    availability = value[0]
-    quantity = availability.get("quantity")
-    if availability.get("fulfillment_channel_code") != "DEFAULT":
-        return "fulfillment_channel_code must be DEFAULT"
-    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
-        return "quantity must be a non-negative integer"
-    return quantity
+def _listing_patches(body: Any) -> list[tuple[str, str, Any]] | str:
+    """The (op, attribute, value) of each patch of a ListingsItemPatchRequest, or what is wrong with it.
+    ``productType`` is required by the 2021-08-01 model; only top-level attributes can be patched."""
+    if not isinstance(body, dict):
+        return "the body must be a ListingsItemPatchRequest"
+    if not isinstance(body.get("productType"), str) or not body["productType"]:
+        return "productType is required"
+    patches = body.get("patches")
+    if not isinstance(patches, list) or not patches:
+        return "patches must hold at least one patch"
+    checked: list[tuple[str, str, Any]] = []
+    for patch in patches:
+        if not isinstance(patch, dict):
+            return "each patch must be an object"
+        op, path, value = patch.get("op"), patch.get("path"), patch.get("value")
+        if op not in ("add", "replace", "merge", "delete"):
+            return "op must be add, replace, merge or delete"
+        name = path.removeprefix("/attributes/") if isinstance(path, str) else ""
+        if name in ("", path) or "/" in name:
+            return f"path must name one top-level attribute (/attributes/NAME), not {path!r}"
+        if op != "delete":
+            if not isinstance(value, list) or not value:
+                return f"{op} needs a value: a list of the attribute's values"
+            problem = _availability_problem(value) if name == "fulfillment_availability" else None
+            if problem:
+                return problem
+        checked.append((op, name, value))
+    return checked
+
+
+def _availability_problem(value: list[Any]) -> str | None:
+    for availability in value:
+        if not isinstance(availability, dict) or not isinstance(
+            availability.get("fulfillment_channel_code"), str
+        ):
+            return "each fulfillment availability needs a fulfillment_channel_code"
+        quantity = availability.get("quantity")
+        if availability["fulfillment_channel_code"] == "DEFAULT" and (
+            not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0
+        ):
+            return "quantity must be a non-negative integer"
+    return None
+
+
+def _default_quantity(value: list[dict[str, Any]]) -> int | None:
+    """The seller-fulfilled (DEFAULT channel) quantity among the availabilities, if one is set."""
+    return next((a["quantity"] for a in value if a["fulfillment_channel_code"] == "DEFAULT"), None)
