@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.channels import service, sync
-from orderly.channels.schemas import ShopIn, ShopOut, ShopUpdate
+from orderly.channels import inbox, service, sync
+from orderly.channels.schemas import InboxPage, ShopIn, ShopOut, ShopUpdate
 from orderly.core.db import transaction
-from orderly.core.web import DbSession, Factory, StatusOut, StrictJSONRoute, api_router
+from orderly.core.pagination import decode_cursor, paginate
+from orderly.core.text import StorableStr
+from orderly.core.web import Cursor, DbSession, Factory, Limit, StatusOut, StrictJSONRoute, api_router
 from orderly.jobs.service import NewJob, enqueue
 
 router = api_router("channels")
@@ -51,6 +53,23 @@ def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
         ],
     )
     return StatusOut(status="queued")
+
+
+@router.get("/inbox", response_model=InboxPage)
+def list_inbox(
+    session: DbSession,
+    shop: Annotated[StorableStr | None, Query(max_length=64, description="only this shop's (code)")] = None,
+    failed: Annotated[bool, Query(description="only entries that could not be mapped")] = False,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> InboxPage:
+    """What the platforms sent, oldest first, each with its state and the error that stopped it;
+    `POST /inbox/replay` processes entries again."""
+    rows = inbox.list_inbox(
+        session, shop=shop, failed=failed, after_id=decode_cursor(cursor) if cursor else 0, limit=limit + 1
+    )
+    items, next_cursor = paginate(rows, limit, lambda entry: entry.id)
+    return InboxPage(items=items, next_cursor=next_cursor)
 
 
 class InboxReplayIn(BaseModel):

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
 
 
@@ -72,3 +73,24 @@ class ShopOut(BaseModel):
     failures: int
     unhealthy_since: datetime | None
     last_error: str | None
+
+
+class InboxEntryOut(BaseModel):
+    id: int
+    shop: str
+    source: str = Field(description="webhook, poll or reconcile")
+    topic: str
+    external_id: str = Field(description="the platform's order id (or the delivery's, for other topics)")
+    version: str
+    state: Literal["processed", "waiting", "failing", "gave_up"] = Field(
+        description="`failing`: could not be mapped, tried again by the workers; "
+        "`gave_up`: stopped trying, waits for a replay"
+    )
+    attempts: int
+    last_error: str | None
+    received_at: datetime
+    processed_at: datetime | None
+
+
+class InboxPage(Page[InboxEntryOut]):
+    pass

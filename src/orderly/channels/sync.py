@@ -37,6 +37,7 @@ from orderly.channels.connector import ChannelError, Connector, RateLimit, RateL
 from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import collector_paused, insert_rows, transaction
+from orderly.core.errors import NotFound
 from orderly.inventory.domain import Level
 from orderly.inventory.models import StockLevel, Warehouse
 from orderly.inventory.service import STOCK_CHANGED
@@ -308,10 +309,13 @@ def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> in
         query = query.where(InboxEntry.id.in_(list(entry_ids)))
     else:
         query = query.where(InboxEntry.processed_at.is_(None), InboxEntry.attempts >= INBOX_MAX_ATTEMPTS)
-    result = session.execute(query.returning(InboxEntry.shop_id))
-    shop_ids = {row[0] for row in result}
-    enqueue(session, [NewJob(INBOX, {"shop_id": s}, key=f"inbox:{s}", shop_id=s) for s in sorted(shop_ids)])
-    return len(shop_ids)
+    reset = dict(session.execute(query.returning(InboxEntry.id, InboxEntry.shop_id)).all())
+    missing = sorted(set(entry_ids or ()) - set(reset))
+    if missing:
+        raise NotFound(f"no inbox entry {', '.join(map(str, missing))}: `orderly inbox list` shows them")
+    shop_ids = sorted(set(reset.values()))
+    enqueue(session, [NewJob(INBOX, {"shop_id": s}, key=f"inbox:{s}", shop_id=s) for s in shop_ids])
+    return len(reset)
 
 
 # --- stock --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from orderly.alerts.service import open_alerts
 from orderly.channels import service as channels
+from orderly.channels.inbox import list_inbox
 from orderly.channels.schemas import ShopUpdate, SyncSettings
 from orderly.channels.sync import replay_inbox
 from orderly.cli.common import fail, out, session_factory, unit_of_work, when
@@ -112,7 +113,42 @@ def secret_key() -> None:
     out.print(Fernet.generate_key().decode())
 
 
-inbox_app = typer.Typer(help="What platforms sent: process stored deliveries again.", no_args_is_help=True)
+inbox_app = typer.Typer(
+    help="What platforms sent: see what failed to map, process stored deliveries again.", no_args_is_help=True
+)
+
+
+@inbox_app.command("list")
+def inbox_list(
+    shop: Annotated[str | None, typer.Option(help="Only this shop's entries (code)")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only entries that could not be mapped")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Show at most this many rows")] = 100,
+) -> None:
+    """Inbox entries, oldest first, with their state and the error that stopped them."""
+    with unit_of_work() as session:
+        entries = list_inbox(session, shop=shop, failed=failed, limit=limit + 1)
+    table = Table(
+        "ID", "Shop", "Source", "Order", "State", "Attempts", "Received", "Last error", title="Inbox"
+    )
+    for entry in entries[:limit]:
+        table.add_row(
+            str(entry.id),
+            entry.shop,
+            entry.source,
+            entry.external_id,
+            entry.state,
+            str(entry.attempts),
+            when(entry.received_at),
+            entry.last_error or "",
+        )
+    out.print(table)
+    if len(entries) > limit:
+        out.print(f"Showing the first {limit}; use --limit to see more.", style="yellow")
+    elif any(entry.state in {"failing", "gave_up"} for entry in entries):
+        out.print(
+            "Fix the cause (a mapping, a product), then `orderly inbox replay ID...` processes them again.",
+            style="yellow",
+        )
 
 
 @inbox_app.command("replay")
@@ -123,5 +159,5 @@ def inbox_replay(
 ) -> None:
     """Process inbox entries again, e.g. after fixing a mapping; the workers take them up."""
     with unit_of_work() as session:
-        shops_count = replay_inbox(session, entry_ids or None)
-    out.print(f"Inbox entries of {shops_count} shop(s) queued again.")
+        count = replay_inbox(session, entry_ids or None)
+    out.print(f"{count} inbox entr{'y' if count == 1 else 'ies'} queued again.")
