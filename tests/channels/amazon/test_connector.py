@@ -48,6 +48,7 @@ def test_registered_with_the_published_limits() -> None:
         "order_items": "getOrderItems",
         "stock": "patchListingsItem",
         "shipments": "confirmShipment",
+        "rdt": "createRestrictedDataToken",
     }
     assert {
         ours: PUBLISHED_RATES[theirs] for ours, theirs in operations.items()
@@ -152,25 +153,48 @@ def test_cancellations(store: AmazonStore, connect: Connect) -> None:
 
 
 def test_token_is_cached_and_renewed(store: AmazonStore, connect: Connect) -> None:
+    def issued() -> tuple[int, int, int]:
+        return store.tokens_issued, store.rdts_issued, store.denied
+
     amazon = connect()
     amazon.fetch_orders(*window(), None)
     amazon.fetch_orders(*window(), None)
-    connect().fetch_orders(*window(), None)  # another connector for the same seller shares the token
-    assert (store.tokens_issued, store.denied) == (1, 0)
+    connect().fetch_orders(*window(), None)  # another connector for the same seller shares the tokens
+    assert issued() == (1, 1, 0)
 
-    # Revoked early (or expired by Amazon's clock): one 403, one new token, the call goes through.
+    # Revoked early (or expired by Amazon's clock): the RDT's 403 gets a new RDT, whose request's 403
+    # gets a new access token; the call goes through.
     store.expire_tokens()
     amazon.fetch_orders(*window(), None)
-    assert (store.tokens_issued, store.denied) == (2, 1)
+    assert issued() == (2, 2, 2)
 
-    # A short-lived token is renewed before it runs out, without a 403.
+    # Short-lived tokens are renewed before they run out, without a 403.
     store.configure(token_lifetime=1)
     store.expire_tokens()
     amazon.fetch_orders(*window(), None)
-    assert (store.tokens_issued, store.denied) == (3, 2)
+    assert issued() == (3, 3, 4)
     time.sleep(1.0)
     amazon.fetch_orders(*window(), None)
-    assert (store.tokens_issued, store.denied) == (4, 2)
+    assert issued() == (4, 4, 4)
+
+
+def test_orders_are_read_with_a_restricted_data_token_and_carry_the_buyer(
+    store: AmazonStore, connect: Connect
+) -> None:
+    store.add_listing("MUG-1")
+    order_id = store.place_order([Line("MUG-1", 1)], paid=True, buyer_name="Mei Chen")
+    amazon = connect()
+    page = amazon.fetch_orders(*window(), None)
+    single = amazon.fetch_order(order_id)
+    assert single is not None
+    for raw in (*page.orders, single):
+        assert amazon.ready(raw)
+        mapped = amazon.map_order(raw)
+        assert mapped["buyer"]["name"] == "Mei Chen" and mapped["buyer"]["email"]
+        address = mapped["shipping_address"]
+        assert address["name"] == "Mei Chen" and address["line1"] and address["phone"]
+    assert store.rdts_issued == 1  # one RDT for every batch and every single order, until it expires
+    assert store.calls()["createRestrictedDataToken"] == 1
 
 
 def test_refused_credentials_are_auth_failed(store: AmazonStore, connect: Connect) -> None:

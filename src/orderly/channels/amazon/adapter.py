@@ -5,14 +5,20 @@ Access tokens (``Atza|...``, an hour) are shared by every connector in the proce
 app credentials and refresh token, and renewed shortly before they expire. A 403 on a cached token
 gets one new token and one more try: Amazon answers an expired or revoked token with a 403 whose
 wording is not documented, so the retry does not depend on it.
+
+Calls that return buyer data (getOrders, getOrder) carry a Restricted Data Token instead of the access
+token: without one Amazon withholds the buyer's name and email and the address's name, street and
+phone. One RDT names every restricted resource the connector reads, by generic path, so it serves every
+batch of orders until it expires; it is cached like the access token and renewed the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json as jsonlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -24,8 +30,10 @@ USER_AGENT = "Orderly/0.1 (Language=Python)"
 #: A throttled call is waited out in place only when the wait is this short (seconds).
 MAX_PATIENT_WAIT = 5.0
 
-_tokens: dict[str, tuple[str, float]] = {}  # credentials key -> (access token, monotonic renew time)
+#: Credentials key (and, for an RDT, the restricted resources it names) -> (token, monotonic renew time).
+_tokens: dict[str, tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
+RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
 
 
 class Throttled(RateLimited):
@@ -91,10 +99,21 @@ class SpApi:
 
     # --- Login with Amazon -------------------------------------------------------------------------
 
-    def _cached_token(self) -> str | None:
+    def _cached(self, key: str) -> str | None:
         with _tokens_lock:
-            entry = _tokens.get(self._key)
+            entry = _tokens.get(key)
         return entry[0] if entry and entry[1] > time.monotonic() else None
+
+    def _keep(self, key: str, token: str, lifetime: float) -> None:
+        # Renew a little early so a token never expires between our check and Amazon's.
+        renew_at = time.monotonic() + lifetime - min(60.0, lifetime / 10)
+        with _tokens_lock:
+            _tokens[key] = (token, renew_at)
+
+    def _forget(self, key: str, token: str) -> None:
+        with _tokens_lock:
+            if _tokens.get(key, ("",))[0] == token:  # another thread may have renewed it already
+                del _tokens[key]
 
     def _new_token(self) -> str:
         try:
@@ -123,16 +142,21 @@ class SpApi:
             raise ChannelError("LWA sent a malformed token response", status=200, body=text) from exc
         if not isinstance(token, str) or not token:
             raise ChannelError("LWA sent no access token", status=200, body=text)
-        # Renew a little early so a token never expires between our check and Amazon's.
-        renew_at = time.monotonic() + lifetime - min(60.0, lifetime / 10)
-        with _tokens_lock:
-            _tokens[self._key] = (token, renew_at)
+        self._keep(self._key, token, lifetime)
         return token
 
-    def _forget(self, token: str) -> None:
-        with _tokens_lock:
-            if _tokens.get(self._key, ("",))[0] == token:  # another thread may have renewed it already
-                del _tokens[self._key]
+    def _new_restricted_token(self, key: str, resources: Sequence[Mapping[str, Any]]) -> str:
+        """Tokens API createRestrictedDataToken for ``resources``, called with the access token."""
+        body = self._call("rdt", "POST", RDT_PATH, None, {"restrictedResources": list(resources)}, None)
+        try:
+            token, lifetime = body["restrictedDataToken"], float(body["expiresIn"])
+        except (KeyError, TypeError, ValueError) as exc:
+            text = str(body)[:2000]
+            raise ChannelError("createRestrictedDataToken: malformed response", body=text) from exc
+        if not isinstance(token, str) or not token:
+            raise ChannelError("createRestrictedDataToken sent no token", body=str(body)[:2000])
+        self._keep(key, token, lifetime)
+        return token
 
     # --- SP-API ------------------------------------------------------------------------------------
 
@@ -145,28 +169,48 @@ class SpApi:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         patience: int = 0,
+        restricted: Sequence[Mapping[str, Any]] | None = None,
     ) -> Any:
         """The response's JSON (None for an empty 2xx). Up to ``patience`` throttled answers whose
-        wait is short are waited out here instead of raised."""
+        wait is short are waited out here instead of raised. ``restricted``: the restricted resources
+        (Tokens API shape) whose RDT the call must carry to see buyer data."""
         waited = 0
         while True:
             try:
-                return self._call(op, method, path, params, json)
+                return self._call(op, method, path, params, json, restricted)
             except RateLimited as exc:
                 if waited >= patience or exc.retry_after > MAX_PATIENT_WAIT:
                     raise
                 waited += 1
                 time.sleep(exc.retry_after)
 
-    def _call(self, op: str, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> Any:
-        token = self._cached_token()
-        fresh = token is None
+    def _call(
+        self,
+        op: str,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        restricted: Sequence[Mapping[str, Any]] | None,
+    ) -> Any:
+        if restricted is None:
+            key = self._key
+            token = self._cached(key)
+            fresh = token is None
+            token = token or self._new_token()
+        else:
+            key = self._key + ":" + jsonlib.dumps(restricted, sort_keys=True)
+            token = self._cached(key)
+            fresh = token is None
+            token = token or self._new_restricted_token(key, restricted)
         self.pace(op)
-        response = self._send(method, path, token or self._new_token(), params, json)
+        response = self._send(method, path, token, params, json)
         if response.status_code == 403 and not fresh:
-            self._forget(token or "")
+            # An expired or revoked token: one new one, one more try.
+            self._forget(key, token)
+            token = self._new_token() if restricted is None else self._new_restricted_token(key, restricted)
             self.pace(op)  # the second try is a request of its own
-            response = self._send(method, path, self._new_token(), params, json)
+            response = self._send(method, path, token, params, json)
         return self._result(op, response)
 
     def _send(

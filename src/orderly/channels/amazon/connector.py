@@ -2,8 +2,10 @@
 Listings Items API (2021-08-01), shipments through confirmShipment.
 
 Credentials: ``client_id``, ``client_secret`` (the LWA app) and ``refresh_token`` (the seller's
-authorisation). Settings: ``marketplace_id``, ``seller_id``, optionally ``token_url`` (LWA; by default
-Amazon's own for Amazon hosts, else ``base_url + "/auth/o2/token"`` so one sandbox serves both) and
+authorisation). Orders are read with a Restricted Data Token (Tokens API), so they carry the buyer's
+name, email and full address; the app needs the roles that allow it.
+Settings: ``marketplace_id``, ``seller_id``, optionally ``token_url`` (LWA; by default Amazon's own
+for Amazon hosts, else ``base_url + "/auth/o2/token"`` so one sandbox serves both) and
 ``before_lag_seconds`` (how far behind now a poll window must end; Amazon requires 120).
 
 What the engine should know beyond :class:`~orderly.channels.connector.Connector`:
@@ -50,6 +52,12 @@ LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an addres
 PAGE_SIZE = 30
 #: Throttled getOrderItems calls waited out in place, so a page is not fetched again for its items.
 ITEM_PATIENCE = 3
+#: What getOrders and getOrder show only to a call carrying a Restricted Data Token: the buyer's name and
+#: email, and the address's name, street and phone. Generic paths, so one RDT serves every order.
+ORDER_PII = tuple(
+    {"method": "GET", "path": path, "dataElements": ["buyerInfo", "shippingAddress"]}
+    for path in ("/orders/v0/orders", "/orders/v0/orders/{orderId}")
+)
 
 
 def _payload(body: Any, op: str) -> dict[str, Any]:
@@ -84,6 +92,7 @@ class AmazonConnector(Connector):
         "order_items": RateLimit(0.5, 30),  # getOrderItems
         "shipments": RateLimit(2.0, 10),  # confirmShipment
         "stock": RateLimit(5.0, 10),  # patchListingsItem
+        "rdt": RateLimit(1.0, 10),  # createRestrictedDataToken
     }
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
@@ -132,14 +141,17 @@ class AmazonConnector(Connector):
                 "FulfillmentChannels": "MFN",
                 "MaxResultsPerPage": PAGE_SIZE,
             }
-        payload = _payload(self.api.call("orders", "GET", "/orders/v0/orders", params=params), "getOrders")
+        body = self.api.call("orders", "GET", "/orders/v0/orders", params=params, restricted=ORDER_PII)
+        payload = _payload(body, "getOrders")
         orders = _records(payload.get("Orders"), "getOrders Orders", "AmazonOrderId", "LastUpdateDate")
         next_token = payload.get("NextToken")
         return OrderPage([self._raw(order) for order in orders], next_token if next_token else None)
 
     def fetch_order(self, external_id: str) -> RawOrder | None:
         try:
-            body = self.api.call("order", "GET", f"/orders/v0/orders/{quote(external_id, safe='')}")
+            body = self.api.call(
+                "order", "GET", f"/orders/v0/orders/{quote(external_id, safe='')}", restricted=ORDER_PII
+            )
         except Rejected as exc:
             if exc.status == 404:
                 return None

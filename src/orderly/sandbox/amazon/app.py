@@ -1,9 +1,12 @@
-"""The HTTP face of :class:`AmazonStore`: LWA, Orders v0, Listings Items 2021-08-01, and ``/_sandbox``.
+"""The HTTP face of :class:`AmazonStore`: LWA, Tokens 2021-03-01, Orders v0, Listings Items 2021-08-01,
+and ``/_sandbox``.
 
 Every SP-API call goes through the same gate, in this order: an injected fault (429, 500 or a delay),
-the ``x-amz-access-token`` check (403), the operation's token bucket (429), then the store. Responses
-carry ``x-amzn-RequestId`` and ``x-amzn-RateLimit-Limit``; no ``Retry-After``, which the models do not
-document.
+the ``x-amz-access-token`` check (403: an LWA access token, or a Restricted Data Token naming the
+resource), the operation's token bucket (429), then the store. getOrders and getOrder show the buyer's
+name and email and the street, name and phone of the address only to a call carrying an RDT for them.
+Responses carry ``x-amzn-RequestId`` and ``x-amzn-RateLimit-Limit``; no ``Retry-After``, which the
+models do not document.
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ def create_app(store: AmazonStore) -> FastAPI:
             return _json(500, INTERNAL_FAILURE, headers)
         if fault == "delay":
             await asyncio.sleep(store.faults().delay_seconds)
-        denied = store.check_token(request.headers.get("x-amz-access-token"))
+        token = request.headers.get("x-amz-access-token")
+        denied = store.check_token(token, request.method, request.url.path)
         if denied is not None:
             return _json(403, denied, headers)
         if not store.take(op):
@@ -152,15 +156,29 @@ def create_app(store: AmazonStore) -> FastAPI:
         status, body = store.api_token(form)
         return _json(status, body, {"Cache-Control": "no-store"})
 
+    def shown(request: Request) -> frozenset[str]:
+        """The restricted data the call's token unlocks for its resource."""
+        token = request.headers.get("x-amz-access-token")
+        return store.data_elements(token, request.method, request.url.path)
+
+    # --- Tokens 2021-03-01 -------------------------------------------------------------------------
+
+    @app.post("/tokens/2021-03-01/restrictedDataToken")
+    async def restricted_data_token(request: Request) -> Response:
+        body = _body(await request.body())
+        return await gate(request, "createRestrictedDataToken", lambda: store.api_restricted_data_token(body))
+
     # --- Orders v0 ---------------------------------------------------------------------------------
 
     @app.get("/orders/v0/orders")
     async def get_orders(request: Request) -> Response:
-        return await gate(request, "getOrders", lambda: store.api_get_orders(request.query_params))
+        return await gate(
+            request, "getOrders", lambda: store.api_get_orders(request.query_params, shown(request))
+        )
 
     @app.get("/orders/v0/orders/{order_id}")
     async def get_order(request: Request, order_id: str) -> Response:
-        return await gate(request, "getOrder", lambda: store.api_get_order(order_id))
+        return await gate(request, "getOrder", lambda: store.api_get_order(order_id, shown(request)))
 
     @app.get("/orders/v0/orders/{order_id}/orderItems")
     async def get_order_items(request: Request, order_id: str) -> Response:

@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -37,6 +38,7 @@ PUBLISHED_RATES: dict[str, RateLimit] = {
     "getOrderItems": RateLimit(0.5, 30),
     "confirmShipment": RateLimit(2.0, 10),
     "patchListingsItem": RateLimit(5.0, 10),
+    "createRestrictedDataToken": RateLimit(1.0, 10),  # tokens 2021-03-01
 }
 
 #: Limits no test or benchmark reaches: for runs that are not about throttling.
@@ -65,6 +67,33 @@ DENIED = "Access to requested resource is denied."
 # The expired-token wording is UNCONFIRMED; the revoked one is quoted in public SP-API issues.
 TOKEN_EXPIRED = "The access token you provided has expired."  # noqa: S105 - a message
 TOKEN_INVALID = "The access token you provided is revoked, malformed or invalid."  # noqa: S105
+
+
+#: What a Restricted Data Token can unlock (Tokens API 2021-03-01 ``dataElements``).
+DATA_ELEMENTS = frozenset({"buyerInfo", "shippingAddress", "buyerTaxInformation"})
+#: The restricted Orders v0 operations an RDT can name; ``{orderId}`` (a generic path) stands for any order.
+_RESTRICTED_PATHS = (
+    re.compile(r"/orders/v0/orders"),
+    re.compile(r"/orders/v0/orders/[^/]+"),
+    re.compile(r"/orders/v0/orders/[^/]+/orderItems"),
+)
+#: What getOrders and getOrder show of a shipping address to a call without an RDT for it.
+_UNRESTRICTED_ADDRESS = ("City", "County", "District", "Municipality", "StateOrRegion", "PostalCode",
+                         "CountryCode", "AddressType")  # fmt: skip
+MAX_RESTRICTED_RESOURCES = 50
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """One restricted resource of a Restricted Data Token."""
+
+    method: str
+    path: str
+    data_elements: frozenset[str]
+
+    def covers(self, method: str, path: str) -> bool:
+        pattern = re.escape(self.path).replace(re.escape("{orderId}"), "[^/]+")
+        return method == self.method and re.fullmatch(pattern, path) is not None
 
 
 _QUERY_KEYS = frozenset({"field", "after", "before", "statuses", "channels", "size", "last"})
@@ -258,6 +287,7 @@ class AmazonStore:
         self.items_page_size = items_page_size
         self.configure(rates=rates or {})
         self._tokens: dict[str, float] = {}  # access token -> monotonic expiry
+        self._rdts: dict[str, tuple[float, tuple[_Grant, ...]]] = {}  # RDT -> (monotonic expiry, grants)
         self._listings: dict[str, _Listing] = {}
         self._orders: dict[str, _Order] = {}
         self._shipments: list[dict[str, Any]] = []
@@ -267,6 +297,7 @@ class AmazonStore:
         self._order_seq = 0
         self._item_seq = self._rng.randrange(10**13, 9 * 10**13)
         self.tokens_issued = 0
+        self.rdts_issued = 0
         self.denied = 0  # SP-API calls answered 403 for want of a live token
 
     # --- configuration and faults ------------------------------------------------------------------
@@ -380,22 +411,66 @@ class AmazonStore:
             "refresh_token": self.refresh_token,
         }
 
-    def check_token(self, token: str | None) -> dict[str, Any] | None:
-        """The 403 body for a call made with ``token``, or None when the token is live."""
+    def check_token(self, token: str | None, method: str = "GET", path: str = "") -> dict[str, Any] | None:
+        """The 403 body for a call to ``method path`` made with ``token`` (an LWA access token, or a
+        Restricted Data Token naming that resource), or None when the token is live and may."""
         with self._lock:
+            now = time.monotonic()
             expires = self._tokens.get(token) if token else None
-            if expires is not None and expires > time.monotonic():
+            covered = True
+            if expires is None and token in self._rdts:
+                expires, grants = self._rdts[token]
+                covered = any(grant.covers(method, path) for grant in grants)
+            if expires is not None and expires > now and covered:
                 return None
             self.denied += 1
-        if not token:
+        if not token or not covered:
             return error_body("Unauthorized", DENIED, "")
         return error_body("Unauthorized", DENIED, TOKEN_INVALID if expires is None else TOKEN_EXPIRED)
 
+    def data_elements(self, token: str | None, method: str, path: str) -> frozenset[str]:
+        """What restricted data a call may see: what its RDT grants for the resource, nothing for an LWA
+        access token."""
+        with self._lock:
+            _, grants = self._rdts.get(token or "", (0.0, ()))
+        return frozenset().union(*(g.data_elements for g in grants if g.covers(method, path)))
+
+    def api_restricted_data_token(self, body: Any) -> Response:
+        """``POST /tokens/2021-03-01/restrictedDataToken``: an RDT for up to 50 restricted resources, each
+        a method, a path (one order's, or generic with ``{orderId}``) and the ``dataElements`` it unlocks."""
+        resources = body.get("restrictedResources") if isinstance(body, dict) else None
+        if not isinstance(resources, list) or not 1 <= len(resources) <= MAX_RESTRICTED_RESOURCES:
+            return _orders_invalid(f"restrictedResources must hold 1 to {MAX_RESTRICTED_RESOURCES} resources")
+        grants = []
+        for resource in resources:
+            if not isinstance(resource, dict):
+                return _orders_invalid(f"{resource!r} is not a restricted resource")
+            method, path = resource.get("method"), resource.get("path")
+            elements = resource.get("dataElements")
+            if method not in ("GET", "PUT", "POST", "DELETE"):
+                return _orders_invalid(f"method {method!r} must be GET, PUT, POST or DELETE")
+            if not isinstance(path, str) or not any(p.fullmatch(path) for p in _RESTRICTED_PATHS):
+                return _orders_invalid(f"{path!r} is not a restricted resource")
+            if (
+                not isinstance(elements, list)
+                or not elements
+                or not all(isinstance(e, str) and e in DATA_ELEMENTS for e in elements)
+            ):
+                known = ", ".join(sorted(DATA_ELEMENTS))
+                return _orders_invalid(f"dataElements for {path} must be some of {known}")
+            grants.append(_Grant(method, path, frozenset(elements)))
+        token = "Atz.sprdt|" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._rdts[token] = (time.monotonic() + self.token_lifetime, tuple(grants))
+            self.rdts_issued += 1
+        return 200, {"restrictedDataToken": token, "expiresIn": self.token_lifetime}
+
     def expire_tokens(self) -> None:
-        """Every access token issued so far expires now (a client must refresh)."""
+        """Every access token and RDT issued so far expires now (a client must get new ones)."""
         with self._lock:
             now = time.monotonic()
             self._tokens = {token: min(at, now) for token, at in self._tokens.items()}
+            self._rdts = {token: (min(at, now), grants) for token, (at, grants) in self._rdts.items()}
 
     # --- the seller's world ------------------------------------------------------------------------
 
@@ -593,7 +668,10 @@ class AmazonStore:
 
     # --- payloads ----------------------------------------------------------------------------------
 
-    def _order_payload(self, order: _Order) -> dict[str, Any]:
+    def _order_payload(self, order: _Order, shown: frozenset[str] = DATA_ELEMENTS) -> dict[str, Any]:
+        """The order as getOrders/getOrder show it to a call that may see the ``shown`` restricted data
+        (Amazon withholds the buyer's name and email, and the address but for its city, region, postcode
+        and country, unless the call carries an RDT for them)."""
         shipped = sum(i.shipped for i in order.items)
         unshipped = 0 if order.status == "Canceled" else sum(i.quantity for i in order.items) - shipped
         payload: dict[str, Any] = {
@@ -628,11 +706,17 @@ class AmazonStore:
                 "IsIBA": False,
                 "IsISPU": False,
                 "IsAccessPointOrder": False,
-                "BuyerInfo": {"BuyerEmail": order.buyer_email, "BuyerName": order.buyer_name},
+                "BuyerInfo": {"BuyerEmail": order.buyer_email, "BuyerName": order.buyer_name}
+                if "buyerInfo" in shown
+                else {},
             }
         )
         if order.status in ADDRESS_STATUSES:
-            payload["ShippingAddress"] = dict(order.address)
+            payload["ShippingAddress"] = (
+                dict(order.address)
+                if "shippingAddress" in shown
+                else {k: v for k, v in order.address.items() if k in _UNRESTRICTED_ADDRESS}
+            )
         return payload
 
     def _items_payload(self, order: _Order, items: Iterable[_Item]) -> list[dict[str, Any]]:
@@ -663,8 +747,9 @@ class AmazonStore:
 
     # --- Orders v0 ---------------------------------------------------------------------------------
 
-    def api_get_orders(self, params: Mapping[str, str]) -> Response:
-        """``GET /orders/v0/orders``; a NextToken request carries only MarketplaceIds and NextToken."""
+    def api_get_orders(self, params: Mapping[str, str], shown: frozenset[str] = frozenset()) -> Response:
+        """``GET /orders/v0/orders``; a NextToken request carries only MarketplaceIds and NextToken.
+        ``shown``: the restricted data the call's RDT unlocks."""
         marketplaces = params.get("MarketplaceIds", "")
         if not marketplaces:
             return _orders_invalid("MarketplaceIds is required")
@@ -681,7 +766,7 @@ class AmazonStore:
                 return parsed
             query = parsed
         with self._lock:
-            return 200, {"payload": self._orders_page(query)}
+            return 200, {"payload": self._orders_page(query, shown)}
 
     def _orders_query(self, params: Mapping[str, str]) -> dict[str, Any] | Response:
         """The criteria of a first getOrders request, checked as Amazon does."""
@@ -721,7 +806,7 @@ class AmazonStore:
             "last": None,  # the (time, id) key of the previous page's last order
         }
 
-    def _orders_page(self, query: Mapping[str, Any]) -> dict[str, Any]:
+    def _orders_page(self, query: Mapping[str, Any], shown: frozenset[str]) -> dict[str, Any]:
         by_created = query["field"] == "Created"
         after, before = parse_instant(query["after"]), parse_instant(query["before"])
 
@@ -740,18 +825,18 @@ class AmazonStore:
             key=key,
         )
         page = matching[: query["size"]]
-        payload: dict[str, Any] = {"Orders": [self._order_payload(order) for order in page]}
+        payload: dict[str, Any] = {"Orders": [self._order_payload(order, shown) for order in page]}
         if len(matching) > len(page):
             payload["NextToken"] = _encode_token({**query, "last": list(key(page[-1]))})
         payload[f"{query['field']}Before"] = query["before"]
         return payload
 
-    def api_get_order(self, order_id: str) -> Response:
+    def api_get_order(self, order_id: str, shown: frozenset[str] = frozenset()) -> Response:
         with self._lock:
             order = self._orders.get(order_id)
             if order is None:
                 return _not_found(f"order {order_id}")
-            return 200, {"payload": self._order_payload(order)}
+            return 200, {"payload": self._order_payload(order, shown)}
 
     def api_get_order_items(self, order_id: str, params: Mapping[str, str]) -> Response:
         with self._lock:
