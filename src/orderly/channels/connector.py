@@ -19,11 +19,13 @@ are raised as the exceptions below so the engine can retry, back off or dead-let
 
 from __future__ import annotations
 
+import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -141,6 +143,55 @@ class Rejected(ChannelError):
     """The platform refused this request as invalid (4xx other than auth and throttling)."""
 
     retryable = False
+
+
+class Unreached(ChannelError):
+    """The request never reached the platform (no connection could be made): sending it again is safe
+    even when the platform would act on it twice."""
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How one request is retried in place before its failure goes to the job: a 500, a dropped
+    connection or a short throttle costs one request again, not the pages already fetched. Waits
+    double from ``first_wait`` with jitter; a throttle waits its Retry-After, unless longer than
+    ``longest_wait`` (then, as for the pacer's long waits, the job runs again at that time)."""
+
+    tries: int = 4
+    first_wait: float = 0.2
+    longest_wait: float = 5.0
+
+
+RETRIES = Retries()
+T = TypeVar("T")
+
+
+def retrying(
+    send: Callable[[], T],
+    *,
+    replayable: bool = True,
+    retries: Retries = RETRIES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``send()`` (one request, paced inside), tried up to ``retries.tries`` times. A request the
+    platform may not act on twice (``replayable=False``) is sent again only when it surely did not
+    act: throttled, or never reached."""
+    attempt = 1
+    while True:
+        try:
+            return send()
+        except RateLimited as exc:
+            if attempt == retries.tries or exc.retry_after > retries.longest_wait:
+                raise
+            wait = exc.retry_after
+        except ChannelError as exc:
+            safe = replayable or isinstance(exc, Unreached)
+            if attempt == retries.tries or not exc.retryable or not safe:
+                raise
+            wait = min(retries.longest_wait, retries.first_wait * 2 ** (attempt - 1))
+            wait *= random.uniform(0.5, 1.0)  # jitter: retries of many workers never in lockstep
+        sleep(wait)
+        attempt += 1
 
 
 class Connector(ABC):

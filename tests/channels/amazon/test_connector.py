@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from orderly.channels.amazon import AmazonConnector, mapper
 from orderly.channels.amazon.adapter import Throttled
+from orderly.channels.amazon.connector import BEFORE_MARGIN
 from orderly.channels.connector import (
     AuthFailed,
     ChannelError,
@@ -68,7 +69,9 @@ def test_settings_and_token_url(client: httpx.Client) -> None:
     )
     assert make("http://127.0.0.1:9000/").api.token_url == "http://127.0.0.1:9000/auth/o2/token"
     assert make("http://x", token_url="http://lwa/token").api.token_url == "http://lwa/token"
-    assert make("http://x").lag == timedelta(minutes=2)
+    # Amazon's two minutes and a margin for our clocks' difference; a sandbox without the rule: none.
+    assert make("http://x").lag == timedelta(minutes=2) + BEFORE_MARGIN > timedelta(minutes=2)
+    assert make("http://x", before_lag_seconds="0").lag == timedelta(0)
     with pytest.raises(AuthFailed, match="seller_id"):
         AmazonConnector(ShopConnection(1, "amz", "http://x", credentials, {"marketplace_id": "M"}), client)
     with pytest.raises(AuthFailed, match="client_secret"):
@@ -113,7 +116,7 @@ def test_window_ends_two_minutes_before_now(store: AmazonStore, connect: Connect
     old = store.place_order([Line("MUG-1", 1)], paid=True, at=datetime.now(UTC) - timedelta(minutes=10))
     store.place_order([Line("MUG-1", 1)], paid=True)  # too fresh to be asked for yet
     amazon = connect(before_lag_seconds=120)
-    assert amazon.lag == timedelta(minutes=2)
+    assert amazon.lag == timedelta(minutes=2) + BEFORE_MARGIN
     page = amazon.fetch_orders(*window(), None)
     assert [raw.external_id for raw in page.orders] == [old]
     # A window that lies entirely within the last two minutes needs no call at all.
@@ -280,15 +283,15 @@ def test_confirm_shipment_refused(store: AmazonStore, connect: Connect) -> None:
     assert unknown.value.status == 404
 
 
-def test_throttling_is_rate_limited(store: AmazonStore, connect: Connect) -> None:
-    store.configure(rates={"getOrders": RateLimit(0.5, 1)})
+def test_throttling_longer_than_a_retry_waits_is_rate_limited(store: AmazonStore, connect: Connect) -> None:
+    store.configure(rates={"getOrders": RateLimit(0.1, 1)})
     amazon = connect()
     amazon.fetch_orders(*window(), None)
     with pytest.raises(RateLimited) as throttled:
         amazon.fetch_orders(*window(), None)
     assert isinstance(throttled.value, Throttled)
     # No Retry-After from Amazon: one token's worth of the rate in x-amzn-RateLimit-Limit.
-    assert (throttled.value.retry_after, throttled.value.operation) == (2.0, "orders")
+    assert (throttled.value.retry_after, throttled.value.operation) == (10.0, "orders")
     assert (throttled.value.status, throttled.value.retryable) == (429, True)
     assert "QuotaExceeded" in str(throttled.value)
 
@@ -316,10 +319,7 @@ def test_server_faults_are_retryable_channel_errors(
         amazon.fetch_orders(*window(), None)
     assert type(failed.value) is ChannelError and failed.value.retryable and failed.value.status == 500
 
-    store.set_faults(Faults(malformed_once=True))
-    with pytest.raises(ChannelError, match="malformed JSON") as malformed:
-        amazon.fetch_orders(*window(), None)
-    assert type(malformed.value) is ChannelError and malformed.value.retryable
+    store.set_faults(Faults(malformed_once=True))  # a truncated page is read again in place
     assert len(amazon.fetch_orders(*window(), None).orders) == 1
 
     store.set_faults(Faults(delay=1.0, delay_seconds=0.5))
@@ -328,3 +328,32 @@ def test_server_faults_are_retryable_channel_errors(
         with pytest.raises(ChannelError, match="timed out") as timed_out:
             slow.push_stock([StockPush("MUG-1", "MUG-1", 1, {})])
     assert type(timed_out.value) is ChannelError and timed_out.value.retryable
+
+
+def test_each_call_is_retried_on_its_own_so_a_failing_item_call_loses_no_page(
+    store: AmazonStore, connect: Connect
+) -> None:
+    store.add_listing("MUG-1")
+    placed = {store.place_order([Line("MUG-1", 1)], paid=True) for _ in range(24)}
+    store.set_faults(Faults(throttle=0.1, error=0.1, seed=11))  # 10 % 429s, 10 % 500s
+    amazon = connect()
+    page = amazon.fetch_orders(*window(), None)
+    # Seed 11 fails 8 of the first 26 requests: each was sent again on its own.
+    assert {raw.external_id for raw in page.orders} == placed and all(r.body["items"] for r in page.orders)
+
+
+def test_a_window_amazon_finds_too_recent_waits_for_a_retry_instead_of_dying(
+    store: AmazonStore, connect: Connect
+) -> None:
+    store.add_listing("MUG-1")
+    order_id = store.place_order([Line("MUG-1", 1)], paid=True, at=datetime.now(UTC) - timedelta(minutes=10))
+    # Amazon's clock 20 s behind ours: a window ending exactly two minutes before our now is refused.
+    store.clock = lambda: datetime.now(UTC) - timedelta(seconds=20)
+    store.configure(before_lag_seconds=120)
+    amazon = connect(before_lag_seconds=120)
+    assert [raw.external_id for raw in amazon.fetch_orders(*window(), None).orders] == [order_id]
+
+    store.clock = lambda: datetime.now(UTC) - timedelta(minutes=5)  # beyond any margin
+    with pytest.raises(ChannelError, match="too recent") as refused:
+        amazon.fetch_orders(*window(), None)
+    assert refused.value.retryable and not isinstance(refused.value, Rejected)

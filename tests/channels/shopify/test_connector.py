@@ -3,7 +3,6 @@ learn their binding, shipments, HTTP failures as the interface's exceptions, web
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from orderly.channels.connector import (
+    RETRIES,
     AuthFailed,
     ChannelError,
     RateLimit,
@@ -21,6 +21,7 @@ from orderly.channels.connector import (
     Shipment,
     ShopConnection,
     StockPush,
+    Unreached,
 )
 from orderly.channels.registry import connector_class
 from orderly.channels.shopify import CONNECTOR, ShopifyConnector
@@ -207,26 +208,60 @@ def test_confirm_shipment_of_what_cannot_ship_is_rejected(
         assert not refused.value.retryable
 
 
-def test_a_full_bucket_is_rate_limited_with_its_retry_after() -> None:
+def test_a_full_bucket_is_waited_out_in_place_for_its_retry_after() -> None:
     store = new_store(bucket_size=2, leak_per_second=2.0)
     with serving(create_app(store)) as base_url:
         shopify = connect(base_url, store)
-        shopify.fetch_order("1")
-        shopify.fetch_order("1")
-        with pytest.raises(RateLimited) as throttled:
-            shopify.fetch_order("1")
-        time.sleep(throttled.value.retry_after)  # waiting as told is enough
-        assert shopify.fetch_order("1") is None
+        for _ in range(3):
+            assert shopify.fetch_order("1") is None  # the third was throttled, waited, sent again
     store.close()
-    assert 0 < throttled.value.retry_after <= 0.5 and throttled.value.status == 429
-    assert throttled.value.retryable
+    assert store.stats()["throttled"] >= 1
 
 
-def test_a_429_says_how_long_to_wait(shopify: ShopifyConnector, store: ShopifyStore) -> None:
-    store.set_faults({"rate_limited": 1.0, "retry_after": 3.5})
+def test_each_call_is_retried_on_its_own_through_429s_and_500s(url: str, store: ShopifyStore) -> None:
+    placed = {str(place(store)["id"]) for _ in range(12)}
+    store.set_faults({"seed": 3, "rate_limited": 0.25, "retry_after": 0.01, "server_error": 0.25})
+    shopify = connect(url, store, page_size=2)
+    fetched, cursor = set(), None
+    while True:
+        page = shopify.fetch_orders(*WIDE, cursor)
+        fetched |= {raw.external_id for raw in page.orders}
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert fetched == placed
+    stats = store.stats()
+    assert stats.get("injected_429") and stats.get("injected_500")  # met, and each retried in place
+
+
+def test_a_fulfillment_shopify_may_have_made_is_not_sent_again() -> None:
+    sent: list[str] = []
+    open_order = {"id": 7, "status": "open", "line_items": [{"id": 8, "fulfillable_quantity": 1}]}
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.method} {request.url.path.rsplit('/', 1)[-1]}")
+        if request.method == "GET":
+            return httpx.Response(200 if len(sent) > 1 else 500, json={"fulfillment_orders": [open_order]})
+        return httpx.Response(500, json={"errors": "Internal Server Error"})
+
+    connection = ShopConnection(1, "shopify-us", "http://shop", {"access_token": TOKEN}, {})
+    shopify = CONNECTOR(
+        connection, httpx.Client(base_url="http://shop", transport=httpx.MockTransport(platform))
+    )
+    with pytest.raises(ChannelError) as failed:
+        shopify.confirm_shipment(Shipment("1001", "UPS", "1Z", NOW))
+    assert failed.value.status == 500
+    # The read was retried; the fulfillment, which Shopify may have made before failing, went once.
+    assert sent == ["GET fulfillment_orders.json", "GET fulfillment_orders.json", "POST fulfillments.json"]
+
+
+def test_a_long_429_goes_back_to_the_job_with_its_wait(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    store.set_faults({"rate_limited": 1.0, "retry_after": 30})
     with pytest.raises(RateLimited) as injected:
         shopify.fetch_orders(*WIDE, None)
-    assert injected.value.retry_after == 3.5
+    assert injected.value.retry_after == 30 and store.stats()["calls"] == 1
 
 
 def test_a_refused_token_is_auth_failed(url: str, store: ShopifyStore) -> None:
@@ -253,12 +288,13 @@ def test_server_errors_timeouts_and_bad_json_are_retryable(
     with pytest.raises(ChannelError) as failed:
         shopify.fetch_orders(*WIDE, None)
     assert failed.value.retryable and type(failed.value) is ChannelError
+    assert store.stats()["calls"] == (1 if "malformed_pages" in faults else RETRIES.tries)
 
 
 def test_an_unreachable_shop_is_retryable(store: ShopifyStore) -> None:
     with serving(create_app(store)) as gone:
         pass
-    with pytest.raises(ChannelError) as failed:
+    with pytest.raises(Unreached) as failed:
         connect(gone, store, timeout=0.5).fetch_order("1")
     assert failed.value.retryable
 

@@ -23,12 +23,19 @@ from typing import Any
 
 import httpx
 
-from orderly.channels.connector import AuthFailed, ChannelError, Pacer, RateLimit, RateLimited, Rejected
+from orderly.channels.connector import (
+    AuthFailed,
+    ChannelError,
+    Pacer,
+    RateLimit,
+    RateLimited,
+    Rejected,
+    Unreached,
+    retrying,
+)
 from orderly.core.clock import utcnow
 
 USER_AGENT = "Orderly/0.1 (Language=Python)"
-#: A throttled call is waited out in place only when the wait is this short (seconds).
-MAX_PATIENT_WAIT = 5.0
 
 #: Credentials key (and, for an RDT, the restricted resources it names) -> (token, monotonic renew time).
 _tokens: dict[str, tuple[str, float]] = {}
@@ -168,21 +175,13 @@ class SpApi:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        patience: int = 0,
         restricted: Sequence[Mapping[str, Any]] | None = None,
     ) -> Any:
-        """The response's JSON (None for an empty 2xx). Up to ``patience`` throttled answers whose
-        wait is short are waited out here instead of raised. ``restricted``: the restricted resources
-        (Tokens API shape) whose RDT the call must carry to see buyer data."""
-        waited = 0
-        while True:
-            try:
-                return self._call(op, method, path, params, json, restricted)
-            except RateLimited as exc:
-                if waited >= patience or exc.retry_after > MAX_PATIENT_WAIT:
-                    raise
-                waited += 1
-                time.sleep(exc.retry_after)
+        """The response's JSON (None for an empty 2xx). A 500, a dropped connection or a short
+        throttle is retried here (every SP-API call we make may be sent twice: reads, absolute
+        quantities, shipments keyed by package). ``restricted``: the restricted resources (Tokens API
+        shape) whose RDT the call must carry to see buyer data."""
+        return retrying(lambda: self._call(op, method, path, params, json, restricted))
 
     def _call(
         self,
@@ -226,6 +225,8 @@ class SpApi:
             return self.client.request(
                 method, self.base_url + path, params=params, json=json, headers=headers
             )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise Unreached(f"{method} {path}: no connection: {exc!r}") from exc
         except httpx.TimeoutException as exc:
             raise ChannelError(f"{method} {path} timed out") from exc
         except httpx.HTTPError as exc:

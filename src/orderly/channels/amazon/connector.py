@@ -6,13 +6,17 @@ authorisation). Orders are read with a Restricted Data Token (Tokens API), so th
 name, email and full address; the app needs the roles that allow it.
 Settings: ``marketplace_id``, ``seller_id``, optionally ``token_url`` (LWA; by default Amazon's own
 for Amazon hosts, else ``base_url + "/auth/o2/token"`` so one sandbox serves both) and
-``before_lag_seconds`` (how far behind now a poll window must end; Amazon requires 120).
+``before_lag_seconds`` (how far behind now Amazon requires a poll window to end: 120; 0 for a sandbox
+with the rule off).
 
 What the engine should know beyond :class:`~orderly.channels.connector.Connector`:
 
 - :meth:`AmazonConnector.fetch_orders` never asks for orders updated in the last ``lag``: Amazon refuses
-  a ``LastUpdatedBefore`` closer than 2 minutes to now, so the window's end is pulled back to
-  ``now - lag``. A poll must therefore not count anything after ``now - connector.lag`` as synced.
+  a ``LastUpdatedBefore`` closer than 2 minutes to now (by Amazon's clock), so the window's end is
+  pulled back to ``now - lag``, the rule plus a safety margin. A poll must therefore not count
+  anything after ``now - connector.lag`` as synced. Should Amazon still find the end too recent (its
+  clock behind ours by more than the margin), the 400 is raised as a retryable ChannelError: the
+  poll runs again later instead of dying.
 - :meth:`AmazonConnector.ready` is False while an order has no usable shipping address or prices
   (Pending orders show neither): skip that version; a later one (Unshipped) has them.
 - :meth:`AmazonConnector.cancelled` says Amazon cancelled the order. Canceled orders show no address
@@ -50,8 +54,9 @@ LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an addres
 #: getOrderItems allows a burst of 30 then one call every 2 s, and each order on a page needs one:
 #: pages of 30 fit the burst, and at one page a minute (getOrders' own rate) match its steady rate.
 PAGE_SIZE = 30
-#: Throttled getOrderItems calls waited out in place, so a page is not fetched again for its items.
-ITEM_PATIENCE = 3
+#: Added to Amazon's *Before rule: our clock and Amazon's differ, and a window ending exactly at the
+#: rule is refused whenever ours runs ahead.
+BEFORE_MARGIN = timedelta(seconds=30)
 #: What getOrders and getOrder show only to a call carrying a Restricted Data Token: the buyer's name and
 #: email, and the address's name, street and phone. Generic paths, so one RDT serves every order.
 ORDER_PII = tuple(
@@ -103,7 +108,8 @@ class AmazonConnector(Connector):
             raise AuthFailed(f"the shop's settings lack {', '.join(lacking)}")
         self.marketplace_id: str = settings["marketplace_id"]
         self.seller_id: str = settings["seller_id"]
-        self.lag = timedelta(seconds=float(settings.get("before_lag_seconds", 120)))
+        rule = timedelta(seconds=float(settings.get("before_lag_seconds", 120)))
+        self.lag = rule + BEFORE_MARGIN if rule else rule
         host = urlsplit(connection.base_url).hostname or ""
         default_token_url = (
             LWA_TOKEN_URL
@@ -141,7 +147,16 @@ class AmazonConnector(Connector):
                 "FulfillmentChannels": "MFN",
                 "MaxResultsPerPage": PAGE_SIZE,
             }
-        body = self.api.call("orders", "GET", "/orders/v0/orders", params=params, restricted=ORDER_PII)
+        try:
+            body = self.api.call("orders", "GET", "/orders/v0/orders", params=params, restricted=ORDER_PII)
+        except Rejected as exc:
+            if cursor is None and exc.status == 400 and "Before" in str(exc):
+                raise ChannelError(
+                    f"Amazon finds the window's end too recent (its clock behind ours?): {exc}",
+                    status=400,
+                    body=exc.body,
+                ) from exc
+            raise
         payload = _payload(body, "getOrders")
         orders = _records(payload.get("Orders"), "getOrders Orders", "AmazonOrderId", "LastUpdateDate")
         next_token = payload.get("NextToken")
@@ -179,7 +194,6 @@ class AmazonConnector(Connector):
                 "GET",
                 path,
                 params={"NextToken": token} if token else None,
-                patience=ITEM_PATIENCE,
             )
             payload = _payload(body, "getOrderItems")
             items.extend(_records(payload.get("OrderItems"), "getOrderItems OrderItems", "OrderItemId"))

@@ -29,7 +29,9 @@ from orderly.channels.connector import (
     Rejected,
     Shipment,
     StockPush,
+    Unreached,
     WebhookEvent,
+    retrying,
 )
 from orderly.channels.shopify import mapper, webhooks
 
@@ -158,7 +160,10 @@ class ShopifyConnector(Connector):
             "tracking_info": tracking,
             "line_items_by_fulfillment_order": by_fulfillment_order,
         }
-        self._send("shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment})
+        # A fulfillment sent twice would ship twice: sent again only if Shopify surely did not act.
+        self._send(
+            "shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment}, replayable=False
+        )
 
     def _order(self, order_id: str) -> dict[str, Any]:
         response = self._get_if_exists("shipments", f"orders/{order_id}.json")
@@ -194,23 +199,42 @@ class ShopifyConnector(Connector):
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        replayable: bool = True,
     ) -> httpx.Response:
-        """One Admin API call, counted against ``operation``'s rate limit; HTTP failures become the
-        connector exceptions."""
+        """One Admin API call, counted against ``operation``'s rate limit and retried in place after a
+        500, a dropped connection or a short 429 (a call Shopify must not act on twice, with
+        ``replayable=False``, only when it surely did not); HTTP failures become the connector
+        exceptions."""
         token = self.connection.credentials.get("access_token")
         if not token:
             raise AuthFailed("the shop's credentials have no access_token")
         version = self.connection.settings.get("api_version", API_VERSION)
-        what = f"Shopify {method} {resource}"
+        return retrying(
+            lambda: self._request(operation, method, f"/admin/api/{version}/{resource}", token, params, json),
+            replayable=replayable,
+        )
+
+    def _request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        token: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+    ) -> httpx.Response:
+        what = f"Shopify {method} {path.split('/', 4)[-1]}"
         self.pace(operation)
         try:
             response = self.client.request(
                 method,
-                f"/admin/api/{version}/{resource}",
+                path,
                 params=params,
                 json=json,
                 headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
             )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise Unreached(f"{what}: no connection: {exc!r}") from exc
         except httpx.TimeoutException as exc:
             raise ChannelError(f"{what}: timed out") from exc
         except httpx.HTTPError as exc:
