@@ -49,7 +49,8 @@ def test_every_answer_says_how_full_the_bucket_is() -> None:
 
 
 def test_a_full_bucket_answers_429_with_retry_after_until_it_has_leaked() -> None:
-    store = new_store(bucket_size=3, leak_per_second=2.0)
+    # A slow leak, so four calls made back to back on a busy machine still overflow the bucket.
+    store = new_store(bucket_size=3, leak_per_second=0.5)
     with served(store) as api:
         answers = [api.get(f"{ADMIN}/locations.json") for _ in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
@@ -60,7 +61,7 @@ def test_a_full_bucket_answers_429_with_retry_after_until_it_has_leaked() -> Non
             "Reduce request rates to resume uninterrupted service."
         }
         wait = float(throttled.headers["Retry-After"])
-        assert 0 < wait <= 0.5  # one call leaks out in 0.5 s, rounded up to a tenth
+        assert 0 < wait <= 2.0  # one call leaks out in 2 s, rounded up to a tenth
 
         time.sleep(wait)
         assert api.get(f"{ADMIN}/locations.json").status_code == 200

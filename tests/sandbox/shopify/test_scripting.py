@@ -15,6 +15,7 @@ def test_a_script_builds_a_shop_and_plays_buyer_and_merchant_over_http(
 ) -> None:
     shop = api.get("/_sandbox/shop").json()
     assert shop["location_id"] == store.location_id and shop["api_version"] == "2024-01"
+    assert shop["client_secret"] == store.client_secret  # what verifies webhooks.json deliveries
 
     product = api.post(
         "/_sandbox/products",

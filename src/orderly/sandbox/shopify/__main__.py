@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--access-token", default="shpat_sandbox")
+    parser.add_argument("--client-secret", default="shpss_sandbox", help="signs webhooks.json deliveries")
     parser.add_argument(
         "--fast",
         action="store_true",
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     store = ShopifyStore(
         seed=args.seed,
         access_token=args.access_token,
+        client_secret=args.client_secret,
         bucket_size=1_000_000 if args.fast else BUCKET_SIZE,
         leak_per_second=1_000_000.0 if args.fast else LEAK_PER_SECOND,
     )

@@ -32,7 +32,15 @@ from orderly.sandbox.shopify.models import (
     ProductIn,
     WebhookTarget,
 )
-from orderly.sandbox.shopify.store import API_VERSION, ApiError, ShopifyStore
+from orderly.sandbox.shopify.store import (
+    API_VERSION,
+    FINANCIAL_STATUSES,
+    FULFILLMENT_STATUSES,
+    ORDER_STATUSES,
+    ApiError,
+    OrderFilters,
+    ShopifyStore,
+)
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
 THROTTLED = (
@@ -40,7 +48,13 @@ THROTTLED = (
 )
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 250
-ORDER_STATUSES = frozenset({"open", "closed", "cancelled", "any"})
+_STAMP_FILTERS = tuple(
+    f"{stamp}_at_{end}" for stamp in ("created", "updated", "processed") for end in ("min", "max")
+)
+ORDER_COUNT_FILTERS = ("status", "financial_status", "fulfillment_status", *_STAMP_FILTERS[:4])
+ORDER_LIST_FILTERS = ("ids", "since_id", *ORDER_COUNT_FILTERS, *_STAMP_FILTERS[4:])
+# Filters Shopify honours and the sandbox does not implement: refused, never silently ignored.
+UNSUPPORTED_ORDER_FILTERS = frozenset({"attribution_app_id", "name"})
 # Along with a page_info Shopify takes these only: the other filters travel inside it.
 PAGE_INFO_COMPANIONS = frozenset({"page_info", "limit", "fields"})
 
@@ -99,8 +113,10 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
         limit = _limit(params.get("limit"))
         page_info = params.get("page_info")
         if page_info is None:
-            filters = {k: params.get(k) for k in ("status", "updated_at_min", "updated_at_max")}
-            filters["status"] = filters["status"] or "open"
+            refused = UNSUPPORTED_ORDER_FILTERS & set(params)
+            if refused:
+                raise ApiError(400, {name: ["is not supported by the sandbox"] for name in sorted(refused)})
+            given = {name: params[name] for name in ORDER_LIST_FILTERS if name in params}
             cursor: dict[str, Any] = {}
         else:
             extra = set(params) - PAGE_INFO_COMPANIONS
@@ -109,16 +125,12 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
                     400, {"page_info": [f"only limit and fields may go with it, not {sorted(extra)}"]}
                 )
             cursor = _decode_page_info(page_info)
-            filters = cursor["filters"]
-        if filters["status"] not in ORDER_STATUSES:
-            raise ApiError(400, {"status": [f"must be one of {sorted(ORDER_STATUSES)}"]})
+            given = cursor["filters"]
         orders, more_after, more_before = store.orders_page(
-            status=filters["status"],
-            updated_at_min=_time(filters, "updated_at_min", store),
-            updated_at_max=_time(filters, "updated_at_max", store),
+            _order_filters(given, store),
             limit=limit,
-            below_id=cursor.get("last_id"),
-            above_id=cursor.get("first_id"),
+            after_id=cursor.get("last_id"),
+            before_id=cursor.get("first_id"),
         )
         fields = _fields(params.get("fields"))
         links = []
@@ -127,7 +139,7 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
             ("next", more_after, "last_id", -1),
         ):
             if more:
-                token = _encode_page_info({"filters": filters, key: orders[order]["id"]})
+                token = _encode_page_info({"filters": given, key: orders[order]["id"]})
                 query = {
                     "limit": limit,
                     "page_info": token,
@@ -140,6 +152,13 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
         return Response(
             body, media_type="application/json", headers={"Link": ", ".join(links)} if links else None
         )
+
+    @api.get("/orders/count.json")
+    def count_orders(request: Request) -> Response:
+        given = {
+            name: request.query_params[name] for name in ORDER_COUNT_FILTERS if name in request.query_params
+        }
+        return JSONResponse({"count": store.orders_count(_order_filters(given, store))})
 
     @api.get("/orders/{order_id:int}.json")
     def get_order(order_id: int, fields: str | None = None) -> Response:
@@ -165,6 +184,10 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
     def locations() -> Response:
         return JSONResponse({"locations": store.locations()})
 
+    @api.post("/inventory_levels/adjust.json")
+    def adjust_inventory_level(body: Annotated[dict[str, Any], Body()]) -> Response:
+        return JSONResponse({"inventory_level": store.adjust_inventory_level(body)})
+
     @api.post("/inventory_levels/set.json")
     def set_inventory_level(body: Annotated[dict[str, Any], Body()]) -> Response:
         return JSONResponse({"inventory_level": store.set_inventory_level(body)})
@@ -175,6 +198,35 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
             _ids(inventory_item_ids, "inventory_item_ids"), _ids(location_ids, "location_ids")
         )
         return JSONResponse({"inventory_levels": levels})
+
+    @api.get("/shop.json")
+    def shop(fields: str | None = None) -> Response:
+        return JSONResponse({"shop": _only(store.shop_resource(), _fields(fields))})
+
+    @api.get("/webhooks.json")
+    def webhooks(topic: str | None = None, address: str | None = None) -> Response:
+        return JSONResponse({"webhooks": store.webhooks(topic=topic, address=address)})
+
+    @api.get("/webhooks/count.json")
+    def count_webhooks(topic: str | None = None, address: str | None = None) -> Response:
+        return JSONResponse({"count": len(store.webhooks(topic=topic, address=address))})
+
+    @api.post("/webhooks.json")
+    def create_webhook(body: Annotated[dict[str, Any], Body()]) -> Response:
+        return JSONResponse({"webhook": store.create_webhook(body)}, 201)
+
+    @api.get("/webhooks/{webhook_id:int}.json")
+    def get_webhook(webhook_id: int) -> Response:
+        return JSONResponse({"webhook": store.webhook(webhook_id)})
+
+    @api.put("/webhooks/{webhook_id:int}.json")
+    def update_webhook(webhook_id: int, body: Annotated[dict[str, Any], Body()]) -> Response:
+        return JSONResponse({"webhook": store.update_webhook(webhook_id, body)})
+
+    @api.delete("/webhooks/{webhook_id:int}.json")
+    def delete_webhook(webhook_id: int) -> Response:
+        store.delete_webhook(webhook_id)
+        return JSONResponse({})
 
     return api
 
@@ -190,6 +242,7 @@ def _scripting_api(store: ShopifyStore) -> APIRouter:
             "currency": store.shop.currency,
             "api_version": API_VERSION,
             "access_token": store.access_token,
+            "client_secret": store.client_secret,
             "location_id": store.location_id,
         }
 
@@ -281,6 +334,35 @@ def _limit(value: str | None) -> int:
     return int(value)
 
 
+def _order_filters(given: Mapping[str, str], store: ShopifyStore) -> OrderFilters:
+    """The filters of an orders request, checked; what Shopify would refuse is answered 400."""
+    choices = {
+        "status": ORDER_STATUSES,
+        "financial_status": FINANCIAL_STATUSES,
+        "fulfillment_status": FULFILLMENT_STATUSES,
+    }
+    for name, allowed in choices.items():
+        if name in given and given[name] not in allowed:
+            raise ApiError(400, {name: [f"must be one of {sorted(allowed)}"]})
+    since_id = given.get("since_id")
+    if since_id is not None and not since_id.isdigit():
+        raise ApiError(400, {"since_id": ["must be an order id"]})
+    ids = _ids(given.get("ids"), "ids")
+    return OrderFilters(
+        status=given.get("status", "open"),
+        financial_status=given.get("financial_status", "any"),
+        fulfillment_status=given.get("fulfillment_status", "any"),
+        ids=frozenset(ids) if ids is not None else None,
+        since_id=int(since_id) if since_id is not None else None,
+        created_at_min=_time(given, "created_at_min", store),
+        created_at_max=_time(given, "created_at_max", store),
+        updated_at_min=_time(given, "updated_at_min", store),
+        updated_at_max=_time(given, "updated_at_max", store),
+        processed_at_min=_time(given, "processed_at_min", store),
+        processed_at_max=_time(given, "processed_at_max", store),
+    )
+
+
 def _time(filters: Mapping[str, Any], name: str, store: ShopifyStore) -> datetime | None:
     """A timestamp filter; one without an offset is in the shop's time zone."""
     value = filters.get(name)
@@ -323,8 +405,7 @@ def _decode_page_info(token: str) -> dict[str, Any]:
     filters = cursor.get("filters") if isinstance(cursor, dict) else None
     valid = (
         isinstance(filters, dict)
-        and isinstance(filters.get("status"), str)
-        and all(isinstance(filters.get(k) or "", str) for k in ("updated_at_min", "updated_at_max"))
+        and all(name in ORDER_LIST_FILTERS and isinstance(value, str) for name, value in filters.items())
         and all(isinstance(cursor.get(k, 0), int) for k in ("first_id", "last_id"))
     )
     if not valid:

@@ -528,3 +528,59 @@ def inventory_level(inventory_item_id: int, location_id: int, available: int, up
         "updated_at": updated_at,
         "admin_graphql_api_id": f"gid://shopify/InventoryLevel/{location_id}?inventory_item_id={inventory_item_id}",
     }
+
+
+def shop(
+    info: ShopInfo, *, primary_location_id: int, country_code: str, created_at: str, now: datetime
+) -> Json:
+    """``shop.json``: the fields of the published sample a client reads (no owner's address)."""
+    name = info.domain.split(".", 1)[0].replace("-", " ").title()
+    offset = now.astimezone(info.timezone).strftime("%z")
+    country = pycountry.countries.get(alpha_2=country_code)
+    return {
+        "id": info.id,
+        "name": name,
+        "email": f"owner@{info.domain}",
+        "domain": info.domain,
+        "country": country_code,
+        "country_code": country_code,
+        "country_name": country.name if country else country_code,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "customer_email": f"customers@{info.domain}",
+        "currency": info.currency,
+        "enabled_presentment_currencies": [info.currency],
+        "timezone": f"(GMT{offset[:3]}:{offset[3:]}) {info.timezone}",
+        "iana_timezone": str(info.timezone),
+        "shop_owner": f"{name} Owner",
+        "money_format": "{{amount}}",
+        "money_with_currency_format": f"{{{{amount}}}} {info.currency}",
+        "weight_unit": "kg",
+        "primary_locale": "en",
+        "plan_name": "basic",
+        "plan_display_name": "Basic",
+        "myshopify_domain": info.domain,
+        "primary_location_id": primary_location_id,
+        "multi_location_enabled": True,
+        "taxes_included": False,
+        "has_storefront": True,
+        "password_enabled": False,
+        "setup_required": False,
+        "admin_graphql_api_id": gid("Shop", info.id),
+    }
+
+
+def webhook(id_: int, spec: Mapping[str, Any], api_version: str, now: str) -> Json:
+    """A webhook subscription as ``webhooks.json`` shows it."""
+    return {
+        "id": id_,
+        "address": spec["address"],
+        "topic": spec["topic"],
+        "created_at": now,
+        "updated_at": now,
+        "format": spec.get("format") or "json",
+        "fields": list(spec.get("fields") or []),
+        "metafield_namespaces": list(spec.get("metafield_namespaces") or []),
+        "api_version": api_version,
+        "private_metafield_namespaces": [],
+    }

@@ -56,6 +56,89 @@ class ApiError(Exception):
 
 NOT_FOUND = "Not Found"
 
+#: Values of the orders.json filters, as Shopify's REST reference lists them.
+ORDER_STATUSES = frozenset({"open", "closed", "cancelled", "any"})
+FINANCIAL_STATUSES = frozenset(
+    {
+        "authorized",
+        "pending",
+        "paid",
+        "partially_paid",
+        "refunded",
+        "voided",
+        "partially_refunded",
+        "any",
+        "unpaid",
+    }
+)
+FULFILLMENT_STATUSES = frozenset({"shipped", "partial", "unshipped", "unfulfilled", "any"})
+# fulfillment_status filter -> the order fulfillment_status values it selects (null: nothing shipped)
+_FULFILLMENT_SELECTS: dict[str, frozenset[str | None]] = {
+    "shipped": frozenset({"fulfilled"}),
+    "partial": frozenset({"partial"}),
+    "unshipped": frozenset({None}),
+    "unfulfilled": frozenset({None, "partial"}),
+}
+_UNPAID = frozenset({"authorized", "partially_paid"})  # "unpaid": authorized and partially paid orders
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderFilters:
+    """What an ``orders.json`` or ``orders/count.json`` request selects; every bound is inclusive."""
+
+    status: str = "open"
+    financial_status: str = "any"
+    fulfillment_status: str = "any"
+    ids: frozenset[int] | None = None
+    since_id: int | None = None
+    created_at_min: datetime | None = None
+    created_at_max: datetime | None = None
+    updated_at_min: datetime | None = None
+    updated_at_max: datetime | None = None
+    processed_at_min: datetime | None = None
+    processed_at_max: datetime | None = None
+
+    def matches(self, order: Json) -> bool:
+        return (
+            self._status_matches(order)
+            and (self.ids is None or order["id"] in self.ids)
+            and (self.since_id is None or order["id"] > self.since_id)
+            and all(
+                _within(order[f"{stamp}_at"], low, high)
+                for stamp, low, high in (
+                    ("created", self.created_at_min, self.created_at_max),
+                    ("updated", self.updated_at_min, self.updated_at_max),
+                    ("processed", self.processed_at_min, self.processed_at_max),
+                )
+            )
+        )
+
+    def _status_matches(self, order: Json) -> bool:
+        if self.status == "open" and (order["closed_at"] or order["cancelled_at"]):
+            return False
+        if self.status == "closed" and not order["closed_at"]:
+            return False
+        if self.status == "cancelled" and not order["cancelled_at"]:
+            return False
+        financial = order["financial_status"]
+        if self.financial_status == "unpaid":
+            paid_matches = financial in _UNPAID
+        else:
+            paid_matches = self.financial_status in ("any", financial)
+        if not paid_matches:
+            return False
+        selects = _FULFILLMENT_SELECTS.get(self.fulfillment_status)
+        return selects is None or order["fulfillment_status"] in selects
+
+
+def _within(stamp: str | None, low: datetime | None, high: datetime | None) -> bool:
+    if low is None and high is None:
+        return True
+    if stamp is None:
+        return False
+    moment = datetime.fromisoformat(stamp)
+    return (low is None or moment >= low) and (high is None or moment <= high)
+
 
 @dataclasses.dataclass(frozen=True)
 class Admission:
@@ -94,6 +177,7 @@ class ShopifyStore:
         *,
         shop_domain: str = "orderly-sandbox.myshopify.com",
         access_token: str = "shpat_sandbox",  # noqa: S107 - a sandbox's, not a secret
+        client_secret: str = "shpss_sandbox",  # noqa: S107 - signs deliveries of webhooks.json subscriptions
         currency: str = "USD",
         timezone: str = "America/New_York",
         seed: int = 0,
@@ -108,6 +192,7 @@ class ShopifyStore:
         self._rng = random.Random(seed)  # ids, tokens, webhook ids: the same seed, the same shop
         self._last_id = _FIRST_ID + self._rng.randrange(10**12)
         self.access_token = access_token
+        self.client_secret = client_secret
         self.shop = ShopInfo(self._id(), shop_domain, currency, ZoneInfo(timezone))
         self._clock = clock or (lambda: datetime.now(UTC))
         self._bucket = LeakyBucket(bucket_size, leak_per_second)
@@ -127,10 +212,12 @@ class ShopifyStore:
         self._levels: dict[tuple[int, int], Json] = {}  # (inventory item, location) -> level
         self._sets: Counter[tuple[int, int]] = Counter()  # inventory_levels/set calls per level
         self._webhook: WebhookTarget | None = None
+        self._subscriptions: dict[int, Json] = {}  # webhooks.json, by id
         self._sender = WebhookSender(
             attempts=webhook_attempts, retry_delay=webhook_retry_delay, timeout=webhook_timeout
         )
         self.location_id: int = self.add_location("Shop location")["id"]
+        self._opened = self._now()
 
     # --- scripting: catalog and orders ------------------------------------------------------------
 
@@ -355,33 +442,28 @@ class ShopifyStore:
             return True
 
     def orders_page(
-        self,
-        *,
-        status: str,
-        updated_at_min: datetime | None,
-        updated_at_max: datetime | None,
-        limit: int,
-        below_id: int | None = None,
-        above_id: int | None = None,
+        self, filters: OrderFilters, *, limit: int, after_id: int | None = None, before_id: int | None = None
     ) -> tuple[list[Json], bool, bool]:
-        """Matching orders newest first (by id): the page after ``below_id`` or before ``above_id``,
-        and whether there are matching orders after and before it."""
+        """Matching orders in Shopify's order (newest first by id; oldest first after a ``since_id``):
+        the page after the order ``after_id`` or before ``before_id``, and whether there are matching
+        orders after and before it."""
         with self._lock:
+            # A since_id walks forward from that id; otherwise the newest come first.
+            direction = 1 if filters.since_id is not None else -1
             ids = sorted(
-                (
-                    o["id"]
-                    for o in self._orders.values()
-                    if _matches(o, status, updated_at_min, updated_at_max)
-                ),
-                reverse=True,
+                (o["id"] for o in self._orders.values() if filters.matches(o)), key=direction.__mul__
             )
-            if above_id is not None:
-                chosen = [i for i in ids if i > above_id][-limit:]
+            if before_id is not None:
+                chosen = [i for i in ids if i * direction < before_id * direction][-limit:]
             else:
-                chosen = [i for i in ids if below_id is None or i < below_id][:limit]
-            more_after = bool(chosen) and ids[-1] < chosen[-1]
-            more_before = bool(chosen) and ids[0] > chosen[0]
+                chosen = [i for i in ids if after_id is None or i * direction > after_id * direction][:limit]
+            more_after = bool(chosen) and ids[-1] != chosen[-1]
+            more_before = bool(chosen) and ids[0] != chosen[0]
             return [copy.deepcopy(self._orders[i]) for i in chosen], more_after, more_before
+
+    def orders_count(self, filters: OrderFilters) -> int:
+        with self._lock:
+            return sum(1 for order in self._orders.values() if filters.matches(order))
 
     def variant(self, variant_id: int) -> Json:
         with self._lock:
@@ -426,6 +508,86 @@ class ShopifyStore:
                 for (item, location_id), level in self._levels.items()
                 if (not item_ids or item in item_ids) and (not location_ids or location_id in location_ids)
             ]
+
+    def adjust_inventory_level(self, body: Mapping[str, Any]) -> Json:
+        """``inventory_levels/adjust``: add ``available_adjustment`` (negative to take) to the available
+        quantity of an item where it is stocked."""
+        item = _int_param(body, "inventory_item_id")
+        location_id = _int_param(body, "location_id")
+        change = _int_param(body, "available_adjustment")
+        with self._lock:
+            if item not in {v["inventory_item_id"] for v in self._variants.values()}:
+                raise ApiError(422, {"inventory_item_id": ["Inventory item does not exist"]})
+            if location_id not in self._locations:
+                raise ApiError(422, {"location_id": ["Location does not exist"]})
+            if (item, location_id) not in self._levels:
+                # UNCONFIRMED wording; unlike set, adjust never connects an item to a location.
+                raise ApiError(422, {"base": ["Inventory item is not stocked at the location"]})
+            self._add_stock(item, location_id, change, self._now())
+            return copy.deepcopy(self._levels[(item, location_id)])
+
+    def shop_resource(self) -> Json:
+        """``shop.json``."""
+        with self._lock:
+            country = self._locations[self.location_id]["country_code"]
+            return payloads.shop(
+                self.shop,
+                primary_location_id=self.location_id,
+                country_code=country,
+                created_at=self._opened,
+                now=self._clock(),
+            )
+
+    # --- the Admin API: webhook subscriptions ------------------------------------------------------
+
+    def webhooks(self, *, topic: str | None = None, address: str | None = None) -> list[Json]:
+        with self._lock:
+            return [
+                copy.deepcopy(hook)
+                for hook in self._subscriptions.values()
+                if (topic is None or hook["topic"] == topic)
+                and (address is None or hook["address"] == address)
+            ]
+
+    def webhook(self, webhook_id: int) -> Json:
+        with self._lock:
+            hook = self._subscriptions.get(webhook_id)
+            if hook is None:
+                raise ApiError(404, NOT_FOUND)
+            return copy.deepcopy(hook)
+
+    def create_webhook(self, body: Mapping[str, Any]) -> Json:
+        """``POST webhooks.json``: deliveries of ``topic`` to ``address``, signed with the app's
+        client secret, carrying only ``fields`` when they are given."""
+        spec = _webhook_spec(body, required=("topic", "address"))
+        with self._lock:
+            self._check_unique(spec["topic"], spec["address"], None)
+            hook = payloads.webhook(self._id(), spec, API_VERSION, self._now())
+            self._subscriptions[hook["id"]] = hook
+            return copy.deepcopy(hook)
+
+    def update_webhook(self, webhook_id: int, body: Mapping[str, Any]) -> Json:
+        spec = _webhook_spec(body, required=())
+        with self._lock:
+            hook = self._subscriptions.get(webhook_id)
+            if hook is None:
+                raise ApiError(404, NOT_FOUND)
+            changed = {**hook, **spec}
+            self._check_unique(changed["topic"], changed["address"], webhook_id)
+            hook.update(spec, updated_at=self._now())
+            return copy.deepcopy(hook)
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        with self._lock:
+            if self._subscriptions.pop(webhook_id, None) is None:
+                raise ApiError(404, NOT_FOUND)
+
+    def _check_unique(self, topic: str, address: str, webhook_id: int | None) -> None:
+        if any(
+            hook["topic"] == topic and hook["address"] == address and hook["id"] != webhook_id
+            for hook in self._subscriptions.values()
+        ):
+            raise ApiError(422, {"address": ["for this topic has already been taken"]})
 
     def create_fulfillment(self, body: Mapping[str, Any]) -> Json:
         """``fulfillments.json``: ship lines of one order's fulfillment orders (all that is left of a
@@ -557,23 +719,32 @@ class ShopifyStore:
         return copy.deepcopy(order)
 
     def _emit(self, topic: str, order: Json) -> None:
-        """Queue the webhook for ``topic``, unless the faults drop it; they may also send it twice."""
-        target = self._webhook
-        if target is None:
-            return
-        body = json.dumps(order, separators=(",", ":")).encode()
+        """Queue the webhook for ``topic`` to the scripted target and to every subscription to it."""
+        if self._webhook is not None:
+            self._deliver(topic, order, self._webhook.url, self._webhook.secret)
+        for hook in self._subscriptions.values():
+            if hook["topic"] == topic:
+                fields = hook["fields"] or None
+                self._deliver(topic, order, hook["address"], self.client_secret, fields)
+
+    def _deliver(
+        self, topic: str, order: Json, url: str, secret: str, fields: list[str] | None = None
+    ) -> None:
+        """One delivery, unless the faults drop it; they may also send it twice."""
+        resource = order if fields is None else {k: v for k, v in order.items() if k in fields}
+        body = json.dumps(resource, separators=(",", ":")).encode()
         webhook_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
         headers = {
             "Content-Type": "application/json",
             "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": signature(target.secret, body),
+            "X-Shopify-Hmac-Sha256": signature(secret, body),
             "X-Shopify-Shop-Domain": self.shop.domain,
             "X-Shopify-API-Version": API_VERSION,
             "X-Shopify-Webhook-Id": webhook_id,
             "X-Shopify-Order-Id": str(order["id"]),
             "X-Shopify-Triggered-At": self._clock().astimezone(UTC).isoformat(),
         }
-        delivery = Delivery(target.url, webhook_id, topic, order["id"], body, headers)
+        delivery = Delivery(url, webhook_id, topic, order["id"], body, headers)
         draw = self._webhook_rng.random()
         if draw < self._faults.webhook_drop:
             self._stats["webhooks_dropped"] += 1
@@ -616,20 +787,41 @@ class ShopifyStore:
         return self.shop.stamp(self._clock())
 
 
-def _matches(order: Json, status: str, updated_min: datetime | None, updated_max: datetime | None) -> bool:
-    """Shopify's ``status`` (open, closed, cancelled, any) and its inclusive ``updated_at`` bounds."""
-    if status == "open" and (order["closed_at"] or order["cancelled_at"]):
-        return False
-    if status == "closed" and not order["closed_at"]:
-        return False
-    if status == "cancelled" and not order["cancelled_at"]:
-        return False
-    updated = datetime.fromisoformat(order["updated_at"])
-    return (updated_min is None or updated >= updated_min) and (updated_max is None or updated <= updated_max)
-
-
 def _int_param(body: Mapping[str, Any], name: str) -> int:
     value = body.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApiError(400, {name: "Required parameter missing or invalid"})
     return value
+
+
+#: The topics this sandbox sends (see ``_emit``). Shopify has many more; a subscription to one the
+#: sandbox never sends is refused rather than accepted and left silent.
+WEBHOOK_TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
+
+
+def _webhook_spec(body: Mapping[str, Any], required: tuple[str, ...]) -> Json:
+    """The checked fields of a ``{"webhook": {...}}`` request body."""
+    spec = body.get("webhook")
+    if not isinstance(spec, dict):
+        raise ApiError(400, {"webhook": "Required parameter missing or invalid"})
+    errors: dict[str, list[str]] = {}
+    for name in required:
+        if not spec.get(name):
+            errors.setdefault(name, []).append("can't be blank")
+    topic = spec.get("topic")
+    if topic and topic not in WEBHOOK_TOPICS:
+        errors.setdefault("topic", []).append(
+            f"Invalid topic specified: {topic}. Topics allowed in this sandbox: {', '.join(WEBHOOK_TOPICS)}"
+        )
+    address = spec.get("address")
+    if address and (not isinstance(address, str) or not address.startswith(("https://", "http://"))):
+        errors.setdefault("address", []).append("is invalid")
+    if spec.get("format", "json") != "json":
+        errors.setdefault("format", []).append("the sandbox delivers json only")
+    fields = spec.get("fields")
+    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
+        errors.setdefault("fields", []).append("must be a list of field names")
+    if errors:
+        raise ApiError(422, errors)
+    known = ("topic", "address", "format", "fields", "metafield_namespaces")
+    return {name: spec[name] for name in known if name in spec}
