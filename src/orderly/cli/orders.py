@@ -9,10 +9,12 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import typer
@@ -30,11 +32,15 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work, when
+from orderly.core.clock import day_or_instant, range_end, range_start, zone
 from orderly.core.config import get_settings
-from orderly.orders import holds
+from orderly.core.money import display, is_country
+from orderly.orders import holds, queries
 from orderly.orders import service as order_service
+from orderly.orders.domain import OrderStatus
 from orderly.orders.ingest import IngestReport, ItemResult, ingest_batch
 from orderly.orders.models import Order
+from orderly.orders.schemas import CancelIn
 from orderly.review.schemas import NoteIn
 
 rejections_app = typer.Typer(
@@ -298,10 +304,149 @@ def rejections_discard(rejection_id: Annotated[int, typer.Argument(metavar="ID")
     out.print(f"Rejection {rejection_id} discarded.")
 
 
-orders_app = typer.Typer(help="Orders: hold one by hand, release a held one.", no_args_is_help=True)
+orders_app = typer.Typer(
+    help="Orders: find, show and cancel them; hold one by hand, release a held one.", no_args_is_help=True
+)
 
 OrderId = Annotated[int, typer.Argument(metavar="ID", help="The order's id")]
 Note = Annotated[str, typer.Option(help="Why, kept in the order's history")]
+
+
+def _bound(value: str | None, option: str) -> date | datetime | None:
+    if value is None:
+        return None
+    try:
+        return day_or_instant(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return zone(name or get_settings().timezone)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tz") from None
+
+
+@orders_app.command("list")
+def orders_list(
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders in this status")] = None,
+    shop: Annotated[str | None, typer.Option(help="Only this shop's orders (code)")] = None,
+    sku: Annotated[str | None, typer.Option(help="Only orders of this SKU (ours or the platform's)")] = None,
+    country: Annotated[str | None, typer.Option(help="Shipping country, ISO 3166-1 alpha-2, e.g. DE")] = None,
+    q: Annotated[
+        str | None,
+        typer.Option("--q", help="An order number, a buyer's name (or one word of it), email or phone"),
+    ] = None,
+    placed_from: Annotated[
+        str | None,
+        typer.Option("--from", help="Placed on or after: a date (that day in --tz) or a time with offset"),
+    ] = None,
+    placed_to: Annotated[
+        str | None,
+        typer.Option("--to", help="Placed up to: a date (that whole day in --tz) or a time (excluded)"),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(help="Time zone of plain dates, e.g. Europe/Berlin", show_default="ORDERLY_TIMEZONE"),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Show at most this many orders")] = 50,
+) -> None:
+    """Orders, newest first; filters combine."""
+    where = _zone(tz)
+    start, end = _bound(placed_from, "--from"), _bound(placed_to, "--to")
+    if country is not None and not (len(country) == 2 and is_country(country.upper())):
+        raise typer.BadParameter(
+            f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE", param_hint="--country"
+        )
+    filters = queries.OrderFilters(
+        status=status,
+        shop=shop,
+        sku=sku,
+        country=country.upper() if country else None,
+        q=q,
+        placed_from=range_start(start, where) if start is not None else None,
+        placed_to=range_end(end, where) if end is not None else None,
+    )
+    with unit_of_work() as session:
+        page = queries.list_orders(session, filters, cursor=None, limit=limit)
+    table = Table(
+        "ID",
+        "Shop",
+        "Order",
+        "Status",
+        "Buyer",
+        Column("Total", justify="right"),
+        "Placed",
+        "Holds",
+        title="Orders",
+    )
+    for o in page.items:
+        table.add_row(
+            str(o.id),
+            o.shop,
+            o.external_id,
+            o.status,
+            o.buyer.name or o.buyer.email or "",
+            display(o.total, o.currency),
+            when(o.placed_at),
+            ", ".join(h.reason for h in o.holds),
+        )
+    out.print(table)
+    if page.next_cursor is not None:
+        out.print(f"Showing the newest {limit}; use --limit or narrower filters to see more.", style="yellow")
+
+
+@orders_app.command("show")
+def orders_show(order_id: OrderId) -> None:
+    """One order: buyer, address, lines, holds and its history."""
+    with unit_of_work() as session:
+        o = queries.get_order(session, order_id)
+    a = o.shipping_address
+    out.print(f"Order {o.id}: {o.shop} {o.external_id}, {o.status}, placed {when(o.placed_at)}")
+    out.print(
+        f"Buyer: {', '.join(x for x in (o.buyer.name, o.buyer.email, o.buyer.phone) if x) or 'unknown'}"
+    )
+    place = " ".join(x for x in (a.postal_code, a.city) if x)
+    address = [a.name, a.line1, a.line2, place, a.region, a.country, a.phone]
+    out.print(f"Ship to: {', '.join(x for x in address if x) or 'no address'}")
+    out.print(f"Warehouse: {o.warehouse or 'none yet'}; total {display(o.total, o.currency)}")
+    lines = Table(
+        "#",
+        "SKU",
+        "Platform SKU",
+        "Title",
+        Column("Qty", justify="right"),
+        Column("Unit price", justify="right"),
+    )
+    for line in o.lines:
+        lines.add_row(
+            str(line.line_no),
+            line.sku,
+            line.platform_sku or "",
+            line.title or "",
+            str(line.quantity),
+            display(line.unit_price, o.currency),
+        )
+    out.print(lines)
+    for hold in o.holds:
+        out.print(f"Held ({hold.reason}): {hold.message}", style="yellow")
+    history = Table("When", "Event", "Status", "By", "Note", title="History")
+    for e in o.events:
+        change = e.to_status if e.from_status in (None, e.to_status) else f"{e.from_status} -> {e.to_status}"
+        history.add_row(when(e.created_at), e.kind, change or "", e.actor, e.message or "")
+    out.print(history)
+
+
+@orders_app.command("cancel")
+def orders_cancel(
+    order_id: OrderId, reason: Annotated[str, typer.Option(help="Why, kept in the order's history")]
+) -> None:
+    """Cancel an order in the hub; the stock it holds goes back to the pool."""
+    checked = CancelIn(reason=reason).reason  # the API's limits, so both refuse the same reasons
+    with unit_of_work() as session:
+        order = order_service.cancel_order(session, order_id, actor=actor(), reason=checked)
+    out.print(f"Order {order_id} ({order.external_id}) cancelled; its stock is back in the pool.")
 
 
 def _decide(order_id: int, note: str, change: Callable[..., Order], done: str) -> None:

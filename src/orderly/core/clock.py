@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def utcnow() -> datetime:
@@ -14,3 +15,45 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp has no time zone")
     return value.astimezone(UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    """An IANA time zone by name, e.g. ``Europe/Berlin``; an unknown name is refused."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"{name!r} is not a time zone name such as Europe/Berlin or UTC") from None
+
+
+def day_or_instant(text: str) -> date | datetime:
+    """A filter bound as written: a plain date (``2026-12-01``), or an instant with its offset."""
+    text = text.strip()
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date such as 2026-12-01") from None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a date (2026-12-01) nor a time with offset") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no offset: add one (2026-12-01T09:00+01:00) or give a plain date")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range once converted to UTC") from None
+
+
+def range_start(value: date | datetime, where: tzinfo) -> datetime:
+    """Where a range from ``value`` starts: a plain date is that day's first moment in ``where``."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.min, tzinfo=where).astimezone(UTC)
+
+
+def range_end(value: date | datetime, where: tzinfo) -> datetime:
+    """Where a range up to ``value`` ends (exclusive): a plain date includes that whole day in ``where``."""
+    if isinstance(value, datetime):
+        return value
+    return range_start(value + timedelta(days=1), where)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orderly.core.clock import zone
 
 
 class Settings(BaseSettings):
@@ -17,6 +19,11 @@ class Settings(BaseSettings):
         default="",
         description="SQLAlchemy URL; empty means the embedded SQLite file in data_dir. "
         "PostgreSQL: postgresql+psycopg://user@host:5432/orderly",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="Time zone (IANA name, e.g. Europe/Berlin) in which plain dates in filters are read "
+        "when the request names none",
     )
     host: str = "127.0.0.1"
     port: int = 8000
@@ -33,6 +40,12 @@ class Settings(BaseSettings):
         description="Job workers inside the hub process; with PostgreSQL you may run `orderly worker` "
         "processes elsewhere instead and set this to 0.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -22,3 +22,13 @@ def minor_unit_exponent(code: str) -> int:
 @lru_cache(maxsize=512)
 def is_country(code: str) -> bool:
     return len(code) == 2 and code.isupper() and pycountry.countries.get(alpha_2=code) is not None
+
+
+def display(amount: int, currency: str) -> str:
+    """Minor units as people read them: ``display(1999, "USD")`` is ``19.99 USD``."""
+    exponent = minor_unit_exponent(currency)
+    sign, whole = ("-" if amount < 0 else ""), abs(amount)
+    if not exponent:
+        return f"{sign}{whole} {currency}"
+    units, cents = divmod(whole, 10**exponent)
+    return f"{sign}{units}.{cents:0{exponent}d} {currency}"

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, Security, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    Security,
+    status,
+)
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth.service import authenticate
+from orderly.core.clock import day_or_instant, zone
 from orderly.core.db import transaction
 from orderly.core.pagination import MAX_ID
 
@@ -126,15 +139,41 @@ Cursor = Annotated[
 ]
 
 
-def _to_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC time
-        raise ValueError("is out of range once converted to UTC") from None
+#: A filter bound: a plain date, read in the viewer's zone (see :func:`viewer_zone`), or an aware time.
+DayOrTime = Annotated[
+    date | datetime,
+    BeforeValidator(lambda value: day_or_instant(value) if isinstance(value, str) else value),
+    Query(
+        description="a date (2026-12-01: that day in the time zone `tz`) or a time with offset",
+        examples=["2026-12-01", "2026-12-01T09:00:00+01:00"],
+    ),
+]
 
 
-#: An aware time from a query string, as UTC; a naive one is refused rather than guessed.
-UTCTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+def _zone_name(name: str | None) -> str | None:
+    if name is not None:
+        zone(name)
+    return name
+
+
+def viewer_zone(
+    request: Request,
+    tz: Annotated[
+        str | None,
+        AfterValidator(_zone_name),
+        Query(
+            max_length=64,
+            description="time zone for plain dates in filters (IANA name, e.g. Europe/Berlin); default: "
+            "the `X-Timezone` header, then the hub's ORDERLY_TIMEZONE",
+        ),
+    ] = None,
+    x_timezone: Annotated[str | None, AfterValidator(_zone_name), Header(max_length=64)] = None,
+) -> ZoneInfo:
+    return zone(tz or x_timezone or request.app.state.settings.timezone)
+
+
+#: The zone plain dates in this request's filters are read in.
+ViewerZone = Annotated[ZoneInfo, Depends(viewer_zone)]
 
 
 def id_path(what: str) -> Any:

@@ -8,9 +8,20 @@ from typing import Annotated, Literal
 
 from fastapi import Body, Query
 
+from orderly.core.clock import range_end, range_start
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Authenticated, Cursor, DbSession, Factory, Limit, UTCTime, api_router, id_path
+from orderly.core.web import (
+    Authenticated,
+    Cursor,
+    DayOrTime,
+    DbSession,
+    Factory,
+    Limit,
+    ViewerZone,
+    api_router,
+    id_path,
+)
 from orderly.orders import holds, queries, service
 from orderly.orders.domain import OrderStatus
 from orderly.orders.ingest import IngestReport, ingest_batch
@@ -42,25 +53,36 @@ def _result(report: IngestReport) -> IngestResult:
 @router.get("/orders", response_model=OrderPage)
 def list_orders(
     session: DbSession,
+    zone: ViewerZone,
     status: OrderStatus | None = None,
     shop: Annotated[StorableStr | None, Query(max_length=64, description="shop code")] = None,
     sku: Annotated[StorableStr | None, Query(max_length=200, description="our SKU or a platform SKU")] = None,
     country: Annotated[
         str | None, Query(pattern="^[A-Za-z]{2}$", description="shipping country, ISO 3166-1 alpha-2")
     ] = None,
-    placed_from: Annotated[UTCTime | None, Query(description="placed at or after")] = None,
-    placed_to: Annotated[UTCTime | None, Query(description="placed before")] = None,
+    q: Annotated[
+        StorableStr | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="the platform order number, the buyer's name (or one word of it), email or phone",
+        ),
+    ] = None,
+    placed_from: DayOrTime | None = None,
+    placed_to: DayOrTime | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> OrderPage:
-    """Newest first. Filters combine; follow `next_cursor` to walk every match exactly once."""
+    """Newest first. Filters combine; follow `next_cursor` to walk every match exactly once.
+    `placed_from` and `placed_to` include the whole of a plain date's day, in the zone `tz`."""
     filters = queries.OrderFilters(
         status=status,
         shop=shop,
         sku=sku,
         country=country.upper() if country else None,
-        placed_from=placed_from,
-        placed_to=placed_to,
+        q=q,
+        placed_from=range_start(placed_from, zone) if placed_from is not None else None,
+        placed_to=range_end(placed_to, zone) if placed_to is not None else None,
     )
     return queries.list_orders(session, filters, cursor=cursor, limit=limit)
 

@@ -35,6 +35,7 @@ from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
+from orderly.orders import search
 from orderly.orders.domain import (
     CLOSED,
     HoldReason,
@@ -671,6 +672,7 @@ class _Plan:
             self.events[cand.key] = self._event(order_id, "imported", None, status, note)
             self.results[cand.index] = _result(cand, "created", order_id, status)
         repo.insert_lines(self.session, lines)
+        search.record_keys(self.session, [(inserted[c.key], c.order) for c in self.fresh], known=False)
 
     def _write_updates(
         self, allocations: dict[Any, Allocation], update_status: dict[repo.OrderKey, tuple[str, str | None]]
@@ -702,6 +704,7 @@ class _Plan:
         for rows in groups.values():
             update_rows(self.session, Order, rows)
         repo.replace_lines(self.session, [self.locked[c.key].id for c in self.updates], lines)
+        search.record_keys(self.session, [(self.locked[c.key].id, c.order) for c in self.updates], known=True)
 
     def _tagged(self, key: repo.OrderKey) -> tuple[Any, ...]:
         """The order's header, with the tags the rules added after the platform's own."""

@@ -132,3 +132,13 @@ class IngestRejection(Base):
     order_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderSearchKey(Base):
+    """One hashed, normalized value a person may search an order by (``orders/search.py``)."""
+
+    __tablename__ = "order_search_keys"
+
+    # The key is the lookup; no foreign key, like the other high-volume tables.
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -20,6 +20,7 @@ from orderly.core.errors import NotFound
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.inventory.models import Warehouse
 from orderly.orders import repository as repo
+from orderly.orders import search
 from orderly.orders.domain import OrderStatus
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 from orderly.orders.schemas import (
@@ -41,6 +42,7 @@ class OrderFilters:
     shop: str | None = None  # shop code
     sku: str | None = None  # our SKU or a platform SKU
     country: str | None = None  # shipping country, ISO 3166-1 alpha-2
+    q: str | None = None  # an order number, a buyer's name, email or phone: see orders/search.py
     placed_from: datetime | None = None  # inclusive
     placed_to: datetime | None = None  # exclusive
 
@@ -66,6 +68,8 @@ def list_orders(session: Session, filters: OrderFilters, *, cursor: str | None, 
         query = query.where(repo.orders_with_sku(filters.sku))
     if filters.country is not None:
         query = query.where(Order.ship_country == filters.country)
+    if filters.q is not None:
+        query = query.where(search.matches(filters.q))
     if filters.placed_from is not None:
         query = query.where(Order.placed_at >= filters.placed_from)
     if filters.placed_to is not None:
