@@ -5,7 +5,14 @@ lease (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so any number of workers on any n
 share the table; SQLite: the write lock serialises claims), run each in a transaction of its own,
 then ``complete`` or ``fail`` it. A failed job is retried with exponential backoff and jitter, or at
 the platform's ``Retry-After``; after ``max_attempts`` it is dead: kept with its last error, visible,
-and ``replay``-able. A worker that dies leaves its lease to expire, and another worker takes the job.
+and ``replay``-able.
+
+Jobs with a key run one at a time: at most one is queued per (kind, key), where later ones coalesce,
+and a queued one is not claimed while another with its key is running. So two pushes of one listing
+never overlap, and the queued one runs after the running one, on the figures as they are then.
+
+Leases are short and renewed (``renew``) by the worker's heartbeat while the job runs: a worker that
+dies stops renewing, and another worker takes the job within ``LEASE``.
 """
 
 from __future__ import annotations
@@ -17,15 +24,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
 from orderly.core.clock import utcnow
 from orderly.core.db import insert_rows
 from orderly.core.errors import NotFound
 from orderly.jobs.models import Job
 
-LEASE = timedelta(seconds=60)
+#: How long a claim holds without renewal: a dead worker's job is taken over within this. Workers renew
+#: it every ``LEASE / HEARTBEATS_PER_LEASE`` while the job runs, so a live one keeps its job.
+LEASE = timedelta(seconds=10)
+HEARTBEATS_PER_LEASE = 4
 BACKOFF_BASE = 1.0  # seconds before the first retry
 BACKOFF_CAP = 15 * 60.0
 
@@ -100,18 +111,26 @@ class Claimed:
 
 
 def claim(
-    session: Session, worker: str, kinds: Sequence[str] | None = None, limit: int = 10
+    session: Session,
+    worker: str,
+    kinds: Sequence[str] | None = None,
+    limit: int = 10,
+    *,
+    lease: timedelta = LEASE,
 ) -> list[Claimed]:
-    """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``."""
+    """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``. A queued job waits
+    while a job with its key runs (even one whose lease ran out: that one is taken over first)."""
     now = utcnow()
+    running = aliased(Job)
+    key_busy = exists().where(running.kind == Job.kind, running.key == Job.key, running.status == "running")
     due = or_(
-        (Job.status == "queued") & (Job.run_after <= now),
+        (Job.status == "queued") & (Job.run_after <= now) & ~key_busy,
         (Job.status == "running") & (Job.lease_until < now),
     )
     query = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
     if kinds:
         query = query.where(Job.kind.in_(kinds))
-    query = query.with_for_update(skip_locked=True)
+    query = query.with_for_update(skip_locked=True, of=Job)
     ids = list(session.scalars(query))
     if not ids:
         return []
@@ -121,13 +140,27 @@ def claim(
         .values(
             status="running",
             locked_by=worker,
-            lease_until=now + LEASE,
+            lease_until=now + lease,
             attempts=Job.attempts + 1,
             updated_at=now,
         )
         .returning(Job.id, Job.kind, Job.key, Job.shop_id, Job.payload, Job.attempts, Job.max_attempts)
     ).all()
     return [Claimed(*row) for row in sorted(rows, key=lambda r: ids.index(r[0]))]
+
+
+def renew(session: Session, worker: str, job_ids: Sequence[int], *, lease: timedelta = LEASE) -> list[int]:
+    """Extend ``worker``'s leases on these running jobs; returns the ids it still holds."""
+    if not job_ids:
+        return []
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.locked_by == worker)
+        .values(lease_until=now + lease)
+        .returning(Job.id)
+    )
+    return list(result.scalars())
 
 
 def complete(session: Session, job_id: int) -> None:
@@ -154,16 +187,11 @@ def fail(
     now = utcnow()
     dead = not retryable or job.attempts >= job.max_attempts
     values: dict[str, Any] = {"last_error": error[:4000], "updated_at": now, "lease_until": None}
-    if not dead and _superseded(session, job.kind, job.key):
-        values |= {"status": "done", "finished_at": now}  # a newer queued job with its key does the work
-    elif dead:
-        values |= {"status": "dead", "finished_at": now}
-    else:
-        values |= {
-            "status": "queued",
-            "run_after": now + timedelta(seconds=backoff(job.attempts, retry_after)),
-        }
-    session.execute(update(Job).where(Job.id == job.id).values(values))
+    retry_at = now + timedelta(seconds=backoff(job.attempts, retry_after))
+    if dead or not _requeued(session, job.id, values | {"status": "queued", "run_after": retry_at}):
+        # Not requeued: a queued job with its key does the work.
+        finished = {"status": "dead" if dead else "done", "finished_at": now}
+        session.execute(update(Job).where(Job.id == job.id).values(values | finished))
     return dead
 
 
@@ -173,17 +201,24 @@ def replay(session: Session, job_id: int) -> None:
     if job is None or job.status != "dead":
         raise NotFound(f"no dead job {job_id}")
     now = utcnow()
-    if _superseded(session, job.kind, job.key):
-        job.status, job.last_error, job.updated_at = "done", f"{job.last_error} (superseded on replay)", now
-        return
-    job.status, job.attempts, job.run_after, job.finished_at, job.updated_at = "queued", 0, now, None, now
+    note = f"{job.last_error} (superseded on replay)"
+    superseded = {"status": "done", "last_error": note, "updated_at": now}
+    again = {"status": "queued", "attempts": 0, "run_after": now, "finished_at": None, "updated_at": now}
+    if not _requeued(session, job_id, again):
+        session.execute(update(Job).where(Job.id == job_id).values(superseded))
 
 
-def _superseded(session: Session, kind: str, key: str | None) -> bool:
-    if key is None:
-        return False
-    query = select(Job.id).where(Job.kind == kind, Job.key == key, Job.status == "queued").limit(1)
-    return session.scalar(query) is not None
+def _requeued(session: Session, job_id: int, values: dict[str, Any]) -> bool:
+    """Put a job back in the queue, unless a queued job with its key is there already (False).
+
+    Asking the unique index instead of looking first: a job queued by a concurrent transaction
+    between a look and the write would make the write fail, and leave this job where it was."""
+    try:
+        with session.begin_nested():
+            session.execute(update(Job).where(Job.id == job_id).values(values))
+    except IntegrityError:
+        return False  # uq_jobs_queued_key: the only constraint a status change can break
+    return True
 
 
 def list_jobs(

@@ -6,6 +6,9 @@ A handler gets the job and a :class:`JobContext`; it opens its own short transac
 errors decide the retry: :class:`RateLimited` waits for the platform's ``Retry-After``, a retryable
 :class:`ChannelError` backs off, a non-retryable one (refused credentials, an invalid request) is
 dead at once. Every platform failure also counts against the shop's health.
+
+While a worker holds jobs, a heartbeat thread renews their leases, so leases can be short: a worker
+killed mid-job stops renewing, and another takes the job over within ``jobs.LEASE``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,20 +79,25 @@ class Worker:
         settings: Settings | None = None,
         batch: int = 1,
         idle_sleep: float = 0.05,
+        lease: timedelta = jobs.LEASE,
     ) -> None:
         _load_handlers()
         self.context = JobContext(factory, settings or get_settings(), name or _default_name())
         self.batch = batch
         self.idle_sleep = idle_sleep
+        self.lease = lease
         self._last_schedule = 0.0
 
     def run_once(self) -> int:
         """Claim and run one batch of due jobs; returns how many ran."""
         self._schedule()
         with transaction(self.context.factory) as session:
-            claimed = jobs.claim(session, self.context.worker, list(HANDLERS), self.batch)
-        for job in claimed:
-            self._run(job)
+            claimed = jobs.claim(session, self.context.worker, list(HANDLERS), self.batch, lease=self.lease)
+        if claimed:
+            with _Heartbeat(self.context, claimed, self.lease) as heartbeat:
+                for job in claimed:
+                    self._run(job)
+                    heartbeat.finished(job.id)
         return len(claimed)
 
     def run(self, stop: threading.Event) -> None:
@@ -143,6 +152,45 @@ class Worker:
             if dead:
                 raise_alert(session, "job_dead", f"job:{job.id}", f"{job.kind} gave up: {error}")
         log.warning("job %s (%s) failed%s: %s", job.id, job.kind, " for good" if dead else "", error)
+
+
+class _Heartbeat:
+    """Renews a worker's leases on the jobs it claimed and has not finished yet, from a thread of its
+    own, every ``lease / HEARTBEATS_PER_LEASE``, until the block ends."""
+
+    def __init__(self, context: JobContext, claimed: Sequence[Claimed], lease: timedelta) -> None:
+        self.context = context
+        self.lease = lease
+        self._held = {job.id for job in claimed}
+        self._lock = threading.Lock()  # the worker's thread removes jobs while the heartbeat reads
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"{context.worker}-heartbeat")
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def finished(self, job_id: int) -> None:
+        with self._lock:
+            self._held.discard(job_id)
+
+    def _beat(self) -> None:
+        worker = self.context.worker
+        while not self._stop.wait(self.lease.total_seconds() / jobs.HEARTBEATS_PER_LEASE):
+            with self._lock:
+                ids = sorted(self._held)
+            try:
+                with transaction(self.context.factory) as session:
+                    kept = jobs.renew(session, worker, ids, lease=self.lease)
+            except Exception:  # the database may be away for a moment: the next beat tries again
+                log.exception("worker %s: renewing leases failed", worker)
+                continue
+            if lost := set(ids) - set(kept):
+                log.warning("worker %s lost its lease on jobs %s", worker, sorted(lost))
 
 
 def start_workers(
