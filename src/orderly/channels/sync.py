@@ -17,7 +17,6 @@ listing of a shop again to correct drift.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
 from orderly.catalog import repository as catalog_repo
-from orderly.catalog.models import BundleComponent, Product, SkuMapping
+from orderly.catalog.models import Product, SkuMapping
 from orderly.channels import ratelimit
 from orderly.channels import service as shops
 from orderly.channels.connector import ChannelError, Connector, RateLimit, RateLimited, RawOrder, StockPush
@@ -38,9 +37,7 @@ from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import collector_paused, insert_rows, transaction
 from orderly.core.errors import NotFound
-from orderly.inventory.domain import Level
-from orderly.inventory.models import StockLevel, Warehouse
-from orderly.inventory.service import STOCK_CHANGED
+from orderly.inventory.service import STOCK_CHANGED, sellable
 from orderly.jobs.models import Job
 from orderly.jobs.service import Claimed, NewJob, enqueue
 from orderly.jobs.worker import SCHEDULERS, JobContext, handler
@@ -350,21 +347,7 @@ def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: in
 
 def available_for(session: Session, product_id: int) -> int:
     """What can still be sold of a product across active warehouses; a bundle, of its components."""
-    parts = session.execute(
-        select(BundleComponent.component_id, BundleComponent.quantity).where(
-            BundleComponent.bundle_id == product_id
-        )
-    ).all()
-    needs = {component: quantity for component, quantity in parts} or {product_id: 1}
-    levels = session.execute(
-        select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.product_id.in_(needs), Warehouse.active.is_(True))
-    ).all()
-    totals: dict[int, int] = defaultdict(int)
-    for pid, on_hand, reserved, safety in levels:
-        totals[pid] += Level(on_hand, reserved, safety).available
-    return min(totals.get(pid, 0) // quantity for pid, quantity in needs.items())
+    return sellable(session, [product_id])[product_id]
 
 
 def publishable(shop: Shop, available: int) -> tuple[int, bool]:

@@ -28,6 +28,28 @@ def _figure_line(figure: StockOut) -> None:
     )
 
 
+@stock_app.command("list")
+def stock_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Show at most this many SKUs")] = 100,
+) -> None:
+    """Every SKU: totals over all warehouses and what can be sold (a bundle's from its components)."""
+    with unit_of_work() as session:
+        found = inventory.list_stock(session, limit=limit + 1)
+    numbers = [Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Sellable")]
+    table = Table("SKU", "Name", "Kind", *numbers, "Warehouses", title="Stock")
+    for row in found[:limit]:
+        table.add_row(
+            row.sku,
+            row.name,
+            "bundle" if row.is_bundle else "product",
+            *(str(n) for n in (row.on_hand, row.reserved, row.safety, row.sellable)),
+            ", ".join(f"{w.warehouse} {w.available}" for w in row.warehouses),
+        )
+    out.print(table)
+    if len(found) > limit:
+        out.print(f"Showing the first {limit} SKUs; use --limit to see more.", style="yellow")
+
+
 @stock_app.command("show")
 def show(sku: Sku) -> None:
     """Stock of one SKU in every warehouse."""

@@ -7,7 +7,8 @@ the ledger summed per SKU and warehouse always equals the level.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -258,3 +259,23 @@ def _split(
                     remaining[pid] = qty - take
         warehouse_ids = [w for w in warehouse_ids if w != wid]
     return tuple(parts)
+
+
+def sellable(
+    product_ids: Iterable[int],
+    parts: Mapping[int, Sequence[tuple[int, int]]],
+    levels: Mapping[StockKey, Level],
+    warehouse_ids: Collection[int],
+) -> dict[int, int]:
+    """What can still be sold of each product across these warehouses: its available units, or, for a
+    bundle (``parts``: component, quantity per bundle), as many bundles as its scarcest component allows."""
+    totals: dict[int, int] = defaultdict(int)
+    for (product_id, warehouse_id), level in levels.items():
+        if warehouse_id in warehouse_ids:
+            totals[product_id] += level.available
+    return {
+        product_id: min(
+            totals[part] // quantity for part, quantity in parts.get(product_id) or [(product_id, 1)]
+        )
+        for product_id in product_ids
+    }

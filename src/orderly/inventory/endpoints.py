@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Path, Query, status
 
+from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Authenticated, DbSession, api_router
+from orderly.core.web import Authenticated, Cursor, DbSession, Limit, api_router
 from orderly.inventory import service
 from orderly.inventory.schemas import (
     AdjustIn,
@@ -16,12 +17,22 @@ from orderly.inventory.schemas import (
     ReceiveIn,
     SafetyIn,
     StockOut,
+    StockPage,
     VerifyOut,
     WarehouseIn,
     WarehouseOut,
 )
 
 router = api_router("inventory")
+
+
+@router.get("/stock", response_model=StockPage)
+def list_stock(session: DbSession, limit: Limit = 50, cursor: Cursor = None) -> StockPage:
+    """Every SKU, in the order created: on hand, reserved and safety over all warehouses, each
+    warehouse's figures, and what can be sold (a bundle's from its components)."""
+    rows = service.list_stock(session, after_id=decode_cursor(cursor) if cursor else 0, limit=limit + 1)
+    items, next_cursor = paginate(rows, limit, lambda row: row.id)
+    return StockPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/stock/{sku:path}", response_model=list[StockOut])

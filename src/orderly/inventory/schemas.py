@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderly.core.money import is_country
+from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
 
 
@@ -71,6 +72,27 @@ class StockOut(BaseModel):
     reserved: int
     safety: int
     available: int
+
+
+class StockRowOut(BaseModel):
+    """One SKU's stock: totals over every warehouse, and what can be sold from the active ones."""
+
+    id: int
+    sku: str
+    name: str
+    is_bundle: bool
+    on_hand: int = Field(description="0 for a bundle: its stock is that of its components")
+    reserved: int
+    safety: int
+    sellable: int = Field(
+        description="units that can still be sold from active warehouses; for a bundle, as many as its "
+        "scarcest component allows (what the shops are offered, before each shop's buffer)"
+    )
+    warehouses: list[StockOut]
+
+
+class StockPage(Page[StockRowOut]):
+    pass
 
 
 class DriftOut(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderly.catalog import repository as catalog_repo
 from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
@@ -18,7 +19,7 @@ from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
 from orderly.inventory.models import StockLevel, Warehouse
-from orderly.inventory.schemas import StockOut, WarehouseIn, WarehouseOut
+from orderly.inventory.schemas import StockOut, StockRowOut, WarehouseIn, WarehouseOut
 from orderly.jobs.service import NewJob, enqueue
 
 STOCK_CHANGED = "stock_changed"
@@ -203,6 +204,52 @@ def stock_of(session: Session, sku: str) -> list[StockOut]:
         .order_by(Warehouse.priority, Warehouse.id)
     )
     return [_figure(sku, code, Level(a, b, c)) for code, a, b, c in session.execute(query).all()]
+
+
+def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
+    """What can still be sold of each product across active warehouses; a bundle, of its components."""
+    wanted = set(product_ids)
+    parts = catalog_repo.bundle_parts(session, wanted)
+    needed = wanted | {component for components in parts.values() for component, _ in components}
+    levels = {key: level for key, (_, level) in repo.lock_levels(session, needed, lock=False).items()}
+    return domain.sellable(wanted, parts, levels, set(repo.active_warehouse_ids(session)))
+
+
+def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list[StockRowOut]:
+    """Every SKU in the order it was created, with its figures per warehouse and what can be sold."""
+    products = session.execute(
+        select(Product.id, Product.sku, Product.name, Product.is_bundle)
+        .where(Product.id > after_id)
+        .order_by(Product.id)
+        .limit(limit)
+    ).all()
+    ids = [p.id for p in products]
+    levels = repo.lock_levels(session, ids, lock=False)
+    warehouses = session.execute(
+        select(Warehouse.id, Warehouse.code).order_by(Warehouse.priority, Warehouse.id)
+    ).all()
+    can_sell = sellable(session, ids)
+    rows = []
+    for product in products:
+        figures = [
+            _figure(product.sku, code, levels[(product.id, wid)][1])
+            for wid, code in warehouses
+            if (product.id, wid) in levels
+        ]
+        rows.append(
+            StockRowOut(
+                id=product.id,
+                sku=product.sku,
+                name=product.name,
+                is_bundle=product.is_bundle,
+                on_hand=sum(f.on_hand for f in figures),
+                reserved=sum(f.reserved for f in figures),
+                safety=sum(f.safety for f in figures),
+                sellable=can_sell[product.id],
+                warehouses=figures,
+            )
+        )
+    return rows
 
 
 # --- ledger check -----------------------------------------------------------------------------------
