@@ -103,6 +103,16 @@ def test_get_orders_refusals_raise_the_librarys_bad_request(
     assert both.value.amzn_code == "InvalidInput"
     with pytest.raises(SellingApiBadRequestException):
         orders.get_orders(LastUpdatedAfter=SINCE, NextToken="not-a-token")
+    # A filter Amazon honours and the sandbox lacks is refused, never ignored (every order would come).
+    with pytest.raises(SellingApiBadRequestException) as unsupported:
+        orders.get_orders(LastUpdatedAfter=SINCE, BuyerEmail="someone@example.com")
+    assert "BuyerEmail" in unsupported.value.error[0]["details"]
+
+
+def test_get_orders_by_amazon_order_ids(store: AmazonStore, client_options: dict[str, Any]) -> None:
+    first, _, third = paid_orders(store, 3)
+    chosen = Orders(**client_options).get_orders(LastUpdatedAfter=SINCE, AmazonOrderIds=[first, third])
+    assert [o["AmazonOrderId"] for o in chosen.payload["Orders"]] == [first, third]
 
 
 def test_get_order_items_pages_with_next_token(store: AmazonStore, client_options: dict[str, Any]) -> None:
@@ -118,6 +128,30 @@ def test_get_order_items_pages_with_next_token(store: AmazonStore, client_option
     assert [(i["SellerSKU"], i["QuantityOrdered"]) for i in items] == [("MUG-1", 1), ("TEE-1", 2)]
     assert items[1]["ItemPrice"] == {"CurrencyCode": "USD", "Amount": "40.00"}
     assert orders.get_order(order_id).payload["AmazonOrderId"] == order_id
+
+
+def test_confirm_shipment_answers_204_and_refuses_a_bad_ship_date(
+    store: AmazonStore, client_options: dict[str, Any]
+) -> None:
+    (order_id,) = paid_orders(store, 1)
+    orders = Orders(**client_options)
+    items = orders.get_order_items(order_id).payload["OrderItems"]
+    package = {
+        "packageReferenceId": "1",
+        "carrierCode": "UPS",
+        "trackingNumber": "1Z999AA10123456784",
+        "shipDate": "2026-01-02T10:00:00Z",
+        "orderItems": [{"orderItemId": i["OrderItemId"], "quantity": i["QuantityOrdered"]} for i in items],
+    }
+
+    with pytest.raises(SellingApiBadRequestException) as refused:
+        orders.confirm_shipment(
+            order_id, marketplaceId=store.marketplace_id, packageDetail={**package, "shipDate": "yesterday"}
+        )
+    assert refused.value.amzn_code == "Invalid Input"  # spelt with a space, as the sandbox sample has it
+    confirmed = orders.confirm_shipment(order_id, marketplaceId=store.marketplace_id, packageDetail=package)
+    assert confirmed.payload == {"status_code": 204}
+    assert orders.get_order(order_id).payload["OrderStatus"] == "Shipped"
 
 
 def quantity_patch(quantity: int, *, op: str = "replace") -> dict[str, Any]:

@@ -96,7 +96,22 @@ class _Grant:
         return method == self.method and re.fullmatch(pattern, path) is not None
 
 
-_QUERY_KEYS = frozenset({"field", "after", "before", "statuses", "channels", "size", "last"})
+_QUERY_KEYS = frozenset({"field", "after", "before", "statuses", "channels", "ids", "size", "last"})
+#: getOrders filters Amazon honours that the sandbox does not implement: refused, never ignored.
+_UNSUPPORTED_ORDER_FILTERS = (
+    "PaymentMethods",
+    "BuyerEmail",
+    "SellerOrderId",
+    "EasyShipShipmentStatuses",
+    "ElectronicInvoiceStatuses",
+    "ActualFulfillmentSupplySourceId",
+    "IsISPU",
+    "StoreChainStoreId",
+    "EarliestDeliveryDateBefore",
+    "EarliestDeliveryDateAfter",
+    "LatestDeliveryDateBefore",
+    "LatestDeliveryDateAfter",
+)
 
 
 def _orders_invalid(details: str) -> Response:
@@ -794,14 +809,21 @@ class AmazonStore:
             return _orders_invalid(f"{prefix}After must be before {prefix}Before")
         if not 1 <= size <= 100:
             return _orders_invalid("MaxResultsPerPage must be between 1 and 100")
+        unsupported = [name for name in _UNSUPPORTED_ORDER_FILTERS if name in params]
+        if unsupported:
+            return _orders_invalid(f"the sandbox does not implement {', '.join(unsupported)}")
         statuses = params.get("OrderStatuses")
         channels = params.get("FulfillmentChannels")
+        ids = params.get("AmazonOrderIds")
+        if ids and len(ids.split(",")) > 50:
+            return _orders_invalid("AmazonOrderIds takes at most 50 ids")
         return {
             "field": prefix,
             "after": stamp(after),
             "before": stamp(before),
             "statuses": statuses.split(",") if statuses else None,
             "channels": channels.split(",") if channels else None,
+            "ids": ids.split(",") if ids else None,
             "size": size,
             "last": None,  # the (time, id) key of the previous page's last order
         }
@@ -820,6 +842,7 @@ class AmazonStore:
                 if after <= (order.purchased if by_created else order.updated) <= before
                 and (query["statuses"] is None or order.status in query["statuses"])
                 and (query["channels"] is None or "MFN" in query["channels"])
+                and (query["ids"] is None or order.order_id in query["ids"])
                 and (query["last"] is None or key(order) > tuple(query["last"]))
             ),
             key=key,
