@@ -152,6 +152,11 @@ def test_webhook_subscriptions_are_kept_and_delivered(shop: ShopifyStore) -> Non
         )
         assert hook.id and not hook.errors.full_messages()
         assert ids(shopify.Webhook.find()) == [hook.id]
+        cancelled = shopify.Webhook.create({"topic": "orders/cancelled", "address": url})
+        assert ids(shopify.Webhook.find(since_id=hook.id)) == [cancelled.id]
+        assert ids(shopify.Webhook.find(topic="orders/cancelled")) == [cancelled.id]
+        assert ids(shopify.Webhook.find(limit=1)) == [hook.id]
+        cancelled.destroy()
         assert shopify.Webhook.find(hook.id).address == url
         assert shopify.Webhook.count(topic="orders/create") == 1
 

@@ -204,8 +204,15 @@ def _admin_api(store: ShopifyStore) -> APIRouter:
         return JSONResponse({"shop": _only(store.shop_resource(), _fields(fields))})
 
     @api.get("/webhooks.json")
-    def webhooks(topic: str | None = None, address: str | None = None) -> Response:
-        return JSONResponse({"webhooks": store.webhooks(topic=topic, address=address)})
+    def webhooks(
+        topic: str | None = None,
+        address: str | None = None,
+        since_id: int | None = None,
+        limit: str | None = None,
+        fields: str | None = None,
+    ) -> Response:
+        found = store.webhooks(topic=topic, address=address, since_id=since_id)[: _limit(limit)]
+        return JSONResponse({"webhooks": [_only(hook, _fields(fields)) for hook in found]})
 
     @api.get("/webhooks/count.json")
     def count_webhooks(topic: str | None = None, address: str | None = None) -> Response:

@@ -540,13 +540,17 @@ class ShopifyStore:
 
     # --- the Admin API: webhook subscriptions ------------------------------------------------------
 
-    def webhooks(self, *, topic: str | None = None, address: str | None = None) -> list[Json]:
+    def webhooks(
+        self, *, topic: str | None = None, address: str | None = None, since_id: int | None = None
+    ) -> list[Json]:
+        """Subscriptions, oldest first, of ``topic`` to ``address`` made after ``since_id``."""
         with self._lock:
             return [
                 copy.deepcopy(hook)
                 for hook in self._subscriptions.values()
                 if (topic is None or hook["topic"] == topic)
                 and (address is None or hook["address"] == address)
+                and (since_id is None or hook["id"] > since_id)
             ]
 
     def webhook(self, webhook_id: int) -> Json:
