@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query, status
 
 from orderly.catalog import service
-from orderly.catalog.schemas import BundleIn, MappingIn, MappingOut, ProductIn, ProductOut
+from orderly.catalog.schemas import BundleIn, MappingIn, MappingOut, ProductIn, ProductOut, ProductUpdate
 from orderly.core.pagination import Page, decode_cursor, paginate
 from orderly.core.text import StorableStr
 from orderly.core.web import Cursor, DbSession, Limit, api_router
@@ -43,6 +43,24 @@ def create_product(session: DbSession, body: ProductIn) -> ProductOut:
 def create_bundle(session: DbSession, body: BundleIn) -> ProductOut:
     """A kit sold as one SKU whose stock is that of its components."""
     return service.create_bundle(session, body)
+
+
+@router.patch("/products/{sku:path}", response_model=ProductOut)
+def update_product(
+    session: DbSession,
+    sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")],
+    body: ProductUpdate,
+) -> ProductOut:
+    """Change the fields sent (`null` clears an optional one), e.g. set or clear a presale date."""
+    return service.update_product(session, sku, body)
+
+
+@router.delete("/products/{sku:path}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_product(
+    session: DbSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
+) -> None:
+    """Delete a product nothing refers to; 409 names what does (stock, orders, mappings, bundles)."""
+    service.delete_product(session, sku)
 
 
 @router.get("/sku-mappings", response_model=list[MappingOut])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orderly.core.text import StorableStr
 
@@ -15,6 +15,21 @@ class ProductIn(BaseModel):
     category: StorableStr | None = Field(default=None, max_length=100)
     barcode: StorableStr | None = Field(default=None, max_length=64)
     weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
+
+
+class ProductUpdate(BaseModel):
+    """Only the fields sent change; ``null`` clears an optional one. The SKU itself cannot change:
+    shops and order files may name it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: StorableStr = Field(default="", min_length=1, max_length=300)
+    category: StorableStr | None = Field(default=None, max_length=100)
+    barcode: StorableStr | None = Field(default=None, max_length=64)
+    weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
+    presale_until: AwareDatetime | None = Field(
+        default=None, description="orders for it wait, held, until then; null: not a presale item"
+    )
 
 
 class ComponentIn(BaseModel):
@@ -43,6 +58,7 @@ class ProductOut(BaseModel):
     category: str | None
     barcode: str | None
     weight_g: int | None
+    presale_until: datetime | None = Field(description="orders for it wait, held, until then")
     created_at: datetime
     components: list[ComponentOut] = Field(default_factory=list)
 

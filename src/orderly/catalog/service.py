@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from datetime import UTC
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog import domain
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
-from orderly.catalog.schemas import BundleIn, ComponentOut, MappingIn, MappingOut, ProductIn, ProductOut
+from orderly.catalog.schemas import (
+    BundleIn,
+    ComponentOut,
+    MappingIn,
+    MappingOut,
+    ProductIn,
+    ProductOut,
+    ProductUpdate,
+)
 from orderly.channels.models import Shop
+from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
-from orderly.core.errors import DomainError, NotFound
+from orderly.core.errors import Conflict, DomainError, NotFound
+from orderly.inventory.models import StockLevel, Warehouse
+from orderly.inventory.service import STOCK_FREED
+from orderly.jobs.service import NewJob, enqueue
+from orderly.orders.models import OrderLine
 
 
 def create_product(session: Session, data: ProductIn) -> ProductOut:
@@ -60,6 +75,71 @@ def get_product(session: Session, sku: str) -> ProductOut:
 def list_products(session: Session, *, after_id: int = 0, limit: int = 100) -> list[ProductOut]:
     query = select(Product).where(Product.id > after_id).order_by(Product.id).limit(limit)
     return [ProductOut.model_validate(p) for p in session.scalars(query)]
+
+
+def _product(session: Session, sku: str) -> Product:
+    product = session.scalar(select(Product).where(Product.sku == sku).with_for_update())
+    if product is None:
+        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+    return product
+
+
+def update_product(session: Session, sku: str, data: ProductUpdate) -> ProductOut:
+    """Change what was sent. A presale date cleared or moved into the past releases the orders that
+    waited only for it (through the outbox, like freed stock)."""
+    product = _product(session, sku)
+    changes = data.model_dump(exclude_unset=True)
+    if "presale_until" in changes and changes["presale_until"] is not None:
+        changes["presale_until"] = changes["presale_until"].astimezone(UTC)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    if "presale_until" in changes and (changes["presale_until"] or utcnow()) <= utcnow():
+        freed = NewJob(STOCK_FREED, {"product_ids": [product.id]}, key=f"{STOCK_FREED}:{product.id}")
+        enqueue(session, [freed])
+    session.flush()
+    return get_product(session, sku)
+
+
+def delete_product(session: Session, sku: str) -> None:
+    """Delete a product nothing refers to; otherwise refuse, naming what does."""
+    product = _product(session, sku)
+    # Stock levels are never deleted and every ledger row has one, so they stand for the ledger too.
+    warehouses = session.scalars(
+        select(Warehouse.code)
+        .join(StockLevel, StockLevel.warehouse_id == Warehouse.id)
+        .where(StockLevel.product_id == product.id)
+        .order_by(Warehouse.code)
+    ).all()
+    lines = session.scalar(
+        select(func.count()).select_from(OrderLine).where(OrderLine.product_id == product.id)
+    )
+    shops = session.scalars(
+        select(Shop.code)
+        .join(SkuMapping, SkuMapping.shop_id == Shop.id)
+        .where(SkuMapping.product_id == product.id)
+        .distinct()
+    ).all()
+    bundles = session.scalars(
+        select(Product.sku)
+        .join(BundleComponent, BundleComponent.bundle_id == Product.id)
+        .where(BundleComponent.component_id == product.id)
+        .order_by(Product.sku)
+    ).all()
+    uses = [
+        *(
+            [f"it has stock records (and their ledger) in warehouse(s) {', '.join(warehouses)}"]
+            if warehouses
+            else []
+        ),
+        *([f"{lines} order line(s) are for it"] if lines else []),
+        *([f"SKU mappings of shop(s) {', '.join(sorted(shops))} point to it"] if shops else []),
+        *([f"it is a component of bundle(s) {', '.join(bundles)}"] if bundles else []),
+    ]
+    if uses:
+        raise Conflict(f"product {sku!r} cannot be deleted: {'; '.join(uses)}", field="sku")
+    session.execute(delete(BundleComponent).where(BundleComponent.bundle_id == product.id))
+    session.delete(product)
+    session.flush()
 
 
 def create_mapping(session: Session, data: MappingIn) -> MappingOut:

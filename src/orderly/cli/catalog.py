@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from orderly.catalog import service as catalog
-from orderly.catalog.schemas import BundleIn, ComponentIn, MappingIn, ProductIn
+from orderly.catalog.schemas import BundleIn, ComponentIn, MappingIn, ProductIn, ProductUpdate
 from orderly.channels import service as channels
 from orderly.channels.schemas import ShopIn
-from orderly.cli.common import out, unit_of_work
+from orderly.cli.common import fail, out, unit_of_work, when
+from orderly.core.clock import day_or_instant, range_start, zone
+from orderly.core.config import get_settings
 from orderly.inventory import service as inventory
-from orderly.inventory.schemas import WarehouseIn
+from orderly.inventory.schemas import WarehouseIn, WarehouseUpdate
 
 shop_app = typer.Typer(help="Shops: one per storefront or marketplace account.", no_args_is_help=True)
 product_app = typer.Typer(help="Products: the SKUs you stock.", no_args_is_help=True)
@@ -90,6 +93,59 @@ def product_list(limit: Limit = 100) -> None:
     _more(len(products), limit, "products")
 
 
+def _presale(value: str) -> datetime:
+    try:
+        moment = day_or_instant(value)
+        return range_start(moment, zone(get_settings().timezone))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--presale-until") from None
+
+
+@product_app.command("edit")
+def product_edit(
+    sku: Annotated[str, typer.Argument(help="Your SKU")],
+    name: Annotated[str | None, typer.Option(help="Product name")] = None,
+    category: Annotated[str | None, typer.Option(help="Your own grouping; '' clears it")] = None,
+    barcode: Annotated[str | None, typer.Option(help="EAN, UPC or your own code; '' clears it")] = None,
+    weight_g: Weight = None,
+    presale_until: Annotated[
+        str | None,
+        typer.Option(
+            help="Orders wait, held, until then: a date (its start in ORDERLY_TIMEZONE) or a time with offset"
+        ),
+    ] = None,
+    no_presale: Annotated[bool, typer.Option("--no-presale", help="Not a presale item any more")] = False,
+) -> None:
+    """Change a product's name, category, barcode, weight or presale date."""
+    given: dict[str, Any] = {
+        key: value for key, value in (("name", name), ("weight_g", weight_g)) if value is not None
+    }
+    given |= {
+        key: value or None
+        for key, value in (("category", category), ("barcode", barcode))
+        if value is not None
+    }
+    if presale_until is not None:
+        given["presale_until"] = _presale(presale_until)
+    if no_presale:
+        given["presale_until"] = None
+    data = ProductUpdate.model_validate(given)
+    if not data.model_fields_set:
+        fail("nothing to change: give at least one option (see --help)")
+    with unit_of_work() as session:
+        product = catalog.update_product(session, sku, data)
+    presale = f", presale until {when(product.presale_until)}" if product.presale_until else ""
+    out.print(f"Product {product.sku!r} updated: {product.name}{presale}.")
+
+
+@product_app.command("delete")
+def product_delete(sku: Annotated[str, typer.Argument(help="Your SKU")]) -> None:
+    """Delete a product nothing refers to (no stock, orders, mappings or bundles)."""
+    with unit_of_work() as session:
+        catalog.delete_product(session, sku)
+    out.print(f"Product {sku!r} deleted.")
+
+
 def _component(value: str) -> ComponentIn:
     sku, colon, quantity = value.rpartition(":")
     if not colon:
@@ -143,6 +199,38 @@ def warehouse_add(
     with unit_of_work() as session:
         warehouse = inventory.create_warehouse(session, data)
     out.print(f"Warehouse {warehouse.code!r} added (id {warehouse.id}).")
+
+
+@warehouse_app.command("edit")
+def warehouse_edit(
+    code: Annotated[str, typer.Argument(help="The warehouse's code")],
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    kind: Annotated[str | None, typer.Option(help="own, overseas, 3pl or fba")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 code, e.g. DE")] = None,
+    priority: Annotated[
+        int | None, typer.Option(help="Orders are filled from the lowest priority first")
+    ] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="An inactive warehouse is never allocated from")
+    ] = None,
+) -> None:
+    """Change a warehouse's name, kind, country or priority, or switch it off."""
+    given = {"name": name, "kind": kind, "country": country, "priority": priority, "active": active}
+    data = WarehouseUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    if not data.model_fields_set:
+        fail("nothing to change: give at least one option (see --help)")
+    with unit_of_work() as session:
+        w = inventory.update_warehouse(session, code, data)
+    state = "active" if w.active else "inactive"
+    out.print(f"Warehouse {w.code!r} updated: {w.name}, priority {w.priority}, {state}.")
+
+
+@warehouse_app.command("delete")
+def warehouse_delete(code: Annotated[str, typer.Argument(help="The warehouse's code")]) -> None:
+    """Delete a warehouse that never held stock."""
+    with unit_of_work() as session:
+        inventory.delete_warehouse(session, code)
+    out.print(f"Warehouse {code!r} deleted.")
 
 
 @warehouse_app.command("list")

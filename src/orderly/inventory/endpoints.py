@@ -21,6 +21,7 @@ from orderly.inventory.schemas import (
     VerifyOut,
     WarehouseIn,
     WarehouseOut,
+    WarehouseUpdate,
 )
 
 router = api_router("inventory")
@@ -93,3 +94,18 @@ def list_warehouses(session: DbSession) -> list[WarehouseOut]:
 @router.post("/warehouses", response_model=WarehouseOut, status_code=status.HTTP_201_CREATED)
 def create_warehouse(session: DbSession, body: WarehouseIn) -> WarehouseOut:
     return service.create_warehouse(session, body)
+
+
+WarehouseCode = Annotated[str, Path(min_length=1, max_length=64, description="the warehouse's code")]
+
+
+@router.patch("/warehouses/{code}", response_model=WarehouseOut)
+def update_warehouse(session: DbSession, code: WarehouseCode, body: WarehouseUpdate) -> WarehouseOut:
+    """Change the fields sent: name, kind, country, priority, or switch it off (`active: false`)."""
+    return service.update_warehouse(session, code, body)
+
+
+@router.delete("/warehouses/{code}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_warehouse(session: DbSession, code: WarehouseCode) -> None:
+    """Delete a warehouse that never held stock; 409 names the SKUs it holds otherwise."""
+    service.delete_warehouse(session, code)

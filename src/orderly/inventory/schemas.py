@@ -9,6 +9,12 @@ from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
 
 
+def country_code(value: str | None) -> str | None:
+    if value is not None and not is_country(value.upper()):
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return value.upper() if value else None
+
+
 class WarehouseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -18,12 +24,21 @@ class WarehouseIn(BaseModel):
     country: StorableStr | None = Field(default=None, description="ISO 3166-1 alpha-2")
     priority: int = Field(default=100, ge=0, le=10_000, description="lower is tried first")
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str | None) -> str | None:
-        if value is not None and not is_country(value.upper()):
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
-        return value.upper() if value else None
+    _country = field_validator("country")(country_code)
+
+
+class WarehouseUpdate(BaseModel):
+    """Only the fields sent change. The code cannot change: people and rules name warehouses by it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: StorableStr = Field(default="", min_length=1, max_length=200)
+    kind: StorableStr = Field(default="own", pattern="^(own|overseas|3pl|fba)$")
+    country: StorableStr | None = Field(default=None, description="ISO 3166-1 alpha-2; null clears it")
+    priority: int = Field(default=100, ge=0, le=10_000, description="lower is tried first")
+    active: bool = Field(default=True, description="an inactive warehouse is never allocated from")
+
+    _country = field_validator("country")(country_code)
 
 
 class WarehouseOut(BaseModel):

@@ -14,12 +14,12 @@ from orderly.catalog import repository as catalog_repo
 from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
-from orderly.core.errors import DomainError, NotFound
+from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
 from orderly.inventory.models import StockLevel, Warehouse
-from orderly.inventory.schemas import StockOut, StockRowOut, WarehouseIn, WarehouseOut
+from orderly.inventory.schemas import StockOut, StockRowOut, WarehouseIn, WarehouseOut, WarehouseUpdate
 from orderly.jobs.service import NewJob, enqueue
 
 STOCK_CHANGED = "stock_changed"
@@ -319,3 +319,49 @@ def create_warehouse(session: Session, data: WarehouseIn) -> WarehouseOut:
 def list_warehouses(session: Session) -> list[WarehouseOut]:
     query = select(Warehouse).order_by(Warehouse.priority, Warehouse.id)
     return [WarehouseOut.model_validate(w) for w in session.scalars(query)]
+
+
+def _warehouse(session: Session, code: str) -> Warehouse:
+    warehouse = session.scalar(select(Warehouse).where(Warehouse.code == code).with_for_update())
+    if warehouse is None:
+        raise NotFound(f"unknown warehouse {code!r}", field="code")
+    return warehouse
+
+
+def update_warehouse(session: Session, code: str, data: WarehouseUpdate) -> WarehouseOut:
+    """Change what was sent; switched off (``active`` false), a warehouse is no longer allocated from
+    and its stock is no longer offered to shops."""
+    warehouse = _warehouse(session, code)
+    changes = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        setattr(warehouse, name, value)
+    session.flush()
+    if "active" in changes:  # what the shops are offered changed with it
+        held = session.scalars(
+            select(StockLevel.product_id).where(StockLevel.warehouse_id == warehouse.id)
+        ).all()
+        if held:
+            enqueue(session, [NewJob(STOCK_CHANGED, {"product_ids": sorted(held)})])
+    return WarehouseOut.model_validate(warehouse)
+
+
+def delete_warehouse(session: Session, code: str) -> None:
+    """Delete a warehouse nothing refers to; otherwise refuse, naming what does."""
+    warehouse = _warehouse(session, code)
+    # Stock levels are never deleted and every ledger row and reservation has one: they stand for both.
+    skus = session.scalars(
+        select(Product.sku)
+        .join(StockLevel, StockLevel.product_id == Product.id)
+        .where(StockLevel.warehouse_id == warehouse.id)
+        .order_by(Product.sku)
+        .limit(6)
+    ).all()
+    if skus:
+        named = ", ".join(skus[:5]) + (" and more" if len(skus) > 5 else "")
+        raise Conflict(
+            f"warehouse {code!r} cannot be deleted: it has stock records (and their ledger) of {named}; "
+            "switch it off instead (active: false)",
+            field="code",
+        )
+    session.delete(warehouse)
+    session.flush()

@@ -25,9 +25,10 @@ class RawPayload(Base):
 
 
 # The high-volume tables below (orders, order_lines, order_events and the stock ledger) carry no
-# foreign keys: ingest resolves every id it writes in the same transaction, nothing deletes shops,
-# products or warehouses, and on PostgreSQL the per-row FK triggers cost three to four times the
-# insert itself. Reference tables (mappings, bundles, stock levels) keep theirs.
+# foreign keys: ingest resolves every id it writes in the same transaction, a product or warehouse is
+# deleted only while nothing refers to it (catalog and inventory services check), and on PostgreSQL
+# the per-row FK triggers cost three to four times the insert itself. Reference tables (mappings,
+# bundles, stock levels) keep theirs.
 
 
 class Order(Base):
