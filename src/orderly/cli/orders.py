@@ -35,12 +35,12 @@ from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_w
 from orderly.core.clock import day_or_instant, range_end, range_start, zone
 from orderly.core.config import get_settings
 from orderly.core.money import display, is_country
-from orderly.orders import holds, queries
+from orderly.orders import corrections, holds, queries
 from orderly.orders import service as order_service
 from orderly.orders.domain import OrderStatus
 from orderly.orders.ingest import IngestReport, ItemResult, ingest_batch
 from orderly.orders.models import Order
-from orderly.orders.schemas import CancelIn
+from orderly.orders.schemas import AddressCorrectionIn, CancelIn
 from orderly.review.schemas import NoteIn
 
 rejections_app = typer.Typer(
@@ -447,6 +447,39 @@ def orders_cancel(
     with unit_of_work() as session:
         order = order_service.cancel_order(session, order_id, actor=actor(), reason=checked)
     out.print(f"Order {order_id} ({order.external_id}) cancelled; its stock is back in the pool.")
+
+
+def _part(help_text: str) -> Any:
+    return typer.Option(help=help_text)
+
+
+@orders_app.command("address")
+def orders_address(
+    order_id: OrderId,
+    name: Annotated[str | None, _part("Recipient")] = None,
+    line1: Annotated[str | None, _part("Street and number")] = None,
+    line2: Annotated[str | None, _part("Second line; '' clears it")] = None,
+    city: Annotated[str | None, _part("City")] = None,
+    region: Annotated[str | None, _part("State, province or region; '' clears it")] = None,
+    postal_code: Annotated[str | None, _part("Postal code; '' clears it")] = None,
+    country: Annotated[str | None, _part("ISO 3166-1 alpha-2 code such as DE")] = None,
+    phone: Annotated[str | None, _part("Recipient's phone; '' clears it")] = None,
+    note: Annotated[str | None, typer.Option(help="Why, kept in the order's history")] = None,
+) -> None:
+    """Correct an order's shipping address (the parts given); the order is reviewed again, and an
+    address hold it no longer earns is lifted."""
+    parts = {"name": name, "line1": line1, "city": city, "country": country}
+    clearable = {"line2": line2, "region": region, "postal_code": postal_code, "phone": phone}
+    given: dict[str, Any] = {k: v for k, v in parts.items() if v is not None}
+    given |= {k: v or None for k, v in clearable.items() if v is not None}
+    data = AddressCorrectionIn.model_validate({**given, **({"note": note} if note else {})})
+    if not given:
+        fail("nothing to correct: give at least one part of the address (see --help)")
+    with unit_of_work() as session:
+        order = corrections.correct_address(session, order_id, data, actor=actor())
+        status, reasons = order.status, ", ".join(sorted({h["reason"] for h in order.holds}))
+    held = f" (held for {reasons})" if reasons else ""
+    out.print(f"Order {order_id}: address corrected and reviewed again; it is now {status}{held}.")
 
 
 def _decide(order_id: int, note: str, change: Callable[..., Order], done: str) -> None:

@@ -22,10 +22,11 @@ from orderly.core.web import (
     api_router,
     id_path,
 )
-from orderly.orders import holds, queries, service
+from orderly.orders import corrections, holds, queries, service
 from orderly.orders.domain import OrderStatus
 from orderly.orders.ingest import IngestReport, ingest_batch
 from orderly.orders.schemas import (
+    AddressCorrectionIn,
     CancelIn,
     IngestItemResult,
     IngestRequest,
@@ -109,6 +110,16 @@ def cancel_order(
 ) -> OrderDetailOut:
     """Cancel in the hub; stock the order holds goes back to the pool."""
     service.cancel_order(session, order_id, actor=caller.name, reason=body.reason)
+    return queries.get_order(session, order_id)
+
+
+@router.patch("/orders/{order_id}/address", response_model=OrderDetailOut)
+def correct_address(
+    session: DbSession, caller: Authenticated, order_id: OrderId, body: AddressCorrectionIn
+) -> OrderDetailOut:
+    """Correct the shipping address (the parts sent), recorded in the order's history with who and
+    what changed; the order is then reviewed again: an address hold it no longer earns is lifted."""
+    corrections.correct_address(session, order_id, body, actor=caller.name)
     return queries.get_order(session, order_id)
 
 

@@ -299,3 +299,20 @@ class RejectionOut(BaseModel):
 
 class RejectionPage(Page[RejectionOut]):
     pass
+
+
+class AddressCorrectionIn(BaseModel):
+    """The parts of the shipping address to change; parts not sent stay, ``null`` clears an optional
+    one."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: StorableStr = Field(default="", min_length=1, max_length=200)
+    line1: StorableStr = Field(default="", min_length=1, max_length=300)
+    line2: StorableStr | None = Field(default=None, min_length=1, max_length=300)
+    city: StorableStr = Field(default="", min_length=1, max_length=120)
+    region: StorableStr | None = Field(default=None, min_length=1, max_length=120)
+    postal_code: StorableStr | None = Field(default=None, min_length=1, max_length=20)
+    country: Country = Field(default="", description="ISO 3166-1 alpha-2")
+    phone: StorableStr | None = Field(default=None, min_length=1, max_length=40)
+    note: StorableStr | None = Field(default=None, max_length=500, description="why, kept in the history")

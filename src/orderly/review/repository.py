@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, func, select
+from sqlalchemy import BigInteger, delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
@@ -56,6 +56,17 @@ def recent_totals(session: Session, shop_code: str, currency: str, limit: int) -
 def insert_identities(session: Session, rows: Sequence[tuple[int, datetime, int, int, int]]) -> None:
     # New orders only, each identity kind once per order: nothing can collide.
     insert_rows(session, OrderIdentity, IDENTITY_COLUMNS, rows)
+
+
+def delete_identities(session: Session, keys: Sequence[tuple[int, datetime, int]]) -> None:
+    """Remove (identity, placed at, order id) rows, each found by its primary key."""
+    ident = OrderIdentity
+    for identity, placed_at, order_id in keys:
+        session.execute(
+            delete(ident).where(
+                ident.identity == identity, ident.placed_at == placed_at, ident.order_id == order_id
+            )
+        )
 
 
 def identity_matches(

@@ -22,6 +22,7 @@ from orderly.core.clock import utcnow
 from orderly.core.errors import NotFound, field_path
 from orderly.inventory.domain import Level, StockKey
 from orderly.orders.domain import Hold, OrderStatus
+from orderly.orders.models import Order
 from orderly.review import repository as repo
 from orderly.review.checks import CHECKS
 from orderly.review.domain import Decision, Rule, RuleInvalid, RuleSet, compile_rules
@@ -599,3 +600,33 @@ def review_for_ingest(
         presale=facts.presale,
     )
     return BatchReview(ruleset, subjects, decisions, codes, now)
+
+
+# --- review of a stored order, after a person corrected it ---------------------------------------------
+
+
+def review_stored(session: Session, orders: Sequence[Order], *, now: datetime) -> BatchReview:
+    """Review stored orders again as they stand (a person corrected one), against the live rules, the
+    history around them and the stock as it stands; keyed ``("order", id)``."""
+    ruleset, parsed = live(session)
+    subjects, available, warehouses, presale = subjects_for_orders(session, orders)
+    decisions = review_batch(
+        session,
+        subjects,
+        ruleset=ruleset,
+        settings=parsed,
+        now=now,
+        available=available,
+        warehouses=warehouses,
+        presale=presale,
+    )
+    return BatchReview(ruleset, {s.key: s for s in subjects}, decisions, warehouse_codes(session), now)
+
+
+def reidentify(session: Session, before: Subject, after: Subject) -> None:
+    """The order of ``before`` now looks like ``after`` (its address was corrected): later checks find
+    it by its new identities, not its old ones."""
+    assert before.order_id is not None and before.order_id == after.order_id
+    placed = before.order["placed_at"]
+    repo.delete_identities(session, [(i, placed, before.order_id) for i in before.identities])
+    record_identities(session, identity_rows(before.order_id, after))
