@@ -35,6 +35,9 @@ PROTECTED = [
     ("POST", "/api/v1/bundles"),
     ("GET", "/api/v1/sku-mappings"),
     ("POST", "/api/v1/sku-mappings"),
+    ("GET", "/api/v1/sku-mappings/1"),
+    ("PATCH", "/api/v1/sku-mappings/1"),
+    ("DELETE", "/api/v1/sku-mappings/1"),
     ("GET", "/api/v1/shops"),
     ("POST", "/api/v1/shops"),
     ("PATCH", "/api/v1/shops/web"),
@@ -69,7 +72,7 @@ def test_every_route_but_health_is_in_the_list_above(anonymous: TestClient) -> N
     templated = {(m, p.replace("{order_id}", "1").replace("{rejection_id}", "1")) for m, p in routes}
     templated = {(m, p.replace("{sku}", "SKU-1").replace("{token_id}", "1")) for m, p in templated}
     templated = {(m, p.replace("{job_id}", "1").replace("{code}", "web")) for m, p in templated}
-    templated = {(m, p.replace("{key}", "big")) for m, p in templated}
+    templated = {(m, p.replace("{key}", "big").replace("{mapping_id}", "1")) for m, p in templated}
     assert templated - set(PROTECTED) == {("GET", "/api/v1/health"), ("POST", "/api/v1/webhooks/web")}
 
 

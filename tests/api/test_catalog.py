@@ -130,6 +130,14 @@ def test_sku_mappings(client: TestClient, factory: sessionmaker[Session]) -> Non
         "platform_sku": None,
         "listing_id": "L-9",
         "sku": "SKU-3",
+        "location": None,
+        "effective_location": None,
+        "fulfilled_by": "merchant",
+        "platform_ids": {},
+        "learned_ids": {},
+        "last_quantity": None,
+        "last_pushed_at": None,
+        "last_error": None,
     }
     assert [m["shop"] for m in client.get("/api/v1/sku-mappings").json()] == ["shop-b", "shop-a"]
     assert [m["sku"] for m in client.get("/api/v1/sku-mappings", params={"shop": "shop-a"}).json()] == [

@@ -114,7 +114,7 @@ def test_mappings(cli: Cli, factory: sessionmaker[Session]) -> None:
         mappings = [(m.shop, m.platform_sku, m.listing_id, m.sku) for m in catalog.list_mappings(s)]
     assert mappings == [("web", "mug-white", None, "MUG"), ("ebay", None, "1234567", "MUG")]
     ebay_only = cli("mapping", "list", "--shop", "ebay").stdout
-    assert rows(ebay_only, "2") == [["2", "ebay", "", "1234567", "MUG"]]
+    assert rows(ebay_only, "2") == [["2", "ebay", "", "1234567", "MUG", "", "merchant", "", "", ""]]
     assert not rows(ebay_only, "1")
 
     neither = cli("mapping", "add", "--shop", "web", "--sku", "MUG", code=1)

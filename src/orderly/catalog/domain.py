@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Final, Literal
 
 from orderly.core.errors import DomainError
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$")
+
+#: Whose stock a listing sells: the hub's (its figure is pushed) or the platform's own (Amazon FBA and
+#: the like: the platform counts and ships it, and a figure from the hub would overwrite its count).
+FulfilledBy = Literal["merchant", "platform"]
+MERCHANT: Final = "merchant"
+PLATFORM: Final = "platform"
 
 
 def check_sku(code: str) -> str:

@@ -7,10 +7,18 @@ from typing import Annotated
 from fastapi import Path, Query, status
 
 from orderly.catalog import service
-from orderly.catalog.schemas import BundleIn, MappingIn, MappingOut, ProductIn, ProductOut, ProductUpdate
+from orderly.catalog.schemas import (
+    BundleIn,
+    MappingIn,
+    MappingOut,
+    MappingUpdate,
+    ProductIn,
+    ProductOut,
+    ProductUpdate,
+)
 from orderly.core.pagination import Page, decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Cursor, DbSession, Limit, api_router
+from orderly.core.web import Cursor, DbSession, Limit, api_router, id_path
 
 router = api_router("catalog")
 
@@ -69,11 +77,33 @@ def list_mappings(
     shop: Annotated[StorableStr | None, Query(max_length=64, description="only this shop's (code)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> list[MappingOut]:
-    """The first `limit` mappings, oldest first."""
+    """The first `limit` mappings, oldest first, each with the last figure its listing was told."""
     return service.list_mappings(session, shop=shop, limit=limit)
 
 
 @router.post("/sku-mappings", response_model=MappingOut, status_code=status.HTTP_201_CREATED)
 def create_mapping(session: DbSession, body: MappingIn) -> MappingOut:
-    """Bind a shop's SKU and/or listing id to one of our SKUs, so its order lines resolve."""
+    """Bind a shop's SKU and/or listing id to one of our SKUs, so its order lines resolve and its
+    listing is told our stock figure (unless the platform fulfils it from its own stock)."""
     return service.create_mapping(session, body)
+
+
+MappingId = Annotated[int, id_path("mapping")]
+
+
+@router.get("/sku-mappings/{mapping_id}", response_model=MappingOut)
+def get_mapping(session: DbSession, mapping_id: MappingId) -> MappingOut:
+    return service.get_mapping(session, mapping_id)
+
+
+@router.patch("/sku-mappings/{mapping_id}", response_model=MappingOut)
+def update_mapping(session: DbSession, mapping_id: MappingId, body: MappingUpdate) -> MappingOut:
+    """Change the SKU a listing sells, where its stock is kept, its platform ids or whose stock it sells;
+    fields left out stay. A listing whose figure may now be wrong is pushed again."""
+    return service.update_mapping(session, mapping_id, body)
+
+
+@router.delete("/sku-mappings/{mapping_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_mapping(session: DbSession, mapping_id: MappingId) -> None:
+    """Forget a mapping; refused (409, with why) while open orders of its shop came in through it."""
+    service.delete_mapping(session, mapping_id)

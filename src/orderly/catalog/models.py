@@ -5,8 +5,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from orderly.catalog.domain import MERCHANT
 from orderly.core.clock import utcnow
-from orderly.core.db import Base, BigId, UTCDateTime
+from orderly.core.db import Base, BigId, JsonValue, UTCDateTime
 
 
 class Product(Base):
@@ -40,7 +41,12 @@ class BundleComponent(Base):
 
 
 class SkuMapping(Base):
-    """A shop's SKU and/or listing id, bound to our product. Lines resolve by SKU, then listing."""
+    """A shop's SKU and/or listing id, bound to our product. Lines resolve by SKU, then listing.
+
+    For stock pushes it also says where on the platform the listing's stock is kept (``location``; the
+    shop's default when None), any platform ids a push needs (``platform_ids``, by the connector's
+    names; they win over ids learned from the platform) and whose stock it sells (``fulfilled_by``).
+    """
 
     __tablename__ = "sku_mappings"
     __table_args__ = (
@@ -62,6 +68,7 @@ class SkuMapping(Base):
             postgresql_where=text("listing_id IS NOT NULL"),
         ),
         Index("ix_sku_mappings_product", "product_id"),
+        CheckConstraint("fulfilled_by IN ('merchant', 'platform')", name="fulfilled_by_known"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -69,4 +76,7 @@ class SkuMapping(Base):
     platform_sku: Mapped[str | None] = mapped_column(String(200))
     listing_id: Mapped[str | None] = mapped_column(String(200))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    location: Mapped[str | None] = mapped_column(String(200))
+    platform_ids: Mapped[dict[str, str]] = mapped_column(JsonValue, default=dict, server_default="{}")
+    fulfilled_by: Mapped[str] = mapped_column(String(16), default=MERCHANT, server_default=MERCHANT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

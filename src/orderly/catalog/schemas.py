@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from orderly.catalog.domain import MERCHANT, FulfilledBy
 from orderly.core.text import StorableStr
 
 
@@ -63,6 +65,22 @@ class ProductOut(BaseModel):
     components: list[ComponentOut] = Field(default_factory=list)
 
 
+LOCATION_HELP = (
+    "where on the platform the listing's stock is kept, e.g. a Shopify location id; when not set, the "
+    "shop's default (Shopify: its location_id setting)"
+)
+FULFILLED_BY_HELP = (
+    "whose stock the listing sells: merchant (the hub's; its figure is pushed) or platform (e.g. Amazon "
+    "FBA: the platform's own stock; the hub never pushes a figure to it)"
+)
+PLATFORM_IDS_HELP = (
+    "platform ids the listing's stock pushes need, by the platform's names (Shopify: inventory_item_id); "
+    "those not set are learned from the platform"
+)
+PlatformIdName = Annotated[StorableStr, StringConstraints(min_length=1, max_length=64)]
+PlatformIdValue = Annotated[StorableStr, StringConstraints(min_length=1, max_length=200)]
+
+
 class MappingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -70,6 +88,42 @@ class MappingIn(BaseModel):
     platform_sku: StorableStr | None = Field(default=None, min_length=1, max_length=200)
     listing_id: StorableStr | None = Field(default=None, min_length=1, max_length=200)
     sku: StorableStr = Field(min_length=1, max_length=64, description="our SKU")
+    location: StorableStr | None = Field(
+        default=None, min_length=1, max_length=200, description=LOCATION_HELP
+    )
+    fulfilled_by: FulfilledBy = Field(default=MERCHANT, description=FULFILLED_BY_HELP)
+    platform_ids: dict[PlatformIdName, PlatformIdValue] = Field(
+        default_factory=dict, max_length=20, description=PLATFORM_IDS_HELP
+    )
+
+
+class MappingUpdate(BaseModel):
+    """What to change; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: StorableStr | None = Field(
+        default=None, min_length=1, max_length=64, description="our SKU the listing sells from now on"
+    )
+    location: StorableStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description=f"{LOCATION_HELP}; null goes back to the shop's default",
+    )
+    fulfilled_by: FulfilledBy | None = Field(default=None, description=FULFILLED_BY_HELP)
+    platform_ids: dict[PlatformIdName, PlatformIdValue | None] | None = Field(
+        default=None,
+        max_length=20,
+        description=f"{PLATFORM_IDS_HELP}. Merged into those set: a name given null is removed",
+    )
+
+    @model_validator(mode="after")
+    def _no_null_where_null_means_nothing(self) -> MappingUpdate:
+        for name in ("sku", "fulfilled_by", "platform_ids"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self
 
 
 class MappingOut(BaseModel):
@@ -78,3 +132,13 @@ class MappingOut(BaseModel):
     platform_sku: str | None
     listing_id: str | None
     sku: str
+    location: str | None = Field(description="the mapping's own location; null: the shop's default")
+    effective_location: str | None = Field(
+        description="where pushes go: the mapping's location, else the shop's default (null: none set)"
+    )
+    fulfilled_by: FulfilledBy
+    platform_ids: dict[str, str] = Field(description="platform ids set on the mapping")
+    learned_ids: dict[str, Any] = Field(description="platform ids the hub learned from the platform")
+    last_quantity: int | None = Field(description="the last figure the platform accepted for the listing")
+    last_pushed_at: datetime | None = Field(description="when the platform accepted it")
+    last_error: str | None = Field(description="why the latest push failed, if it did")

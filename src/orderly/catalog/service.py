@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from orderly.alerts.service import resolve
 from orderly.catalog import domain
+from orderly.catalog.domain import MERCHANT
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
 from orderly.catalog.schemas import (
     BundleIn,
     ComponentOut,
     MappingIn,
     MappingOut,
+    MappingUpdate,
     ProductIn,
     ProductOut,
     ProductUpdate,
 )
-from orderly.channels.models import Shop
+from orderly.channels.models import ListingBinding, Shop
+from orderly.channels.registry import connector_class
+from orderly.channels.service import get_shop
+from orderly.channels.sync import schedule_pushes
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory.models import StockLevel, Warehouse
 from orderly.inventory.service import STOCK_FREED
 from orderly.jobs.service import NewJob, enqueue
-from orderly.orders.models import OrderLine
+from orderly.orders.domain import CLOSED
+from orderly.orders.models import Order, OrderLine
 
 
 def create_product(session: Session, data: ProductIn) -> ProductOut:
@@ -142,43 +151,187 @@ def delete_product(session: Session, sku: str) -> None:
     session.flush()
 
 
+def _check_listing(shop: Shop, location: str | None, platform_ids: Mapping[str, str]) -> None:
+    """Refuse a location or platform id the shop's platform would not understand."""
+    connector = connector_class(shop.channel)
+    if connector is None:
+        if location is not None or platform_ids:
+            raise DomainError(
+                f"shop {shop.code!r} ({shop.channel}) has no connector: no stock is pushed to it, so its "
+                "listings take no location or platform ids",
+                field="location" if location is not None else "platform_ids",
+            )
+        return
+    problems = connector.listing_problems(location, platform_ids)
+    if problems:
+        field = "location" if location is not None and "location" in problems[0] else "platform_ids"
+        raise DomainError("; ".join(problems), field=field)
+
+
+def _product_id(session: Session, sku: str) -> int:
+    product_id = session.scalar(select(Product.id).where(Product.sku == sku))
+    if product_id is None:
+        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+    return product_id
+
+
 def create_mapping(session: Session, data: MappingIn) -> MappingOut:
     if not (data.platform_sku or data.listing_id):
         raise DomainError("a mapping needs a platform_sku, a listing_id or both", field="platform_sku")
-    shop_id = session.scalar(select(Shop.id).where(Shop.code == data.shop))
-    if shop_id is None:
-        raise NotFound(f"unknown shop {data.shop!r}", field="shop")
-    product_id = session.scalar(select(Product.id).where(Product.sku == data.sku))
-    if product_id is None:
-        raise NotFound(f"unknown SKU {data.sku!r}", field="sku")
+    shop = get_shop(session, data.shop)
+    product_id = _product_id(session, data.sku)
+    _check_listing(shop, data.location, data.platform_ids)
     mapping = SkuMapping(
-        shop_id=shop_id, platform_sku=data.platform_sku, listing_id=data.listing_id, product_id=product_id
+        shop_id=shop.id,
+        platform_sku=data.platform_sku,
+        listing_id=data.listing_id,
+        product_id=product_id,
+        location=data.location,
+        platform_ids=data.platform_ids,
+        fulfilled_by=data.fulfilled_by,
     )
     session.add(mapping)
     flush_or_conflict(session, "a mapping for this shop SKU or listing")
-    return MappingOut(
-        id=mapping.id,
-        shop=data.shop,
-        platform_sku=data.platform_sku,
-        listing_id=data.listing_id,
-        sku=data.sku,
-    )
+    return get_mapping(session, mapping.id)
 
 
-def list_mappings(session: Session, *, shop: str | None = None, limit: int = 500) -> list[MappingOut]:
-    query = (
-        select(SkuMapping.id, Shop.code, SkuMapping.platform_sku, SkuMapping.listing_id, Product.sku)
+def _mappings_query() -> Select[SkuMapping, str, str, dict[str, Any], str, ListingBinding]:
+    return (
+        select(SkuMapping, Shop.code, Shop.channel, Shop.settings, Product.sku, ListingBinding)
         .join(Shop, Shop.id == SkuMapping.shop_id)
         .join(Product, Product.id == SkuMapping.product_id)
+        .outerjoin(
+            ListingBinding,
+            (ListingBinding.shop_id == SkuMapping.shop_id)
+            & (ListingBinding.listing_id == SkuMapping.listing_id),
+        )
         .order_by(SkuMapping.id)
-        .limit(limit)
     )
+
+
+def _mapping_out(row: Row[SkuMapping, str, str, dict[str, Any], str, ListingBinding]) -> MappingOut:
+    mapping, shop_code, channel, settings, sku, binding = row
+    connector = connector_class(channel)
+    setting = connector.location_setting if connector else None
+    default = (settings or {}).get(setting) if setting else None
+    return MappingOut(
+        id=mapping.id,
+        shop=shop_code,
+        platform_sku=mapping.platform_sku,
+        listing_id=mapping.listing_id,
+        sku=sku,
+        location=mapping.location,
+        effective_location=mapping.location or (None if default is None else str(default)),
+        fulfilled_by=mapping.fulfilled_by,
+        platform_ids=mapping.platform_ids or {},
+        learned_ids=binding.data if binding is not None and binding.data else {},
+        last_quantity=binding.last_quantity if binding is not None else None,
+        last_pushed_at=binding.last_pushed_at if binding is not None else None,
+        last_error=binding.last_error if binding is not None else None,
+    )
+
+
+def get_mapping(session: Session, mapping_id: int) -> MappingOut:
+    row = session.execute(_mappings_query().where(SkuMapping.id == mapping_id)).first()
+    if row is None:
+        raise NotFound(f"unknown SKU mapping {mapping_id}", field="id")
+    return _mapping_out(row)
+
+
+def list_mappings(
+    session: Session, *, shop: str | None = None, after_id: int = 0, limit: int = 500
+) -> list[MappingOut]:
+    """Mappings oldest first, each with the last figure its listing was told."""
+    query = _mappings_query().where(SkuMapping.id > after_id).limit(limit)
     if shop:
         query = query.where(Shop.code == shop)
-    return [
-        MappingOut(id=i, shop=s, platform_sku=p, listing_id=lid, sku=sku)
-        for i, s, p, lid, sku in session.execute(query).all()
-    ]
+    return [_mapping_out(row) for row in session.execute(query)]
+
+
+def update_mapping(session: Session, mapping_id: int, data: MappingUpdate) -> MappingOut:
+    """Change what a listing sells, where its stock is kept, its platform ids or whose stock it sells.
+    A listing whose figure may now be wrong on the platform gets a push."""
+    mapping = session.scalar(select(SkuMapping).where(SkuMapping.id == mapping_id).with_for_update())
+    if mapping is None:
+        raise NotFound(f"unknown SKU mapping {mapping_id}", field="id")
+    shop = session.get(Shop, mapping.shop_id)
+    assert shop is not None  # a mapping goes with its shop
+    changes = data.model_fields_set
+    location = data.location if "location" in changes else mapping.location
+    platform_ids = dict(mapping.platform_ids or {})
+    for name, value in (data.platform_ids or {}).items():
+        if value is None:
+            platform_ids.pop(name, None)
+        else:
+            platform_ids[name] = value
+    _check_listing(shop, location, platform_ids)
+    product_id = _product_id(session, data.sku) if data.sku is not None else mapping.product_id
+    fulfilled_by = data.fulfilled_by or mapping.fulfilled_by
+    # The figure last sent was sent elsewhere, or counted by the platform itself: the listing as it is
+    # now has been told nothing yet.
+    told_elsewhere = (location, platform_ids) != (mapping.location, mapping.platform_ids or {}) or (
+        fulfilled_by != mapping.fulfilled_by
+    )
+    moved = told_elsewhere or product_id != mapping.product_id
+    mapping.location, mapping.platform_ids = location, platform_ids
+    mapping.product_id, mapping.fulfilled_by = product_id, fulfilled_by
+    session.flush()
+    if mapping.listing_id is not None and moved:
+        if told_elsewhere:
+            session.execute(
+                update(ListingBinding)
+                .where(ListingBinding.shop_id == shop.id, ListingBinding.listing_id == mapping.listing_id)
+                .values(last_quantity=None)
+            )
+        if fulfilled_by == MERCHANT:
+            schedule_pushes(session, [product_id], shop_id=shop.id)
+    return get_mapping(session, mapping.id)
+
+
+def delete_mapping(session: Session, mapping_id: int) -> None:
+    """Forget one mapping, unless orders still open on its shop came in through it: a later update of
+    one from the platform would no longer resolve its line."""
+    mapping = session.scalar(select(SkuMapping).where(SkuMapping.id == mapping_id).with_for_update())
+    if mapping is None:
+        raise NotFound(f"unknown SKU mapping {mapping_id}", field="id")
+    shop = session.get(Shop, mapping.shop_id)
+    assert shop is not None  # a mapping goes with its shop
+    keys = []
+    if mapping.platform_sku is not None:
+        keys.append(OrderLine.platform_sku == mapping.platform_sku)
+    if mapping.listing_id is not None:
+        keys.append(OrderLine.listing_id == mapping.listing_id)
+    open_orders = session.scalars(
+        select(Order.external_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.shop_id == mapping.shop_id,
+            Order.status.not_in(CLOSED),
+            OrderLine.product_id == mapping.product_id,
+            or_(*keys),
+        )
+        .distinct()
+        .order_by(Order.external_id)
+        .limit(4)
+    ).all()
+    if open_orders:
+        named = ", ".join(open_orders[:3]) + (" and more" if len(open_orders) > 3 else "")
+        raise Conflict(
+            f"SKU mapping {mapping_id} is in use: open orders of shop {shop.code!r} came in through it "
+            f"({named}), and a later update of them from the platform could not be read without it. "
+            "Map the listing to another SKU instead, or delete the mapping once they are shipped or "
+            "cancelled",
+            field="id",
+        )
+    if mapping.listing_id is not None:
+        session.execute(
+            delete(ListingBinding).where(
+                ListingBinding.shop_id == shop.id, ListingBinding.listing_id == mapping.listing_id
+            )
+        )
+        resolve(session, "low_stock", f"listing:{shop.code}:{mapping.listing_id}")
+    session.delete(mapping)
+    session.flush()
 
 
 def delete_mappings(session: Session, shop: str) -> int:

@@ -7,7 +7,9 @@ A connector has three parts, kept apart inside its package:
 - the **mapper** is pure: platform payload -> normalized order (``orderly.orders.schemas``), our stock
   figure -> the platform's request.
 - the **bindings**: which platform ids a listing needs for stock pushes (e.g. Shopify's inventory item
-  and location), learned through the adapter and kept by the engine in ``listing_bindings.data``.
+  and location). A SKU mapping may set them (``location``, ``platform_ids``, named by
+  ``listing_ids``); what it does not set the adapter learns, and the engine keeps in
+  ``listing_bindings.data``.
 
 Rate limits are counted per HTTP request: an adapter calls ``self.pace(operation)`` before every
 request it sends (see :data:`Pacer`), so a push that takes two requests draws two tokens.
@@ -84,6 +86,8 @@ class StockPush:
     platform_sku: str | None
     quantity: int  # the absolute quantity to publish, never a delta
     binding: Mapping[str, Any]  # listing_bindings.data for this listing ({} until learned)
+    location: str | None = None  # the mapping's own location; None: the shop's default
+    platform_ids: Mapping[str, str] = field(default_factory=dict)  # set on the mapping: win over learned
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,9 @@ class PushResult:
     listing_id: str
     ok: bool
     error: str | None = None
-    binding: Mapping[str, Any] | None = None  # new binding data the connector learned, to be stored
+    # The listing's binding data as it is to be kept from now on (it replaces the stored one, so a
+    # connector can also forget an id that went stale); None: keep what is stored.
+    binding: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,23 @@ class Connector(ABC):
     #: Orders updated within this long of now may not be listed yet: a poll counts as synced only up to
     #: ``now - lag`` (Amazon: two minutes).
     lag: timedelta = timedelta(0)
+    #: The shop setting naming where stock goes when a listing's mapping names no location of its own;
+    #: None for a platform without locations (a mapping can then name none).
+    location_setting: ClassVar[str | None] = None
+    #: The platform ids a SKU mapping may carry for its listing's pushes, by name: what each is.
+    listing_ids: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[str]:
+        """What is wrong with a mapping's location and platform ids for this platform; empty if nothing."""
+        problems = []
+        if location is not None and cls.location_setting is None:
+            problems.append(f"{cls.channel} listings have no location")
+        unknown = sorted(set(platform_ids) - set(cls.listing_ids))
+        if unknown:
+            known = ", ".join(sorted(cls.listing_ids)) or "none"
+            problems.append(f"unknown platform id(s) {', '.join(unknown)}; {cls.channel} knows: {known}")
+        return problems
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
         self.connection = connection

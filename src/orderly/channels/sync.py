@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
 from orderly.catalog import repository as catalog_repo
+from orderly.catalog.domain import MERCHANT
 from orderly.catalog.models import Product, SkuMapping
 from orderly.channels import ratelimit
 from orderly.channels import service as shops
@@ -325,7 +326,8 @@ def stock_changed(ctx: JobContext, job: Claimed) -> None:
 
 
 def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: int | None = None) -> int:
-    """Queue one push per listing (on syncing shops) whose figure depends on these products."""
+    """Queue one push per listing (on syncing shops) that sells our stock and whose figure depends on
+    these products."""
     products = set(product_ids)
     if not products:
         return 0
@@ -333,7 +335,12 @@ def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: in
     query = (
         select(SkuMapping.shop_id, SkuMapping.listing_id)
         .join(Shop, Shop.id == SkuMapping.shop_id)
-        .where(SkuMapping.product_id.in_(products), SkuMapping.listing_id.is_not(None), Shop.sync_enabled)
+        .where(
+            SkuMapping.product_id.in_(products),
+            SkuMapping.listing_id.is_not(None),
+            SkuMapping.fulfilled_by == MERCHANT,
+            Shop.sync_enabled,
+        )
     )
     if shop_id is not None:
         query = query.where(SkuMapping.shop_id == shop_id)
@@ -368,11 +375,19 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
     with transaction(ctx.factory) as session:
         shop = session.get(Shop, shop_id)
         mapping = session.execute(
-            select(SkuMapping.product_id, SkuMapping.platform_sku, Product.sku)
+            select(
+                SkuMapping.product_id,
+                SkuMapping.platform_sku,
+                SkuMapping.location,
+                SkuMapping.platform_ids,
+                SkuMapping.fulfilled_by,
+                Product.sku,
+            )
             .join(Product, Product.id == SkuMapping.product_id)
             .where(SkuMapping.shop_id == shop_id, SkuMapping.listing_id == listing_id)
         ).first()
-        if shop is None or mapping is None or not shop.sync_enabled:
+        # A listing the platform fulfils from its own stock is never told the hub's figure, even forced.
+        if shop is None or mapping is None or not shop.sync_enabled or mapping.fulfilled_by != MERCHANT:
             return
         quantity, low = publishable(shop, available_for(session, mapping.product_id))
         insert_rows(
@@ -398,11 +413,14 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
             return  # the shop already shows this figure
         data = dict(binding.data or {})
     with _connected(ctx, shop_id) as (_, connector):
-        (result,) = connector.push_stock([StockPush(listing_id, mapping.platform_sku, quantity, data)])
+        push = StockPush(
+            listing_id, mapping.platform_sku, quantity, data, mapping.location, mapping.platform_ids or {}
+        )
+        (result,) = connector.push_stock([push])
     with transaction(ctx.factory) as session:
         values: dict[str, Any] = {"last_error": result.error}
         if result.binding is not None:
-            values["data"] = {**data, **result.binding}
+            values["data"] = dict(result.binding)
         if result.ok:
             values |= {"last_quantity": quantity, "last_pushed_at": utcnow()}
         session.execute(
@@ -421,7 +439,9 @@ def resync_stock(ctx: JobContext, job: Claimed) -> None:
     with transaction(ctx.factory) as session:
         listings = session.scalars(
             select(SkuMapping.listing_id).where(
-                SkuMapping.shop_id == shop_id, SkuMapping.listing_id.is_not(None)
+                SkuMapping.shop_id == shop_id,
+                SkuMapping.listing_id.is_not(None),
+                SkuMapping.fulfilled_by == MERCHANT,
             )
         ).all()
         enqueue(

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from orderly.catalog import service as catalog
-from orderly.catalog.schemas import BundleIn, ComponentIn, MappingIn, ProductIn, ProductUpdate
+from orderly.catalog.domain import MERCHANT, PLATFORM
+from orderly.catalog.schemas import (
+    FULFILLED_BY_HELP,
+    LOCATION_HELP,
+    PLATFORM_IDS_HELP,
+    BundleIn,
+    ComponentIn,
+    MappingIn,
+    MappingOut,
+    MappingUpdate,
+    ProductIn,
+    ProductUpdate,
+)
 from orderly.channels import service as channels
 from orderly.channels.schemas import ShopIn
 from orderly.cli.common import fail, out, unit_of_work, when
@@ -28,6 +41,11 @@ Limit = Annotated[int, typer.Option(min=1, help="Show at most this many rows")]
 Category = Annotated[str | None, typer.Option(help="Free text, for your own grouping")]
 Barcode = Annotated[str | None, typer.Option(help="EAN, UPC or your own code")]
 Weight = Annotated[int | None, typer.Option(min=0, help="Shipping weight in grams")]
+
+
+class FulfilledByChoice(StrEnum):
+    merchant = MERCHANT
+    platform = PLATFORM
 
 
 def _more(shown: int, limit: int, what: str) -> None:
@@ -246,19 +264,63 @@ def warehouse_list() -> None:
     out.print(table)
 
 
+MappingId = Annotated[int, typer.Argument(min=1, help="The mapping's id (see `orderly mapping list`)")]
+Location = Annotated[str | None, typer.Option(help=LOCATION_HELP)]
+Sells = Annotated[FulfilledByChoice | None, typer.Option("--fulfilled-by", help=FULFILLED_BY_HELP)]
+
+
+def _platform_ids(values: list[str], *, removable: bool) -> dict[str, str | None]:
+    ids: dict[str, str | None] = {}
+    for value in values:
+        name, equals, given = value.partition("=")
+        if not equals or not name.strip() or not (given.strip() or removable):
+            expected = "NAME=VALUE (NAME= removes it)" if removable else "NAME=VALUE"
+            raise typer.BadParameter(f"{value!r} is not {expected}", param_hint="--platform-id")
+        ids[name.strip()] = given.strip() or None
+    return ids
+
+
 @mapping_app.command("add")
 def mapping_add(
     shop: Annotated[str, typer.Option(help="Shop code")],
     sku: Annotated[str, typer.Option(help="Your SKU")],
     platform_sku: Annotated[str | None, typer.Option(help="The SKU the shop sends")] = None,
     listing_id: Annotated[str | None, typer.Option(help="The shop's listing or item id")] = None,
+    location: Location = None,
+    fulfilled_by: Sells = None,
+    platform_id: Annotated[
+        list[str] | None, typer.Option(help=f"{PLATFORM_IDS_HELP}; repeat for each", metavar="NAME=VALUE")
+    ] = None,
 ) -> None:
     """Map a shop's SKU and/or listing to one of your SKUs."""
-    data = MappingIn(shop=shop, sku=sku, platform_sku=platform_sku, listing_id=listing_id)
+    data = MappingIn(
+        shop=shop,
+        sku=sku,
+        platform_sku=platform_sku,
+        listing_id=listing_id,
+        location=location,
+        fulfilled_by=(fulfilled_by or FulfilledByChoice.merchant).value,
+        platform_ids=_platform_ids(platform_id or [], removable=False),
+    )
     with unit_of_work() as session:
         mapping = catalog.create_mapping(session, data)
     source = " / ".join(x for x in (mapping.platform_sku, mapping.listing_id) if x)
     out.print(f"Mapping {mapping.id} added: {mapping.shop} {source} -> {mapping.sku}.")
+    _where(mapping)
+
+
+def _where(mapping: MappingOut) -> None:
+    if mapping.fulfilled_by == PLATFORM:
+        out.print("The platform fulfils this listing from its own stock: no figure is ever pushed to it.")
+    elif mapping.listing_id and mapping.effective_location:
+        own = "its own" if mapping.location else "the shop's default"
+        out.print(f"Its stock is pushed to location {mapping.effective_location} ({own}).")
+
+
+def _location(mapping: MappingOut) -> str:
+    if mapping.location or not mapping.effective_location:
+        return mapping.location or ""
+    return f"{mapping.effective_location} (shop)"
 
 
 @mapping_app.command("list")
@@ -266,11 +328,101 @@ def mapping_list(
     shop: Annotated[str | None, typer.Option(help="Only this shop's mappings")] = None,
     limit: Limit = 100,
 ) -> None:
-    """List SKU mappings."""
+    """List SKU mappings, with where each listing's stock goes and the last figure it was told."""
     with unit_of_work() as session:
         mappings = catalog.list_mappings(session, shop=shop, limit=limit + 1)
-    table = Table("ID", "Shop", "Platform SKU", "Listing", "SKU", title="SKU mappings")
+    table = Table(
+        "ID",
+        "Shop",
+        "Platform SKU",
+        "Listing",
+        "SKU",
+        "Location",
+        "Stock of",
+        "Last figure",
+        "Pushed at",
+        "Last error",
+        title="SKU mappings",
+    )
     for m in mappings[:limit]:
-        table.add_row(str(m.id), m.shop, m.platform_sku or "", m.listing_id or "", m.sku)
+        table.add_row(
+            str(m.id),
+            m.shop,
+            m.platform_sku or "",
+            m.listing_id or "",
+            m.sku,
+            _location(m),
+            m.fulfilled_by,
+            "" if m.last_quantity is None else str(m.last_quantity),
+            when(m.last_pushed_at),
+            m.last_error or "",
+        )
     out.print(table)
     _more(len(mappings), limit, "mappings")
+
+
+@mapping_app.command("show")
+def mapping_show(mapping_id: MappingId) -> None:
+    """One mapping: its listing's location, platform ids and the last figure it was told."""
+    with unit_of_work() as session:
+        m = catalog.get_mapping(session, mapping_id)
+    rows = [
+        ("Shop", m.shop),
+        ("Platform SKU", m.platform_sku or ""),
+        ("Listing", m.listing_id or ""),
+        ("SKU", m.sku),
+        ("Stock of", m.fulfilled_by),
+        ("Location", _location(m)),
+        ("Platform ids", ", ".join(f"{k}={v}" for k, v in sorted(m.platform_ids.items()))),
+        ("Learned ids", ", ".join(f"{k}={v}" for k, v in sorted(m.learned_ids.items()))),
+        ("Last figure", "" if m.last_quantity is None else str(m.last_quantity)),
+        ("Pushed at", when(m.last_pushed_at)),
+        ("Last error", m.last_error or ""),
+    ]
+    table = Table("Field", "Value", title=f"SKU mapping {m.id}", show_header=False)
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+
+
+@mapping_app.command("edit")
+def mapping_edit(
+    mapping_id: MappingId,
+    sku: Annotated[str | None, typer.Option(help="Your SKU the listing sells from now on")] = None,
+    location: Location = None,
+    default_location: Annotated[
+        bool, typer.Option("--default-location", help="Go back to the shop's default location")
+    ] = False,
+    fulfilled_by: Sells = None,
+    platform_id: Annotated[
+        list[str] | None,
+        typer.Option(help="Set a platform id; NAME= removes it; repeat for each", metavar="NAME=VALUE"),
+    ] = None,
+) -> None:
+    """Change a mapping; what is not given stays as it is."""
+    if location is not None and default_location:
+        raise typer.BadParameter("give --location or --default-location, not both", param_hint="--location")
+    changes: dict[str, object] = {}
+    if sku is not None:
+        changes["sku"] = sku
+    if location is not None or default_location:
+        changes["location"] = location
+    if fulfilled_by is not None:
+        changes["fulfilled_by"] = fulfilled_by.value
+    if platform_id:
+        changes["platform_ids"] = _platform_ids(platform_id, removable=True)
+    if not changes:
+        fail("nothing to change: give --sku, --location, --default-location, --fulfilled-by or --platform-id")
+    with unit_of_work() as session:
+        mapping = catalog.update_mapping(session, mapping_id, MappingUpdate.model_validate(changes))
+    source = mapping.listing_id or mapping.platform_sku
+    out.print(f"Mapping {mapping.id} changed: {mapping.shop} {source} -> {mapping.sku}.")
+    _where(mapping)
+
+
+@mapping_app.command("delete")
+def mapping_delete(mapping_id: MappingId) -> None:
+    """Delete a mapping; refused while open orders came in through it."""
+    with unit_of_work() as session:
+        catalog.delete_mapping(session, mapping_id)
+    out.print(f"Mapping {mapping_id} deleted.")

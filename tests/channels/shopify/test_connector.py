@@ -140,6 +140,50 @@ def test_push_stock_learns_the_inventory_item_then_sets_the_level(
     assert (level["available"], level["location_id"], level["sets"]) == (7, store.location_id, 2)
 
 
+def test_a_listing_stocked_at_another_location_is_set_there_and_the_default_level_is_untouched(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    second = store.add_location("Warehouse")["id"]
+    product = store.add_product(
+        {"title": "Lamp", "variants": [{"sku": "LAMP", "available": 2, "location_id": second}]}
+    )
+    variant, item = product["variants"][0]["id"], product["variants"][0]["inventory_item_id"]
+
+    [result] = shopify.push_stock([StockPush(str(variant), "LAMP", 7, {}, location=str(second))])
+
+    assert result.ok
+    levels = [
+        (lv["location_id"], lv["available"], lv["sets"]) for lv in store.stock_levels() if lv["sku"] == "LAMP"
+    ]
+    assert levels == [(second, 7, 1)]  # nothing was set, or connected, at the shop's default location
+    calls = store.stats()["calls"]
+    [given] = shopify.push_stock(
+        [
+            StockPush(
+                str(variant),
+                "LAMP",
+                6,
+                {},
+                location=str(second),
+                platform_ids={"inventory_item_id": str(item)},
+            )
+        ]
+    )
+    assert (
+        given.ok and given.binding is None and store.stats()["calls"] == calls + 1
+    )  # the item was not looked up
+
+
+def test_listing_ids_are_checked_before_they_are_stored() -> None:
+    assert CONNECTOR.location_setting == "location_id"
+    assert CONNECTOR.listing_problems("655441491", {"inventory_item_id": "808950810"}) == []
+    assert CONNECTOR.listing_problems("Main warehouse", {}) == [
+        "location 'Main warehouse' is not a Shopify location id (digits only)"
+    ]
+    [unknown] = CONNECTOR.listing_problems(None, {"variant": "1"})
+    assert "unknown platform id(s) variant" in unknown and "inventory_item_id" in unknown
+
+
 def test_push_stock_failures_are_results_not_exceptions(
     shopify: ShopifyConnector, store: ShopifyStore, url: str
 ) -> None:
@@ -152,8 +196,12 @@ def test_push_stock_failures_are_results_not_exceptions(
     [stale] = shopify.push_stock([StockPush(variant, None, 1, {"inventory_item_id": 5, "note": "kept"})])
     assert not stale.ok and "422" in (stale.error or "")
     assert stale.binding == {"note": "kept"}  # the stale item is forgotten, to be learned again
-    [elsewhere] = shopify.push_stock([StockPush(variant, None, 1, {"location_id": 3})])
+    [elsewhere] = shopify.push_stock([StockPush(variant, None, 1, {}, location="3")])
     assert not elsewhere.ok and elsewhere.binding is not None and "inventory_item_id" in elsewhere.binding
+    [given_wrong] = shopify.push_stock(
+        [StockPush(variant, None, 1, {}, platform_ids={"inventory_item_id": "5"})]
+    )
+    assert not given_wrong.ok and given_wrong.binding is None  # a person's id is not forgotten
 
     nowhere = connect(url, store, location_id=None)
     [no_location] = nowhere.push_stock([StockPush(variant, None, 1, {})])

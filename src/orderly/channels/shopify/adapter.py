@@ -2,9 +2,10 @@
 
 Credentials: ``access_token`` (the Admin API token, sent as ``X-Shopify-Access-Token``) and
 ``webhook_secret`` (the app secret Shopify signs webhook deliveries with).
-Settings: ``location_id`` (where stock pushes set the available quantity; a listing binding may name
-its own), ``api_version`` (default 2024-01), ``page_size`` (orders per page, at most and by default
-250) and ``notify_customer`` (whether Shopify emails the buyer on a shipment, default false).
+Settings: ``location_id`` (where stock pushes set the available quantity, unless a listing's SKU
+mapping names its own location), ``api_version`` (default 2024-01), ``page_size`` (orders per page, at
+most and by default 250) and ``notify_customer`` (whether Shopify emails the buyer on a shipment,
+default false). A mapping may also give the variant's ``inventory_item_id``; otherwise it is learned.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from orderly.channels.connector import (
 from orderly.channels.shopify import mapper, webhooks
 
 API_VERSION = "2024-01"
+#: The shop setting naming the location stock goes to when a listing's mapping names none.
+LOCATION_SETTING = "location_id"
 MAX_PAGE_SIZE = 250
 #: When a 429 carries no usable Retry-After: what Shopify usually sends.
 DEFAULT_RETRY_AFTER = 2.0
@@ -54,6 +57,20 @@ class ShopifyConnector(Connector):
     }
     max_push_batch = 1  # inventory_levels/set takes one item
     webhooks = True
+    location_setting = LOCATION_SETTING
+    listing_ids = {"inventory_item_id": "the variant's inventory item (learned from the variant if not set)"}
+
+    @classmethod
+    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[str]:
+        problems = super().listing_problems(location, platform_ids)
+        if location is not None and _as_id(location) is None:
+            problems.append(f"location {location!r} is not a Shopify location id (digits only)")
+        problems += [
+            f"{name} {value!r} is not a Shopify id (digits only)"
+            for name, value in sorted(platform_ids.items())
+            if name in cls.listing_ids and _as_id(value) is None
+        ]
+        return problems
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -95,13 +112,15 @@ class ShopifyConnector(Connector):
         return [self._push(push) for push in pushes]
 
     def _push(self, push: StockPush) -> PushResult:
-        """The listing is the variant; the level belongs to its inventory item at a location. The
-        item is learned once from the variant and returned as the listing's binding to keep."""
+        """The listing is the variant; the level belongs to its inventory item at a location (the
+        mapping's own, else the shop's). An item the mapping does not name is learned once from the
+        variant and returned as the listing's binding to keep."""
         if not _is_id(push.listing_id):
             return PushResult(push.listing_id, ok=False, error="the listing id is not a Shopify variant id")
         binding = dict(push.binding)
         learned: dict[str, Any] | None = None
-        if _as_id(binding.get("inventory_item_id")) is None:
+        item = _as_id(push.platform_ids.get("inventory_item_id", binding.get("inventory_item_id")))
+        if item is None:
             response = self._get_if_exists("stock", f"variants/{push.listing_id}.json")
             if response is None:
                 return PushResult(push.listing_id, ok=False, error="no such variant on the shop")
@@ -109,19 +128,17 @@ class ShopifyConnector(Connector):
             if item is None:
                 raise ChannelError(f"variant {push.listing_id} came without an inventory_item_id")
             learned = binding = {**binding, "inventory_item_id": item}
-        location = _as_id(binding.get("location_id", self.connection.settings.get("location_id")))
+        location = _as_id(
+            push.location if push.location is not None else self.connection.settings.get(LOCATION_SETTING)
+        )
         if location is None:
             error = "no location_id in the shop's settings: stock goes to a Shopify location"
             return PushResult(push.listing_id, ok=False, error=error, binding=learned)
-        request = {
-            "location_id": location,
-            "inventory_item_id": _as_id(binding["inventory_item_id"]),
-            "available": push.quantity,
-        }
+        request = {"location_id": location, "inventory_item_id": item, "available": push.quantity}
         try:
             self._send("stock", "POST", "inventory_levels/set.json", json=request)
         except Rejected as exc:
-            if learned is None:
+            if learned is None and "inventory_item_id" not in push.platform_ids:
                 # The item kept from earlier may have been replaced since: forget it, so the next
                 # push learns it again from the variant.
                 learned = {key: value for key, value in binding.items() if key != "inventory_item_id"}
