@@ -124,12 +124,25 @@ def test_the_zone_may_come_in_a_header_and_defaults_to_the_setting(
         assert _found(in_new_york, placed_to="2026-11-10", tz="UTC") == []
 
 
+def test_a_shops_own_zone_reads_the_dates_of_its_orders(client: TestClient, evening_orders: None) -> None:
+    response = client.patch("/api/v1/shops/shop-a", json={"settings": {"timezone": "America/New_York"}})
+    assert response.status_code == 200, response.text
+
+    assert _found(client, shop="shop-a", placed_to="2026-11-10") == ["E0", "E1", "E2", "E3"]
+    assert _found(client, shop="shop-a", placed_to="2026-11-10", tz="UTC") == []  # the request's zone wins
+    assert _found(client, placed_to="2026-11-10") == []  # across shops: the hub's zone
+    refused = client.patch("/api/v1/shops/shop-a", json={"settings": {"timezone": "Mars/Olympus"}})
+    assert refused.status_code == 422
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
         ({"tz": "Mars/Olympus"}, "tz"),
         ({"tz": "../../etc/passwd"}, "tz"),
         ({"placed_from": "2026-13-01"}, "placed_from"),
+        ({"placed_to": "9999-12-31"}, "placed_to"),  # its end would be past the calendar
+        ({"placed_from": "0001-01-01", "tz": "Asia/Tokyo"}, "placed_from"),
         ({"placed_to": "2026-11-11T00:00:00"}, "placed_to"),  # a time without offset is not guessed
         ({"q": ""}, "q"),
     ],

@@ -53,6 +53,17 @@ def test_list_filters_by_status_shop_search_and_dates(cli: Cli, factory: session
     assert "B-77" in from_hour and "#1002" not in from_hour and "use --limit" in from_hour
 
 
+def test_list_reads_plain_dates_in_the_shops_zone(cli: Cli, factory: sessionmaker[Session]) -> None:
+    _orders(factory)
+    cli("shop", "connect", "shop-a", "--setting", "timezone=America/New_York")
+
+    of_shop = cli("orders", "list", "--shop", "shop-a", "--to", "2026-11-10").stdout
+    every = cli("orders", "list", "--to", "2026-11-10").stdout
+
+    assert "#1001" in of_shop and "#1002" in of_shop
+    assert "#100" not in every
+
+
 def test_list_refuses_bad_filter_values(cli: Cli, factory: sessionmaker[Session]) -> None:
     _orders(factory)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from orderly.core.clock import zone
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
 
@@ -23,11 +24,23 @@ class SyncSettings(BaseModel):
     stock_buffer_percent: int = Field(default=0, ge=0, le=100, description="share held back from this shop")
     low_stock_threshold: int = Field(default=0, ge=0, description="at or below: alert")
     low_stock_publish_zero: bool = Field(default=False, description="at or below the threshold: publish 0")
+    timezone: str | None = Field(
+        default=None,
+        description="the shop's time zone (IANA name, e.g. Asia/Shanghai): a plain date in a filter of "
+        "this shop's orders is that day there; default the hub's ORDERLY_TIMEZONE",
+    )
     rate_limits: dict[str, tuple[float, int]] = Field(
         default_factory=dict,
         description="per operation (per second, burst), replacing the platform's published limits: "
         "for an account with a larger quota, or a sandbox",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone(value)
+        return value
 
 
 class ShopIn(BaseModel):

@@ -32,7 +32,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work, when
-from orderly.core.clock import day_or_instant, range_end, range_start, zone
+from orderly.core.clock import DateZone, day_or_instant, range_end, range_start, zone
 from orderly.core.config import get_settings
 from orderly.core.money import display, is_country
 from orderly.orders import corrections, holds, queries
@@ -321,9 +321,9 @@ def _bound(value: str | None, option: str) -> date | datetime | None:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
-def _zone(name: str | None) -> ZoneInfo:
+def _zone(name: str | None) -> ZoneInfo | None:
     try:
-        return zone(name or get_settings().timezone)
+        return zone(name) if name else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--tz") from None
 
@@ -348,17 +348,23 @@ def orders_list(
     ] = None,
     tz: Annotated[
         str | None,
-        typer.Option(help="Time zone of plain dates, e.g. Europe/Berlin", show_default="ORDERLY_TIMEZONE"),
+        typer.Option(
+            help="Time zone of plain dates, e.g. Europe/Berlin",
+            show_default="the shop's with --shop, else ORDERLY_TIMEZONE",
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Show at most this many orders")] = 50,
 ) -> None:
     """Orders, newest first; filters combine."""
-    where = _zone(tz)
+    named = _zone(tz)
     start, end = _bound(placed_from, "--from"), _bound(placed_to, "--to")
     if country is not None and not (len(country) == 2 and is_country(country.upper())):
         raise typer.BadParameter(
             f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE", param_hint="--country"
         )
+    with unit_of_work() as session:
+        shop_zone = queries.shop_timezone(session, shop) if shop else None
+    where = DateZone(named, get_settings().timezone).of(shop_zone)
     filters = queries.OrderFilters(
         status=status,
         shop=shop,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,9 +31,12 @@ def day_or_instant(text: str) -> date | datetime:
     text = text.strip()
     if len(text) == 10:
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise ValueError(f"{text!r} is not a date such as 2026-12-01") from None
+        if not date.min < day < date.max:  # its day in some zone would fall outside the calendar
+            raise ValueError(f"{text!r} is out of range")
+        return day
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -57,3 +61,15 @@ def range_end(value: date | datetime, where: tzinfo) -> datetime:
     if isinstance(value, datetime):
         return value
     return range_start(value + timedelta(days=1), where)
+
+
+@dataclass(frozen=True)
+class DateZone:
+    """Where the days of plain dates in a request's filters are: the zone the request names, else the
+    shop's (when it filters one shop that has one), else the hub's (ORDERLY_TIMEZONE)."""
+
+    named: ZoneInfo | None
+    hub: str
+
+    def of(self, shop_zone: str | None) -> ZoneInfo:
+        return self.named or zone(shop_zone or self.hub)

@@ -6,7 +6,6 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import (
@@ -29,7 +28,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth.service import authenticate
-from orderly.core.clock import day_or_instant, zone
+from orderly.core.clock import DateZone, day_or_instant, zone
 from orderly.core.db import transaction
 from orderly.core.pagination import MAX_ID
 
@@ -139,7 +138,7 @@ Cursor = Annotated[
 ]
 
 
-#: A filter bound: a plain date, read in the viewer's zone (see :func:`viewer_zone`), or an aware time.
+#: A filter bound: a plain date, read in the viewer's zone (see :class:`DateZone`), or an aware time.
 DayOrTime = Annotated[
     date | datetime,
     BeforeValidator(lambda value: day_or_instant(value) if isinstance(value, str) else value),
@@ -156,7 +155,7 @@ def _zone_name(name: str | None) -> str | None:
     return name
 
 
-def viewer_zone(
+def date_zone(
     request: Request,
     tz: Annotated[
         str | None,
@@ -164,16 +163,16 @@ def viewer_zone(
         Query(
             max_length=64,
             description="time zone for plain dates in filters (IANA name, e.g. Europe/Berlin); default: "
-            "the `X-Timezone` header, then the hub's ORDERLY_TIMEZONE",
+            "the `X-Timezone` header, then the shop's zone when one shop is asked for, then the hub's",
         ),
     ] = None,
     x_timezone: Annotated[str | None, AfterValidator(_zone_name), Header(max_length=64)] = None,
-) -> ZoneInfo:
-    return zone(tz or x_timezone or request.app.state.settings.timezone)
+) -> DateZone:
+    named = tz or x_timezone
+    return DateZone(zone(named) if named else None, request.app.state.settings.timezone)
 
 
-#: The zone plain dates in this request's filters are read in.
-ViewerZone = Annotated[ZoneInfo, Depends(viewer_zone)]
+DateZoneOf = Annotated[DateZone, Depends(date_zone)]
 
 
 def id_path(what: str) -> Any:

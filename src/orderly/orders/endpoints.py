@@ -14,11 +14,11 @@ from orderly.core.text import StorableStr
 from orderly.core.web import (
     Authenticated,
     Cursor,
+    DateZoneOf,
     DayOrTime,
     DbSession,
     Factory,
     Limit,
-    ViewerZone,
     api_router,
     id_path,
 )
@@ -54,7 +54,7 @@ def _result(report: IngestReport) -> IngestResult:
 @router.get("/orders", response_model=OrderPage)
 def list_orders(
     session: DbSession,
-    zone: ViewerZone,
+    zones: DateZoneOf,
     status: OrderStatus | None = None,
     shop: Annotated[StorableStr | None, Query(max_length=64, description="shop code")] = None,
     sku: Annotated[StorableStr | None, Query(max_length=200, description="our SKU or a platform SKU")] = None,
@@ -75,7 +75,9 @@ def list_orders(
     cursor: Cursor = None,
 ) -> OrderPage:
     """Newest first. Filters combine; follow `next_cursor` to walk every match exactly once.
-    `placed_from` and `placed_to` include the whole of a plain date's day, in the zone `tz`."""
+    `placed_from` and `placed_to` include the whole of a plain date's day: in the zone `tz`, else the
+    shop's when one shop is asked for, else the hub's."""
+    zone = zones.of(queries.shop_timezone(session, shop) if shop else None)
     filters = queries.OrderFilters(
         status=status,
         shop=shop,

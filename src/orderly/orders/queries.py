@@ -84,6 +84,13 @@ def list_orders(session: Session, filters: OrderFilters, *, cursor: str | None, 
     )
 
 
+def shop_timezone(session: Session, shop: str) -> str | None:
+    """The time zone a shop's settings name, if any."""
+    settings = session.scalar(select(Shop.settings).where(Shop.code == shop))
+    name = (settings or {}).get("timezone")
+    return str(name) if name else None
+
+
 def get_order(session: Session, order_id: int) -> OrderDetailOut:
     row = session.execute(_ORDERS.where(Order.id == order_id)).first()
     if row is None:
