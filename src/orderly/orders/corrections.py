@@ -3,7 +3,7 @@
 The order is locked, changed, and reviewed by the live rules as it now stands: holds the review no
 longer finds are lifted (a corrected address releases an address hold, and the order reserves stock
 or waits for it like any release), holds it still finds stay, and new ones hold the order; a hold a
-person placed stays until a person lifts it.
+person placed (or a buyer's cancellation request) stays until a person lifts it.
 """
 
 from __future__ import annotations
@@ -43,8 +43,14 @@ _FIXED = frozenset(
         OrderStatus.RETURNED,
     }
 )
-#: Holds the review never places: only a person lifts them.
-_PERSONS = frozenset({HoldReason.MANUAL})
+#: Holds the review and allocation decide again, whoever placed them; any other hold (a person's, a
+#: buyer's cancellation request) stays until a person lifts it.
+_DECIDED_AGAIN = frozenset({HoldReason.ADDRESS, HoldReason.OUT_OF_STOCK})
+
+
+def _decided_again(hold: dict[str, Any]) -> bool:
+    by_rule = any("rule" in detail for detail in hold.get("details") or [])
+    return by_rule or hold.get("reason") in _DECIDED_AGAIN
 
 
 def _shown(value: Any) -> str:
@@ -89,7 +95,7 @@ def _rereview(session: Session, order: Order, before: Any, actor: str) -> None:
         search.record_keys(session, [(order.id, after.order)], known=True)
     found = [hold.as_json() for hold in verdict.holds(key)]
     order.review = verdict.as_json(key, {})
-    kept = [h for h in order.holds if h.get("reason") in _PERSONS]
+    kept = [h for h in order.holds if not _decided_again(h)]
     status = order.status
     if found or kept:
         if status != OrderStatus.ON_HOLD:
