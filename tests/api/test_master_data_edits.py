@@ -49,12 +49,14 @@ def test_a_presale_date_is_set_and_clearing_it_releases_waiting_orders(
     until = (utcnow() + timedelta(days=30)).replace(microsecond=0)
 
     naive = client.patch("/api/v1/products/SKU-2", json={"presale_until": "2027-01-01T00:00:00"})
+    far = client.patch("/api/v1/products/SKU-2", json={"presale_until": "9999-12-31T23:59:59-23:00"})
     set_ = client.patch("/api/v1/products/SKU-2", json={"presale_until": until.isoformat()})
     with transaction(factory) as s:
         queued_after_setting = s.scalars(select(Job.kind)).all()
     cleared = client.patch("/api/v1/products/SKU-2", json={"presale_until": None})
 
     assert naive.status_code == 422
+    assert (far.status_code, far.json()["error"]["field"]) == (422, "presale_until")
     assert set_.json()["presale_until"] == until.isoformat().replace("+00:00", "Z")
     assert STOCK_FREED not in queued_after_setting  # a later date frees nothing
     assert cleared.json()["presale_until"] is None

@@ -3,9 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from orderly.catalog.domain import MERCHANT, FulfilledBy
+from orderly.core.clock import plausible_utc
 from orderly.core.text import StorableStr
 
 
@@ -29,7 +38,7 @@ class ProductUpdate(BaseModel):
     category: StorableStr | None = Field(default=None, max_length=100)
     barcode: StorableStr | None = Field(default=None, max_length=64)
     weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
-    presale_until: AwareDatetime | None = Field(
+    presale_until: Annotated[AwareDatetime, AfterValidator(plausible_utc)] | None = Field(
         default=None, description="orders for it wait, held, until then; null: not a presale item"
     )
 

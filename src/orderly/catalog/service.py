@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Row, Select, delete, func, or_, select, update
@@ -98,8 +97,6 @@ def update_product(session: Session, sku: str, data: ProductUpdate) -> ProductOu
     waited only for it (through the outbox, like freed stock)."""
     product = _product(session, sku)
     changes = data.model_dump(exclude_unset=True)
-    if "presale_until" in changes and changes["presale_until"] is not None:
-        changes["presale_until"] = changes["presale_until"].astimezone(UTC)
     for name, value in changes.items():
         setattr(product, name, value)
     if "presale_until" in changes and (changes["presale_until"] or utcnow()) <= utcnow():

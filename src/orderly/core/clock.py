@@ -18,6 +18,17 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def plausible_utc(value: datetime) -> datetime:
+    """An aware time as UTC, refused outside 1970-2999: nothing the hub schedules lies further out."""
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+    if not 1970 <= moment.year <= 2999:
+        raise ValueError("must lie between 1970 and 2999")
+    return moment
+
+
 def zone(name: str) -> ZoneInfo:
     """An IANA time zone by name, e.g. ``Europe/Berlin``; an unknown name is refused."""
     try:
