@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -26,6 +26,9 @@ class FakePlatform:
         self.pushes: list[tuple[str, int]] = []
         self.failures: list[ChannelError] = []  # raised, first to last, by the next calls
         self.calls = 0
+        self.fetches: list[tuple[datetime, datetime, str | None]] = []  # every orders page asked for
+        # Whether a page (window and cursor) answers 500, for faults tied to what is asked.
+        self.failing: Callable[[datetime, datetime, str | None], bool] = lambda after, before, cursor: False
 
     def put(self, order: dict[str, Any]) -> None:
         self.orders[order["external_id"]] = (datetime.fromisoformat(order["updated_at"]), order)
@@ -53,7 +56,11 @@ class FakeConnector(Connector):
     def fetch_orders(
         self, updated_after: datetime, updated_before: datetime, cursor: str | None
     ) -> OrderPage:
+        self.pace("orders")
         self.platform.call()
+        self.platform.fetches.append((updated_after, updated_before, cursor))
+        if self.platform.failing(updated_after, updated_before, cursor):
+            raise ChannelError("HTTP 500", status=500)
         found = sorted(
             (k for k, (at, _) in self.platform.orders.items() if updated_after <= at < updated_before)
         )

@@ -193,7 +193,7 @@ def test_a_shop_that_keeps_failing_is_unhealthy_alerts_and_recovers(
 
     with transaction(factory) as s:
         shop = s.get(Shop, shop_id)
-        assert shop.failures == shops.UNHEALTHY_AFTER
+        assert shop.failures >= shops.UNHEALTHY_AFTER  # a retry may have come due within the drain
         assert shop.unhealthy_since is not None and shop.sync_enabled  # never switched off
         assert s.scalars(select(Alert.subject).where(Alert.kind == "shop_unhealthy")).all() == ["shop:fake-a"]
     platforms["fake-a"].failures.clear()  # the platform is back; the retries succeed

@@ -73,3 +73,6 @@ def empty_db(
     if name is not None:
         with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+from tests.channels.test_sync import platforms, worker  # noqa: E402, F401 - fixtures of the in-memory platform

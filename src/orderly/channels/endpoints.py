@@ -9,11 +9,20 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels import inbox, service, sync
-from orderly.channels.schemas import InboxPage, ShopIn, ShopOut, ShopUpdate
+from orderly.channels.schemas import BackfillIn, BackfillOut, InboxPage, ShopIn, ShopOut, ShopUpdate
 from orderly.core.db import transaction
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Cursor, DbSession, Factory, Limit, StatusOut, StrictJSONRoute, api_router
+from orderly.core.web import (
+    Cursor,
+    DbSession,
+    Factory,
+    Limit,
+    StatusOut,
+    StrictJSONRoute,
+    api_router,
+    id_path,
+)
 from orderly.jobs.service import NewJob, enqueue
 
 router = api_router("channels")
@@ -53,6 +62,28 @@ def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
         ],
     )
     return StatusOut(status="queued")
+
+
+@router.post("/shops/{code}/backfills", response_model=BackfillOut, status_code=status.HTTP_202_ACCEPTED)
+def start_backfill(session: DbSession, code: ShopCode, body: BackfillIn) -> BackfillOut:
+    """Import the shop's orders updated since a date, older than its first poll reached: done by the
+    workers, slice by slice; read its progress at ``GET /shops/{code}/backfills/{id}``."""
+    return sync.start_backfill(session, code, body)
+
+
+@router.get("/shops/{code}/backfills", response_model=list[BackfillOut])
+def list_backfills(session: DbSession, code: ShopCode) -> list[BackfillOut]:
+    """The shop's backfills, newest first, with their progress."""
+    return sync.backfills(session, code)
+
+
+@router.get("/shops/{code}/backfills/{backfill_id}", response_model=BackfillOut)
+def get_backfill(
+    session: DbSession, code: ShopCode, backfill_id: Annotated[int, id_path("backfill")]
+) -> BackfillOut:
+    """How far a backfill got: the point every order updated before is in, orders fetched, its job."""
+    (found,) = sync.backfills(session, code, backfill_id)
+    return found
 
 
 @router.get("/inbox", response_model=InboxPage)

@@ -91,3 +91,20 @@ class RateBucket(Base):
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set from a 429's Retry-After: no call to this operation before then.
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Backfill(Base):
+    """An import of a shop's orders updated in [since, until), run as jobs that read the window slice by
+    slice: ``reached`` is how far it got (orders updated before it are in), ``orders`` how many it
+    fetched so far."""
+
+    __tablename__ = "backfills"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reached: Mapped[datetime] = mapped_column(UTCDateTime)
+    orders: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

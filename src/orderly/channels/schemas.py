@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+)
 
 from orderly.core.clock import zone
 from orderly.core.pagination import Page
@@ -17,6 +27,12 @@ class SyncSettings(BaseModel):
 
     poll_interval_s: int = Field(default=60, ge=5, le=86_400, description="incremental order poll")
     overlap_s: int = Field(default=300, ge=0, le=86_400, description="each poll re-reads this much")
+    first_poll_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="how far back a shop's first poll reaches; older orders come in by a backfill",
+    )
     reconcile_days: int = Field(default=7, ge=1, le=90, description="reconciliation window")
     reconcile_interval_s: int = Field(default=3600, ge=60)
     resync_interval_s: int = Field(default=3600, ge=60, description="full stock resync")
@@ -107,3 +123,58 @@ class InboxEntryOut(BaseModel):
 
 class InboxPage(Page[InboxEntryOut]):
     pass
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _day_edge(zone: timezone, days: int) -> Callable[[Any], Any]:
+    """A plain date as an instant: its start (``days=0``) or end (``days=1``) in ``zone``."""
+
+    def instant(value: Any) -> Any:
+        if isinstance(value, str) and len(value) == len("2025-01-01"):
+            value = date.fromisoformat(value)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value + timedelta(days=days), time(), zone).astimezone(UTC)
+        return value
+
+    return instant
+
+
+# A plain date covers that day wherever the shop sells: from its first moment anywhere (UTC+14) to its
+# last anywhere (UTC-12). Reading a few hours more costs nothing: what the hub has is not taken twice.
+DayStart = Annotated[
+    AwareDatetime, BeforeValidator(_day_edge(timezone(timedelta(hours=14)), 0)), AfterValidator(_utc)
+]
+DayEnd = Annotated[
+    AwareDatetime, BeforeValidator(_day_edge(timezone(timedelta(hours=-12)), 1)), AfterValidator(_utc)
+]
+
+
+class BackfillIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: DayStart = Field(
+        description="import the orders updated since: a date, or an instant with its zone"
+    )
+    until: DayEnd | None = Field(
+        default=None, description="and before: a date (through that day) or an instant; default now"
+    )
+
+
+class BackfillOut(BaseModel):
+    id: int
+    shop: str
+    since: datetime
+    until: datetime
+    reached: datetime = Field(description="every order updated before this is in")
+    orders: int = Field(description="orders fetched so far")
+    progress: float = Field(description="share of the window read, 0 to 1")
+    status: Literal["running", "done", "dead"] = Field(
+        description="dead: its job gave up (see last_error); replaying the job goes on from reached"
+    )
+    job_id: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None

@@ -1,9 +1,11 @@
 """Order and stock sync: the jobs that keep every shop and the hub in step.
 
 Orders: ``poll_orders`` reads each shop's orders updated since its stored cursor (less an overlap
-window), stores every order raw in the inbox, processes the inbox, and only then moves the cursor.
-Webhooks land in the same inbox (``store_webhook``) and wake ``process_inbox``. Inbox entries are
-keyed by (shop, order, version), so a webhook delivered twice and a poll of the same version are one
+window) slice by slice, stores every order raw in the inbox, moving the cursor with each slice's last
+page, then processes the inbox (also when a later request failed: what was fetched goes in). A
+backfill (``start_backfill``, ``backfill_orders``) reads a window from a chosen date the same way,
+recording its progress. Webhooks land in the same inbox (``store_webhook``) and wake
+``process_inbox``. Inbox entries are keyed by (shop, order, version), so a webhook delivered twice and a poll of the same version are one
 entry, and ingest is idempotent on top. ``reconcile_orders`` re-reads a wide window and takes in
 whatever the hub lacks or has older.
 
@@ -17,14 +19,14 @@ listing of a shop again to correct drift.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
@@ -34,10 +36,11 @@ from orderly.catalog.models import Product, SkuMapping
 from orderly.channels import ratelimit
 from orderly.channels import service as shops
 from orderly.channels.connector import ChannelError, Connector, RateLimit, RateLimited, RawOrder, StockPush
-from orderly.channels.models import InboxEntry, ListingBinding, Shop
+from orderly.channels.models import Backfill, InboxEntry, ListingBinding, Shop
+from orderly.channels.schemas import BackfillIn, BackfillOut
 from orderly.core.clock import utcnow
 from orderly.core.db import collector_paused, insert_rows, transaction
-from orderly.core.errors import NotFound
+from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory.service import STOCK_CHANGED, sellable
 from orderly.jobs.models import Job
 from orderly.jobs.service import Claimed, NewJob, enqueue
@@ -47,14 +50,17 @@ from orderly.orders.service import cancel_from_platform
 
 log = logging.getLogger(__name__)
 
-POLL, INBOX, PUSH, RECONCILE, RESYNC = (
+POLL, INBOX, PUSH, RECONCILE, RESYNC, BACKFILL = (
     "poll_orders",
     "process_inbox",
     "push_stock",
     "reconcile_orders",
     "resync_stock",
+    "backfill_orders",
 )
-FIRST_POLL_DAYS = 30  # how far back a shop's first poll reaches
+#: A poll or backfill reads its window in slices of at most this long (one getOrders call at least
+#: each, at Amazon's one a minute: not too many for a year), moving its cursor with each.
+SLICE = timedelta(days=7)
 INBOX_BATCH = 2000
 INBOX_MAX_ATTEMPTS = 5  # an entry that keeps failing to map waits for a replay
 LONGEST_WAIT = 5.0  # a rate-limit wait longer than this reschedules the job instead of sleeping
@@ -68,8 +74,9 @@ class Paced(RateLimited):
 
 
 @contextmanager
-def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]]:
-    """The shop and a connector for it; platform failures count against the shop's health."""
+def _connected(ctx: JobContext, shop_id: int, *, health: bool = True) -> Iterator[tuple[Shop, Connector]]:
+    """The shop and a connector for it; with ``health``, the block's platform calls count for the
+    shop's health (without: the block calls no platform, so it says nothing of it)."""
     with transaction(ctx.factory) as session:
         shop = session.get(Shop, shop_id)
         if shop is None:
@@ -87,8 +94,9 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
     except Paced:
         raise
     except ChannelError as exc:
-        with transaction(ctx.factory) as session:
-            shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
+        if health:
+            with transaction(ctx.factory) as session:
+                shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, RateLimited):
             operation = getattr(exc, "operation", None)
             limits = connector.rate_limits
@@ -98,8 +106,9 @@ def _connected(ctx: JobContext, shop_id: int) -> Iterator[tuple[Shop, Connector]
             for bucket in {limits[name].bucket or name for name in names}:
                 ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
         raise
-    with transaction(ctx.factory) as session:
-        shops.record_success(session, shop_id)
+    if health:
+        with transaction(ctx.factory) as session:
+            shops.record_success(session, shop_id)
 
 
 def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
@@ -153,19 +162,57 @@ def _store(
     )
 
 
-def _pull(ctx: JobContext, shop_id: int, start: datetime, end: datetime, source: str) -> datetime:
-    """Store every order updated in [start, end) in the inbox, page by page; returns up to when the
-    shop's orders are now in (``end``, or earlier where the platform lists recent changes late)."""
+#: Called in the transaction that stores each page of a pull, with the orders on the page and, on a
+#: slice's last page, the point every order updated before which is now in the inbox.
+Progress = Callable[[Session, int, datetime | None], None]
+
+
+def _pull(
+    ctx: JobContext,
+    shop_id: int,
+    start: datetime,
+    end: datetime,
+    source: str,
+    progress: Progress | None = None,
+) -> datetime:
+    """Store every order updated in [start, end) in the inbox, slice by slice, page by page; returns up
+    to when the shop's orders are now in (``end``, or earlier where the platform lists recent changes
+    late). A slice read whole is a point to go on from: a failure costs only the slice it came in."""
     with _connected(ctx, shop_id) as (_, connector):
         end = min(end, utcnow() - connector.lag)
-        cursor: str | None = None
-        while True:
-            page = connector.fetch_orders(start, end, cursor)
-            with transaction(ctx.factory) as session:
-                _store(session, shop_id, source, "order", page.orders)
-            cursor = page.next_cursor
-            if cursor is None:
-                return end
+        after = start
+        while after < end:
+            before = min(end, after + SLICE)
+            cursor: str | None = None
+            while True:
+                page = connector.fetch_orders(after, before, cursor)
+                cursor = page.next_cursor
+                with transaction(ctx.factory) as session:
+                    _store(session, shop_id, source, "order", page.orders)
+                    if progress is not None:
+                        progress(session, len(page.orders), before if cursor is None else None)
+                if cursor is None:
+                    break
+            after = before
+        return end
+
+
+@contextmanager
+def _fetched_goes_in(ctx: JobContext, shop_id: int) -> Iterator[None]:
+    """Whatever a pull stored goes through the inbox, even when a later request failed."""
+    try:
+        yield
+    finally:
+        _process_inbox(ctx, shop_id)
+
+
+def _go_on_later(
+    ctx: JobContext, kind: str, payload: dict[str, Any], key: str, shop_id: int, wait: float
+) -> None:
+    """Waiting for the shop's rate limit is no failure: the job goes on from where it got to once the
+    budget allows, without spending one of its attempts."""
+    with transaction(ctx.factory) as session:
+        enqueue(session, [NewJob(kind, payload, key=key, shop_id=shop_id, delay=wait)])
 
 
 def _syncing_shop(ctx: JobContext, job: Claimed) -> Shop | None:
@@ -185,15 +232,29 @@ def poll_orders(ctx: JobContext, job: Claimed) -> None:
     if shop is None:
         return
     shop_id = shop.id
-    overlap = timedelta(seconds=shops.sync_settings(shop).overlap_s)
-    start = (shop.orders_synced_to or now - timedelta(days=FIRST_POLL_DAYS)) - overlap
-    synced_to = _pull(ctx, shop_id, start, now, "poll")
-    _process_inbox(ctx, shop_id)
+    settings = shops.sync_settings(shop)
+    first = now - timedelta(days=settings.first_poll_days)
+    start = (shop.orders_synced_to or first) - timedelta(seconds=settings.overlap_s)
+
+    def advance(session: Session, _: int, reached: datetime | None) -> None:
+        # The cursor moves with each slice's last page: a failure after it re-reads from here.
+        if reached is not None:
+            session.execute(
+                update(Shop)
+                .where(
+                    Shop.id == shop_id, or_(Shop.orders_synced_to.is_(None), Shop.orders_synced_to < reached)
+                )
+                .values(orders_synced_to=reached)
+            )
+
+    try:
+        with _fetched_goes_in(ctx, shop_id):
+            _pull(ctx, shop_id, start, now, "poll", advance)
+    except Paced as exc:
+        _go_on_later(ctx, POLL, {"shop_id": shop_id}, f"{POLL}:{shop_id}", shop_id, exc.retry_after)
+        return
     with transaction(ctx.factory) as session:
-        # The cursor moves only once the whole window is in: a crash before here re-reads it.
-        session.execute(
-            update(Shop).where(Shop.id == shop_id).values(orders_synced_to=synced_to, last_polled_at=now)
-        )
+        session.execute(update(Shop).where(Shop.id == shop_id).values(last_polled_at=now))
 
 
 @handler(RECONCILE)
@@ -205,8 +266,10 @@ def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
         return
     shop_id = shop.id
     days = shops.sync_settings(shop).reconcile_days
-    _pull(ctx, shop_id, now - timedelta(days=days), now, "reconcile")
-    missing = _process_inbox(ctx, shop_id)
+    try:
+        _pull(ctx, shop_id, now - timedelta(days=days), now, "reconcile")
+    finally:
+        missing = _process_inbox(ctx, shop_id)  # what was fetched goes in, even when a request failed
     with transaction(ctx.factory) as session:
         session.execute(update(Shop).where(Shop.id == shop_id).values(last_reconciled_at=now))
         if missing:
@@ -228,7 +291,8 @@ def process_inbox(ctx: JobContext, job: Claimed) -> None:
 def _process_inbox(ctx: JobContext, shop_id: int) -> list[str]:
     """Map and ingest the shop's unprocessed entries; returns the orders that were new to the hub."""
     created: list[str] = []
-    with _connected(ctx, shop_id) as (_, connector):
+    # Mapping what is stored calls no platform: it must not make a shop whose polls fail look healthy.
+    with _connected(ctx, shop_id, health=False) as (_, connector):
         while True:
             with transaction(ctx.factory) as session:
                 entries = session.execute(
@@ -314,6 +378,105 @@ def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> in
     shop_ids = sorted(set(reset.values()))
     enqueue(session, [NewJob(INBOX, {"shop_id": s}, key=f"inbox:{s}", shop_id=s) for s in shop_ids])
     return len(reset)
+
+
+# --- backfills: a shop's orders from a chosen date ----------------------------------------------------
+
+
+@handler(BACKFILL)
+def backfill_orders(ctx: JobContext, job: Claimed) -> None:
+    """Read the backfill's window on from where it got to, slice by slice, recording its progress."""
+    backfill_id = int(job.payload["backfill_id"])
+    with transaction(ctx.factory) as session:
+        backfill = session.get(Backfill, backfill_id)
+        if backfill is None or backfill.finished_at is not None:
+            return
+        shop_id, start, until = backfill.shop_id, backfill.reached, backfill.until
+
+    def advance(session: Session, orders: int, reached: datetime | None) -> None:
+        values: dict[str, Any] = {"orders": Backfill.orders + orders}
+        if reached is not None:
+            values["reached"] = reached
+        session.execute(update(Backfill).where(Backfill.id == backfill_id).values(values))
+
+    try:
+        with _fetched_goes_in(ctx, shop_id):
+            reached = _pull(ctx, shop_id, start, until, "backfill", advance)
+    except Paced as exc:
+        _go_on_later(ctx, BACKFILL, job.payload, _backfill_key(backfill_id), shop_id, exc.retry_after)
+        return
+    with transaction(ctx.factory) as session:
+        # Where the platform lists recent changes late, the last minutes are the polls' to read.
+        session.execute(
+            update(Backfill)
+            .where(Backfill.id == backfill_id)
+            .values(reached=max(start, reached), finished_at=utcnow())
+        )
+
+
+def _backfill_key(backfill_id: int) -> str:
+    return f"{BACKFILL}:{backfill_id}"
+
+
+def start_backfill(session: Session, code: str, data: BackfillIn) -> BackfillOut:
+    """Queue the import of the shop's orders updated since ``data.since``; one per shop at a time."""
+    shop = shops.get_shop(session, code, lock=True)
+    if not shop.sync_enabled:  # syncing shops are those with a connector and an address
+        raise DomainError(
+            f"shop {code!r} does not sync: `orderly shop connect {code} --enable` first", field="shop"
+        )
+    now = utcnow()
+    until = min(data.until or now, now)
+    if data.since >= until:
+        raise DomainError(f"since must be before {until.isoformat()}", field="since")
+    running = session.scalar(
+        select(Backfill.id).where(Backfill.shop_id == shop.id, Backfill.finished_at.is_(None)).limit(1)
+    )
+    if running is not None:
+        raise Conflict(f"backfill {running} of shop {code!r} is still running", field="shop")
+    backfill = Backfill(shop_id=shop.id, since=data.since, until=until, reached=data.since, orders=0)
+    session.add(backfill)
+    session.flush()
+    key = _backfill_key(backfill.id)
+    enqueue(session, [NewJob(BACKFILL, {"backfill_id": backfill.id}, key=key, shop_id=shop.id)])
+    return _backfill_out(session, code, backfill)
+
+
+def backfills(session: Session, code: str, backfill_id: int | None = None) -> list[BackfillOut]:
+    """The shop's backfills, newest first (or the one asked for), each with its progress and job."""
+    shop = shops.get_shop(session, code)
+    query = select(Backfill).where(Backfill.shop_id == shop.id).order_by(Backfill.id.desc())
+    if backfill_id is not None:
+        query = query.where(Backfill.id == backfill_id)
+    found = [_backfill_out(session, code, b) for b in session.scalars(query)]
+    if backfill_id is not None and not found:
+        raise NotFound(f"shop {code!r} has no backfill {backfill_id}", field="backfill_id")
+    return found
+
+
+def _backfill_out(session: Session, code: str, backfill: Backfill) -> BackfillOut:
+    job = session.execute(
+        select(Job.id, Job.status, Job.last_error)
+        .where(Job.kind == BACKFILL, Job.key == _backfill_key(backfill.id))
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+    span = (backfill.until - backfill.since).total_seconds()
+    done = backfill.finished_at is not None
+    return BackfillOut(
+        id=backfill.id,
+        shop=code,
+        since=backfill.since,
+        until=backfill.until,
+        reached=backfill.reached,
+        orders=backfill.orders,
+        progress=1.0 if done else min(1.0, (backfill.reached - backfill.since).total_seconds() / span),
+        status="done" if done else ("dead" if job is not None and job.status == "dead" else "running"),
+        job_id=job.id if job is not None else None,
+        last_error=job.last_error if job is not None else None,
+        created_at=backfill.created_at,
+        finished_at=backfill.finished_at,
+    )
 
 
 # --- stock --------------------------------------------------------------------------------------------

@@ -14,7 +14,16 @@ from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.review import review_app
 from orderly.cli.server import migrate, start, token_app
 from orderly.cli.stock import stock_app
-from orderly.cli.sync import alerts, inbox_app, jobs_app, secret_key, shop_connect, worker
+from orderly.cli.sync import (
+    alerts,
+    inbox_app,
+    jobs_app,
+    secret_key,
+    shop_backfill,
+    shop_backfills,
+    shop_connect,
+    worker,
+)
 
 app = typer.Typer(
     cls=Group,
@@ -29,6 +38,8 @@ app.command()(worker)
 app.command()(alerts)
 app.command("secret-key")(secret_key)
 shop_app.command("connect")(shop_connect)
+shop_app.command("backfill")(shop_backfill)
+shop_app.command("backfills")(shop_backfills)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(token_app, name="token")

@@ -1,22 +1,27 @@
-"""Connecting shops and running their sync: ``shop connect``, ``worker``, ``jobs`` and ``alerts``."""
+"""Connecting shops and running their sync: ``shop connect``, ``shop backfill``, ``worker``, ``jobs`` and
+``alerts``."""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from typing import Annotated, Any
 
 import typer
 from cryptography.fernet import Fernet
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from orderly.alerts.service import open_alerts
 from orderly.channels import service as channels
+from orderly.channels import sync
 from orderly.channels.inbox import list_inbox
-from orderly.channels.schemas import ShopUpdate, SyncSettings
+from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate, SyncSettings
 from orderly.channels.sync import replay_inbox
 from orderly.cli.common import fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
+from orderly.core.db import transaction
 from orderly.jobs import service as jobs
 from orderly.jobs.worker import start_workers
 
@@ -56,6 +61,82 @@ def shop_connect(
     state = "on" if shop.sync_enabled else "off"
     secrets = "set" if shop.has_credentials else "none"
     out.print(f"Shop {shop.code!r}: {shop.base_url or 'no address'}, credentials {secrets}, sync {state}.")
+
+
+def shop_backfill(
+    code: Annotated[str, typer.Argument(help="The shop's code")],
+    since: Annotated[
+        str,
+        typer.Option(
+            help="Import orders updated since this date (2025-01-01: from its first moment anywhere) or "
+            "instant with its zone (2025-01-01T00:00:00+08:00)"
+        ),
+    ],
+    until: Annotated[
+        str | None, typer.Option(help="...and before this date (through it) or instant; default now")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Show the progress until it is done")] = True,
+) -> None:
+    """Import a shop's orders from a chosen date, older than its first poll reached.
+
+    The workers (``orderly start`` or ``orderly worker``) do it, slice by slice; Ctrl-C stops only the
+    progress shown here. ``orderly shop backfills CODE`` shows how far every backfill got."""
+    with unit_of_work() as session:
+        started = sync.start_backfill(
+            session, code, BackfillIn.model_validate({"since": since, "until": until})
+        )
+    out.print(
+        f"Backfill {started.id} of {code!r} queued: orders updated from {when(started.since)} "
+        f"to {when(started.until)}, read by the workers."
+    )
+    if not wait:
+        return
+    try:
+        finished = _follow(code, started)
+    except KeyboardInterrupt:
+        out.print(f"It goes on in the workers: `orderly shop backfills {code}` shows how far it got.")
+        return
+    if finished.status == "dead":
+        fail(
+            f"Backfill {finished.id} stopped at {when(finished.reached)}: {finished.last_error}",
+            f"`orderly jobs replay {finished.job_id}` goes on from there.",
+        )
+    out.print(f"Backfill {finished.id} done: {finished.orders} orders fetched.")
+
+
+def _follow(code: str, backfill: BackfillOut) -> BackfillOut:
+    """A progress bar of the backfill until it is done or its job gave up."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+    with session_factory() as factory, Progress(*columns, console=out) as bar:
+        task = bar.add_task(code, total=1.0)
+        while True:
+            with transaction(factory) as session:
+                (backfill,) = sync.backfills(session, code, backfill.id)
+            shown = f"{code}: {backfill.orders} orders, up to {when(backfill.reached)}"
+            bar.update(task, completed=backfill.progress, description=shown)
+            if backfill.status != "running":
+                return backfill
+            time.sleep(1.0)
+
+
+def shop_backfills(code: Annotated[str, typer.Argument(help="The shop's code")]) -> None:
+    """A shop's backfills, newest first, with how far each got."""
+    with unit_of_work() as session:
+        found = sync.backfills(session, code)
+    table = Table("ID", "Since", "Until", "Reached", "Orders", "Done", "Status", "Job", "Last error")
+    for b in found:
+        table.add_row(
+            str(b.id),
+            when(b.since),
+            when(b.until),
+            when(b.reached),
+            str(b.orders),
+            f"{b.progress:.0%}",
+            b.status,
+            str(b.job_id or ""),
+            b.last_error or "",
+        )
+    out.print(table)
 
 
 def worker(
