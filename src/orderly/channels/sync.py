@@ -5,9 +5,9 @@ window) slice by slice, stores every order raw in the inbox, moving the cursor w
 page, then processes the inbox (also when a later request failed: what was fetched goes in). A
 backfill (``start_backfill``, ``backfill_orders``) reads a window from a chosen date the same way,
 recording its progress. Webhooks land in the same inbox (``store_webhook``) and wake
-``process_inbox``. Inbox entries are keyed by (shop, order, version), so a webhook delivered twice and a poll of the same version are one
-entry, and ingest is idempotent on top. ``reconcile_orders`` re-reads a wide window and takes in
-whatever the hub lacks or has older.
+``process_inbox``. Inbox entries are keyed by (shop, order, version), so a webhook delivered twice
+and a poll of the same version are one entry, and ingest is idempotent on top. ``reconcile_orders``
+re-reads a wide window and takes in whatever the hub lacks or has older.
 
 Stock: every transaction that changes stock enqueues one ``stock_changed`` job (inventory's outbox);
 it fans out into ``push_stock`` jobs, one per (shop, listing) and coalesced while queued, so a burst
