@@ -1,7 +1,7 @@
 """backfills: imports of a shop's orders from a chosen date, with their progress
 
 Revision ID: 20261203_1100
-Revises: 20261203_1030
+Revises: 20261203_4109
 Create Date: 2026-12-03 10:45:00
 
 """
@@ -15,7 +15,7 @@ import orderly.core.db
 
 # revision identifiers, used by Alembic.
 revision: str = "20261203_1100"
-down_revision: str | Sequence[str] | None = "20261203_1030"
+down_revision: str | Sequence[str] | None = "20261203_4109"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
