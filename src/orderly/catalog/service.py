@@ -161,8 +161,7 @@ def _check_listing(shop: Shop, location: str | None, platform_ids: Mapping[str, 
         return
     problems = connector.listing_problems(location, platform_ids)
     if problems:
-        field = "location" if location is not None and "location" in problems[0] else "platform_ids"
-        raise DomainError("; ".join(problems), field=field)
+        raise DomainError("; ".join(message for _, message in problems), field=problems[0][0])
 
 
 def _product_id(session: Session, sku: str) -> int:

@@ -215,15 +215,17 @@ class Connector(ABC):
     listing_ids: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
-    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[str]:
-        """What is wrong with a mapping's location and platform ids for this platform; empty if nothing."""
+    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[tuple[str, str]]:
+        """What is wrong with a mapping's location and platform ids for this platform, as (field,
+        message) pairs; empty if nothing."""
         problems = []
         if location is not None and cls.location_setting is None:
-            problems.append(f"{cls.channel} listings have no location")
+            problems.append(("location", f"{cls.channel} listings have no location"))
         unknown = sorted(set(platform_ids) - set(cls.listing_ids))
         if unknown:
             known = ", ".join(sorted(cls.listing_ids)) or "none"
-            problems.append(f"unknown platform id(s) {', '.join(unknown)}; {cls.channel} knows: {known}")
+            message = f"unknown platform id(s) {', '.join(unknown)}; {cls.channel} knows: {known}"
+            problems.append(("platform_ids", message))
         return problems
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:

@@ -130,11 +130,12 @@ def test_push_stock_learns_the_inventory_item_then_sets_the_level(
 
     [first] = shopify.push_stock([StockPush(variant, "SHIRT-S", 42, {})])
     item = next(lv["inventory_item_id"] for lv in store.stock_levels() if lv["sku"] == "SHIRT-S")
-    assert first.ok and first.listing_id == variant and first.binding == {"inventory_item_id": item}
+    assert first.ok and first.listing_id == variant
+    assert first.binding == {"inventory_item_id": item, "stocked_at": {str(item): [store.location_id]}}
     calls = store.stats()["calls"]
     [second] = shopify.push_stock([StockPush(variant, "SHIRT-S", 7, first.binding or {})])
     assert second.ok and second.binding is None  # nothing new to keep
-    assert store.stats()["calls"] == calls + 1  # no second look at the variant
+    assert store.stats()["calls"] == calls + 1  # no second look at the variant or its levels
 
     level = next(lv for lv in store.stock_levels() if lv["sku"] == "SHIRT-S")
     assert (level["available"], level["location_id"], level["sets"]) == (7, store.location_id, 2)
@@ -157,30 +158,52 @@ def test_a_listing_stocked_at_another_location_is_set_there_and_the_default_leve
     ]
     assert levels == [(second, 7, 1)]  # nothing was set, or connected, at the shop's default location
     calls = store.stats()["calls"]
-    [given] = shopify.push_stock(
-        [
-            StockPush(
-                str(variant),
-                "LAMP",
-                6,
-                {},
-                location=str(second),
-                platform_ids={"inventory_item_id": str(item)},
-            )
-        ]
+    known = {"stocked_at": {str(item): [second]}}
+    named = StockPush(str(variant), "LAMP", 6, known, str(second), {"inventory_item_id": str(item)})
+    [given] = shopify.push_stock([named])
+    assert given.ok and given.binding is None
+    assert store.stats()["calls"] == calls + 1  # the item the mapping names is not looked up
+
+
+def test_a_listing_is_never_set_at_a_location_its_item_is_not_stocked_at(
+    shopify: ShopifyConnector, store: ShopifyStore
+) -> None:
+    """Shopify would connect the item there: the default location would offer stock it does not hold."""
+    second = store.add_location("Warehouse")["id"]
+    product = store.add_product(
+        {"title": "Lamp", "variants": [{"sku": "LAMP", "available": 2, "location_id": second}]}
     )
-    assert (
-        given.ok and given.binding is None and store.stats()["calls"] == calls + 1
-    )  # the item was not looked up
+    variant, item = product["variants"][0]["id"], product["variants"][0]["inventory_item_id"]
+
+    [refused] = shopify.push_stock([StockPush(str(variant), "LAMP", 7, {})])  # the shop's default location
+
+    assert not refused.ok
+    assert refused.error == (
+        f"variant {variant} is not stocked at location {store.location_id} but at {second}: "
+        "set that location on its SKU mapping"
+    )
+    assert refused.binding == {"inventory_item_id": item, "stocked_at": {str(item): [second]}}
+    assert [(lv["location_id"], lv["available"]) for lv in store.stock_levels() if lv["sku"] == "LAMP"] == [
+        (second, 2)
+    ]
+    # Stocked there since: what was learned is looked up again before refusing.
+    store.set_inventory_level({"location_id": store.location_id, "inventory_item_id": item, "available": 0})
+    [now_stocked] = shopify.push_stock([StockPush(str(variant), "LAMP", 7, refused.binding or {})])
+    assert now_stocked.ok
+    assert now_stocked.binding == {
+        "inventory_item_id": item,
+        "stocked_at": {str(item): sorted([store.location_id, second])},
+    }
 
 
 def test_listing_ids_are_checked_before_they_are_stored() -> None:
     assert CONNECTOR.location_setting == "location_id"
     assert CONNECTOR.listing_problems("655441491", {"inventory_item_id": "808950810"}) == []
     assert CONNECTOR.listing_problems("Main warehouse", {}) == [
-        "location 'Main warehouse' is not a Shopify location id (digits only)"
+        ("location", "location 'Main warehouse' is not a Shopify location id (digits only)")
     ]
-    [unknown] = CONNECTOR.listing_problems(None, {"variant": "1"})
+    [(field, unknown)] = CONNECTOR.listing_problems(None, {"variant": "1"})
+    assert field == "platform_ids"
     assert "unknown platform id(s) variant" in unknown and "inventory_item_id" in unknown
 
 
@@ -194,8 +217,11 @@ def test_push_stock_failures_are_results_not_exceptions(
     [not_an_id] = shopify.push_stock([StockPush("SHIRT-M", "SHIRT-M", 1, {})])
     assert not not_an_id.ok
     [stale] = shopify.push_stock([StockPush(variant, None, 1, {"inventory_item_id": 5, "note": "kept"})])
-    assert not stale.ok and "422" in (stale.error or "")
+    assert not stale.ok and "stocked at no location" in (stale.error or "")
     assert stale.binding == {"note": "kept"}  # the stale item is forgotten, to be learned again
+    known = {"inventory_item_id": 5, "stocked_at": {"5": [store.location_id]}}
+    [refused] = shopify.push_stock([StockPush(variant, None, 1, known)])
+    assert not refused.ok and "422" in (refused.error or "") and refused.binding == {}
     [elsewhere] = shopify.push_stock([StockPush(variant, None, 1, {}, location="3")])
     assert not elsewhere.ok and elsewhere.binding is not None and "inventory_item_id" in elsewhere.binding
     [given_wrong] = shopify.push_stock(

@@ -39,6 +39,8 @@ from orderly.channels.shopify import mapper, webhooks
 API_VERSION = "2024-01"
 #: The shop setting naming the location stock goes to when a listing's mapping names none.
 LOCATION_SETTING = "location_id"
+#: In a listing's binding: the locations its inventory item is stocked at, by item.
+STOCKED_AT = "stocked_at"
 MAX_PAGE_SIZE = 250
 #: When a 429 carries no usable Retry-After: what Shopify usually sends.
 DEFAULT_RETRY_AFTER = 2.0
@@ -61,12 +63,12 @@ class ShopifyConnector(Connector):
     listing_ids = {"inventory_item_id": "the variant's inventory item (learned from the variant if not set)"}
 
     @classmethod
-    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[str]:
+    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[tuple[str, str]]:
         problems = super().listing_problems(location, platform_ids)
         if location is not None and _as_id(location) is None:
-            problems.append(f"location {location!r} is not a Shopify location id (digits only)")
+            problems.append(("location", f"location {location!r} is not a Shopify location id (digits only)"))
         problems += [
-            f"{name} {value!r} is not a Shopify id (digits only)"
+            ("platform_ids", f"{name} {value!r} is not a Shopify id (digits only)")
             for name, value in sorted(platform_ids.items())
             if name in cls.listing_ids and _as_id(value) is None
         ]
@@ -113,12 +115,14 @@ class ShopifyConnector(Connector):
 
     def _push(self, push: StockPush) -> PushResult:
         """The listing is the variant; the level belongs to its inventory item at a location (the
-        mapping's own, else the shop's). An item the mapping does not name is learned once from the
-        variant and returned as the listing's binding to keep."""
+        mapping's own, else the shop's). What the mapping does not name is learned once (the item from
+        the variant, the locations it is stocked at from its levels) and returned as the listing's
+        binding to keep."""
         if not _is_id(push.listing_id):
             return PushResult(push.listing_id, ok=False, error="the listing id is not a Shopify variant id")
         binding = dict(push.binding)
         learned: dict[str, Any] | None = None
+        named = "inventory_item_id" in push.platform_ids
         item = _as_id(push.platform_ids.get("inventory_item_id", binding.get("inventory_item_id")))
         if item is None:
             response = self._get_if_exists("stock", f"variants/{push.listing_id}.json")
@@ -134,16 +138,41 @@ class ShopifyConnector(Connector):
         if location is None:
             error = "no location_id in the shop's settings: stock goes to a Shopify location"
             return PushResult(push.listing_id, ok=False, error=error, binding=learned)
+        stocked = (binding.get(STOCKED_AT) or {}).get(str(item))
+        if not isinstance(stocked, list) or location not in stocked:
+            # Setting a level where the item is not stocked would connect it there: that location would
+            # offer stock it does not hold, and the one that holds it would never get its figure.
+            stocked = self._stocked_at(item)
+            if not stocked:
+                # No level anywhere: the item kept from earlier was replaced since. Forget it, so the
+                # next push learns it again from the variant.
+                forgotten = None if named else _without(binding, "inventory_item_id", STOCKED_AT)
+                error = f"inventory item {item} of variant {push.listing_id} is stocked at no location"
+                return PushResult(push.listing_id, ok=False, error=error, binding=forgotten)
+            learned = binding = {**binding, STOCKED_AT: {str(item): stocked}}
+            if location not in stocked:
+                error = (
+                    f"variant {push.listing_id} is not stocked at location {location} but at "
+                    f"{', '.join(map(str, stocked))}: set that location on its SKU mapping"
+                )
+                return PushResult(push.listing_id, ok=False, error=error, binding=learned)
         request = {"location_id": location, "inventory_item_id": item, "available": push.quantity}
         try:
             self._send("stock", "POST", "inventory_levels/set.json", json=request)
         except Rejected as exc:
-            if learned is None and "inventory_item_id" not in push.platform_ids:
+            if not named:
                 # The item kept from earlier may have been replaced since: forget it, so the next
                 # push learns it again from the variant.
-                learned = {key: value for key, value in binding.items() if key != "inventory_item_id"}
+                learned = _without(binding, "inventory_item_id", STOCKED_AT)
             return PushResult(push.listing_id, ok=False, error=str(exc), binding=learned)
         return PushResult(push.listing_id, ok=True, binding=learned)
+
+    def _stocked_at(self, item: int) -> list[int]:
+        """The locations where the inventory item has a level."""
+        response = self._send("stock", "GET", "inventory_levels.json", params={"inventory_item_ids": item})
+        levels = _resource(response, "inventory_levels", list)
+        found = (_as_id(level.get("location_id")) for level in levels if isinstance(level, dict))
+        return sorted({location for location in found if location is not None})
 
     # --- shipments ------------------------------------------------------------------------------
 
@@ -364,6 +393,10 @@ def _pick_lines(
         }
         for fo_id, items in picked.items()
     ]
+
+
+def _without(binding: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {key: value for key, value in binding.items() if key not in names}
 
 
 def _is_id(value: str) -> bool:
