@@ -52,7 +52,8 @@ def worker(factory: sessionmaker[Session], platforms: dict[str, FakePlatform], t
                     channel="fake",
                     base_url="http://127.0.0.1:9",  # never dialled: the fake platform lives in memory
                     credentials={"token": "t"},
-                    settings=SyncSettings(poll_interval_s=3600),
+                    # Pushes at once: drain() stops at the first moment nothing is due.
+                    settings=SyncSettings(poll_interval_s=3600, stock_coalesce_s=0),
                     sync_enabled=True,
                 ),
             )
@@ -228,7 +229,11 @@ def test_buffer_and_low_stock_shape_what_a_shop_shows(
     with transaction(factory) as s:
         shop = shops.get_shop(s, "fake-b", lock=True)
         shop.settings = SyncSettings(
-            poll_interval_s=3600, stock_buffer=2, low_stock_threshold=8, low_stock_publish_zero=True
+            poll_interval_s=3600,
+            stock_coalesce_s=0,
+            stock_buffer=2,
+            low_stock_threshold=8,
+            low_stock_publish_zero=True,
         ).model_dump()
     drain(worker)
 

@@ -30,7 +30,7 @@ def _claim_all(url: str, name: str, start: object) -> list[int]:
             return done
         with transaction(factory) as s:
             for job in claimed:
-                jobs.complete(s, job.id)
+                jobs.complete(s, job)
                 done.append(job.id)
 
 

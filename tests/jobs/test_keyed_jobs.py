@@ -130,9 +130,15 @@ def test_a_queued_job_waits_while_a_job_with_its_key_runs(factory: sessionmaker[
     with transaction(factory) as s:  # the first one's worker died: its job is taken over before the next
         s.execute(update(Job).where(Job.id == first.id).values(lease_until=utcnow() - timedelta(seconds=1)))
     with transaction(factory) as s:
-        assert [c.id for c in jobs.claim(s, "w3", ["push"])] == [first.id]
+        (taken_over,) = jobs.claim(s, "w3", ["push"])
+    assert taken_over.id == first.id
+    with transaction(factory) as s:  # the first worker was not dead after all: its late word changes nothing
+        jobs.complete(s, first)
+        jobs.fail(s, first, "late")
+        assert jobs.claim(s, "w4", ["push"]) == []
+    assert _status(factory, first.id) == "running"
     with transaction(factory) as s:
-        jobs.complete(s, first.id)
+        jobs.complete(s, taken_over)
         assert [c.payload for c in jobs.claim(s, "w3", ["push"])] == [{"v": 2}]
 
 

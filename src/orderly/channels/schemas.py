@@ -45,6 +45,13 @@ class SyncSettings(BaseModel):
         description="the shop's time zone (IANA name, e.g. Asia/Shanghai): a plain date in a filter of "
         "this shop's orders is that day there; default the hub's ORDERLY_TIMEZONE",
     )
+    stock_coalesce_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="a listing's stock changes within this many seconds of the first are sent as one "
+        "push, of the figure as it is then",
+    )
     rate_limits: dict[str, tuple[float, int]] = Field(
         default_factory=dict,
         description="per operation (per second, burst), replacing the platform's published limits: "

@@ -10,10 +10,11 @@ and a poll of the same version are one entry, and ingest is idempotent on top. `
 re-reads a wide window and takes in whatever the hub lacks or has older.
 
 Stock: every transaction that changes stock enqueues one ``stock_changed`` job (inventory's outbox);
-it fans out into ``push_stock`` jobs, one per (shop, listing) and coalesced while queued, so a burst
-of a thousand changes sends one update per listing. A push computes the *current* available figure
-at run time, less the shop's buffer, and sends that absolute value. ``resync_stock`` pushes every
-listing of a shop again to correct drift.
+it fans out into ``push_stock`` jobs, one per (shop, listing), each due after the shop's coalescing
+window (``stock_coalesce_s``) and coalesced while queued, so a burst of a thousand changes within the
+window sends one update per listing. Pushes of one listing run one at a time. A push computes the
+*current* available figure at run time, less the shop's buffer, and sends that absolute value.
+``resync_stock`` pushes every listing of a shop again to correct drift.
 """
 
 from __future__ import annotations
@@ -490,13 +491,14 @@ def stock_changed(ctx: JobContext, job: Claimed) -> None:
 
 def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: int | None = None) -> int:
     """Queue one push per listing (on syncing shops) that sells our stock and whose figure depends on
-    these products."""
+    these products. Each waits for its shop's coalescing window, so the changes that follow within it
+    ride on the same push."""
     products = set(product_ids)
     if not products:
         return 0
     products |= catalog_repo.bundles_containing(session, products)
     query = (
-        select(SkuMapping.shop_id, SkuMapping.listing_id)
+        select(SkuMapping.shop_id, SkuMapping.listing_id, Shop.settings)
         .join(Shop, Shop.id == SkuMapping.shop_id)
         .where(
             SkuMapping.product_id.in_(products),
@@ -507,12 +509,23 @@ def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: in
     )
     if shop_id is not None:
         query = query.where(SkuMapping.shop_id == shop_id)
-    pushes = [
-        NewJob(PUSH, {"shop_id": s, "listing_id": listing}, key=f"{s}:{listing}", shop_id=s)
-        for s, listing in session.execute(query).all()
-    ]
+    windows: dict[int, float] = {}
+    pushes = []
+    for shop, listing, settings in session.execute(query).all():
+        if shop not in windows:
+            windows[shop] = shops.sync_settings_of(settings).stock_coalesce_s
+        if listing is not None:
+            pushes.append(_push_job(shop, listing, delay=windows[shop]))
     enqueue(session, pushes)
     return len(pushes)
+
+
+def _push_job(shop_id: int, listing_id: str, *, force: bool = False, delay: float = 0.0) -> NewJob:
+    """A push of one listing; its key makes pushes of the listing coalesce and run one at a time."""
+    payload: dict[str, Any] = {"shop_id": shop_id, "listing_id": listing_id}
+    if force:
+        payload["force"] = True
+    return NewJob(PUSH, payload, key=f"{shop_id}:{listing_id}", shop_id=shop_id, delay=delay)
 
 
 def available_for(session: Session, product_id: int) -> int:
@@ -533,6 +546,13 @@ def publishable(shop: Shop, available: int) -> tuple[int, bool]:
 
 @handler(PUSH)
 def push_stock(ctx: JobContext, job: Claimed) -> None:
+    """Publish the listing's current figure, unless the record says the shop shows it already.
+
+    The record (``listing_bindings``) holds what the platform was last told: while a push is out it
+    holds "unknown" (``last_quantity`` None) under the push's start stamp (``last_pushed_at``), and
+    only the push that set the stamp may write its answer. Pushes of one listing run one at a time
+    (jobs with one key do); should two ever overlap all the same, neither records its figure and a
+    new push settles what the shop shows."""
     shop_id, listing_id = int(job.payload["shop_id"]), str(job.payload["listing_id"])
     force = bool(job.payload.get("force"))
     with transaction(ctx.factory) as session:
@@ -561,9 +581,9 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
             skip_conflicts_on=["shop_id", "listing_id"],
         )
         binding = session.scalars(
-            select(ListingBinding).where(
-                ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id
-            )
+            select(ListingBinding)
+            .where(ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id)
+            .with_for_update()
         ).one()
         subject = f"listing:{shop.code}:{listing_id}"
         if low:
@@ -574,23 +594,30 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
             resolve(session, "low_stock", subject)
         if binding.last_quantity == quantity and not force and binding.last_error is None:
             return  # the shop already shows this figure
-        data = dict(binding.data or {})
+        shown, data = binding.last_quantity, dict(binding.data or {})
+        started = utcnow()
+        binding.last_quantity, binding.last_pushed_at = None, started
     with _connected(ctx, shop_id) as (_, connector):
         push = StockPush(
             listing_id, mapping.platform_sku, quantity, data, mapping.location, mapping.platform_ids or {}
         )
         (result,) = connector.push_stock([push])
+    this_listing = (ListingBinding.shop_id == shop_id) & (ListingBinding.listing_id == listing_id)
     with transaction(ctx.factory) as session:
-        values: dict[str, Any] = {"last_error": result.error}
+        # A refused update left the shop showing what it showed.
+        told = quantity if result.ok else shown
+        values: dict[str, Any] = {"last_error": result.error, "last_quantity": told}
         if result.binding is not None:
             values["data"] = dict(result.binding)
-        if result.ok:
-            values |= {"last_quantity": quantity, "last_pushed_at": utcnow()}
-        session.execute(
-            update(ListingBinding)
-            .where(ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id)
-            .values(values)
-        )
+        ours = this_listing & (ListingBinding.last_pushed_at == started)
+        recorded = session.execute(update(ListingBinding).where(ours).values(values))
+        if not recorded.rowcount:  # type: ignore[attr-defined]
+            # Another push started while this one was out: which figure the shop took last is unknown.
+            # A new stamp keeps that one from recording either, and a push after both settles it.
+            session.execute(
+                update(ListingBinding).where(this_listing).values(last_quantity=None, last_pushed_at=utcnow())
+            )
+            enqueue(session, [_push_job(shop_id, listing_id)])
     if not result.ok:
         raise ChannelError(f"{shop_id}:{listing_id} refused the stock update: {result.error}")
 
@@ -607,19 +634,7 @@ def resync_stock(ctx: JobContext, job: Claimed) -> None:
                 SkuMapping.fulfilled_by == MERCHANT,
             )
         ).all()
-        enqueue(
-            session,
-            [
-                NewJob(
-                    PUSH,
-                    {"shop_id": shop_id, "listing_id": lid, "force": True},
-                    key=f"{shop_id}:{lid}",
-                    shop_id=shop_id,
-                )
-                for lid in listings
-                if lid is not None
-            ],
-        )
+        enqueue(session, [_push_job(shop_id, lid, force=True) for lid in listings if lid is not None])
         session.execute(update(Shop).where(Shop.id == shop_id).values(last_resynced_at=utcnow()))
 
 

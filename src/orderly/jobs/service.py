@@ -163,11 +163,17 @@ def renew(session: Session, worker: str, job_ids: Sequence[int], *, lease: timed
     return list(result.scalars())
 
 
-def complete(session: Session, job_id: int) -> None:
+def _held(job: Claimed) -> Any:
+    """The job as this claim holds it: a worker whose lease ran out and whose job was taken over since
+    (the claim counted another attempt) changes nothing by finishing late."""
+    return (Job.id == job.id) & (Job.attempts == job.attempts) & (Job.status == "running")
+
+
+def complete(session: Session, job: Claimed) -> None:
     now = utcnow()
     session.execute(
         update(Job)
-        .where(Job.id == job_id)
+        .where(_held(job))
         .values(status="done", finished_at=now, updated_at=now, lease_until=None, last_error=None)
     )
 
@@ -188,10 +194,10 @@ def fail(
     dead = not retryable or job.attempts >= job.max_attempts
     values: dict[str, Any] = {"last_error": error[:4000], "updated_at": now, "lease_until": None}
     retry_at = now + timedelta(seconds=backoff(job.attempts, retry_after))
-    if dead or not _requeued(session, job.id, values | {"status": "queued", "run_after": retry_at}):
+    if dead or not _requeued(session, _held(job), values | {"status": "queued", "run_after": retry_at}):
         # Not requeued: a queued job with its key does the work.
         finished = {"status": "dead" if dead else "done", "finished_at": now}
-        session.execute(update(Job).where(Job.id == job.id).values(values | finished))
+        session.execute(update(Job).where(_held(job)).values(values | finished))
     return dead
 
 
@@ -204,18 +210,18 @@ def replay(session: Session, job_id: int) -> None:
     note = f"{job.last_error} (superseded on replay)"
     superseded = {"status": "done", "last_error": note, "updated_at": now}
     again = {"status": "queued", "attempts": 0, "run_after": now, "finished_at": None, "updated_at": now}
-    if not _requeued(session, job_id, again):
+    if not _requeued(session, Job.id == job_id, again):
         session.execute(update(Job).where(Job.id == job_id).values(superseded))
 
 
-def _requeued(session: Session, job_id: int, values: dict[str, Any]) -> bool:
+def _requeued(session: Session, which: Any, values: dict[str, Any]) -> bool:
     """Put a job back in the queue, unless a queued job with its key is there already (False).
 
     Asking the unique index instead of looking first: a job queued by a concurrent transaction
     between a look and the write would make the write fail, and leave this job where it was."""
     try:
         with session.begin_nested():
-            session.execute(update(Job).where(Job.id == job_id).values(values))
+            session.execute(update(Job).where(which).values(values))
     except IntegrityError:
         return False  # uq_jobs_queued_key: the only constraint a status change can break
     return True

@@ -142,7 +142,7 @@ class Worker:
             self._failed(job, f"{type(exc).__name__}: {exc}")
         else:
             with transaction(self.context.factory) as session:
-                jobs.complete(session, job.id)
+                jobs.complete(session, job)
 
     def _failed(
         self, job: Claimed, error: str, *, retry_after: float | None = None, retryable: bool = True
