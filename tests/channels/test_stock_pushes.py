@@ -19,6 +19,7 @@ from orderly.channels.schemas import SyncSettings
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
+from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
 from tests.channels.fake import FakeConnector, FakePlatform
@@ -136,3 +137,23 @@ def test_a_push_overtaken_by_a_newer_one_never_leaves_the_older_figure_shown(
     sent = [quantity for listing, quantity in platforms["fake-a"].pushes if listing == "fake-a-L1"]
     assert stalled and sent[-3:] == [16, 11, 16]  # the newer, the older arriving last, then settled
     assert platforms["fake-a"].stock["fake-a-L1"] == _record(factory, "fake-a-L1") == 16
+
+
+def test_a_resync_is_not_absorbed_by_a_push_waiting_out_its_window(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    with transaction(factory) as s:
+        shop = shops.get_shop(s, "fake-a", lock=True)
+        shop.settings = SyncSettings(poll_interval_s=3600, stock_coalesce_s=60).model_dump()
+        shop_id = shop.id
+    platforms["fake-a"].stock["fake-a-L1"] = 99  # someone edited the listing on the platform
+    _receive(factory, 1)
+    _receive(factory, -1)  # a push waits out its window, for the figure the record shows already
+    drain(worker)
+
+    with transaction(factory) as s:
+        jobs.enqueue(s, [jobs.NewJob(sync.RESYNC, {"shop_id": shop_id})])
+    drain(worker)
+
+    assert platforms["fake-a"].stock["fake-a-L1"] == 10

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
@@ -634,6 +634,9 @@ def resync_stock(ctx: JobContext, job: Claimed) -> None:
                 SkuMapping.fulfilled_by == MERCHANT,
             )
         ).all()
+        # A push waiting out its coalescing window would absorb the forced one (keys coalesce) and might
+        # skip: the forced push takes its place, due now.
+        session.execute(delete(Job).where(Job.kind == PUSH, Job.shop_id == shop_id, Job.status == "queued"))
         enqueue(session, [_push_job(shop_id, lid, force=True) for lid in listings if lid is not None])
         session.execute(update(Shop).where(Shop.id == shop_id).values(last_resynced_at=utcnow()))
 
