@@ -45,6 +45,16 @@ PROTECTED = [
     ("GET", "/api/v1/jobs"),
     ("POST", "/api/v1/jobs/1/replay"),
     ("GET", "/api/v1/alerts"),
+    ("GET", "/api/v1/inbox"),
+    ("GET", "/api/v1/stock"),
+    ("PATCH", "/api/v1/products/SKU-1"),
+    ("DELETE", "/api/v1/products/SKU-1"),
+    ("PATCH", "/api/v1/warehouses/web"),
+    ("DELETE", "/api/v1/warehouses/web"),
+    ("PATCH", "/api/v1/orders/1/address"),
+    ("GET", "/api/v1/shops/web/backfills"),
+    ("POST", "/api/v1/shops/web/backfills"),
+    ("GET", "/api/v1/shops/web/backfills/1"),
     ("POST", "/api/v1/inbox/replay"),
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
@@ -72,7 +82,10 @@ def test_every_route_but_health_is_in_the_list_above(anonymous: TestClient) -> N
     templated = {(m, p.replace("{order_id}", "1").replace("{rejection_id}", "1")) for m, p in routes}
     templated = {(m, p.replace("{sku}", "SKU-1").replace("{token_id}", "1")) for m, p in templated}
     templated = {(m, p.replace("{job_id}", "1").replace("{code}", "web")) for m, p in templated}
-    templated = {(m, p.replace("{key}", "big").replace("{mapping_id}", "1")) for m, p in templated}
+    templated = {
+        (m, p.replace("{key}", "big").replace("{mapping_id}", "1").replace("{backfill_id}", "1"))
+        for m, p in templated
+    }
     assert templated - set(PROTECTED) == {("GET", "/api/v1/health"), ("POST", "/api/v1/webhooks/web")}
 
 
