@@ -27,6 +27,7 @@ from orderly.jobs.worker import Worker
 from orderly.orders.models import Order
 from orderly.sandbox.amazon import FAST_RATES, AmazonStore, Faults, Line
 from orderly.sandbox.amazon import create_app as amazon_app
+from orderly.sandbox.faults import Drops
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
@@ -45,6 +46,8 @@ class World:
     amazon: AmazonStore
     variant_id: int
     inventory_item_id: int
+    shopify_drops: Drops  # dropped connections in front of each sandbox, none until a share is set
+    amazon_drops: Drops
 
     def settle(self, until: float = 60.0) -> None:
         """Run jobs until none is queued or running and every webhook is delivered."""
@@ -78,9 +81,10 @@ def world(factory: sessionmaker[Session]) -> Iterator[World]:
     variant = product["variants"][0]
     amazon = AmazonStore(rates=FAST_RATES, before_lag_seconds=0, seed=2)
     amazon.add_listing("SKU-1", asin="B0E2ETEST1", price="19.99")
+    shopify_drops, amazon_drops = Drops(shopify_app(shopify)), Drops(amazon_app(amazon))
     with (
-        serving(shopify_app(shopify)) as shopify_url,
-        serving(amazon_app(amazon)) as amazon_url,
+        serving(shopify_drops) as shopify_url,
+        serving(amazon_drops) as amazon_url,
         serving(create_app(factory=factory, workers=0)) as hub_url,
     ):
         with transaction(factory) as s:
@@ -137,6 +141,8 @@ def world(factory: sessionmaker[Session]) -> Iterator[World]:
             amazon,
             variant["id"],
             variant["inventory_item_id"],
+            shopify_drops,
+            amazon_drops,
         )
         world.settle()  # the first polls and stock pushes
         yield world
@@ -193,3 +199,57 @@ def test_orders_arrive_once_and_every_shop_shows_the_hub_figure_through_faults(w
     assert _hub_available(world.factory) == 10
     assert _shopify_available(world) == 10
     assert world.amazon.quantities()["SKU-1"] == 10
+
+
+def _orders(factory: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with transaction(factory) as s:
+        return [
+            (str(external_id), str(status))
+            for external_id, status in s.execute(select(Order.external_id, Order.status))
+        ]
+
+
+def test_under_random_429s_500s_and_drops_every_order_arrives_once_within_three_polls(world: World) -> None:
+    """Issue 8's fault run: one request in ten fails (429, 500 or a dropped connection, before or after
+    the platform acted), faults never cleared, every Shopify webhook delivered twice. Seeds chosen so
+    that each kind of fault comes early, in both shops."""
+    faults = {"seed": 3, "rate_limited": 0.04, "retry_after": 0.2, "server_error": 0.03}
+    world.shopify.set_faults({**faults, "webhook_duplicate": 1.0})
+    world.amazon.set_faults(Faults(throttle=0.04, error=0.03, seed=3))
+    world.shopify_drops.set(0.03, seed=15)
+    world.amazon_drops.set(0.03, seed=31)
+    with transaction(world.factory) as s:
+        inventory.receive(s, "SKU-1", "WH-1", 40, actor="test", reason=None)  # pushed through the faults
+
+    expected: set[str] = set()
+    line = {"sku": "SKU-1", "quantity": 1}
+    for wave in range(3):
+        placed = [
+            world.shopify.place_order({"lines": [line], **numbered_buyer(10 * wave + n)}) for n in range(8)
+        ]
+        expected |= {str(order["id"]) for order in placed}
+        expected |= {world.amazon.place_order([Line("SKU-1", 1)], paid=True) for _ in range(8)}
+        polls = 0
+        while {external_id for external_id, _ in _orders(world.factory)} != expected:
+            polls += 1
+            assert polls <= 3, f"wave {wave}: an order did not arrive within three polls"
+            world.poll("shopify")
+            world.poll("amazon")
+            world.settle()
+    cancelled = [str(placed[0]["id"]), sorted(expected - {str(order["id"]) for order in placed})[0]]
+    world.shopify.cancel(placed[0]["id"], {"reason": "customer"})
+    world.amazon.cancel(cancelled[1])
+    world.poll("shopify")
+    world.poll("amazon")
+    world.settle()
+
+    rows = _orders(world.factory)
+    assert len(rows) == len({external_id for external_id, _ in rows}) == 48  # each exactly once
+    statuses = dict(rows)
+    assert [statuses[external_id] for external_id in cancelled] == ["cancelled", "cancelled"]
+    assert sorted(statuses.values()).count("allocated") == 46
+    assert _hub_available(world.factory) == 60 - 46
+    assert _shopify_available(world) == world.amazon.quantities()["SKU-1"] == 60 - 46
+    met = world.shopify.stats()
+    assert met.get("injected_429") and met.get("injected_500") and met.get("webhooks_duplicated")
+    assert world.shopify_drops.dropped and world.amazon_drops.dropped  # every kind of fault was met
