@@ -4,7 +4,7 @@ in-memory platform that records where each push went."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import ClassVar
 
 import pytest
@@ -38,8 +38,11 @@ class PlacedConnector(FakeConnector):
     location_setting = "location"
     listing_ids: ClassVar[Mapping[str, str]] = {"item": "the platform's stock item"}
     told: ClassVar[list[tuple[str, str | None, dict[str, str], int]]] = []
+    during_push: ClassVar[list[Callable[[], None]]] = []  # each runs once, while a push is on its way
 
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
+        while self.during_push:
+            self.during_push.pop(0)()
         default = self.connection.settings.get("location")
         for push in pushes:
             self.told.append(
@@ -55,6 +58,7 @@ def shop(factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> Ite
     platform = FakePlatform()
     PlacedConnector.platforms = {"fake-a": platform}
     PlacedConnector.told = []
+    PlacedConnector.during_push = []
     lookup = lambda channel: PlacedConnector if channel == "fake" else None  # noqa: E731
     monkeypatch.setattr(shops, "connector_class", lookup)
     monkeypatch.setattr(catalog, "connector_class", lookup)
@@ -176,6 +180,28 @@ def test_a_listing_moved_to_another_location_is_told_its_figure_there(
     with transaction(factory) as s:
         back = catalog.get_mapping(s, mapping_id)
     assert (back.location, back.effective_location, back.last_quantity) == (None, "LOC-1", 10)
+
+
+def test_a_listing_moved_while_a_push_is_on_its_way_is_told_its_figure_where_it_is_now(
+    factory: sessionmaker[Session], worker: Worker, shop: FakePlatform
+) -> None:
+    drain(worker)
+    PlacedConnector.told.clear()
+    mapping_id = _mapping_id(factory, "MFN")
+
+    def move() -> None:
+        with transaction(factory) as s:
+            catalog.update_mapping(s, mapping_id, MappingUpdate(location="LOC-2"))
+
+    PlacedConnector.during_push.append(move)
+    with transaction(factory) as s:
+        inventory.receive(s, "SKU-1", "WH-1", 1, actor="test", reason=None)
+    drain(worker)
+
+    # The push on its way still went to LOC-1; its record must not make LOC-2 look told.
+    assert PlacedConnector.told == [("MFN", "LOC-1", {}, 11), ("MFN", "LOC-2", {}, 11)]
+    with transaction(factory) as s:
+        assert catalog.get_mapping(s, mapping_id).last_quantity == 11
 
 
 def test_a_listing_mapped_to_another_sku_is_told_that_skus_figure(

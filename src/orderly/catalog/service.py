@@ -234,11 +234,9 @@ def get_mapping(session: Session, mapping_id: int) -> MappingOut:
     return _mapping_out(row)
 
 
-def list_mappings(
-    session: Session, *, shop: str | None = None, after_id: int = 0, limit: int = 500
-) -> list[MappingOut]:
+def list_mappings(session: Session, *, shop: str | None = None, limit: int = 500) -> list[MappingOut]:
     """Mappings oldest first, each with the last figure its listing was told."""
-    query = _mappings_query().where(SkuMapping.id > after_id).limit(limit)
+    query = _mappings_query().limit(limit)
     if shop:
         query = query.where(Shop.code == shop)
     return [_mapping_out(row) for row in session.execute(query)]

@@ -606,6 +606,15 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
     with transaction(ctx.factory) as session:
         # A refused update left the shop showing what it showed.
         told = quantity if result.ok else shown
+        # Locked as an edit of the mapping locks it: moved elsewhere meanwhile, the listing where it is
+        # now was told nothing yet, and the push the edit queued must not skip it.
+        place = session.execute(
+            select(SkuMapping.location, SkuMapping.platform_ids)
+            .where(SkuMapping.shop_id == shop_id, SkuMapping.listing_id == listing_id)
+            .with_for_update()
+        ).first()
+        if place is None or tuple(place) != (mapping.location, mapping.platform_ids):
+            told = None
         values: dict[str, Any] = {"last_error": result.error, "last_quantity": told}
         if result.binding is not None:
             values["data"] = dict(result.binding)
