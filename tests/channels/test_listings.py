@@ -72,7 +72,9 @@ def shop(factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> Ite
                 channel="fake",
                 base_url="http://127.0.0.1:9",  # never dialled: the platform lives in memory
                 credentials={"token": "t"},
-                settings=SyncSettings.model_validate({"poll_interval_s": 3600, "location": "LOC-1"}),
+                settings=SyncSettings.model_validate(
+                    {"poll_interval_s": 3600, "stock_coalesce_s": 0, "location": "LOC-1"}
+                ),
                 sync_enabled=True,
             ),
         )
@@ -284,7 +286,7 @@ def test_over_http_a_second_location_gets_its_figure_and_an_fba_listing_gets_non
                     base_url=shopify_url,
                     credentials={"access_token": "shpat_sandbox"},
                     settings=SyncSettings.model_validate(
-                        {"poll_interval_s": 3600, "location_id": shopify.location_id}
+                        {"poll_interval_s": 3600, "stock_coalesce_s": 0, "location_id": shopify.location_id}
                     ),
                     sync_enabled=True,
                 ),
@@ -304,6 +306,7 @@ def test_over_http_a_second_location_gets_its_figure_and_an_fba_listing_gets_non
                     settings=SyncSettings.model_validate(
                         {
                             "poll_interval_s": 3600,
+                            "stock_coalesce_s": 0,
                             "marketplace_id": amazon.marketplace_id,
                             "seller_id": amazon.seller_id,
                             "before_lag_seconds": 0,

@@ -148,6 +148,9 @@ class MappingOut(BaseModel):
     fulfilled_by: FulfilledBy
     platform_ids: dict[str, str] = Field(description="platform ids set on the mapping")
     learned_ids: dict[str, Any] = Field(description="platform ids the hub learned from the platform")
-    last_quantity: int | None = Field(description="the last figure the platform accepted for the listing")
-    last_pushed_at: datetime | None = Field(description="when the platform accepted it")
+    last_quantity: int | None = Field(
+        description="the figure the listing shows, as last told by the hub (null: not told yet where "
+        "it is now, or a push is on its way)"
+    )
+    last_pushed_at: datetime | None = Field(description="when the latest push to the listing started")
     last_error: str | None = Field(description="why the latest push failed, if it did")
