@@ -1,7 +1,8 @@
 """A local Amazon Selling Partner API: one seller account in one marketplace, served over HTTP.
 
-It answers the calls Orderly's Amazon connector makes (LWA token exchange, Orders v0, Listings Items
-2021-08-01) with the published payload shapes, error bodies and per-operation rate limits, and lets a
+It answers the calls Orderly's Amazon connector makes (LWA token exchange, Restricted Data Tokens,
+Orders v0, Listings Items 2021-08-01) with the published payload shapes, error bodies and
+per-operation rate limits (buyer data only to a call carrying an RDT for it), and lets a
 test, a demo or a benchmark script the seller's world, from Python through :class:`AmazonStore` or
 from another process through ``/_sandbox/...``::
 
