@@ -353,3 +353,13 @@ def test_bundles_and_plain_lines_of_the_same_component_add_up() -> None:
 
 def test_the_bundle_itself_is_never_a_stock_need() -> None:
     assert KIT not in expand([(KIT, 1)], {KIT: [(A, 1)]})
+
+
+def test_units_shipped_outside_the_hub_leave_from_what_the_order_reserved() -> None:
+    held = {(1, 10): 2, (1, 20): 1, (2, 10): 1}
+    # Product 1: three reserved over two warehouses, warehouses in key order; product 2 not shipped.
+    assert domain.shipped_from(held, {1: 3}) == {(1, 10): 2, (1, 20): 1}
+    assert domain.shipped_from(held, {1: 1, 2: 1}) == {(1, 10): 1, (2, 10): 1}
+    # Never more than the order holds; a product it never reserved takes nothing.
+    assert domain.shipped_from(held, {1: 9, 3: 4}) == {(1, 10): 2, (1, 20): 1}
+    assert domain.shipped_from(held, {1: 0, 2: -1}) == {}

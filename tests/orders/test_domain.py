@@ -7,14 +7,18 @@ import pytest
 from orderly.core.errors import Conflict, InvalidTransition
 from orderly.orders.domain import (
     ALLOWED_TRANSITIONS,
+    CANCEL_REQUEST_HOLD,
     CLOSED,
     HOLDS_RESERVATION,
     Hold,
     HoldReason,
     LineSignature,
     OrderStatus,
+    address_hold,
     check_transition,
+    held_by_person,
     lines_changed,
+    status_at_import,
 )
 
 S = OrderStatus
@@ -42,6 +46,12 @@ ALLOWED = [
     (S.SHIPPED, S.DELIVERED),
     (S.SHIPPED, S.RETURNED),
     (S.DELIVERED, S.RETURNED),
+    # The platform reports an open order shipped outside the hub.
+    (S.PENDING_REVIEW, S.SHIPPED),
+    (S.ON_HOLD, S.SHIPPED),
+    (S.APPROVED, S.SHIPPED),
+    (S.LABEL_PRINTED, S.ON_HOLD),  # the buyer asked to cancel a packed parcel: nobody ships it
+    (S.PLATFORM_FULFILLED, S.CANCELLED),  # the platform cancelled an order it ships itself
 ]
 REFUSED = [(a, b) for a in S for b in S if (a, b) not in ALLOWED]
 
@@ -85,8 +95,8 @@ def test_no_status_goes_to_itself() -> None:
     assert all(status not in targets for status, targets in ALLOWED_TRANSITIONS.items())
 
 
-def test_every_status_is_reachable_from_review() -> None:
-    seen, todo = {S.PENDING_REVIEW}, [S.PENDING_REVIEW]
+def test_every_status_is_reachable_from_review_or_the_platform_fulfilling_it() -> None:
+    seen, todo = {S.PENDING_REVIEW, S.PLATFORM_FULFILLED}, [S.PENDING_REVIEW, S.PLATFORM_FULFILLED]
     while todo:
         for target in ALLOWED_TRANSITIONS[todo.pop()]:
             if target not in seen:
@@ -135,3 +145,31 @@ def test_line_order_does_not_count_as_a_change() -> None:
 )
 def test_changed_lines_are_a_change(new: list[LineSignature]) -> None:
     assert lines_changed([LineSignature(1, 2), LineSignature(2, 1)], new)
+
+
+def test_an_order_settled_on_the_platform_takes_its_status_at_import() -> None:
+    settled = status_at_import
+    assert settled(cancelled=True, platform_fulfilled=True, shipped=0, left_to_ship=2) == S.CANCELLED
+    assert (
+        settled(cancelled=False, platform_fulfilled=True, shipped=0, left_to_ship=2) == S.PLATFORM_FULFILLED
+    )
+    assert settled(cancelled=False, platform_fulfilled=False, shipped=2, left_to_ship=0) == S.SHIPPED
+    assert settled(cancelled=False, platform_fulfilled=False, shipped=1, left_to_ship=1) is None
+    # Nothing shipped and nothing to ship (every item cancelled): the hub still decides, not "shipped".
+    assert settled(cancelled=False, platform_fulfilled=False, shipped=0, left_to_ship=0) is None
+
+
+def test_an_address_is_held_for_what_a_parcel_needs() -> None:
+    full = {"name": "Ada", "line1": "1 Cross St.", "city": "Canton", "country": "US", "postal_code": None}
+    assert address_hold(full) is None
+    hold = address_hold({**full, "line1": None, "city": None})
+    assert hold is not None and hold.reason == HoldReason.ADDRESS
+    assert hold.message == "address incomplete: street, city missing; complete it before it ships"
+    empty = address_hold(dict.fromkeys(full))
+    assert empty is not None and empty.message == "no shipping address: add one before it ships"
+
+
+def test_only_a_person_lifts_a_manual_or_cancel_request_hold() -> None:
+    assert held_by_person([CANCEL_REQUEST_HOLD.as_json()])
+    assert held_by_person([{"reason": "out_of_stock"}, {"reason": "manual"}])
+    assert not held_by_person([{"reason": "out_of_stock"}, {"reason": "address"}])

@@ -158,7 +158,7 @@ def test_a_placeholder_line_is_a_missing_field() -> None:
     reason, message = only_hold(review(make_subject(order)))
     assert reason is HoldReason.ADDRESS
     assert "incomplete" in message
-    assert "line1 missing" in message
+    assert "street missing" in message
 
 
 def test_a_missing_postal_code_is_reported_once_in_words() -> None:
@@ -172,7 +172,7 @@ def test_a_missing_postal_code_is_reported_once_in_words() -> None:
 def test_several_missing_fields_are_all_named() -> None:
     order = make_order(shipping_address={"line1": "-", "city": "n/a", "postal_code": None})
     _, message = only_hold(review(make_subject(order), [{"key": "address.missing"}]))
-    assert "line1, city, postal code missing" in message
+    assert "street, city, postal code missing" in message
 
 
 def test_a_country_without_postal_codes_needs_none() -> None:
@@ -759,3 +759,18 @@ def test_an_order_outside_the_window_is_not_merged() -> None:
     assert review(make_subject(), MERGE, context).merge_with == []
     wider = [{"key": "order.merge", "params": {"window_hours": 48}}]
     assert review(make_subject(), wider, context).merge_with == ["old-1"]
+
+
+def test_a_running_norm_is_the_median_of_the_latest_totals_within_its_sample() -> None:
+    from orderly.review.facts import RunningNorm
+
+    empty = RunningNorm([], sample=3)
+    assert empty.norm is None
+    empty.add(100)
+    assert empty.norm == ShopNorm(median=100, orders=1)
+    norm = RunningNorm([10, 30, 20, 40], sample=3)  # oldest first: 10 falls out
+    assert norm.norm == ShopNorm(median=30, orders=3)
+    norm.add(1)  # 30 falls out: 20, 40, 1
+    assert norm.norm == ShopNorm(median=20, orders=3)
+    even = RunningNorm([10, 21], sample=4)
+    assert even.norm == ShopNorm(median=15, orders=2)

@@ -808,7 +808,10 @@ INVALID: list[tuple[str, Any, str, list[str]]] = [
         "unknown hold reason",
         custom(then=[{"hold": "fraud"}]),
         "rules[0].then[0].hold.reason",
-        ["unknown hold reason 'fraud'", "address, manual, out_of_stock, payment, remark, risk, stock"],
+        [
+            "unknown hold reason 'fraud'",
+            "address, cancel_request, manual, out_of_stock, payment, remark, risk, stock",
+        ],
     ),
     (
         "unknown hold field",

@@ -138,3 +138,28 @@ def test_a_velocity_burst_is_held_across_batches(factory: sessionmaker[Session])
     third = stored_order(factory, "V3")
     assert third.holds[0]["reason"] == "risk" and "similar orders" in third.holds[0]["message"]
     assert third.review is not None and third.review["risk"]["score"] == 60
+
+
+def _expensive(external_id: str, placed: int) -> dict[str, object]:
+    body = order(("SKU-1", 1), external_id=external_id, placed=placed)
+    body["lines"][0]["unit_price"] = 400_000  # a hundred times the shop's usual order
+    return body
+
+
+def test_a_backlog_on_a_fresh_hub_holds_what_is_far_above_the_shops_normal(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 200})
+    # The hub starts: one order is seen before the backlog, while the shop has no normal yet.
+    ingest_batch(factory, [order(("SKU-1", 1), external_id="FIRST", placed=0)])
+    backlog = [order(("SKU-1", 1), external_id=f"B{n}", placed=10 + n) for n in range(40)]
+    # One batch: its own earlier orders make the shop's normal for the later ones.
+    ingest_batch(factory, [*backlog, _expensive("HIGH-1", 100)])
+    # The next batch sees the stored ones at once, not a remembered "no normal yet".
+    ingest_batch(factory, [_expensive("HIGH-2", 200)])
+
+    for external_id in ("HIGH-1", "HIGH-2"):
+        held = stored_order(factory, external_id)
+        assert held.status == "on_hold", external_id
+        assert held.holds[0]["reason"] == "risk" and "the shop's usual" in held.holds[0]["message"]
+    assert stored_order(factory, "B39").status == "allocated"

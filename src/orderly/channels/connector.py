@@ -256,13 +256,15 @@ class Connector(ABC):
         """Tell the platform the order shipped, with carrier and tracking number."""
 
     def ready(self, raw: RawOrder) -> bool:
-        """Whether the order can be mapped yet (an Amazon order before payment has no address); one that
-        is not is skipped until a later version arrives."""
+        """Whether the order can be mapped yet (an Amazon order shows no prices before payment); one
+        that is not is skipped until a later version arrives. Every order the platform sold is ready
+        once it can be identified and priced: cancelled, shipped or platform-fulfilled orders and
+        orders without a full address are mapped, and the hub decides what to do with them."""
         return True
 
     def cancelled(self, raw: RawOrder) -> bool:
-        """Whether an order that is not ``ready`` is cancelled on the platform (Amazon drops the address of
-        a cancelled order), so the hub must cancel it without mapping it."""
+        """Whether an order that is not ``ready`` is cancelled on the platform, so the hub must cancel
+        the version it knows without mapping this one."""
         return False
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:

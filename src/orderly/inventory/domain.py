@@ -173,6 +173,20 @@ class Allocation:
         return sorted(((pid, self.warehouse_id), qty) for pid, qty in self.needs.items())
 
 
+def shipped_from(held: Mapping[StockKey, int], shipped: Mapping[int, int]) -> dict[StockKey, int]:
+    """Which of an order's reserved units left when the platform reports ``shipped`` units per product
+    shipped outside the hub: never more of a product than the order holds, warehouses in key order.
+    Units it never reserved take nothing: they did not leave the hub's shelves."""
+    taken: dict[StockKey, int] = {}
+    left = {pid: qty for pid, qty in shipped.items() if qty > 0}
+    for key, qty in sorted(held.items()):
+        take = min(qty, left.get(key[0], 0))
+        if take > 0:
+            taken[key] = take
+            left[key[0]] -= take
+    return taken
+
+
 def allocate(
     demands: Iterable[Demand], levels: dict[StockKey, Level], warehouse_ids: list[int]
 ) -> list[Allocation]:

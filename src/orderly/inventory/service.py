@@ -98,6 +98,14 @@ class StockBook:
                 key, domain.release(self.level(key), qty), actor=actor, reason=reason, order_id=order_id
             )
 
+    def ship(self, shipped: dict[StockKey, int], order_id: int, actor: str, reason: str) -> None:
+        """Reserved units of an order left the shelves (shipped outside the hub): on hand and
+        reserved fall together, so what is available stays as it was."""
+        for key, qty in sorted(shipped.items()):
+            self.record(
+                key, domain.shipment(self.level(key), qty), actor=actor, reason=reason, order_id=order_id
+            )
+
     def flush(self) -> None:
         repo.apply_deltas(self.session, {k: (v[0], v[1], v[2]) for k, v in self._deltas.items()}, self.now)
         repo.append_ledger(self.session, self._ledger)

@@ -20,6 +20,9 @@ class OrderStatus(StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     RETURNED = "returned"
+    #: The platform ships it from its own stock (Amazon FBA): kept for the order list and finance, it
+    #: never reserves or ships the hub's stock.
+    PLATFORM_FULFILLED = "platform_fulfilled"
 
 
 class PaymentStatus(StrEnum):
@@ -38,28 +41,36 @@ class HoldReason(StrEnum):
     REMARK = "remark"
     PAYMENT = "payment"
     MANUAL = "manual"
+    CANCEL_REQUEST = "cancel_request"
 
 
 S = OrderStatus
+# Every open status may go to shipped: the platform can report an order shipped outside the hub.
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_REVIEW: frozenset({S.ON_HOLD, S.APPROVED, S.CANCELLED}),
+    S.PENDING_REVIEW: frozenset({S.ON_HOLD, S.APPROVED, S.SHIPPED, S.CANCELLED}),
     # A held order may keep the stock reserved for it: the platform has sold those units.
-    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.ALLOCATED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.ALLOCATED, S.SHIPPED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.ALLOCATED, S.ON_HOLD, S.SHIPPED, S.CANCELLED}),
     # Going back to approved (to re-route) gives the stock back; a hold keeps it.
     S.ALLOCATED: frozenset({S.LABEL_PRINTED, S.SHIPPED, S.ON_HOLD, S.APPROVED, S.CANCELLED}),
     # A voided label returns the order to allocated; once handed over it can no longer be cancelled.
-    S.LABEL_PRINTED: frozenset({S.SHIPPED, S.ALLOCATED, S.CANCELLED}),
+    # A buyer's cancellation request holds even a packed parcel.
+    S.LABEL_PRINTED: frozenset({S.SHIPPED, S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
     S.SHIPPED: frozenset({S.DELIVERED, S.RETURNED}),
     S.DELIVERED: frozenset({S.RETURNED}),
     S.CANCELLED: frozenset(),
     S.RETURNED: frozenset(),
+    S.PLATFORM_FULFILLED: frozenset({S.CANCELLED}),
 }
 
 #: Statuses in which the order may hold reserved stock (on hold: when it was held after reserving).
 HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.ON_HOLD})
 #: Statuses after which the platform's word can no longer change what we do with the goods.
 CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
+#: Holds only a person lifts: a platform update never reviews them away.
+PERSONS_HOLDS = frozenset({HoldReason.MANUAL, HoldReason.CANCEL_REQUEST})
+#: The address parts without which no parcel can leave.
+SHIPPING_NEEDS = (("name", "name"), ("line1", "street"), ("city", "city"), ("country", "country"))
 
 
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
@@ -104,3 +115,42 @@ class LineSignature:
 
 def lines_changed(old: list[LineSignature], new: list[LineSignature]) -> bool:
     return sorted((s.product_id, s.quantity) for s in old) != sorted((s.product_id, s.quantity) for s in new)
+
+
+def status_at_import(
+    *, cancelled: bool, platform_fulfilled: bool, shipped: int, left_to_ship: int
+) -> OrderStatus | None:
+    """The status of an order already settled on the platform (cancelled, fulfilled by the platform,
+    or shipped whole outside the hub), or None when the hub must review it and reserve what is left to
+    ship. None of these settled orders reserves stock."""
+    if cancelled:
+        return S.CANCELLED
+    if platform_fulfilled:
+        return S.PLATFORM_FULFILLED
+    if shipped > 0 and left_to_ship == 0:
+        return S.SHIPPED
+    return None
+
+
+def address_hold(address: Mapping[str, object]) -> Hold | None:
+    """The hold of an order whose address lacks what a parcel needs, naming what a person must add."""
+    missing = [label for part, label in SHIPPING_NEEDS if not address.get(part)]
+    if not missing:
+        return None
+    message = (
+        "no shipping address: add one before it ships"
+        if len(missing) == len(SHIPPING_NEEDS)
+        else f"address incomplete: {', '.join(missing)} missing; complete it before it ships"
+    )
+    return Hold(HoldReason.ADDRESS, message, [{"missing": missing}])
+
+
+#: The hold of an order whose buyer asked to cancel (the buyer's remark says why): nobody ships it
+#: until a person cancels it or releases it.
+CANCEL_REQUEST_HOLD = Hold(
+    HoldReason.CANCEL_REQUEST, "the buyer asked to cancel: cancel the order, or release it to ship"
+)
+
+
+def held_by_person(holds: Iterable[Mapping[str, object]]) -> bool:
+    return any(h.get("reason") in PERSONS_HOLDS for h in holds)

@@ -110,8 +110,14 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
 
 def _needs(session: Session, order_ids: list[int]) -> dict[int, dict[int, int]]:
     lines = order_repo.line_products(session, order_ids)
-    parts = catalog_repo.bundle_parts(session, {pid for group in lines.values() for pid, _ in group})
-    return {order_id: expand(lines.get(order_id, []), parts) for order_id in order_ids}
+    parts = catalog_repo.bundle_parts(session, {pid for group in lines.values() for pid, _, _ in group})
+    # What is left to ship: units the platform shipped outside the hub need no stock.
+    return {
+        order_id: expand(
+            ((pid, qty - shipped) for pid, qty, shipped in lines.get(order_id, []) if qty > shipped), parts
+        )
+        for order_id in order_ids
+    }
 
 
 def _only_stock(holds: list[dict[str, Any]]) -> bool:

@@ -32,17 +32,22 @@ from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
 from orderly.core.errors import field_path
 from orderly.inventory import repository as inventory_repo
-from orderly.inventory.domain import Allocation, Demand, allocate
+from orderly.inventory.domain import Allocation, Demand, StockKey, allocate, shipped_from
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as repo
 from orderly.orders import search
 from orderly.orders.domain import (
+    CANCEL_REQUEST_HOLD,
     CLOSED,
+    HOLDS_RESERVATION,
     HoldReason,
     LineSignature,
     OrderStatus,
+    address_hold,
+    held_by_person,
     lines_changed,
     shortage_hold,
+    status_at_import,
 )
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
@@ -89,6 +94,18 @@ class _Candidate:
 
     def __post_init__(self) -> None:
         self.key = (self.shop_id, self.order["external_id"])
+
+    @property
+    def settled(self) -> OrderStatus | None:
+        """The status of an order already settled on the platform (cancelled, fulfilled by the platform,
+        or shipped whole outside the hub), or None when it waits for the hub to ship it."""
+        order = self.order
+        return status_at_import(
+            cancelled=order["cancelled"],
+            platform_fulfilled=order["fulfillment"] == "platform",
+            shipped=sum(line["shipped"] for line in order["lines"]),
+            left_to_ship=sum(line["quantity"] - line["shipped"] for line in order["lines"]),
+        )
 
 
 @dataclass
@@ -300,6 +317,13 @@ def _resolve(
                     {"field": f"lines[{number}]", "message": "needs a platform_sku or a listing_id"}
                 )
                 continue
+            if line["shipped"] > line["quantity"]:
+                errors.append(
+                    {
+                        "field": f"lines[{number}].shipped",
+                        "message": f"{line['shipped']} shipped of a line of {line['quantity']}",
+                    }
+                )
             pid = (
                 (line["platform_sku"] and by_sku.get((shop_id, line["platform_sku"])))
                 or (line["listing_id"] and by_listing.get((shop_id, line["listing_id"])))
@@ -418,6 +442,7 @@ def _lines(cand: _Candidate) -> list[list[Any]]:
             pid,
             line["title"],
             line["quantity"],
+            line["shipped"],
             line["unit_price"],
             line["discount"],
             line["tax"],
@@ -433,9 +458,32 @@ def _with_order(lines: list[list[Any]], order_id: int) -> list[list[Any]]:
 
 
 def _needs(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
-    return expand(
-        zip(cand.product_ids, (line["quantity"] for line in cand.order["lines"]), strict=True), parts
-    )
+    """What the order still needs from the hub's stock: units shipped outside the hub need none."""
+    lines = zip(cand.product_ids, cand.order["lines"], strict=True)
+    left = ((pid, line["quantity"] - line["shipped"]) for pid, line in lines)
+    return expand(((pid, qty) for pid, qty in left if qty > 0), parts)
+
+
+def _shipped(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
+    lines = zip(cand.product_ids, cand.order["lines"], strict=True)
+    return expand(((pid, line["shipped"]) for pid, line in lines), parts)
+
+
+@dataclass(slots=True)
+class _UpdateDecision:
+    """What a newer platform version does to a known order."""
+
+    status: str
+    note: str | None = None
+    replan: bool = False  # review and reserve its stock again
+    holds: list[dict[str, Any]] | None = None  # its holds when they change without a new plan
+
+
+_IMPORTED_AS = {
+    OrderStatus.CANCELLED: "imported as cancelled",
+    OrderStatus.PLATFORM_FULFILLED: "imported as fulfilled by the platform: it takes none of the hub's stock",
+    OrderStatus.SHIPPED: "imported as shipped on the platform: it takes none of the hub's stock",
+}
 
 
 class _Plan:
@@ -456,6 +504,7 @@ class _Plan:
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
         self.events: dict[repo.OrderKey, tuple[Any, ...]] = {}  # rows in repo.EVENT_COLUMNS order
         self.index_of = {c.key: c.index for c in fresh + updates}
+        self.orders = {c.key: c.order for c in fresh + updates}
         self.sku_codes: dict[int, str] = {}
         self.headers: dict[repo.OrderKey, tuple[Any, ...]] = {}
         self.line_rows: dict[repo.OrderKey, list[list[Any]]] = {}
@@ -475,20 +524,37 @@ class _Plan:
 
         self.headers = {c.key: _header(c, self.now) for c in changed}
         self.line_rows = {c.key: _lines(c) for c in changed}
-        planned: list[_Candidate] = [c for c in self.fresh if not c.order["cancelled"]]
-        update_status: dict[repo.OrderKey, tuple[str, str | None]] = {}
+        planned: list[_Candidate] = [c for c in self.fresh if c.settled is None]
+        update_status: dict[repo.OrderKey, _UpdateDecision] = {}
         releases: list[tuple[int, str]] = []
+        shipments: list[tuple[int, dict[StockKey, int]]] = []
         for cand in self.updates:
-            status, note, replan = self._decide_update(cand, old_lines)
+            decision = self._decide_update(cand, old_lines)
             order_id = self.locked[cand.key].id
-            if status != self.locked[cand.key].status and order_id in held:
-                releases.append((order_id, note or "order changed on the platform"))
-            update_status[cand.key] = (status, note)
-            if replan:
+            holding = held.get(order_id, {})
+            if holding:
+                # Units the platform shipped since the version before left with the stock they held.
+                before = expand(((pid, shipped) for pid, _, shipped in old_lines.get(order_id, [])), parts)
+                newly = {pid: qty - before.get(pid, 0) for pid, qty in _shipped(cand, parts).items()}
+                gone = shipped_from(holding, newly)
+                if gone:
+                    shipments.append((order_id, gone))
+                    holding = held[order_id] = {
+                        key: left for key, qty in holding.items() if (left := qty - gone.get(key, 0)) > 0
+                    }
+            if (
+                holding
+                and decision.status != self.locked[cand.key].status
+                and (decision.replan or decision.status not in HOLDS_RESERVATION)
+            ):
+                releases.append((order_id, decision.note or "order changed on the platform"))
+            update_status[cand.key] = decision
+            if decision.replan:
                 planned.append(cand)
         needs = {c.key: _needs(c, parts) for c in planned}
         stock_products = {pid for by_key in needs.values() for pid in by_key}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
+        stock_products |= {pid for _, gone in shipments for pid, _ in gone}
 
         # Plan on the stock as it stands and write the orders; lock the stock rows only then, so
         # concurrent writers wait on them briefly. Under the lock the plan is made again on the locked
@@ -526,6 +592,10 @@ class _Plan:
         for order_id, _ in releases:
             for key, qty in held[order_id].items():
                 snapshot[key].reserved -= qty
+        for _, gone in shipments:
+            for key, qty in gone.items():
+                snapshot[key].on_hand -= qty
+                snapshot[key].reserved -= qty
         guessed = {a.order_key: a for a in allocate(wanted, snapshot, warehouses)}
         self._load_sku_codes(guessed.values())
         self._insert_fresh(guessed)
@@ -534,6 +604,8 @@ class _Plan:
 
         book = StockBook(session, stock_products)
         moved = book.snapshot() != seen  # nobody booked stock since the read: the guess is exact
+        for order_id, gone in shipments:
+            book.ship(gone, order_id, self.actor, "shipped on the platform, outside the hub")
         for order_id, reason in releases:
             book.release(held[order_id], order_id, self.actor, reason)
         exact = {a.order_key: a for a in book.allocate(wanted, warehouses)} if moved else guessed
@@ -553,7 +625,7 @@ class _Plan:
         self._load_sku_codes(exact[key] for key in changed)
         rows = []
         for key in changed:
-            status, warehouse_id, holds, note = self._outcome(key, exact[key], False)
+            status, warehouse_id, holds, note = self._outcome(key, exact[key])
             order_id = self.ids[key]
             rows.append({"id": order_id, "status": status, "warehouse_id": warehouse_id, "holds": holds})
             order_id, kind, before, _, actor, _, at = self.events[key]
@@ -562,61 +634,76 @@ class _Plan:
         update_rows(self.session, Order, rows)
 
     def _decide_update(
-        self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int]]]
-    ) -> tuple[str, str | None, bool]:
-        """The order's next status, a note for its history, and whether to (re)plan its stock."""
+        self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int, int]]]
+    ) -> _UpdateDecision:
+        """What the newer version does to the known order: its status, a note, whether to plan again."""
         known = self.locked[cand.key]
         current = OrderStatus(known.status)
-        if cand.order["cancelled"]:
+        order = cand.order
+        if order["cancelled"]:
             if current == OrderStatus.CANCELLED:
-                return current, None, False
+                return _UpdateDecision(current)
             if current in CLOSED:
-                return (
-                    current,
-                    f"the platform reports a cancellation but the order is already {current}",
-                    False,
-                )
-            return OrderStatus.CANCELLED, "cancelled on the platform", False
-        if current in CLOSED:
-            return current, None, False
+                note = f"the platform reports a cancellation but the order is already {current}"
+                return _UpdateDecision(current, note)
+            return _UpdateDecision(OrderStatus.CANCELLED, "cancelled on the platform")
+        if current in CLOSED or current == OrderStatus.PLATFORM_FULFILLED:
+            return _UpdateDecision(current)
+        if cand.settled == OrderStatus.SHIPPED:
+            return _UpdateDecision(OrderStatus.SHIPPED, "shipped on the platform, outside the hub")
         changed = lines_changed(
-            [LineSignature(pid, qty) for pid, qty in old_lines.get(known.id, [])],
+            [LineSignature(pid, qty) for pid, qty, _ in old_lines.get(known.id, [])],
             [
                 LineSignature(pid, ln["quantity"])
-                for pid, ln in zip(cand.product_ids, cand.order["lines"], strict=True)
+                for pid, ln in zip(cand.product_ids, order["lines"], strict=True)
             ],
         )
+        asks_cancel = order["cancel_requested"] and not any(
+            h["reason"] == HoldReason.CANCEL_REQUEST for h in known.holds
+        )
         if current == OrderStatus.ALLOCATED and changed:
-            return OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
+            return _UpdateDecision(
+                OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
+            )
+        if asks_cancel:
+            # The order keeps any stock it holds (the buyer may be refused), but nobody ships it.
+            return _UpdateDecision(
+                OrderStatus.ON_HOLD,
+                "held: " + CANCEL_REQUEST_HOLD.message,
+                holds=[*known.holds, CANCEL_REQUEST_HOLD.as_json()],
+            )
         if current == OrderStatus.LABEL_PRINTED and changed:
             # The parcel may already be packed: a person must look before it ships.
-            return (
-                current,
-                "lines changed on the platform after the label was printed: check the parcel",
-                False,
+            return _UpdateDecision(
+                current, "lines changed on the platform after the label was printed: check the parcel"
             )
-        if current == OrderStatus.ON_HOLD and not any(h["reason"] == HoldReason.MANUAL for h in known.holds):
-            # A person's hold stays until a person releases it; any other is decided again.
-            return OrderStatus.APPROVED, "reviewed again after an update", True
-        return current, None, False
+        if current == OrderStatus.ON_HOLD and not held_by_person(known.holds):
+            # A person's hold stays until a person lifts it; any other is decided again.
+            return _UpdateDecision(OrderStatus.APPROVED, "reviewed again after an update", True)
+        return _UpdateDecision(current)
 
     def _load_sku_codes(self, allocations: Any) -> None:
         short = {s.product_id for a in allocations for s in a.shortages}
         if short:
             self.sku_codes = catalog_repo.skus_of(self.session, short)
 
-    def _outcome(
-        self, key: repo.OrderKey, alloc: Allocation | None, cancelled: bool
-    ) -> tuple[str, int | None, list[Any], str]:
+    def _outcome(self, key: repo.OrderKey, alloc: Allocation) -> tuple[str, int | None, list[Any], str]:
         """(status, warehouse, holds, a note for the history) from the review and the allocation.
 
         A held order keeps the stock it could reserve: the platform has sold those units. An order
-        short of stock is held, unless the rules say to let it wait approved (a backorder).
+        short of stock is held, unless the rules say to let it wait approved (a backorder). An order
+        whose address cannot take a parcel, or whose buyer asked to cancel, is held whatever the rules
+        say: nobody may ship it until a person has looked.
         """
-        if cancelled or alloc is None:
-            return OrderStatus.CANCELLED, None, [], "imported as cancelled"
         assert self.review is not None
+        order = self.orders[key]
         holds = self.review.holds(key)
+        if not any(h.reason == HoldReason.ADDRESS for h in holds):
+            incomplete = address_hold(order["shipping_address"])
+            if incomplete is not None:
+                holds.append(incomplete)
+        if order["cancel_requested"]:
+            holds.append(CANCEL_REQUEST_HOLD)
         if not alloc.ok and self.review.holds_when_short(key):
             holds.append(shortage_hold(alloc.shortages, self.sku_codes))
         where = f"stock reserved in warehouse {alloc.warehouse_id}" + (
@@ -642,9 +729,11 @@ class _Plan:
         assert self.review is not None
         known_ids = dict(self.ids)
         for cand in self.fresh:
-            status, warehouse_id, holds, note = self._outcome(
-                cand.key, allocations.get(cand.key), cand.order["cancelled"]
-            )
+            settled = cand.settled
+            if settled is None:
+                status, warehouse_id, holds, note = self._outcome(cand.key, allocations[cand.key])
+            else:
+                status, warehouse_id, holds, note = settled, None, [], _IMPORTED_AS[settled]
             notes[cand.key] = (status, note)
             review = self.review.as_json(cand.key, known_ids)
             rows.append(
@@ -675,7 +764,7 @@ class _Plan:
         search.record_keys(self.session, [(inserted[c.key], c.order) for c in self.fresh], known=False)
 
     def _write_updates(
-        self, allocations: dict[Any, Allocation], update_status: dict[repo.OrderKey, tuple[str, str | None]]
+        self, allocations: dict[Any, Allocation], update_status: dict[repo.OrderKey, _UpdateDecision]
     ) -> None:
         if not self.updates:
             return
@@ -684,7 +773,8 @@ class _Plan:
         lines: list[list[Any]] = []
         for cand in self.updates:
             known = self.locked[cand.key]
-            status, note = update_status[cand.key]
+            decision = update_status[cand.key]
+            status, note = decision.status, decision.note
             row: dict[str, Any] = {
                 "id": known.id,
                 **dict(zip(HEADER_COLUMNS, self._tagged(cand.key), strict=True)),
@@ -692,9 +782,11 @@ class _Plan:
             alloc = allocations.get(cand.key)
             if alloc is not None:
                 assert self.review is not None
-                status, warehouse_id, holds, note = self._outcome(cand.key, alloc, False)
+                status, warehouse_id, holds, note = self._outcome(cand.key, alloc)
                 review = self.review.as_json(cand.key, self.ids)
                 row |= {"status": status, "warehouse_id": warehouse_id, "holds": holds, "review": review}
+            elif decision.holds is not None:
+                row |= {"status": status, "holds": decision.holds}
             elif status != known.status:
                 row |= {"status": status, "holds": []}
             groups.setdefault(tuple(row), []).append(row)

@@ -57,13 +57,15 @@ class Order(Base):
     buyer_email: Mapped[str | None] = mapped_column(String(320))
     buyer_phone: Mapped[str | None] = mapped_column(String(40))
     buyer_platform_id: Mapped[str | None] = mapped_column(String(200))
-    ship_name: Mapped[str] = mapped_column(String(200))
-    ship_line1: Mapped[str] = mapped_column(String(300))
+    # An address may lack any part (the platform withholds it, a cancelled or platform-fulfilled order
+    # has none): such an order is held for its address until a person completes it.
+    ship_name: Mapped[str | None] = mapped_column(String(200))
+    ship_line1: Mapped[str | None] = mapped_column(String(300))
     ship_line2: Mapped[str | None] = mapped_column(String(300))
-    ship_city: Mapped[str] = mapped_column(String(120))
+    ship_city: Mapped[str | None] = mapped_column(String(120))
     ship_region: Mapped[str | None] = mapped_column(String(120))
     ship_postal_code: Mapped[str | None] = mapped_column(String(20))
-    ship_country: Mapped[str] = mapped_column(String(2))
+    ship_country: Mapped[str | None] = mapped_column(String(2))
     ship_phone: Mapped[str | None] = mapped_column(String(40))
     billing_country: Mapped[str | None] = mapped_column(String(2))
     buyer_remark: Mapped[str | None] = mapped_column(Text)
@@ -95,6 +97,8 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(BigId)
     title: Mapped[str | None] = mapped_column(String(500))
     quantity: Mapped[int]
+    # Units the platform reports shipped outside the hub: the line reserves only quantity - shipped.
+    shipped: Mapped[int] = mapped_column(default=0, server_default="0")
     unit_price: Mapped[int] = mapped_column(BigInteger)
     discount: Mapped[int] = mapped_column(BigInteger, default=0)
     tax: Mapped[int] = mapped_column(BigInteger, default=0)

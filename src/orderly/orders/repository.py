@@ -84,14 +84,15 @@ def find_known(
     }
 
 
-def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
-    lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
+def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:
+    """(product, quantity, units shipped outside the hub) of each order's lines."""
+    lines: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for part in chunks(sorted(set(order_ids))):
-        query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(
+        query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity, OrderLine.shipped).where(
             OrderLine.order_id.in_(part)
         )
-        for order_id, product_id, quantity in session.execute(query).all():
-            lines[order_id].append((product_id, quantity))
+        for order_id, product_id, quantity, shipped in session.execute(query).all():
+            lines[order_id].append((product_id, quantity, shipped))
     return dict(lines)
 
 
@@ -103,6 +104,7 @@ LINE_COLUMNS = (
     "product_id",
     "title",
     "quantity",
+    "shipped",
     "unit_price",
     "discount",
     "tax",

@@ -9,6 +9,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -60,7 +61,7 @@ def _text(max_length: int, min_length: int = 0) -> Any:
 Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
-Required = Annotated[str, _text(300, min_length=1)]
+Fulfillment = Literal["merchant", "platform"]
 Optional200 = Annotated[Annotated[str, _text(200)] | None, Field(default=None)]
 Optional40 = Annotated[Annotated[str, _text(40)] | None, Field(default=None)]
 
@@ -80,14 +81,32 @@ class Buyer(TypedDict):
 
 @with_config(_STRICT)
 class Address(TypedDict):
-    name: Annotated[str, _text(200, min_length=1)]
-    line1: Required
+    """Every part may be missing: the platform sold the order, so it enters and is held until a person
+    completes what the parcel needs (``orders.domain.address_hold``)."""
+
+    name: Optional200
+    line1: Annotated[Annotated[str, _text(300)] | None, Field(default=None)]
     line2: Annotated[Annotated[str, _text(300)] | None, Field(default=None)]
-    city: Annotated[str, _text(120, min_length=1)]
+    city: Annotated[Annotated[str, _text(120)] | None, Field(default=None)]
     region: Annotated[Annotated[str, _text(120)] | None, Field(default=None)]
     postal_code: Annotated[Annotated[str, _text(20)] | None, Field(default=None)]
-    country: Annotated[Country, Field(description="ISO 3166-1 alpha-2")]
+    country: Annotated[Country | None, Field(default=None, description="ISO 3166-1 alpha-2")]
     phone: Optional40
+
+
+NO_ADDRESS = Address(
+    name=None, line1=None, line2=None, city=None, region=None, postal_code=None, country=None, phone=None
+)
+
+
+def _address_or_none(value: Any) -> Any:
+    # A blank part is a missing one; no address at all (a cancelled or platform-fulfilled order, a
+    # platform that withholds it) is an address with every part missing.
+    if value is None:
+        return dict(NO_ADDRESS)
+    if isinstance(value, dict):
+        return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in value.items()}
+    return value
 
 
 @with_config(_STRICT)
@@ -97,7 +116,25 @@ class NormalizedLine(TypedDict):
     platform_sku: Optional200
     listing_id: Optional200
     title: Annotated[Annotated[str, _text(500)] | None, Field(default=None)]
-    quantity: Annotated[int, Field(strict=True, gt=0, le=100_000)]
+    quantity: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=0,
+            le=100_000,
+            description="units sold; 0 for an item cancelled on the platform, kept for the record",
+        ),
+    ]
+    shipped: Annotated[
+        int,
+        Field(
+            strict=True,
+            ge=0,
+            le=100_000,
+            default=0,
+            description="units the platform already shipped (outside the hub); never more than quantity",
+        ),
+    ]
     unit_price: MinorUnits
     discount: Annotated[MinorUnits, Field(default=0)]
     tax: Annotated[MinorUnits, Field(default=0)]
@@ -113,13 +150,25 @@ class NormalizedOrder(TypedDict):
     updated_at: Timestamp
     currency: Annotated[Currency, Field(description="ISO 4217")]
     cancelled: Annotated[bool, Field(default=False)]
+    cancel_requested: Annotated[
+        bool, Field(default=False, description="the buyer asked to cancel: held until a person decides")
+    ]
+    fulfillment: Annotated[
+        Fulfillment,
+        Field(
+            default="merchant",
+            description="who ships it: the seller (from the hub's stock) or the platform (e.g. Amazon FBA)",
+        ),
+    ]
     payment_status: Annotated[PaymentStatus, Field(default=PaymentStatus.PAID)]
     payment_method: Annotated[Annotated[str, _text(64)] | None, Field(default=None)]
     platform_status: Annotated[Annotated[str, _text(64)] | None, Field(default=None)]
     buyer: Annotated[
         Buyer, Field(default_factory=lambda: Buyer(name=None, email=None, phone=None, platform_id=None))
     ]
-    shipping_address: Address
+    shipping_address: Annotated[
+        Address, BeforeValidator(_address_or_none), Field(default_factory=lambda: dict(NO_ADDRESS))
+    ]
     billing_country: Annotated[Country | None, Field(default=None)]
     lines: Annotated[list[NormalizedLine], Field(min_length=1, max_length=500)]
     shipping_total: Annotated[MinorUnits, Field(default=0)]
@@ -194,13 +243,15 @@ class BuyerOut(BaseModel):
 
 
 class AddressOut(BaseModel):
-    name: str
-    line1: str
+    """Parts may be missing: such an order is held for its address until a person completes it."""
+
+    name: str | None
+    line1: str | None
     line2: str | None
-    city: str
+    city: str | None
     region: str | None
     postal_code: str | None
-    country: str = Field(description="ISO 3166-1 alpha-2")
+    country: str | None = Field(description="ISO 3166-1 alpha-2")
     phone: str | None
 
 

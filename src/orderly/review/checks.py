@@ -75,10 +75,11 @@ class NoParams(Params):
     pass
 
 
-AddressField = Literal["name", "line1", "city", "region", "postal_code", "phone"]
+AddressField = Literal["name", "line1", "city", "region", "postal_code", "country", "phone"]
 RemarkField = Literal["buyer_remark", "seller_remark"]
-_REQUIRED: tuple[AddressField, ...] = ("name", "line1", "city", "postal_code")
+_REQUIRED: tuple[AddressField, ...] = ("name", "line1", "city", "postal_code", "country")
 _REMARKS: tuple[RemarkField, ...] = ("buyer_remark",)
+_FIELD_LABELS = {"line1": "street"}  # what a seller calls it
 
 
 class RequiredFields(Params):
@@ -195,7 +196,7 @@ def _missing(view: View, params: RequiredFields) -> Finding | None:
     missing = address.missing_fields(view.subject.order["shipping_address"], params.required)
     if not missing:
         return None
-    names = ", ".join(name.replace("_", " ") for name in missing)
+    names = ", ".join(_FIELD_LABELS.get(name, name.replace("_", " ")) for name in missing)
     return Finding(f"address incomplete: {names} missing", {"missing": missing})
 
 
@@ -217,6 +218,8 @@ def _phone(view: View, params: PhoneParams) -> Finding | None:
     phone = ship["phone"] or order["buyer"]["phone"]
     if phone is None:
         return Finding("no phone number for the carrier") if params.required else None
+    if ship["country"] is None:
+        return None  # judged once the address is complete: the order is held for it until then
     problem = address.phone_problem(phone, ship["country"])
     return Finding(problem, {"phone": phone, "country": ship["country"]}) if problem else None
 
@@ -286,7 +289,7 @@ def _high_value(view: View, params: HighValueParams) -> Finding | None:
 def _country_mismatch(view: View, _: Weighted) -> Finding | None:
     order = view.subject.order
     billing, shipping = order["billing_country"], order["shipping_address"]["country"]
-    if billing is None or billing == shipping:
+    if billing is None or shipping is None or billing == shipping:
         return None
     return Finding(f"billed in {billing}, shipped to {shipping}", {"billing": billing, "shipping": shipping})
 

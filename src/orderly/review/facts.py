@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +25,35 @@ class ShopNorm:
 
     median: int
     orders: int
+
+
+class RunningNorm:
+    """A shop's latest order totals in one currency, oldest first, kept sorted as well so the median is
+    read at once as a batch's own orders join it one by one."""
+
+    __slots__ = ("_latest", "_sorted", "sample")
+
+    def __init__(self, totals: Iterable[int], sample: int) -> None:
+        self.sample = sample
+        self._latest = deque(totals)
+        while len(self._latest) > sample:
+            self._latest.popleft()
+        self._sorted = sorted(self._latest)
+
+    def add(self, total: int) -> None:
+        self._latest.append(total)
+        insort(self._sorted, total)
+        if len(self._latest) > self.sample:
+            del self._sorted[bisect_left(self._sorted, self._latest.popleft())]
+
+    @property
+    def norm(self) -> ShopNorm | None:
+        count = len(self._sorted)
+        if not count:
+            return None
+        middle = count // 2
+        median = self._sorted[middle] if count % 2 else (self._sorted[middle - 1] + self._sorted[middle]) / 2
+        return ShopNorm(int(median), count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ what the hub knows around them, and the dry run. Services never commit."""
 from __future__ import annotations
 
 import json
-import statistics
 import threading
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from orderly.orders.models import Order
 from orderly.review import repository as repo
 from orderly.review.checks import CHECKS
 from orderly.review.domain import Decision, Rule, RuleInvalid, RuleSet, compile_rules
-from orderly.review.facts import History, ReviewContext, Seen, ShopNorm, Subject
+from orderly.review.facts import History, ReviewContext, RunningNorm, Seen, Subject
 from orderly.review.models import ReviewRule, ReviewRuleVersion
 from orderly.review.schemas import ReviewSettings
 from orderly.review.subjects import (
@@ -296,23 +295,27 @@ def import_yaml(session: Session, text: str, *, actor: str, replace: bool = Fals
 # --- reviewing ----------------------------------------------------------------------------------------
 
 
-_NORMS: dict[tuple[str, str, str], tuple[float, ShopNorm | None]] = {}
+_NORMS: dict[tuple[str, str, str], tuple[float, list[int]]] = {}
 
 
-def shop_norms(session: Session, subjects: Iterable[Subject]) -> dict[tuple[str, str], ShopNorm]:
-    """Each shop's normal order total per currency, read again every NORM_SECONDS: a median of
-    hundreds of orders moves slowly, and reading it costs a query per shop and batch."""
+def shop_norms(session: Session, subjects: Iterable[Subject]) -> dict[tuple[str, str], RunningNorm]:
+    """Each shop's latest order totals per currency (oldest first), to judge its normal order by.
+
+    A full sample moves slowly, so it is read again only every NORM_SECONDS; a shop with fewer orders
+    than that (a new shop, a fresh hub importing its backlog) is read for every batch, or the check
+    would stay blind for minutes while thousands of orders go by.
+    """
     database = str(session.get_bind().engine.url)
     now = time.monotonic()
-    norms: dict[tuple[str, str], ShopNorm] = {}
+    norms: dict[tuple[str, str], RunningNorm] = {}
     for shop, currency in {(s.order["shop"], s.order["currency"]) for s in subjects}:
         cached = _NORMS.get((database, shop, currency))
         if cached is None or cached[0] < now:
-            totals = repo.recent_totals(session, shop, currency, NORM_SAMPLE)
-            norm = ShopNorm(int(statistics.median(totals)), len(totals)) if totals else None
-            cached = _NORMS[(database, shop, currency)] = (now + NORM_SECONDS, norm)
-        if cached[1] is not None:
-            norms[(shop, currency)] = cached[1]
+            totals = repo.recent_totals(session, shop, currency, NORM_SAMPLE)[::-1]
+            cached = (now + NORM_SECONDS, totals)
+            if len(totals) >= NORM_SAMPLE:
+                _NORMS[(database, shop, currency)] = cached
+        norms[(shop, currency)] = RunningNorm(cached[1], NORM_SAMPLE)
     return norms
 
 
@@ -385,11 +388,14 @@ def review_batch(
     warehouses: tuple[str, ...],
     presale: Mapping[str, datetime],
 ) -> dict[Hashable, Decision]:
-    """Review orders in the order they were placed, each seeing the ones before it in this batch."""
+    """Review orders in the order they were placed, each seeing the ones before it in this batch: in
+    the buyers' histories and in its shop's normal order value."""
+    running = shop_norms(session, subjects)
+    norms = {key: norm for key, sample in running.items() if (norm := sample.norm) is not None}
     context = ReviewContext(
         now=now,
         history=load_history(session, subjects, ruleset),
-        norms=shop_norms(session, subjects),
+        norms=norms,
         available=available,
         warehouses=warehouses,
         presale=presale,
@@ -400,6 +406,11 @@ def review_batch(
     for subject in sorted(subjects, key=lambda s: s.placed):
         decisions[subject.key] = ruleset.review(subject, context)
         context.history.add(subject.seen(), subject.identities)
+        if subject.order_id is None:  # a new order: the ones after it are judged with it counted
+            key = (subject.order["shop"], subject.order["currency"])
+            sample = running[key]
+            sample.add(subject.total)
+            norms[key] = sample.norm or norms[key]
     return decisions
 
 

@@ -44,10 +44,10 @@ def test_unshipped_sample_with_its_items() -> None:
     """The sandbox's TEST_CASE_200 order and items belong together (902-1845936-5435065)."""
     order = orders("orders_list_response_sandbox_TEST_CASE_200.json")[0]
     order_items = items("order_items_response_sandbox_TEST_CASE_200.json")
-    # Without a Restricted Data Token Amazon shows no shipping address: nothing to ship to yet.
-    assert "no usable shipping address" in (mapper.missing(order, order_items) or "")
-    with pytest.raises(ValueError, match="no usable shipping address"):
-        mapper.map_order("amazon-us", order, order_items)
+    # Without a Restricted Data Token Amazon shows no shipping address: the order is sold all the
+    # same, so it maps (and the hub holds it until its address is complete).
+    assert mapper.missing(order, order_items) is None
+    assert set(normalized(order, order_items)["shipping_address"].values()) == {None}
 
     result = normalized({**order, "ShippingAddress": order["DefaultShipFromLocationAddress"]}, order_items)
     assert result["external_id"] == "902-1845936-5435065"
@@ -64,6 +64,7 @@ def test_unshipped_sample_with_its_items() -> None:
         "listing_id": "B00551Q3CS",
         "title": "B00551Q3CS [Card Book]",
         "quantity": 1,
+        "shipped": 0,
         "unit_price": 1000,
         "discount": 0,
         "tax": 101,
@@ -119,12 +120,16 @@ def test_pending_doc_example_with_an_address_maps_as_unpaid() -> None:
         "orders_list_response_sandbox_page2_last.json",
     ],
 )
-def test_pending_orders_without_address_are_not_ready(name: str) -> None:
+def test_pending_orders_wait_for_their_prices_not_for_an_address(name: str) -> None:
     order_items = items("order_items_response_sandbox_TEST_CASE_200.json")
+    unpriced = [{k: v for k, v in item.items() if k != "ItemPrice"} for item in order_items]
     for order in orders(name):
         assert order["OrderStatus"] == "Pending"
-        assert mapper.missing(order, order_items) is not None
+        assert "no item prices yet" in (mapper.missing(order, unpriced) or "")
         assert mapper.version(order) == "2017-01-20T19:49:35.000000Z"
+        result = normalized(order, order_items)
+        assert result["payment_status"] == "pending"
+        assert result["shipping_address"]["line1"] is None
 
 
 def test_every_sample_order_is_either_mapped_or_explained() -> None:
@@ -213,9 +218,16 @@ def test_address_lines_and_restricted_addresses() -> None:
     shifted = {**ADDRESS, "AddressLine1": "", "AddressLine2": "Suite 5", "AddressLine3": "1 Cross St."}
     address = normalized({**order, "ShippingAddress": shifted}, order_items)["shipping_address"]
     assert (address["line1"], address["line2"]) == ("Suite 5", "1 Cross St.")
-    # What getOrders shows without a Restricted Data Token: no name, no street.
+    # What getOrders shows without a Restricted Data Token: no name, no street. It is kept as shown.
     restricted = {"City": "Canton", "StateOrRegion": "MI", "PostalCode": "48817", "CountryCode": "US"}
-    assert mapper.missing({**order, "ShippingAddress": restricted}, order_items) is not None
+    assert mapper.missing({**order, "ShippingAddress": restricted}, order_items) is None
+    address = normalized({**order, "ShippingAddress": restricted}, order_items)["shipping_address"]
+    assert (address["name"], address["line1"], address["city"], address["country"]) == (
+        None,
+        None,
+        "Canton",
+        "US",
+    )
 
 
 def test_versions_compare_as_text_in_time_order() -> None:
@@ -236,3 +248,62 @@ def test_stock_patch_body() -> None:
     assert body["productType"] == "PRODUCT"
     merge = sample("listings_patch_quantity_request_merge.json")["patches"][0]
     assert body["patches"] == [{**merge, "op": "replace"}]
+
+
+# --- orders the platform shipped, cancelled or fulfils itself ----------------------------------------
+
+
+def _whole_yen_doc_items() -> list[dict[str, Any]]:
+    order_items = copy.deepcopy(items("order_items_response_doc_example.json"))
+    for item, amount in zip(order_items, ("2599.00", "1795"), strict=True):
+        item["ItemPrice"]["Amount"] = amount
+        item.pop("ShippingPrice", None)
+    return order_items
+
+
+def test_quantity_shipped_of_the_doc_example_is_kept_per_line() -> None:
+    """The doc example's first item shows QuantityShipped 1 of 1, the second null of 2."""
+    [order] = orders("orders_list_response_doc_example.json")
+    partly = {**order, "OrderStatus": "PartiallyShipped", "ShippingAddress": ADDRESS}
+    result = normalized(partly, _whole_yen_doc_items())
+    assert [(ln["quantity"], ln["shipped"]) for ln in result["lines"]] == [(1, 1), (2, 0)]
+    assert result["fulfillment"] == "merchant"
+
+    shipped = normalized({**partly, "OrderStatus": "Shipped"}, _whole_yen_doc_items())
+    assert [(ln["quantity"], ln["shipped"]) for ln in shipped["lines"]] == [(1, 1), (2, 2)]
+
+
+def test_an_fba_order_is_fulfilled_by_the_platform() -> None:
+    [order] = orders("orders_list_response_sandbox_TEST_CASE_200.json")[:1]
+    order_items = items("order_items_response_sandbox_TEST_CASE_200.json")
+    assert normalized(order, order_items)["fulfillment"] == "merchant"  # MFN
+    assert normalized({**order, "FulfillmentChannel": "AFN"}, order_items)["fulfillment"] == "platform"
+
+
+def test_an_order_first_seen_cancelled_maps_without_address_or_prices() -> None:
+    """Amazon drops the address of a Canceled order, and one cancelled before payment shows no prices:
+    it still maps, cancelled, its currency from its marketplace."""
+    [order] = orders("orders_list_response_sandbox_TEST_CASE_200.json")[:1]
+    cancelled = {k: v for k, v in order.items() if k != "OrderTotal"} | {"OrderStatus": "Canceled"}
+    unpriced = [
+        {k: v for k, v in item.items() if k not in ("ItemPrice", "ItemTax", "PromotionDiscount")}
+        | {"QuantityOrdered": 0}
+        for item in items("order_items_response_sandbox_TEST_CASE_200.json")
+    ]
+    assert "ShippingAddress" not in cancelled
+    result = normalized(cancelled, unpriced)
+    assert (result["cancelled"], result["cancel_requested"], result["currency"]) == (True, False, "USD")
+    assert [(ln["quantity"], ln["unit_price"]) for ln in result["lines"]] == [(0, 0)]
+    assert set(result["shipping_address"].values()) == {None}
+
+    unknown_market = {**cancelled, "MarketplaceId": "NOT-A-MARKETPLACE"}
+    assert "shows no currency" in (mapper.missing(unknown_market, unpriced) or "")
+
+
+def test_a_buyers_cancel_request_is_a_cancel_request() -> None:
+    """TEST_CASE_200's item says IsBuyerRequestedCancel "true" (a string)."""
+    [order] = orders("orders_list_response_sandbox_TEST_CASE_200.json")[:1]
+    order_items = items("order_items_response_sandbox_TEST_CASE_200.json")
+    assert normalized(order, order_items)["cancel_requested"] is True
+    withdrawn = [{k: v for k, v in item.items() if k != "BuyerRequestedCancel"} for item in order_items]
+    assert normalized(order, withdrawn)["cancel_requested"] is False

@@ -182,3 +182,29 @@ def test_sandbox_orders_map_and_add_up_to_their_total() -> None:
     assert amounts(order) == (10970, 12118)
     assert order["total"] == 12118 and order["tags"] == ["a", "b"]
     assert [li["platform_sku"] for li in order["lines"]] == ["SHIRT-S", "SHIRT-M"]
+
+
+# --- what the shop already shipped ----------------------------------------------------------------------
+
+
+def test_the_listed_samples_failed_fulfillment_ships_nothing() -> None:
+    """The sample's only fulfillment has status "failure": nothing left the building."""
+    assert LISTED[0]["fulfillments"][0]["status"] == "failure"
+    assert [line["shipped"] for line in normalized(LISTED[0])["lines"]] == [0, 0, 0]
+
+
+def test_successful_fulfillments_count_per_line() -> None:
+    payload = copy.deepcopy(LISTED[0])
+    payload["fulfillments"][0]["status"] = "success"  # the sample's fulfillment of its first line
+    payload["fulfillment_status"] = "partial"
+    twice = copy.deepcopy(payload["fulfillments"][0])
+    payload["fulfillments"].append(twice)  # more than the line's quantity is never counted
+    lines = normalized(payload)["lines"]
+    assert [(line["quantity"], line["shipped"]) for line in lines] == [(1, 1), (1, 0), (1, 0)]
+
+
+def test_without_its_fulfillments_a_fulfilled_line_counts_as_shipped() -> None:
+    payload = copy.deepcopy(LISTED[0])
+    del payload["fulfillments"]
+    payload["line_items"][1]["fulfillment_status"] = "fulfilled"
+    assert [line["shipped"] for line in normalized(payload)["lines"]] == [0, 1, 0]

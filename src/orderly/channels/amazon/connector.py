@@ -144,7 +144,6 @@ class AmazonConnector(Connector):
                 "MarketplaceIds": self.marketplace_id,
                 "LastUpdatedAfter": mapper.amazon_time(updated_after),
                 "LastUpdatedBefore": mapper.amazon_time(before),
-                "FulfillmentChannels": "MFN",
                 "MaxResultsPerPage": PAGE_SIZE,
             }
         try:
@@ -205,12 +204,15 @@ class AmazonConnector(Connector):
         return mapper.map_order(self.connection.shop_code, raw.body["order"], raw.body["items"])
 
     def ready(self, raw: RawOrder) -> bool:
-        """Whether :meth:`map_order` can map this version. False for Pending orders (no address or
-        prices yet) and Canceled ones (no address any more): skip the version, never invent data."""
+        """Whether :meth:`map_order` can map this version. False for Pending orders before Amazon shows
+        their prices (a later version has them), and for a Canceled one whose currency nothing shows:
+        skip the version, never invent data. Orders fulfilled by Amazon (FBA), cancelled or without
+        an address are mapped: the hub keeps every order, and holds one it cannot ship yet."""
         return mapper.missing(raw.body["order"], raw.body["items"]) is None
 
     def cancelled(self, raw: RawOrder) -> bool:
-        """Amazon cancelled the order (whether or not it is ``ready``)."""
+        """Amazon cancelled the order (whether or not it is ``ready``): one the hub knows is cancelled
+        even when this version cannot be mapped."""
         return bool(raw.body["order"].get("OrderStatus") == "Canceled")
 
     # --- stock -------------------------------------------------------------------------------------

@@ -17,6 +17,29 @@ from orderly.core.money import minor_unit_exponent
 
 #: Tags Orderly puts on Amazon orders: Prime and business orders, and a buyer's cancellation request.
 PRIME, BUSINESS, CANCEL_REQUESTED = "prime", "business", "cancel-requested"
+#: The currency of each marketplace, for an order cancelled before it showed any price.
+MARKETPLACE_CURRENCY = {
+    "ATVPDKIKX0DER": "USD",  # United States
+    "A2EUQ1WTGCTBG2": "CAD",  # Canada
+    "A1AM78C64UM0Y8": "MXN",  # Mexico
+    "A2Q3Y263D00KWC": "BRL",  # Brazil
+    "A1F83G8C2ARO7P": "GBP",  # United Kingdom
+    "A1PA6795UKMFR9": "EUR",  # Germany
+    "A13V1IB3VIYZZH": "EUR",  # France
+    "APJ6JRA9NG5V4": "EUR",  # Italy
+    "A1RKKUPIHCS9HS": "EUR",  # Spain
+    "A1805IZSGTT6HS": "EUR",  # Netherlands
+    "A1C3SOZRARQ6R3": "PLN",  # Poland
+    "A2NODRKZP88ZB9": "SEK",  # Sweden
+    "A1VC38T7YXB528": "JPY",  # Japan
+    "A39IBJ37TRP1C6": "AUD",  # Australia
+    "A19VAU5U5O7RUS": "SGD",  # Singapore
+    "A21TJRUUN4KGV": "INR",  # India
+    "A2VIGQ35RCS4UG": "AED",  # United Arab Emirates
+}
+CANCELED = "Canceled"
+#: Statuses in which Amazon has shipped every unit of the order.
+SHIPPED = frozenset({"Shipped", "InvoiceUnconfirmed"})
 
 _LINE_MONEY = (
     "ItemPrice",
@@ -54,8 +77,9 @@ def is_true(value: Any) -> bool:
 
 
 def _address(order: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The shipping address, or None when Amazon has not shown a usable one (Pending and Canceled
-    orders have none; without a Restricted Data Token only city, region and postcode are shown)."""
+    """The shipping address as far as Amazon shows it: none for Pending and Canceled orders, and only
+    city, region and postcode without a Restricted Data Token. The hub holds an order whose address
+    lacks what a parcel needs until a person completes it."""
     raw = order.get("ShippingAddress")
     if not isinstance(raw, Mapping):
         return None
@@ -63,35 +87,39 @@ def _address(order: Mapping[str, Any]) -> dict[str, Any] | None:
     lines = [str(raw[k]).strip() for k in ("AddressLine1", "AddressLine2", "AddressLine3") if raw.get(k)]
     lines = [line for line in lines if line]
     city = next((str(raw[k]) for k in ("City", "Municipality", "District", "County") if raw.get(k)), None)
-    if not (raw.get("Name") and lines and city and raw.get("CountryCode")):
-        return None
     return {
-        "name": raw["Name"],
-        "line1": lines[0],
+        "name": raw.get("Name") or None,
+        "line1": lines[0] if lines else None,
         "line2": ", ".join(lines[1:]) or None,
         "city": city,
         "region": raw.get("StateOrRegion") or None,
         "postal_code": raw.get("PostalCode") or None,
-        "country": raw["CountryCode"],
+        "country": raw.get("CountryCode") or None,
         "phone": raw.get("Phone") or None,
     }
 
 
-def _lines_with_quantity(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _lines_with_quantity(
+    order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
     # A fully cancelled item stays on the order with QuantityOrdered 0: it is not a line to fulfil.
-    # Anything else stays, so that a malformed quantity is reported by map_order, not skipped.
-    return [item for item in items if item.get("QuantityOrdered") != 0]
+    # Anything else stays, so that a malformed quantity is reported by map_order, not skipped. A
+    # cancelled order keeps its items all the same: the hub records what was sold and cancelled.
+    kept = [item for item in items if item.get("QuantityOrdered") != 0]
+    return list(items) if not kept and order.get("OrderStatus") == CANCELED else kept
 
 
 def missing(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str | None:
-    """Why the order cannot be mapped yet, or None when it can. Amazon shows no address and no
-    prices while an order is Pending; a later version of the same order has them."""
+    """Why the order cannot be mapped yet, or None when it can. Amazon shows no prices while an order
+    is Pending; a later version of the same order has them. A cancelled order needs none."""
     status = order.get("OrderStatus")
-    if _address(order) is None:
-        return f"order {order.get('AmazonOrderId')} ({status}) shows no usable shipping address"
-    lines = _lines_with_quantity(items)
+    lines = _lines_with_quantity(order, items)
     if not lines:
         return f"order {order.get('AmazonOrderId')} ({status}) has no items with a quantity"
+    if status == CANCELED:
+        if _known_currency(order, items) is None:
+            return f"order {order.get('AmazonOrderId')} ({status}) shows no currency"
+        return None
     if any("ItemPrice" not in item for item in lines):
         return f"order {order.get('AmazonOrderId')} ({status}) has no item prices yet"
     return None
@@ -122,7 +150,7 @@ class _Money:
         return int(minor)
 
 
-def _currency(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
+def _known_currency(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str | None:
     total = order.get("OrderTotal")
     if isinstance(total, Mapping) and total.get("CurrencyCode"):
         return str(total["CurrencyCode"])
@@ -130,7 +158,24 @@ def _currency(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> s
         money = item.get("ItemPrice")
         if isinstance(money, Mapping) and money.get("CurrencyCode"):
             return str(money["CurrencyCode"])
-    raise ValueError(f"order {order.get('AmazonOrderId')} has no currency (no OrderTotal, no ItemPrice)")
+    return MARKETPLACE_CURRENCY.get(str(order.get("MarketplaceId")))
+
+
+def _currency(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> str:
+    currency = _known_currency(order, items)
+    if currency is None:
+        raise ValueError(f"order {order.get('AmazonOrderId')} has no currency (no OrderTotal, no ItemPrice)")
+    return currency
+
+
+def _shipped(status: Any, item: Mapping[str, Any], quantity: int) -> int:
+    """Units of the item Amazon already shipped: all of them once the order is Shipped."""
+    if status in SHIPPED:
+        return quantity
+    shipped = item.get("QuantityShipped")
+    if not isinstance(shipped, int) or isinstance(shipped, bool) or shipped < 0:
+        return 0
+    return min(shipped, quantity)
 
 
 def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -145,15 +190,20 @@ def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, 
     money = _Money(_currency(order, items))
     lines, shipping, tax, discount = [], 0, 0, 0
     cancel_reasons = []
-    for item in _lines_with_quantity(items):
+    status = order.get("OrderStatus")
+    for item in _lines_with_quantity(order, items):
         sku = item.get("SellerSKU") or item.get("ASIN")
         quantity = item.get("QuantityOrdered")
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        if (
+            not isinstance(quantity, int)
+            or isinstance(quantity, bool)
+            or quantity < (0 if status == CANCELED else 1)
+        ):
             raise ValueError(f"{sku} QuantityOrdered is not a positive count: {quantity!r}")
-        price = money(item["ItemPrice"], f"{sku} ItemPrice")
+        price = money(item.get("ItemPrice"), f"{sku} ItemPrice")
         # ItemPrice is for the whole line. When it does not divide by the quantity the unit price is
         # rounded up and the remainder counted as discount, so the line still totals ItemPrice.
-        unit = -(-price // quantity)
+        unit = -(-price // quantity) if quantity else price
         item_tax = money(item.get("ItemTax"), f"{sku} ItemTax")
         lines.append(
             {
@@ -161,6 +211,7 @@ def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, 
                 "listing_id": item.get("ASIN"),
                 "title": item.get("Title"),
                 "quantity": quantity,
+                "shipped": _shipped(status, item, quantity),
                 "unit_price": unit,
                 "discount": money(item.get("PromotionDiscount"), f"{sku} PromotionDiscount")
                 + unit * quantity
@@ -177,7 +228,6 @@ def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, 
     buyer = order.get("BuyerInfo")
     if not isinstance(buyer, Mapping):
         buyer = {}
-    status = order.get("OrderStatus")
     tags = [
         tag for tag, on in ((PRIME, order.get("IsPrime")), (BUSINESS, order.get("IsBusinessOrder"))) if on
     ]
@@ -189,7 +239,10 @@ def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, 
         "placed_at": instant(order["PurchaseDate"]).isoformat(),
         "updated_at": instant(order["LastUpdateDate"]).isoformat(),
         "currency": money.currency,
-        "cancelled": status == "Canceled",
+        "cancelled": status == CANCELED,
+        "cancel_requested": bool(cancel_reasons) and status != CANCELED,
+        # FBA: Amazon ships from its own stock; the hub keeps the order but never reserves for it.
+        "fulfillment": "platform" if order.get("FulfillmentChannel") == "AFN" else "merchant",
         "payment_status": "pending" if status == "Pending" else "paid",
         "payment_method": order.get("PaymentMethod"),
         "platform_status": status,

@@ -34,7 +34,8 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
     try:
         currency = str(order["currency"]).upper()
         exponent = minor_unit_exponent(currency)
-        lines = [_line(item, exponent) for item in order.get("line_items") or []]
+        shipped = _fulfilled(order)
+        lines = [_line(item, exponent, shipped) for item in order.get("line_items") or []]
         line_discounts = sum(line["discount"] for line in lines)
         financial_status = order.get("financial_status")
         customer = order.get("customer") or {}
@@ -100,13 +101,34 @@ def _money(obj: Mapping[str, Any], name: str, exponent: int, *, default: int | N
     return minor_units(amount, exponent)
 
 
-def _line(item: Mapping[str, Any], exponent: int) -> dict[str, Any]:
+def _fulfilled(order: Mapping[str, Any]) -> dict[Any, int] | None:
+    """Units of each line item (by id) that successful fulfillments shipped, whoever created them (the
+    merchant in Shopify's admin, an app, the hub); None when the payload carries no fulfillments."""
+    fulfillments = order.get("fulfillments")
+    if fulfillments is None:
+        return None
+    shipped: dict[Any, int] = {}
+    for fulfillment in fulfillments:
+        if fulfillment.get("status") != "success":  # pending, open, cancelled, error, failure
+            continue
+        for item in fulfillment.get("line_items") or []:
+            shipped[item["id"]] = shipped.get(item["id"], 0) + int(item["quantity"])
+    return shipped
+
+
+def _line(item: Mapping[str, Any], exponent: int, fulfilled: Mapping[Any, int] | None) -> dict[str, Any]:
     variant_id = item.get("variant_id")
+    quantity = item["quantity"]
+    if fulfilled is not None:
+        shipped = min(fulfilled.get(item.get("id"), 0), quantity)
+    else:  # an order payload without its fulfillments: the line's own status says whether it left
+        shipped = quantity if item.get("fulfillment_status") == "fulfilled" else 0
     return {
         "platform_sku": _text(item.get("sku")),
         "listing_id": None if variant_id is None else str(variant_id),
         "title": _text(item.get("name")) or _text(item.get("title")),
-        "quantity": item["quantity"],
+        "quantity": quantity,
+        "shipped": shipped,
         "unit_price": _money(item, "price", exponent),
         "discount": sum(_money(a, "amount", exponent) for a in item.get("discount_allocations") or []),
         "tax": sum(_money(t, "price", exponent) for t in item.get("tax_lines") or []),

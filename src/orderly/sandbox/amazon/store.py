@@ -249,6 +249,7 @@ class _Order:
     prime: bool
     paid: bool = False
     packages: dict[str, dict[str, Any]] = field(default_factory=dict)  # by packageReferenceId
+    channel: str = "MFN"  # FulfillmentChannel: MFN (the seller ships) or AFN (Amazon ships, FBA)
 
 
 _NAMES = ("Jane Smith", "Carlos Diaz", "Mei Chen", "Aisha Bello", "Tom Becker", "Priya Nair")
@@ -560,8 +561,10 @@ class AmazonStore:
         buyer_email: str | None = None,
         prime: bool = False,
         at: datetime | None = None,
+        fba: bool = False,
     ) -> str:
-        """A new order, Pending (or Unshipped when ``paid``); its id. ``at`` backdates it."""
+        """A new order, Pending (or Unshipped when ``paid``); its id. ``at`` backdates it; ``fba`` makes
+        it fulfilled by Amazon from its own stock (FulfillmentChannel AFN)."""
         if not lines:
             raise SandboxError("an order needs at least one line")
         with self._lock:
@@ -584,6 +587,7 @@ class AmazonStore:
                 buyer_email=buyer_email or f"{self._rng.getrandbits(40):010x}@marketplace.amazon.com",
                 items=items,
                 prime=prime,
+                channel="AFN" if fba else "MFN",
             )
             self._orders[order_id] = order
             if paid:
@@ -667,6 +671,30 @@ class AmazonStore:
                 item.cancel_reason = reason
             self._touch(order)
 
+    def ship(self, order_id: str, quantities: Mapping[str, int] | None = None) -> None:
+        """Units leave without the hub: the seller ships in Seller Central, or Amazon ships an FBA
+        order. ``quantities`` by SKU, else everything left; the order becomes PartiallyShipped or
+        Shipped and its items show QuantityShipped."""
+        with self._lock:
+            order = self._order(order_id)
+            if order.status not in ("Unshipped", "PartiallyShipped"):
+                raise SandboxError(f"order {order_id} is {order.status} and cannot ship")
+            wanted = (
+                {item.listing.sku: item.quantity - item.shipped for item in order.items}
+                if quantities is None
+                else dict(quantities)
+            )
+            by_sku = {item.listing.sku: item for item in order.items}
+            for sku, quantity in wanted.items():
+                item = by_sku.get(sku)
+                if item is None or not 0 <= quantity <= item.quantity - item.shipped:
+                    raise SandboxError(f"order {order_id} cannot ship {quantity} of {sku!r}")
+            for sku, quantity in wanted.items():
+                by_sku[sku].shipped += quantity
+            done = all(i.shipped == i.quantity for i in order.items)
+            order.status = "Shipped" if done else "PartiallyShipped"
+            self._touch(order)
+
     def cancel(self, order_id: str) -> None:
         with self._lock:
             order = self._order(order_id)
@@ -694,7 +722,7 @@ class AmazonStore:
             "PurchaseDate": stamp(order.purchased),
             "LastUpdateDate": stamp(order.updated),
             "OrderStatus": order.status,
-            "FulfillmentChannel": "MFN",
+            "FulfillmentChannel": order.channel,
             "SalesChannel": "Amazon.com",
             "ShipServiceLevel": "Std US D2D Dom",
         }
@@ -841,7 +869,7 @@ class AmazonStore:
                 for order in self._orders.values()
                 if after <= (order.purchased if by_created else order.updated) <= before
                 and (query["statuses"] is None or order.status in query["statuses"])
-                and (query["channels"] is None or "MFN" in query["channels"])
+                and (query["channels"] is None or order.channel in query["channels"])
                 and (query["ids"] is None or order.order_id in query["ids"])
                 and (query["last"] is None or key(order) > tuple(query["last"]))
             ),

@@ -3,7 +3,7 @@ bucket, injected faults and webhook deliveries. Every method is safe to call fro
 
 The ``/admin/api`` routes (see ``app.py``) read and change it as Shopify would; a script changes it
 as buyers and the merchant would (``add_product``, ``place_order``, ``pay``, ``update_order``,
-``cancel``) and reads what a connector sent it (``stock_levels``, ``fulfillments``).
+``fulfill``, ``cancel``) and reads what a connector sent it (``stock_levels``, ``fulfillments``).
 """
 
 from __future__ import annotations
@@ -340,6 +340,25 @@ class ShopifyStore:
                 )
                 line["fulfillable_quantity"] = 0
             return self._touch(order, "orders/cancelled")
+
+    def fulfill(
+        self, order_id: int, quantities: Mapping[str, int] | None = None, tracking: Json | None = None
+    ) -> Json:
+        """The merchant ships from Shopify's admin, outside any app: ``quantities`` by SKU, else all
+        that is left. The same fulfillment ``fulfillments.json`` makes, and ``orders/updated``."""
+        with self._lock:
+            fulfillment_order = self._fulfillment_orders[self._fulfillment_order_of[order_id]]
+            group: Json = {"fulfillment_order_id": fulfillment_order["id"]}
+            if quantities is not None:
+                skus = {v["id"]: v["sku"] for v in self._variants.values()}
+                by_sku = {skus.get(line["variant_id"]): line for line in fulfillment_order["line_items"]}
+                group["fulfillment_order_line_items"] = [
+                    {"id": by_sku[sku]["id"], "quantity": quantity} for sku, quantity in quantities.items()
+                ]
+            body = {"fulfillment": {"line_items_by_fulfillment_order": [group]}}
+            if tracking is not None:
+                body["fulfillment"]["tracking_info"] = tracking
+            return self.create_fulfillment(body)
 
     def order(self, order_id: int) -> Json:
         with self._lock:
