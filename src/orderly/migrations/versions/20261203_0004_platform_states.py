@@ -1,7 +1,7 @@
 """platform states: units shipped outside the hub per order line; an order's address may lack parts
 
 Revision ID: 0004_platform_states
-Revises: 0003
+Revises: 20261203_1100
 Create Date: 2026-12-03 10:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_platform_states"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "20261203_1100"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

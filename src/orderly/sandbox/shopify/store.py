@@ -355,10 +355,10 @@ class ShopifyStore:
                 group["fulfillment_order_line_items"] = [
                     {"id": by_sku[sku]["id"], "quantity": quantity} for sku, quantity in quantities.items()
                 ]
-            body = {"fulfillment": {"line_items_by_fulfillment_order": [group]}}
+            spec: Json = {"line_items_by_fulfillment_order": [group]}
             if tracking is not None:
-                body["fulfillment"]["tracking_info"] = tracking
-            return self.create_fulfillment(body)
+                spec["tracking_info"] = tracking
+            return self.create_fulfillment({"fulfillment": spec})
 
     def order(self, order_id: int) -> Json:
         with self._lock:
