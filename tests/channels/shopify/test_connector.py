@@ -200,7 +200,10 @@ def test_listing_ids_are_checked_before_they_are_stored() -> None:
     assert CONNECTOR.location_setting == "location_id"
     assert CONNECTOR.listing_problems("655441491", {"inventory_item_id": "808950810"}) == []
     assert CONNECTOR.listing_problems("Main warehouse", {}) == [
-        ("location", "location 'Main warehouse' is not a Shopify location id (digits only)")
+        ("location", "location 'Main warehouse' is not a Shopify location id (a number)")
+    ]
+    assert CONNECTOR.listing_problems(str(2**63), {"inventory_item_id": str(2**63 - 1)}) == [
+        ("location", f"location '{2**63}' is not a Shopify location id (a number)")
     ]
     [(field, unknown)] = CONNECTOR.listing_problems(None, {"variant": "1"})
     assert field == "platform_ids"

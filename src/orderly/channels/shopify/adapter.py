@@ -65,12 +65,12 @@ class ShopifyConnector(Connector):
     @classmethod
     def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[tuple[str, str]]:
         problems = super().listing_problems(location, platform_ids)
-        if location is not None and _as_id(location) is None:
-            problems.append(("location", f"location {location!r} is not a Shopify location id (digits only)"))
+        if location is not None and not _storable_id(location):
+            problems.append(("location", f"location {location!r} is not a Shopify location id (a number)"))
         problems += [
-            ("platform_ids", f"{name} {value!r} is not a Shopify id (digits only)")
+            ("platform_ids", f"{name} {value!r} is not a Shopify id (a number)")
             for name, value in sorted(platform_ids.items())
-            if name in cls.listing_ids and _as_id(value) is None
+            if name in cls.listing_ids and not _storable_id(value)
         ]
         return problems
 
@@ -401,6 +401,11 @@ def _without(binding: Mapping[str, Any], *names: str) -> dict[str, Any]:
 
 def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit()
+
+
+def _storable_id(text: str) -> bool:
+    """Whether a person's text is a Shopify id: digits, within the 64 bits Shopify's ids take."""
+    return _is_id(text) and int(text) < 2**63
 
 
 def _as_id(value: Any) -> int | None:
