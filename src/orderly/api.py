@@ -101,7 +101,7 @@ def create_app(
     app.state.factory = factory
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
-    app.include_router(webhooks_router, prefix=API_PREFIX, responses=error_responses(401, 404, 422))
+    app.include_router(webhooks_router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 409, 422))
     for router in (
         orders_router,
         review_router,

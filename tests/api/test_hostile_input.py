@@ -17,6 +17,9 @@ from tests.factories import order, setup_catalog
     [
         {"buyer_remark": "gift\x00wrap"},
         {"lines": [{"platform_sku": "SKU-1\x00", "quantity": 1, "unit_price": 1}]},
+        # Found by schemathesis: a NUL in the order's key or a field name reached the rejections table.
+        {"external_id": "\x00EXT", "shop": "shop-\x00a"},
+        {"shipping_address": {"\x00": 1}, "currency": "\x00US"},
     ],
 )
 def test_ingest_answers_an_order_with_nul_text_per_item(

@@ -25,6 +25,7 @@ class FakePlatform:
         self.stock: dict[str, int] = {}
         self.pushes: list[tuple[str, int]] = []
         self.failures: list[ChannelError] = []  # raised, first to last, by the next calls
+        self.refused: dict[str, str] = {}  # listing -> the error a push of it answers inside a 200
         self.calls = 0
         self.fetches: list[tuple[datetime, datetime, str | None]] = []  # every orders page asked for
         # Whether a page (window and cursor) answers 500, for faults tied to what is asked.
@@ -91,9 +92,15 @@ class FakeConnector(Connector):
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
         self.platform.call()
         for push in pushes:
-            self.platform.stock[push.listing_id] = push.quantity
-            self.platform.pushes.append((push.listing_id, push.quantity))
-        return [PushResult(p.listing_id, True, binding={"seen": True}) for p in pushes]
+            if push.listing_id not in self.platform.refused:
+                self.platform.stock[push.listing_id] = push.quantity
+                self.platform.pushes.append((push.listing_id, push.quantity))
+        return [
+            PushResult(p.listing_id, False, error=self.platform.refused[p.listing_id])
+            if p.listing_id in self.platform.refused
+            else PushResult(p.listing_id, True, binding={"seen": True})
+            for p in pushes
+        ]
 
     def confirm_shipment(self, shipment: Shipment) -> None:
         self.platform.call()

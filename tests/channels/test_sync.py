@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -182,7 +183,18 @@ def test_refused_credentials_dead_letter_at_once_alert_and_replay(
         assert s.get(Job, dead.id).status == "done"
 
 
-def test_a_shop_that_keeps_failing_is_unhealthy_alerts_and_recovers(
+def _health(factory: sessionmaker[Session], code: str) -> dict[str, Any]:
+    with transaction(factory) as s:
+        return shops.shop_out(s, shops.get_shop(s, code)).model_dump()
+
+
+def _unhealthy_alerts(factory: sessionmaker[Session]) -> list[str]:
+    with transaction(factory) as s:
+        query = select(Alert.subject).where(Alert.kind == "shop_unhealthy", Alert.resolved_at.is_(None))
+        return list(s.scalars(query))
+
+
+def test_a_shop_whose_polls_keep_failing_is_unhealthy_alerts_and_recovers(
     factory: sessionmaker[Session],
     worker: Worker,
     platforms: dict[str, FakePlatform],
@@ -191,24 +203,98 @@ def test_a_shop_that_keeps_failing_is_unhealthy_alerts_and_recovers(
     # Each poll fails once: a retry falling due inside a slow drain would count a sixth failure.
     monkeypatch.setattr(jobs, "BACKOFF_BASE", 3600.0)
     drain(worker)
-    shop_id = _shop_id(factory, "fake-a")
     platforms["fake-a"].failures.extend(ChannelError("HTTP 500", status=500) for _ in range(100))  # down
     for _ in range(shops.UNHEALTHY_AFTER):
         _enqueue(factory, sync.POLL, "fake-a")
         drain(worker)
 
-    with transaction(factory) as s:
-        shop = s.get(Shop, shop_id)
-        assert shop.failures >= shops.UNHEALTHY_AFTER  # a retry may have come due within the drain
-        assert shop.unhealthy_since is not None and shop.sync_enabled  # never switched off
-        assert s.scalars(select(Alert.subject).where(Alert.kind == "shop_unhealthy")).all() == ["shop:fake-a"]
+    shop = _health(factory, "fake-a")
+    assert not shop["healthy"] and shop["sync_enabled"]  # never switched off
+    assert shop["health"]["orders"]["failures"] >= shops.UNHEALTHY_AFTER
+    assert shop["health"]["orders"]["unhealthy_since"] is not None
+    assert _unhealthy_alerts(factory) == ["shop:fake-a:orders"]
     platforms["fake-a"].failures.clear()  # the platform is back; the retries succeed
     with transaction(factory) as s:
         s.execute(update(Job).where(Job.status == "queued").values(run_after=utcnow() - timedelta(seconds=1)))
     drain(worker)
+    shop = _health(factory, "fake-a")
+    assert shop["healthy"] and shop["health"]["orders"]["unhealthy_since"] is None
+    assert _unhealthy_alerts(factory) == []
+
+
+def test_a_webhook_going_in_does_not_make_a_shop_whose_polls_fail_look_healthy(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    platforms["fake-a"].failures.extend(ChannelError("HTTP 500", status=500) for _ in range(100))
+    for n in range(shops.UNHEALTHY_AFTER):
+        _enqueue(factory, sync.POLL, "fake-a")
+        drain(worker)
+        body = json.dumps(order(("SKU-1", 1), shop="fake-a", external_id=f"W{n}")).encode()
+        with transaction(factory) as s:
+            shop = shops.get_shop(s, "fake-a")
+            connector = shops.connector_for(shop, None)  # type: ignore[arg-type]
+            sync.store_webhook(s, shop, connector, {"x-fake-delivery": str(n)}, body)
+        drain(worker)  # the webhook's order goes in
+
     with transaction(factory) as s:
-        assert s.get(Shop, shop_id).unhealthy_since is None
-        assert s.scalars(select(Alert.resolved_at).where(Alert.kind == "shop_unhealthy")).one() is not None
+        assert s.scalar(select(func.count()).select_from(Order).where(Order.external_id.like("W%"))) == 5
+    shop = _health(factory, "fake-a")
+    assert not shop["healthy"]
+    assert shop["health"]["orders"]["failures"] >= shops.UNHEALTHY_AFTER
+    assert "shop:fake-a:orders" in _unhealthy_alerts(factory)
+
+
+def test_a_shop_whose_pushes_keep_being_refused_is_unhealthy_for_stock_and_alerts(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    """A push answered 200 whose result for the listing is an error is a failed push (here every
+    listing's: the shop's location is wrong)."""
+    drain(worker)
+    platforms["fake-a"].refused.update({"fake-a-L1": "location not found", "fake-a-K1": "location not found"})
+    for n in range(shops.UNHEALTHY_AFTER):
+        with transaction(factory) as s:
+            inventory.receive(s, "SKU-1", "WH-1", 1, actor="test", reason=f"receipt {n}")
+        drain(worker)
+        _enqueue(factory, sync.POLL, "fake-a")  # polls work all along
+        drain(worker)
+        with transaction(factory) as s:  # the refused push's retries, now
+            s.execute(
+                update(Job).where(Job.status == "queued").values(run_after=utcnow() - timedelta(seconds=1))
+            )
+
+    shop = _health(factory, "fake-a")
+    assert not shop["healthy"]
+    assert shop["health"]["stock"]["unhealthy_since"] is not None
+    assert "location not found" in shop["health"]["stock"]["last_error"]
+    assert "shop fake-a" in shop["health"]["stock"]["last_error"]  # named by code
+    assert shop["health"]["orders"]["unhealthy_since"] is None and shop["health"]["orders"]["failures"] == 0
+    assert _unhealthy_alerts(factory) == ["shop:fake-a:stock"]
+    assert _health(factory, "fake-b")["healthy"]
+    with transaction(factory) as s:
+        refused = s.scalars(select(Alert.subject).where(Alert.kind == "push_refused")).all()
+        assert sorted(refused) == ["listing:fake-a:fake-a-K1", "listing:fake-a:fake-a-L1"]
+
+
+def test_one_listing_refused_alerts_for_that_listing_and_clears_when_it_goes_through(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    platforms["fake-a"].refused["fake-a-L1"] = "inventory item not stocked at location"
+    with transaction(factory) as s:
+        inventory.receive(s, "SKU-1", "WH-1", 1, actor="test", reason="receipt")
+    drain(worker)
+
+    with transaction(factory) as s:
+        (alert,) = s.scalars(select(Alert).where(Alert.kind == "push_refused")).all()
+        assert alert.subject == "listing:fake-a:fake-a-L1" and "not stocked" in alert.message
+    platforms["fake-a"].refused.clear()
+    with transaction(factory) as s:
+        s.execute(update(Job).where(Job.status == "queued").values(run_after=utcnow() - timedelta(seconds=1)))
+    drain(worker)
+    with transaction(factory) as s:
+        assert s.scalars(select(Alert.resolved_at).where(Alert.kind == "push_refused")).one() is not None
+    assert platforms["fake-a"].stock["fake-a-L1"] == 11
 
 
 def test_a_job_whose_worker_died_is_taken_over_when_its_lease_ends(

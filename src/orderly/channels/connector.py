@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,17 @@ def retrying(
         attempt += 1
 
 
+class UnusableDelivery(Rejected):
+    """A genuine webhook delivery that the hub cannot use (not JSON, no order id, a topic it does not
+    handle). It is kept in the inbox with this reason, for a person to see, and acknowledged, so the
+    platform does not resend it for days."""
+
+    def __init__(self, message: str, *, topic: str, delivery_id: str | None) -> None:
+        super().__init__(message)
+        self.topic = topic
+        self.delivery_id = delivery_id
+
+
 class Connector(ABC):
     channel: ClassVar[str]  # the channel name shops are created with, e.g. "shopify"
     rate_limits: ClassVar[Mapping[str, RateLimit]]  # by operation: "orders", "stock", "shipments"
@@ -227,6 +239,12 @@ class Connector(ABC):
             message = f"unknown platform id(s) {', '.join(unknown)}; {cls.channel} knows: {known}"
             problems.append(("platform_ids", message))
         return problems
+
+    #: The shop settings this connector reads beyond the engine's own (``SyncSettings``): their names,
+    #: types and meaning. A shop on this channel takes no other names.
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    #: Of those, the ones it cannot run without: sync is refused until they are set.
+    required_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
         self.connection = connection
@@ -272,4 +290,5 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.channel} has no webhooks")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use."""
         raise NotImplementedError(f"{self.channel} has no webhooks")

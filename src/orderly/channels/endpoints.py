@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
@@ -122,19 +122,25 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-@webhooks.post("/webhooks/{code}", response_model=StatusOut, status_code=status.HTTP_200_OK)
+class DeliveryOut(BaseModel):
+    status: Literal["accepted", "kept"] = Field(
+        description="accepted: an order event, processed by the workers; kept: stored with the reason "
+        "the hub cannot use it (acknowledged, so the platform does not resend it)"
+    )
+    reason: str | None = None
+
+
+@webhooks.post("/webhooks/{code}", response_model=DeliveryOut, status_code=status.HTTP_200_OK)
 def receive_webhook(
     request: Request, factory: Factory, code: ShopCode, body: Annotated[bytes, Depends(_raw_body)]
-) -> StatusOut:
+) -> DeliveryOut:
     """A platform's delivery: verified by its signature, stored raw, answered at once; processed from
     the inbox by the workers. (A plain function: FastAPI runs it off the event loop, so database work
     here never holds up other requests.)"""
     with transaction(factory) as session:
         shop = service.get_shop(session, code)
-        connector = service.connector_for(shop, _NO_CALLS)
-        if not connector.webhooks:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{shop.channel} sends no webhooks")
+        connector = service.webhook_connector(shop, _NO_CALLS)
         if not connector.verify_webhook(request.headers, body):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the webhook signature does not match")
-        sync.store_webhook(session, shop, connector, request.headers, body)
-    return StatusOut(status="accepted")
+        reason = sync.store_webhook(session, shop, connector, request.headers, body)
+    return DeliveryOut(status="accepted") if reason is None else DeliveryOut(status="kept", reason=reason)

@@ -30,10 +30,21 @@ class Shop(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_resynced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Health: consecutive failed calls; unhealthy_since is set (and an alert raised) past a threshold.
+
+
+class ShopHealth(Base):
+    """How one kind of call to a shop is going (``orders``: polls and reconciliations, ``stock``:
+    pushes), so that one kind working never hides another failing: consecutive failures, and
+    ``unhealthy_since`` set (with an alert) past a threshold. No row: nothing of that kind ran yet."""
+
+    __tablename__ = "shop_health"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     unhealthy_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class InboxEntry(Base):

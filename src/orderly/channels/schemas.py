@@ -88,8 +88,23 @@ class ShopUpdate(BaseModel):
     name: StorableStr | None = Field(default=None, min_length=1, max_length=200)
     base_url: HttpUrl | None = None
     credentials: dict[str, StorableStr] | None = Field(default=None, description="replaces the stored ones")
-    settings: SyncSettings | None = None
+    settings: dict[str, Any] | None = Field(
+        default=None,
+        description="changes to the settings: each name given replaces its value, null returns it to its "
+        "default, names not given keep theirs; a name the shop's channel does not take is refused",
+    )
     sync_enabled: bool | None = None
+
+
+class KindHealthOut(BaseModel):
+    """How one kind of call to the shop is going (orders: polls and reconciliations; stock: pushes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    failures: int = Field(description="consecutive failed calls")
+    unhealthy_since: datetime | None = Field(description="set, with an alert, past a few failures in a row")
+    last_error: str | None
+    last_ok_at: datetime | None
 
 
 class ShopOut(BaseModel):
@@ -106,9 +121,8 @@ class ShopOut(BaseModel):
     has_credentials: bool
     orders_synced_to: datetime | None
     last_polled_at: datetime | None
-    failures: int
-    unhealthy_since: datetime | None
-    last_error: str | None
+    healthy: bool = Field(description="no kind of call to the shop keeps failing")
+    health: dict[str, KindHealthOut] = Field(description="by kind of call: orders, stock")
 
 
 class InboxEntryOut(BaseModel):

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
-from orderly.channels.connector import Connector, ShopConnection
-from orderly.channels.models import Shop
+from orderly.channels.connector import ChannelError, Connector, ShopConnection
+from orderly.channels.models import Shop, ShopHealth
 from orderly.channels.registry import connector_class
-from orderly.channels.schemas import ShopIn, ShopOut, ShopUpdate, SyncSettings
+from orderly.channels.schemas import KindHealthOut, ShopIn, ShopOut, ShopUpdate, SyncSettings
 from orderly.channels.secrets import seal, unseal
 from orderly.core.clock import utcnow
 from orderly.core.config import Settings, get_settings
-from orderly.core.db import flush_or_conflict
-from orderly.core.errors import DomainError, NotFound
+from orderly.core.db import flush_or_conflict, insert_rows
+from orderly.core.errors import Conflict, DomainError, NotFound
+from orderly.orders.ingest import validation_errors
 
 #: Consecutive failed calls after which a shop is marked unhealthy and an alert raised.
 UNHEALTHY_AFTER = 5
@@ -26,39 +28,108 @@ UNHEALTHY_AFTER = 5
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
-def _out(shop: Shop) -> ShopOut:
-    fields = {name: getattr(shop, name) for name in ShopOut.model_fields if name != "has_credentials"}
-    return ShopOut(**fields, has_credentials=bool(shop.credentials))
+def _out(shop: Shop, health: Sequence[ShopHealth]) -> ShopOut:
+    derived = {"has_credentials", "health", "healthy"}
+    fields = {name: getattr(shop, name) for name in ShopOut.model_fields if name not in derived}
+    kinds = {h.kind: KindHealthOut.model_validate(h) for h in health}
+    return ShopOut(
+        **fields,
+        has_credentials=bool(shop.credentials),
+        health=kinds,
+        healthy=all(h.unhealthy_since is None for h in kinds.values()),
+    )
 
 
-def _check(channel: str, base_url: str | None, sync_enabled: bool) -> None:
+def _health_of(session: Session, shop_ids: Sequence[int]) -> dict[int, list[ShopHealth]]:
+    found: dict[int, list[ShopHealth]] = {shop_id: [] for shop_id in shop_ids}
+    query = select(ShopHealth).where(ShopHealth.shop_id.in_(list(shop_ids))).order_by(ShopHealth.kind)
+    for health in session.scalars(query):
+        found[health.shop_id].append(health)
+    return found
+
+
+def shop_out(session: Session, shop: Shop) -> ShopOut:
+    return _out(shop, _health_of(session, [shop.id])[shop.id])
+
+
+def _check(channel: str, base_url: str | None, sync_enabled: bool, settings: Mapping[str, Any]) -> None:
     if not sync_enabled:
         return
-    if connector_class(channel) is None:
+    klass = connector_class(channel)
+    if klass is None:
         raise DomainError(
             f"sync needs a channel with a connector; {channel!r} has none", field="sync_enabled"
         )
     if not base_url:
         raise DomainError("sync needs a base_url", field="sync_enabled")
+    lacking = [name for name in klass.required_settings if settings.get(name) is None]
+    if lacking:
+        raise DomainError(f"sync on {channel} needs the settings {', '.join(lacking)}", field="settings")
+
+
+def _settings(channel: str, stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The shop's settings once ``changes`` are made (a name set to null returns to its default; the
+    others stay as stored). Names the channel does not know are refused, listing those it does."""
+    klass = connector_class(channel)
+    own = klass.settings_model if klass is not None else None
+    engine_names, own_names = set(SyncSettings.model_fields), set(own.model_fields if own else ())
+    # The shop's default location, when the connector names it without a model of its own settings.
+    location = {klass.location_setting} - own_names if klass and klass.location_setting else set()
+    known = engine_names | own_names | location
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise DomainError(
+            f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"a {channel} shop takes: {', '.join(sorted(known))}",
+            field="settings",
+        )
+    merged = {name: value for name, value in {**stored, **changes}.items() if value is not None}
+    try:
+        engine = SyncSettings.model_validate({k: v for k, v in merged.items() if k in engine_names})
+        settings = engine.model_dump(mode="json")
+        if own is not None:
+            chosen = own.model_validate({k: v for k, v in merged.items() if k in own_names})
+            settings |= chosen.model_dump(mode="json", exclude_unset=True)
+    except ValidationError as exc:
+        error = DomainError(
+            "; ".join(f"settings.{e['field']}: {e['message']}" for e in validation_errors(exc)),
+            field="settings",
+        )
+        error.errors = [
+            {"field": f"settings.{e['field']}", "message": e["message"]} for e in validation_errors(exc)
+        ]
+        raise error from None
+    operations = set(klass.rate_limits) if klass is not None else set()
+    odd = sorted(set(engine.rate_limits) - operations)
+    if odd:
+        raise DomainError(
+            f"settings.rate_limits: {', '.join(map(repr, odd))} is no operation of {channel}; it has: "
+            f"{', '.join(sorted(operations)) or 'none'}",
+            field="settings.rate_limits",
+        )
+    if any(isinstance(merged.get(name), str) and "\x00" in merged[name] for name in location):
+        raise DomainError("settings: must not contain NUL (U+0000) characters", field="settings")
+    # Names stored before names were checked are kept: dropping them silently could lose a setting.
+    return settings | {name: value for name, value in merged.items() if name not in known - location}
 
 
 def create_shop(session: Session, data: ShopIn, settings: Settings | None = None) -> ShopOut:
     base_url = str(data.base_url).rstrip("/") if data.base_url else None
-    _check(data.channel, base_url, data.sync_enabled)
+    shop_settings = _settings(data.channel, {}, data.settings.model_dump(exclude_unset=True))
+    _check(data.channel, base_url, data.sync_enabled, shop_settings)
     shop = Shop(
         code=data.code,
         name=data.name,
         channel=data.channel,
         base_url=base_url,
         credentials=seal(settings or get_settings(), data.credentials) if data.credentials else None,
-        settings=data.settings.model_dump(),
+        settings=shop_settings,
         sync_enabled=data.sync_enabled,
-        failures=0,
         created_at=utcnow(),
     )
     session.add(shop)
     flush_or_conflict(session, f"shop {data.code!r}")
-    return _out(shop)
+    return _out(shop, [])
 
 
 def update_shop(session: Session, code: str, data: ShopUpdate, settings: Settings | None = None) -> ShopOut:
@@ -70,12 +141,12 @@ def update_shop(session: Session, code: str, data: ShopUpdate, settings: Setting
     if data.credentials is not None:
         shop.credentials = seal(settings or get_settings(), data.credentials)
     if data.settings is not None:
-        shop.settings = data.settings.model_dump()
+        shop.settings = _settings(shop.channel, shop.settings or {}, data.settings)
     if data.sync_enabled is not None:
         shop.sync_enabled = data.sync_enabled
-    _check(shop.channel, shop.base_url, shop.sync_enabled)
+    _check(shop.channel, shop.base_url, shop.sync_enabled, shop.settings or {})
     session.flush()
-    return _out(shop)
+    return shop_out(session, shop)
 
 
 def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:
@@ -89,7 +160,9 @@ def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:
 
 
 def list_shops(session: Session) -> list[ShopOut]:
-    return [_out(s) for s in session.scalars(select(Shop).order_by(Shop.id))]
+    found = list(session.scalars(select(Shop).order_by(Shop.id)))
+    health = _health_of(session, [shop.id for shop in found])
+    return [_out(shop, health[shop.id]) for shop in found]
 
 
 def sync_settings(shop: Shop) -> SyncSettings:
@@ -114,32 +187,63 @@ def connector_for(shop: Shop, client: httpx.Client, settings: Settings | None = 
     return klass(connection, client)
 
 
+def webhook_connector(shop: Shop, client: httpx.Client, settings: Settings | None = None) -> Connector:
+    """The connector that checks and reads the shop's webhook deliveries; refused (404) for a channel
+    that sends none, and (409) while the shop's own setup keeps a connector from being built."""
+    klass = connector_class(shop.channel)
+    if klass is None or not klass.webhooks:
+        raise NotFound(f"shop {shop.code!r} is on {shop.channel}, which sends no webhooks", field="code")
+    try:
+        return connector_for(shop, client, settings)
+    except ChannelError as exc:
+        raise Conflict(f"shop {shop.code!r} cannot take deliveries until its setup is fixed: {exc}") from exc
+
+
 def http_client(shop: Shop) -> httpx.Client:
     return httpx.Client(base_url=shop.base_url or "", timeout=TIMEOUT, headers={"User-Agent": "Orderly"})
 
 
-def record_success(session: Session, shop_id: int) -> None:
-    shop = session.get(Shop, shop_id, with_for_update=True)
-    if shop is None or (shop.failures == 0 and shop.unhealthy_since is None):
-        return
-    shop.failures, shop.unhealthy_since, shop.last_error = 0, None, None
-    resolve(session, "shop_unhealthy", f"shop:{shop.code}")
+def _health(session: Session, shop_id: int, kind: str) -> ShopHealth:
+    """The shop's health row for this kind, locked, created on first use."""
+    insert_rows(
+        session,
+        ShopHealth,
+        ("shop_id", "kind", "failures"),
+        [(shop_id, kind, 0)],
+        skip_conflicts_on=["shop_id", "kind"],
+    )
+    return session.scalars(
+        select(ShopHealth).where(ShopHealth.shop_id == shop_id, ShopHealth.kind == kind).with_for_update()
+    ).one()
 
 
-def record_failure(session: Session, shop_id: int, error: str) -> None:
-    """Count a failed call; past the threshold the shop is unhealthy and alerts. Sync keeps trying:
-    it is never switched off by errors."""
-    shop = session.get(Shop, shop_id, with_for_update=True)
+def record_success(session: Session, shop_id: int, kind: str) -> None:
+    shop = session.get(Shop, shop_id)
     if shop is None:
         return
-    shop.failures += 1
-    shop.last_error = error[:2000]
-    if shop.failures >= UNHEALTHY_AFTER and shop.unhealthy_since is None:
-        shop.unhealthy_since = utcnow()
-    if shop.unhealthy_since is not None:
+    health = _health(session, shop_id, kind)
+    health.last_ok_at = utcnow()
+    if health.failures == 0 and health.unhealthy_since is None:
+        return
+    health.failures, health.unhealthy_since, health.last_error = 0, None, None
+    resolve(session, "shop_unhealthy", f"shop:{shop.code}:{kind}")
+
+
+def record_failure(session: Session, shop_id: int, kind: str, error: str) -> None:
+    """Count a failed call of this kind; past the threshold the shop is unhealthy for it and alerts.
+    Sync keeps trying: it is never switched off by errors."""
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        return
+    health = _health(session, shop_id, kind)
+    health.failures += 1
+    health.last_error = error[:2000]
+    if health.failures >= UNHEALTHY_AFTER and health.unhealthy_since is None:
+        health.unhealthy_since = utcnow()
+    if health.unhealthy_since is not None:
         raise_alert(
             session,
             "shop_unhealthy",
-            f"shop:{shop.code}",
-            f"{shop.failures} calls to {shop.code} failed in a row; last: {shop.last_error}",
+            f"shop:{shop.code}:{kind}",
+            f"{health.failures} {kind} calls to shop {shop.code} failed in a row; last: {health.last_error}",
         )

@@ -19,6 +19,7 @@ window sends one update per listing. Pushes of one listing run one at a time. A 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +37,15 @@ from orderly.catalog.domain import MERCHANT
 from orderly.catalog.models import Product, SkuMapping
 from orderly.channels import ratelimit
 from orderly.channels import service as shops
-from orderly.channels.connector import ChannelError, Connector, RateLimit, RateLimited, RawOrder, StockPush
+from orderly.channels.connector import (
+    ChannelError,
+    Connector,
+    RateLimit,
+    RateLimited,
+    RawOrder,
+    StockPush,
+    UnusableDelivery,
+)
 from orderly.channels.models import Backfill, InboxEntry, ListingBinding, Shop
 from orderly.channels.schemas import BackfillIn, BackfillOut
 from orderly.core.clock import utcnow
@@ -75,9 +84,9 @@ class Paced(RateLimited):
 
 
 @contextmanager
-def _connected(ctx: JobContext, shop_id: int, *, health: bool = True) -> Iterator[tuple[Shop, Connector]]:
-    """The shop and a connector for it; with ``health``, the block's platform calls count for the
-    shop's health (without: the block calls no platform, so it says nothing of it)."""
+def _connected(ctx: JobContext, shop_id: int, health: str | None) -> Iterator[tuple[Shop, Connector]]:
+    """The shop and a connector for it; the block's platform calls count for the shop's ``health`` of
+    that kind (None: the block calls the platform for nothing that health tracks)."""
     with transaction(ctx.factory) as session:
         shop = session.get(Shop, shop_id)
         if shop is None:
@@ -95,9 +104,9 @@ def _connected(ctx: JobContext, shop_id: int, *, health: bool = True) -> Iterato
     except Paced:
         raise
     except ChannelError as exc:
-        if health:
+        if health is not None:
             with transaction(ctx.factory) as session:
-                shops.record_failure(session, shop_id, f"{type(exc).__name__}: {exc}")
+                shops.record_failure(session, shop_id, health, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, RateLimited):
             operation = getattr(exc, "operation", None)
             limits = connector.rate_limits
@@ -107,9 +116,9 @@ def _connected(ctx: JobContext, shop_id: int, *, health: bool = True) -> Iterato
             for bucket in {limits[name].bucket or name for name in names}:
                 ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
         raise
-    if health:
+    if health is not None:
         with transaction(ctx.factory) as session:
-            shops.record_success(session, shop_id)
+            shops.record_success(session, shop_id, health)
 
 
 def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
@@ -179,7 +188,7 @@ def _pull(
     """Store every order updated in [start, end) in the inbox, slice by slice, page by page; returns up
     to when the shop's orders are now in (``end``, or earlier where the platform lists recent changes
     late). A slice read whole is a point to go on from: a failure costs only the slice it came in."""
-    with _connected(ctx, shop_id) as (_, connector):
+    with _connected(ctx, shop_id, "orders") as (_, connector):
         end = min(end, utcnow() - connector.lag)
         after = start
         while after < end:
@@ -292,8 +301,9 @@ def process_inbox(ctx: JobContext, job: Claimed) -> None:
 def _process_inbox(ctx: JobContext, shop_id: int) -> list[str]:
     """Map and ingest the shop's unprocessed entries; returns the orders that were new to the hub."""
     created: list[str] = []
-    # Mapping what is stored calls no platform: it must not make a shop whose polls fail look healthy.
-    with _connected(ctx, shop_id, health=False) as (_, connector):
+    # Mapping what is already stored calls no platform: a webhook's order going in says nothing of
+    # whether the shop's polls work.
+    with _connected(ctx, shop_id, None) as (_, connector):
         while True:
             with transaction(ctx.factory) as session:
                 entries = session.execute(
@@ -355,14 +365,59 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
     return [item.external_id or "" for item in report.items if item.outcome == "created"] if report else []
 
 
-def store_webhook(session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes) -> None:
-    """Keep a verified delivery in the inbox and, for an order, wake the shop's inbox job."""
-    event = connector.parse_webhook(headers, body)
+def store_webhook(
+    session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes
+) -> str | None:
+    """Keep a verified delivery in the inbox and, for an order, wake the shop's inbox job. A delivery the
+    hub cannot use is kept as given up, with its reason, which is returned."""
+    try:
+        event = connector.parse_webhook(headers, body)
+    except UnusableDelivery as exc:
+        _keep_unusable(session, shop.id, exc, body)
+        return str(exc)
     # Order deliveries share their key with polls of the same version; others are kept by delivery id.
     key = event.external_id or f"{event.topic}:{event.event_id}"
-    _store(session, shop.id, "webhook", event.topic, [RawOrder(key, event.version or "-", event.body)], body)
+    topic = event.topic[:64]
+    _store(session, shop.id, "webhook", topic, [RawOrder(key, event.version or "-", event.body)], body)
     if event.external_id is not None:
         enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
+    return None
+
+
+def _keep_unusable(session: Session, shop_id: int, exc: UnusableDelivery, body: bytes) -> None:
+    """One entry per delivery (a redelivery is the same entry), never processed: it waits, with its
+    reason, for a person. The body is kept as text the database can store."""
+    delivery = exc.delivery_id or hashlib.sha256(body).hexdigest()
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    insert_rows(
+        session,
+        InboxEntry,
+        (
+            "shop_id",
+            "source",
+            "topic",
+            "event_id",
+            "version",
+            "body",
+            "received_at",
+            "attempts",
+            "last_error",
+        ),
+        [
+            (
+                shop_id,
+                "webhook",
+                exc.topic.replace("\x00", "")[:64],
+                f"unusable:{delivery}".replace("\x00", "")[:200],
+                "-",
+                text,
+                utcnow(),
+                INBOX_MAX_ATTEMPTS,
+                str(exc)[:2000],
+            )
+        ],
+        skip_conflicts_on=["shop_id", "event_id", "version"],
+    )
 
 
 def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> int:
@@ -597,38 +652,53 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
         shown, data = binding.last_quantity, dict(binding.data or {})
         started = utcnow()
         binding.last_quantity, binding.last_pushed_at = None, started
-    with _connected(ctx, shop_id) as (_, connector):
+        shop_code = shop.code
+    with _connected(ctx, shop_id, "stock") as (_, connector):
         push = StockPush(
             listing_id, mapping.platform_sku, quantity, data, mapping.location, mapping.platform_ids or {}
         )
         (result,) = connector.push_stock([push])
-    this_listing = (ListingBinding.shop_id == shop_id) & (ListingBinding.listing_id == listing_id)
-    with transaction(ctx.factory) as session:
-        # A refused update left the shop showing what it showed.
-        told = quantity if result.ok else shown
-        # Locked as an edit of the mapping locks it: moved elsewhere meanwhile, the listing where it is
-        # now was told nothing yet, and the push the edit queued must not skip it.
-        place = session.execute(
-            select(SkuMapping.location, SkuMapping.platform_ids)
-            .where(SkuMapping.shop_id == shop_id, SkuMapping.listing_id == listing_id)
-            .with_for_update()
-        ).first()
-        if place is None or tuple(place) != (mapping.location, mapping.platform_ids):
-            told = None
-        values: dict[str, Any] = {"last_error": result.error, "last_quantity": told}
-        if result.binding is not None:
-            values["data"] = dict(result.binding)
-        ours = this_listing & (ListingBinding.last_pushed_at == started)
-        recorded = session.execute(update(ListingBinding).where(ours).values(values))
-        if not recorded.rowcount:  # type: ignore[attr-defined]
-            # Another push started while this one was out: which figure the shop took last is unknown.
-            # A new stamp keeps that one from recording either, and a push after both settles it.
-            session.execute(
-                update(ListingBinding).where(this_listing).values(last_quantity=None, last_pushed_at=utcnow())
-            )
-            enqueue(session, [_push_job(shop_id, listing_id)])
-    if not result.ok:
-        raise ChannelError(f"{shop_id}:{listing_id} refused the stock update: {result.error}")
+        this_listing = (ListingBinding.shop_id == shop_id) & (ListingBinding.listing_id == listing_id)
+        with transaction(ctx.factory) as session:
+            # A refused update left the shop showing what it showed.
+            told = quantity if result.ok else shown
+            # Locked as an edit of the mapping locks it: moved elsewhere meanwhile, the listing where it
+            # is now was told nothing yet, and the push the edit queued must not skip it.
+            place = session.execute(
+                select(SkuMapping.location, SkuMapping.platform_ids)
+                .where(SkuMapping.shop_id == shop_id, SkuMapping.listing_id == listing_id)
+                .with_for_update()
+            ).first()
+            if place is None or tuple(place) != (mapping.location, mapping.platform_ids):
+                told = None
+            values: dict[str, Any] = {"last_error": result.error, "last_quantity": told}
+            if result.binding is not None:
+                values["data"] = dict(result.binding)
+            ours = this_listing & (ListingBinding.last_pushed_at == started)
+            recorded = session.execute(update(ListingBinding).where(ours).values(values))
+            if not recorded.rowcount:  # type: ignore[attr-defined]
+                # Another push started while this one was out: which figure the shop took last is
+                # unknown. A new stamp keeps that one from recording either, and a push after both
+                # settles it.
+                session.execute(
+                    update(ListingBinding)
+                    .where(this_listing)
+                    .values(last_quantity=None, last_pushed_at=utcnow())
+                )
+                enqueue(session, [_push_job(shop_id, listing_id)])
+            # A listing refused while others go through leaves the shop healthy: it alerts on its own.
+            if result.ok:
+                resolve(session, "push_refused", subject)
+            else:
+                raise_alert(
+                    session,
+                    "push_refused",
+                    subject,
+                    f"{shop_code} refused the stock of {listing_id}: {result.error}",
+                )
+        if not result.ok:
+            # Refused inside an answer that succeeded: a failed push all the same, for the shop's health.
+            raise ChannelError(f"shop {shop_code} refused the stock of listing {listing_id}: {result.error}")
 
 
 @handler(RESYNC)

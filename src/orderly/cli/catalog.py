@@ -70,9 +70,14 @@ def shop_list() -> None:
     """List shops."""
     with unit_of_work() as session:
         shops = channels.list_shops(session)
-    table = Table("ID", "Code", "Name", "Channel", title="Shops")
+    table = Table("ID", "Code", "Name", "Channel", "Health", title="Shops")
     for shop in shops:
-        table.add_row(str(shop.id), shop.code, shop.name, shop.channel)
+        failing = [
+            f"{kind} failing since {when(h.unhealthy_since)}: {h.last_error}"
+            for kind, h in shop.health.items()
+            if h.unhealthy_since is not None
+        ]
+        table.add_row(str(shop.id), shop.code, shop.name, shop.channel, "; ".join(failing) or "ok")
     out.print(table)
 
 

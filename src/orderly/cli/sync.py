@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -17,7 +18,7 @@ from orderly.alerts.service import open_alerts
 from orderly.channels import service as channels
 from orderly.channels import sync
 from orderly.channels.inbox import list_inbox
-from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate, SyncSettings
+from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
 from orderly.channels.sync import replay_inbox
 from orderly.cli.common import fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
@@ -38,25 +39,42 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return found
 
 
+def _setting_value(text: str) -> Any:
+    """An empty value returns the setting to its default; an object or list is read as JSON."""
+    if not text:
+        return None
+    if text[0] in "{[":
+        try:
+            return json.loads(text)
+        except ValueError:
+            fail(f"--setting: {text!r} is not valid JSON")
+    return text
+
+
 def shop_connect(
     code: Annotated[str, typer.Argument(help="The shop's code")],
     base_url: Annotated[str | None, typer.Option(help="The platform's (or a sandbox's) address")] = None,
     credential: Annotated[
         list[str] | None, typer.Option(help="KEY=VALUE, repeatable; replaces all stored credentials")
     ] = None,
-    setting: Annotated[list[str] | None, typer.Option(help="KEY=VALUE sync setting, repeatable")] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE sync setting, repeatable; other settings keep their values. KEY= returns one "
+            "to its default; an object or list VALUE is JSON, e.g. rate_limits='{\"stock\": [5, 10]}'"
+        ),
+    ] = None,
     enable: Annotated[bool | None, typer.Option("--enable/--disable", help="Switch sync on or off")] = None,
 ) -> None:
     """Point a shop at its platform, store its credentials (encrypted) and switch its sync on or off."""
+    changes = {key: _setting_value(value) for key, value in _pairs(setting or [], "setting").items()}
+    update = ShopUpdate(
+        base_url=base_url,
+        credentials=_pairs(credential, "credential") if credential else None,
+        settings=changes or None,
+        sync_enabled=enable,
+    )
     with unit_of_work() as session:
-        current = channels.get_shop(session, code)
-        merged: dict[str, Any] = {**(current.settings or {}), **_pairs(setting or [], "setting")}
-        update = ShopUpdate(
-            base_url=base_url,
-            credentials=_pairs(credential, "credential") if credential else None,
-            settings=SyncSettings.model_validate(merged) if setting else None,
-            sync_enabled=enable,
-        )
         shop = channels.update_shop(session, code, update)
     state = "on" if shop.sync_enabled else "off"
     secrets = "set" if shop.has_credentials else "none"

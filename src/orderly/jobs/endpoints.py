@@ -9,6 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 
 from orderly.alerts.service import open_alerts
+from orderly.core.pagination import MAX_ID
 from orderly.core.web import DbSession, StatusOut, api_router, id_path
 from orderly.jobs import service
 
@@ -48,7 +49,7 @@ class AlertOut(BaseModel):
 def list_jobs(
     session: DbSession,
     status: Annotated[Literal["queued", "running", "done", "dead"] | None, Query()] = "dead",
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[JobOut]:
     """Dead jobs by default: the side effects that gave up, with their last error."""

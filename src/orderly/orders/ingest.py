@@ -871,14 +871,19 @@ def _store_rejections(
     items: list[ItemResult] = []
     fresh_rows, fresh_items, replayed_rows = [], [], []
     for rej in sorted(rejected, key=lambda r: r.index):
-        shop, external_id = _key_of(rej.payload)
-        reason = "; ".join(f"{e['field']}: {e['message']}" for e in rej.errors)[:2000]
-        item = ItemResult(rej.index, shop, external_id, "rejected", errors=rej.errors)
+        # Kept even when its key or a field name holds a NUL, which PostgreSQL cannot store: U+FFFD
+        # stands in (the errors already name the NUL).
+        shop, external_id = (
+            None if key is None else key.replace("\x00", "\ufffd") for key in _key_of(rej.payload)
+        )
+        errors = _jsonable(rej.errors)
+        reason = "; ".join(f"{e['field']}: {e['message']}" for e in errors)[:2000]
+        item = ItemResult(rej.index, shop, external_id, "rejected", errors=errors)
         items.append(item)
         if replaying is not None:
             item.rejection_id = replaying[rej.index]
             replayed_rows.append(
-                {"id": item.rejection_id, "reason": reason, "errors": rej.errors, "updated_at": now}
+                {"id": item.rejection_id, "reason": reason, "errors": errors, "updated_at": now}
             )
             continue
         fresh_items.append(item)
@@ -888,7 +893,7 @@ def _store_rejections(
                 "external_id": external_id,
                 "status": "open",
                 "reason": reason,
-                "errors": rej.errors,
+                "errors": errors,
                 "payload": _jsonable(rej.payload),
                 "attempts": 1,
                 "created_at": now,

@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +23,7 @@ from orderly.catalog.schemas import MappingIn, ProductIn
 from orderly.channels import service as shops
 from orderly.channels.amazon import AmazonConnector
 from orderly.channels.models import Shop
-from orderly.channels.schemas import ShopIn, ShopUpdate, SyncSettings
+from orderly.channels.schemas import ShopIn, ShopUpdate
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.inventory import service as inventory
@@ -102,18 +103,14 @@ def _connect(
     variants: dict[str, int],
 ) -> None:
     """Create the demo shops, catalog and stock on first start; point the shops at this run's sandboxes."""
-    shopify_settings = SyncSettings.model_validate(
-        {"poll_interval_s": 30, "location_id": shopify.location_id}
-    )
-    amazon_settings = SyncSettings.model_validate(
-        {
-            "poll_interval_s": 5,  # Amazon sends no order webhooks: polling is the path
-            "marketplace_id": amazon.marketplace_id,
-            "seller_id": amazon.seller_id,
-            "before_lag_seconds": 0,
-            "rate_limits": {op: (100.0, 100) for op in AmazonConnector.rate_limits},
-        }
-    )
+    shopify_settings: dict[str, Any] = {"poll_interval_s": 30, "location_id": shopify.location_id}
+    amazon_settings: dict[str, Any] = {
+        "poll_interval_s": 5,  # Amazon sends no order webhooks: polling is the path
+        "marketplace_id": amazon.marketplace_id,
+        "seller_id": amazon.seller_id,
+        "before_lag_seconds": 0,
+        "rate_limits": {op: (100.0, 100) for op in AmazonConnector.rate_limits},
+    }
     shopify_secrets = {"access_token": shopify.access_token, "webhook_secret": WEBHOOK_SECRET}
     amazon_secrets = {
         "client_id": amazon.client_id,

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from orderly.channels.amazon import mapper
 from orderly.channels.amazon.adapter import SpApi
@@ -49,6 +50,7 @@ from orderly.channels.connector import (
     StockPush,
 )
 from orderly.core.clock import utcnow
+from orderly.core.text import StorableStr
 
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"  # noqa: S105 - an address, not a secret
 #: getOrderItems allows a burst of 30 then one call every 2 s, and each order on a page needs one:
@@ -87,9 +89,33 @@ def _count(item: Mapping[str, Any], key: str) -> int:
     return value
 
 
+class AmazonSettings(BaseModel):
+    """What an Amazon shop's settings may hold beyond the engine's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    marketplace_id: StorableStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="e.g. ATVPDKIKX0DER; needed to sync",
+    )
+    seller_id: StorableStr | None = Field(
+        default=None, min_length=1, max_length=40, description="the merchant token; needed to sync"
+    )
+    token_url: HttpUrl | None = Field(
+        default=None, description="the LWA token endpoint, when not Amazon's own"
+    )
+    before_lag_seconds: float = Field(
+        default=120, ge=0, le=3600, description="how far behind now a poll window ends (Amazon requires 120)"
+    )
+
+
 class AmazonConnector(Connector):
     channel = "amazon"
     webhooks = False  # order notifications need SQS/EventBridge: polling only
+    settings_model = AmazonSettings
+    required_settings = ("marketplace_id", "seller_id")
     max_push_batch = 1  # one Listings Items PATCH per SKU
     rate_limits: ClassVar[Mapping[str, RateLimit]] = {
         "orders": RateLimit(0.0167, 20),  # getOrders

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels.connector import (
     AuthFailed,
@@ -35,6 +36,7 @@ from orderly.channels.connector import (
     retrying,
 )
 from orderly.channels.shopify import mapper, webhooks
+from orderly.core.text import StorableStr
 
 API_VERSION = "2024-01"
 #: The shop setting naming the location stock goes to when a listing's mapping names none.
@@ -47,6 +49,21 @@ DEFAULT_RETRY_AFTER = 2.0
 _BODY_CHARS = 2000  # of an error body kept on the exception
 _NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _OPEN_FULFILLMENT_ORDER = frozenset({"open", "in_progress"})
+
+
+class ShopifySettings(BaseModel):
+    """What a Shopify shop's settings may hold beyond the engine's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: int | None = Field(
+        default=None, gt=0, description="the Shopify location stock pushes set (a listing may name its own)"
+    )
+    api_version: StorableStr = Field(
+        default=API_VERSION, pattern=r"^\d{4}-\d{2}$", description="e.g. 2024-01"
+    )
+    page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="orders per page")
+    notify_customer: bool = Field(default=False, description="whether Shopify emails the buyer on a shipment")
 
 
 class ShopifyConnector(Connector):
@@ -73,6 +90,8 @@ class ShopifyConnector(Connector):
             if name in cls.listing_ids and not _storable_id(value)
         ]
         return problems
+
+    settings_model = ShopifySettings
 
     # --- orders ---------------------------------------------------------------------------------
 

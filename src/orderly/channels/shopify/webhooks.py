@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from orderly.channels.connector import Rejected, WebhookEvent
+import orjson
+
+from orderly.channels.connector import UnusableDelivery, WebhookEvent
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -39,20 +40,28 @@ def verify(secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
 
 def parse(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     """Order topics are keyed by the order and its ``updated_at``, exactly as a poll keys the same
-    order version, so a webhook and a poll of one version are one inbox entry."""
+    order version, so a webhook and a poll of one version are one inbox entry. Any other delivery
+    (another topic, ``orders/delete`` which carries only an id, a body that is not an order) is
+    :class:`UnusableDelivery`."""
     topic = header(headers, TOPIC_HEADER) or ""
+    delivery = header(headers, WEBHOOK_ID_HEADER) or None
+
+    def unusable(reason: str) -> UnusableDelivery:
+        return UnusableDelivery(
+            f"{topic or 'a delivery without a topic'}: {reason}", topic=topic, delivery_id=delivery
+        )
+
+    if not topic.startswith("orders/"):
+        raise unusable("the hub takes only order topics (orders/...)")
     try:
-        payload: Any = json.loads(body)
-    except ValueError as exc:
-        raise Rejected(f"{topic or 'webhook'} delivery is not JSON") from exc
+        payload: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise unusable(f"the body is not JSON ({exc})") from exc
     if not isinstance(payload, dict):
-        raise Rejected(f"{topic or 'webhook'} delivery is not a JSON object")
-    if topic.startswith("orders/"):
-        if payload.get("id") is None or not isinstance(payload.get("updated_at"), str):
-            raise Rejected(f"{topic} delivery has no order id or updated_at")
-        order_id = str(payload["id"])
-        return WebhookEvent(order_id, topic, order_id, payload["updated_at"], payload)
-    delivery = header(headers, WEBHOOK_ID_HEADER)
-    if not delivery:
-        raise Rejected(f"{topic or 'webhook'} delivery has no {WEBHOOK_ID_HEADER}")
-    return WebhookEvent(delivery, topic, None, payload.get("updated_at"), payload)
+        raise unusable("the body is not a JSON object")
+    order_id, updated_at = payload.get("id"), payload.get("updated_at")
+    if isinstance(order_id, bool) or not isinstance(order_id, int) or order_id <= 0:
+        raise unusable("the body has no order id (a positive integer `id`)")
+    if not isinstance(updated_at, str) or not 0 < len(updated_at) <= 64 or "\x00" in updated_at:
+        raise unusable("the body has no `updated_at` time")
+    return WebhookEvent(str(order_id), topic, str(order_id), updated_at, payload)

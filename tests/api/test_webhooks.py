@@ -1,0 +1,119 @@
+"""Whatever a platform (or anyone) posts to a webhook, the hub answers below 500; a genuine delivery it
+cannot use is kept with its reason and acknowledged, so the platform does not resend it for days."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.channels import service as shops
+from orderly.channels.models import InboxEntry
+from orderly.channels.schemas import ShopIn
+from orderly.channels.shopify.webhooks import signature
+from orderly.channels.sync import INBOX_MAX_ATTEMPTS
+from orderly.core.db import transaction
+from orderly.jobs.models import Job
+
+SECRET = "hush"
+ORDER = {"id": 450789469, "updated_at": "2026-11-11T10:00:00-05:00", "line_items": []}
+
+
+@pytest.fixture
+def shops_set_up(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        shops.create_shop(
+            s,
+            ShopIn(
+                code="shopify-us",
+                name="Shopify US",
+                channel="shopify",
+                base_url="http://127.0.0.1:9",
+                credentials={"access_token": "shpat", "webhook_secret": SECRET},
+            ),
+        )
+        # No marketplace_id or seller_id: its connector cannot even be built.
+        shops.create_shop(
+            s, ShopIn(code="amazon-us", name="Amazon US", channel="amazon", base_url="http://127.0.0.1:9")
+        )
+
+
+def deliver(client: TestClient, body: bytes, *, shop: str = "shopify-us", **headers: str) -> tuple[int, dict]:
+    signed = {"X-Shopify-Hmac-Sha256": signature(SECRET, body), **headers}
+    response = client.post(f"/api/v1/webhooks/{shop}", content=body, headers=signed)
+    return response.status_code, response.json()
+
+
+def entries(factory: sessionmaker[Session]) -> list[InboxEntry]:
+    with factory() as s:
+        return list(s.scalars(select(InboxEntry).order_by(InboxEntry.id)))
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "reason"),
+    [
+        (
+            json.dumps({"updated_at": ORDER["updated_at"]}).encode(),
+            {"X-Shopify-Topic": "orders/create"},
+            "order id",
+        ),
+        (b"<html>not json", {"X-Shopify-Topic": "orders/create"}, "not JSON"),
+        (b"\xff\xfe\x00 bytes", {"X-Shopify-Topic": "orders/updated"}, "not JSON"),
+        (b"[1, 2]", {"X-Shopify-Topic": "orders/create"}, "not a JSON object"),
+        (json.dumps({"id": 1}).encode(), {"X-Shopify-Topic": "orders/delete"}, "updated_at"),
+        (json.dumps({**ORDER, "updated_at": 17}).encode(), {"X-Shopify-Topic": "orders/paid"}, "updated_at"),
+        (json.dumps({**ORDER, "id": "\u0000"}).encode(), {"X-Shopify-Topic": "orders/paid"}, "order id"),
+        (json.dumps(ORDER).encode(), {"X-Shopify-Topic": "products/update"}, "only order topics"),
+        (json.dumps(ORDER).encode(), {}, "only order topics"),  # no topic, no webhook id
+    ],
+)
+def test_a_signed_delivery_the_hub_cannot_use_is_kept_with_its_reason(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    shops_set_up: None,
+    body: bytes,
+    headers: dict[str, str],
+    reason: str,
+) -> None:
+    answers = [deliver(client, body, **headers) for _ in range(2)]  # delivered twice
+
+    assert [status for status, _ in answers] == [200, 200]
+    assert answers[0][1]["status"] == "kept" and reason in answers[0][1]["reason"]
+    (entry,) = entries(factory)  # the second delivery is the same entry
+    assert entry.source == "webhook" and entry.processed_at is None
+    assert entry.attempts == INBOX_MAX_ATTEMPTS  # given up at once: waits for a person, not for workers
+    assert reason in (entry.last_error or "")
+    with factory() as s:
+        assert s.scalars(select(Job.kind)).all() == []
+
+
+def test_an_order_delivery_is_accepted_and_processed(
+    client: TestClient, factory: sessionmaker[Session], shops_set_up: None
+) -> None:
+    long_topic = "orders/" + "x" * 100
+    status, answer = deliver(client, json.dumps(ORDER).encode(), **{"X-Shopify-Topic": long_topic})
+
+    assert (status, answer) == (200, {"status": "accepted", "reason": None})
+    (entry,) = entries(factory)
+    assert (entry.event_id, entry.version, entry.topic) == ("450789469", ORDER["updated_at"], long_topic[:64])
+    with factory() as s:
+        assert s.scalars(select(Job.kind)).all() == ["process_inbox"]
+
+
+def test_unsigned_deliveries_and_shops_without_webhooks_are_refused_and_not_kept(
+    client: TestClient, anonymous: TestClient, factory: sessionmaker[Session], shops_set_up: None
+) -> None:
+    body = json.dumps(ORDER).encode()
+    forged = anonymous.post(
+        "/api/v1/webhooks/shopify-us", content=body, headers={"X-Shopify-Hmac-Sha256": "AAAA"}
+    )
+    amazon_status, amazon = deliver(anonymous, body, shop="amazon-us")
+    nobody_status, _ = deliver(anonymous, body, shop="nobody")
+
+    assert forged.status_code == 401
+    assert amazon_status == 404 and "sends no webhooks" in amazon["error"]["message"]
+    assert nobody_status == 404
+    assert entries(factory) == []

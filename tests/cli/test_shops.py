@@ -1,0 +1,41 @@
+"""``orderly shop connect``: settings change one by one; an unknown name fails listing the known ones."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.channels import service as shops
+from orderly.core.db import transaction
+from tests.cli.conftest import Cli
+
+
+def _settings(factory: sessionmaker[Session], code: str) -> dict[str, object]:
+    with transaction(factory) as s:
+        return dict(shops.get_shop(s, code).settings)
+
+
+def test_settings_change_one_by_one_and_unknown_names_fail(cli: Cli, factory: sessionmaker[Session]) -> None:
+    cli("shop", "add", "shopify-us", "--name", "Shopify US", "--channel", "shopify")
+    cli("shop", "connect", "shopify-us", "--setting", "location_id=655441491")
+    cli(
+        "shop",
+        "connect",
+        "shopify-us",
+        "--setting",
+        "poll_interval_s=30",
+        "--setting",
+        'rate_limits={"stock": [5, 10]}',
+    )
+
+    settings = _settings(factory, "shopify-us")
+    assert (settings["location_id"], settings["poll_interval_s"]) == (655441491, 30)
+    assert settings["rate_limits"] == {"stock": [5.0, 10]}
+
+    refused = cli("shop", "connect", "shopify-us", "--setting", "locaton_id=1", code=1)
+    assert "unknown setting 'locaton_id'" in refused.output and "location_id" in refused.output
+    invalid = cli("shop", "connect", "shopify-us", "--setting", "page_size=many", code=1)
+    assert "settings.page_size" in invalid.output
+
+    cli("shop", "connect", "shopify-us", "--setting", "poll_interval_s=")  # back to its default
+    assert _settings(factory, "shopify-us")["poll_interval_s"] == 60
+    assert _settings(factory, "shopify-us")["location_id"] == 655441491
