@@ -2,7 +2,7 @@
 failure counter on shops, so a kind that works never hides one that fails
 
 Revision ID: 20261203_1137
-Revises: 20261203_1100
+Revises: 0004_platform_states
 Create Date: 2026-12-03 10:40:00
 
 """
@@ -16,7 +16,7 @@ import orderly.core.db
 
 # revision identifiers, used by Alembic.
 revision: str = "20261203_1137"
-down_revision: str | Sequence[str] | None = "20261203_1100"
+down_revision: str | Sequence[str] | None = "0004_platform_states"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
