@@ -105,6 +105,29 @@ def test_the_corrected_order_is_found_and_identified_by_its_new_address(
     assert len(after) == len(before) + 1  # the new address, and now a phone
 
 
+def test_an_order_that_came_in_without_a_city_is_released_once_a_person_adds_it(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    held = _placed(client, factory, city=None)
+    assert [h["reason"] for h in held["holds"]] == ["address"]
+
+    still = _correct(client, held["id"], line1="2 Cross St.").json()  # the city is still missing
+    fixed = _correct(client, held["id"], city="Canton").json()
+
+    assert (still["status"], [h["reason"] for h in still["holds"]]) == ("on_hold", ["address"])
+    assert (fixed["status"], fixed["holds"]) == ("allocated", [])
+
+
+def test_a_buyers_cancel_request_stays_held(client: TestClient, factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 5})
+    body = order(("SKU-1", 1), cancel_requested=True, shipping_address={**US, "postal_code": "ABCDE"})
+    (item,) = client.post("/api/v1/orders/ingest", json={"orders": [body]}).json()["items"]
+
+    fixed = _correct(client, item["order_id"], postal_code="48817").json()
+
+    assert (fixed["status"], [h["reason"] for h in fixed["holds"]]) == ("on_hold", ["cancel_request"])
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [

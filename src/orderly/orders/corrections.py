@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.orders import holds, search
-from orderly.orders.domain import HoldReason, OrderStatus, check_transition
+from orderly.orders.domain import CLOSED, PERSONS_HOLDS, OrderStatus, check_transition, with_address_hold
 from orderly.orders.models import Order, OrderEvent
 from orderly.orders.schemas import AddressCorrectionIn
 from orderly.review import service as review
@@ -33,24 +33,8 @@ ADDRESS_COLUMNS = {
     "country": "ship_country",
     "phone": "ship_phone",
 }
-#: Once a label is printed or the parcel left, the address is the carrier's business.
-_FIXED = frozenset(
-    {
-        OrderStatus.LABEL_PRINTED,
-        OrderStatus.SHIPPED,
-        OrderStatus.DELIVERED,
-        OrderStatus.CANCELLED,
-        OrderStatus.RETURNED,
-    }
-)
-#: Holds the review and allocation decide again, whoever placed them; any other hold (a person's, a
-#: buyer's cancellation request) stays until a person lifts it.
-_DECIDED_AGAIN = frozenset({HoldReason.ADDRESS, HoldReason.OUT_OF_STOCK})
-
-
-def _decided_again(hold: dict[str, Any]) -> bool:
-    by_rule = any("rule" in detail for detail in hold.get("details") or [])
-    return by_rule or hold.get("reason") in _DECIDED_AGAIN
+#: Once a label is printed or the parcel left (or the platform ships it), the address is the carrier's.
+_FIXED = CLOSED | {OrderStatus.LABEL_PRINTED, OrderStatus.PLATFORM_FULFILLED}
 
 
 def _shown(value: Any) -> str:
@@ -93,9 +77,10 @@ def _rereview(session: Session, order: Order, before: Any, actor: str) -> None:
     if before is not None and after is not None:
         review.reidentify(session, before, after)
         search.record_keys(session, [(order.id, after.order)], known=True)
-    found = [hold.as_json() for hold in verdict.holds(key)]
+    address = {part: getattr(order, column) for part, column in ADDRESS_COLUMNS.items()}
+    found = [hold.as_json() for hold in with_address_hold(verdict.holds(key), address)]
     order.review = verdict.as_json(key, {})
-    kept = [h for h in order.holds if not _decided_again(h)]
+    kept = [h for h in order.holds if h.get("reason") in PERSONS_HOLDS]
     status = order.status
     if found or kept:
         if status != OrderStatus.ON_HOLD:

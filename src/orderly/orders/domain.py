@@ -145,6 +145,15 @@ def address_hold(address: Mapping[str, object]) -> Hold | None:
     return Hold(HoldReason.ADDRESS, message, [{"missing": missing}])
 
 
+def with_address_hold(holds: list[Hold], address: Mapping[str, object]) -> list[Hold]:
+    """The review's holds, with the address hold when the address cannot take a parcel and no rule
+    held the order for its address already."""
+    if any(h.reason == HoldReason.ADDRESS for h in holds):
+        return holds
+    incomplete = address_hold(address)
+    return holds if incomplete is None else [*holds, incomplete]
+
+
 #: The hold of an order whose buyer asked to cancel (the buyer's remark says why): nobody ships it
 #: until a person cancels it or releases it.
 CANCEL_REQUEST_HOLD = Hold(

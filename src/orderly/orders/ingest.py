@@ -43,11 +43,11 @@ from orderly.orders.domain import (
     HoldReason,
     LineSignature,
     OrderStatus,
-    address_hold,
     held_by_person,
     lines_changed,
     shortage_hold,
     status_at_import,
+    with_address_hold,
 )
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
@@ -697,11 +697,7 @@ class _Plan:
         """
         assert self.review is not None
         order = self.orders[key]
-        holds = self.review.holds(key)
-        if not any(h.reason == HoldReason.ADDRESS for h in holds):
-            incomplete = address_hold(order["shipping_address"])
-            if incomplete is not None:
-                holds.append(incomplete)
+        holds = with_address_hold(self.review.holds(key), order["shipping_address"])
         if order["cancel_requested"]:
             holds.append(CANCEL_REQUEST_HOLD)
         if not alloc.ok and self.review.holds_when_short(key):
