@@ -20,8 +20,8 @@ def test_shops(cli: Cli, factory: sessionmaker[Session]) -> None:
         shops = [(x.code, x.name, x.channel) for x in s.scalars(select(Shop).order_by(Shop.id))]
     assert shops == [("amazon-de", "Amazon DE", "amazon"), ("web", "Web shop", "shopify")]
     listing = cli("shop", "list").stdout
-    assert rows(listing, "1") == [["1", "amazon-de", "Amazon DE", "amazon"]]
-    assert rows(listing, "2") == [["2", "web", "Web shop", "shopify"]]
+    assert rows(listing, "1") == [["1", "amazon-de", "Amazon DE", "amazon", "ok"]]
+    assert rows(listing, "2") == [["2", "web", "Web shop", "shopify", "ok"]]
 
 
 def test_refusals_are_red_messages_with_exit_code_1(cli: Cli, factory: sessionmaker[Session]) -> None:
