@@ -8,6 +8,7 @@ Each xdist worker gets its own PostgreSQL database and SQLite file, migrated wit
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from orderly.core.db import make_engine, make_session_factory
 from orderly.core.migrate import upgrade
 from orderly.core.models import Base
 from orderly.review import service as review
+
+# The suite never touches the user's data folder (the embedded database, the key of shop credentials).
+os.environ["ORDERLY_DATA_DIR"] = tempfile.mkdtemp(prefix="orderly-test-data-")
 
 POSTGRES = os.environ.get("ORDERLY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 BACKENDS = [

@@ -152,3 +152,18 @@ def test_token_errors(cli: Cli, db_url: str) -> None:
     assert "no token 999" in cli("token", "revoke", "999", code=1).stderr
     cli("token", "create", "  ", code=2)
     assert _tokens(db_url) == []
+
+
+def test_status_names_the_data_folder_and_database_and_fails_until_migrated(
+    cli: Cli, empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERLY_DATA_DIR", str(tmp_path / "data"))
+
+    before = cli("status", code=1)
+    cli("migrate")
+    after = cli("status")
+
+    assert f"Data folder:   {tmp_path / 'data'}" in after.output
+    assert "run `orderly migrate`" in before.output
+    assert "Schema:        up to date" in after.output
+    assert "Commands work on the database directly" in after.output

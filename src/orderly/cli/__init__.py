@@ -12,7 +12,7 @@ from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, 
 from orderly.cli.common import Group
 from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.review import review_app
-from orderly.cli.server import migrate, start, token_app
+from orderly.cli.server import migrate, start, status, token_app
 from orderly.cli.stock import stock_app
 from orderly.cli.sync import (
     alerts,
@@ -33,6 +33,7 @@ app = typer.Typer(
 )
 app.command()(start)
 app.command()(migrate)
+app.command()(status)
 app.command()(ingest)
 app.command()(worker)
 app.command()(alerts)

@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 from orderly.auth import service as auth
 from orderly.cli.common import out, session_factory, show_secret, unit_of_work, when
 from orderly.core.config import get_settings
-from orderly.core.migrate import upgrade
+from orderly.core.db import make_engine
+from orderly.core.migrate import schema_state, upgrade
 from orderly.sandbox.demo import start_demo
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
@@ -24,6 +25,32 @@ def migrate() -> None:
     url = get_settings().resolved_database_url()
     upgrade(url)
     out.print(f"Database schema is up to date: {make_url(url).render_as_string(hide_password=True)}")
+
+
+def status() -> None:
+    """Where this command's configuration, data and database are, and whether the schema is current.
+
+    Every command works on that database directly, as whoever can read its configuration; API tokens
+    guard the HTTP API only."""
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    if settings.database_url or (settings.data_dir / "orderly.db").exists():
+        engine = make_engine(url)
+        try:
+            state = schema_state(engine)
+        finally:
+            engine.dispose()
+    else:
+        state = "empty"  # looking must not create the embedded database
+    advice = {"empty": " (no tables yet: run `orderly migrate`)", "behind": " (run `orderly migrate`)"}
+    out.print(f"Configuration: {settings.env_file or 'environment only (no .env file)'}")
+    out.print(f"Data folder:   {settings.data_dir}")
+    out.print(f"Database:      {make_url(url).render_as_string(hide_password=True)}")
+    out.print(f"Schema:        {state}{advice.get(state, '')}")
+    out.print(f"API:           http://{settings.host}:{settings.port}/api/v1 (token required)")
+    out.print("Commands work on the database directly; API tokens guard the HTTP API only.")
+    if state != "up to date":
+        raise typer.Exit(1)
 
 
 def start(

@@ -1,20 +1,56 @@
-"""Settings from the environment (prefix ``ORDERLY_``) or a ``.env`` file; see ``.env.example``."""
+"""Settings from the environment (prefix ``ORDERLY_``) or a ``.env`` file; see ``.env.example``.
+
+One configuration wherever a command runs: the ``.env`` in use is the file ``ORDERLY_ENV_FILE`` names,
+else ``.env`` in the current folder if there is one; the data directory (the embedded database and the
+key that encrypts shop credentials) is ``ORDERLY_DATA_DIR``, taken relative to the folder of that
+``.env`` (or the current folder without one), else the user's data directory, the same for every
+folder. ``orderly status`` prints both.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orderly.core.clock import zone
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ORDERLY_", env_file=".env", extra="ignore")
+def user_data_dir() -> Path:
+    """Where Orderly keeps its data unless told otherwise: the platform's per-user data folder."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "orderly"
 
-    data_dir: Path = Field(default=Path("var"), description="Where the embedded database lives.")
+
+def env_file_in_use() -> Path | None:
+    """The ``.env`` file settings are read from, as an absolute path, or None."""
+    named = os.environ.get("ORDERLY_ENV_FILE")
+    if named:
+        return Path(named).expanduser().resolve()
+    local = Path(".env")
+    return local.resolve() if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERLY_", extra="ignore")
+
+    env_file: Path | None = Field(
+        default=None, description="The .env file read (ORDERLY_ENV_FILE, else .env in the current folder)."
+    )
+    data_dir: Path = Field(
+        default_factory=user_data_dir,
+        description="Where the embedded database and the credentials key live; relative: to the folder "
+        "of the .env in use. Default: the user's data folder (~/.local/share/orderly on Linux).",
+    )
     database_url: str = Field(
         default="",
         description="SQLAlchemy URL; empty means the embedded SQLite file in data_dir. "
@@ -47,13 +83,25 @@ class Settings(BaseSettings):
         zone(value)
         return value
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return user_data_dir() if value == "" else value  # ORDERLY_DATA_DIR= (as in .env.example)
+
+    @model_validator(mode="after")
+    def _absolute_data_dir(self) -> Settings:
+        base = self.env_file.parent if self.env_file is not None else Path.cwd()
+        self.data_dir = (base / self.data_dir.expanduser()).resolve()
+        return self
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'orderly.db').resolve()}"
+        return f"sqlite:///{self.data_dir / 'orderly.db'}"
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    env_file = env_file_in_use()
+    return Settings(_env_file=env_file, env_file=env_file)
