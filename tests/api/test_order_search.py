@@ -1,5 +1,5 @@
-"""Finding orders: `q=` by platform order number, buyer name, email or phone, and plain dates read in
-the viewer's time zone."""
+"""Finding orders: `q=` by platform order number, buyer name, email, phone or tracking number, and
+plain dates read in the viewer's time zone. An order shows the shipments the platform reports."""
 
 from __future__ import annotations
 
@@ -154,3 +154,57 @@ def test_bad_zones_dates_and_searches_are_422_naming_the_field(
 
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+UPS = {
+    "carrier": "UPS",
+    "tracking_number": "1Z001985YW99744790",
+    "tracking_url": "https://www.ups.com/WebTracking?trackNums=1Z001985YW99744790",
+    "shipped_at": "2026-11-12T09:01:51-05:00",
+}
+
+
+def _shipments_of(client: TestClient, external_id: str) -> list[dict[str, Any]]:
+    listed = client.get("/api/v1/orders", params={"q": external_id}).json()["items"]
+    detail = client.get(f"/api/v1/orders/{listed[0]['id']}")
+    assert detail.status_code == 200, detail.text
+    return list(detail.json()["shipments"])
+
+
+def test_an_order_shows_its_shipments_and_is_found_by_tracking_number(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 100})
+    _ingest(client, order(external_id="#2001", shipments=[UPS]), order(external_id="#2002"))
+
+    assert _shipments_of(client, "#2001") == [UPS | {"shipped_at": "2026-11-12T14:01:51Z"}]
+    assert _shipments_of(client, "#2002") == []
+    assert _found(client, q="1Z001985YW99744790") == ["#2001"]
+    assert _found(client, q="1z 0019 85yw 9974 4790") == ["#2001"]  # as printed on a label, in any case
+    assert _found(client, q="1Z001985YW9974479") == []  # whole numbers only
+
+
+def test_a_newer_version_brings_its_shipments_and_one_that_does_not_say_keeps_them(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 100})
+    _ingest(client, order(external_id="#3001"))
+    dhl = {"carrier": "DHL", "tracking_number": "JD014600003828", "tracking_url": None, "shipped_at": None}
+
+    def update(updated: int, **fields: Any) -> None:
+        response = client.post(
+            "/api/v1/orders/ingest", json={"orders": [order(external_id="#3001", updated=updated, **fields)]}
+        )
+        assert response.json()["items"][0]["outcome"] == "updated", response.text
+
+    update(60, shipments=[dhl])
+    assert _shipments_of(client, "#3001") == [dhl]
+    assert _found(client, q="JD014600003828") == ["#3001"]
+
+    update(120)  # a version that names no shipments (Amazon's never do)
+    assert _shipments_of(client, "#3001") == [dhl]
+
+    update(180, shipments=[UPS])  # the platform replaced the tracking number
+    assert [s["tracking_number"] for s in _shipments_of(client, "#3001")] == ["1Z001985YW99744790"]
+    assert _found(client, q="1Z001985YW99744790") == ["#3001"]
+    assert _found(client, q="JD014600003828") == ["#3001"]  # keys are never removed

@@ -92,6 +92,22 @@ def test_show_prints_the_order_its_lines_holds_and_history(cli: Cli, factory: se
     assert "no order 999999" in missing.stderr
 
 
+def test_show_prints_the_shipments_and_list_finds_the_order_by_tracking_number(
+    cli: Cli, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    ups = {"carrier": "UPS", "tracking_number": "1Z001985YW99744790", "shipped_at": "2026-11-12T14:01:51Z"}
+    ingest_batch(factory, [order(external_id="#4001", shipments=[ups, {"carrier": "DHL"}])], actor="test")
+    shipped = stored_order(factory, "#4001")
+
+    shown = cli("orders", "show", str(shipped.id)).stdout
+    found = cli("orders", "list", "--q", "1z001985yw99744790").stdout
+
+    assert "Shipment: UPS 1Z001985YW99744790, sent 2026-11-12 14:01 UTC" in shown
+    assert "Shipment: DHL no tracking number" in shown
+    assert "#4001" in found
+
+
 def test_cancel_gives_the_stock_back_and_keeps_the_reason(cli: Cli, factory: sessionmaker[Session]) -> None:
     _orders(factory)
     first = stored_order(factory, "#1001")

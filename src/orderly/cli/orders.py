@@ -336,7 +336,9 @@ def orders_list(
     country: Annotated[str | None, typer.Option(help="Shipping country, ISO 3166-1 alpha-2, e.g. DE")] = None,
     q: Annotated[
         str | None,
-        typer.Option("--q", help="An order number, a buyer's name (or one word of it), email or phone"),
+        typer.Option(
+            "--q", help="An order number, a buyer's name (or one word of it), email, phone or tracking number"
+        ),
     ] = None,
     placed_from: Annotated[
         str | None,
@@ -405,7 +407,7 @@ def orders_list(
 
 @orders_app.command("show")
 def orders_show(order_id: OrderId) -> None:
-    """One order: buyer, address, lines, holds and its history."""
+    """One order: buyer, address, lines, shipments with tracking, holds and its history."""
     with unit_of_work() as session:
         o = queries.get_order(session, order_id)
     a = o.shipping_address
@@ -435,6 +437,13 @@ def orders_show(order_id: OrderId) -> None:
             display(line.unit_price, o.currency),
         )
     out.print(lines)
+    for shipment in o.shipments:
+        parts = [
+            f"{shipment.carrier or 'carrier unknown'} {shipment.tracking_number or 'no tracking number'}",
+            f"sent {when(shipment.shipped_at)}" if shipment.shipped_at else None,
+            shipment.tracking_url,
+        ]
+        out.print("Shipment: " + ", ".join(part for part in parts if part))
     for hold in o.holds:
         out.print(f"Held ({hold.reason}): {hold.message}", style="yellow")
     history = Table("When", "Event", "Status", "By", "Note", title="History")

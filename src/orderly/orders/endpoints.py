@@ -66,7 +66,8 @@ def list_orders(
         Query(
             min_length=1,
             max_length=320,
-            description="the platform order number, the buyer's name (or one word of it), email or phone",
+            description="the platform order number, the buyer's name (or one word of it), email, phone or "
+            "a tracking number",
         ),
     ] = None,
     placed_from: DayOrTime | None = None,

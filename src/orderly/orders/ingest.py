@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -389,6 +389,7 @@ NEW_ORDER_COLUMNS = (
     "holds",
     "review",
     "created_at",
+    "shipments",
     *HEADER_COLUMNS,
 )
 
@@ -429,6 +430,16 @@ def _header(cand: _Candidate, now: datetime) -> tuple[Any, ...]:
         order["updated_at"],
         now,
     )
+
+
+def _shipments(order: NormalizedOrder) -> list[dict[str, Any]] | None:
+    """The platform's shipments as stored (JSON), or None when this version does not list them."""
+    if order["shipments"] is None:
+        return None
+    return [
+        {**shipment, "shipped_at": at.astimezone(UTC).isoformat() if (at := shipment["shipped_at"]) else None}
+        for shipment in order["shipments"]
+    ]
 
 
 def _lines(cand: _Candidate) -> list[list[Any]]:
@@ -741,6 +752,7 @@ class _Plan:
                     holds,
                     review,
                     self.now,
+                    _shipments(cand.order) or [],
                     *self._tagged(cand.key),
                 )
             )
@@ -785,6 +797,9 @@ class _Plan:
                 row |= {"status": status, "holds": decision.holds}
             elif status != known.status:
                 row |= {"status": status, "holds": []}
+            shipments = _shipments(cand.order)
+            if shipments is not None:
+                row["shipments"] = shipments
             groups.setdefault(tuple(row), []).append(row)
             lines.extend(_with_order(self.line_rows[cand.key], known.id))
             self.events[cand.key] = self._event(known.id, "updated", known.status, status, note)

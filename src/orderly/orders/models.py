@@ -72,6 +72,9 @@ class Order(Base):
     seller_remark: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JsonValue, default=list)
     holds: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue, default=list)
+    # The parcels the platform reports sent (carrier, tracking number and url, when), as its latest
+    # version lists them; kept on the order, read with it, searched through order_search_keys.
+    shipments: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue, default=list, server_default="[]")
     # The auto-review decision: which rules fired and why, the risk score and its factors.
     review: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
     warehouse_id: Mapped[int | None] = mapped_column(BigId)

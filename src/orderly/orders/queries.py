@@ -33,6 +33,7 @@ from orderly.orders.schemas import (
     OrderOut,
     OrderPage,
     RejectionOut,
+    ShipmentOut,
 )
 
 
@@ -42,7 +43,7 @@ class OrderFilters:
     shop: str | None = None  # shop code
     sku: str | None = None  # our SKU or a platform SKU
     country: str | None = None  # shipping country, ISO 3166-1 alpha-2
-    q: str | None = None  # an order number, a buyer's name, email or phone: see orders/search.py
+    q: str | None = None  # order number, buyer's name, email, phone, tracking number: orders/search.py
     placed_from: datetime | None = None  # inclusive
     placed_to: datetime | None = None  # exclusive
 
@@ -175,6 +176,7 @@ def _order_out(order: Order, shop: str, warehouse: str | None, lines: list[Order
         created_at=order.created_at,
         updated_at=order.updated_at,
         lines=lines,
+        shipments=[ShipmentOut.model_validate(shipment) for shipment in order.shipments or []],
     )
 
 

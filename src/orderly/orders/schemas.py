@@ -141,6 +141,19 @@ class NormalizedLine(TypedDict):
 
 
 @with_config(_STRICT)
+class Shipment(TypedDict):
+    """A parcel the platform reports sent (by the seller in the platform's admin, an app, the hub)."""
+
+    carrier: Optional200
+    tracking_number: Optional200
+    tracking_url: Annotated[Annotated[str, _text(2000)] | None, Field(default=None)]
+    shipped_at: Annotated[Timestamp | None, Field(default=None)]
+
+
+MAX_SHIPMENTS = 100
+
+
+@with_config(_STRICT)
 class NormalizedOrder(TypedDict):
     """One platform order after mapping; ``updated_at`` orders its versions."""
 
@@ -171,6 +184,15 @@ class NormalizedOrder(TypedDict):
     ]
     billing_country: Annotated[Country | None, Field(default=None)]
     lines: Annotated[list[NormalizedLine], Field(min_length=1, max_length=500)]
+    shipments: Annotated[
+        list[Shipment] | None,
+        Field(
+            default=None,
+            max_length=MAX_SHIPMENTS,
+            description="the platform's shipments as it now lists them (they replace the stored ones); "
+            "null when the platform does not say (the stored ones stay)",
+        ),
+    ]
     shipping_total: Annotated[MinorUnits, Field(default=0)]
     discount_total: Annotated[MinorUnits, Field(default=0)]
     tax_total: Annotated[MinorUnits, Field(default=0)]
@@ -255,6 +277,13 @@ class AddressOut(BaseModel):
     phone: str | None
 
 
+class ShipmentOut(BaseModel):
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    shipped_at: datetime | None
+
+
 class HoldOut(BaseModel):
     reason: HoldReason
     message: str
@@ -307,6 +336,7 @@ class OrderOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     lines: list[OrderLineOut]
+    shipments: list[ShipmentOut] = Field(description="the parcels the platform reports sent, with tracking")
 
 
 class OrderEventOut(BaseModel):

@@ -1,5 +1,5 @@
 """Finding an order by what a person has at hand: its platform order number, the buyer's name, email
-or phone.
+or phone, a tracking number.
 
 Each order stores one hashed key per normalized value (``order_search_keys``, keyed by key then
 order), so a search is an index lookup on SQLite and PostgreSQL alike, at any number of orders and
@@ -25,6 +25,8 @@ from orderly.review.facts import identity_hash
 PHONE_DIGITS = 9  # enough to tell numbers apart, few enough to skip country and trunk prefixes
 _NOT_DIGIT = re.compile(r"\D")
 PHONE_LIKE = re.compile(r"^[\d\s()+./-]+$")
+_NOT_TRACKING = re.compile(r"[\s-]")
+_TRACKING = "q:tracking:"  # its own keys: a tracking number without spaces never meets a name
 
 
 def _text(value: str) -> str:
@@ -36,8 +38,13 @@ def _phone(value: str) -> str | None:
     return digits[-PHONE_DIGITS:] if len(digits) >= 6 else None
 
 
-def _hashed(values: Iterable[str | None]) -> set[int]:
-    return {identity_hash("q:" + value) for value in values if value}
+def _tracking(value: str) -> str:
+    # Carriers print tracking numbers in groups ("1Z 999 AA1 01"); people type them either way.
+    return _NOT_TRACKING.sub("", value).casefold()
+
+
+def _hashed(values: Iterable[str | None], kind: str = "q:") -> set[int]:
+    return {identity_hash(kind + value) for value in values if value}
 
 
 def keys_of(order: Mapping[str, Any]) -> set[int]:
@@ -51,13 +58,17 @@ def keys_of(order: Mapping[str, Any]) -> set[int]:
     if buyer.get("email"):
         values.append(_text(buyer["email"]))
     values += [_phone(phone) for phone in (buyer.get("phone"), address.get("phone")) if phone]
-    return _hashed(values)
+    numbers = (shipment.get("tracking_number") for shipment in order.get("shipments") or [])
+    return _hashed(values) | _hashed([_tracking(n) for n in numbers if n], _TRACKING)
 
 
 def query_keys(q: str) -> set[int]:
-    """The keys a search for ``q`` looks up: ``q`` as text, and as a phone number when it is one."""
+    """The keys a search for ``q`` looks up: ``q`` as text, as a tracking number, and as a phone number
+    when it is one."""
     text = _text(q)
-    return _hashed([text, text.lstrip("#"), _phone(q) if PHONE_LIKE.match(q) else None])
+    return _hashed([text, text.lstrip("#"), _phone(q) if PHONE_LIKE.match(q) else None]) | _hashed(
+        [_tracking(q)], _TRACKING
+    )
 
 
 def record_keys(session: Session, orders: Iterable[tuple[int, Mapping[str, Any]]], *, known: bool) -> None:

@@ -208,3 +208,51 @@ def test_without_its_fulfillments_a_fulfilled_line_counts_as_shipped() -> None:
     del payload["fulfillments"]
     payload["line_items"][1]["fulfillment_status"] = "fulfilled"
     assert [line["shipped"] for line in normalized(payload)["lines"]] == [0, 1, 0]
+
+
+# --- shipments and their tracking -----------------------------------------------------------------------
+
+CREATED_FULFILLMENT = sample("fulfillment_create_response.json")["fulfillment"]
+
+
+def test_the_listed_samples_failed_fulfillment_is_no_shipment() -> None:
+    assert normalized(LISTED[0])["shipments"] == []
+
+
+def test_a_successful_fulfillment_is_a_shipment_with_carrier_tracking_and_time() -> None:
+    payload = copy.deepcopy(LISTED[0])
+    payload["fulfillments"].append(CREATED_FULFILLMENT)  # as Shopify lists it once it is created
+
+    assert normalized(payload)["shipments"] == [
+        {
+            "carrier": "UPS",
+            "tracking_number": "1Z001985YW99744790",
+            "tracking_url": "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1Z001985YW99744790",
+            "shipped_at": datetime(2024, 1, 2, 14, 1, 51, tzinfo=UTC),  # 09:01:51-05:00
+        }
+    ]
+
+
+def test_each_tracking_number_of_a_fulfillment_is_a_shipment_and_one_without_is_still_sent() -> None:
+    several = copy.deepcopy(LISTED[0]["fulfillments"][0])  # the sample's USPS fulfillment
+    several |= {"status": "success", "tracking_numbers": ["9400 1", "9400 2"], "tracking_urls": []}
+    untracked = copy.deepcopy(CREATED_FULFILLMENT)
+    untracked |= {"tracking_company": None, "tracking_number": None, "tracking_numbers": []}
+    untracked |= {"tracking_url": None, "tracking_urls": []}
+    payload = copy.deepcopy(LISTED[0]) | {"fulfillments": [several, untracked]}
+
+    shipments = normalized(payload)["shipments"]
+
+    assert shipments is not None
+    assert [(s["carrier"], s["tracking_number"], s["tracking_url"]) for s in shipments] == [
+        ("USPS", "9400 1", None),  # urls that do not pair with the numbers are not guessed
+        ("USPS", "9400 2", None),
+        (None, None, None),
+    ]
+    assert shipments[2]["shipped_at"] == datetime(2024, 1, 2, 14, 1, 51, tzinfo=UTC)
+
+
+def test_a_payload_without_fulfillments_says_nothing_of_shipments() -> None:
+    payload = copy.deepcopy(LISTED[0])
+    del payload["fulfillments"]
+    assert normalized(payload)["shipments"] is None

@@ -3,7 +3,9 @@
 An order is the pair ``{"order": <getOrders/getOrder order>, "items": [<getOrderItems items>]}``.
 Amazon money is ``{"CurrencyCode", "Amount"}`` with ``Amount`` a decimal string in major units; it
 becomes integer minor units with :class:`~decimal.Decimal`, never through floats. An amount finer
-than its currency allows (``"25.99"`` JPY) is refused rather than rounded.
+than its currency allows (``"25.99"`` JPY) is refused rather than rounded. ``getOrders`` and
+``getOrderItems`` name no carrier nor tracking number, so an Amazon order leaves ``shipments`` unset
+(unknown, not none): what the hub stored stays.
 """
 
 from __future__ import annotations

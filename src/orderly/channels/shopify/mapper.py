@@ -26,6 +26,7 @@ PAYMENT_STATUS = {
     "expired": "failed",
 }
 MAX_TAGS = 50  # what the normalized order keeps; Shopify allows more, the raw payload keeps them all
+MAX_SHIPMENTS = 100  # likewise
 
 
 def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
@@ -63,6 +64,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
             "shipping_address": _address(shipping or billing, buyer_name),
             "billing_country": _text((billing or {}).get("country_code")),
             "lines": lines,
+            "shipments": _shipments(order),
             "shipping_total": _money(order, "total_shipping_price", exponent, default=0),
             # Line discounts are already off the lines; what is left (shipping discounts, for
             # instance) is the order's own discount, so the parts add up to total_price.
@@ -114,6 +116,31 @@ def _fulfilled(order: Mapping[str, Any]) -> dict[Any, int] | None:
         for item in fulfillment.get("line_items") or []:
             shipped[item["id"]] = shipped.get(item["id"], 0) + int(item["quantity"])
     return shipped
+
+
+def _shipments(order: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """One shipment per tracking number of each successful fulfillment (one without a number is still
+    a parcel sent, when and by whom); None when the payload carries no fulfillments."""
+    fulfillments = order.get("fulfillments")
+    if fulfillments is None:
+        return None
+    shipments = []
+    for fulfillment in fulfillments:
+        if fulfillment.get("status") != "success":
+            continue
+        numbers = fulfillment.get("tracking_numbers") or [fulfillment.get("tracking_number")]
+        urls = fulfillment.get("tracking_urls") or [fulfillment.get("tracking_url")]
+        for position, number in enumerate(numbers):
+            shipments.append(
+                {
+                    "carrier": _text(fulfillment.get("tracking_company")),
+                    "tracking_number": _text(number),
+                    # Shopify lists the urls in the order of the numbers they track.
+                    "tracking_url": _text(urls[position]) if len(urls) == len(numbers) else None,
+                    "shipped_at": fulfillment.get("created_at"),
+                }
+            )
+    return shipments[:MAX_SHIPMENTS]
 
 
 def _line(item: Mapping[str, Any], exponent: int, fulfilled: Mapping[Any, int] | None) -> dict[str, Any]:
