@@ -3,10 +3,11 @@
 Fills a fresh database with N orders (default 1,000,000) and their search keys, written straight to
 the tables (ingest's speed is ``bench/ingest.py``'s subject), then times ``GET /orders?q=`` as the API
 runs it (:func:`orderly.orders.queries.list_orders`, a page of 50) for an order number, an email, a
-phone and a surname shared by many buyers. The baseline, measured in the same run on the same data,
-is the search the key table replaces: comparing the orders' own columns (lower-cased equality, a
-substring of the name and of the phone), which no ordinary index serves. Both must find the same
-orders. The last line printed is one JSON object with the figures (milliseconds, medians).
+phone, a tracking number and a surname shared by many buyers. The baseline, measured in the same run
+on the same data, is the search the key table replaces: comparing the orders' own columns
+(lower-cased equality, a substring of the name, of the phone and of the shipments), which no
+ordinary index serves. Both must find the same orders. The last line printed is one JSON object with
+the figures (milliseconds, medians).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Text, cast, func, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from common import postgres_url
@@ -43,7 +44,7 @@ LAST = [f"Surname{n}" for n in range(2_000)] + ["Smith"] * 20  # one common surn
 COLUMNS = (
     "shop_id", "external_id", "status", "payment_status", "currency", "subtotal", "shipping_total",
     "discount_total", "tax_total", "total", "buyer_name", "buyer_email", "buyer_phone", "ship_name",
-    "ship_line1", "ship_city", "ship_country", "ship_phone", "tags", "holds", "placed_at",
+    "ship_line1", "ship_city", "ship_country", "ship_phone", "tags", "holds", "shipments", "placed_at",
     "platform_updated_at", "created_at", "updated_at",
 )  # fmt: skip
 
@@ -57,14 +58,19 @@ def _order(
     email = f"buyer{number}@example.com"
     phone = f"+49 30 {number:08d}"
     placed = t0 + timedelta(seconds=number)
+    shipments = [
+        {"carrier": "UPS", "tracking_number": f"1Z{number:016d}", "tracking_url": None, "shipped_at": None}
+    ]
     row = (
         shop_id, f"#{100_000 + number}", "allocated", "paid", "EUR", 1999, 499, 0, 0, 2498, name, email,
-        phone, name, f"{number} Main St", "Berlin", "DE", phone, [], [], placed, placed, placed, placed,
+        phone, name, f"{number} Main St", "Berlin", "DE", phone, [], [], shipments, placed, placed, placed,
+        placed,
     )  # fmt: skip
     normalized = {
         "external_id": row[1],
         "buyer": {"name": name, "email": email, "phone": phone},
         "shipping_address": {"name": name, "phone": phone},
+        "shipments": shipments,
     }
     return row, normalized
 
@@ -93,6 +99,7 @@ def baseline(q: str) -> Any:
         func.lower(Order.external_id).in_([text_q, "#" + text_q.lstrip("#")]),
         func.lower(Order.buyer_email) == text_q,
         func.lower(Order.buyer_name).contains(text_q),
+        func.lower(cast(Order.shipments, Text)).contains(text_q),
     ]
     if len(digits) >= 6 and search.PHONE_LIKE.match(q):
         conditions.append(Order.buyer_phone.contains(digits[-4:]))  # the closest a column allows
@@ -123,6 +130,7 @@ def measure(name: str, url: str, orders: int) -> dict[str, Any]:
         "order_number": f"#{100_000 + number}",
         "email": f"buyer{orders // 2}@example.com",
         "phone": f"030 {orders // 3:08d}",
+        "tracking_number": f"1Z{orders // 4:016d}",
         "common_surname": "smith",
     }
     figures: dict[str, Any] = {}
