@@ -25,6 +25,7 @@ from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
+from orderly.orders import queries
 from orderly.orders.models import Order
 from orderly.sandbox.amazon import FAST_RATES, AmazonStore, Line
 from orderly.sandbox.amazon import create_app as amazon_app
@@ -190,3 +191,18 @@ def test_every_platform_state_arrives_as_it_is_and_reserves_only_what_is_left(pl
     assert _stock(platforms.factory) == (25, 4)
     with transaction(platforms.factory) as s:
         assert inventory.verify(s, repair=False, actor="test") == []
+
+
+def test_a_shopify_order_shipped_with_tracking_shows_it_and_is_found_by_it(platforms: Platforms) -> None:
+    placed = platforms.shopify.place_order({"lines": [{"sku": "SKU-1", "quantity": 1}], **numbered_buyer(7)})
+    platforms.shopify.fulfill(int(placed["id"]), tracking={"number": "1Z001985YW99744790", "company": "UPS"})
+
+    platforms.poll()
+
+    with transaction(platforms.factory) as s:
+        found = queries.list_orders(s, queries.OrderFilters(q="1z 0019 85yw 9974 4790"), cursor=None, limit=5)
+    assert [(o.external_id, o.status) for o in found.items] == [(str(placed["id"]), "shipped")]
+    (shipment,) = found.items[0].shipments
+    assert (shipment.carrier, shipment.tracking_number) == ("UPS", "1Z001985YW99744790")
+    assert shipment.tracking_url and "1Z001985YW99744790" in shipment.tracking_url
+    assert shipment.shipped_at is not None
