@@ -42,7 +42,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 WORKERS = 4
 ROUNDS = 10
 SHOPS = ("flash-a", "flash-b")
-SKUS = ("SKU-1", "KIT-1")  # the kit is 2 x SKU-1 + SKU-2: its figure moves with SKU-1's
+#: Each shop's listings (platform SKU -> ours): three variants selling SKU-1 from one pool, and the kit
+#: (2 x SKU-1 + SKU-2), whose figure moves with SKU-1's.
+LISTINGS = {"TEE-RED": "SKU-1", "TEE-BLUE": "SKU-1", "TEE-GREEN": "SKU-1", "KIT-1": "KIT-1"}
 #: Half of the sandboxes' calls answer late, so pushes overlap and arrive out of order.
 SLOW = {"seed": 7, "slow": 0.5, "slow_seconds": 0.3}
 
@@ -83,9 +85,9 @@ def _published(factory: sessionmaker[Session]) -> dict[tuple[str, str], int]:
         figures = {}
         for code in SHOPS:
             shop = shops.get_shop(s, code)
-            for sku in SKUS:
+            for listed, sku in LISTINGS.items():
                 product_id = s.scalars(select(Product.id).where(Product.sku == sku)).one()
-                figures[(code, sku)] = sync.publishable(shop, sync.available_for(s, product_id))[0]
+                figures[(code, listed)] = sync.publishable(shop, sync.available_for(s, product_id))[0]
         return figures
 
 
@@ -110,10 +112,10 @@ def test_receipts_absorbed_by_waiting_orders_while_pushes_are_in_flight_leave_ev
             for code, store in stores.items():
                 url = stack.enter_context(serving(shopify_app(store)))
                 variants = {
-                    sku: store.add_product(
-                        {"title": sku, "variants": [{"sku": sku, "price": "9.99", "available": 0}]}
+                    listed: store.add_product(
+                        {"title": listed, "variants": [{"sku": listed, "price": "9.99", "available": 0}]}
                     )["variants"][0]["id"]
-                    for sku in SKUS
+                    for listed in LISTINGS
                 }
                 shops.create_shop(
                     s,
@@ -134,9 +136,12 @@ def test_receipts_absorbed_by_waiting_orders_while_pushes_are_in_flight_leave_ev
                         sync_enabled=True,
                     ),
                 )
-                for sku, variant in variants.items():
+                for listed, variant in variants.items():
                     catalog.create_mapping(
-                        s, MappingIn(shop=code, platform_sku=sku, listing_id=str(variant), sku=sku)
+                        s,
+                        MappingIn(
+                            shop=code, platform_sku=listed, listing_id=str(variant), sku=LISTINGS[listed]
+                        ),
                     )
                 store.set_faults(SLOW)
 
