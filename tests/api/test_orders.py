@@ -531,3 +531,31 @@ def test_an_order_shows_why_review_held_it(client: TestClient, factory: sessionm
     assert "'4881' does not fit US" in fired["address.postal_code"]["message"]
     assert fired["remark.keywords"]["actions"] == ["hold remark"]
     assert "'urgent'" in fired["remark.keywords"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "expected"),
+    [
+        (
+            {"lines": [{"platform_sku": "SKU-1", "quantity": 1, "unit_price": 19.99}]},
+            "lines[0].unit_price",
+            "expected an amount in minor units, e.g. 1999 for 19.99 USD",
+        ),
+        ({"shipping_total": "5.00"}, "shipping_total", "e.g. 1999 for 19.99 USD"),
+        (
+            {"shipping_address": _shipping_to("USA")},
+            "shipping_address.country",
+            "ISO 3166-1 alpha-2 code such as US",
+        ),
+        ({"currency": "dollars"}, "currency", "ISO 4217 code such as USD"),
+    ],
+)
+def test_a_rejection_says_what_is_expected(
+    client: TestClient, factory: sessionmaker[Session], change: dict[str, Any], field: str, expected: str
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+
+    (item,) = _ingest(client, {**order(("SKU-1", 1)), **change})["items"]
+
+    messages = {e["field"]: e["message"] for e in item["errors"]}
+    assert expected in messages[field]

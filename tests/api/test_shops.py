@@ -109,3 +109,17 @@ def test_amazon_sync_needs_its_marketplace_and_seller(client: TestClient) -> Non
 
 def test_a_new_shop_is_healthy_with_no_calls_yet(client: TestClient, shopify: dict[str, Any]) -> None:
     assert (shopify["healthy"], shopify["health"]) == (True, {})
+
+
+def test_sync_is_refused_for_a_shop_that_cannot_sync(client: TestClient, shopify: dict[str, Any]) -> None:
+    client.post("/api/v1/shops", json={"code": "stall", "name": "Stall", "channel": "manual"})
+
+    no_connector = client.post("/api/v1/shops/stall/sync")
+    switched_off = client.post("/api/v1/shops/shopify-us/sync")
+    client.patch("/api/v1/shops/shopify-us", json={"sync_enabled": True})
+    queued = client.post("/api/v1/shops/shopify-us/sync")
+
+    assert no_connector.status_code == 409
+    assert "'manual', which has no connector" in no_connector.json()["error"]["message"]
+    assert switched_off.status_code == 409 and "sync is off" in switched_off.json()["error"]["message"]
+    assert (queued.status_code, queued.json()) == (202, {"status": "queued"})

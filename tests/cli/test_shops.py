@@ -39,3 +39,13 @@ def test_settings_change_one_by_one_and_unknown_names_fail(cli: Cli, factory: se
     cli("shop", "connect", "shopify-us", "--setting", "poll_interval_s=")  # back to its default
     assert _settings(factory, "shopify-us")["poll_interval_s"] == 60
     assert _settings(factory, "shopify-us")["location_id"] == 655441491
+
+
+def test_sync_refuses_a_shop_without_a_connector_and_bad_filters_fail(cli: Cli) -> None:
+    cli("shop", "add", "stall", "--name", "Stall", "--channel", "manual")
+
+    refused = cli("shop", "sync", "stall", code=1)
+    bad_filter = cli("jobs", "list", "--status", "deda", code=2)
+
+    assert "'manual', which has no connector" in refused.output and "queued" not in refused.output
+    assert "'deda' is not one of" in bad_filter.output

@@ -23,7 +23,6 @@ from orderly.core.web import (
     api_router,
     id_path,
 )
-from orderly.jobs.service import NewJob, enqueue
 
 router = api_router("channels")
 # Webhooks carry the platform's signature instead of our token, so they have a router of their own.
@@ -52,15 +51,9 @@ def update_shop(session: DbSession, code: ShopCode, body: ShopUpdate) -> ShopOut
 
 @router.post("/shops/{code}/sync", response_model=StatusOut, status_code=status.HTTP_202_ACCEPTED)
 def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
-    """Poll the shop's orders now and push every listing's stock again."""
-    shop = service.get_shop(session, code)
-    enqueue(
-        session,
-        [
-            NewJob(kind, {"shop_id": shop.id}, key=f"{kind}:{shop.id}", shop_id=shop.id)
-            for kind in (sync.POLL, sync.RESYNC)
-        ],
-    )
+    """Poll the shop's orders now and push every listing's stock again (409 for a shop that cannot
+    sync: no connector for its channel, or sync switched off)."""
+    sync.request_sync(session, code)
     return StatusOut(status="queued")
 
 

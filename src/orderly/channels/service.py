@@ -159,6 +159,21 @@ def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:
     return shop
 
 
+def check_syncs(shop: Shop) -> None:
+    """Refuse work that needs the platform on a shop that cannot reach it: queued, it would do nothing."""
+    if connector_class(shop.channel) is None:
+        raise Conflict(
+            f"shop {shop.code!r} is on {shop.channel!r}, which has no connector: it has nothing to sync",
+            field="code",
+        )
+    if not shop.sync_enabled:
+        raise Conflict(
+            f"sync is off for shop {shop.code!r}: switch it on first "
+            f"(`orderly shop connect {shop.code} --enable`, or PATCH sync_enabled)",
+            field="code",
+        )
+
+
 def list_shops(session: Session) -> list[ShopOut]:
     found = list(session.scalars(select(Shop).order_by(Shop.id)))
     health = _health_of(session, [shop.id for shop in found])

@@ -420,6 +420,20 @@ def _keep_unusable(session: Session, shop_id: int, exc: UnusableDelivery, body: 
     )
 
 
+def request_sync(session: Session, code: str) -> None:
+    """Poll the shop's orders now and push every listing's stock again; refused for a shop that cannot
+    sync, rather than queued to do nothing."""
+    shop = shops.get_shop(session, code)
+    shops.check_syncs(shop)
+    enqueue(
+        session,
+        [
+            NewJob(kind, {"shop_id": shop.id}, key=f"{kind}:{shop.id}", shop_id=shop.id)
+            for kind in (POLL, RESYNC)
+        ],
+    )
+
+
 def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> int:
     """Process inbox entries again (those given, or all that gave up); returns how many were reset."""
     query = update(InboxEntry).values(processed_at=None, attempts=0, last_error=None)

@@ -22,6 +22,7 @@ from orderly.cli.sync import (
     shop_backfill,
     shop_backfills,
     shop_connect,
+    shop_sync,
     worker,
 )
 
@@ -39,6 +40,7 @@ app.command()(worker)
 app.command()(alerts)
 app.command("secret-key")(secret_key)
 shop_app.command("connect")(shop_connect)
+shop_app.command("sync")(shop_sync)
 shop_app.command("backfill")(shop_backfill)
 shop_app.command("backfills")(shop_backfills)
 app.add_typer(jobs_app, name="jobs")

@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 import time
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -19,12 +20,20 @@ from orderly.channels import service as channels
 from orderly.channels import sync
 from orderly.channels.inbox import list_inbox
 from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
-from orderly.channels.sync import replay_inbox
+from orderly.channels.sync import replay_inbox, request_sync
 from orderly.cli.common import fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
 from orderly.jobs.worker import start_workers
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    dead = "dead"
+
 
 jobs_app = typer.Typer(help="Background jobs: see what failed and run it again.", no_args_is_help=True)
 
@@ -157,6 +166,13 @@ def shop_backfills(code: Annotated[str, typer.Argument(help="The shop's code")])
     out.print(table)
 
 
+def shop_sync(code: Annotated[str, typer.Argument(help="The shop's code")]) -> None:
+    """Poll the shop's orders now and push every listing's stock again (the workers do it)."""
+    with unit_of_work() as session:
+        request_sync(session, code)
+    out.print(f"Shop {code!r}: a poll and a stock resync are queued for the workers.")
+
+
 def worker(
     count: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process")] = 2,
 ) -> None:
@@ -175,13 +191,13 @@ def worker(
 
 @jobs_app.command("list")
 def jobs_list(
-    status: Annotated[str, typer.Option(help="queued, running, done or dead")] = "dead",
+    status: Annotated[JobStatus, typer.Option(help="Jobs in this state")] = JobStatus.dead,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """Jobs by status; dead ones by default, with the error that stopped them."""
     with unit_of_work() as session:
-        found = jobs.list_jobs(session, status=status, limit=limit)
-    table = Table("ID", "Kind", "Key", "Attempts", "Next run", "Last error", title=f"Jobs: {status}")
+        found = jobs.list_jobs(session, status=status.value, limit=limit)
+    table = Table("ID", "Kind", "Key", "Attempts", "Next run", "Last error", title=f"Jobs: {status.value}")
     for job in found:
         table.add_row(
             str(job.id), job.kind, job.key or "", str(job.attempts), when(job.run_after), job.last_error or ""

@@ -50,7 +50,7 @@ from orderly.orders.domain import (
     with_address_hold,
 )
 from orderly.orders.models import Order, RawPayload
-from orderly.orders.schemas import MAX_TOTAL, NormalizedOrder, amounts
+from orderly.orders.schemas import MAX_TOTAL, MINOR_UNITS_EXPECTED, MONEY_FIELDS, NormalizedOrder, amounts
 from orderly.review.service import BatchReview, review_for_ingest
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,17 @@ class _Rejection:
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
-        {"field": field_path(e["loc"]) or "order", "message": e["msg"]} for e in exc.errors(include_url=False)
+        {"field": field_path(e["loc"]) or "order", "message": _expected(e)}
+        for e in exc.errors(include_url=False)
     ]
+
+
+def _expected(error: Any) -> str:
+    """Pydantic's message, saying what is expected where "a valid integer" would not (money)."""
+    loc = error["loc"]
+    if error["type"].startswith("int_") and loc and loc[-1] in MONEY_FIELDS:
+        return f"{error['msg']}: {MINOR_UNITS_EXPECTED}"
+    return str(error["msg"])
 
 
 def _key_of(payload: Any) -> tuple[str | None, str | None]:

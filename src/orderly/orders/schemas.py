@@ -28,6 +28,11 @@ MAX_TOTAL = 10**15
 MinorUnits = Annotated[
     int, Field(strict=True, ge=0, le=MAX_AMOUNT, description="integer minor units (cents, fen...)")
 ]
+#: The fields that hold MinorUnits, so a wrong value's message can say what is expected.
+MONEY_FIELDS = frozenset(
+    {"unit_price", "discount", "tax", "shipping_total", "discount_total", "tax_total", "total"}
+)
+MINOR_UNITS_EXPECTED = "expected an amount in minor units, e.g. 1999 for 19.99 USD"
 
 
 def _plausible_instant(value: datetime) -> datetime:
@@ -43,14 +48,14 @@ def _plausible_instant(value: datetime) -> datetime:
 def _country(value: str) -> str:
     value = value.upper()
     if not is_country(value):
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        raise ValueError(f"{value[:20]!r} is not a country: expected an ISO 3166-1 alpha-2 code such as US")
     return value
 
 
 def _currency(value: str) -> str:
     value = value.upper()
     if not is_currency(value):
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        raise ValueError(f"{value[:20]!r} is not a currency: expected an ISO 4217 code such as USD")
     return value
 
 
@@ -59,8 +64,8 @@ def _text(max_length: int, min_length: int = 0) -> Any:
 
 
 Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
-Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
-Currency = Annotated[str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency)]
+Country = Annotated[str, AfterValidator(_country)]  # the validator says what is expected
+Currency = Annotated[str, AfterValidator(_currency)]
 Fulfillment = Literal["merchant", "platform"]
 Optional200 = Annotated[Annotated[str, _text(200)] | None, Field(default=None)]
 Optional40 = Annotated[Annotated[str, _text(40)] | None, Field(default=None)]
