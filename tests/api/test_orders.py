@@ -559,3 +559,14 @@ def test_a_rejection_says_what_is_expected(
 
     messages = {e["field"]: e["message"] for e in item["errors"]}
     assert expected in messages[field]
+
+
+def test_an_orders_history_names_its_warehouse_by_code(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+
+    (item,) = _ingest(client, order(("SKU-1", 1)))["items"]
+
+    notes = [e["message"] or "" for e in client.get(f"/api/v1/orders/{item['order_id']}").json()["events"]]
+    assert any("stock reserved in warehouse WH-1" in note for note in notes), notes

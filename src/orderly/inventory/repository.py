@@ -21,6 +21,11 @@ def active_warehouse_ids(session: Session) -> list[int]:
     return list(session.scalars(query))
 
 
+def warehouse_codes(session: Session) -> dict[int, str]:
+    """Every warehouse's code by id, for messages people read (the table is small)."""
+    return dict(session.execute(select(Warehouse.id, Warehouse.code)).tuples().all())
+
+
 def lock_levels(
     session: Session, product_ids: Iterable[int], *, lock: bool = True
 ) -> dict[StockKey, tuple[int, Level]]:

@@ -81,6 +81,7 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
     needs = _needs(session, [o.id for o in orders if o.id not in held])
     book = StockBook(session, {pid for by in needs.values() for pid in by})
     warehouses = inventory_repo.active_warehouse_ids(session)
+    warehouse_codes = inventory_repo.warehouse_codes(session)
     waiting = sorted((o for o in orders if o.id not in held), key=lambda o: (o.placed_at, o.id))
     split = {o.id: bool((o.review or {}).get("split")) for o in waiting}
     allocations = {
@@ -93,13 +94,15 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
         order.updated_at = now
         if order.id in held:
             order.status, order.holds = OrderStatus.ALLOCATED, []
-            outcomes[order.id] = f"ships with the stock it kept in warehouse {order.warehouse_id}"
+            outcomes[order.id] = (
+                f"ships with the stock it kept in warehouse {warehouse_codes.get(order.warehouse_id or 0)}"
+            )
             continue
         alloc = allocations[order.id]
         if alloc.ok:
             book.reserve(alloc, order.id, actor)
             order.status, order.warehouse_id, order.holds = OrderStatus.ALLOCATED, alloc.warehouse_id, []
-            outcomes[order.id] = f"stock reserved in warehouse {alloc.warehouse_id}"
+            outcomes[order.id] = f"stock reserved in warehouse {warehouse_codes.get(alloc.warehouse_id or 0)}"
         else:
             hold = shortage_hold(alloc.shortages, codes)
             order.status, order.holds = OrderStatus.ON_HOLD, [hold.as_json()]

@@ -526,6 +526,7 @@ class _Plan:
         self.index_of = {c.key: c.index for c in fresh + updates}
         self.orders = {c.key: c.order for c in fresh + updates}
         self.sku_codes: dict[int, str] = {}
+        self.warehouse_codes: dict[int, str] = {}
         self.headers: dict[repo.OrderKey, tuple[Any, ...]] = {}
         self.line_rows: dict[repo.OrderKey, list[list[Any]]] = {}
         self.review: BatchReview | None = None
@@ -541,6 +542,7 @@ class _Plan:
         old_lines = repo.line_products(session, update_ids)
         held = inventory_repo.reserved_by_order(session, update_ids)
         warehouses = inventory_repo.active_warehouse_ids(session)
+        self.warehouse_codes = inventory_repo.warehouse_codes(session)
 
         self.headers = {c.key: _header(c, self.now) for c in changed}
         self.line_rows = {c.key: _lines(c) for c in changed}
@@ -722,7 +724,7 @@ class _Plan:
             holds.append(CANCEL_REQUEST_HOLD)
         if not alloc.ok and self.review.holds_when_short(key):
             holds.append(shortage_hold(alloc.shortages, self.sku_codes))
-        where = f"stock reserved in warehouse {alloc.warehouse_id}" + (
+        where = f"stock reserved in warehouse {self.warehouse_codes.get(alloc.warehouse_id or 0)}" + (
             " and others (split)" if alloc.parts else ""
         )
         if holds:
