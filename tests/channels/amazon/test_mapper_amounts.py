@@ -139,3 +139,13 @@ def test_timestamps_are_utc_to_the_millisecond_both_ways() -> None:
     assert (
         mapper.amazon_time(datetime(2026, 3, 1, 10, 0, 0, 999999, tzinfo=UTC)) == "2026-03-01T10:00:00.999Z"
     )
+
+
+@pytest.mark.parametrize(
+    ("reported", "shipped"),
+    [(1, 1), (2, 2), (5, 2), (0, 0), (-1, 0), (None, 0), (True, 0), ("1", 0)],
+)
+def test_units_already_shipped_are_a_count_between_none_and_all(reported: object, shipped: int) -> None:
+    """What Amazon reports shipped of a line not yet all shipped; anything but a count is none."""
+    items = [{**ITEMS[0], "QuantityShipped": reported}, ITEMS[1]]
+    assert [line["shipped"] for line in normalized(ORDER, items)["lines"]] == [shipped, 0]

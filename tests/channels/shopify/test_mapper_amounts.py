@@ -146,3 +146,14 @@ def test_who_a_parcel_is_addressed_to(address: dict[str, Any], buyer: str, expec
     }
     shipping = normalized(payload)["shipping_address"]
     assert shipping is not None and shipping["name"] == expected
+
+
+def test_units_shipped_add_up_over_the_successful_fulfillments_only() -> None:
+    payload = copy.deepcopy(PAYLOAD)
+    payload["line_items"][0]["id"], payload["line_items"][1]["id"] = 501, 502
+    payload["fulfillments"] = [
+        {"status": "cancelled", "line_items": [{"id": 501, "quantity": 3}]},
+        {"status": "success", "line_items": [{"id": 501, "quantity": 1}]},
+        {"status": "success", "line_items": [{"id": 501, "quantity": 1}, {"id": 502, "quantity": 2}]},
+    ]
+    assert [line["shipped"] for line in normalized(payload)["lines"]] == [2, 2]  # of 3 and of 2
