@@ -55,7 +55,7 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-def test_json_list_stores_good_orders_and_reports_bad_ones(
+def test_json_list_stores_good_orders_reports_bad_ones_and_exits_1(
     cli: Cli, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     setup_catalog(factory, {"SKU-1": 10})
@@ -66,7 +66,7 @@ def test_json_list_stores_good_orders_and_reports_bad_ones(
         {"shop": "shop-a", "external_id": "A4"},
     ]
 
-    result = cli("ingest", _write_json(tmp_path / "orders.json", body))
+    result = cli("ingest", _write_json(tmp_path / "orders.json", body), code=1)
 
     assert _orders(factory) == ["A1", "A3"]
     assert _reserved(factory) == 3
@@ -180,7 +180,7 @@ def test_only_the_first_ten_rejections_are_listed(
     setup_catalog(factory)
     body = [order(("SHOP-SKU-9", 1), external_id=f"R{n:02}") for n in range(12)]
 
-    result = cli("ingest", _write_json(tmp_path / "orders.json", body))
+    result = cli("ingest", _write_json(tmp_path / "orders.json", body), code=1)
 
     assert rows(result.stdout, "order 10") and not rows(result.stdout, "order 11")
     assert "... and 2 more." in result.stdout

@@ -15,10 +15,10 @@ from tests.cli.conftest import Cli, rows
 from tests.factories import order, setup_catalog
 
 
-def _ingest(cli: Cli, tmp_path: Path, *orders: dict[str, object]) -> None:
+def _ingest(cli: Cli, tmp_path: Path, *rejected: dict[str, object]) -> None:
     path = tmp_path / "orders.json"
-    path.write_text(json.dumps(list(orders)))
-    cli("ingest", str(path))
+    path.write_text(json.dumps(list(rejected)))
+    cli("ingest", str(path), code=1)  # something was rejected
 
 
 def _rejection(factory: sessionmaker[Session], external_id: str) -> IngestRejection:

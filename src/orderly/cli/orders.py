@@ -242,6 +242,9 @@ def ingest(
             f"{source.malformed_count} malformed line(s) skipped; the other lines were ingested. "
             "Fix those lines and ingest them again."
         )
+    if tally.totals["rejected"]:
+        # A script must see that not everything went in; the rejections are kept for replay.
+        raise typer.Exit(1)
 
 
 class RejectionStatus(StrEnum):
