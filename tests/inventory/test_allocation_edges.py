@@ -10,7 +10,7 @@ from orderly.inventory import domain
 from orderly.inventory.domain import Demand, Level, Movement, MovementKind, Shortage, allocate
 
 A, B = 1, 2  # products
-W1, W2 = 10, 20  # warehouses
+W1, W2, W3 = 10, 20, 30  # warehouses
 
 
 def test_an_order_that_needs_exactly_what_is_available_is_filled() -> None:
@@ -58,3 +58,10 @@ def test_a_copy_of_a_level_has_its_figures_and_changes_apart() -> None:
 def test_a_movement_that_would_break_a_level_says_what_it_would_leave() -> None:
     with pytest.raises(InsufficientStock, match="would leave on hand 5, reserved 6, safety 0"):
         Level(on_hand=5, reserved=5).apply(Movement(MovementKind.RESERVATION, reserved_delta=1))
+
+
+def test_a_split_order_is_assigned_to_a_warehouse_that_ships_most_of_its_units() -> None:
+    # W2 ships A and B (2 units), W3 ships C (2 units): W2 comes first; W1 ships nothing.
+    levels = {(A, W2): Level(on_hand=1), (B, W2): Level(on_hand=1), (3, W3): Level(on_hand=2)}
+    (alloc,) = allocate([Demand("o1", {A: 1, B: 1, 3: 2}, split=True)], levels, [W1, W2, W3])
+    assert alloc.ok and alloc.warehouse_id == W2

@@ -59,3 +59,14 @@ def test_a_movement_of_no_units_is_refused_naming_what_and_the_field(
     with pytest.raises(DomainError, match=f"^{what} quantity must be positive, got {quantity}$") as refused:
         move(quantity)
     assert refused.value.field == "quantity"
+
+
+def test_all_that_is_reserved_can_be_released_or_shipped_but_no_more() -> None:
+    assert domain.release(Level(on_hand=5, reserved=3), 3).reserved_delta == -3
+    assert domain.shipment(Level(on_hand=5, reserved=3), 3) == Movement(
+        domain.MovementKind.SHIPMENT, on_hand_delta=-3, reserved_delta=-3
+    )
+    with pytest.raises(InsufficientStock, match="cannot release 4, only 3 reserved"):
+        domain.release(Level(on_hand=5, reserved=3), 4)
+    with pytest.raises(InsufficientStock, match="cannot ship 4, only 3 reserved"):
+        domain.shipment(Level(on_hand=5, reserved=3), 4)

@@ -173,3 +173,10 @@ def test_only_a_person_lifts_a_manual_or_cancel_request_hold() -> None:
     assert held_by_person([CANCEL_REQUEST_HOLD.as_json()])
     assert held_by_person([{"reason": "out_of_stock"}, {"reason": "manual"}])
     assert not held_by_person([{"reason": "out_of_stock"}, {"reason": "address"}])
+
+
+def test_an_order_shipped_whole_on_the_platform_is_shipped_even_with_one_unit() -> None:
+    settled = {"cancelled": False, "platform_fulfilled": False}
+    assert status_at_import(**settled, shipped=1, left_to_ship=0) == OrderStatus.SHIPPED
+    assert status_at_import(**settled, shipped=1, left_to_ship=1) is None  # partly shipped: reserve the rest
+    assert status_at_import(**settled, shipped=0, left_to_ship=1) is None
