@@ -51,14 +51,16 @@ class InboxEntry(Base):
     """Everything a platform sends or we fetch, stored raw before it is processed.
 
     Keyed by (shop, event, version): for orders the event is the platform order id and the version
-    its last-update stamp, so a webhook delivered twice and the same version fetched by polling are
-    one entry.
+    its last-update stamp with a digest of what the order says (``channels/sync.py: version_key``), so
+    a webhook delivered twice and the same version fetched by polling are one entry, and two changes
+    within the stamp's precision (Shopify's is a second) are two. Processed in the order entries were
+    last received (``received_at``, then ``id``).
     """
 
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("shop_id", "event_id", "version"),
-        Index("ix_inbox_unprocessed", "processed_at", "id"),
+        Index("ix_inbox_unprocessed", "processed_at", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -5,9 +5,11 @@ window) slice by slice, stores every order raw in the inbox, moving the cursor w
 page, then processes the inbox (also when a later request failed: what was fetched goes in). A
 backfill (``start_backfill``, ``backfill_orders``) reads a window from a chosen date the same way,
 recording its progress. Webhooks land in the same inbox (``store_webhook``) and wake
-``process_inbox``. Inbox entries are keyed by (shop, order, version), so a webhook delivered twice
-and a poll of the same version are one entry, and ingest is idempotent on top. ``reconcile_orders``
-re-reads a wide window and takes in whatever the hub lacks or has older.
+``process_inbox``. Inbox entries are keyed by (shop, order, version), the version being the platform's
+stamp and a digest of the mapped order (``version_key``), so a webhook delivered twice and a poll of
+the same version are one entry, two changes within one stamp (Shopify's are to the second) are two,
+and ingest is idempotent on top. ``reconcile_orders`` re-reads a wide window and takes in whatever the
+hub lacks or has older.
 
 Stock: every transaction that changes stock enqueues one ``stock_changed`` job (inventory's outbox);
 it fans out into ``push_stock`` jobs, one per (shop, listing), each due after the shop's coalescing
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -55,6 +58,7 @@ from orderly.inventory.service import STOCK_CHANGED, sellable
 from orderly.jobs.models import Job
 from orderly.jobs.service import Claimed, NewJob, enqueue
 from orderly.jobs.worker import SCHEDULERS, JobContext, handler
+from orderly.orders.domain import content_digest
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.service import cancel_from_platform
 
@@ -74,6 +78,9 @@ SLICE = timedelta(days=7)
 INBOX_BATCH = 2000
 INBOX_MAX_ATTEMPTS = 5  # an entry that keeps failing to map waits for a replay
 LONGEST_WAIT = 5.0  # a rate-limit wait longer than this reschedules the job instead of sleeping
+#: Sources that read what the platform shows now (a webhook tells of a moment that may have passed).
+READS_CURRENT = frozenset({"poll", "reconcile", "backfill"})
+DIGEST_CHARS = 16
 
 
 # --- the connection to a shop ----------------------------------------------------------------------
@@ -140,28 +147,46 @@ def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
 # --- orders ------------------------------------------------------------------------------------------
 
 
+def version_key(connector: Connector, raw: RawOrder) -> str:
+    """The inbox version of a raw order: the platform's stamp and a digest of what the order says.
+    The digest is of the mapped order (what the hub takes from it, so a webhook and a poll of one
+    version agree however their payloads differ), or of the payload when it does not map."""
+    try:
+        content: Any = connector.map_order(raw)
+    except Exception:  # the entry keeps its mapping error when it is processed
+        content = raw.body
+    stamp = raw.version[: 64 - DIGEST_CHARS - 1]
+    return f"{stamp}#{content_digest(content)[:DIGEST_CHARS]}"
+
+
+def _stamp_of(version: str) -> str:
+    """The platform's stamp in an inbox version ("" for one stored before versions had a digest)."""
+    return version.rpartition("#")[0]
+
+
 def _store(
     session: Session,
-    shop_id: int,
+    connector: Connector,
     source: str,
     topic: str,
     raws: Sequence[RawOrder],
     text: bytes | None = None,
 ) -> None:
     """Keep raw orders in the inbox; ``text`` is the body exactly as received, when there is one."""
-    now = utcnow()
+    shop_id, now = connector.connection.shop_id, utcnow()
+    keys = [version_key(connector, r) for r in raws]
     rows = [
         (
             shop_id,
             source,
             topic,
             r.external_id,
-            r.version[:64],
+            key,
             (text or orjson.dumps(r.body)).decode(),
             now,
             0,
         )
-        for r in raws
+        for r, key in zip(raws, keys, strict=True)
     ]
     insert_rows(
         session,
@@ -170,6 +195,33 @@ def _store(
         rows,
         skip_conflicts_on=["shop_id", "event_id", "version"],
     )
+    if source in READS_CURRENT:
+        _take_again(session, shop_id, {(r.external_id, key) for r, key in zip(raws, keys, strict=True)}, now)
+
+
+def _take_again(session: Session, shop_id: int, read: set[tuple[str, str]], now: datetime) -> None:
+    """A version read from the platform again while another of the order carries the same stamp goes
+    through ingest again, after everything received before it: two versions with one stamp may have
+    been applied in either order, and this is the one the platform shows now."""
+    stored: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    query = select(InboxEntry.id, InboxEntry.event_id, InboxEntry.version).where(
+        InboxEntry.shop_id == shop_id, InboxEntry.event_id.in_(sorted({event for event, _ in read}))
+    )
+    for entry_id, event_id, version in session.execute(query):
+        stored[event_id].append((entry_id, version))
+    again = [
+        entry_id
+        for event_id, entries in stored.items()
+        for entry_id, version in entries
+        if (event_id, version) in read
+        and any(other != version and _stamp_of(other) == _stamp_of(version) for _, other in entries)
+    ]
+    if again:
+        session.execute(
+            update(InboxEntry)
+            .where(InboxEntry.id.in_(again))
+            .values(processed_at=None, attempts=0, last_error=None, received_at=now)
+        )
 
 
 #: Called in the transaction that stores each page of a pull, with the orders on the page and, on a
@@ -198,7 +250,7 @@ def _pull(
                 page = connector.fetch_orders(after, before, cursor)
                 cursor = page.next_cursor
                 with transaction(ctx.factory) as session:
-                    _store(session, shop_id, source, "order", page.orders)
+                    _store(session, connector, source, "order", page.orders)
                     if progress is not None:
                         progress(session, len(page.orders), before if cursor is None else None)
                 if cursor is None:
@@ -313,7 +365,8 @@ def _process_inbox(ctx: JobContext, shop_id: int) -> list[str]:
                         InboxEntry.processed_at.is_(None),
                         InboxEntry.attempts < INBOX_MAX_ATTEMPTS,
                     )
-                    .order_by(InboxEntry.id)
+                    # Of two versions with one stamp, the one received last is applied last.
+                    .order_by(InboxEntry.received_at, InboxEntry.id)
                     .limit(INBOX_BATCH)
                 ).all()
             if not entries:
@@ -378,7 +431,7 @@ def store_webhook(
     # Order deliveries share their key with polls of the same version; others are kept by delivery id.
     key = event.external_id or f"{event.topic}:{event.event_id}"
     topic = event.topic[:64]
-    _store(session, shop.id, "webhook", topic, [RawOrder(key, event.version or "-", event.body)], body)
+    _store(session, connector, "webhook", topic, [RawOrder(key, event.version or "-", event.body)], body)
     if event.external_id is not None:
         enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
     return None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+import orjson
 
 from orderly.core.errors import InvalidTransition
 from orderly.inventory.domain import Shortage
@@ -163,3 +167,11 @@ CANCEL_REQUEST_HOLD = Hold(
 
 def held_by_person(holds: Iterable[Mapping[str, object]]) -> bool:
     return any(h.get("reason") in PERSONS_HOLDS for h in holds)
+
+
+def content_digest(order: Mapping[str, Any]) -> str:
+    """A fingerprint of what an order version says (its verbatim ``raw`` payload aside): platforms
+    stamp versions to the second, so two versions with one stamp are told apart by this."""
+    content = {key: value for key, value in order.items() if key != "raw"}
+    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.blake2b(text, digest_size=16).hexdigest()

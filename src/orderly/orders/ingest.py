@@ -43,6 +43,7 @@ from orderly.orders.domain import (
     HoldReason,
     LineSignature,
     OrderStatus,
+    content_digest,
     held_by_person,
     lines_changed,
     shortage_hold,
@@ -91,9 +92,19 @@ class _Candidate:
     subtotal: int
     total: int
     key: repo.OrderKey = field(init=False)
+    digest: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.key = (self.shop_id, self.order["external_id"])
+        self.digest = content_digest(self.order)
+
+    def is_news_to(self, known: repo.KnownOrder) -> bool:
+        """A later stamp than the stored version's, or the same stamp with other content: platforms
+        stamp to the second, so two changes within one are two versions with one stamp."""
+        stamp = self.order["updated_at"]
+        return stamp > known.platform_updated_at or (
+            stamp == known.platform_updated_at and self.digest != known.content_digest
+        )
 
     @property
     def settled(self) -> OrderStatus | None:
@@ -195,11 +206,12 @@ def ingest(
     parsed = _parse(items, rejected)
 
     candidates = _resolve(session, parsed, items, rejected)
-    # A batch may carry several versions of one order: the newest wins, the rest are stale.
+    # A batch may carry several versions of one order: the newest wins, the rest are stale. Of two
+    # with one stamp the later in the batch wins (the inbox gives them in the order they came).
     newest: dict[repo.OrderKey, _Candidate] = {}
     for cand in candidates:
         other = newest.get(cand.key)
-        if other is None or cand.order["updated_at"] > other.order["updated_at"]:
+        if other is None or cand.order["updated_at"] >= other.order["updated_at"]:
             if other is not None:
                 results[other.index] = _result(other, "stale")
             newest[cand.key] = cand
@@ -209,9 +221,7 @@ def ingest(
 
     known = repo.find_known(session, [c.key for c in ordered])
     fresh = [c for c in ordered if c.key not in known]
-    changed_keys = [
-        c.key for c in ordered if c.key in known and c.order["updated_at"] > known[c.key].platform_updated_at
-    ]
+    changed_keys = [c.key for c in ordered if c.key in known and c.is_news_to(known[c.key])]
     for cand in ordered:
         if cand.key in known and cand.key not in changed_keys:
             k = known[cand.key]
@@ -219,9 +229,9 @@ def ingest(
             results[cand.index] = _result(cand, outcome, k.id, k.status)
     # Lock the orders we are about to change and read them again under the lock.
     locked = repo.find_known(session, changed_keys, lock=True) if changed_keys else {}
-    updates = [
-        c for c in ordered if c.key in locked and c.order["updated_at"] > locked[c.key].platform_updated_at
-    ]
+    updates = [c for c in ordered if c.key in locked and c.is_news_to(locked[c.key])]
+    behind = _behind_in_shipping(session, updates, locked)
+    updates = [c for c in updates if c.key not in behind]
     for cand in ordered:
         if cand.key in locked and cand not in updates:
             results[cand.index] = _result(cand, "stale", locked[cand.key].id, locked[cand.key].status)
@@ -233,6 +243,26 @@ def ingest(
     for rejection_result in _store_rejections(session, rejected, replaying, actor).items:
         results[rejection_result.index] = rejection_result
     return IngestReport([results[i] for i in sorted(results)])
+
+
+def _behind_in_shipping(
+    session: Session, updates: list[_Candidate], locked: dict[repo.OrderKey, repo.KnownOrder]
+) -> set[repo.OrderKey]:
+    """Of the versions with the stored one's stamp, those reporting fewer units shipped than it: the
+    platform never takes a shipment back, so such a version came before the stored one (applied, the
+    stored one's shipment would be booked twice when it came again)."""
+    ties = {
+        locked[c.key].id: c for c in updates if c.order["updated_at"] == locked[c.key].platform_updated_at
+    }
+    if not ties:
+        return set()
+    stored = repo.line_products(session, ties)
+    return {
+        cand.key
+        for order_id, cand in ties.items()
+        if sum(line["shipped"] for line in cand.order["lines"])
+        < sum(shipped for _, _, shipped in stored.get(order_id, []))
+    }
 
 
 _ONE = TypeAdapter(NormalizedOrder)
@@ -388,6 +418,7 @@ HEADER_COLUMNS = (
     "tags",
     "placed_at",
     "platform_updated_at",
+    "content_digest",
     "updated_at",
 )
 NEW_ORDER_COLUMNS = (
@@ -437,6 +468,7 @@ def _header(cand: _Candidate, now: datetime) -> tuple[Any, ...]:
         order["tags"],
         order["placed_at"],
         order["updated_at"],
+        cand.digest,
         now,
     )
 

@@ -80,6 +80,10 @@ class Order(Base):
     warehouse_id: Mapped[int | None] = mapped_column(BigId)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     platform_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # ``orders.domain.content_digest`` of the version stored: platforms stamp to the second, so a
+    # version with the same stamp and other content is applied, the same one is unchanged. Null for
+    # orders stored before it was kept (an equal stamp then applies once).
+    content_digest: Mapped[str | None] = mapped_column(String(32))
     raw_payload_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

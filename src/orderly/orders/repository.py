@@ -65,6 +65,7 @@ class KnownOrder:
     status: str
     platform_updated_at: datetime
     holds: list[dict[str, Any]]
+    content_digest: str | None
 
 
 def find_known(
@@ -75,12 +76,12 @@ def find_known(
         Order,
         ["shop_id", "external_id"],
         list(keys),
-        ["id", "shop_id", "external_id", "status", "platform_updated_at", "holds"],
+        ["id", "shop_id", "external_id", "status", "platform_updated_at", "holds", "content_digest"],
         lock=lock,
     )
     return {
-        (shop_id, external_id): KnownOrder(order_id, status, as_utc(updated), holds or [])
-        for order_id, shop_id, external_id, status, updated, holds in rows
+        (shop_id, external_id): KnownOrder(order_id, status, as_utc(updated), holds or [], digest)
+        for order_id, shop_id, external_id, status, updated, holds, digest in rows
     }
 
 
