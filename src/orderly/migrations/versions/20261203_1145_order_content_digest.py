@@ -3,7 +3,7 @@ second-precise stamp and other content is applied; the inbox is processed in the
 last received
 
 Revision ID: 20261203_1145
-Revises: 20261203_1137
+Revises: 20261203_1140
 Create Date: 2026-12-03 11:45:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "20261203_1145"
-down_revision: str | Sequence[str] | None = "20261203_1137"
+down_revision: str | Sequence[str] | None = "20261203_1140"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
