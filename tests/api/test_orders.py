@@ -543,6 +543,11 @@ def test_an_order_shows_why_review_held_it(client: TestClient, factory: sessionm
         ),
         ({"shipping_total": "5.00"}, "shipping_total", "e.g. 1999 for 19.99 USD"),
         (
+            {"lines": [{"platform_sku": "SKU-1", "quantity": 1, "unit_price": -5}]},
+            "lines[0].unit_price",
+            "greater than or equal to 0: expected an amount in minor units",
+        ),
+        (
             {"shipping_address": _shipping_to("USA")},
             "shipping_address.country",
             "ISO 3166-1 alpha-2 code such as US",

@@ -133,10 +133,14 @@ def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+AMOUNT_OUT_OF_BOUNDS = frozenset({"greater_than_equal", "less_than_equal"})  # pydantic's error types
+
+
 def _expected(error: Any) -> str:
-    """Pydantic's message, saying what is expected where "a valid integer" would not (money)."""
+    """Pydantic's message, saying what is expected where "a valid integer" or a bound would not (money)."""
     loc = error["loc"]
-    if error["type"].startswith("int_") and loc and loc[-1] in MONEY_FIELDS:
+    wrong_amount = error["type"].startswith("int_") or error["type"] in AMOUNT_OUT_OF_BOUNDS
+    if wrong_amount and loc and loc[-1] in MONEY_FIELDS:
         return f"{error['msg']}: {MINOR_UNITS_EXPECTED}"
     return str(error["msg"])
 
