@@ -65,3 +65,9 @@ def test_a_split_order_is_assigned_to_a_warehouse_that_ships_most_of_its_units()
     levels = {(A, W2): Level(on_hand=1), (B, W2): Level(on_hand=1), (3, W3): Level(on_hand=2)}
     (alloc,) = allocate([Demand("o1", {A: 1, B: 1, 3: 2}, split=True)], levels, [W1, W2, W3])
     assert alloc.ok and alloc.warehouse_id == W2
+
+
+def test_a_split_order_of_single_units_is_never_assigned_to_a_warehouse_that_ships_none() -> None:
+    levels = {(A, W2): Level(on_hand=1), (B, W3): Level(on_hand=1)}
+    (alloc,) = allocate([Demand("o1", {A: 1, B: 1}, split=True)], levels, [W1, W2, W3])
+    assert alloc.ok and alloc.warehouse_id == W2
