@@ -23,7 +23,8 @@ def active_warehouse_ids(session: Session) -> list[int]:
 
 def warehouse_codes(session: Session) -> dict[int, str]:
     """Every warehouse's code by id, for messages people read (the table is small)."""
-    return dict(session.execute(select(Warehouse.id, Warehouse.code)).tuples().all())
+    rows = session.execute(select(Warehouse.id, Warehouse.code))
+    return {warehouse_id: code for warehouse_id, code in rows}
 
 
 def lock_levels(
