@@ -566,6 +566,18 @@ def test_a_rejection_says_what_is_expected(
     assert expected in messages[field]
 
 
+def test_a_rejection_message_is_ours_without_pydantics_prefix(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+
+    (item,) = _ingest(client, {**order(("SKU-1", 1)), "shipping_address": _shipping_to("USA")})["items"]
+
+    assert {e["field"]: e["message"] for e in item["errors"]} == {
+        "shipping_address.country": "'USA' is not a country: expected an ISO 3166-1 alpha-2 code such as US"
+    }
+
+
 def test_an_orders_history_names_its_warehouse_by_code(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:

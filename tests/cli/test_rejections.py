@@ -26,7 +26,7 @@ def _rejection(factory: sessionmaker[Session], external_id: str) -> IngestReject
         return s.scalars(select(IngestRejection).where(IngestRejection.external_id == external_id)).one()
 
 
-def test_replay_after_adding_the_missing_mapping(
+def test_replay_after_adding_the_missing_mapping_exits_1_while_one_is_still_rejected(
     cli: Cli, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     setup_catalog(factory, {"SKU-2": 5})
@@ -39,7 +39,7 @@ def test_replay_after_adding_the_missing_mapping(
     assert "unknown SKU 'SHOP-SKU-9'" in row[5]
 
     cli("mapping", "add", "--shop", "shop-a", "--sku", "SKU-2", "--platform-sku", "SHOP-SKU-9")
-    replayed = cli("rejections", "replay")
+    replayed = cli("rejections", "replay", code=1)  # X2 is still rejected
 
     assert rows(replayed.stdout, "created") == [["created", "1"]]
     assert rows(replayed.stdout, "rejected") == [["rejected", "1"]]

@@ -134,6 +134,12 @@ class _Tally:
         return sum(self.totals.values())
 
 
+def _exit_1_if_rejected(tally: _Tally) -> None:
+    # A script must see that not everything went in; the rejections are kept for replay.
+    if tally.totals["rejected"]:
+        raise typer.Exit(1)
+
+
 class _Rate(ProgressColumn):
     """Orders per second since the start: batches are few and large, so a moving rate says little."""
 
@@ -242,9 +248,7 @@ def ingest(
             f"{source.malformed_count} malformed line(s) skipped; the other lines were ingested. "
             "Fix those lines and ingest them again."
         )
-    if tally.totals["rejected"]:
-        # A script must see that not everything went in; the rejections are kept for replay.
-        raise typer.Exit(1)
+    _exit_1_if_rejected(tally)
 
 
 class RejectionStatus(StrEnum):
@@ -297,6 +301,7 @@ def rejections_replay(
     tally = _Tally()
     tally.add(report)
     _summary(tally, "Replayed", where=False)
+    _exit_1_if_rejected(tally)
 
 
 @rejections_app.command("discard")

@@ -142,7 +142,8 @@ def _expected(error: Any) -> str:
     wrong_amount = error["type"].startswith("int_") or error["type"] in AMOUNT_OUT_OF_BOUNDS
     if wrong_amount and loc and loc[-1] in MONEY_FIELDS:
         return f"{error['msg']}: {MINOR_UNITS_EXPECTED}"
-    return str(error["msg"])
+    # Our validators' messages say it all; pydantic's prefix only adds noise for a seller.
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _key_of(payload: Any) -> tuple[str | None, str | None]:
