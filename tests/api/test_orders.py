@@ -222,7 +222,8 @@ def test_list_filters(client: TestClient, factory: sessionmaker[Session]) -> Non
     assert ids() == ["a-early", "a-held", "a-late", "b-kit", "b-mapped"]
     assert ids(status="on_hold") == ["a-held"]
     assert ids(status="allocated", shop="shop-b") == ["b-kit", "b-mapped"]
-    assert ids(shop="nope") == []
+    unknown = client.get("/api/v1/orders", params={"shop": "nope"})  # a misspelt shop is not "no orders"
+    assert unknown.status_code == 404 and "unknown shop 'nope'" in unknown.text
     assert ids(sku="SKU-1") == ["a-early", "b-mapped"]  # our SKU, whatever the platform called it
     assert ids(sku="B-ONE") == ["b-mapped"]  # the platform's SKU
     assert ids(sku="KIT-1") == ["b-kit"]

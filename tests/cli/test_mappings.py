@@ -129,6 +129,14 @@ def test_deleting_a_mapping_in_use_says_why(cli: Cli, factory: sessionmaker[Sess
     assert "open orders of shop 'web' came in through it (1001)" in refused.stderr
 
 
+def test_listing_the_mappings_of_a_shop_that_does_not_exist_is_refused(cli: Cli) -> None:
+    _setup(cli)
+
+    refused = cli("mapping", "list", "--shop", "wbe", code=1)
+
+    assert "unknown shop 'wbe'" in refused.stderr
+
+
 def test_the_last_figure_each_listing_was_told_is_listed(cli: Cli, factory: sessionmaker[Session]) -> None:
     _setup(cli)
     cli("mapping", "add", "--shop", "web", "--sku", "MUG", "--listing-id", "1001")

@@ -76,6 +76,14 @@ def test_list_refuses_bad_filter_values(cli: Cli, factory: sessionmaker[Session]
     assert "lost" in status.stderr
 
 
+def test_list_refuses_a_shop_that_does_not_exist(cli: Cli, factory: sessionmaker[Session]) -> None:
+    _orders(factory)
+
+    refused = cli("orders", "list", "--shop", "shop-typo", code=1)
+
+    assert "unknown shop 'shop-typo'" in refused.stderr
+
+
 def test_show_prints_the_order_its_lines_holds_and_history(cli: Cli, factory: sessionmaker[Session]) -> None:
     _orders(factory)
     held = stored_order(factory, "#1002")

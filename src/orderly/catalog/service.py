@@ -237,8 +237,8 @@ def get_mapping(session: Session, mapping_id: int) -> MappingOut:
 def list_mappings(session: Session, *, shop: str | None = None, limit: int = 500) -> list[MappingOut]:
     """Mappings oldest first, each with the last figure its listing was told."""
     query = _mappings_query().limit(limit)
-    if shop:
-        query = query.where(Shop.code == shop)
+    if shop:  # an unknown shop is refused, not listed as one without mappings
+        query = query.where(SkuMapping.shop_id == get_shop(session, shop).id)
     return [_mapping_out(row) for row in session.execute(query)]
 
 

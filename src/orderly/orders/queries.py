@@ -86,9 +86,12 @@ def list_orders(session: Session, filters: OrderFilters, *, cursor: str | None, 
 
 
 def shop_timezone(session: Session, shop: str) -> str | None:
-    """The time zone a shop's settings name, if any."""
-    settings = session.scalar(select(Shop.settings).where(Shop.code == shop))
-    name = (settings or {}).get("timezone")
+    """The time zone a shop's settings name, if any. An unknown shop is refused: a misspelt shop filter
+    must not read as a shop without orders."""
+    row = session.execute(select(Shop.settings).where(Shop.code == shop)).first()
+    if row is None:
+        raise NotFound(f"unknown shop {shop!r}", field="shop")
+    name = (row.settings or {}).get("timezone")
     return str(name) if name else None
 
 
