@@ -40,5 +40,6 @@ def test_backfill_without_waiting_and_refusals(cli: Cli, worker: Worker) -> None
     (row,) = rows(cli("shop", "backfills", "fake-a").stdout, "1")
     assert row[5:7] == ["0%", "running"]
     assert "still running" in cli("shop", "backfill", "fake-a", "--since", "2025-02-01", code=1).stderr
-    assert "since" in cli("shop", "backfill", "fake-a", "--since", "last spring", code=1).stderr
+    assert "--since" in cli("shop", "backfill", "fake-a", "--since", "last spring", code=2).stderr
+    assert "a date such as" in cli("shop", "backfill", "fake-a", "--since", "2026-99-01", code=2).stderr
     assert "unknown shop" in cli("shop", "backfill", "nope", "--since", "2025-01-01", code=1).stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 import typer
@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
+from orderly.core.clock import day_or_instant
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.errors import DomainError
@@ -81,6 +82,16 @@ def unit_of_work() -> Iterator[Session]:
     """The command's one transaction: committed when the block ends, rolled back on any error."""
     with session_factory() as factory, transaction(factory) as session:
         yield session
+
+
+def date_option(value: str | None, option: str) -> date | datetime | None:
+    """A date or instant given on the command line; a bad one is a usage error (exit 2) naming the option."""
+    if value is None:
+        return None
+    try:
+        return day_or_instant(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def when(moment: datetime | None) -> str:

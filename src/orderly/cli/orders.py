@@ -9,7 +9,6 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
@@ -31,8 +30,8 @@ from rich.progress import (
 from rich.table import Column, Table
 from rich.text import Text
 
-from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work, when
-from orderly.core.clock import DateZone, day_or_instant, range_end, range_start, zone
+from orderly.cli.common import actor, date_option, err, fail, out, session_factory, unit_of_work, when
+from orderly.core.clock import DateZone, range_end, range_start, zone
 from orderly.core.config import get_settings
 from orderly.core.money import display, is_country
 from orderly.orders import corrections, holds, queries
@@ -320,15 +319,6 @@ OrderId = Annotated[int, typer.Argument(metavar="ID", help="The order's id")]
 Note = Annotated[str, typer.Option(help="Why, kept in the order's history")]
 
 
-def _bound(value: str | None, option: str) -> date | datetime | None:
-    if value is None:
-        return None
-    try:
-        return day_or_instant(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint=option) from None
-
-
 def _zone(name: str | None) -> ZoneInfo | None:
     try:
         return zone(name) if name else None
@@ -367,7 +357,7 @@ def orders_list(
 ) -> None:
     """Orders, newest first; filters combine."""
     named = _zone(tz)
-    start, end = _bound(placed_from, "--from"), _bound(placed_to, "--to")
+    start, end = date_option(placed_from, "--from"), date_option(placed_to, "--to")
     if country is not None and not (len(country) == 2 and is_country(country.upper())):
         raise typer.BadParameter(
             f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE", param_hint="--country"

@@ -21,7 +21,7 @@ from orderly.channels import sync
 from orderly.channels.inbox import list_inbox
 from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
 from orderly.channels.sync import replay_inbox, request_sync
-from orderly.cli.common import fail, out, session_factory, unit_of_work, when
+from orderly.cli.common import date_option, fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
@@ -110,7 +110,11 @@ def shop_backfill(
     progress shown here. ``orderly shop backfills CODE`` shows how far every backfill got."""
     with unit_of_work() as session:
         started = sync.start_backfill(
-            session, code, BackfillIn.model_validate({"since": since, "until": until})
+            session,
+            code,
+            BackfillIn.model_validate(
+                {"since": date_option(since, "--since"), "until": date_option(until, "--until")}
+            ),
         )
     out.print(
         f"Backfill {started.id} of {code!r} queued: orders updated from {when(started.since)} "
