@@ -246,6 +246,34 @@ def test_a_later_delivery_of_a_rejected_order_resolves_its_rejection(factory: se
         assert s.get(IngestRejection, rejection_id).status == "resolved"
 
 
+def test_the_same_bad_order_again_renews_its_open_rejection_instead_of_adding_one(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    first = ingest_batch(
+        factory, [order(("NO-SUCH", 1), external_id="R1"), order(external_id="R2", currency="?")]
+    )
+    again = ingest_batch(
+        factory,
+        [
+            order(("NO-SUCH", 1), external_id="R1"),
+            order(("NO-SUCH", 2), external_id="R3", tags=["a"]),
+            order(("NO-SUCH", 3), external_id="R3", tags=["b"]),  # one order twice in one batch
+        ],
+    )
+
+    assert again.items[0].rejection_id == first.items[0].rejection_id
+    assert again.items[1].rejection_id == again.items[2].rejection_id
+    with transaction(factory) as s:
+        rows = s.execute(
+            select(IngestRejection.external_id, IngestRejection.attempts, IngestRejection.payload).order_by(
+                IngestRejection.external_id
+            )
+        ).all()
+    assert [(external_id, attempts) for external_id, attempts, _ in rows] == [("R1", 2), ("R2", 1), ("R3", 1)]
+    assert rows[2].payload["tags"] == ["b"]  # the later version of the order is the one kept
+
+
 def test_cancel_in_the_hub_releases_stock_and_is_in_the_history(factory: sessionmaker[Session]) -> None:
     from orderly.core.errors import InvalidTransition
     from orderly.orders.service import cancel_order

@@ -959,12 +959,42 @@ def _store_rejections(
                 "updated_at": now,
             }
         )
-    for item, row_id in zip(fresh_items, repo.insert_rejections(session, fresh_rows), strict=True):
-        item.rejection_id = row_id
+    _insert_or_renew(session, fresh_items, fresh_rows)
     repo.update_rejections(session, replayed_rows)
     if items:
         log.info("%d orders rejected by %s", len(items), actor)
     return IngestReport(items)
+
+
+def _insert_or_renew(session: Session, items: list[ItemResult], rows: list[dict[str, Any]]) -> None:
+    """Store new rejections; one of an order that already has an open rejection (or an earlier one in
+    this batch) renews that one instead, so ingesting a bad file twice lists each order once."""
+    keys = {(r["shop_code"], r["external_id"]) for r in rows if r["shop_code"] and r["external_id"]}
+    known = repo.open_rejection_ids(session, keys)
+    renewed: dict[int, dict[str, Any]] = {}
+    inserted: dict[Any, int] = {}  # the position in ``fresh`` of each key
+    fresh: list[dict[str, Any]] = []
+    fresh_items: list[list[ItemResult]] = []
+    for item, row in zip(items, rows, strict=True):
+        order_key = (row["shop_code"], row["external_id"])
+        key: Any = order_key if order_key in keys else id(row)  # a row naming no order stands alone
+        if key in known:
+            item.rejection_id = known[key]
+            renewed[known[key]] = {k: row[k] for k in ("reason", "errors", "payload", "updated_at")} | {
+                "id": known[key],
+                "attempts": 1,
+            }
+        elif key in inserted:
+            fresh[inserted[key]] = row  # the later version of the order is the one kept
+            fresh_items[inserted[key]].append(item)
+        else:
+            inserted[key] = len(fresh)
+            fresh.append(row)
+            fresh_items.append([item])
+    for same_order, row_id in zip(fresh_items, repo.insert_rejections(session, fresh), strict=True):
+        for item in same_order:
+            item.rejection_id = row_id
+    repo.update_rejections(session, list(renewed.values()), increment=frozenset({"attempts"}))
 
 
 def _jsonable(payload: Any) -> Any:

@@ -160,9 +160,24 @@ def insert_rejections(session: Session, rows: list[dict[str, Any]]) -> list[int]
     return [row_id for (row_id,) in result.all()]
 
 
-def update_rejections(session: Session, rows: list[dict[str, Any]]) -> None:
+def update_rejections(
+    session: Session, rows: list[dict[str, Any]], *, increment: frozenset[str] = frozenset()
+) -> None:
     if rows:
-        update_rows(session, IngestRejection, rows)
+        update_rows(session, IngestRejection, rows, increment=increment)
+
+
+def open_rejection_ids(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The open rejection of each (shop code, order id) among ``keys``; the newest where there are several."""
+    rows = select_by_keys(
+        session,
+        IngestRejection,
+        ["shop_code", "external_id"],
+        sorted(keys),
+        ["id", "shop_code", "external_id", "status"],
+    )
+    open_rows = (row for row in sorted(rows) if row[3] == "open")
+    return {(shop, external_id): row_id for row_id, shop, external_id, _ in open_rows}
 
 
 def orders_with_sku(sku: str) -> Any:
