@@ -11,6 +11,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from multiprocessing.pool import Pool
 from typing import Any
 
@@ -23,7 +24,7 @@ from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.errors import InvalidTransition
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory import service as inventory
-from orderly.inventory.models import StockLevel, Warehouse
+from orderly.inventory.models import StockLedgerEntry, StockLevel, Warehouse
 from orderly.orders.holds import release_waiting
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderEvent, OrderLine
@@ -126,12 +127,13 @@ def _levels(factory: sessionmaker[Session]) -> dict[tuple[str, str], tuple[int, 
 
 
 def _assert_consistent(factory: sessionmaker[Session]) -> None:
-    """Ledger == levels, nothing negative, and reserved stock is exactly what allocated orders need."""
+    """Ledger == levels, nothing negative, and reserved stock is exactly what allocated orders still
+    have to ship."""
     with transaction(factory) as s:
         assert inventory.verify(s, repair=False, actor="test") == []
         needed: Counter[str] = Counter()
         for sku, qty in s.execute(
-            select(Product.sku, OrderLine.quantity)
+            select(Product.sku, OrderLine.quantity - OrderLine.shipped)
             .join(Order, Order.id == OrderLine.order_id)
             .join(Product, Product.id == OrderLine.product_id)
             # Orders held after reserving keep their stock (the platform sold those units).
@@ -282,3 +284,44 @@ def test_stock_arriving_while_processes_release_waiting_orders_is_never_oversold
     assert statuses == {"allocated": 41, "on_hold": 20}
     assert released == 40  # each release is in the order's history, once
     _assert_consistent(factory)
+
+
+def test_shipments_reported_by_the_platform_race_with_receipts_and_ship_each_unit_once(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    """The platform reports orders partly, then fully shipped, each version delivered by three processes
+    at once in any order, while stock arrives: every unit leaves the shelf exactly once."""
+    setup_catalog(factory, {"SKU-1": 200})
+    placed = [order(("SKU-1", 3), external_id=f"S{n}", placed=n) for n in range(30)]
+    ingest_batch(factory, placed)
+
+    def version(body: dict[str, Any], shipped: int, later: int) -> dict[str, Any]:
+        stamp = datetime.fromisoformat(body["updated_at"]) + timedelta(seconds=later)
+        lines = [{**body["lines"][0], "shipped": shipped}]
+        return {**body, "updated_at": stamp.isoformat(), "lines": lines}
+
+    rng = random.Random(11)
+    partly = [version(body, 1, 10) for body in placed]
+    fully = [version(body, 3, 20) for body in placed]
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+    for versions in (partly, fully):
+        for _ in range(3):
+            calls.append((_ingest, (db_url, rng.sample(versions, len(versions)), 5)))
+    calls += [(_receive, (db_url, [("SKU-1", "WH-1", 1)] * 10))] * 2
+    _race(pool, calls)
+
+    _assert_consistent(factory)
+    with transaction(factory) as s:
+        orders = s.execute(
+            select(Order.id, Order.status, OrderLine.shipped).join(OrderLine, OrderLine.order_id == Order.id)
+        ).all()
+        shipped_per_order = dict(
+            s.execute(
+                select(StockLedgerEntry.order_id, -func.sum(StockLedgerEntry.on_hand_delta))
+                .where(StockLedgerEntry.kind == "shipment")
+                .group_by(StockLedgerEntry.order_id)
+            ).all()
+        )
+    assert {(status, shipped) for _, status, shipped in orders} == {("shipped", 3)}
+    assert shipped_per_order == {order_id: 3 for order_id, _, _ in orders}  # never twice, never lost
+    assert _levels(factory)[("SKU-1", "WH-1")] == (200 + 20 - 90, 0, 0)
