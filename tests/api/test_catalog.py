@@ -143,7 +143,7 @@ def test_sku_mappings(client: TestClient, factory: sessionmaker[Session]) -> Non
     assert [m["sku"] for m in client.get("/api/v1/sku-mappings", params={"shop": "shop-a"}).json()] == [
         "SKU-3"
     ]
-    assert client.get("/api/v1/sku-mappings", params={"shop": "nope"}).json() == []
+    assert client.get("/api/v1/sku-mappings", params={"shop": "nope"}).status_code == 404  # not "none"
     assert len(client.get("/api/v1/sku-mappings", params={"limit": 1}).json()) == 1
 
 
