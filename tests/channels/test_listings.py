@@ -15,7 +15,6 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn, MappingUpdate
 from orderly.channels import service as shops
 from orderly.channels import sync
-from orderly.channels.amazon import AmazonConnector
 from orderly.channels.connector import PushResult, StockPush
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
@@ -29,6 +28,7 @@ from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
 from tests.channels.fake import FakeConnector, FakePlatform
+from tests.channels.sandbox_shops import connect_amazon, connect_shopify
 from tests.factories import setup_catalog
 
 
@@ -277,45 +277,8 @@ def test_over_http_a_second_location_gets_its_figure_and_an_fba_listing_gets_non
     amazon.add_listing("SKU-1-FBA", fulfillment_channel="AMAZON_NA")
     with serving(shopify_app(shopify)) as shopify_url, serving(amazon_app(amazon)) as amazon_url:
         with transaction(factory) as s:
-            shops.create_shop(
-                s,
-                ShopIn(
-                    code="shopify",
-                    name="Shopify",
-                    channel="shopify",
-                    base_url=shopify_url,
-                    credentials={"access_token": "shpat_sandbox"},
-                    settings=SyncSettings.model_validate(
-                        {"poll_interval_s": 3600, "stock_coalesce_s": 0, "location_id": shopify.location_id}
-                    ),
-                    sync_enabled=True,
-                ),
-            )
-            shops.create_shop(
-                s,
-                ShopIn(
-                    code="amazon",
-                    name="Amazon",
-                    channel="amazon",
-                    base_url=amazon_url,
-                    credentials={
-                        "client_id": amazon.client_id,
-                        "client_secret": amazon.client_secret,
-                        "refresh_token": amazon.refresh_token,
-                    },
-                    settings=SyncSettings.model_validate(
-                        {
-                            "poll_interval_s": 3600,
-                            "stock_coalesce_s": 0,
-                            "marketplace_id": amazon.marketplace_id,
-                            "seller_id": amazon.seller_id,
-                            "before_lag_seconds": 0,
-                            "rate_limits": {op: (1000.0, 1000) for op in AmazonConnector.rate_limits},
-                        }
-                    ),
-                    sync_enabled=True,
-                ),
-            )
+            connect_shopify(s, shopify, shopify_url, stock_coalesce_s=0)
+            connect_amazon(s, amazon, amazon_url, stock_coalesce_s=0)
             catalog.create_mapping(
                 s, MappingIn(shop="shopify", listing_id=str(variant["id"]), sku="SKU-1", location=str(second))
             )

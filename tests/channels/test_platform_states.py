@@ -18,8 +18,6 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import sync
-from orderly.channels.amazon import AmazonConnector
-from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
@@ -33,6 +31,7 @@ from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
 from orderly.sandbox.shopify.models import numbered_buyer
+from tests.channels.sandbox_shops import connect_amazon, connect_shopify
 from tests.factories import setup_catalog
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -79,44 +78,8 @@ def platforms(factory: sessionmaker[Session]) -> Iterator[Platforms]:
     amazon.add_listing("SKU-1", asin="B0STATES01", price="19.99")
     with serving(shopify_app(shopify)) as shopify_url, serving(amazon_app(amazon)) as amazon_url:
         with transaction(factory) as s:
-            shops.create_shop(
-                s,
-                ShopIn(
-                    code="shopify",
-                    name="Shopify",
-                    channel="shopify",
-                    base_url=shopify_url,
-                    credentials={"access_token": "shpat_sandbox", "webhook_secret": "whsec-states"},
-                    settings=SyncSettings.model_validate(
-                        {"poll_interval_s": 3600, "location_id": shopify.location_id}
-                    ),
-                    sync_enabled=True,
-                ),
-            )
-            shops.create_shop(
-                s,
-                ShopIn(
-                    code="amazon",
-                    name="Amazon",
-                    channel="amazon",
-                    base_url=amazon_url,
-                    credentials={
-                        "client_id": amazon.client_id,
-                        "client_secret": amazon.client_secret,
-                        "refresh_token": amazon.refresh_token,
-                    },
-                    settings=SyncSettings.model_validate(
-                        {
-                            "poll_interval_s": 3600,
-                            "marketplace_id": amazon.marketplace_id,
-                            "seller_id": amazon.seller_id,
-                            "before_lag_seconds": 0,
-                            "rate_limits": {op: (1000.0, 1000) for op in AmazonConnector.rate_limits},
-                        }
-                    ),
-                    sync_enabled=True,
-                ),
-            )
+            connect_shopify(s, shopify, shopify_url, webhook_secret="whsec-states")
+            connect_amazon(s, amazon, amazon_url)
             catalog.create_mapping(s, MappingIn(shop="amazon", platform_sku="SKU-1", sku="SKU-1"))
         yield Platforms(factory, Worker(factory, name="states", idle_sleep=0), shopify, amazon)
         shopify.close()

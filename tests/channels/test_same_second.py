@@ -22,7 +22,6 @@ from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import sync
 from orderly.channels.models import InboxEntry
-from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER, signature
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
@@ -34,6 +33,7 @@ from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
 from orderly.sandbox.shopify.models import numbered_buyer
+from tests.channels.sandbox_shops import connect_shopify
 from tests.factories import setup_catalog
 
 SECRET = "whsec-same-second"
@@ -105,20 +105,7 @@ def shop(factory: sessionmaker[Session]) -> Iterator[Shop]:
         serving(create_app(factory=factory, workers=0)) as hub_url,
     ):
         with transaction(factory) as s:
-            shops.create_shop(
-                s,
-                ShopIn(
-                    code="shopify",
-                    name="Shopify",
-                    channel="shopify",
-                    base_url=shopify_url,
-                    credentials={"access_token": "shpat_sandbox", "webhook_secret": SECRET},
-                    settings=SyncSettings.model_validate(
-                        {"poll_interval_s": 3600, "location_id": store.location_id}
-                    ),
-                    sync_enabled=True,
-                ),
-            )
+            connect_shopify(s, store, shopify_url, webhook_secret=SECRET)
             catalog.create_mapping(s, MappingIn(shop="shopify", platform_sku="SKU-1", sku="SKU-1"))
         world = Shop(factory, Worker(factory, name="same-second", idle_sleep=0), store, hub_url, frozen)
         world.settle()
