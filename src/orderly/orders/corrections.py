@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.orders import holds, search
+from orderly.orders import repository as order_repo
 from orderly.orders.domain import CLOSED, PERSONS_HOLDS, OrderStatus, check_transition, with_address_hold
-from orderly.orders.models import Order, OrderEvent
+from orderly.orders.models import Order
 from orderly.orders.schemas import AddressCorrectionIn
 from orderly.review import service as review
 from orderly.review.subjects import subjects_for_orders
@@ -63,7 +64,7 @@ def correct_address(session: Session, order_id: int, data: AddressCorrectionIn, 
         setattr(order, ADDRESS_COLUMNS[part], value)
     order.updated_at = utcnow()
     message = f"address corrected: {what}" + (f" ({data.note})" if data.note else "")
-    _event(session, order, "address_corrected", order.status, actor, message)
+    order_repo.add_event(session, order, "address_corrected", order.status, actor, message)
     session.flush()
     _rereview(session, order, before, actor)
     session.flush()
@@ -89,24 +90,10 @@ def _rereview(session: Session, order: Order, before: Any, actor: str) -> None:
         order.status, order.holds = OrderStatus.ON_HOLD, kept + found
         reasons = ", ".join(sorted({h["reason"] for h in found + kept}))
         note = f"reviewed again: held for {reasons}" + (f"; lifted: {', '.join(lifted)}" if lifted else "")
-        _event(session, order, "reviewed", status, "review", note)
+        order_repo.add_event(session, order, "reviewed", status, "review", note)
     elif status == OrderStatus.ON_HOLD:
         holds.release_order(
             session, order.id, actor=actor, note="reviewed again after the address was corrected"
         )
     else:
-        _event(session, order, "reviewed", status, "review", "reviewed again: nothing to hold")
-
-
-def _event(session: Session, order: Order, kind: str, before: str, actor: str, message: str) -> None:
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            kind=kind,
-            from_status=before,
-            to_status=order.status,
-            actor=actor,
-            message=message,
-            created_at=order.updated_at,
-        )
-    )
+        order_repo.add_event(session, order, "reviewed", status, "review", "reviewed again: nothing to hold")

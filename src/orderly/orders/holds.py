@@ -20,7 +20,7 @@ from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition, shortage_hold
-from orderly.orders.models import Order, OrderEvent, OrderLine
+from orderly.orders.models import Order, OrderLine
 
 RECHECK_BATCH = 500  # held orders re-checked per job, oldest first
 
@@ -32,20 +32,6 @@ def _locked(session: Session, order_id: int) -> Order:
     return order
 
 
-def _event(session: Session, order: Order, kind: str, before: str, actor: str, message: str) -> None:
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            kind=kind,
-            from_status=before,
-            to_status=order.status,
-            actor=actor,
-            message=message,
-            created_at=order.updated_at,
-        )
-    )
-
-
 def hold_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
     """A person holds an order; it keeps any stock it reserved, and only a person releases it."""
     order = _locked(session, order_id)
@@ -55,7 +41,7 @@ def hold_order(session: Session, order_id: int, *, actor: str, note: str) -> Ord
     order.status = OrderStatus.ON_HOLD
     order.holds = [*order.holds, Hold(HoldReason.MANUAL, note, [{"by": actor}]).as_json()]
     order.updated_at = utcnow()
-    _event(session, order, "held", before, actor, note)
+    order_repo.add_event(session, order, "held", before, actor, note)
     session.flush()
     return order
 
@@ -68,7 +54,9 @@ def release_order(session: Session, order_id: int, *, actor: str, note: str) -> 
         raise InvalidTransition(f"order {order_id} is {order.status}, not on hold: nothing to release")
     lifted = ", ".join(sorted({h["reason"] for h in order.holds})) or "none"
     outcome = _release(session, [order], actor)[order.id]
-    _event(session, order, "released", OrderStatus.ON_HOLD, actor, f"{note} (lifted: {lifted}; {outcome})")
+    order_repo.add_event(
+        session, order, "released", OrderStatus.ON_HOLD, actor, f"{note} (lifted: {lifted}; {outcome})"
+    )
     session.flush()
     return order
 
@@ -179,7 +167,9 @@ def release_waiting(
         status, holds = before[order.id]
         if order.status == OrderStatus.ALLOCATED:
             released += 1
-            _event(session, order, "released", status, actor, f"condition cleared: {outcomes[order.id]}")
+            order_repo.add_event(
+                session, order, "released", status, actor, f"condition cleared: {outcomes[order.id]}"
+            )
         elif status == OrderStatus.APPROVED:
             order.status, order.holds = status, holds  # a backorder keeps waiting as it was
     session.flush()

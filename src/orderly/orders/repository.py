@@ -187,3 +187,18 @@ def orders_with_sku(sku: str) -> Any:
         (OrderLine.platform_sku == sku)
         | OrderLine.product_id.in_(select(Product.id).where(Product.sku == sku).scalar_subquery()),
     )
+
+
+def add_event(session: Session, order: Order, kind: str, before: str, actor: str, message: str) -> None:
+    """A line in the order's history: what happened, from which status to its status now, by whom."""
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            kind=kind,
+            from_status=before,
+            to_status=order.status,
+            actor=actor,
+            message=message,
+            created_at=order.updated_at,
+        )
+    )
