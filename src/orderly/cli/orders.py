@@ -31,7 +31,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from orderly.cli.common import actor, date_option, err, fail, out, session_factory, unit_of_work, when
-from orderly.core.clock import DateZone, range_end, range_start, zone
+from orderly.core.clock import DateZone, zone
 from orderly.core.config import get_settings
 from orderly.core.money import display, is_country
 from orderly.orders import corrections, holds, queries
@@ -363,18 +363,17 @@ def orders_list(
             f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE", param_hint="--country"
         )
     with unit_of_work() as session:
-        shop_zone = queries.shop_timezone(session, shop) if shop else None
-    where = DateZone(named, get_settings().timezone).of(shop_zone)
-    filters = queries.OrderFilters(
-        status=status,
-        shop=shop,
-        sku=sku,
-        country=country.upper() if country else None,
-        q=q,
-        placed_from=range_start(start, where) if start is not None else None,
-        placed_to=range_end(end, where) if end is not None else None,
-    )
-    with unit_of_work() as session:
+        filters = queries.order_filters(
+            session,
+            DateZone(named, get_settings().timezone),
+            status=status,
+            shop=shop,
+            sku=sku,
+            country=country,
+            q=q,
+            placed_from=start,
+            placed_to=end,
+        )
         page = queries.list_orders(session, filters, cursor=None, limit=limit)
     table = Table(
         "ID",

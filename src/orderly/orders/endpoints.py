@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 from fastapi import Body, Query
 
-from orderly.core.clock import range_end, range_start
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
 from orderly.core.web import (
@@ -78,15 +77,16 @@ def list_orders(
     """Newest first. Filters combine; follow `next_cursor` to walk every match exactly once.
     `placed_from` and `placed_to` include the whole of a plain date's day: in the zone `tz`, else the
     shop's when one shop is asked for, else the hub's."""
-    zone = zones.of(queries.shop_timezone(session, shop) if shop else None)
-    filters = queries.OrderFilters(
+    filters = queries.order_filters(
+        session,
+        zones,
         status=status,
         shop=shop,
         sku=sku,
-        country=country.upper() if country else None,
+        country=country,
         q=q,
-        placed_from=range_start(placed_from, zone) if placed_from is not None else None,
-        placed_to=range_end(placed_to, zone) if placed_to is not None else None,
+        placed_from=placed_from,
+        placed_to=placed_to,
     )
     return queries.list_orders(session, filters, cursor=cursor, limit=limit)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
+from orderly.core.clock import DateZone, range_end, range_start
 from orderly.core.errors import NotFound
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.inventory.models import Warehouse
@@ -46,6 +47,32 @@ class OrderFilters:
     q: str | None = None  # order number, buyer's name, email, phone, tracking number: orders/search.py
     placed_from: datetime | None = None  # inclusive
     placed_to: datetime | None = None  # exclusive
+
+
+def order_filters(
+    session: Session,
+    zones: DateZone,
+    *,
+    status: OrderStatus | None = None,
+    shop: str | None = None,
+    sku: str | None = None,
+    country: str | None = None,
+    q: str | None = None,
+    placed_from: date | datetime | None = None,
+    placed_to: date | datetime | None = None,
+) -> OrderFilters:
+    """The filters as a person gave them: a plain date is that whole day in the request's zone, else the
+    shop's (one shop filtered), else the hub's; an unknown shop is refused."""
+    zone = zones.of(shop_timezone(session, shop) if shop else None)
+    return OrderFilters(
+        status=status,
+        shop=shop,
+        sku=sku,
+        country=country.upper() if country else None,
+        q=q,
+        placed_from=range_start(placed_from, zone) if placed_from is not None else None,
+        placed_to=range_end(placed_to, zone) if placed_to is not None else None,
+    )
 
 
 # Each order with its shop's code and its warehouse's code (None until allocated).
