@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
+from orderly.inventory.domain import MAX_QUANTITY
 from orderly.inventory.models import StockLedgerEntry, StockLevel
 from tests.factories import order, setup_catalog
 
@@ -119,6 +120,30 @@ def test_movement_errors_name_the_field(
     assert response.status_code == status, response.text
     if status != 200:
         assert response.json()["error"]["field"] == field
+
+
+def test_stock_beyond_the_bound_is_422_and_changes_nothing(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    """Once the 215th receipt of 10,000,000 overflowed a 32-bit column on PostgreSQL (a 500)."""
+    setup_catalog(factory)
+    _move(client, "count", counted=MAX_QUANTITY - 10_000_000)
+
+    assert _move(client, "receive", quantity=10_000_000)["on_hand"] == MAX_QUANTITY
+    for kind, body in [("receive", {"quantity": 1}), ("adjust", {"delta": 1})]:
+        response = client.post(f"/api/v1/stock/{kind}", json={"sku": "SKU-1", "warehouse": "WH-1", **body})
+        assert response.status_code == 422, response.text
+        assert "would leave on hand 1,000,000,001" in response.json()["error"]["message"]
+    fields = [("receive", "quantity"), ("adjust", "delta"), ("count", "counted"), ("safety", "safety")]
+    for kind, field in fields:
+        response = client.post(
+            f"/api/v1/stock/{kind}", json={"sku": "SKU-1", "warehouse": "WH-1", field: MAX_QUANTITY + 1}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == field
+
+    assert client.get("/api/v1/stock/SKU-1").json()[0]["on_hand"] == MAX_QUANTITY
+    assert client.post("/api/v1/stock/verify", json={}).json()["drifts"] == []
 
 
 def test_wrong_type_error_lists_every_problem(client: TestClient) -> None:

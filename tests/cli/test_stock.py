@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
+from orderly.inventory.domain import MAX_QUANTITY
 from orderly.inventory.models import StockLedgerEntry
 from orderly.orders.ingest import ingest_batch
 from tests.cli.conftest import Cli, rows
@@ -75,6 +76,24 @@ def test_refused_movements_change_nothing(cli: Cli, factory: sessionmaker[Sessio
     assert _level(factory) == (5, 4, 0, 1)
     with transaction(factory) as s:
         assert len(s.scalars(select(StockLedgerEntry.id)).all()) == 2  # the receipt and the reservation
+
+
+def test_stock_beyond_the_bound_is_refused_and_the_ledger_still_matches(
+    cli: Cli, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory)
+
+    huge = cli("stock", "receive", "SKU-1", "WH-1", str(2**63 - 1), code=1)
+    assert "a warehouse holds at most 1,000,000,000 units of a SKU" in huge.stderr
+    cli("stock", "count", "SKU-1", "WH-1", str(MAX_QUANTITY - 1))
+    beyond = cli("stock", "receive", "SKU-1", "WH-1", "2", code=1)
+    assert "would leave on hand 1,000,000,001" in beyond.stderr
+    assert "at most 1,000,000,000" in cli("stock", "adjust", "SKU-1", "WH-1", "2", code=1).stderr
+    assert "at most 1,000,000,000" in cli("stock", "safety", "SKU-1", "WH-1", str(2**64), code=1).stderr
+    cli("stock", "receive", "SKU-1", "WH-1", "1")  # up to the bound itself
+
+    assert _level(factory) == (MAX_QUANTITY, 0, 0, MAX_QUANTITY)
+    assert "All stock levels match the ledger" in cli("stock", "verify").stdout
 
 
 def test_show_lists_every_warehouse_and_a_total(cli: Cli, factory: sessionmaker[Session]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from orderly.catalog.domain import expand
-from orderly.core.errors import Conflict, DomainError, InsufficientStock
+from orderly.core.errors import Conflict, DomainError, InsufficientStock, OutOfRange
 from orderly.inventory import domain
-from orderly.inventory.domain import Demand, Level, Movement, MovementKind, Shortage, allocate
+from orderly.inventory.domain import MAX_QUANTITY, Demand, Level, Movement, MovementKind, Shortage, allocate
 
 # --- levels -------------------------------------------------------------------------------------------
 
@@ -185,6 +187,40 @@ def test_return_adds_to_on_hand() -> None:
 def test_return_of_nothing_is_refused() -> None:
     with pytest.raises(DomainError):
         domain.stock_return(0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lv: domain.receipt(MAX_QUANTITY + 1),
+        lambda lv: domain.stock_return(2**63),
+        lambda lv: domain.adjustment(lv, -(MAX_QUANTITY + 1)),
+        lambda lv: domain.count(lv, MAX_QUANTITY + 1),
+        lambda lv: domain.safety(lv, 2**64),
+    ],
+)
+def test_a_movement_beyond_the_bound_is_refused(make: Any) -> None:
+    with pytest.raises(OutOfRange, match="at most 1,000,000,000 units"):
+        make(Level(10, 0, 0))
+
+
+@pytest.mark.parametrize(
+    "movement",
+    [
+        domain.receipt(2),
+        domain.stock_return(1_000),
+        Movement(MovementKind.ADJUSTMENT, on_hand_delta=2),
+        Movement(MovementKind.SAFETY, safety_delta=MAX_QUANTITY),
+    ],
+)
+def test_no_level_goes_beyond_the_bound_and_a_refused_one_is_unchanged(movement: Movement) -> None:
+    level = Level(MAX_QUANTITY - 1, 0, 2)
+
+    with pytest.raises(OutOfRange, match="would leave on hand"):
+        level.apply(movement)
+
+    assert (level.on_hand, level.reserved, level.safety) == (MAX_QUANTITY - 1, 0, 2)
+    assert OutOfRange.http_status == 422
 
 
 def test_stock_errors_are_conflicts() -> None:

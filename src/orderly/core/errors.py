@@ -26,6 +26,12 @@ class Conflict(DomainError):
     http_status = 409
 
 
+class OutOfRange(DomainError):
+    """A figure beyond a bound the hub keeps (e.g. stock of a SKU in a warehouse): a wrong value."""
+
+    http_status = 422
+
+
 class InvalidTransition(Conflict):
     pass
 

@@ -2,7 +2,8 @@
 
 ``available = on_hand - reserved - safety``. Reservations never eat into safety stock, nothing is
 reserved that is not on hand, and every change is a :class:`Movement` that becomes one ledger row, so
-the ledger summed per SKU and warehouse always equals the level.
+the ledger summed per SKU and warehouse always equals the level. Every figure of a level, and so every
+movement, stays within ``0..MAX_QUANTITY``, whichever path (API, CLI, ingest, sync) makes it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orderly.core.errors import DomainError, InsufficientStock
+from orderly.core.errors import DomainError, InsufficientStock, OutOfRange
+
+#: The most units of one SKU in one warehouse (on hand, reserved or safety), and so the most one movement
+#: moves: far beyond any shelf, and within the 32-bit columns that hold levels and ledger deltas.
+MAX_QUANTITY = 1_000_000_000
+_HOLDS = f"a warehouse holds at most {MAX_QUANTITY:,} units of a SKU"
 
 
 class MovementKind(StrEnum):
@@ -52,6 +58,8 @@ class Level:
             raise InsufficientStock(
                 f"{movement.kind} would leave on hand {on_hand}, reserved {reserved}, safety {safety}"
             )
+        if max(on_hand, safety) > MAX_QUANTITY:
+            raise OutOfRange(f"{movement.kind} would leave on hand {on_hand:,}, safety {safety:,}: {_HOLDS}")
         self.on_hand, self.reserved, self.safety = on_hand, reserved, safety
 
     def copy(self) -> Level:
@@ -61,6 +69,12 @@ class Level:
 def _positive(quantity: int, what: str) -> None:
     if quantity <= 0:
         raise DomainError(f"{what} quantity must be positive, got {quantity}", field="quantity")
+    _within(quantity, "quantity")
+
+
+def _within(quantity: int, field: str) -> None:
+    if abs(quantity) > MAX_QUANTITY:
+        raise OutOfRange(f"{quantity:,} units is beyond the bound: {_HOLDS}", field=field)
 
 
 def receipt(quantity: int) -> Movement:
@@ -71,6 +85,7 @@ def receipt(quantity: int) -> Movement:
 def adjustment(level: Level, delta: int) -> Movement:
     if delta == 0:
         raise DomainError("adjustment of 0 changes nothing", field="delta")
+    _within(delta, "delta")
     if level.on_hand + delta < level.reserved:
         raise InsufficientStock(
             f"adjustment of {delta} would leave {level.on_hand + delta} on hand "
@@ -82,6 +97,7 @@ def adjustment(level: Level, delta: int) -> Movement:
 def count(level: Level, counted: int) -> Movement:
     if counted < 0:
         raise DomainError(f"counted quantity cannot be negative, got {counted}", field="counted")
+    _within(counted, "counted")
     if counted < level.reserved:
         raise InsufficientStock(
             f"count of {counted} is below the {level.reserved} reserved by open orders; "
@@ -93,6 +109,7 @@ def count(level: Level, counted: int) -> Movement:
 def safety(level: Level, new_safety: int) -> Movement:
     if new_safety < 0:
         raise DomainError(f"safety stock cannot be negative, got {new_safety}", field="safety")
+    _within(new_safety, "safety")
     return Movement(MovementKind.SAFETY, safety_delta=new_safety - level.safety)
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from orderly.core.money import is_country
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
+from orderly.inventory.domain import MAX_QUANTITY
 
 
 def country_code(value: str | None) -> str | None:
@@ -63,19 +64,19 @@ class _Movement(BaseModel):
 
 
 class ReceiveIn(_Movement):
-    quantity: int = Field(gt=0, le=10_000_000)
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
 
 
 class AdjustIn(_Movement):
-    delta: int = Field(ge=-10_000_000, le=10_000_000, description="positive adds, negative removes")
+    delta: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, description="positive adds, negative removes")
 
 
 class CountIn(_Movement):
-    counted: int = Field(ge=0, le=10_000_000)
+    counted: int = Field(ge=0, le=MAX_QUANTITY)
 
 
 class SafetyIn(_Movement):
-    safety: int = Field(ge=0, le=10_000_000)
+    safety: int = Field(ge=0, le=MAX_QUANTITY)
 
 
 class StockOut(BaseModel):
