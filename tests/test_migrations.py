@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
+from orderly.channels.schemas import SyncSettings
+from orderly.core.db import make_engine
+from orderly.core.migrate import upgrade
 from orderly.core.models import Base
+from tests.conftest import BACKENDS, POSTGRES, _postgres_database
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
@@ -18,3 +29,37 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
 def test_the_unique_order_key_is_enforced_by_the_database(engine: Engine) -> None:
     constraints = inspect(engine).get_unique_constraints("orders")
     assert {"shop_id", "external_id"} in [set(c["column_names"]) for c in constraints]
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> Iterator[str]:
+    """An empty database of its own, to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = _postgres_database(f"orderly_fresh_{worker_id}_{os.getpid()}")
+    yield url
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def test_rate_limits_that_let_no_call_go_are_dropped_by_the_migration(fresh_url: str) -> None:
+    upgrade(fresh_url, "20261203_1145")
+    limits = {"orders": [0, 10], "stock": [5.0, 0], "shipments": [2.0, 10]}
+    engine = make_engine(fresh_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO shops (code, name, channel, settings, sync_enabled, created_at) VALUES "
+                "('s', 's', 'shopify', :settings, false, CURRENT_TIMESTAMP)"
+            ),
+            {"settings": json.dumps({"rate_limits": limits, "poll_interval_s": 60})},
+        )
+    upgrade(fresh_url)
+
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT settings FROM shops")).scalar_one()
+    engine.dispose()
+    settings = json.loads(stored) if isinstance(stored, str) else stored
+    assert settings == {"rate_limits": {"shipments": [2.0, 10]}, "poll_interval_s": 60}
+    SyncSettings.model_validate(settings)  # the poll reads them again

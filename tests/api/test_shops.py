@@ -3,10 +3,16 @@ refused with the ones it does; health is shown per kind of call."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.jobs.worker import Worker
 
 SHOPIFY = {
     "code": "shopify-us",
@@ -123,3 +129,185 @@ def test_sync_is_refused_for_a_shop_that_cannot_sync(client: TestClient, shopify
     assert "'manual', which has no connector" in no_connector.json()["error"]["message"]
     assert switched_off.status_code == 409 and "sync is off" in switched_off.json()["error"]["message"]
     assert (queued.status_code, queued.json()) == (202, {"status": "queued"})
+
+
+# --- where a shop's credentials go ------------------------------------------------------------------
+
+
+class Recorder:
+    """A tiny HTTP server that answers every request with ``{"orders": []}`` and records what reached
+    it: the secrets a request carries are in its headers or body."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        recorded = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode(errors="replace")
+                recorded.append(f"{self.command} {self.path}\n{self.headers}\n{body}")
+                payload = b'{"orders": []}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_POST(self) -> None:
+                self._answer()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def carrying(self, *secrets: str) -> list[str]:
+        return [request for request in self.requests if any(secret in request for secret in secrets)]
+
+
+@pytest.fixture
+def recorders() -> Iterator[tuple[Recorder, Recorder]]:
+    """The shop's platform, and a server someone would like the shop's secrets sent to."""
+    platform, lure = Recorder(), Recorder()
+    yield platform, lure
+    for recorder in (platform, lure):
+        recorder.server.shutdown()
+        recorder.server.server_close()
+
+
+def _run_jobs(factory: sessionmaker[Session]) -> None:
+    worker = Worker(factory, name="test", idle_sleep=0)
+    for _ in range(20):
+        if not worker.run_once():
+            return
+
+
+def test_changing_a_shops_address_needs_its_credentials_and_the_old_ones_never_go_there(
+    client: TestClient, factory: sessionmaker[Session], recorders: tuple[Recorder, Recorder]
+) -> None:
+    platform, lure = recorders
+    created = client.post(
+        "/api/v1/shops",
+        json={
+            **SHOPIFY,
+            "base_url": platform.url,
+            "credentials": {"access_token": "shpat_stored", "webhook_secret": "whsec_stored"},
+            "sync_enabled": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    refused = client.patch("/api/v1/shops/shopify-us", json={"base_url": lure.url})
+    client.post("/api/v1/shops/shopify-us/sync")
+    _run_jobs(factory)
+
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["field"] == "credentials" and "give the credentials again" in error["message"]
+    assert client.get("/api/v1/shops").json()[0]["base_url"] == platform.url
+    assert platform.carrying("shpat_stored") and lure.requests == []
+
+    moved = client.patch(
+        "/api/v1/shops/shopify-us", json={"base_url": lure.url, "credentials": {"access_token": "shpat_new"}}
+    )
+    client.post("/api/v1/shops/shopify-us/sync")
+    _run_jobs(factory)
+
+    assert moved.status_code == 200 and moved.json()["base_url"] == lure.url
+    assert lure.carrying("shpat_new") and not lure.carrying("shpat_stored", "whsec_stored")
+
+
+def test_amazons_token_url_and_address_change_only_with_the_credentials(
+    client: TestClient, factory: sessionmaker[Session], recorders: tuple[Recorder, Recorder]
+) -> None:
+    platform, lure = recorders
+    secrets = {"client_id": "amzn1.id", "client_secret": "lwa-secret", "refresh_token": "Atzr|stored"}
+    body = {
+        "code": "amazon-us",
+        "name": "Amazon US",
+        "channel": "amazon",
+        "base_url": platform.url,
+        "credentials": secrets,
+        "settings": {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "A1", "before_lag_seconds": 0},
+        "sync_enabled": True,
+    }
+    assert client.post("/api/v1/shops", json=body).status_code == 201
+
+    token_url = client.patch(
+        "/api/v1/shops/amazon-us", json={"settings": {"token_url": f"{lure.url}/auth/o2/token"}}
+    )
+    address = client.patch("/api/v1/shops/amazon-us", json={"base_url": lure.url})
+    client.post("/api/v1/shops/amazon-us/sync")
+    _run_jobs(factory)
+
+    assert (token_url.status_code, address.status_code) == (409, 409)
+    assert "settings.token_url" in token_url.json()["error"]["message"]
+    assert platform.carrying("lwa-secret", "Atzr|stored")  # the token request went where it always did
+    assert lure.requests == []
+    # Set again with the credentials, the new token endpoint is taken.
+    again = {"settings": {"token_url": f"{lure.url}/auth/o2/token"}, "credentials": secrets}
+    assert client.patch("/api/v1/shops/amazon-us", json=again).status_code == 200
+
+
+def test_the_same_address_again_or_a_shop_without_credentials_needs_none(
+    client: TestClient, shopify: dict[str, Any]
+) -> None:
+    moved = client.patch("/api/v1/shops/shopify-us", json={"base_url": "https://example.com"})
+    client.patch(
+        "/api/v1/shops/shopify-us", json={"credentials": {"access_token": "shpat"}, "name": "Shopify"}
+    )
+    same = client.patch("/api/v1/shops/shopify-us", json={"base_url": "https://example.com/"})
+
+    assert (moved.status_code, same.status_code) == (200, 200), same.text
+    assert same.json()["base_url"] == "https://example.com"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        ("http://127.0.0.1/" + "a" * 500, "at most 500 characters"),
+        ("https://user:secret@shop.example.com", "user name or password"),
+        ("https://token@shop.example.com", "user name or password"),
+        ("ftp://shop.example.com", "URL scheme should be 'http' or 'https'"),
+        ("https://", "empty host"),
+        ("shop.example.com", "relative URL without a base"),
+    ],
+)
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_addresses_that_cannot_be_kept_or_carry_credentials_are_refused(
+    client: TestClient, shopify: dict[str, Any], method: str, base_url: str, problem: str
+) -> None:
+    if method == "post":
+        response = client.post("/api/v1/shops", json={**SHOPIFY, "code": "other", "base_url": base_url})
+    else:
+        response = client.patch("/api/v1/shops/shopify-us", json={"base_url": base_url})
+
+    assert response.status_code == 422, response.text
+    assert problem in response.text
+    assert [shop["base_url"] for shop in client.get("/api/v1/shops").json()] == [SHOPIFY["base_url"]]
+
+
+def test_amazons_token_url_is_checked_as_an_address(client: TestClient) -> None:
+    body = {"code": "amazon-us", "name": "Amazon US", "channel": "amazon"}
+    response = client.post(
+        "/api/v1/shops", json={**body, "settings": {"token_url": "https://me:pw@lwa.example.com/token"}}
+    )
+
+    assert response.status_code in (400, 422) and "user name or password" in response.text
+
+
+@pytest.mark.parametrize("limit", [[0, 10], [0.0, 1], [5, 0], [-1, 5]])
+def test_a_rate_limit_that_would_never_let_a_call_go_is_refused(
+    client: TestClient, shopify: dict[str, Any], limit: list[float]
+) -> None:
+    response = client.patch("/api/v1/shops/shopify-us", json={"settings": {"rate_limits": {"orders": limit}}})
+
+    assert response.status_code == 400
+    assert "settings.rate_limits.orders" in response.json()["error"]["message"]
+    assert client.get("/api/v1/shops").json()[0]["settings"]["rate_limits"] == {}

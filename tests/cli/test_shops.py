@@ -49,3 +49,31 @@ def test_sync_refuses_a_shop_without_a_connector_and_bad_filters_fail(cli: Cli) 
 
     assert "'manual', which has no connector" in refused.output and "queued" not in refused.output
     assert "'deda' is not one of" in bad_filter.output
+
+
+def test_connect_moves_a_shop_only_with_its_credentials_and_checks_what_it_is_given(
+    cli: Cli, factory: sessionmaker[Session]
+) -> None:
+    cli("shop", "add", "shopify-us", "--name", "Shopify US", "--channel", "shopify")
+    cli(
+        "shop",
+        "connect",
+        "shopify-us",
+        "--base-url",
+        "https://a.example.com",
+        "--credential",
+        "access_token=t",
+    )
+
+    moved = cli("shop", "connect", "shopify-us", "--base-url", "https://lure.example.com", code=1)
+    with_secrets = ("--base-url", "https://b.example.com", "--credential", "access_token=t2")
+    cli("shop", "connect", "shopify-us", *with_secrets)
+    userinfo = cli("shop", "connect", "shopify-us", "--base-url", "https://me:pw@b.example.com", code=1)
+    never = cli("shop", "connect", "shopify-us", "--setting", 'rate_limits={"orders": [0, 5]}', code=1)
+
+    assert "give the credentials again" in moved.output and "--credential" in moved.output
+    assert "user name or password" in userinfo.output
+    assert "settings.rate_limits.orders" in never.output
+    with transaction(factory) as s:
+        shop = shops.get_shop(s, "shopify-us")
+        assert (shop.base_url, shop.settings.get("rate_limits")) == ("https://b.example.com", {})

@@ -245,6 +245,10 @@ class Connector(ABC):
     settings_model: ClassVar[type[BaseModel] | None] = None
     #: Of those, the ones it cannot run without: sync is refused until they are set.
     required_settings: ClassVar[tuple[str, ...]] = ()
+    #: Of those, the ones that say where requests or credentials go (e.g. a token endpoint). Like the
+    #: shop's ``base_url``, such a setting changes only along with the credentials: otherwise whoever
+    #: may edit a shop could point it at their own server and have the stored secrets sent there.
+    address_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
         self.connection = connection

@@ -12,12 +12,41 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    UrlConstraints,
     field_validator,
 )
 
 from orderly.core.clock import zone
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
+
+#: The longest address a shop keeps (``shops.base_url`` is VARCHAR(500)); settings naming an address
+#: keep to it as well.
+ADDRESS_MAX = 500
+
+
+def stored_address(url: HttpUrl) -> str:
+    """An address as the hub keeps and uses it: normalized, without a trailing slash."""
+    return str(url).rstrip("/")
+
+
+def _plain_address(url: HttpUrl) -> HttpUrl:
+    # Credentials in an address would be stored and shown in the clear: they belong in ``credentials``.
+    if url.username is not None or url.password is not None:
+        raise ValueError("must not carry a user name or password (user:password@): give those as credentials")
+    # The length as stored: normalizing (punycode, %-escapes) can lengthen what was typed.
+    if len(stored_address(url)) > ADDRESS_MAX:
+        raise ValueError(f"must be at most {ADDRESS_MAX} characters")
+    return url
+
+
+#: Where the hub sends a shop's requests (and with them its credentials): http or https, a host, no
+#: user name or password, at most ``ADDRESS_MAX`` characters.
+Address = Annotated[HttpUrl, UrlConstraints(max_length=ADDRESS_MAX), AfterValidator(_plain_address)]
+#: An operation's own rate: calls per second and the burst. At 0 (or with no room for one call) no
+#: call could ever go, and the shop's sync would wait for ever.
+PerSecond = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Burst = Annotated[int, Field(ge=1)]
 
 
 class SyncSettings(BaseModel):
@@ -52,7 +81,7 @@ class SyncSettings(BaseModel):
         description="a listing's stock changes within this many seconds of the first are sent as one "
         "push, of the figure as it is then",
     )
-    rate_limits: dict[str, tuple[float, int]] = Field(
+    rate_limits: dict[str, tuple[PerSecond, Burst]] = Field(
         default_factory=dict,
         description="per operation (per second, burst), replacing the platform's published limits: "
         "for an account with a larger quota, or a sandbox",
@@ -74,7 +103,7 @@ class ShopIn(BaseModel):
     channel: StorableStr = Field(
         min_length=1, max_length=32, description="platform, e.g. shopify, amazon, manual"
     )
-    base_url: HttpUrl | None = Field(default=None, description="the platform's (or a sandbox's) address")
+    base_url: Address | None = Field(default=None, description="the platform's (or a sandbox's) address")
     credentials: dict[str, StorableStr] | None = Field(
         default=None, description="write-only: stored encrypted, never returned"
     )
@@ -86,7 +115,11 @@ class ShopUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: StorableStr | None = Field(default=None, min_length=1, max_length=200)
-    base_url: HttpUrl | None = None
+    base_url: Address | None = Field(
+        default=None,
+        description="the platform's (or a sandbox's) address; changing it needs the credentials again, "
+        "in the same request",
+    )
     credentials: dict[str, StorableStr] | None = Field(default=None, description="replaces the stored ones")
     settings: dict[str, Any] | None = Field(
         default=None,

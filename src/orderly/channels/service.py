@@ -14,7 +14,14 @@ from orderly.alerts.service import raise_alert, resolve
 from orderly.channels.connector import ChannelError, Connector, ShopConnection
 from orderly.channels.models import Shop, ShopHealth
 from orderly.channels.registry import connector_class
-from orderly.channels.schemas import KindHealthOut, ShopIn, ShopOut, ShopUpdate, SyncSettings
+from orderly.channels.schemas import (
+    KindHealthOut,
+    ShopIn,
+    ShopOut,
+    ShopUpdate,
+    SyncSettings,
+    stored_address,
+)
 from orderly.channels.secrets import seal, unseal
 from orderly.core.clock import utcnow
 from orderly.core.config import Settings, get_settings
@@ -114,7 +121,7 @@ def _settings(channel: str, stored: Mapping[str, Any], changes: Mapping[str, Any
 
 
 def create_shop(session: Session, data: ShopIn, settings: Settings | None = None) -> ShopOut:
-    base_url = str(data.base_url).rstrip("/") if data.base_url else None
+    base_url = stored_address(data.base_url) if data.base_url else None
     shop_settings = _settings(data.channel, {}, data.settings.model_dump(exclude_unset=True))
     _check(data.channel, base_url, data.sync_enabled, shop_settings)
     shop = Shop(
@@ -134,19 +141,40 @@ def create_shop(session: Session, data: ShopIn, settings: Settings | None = None
 
 def update_shop(session: Session, code: str, data: ShopUpdate, settings: Settings | None = None) -> ShopOut:
     shop = get_shop(session, code, lock=True)
+    base_url = stored_address(data.base_url) if data.base_url is not None else shop.base_url
+    shop_settings = shop.settings or {}
+    if data.settings is not None:
+        shop_settings = _settings(shop.channel, shop_settings, data.settings)
+    moved = _moved(shop, base_url, shop_settings)
+    if moved and shop.credentials and data.credentials is None:
+        raise Conflict(
+            f"changing {' and '.join(moved)} of shop {code!r} changes where its credentials are sent: give "
+            "the credentials again in the same change (`credentials`; `--credential` in `orderly shop "
+            "connect`), so the stored ones never go to the new address",
+            field="credentials",
+        )
     if data.name is not None:
         shop.name = data.name
-    if data.base_url is not None:
-        shop.base_url = str(data.base_url).rstrip("/")
+    shop.base_url = base_url
     if data.credentials is not None:
         shop.credentials = seal(settings or get_settings(), data.credentials)
     if data.settings is not None:
-        shop.settings = _settings(shop.channel, shop.settings or {}, data.settings)
+        shop.settings = shop_settings
     if data.sync_enabled is not None:
         shop.sync_enabled = data.sync_enabled
     _check(shop.channel, shop.base_url, shop.sync_enabled, shop.settings or {})
     session.flush()
     return shop_out(session, shop)
+
+
+def _moved(shop: Shop, base_url: str | None, settings: Mapping[str, Any]) -> list[str]:
+    """What of the shop's address (its ``base_url`` and the connector's ``address_settings``) differs in
+    these values from what is stored."""
+    klass = connector_class(shop.channel)
+    named = klass.address_settings if klass is not None else ()
+    stored = shop.settings or {}
+    moved = ["base_url"] if base_url != shop.base_url else []
+    return moved + [f"settings.{name}" for name in named if settings.get(name) != stored.get(name)]
 
 
 def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:

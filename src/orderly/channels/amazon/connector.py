@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels.amazon import mapper
 from orderly.channels.amazon.adapter import SpApi
@@ -49,6 +49,7 @@ from orderly.channels.connector import (
     ShopConnection,
     StockPush,
 )
+from orderly.channels.schemas import Address
 from orderly.core.clock import utcnow
 from orderly.core.text import StorableStr
 
@@ -103,7 +104,7 @@ class AmazonSettings(BaseModel):
     seller_id: StorableStr | None = Field(
         default=None, min_length=1, max_length=40, description="the merchant token; needed to sync"
     )
-    token_url: HttpUrl | None = Field(
+    token_url: Address | None = Field(
         default=None, description="the LWA token endpoint, when not Amazon's own"
     )
     before_lag_seconds: float = Field(
@@ -116,6 +117,7 @@ class AmazonConnector(Connector):
     webhooks = False  # order notifications need SQS/EventBridge: polling only
     settings_model = AmazonSettings
     required_settings = ("marketplace_id", "seller_id")
+    address_settings = ("token_url",)
     max_push_batch = 1  # one Listings Items PATCH per SKU
     rate_limits: ClassVar[Mapping[str, RateLimit]] = {
         "orders": RateLimit(0.0167, 20),  # getOrders
