@@ -252,6 +252,9 @@ def test_import_is_all_or_nothing(
         (b"rulez: []\n", "rulez", "only rules and settings"),
         (b"rules: []\nsettings: {base_currency: XYZ}\n", "settings.base_currency", "ISO 4217"),
         (b"rules: [\xff]", "body", "unicode"),
+        # Once a 500: PyYAML recursed past Python's stack.
+        (b"[" * 50_000 + b"]" * 50_000, "line 1, column 101", "nested deeper than 100 levels"),
+        (b"rules:\n" + b"- " * 50_000 + b"x", "line 2, column 199", "nested deeper than 100 levels"),
     ],
 )
 def test_import_of_a_document_that_is_not_a_rule_set_is_422(
@@ -459,3 +462,9 @@ def test_hold_and_release_refusals(client: TestClient, factory: sessionmaker[Ses
     for note in ({}, {"note": "   "}, {"note": "x" * 1001}, {"note": "a\x00b"}, {"note": "x", "why": "y"}):
         assert _refused(client.post(f"/api/v1/orders/{order_id}/hold", json=note))["field"] in {"note", "why"}
     assert _ok(client.get(f"/api/v1/orders/{order_id}"))["status"] == "allocated"
+
+
+def test_a_dry_run_of_yaml_nested_too_deep_is_422(client: TestClient) -> None:
+    error = _refused(client.post("/api/v1/review/dry-run", json={"yaml": "[" * 50_000 + "]" * 50_000}))
+
+    assert "nested deeper than 100 levels" in error["message"]

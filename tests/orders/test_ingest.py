@@ -188,6 +188,30 @@ def test_each_bad_order_is_rejected_with_its_reason_and_the_rest_go_in(
         assert all(r.status == "open" and r.payload is not None and r.reason for r in rows)
 
 
+def test_a_line_discount_beyond_the_line_is_rejected_and_one_of_the_whole_line_goes_in(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    beyond, whole = order(("SKU-1", 2), external_id="BEYOND"), order(("SKU-1", 2), external_id="WHOLE")
+    beyond["lines"][0]["discount"] = 2 * 1999 + 1  # once accepted, with a negative subtotal
+    whole["lines"][0]["discount"] = 2 * 1999
+
+    report = ingest_batch(factory, [beyond, whole])
+
+    refused, free = report.items
+    assert refused.outcome == "rejected"
+    assert refused.errors == [
+        {
+            "field": "lines[0].discount",
+            "message": "3999 is more than the line's price (2 x 1999): a line's discount is for the whole "
+            "line, in minor units",
+        }
+    ]
+    assert free.outcome == "created"
+    with transaction(factory) as s:
+        assert s.scalar(select(Order.subtotal).where(Order.external_id == "WHOLE")) == 0
+
+
 def test_versions_inside_one_batch_keep_the_newest(factory: sessionmaker[Session]) -> None:
     setup_catalog(factory, {"SKU-1": 10})
     report = ingest_batch(

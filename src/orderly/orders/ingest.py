@@ -368,6 +368,14 @@ def _resolve(
                         "message": f"{line['shipped']} shipped of a line of {line['quantity']}",
                     }
                 )
+            if line["discount"] > line["unit_price"] * line["quantity"]:
+                errors.append(
+                    {
+                        "field": f"lines[{number}].discount",
+                        "message": f"{line['discount']} is more than the line's price ({line['quantity']} x "
+                        f"{line['unit_price']}): a line's discount is for the whole line, in minor units",
+                    }
+                )
             pid = (
                 (line["platform_sku"] and by_sku.get((shop_id, line["platform_sku"])))
                 or (line["listing_id"] and by_listing.get((shop_id, line["listing_id"])))

@@ -242,10 +242,32 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+MAX_DOCUMENT_DEPTH = 100  # a rule set nests a few levels (conditions at most 8): far more is an attack
+
+
+class _RuleSetLoader(yaml.SafeLoader):
+    """The safe loader, refusing nesting past MAX_DOCUMENT_DEPTH as it composes: PyYAML builds nodes
+    recursively, and a document nested thousands deep would exhaust Python's stack."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.depth >= MAX_DOCUMENT_DEPTH:
+            raise yaml.composer.ComposerError(
+                problem=f"nested deeper than {MAX_DOCUMENT_DEPTH} levels",
+                problem_mark=self.peek_event().start_mark,
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def parse_yaml(text: str) -> tuple[list[Any], dict[str, Any] | None]:
     """(rules, settings) of a rule-set document; YAML that is not one is refused with where and why."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_RuleSetLoader)  # noqa: S506 (the safe loader, bounded)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
