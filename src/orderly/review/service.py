@@ -255,7 +255,7 @@ class _RuleSetLoader(yaml.SafeLoader):
         if self.depth >= MAX_DOCUMENT_DEPTH:
             raise yaml.composer.ComposerError(
                 problem=f"nested deeper than {MAX_DOCUMENT_DEPTH} levels",
-                problem_mark=self.peek_event().start_mark,
+                problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
             )
         self.depth += 1
         try:
