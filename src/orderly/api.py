@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -30,7 +30,7 @@ from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
-from orderly.core.web import Factory, api_router, error_responses, require_token
+from orderly.core.web import Factory, api_router, error_responses
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
 from orderly.jobs.worker import start_workers
@@ -40,7 +40,7 @@ from orderly.review.endpoints import router as review_router
 
 API_PREFIX = "/api/v1"
 
-health_router = api_router("health")
+health_router = api_router("health", public=True)
 
 
 class HealthOut(BaseModel):
@@ -101,7 +101,9 @@ def create_app(
     app.state.factory = factory
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
-    app.include_router(webhooks_router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 409, 422))
+    app.include_router(
+        webhooks_router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422)
+    )
     for router in (
         orders_router,
         review_router,
@@ -112,10 +114,7 @@ def create_app(
         auth_router,
     ):
         app.include_router(
-            router,
-            prefix=API_PREFIX,
-            dependencies=[Depends(require_token)],
-            responses=error_responses(400, 401, 404, 409, 422),
+            router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422)
         )
     _document_normalized_order(app)
     app.add_exception_handler(DomainError, _domain_error)

@@ -111,6 +111,13 @@ def replay(session: DbSession, body: InboxReplayIn) -> StatusOut:
     return StatusOut(status="queued")
 
 
+#: The largest delivery read (413 beyond, before the signature can be checked, so it bounds what any
+#: outsider can make the hub buffer): a platform's order event with hundreds of lines is well under
+#: 1 MB. Pass a route's cap as ``max_body_size``; the request gate (``core.web.StrictJSONRoute``)
+#: enforces it.
+WEBHOOK_BODY_MAX = 5 << 20
+
+
 async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
@@ -123,7 +130,12 @@ class DeliveryOut(BaseModel):
     reason: str | None = None
 
 
-@webhooks.post("/webhooks/{code}", response_model=DeliveryOut, status_code=status.HTTP_200_OK)
+@webhooks.post(
+    "/webhooks/{code}",
+    response_model=DeliveryOut,
+    status_code=status.HTTP_200_OK,
+    max_body_size=WEBHOOK_BODY_MAX,
+)
 def receive_webhook(
     request: Request, factory: Factory, code: ShopCode, body: Annotated[bytes, Depends(_raw_body)]
 ) -> DeliveryOut:

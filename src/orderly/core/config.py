@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    body_timeout_s: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="A request's body must arrive within this many seconds of the hub starting to read "
+        "it, or it is answered 408 and the connection closed",
+    )
     secret_key: str = Field(
         default="",
         description="Fernet key that encrypts shop credentials at rest (`orderly secret-key` makes one). "

@@ -1,4 +1,10 @@
-"""What every HTTP endpoint shares: the request's session, token auth, strict JSON and error shapes."""
+"""What every HTTP endpoint shares: the request's session, token auth, strict JSON and error shapes.
+
+The request gate (:class:`StrictJSONRoute`) checks a protected route's token from the headers alone,
+before a byte of the body is read, then lets the body in only up to the route's cap
+(``max_body_size``, else :data:`BODY_MAX`) and within ``body_timeout_s``: an outsider cannot make
+the hub read, buffer or parse what it sends.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import anyio
 import orjson
 from fastapi import (
     APIRouter,
@@ -26,6 +33,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Message, Receive
 
 from orderly.auth.service import authenticate
 from orderly.core.clock import DateZone, day_or_instant, zone
@@ -69,20 +78,91 @@ def _unknown_query_parameters(request: Request, known: frozenset[str]) -> Reques
     )
 
 
+#: The largest body an ordinary JSON route takes: its fields are a few names, notes and figures.
+BODY_MAX = 1 << 20  # 1 MiB
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"the request body is larger than this route takes (at most {limit:,} bytes)",
+        headers={"Connection": "close"},  # the rest of the body is not read: the connection cannot go on
+    )
+
+
+def _capped(receive: Receive, limit: int, timeout: float) -> Receive:
+    """``receive`` that refuses a body growing past ``limit`` bytes (a chunked one has no length to
+    check first) or still arriving ``timeout`` seconds after the route began to read it."""
+    received = 0
+    deadline: float | None = None
+
+    async def capped() -> Message:
+        nonlocal received, deadline
+        if deadline is None:
+            deadline = anyio.current_time() + timeout
+        try:
+            with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
+                message = await receive()
+        except TimeoutError:
+            raise HTTPException(
+                status.HTTP_408_REQUEST_TIMEOUT,
+                f"the request body did not arrive within {timeout:g} s",
+                headers={"Connection": "close"},
+            ) from None
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _too_large(limit)
+        return message
+
+    return capped
+
+
+def _announced_length(request: Request) -> int | None:
+    value = request.headers.get("content-length", "")
+    return int(value) if value.isdecimal() else None
+
+
 class StrictJSONRoute(APIRoute):
-    """Strict JSON bodies, and unknown query parameters refused with 422."""
+    """The request gate: a protected route's token checked before the body, the body capped
+    (``max_body_size``, else :data:`BODY_MAX`) and timed, strict JSON, unknown query parameters
+    refused with 422."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # The cap is kept here, not handed to FastAPI: its limiter would answer 413 in plain text, and
+        # turn a 401 for a large unauthenticated body into a 413.
+        limit = kwargs.pop("max_body_size", None)
+        self.body_max: int = BODY_MAX if limit is None else limit
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = frozenset(_query_names(self.dependant))
+        protected = require_token in _calls(self.dependant)
+        limit = self.body_max
 
         async def strict_handler(request: Request) -> Response:
+            if protected:
+                await _admit(request)
+            announced = _announced_length(request)
+            if announced is not None and announced > limit:
+                raise _too_large(limit)
             problem = _unknown_query_parameters(request, known)
             if problem is not None:
                 raise problem
-            return await handler(_StrictJSONRequest(request.scope, request.receive))
+            timeout = request.app.state.settings.body_timeout_s
+            return await handler(_StrictJSONRequest(request.scope, _capped(request.receive, limit, timeout)))
 
         return strict_handler
+
+
+def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+    """Every dependency a route runs, its dependencies' included."""
+    found: set[Callable[..., Any]] = set()
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            found.add(dependency.call)
+        found |= _calls(dependency)
+    return found
 
 
 def get_factory(request: Request) -> sessionmaker[Session]:
@@ -115,19 +195,46 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_token(
-    factory: Factory, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
-) -> Caller:
+_CALLER = "orderly.caller"  # where the request's scope keeps the caller once admitted
+
+
+async def _admit(request: Request) -> Caller:
+    """The caller of a request, from its headers alone; once per request (the gate, then
+    ``require_token``, ask)."""
+    admitted: Caller | None = request.scope.get(_CALLER)
+    if admitted is not None:
+        return admitted
+    credentials = await _bearer(request)
     if credentials is None:
-        raise _unauthorized("an API token is required: send the header 'Authorization: Bearer <token>'")
-    # Checked in a transaction of its own: ingest runs its own transactions, and on SQLite a request
-    # transaction held open around them would wait on itself for the write lock.
-    with transaction(factory) as session:
-        token = authenticate(session, credentials.credentials)
-        caller = Caller(token.id, token.name) if token is not None else None
+        message = "an API token is required: send the header 'Authorization: Bearer <token>'"
+        raise _refused(request, _unauthorized(message))
+    caller = await run_in_threadpool(_check, request.app.state.factory, credentials.credentials)
     if caller is None:
-        raise _unauthorized("the API token is not valid or has been revoked")
+        raise _refused(request, _unauthorized("the API token is not valid or has been revoked"))
+    request.scope[_CALLER] = caller
     return caller
+
+
+def _check(factory: sessionmaker[Session], secret: str) -> Caller | None:
+    # A transaction of its own: ingest runs its own transactions, and on SQLite a request transaction
+    # held open around them would wait on itself for the write lock.
+    with transaction(factory) as session:
+        token = authenticate(session, secret)
+        return Caller(token.id, token.name) if token is not None else None
+
+
+def _refused(request: Request, error: HTTPException) -> HTTPException:
+    """A refusal sent before the body is read closes the connection, so the body is never read at all."""
+    if _announced_length(request) or "chunked" in request.headers.get("transfer-encoding", ""):
+        error.headers = {**(error.headers or {}), "Connection": "close"}
+    return error
+
+
+async def require_token(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+) -> Caller:
+    """A live token; checked by the route's gate before the body is read (``Security`` documents it)."""
+    return await _admit(request)
 
 
 Authenticated = Annotated[Caller, Depends(require_token)]
@@ -204,7 +311,9 @@ _ERRORS: dict[int, str] = {
     400: "The request is refused: the body is not valid JSON, or the domain rejects it.",
     401: "No API token, or one that is not valid or revoked.",
     404: "Something the request names does not exist.",
+    408: "The request body did not arrive in time (`ORDERLY_BODY_TIMEOUT_S`).",
     409: "The request conflicts with the current state (a duplicate, a final status, too little stock).",
+    413: "The request body is larger than the route takes.",
     422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
     503: "The database does not answer.",
 }
@@ -215,6 +324,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": _ERRORS[code]} for code in codes}
 
 
-def api_router(tag: str) -> APIRouter:
-    """A context's router: strict JSON bodies, documented under ``tag``."""
-    return APIRouter(tags=[tag], route_class=StrictJSONRoute)
+def api_router(tag: str, *, public: bool = False) -> APIRouter:
+    """A context's router: every route needs a token unless ``public``; strict JSON bodies, documented
+    under ``tag``."""
+    dependencies = [] if public else [Depends(require_token)]
+    return APIRouter(tags=[tag], route_class=StrictJSONRoute, dependencies=dependencies)
