@@ -32,6 +32,8 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from orderly.core.redact import redact
+
 
 @dataclass(frozen=True)
 class ShopConnection:
@@ -100,6 +102,10 @@ class PushResult:
     # connector can also forget an id that went stale); None: keep what is stored.
     binding: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        if self.error is not None:  # it may quote the platform's answer: see ChannelError
+            object.__setattr__(self, "error", redact(self.error))
+
 
 @dataclass(frozen=True)
 class Shipment:
@@ -120,14 +126,17 @@ class WebhookEvent:
 
 
 class ChannelError(Exception):
-    """A platform call failed. ``retryable`` says whether the same call may succeed later."""
+    """A platform call failed. ``retryable`` says whether the same call may succeed later.
+
+    The message and body are redacted (``core/redact.py``) as they are made: a platform's error may
+    echo the request it answers, credentials included, and this text is stored, alerted and logged."""
 
     retryable = True
 
     def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))
         self.status = status
-        self.body = body
+        self.body = None if body is None else redact(body)
 
 
 class RateLimited(ChannelError):

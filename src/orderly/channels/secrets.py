@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from orderly.core.config import Settings
 from orderly.core.errors import DomainError
+from orderly.core.redact import remember
 
 
 @cache
@@ -41,4 +42,6 @@ def unseal(settings: Settings, token: str | None) -> dict[str, str]:
         data: dict[str, str] = json.loads(_fernet(key_for(settings)).decrypt(token.encode()))
     except InvalidToken as exc:
         raise DomainError("shop credentials cannot be decrypted with this secret key") from exc
+    # Whatever this process does with them from now on, they never show in what it stores or logs.
+    remember(*(value for value in data.values() if isinstance(value, str)))
     return data

@@ -34,6 +34,7 @@ from orderly.channels.connector import (
     retrying,
 )
 from orderly.core.clock import utcnow
+from orderly.core.redact import remember
 
 USER_AGENT = "Orderly/0.1 (Language=Python)"
 
@@ -114,6 +115,7 @@ class SpApi:
     def _keep(self, key: str, token: str, lifetime: float) -> None:
         # Renew a little early so a token never expires between our check and Amazon's.
         renew_at = time.monotonic() + lifetime - min(60.0, lifetime / 10)
+        remember(token)  # never shown in errors or logs, like the credentials it was made from
         with _tokens_lock:
             _tokens[key] = (token, renew_at)
 
