@@ -51,9 +51,13 @@ def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
     assert "Your API token (shown once): oly_" in first.stdout
     secret = _only_secret(first.stdout)
     assert "http://0.0.0.0:9123/docs" in first.stdout
-    assert served == [
-        (("orderly.api:create_app",), {"factory": True, "host": "0.0.0.0", "port": 9123, "access_log": True}),
-    ]
+    ((args, kwargs),) = served
+    http = kwargs.pop("http")
+    assert (args, kwargs) == (
+        ("orderly.api:create_app",),
+        {"factory": True, "host": "0.0.0.0", "port": 9123, "access_log": True},
+    )
+    assert http.head_timeout_s == 10  # ORDERLY_HEADER_TIMEOUT_S
     (token,) = _tokens(empty_db)
     assert token.name == "admin"
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -70,8 +74,11 @@ def test_start_uses_settings_and_makes_a_new_token_once_all_are_revoked(
     cli: Cli, db_url: str, served: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ORDERLY_PORT", "8555")
+    monkeypatch.setenv("ORDERLY_HEADER_TIMEOUT_S", "2.5")
     secret = _only_secret(cli("start", "--no-migrate").stdout)
-    assert served[-1][1] == {"factory": True, "host": "127.0.0.1", "port": 8555, "access_log": True}
+    options = served[-1][1]
+    assert options.pop("http").head_timeout_s == 2.5
+    assert options == {"factory": True, "host": "127.0.0.1", "port": 8555, "access_log": True}
     assert "http://127.0.0.1:8555/docs" in cli("start", "--no-migrate").stdout
 
     (token,) = _tokens(db_url)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import ExitStack
-from typing import Annotated
+from typing import Annotated, Any
 
+import h11
 import typer
 import uvicorn
 from rich.table import Table
 from sqlalchemy.engine import make_url
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from orderly.auth import service as auth
 from orderly.cli.common import out, session_factory, show_secret, unit_of_work, when
@@ -18,6 +21,49 @@ from orderly.core.migrate import schema_state, upgrade
 from orderly.sandbox.demo import start_demo
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
+
+
+class HeadTimedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 with a deadline for each request head: uvicorn has none, so clients
+    trickling header bytes kept their connections (and the server's file descriptors) for ever.
+
+    From a connection's opening, and from each answer on a kept-alive one, the client has
+    ``head_timeout_s`` to send a whole request line and headers; otherwise the connection is closed.
+    (The body's deadline is the request gate's: ``core.web``, ``ORDERLY_BODY_TIMEOUT_S``.)"""
+
+    head_timeout_s: float = 10.0
+    _head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        self._head_deadline = self.loop.call_later(self.head_timeout_s, self._head_overdue)
+
+    def _head_overdue(self) -> None:
+        self._head_deadline = None
+        # IDLE: the client has not yet sent a whole request head since the deadline was set.
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def head_timed(head_timeout_s: float) -> type[HeadTimedH11]:
+    """The HTTP protocol ``orderly start`` serves with, closing connections that are slow to send a
+    request head."""
+    attributes: dict[str, Any] = {"head_timeout_s": head_timeout_s}
+    return type("HeadTimedH11", (HeadTimedH11,), attributes)
 
 
 def migrate() -> None:
@@ -88,7 +134,14 @@ def start(
             )
         # Servers in one process share uvicorn's access logger: with the demo's sandboxes in here it
         # would print every platform call they answer.
-        uvicorn.run("orderly.api:create_app", factory=True, host=host, port=port, access_log=not demo)
+        uvicorn.run(
+            "orderly.api:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            access_log=not demo,
+            http=head_timed(settings.header_timeout_s),
+        )
 
 
 @token_app.command("create")

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    header_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="A connection must send a whole request head (line and headers) within this many "
+        "seconds of opening, or of its previous answer, or it is closed",
+    )
     body_timeout_s: float = Field(
         default=60,
         gt=0,
