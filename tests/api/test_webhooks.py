@@ -7,16 +7,20 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.channels import service as shops
+from orderly.channels import sync
+from orderly.channels.endpoints import WEBHOOK_BODY_MAX
 from orderly.channels.models import InboxEntry
 from orderly.channels.schemas import ShopIn
 from orderly.channels.shopify.webhooks import signature
 from orderly.channels.sync import INBOX_MAX_ATTEMPTS
 from orderly.core.db import transaction
 from orderly.jobs.models import Job
+from orderly.jobs.worker import Worker
+from orderly.orders.models import IngestRejection, Order
 
 SECRET = "hush"
 ORDER = {"id": 450789469, "updated_at": "2026-11-11T10:00:00-05:00", "line_items": []}
@@ -117,4 +121,75 @@ def test_unsigned_deliveries_and_shops_without_webhooks_are_refused_and_not_kept
     assert forged.status_code == 401
     assert amazon_status == 404 and "sends no webhooks" in amazon["error"]["message"]
     assert nobody_status == 404
+    assert entries(factory) == []
+
+
+def _run_jobs(factory: sessionmaker[Session]) -> None:
+    worker = Worker(factory, name="test", idle_sleep=0)
+    for _ in range(20):
+        if not worker.run_once():
+            return
+
+
+PRODUCT = {"id": 632910392, "title": "IPod Nano", "updated_at": "2026-11-11T10:00:00-05:00", "variants": []}
+
+
+def test_a_topic_the_hub_does_not_process_is_kept_once_per_content_and_never_retried(
+    client: TestClient, factory: sessionmaker[Session], shops_set_up: None
+) -> None:
+    body = json.dumps(PRODUCT).encode()
+    answers = [
+        deliver(client, body, **{"X-Shopify-Topic": "products/update", "X-Shopify-Webhook-Id": f"replay-{n}"})
+        for n in range(3)
+    ]
+    _run_jobs(factory)
+    with transaction(factory) as s:
+        replayed_all = sync.replay_inbox(s)
+    (entry,) = entries(factory)
+    refused = client.post("/api/v1/inbox/replay", json={"entry_ids": [entry.id]})
+    listed = client.get("/api/v1/inbox").json()["items"]
+    changed = {**PRODUCT, "title": "IPod Nano 2"}
+    deliver(client, json.dumps(changed).encode(), **{"X-Shopify-Topic": "products/update"})
+
+    assert [(status, answer["status"]) for status, answer in answers] == [(200, "kept")] * 3
+    assert "only order topics" in answers[0][1]["reason"]
+    assert (entry.topic, entry.body, entry.processed_at) == ("products/update", body.decode(), None)
+    assert entry.attempts == INBOX_MAX_ATTEMPTS and "only order topics" in (entry.last_error or "")
+    assert replayed_all == 0
+    assert refused.status_code == 409 and "does not process" in refused.json()["error"]["message"]
+    assert [(item["state"], item["attempts"]) for item in listed] == [("kept", INBOX_MAX_ATTEMPTS)]
+    assert len(entries(factory)) == 2  # other content is another entry
+
+
+def test_a_signed_delivery_too_large_to_keep_whole_is_kept_once_cut_with_why(
+    client: TestClient, factory: sessionmaker[Session], shops_set_up: None
+) -> None:
+    # A genuine order topic whose note makes it twice what the hub keeps of one delivery.
+    large = {**ORDER, "note": "x" * 2 * sync.KEPT_BODY_MAX}
+    body = json.dumps(large).encode()
+    answers = [
+        deliver(client, body, **{"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": f"id-{n}"})
+        for n in range(2)
+    ]
+    _run_jobs(factory)
+
+    assert [(status, answer["status"]) for status, answer in answers] == [(200, "kept")] * 2
+    assert f"{len(body):,} bytes" in answers[0][1]["reason"]
+    (entry,) = entries(factory)
+    assert entry.topic == "orders/create" and entry.body == body[: sync.KEPT_BODY_MAX].decode()
+    assert entry.attempts == INBOX_MAX_ATTEMPTS and "kept cut to that" in (entry.last_error or "")
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(IngestRejection)) == 0
+        assert s.scalar(select(func.count()).select_from(Order)) == 0
+        assert s.scalars(select(Job.kind)).all() == []
+
+
+def test_a_delivery_over_the_webhook_cap_is_refused_and_not_kept(
+    client: TestClient, factory: sessionmaker[Session], shops_set_up: None
+) -> None:
+    body = json.dumps({**ORDER, "note": "x" * WEBHOOK_BODY_MAX}).encode()
+    status, answer = deliver(client, body, **{"X-Shopify-Topic": "orders/create"})
+
+    assert sync.KEPT_BODY_MAX < WEBHOOK_BODY_MAX  # between the two a delivery is kept, cut
+    assert status == 413 and f"{WEBHOOK_BODY_MAX:,} bytes" in answer["error"]["message"]
     assert entries(factory) == []

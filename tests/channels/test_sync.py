@@ -4,7 +4,7 @@ to every shop, through rate limits, failures and dead workers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import sync
-from orderly.channels.connector import AuthFailed, ChannelError, RateLimited, RawOrder
+from orderly.channels.connector import AuthFailed, ChannelError, RateLimited, RawOrder, WebhookEvent
 from orderly.channels.models import InboxEntry, ListingBinding, RateBucket, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.clock import utcnow
@@ -470,3 +470,30 @@ def test_reconciliation_takes_in_what_polling_missed_and_names_it(
         assert s.scalar(select(func.count()).select_from(Order).where(Order.external_id == "MISSED")) == 1
         message = s.scalars(select(Alert.message).where(Alert.kind == "reconcile_missing")).one()
         assert "1 order(s)" in message and "MISSED" in message
+
+
+def test_an_event_about_no_order_is_kept_once_per_content_and_never_mapped(
+    factory: sessionmaker[Session],
+    worker: Worker,
+    platforms: dict[str, FakePlatform],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def parse(self: FakeConnector, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        return WebhookEvent(headers["x-fake-delivery"], "products/update", None, None, json.loads(body))
+
+    monkeypatch.setattr(FakeConnector, "parse_webhook", parse)
+    body = json.dumps({"id": 7, "title": "a product"}).encode()
+    for delivery in ("d-1", "d-2", "d-3"):  # the same content under new delivery ids
+        with transaction(factory) as s:
+            shop = shops.get_shop(s, "fake-a")
+            connector = FakeConnector(shops.connector_for(shop, None).connection, None)  # type: ignore[arg-type]
+            reason = sync.store_webhook(s, shop, connector, {"x-fake-delivery": delivery}, body)
+            assert reason == "products/update: the hub processes only order events"
+    for _ in range(sync.INBOX_MAX_ATTEMPTS):
+        _enqueue(factory, sync.INBOX, "fake-a")
+        drain(worker)
+
+    with transaction(factory) as s:
+        (entry,) = s.scalars(select(InboxEntry)).all()
+        assert (entry.attempts, entry.last_error) == (sync.INBOX_MAX_ATTEMPTS, reason)
+        assert entry.processed_at is None and sync.replay_inbox(s) == 0

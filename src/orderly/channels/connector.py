@@ -212,13 +212,12 @@ def retrying(
 
 class UnusableDelivery(Rejected):
     """A genuine webhook delivery that the hub cannot use (not JSON, no order id, a topic it does not
-    handle). It is kept in the inbox with this reason, for a person to see, and acknowledged, so the
-    platform does not resend it for days."""
+    handle). It is kept in the inbox with this reason, once per content, for a person to see, and
+    acknowledged, so the platform does not resend it for days."""
 
-    def __init__(self, message: str, *, topic: str, delivery_id: str | None) -> None:
+    def __init__(self, message: str, *, topic: str) -> None:
         super().__init__(message)
         self.topic = topic
-        self.delivery_id = delivery_id
 
 
 class Connector(ABC):
@@ -303,5 +302,11 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.channel} has no webhooks")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use."""
+        """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use. An
+        event without an ``external_id`` concerns no order: the hub keeps it unprocessed."""
         raise NotImplementedError(f"{self.channel} has no webhooks")
+
+    def webhook_topic(self, headers: Mapping[str, str]) -> str:
+        """A delivery's topic from its headers alone ("" where the platform names it only in the
+        body): the engine records it for a delivery too large to read."""
+        return ""

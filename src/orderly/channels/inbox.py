@@ -8,13 +8,15 @@ from sqlalchemy.orm import Session
 
 from orderly.channels.models import InboxEntry, Shop
 from orderly.channels.schemas import InboxEntryOut
-from orderly.channels.sync import INBOX_MAX_ATTEMPTS
+from orderly.channels.sync import INBOX_MAX_ATTEMPTS, kept
 from orderly.core.errors import NotFound
 
 
 def _state(entry: InboxEntry) -> str:
     if entry.processed_at is not None:
         return "processed"
+    if kept(entry.event_id):
+        return "kept"  # never processed
     if entry.attempts >= INBOX_MAX_ATTEMPTS:
         return "gave_up"  # waits for a replay
     return "failing" if entry.last_error else "waiting"

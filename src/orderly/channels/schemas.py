@@ -165,9 +165,10 @@ class InboxEntryOut(BaseModel):
     topic: str
     external_id: str = Field(description="the platform's order id (or the delivery's, for other topics)")
     version: str
-    state: Literal["processed", "waiting", "failing", "gave_up"] = Field(
+    state: Literal["processed", "waiting", "failing", "gave_up", "kept"] = Field(
         description="`failing`: could not be mapped, tried again by the workers; "
-        "`gave_up`: stopped trying, waits for a replay"
+        "`gave_up`: stopped trying, waits for a replay; `kept`: a delivery the hub does not process "
+        "(another topic, unreadable, too large), kept once with the reason"
     )
     attempts: int
     last_error: str | None

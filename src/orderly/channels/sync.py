@@ -81,6 +81,12 @@ LONGEST_WAIT = 5.0  # a rate-limit wait longer than this reschedules the job ins
 #: Sources that read what the platform shows now (a webhook tells of a moment that may have passed).
 READS_CURRENT = frozenset({"poll", "reconcile", "backfill"})
 DIGEST_CHARS = 16
+#: The most of one webhook delivery the inbox keeps: a platform's order with hundreds of lines is well
+#: under it. A larger delivery (the request gate lets in up to ``endpoints.WEBHOOK_BODY_MAX``) is kept
+#: once, cut to this, with the reason, and not processed.
+KEPT_BODY_MAX = 1 << 20
+#: The event id of a delivery kept unprocessed: this and a digest of its topic and content.
+KEPT = "unusable:"
 
 
 # --- the connection to a shop ----------------------------------------------------------------------
@@ -422,26 +428,44 @@ def store_webhook(
     session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes
 ) -> str | None:
     """Keep a verified delivery in the inbox and, for an order, wake the shop's inbox job. A delivery the
-    hub cannot use is kept as given up, with its reason, which is returned."""
+    hub does not process (another topic, one it cannot read, one too large to keep whole) is kept once
+    per content, given up at once with its reason, which is returned."""
+    if len(body) > KEPT_BODY_MAX:
+        # Not parsed: it will not be processed, and its size is reason enough.
+        topic = connector.webhook_topic(headers)
+        reason = (
+            f"{topic or 'a delivery'}: {len(body):,} bytes, more than the {KEPT_BODY_MAX:,} the hub keeps "
+            f"of one: kept cut to that, not processed (polls and reconciliation read the order instead)"
+        )
+        _keep(session, shop.id, topic, reason, body)
+        return reason
     try:
         event = connector.parse_webhook(headers, body)
     except UnusableDelivery as exc:
-        _keep_unusable(session, shop.id, exc, body)
+        _keep(session, shop.id, exc.topic, str(exc), body)
         return str(exc)
-    # Order deliveries share their key with polls of the same version; others are kept by delivery id.
-    key = event.external_id or f"{event.topic}:{event.event_id}"
-    topic = event.topic[:64]
-    _store(session, connector, "webhook", topic, [RawOrder(key, event.version or "-", event.body)], body)
-    if event.external_id is not None:
-        enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
+    if event.external_id is None:
+        reason = f"{event.topic}: the hub processes only order events"
+        _keep(session, shop.id, event.topic, reason, body)
+        return reason
+    # Order deliveries share their key with polls of the same version.
+    raw = RawOrder(event.external_id, event.version or "-", event.body)
+    _store(session, connector, "webhook", event.topic[:64], [raw], body)
+    enqueue(session, [NewJob(INBOX, {"shop_id": shop.id}, key=f"inbox:{shop.id}", shop_id=shop.id)])
     return None
 
 
-def _keep_unusable(session: Session, shop_id: int, exc: UnusableDelivery, body: bytes) -> None:
-    """One entry per delivery (a redelivery is the same entry), never processed: it waits, with its
-    reason, for a person. The body is kept as text the database can store."""
-    delivery = exc.delivery_id or hashlib.sha256(body).hexdigest()
-    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+def kept(entry_event_id: str) -> bool:
+    """Whether an inbox entry is a delivery kept unprocessed (see ``store_webhook``)."""
+    return entry_event_id.startswith(KEPT)
+
+
+def _keep(session: Session, shop_id: int, topic: str, reason: str, body: bytes) -> None:
+    """One entry per topic and content, whatever the delivery ids (a platform, or anyone replaying a
+    signed delivery, sending it again adds nothing), never processed: it waits, with its reason, for a
+    person. The body is kept as text the database can store, cut to ``KEPT_BODY_MAX`` bytes."""
+    digest = hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
+    text = body[:KEPT_BODY_MAX].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
     insert_rows(
         session,
         InboxEntry,
@@ -460,13 +484,13 @@ def _keep_unusable(session: Session, shop_id: int, exc: UnusableDelivery, body: 
             (
                 shop_id,
                 "webhook",
-                exc.topic.replace("\x00", "")[:64],
-                f"unusable:{delivery}".replace("\x00", "")[:200],
+                topic.replace("\x00", "")[:64],
+                f"{KEPT}{digest}",
                 "-",
                 text,
                 utcnow(),
                 INBOX_MAX_ATTEMPTS,
-                str(exc)[:2000],
+                reason.replace("\x00", "")[:2000],
             )
         ],
         skip_conflicts_on=["shop_id", "event_id", "version"],
@@ -488,12 +512,29 @@ def request_sync(session: Session, code: str) -> None:
 
 
 def replay_inbox(session: Session, entry_ids: Sequence[int] | None = None) -> int:
-    """Process inbox entries again (those given, or all that gave up); returns how many were reset."""
+    """Process inbox entries again (those given, or all that gave up); returns how many were reset.
+    Deliveries kept unprocessed are never replayed: they would fail the same way."""
     query = update(InboxEntry).values(processed_at=None, attempts=0, last_error=None)
     if entry_ids is not None:
+        refused = session.scalars(
+            select(InboxEntry.id)
+            .where(InboxEntry.id.in_(list(entry_ids)), InboxEntry.event_id.startswith(KEPT))
+            .order_by(InboxEntry.id)
+        ).all()
+        if refused:
+            raise Conflict(
+                f"inbox entr{'ies' if len(refused) > 1 else 'y'} {', '.join(map(str, refused))}: deliveries "
+                "the hub does not process, kept with the reason (`orderly inbox list` shows it); a replay "
+                "would change nothing",
+                field="entry_ids",
+            )
         query = query.where(InboxEntry.id.in_(list(entry_ids)))
     else:
-        query = query.where(InboxEntry.processed_at.is_(None), InboxEntry.attempts >= INBOX_MAX_ATTEMPTS)
+        query = query.where(
+            InboxEntry.processed_at.is_(None),
+            InboxEntry.attempts >= INBOX_MAX_ATTEMPTS,
+            ~InboxEntry.event_id.startswith(KEPT),
+        )
     reset = dict(session.execute(query.returning(InboxEntry.id, InboxEntry.shop_id)).all())
     missing = sorted(set(entry_ids or ()) - set(reset))
     if missing:

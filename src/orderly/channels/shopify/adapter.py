@@ -254,6 +254,9 @@ class ShopifyConnector(Connector):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         return webhooks.parse(headers, body)
 
+    def webhook_topic(self, headers: Mapping[str, str]) -> str:
+        return webhooks.header(headers, webhooks.TOPIC_HEADER) or ""
+
     # --- HTTP -----------------------------------------------------------------------------------
 
     def _send(

@@ -44,12 +44,9 @@ def parse(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     (another topic, ``orders/delete`` which carries only an id, a body that is not an order) is
     :class:`UnusableDelivery`."""
     topic = header(headers, TOPIC_HEADER) or ""
-    delivery = header(headers, WEBHOOK_ID_HEADER) or None
 
     def unusable(reason: str) -> UnusableDelivery:
-        return UnusableDelivery(
-            f"{topic or 'a delivery without a topic'}: {reason}", topic=topic, delivery_id=delivery
-        )
+        return UnusableDelivery(f"{topic or 'a delivery without a topic'}: {reason}", topic=topic)
 
     if not topic.startswith("orders/"):
         raise unusable("the hub takes only order topics (orders/...)")
