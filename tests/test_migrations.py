@@ -45,7 +45,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) ->
 
 def test_rate_limits_that_let_no_call_go_are_dropped_by_the_migration(fresh_url: str) -> None:
     upgrade(fresh_url, "20261203_1145")
-    limits = {"orders": [0, 10], "stock": [5.0, 0], "shipments": [2.0, 10]}
+    limits = {"orders": [0, 10], "stock": [5.0, 0], "shipments": [2.0, 10], "order": [1e-300, 5]}
     engine = make_engine(fresh_url)
     with engine.begin() as conn:
         conn.execute(

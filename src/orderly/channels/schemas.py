@@ -43,10 +43,30 @@ def _plain_address(url: HttpUrl) -> HttpUrl:
 #: Where the hub sends a shop's requests (and with them its credentials): http or https, a host, no
 #: user name or password, at most ``ADDRESS_MAX`` characters.
 Address = Annotated[HttpUrl, UrlConstraints(max_length=ADDRESS_MAX), AfterValidator(_plain_address)]
-#: An operation's own rate: calls per second and the burst. At 0 (or with no room for one call) no
-#: call could ever go, and the shop's sync would wait for ever.
-PerSecond = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Burst = Annotated[int, Field(ge=1)]
+
+
+def _lets_calls_go(figure: float, least: float, what: str) -> float:
+    # At 0 (or with no room for one call) no call would ever go: the shop's sync would wait for ever.
+    if not figure >= least:
+        raise ValueError(f"{what} must be at least {least:g}, or no call to the platform would ever go")
+    return figure
+
+
+#: The slowest rate a shop may set: one call in 1,000 s (slower, a wait would outlast any job's schedule).
+MIN_PER_SECOND = 0.001
+
+
+def _positive_rate(figure: float) -> float:
+    return _lets_calls_go(figure, MIN_PER_SECOND, "calls per second")
+
+
+def _room_for_a_call(figure: int) -> int:
+    return int(_lets_calls_go(figure, 1, "the burst"))
+
+
+#: An operation's own rate: calls per second, and the burst (calls that may go at once).
+PerSecond = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_positive_rate)]
+Burst = Annotated[int, AfterValidator(_room_for_a_call)]
 
 
 class SyncSettings(BaseModel):

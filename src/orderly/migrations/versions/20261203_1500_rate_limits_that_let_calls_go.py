@@ -1,5 +1,6 @@
-"""rate limits that let calls go: a shop's rate_limits entry of 0 calls a second or a burst of 0 is
-dropped (the platform's published limit applies again), as such entries are now refused
+"""rate limits that let calls go: a shop's rate_limits entry of under 0.001 calls a second (0 among
+them) or a burst under 1 is dropped (the platform's published limit applies again), as such entries
+are now refused
 
 Revision ID: 20261203_1500
 Revises: 20261203_1145
@@ -21,12 +22,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+MIN_PER_SECOND = 0.001  # channels.schemas: PerSecond
+
+
 def _lets_calls_go(limit: Any) -> bool:
     if not isinstance(limit, list) or len(limit) != 2:
         return True  # not this migration's to judge
     per_second, burst = limit
     numbers = all(isinstance(n, int | float) and not isinstance(n, bool) for n in limit)
-    return not numbers or (per_second > 0 and burst >= 1)
+    return not numbers or (per_second >= MIN_PER_SECOND and burst >= 1)
 
 
 def upgrade() -> None:
