@@ -27,6 +27,7 @@ from orderly.auth.endpoints import router as auth_router
 from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
 from orderly.channels.endpoints import webhooks as webhooks_router
+from orderly.channels.secrets import key_for
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
@@ -72,6 +73,7 @@ def create_app(
     settings = settings or get_settings()
     owned: Engine | None = None
     if factory is None:
+        key_for(settings)  # the hub as served refuses to run where stored credentials could not be read
         owned = make_engine(settings.resolved_database_url())
         factory = make_session_factory(owned)
     count = (settings.workers if owned is not None else 0) if workers is None else workers

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from orderly.cli import app, common
 from orderly.core.config import get_settings
 from tests.conftest import POSTGRES, _postgres_database
+
+KEY = Fernet.generate_key().decode()
 
 
 class Cli:
@@ -49,6 +52,7 @@ def rows(output: str, first_cell: str) -> list[list[str]]:
 def cli(db_url: str, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     """The CLI on the emptied test database (``factory`` empties it)."""
     monkeypatch.setenv("ORDERLY_DATABASE_URL", db_url)
+    monkeypatch.setenv("ORDERLY_SECRET_KEY", KEY)  # as every host of a shared database must have
     # Wide tables, so no cell is cut or wrapped (pytest fixes COLUMNS at 80 before the consoles exist).
     for console in (common.out, common.err):
         monkeypatch.setattr(console, "width", 250)

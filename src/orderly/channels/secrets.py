@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from functools import cache
+from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from orderly.core.config import Settings
+from orderly.core.config import Settings, owner_only
 from orderly.core.errors import DomainError
 from orderly.core.redact import remember
 
@@ -19,16 +21,57 @@ def _fernet(key: str) -> Fernet:
 
 
 def key_for(settings: Settings) -> str:
-    """``ORDERLY_SECRET_KEY``, or for the embedded setup a key file kept beside the SQLite database."""
+    """``ORDERLY_SECRET_KEY``, else the content of the key file (``ORDERLY_SECRET_KEY_FILE``, else
+    ``secret.key`` in the data folder, made when missing). Only the embedded setup goes without
+    naming its key: a shared database needs the same key on every host, and a key file made on one
+    host is unknown to the others, which could then not read the credentials it stored."""
     if settings.secret_key:
-        return settings.secret_key
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / "secret.key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        key, source = settings.secret_key, "ORDERLY_SECRET_KEY"
+    else:
+        path = settings.key_file
+        if not settings.embedded and (settings.secret_key_file is None or not path.exists()):
+            raise DomainError(_no_shared_key(settings))
+        if not path.exists():
+            _make_key_file(settings, path)
+        owner_only(path)
+        key, source = path.read_text().strip(), f"the key file {path}"
+    try:
+        _fernet(key)
+    except ValueError as exc:
+        raise DomainError(f"{source} holds no Fernet key; `orderly secret-key` makes one") from exc
+    return key
+
+
+def _no_shared_key(settings: Settings) -> str:
+    message = (
+        "shop credentials need a key every host shares, as this database is not the embedded one: set "
+        "ORDERLY_SECRET_KEY (`orderly secret-key` makes one) or ORDERLY_SECRET_KEY_FILE, the same on "
+        "every host that runs the hub or workers"
+    )
+    if settings.secret_key_file is not None:
+        return f"{message} ({settings.secret_key_file} does not exist)"
+    made_here = settings.data_dir / "secret.key"
+    if made_here.exists():  # made by a version that made one on any database: keep using it
+        message += f"; the credentials stored so far use the key in {made_here}"
+    return message
+
+
+def _make_key_file(settings: Settings, path: Path) -> None:
+    """A new key in ``path``, readable by its owner only; written whole before it can be read, and
+    never over a key another process made first."""
+    if path.parent == settings.data_dir:
+        settings.private_data_dir()
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(Fernet.generate_key().decode())
-    return path.read_text().strip()
+        with suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
 
 
 def seal(settings: Settings, credentials: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from orderly.auth import service as auth
+from orderly.channels.secrets import key_for
 from orderly.cli.common import out, session_factory, show_secret, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
@@ -79,7 +80,7 @@ def status() -> None:
     Every command works on that database directly, as whoever can read its configuration; API tokens
     guard the HTTP API only."""
     settings = get_settings()
-    url = settings.resolved_database_url()
+    url = settings.resolved_database_url(create=False)
     if settings.database_url or (settings.data_dir / "orderly.db").exists():
         engine = make_engine(url)
         try:
@@ -111,6 +112,7 @@ def start(
 ) -> None:
     """Migrate the database, make sure an API token exists, and serve the API (and its job workers)."""
     settings = get_settings()
+    key_for(settings)  # refused before anything runs where stored credentials could not be read
     host = settings.host if host is None else host
     port = settings.port if port is None else port
     if not no_migrate:

@@ -20,6 +20,7 @@ from orderly.channels import service as channels
 from orderly.channels import sync
 from orderly.channels.inbox import list_inbox
 from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
+from orderly.channels.secrets import key_for
 from orderly.channels.sync import replay_inbox, request_sync
 from orderly.cli.common import date_option, fail, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
@@ -186,8 +187,10 @@ def worker(
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
+    settings = get_settings()
+    key_for(settings)  # refused where stored credentials could not be read
     with session_factory() as factory:
-        stop = start_workers(factory, count, get_settings())
+        stop = start_workers(factory, count, settings)
         out.print(f"{count} workers running; Ctrl-C stops them after the jobs in hand.")
         stopped.wait()
         stop()

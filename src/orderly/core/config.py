@@ -5,12 +5,19 @@ else ``.env`` in the current folder if there is one; the data directory (the emb
 key that encrypts shop credentials) is ``ORDERLY_DATA_DIR``, taken relative to the folder of that
 ``.env`` (or the current folder without one), else the user's data directory, the same for every
 folder. ``orderly status`` prints both.
+
+The data folder, the database files and the key file hold every order and the key to every shop's
+credentials: they are kept readable by their owner only (0700, 0600), and looser ones are tightened,
+with a warning, whenever a command or the hub finds them.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 import sys
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +25,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orderly.core.clock import zone
+
+log = logging.getLogger(__name__)
+#: The database files SQLite keeps beside ``orderly.db``: they hold its recent writes.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def user_data_dir() -> Path:
@@ -81,7 +92,14 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         default="",
         description="Fernet key that encrypts shop credentials at rest (`orderly secret-key` makes one). "
-        "Empty: a key file is created in data_dir, for the embedded setup only.",
+        "Empty: the key is read from secret_key_file.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="A file holding that key instead (relative: to the folder of the .env in use), e.g. "
+        "outside the data folder so backups of the database never carry it. Empty: secret.key in "
+        "data_dir. With the embedded SQLite database a missing file is made (readable by its owner "
+        "only); any other database needs ORDERLY_SECRET_KEY or an existing file, the same on every host.",
     )
     workers: int = Field(
         default=2,
@@ -102,17 +120,66 @@ class Settings(BaseSettings):
     def _empty_is_default(cls, value: object) -> object:
         return user_data_dir() if value == "" else value  # ORDERLY_DATA_DIR= (as in .env.example)
 
+    @field_validator("secret_key_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # ORDERLY_SECRET_KEY_FILE= (as in .env.example)
+
     @model_validator(mode="after")
-    def _absolute_data_dir(self) -> Settings:
+    def _absolute_paths(self) -> Settings:
         base = self.env_file.parent if self.env_file is not None else Path.cwd()
         self.data_dir = (base / self.data_dir.expanduser()).resolve()
+        if self.secret_key_file is not None:
+            self.secret_key_file = (base / self.secret_key_file.expanduser()).resolve()
+            if self.secret_key:
+                raise ValueError("set ORDERLY_SECRET_KEY or ORDERLY_SECRET_KEY_FILE, not both")
         return self
 
-    def resolved_database_url(self) -> str:
+    @property
+    def embedded(self) -> bool:
+        """Whether the database is a SQLite file, which only this host uses."""
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+    @property
+    def key_file(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+    def private_data_dir(self) -> Path:
+        """The data folder, made if missing, readable by its owner only."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner_only(self.data_dir)
+        return self.data_dir
+
+    def resolved_database_url(self, *, create: bool = True) -> str:
+        """The database URL; for the embedded database, its file is made (unless not ``create``) and
+        kept, with the files SQLite keeps beside it, readable by its owner only."""
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{self.data_dir / 'orderly.db'}"
+        database = self.private_data_dir() / "orderly.db"
+        if create:
+            with suppress(FileExistsError):  # SQLite takes an empty file as a new database
+                os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for path in (database, *(database.with_name(database.name + end) for end in SQLITE_COMPANIONS)):
+            owner_only(path)
+        return f"sqlite:///{database}"
+
+
+def owner_only(path: Path) -> None:
+    """Take group's and others' access to ``path`` away, if it exists, with a warning that says so."""
+    if os.name != "posix":
+        return  # Windows: the user's own folders are private by their access lists
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if not mode & 0o077:
+        return
+    try:
+        path.chmod(mode & 0o700)
+    except OSError as exc:
+        log.warning("%s can be read by other users (mode %03o) and cannot be changed: %s", path, mode, exc)
+        return
+    log.warning("%s could be read by other users (mode %03o): now by its owner only", path, mode)
 
 
 @lru_cache
