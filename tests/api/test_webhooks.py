@@ -21,6 +21,7 @@ from orderly.core.db import transaction
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
 from orderly.orders.models import IngestRejection, Order
+from tests.sandbox.shopify.helpers import sample
 
 SECRET = "hush"
 ORDER = {"id": 450789469, "updated_at": "2026-11-11T10:00:00-05:00", "line_items": []}
@@ -106,6 +107,26 @@ def test_an_order_delivery_is_accepted_and_processed(
     assert entry.version.startswith(f"{ORDER['updated_at']}#")  # the stamp, then a digest of the order
     with factory() as s:
         assert s.scalars(select(Job.kind)).all() == ["process_inbox"]
+
+
+def test_order_ids_past_64_bits_stay_exact_and_apart_to_the_order_they_make(
+    client: TestClient, factory: sessionmaker[Session], shops_set_up: None
+) -> None:
+    ids = [2**70, 2**70 + 1]  # once both read as 1.1805916207174113e+21, one order
+    for order_id in ids:
+        body = json.dumps({**sample("webhook_orders_create_test_payload.json"), "id": order_id}).encode()
+        assert deliver(client, body, **{"X-Shopify-Topic": "orders/create"}) == (
+            200,
+            {"status": "accepted", "reason": None},
+        )
+    assert [e.event_id for e in entries(factory)] == [str(n) for n in ids]
+
+    Worker(factory, name="test", idle_sleep=0).run_once()
+
+    # Their SKUs are not in the catalog: each is refused, kept under its own exact id.
+    with factory() as s:
+        refused = s.scalars(select(IngestRejection.external_id).order_by(IngestRejection.id)).all()
+    assert refused == [str(n) for n in ids]
 
 
 def test_unsigned_deliveries_and_shops_without_webhooks_are_refused_and_not_kept(

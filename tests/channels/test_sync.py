@@ -101,6 +101,21 @@ def test_polling_takes_every_order_in_once_and_stock_reaches_every_shop(
         assert platforms[code].stock == {f"{code}-L1": 5, f"{code}-K1": 2}
 
 
+def test_a_polled_payload_with_integers_past_64_bits_goes_in_with_them_exact(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    big = order(("SKU-1", 1), shop="fake-a", external_id="BIG")
+    big["buyer"]["platform_id"] = str(2**70)
+    platforms["fake-a"].put({**big, "raw": {"ids": [2**70, 2**70 + 1]}})  # once a poll failed for ever
+
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalars(select(Order.external_id)).all() == ["BIG"]
+        body = json.loads(s.scalars(select(InboxEntry.body)).one())
+    assert body["raw"] == {"ids": [2**70, 2**70 + 1]}
+
+
 def test_a_burst_of_changes_is_one_push_per_listing(
     factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
 ) -> None:

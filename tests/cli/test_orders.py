@@ -132,3 +132,17 @@ def test_cancel_gives_the_stock_back_and_keeps_the_reason(cli: Cli, factory: ses
         assert (figure.on_hand, figure.reserved) == (10, 1)  # B-77 keeps its unit
     shown = cli("orders", "show", str(first.id)).stdout
     assert "buyer asked by phone" in shown and "cancelled" in shown
+
+
+def test_an_id_past_the_largest_the_database_holds_is_a_usage_error(cli: Cli) -> None:
+    for command in (
+        ("orders", "show"),
+        ("orders", "cancel", "--reason", "x"),
+        ("rejections", "discard"),
+        ("rejections", "replay", "1"),
+        ("jobs", "replay"),
+        ("inbox", "replay", "1"),
+        ("mapping", "show"),
+    ):
+        result = cli(*command, str(2**63), code=2)  # once a crash on SQLite
+        assert "9223372036854775807" in result.output, command

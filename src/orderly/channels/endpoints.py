@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderly.channels import inbox, service, sync
 from orderly.channels.schemas import BackfillIn, BackfillOut, InboxPage, ShopIn, ShopOut, ShopUpdate
 from orderly.core.db import transaction
-from orderly.core.pagination import decode_cursor, paginate
+from orderly.core.pagination import MAX_ID, decode_cursor, paginate
 from orderly.core.text import StorableStr
 from orderly.core.web import (
     Cursor,
@@ -99,7 +99,7 @@ def list_inbox(
 class InboxReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entry_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+    entry_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
         default=None, description="entries to process again; none: every entry that gave up"
     )
 

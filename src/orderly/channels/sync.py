@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -51,6 +50,7 @@ from orderly.channels.connector import (
 )
 from orderly.channels.models import Backfill, InboxEntry, ListingBinding, Shop
 from orderly.channels.schemas import BackfillIn, BackfillOut
+from orderly.core import jsontext
 from orderly.core.clock import utcnow
 from orderly.core.db import collector_paused, insert_rows, transaction
 from orderly.core.errors import Conflict, DomainError, NotFound
@@ -188,7 +188,7 @@ def _store(
             topic,
             r.external_id,
             key,
-            (text or orjson.dumps(r.body)).decode(),
+            (text or jsontext.dumps(r.body)).decode(),
             now,
             0,
         )
@@ -389,7 +389,7 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
     cancelled: list[str] = []
     for entry_id, event_id, version, body in entries:
         try:  # a payload that cannot be read must not stop the others
-            raw = RawOrder(event_id, version, orjson.loads(body))
+            raw = RawOrder(event_id, version, jsontext.loads(body))
             if not connector.ready(raw):
                 waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
                 if connector.cancelled(raw):

@@ -25,7 +25,7 @@ from orderly.catalog.schemas import (
 )
 from orderly.channels import service as channels
 from orderly.channels.schemas import ShopIn
-from orderly.cli.common import fail, out, unit_of_work, when
+from orderly.cli.common import fail, id_argument, out, unit_of_work, when
 from orderly.core.clock import day_or_instant, range_start, zone
 from orderly.core.config import get_settings
 from orderly.inventory import service as inventory
@@ -269,7 +269,7 @@ def warehouse_list() -> None:
     out.print(table)
 
 
-MappingId = Annotated[int, typer.Argument(min=1, help="The mapping's id (see `orderly mapping list`)")]
+MappingId = Annotated[int, id_argument("The mapping's id (see `orderly mapping list`)")]
 Location = Annotated[str | None, typer.Option(help=LOCATION_HELP)]
 Sells = Annotated[FulfilledByChoice | None, typer.Option("--fulfilled-by", help=FULFILLED_BY_HELP)]
 

@@ -21,11 +21,18 @@ from orderly.core.clock import day_or_instant
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.errors import DomainError
+from orderly.core.pagination import MAX_ID
 from orderly.orders.ingest import validation_errors
 
 # Markup and emoji codes are off: SKUs, names and error messages are printed verbatim, never interpreted.
 out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def id_argument(help_text: str | None = None, metavar: str = "ID", **extra: Any) -> Any:
+    """An id argument (or several): a usage error past the largest id the database holds, not a crash."""
+    return typer.Argument(metavar=metavar, min=1, max=MAX_ID, help=help_text, **extra)
+
 
 # Lets ``-3`` be read as a number, not as an unknown option, in commands that take quantities.
 NUMBERS: dict[str, Any] = {"ignore_unknown_options": True}

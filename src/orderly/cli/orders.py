@@ -30,7 +30,18 @@ from rich.progress import (
 from rich.table import Column, Table
 from rich.text import Text
 
-from orderly.cli.common import actor, date_option, err, fail, out, session_factory, unit_of_work, when
+from orderly.cli.common import (
+    actor,
+    date_option,
+    err,
+    fail,
+    id_argument,
+    out,
+    session_factory,
+    unit_of_work,
+    when,
+)
+from orderly.core import jsontext
 from orderly.core.clock import DateZone, zone
 from orderly.core.config import get_settings
 from orderly.core.money import display, is_country
@@ -68,7 +79,7 @@ class _Document(_Source):
 
     def __init__(self, path: Path) -> None:
         try:
-            data = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
+            data = jsontext.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
         except orjson.JSONDecodeError as exc:
             fail(
                 f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
@@ -108,7 +119,7 @@ class _JsonLines(_Source):
                 # Without its line break, so a position at the end of the line is reported as such.
                 text = line.rstrip(b"\r\n")
                 try:
-                    payload = orjson.loads(text.removeprefix(codecs.BOM_UTF8) if number == 1 else text)
+                    payload = jsontext.loads(text.removeprefix(codecs.BOM_UTF8) if number == 1 else text)
                 except orjson.JSONDecodeError as exc:
                     self.malformed_count += 1
                     if len(self.malformed) < SHOWN:
@@ -287,9 +298,7 @@ def rejections_list(
 
 @rejections_app.command("replay")
 def rejections_replay(
-    ids: Annotated[
-        list[int] | None, typer.Argument(metavar="ID", help="Rejections to replay", show_default="all open")
-    ] = None,
+    ids: Annotated[list[int] | None, id_argument("Rejections to replay", show_default="all open")] = None,
 ) -> None:
     """Ingest rejected orders again, once their cause is fixed."""
     with session_factory() as factory:
@@ -304,7 +313,7 @@ def rejections_replay(
 
 
 @rejections_app.command("discard")
-def rejections_discard(rejection_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+def rejections_discard(rejection_id: Annotated[int, id_argument()]) -> None:
     """Give up on a rejected order: it leaves the open list but is kept for the record."""
     with unit_of_work() as session:
         order_service.discard_rejection(session, rejection_id, actor=actor())
@@ -315,7 +324,7 @@ orders_app = typer.Typer(
     help="Orders: find, show and cancel them; hold one by hand, release a held one.", no_args_is_help=True
 )
 
-OrderId = Annotated[int, typer.Argument(metavar="ID", help="The order's id")]
+OrderId = Annotated[int, id_argument("The order's id")]
 Note = Annotated[str, typer.Option(help="Why, kept in the order's history")]
 
 

@@ -22,7 +22,7 @@ from orderly.channels.inbox import list_inbox
 from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
 from orderly.channels.secrets import key_for
 from orderly.channels.sync import replay_inbox, request_sync
-from orderly.cli.common import date_option, fail, out, session_factory, unit_of_work, when
+from orderly.cli.common import date_option, fail, id_argument, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
@@ -213,7 +213,7 @@ def jobs_list(
 
 
 @jobs_app.command("replay")
-def jobs_replay(job_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+def jobs_replay(job_id: Annotated[int, id_argument()]) -> None:
     """Run a dead job again."""
     with unit_of_work() as session:
         jobs.replay(session, job_id)
@@ -276,7 +276,7 @@ def inbox_list(
 @inbox_app.command("replay")
 def inbox_replay(
     entry_ids: Annotated[
-        list[int] | None, typer.Argument(metavar="[ID]...", help="Entries; default: those that gave up")
+        list[int] | None, id_argument("Entries; default: those that gave up", metavar="[ID]...")
     ] = None,
 ) -> None:
     """Process inbox entries again, e.g. after fixing a mapping; the workers take them up."""

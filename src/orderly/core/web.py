@@ -14,7 +14,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import anyio
-import orjson
 from fastapi import (
     APIRouter,
     Depends,
@@ -37,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive
 
 from orderly.auth.service import authenticate
+from orderly.core import jsontext
 from orderly.core.clock import DateZone, day_or_instant, zone
 from orderly.core.db import transaction
 from orderly.core.pagination import MAX_ID
@@ -45,9 +45,10 @@ from orderly.core.pagination import MAX_ID
 class _StrictJSONRequest(Request):
     async def json(self) -> Any:
         # RFC 8259 JSON only: NaN, Infinity, lone surrogates and nesting past 1024 levels are refused
-        # here (as invalid JSON, with the position) instead of failing later where they are stored.
+        # here (as invalid JSON, with the position) instead of failing later where they are stored;
+        # integers stay exact, so an id past 64 bits is refused as too large, not read as a float.
         if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
+            self._json = jsontext.loads(await self.body())
         return self._json
 
 

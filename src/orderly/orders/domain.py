@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import orjson
-
+from orderly.core import jsontext
 from orderly.core.errors import InvalidTransition
 from orderly.inventory.domain import Shortage
 
@@ -173,5 +172,5 @@ def content_digest(order: Mapping[str, Any]) -> str:
     """A fingerprint of what an order version says (its verbatim ``raw`` payload aside): platforms
     stamp versions to the second, so two versions with one stamp are told apart by this."""
     content = {key: value for key, value in order.items() if key != "raw"}
-    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    text = jsontext.dumps(content, sort_keys=True)
     return hashlib.blake2b(text, digest_size=16).hexdigest()

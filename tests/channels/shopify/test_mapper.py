@@ -106,6 +106,17 @@ def test_ids_past_2_to_the_53_stay_exact() -> None:
     assert order["lines"][0]["listing_id"] == "9007199254740993"
 
 
+def test_ids_past_64_bits_stay_exact_and_a_float_id_is_refused() -> None:
+    payload = json.loads(json.dumps(LISTED[0]).replace('"id": 450789469', f'"id": {2**70}'))
+    assert normalized(payload)["external_id"] == "1180591620717411303424"
+
+    # A float has lost digits: as text it would be another order's id.
+    with pytest.raises(ValueError, match="not a Shopify id"):
+        map_order({**payload, "id": float(2**70)}, "shopify-us")
+    with pytest.raises(ValueError, match="not a Shopify id"):
+        map_order({**payload, "customer": {**payload["customer"], "id": 1.5}}, "shopify-us")
+
+
 def _with_amounts(currency: str, amount: str) -> dict[str, Any]:
     """The listed sample in another currency, with every amount (all its *_set) set to ``amount``."""
     payload = copy.deepcopy(LISTED[0])

@@ -45,7 +45,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         buyer_name = _person(customer) or _text((billing or shipping or {}).get("name"))
         return {
             "shop": shop_code,
-            "external_id": str(order["id"]),
+            "external_id": _id(order.get("id"), "the order id"),
             "placed_at": order["created_at"],
             "updated_at": order["updated_at"],
             "currency": currency,
@@ -57,7 +57,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
                 "name": buyer_name,
                 "email": _text(order.get("email")) or _text(customer.get("email")),
                 "phone": _text(order.get("phone")) or _text(customer.get("phone")),
-                "platform_id": None if customer.get("id") is None else str(customer["id"]),
+                "platform_id": None if customer.get("id") is None else _id(customer["id"], "the customer id"),
             },
             # Orders that ship nothing (digital goods, POS) have no shipping address: the billing
             # address is then where the buyer is.
@@ -152,7 +152,7 @@ def _line(item: Mapping[str, Any], exponent: int, fulfilled: Mapping[Any, int] |
         shipped = quantity if item.get("fulfillment_status") == "fulfilled" else 0
     return {
         "platform_sku": _text(item.get("sku")),
-        "listing_id": None if variant_id is None else str(variant_id),
+        "listing_id": None if variant_id is None else _id(variant_id, "a line's variant_id"),
         "title": _text(item.get("name")) or _text(item.get("title")),
         "quantity": quantity,
         "shipped": shipped,
@@ -179,6 +179,16 @@ def _address(address: Mapping[str, Any] | None, buyer_name: str | None) -> dict[
 
 def _person(obj: Mapping[str, Any]) -> str | None:
     return _text(" ".join(filter(None, (_text(obj.get("first_name")), _text(obj.get("last_name"))))))
+
+
+def _id(value: object, what: str) -> str:
+    """A Shopify id as text, exactly. Ids are integers (read from JSON whole at any size); a float
+    (1.1805916207174113e+21) has lost digits and would be taken for another order's."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value
+    raise ValueError(f"{what} is not a Shopify id (a positive whole number): {value!r}"[:200])
 
 
 def _text(value: object) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from orderly.channels.connector import UnusableDelivery, WebhookEvent
+from orderly.core import jsontext
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -51,7 +52,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> WebhookEvent:
     if not topic.startswith("orders/"):
         raise unusable("the hub takes only order topics (orders/...)")
     try:
-        payload: Any = orjson.loads(body)
+        payload: Any = jsontext.loads(body)
     except orjson.JSONDecodeError as exc:
         raise unusable(f"the body is not JSON ({exc})") from exc
     if not isinstance(payload, dict):

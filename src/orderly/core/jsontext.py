@@ -1,0 +1,41 @@
+"""JSON text in and out with integers kept exact at any size.
+
+orjson is strict (RFC 8259: no NaN, no lone surrogates, nesting at most 1024 deep) and fast, but it reads
+an integer past 64 bits as a float (2**70 becomes 1.1805916207174113e+21, so two large platform ids
+would collide) and cannot write one at all. The standard library keeps integers whole: it reads again
+what holds such a number, and writes what orjson cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+# A number of 19 digits or more where JSON puts a value: it may be past 64 bits. Digits inside a string
+# follow a quote, not one of these, so a long tracking number costs no second reading.
+_LONG_INTEGER = re.compile(rb"(?:^|[:\[,])\s*-?\d{19}")
+
+
+def loads(text: bytes | str) -> Any:
+    """Parse strictly (``orjson.JSONDecodeError`` says where it is not JSON), integers exact."""
+    value = orjson.loads(text)
+    if _LONG_INTEGER.search(text.encode() if isinstance(text, str) else text) is None:
+        return value
+    try:
+        return json.loads(text)
+    except RecursionError:  # orjson took nesting the standard library's stack cannot
+        raise orjson.JSONDecodeError(
+            "nested too deep to read its long integers exactly", text if isinstance(text, str) else "", 0
+        ) from None
+
+
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """Compact JSON text; values JSON has no type for are written as their ``str``."""
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS if sort_keys else 0
+    try:
+        return orjson.dumps(value, default=str, option=option)
+    except orjson.JSONEncodeError:  # an integer past 64 bits (or text orjson refuses): written whole
+        return json.dumps(value, default=str, sort_keys=sort_keys, separators=(",", ":")).encode()
