@@ -28,9 +28,9 @@ class Cli:
     def __init__(self) -> None:
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, code: int = 0) -> Result:
+    def __call__(self, *args: str, code: int = 0, input: str | None = None) -> Result:
         get_settings.cache_clear()
-        result = self.runner.invoke(app, list(args))
+        result = self.runner.invoke(app, list(args), input=input)
         crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
         detail = "".join(traceback.format_exception(result.exception)) if crashed and result.exception else ""
         assert result.exit_code == code, f"exit {result.exit_code}\n{result.output}\n{detail}"

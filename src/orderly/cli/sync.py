@@ -8,7 +8,8 @@ import signal
 import threading
 import time
 from enum import StrEnum
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, TextIO
 
 import typer
 from cryptography.fernet import Fernet
@@ -49,6 +50,34 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return found
 
 
+def _credentials(given: list[str], file: TextIO | None) -> dict[str, str] | None:
+    """The credentials given (None: none): a file's NAME=VALUE lines, then each ``--credential``. A
+    value read from a file or asked for never shows in the process list, and no message repeats it."""
+    if not given and file is None:
+        return None
+    found: dict[str, str] = {}
+    for number, line in enumerate(file.read().splitlines() if file is not None else [], 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, sep, value = line.partition("=")
+            if not sep or not name.strip():
+                fail(f"--credentials-file: line {number} is not NAME=VALUE")
+            found[name.strip()] = value
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not name:
+            fail("--credential takes NAME, NAME=@FILE or NAME=VALUE; one had no NAME")
+        if not sep:
+            value = typer.prompt(name, hide_input=True)
+        elif value.startswith("@"):
+            path = Path(value[1:]).expanduser()
+            try:
+                value = path.read_text().rstrip("\r\n")
+            except (OSError, UnicodeDecodeError) as exc:
+                fail(f"--credential {name}: cannot read {path}: {exc}")
+        found[name] = value
+    return found
+
+
 def _setting_value(text: str) -> Any:
     """An empty value returns the setting to its default; an object or list is read as JSON."""
     if not text:
@@ -65,7 +94,17 @@ def shop_connect(
     code: Annotated[str, typer.Argument(help="The shop's code")],
     base_url: Annotated[str | None, typer.Option(help="The platform's (or a sandbox's) address")] = None,
     credential: Annotated[
-        list[str] | None, typer.Option(help="KEY=VALUE, repeatable; replaces all stored credentials")
+        list[str] | None,
+        typer.Option(
+            help="NAME (its value is asked for, not shown), NAME=@FILE (the file's content) or NAME=VALUE "
+            "(shown in the process list: avoid it); repeatable. The credentials given replace all stored."
+        ),
+    ] = None,
+    credentials_file: Annotated[
+        typer.FileText | None,
+        typer.Option(
+            help="A file of NAME=VALUE lines (- reads them from standard input); --credential adds to them"
+        ),
     ] = None,
     setting: Annotated[
         list[str] | None,
@@ -80,7 +119,7 @@ def shop_connect(
     changes = {key: _setting_value(value) for key, value in _pairs(setting or [], "setting").items()}
     update = ShopUpdate(
         base_url=base_url,
-        credentials=_pairs(credential, "credential") if credential else None,
+        credentials=_credentials(credential or [], credentials_file),
         settings=changes or None,
         sync_enabled=enable,
     )
