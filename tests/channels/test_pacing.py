@@ -164,7 +164,7 @@ def test_a_push_draws_one_token_per_call_from_the_shops_bucket(
                 credentials={"access_token": TOKEN, "webhook_secret": SECRET},
                 # A bucket of 40 that refills too slowly to hide a token within the test.
                 settings=SyncSettings.model_validate(
-                    {"location_id": shopify_store.location_id, "rate_limits": {"stock": (0.0001, 40)}}
+                    {"location_id": shopify_store.location_id, "rate_limits": {"stock": (0.001, 40)}}
                 ),
                 sync_enabled=True,
             ),
