@@ -17,8 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,10 +29,12 @@ from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
 from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.channels.secrets import key_for
+from orderly.core.admission import RETRY_AFTER, Admission, busy, sizes, use_threads
 from orderly.core.config import Settings, get_settings
-from orderly.core.db import make_engine, make_session_factory
+from orderly.core.db import engine_of, is_lock_timeout, make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
-from orderly.core.web import Factory, api_router, error_responses
+from orderly.core.health import DatabaseCheck
+from orderly.core.web import api_router, error_responses
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
 from orderly.jobs.worker import start_workers
@@ -49,13 +52,16 @@ class HealthOut(BaseModel):
 
 
 @health_router.get("/health", response_model=HealthOut)
-def health(factory: Factory) -> HealthOut:
-    """Up, and the database answers. Needs no token, for load balancers and monitors."""
-    try:
-        with factory() as session:
-            session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the database does not answer") from exc
+async def health(request: Request) -> HealthOut:
+    """Up, and the database answers. Needs no token, for load balancers and monitors; answers within
+    about a second however busy the hub is (it waits for no request, thread, pool or lock)."""
+    check: DatabaseCheck = request.app.state.health
+    if not await check.answers():
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the database does not answer",
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
     return HealthOut(status="ok")
 
 
@@ -72,19 +78,29 @@ def create_app(
     """
     settings = settings or get_settings()
     owned: Engine | None = None
+    count = (settings.workers if factory is None else 0) if workers is None else workers
+    limits = sizes(settings.request_concurrency, count)
     if factory is None:
         key_for(settings)  # the hub as served refuses to run where stored credentials could not be read
-        owned = make_engine(settings.resolved_database_url())
+        owned = make_engine(
+            settings.resolved_database_url(),
+            pool_size=limits.pool_size,
+            max_overflow=limits.max_overflow,
+            pool_timeout=settings.request_wait_s,
+        )
         factory = make_session_factory(owned)
-    count = (settings.workers if owned is not None else 0) if workers is None else workers
-    session_factory = factory
+    jobs_factory = factory
+    engine = engine_of(factory)
+    check = DatabaseCheck(engine.url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = start_workers(session_factory, count, settings) if count else None
+        use_threads(limits.threads)
+        stop = start_workers(jobs_factory, count, settings) if count else None
         yield
         if stop is not None:
             stop()
+        check.close()
         if owned is not None:  # an engine passed in belongs to the caller
             owned.dispose()
 
@@ -100,11 +116,17 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},
         lifespan=lifespan,
     )
-    app.state.factory = factory
+    # Requests share the jobs' pool but wait for locks only briefly: a busy hub answers 503 at once.
+    app.state.factory = make_session_factory(engine, lock_wait=settings.request_lock_wait_s)
+    app.state.read_factory = make_session_factory(engine, read_only=True)
+    app.state.admission = Admission(settings.request_concurrency, settings.request_wait_s)
+    app.state.health = check
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
     app.include_router(
-        webhooks_router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422)
+        webhooks_router,
+        prefix=API_PREFIX,
+        responses=error_responses(400, 401, 404, 408, 409, 413, 422, 503),
     )
     for router in (
         orders_router,
@@ -116,12 +138,14 @@ def create_app(
         auth_router,
     ):
         app.include_router(
-            router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422)
+            router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422, 503)
         )
     _document_normalized_order(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(PoolTimeout, _database_busy)
     return app
 
 
@@ -149,6 +173,14 @@ def _error(status_code: int, message: str, field: str | None = None, **extra: An
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return _error(exc.http_status, exc.message, exc.field, **({"fields": exc.errors} if exc.errors else {}))
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    """A lock or a connection not had in time: the hub is busy, not broken. Other database errors
+    stay server errors."""
+    if not (isinstance(exc, PoolTimeout) or is_lock_timeout(exc)):
+        raise exc
+    return await _http_error(request, busy("the database is busy"))
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ from fastapi import status
 
 from orderly.auth import service
 from orderly.auth.schemas import IssuedTokenOut, TokenIn, TokenOut
-from orderly.core.web import DbSession, api_router, id_path
+from orderly.core.web import DbSession, ReadSession, api_router, id_path
 
 router = api_router("auth")
 
@@ -16,7 +16,7 @@ TokenId = Annotated[int, id_path("token")]
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: DbSession) -> list[TokenOut]:
+def list_tokens(session: ReadSession) -> list[TokenOut]:
     """Every token, revoked ones included; never the secrets."""
     return [TokenOut.model_validate(info) for info in service.list_tokens(session)]
 

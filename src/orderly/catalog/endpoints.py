@@ -18,7 +18,7 @@ from orderly.catalog.schemas import (
 )
 from orderly.core.pagination import Page, decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Cursor, DbSession, Limit, api_router, id_path
+from orderly.core.web import Cursor, DbSession, Limit, ReadSession, api_router, id_path
 
 router = api_router("catalog")
 
@@ -28,7 +28,7 @@ class ProductPage(Page[ProductOut]):
 
 
 @router.get("/products", response_model=ProductPage)
-def list_products(session: DbSession, limit: Limit = 50, cursor: Cursor = None) -> ProductPage:
+def list_products(session: ReadSession, limit: Limit = 50, cursor: Cursor = None) -> ProductPage:
     """In the order they were created. Bundle components are listed by `GET /products/{sku}`."""
     rows = service.list_products(session, after_id=decode_cursor(cursor) if cursor else 0, limit=limit + 1)
     items, next_cursor = paginate(rows, limit, lambda product: product.id)
@@ -37,7 +37,7 @@ def list_products(session: DbSession, limit: Limit = 50, cursor: Cursor = None) 
 
 @router.get("/products/{sku:path}", response_model=ProductOut)
 def get_product(
-    session: DbSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
+    session: ReadSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
 ) -> ProductOut:
     return service.get_product(session, sku)
 
@@ -73,7 +73,7 @@ def delete_product(
 
 @router.get("/sku-mappings", response_model=list[MappingOut])
 def list_mappings(
-    session: DbSession,
+    session: ReadSession,
     shop: Annotated[StorableStr | None, Query(max_length=64, description="only this shop's (code)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> list[MappingOut]:
@@ -92,7 +92,7 @@ MappingId = Annotated[int, id_path("mapping")]
 
 
 @router.get("/sku-mappings/{mapping_id}", response_model=MappingOut)
-def get_mapping(session: DbSession, mapping_id: MappingId) -> MappingOut:
+def get_mapping(session: ReadSession, mapping_id: MappingId) -> MappingOut:
     return service.get_mapping(session, mapping_id)
 
 

@@ -18,6 +18,7 @@ from orderly.core.web import (
     DbSession,
     Factory,
     Limit,
+    ReadSession,
     StatusOut,
     StrictJSONRoute,
     api_router,
@@ -34,7 +35,7 @@ _NO_CALLS = httpx.Client(base_url="http://127.0.0.1:9")
 
 
 @router.get("/shops", response_model=list[ShopOut])
-def list_shops(session: DbSession) -> list[ShopOut]:
+def list_shops(session: ReadSession) -> list[ShopOut]:
     return service.list_shops(session)
 
 
@@ -65,14 +66,14 @@ def start_backfill(session: DbSession, code: ShopCode, body: BackfillIn) -> Back
 
 
 @router.get("/shops/{code}/backfills", response_model=list[BackfillOut])
-def list_backfills(session: DbSession, code: ShopCode) -> list[BackfillOut]:
+def list_backfills(session: ReadSession, code: ShopCode) -> list[BackfillOut]:
     """The shop's backfills, newest first, with their progress."""
     return sync.backfills(session, code)
 
 
 @router.get("/shops/{code}/backfills/{backfill_id}", response_model=BackfillOut)
 def get_backfill(
-    session: DbSession, code: ShopCode, backfill_id: Annotated[int, id_path("backfill")]
+    session: ReadSession, code: ShopCode, backfill_id: Annotated[int, id_path("backfill")]
 ) -> BackfillOut:
     """How far a backfill got: the point every order updated before is in, orders fetched, its job."""
     (found,) = sync.backfills(session, code, backfill_id)
@@ -81,7 +82,7 @@ def get_backfill(
 
 @router.get("/inbox", response_model=InboxPage)
 def list_inbox(
-    session: DbSession,
+    session: ReadSession,
     shop: Annotated[StorableStr | None, Query(max_length=64, description="only this shop's (code)")] = None,
     failed: Annotated[bool, Query(description="only entries that could not be mapped")] = False,
     limit: Limit = 50,

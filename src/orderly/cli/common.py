@@ -75,19 +75,20 @@ def actor() -> str:
 
 
 @contextmanager
-def session_factory() -> Iterator[sessionmaker[Session]]:
+def session_factory(*, read_only: bool = False) -> Iterator[sessionmaker[Session]]:
     """Sessions on the configured database; the engine lives as long as the command."""
     engine = make_engine(get_settings().resolved_database_url())
     try:
-        yield make_session_factory(engine)
+        yield make_session_factory(engine, read_only=read_only)
     finally:
         engine.dispose()
 
 
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
-    """The command's one transaction: committed when the block ends, rolled back on any error."""
-    with session_factory() as factory, transaction(factory) as session:
+def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
+    """The command's one transaction: committed when the block ends, rolled back on any error.
+    ``read_only`` for long reads: the transaction holds no lock that writers wait for."""
+    with session_factory(read_only=read_only) as factory, transaction(factory) as session:
         yield session
 
 

@@ -226,7 +226,7 @@ def dry_run(
     Nothing is saved. Custom rules the file leaves out are not in the candidate; built-in ones run as
     shipped."""
     text = _read(file)
-    with _every_problem(), unit_of_work() as session:
+    with _every_problem(), unit_of_work(read_only=True) as session:
         specs, settings = service.parse_yaml(text)
         report = service.dry_run(session, specs, settings, last=last)
     _report(report)

@@ -108,6 +108,27 @@ class Settings(BaseSettings):
         description="Job workers inside the hub process; with PostgreSQL you may run `orderly worker` "
         "processes elsewhere instead and set this to 0.",
     )
+    request_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="API requests that use the database at once; the rest wait their turn for up to "
+        "request_wait_s. The connection pool and the request threads are sized from it.",
+    )
+    request_wait_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description="How long a request waits for its turn (or a database connection) before it is "
+        "answered 503 with Retry-After.",
+    )
+    request_lock_wait_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How long a request's write waits for a lock held by another writer before it is "
+        "answered 503 with Retry-After (jobs and commands wait longer).",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -1,9 +1,12 @@
 """Database engine, session and the column types shared by every context.
 
 One transaction per request or job: callers open it with :func:`transaction`, services never commit.
-SQLite runs in WAL mode and takes the write lock when a transaction begins (``BEGIN IMMEDIATE``), so
-concurrent writers queue instead of failing half-way; PostgreSQL uses row locks (see
-``inventory.repository.lock_levels``).
+A factory makes either writing or reading transactions (:func:`make_session_factory`). SQLite runs in
+WAL mode: a writing transaction takes the write lock when it begins (``BEGIN IMMEDIATE``), so
+concurrent writers queue instead of failing half-way; a reading one begins deferred and takes no lock
+at all, so it neither waits for writers nor holds them up. PostgreSQL uses row locks (see
+``inventory.repository.lock_levels``) and runs reading transactions ``READ ONLY``. On both, a reading
+transaction that tries to write fails at once.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any, TypeVar
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
     JSON,
+    URL,
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -33,6 +38,7 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
+    make_url,
     select,
     tuple_,
     update,
@@ -85,12 +91,22 @@ class Base(DeclarativeBase):
     )
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None}, **kwargs)
+#: Execution options a factory's engine carries, read when each transaction begins.
+_READ_ONLY = "orderly_read_only"
+_LOCK_WAIT_MS = "orderly_lock_wait_ms"
+#: How long a SQLite write waits for the write lock unless its factory says otherwise (jobs, the CLI).
+SQLITE_LOCK_WAIT_MS = 60_000
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    if make_url(url).get_backend_name() == "sqlite":
+        connect_args = {"timeout": SQLITE_LOCK_WAIT_MS / 1000, "isolation_level": None}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    _configure_postgres(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -100,17 +116,66 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: a read that later upgrades to a write can deadlock in SQLite.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        read_only = bool(options.get(_READ_ONLY))
+        mode = (read_only, int(options.get(_LOCK_WAIT_MS, SQLITE_LOCK_WAIT_MS)))
+        kept = connection.connection.info  # lives as long as the driver's connection, across checkouts
+        if kept.get(_READ_ONLY) != mode:
+            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={mode[1]}")
+            kept[_READ_ONLY] = mode
+        # A write takes the write lock up front (a read that later upgrades to a write can deadlock);
+        # a read takes none: in WAL mode it sees its snapshot while writers go on.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get(_READ_ONLY):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        elif _LOCK_WAIT_MS in options:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(options[_LOCK_WAIT_MS])}")
+
+
+def make_session_factory(
+    engine: Engine, *, read_only: bool = False, lock_wait: float | None = None
+) -> sessionmaker[Session]:
+    """Sessions whose transactions write, or with ``read_only`` only read (and fail if they try to
+    write). ``lock_wait``: seconds a write waits for a lock before it fails with a lock timeout
+    (:func:`is_lock_timeout`); by default a minute on SQLite and as long as it takes on PostgreSQL."""
+    options: dict[str, Any] = {}
+    if read_only:
+        options[_READ_ONLY] = True
+    if lock_wait is not None:
+        options[_LOCK_WAIT_MS] = max(1, round(lock_wait * 1000))
+    return sessionmaker(
+        engine.execution_options(**options) if options else engine, expire_on_commit=False, autoflush=False
+    )
+
+
+def engine_of(factory: sessionmaker[Session]) -> Engine:
+    """The engine (and so the pool) a factory's sessions use."""
+    bind = factory.kw["bind"]
+    assert isinstance(bind, Engine)
+    return bind
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """A lock waited for longer than the transaction's lock wait: SQLite's busy database, PostgreSQL's
+    ``lock_not_available``."""
+    if not isinstance(exc, OperationalError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) == "55P03" or "database is locked" in str(exc.orig)
+
+
+def _waits_briefly(factory: sessionmaker[Session]) -> bool:
+    return _LOCK_WAIT_MS in engine_of(factory).get_execution_options()
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -158,13 +223,18 @@ collector_paused = _CollectorPause()
 
 
 def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 8) -> T:
-    """Run ``work`` in one transaction, retrying it whole after a deadlock or lock timeout."""
+    """Run ``work`` in one transaction, retrying it whole after a deadlock or lock timeout.
+
+    A factory with a brief lock wait (a request's) gives up on the first lock timeout instead: its
+    caller answers at once that the hub is busy rather than waiting again."""
     for attempt in range(1, attempts + 1):
         try:
             with transaction(factory) as session:
                 return work(session)
         except (DBAPIError, RetryTransaction) as exc:
             if attempt == attempts or not (isinstance(exc, RetryTransaction) or is_retryable(exc)):
+                raise
+            if is_lock_timeout(exc) and _waits_briefly(factory):
                 raise
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # jitter so racers do not collide again
     raise AssertionError("unreachable")

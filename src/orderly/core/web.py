@@ -8,7 +8,7 @@ the hub read, buffer or parse what it sends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -37,6 +37,7 @@ from starlette.types import Message, Receive
 
 from orderly.auth.service import authenticate
 from orderly.core import jsontext
+from orderly.core.admission import Admission
 from orderly.core.clock import DateZone, day_or_instant, zone
 from orderly.core.db import transaction
 from orderly.core.pagination import MAX_ID
@@ -166,12 +167,30 @@ def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
     return found
 
 
-def get_factory(request: Request) -> sessionmaker[Session]:
+async def admitted(request: Request) -> AsyncIterator[None]:
+    """A turn to use the database (see ``core/admission.py``), held until the response is sent."""
+    admission: Admission = request.app.state.admission
+    async with admission.turn():
+        yield
+
+
+Admitted = Depends(admitted)
+
+
+def get_factory(request: Request, _: Annotated[None, Admitted]) -> sessionmaker[Session]:
+    """Writing transactions, whose waits for locks are short (jobs have a factory of their own)."""
     factory: sessionmaker[Session] = request.app.state.factory
     return factory
 
 
+def get_read_factory(request: Request, _: Annotated[None, Admitted]) -> sessionmaker[Session]:
+    """Reading transactions: no lock taken on SQLite, ``READ ONLY`` on PostgreSQL."""
+    factory: sessionmaker[Session] = request.app.state.read_factory
+    return factory
+
+
 Factory = Annotated[sessionmaker[Session], Depends(get_factory)]
+ReadFactory = Annotated[sessionmaker[Session], Depends(get_read_factory)]
 
 
 def get_session(factory: Factory) -> Iterator[Session]:
@@ -180,8 +199,15 @@ def get_session(factory: Factory) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(factory: ReadFactory) -> Iterator[Session]:
+    """The one transaction of a request that only reads (every GET): it fails if it tries to write."""
+    with factory() as session, session.begin():
+        yield session
+
+
 # scope="function" commits before the response is sent, so a failed commit is never reported as done.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token, sent as `Authorization: Bearer <token>`.")
 
@@ -316,7 +342,7 @@ _ERRORS: dict[int, str] = {
     409: "The request conflicts with the current state (a duplicate, a final status, too little stock).",
     413: "The request body is larger than the route takes.",
     422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
-    503: "The database does not answer.",
+    503: "The hub is busy or the database does not answer: try again after `Retry-After` seconds.",
 }
 
 

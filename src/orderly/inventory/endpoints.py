@@ -8,7 +8,7 @@ from fastapi import Path, Query, status
 
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Authenticated, Cursor, DbSession, Limit, api_router
+from orderly.core.web import Authenticated, Cursor, DbSession, Limit, ReadSession, api_router
 from orderly.inventory import service
 from orderly.inventory.schemas import (
     AdjustIn,
@@ -28,7 +28,7 @@ router = api_router("inventory")
 
 
 @router.get("/stock", response_model=StockPage)
-def list_stock(session: DbSession, limit: Limit = 50, cursor: Cursor = None) -> StockPage:
+def list_stock(session: ReadSession, limit: Limit = 50, cursor: Cursor = None) -> StockPage:
     """Every SKU, in the order created: on hand, reserved and safety over all warehouses, each
     warehouse's figures, and what can be sold (a bundle's from its components)."""
     rows = service.list_stock(session, after_id=decode_cursor(cursor) if cursor else 0, limit=limit + 1)
@@ -38,7 +38,7 @@ def list_stock(session: DbSession, limit: Limit = 50, cursor: Cursor = None) -> 
 
 @router.get("/stock/{sku:path}", response_model=list[StockOut])
 def stock_of(
-    session: DbSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
+    session: ReadSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]
 ) -> list[StockOut]:
     """On hand, reserved, safety and available in each warehouse that has held the SKU."""
     return service.stock_of(session, sku)
@@ -86,7 +86,7 @@ def verify(
 
 
 @router.get("/warehouses", response_model=list[WarehouseOut])
-def list_warehouses(session: DbSession) -> list[WarehouseOut]:
+def list_warehouses(session: ReadSession) -> list[WarehouseOut]:
     """In the order allocation tries them: by priority, then id."""
     return service.list_warehouses(session)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from orderly.alerts.service import open_alerts
 from orderly.core.pagination import MAX_ID
-from orderly.core.web import DbSession, StatusOut, api_router, id_path
+from orderly.core.web import DbSession, ReadSession, StatusOut, api_router, id_path
 from orderly.jobs import service
 
 router = api_router("jobs")
@@ -47,7 +47,7 @@ class AlertOut(BaseModel):
 
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(
-    session: DbSession,
+    session: ReadSession,
     status: Annotated[Literal["queued", "running", "done", "dead"] | None, Query()] = "dead",
     after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -66,5 +66,5 @@ def replay_job(session: DbSession, job_id: JobId) -> StatusOut:
 
 
 @router.get("/alerts", response_model=list[AlertOut])
-def list_alerts(session: DbSession) -> list[AlertOut]:
+def list_alerts(session: ReadSession) -> list[AlertOut]:
     return [AlertOut.model_validate(alert) for alert in open_alerts(session)]

@@ -18,6 +18,7 @@ from orderly.core.web import (
     DbSession,
     Factory,
     Limit,
+    ReadSession,
     api_router,
     id_path,
 )
@@ -52,7 +53,7 @@ def _result(report: IngestReport) -> IngestResult:
 
 @router.get("/orders", response_model=OrderPage)
 def list_orders(
-    session: DbSession,
+    session: ReadSession,
     zones: DateZoneOf,
     status: OrderStatus | None = None,
     shop: Annotated[StorableStr | None, Query(max_length=64, description="shop code")] = None,
@@ -92,7 +93,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetailOut)
-def get_order(session: DbSession, order_id: OrderId) -> OrderDetailOut:
+def get_order(session: ReadSession, order_id: OrderId) -> OrderDetailOut:
     return queries.get_order(session, order_id)
 
 
@@ -152,7 +153,7 @@ def hold_order(session: DbSession, caller: Authenticated, order_id: OrderId, bod
 
 @router.get("/rejections", response_model=RejectionPage)
 def list_rejections(
-    session: DbSession,
+    session: ReadSession,
     status: Annotated[
         Literal["open", "resolved", "discarded", "all"], Query(description="`all` lists every status")
     ] = "open",

@@ -9,7 +9,7 @@ from fastapi import Body, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from orderly.core.web import Authenticated, DbSession, api_router
+from orderly.core.web import Authenticated, DbSession, ReadSession, api_router
 from orderly.review import service
 from orderly.review.checks import CHECKS, CheckKind
 from orderly.review.domain import Rule, RuleInvalid
@@ -108,13 +108,13 @@ class DryRunReport(BaseModel):
 
 
 @router.get("/review/rules", response_model=list[RuleOut])
-def list_rules(session: DbSession) -> list[RuleOut]:
+def list_rules(session: ReadSession) -> list[RuleOut]:
     """Every rule, built-in ones included, enabled or not, in the order they run."""
     return all_rules(session)
 
 
 @router.get("/review/rules/{key}", response_model=RuleOut)
-def get_rule(session: DbSession, key: RuleKey) -> RuleOut:
+def get_rule(session: ReadSession, key: RuleKey) -> RuleOut:
     return _rule(session, key)
 
 
@@ -166,13 +166,13 @@ def disable_rule(session: DbSession, caller: Authenticated, key: RuleKey) -> Rul
 
 
 @router.get("/review/rules/{key}/versions", response_model=list[RuleVersionOut])
-def rule_versions(session: DbSession, key: RuleKey) -> list[RuleVersionOut]:
+def rule_versions(session: ReadSession, key: RuleKey) -> list[RuleVersionOut]:
     """Every saved version, oldest first, with who saved it; none for a built-in rule never changed."""
     return [RuleVersionOut.model_validate(version) for version in service.versions(session, key)]
 
 
 @router.get("/review/settings", response_model=ReviewSettings)
-def get_settings(session: DbSession) -> ReviewSettings:
+def get_settings(session: ReadSession) -> ReviewSettings:
     return service.settings(session)
 
 
@@ -194,7 +194,7 @@ def save_settings(session: DbSession, caller: Authenticated, body: ReviewSetting
         }
     },
 )
-def export_rules(session: DbSession) -> Response:
+def export_rules(session: ReadSession) -> Response:
     """The settings and every rule, built-in ones included, as one YAML document to keep or edit."""
     return Response(service.export_yaml(session), media_type=YAML)
 
@@ -217,7 +217,7 @@ def import_rules(
 
 
 @router.post("/review/dry-run", response_model=DryRunReport)
-def dry_run(session: DbSession, body: DryRunIn) -> dict[str, Any]:
+def dry_run(session: ReadSession, body: DryRunIn) -> dict[str, Any]:
     """Review the latest `last` orders with a candidate rule set and with the live one; nothing is
     saved or changed.
 
