@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.alerts.models import Alert
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
+from orderly.core.redact import remember
 from orderly.jobs import service as jobs
 from orderly.jobs import worker as workers
 from orderly.jobs.models import Job
@@ -167,3 +168,28 @@ def test_a_job_past_its_attempts_is_dead_and_alerts(
     with transaction(factory) as s:
         alerts = s.scalars(select(Alert.subject).where(Alert.kind == "job_dead")).all()
     assert alerts == [f"job:{job.id}"]
+
+
+def test_a_failure_that_names_a_secret_is_stored_and_alerted_without_it(
+    factory: sessionmaker[Session], worker: Worker, flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remember("shpat_jobsecret0123456789")
+    monkeypatch.setattr(flaky, "failing", False)
+    monkeypatch.setitem(
+        workers.HANDLERS, OTHER, _raises(RuntimeError("sent header b'shpat_jobsecret0123456789'"))
+    )
+    _enqueue(factory, jobs.NewJob(OTHER, {"v": 1}, max_attempts=1))
+    worker.run_once()
+
+    (job,) = _jobs(factory)
+    with transaction(factory) as s:
+        (alert,) = s.scalars(select(Alert.message).where(Alert.kind == "job_dead")).all()
+    assert job.last_error == "RuntimeError: sent header b'[redacted]'"
+    assert "jobsecret" not in alert
+
+
+def _raises(exc: Exception) -> Callable[[JobContext, Claimed], None]:
+    def handler(ctx: JobContext, job: Claimed) -> None:
+        raise exc
+
+    return handler

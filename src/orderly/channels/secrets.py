@@ -39,6 +39,7 @@ def key_for(settings: Settings) -> str:
         _fernet(key)
     except ValueError as exc:
         raise DomainError(f"{source} holds no Fernet key; `orderly secret-key` makes one") from exc
+    remember(key)
     return key
 
 

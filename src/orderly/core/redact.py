@@ -32,14 +32,29 @@ PREFIX = 4
 #: The most recently remembered values kept (platform tokens renew hourly: old ones age out).
 KEPT = 1024
 
-# A name that says the value after it is a secret: auth headers, signatures, tokens, keys, passwords;
-# "-" and "_" alike, any case, quoted or not, then ":" or "=".
-_NAME = (
-    r"[\w-]*?(?:authorization|cookie|secret|password|passwd|token|signature|hmac[\w-]*"
-    r"|api[-_]?key|private[-_]?key)"
+# A name that says the value after it is a secret (auth headers, signatures, tokens, keys, passwords;
+# "-" and "_" alike, any case, whatever precedes it: client_secret, x-amz-access-token), quoted or
+# not, then ":" or "=". Only the value is replaced, so the name need not be matched from its start.
+_KEYWORDS = (
+    r"authorization|cookie|secret|secret[-_]?key|password|passwd|token|signature|hmac|hmac[-_]sha\d+"
+    r"|api[-_]?key|private[-_]?key"
+)
+#: Words one of which a text must hold for the patterns below to apply: most hold none, and looking
+#: for these is much cheaper than for the patterns.
+_HINTS = (
+    "authorization",
+    "cookie",
+    "secret",
+    "passw",
+    "token",
+    "signature",
+    "hmac",
+    "key",
+    "bearer",
+    "basic",
 )
 _FIELD = re.compile(
-    rf"""(?P<name>\b{_NAME}\b["']?\s*[:=]\s*)(?!{re.escape(MARK)})"""
+    rf"""(?P<name>(?:{_KEYWORDS})["']?\s*[:=]\s*)(?!{re.escape(MARK)})"""
     r"""(?P<value>"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?"""  # quoted, maybe cut off at the end
     r"""|(?:(?:bearer|basic|token|aws4-hmac-sha256)\s+)?[^\s"',;&)}\]]+)""",
     re.IGNORECASE,
@@ -48,13 +63,14 @@ _SCHEME = re.compile(r"\b(?P<name>bearer|basic)\s+[\w.~+/=-]{8,}", re.IGNORECASE
 
 
 class _Known:
-    """The remembered values, the most recently remembered last. ``values``, what :func:`redact` looks
-    for (longest first), is replaced whole, so it is read without the lock."""
+    """The remembered values, the most recently remembered last, and what :func:`redact` looks for:
+    the values by their first ``PREFIX`` characters (longest first) and a pattern finding those. Both
+    are replaced together, whole, so they are read without the lock."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.forms: dict[str, None] = {}
-        self.values: tuple[str, ...] = ()
+        self.index: tuple[dict[str, tuple[str, ...]], re.Pattern[str] | None] = ({}, None)
 
     def add(self, values: tuple[str, ...]) -> None:
         with self.lock:
@@ -68,7 +84,21 @@ class _Known:
                 del self.forms[next(iter(self.forms))]
                 added = True
             if added:
-                self.values = tuple(sorted(self.forms, key=len, reverse=True))
+                by_head: dict[str, list[str]] = {}
+                for form in sorted(self.forms, key=len, reverse=True):
+                    by_head.setdefault(form[:PREFIX], []).append(form)
+                heads = re.compile(_any_of(list(by_head))) if by_head else None
+                self.index = ({head: tuple(forms) for head, forms in by_head.items()}, heads)
+
+
+def _any_of(words: list[str]) -> str:
+    """A pattern matching any of ``words`` (all of one length) as a tree: one branch per distinct
+    character at each step, not one per word, so a search costs little however many there are."""
+    following: dict[str, list[str]] = {}
+    for word in words:
+        following.setdefault(word[0], []).append(word[1:])
+    branches = [re.escape(c) + (_any_of(rest) if rest[0] else "") for c, rest in following.items()]
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
 
 
 _known = _Known()
@@ -87,32 +117,40 @@ def _forms(value: str) -> set[str]:
 
 
 def redact(text: str) -> str:
-    """``text`` without any remembered value or the value of any secret-named field."""
-    values = _known.values
-    for value in values:
-        if value in text:
-            text = text.replace(value, MARK)
-    text = _FIELD.sub(_field_marked, text)
-    text = _SCHEME.sub(lambda m: f"{m['name']} {MARK}", text)
-    return _cut_tail(text, values)
+    """``text`` without any remembered value (nor the start of one it ends with: a truncated echo) or
+    the value of any secret-named field."""
+    text = _without_known(text)
+    lowered = text.lower()
+    if any(hint in lowered for hint in _HINTS):
+        text = _FIELD.sub(_field_marked, text)
+        text = _SCHEME.sub(lambda m: f"{m['name']} {MARK}", text)
+    return text
+
+
+def _without_known(text: str) -> str:
+    """One pass over ``text``, whatever the number of values: only where the start of one is found
+    are the values that start so compared."""
+    by_head, heads = _known.index
+    if heads is None:
+        return text
+    parts: list[str] = []
+    start = at = 0
+    while (found := heads.search(text, at)) is not None:
+        at = found.start()
+        for value in by_head[found.group()]:
+            if text.startswith(value, at) or value.startswith(text[at:]):  # whole, or cut off at the end
+                parts += (text[start:at], MARK)
+                at = start = min(len(text), at + len(value))
+                break
+        else:
+            at += 1
+    return "".join(parts) + text[start:] if parts else text
 
 
 def _field_marked(match: re.Match[str]) -> str:
     value = match["value"]
     quote_char = value[0] if value[0] in "\"'" else ""
     return f"{match['name']}{quote_char}{MARK}{quote_char}"
-
-
-def _cut_tail(text: str, values: tuple[str, ...]) -> str:
-    """``text`` without the start of a remembered value it ends with (a truncated echo)."""
-    for value in values:
-        head = value[:PREFIX]
-        at = text.find(head, max(0, len(text) - len(value) + 1))
-        while at != -1:
-            if value.startswith(text[at:]):
-                return text[:at] + MARK
-            at = text.find(head, at + 1)
-    return text
 
 
 # --- log records -----------------------------------------------------------------------------------
@@ -132,14 +170,18 @@ def _arg(value: Any) -> Any:
 
 def _redact_record(record: logging.LogRecord) -> None:
     try:
-        if isinstance(record.args, Mapping):
-            record.args = {key: _arg(value) for key, value in record.args.items()}
-        elif isinstance(record.args, tuple):
-            record.args = tuple(_arg(value) for value in record.args)
         message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:  # a secret split between the format and its arguments
-            record.msg, record.args = cleaned, None
+        if redact(message) != message:
+            # Arguments redacted one by one keep the record's shape (uvicorn's access log formats
+            # them itself); a secret split between the format and its arguments takes the whole text.
+            if isinstance(record.args, Mapping):
+                record.args = {key: _arg(value) for key, value in record.args.items()}
+            elif isinstance(record.args, tuple):
+                record.args = tuple(_arg(value) for value in record.args)
+            message = record.getMessage()
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
     except Exception:  # noqa: S110 - a record that cannot be formatted is logging's to report
         pass
     if record.exc_info and not record.exc_text:

@@ -29,6 +29,7 @@ from orderly.alerts.service import raise_alert
 from orderly.channels.connector import ChannelError, RateLimited
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import transaction
+from orderly.core.redact import redact
 from orderly.jobs import service as jobs
 from orderly.jobs.service import Claimed
 
@@ -147,6 +148,7 @@ class Worker:
     def _failed(
         self, job: Claimed, error: str, *, retry_after: float | None = None, retryable: bool = True
     ) -> None:
+        error = redact(error)  # any exception's text, not only a platform's, is stored and alerted
         with transaction(self.context.factory) as session:
             dead = jobs.fail(session, job, error, retry_after=retry_after, retryable=retryable)
             if dead:
