@@ -52,8 +52,8 @@ def _lets_calls_go(figure: float, least: float, what: str) -> float:
     return figure
 
 
-#: The slowest rate a shop may set: one call in 1,000 s (slower, a wait would outlast any job's schedule).
-MIN_PER_SECOND = 0.001
+#: The slowest rate a shop may set, one call in 10,000 s: at 0, or near it, a wait would never end.
+MIN_PER_SECOND = 0.0001
 
 
 def _positive_rate(figure: float) -> float:

@@ -1,4 +1,4 @@
-"""rate limits that let calls go: a shop's rate_limits entry of under 0.001 calls a second (0 among
+"""rate limits that let calls go: a shop's rate_limits entry of under 0.0001 calls a second (0 among
 them) or a burst under 1 is dropped (the platform's published limit applies again), as such entries
 are now refused
 
@@ -22,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-MIN_PER_SECOND = 0.001  # channels.schemas: PerSecond
+MIN_PER_SECOND = 0.0001  # channels.schemas: PerSecond
 
 
 def _lets_calls_go(limit: Any) -> bool:
