@@ -26,7 +26,7 @@ from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
-from orderly.orders.models import Order
+from orderly.orders.models import IngestRejection, Order
 from tests.channels.fake import FakeConnector, FakePlatform
 from tests.factories import order, setup_catalog
 
@@ -114,6 +114,22 @@ def test_a_polled_payload_with_integers_past_64_bits_goes_in_with_them_exact(
         assert s.scalars(select(Order.external_id)).all() == ["BIG"]
         body = json.loads(s.scalars(select(InboxEntry.body)).one())
     assert body["raw"] == {"ids": [2**70, 2**70 + 1]}
+
+
+def test_a_polled_order_whose_id_holds_a_nul_is_kept_and_rejected_not_lost(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    # Once the poll failed for ever on PostgreSQL: its inbox row could not hold the NUL.
+    platforms["fake-a"].put(order(("SKU-1", 1), shop="fake-a", external_id="A\x00B"))
+    platforms["fake-a"].put(order(("SKU-1", 1), shop="fake-a", external_id="FINE"))
+
+    drain(worker)
+
+    with transaction(factory) as s:
+        assert s.scalars(select(Order.external_id)).all() == ["FINE"]
+        assert sorted(s.scalars(select(InboxEntry.event_id)).all()) == ["A\\u0000B", "FINE"]
+        rejection = s.execute(select(IngestRejection.external_id, IngestRejection.reason)).one()
+    assert tuple(rejection) == ("A\\u0000B", "external_id: must not contain NUL (U+0000) characters")
 
 
 def test_a_burst_of_changes_is_one_push_per_listing(

@@ -212,6 +212,32 @@ def test_a_line_discount_beyond_the_line_is_rejected_and_one_of_the_whole_line_g
         assert s.scalar(select(Order.subtotal).where(Order.external_id == "WHOLE")) == 0
 
 
+def test_an_order_with_nul_in_its_key_is_rejected_and_kept_with_each_nul_escaped(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    bad = order(("SKU-1", 1), external_id="\x00EXT", shop="shop-\x00a", buyer_remark="gift\x00wrap")
+    bad["shipping_address"]["\x00"] = "x"  # a field name too (PostgreSQL's JSON refuses NUL as well)
+
+    for _ in range(2):  # the second time renews the same rejection
+        (item,) = ingest_batch(factory, [bad]).items
+        assert (item.outcome, item.shop, item.external_id) == ("rejected", "shop-\\u0000a", "\\u0000EXT")
+
+    with transaction(factory) as s:
+        (rejection,) = s.scalars(select(IngestRejection)).all()
+    assert (rejection.shop_code, rejection.external_id) == ("shop-\\u0000a", "\\u0000EXT")
+    assert rejection.attempts == 2
+    assert [e["field"] for e in rejection.errors] == [
+        "shop",
+        "external_id",
+        "shipping_address.\\u0000",
+        "buyer_remark",
+    ]
+    assert rejection.reason.startswith("shop: must not contain NUL (U+0000) characters; external_id: ")
+    assert rejection.payload["buyer_remark"] == "gift\\u0000wrap"
+    assert rejection.payload["shipping_address"]["\\u0000"] == "x"
+
+
 def test_versions_inside_one_batch_keep_the_newest(factory: sessionmaker[Session]) -> None:
     setup_catalog(factory, {"SKU-1": 10})
     report = ingest_batch(

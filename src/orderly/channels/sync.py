@@ -54,6 +54,7 @@ from orderly.core import jsontext
 from orderly.core.clock import utcnow
 from orderly.core.db import collector_paused, insert_rows, transaction
 from orderly.core.errors import Conflict, DomainError, NotFound
+from orderly.core.text import escape_nul
 from orderly.inventory.service import STOCK_CHANGED, sellable
 from orderly.jobs.models import Job
 from orderly.jobs.service import Claimed, NewJob, enqueue
@@ -161,7 +162,7 @@ def version_key(connector: Connector, raw: RawOrder) -> str:
         content: Any = connector.map_order(raw)
     except Exception:  # the entry keeps its mapping error when it is processed
         content = raw.body
-    stamp = raw.version[: 64 - DIGEST_CHARS - 1]
+    stamp = escape_nul(raw.version)[: 64 - DIGEST_CHARS - 1]
     return f"{stamp}#{content_digest(content)[:DIGEST_CHARS]}"
 
 
@@ -178,21 +179,13 @@ def _store(
     raws: Sequence[RawOrder],
     text: bytes | None = None,
 ) -> None:
-    """Keep raw orders in the inbox; ``text`` is the body exactly as received, when there is one."""
+    """Keep raw orders in the inbox; ``text`` is the body exactly as received, when there is one. A
+    platform's order id is kept as the column can (a NUL escaped: ingest rejects and names it)."""
     shop_id, now = connector.connection.shop_id, utcnow()
-    keys = [version_key(connector, r) for r in raws]
+    keys = [(escape_nul(r.external_id)[:200], version_key(connector, r)) for r in raws]
     rows = [
-        (
-            shop_id,
-            source,
-            topic,
-            r.external_id,
-            key,
-            (text or jsontext.dumps(r.body)).decode(),
-            now,
-            0,
-        )
-        for r, key in zip(raws, keys, strict=True)
+        (shop_id, source, topic, event_id, key, (text or jsontext.dumps(r.body)).decode(), now, 0)
+        for r, (event_id, key) in zip(raws, keys, strict=True)
     ]
     insert_rows(
         session,
@@ -202,7 +195,7 @@ def _store(
         skip_conflicts_on=["shop_id", "event_id", "version"],
     )
     if source in READS_CURRENT:
-        _take_again(session, shop_id, {(r.external_id, key) for r, key in zip(raws, keys, strict=True)}, now)
+        _take_again(session, shop_id, set(keys), now)
 
 
 def _take_again(session: Session, shop_id: int, read: set[tuple[str, str]], now: datetime) -> None:
@@ -401,7 +394,8 @@ def _ingest_entries(ctx: JobContext, connector: Connector, entries: Sequence[Any
             orders.append(order)
             mapped_ids.append(entry_id)
         except Exception as exc:
-            failed.append({"id": entry_id, "last_error": f"cannot map: {type(exc).__name__}: {exc}"[:2000]})
+            error = escape_nul(f"cannot map: {type(exc).__name__}: {exc}")[:2000]
+            failed.append({"id": entry_id, "last_error": error})
     actor = f"sync:{connector.connection.shop_code}"
     report = ingest_batch(ctx.factory, orders, actor=actor) if orders else None
     now = utcnow()

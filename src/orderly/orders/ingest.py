@@ -12,9 +12,9 @@ make the whole batch run again and find them known.
 
 from __future__ import annotations
 
-import json
+import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
 from orderly.core.errors import field_path
+from orderly.core.text import escape_nul, escape_nul_json
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, StockKey, allocate, shipped_from
 from orderly.inventory.service import StockBook
@@ -147,12 +148,14 @@ def _expected(error: Any) -> str:
 
 
 def _key_of(payload: Any) -> tuple[str | None, str | None]:
+    """The shop and order a rejected item names, as the columns keep them: a NUL, which PostgreSQL
+    cannot store, escaped (the errors name it)."""
     if not isinstance(payload, Mapping):
         return None, None
     shop, external_id = payload.get("shop"), payload.get("external_id")
     return (
-        str(shop)[:64] if shop is not None else None,
-        str(external_id)[:200] if external_id is not None else None,
+        escape_nul(str(shop))[:64] if shop is not None else None,
+        escape_nul(str(external_id))[:200] if external_id is not None else None,
     )
 
 
@@ -283,10 +286,11 @@ def _parse(items: Sequence[Any], rejected: list[_Rejection]) -> list[tuple[int, 
             pass
     parsed: list[tuple[int, NormalizedOrder]] = []
     for index, item in enumerate(items):
-        nul_at = _nul_path(item, "")
-        if nul_at is not None:
+        nuls = list(itertools.islice(_nul_paths(item, ""), MAX_NUL_ERRORS))
+        if nuls:
             message = "must not contain NUL (U+0000) characters"
-            rejected.append(_Rejection(index, item, [{"field": nul_at or "order", "message": message}]))
+            errors = [{"field": at or "order", "message": message} for at in nuls]
+            rejected.append(_Rejection(index, item, errors))
             continue
         try:
             parsed.append((index, _ONE.validate_python(item)))
@@ -300,27 +304,27 @@ def _has_nul(value: Any) -> bool:
     try:
         return b"\\u0000" in orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits: look the slow way
-        return _nul_path(value, "") is not None
+        return next(_nul_paths(value, ""), None) is not None
 
 
-def _nul_path(value: Any, path: str) -> str | None:
-    """Where the first NUL is, as a field path, or None."""
+MAX_NUL_ERRORS = 20  # fields named in a rejection for their NUL; one is enough to refuse the order
+
+
+def _nul_paths(value: Any, path: str) -> Iterator[str]:
+    """Where the NULs are, as field paths."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, Mapping):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             name = f"{path}.{key}" if path else str(key)
             if "\x00" in str(key):
-                return name
-            found = _nul_path(item, name)
-            if found is not None:
-                return found
+                yield name
+            else:
+                yield from _nul_paths(item, name)
     elif isinstance(value, list):
         for number, item in enumerate(value):
-            found = _nul_path(item, f"{path}[{number}]")
-            if found is not None:
-                return found
-    return None
+            yield from _nul_paths(item, f"{path}[{number}]")
 
 
 def _result(
@@ -938,12 +942,8 @@ def _store_rejections(
     items: list[ItemResult] = []
     fresh_rows, fresh_items, replayed_rows = [], [], []
     for rej in sorted(rejected, key=lambda r: r.index):
-        # Kept even when its key or a field name holds a NUL, which PostgreSQL cannot store: U+FFFD
-        # stands in (the errors already name the NUL).
-        shop, external_id = (
-            None if key is None else key.replace("\x00", "\ufffd") for key in _key_of(rej.payload)
-        )
-        errors = _jsonable(rej.errors)
+        shop, external_id = _key_of(rej.payload)
+        errors = escape_nul_json(rej.errors)
         reason = "; ".join(f"{e['field']}: {e['message']}" for e in errors)[:2000]
         item = ItemResult(rej.index, shop, external_id, "rejected", errors=errors)
         items.append(item)
@@ -961,7 +961,7 @@ def _store_rejections(
                 "status": "open",
                 "reason": reason,
                 "errors": errors,
-                "payload": _jsonable(rej.payload),
+                "payload": escape_nul_json(rej.payload),
                 "attempts": 1,
                 "created_at": now,
                 "updated_at": now,
@@ -1003,11 +1003,3 @@ def _insert_or_renew(session: Session, items: list[ItemResult], rows: list[dict[
         for item in same_order:
             item.rejection_id = row_id
     repo.update_rejections(session, list(renewed.values()), increment=frozenset({"attempts"}))
-
-
-def _jsonable(payload: Any) -> Any:
-    """The payload as storable JSON. PostgreSQL refuses NUL in JSON text, so a payload that carries one
-    is kept with U+FFFD in its place (its rejection reason already names the NUL)."""
-    if "\\u0000" in json.dumps(payload, default=str):
-        return json.loads(json.dumps(payload, default=str).replace("\\u0000", "\\ufffd"))
-    return payload
