@@ -63,3 +63,26 @@ def test_rate_limits_that_let_no_call_go_are_dropped_by_the_migration(fresh_url:
     settings = json.loads(stored) if isinstance(stored, str) else stored
     assert settings == {"rate_limits": {"shipments": [2.0, 10]}, "poll_interval_s": 60}
     SyncSettings.model_validate(settings)  # the poll reads them again
+
+
+def test_the_oldest_live_token_becomes_admin_and_the_others_write(fresh_url: str) -> None:
+    upgrade(fresh_url, "20261203_1500")
+    engine = make_engine(fresh_url)
+    with engine.begin() as conn:
+        for n, revoked in ((1, "CURRENT_TIMESTAMP"), (2, "NULL"), (3, "NULL")):
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (name, prefix, token_hash, created_at, revoked_at) "
+                    f"VALUES ('t{n}', 'oly_{n}', 'hash{n}', CURRENT_TIMESTAMP, {revoked})"
+                )
+            )
+    upgrade(fresh_url)
+
+    with engine.connect() as conn:
+        scopes = conn.execute(text("SELECT name, scope, expires_at FROM api_tokens ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in scopes] == [
+        ("t1", "write", None),
+        ("t2", "admin", None),
+        ("t3", "write", None),
+    ]

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderly import __version__
 from orderly.auth.endpoints import router as auth_router
+from orderly.auth.gate import TokenGate
 from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
 from orderly.channels.endpoints import webhooks as webhooks_router
@@ -94,13 +95,14 @@ def create_app(
     check = DatabaseCheck(engine.url)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(served: FastAPI) -> AsyncIterator[None]:
         use_threads(limits.threads)
         stop = start_workers(jobs_factory, count, settings) if count else None
         yield
         if stop is not None:
             stop()
         check.close()
+        served.state.tokens.close()  # waits for the last uses being written
         if owned is not None:  # an engine passed in belongs to the caller
             owned.dispose()
 
@@ -121,6 +123,9 @@ def create_app(
     app.state.read_factory = make_session_factory(engine, read_only=True)
     app.state.admission = Admission(settings.request_concurrency, settings.request_wait_s)
     app.state.health = check
+    # Tokens are looked up without the write lock; a use is recorded in the background, given up (and
+    # recorded a minute later) when the database is busy.
+    app.state.tokens = TokenGate(app.state.read_factory, app.state.factory)
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
     app.include_router(
@@ -138,7 +143,9 @@ def create_app(
         auth_router,
     ):
         app.include_router(
-            router, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422, 503)
+            router,
+            prefix=API_PREFIX,
+            responses=error_responses(400, 401, 403, 404, 408, 409, 413, 422, 429, 503),
         )
     _document_normalized_order(app)
     app.add_exception_handler(DomainError, _domain_error)

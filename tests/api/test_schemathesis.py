@@ -18,6 +18,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import GenerationMode
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.auth.domain import Scope
 from orderly.auth.service import create_token
 from orderly.core.db import transaction
 from tests.factories import setup_catalog
@@ -53,7 +54,9 @@ class Run:
 
     def new_token(self) -> None:
         with transaction(self.factory) as session:
-            self.headers = {"Authorization": f"Bearer {create_token(session, 'schemathesis').token}"}
+            self.headers = {
+                "Authorization": f"Bearer {create_token(session, 'schemathesis', scope=Scope.ADMIN).token}"
+            }
 
     def record(self, case: Any, status: int, detail: str = "") -> None:
         self.statuses[status] += 1

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.alerts.models import Alert
 from orderly.api import create_app
+from orderly.auth.domain import Scope
 from orderly.auth.service import create_token
 from orderly.channels import service as shops
 from orderly.channels import sync
@@ -197,7 +198,7 @@ def test_a_backfill_over_the_api_returns_its_job_and_its_progress(
 ) -> None:
     _put(platforms["fake-a"], "OLD", timedelta(days=90))
     with transaction(factory) as s:
-        token = create_token(s, "tester").token
+        token = create_token(s, "tester", scope=Scope.WRITE).token
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(factory=factory, workers=0), headers=headers) as client:
         started = client.post("/api/v1/shops/fake-a/backfills", json={"since": "2025-01-01"})

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth import service as auth
+from orderly.auth.domain import Scope
 from orderly.auth.models import ApiToken
+from orderly.core.clock import utcnow
 from orderly.core.db import make_engine, make_session_factory, transaction
 from tests.cli.conftest import Cli
 
@@ -59,7 +62,7 @@ def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
     )
     assert http.head_timeout_s == 10  # ORDERLY_HEADER_TIMEOUT_S
     (token,) = _tokens(empty_db)
-    assert token.name == "admin"
+    assert (token.name, token.scope, token.expires_at) == ("admin", "admin", None)
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert token.prefix == secret[:10]
 
@@ -133,7 +136,7 @@ def test_token_create_shows_the_secret_once_and_stores_only_its_hash(
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in (token.name, token.prefix, token.token_hash)
     with transaction(factory) as s:
-        assert auth.authenticate(s, secret) is not None
+        assert auth.holder(s, auth.digest(secret)) is not None
 
     listing = cli("token", "list").stdout
     assert "shopify-sync" in listing
@@ -151,14 +154,52 @@ def test_token_revoke(cli: Cli, db_url: str, factory: sessionmaker[Session]) -> 
 
     assert [t.revoked_at is None for t in _tokens(db_url)] == [False, True]
     with transaction(factory) as s:
-        assert auth.authenticate(s, secret) is None
+        assert auth.holder(s, auth.digest(secret)) is None
     assert "revoked" in cli("token", "list").stdout
 
 
 def test_token_errors(cli: Cli, db_url: str) -> None:
     assert "no token 999" in cli("token", "revoke", "999", code=1).stderr
     cli("token", "create", "  ", code=2)
+    assert "--expires" in cli("token", "create", "x", "--expires", "soon", code=2).stderr
+    assert "--expires" in cli("token", "create", "x", "--expires", "2030-01-01T00:00", code=2).stderr
+    cli("token", "create", "x", "--scope", "root", code=2)
+    assert "in the future" in cli("token", "create", "x", "--expires", "2020-01-01T00:00Z", code=1).stderr
     assert _tokens(db_url) == []
+
+
+def test_token_create_with_a_scope_and_an_expiry(cli: Cli, db_url: str) -> None:
+    cli("token", "create", "sync")
+    cli("token", "create", "dashboard", "--scope", "read", "--expires", "12h")
+    cli("token", "create", "ops", "--scope", "admin", "--expires", "2030-01-31T00:00:00+01:00")
+
+    sync, dashboard, ops = _tokens(db_url)
+    assert (sync.scope, sync.expires_at) == ("write", None)
+    assert dashboard.scope == "read"
+    assert dashboard.expires_at is not None
+    assert abs((dashboard.expires_at - utcnow()).total_seconds() - 12 * 3600) < 60
+    assert (ops.scope, ops.expires_at) == ("admin", datetime(2030, 1, 30, 23, tzinfo=UTC))
+    listing = cli("token", "list").stdout
+    assert "read" in listing
+    assert "2030-01-30 23:00 UTC" in listing
+
+
+def test_start_makes_a_new_admin_token_once_the_last_one_expired(
+    cli: Cli, db_url: str, factory: sessionmaker[Session], served: list[Any]
+) -> None:
+    with transaction(factory) as s:
+        auth.create_token(s, "old admin", scope=Scope.ADMIN, expires_at=utcnow() + timedelta(seconds=1))
+        auth.create_token(s, "sync", scope=Scope.WRITE)
+    assert "shown once" not in cli("start", "--no-migrate").stdout
+    with transaction(factory) as s:
+        s.execute(
+            update(ApiToken)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+            .where(ApiToken.scope == "admin")
+        )
+
+    assert "shown once" in cli("start", "--no-migrate").stdout
+    assert [(t.name, t.scope) for t in _tokens(db_url)][-1] == ("admin", "admin")
 
 
 def test_status_names_the_data_folder_and_database_and_fails_until_migrated(

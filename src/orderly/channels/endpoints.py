@@ -23,6 +23,7 @@ from orderly.core.web import (
     StrictJSONRoute,
     api_router,
     id_path,
+    require_admin,
 )
 
 router = api_router("channels")
@@ -39,12 +40,18 @@ def list_shops(session: ReadSession) -> list[ShopOut]:
     return service.list_shops(session)
 
 
-@router.post("/shops", response_model=ShopOut, status_code=status.HTTP_201_CREATED)
+# Shops hold credentials and say where they are sent: setting them up is an admin's.
+@router.post(
+    "/shops",
+    response_model=ShopOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_admin)],
+)
 def create_shop(session: DbSession, body: ShopIn) -> ShopOut:
     return service.create_shop(session, body)
 
 
-@router.patch("/shops/{code}", response_model=ShopOut)
+@router.patch("/shops/{code}", response_model=ShopOut, dependencies=[Depends(require_admin)])
 def update_shop(session: DbSession, code: ShopCode, body: ShopUpdate) -> ShopOut:
     """Change the address, credentials (write-only), sync settings, or switch sync on and off."""
     return service.update_shop(session, code, body)

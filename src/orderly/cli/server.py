@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import h11
@@ -14,8 +16,10 @@ from sqlalchemy.engine import make_url
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from orderly.auth import service as auth
+from orderly.auth.domain import Scope
 from orderly.channels.secrets import key_for
 from orderly.cli.common import out, session_factory, show_secret, unit_of_work, when
+from orderly.core.clock import utcnow
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
 from orderly.core.migrate import schema_state, upgrade
@@ -118,7 +122,8 @@ def start(
     if not no_migrate:
         migrate()
     with unit_of_work() as session:
-        issued = None if auth.has_tokens(session) else auth.create_token(session, "admin")
+        # The first token, and a new one whenever no live admin token is left (revoked, expired).
+        issued = None if auth.has_admin(session) else auth.create_token(session, "admin", scope=Scope.ADMIN)
     # Shown only after the commit: a secret printed for a token that was rolled back would not work.
     if issued is not None:
         show_secret(issued.token, issued.name)
@@ -146,16 +151,44 @@ def start(
         )
 
 
+def _expiry(text: str) -> datetime:
+    """``90d``, ``12h`` from now, or a time with offset (``2027-01-31T00:00Z``)."""
+    match = re.fullmatch(r"(\d{1,5})([dh])", text.strip())
+    if match:
+        amount = int(match[1])
+        return utcnow() + (timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount))
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise typer.BadParameter(
+            "give a number of days or hours (90d, 12h) or a time with offset (2027-01-31T00:00Z)",
+            param_hint="--expires",
+        )
+    return moment
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'shopify-sync'")],
+    scope: Annotated[
+        Scope,
+        typer.Option(help="read: GET requests; write: also changes; admin: also tokens and shops"),
+    ] = Scope.WRITE,
+    expires: Annotated[
+        str | None,
+        typer.Option(help="When it stops working: 90d, 12h, or a time with offset; default never"),
+    ] = None,
 ) -> None:
     """Create a token and print its secret, once."""
     if not 0 < len(name.strip()) <= 100:
         raise typer.BadParameter("must be 1 to 100 characters", param_hint="NAME")
+    expires_at = None if expires is None else _expiry(expires)
     with unit_of_work() as session:
-        issued = auth.create_token(session, name.strip())
+        issued = auth.create_token(session, name.strip(), scope=scope, expires_at=expires_at)
     show_secret(issued.token, issued.name)
+    out.print(f"Scope: {issued.scope}; expires: {when(issued.expires_at) or 'never'}")
 
 
 @token_app.command("list")
@@ -163,10 +196,27 @@ def token_list() -> None:
     """List tokens (never their secrets)."""
     with unit_of_work() as session:
         tokens = auth.list_tokens(session)
-    table = Table("ID", "Name", "Starts with", "Created", "Last used", "Status", title="API tokens")
+    now = utcnow()
+    table = Table(
+        "ID", "Name", "Starts with", "Scope", "Created", "Expires", "Last used", "Status", title="API tokens"
+    )
     for t in tokens:
-        status = f"revoked {when(t.revoked_at)}" if t.revoked_at else "live"
-        table.add_row(str(t.id), t.name, f"{t.prefix}…", when(t.created_at), when(t.last_used_at), status)
+        if t.revoked_at:
+            status = f"revoked {when(t.revoked_at)}"
+        elif t.expires_at is not None and t.expires_at <= now:
+            status = "expired"
+        else:
+            status = "live"
+        table.add_row(
+            str(t.id),
+            t.name,
+            f"{t.prefix}…",
+            t.scope,
+            when(t.created_at),
+            when(t.expires_at),
+            when(t.last_used_at),
+            status,
+        )
     out.print(table)
 
 

@@ -8,6 +8,7 @@ the hub read, buffer or parse what it sends.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,11 +36,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive
 
-from orderly.auth.service import authenticate
+from orderly.auth.domain import Scope, needed_by
+from orderly.auth.gate import TokenGate
+from orderly.auth.service import Holder, digest
 from orderly.core import jsontext
 from orderly.core.admission import Admission
-from orderly.core.clock import DateZone, day_or_instant, zone
-from orderly.core.db import transaction
+from orderly.core.clock import DateZone, day_or_instant, utcnow, zone
 from orderly.core.pagination import MAX_ID
 
 
@@ -139,12 +141,14 @@ class StrictJSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = frozenset(_query_names(self.dependant))
-        protected = require_token in _calls(self.dependant)
+        calls = _calls(self.dependant)
+        admin = require_admin in calls
+        protected = admin or require_token in calls
         limit = self.body_max
 
         async def strict_handler(request: Request) -> Response:
             if protected:
-                await _admit(request)
+                await _admit(request, Scope.ADMIN if admin else needed_by(request.method))
             announced = _announced_length(request)
             if announced is not None and announced > limit:
                 raise _too_large(limit)
@@ -216,6 +220,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token, sent as `Autho
 class Caller:
     token_id: int
     name: str  # recorded as the actor of what the request changes
+    scope: Scope
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -225,29 +230,47 @@ def _unauthorized(message: str) -> HTTPException:
 _CALLER = "orderly.caller"  # where the request's scope keeps the caller once admitted
 
 
-async def _admit(request: Request) -> Caller:
-    """The caller of a request, from its headers alone; once per request (the gate, then
-    ``require_token``, ask)."""
-    admitted: Caller | None = request.scope.get(_CALLER)
-    if admitted is not None:
-        return admitted
-    credentials = await _bearer(request)
-    if credentials is None:
-        message = "an API token is required: send the header 'Authorization: Bearer <token>'"
-        raise _refused(request, _unauthorized(message))
-    caller = await run_in_threadpool(_check, request.app.state.factory, credentials.credentials)
+async def _admit(request: Request, needed: Scope) -> Caller:
+    """The caller of a request, from its headers alone (once per request: the route's gate asks, then
+    ``require_token``), if its token has the ``needed`` scope."""
+    caller: Caller | None = request.scope.get(_CALLER)
     if caller is None:
-        raise _refused(request, _unauthorized("the API token is not valid or has been revoked"))
-    request.scope[_CALLER] = caller
+        caller = await _authenticate(request)
+        request.scope[_CALLER] = caller
+    if not caller.scope.allows(needed):
+        message = f"this request needs a token with the '{needed}' scope; this token has '{caller.scope}'"
+        raise _refused(request, HTTPException(status.HTTP_403_FORBIDDEN, message))
     return caller
 
 
-def _check(factory: sessionmaker[Session], secret: str) -> Caller | None:
-    # A transaction of its own: ingest runs its own transactions, and on SQLite a request transaction
-    # held open around them would wait on itself for the write lock.
-    with transaction(factory) as session:
-        token = authenticate(session, secret)
-        return Caller(token.id, token.name) if token is not None else None
+async def _authenticate(request: Request) -> Caller:
+    gate: TokenGate = request.app.state.tokens
+    address = request.client.host if request.client else ""
+    credentials = await _bearer(request)
+    token_digest = digest(credentials.credentials) if credentials is not None else None
+    wait = gate.throttle.wait(address)
+    if wait and not (token_digest is not None and gate.worked_recently(token_digest)):
+        seconds = math.ceil(wait)
+        message = f"too many requests without a valid API token from this address: try again in {seconds} s"
+        error = HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, message, headers={"Retry-After": str(seconds)}
+        )
+        raise _refused(request, error)
+    found: Holder | None = None
+    if token_digest is not None:
+        found = gate.believed(token_digest) or await run_in_threadpool(gate.look_up, token_digest)
+    now = utcnow()
+    if found is None or (found.expires_at is not None and found.expires_at <= now):
+        gate.throttle.failed(address)
+        if credentials is None:
+            message = "an API token is required: send the header 'Authorization: Bearer <token>'"
+        elif found is None:
+            message = "the API token is not valid or has been revoked"
+        else:
+            message = f"the API token expired at {found.expires_at:%Y-%m-%dT%H:%M:%SZ}: ask for a new one"
+        raise _refused(request, _unauthorized(message))
+    gate.used(found)
+    return Caller(found.id, found.name, found.scope)
 
 
 def _refused(request: Request, error: HTTPException) -> HTTPException:
@@ -260,8 +283,14 @@ def _refused(request: Request, error: HTTPException) -> HTTPException:
 async def require_token(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Caller:
-    """A live token; checked by the route's gate before the body is read (``Security`` documents it)."""
-    return await _admit(request)
+    """A live token with the scope the method needs (read: GET and HEAD; write: the rest); checked by
+    the route's gate before the body is read (``Security`` documents it)."""
+    return await _admit(request, needed_by(request.method))
+
+
+async def require_admin(request: Request) -> Caller:
+    """A live token with the admin scope, for routes that manage tokens or shops."""
+    return await _admit(request, Scope.ADMIN)
 
 
 Authenticated = Annotated[Caller, Depends(require_token)]
@@ -336,12 +365,14 @@ class ErrorOut(BaseModel):
 
 _ERRORS: dict[int, str] = {
     400: "The request is refused: the body is not valid JSON, or the domain rejects it.",
-    401: "No API token, or one that is not valid or revoked.",
+    401: "No API token, or one that is not valid, revoked or expired.",
+    403: "The token lacks the scope the request needs (read: GET; write: changes; admin: tokens, shops).",
     404: "Something the request names does not exist.",
     408: "The request body did not arrive in time (`ORDERLY_BODY_TIMEOUT_S`).",
     409: "The request conflicts with the current state (a duplicate, a final status, too little stock).",
     413: "The request body is larger than the route takes.",
     422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
+    429: "Too many requests without a valid token from this address: try again after `Retry-After` s.",
     503: "The hub is busy or the database does not answer: try again after `Retry-After` seconds.",
 }
 
@@ -351,8 +382,10 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": _ERRORS[code]} for code in codes}
 
 
-def api_router(tag: str, *, public: bool = False) -> APIRouter:
-    """A context's router: every route needs a token unless ``public``; strict JSON bodies, documented
-    under ``tag``."""
+def api_router(tag: str, *, public: bool = False, admin: bool = False) -> APIRouter:
+    """A context's router: every route needs a token unless ``public`` (an admin token if ``admin``);
+    strict JSON bodies, documented under ``tag``."""
     dependencies = [] if public else [Depends(require_token)]
+    if admin:
+        dependencies.append(Depends(require_admin))
     return APIRouter(tags=[tag], route_class=StrictJSONRoute, dependencies=dependencies)
