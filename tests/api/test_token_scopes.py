@@ -229,3 +229,23 @@ def test_concurrent_first_requests_with_one_token_look_it_up_once(
 
     assert len(lookups) == 1
     assert {f.name if f else None for f in found} == {"many"}
+
+
+def test_a_token_is_checked_while_another_transaction_holds_the_sqlite_write_lock(
+    app: FastAPI, engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    headers = _bearer(factory, Scope.READ)
+    with engine.connect() as holder, TestClient(app, headers=headers) as client:
+        warm = client.get("/api/v1/products", headers=_bearer(factory, Scope.READ))  # first-call costs
+        assert warm.status_code == 200
+        holder.exec_driver_sql("UPDATE api_tokens SET name = name")  # BEGIN IMMEDIATE: the write lock
+        started = time.monotonic()
+
+        response = client.get("/api/v1/products")  # a token not yet believed: it is looked up
+        elapsed = time.monotonic() - started
+
+        holder.rollback()  # the use, recorded in the background, can be written now
+    assert response.status_code == 200, response.text
+    assert elapsed < 1  # no wait for the lock

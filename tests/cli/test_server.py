@@ -58,7 +58,14 @@ def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
     http = kwargs.pop("http")
     assert (args, kwargs) == (
         ("orderly.api:create_app",),
-        {"factory": True, "host": "0.0.0.0", "port": 9123, "access_log": True},
+        {
+            "factory": True,
+            "host": "0.0.0.0",
+            "port": 9123,
+            "access_log": True,
+            "proxy_headers": False,
+            "forwarded_allow_ips": None,
+        },
     )
     assert http.head_timeout_s == 10  # ORDERLY_HEADER_TIMEOUT_S
     (token,) = _tokens(empty_db)
@@ -78,10 +85,18 @@ def test_start_uses_settings_and_makes_a_new_token_once_all_are_revoked(
 ) -> None:
     monkeypatch.setenv("ORDERLY_PORT", "8555")
     monkeypatch.setenv("ORDERLY_HEADER_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("ORDERLY_TRUSTED_PROXIES", "10.0.0.5")
     secret = _only_secret(cli("start", "--no-migrate").stdout)
     options = served[-1][1]
     assert options.pop("http").head_timeout_s == 2.5
-    assert options == {"factory": True, "host": "127.0.0.1", "port": 8555, "access_log": True}
+    assert options == {
+        "factory": True,
+        "host": "127.0.0.1",
+        "port": 8555,
+        "access_log": True,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "10.0.0.5",
+    }
     assert "http://127.0.0.1:8555/docs" in cli("start", "--no-migrate").stdout
 
     (token,) = _tokens(db_url)

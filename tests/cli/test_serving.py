@@ -17,6 +17,7 @@ import httpx
 import psutil
 import pytest
 
+from orderly.auth.gate import FAILURES
 from orderly.cli.server import HeadTimedH11, head_timed
 
 MB = 1 << 20
@@ -162,3 +163,16 @@ def test_a_kept_alive_connection_gets_the_same_deadline_for_its_next_head(hub: H
 
     assert closed
     assert time.monotonic() - started < HEAD_TIMEOUT_S + 5
+
+
+def test_a_client_cannot_dodge_the_failure_throttle_by_naming_other_addresses(hub: Hub) -> None:
+    statuses = [
+        httpx.get(
+            f"http://127.0.0.1:{hub.port}/api/v1/shops",
+            headers={"Authorization": "Bearer oly_guess", "X-Forwarded-For": f"10.1.{n // 250}.{n % 250}"},
+        ).status_code
+        for n in range(FAILURES + 1)
+    ]
+
+    assert statuses.count(401) <= FAILURES
+    assert statuses[-1] == 429

@@ -148,6 +148,9 @@ def start(
             port=port,
             access_log=not demo,
             http=head_timed(settings.header_timeout_s),
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
         )
 
 

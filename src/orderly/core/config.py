@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated, "
+        "or *); empty: none, so a client cannot pick the address its failed token checks count against",
+    )
     header_timeout_s: float = Field(
         default=10,
         gt=0,
