@@ -51,6 +51,7 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 
 from common import postgres_url
+from orderly.auth.domain import Scope
 from orderly.auth.service import create_token
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.migrate import upgrade
@@ -105,7 +106,7 @@ def seed(url: str, orders: int) -> str:
     for start in range(0, orders, 2000):
         ingest_batch(factory, list(generator.orders(min(2000, orders - start))), actor="bench")
     with transaction(factory) as s:
-        token = create_token(s, "bench-load").token
+        token = create_token(s, "bench-load", scope=Scope.WRITE).token
     engine.dispose()
     return token
 

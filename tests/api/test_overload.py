@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.api import create_app
+from orderly.auth.domain import Scope
 from orderly.auth.service import create_token
 from orderly.catalog import endpoints as catalog
 from orderly.catalog.models import Product
@@ -54,7 +55,7 @@ def _busy(response: Any) -> None:
 @contextmanager
 def _client(factory: sessionmaker[Session], **settings: Any) -> Iterator[TestClient]:
     with transaction(factory) as s:
-        token = create_token(s, "tester").token
+        token = create_token(s, "tester", scope=Scope.WRITE).token
     app = create_app(Settings(**settings), factory=factory)
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(app, headers=headers, raise_server_exceptions=False) as client:
