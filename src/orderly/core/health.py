@@ -1,48 +1,55 @@
 """The health check: whether the database answers, found out quickly however loaded the hub is.
 
-It has a connection and a thread of its own, so it never waits for a request's turn, a worker thread
-or the pool, and it only reads, so it never waits for a writer's lock; a database that does not answer
-within ``timeout`` makes the check fail instead of hanging.
+It runs on the event loop with a connection of its own, so it never waits for a request's turn, a
+worker thread (nor the interpreter lock they pass around) or the pool; it takes no lock, so it never
+waits for a writer; a database that does not answer within ``timeout`` makes it fail, not hang.
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import sqlite3
+from typing import Any
 
-from sqlalchemy import URL, text
-from sqlalchemy.exc import SQLAlchemyError
-
-from orderly.core.db import make_engine, make_session_factory, transaction
+import psycopg
+from sqlalchemy import URL
 
 
 class DatabaseCheck:
     def __init__(self, url: URL, timeout: float = 1.0) -> None:
-        # One connection at most: checks run one at a time on the one thread.
-        extra = {"pool_size": 1, "max_overflow": 0, "connect_args": {"connect_timeout": 2}}
-        engine = make_engine(url, **({} if url.get_backend_name() == "sqlite" else extra))
-        self._engine = engine
-        self._factory = make_session_factory(engine, read_only=True, lock_wait=timeout)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="orderly-health")
+        self.url = url
         self.timeout = timeout
+        self._connection: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # a PostgreSQL connection's own
 
-    def _probe(self) -> bool:
+    async def answers(self) -> bool:
         try:
-            with transaction(self._factory) as session:
-                session.execute(text("SELECT 1"))
-        except SQLAlchemyError:
+            async with asyncio.timeout(self.timeout):
+                await self._select_one()
+        except (TimeoutError, sqlite3.Error, psycopg.Error, OSError):
+            await self.close()  # in an unknown state: the next check connects again
             return False
         return True
 
-    async def answers(self) -> bool:
-        """True if the database answered within ``timeout``; a check still stuck makes the next ones
-        wait behind it and fail too, which is the truth: the database does not answer."""
-        probe = asyncio.get_running_loop().run_in_executor(self._thread, self._probe)
-        try:
-            return await asyncio.wait_for(probe, self.timeout)
-        except TimeoutError:
-            return False
+    async def _select_one(self) -> None:
+        if self.url.get_backend_name() == "sqlite":
+            if self._connection is None:
+                # SELECT 1 reads no page of the file, so it cannot block the loop on a lock.
+                self._connection = sqlite3.connect(self.url.database or ":memory:", check_same_thread=False)
+            self._connection.execute("SELECT 1").fetchall()
+            return
+        loop = asyncio.get_running_loop()
+        if self._connection is not None and self._loop is not loop:  # an app served again, elsewhere
+            self._connection = None
+        if self._connection is None:
+            url = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
+            self._loop = loop
+        await self._connection.execute("SELECT 1")
 
-    def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
-        self._engine.dispose()
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if isinstance(connection, sqlite3.Connection):
+            connection.close()
+        elif connection is not None and self._loop is asyncio.get_running_loop():
+            await connection.close()

@@ -181,13 +181,14 @@ async def admitted(request: Request) -> AsyncIterator[None]:
 Admitted = Depends(admitted)
 
 
-def get_factory(request: Request, _: Annotated[None, Admitted]) -> sessionmaker[Session]:
+# Async, as every dependency that does no I/O: a sync one would wait for a worker thread.
+async def get_factory(request: Request, _: Annotated[None, Admitted]) -> sessionmaker[Session]:
     """Writing transactions, whose waits for locks are short (jobs have a factory of their own)."""
     factory: sessionmaker[Session] = request.app.state.factory
     return factory
 
 
-def get_read_factory(request: Request, _: Annotated[None, Admitted]) -> sessionmaker[Session]:
+async def get_read_factory(request: Request, _: Annotated[None, Admitted]) -> sessionmaker[Session]:
     """Reading transactions: no lock taken on SQLite, ``READ ONLY`` on PostgreSQL."""
     factory: sessionmaker[Session] = request.app.state.read_factory
     return factory
@@ -318,7 +319,7 @@ def _zone_name(name: str | None) -> str | None:
     return name
 
 
-def date_zone(
+async def date_zone(
     request: Request,
     tz: Annotated[
         str | None,
