@@ -2,18 +2,24 @@
 
 Stateless: every operation gets schema-conforming and schema-violating cases on a seeded catalog.
 Stateful: sequences along the links schemathesis infers between operations (a created shop, then its
-PATCH...). Both are bounded by case counts, not time; each prints its count and its 5xx.
+PATCH...). In both, ids and other integers in paths, queries and bodies are now and then set to the
+edges of 32, 53, 63 and 64 bits, where databases and JSON parsers break. Both are bounded by case
+counts, not time; each prints its count and its 5xx.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Flaky, Unsatisfiable
 from schemathesis import GenerationMode
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +35,51 @@ STATELESS = settings(max_examples=15, phases=[Phase.explicit, Phase.generate], *
 STATEFUL = settings(max_examples=40, stateful_step_count=8, phases=[Phase.generate], **_bounded)
 SUITES = 3
 
+# The last 32-bit integer and past it, past 2**53 (where a float loses digits), the last BIGINT and past
+# it, the last unsigned 64-bit integer and past it (where orjson reads a float).
+EDGES = st.sampled_from([2**31 - 1, 2**31, 2**53 + 1, 2**63 - 1, 2**63, 2**64 - 1, 2**64])
+Slot = tuple[str | int, ...]
+
+
+def _is_id(name: str | int) -> bool:
+    return isinstance(name, str) and (name == "id" or name.endswith(("_id", "_ids")))
+
+
+def _slots(value: Any, path: Slot, every_int: bool) -> Iterator[Slot]:
+    """Where integers are: every one (path and query parameters), or those named as ids (bodies)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if every_int or any(_is_id(part) for part in path[-2:]):
+            yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _slots(item, (*path, key), every_int)
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _slots(item, (*path, number), every_int)
+
+
+def _at(value: Any, path: Slot) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+def _replaced(value: Any, picks: list[tuple[Slot, int]]) -> Any:
+    value = copy.deepcopy(value)
+    for path, number in picks:
+        if not path:
+            return number
+        _at(value, path[:-1])[path[-1]] = number
+    return value
+
+
+def _with_edges(every_int: bool, context: Any, value: Any) -> st.SearchStrategy[Any]:
+    """The generated value, or it with one or two of its integers at an edge."""
+    slots = list(_slots(value, (), every_int))
+    if not slots:
+        return st.just(value)
+    return st.lists(st.tuples(st.sampled_from(slots), EDGES), max_size=2).map(partial(_replaced, value))
+
 
 class Run:
     """Cases sent and the 5xx answers among them, with a curl line to reproduce each."""
@@ -39,6 +90,7 @@ class Run:
         self.new_token()
         self.statuses: Counter[int] = Counter()
         self.server_errors: list[str] = []
+        self.at_edges = 0  # cases with an integer past 2**53 somewhere
 
     def send(self, case: Any) -> Any:
         try:
@@ -60,6 +112,8 @@ class Run:
 
     def record(self, case: Any, status: int, detail: str = "") -> None:
         self.statuses[status] += 1
+        given = [case.path_parameters, case.query, case.body]
+        self.at_edges += any(abs(_at(given, slot)) > 2**53 for slot in _slots(given, (), True))
 
         if status >= 500:
             self.server_errors.append(
@@ -69,7 +123,8 @@ class Run:
     def check(self, capsys: pytest.CaptureFixture[str], what: str) -> None:
         with capsys.disabled():
             print(
-                f"\nschemathesis {what}: {self.statuses.total()} cases, {len(self.server_errors)} 5xx;"
+                f"\nschemathesis {what}: {self.statuses.total()} cases ({self.at_edges} with integers past"
+                f" 2**53), {len(self.server_errors)} 5xx;"
                 f" statuses {dict(sorted(self.statuses.items()))}"
             )
         assert not self.server_errors, "\n".join(self.server_errors[:20])
@@ -78,7 +133,11 @@ class Run:
 @pytest.fixture
 def api(app: FastAPI, factory: sessionmaker[Session]) -> Any:
     setup_catalog(factory, {"SKU-1": 100, "SKU-2": 100})
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema.hook("flatmap_path_parameters")(partial(_with_edges, True))
+    schema.hook("flatmap_query")(partial(_with_edges, True))
+    schema.hook("flatmap_body")(partial(_with_edges, False))
+    return schema
 
 
 @pytest.mark.slow
