@@ -143,6 +143,7 @@ def test_an_id_past_the_largest_the_database_holds_is_a_usage_error(cli: Cli) ->
         ("jobs", "replay"),
         ("inbox", "replay", "1"),
         ("mapping", "show"),
+        ("token", "revoke"),
     ):
         result = cli(*command, str(2**63), code=2)  # once a crash on SQLite
         assert "9223372036854775807" in result.output, command

@@ -18,7 +18,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from orderly.auth import service as auth
 from orderly.auth.domain import Scope
 from orderly.channels.secrets import key_for
-from orderly.cli.common import out, session_factory, show_secret, unit_of_work, when
+from orderly.cli.common import id_argument, out, session_factory, show_secret, unit_of_work, when
 from orderly.core.clock import utcnow
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
@@ -224,7 +224,7 @@ def token_list() -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+def token_revoke(token_id: Annotated[int, id_argument()]) -> None:
     """Revoke a token: requests with it are refused from now on."""
     with unit_of_work() as session:
         auth.revoke_token(session, token_id)
