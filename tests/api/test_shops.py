@@ -83,6 +83,11 @@ def test_a_channel_without_a_connector_takes_only_the_engine_settings(client: Te
         ({"poll_interval_s": "often"}, "settings.poll_interval_s"),
         ({"location_id": "\u0000"}, "settings.location_id"),
         ({"rate_limits": {"stok": [1, 1]}}, "settings.rate_limits"),
+        # Past a week a schedule is no schedule, and past 2^63 s no time can be computed.
+        ({"resync_interval_s": 2**63}, "settings.resync_interval_s"),
+        ({"reconcile_interval_s": 604_801}, "settings.reconcile_interval_s"),
+        ({"stock_buffer": 2**63}, "settings.stock_buffer"),
+        ({"low_stock_threshold": 1_000_000_001}, "settings.low_stock_threshold"),
     ],
 )
 def test_wrong_setting_values_are_refused_naming_the_setting(

@@ -193,3 +193,19 @@ def _raises(exc: Exception) -> Callable[[JobContext, Claimed], None]:
         raise exc
 
     return handler
+
+
+def test_a_failure_whose_text_holds_a_nul_is_stored_and_alerted_with_it_escaped(
+    factory: sessionmaker[Session], worker: Worker, flaky: Flaky, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL text cannot hold NUL: stored raw, the failure itself would fail and the job stay claimed.
+    monkeypatch.setattr(flaky, "failing", False)
+    monkeypatch.setitem(workers.HANDLERS, OTHER, _raises(ValueError("no order 'A\x00B'")))
+    _enqueue(factory, jobs.NewJob(OTHER, {"v": 1}, max_attempts=1))
+    worker.run_once()
+
+    (job,) = _jobs(factory)
+    with transaction(factory) as s:
+        (alert,) = s.scalars(select(Alert.message).where(Alert.kind == "job_dead")).all()
+    assert (job.status, job.last_error) == ("dead", "ValueError: no order 'A\\u0000B'")
+    assert "A\\u0000B" in alert

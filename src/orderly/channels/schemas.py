@@ -19,10 +19,12 @@ from pydantic import (
 from orderly.core.clock import zone
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
+from orderly.inventory.domain import MAX_QUANTITY
 
 #: The longest address a shop keeps (``shops.base_url`` is VARCHAR(500)); settings naming an address
 #: keep to it as well.
 ADDRESS_MAX = 500
+WEEK_S = 7 * 86_400  # the longest a periodic reconcile or resync may wait
 
 
 def stored_address(url: HttpUrl) -> str:
@@ -83,11 +85,11 @@ class SyncSettings(BaseModel):
         description="how far back a shop's first poll reaches; older orders come in by a backfill",
     )
     reconcile_days: int = Field(default=7, ge=1, le=90, description="reconciliation window")
-    reconcile_interval_s: int = Field(default=3600, ge=60)
-    resync_interval_s: int = Field(default=3600, ge=60, description="full stock resync")
-    stock_buffer: int = Field(default=0, ge=0, description="units held back from this shop")
+    reconcile_interval_s: int = Field(default=3600, ge=60, le=WEEK_S)
+    resync_interval_s: int = Field(default=3600, ge=60, le=WEEK_S, description="full stock resync")
+    stock_buffer: int = Field(default=0, ge=0, le=MAX_QUANTITY, description="units held back from this shop")
     stock_buffer_percent: int = Field(default=0, ge=0, le=100, description="share held back from this shop")
-    low_stock_threshold: int = Field(default=0, ge=0, description="at or below: alert")
+    low_stock_threshold: int = Field(default=0, ge=0, le=MAX_QUANTITY, description="at or below: alert")
     low_stock_publish_zero: bool = Field(default=False, description="at or below the threshold: publish 0")
     timezone: str | None = Field(
         default=None,

@@ -30,6 +30,7 @@ from orderly.channels.connector import ChannelError, RateLimited
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import transaction
 from orderly.core.redact import redact
+from orderly.core.text import escape_nul
 from orderly.jobs import service as jobs
 from orderly.jobs.service import Claimed
 
@@ -148,7 +149,9 @@ class Worker:
     def _failed(
         self, job: Claimed, error: str, *, retry_after: float | None = None, retryable: bool = True
     ) -> None:
-        error = redact(error)  # any exception's text, not only a platform's, is stored and alerted
+        # Any exception's text, not only a platform's, is stored and alerted: without secrets, and with
+        # NUL escaped (PostgreSQL text holds none; the failure itself would fail and the job stay claimed).
+        error = escape_nul(redact(error))
         with transaction(self.context.factory) as session:
             dead = jobs.fail(session, job, error, retry_after=retry_after, retryable=retryable)
             if dead:
