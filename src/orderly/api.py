@@ -30,7 +30,15 @@ from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
 from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.channels.secrets import key_for
-from orderly.core.admission import RETRY_AFTER, Admission, busy, sizes, use_threads
+from orderly.core.admission import (
+    IN_FLIGHT_PER_TURN,
+    RETRY_AFTER,
+    Admission,
+    Shedding,
+    busy,
+    sizes,
+    use_threads,
+)
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import engine_of, is_lock_timeout, make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
@@ -151,6 +159,12 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(
+        Shedding,
+        prefix=API_PREFIX,
+        exempt=frozenset({f"{API_PREFIX}/health"}),
+        limit=settings.request_concurrency * IN_FLIGHT_PER_TURN,
+    )
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(PoolTimeout, _database_busy)
     return app

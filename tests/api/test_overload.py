@@ -25,6 +25,7 @@ from orderly.auth.service import create_token
 from orderly.catalog import endpoints as catalog
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
+from orderly.core.admission import IN_FLIGHT_PER_TURN
 from orderly.core.config import Settings
 from orderly.core.db import make_session_factory, transaction
 from orderly.core.web import ReadSession, get_session
@@ -188,3 +189,32 @@ def test_health_answers_while_every_worker_thread_is_busy(factory: sessionmaker[
             finally:
                 release.set()
             assert all(h.result(PATIENCE).status_code == 200 for h in held)
+
+
+def test_past_a_few_waiting_requests_per_turn_more_are_refused_before_any_work(
+    factory: sessionmaker[Session],
+) -> None:
+    started, release = threading.Semaphore(0), threading.Event()
+    with _client(factory, request_concurrency=1) as client:
+        app: Any = client.app
+
+        @app.get("/api/v1/stuck")
+        def stuck() -> None:  # in the hub, on a worker thread, until released
+            started.release()
+            release.wait(4 * PATIENCE)  # longer than any wait of the test
+
+        in_flight = app.state.settings.request_concurrency * IN_FLIGHT_PER_TURN
+        with ThreadPoolExecutor(in_flight) as pool:
+            held = [pool.submit(client.get, "/api/v1/stuck") for _ in range(in_flight)]
+            try:
+                for _ in range(in_flight):
+                    assert started.acquire(timeout=PATIENCE)
+                refused = _within(PATIENCE, lambda: client.get("/api/v1/orders"))
+                _busy(refused)
+                assert "too many requests" in refused.json()["error"]["message"]
+                assert _within(PATIENCE, lambda: client.get("/api/v1/health")).status_code == 200
+            finally:
+                release.set()
+            assert all(h.result(PATIENCE).status_code == 200 for h in held)
+
+        assert client.get("/api/v1/orders").status_code == 200

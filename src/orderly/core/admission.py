@@ -4,11 +4,14 @@ A request that uses the database waits for a turn (:class:`Admission`) before it
 or a connection, so nothing is held while it waits; one that cannot get a turn, a connection or a lock
 within a short time is answered ``503`` with ``Retry-After`` at once instead of hanging. The turns, the
 worker threads and the connection pool are sized together (:func:`sizes`), so an admitted request
-never waits for a thread or a connection.
+never waits for a thread or a connection. Past a few waiting requests per turn, API requests are
+refused before any work is done on them (:class:`Shedding`), so a flood costs the event loop little
+and ``/health`` stays quick.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +20,7 @@ import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
 from fastapi import HTTPException, status
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 #: Seconds an overloaded hub asks a client to wait before it tries again.
 RETRY_AFTER = 1
@@ -25,6 +29,8 @@ RETRY_AFTER = 1
 SPARE_THREADS = 4
 #: Connections each job worker in the hub process may hold at once (its work and its lease heartbeat).
 CONNECTIONS_PER_WORKER = 2
+#: API requests in the hub at once, per turn, beyond which more are refused before any work is done.
+IN_FLIGHT_PER_TURN = 4
 
 
 def busy(what: str) -> HTTPException:
@@ -83,3 +89,41 @@ class Admission:
             yield
         finally:
             semaphore.release()
+
+
+class Shedding:
+    """ASGI middleware: past ``limit`` requests under ``prefix`` in the hub at once (``exempt`` ones
+    aside), more are answered 503 with ``Retry-After`` before they are routed, authenticated or read,
+    the least the event loop can spend on a request it cannot serve soon."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str, exempt: frozenset[str], limit: int) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.exempt = exempt
+        self.limit = limit
+        self.in_flight = 0
+        message = "the hub is busy (too many requests at once): try again in a moment"
+        self._body = json.dumps({"error": {"message": message, "field": None}}).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.prefix) or path in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            await self._refuse(send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _refuse(self, send: Send) -> None:
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self._body)).encode()),
+            (b"retry-after", str(RETRY_AFTER).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": self._body})

@@ -123,11 +123,14 @@ def _configure_sqlite(engine: Engine) -> None:
         options = connection.get_execution_options()
         read_only = bool(options.get(_READ_ONLY))
         mode = (read_only, int(options.get(_LOCK_WAIT_MS, SQLITE_LOCK_WAIT_MS)))
-        kept = connection.connection.info  # lives as long as the driver's connection, across checkouts
-        if kept.get(_READ_ONLY) != mode:
-            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={mode[1]}")
-            kept[_READ_ONLY] = mode
+        driver = connection.connection  # its info lives as long as the driver's connection
+        if driver.info.get(_READ_ONLY) != mode:
+            # On the driver's own cursor: settings of the connection, not statements of the transaction.
+            cursor = driver.cursor()
+            cursor.execute(f"PRAGMA query_only={int(read_only)}")
+            cursor.execute(f"PRAGMA busy_timeout={mode[1]}")
+            cursor.close()
+            driver.info[_READ_ONLY] = mode
         # A write takes the write lock up front (a read that later upgrades to a write can deadlock);
         # a read takes none: in WAL mode it sees its snapshot while writers go on.
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
