@@ -109,7 +109,7 @@ def create_app(
         yield
         if stop is not None:
             stop()
-        await check.close()
+        check.close()
         served.state.tokens.close()  # waits for the last uses being written
         if owned is not None:  # an engine passed in belongs to the caller
             owned.dispose()

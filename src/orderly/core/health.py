@@ -1,15 +1,17 @@
 """The health check: whether the database answers, found out quickly however loaded the hub is.
 
-It runs on the event loop with a connection of its own, so it never waits for a request's turn, a
-worker thread (nor the interpreter lock they pass around) or the pool; it takes no lock, so it never
-waits for a writer; a database that does not answer within ``timeout`` makes it fail, not hang.
+It has a connection of its own, so it never waits for a request's turn, a worker thread or the pool;
+it takes no lock, so it never waits for a writer; a database that does not answer within ``timeout``
+makes it fail, not hang. On SQLite it runs on the event loop (``SELECT 1`` reads no page of the file,
+so it cannot block); on PostgreSQL on a thread of its own, which alone uses its connection: a query
+abandoned at the timeout finishes there, never cancelled under another's feet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from sqlalchemy import URL
@@ -19,37 +21,51 @@ class DatabaseCheck:
     def __init__(self, url: URL, timeout: float = 1.0) -> None:
         self.url = url
         self.timeout = timeout
-        self._connection: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None  # a PostgreSQL connection's own
+        self._sqlite: sqlite3.Connection | None = None
+        self._postgres: psycopg.Connection | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="orderly-health")
 
     async def answers(self) -> bool:
         try:
-            async with asyncio.timeout(self.timeout):
-                await self._select_one()
+            if self.url.get_backend_name() == "sqlite":
+                self._sqlite_select_one()
+            else:
+                probe = asyncio.get_running_loop().run_in_executor(self._thread, self._postgres_select_one)
+                await asyncio.wait_for(probe, self.timeout)
         except (TimeoutError, sqlite3.Error, psycopg.Error, OSError):
-            await self.close()  # in an unknown state: the next check connects again
             return False
         return True
 
-    async def _select_one(self) -> None:
-        if self.url.get_backend_name() == "sqlite":
-            if self._connection is None:
-                # SELECT 1 reads no page of the file, so it cannot block the loop on a lock.
-                self._connection = sqlite3.connect(self.url.database or ":memory:", check_same_thread=False)
-            self._connection.execute("SELECT 1").fetchall()
-            return
-        loop = asyncio.get_running_loop()
-        if self._connection is not None and self._loop is not loop:  # an app served again, elsewhere
-            self._connection = None
-        if self._connection is None:
-            url = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._connection = await psycopg.AsyncConnection.connect(url, autocommit=True)
-            self._loop = loop
-        await self._connection.execute("SELECT 1")
+    def _sqlite_select_one(self) -> None:
+        if self._sqlite is None:
+            self._sqlite = sqlite3.connect(self.url.database or ":memory:", check_same_thread=False)
+        try:
+            self._sqlite.execute("SELECT 1").fetchall()
+        except sqlite3.Error:
+            self._close_sqlite()  # the next check connects again
+            raise
 
-    async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if isinstance(connection, sqlite3.Connection):
+    def _postgres_select_one(self) -> None:
+        try:
+            if self._postgres is None:
+                url = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                self._postgres = psycopg.connect(url, autocommit=True, connect_timeout=2)
+            self._postgres.execute("SELECT 1")
+        except psycopg.Error:
+            self._close_postgres()  # the next check connects again
+            raise
+
+    def _close_sqlite(self) -> None:
+        connection, self._sqlite = self._sqlite, None
+        if connection is not None:
             connection.close()
-        elif connection is not None and self._loop is asyncio.get_running_loop():
-            await connection.close()
+
+    def _close_postgres(self) -> None:
+        connection, self._postgres = self._postgres, None
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        """Let go of the connection; a later check (the app served again) connects anew."""
+        self._close_sqlite()
+        self._thread.submit(self._close_postgres)  # on its thread: a check may still be using it
