@@ -5,12 +5,18 @@ it takes no lock, so it never waits for a writer; a database that does not answe
 makes it fail, not hang. On SQLite it runs on the event loop (``SELECT 1`` reads no page of the file,
 so it cannot block); on PostgreSQL on a thread of its own, which alone uses its connection: a query
 abandoned at the timeout finishes there, never cancelled under another's feet.
+
+Under load a check can take a few hundred milliseconds on PostgreSQL (its backend waits for a core among
+the busy ones), so an answer is the newest check's as long as it is at most ``trusted`` seconds old, while
+a newer one runs in the background once it is ``fresh`` seconds old; concurrent callers share one check.
+A check that fails ends the trust: the next caller waits for a new check and hears its result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -18,14 +24,39 @@ from sqlalchemy import URL
 
 
 class DatabaseCheck:
-    def __init__(self, url: URL, timeout: float = 1.0) -> None:
+    def __init__(self, url: URL, timeout: float = 1.0, fresh: float = 0.5, trusted: float = 2.0) -> None:
         self.url = url
         self.timeout = timeout
+        self.fresh = fresh
+        self.trusted = trusted
+        self._answered_at: float | None = None  # monotonic time of the newest check that answered
+        self._running: asyncio.Task[bool] | None = None
         self._sqlite: sqlite3.Connection | None = None
         self._postgres: psycopg.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="orderly-health")
 
     async def answers(self) -> bool:
+        """Whether the database answered a check at most ``trusted`` seconds ago (waiting for one if not)."""
+        age = float("inf") if self._answered_at is None else time.monotonic() - self._answered_at
+        if age <= self.fresh:
+            return True
+        running = self._running
+        # A check started on another event loop (the app served again) never finishes on this one.
+        if running is None or running.get_loop() is not asyncio.get_running_loop():
+            self._running = asyncio.ensure_future(self._check())
+        if age <= self.trusted:
+            return True
+        return await asyncio.shield(self._running)  # a caller that gives up leaves it to the others
+
+    async def _check(self) -> bool:
+        try:
+            answered = await self._ask()
+        finally:
+            self._running = None
+        self._answered_at = time.monotonic() if answered else None
+        return answered
+
+    async def _ask(self) -> bool:
         try:
             if self.url.get_backend_name() == "sqlite":
                 self._sqlite_select_one()
