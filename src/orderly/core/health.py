@@ -43,10 +43,10 @@ class DatabaseCheck:
         running = self._running
         # A check started on another event loop (the app served again) never finishes on this one.
         if running is None or running.get_loop() is not asyncio.get_running_loop():
-            self._running = asyncio.ensure_future(self._check())
+            running = self._running = asyncio.ensure_future(self._check())
         if age <= self.trusted:
             return True
-        return await asyncio.shield(self._running)  # a caller that gives up leaves it to the others
+        return await asyncio.shield(running)  # a caller that gives up leaves it to the others
 
     async def _check(self) -> bool:
         try:
