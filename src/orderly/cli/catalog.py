@@ -68,7 +68,7 @@ def shop_add(
 @shop_app.command("list")
 def shop_list() -> None:
     """List shops."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         shops = channels.list_shops(session)
     table = Table("ID", "Code", "Name", "Channel", "Health", title="Shops")
     for shop in shops:
@@ -99,7 +99,7 @@ def product_add(
 @product_app.command("list")
 def product_list(limit: Limit = 100) -> None:
     """List products and bundles."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         products = catalog.list_products(session, limit=limit + 1)
     table = Table("ID", "SKU", "Name", "Kind", "Category", "Barcode", "Weight (g)", title="Products")
     for p in products[:limit]:
@@ -259,7 +259,7 @@ def warehouse_delete(code: Annotated[str, typer.Argument(help="The warehouse's c
 @warehouse_app.command("list")
 def warehouse_list() -> None:
     """List warehouses in the order orders are filled from."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         warehouses = inventory.list_warehouses(session)
     table = Table("ID", "Code", "Name", "Kind", "Country", "Priority", "Active", title="Warehouses")
     for w in warehouses:
@@ -334,7 +334,7 @@ def mapping_list(
     limit: Limit = 100,
 ) -> None:
     """List SKU mappings, with where each listing's stock goes and the last figure it was told."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         mappings = catalog.list_mappings(session, shop=shop, limit=limit + 1)
     table = Table(
         "ID",
@@ -369,7 +369,7 @@ def mapping_list(
 @mapping_app.command("show")
 def mapping_show(mapping_id: MappingId) -> None:
     """One mapping: its listing's location, platform ids and the last figure it was told."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         m = catalog.get_mapping(session, mapping_id)
     rows = [
         ("Shop", m.shop),

@@ -87,7 +87,8 @@ def session_factory(*, read_only: bool = False) -> Iterator[sessionmaker[Session
 @contextmanager
 def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
     """The command's one transaction: committed when the block ends, rolled back on any error.
-    ``read_only`` for long reads: the transaction holds no lock that writers wait for."""
+    ``read_only`` for commands that only read: the transaction takes no lock, so it neither waits for
+    writers nor holds them up (a write in it fails)."""
     with session_factory(read_only=read_only) as factory, transaction(factory) as session:
         yield session
 

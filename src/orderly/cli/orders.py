@@ -274,7 +274,7 @@ def rejections_list(
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many rows")] = 100,
 ) -> None:
     """List rejected orders and why they were rejected."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         rows = order_service.list_rejections(
             session, status=None if status is RejectionStatus.ALL else status.value, limit=limit + 1
         )
@@ -371,7 +371,7 @@ def orders_list(
         raise typer.BadParameter(
             f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE", param_hint="--country"
         )
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         filters = queries.order_filters(
             session,
             DateZone(named, get_settings().timezone),
@@ -414,7 +414,7 @@ def orders_list(
 @orders_app.command("show")
 def orders_show(order_id: OrderId) -> None:
     """One order: buyer, address, lines, shipments with tracking, holds and its history."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         o = queries.get_order(session, order_id)
     a = o.shipping_address
     out.print(f"Order {o.id}: {o.shop} {o.external_id}, {o.status}, placed {when(o.placed_at)}")

@@ -70,7 +70,7 @@ def _rules_table(rules: list[RuleOut], title: str) -> None:
 @review_app.command("rules")
 def rules() -> None:
     """Every rule, built-in ones included, in the order they run; version 0 is as shipped."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         found = all_rules(session)
     _rules_table(found, "Review rules")
 
@@ -78,7 +78,7 @@ def rules() -> None:
 @review_app.command("show")
 def show(key: Key) -> None:
     """One rule as YAML, as saved (or as shipped)."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         rule, _ = service.get_rule(session, key)
     typer.echo(yaml.safe_dump(rule.spec, allow_unicode=True, sort_keys=False), nl=False)
 
@@ -112,7 +112,7 @@ def delete(key: Key) -> None:
 @review_app.command("versions")
 def versions(key: Key) -> None:
     """Every saved version of a rule, oldest first."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         found = service.versions(session, key)
     table = Table(Column("Version", justify="right"), "Change", "By", "At", title=f"Versions of {key}")
     for version in found:
@@ -127,7 +127,7 @@ def export(
     ] = None,
 ) -> None:
     """The settings and every rule as one YAML document, to keep, edit and import."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         text = service.export_yaml(session)
     if file is None:
         typer.echo(text, nl=False)

@@ -197,7 +197,7 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (never their secrets)."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         tokens = auth.list_tokens(session)
     now = utcnow()
     table = Table(

@@ -33,7 +33,7 @@ def stock_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Show at most this many SKUs")] = 100,
 ) -> None:
     """Every SKU: totals over all warehouses and what can be sold (a bundle's from its components)."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         found = inventory.list_stock(session, limit=limit + 1)
     numbers = [Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Sellable")]
     table = Table("SKU", "Name", "Kind", *numbers, "Warehouses", title="Stock")
@@ -53,7 +53,7 @@ def stock_list(
 @stock_app.command("show")
 def show(sku: Sku) -> None:
     """Stock of one SKU in every warehouse."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         figures = inventory.stock_of(session, sku)
     if not figures:
         out.print(f"No stock recorded for {sku!r} yet.")
@@ -132,7 +132,7 @@ def verify(
     repair: Annotated[bool, typer.Option(help="Set each drifted level to what the ledger says")] = False,
 ) -> None:
     """Check every stock level against the ledger; exit code 1 when they differ and were not repaired."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=not repair) as session:
         drifts = inventory.verify(session, repair=repair, actor=actor())
         products = {d.product_id for d in drifts}
         warehouses = {d.warehouse_id for d in drifts}

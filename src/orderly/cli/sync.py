@@ -192,7 +192,7 @@ def _follow(code: str, backfill: BackfillOut) -> BackfillOut:
 
 def shop_backfills(code: Annotated[str, typer.Argument(help="The shop's code")]) -> None:
     """A shop's backfills, newest first, with how far each got."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         found = sync.backfills(session, code)
     table = Table("ID", "Since", "Until", "Reached", "Orders", "Done", "Status", "Job", "Last error")
     for b in found:
@@ -241,7 +241,7 @@ def jobs_list(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """Jobs by status; dead ones by default, with the error that stopped them."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         found = jobs.list_jobs(session, status=status.value, limit=limit)
     table = Table("ID", "Kind", "Key", "Attempts", "Next run", "Last error", title=f"Jobs: {status.value}")
     for job in found:
@@ -261,7 +261,7 @@ def jobs_replay(job_id: Annotated[int, id_argument()]) -> None:
 
 def alerts() -> None:
     """Open alerts: unhealthy shops, low stock, jobs that gave up."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         found = open_alerts(session)
     table = Table("Since", "Kind", "About", "Message", title="Open alerts")
     for alert in found:
@@ -286,7 +286,7 @@ def inbox_list(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Show at most this many rows")] = 100,
 ) -> None:
     """Inbox entries, oldest first, with their state and the error that stopped them."""
-    with unit_of_work() as session:
+    with unit_of_work(read_only=True) as session:
         entries = list_inbox(session, shop=shop, failed=failed, limit=limit + 1)
     table = Table(
         "ID", "Shop", "Source", "Order", "State", "Attempts", "Received", "Last error", title="Inbox"
