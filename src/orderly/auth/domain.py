@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -20,3 +21,8 @@ class Scope(StrEnum):
 #: The scope a request needs by its method; a route may ask for more (``core.web.require_admin``).
 def needed_by(method: str) -> Scope:
     return Scope.READ if method in {"GET", "HEAD"} else Scope.WRITE
+
+
+def expired(expires_at: datetime | None, now: datetime) -> bool:
+    """A token stops working at its expiry; one without an expiry works until it is revoked."""
+    return expires_at is not None and expires_at <= now

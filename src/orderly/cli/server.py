@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from orderly.auth import service as auth
-from orderly.auth.domain import Scope
+from orderly.auth.domain import Scope, expired
 from orderly.channels.secrets import key_for
 from orderly.cli.common import id_argument, out, session_factory, show_secret, unit_of_work, when
 from orderly.core.clock import utcnow
@@ -206,7 +206,7 @@ def token_list() -> None:
     for t in tokens:
         if t.revoked_at:
             status = f"revoked {when(t.revoked_at)}"
-        elif t.expires_at is not None and t.expires_at <= now:
+        elif expired(t.expires_at, now):
             status = "expired"
         else:
             status = "live"

@@ -102,8 +102,8 @@ class Shedding:
         self.exempt = exempt
         self.limit = limit
         self.in_flight = 0
-        message = "the hub is busy (too many requests at once): try again in a moment"
-        self._body = json.dumps({"error": {"message": message, "field": None}}).encode()
+        refusal = busy("too many requests at once")
+        self._body = json.dumps({"error": {"message": refusal.detail, "field": None}}).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

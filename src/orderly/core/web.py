@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive
 
-from orderly.auth.domain import Scope, needed_by
+from orderly.auth.domain import Scope, expired, needed_by
 from orderly.auth.gate import TokenGate
 from orderly.auth.service import Holder, digest
 from orderly.core import jsontext
@@ -260,8 +260,7 @@ async def _authenticate(request: Request) -> Caller:
     found: Holder | None = None
     if token_digest is not None:
         found = gate.believed(token_digest) or await run_in_threadpool(gate.look_up, token_digest)
-    now = utcnow()
-    if found is None or (found.expires_at is not None and found.expires_at <= now):
+    if found is None or expired(found.expires_at, utcnow()):
         gate.throttle.failed(address)
         if credentials is None:
             message = "an API token is required: send the header 'Authorization: Bearer <token>'"
