@@ -31,9 +31,11 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from orderly.orders.schemas import NormalizedOrder, amounts
-from orderly.review.domain import RuleSet, compile_rules
-from orderly.review.facts import History, ReviewContext, ShopNorm, Subject
-from orderly.review.service import effective_specs, history_window
+from orderly.review.batch import history_window
+from orderly.review.domain.engine import RuleSet
+from orderly.review.domain.rules import compile_rules
+from orderly.review.domain.view import History, ReviewContext, ShopNorm, Subject
+from orderly.review.service import effective_specs
 from orderly.sandbox.generator import BLACKLIST, Anomaly, Catalog, OrderGenerator, default_catalog
 
 CHANNELS = {"shopify", "amazon", "ebay", "taobao", "rakuten", "shopee", "lazada"}

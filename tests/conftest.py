@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.migrate import upgrade
 from orderly.core.models import Base
-from orderly.review import service as review
+from orderly.review.caches import CACHES as REVIEW_CACHES
 
 # The suite never touches the user's data folder (the embedded database, the key of shop credentials).
 os.environ["ORDERLY_DATA_DIR"] = tempfile.mkdtemp(prefix="orderly-test-data-")
@@ -71,7 +71,7 @@ def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
-    review.forget_norms()
+    REVIEW_CACHES.clear()
     yield make_session_factory(engine)
 
 

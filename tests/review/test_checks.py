@@ -14,8 +14,9 @@ from orderly.orders.domain import HoldReason
 from orderly.orders.schemas import NormalizedOrder
 from orderly.review import checks
 from orderly.review.checks import CHECKS
-from orderly.review.domain import Decision, RuleSet, View, compile_rules, default_rules
-from orderly.review.facts import History, ReviewContext, ShopNorm, Subject
+from orderly.review.domain.engine import Decision, RuleSet
+from orderly.review.domain.rules import compile_rules, default_rules
+from orderly.review.domain.view import History, ReviewContext, ShopNorm, Subject, View
 
 NOW = datetime(2026, 5, 6, 12, 0, tzinfo=UTC)
 _ORDER = TypeAdapter(NormalizedOrder)
@@ -521,7 +522,7 @@ def test_an_edited_blacklist_is_the_one_that_counts() -> None:
     must judge by that object's lists, never by lists cached for an older object that is gone."""
     check = CHECKS["risk.blacklist"]
     emails = [f"fraud-{n}@example.net" for n in range(30)]
-    views = [View(make_subject(make_order(buyer={"email": e})), ReviewContext(), RuleSet([])) for e in emails]
+    views = [View(make_subject(make_order(buyer={"email": e})), ReviewContext()) for e in emails]
     missed = []
     for email, view in zip(emails, views, strict=True):
         params = check.params.model_validate({"emails": [email]})
@@ -762,7 +763,7 @@ def test_an_order_outside_the_window_is_not_merged() -> None:
 
 
 def test_a_running_norm_is_the_median_of_the_latest_totals_within_its_sample() -> None:
-    from orderly.review.facts import RunningNorm
+    from orderly.review.domain.view import RunningNorm
 
     empty = RunningNorm([], sample=3)
     assert empty.norm is None

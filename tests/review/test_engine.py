@@ -12,8 +12,10 @@ import pytest
 
 from orderly.orders.domain import HoldReason
 from orderly.review.checks import CHECKS
-from orderly.review.domain import MAX_DEPTH, Decision, RuleInvalid, RuleSet, compile_rules, default_rules
-from orderly.review.facts import History, ReviewContext, Subject
+from orderly.review.domain.conditions import MAX_DEPTH
+from orderly.review.domain.engine import Decision, RuleSet
+from orderly.review.domain.rules import RuleInvalid, compile_rules, default_rules
+from orderly.review.domain.view import History, ReviewContext, Subject
 from tests.review.test_checks import NOW, make_order, make_subject, only_hold, remember, review
 
 
@@ -267,7 +269,7 @@ def test_a_condition_over_facts(when: dict[str, Any], matches: bool) -> None:
 
 
 def test_every_operator_of_every_fact_type_is_tried() -> None:
-    from orderly.review.domain import _OPERATORS
+    from orderly.review.domain.conditions import _OPERATORS
     from orderly.review.facts import FACTS
 
     tried: dict[str, set[str]] = {}

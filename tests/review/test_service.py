@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
+from orderly.review import document, service
 from orderly.review import repository as repo
-from orderly.review import service
-from orderly.review.domain import RuleInvalid
+from orderly.review.domain.rules import RuleInvalid
+from orderly.review.dry_run import compare_with_live
 from tests.factories import order, setup_catalog
 
 
@@ -20,7 +21,7 @@ def test_a_rule_set_bomb_of_yaml_aliases_is_refused_quickly() -> None:
         bomb += f"{chr(97 + n)}: &{chr(97 + n)} [" + ", ".join([f"*{chr(96 + n)}"] * 10) + "]\n"
     bomb += "rules: [{key: boom, when: {all: *i}, then: [{approve: true}]}]\n"
     with pytest.raises(RuleInvalid, match="more than 200000 values"):
-        service.parse_yaml(bomb)
+        document.parse_yaml(bomb)
 
 
 def test_a_condition_with_too_many_parts_is_refused() -> None:
@@ -38,13 +39,13 @@ def test_the_export_reads_back_and_an_unchanged_import_adds_no_version(
         service.save_rule(
             s, {"key": "vip", "scope": {"tags": ["vip"]}, "then": [{"approve": True}]}, actor="t"
         )
-        exported = service.export_yaml(s)
+        exported = document.export_yaml(s)
         before = repo.ruleset_version(s)
     assert "&id" not in exported and "*id" not in exported  # shared defaults are written out plainly
     with transaction(factory) as s:
-        service.import_yaml(s, exported, actor="t")
+        document.import_yaml(s, exported, actor="t")
         assert repo.ruleset_version(s) == before
-        assert service.export_yaml(s) == exported
+        assert document.export_yaml(s) == exported
 
 
 def test_a_built_in_rule_keeps_only_what_the_seller_changed(factory: sessionmaker[Session]) -> None:
@@ -78,14 +79,14 @@ def test_a_dry_run_without_settings_uses_the_live_ones(factory: sessionmaker[Ses
     ingest_batch(factory, [order(("SKU-1", 1))])  # 19.99 + 4.99 USD = 12.49 EUR
     rule = {"key": "big", "when": {"fact": "order.total_base", "gt": 2000}, "then": [{"hold": "risk"}]}
     with transaction(factory) as s:
-        report = service.dry_run(s, [rule], None, last=10)
+        report = compare_with_live(s, [rule], None, last=10)
     assert report["candidate"]["held"] == 0 and report["changed"] == 0
 
 
 def test_the_rules_shown_in_the_readme_are_valid() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Auto-review", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
-    specs, settings = service.parse_yaml(block)
+    specs, settings = document.parse_yaml(block)
     ruleset = service.candidate(specs, service.ReviewSettings())
     assert {"vip-fast-lane", "big-orders", "risk.velocity"} <= {r.key for r in ruleset.all_rules}
     assert settings is None

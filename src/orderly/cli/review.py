@@ -13,9 +13,10 @@ import yaml
 from rich.table import Column, Table
 
 from orderly.cli.common import actor, fail, out, unit_of_work, when
-from orderly.review import service
+from orderly.review import document, service
 from orderly.review.checks import CHECKS
-from orderly.review.domain import RuleInvalid
+from orderly.review.domain.rules import RuleInvalid
+from orderly.review.dry_run import compare_with_live
 from orderly.review.endpoints import all_rules
 from orderly.review.schemas import RuleOut
 
@@ -128,7 +129,7 @@ def export(
 ) -> None:
     """The settings and every rule as one YAML document, to keep, edit and import."""
     with unit_of_work(read_only=True) as session:
-        text = service.export_yaml(session)
+        text = document.export_yaml(session)
     if file is None:
         typer.echo(text, nl=False)
         return
@@ -149,7 +150,7 @@ def import_(
     """Save a YAML rule set: every rule in it, or none if any is wrong."""
     text = _read(file)
     with _every_problem(f"{file}: nothing was imported."), unit_of_work() as session:
-        service.import_yaml(session, text, actor=actor(), replace=replace)
+        document.import_yaml(session, text, actor=actor(), replace=replace)
         found = all_rules(session)
     _rules_table(found, f"Review rules after importing {file.name}")
 
@@ -227,6 +228,6 @@ def dry_run(
     shipped."""
     text = _read(file)
     with _every_problem(), unit_of_work(read_only=True) as session:
-        specs, settings = service.parse_yaml(text)
-        report = service.dry_run(session, specs, settings, last=last)
+        specs, settings = document.parse_yaml(text)
+        report = compare_with_live(session, specs, settings, last=last)
     _report(report)

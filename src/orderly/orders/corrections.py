@@ -20,7 +20,7 @@ from orderly.orders import repository as order_repo
 from orderly.orders.domain import CLOSED, PERSONS_HOLDS, OrderStatus, check_transition, with_address_hold
 from orderly.orders.models import Order
 from orderly.orders.schemas import AddressCorrectionIn
-from orderly.review import service as review
+from orderly.review import batch as review
 from orderly.review.subjects import subjects_for_orders
 
 #: Address parts as the API names them, and the order's columns that hold them.

@@ -53,7 +53,7 @@ from orderly.orders.domain import (
 )
 from orderly.orders.models import Order, RawPayload
 from orderly.orders.schemas import MAX_TOTAL, MINOR_UNITS_EXPECTED, MONEY_FIELDS, NormalizedOrder, amounts
-from orderly.review.service import BatchReview, review_for_ingest
+from orderly.review.batch import BatchReview, review_for_ingest
 
 log = logging.getLogger(__name__)
 

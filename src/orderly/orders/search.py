@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from orderly.core.db import insert_rows
 from orderly.orders.models import Order, OrderSearchKey
-from orderly.review.facts import identity_hash
+from orderly.review.domain.identities import identity_hash
 
 PHONE_DIGITS = 9  # enough to tell numbers apart, few enough to skip country and trunk prefixes
 _NOT_DIGIT = re.compile(r"\D")

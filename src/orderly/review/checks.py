@@ -1,6 +1,10 @@
 """The built-in checks: each a rule the seller can tune (its params), scope, re-prioritise, give other
 actions or switch off. A check looks at the engine's view of one order and says why it fires, or
 returns None. Pure and on the hot path: the engine reviews tens of thousands of orders a second.
+
+Each check is registered where it is written (``@check``), with what the engine and the service need to
+know of it and nothing else names: how far back in a buyer's history it looks, and whether its hold is
+the stock hold (which allocation, on locked figures, makes again).
 """
 
 from __future__ import annotations
@@ -10,16 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderly.core.money import minor_unit_exponent
 from orderly.review import address
-from orderly.review.facts import phone_digits, street_fingerprint
-
-if TYPE_CHECKING:
-    from orderly.review.domain import View
+from orderly.review.domain.identities import phone_digits, street_fingerprint
+from orderly.review.domain.view import View
 
 CheckKind = Literal["hold", "factor", "merge", "split"]
 
@@ -179,19 +181,71 @@ class MergeParams(Params):
 
 
 @dataclass(frozen=True, slots=True)
+class Lookback:
+    """How far a check looks into the recent orders around the one it reviews."""
+
+    seconds: float
+    every_identity: bool  # every identity (buyer id, email, phone, address), or the buyer's only
+    skus: bool = False  # whether it compares the orders' SKUs
+
+
+Run = Callable[[View, Any], "Finding | None"]
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     name: str
     kind: CheckKind
     title: str
     params: type[Params]
-    run: Callable[[View, Any], Finding | None]
+    run: Run
     actions: tuple[dict[str, Any], ...]  # what it does when it fires, unless the seller says otherwise
     priority: int
+    lookback: Callable[[Any], Lookback] | None = None  # from its params; None: it reads no history
+    holds_for_stock: bool = False  # its hold is the stock hold, decided again on the locked figures
+
+
+#: Every built-in check by name, in the order they are written below.
+CHECKS: dict[str, Check] = {}
+
+_Run = TypeVar("_Run", bound=Run)
+
+
+def check(
+    name: str,
+    kind: CheckKind,
+    title: str,
+    params: type[Params],
+    *,
+    priority: int,
+    actions: tuple[dict[str, Any], ...] = (),
+    lookback: Callable[[Any], Lookback] | None = None,
+    holds_for_stock: bool = False,
+) -> Callable[[_Run], _Run]:
+    """Register the function below as a built-in check."""
+
+    def register(run: _Run) -> _Run:
+        CHECKS[name] = Check(name, kind, title, params, run, actions, priority, lookback, holds_for_stock)
+        return run
+
+    return register
+
+
+def _hold(reason: str) -> tuple[dict[str, Any], ...]:
+    return ({"hold": reason},)
 
 
 # --- address --------------------------------------------------------------------------------------
 
 
+@check(
+    "address.missing",
+    "hold",
+    "Address has every field",
+    RequiredFields,
+    actions=_hold("address"),
+    priority=100,
+)
 def _missing(view: View, params: RequiredFields) -> Finding | None:
     missing = address.missing_fields(view.subject.order["shipping_address"], params.required)
     if not missing:
@@ -200,6 +254,14 @@ def _missing(view: View, params: RequiredFields) -> Finding | None:
     return Finding(f"address incomplete: {names} missing", {"missing": missing})
 
 
+@check(
+    "address.postal_code",
+    "hold",
+    "Postal code fits the country",
+    NoParams,
+    actions=_hold("address"),
+    priority=110,
+)
 def _postal_code(view: View, _: NoParams) -> Finding | None:
     ship = view.subject.order["shipping_address"]
     if ship["postal_code"] is None:
@@ -212,6 +274,14 @@ def _postal_code(view: View, _: NoParams) -> Finding | None:
     )
 
 
+@check(
+    "address.phone",
+    "hold",
+    "Phone is valid for the country",
+    PhoneParams,
+    actions=_hold("address"),
+    priority=120,
+)
 def _phone(view: View, params: PhoneParams) -> Finding | None:
     order = view.subject.order
     ship = order["shipping_address"]
@@ -224,6 +294,7 @@ def _phone(view: View, params: PhoneParams) -> Finding | None:
     return Finding(problem, {"phone": phone, "country": ship["country"]}) if problem else None
 
 
+@check("address.po_box", "hold", "No PO box", NoParams, actions=_hold("address"), priority=130)
 def _po_box(view: View, _: NoParams) -> Finding | None:
     ship = view.subject.order["shipping_address"]
     if address.is_po_box(ship["line1"], ship["line2"]):
@@ -234,6 +305,14 @@ def _po_box(view: View, _: NoParams) -> Finding | None:
 # --- remarks --------------------------------------------------------------------------------------
 
 
+@check(
+    "remark.keywords",
+    "hold",
+    "Remarks a person must read",
+    KeywordParams,
+    actions=_hold("remark"),
+    priority=200,
+)
 def _keywords(view: View, params: KeywordParams) -> Finding | None:
     order = view.subject.order
     for name in params.fields:
@@ -253,6 +332,14 @@ def _keywords(view: View, params: KeywordParams) -> Finding | None:
 # --- risk factors ---------------------------------------------------------------------------------
 
 
+@check(
+    "risk.velocity",
+    "factor",
+    "Several similar orders within minutes",
+    VelocityParams,
+    priority=300,
+    lookback=lambda p: Lookback(p.window_minutes * 60, every_identity=True, skus=p.similar == "shared_sku"),
+)
 def _velocity(view: View, params: VelocityParams) -> Finding | None:
     subject = view.subject
     others = view.context.history.around(
@@ -270,6 +357,7 @@ def _velocity(view: View, params: VelocityParams) -> Finding | None:
     )
 
 
+@check("risk.high_value", "factor", "Value far above the shop's normal", HighValueParams, priority=310)
 def _high_value(view: View, params: HighValueParams) -> Finding | None:
     subject = view.subject
     currency = subject.order["currency"]
@@ -286,6 +374,7 @@ def _high_value(view: View, params: HighValueParams) -> Finding | None:
     )
 
 
+@check("risk.country_mismatch", "factor", "Billing and shipping countries differ", Weighted, priority=320)
 def _country_mismatch(view: View, _: Weighted) -> Finding | None:
     order = view.subject.order
     billing, shipping = order["billing_country"], order["shipping_address"]["country"]
@@ -306,6 +395,9 @@ class _Blacklist:
         self.addresses = frozenset(street_fingerprint(a) for a in params.addresses)
 
 
+@check(
+    "risk.blacklist", "factor", "Blacklisted buyer, email, phone or address", BlacklistParams, priority=330
+)
 def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
     lists = params.lists
     order = view.subject.order
@@ -337,6 +429,7 @@ def _unpaid_minutes(view: View, cash_on_delivery: list[str]) -> float | None:
     return (view.now - placed).total_seconds() / 60
 
 
+@check("risk.unpaid_timeout", "factor", "Unpaid past the timeout", UnpaidTimeoutParams, priority=340)
 def _unpaid_timeout(view: View, params: UnpaidTimeoutParams) -> Finding | None:
     minutes = _unpaid_minutes(view, params.cash_on_delivery)
     if minutes is None or minutes < params.timeout_minutes:
@@ -344,6 +437,14 @@ def _unpaid_timeout(view: View, params: UnpaidTimeoutParams) -> Finding | None:
     return Finding(f"unpaid for {_duration(minutes)}", {"minutes": round(minutes)})
 
 
+@check(
+    "risk.score",
+    "hold",
+    "Risk score at or above the threshold",
+    ScoreParams,
+    actions=_hold("risk"),
+    priority=390,
+)
 def _score(view: View, params: ScoreParams) -> Finding | None:
     if view.risk_score < params.threshold:
         return None
@@ -357,6 +458,14 @@ def _score(view: View, params: ScoreParams) -> Finding | None:
 # --- payment, stock, merge ------------------------------------------------------------------------
 
 
+@check(
+    "payment.unpaid",
+    "hold",
+    "Paid, or cash on delivery",
+    PaymentParams,
+    actions=_hold("payment"),
+    priority=400,
+)
 def _payment(view: View, params: PaymentParams) -> Finding | None:
     order = view.subject.order
     minutes = _unpaid_minutes(view, params.cash_on_delivery)
@@ -374,6 +483,14 @@ def _payment(view: View, params: PaymentParams) -> Finding | None:
     return Finding(f"awaiting payment ({method})", {"minutes": round(minutes)})
 
 
+@check(
+    "stock.presale",
+    "hold",
+    "Presale items wait for their release",
+    NoParams,
+    actions=_hold("out_of_stock"),
+    priority=500,
+)
 def _presale(view: View, _: NoParams) -> Finding | None:
     skus = view.presale_skus
     if not skus:
@@ -383,6 +500,15 @@ def _presale(view: View, _: NoParams) -> Finding | None:
     return Finding(f"presale: {dates}", {"until": {sku: presale[sku].isoformat() for sku in skus}})
 
 
+@check(
+    "stock.available",
+    "hold",
+    "Enough stock for every line",
+    NoParams,
+    actions=_hold("out_of_stock"),
+    priority=510,
+    holds_for_stock=True,
+)
 def _stock(view: View, _: NoParams) -> Finding | None:
     stock = view.stock
     if not stock.short:
@@ -391,6 +517,14 @@ def _stock(view: View, _: NoParams) -> Finding | None:
     return Finding(f"out of stock: {parts}", {"short": stock.short_skus})
 
 
+@check(
+    "stock.split",
+    "split",
+    "Split orders no one warehouse can fill",
+    NoParams,
+    actions=({"split": True},),
+    priority=520,
+)
 def _split(view: View, _: NoParams) -> Finding | None:
     stock = view.stock
     if stock.short or not stock.split_needed:
@@ -398,6 +532,15 @@ def _split(view: View, _: NoParams) -> Finding | None:
     return Finding("no one warehouse holds every line: ships from several")
 
 
+@check(
+    "order.merge",
+    "merge",
+    "Merge orders of one buyer to one address",
+    MergeParams,
+    actions=({"merge": True},),
+    priority=600,
+    lookback=lambda p: Lookback(p.window_hours * 3600, every_identity=False),
+)
 def _merge(view: View, params: MergeParams) -> Finding | None:
     subject = view.subject
     same = [
@@ -423,150 +566,3 @@ def _money(minor: int, currency: str) -> str:
 def _duration(minutes: float) -> str:
     hours, rest = divmod(round(minutes), 60)
     return f"{hours} h {rest} min" if hours else f"{rest} min"
-
-
-def _hold(reason: str) -> tuple[dict[str, Any], ...]:
-    return ({"hold": reason},)
-
-
-CHECKS: dict[str, Check] = {
-    c.name: c
-    for c in (
-        Check(
-            "address.missing",
-            "hold",
-            "Address has every field",
-            RequiredFields,
-            _missing,
-            _hold("address"),
-            100,
-        ),
-        Check(
-            "address.postal_code",
-            "hold",
-            "Postal code fits the country",
-            NoParams,
-            _postal_code,
-            _hold("address"),
-            110,
-        ),
-        Check(
-            "address.phone",
-            "hold",
-            "Phone is valid for the country",
-            PhoneParams,
-            _phone,
-            _hold("address"),
-            120,
-        ),
-        Check("address.po_box", "hold", "No PO box", NoParams, _po_box, _hold("address"), 130),
-        Check(
-            "remark.keywords",
-            "hold",
-            "Remarks a person must read",
-            KeywordParams,
-            _keywords,
-            _hold("remark"),
-            200,
-        ),
-        Check(
-            "risk.velocity",
-            "factor",
-            "Several similar orders within minutes",
-            VelocityParams,
-            _velocity,
-            (),
-            300,
-        ),
-        Check(
-            "risk.high_value",
-            "factor",
-            "Value far above the shop's normal",
-            HighValueParams,
-            _high_value,
-            (),
-            310,
-        ),
-        Check(
-            "risk.country_mismatch",
-            "factor",
-            "Billing and shipping countries differ",
-            Weighted,
-            _country_mismatch,
-            (),
-            320,
-        ),
-        Check(
-            "risk.blacklist",
-            "factor",
-            "Blacklisted buyer, email, phone or address",
-            BlacklistParams,
-            _blacklisted,
-            (),
-            330,
-        ),
-        Check(
-            "risk.unpaid_timeout",
-            "factor",
-            "Unpaid past the timeout",
-            UnpaidTimeoutParams,
-            _unpaid_timeout,
-            (),
-            340,
-        ),
-        Check(
-            "risk.score",
-            "hold",
-            "Risk score at or above the threshold",
-            ScoreParams,
-            _score,
-            _hold("risk"),
-            390,
-        ),
-        Check(
-            "payment.unpaid",
-            "hold",
-            "Paid, or cash on delivery",
-            PaymentParams,
-            _payment,
-            _hold("payment"),
-            400,
-        ),
-        Check(
-            "stock.presale",
-            "hold",
-            "Presale items wait for their release",
-            NoParams,
-            _presale,
-            _hold("out_of_stock"),
-            500,
-        ),
-        Check(
-            "stock.available",
-            "hold",
-            "Enough stock for every line",
-            NoParams,
-            _stock,
-            _hold("out_of_stock"),
-            510,
-        ),
-        Check(
-            "stock.split",
-            "split",
-            "Split orders no one warehouse can fill",
-            NoParams,
-            _split,
-            ({"split": True},),
-            520,
-        ),
-        Check(
-            "order.merge",
-            "merge",
-            "Merge orders of one buyer to one address",
-            MergeParams,
-            _merge,
-            ({"merge": True},),
-            600,
-        ),
-    )
-}

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router
-from orderly.review import service
+from orderly.review import document, service
 from orderly.review.checks import CHECKS, CheckKind
-from orderly.review.domain import Rule, RuleInvalid
+from orderly.review.domain.rules import Rule, RuleInvalid
+from orderly.review.dry_run import compare_with_live
 from orderly.review.facts import FACTS, FactType
 from orderly.review.models import ReviewRule
 from orderly.review.schemas import DryRunIn, ReviewSettings, RuleOut, RuleVersionOut
@@ -196,7 +197,7 @@ def save_settings(session: DbSession, caller: Authenticated, body: ReviewSetting
 )
 def export_rules(session: ReadSession) -> Response:
     """The settings and every rule, built-in ones included, as one YAML document to keep or edit."""
-    return Response(service.export_yaml(session), media_type=YAML)
+    return Response(document.export_yaml(session), media_type=YAML)
 
 
 @router.post("/review/import", response_model=list[RuleOut])
@@ -212,7 +213,7 @@ def import_rules(
 ) -> list[RuleOut]:
     """Save a YAML rule set (as exported), sent as `application/yaml` or `text/plain`: every rule or
     none. Rules the document does not change keep their version."""
-    service.import_yaml(session, body, actor=caller.name, replace=replace)
+    document.import_yaml(session, body, actor=caller.name, replace=replace)
     return all_rules(session)
 
 
@@ -233,9 +234,9 @@ def dry_run(session: ReadSession, body: DryRunIn) -> dict[str, Any]:
             raise RuleInvalid(
                 [{"field": "yaml", "message": "give the candidate as rules or as yaml, not both"}]
             )
-        specs, in_document = service.parse_yaml(body.yaml)
+        specs, in_document = document.parse_yaml(body.yaml)
         settings = in_document if settings is None else settings
-    return service.dry_run(session, specs, settings, last=body.last)
+    return compare_with_live(session, specs, settings, last=body.last)
 
 
 @router.get("/review/facts", response_model=list[FactOut])

@@ -1,223 +1,15 @@
-"""What a rule looks at: the order under review, what the hub knows around it, and the named facts
-conditions may use. Pure: the service (or a benchmark) fills a :class:`ReviewContext`; nothing here
-reads a database.
-"""
+"""The named facts a rule's condition may look at, each read off the engine's view of the order
+(:class:`orderly.review.domain.view.View`). Pure."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from bisect import bisect_left, insort
-from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from orderly.core.money import minor_unit_exponent
+from orderly.review.domain.view import View
 
 FactType = Literal["number", "text", "bool", "list", "time"]
-
-
-@dataclass(frozen=True, slots=True)
-class ShopNorm:
-    """A shop's normal order in one currency: the median of its recent totals, and over how many."""
-
-    median: int
-    orders: int
-
-
-class RunningNorm:
-    """A shop's latest order totals in one currency, oldest first, kept sorted as well so the median is
-    read at once as a batch's own orders join it one by one."""
-
-    __slots__ = ("_latest", "_sorted", "sample")
-
-    def __init__(self, totals: Iterable[int], sample: int) -> None:
-        self.sample = sample
-        self._latest = deque(totals)
-        while len(self._latest) > sample:
-            self._latest.popleft()
-        self._sorted = sorted(self._latest)
-
-    def add(self, total: int) -> None:
-        self._latest.append(total)
-        insort(self._sorted, total)
-        if len(self._latest) > self.sample:
-            del self._sorted[bisect_left(self._sorted, self._latest.popleft())]
-
-    @property
-    def norm(self) -> ShopNorm | None:
-        count = len(self._sorted)
-        if not count:
-            return None
-        middle = count // 2
-        median = self._sorted[middle] if count % 2 else (self._sorted[middle - 1] + self._sorted[middle]) / 2
-        return ShopNorm(int(median), count)
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """An order in the recent history of a buyer or an address."""
-
-    key: Hashable
-    order_id: int | None
-    placed_at: float  # POSIX seconds: compared a hundred thousand times a second
-    skus: frozenset[str]
-    address: int  # identity hashes: what the order_identities table holds
-    buyer: int
-    mergeable: bool  # not yet shipped, cancelled or on a person's hold
-
-
-class History:
-    """Recent orders by identity (buyer id, email, phone, address), for velocity and merge checks."""
-
-    __slots__ = ("_by_identity", "horizon")
-
-    def __init__(self, horizon: float = 30 * 86400) -> None:
-        self._by_identity: dict[int, list[Seen]] = {}
-        self.horizon = horizon  # seconds: no check looks further back than this
-
-    def add(self, seen: Seen, identities: Iterable[int]) -> None:
-        oldest = seen.placed_at - self.horizon
-        for identity in identities:
-            entries = self._by_identity.setdefault(identity, [])
-            if entries and entries[0].placed_at < oldest:
-                entries[:] = [e for e in entries if e.placed_at >= oldest]
-            if len(entries) >= 64:  # a shared address (a depot, a reshipper) must not grow without end
-                del entries[:32]
-            entries.append(seen)
-
-    def around(self, identities: Iterable[int], at: float, window: float, exclude: Hashable) -> list[Seen]:
-        """Other orders of any of these identities placed within ``window`` seconds of ``at``."""
-        found: dict[Hashable, Seen] = {}
-        for identity in identities:
-            for seen in self._by_identity.get(identity, ()):
-                if seen.key != exclude and abs(seen.placed_at - at) <= window:
-                    found[seen.key] = seen
-        return list(found.values())
-
-
-@dataclass(slots=True)
-class ReviewContext:
-    """What the hub knows around the orders of one review run.
-
-    ``now`` is when the review happens; ``None`` reviews each order as of its own ``updated_at`` (a
-    replay or a benchmark). ``available`` maps a SKU to its available units per warehouse code;
-    ``None`` means stock is not known here, and the stock checks are left to allocation.
-    """
-
-    now: datetime | None = None
-    history: History = field(default_factory=History)
-    norms: Mapping[tuple[str, str], ShopNorm] = field(default_factory=dict)
-    available: Mapping[str, Mapping[str, int]] | None = None
-    warehouses: tuple[str, ...] = ()
-    presale: Mapping[str, datetime] = field(default_factory=dict)
-    base_currency: str = "USD"
-    rates: Mapping[str, float] = field(default_factory=dict)  # base units per unit of the currency
-
-    def to_base(self, amount: int, currency: str) -> int | None:
-        if currency == self.base_currency:
-            return amount
-        rate = self.rates.get(currency)
-        if rate is None:
-            return None
-        shift = minor_unit_exponent(self.base_currency) - minor_unit_exponent(currency)
-        return round(amount * rate * 10.0**shift)
-
-
-_NOT_DIGIT = re.compile(r"\D+")
-
-
-_NOT_ALNUM_OR_BAR = re.compile(r"[^\w|]+|_")
-
-
-def _address_hashes(address: Mapping[str, Any]) -> tuple[int, int]:
-    """(the address, the address without its second line): the same however it is spaced, cased or
-    punctuated, hashed as identities."""
-    joined = "|".join(
-        (address.get(part) or "").replace("|", " ") for part in ("line1", "line2", "postal_code", "country")
-    )
-    normal = _NOT_ALNUM_OR_BAR.sub("", joined.casefold())
-    line1, _, postal, country = normal.split("|")
-    return identity_hash("a:" + normal), identity_hash(f"a:{line1}||{postal}|{country}")
-
-
-def street_fingerprint(address: Mapping[str, Any]) -> int:
-    """The address without its second line (flat, floor): what a blacklist names."""
-    return _address_hashes(address)[1]
-
-
-def phone_digits(phone: str | None) -> str | None:
-    """The last nine digits: the same line whether written with or without a country prefix."""
-    if not phone:
-        return None
-    digits = _NOT_DIGIT.sub("", phone)
-    return digits[-9:] if len(digits) >= 6 else None
-
-
-def identify(
-    shop: str, buyer: Mapping[str, Any], address: Mapping[str, Any]
-) -> tuple[int, int, int, tuple[int, ...]]:
-    """(address, street, the buyer, every identity) of an order, hashed as order_identities stores
-    them: its buyer id on the shop, email, phone and address, each prefixed by what it is; the
-    address last. The street is the address without its second line."""
-    ids: list[str] = []
-    if buyer.get("platform_id"):
-        ids.append(f"b:{shop}:{buyer['platform_id']}")
-    if buyer.get("email"):
-        ids.append("e:" + buyer["email"].casefold())
-    phone = phone_digits(buyer.get("phone") or address.get("phone"))
-    if phone:
-        ids.append("p:" + phone)
-    # Without any id the name on the parcel stands for the buyer, at this address only.
-    hashes = [identity_hash(i) for i in ids]
-    buyer_hash = (
-        hashes[0]
-        if ids
-        else identity_hash("n:" + (buyer.get("name") or address.get("name") or "").casefold())
-    )
-    address_hash, street_hash = _address_hashes(address)
-    hashes.append(address_hash)
-    return address_hash, street_hash, buyer_hash, tuple(hashes)
-
-
-def identity_hash(identity: str) -> int:
-    """A signed 64-bit hash of an identity, as the order_identities table stores it."""
-    return int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-@dataclass(slots=True)
-class Subject:
-    """One order under review: the normalized order and what the hub resolved of it."""
-
-    key: Hashable
-    order: Mapping[str, Any]  # a checked NormalizedOrder
-    total: int
-    lines: tuple[tuple[str, int], ...]  # (our SKU, quantity) per order line
-    needs: Mapping[str, int]  # units of stock per SKU, bundles expanded to their components
-    categories: frozenset[str] = frozenset()
-    channel: str | None = None
-    order_id: int | None = None
-    placed: float = field(init=False)
-    address: int = field(init=False)
-    street: int = field(init=False)
-    buyer: int = field(init=False)
-    identities: tuple[int, ...] = field(init=False)  # the address's last
-
-    def __post_init__(self) -> None:
-        order = self.order
-        self.placed = order["placed_at"].timestamp()
-        self.address, self.street, self.buyer, self.identities = identify(
-            order["shop"], order["buyer"], order["shipping_address"]
-        )
-
-    @property
-    def skus(self) -> frozenset[str]:
-        return frozenset(sku for sku, _ in self.lines)
-
-    def seen(self, *, mergeable: bool = True) -> Seen:
-        return Seen(self.key, self.order_id, self.placed, self.skus, self.address, self.buyer, mergeable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +17,7 @@ class Fact:
     name: str
     type: FactType
     description: str
-    read: Callable[[Any], Any]  # takes the rule engine's view of the order
+    read: Callable[[View], Any]
 
 
 def _text(value: Any) -> str | None:
@@ -237,8 +29,6 @@ def _remark(order: Mapping[str, Any]) -> str | None:
     return "\n".join(p for p in parts if p) or None
 
 
-# The engine's view (``orderly.review.domain.View``) exposes ``subject``, ``context``, ``now``,
-# ``risk_score``, ``risk_factors`` and the stock outcome; facts read only those.
 FACTS: dict[str, Fact] = {
     f.name: f
     for f in (

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.db import chunks, in_conditions, insert_rows
+from orderly.inventory.models import Warehouse
 from orderly.orders.models import Order, OrderLine
 from orderly.review.models import OrderIdentity, ReviewRule, ReviewRuleVersion
 
@@ -137,3 +138,35 @@ def recent_orders(session: Session, last: int) -> list[Order]:
             select(Order).where(Order.status != "cancelled").order_by(Order.id.desc()).limit(last)
         )
     )
+
+
+def product_facts(session: Session, product_ids: Iterable[int]) -> list[tuple[int, str, str | None]]:
+    """(id, SKU, category) of these products."""
+    rows: list[tuple[int, str, str | None]] = []
+    for part in chunks(sorted(set(product_ids))):
+        query = select(Product.id, Product.sku, Product.category).where(Product.id.in_(part))
+        rows.extend(session.execute(query).all())
+    return rows
+
+
+def warehouse_codes(session: Session) -> dict[int, str]:
+    """The active warehouses' codes by id."""
+    query = select(Warehouse.id, Warehouse.code).where(Warehouse.active.is_(True))
+    return dict(session.execute(query).all())
+
+
+def channel_by_shop(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Shop.code, Shop.channel)).all())
+
+
+def shop_codes(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Shop.id, Shop.code)).all())
+
+
+def order_lines(session: Session, order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
+    """The lines of these orders, in their order, by order id."""
+    lines: dict[int, list[OrderLine]] = {}
+    for condition in in_conditions(session, OrderLine.order_id, sorted(set(order_ids)), BigInteger):
+        for line in session.scalars(select(OrderLine).where(condition).order_by(OrderLine.line_no)):
+            lines.setdefault(line.order_id, []).append(line)
+    return lines

@@ -8,20 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
-from orderly.catalog.models import Product
-from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Level, StockKey
-from orderly.inventory.models import Warehouse
 from orderly.orders.models import Order, OrderLine
 from orderly.review import repository as repo
-from orderly.review.facts import Subject
+from orderly.review.domain.view import Subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +60,10 @@ def catalog_facts(
     wanted = set(product_ids)
     parts = dict(parts) if parts is not None else catalog_repo.bundle_parts(session, wanted)
     every = wanted | {c for components in parts.values() for c, _ in components}
-    rows = session.execute(
-        select(Product.id, Product.sku, Product.category).where(Product.id.in_(sorted(every)))
-    ).all()
+    rows = repo.product_facts(session, every)
     skus = {pid: sku for pid, sku, _ in rows}
     presale = {skus[pid]: until for pid, until in repo.presale_until(session, every, utcnow()).items()}
     return CatalogFacts(skus, {pid: cat for pid, _, cat in rows}, parts, presale)
-
-
-def warehouse_codes(session: Session) -> dict[int, str]:
-    query = select(Warehouse.id, Warehouse.code).where(Warehouse.active.is_(True))
-    return dict(session.execute(query).all())
 
 
 def available_by_sku(
@@ -86,10 +75,6 @@ def available_by_sku(
         if pid in skus and wid in codes:
             out.setdefault(skus[pid], {})[codes[wid]] = level.available
     return out
-
-
-def channel_by_shop(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Shop.code, Shop.channel)).all())
 
 
 def order_dict(order: Order, shop: str, lines: Sequence[OrderLine]) -> dict[str, Any]:
@@ -135,15 +120,10 @@ def subjects_for_orders(
     session: Session, orders: Sequence[Order]
 ) -> tuple[list[Subject], dict[str, dict[str, int]], tuple[str, ...], Mapping[str, datetime]]:
     """Subjects for stored orders, with the stock as it stands now and the warehouses in order."""
-    ids = [o.id for o in orders]
-    lines: dict[int, list[OrderLine]] = {}
-    for line in session.scalars(
-        select(OrderLine).where(OrderLine.order_id.in_(ids)).order_by(OrderLine.line_no)
-    ):
-        lines.setdefault(line.order_id, []).append(line)
+    lines = repo.order_lines(session, [o.id for o in orders])
     facts = catalog_facts(session, {line.product_id for group in lines.values() for line in group})
-    shops = dict(session.execute(select(Shop.id, Shop.code)).all())
-    channels = channel_by_shop(session)
+    shops = repo.shop_codes(session)
+    channels = repo.channel_by_shop(session)
     subjects = []
     for order in orders:
         shop = shops[order.shop_id]
@@ -160,7 +140,7 @@ def subjects_for_orders(
                 order_id=order.id,
             )
         )
-    codes = warehouse_codes(session)
+    codes = repo.warehouse_codes(session)
     order_ids = inventory_repo.active_warehouse_ids(session)
     levels = {
         key: level
