@@ -2,7 +2,7 @@
 (stock taken, an order held by a person or cancelled) is what counts. On both databases.
 
 The window between the look and the lock is opened where the look reads stock without locking
-(``inventory.repository.lock_levels(..., lock=False)``), as another writer would use it."""
+(``inventory.repository.read_levels``), as another writer would use it."""
 
 from __future__ import annotations
 
@@ -30,22 +30,17 @@ def _between_look_and_lock(
 ) -> Iterator[None]:
     """Runs ``meanwhile`` once the unlocked look has read the stock, before anything is locked; the
     look sees 100 more units of everything than there are (someone took them since)."""
-    real = inventory_repo.lock_levels
+    real = inventory_repo.read_levels
     looks: list[bool] = []
 
-    def look_then_change(s: Session, product_ids: object, *, lock: bool = True) -> object:
-        found = real(s, product_ids, lock=lock)  # type: ignore[arg-type]
-        if lock:
-            return found
+    def look_then_change(s: Session, product_ids: object) -> object:
+        found = real(s, product_ids)  # type: ignore[arg-type]
         looks.append(True)
         if meanwhile is not None:
             meanwhile(session)
-        return {
-            key: (row_id, Level(lv.on_hand + 100, lv.reserved, lv.safety))
-            for key, (row_id, lv) in found.items()
-        }
+        return {key: Level(lv.on_hand + 100, lv.reserved, lv.safety) for key, lv in found.items()}
 
-    monkeypatch.setattr(inventory_repo, "lock_levels", look_then_change)
+    monkeypatch.setattr(inventory_repo, "read_levels", look_then_change)
     yield
     assert looks, "release_waiting no longer looks before it locks: this test must find the new window"
 

@@ -372,20 +372,15 @@ def test_a_plan_made_on_stale_stock_is_corrected_under_the_lock(
     from orderly.inventory.domain import Level
 
     setup_catalog(factory, {"SKU-1": 5})
-    real = inventory_repo.lock_levels
+    real = inventory_repo.read_levels
     unlocked_reads: list[bool] = []
 
-    def stale(session: Session, product_ids: object, *, lock: bool = True) -> object:
-        found = real(session, product_ids, lock=lock)  # type: ignore[arg-type]
-        if not lock:  # what the planner saw before someone else took the stock
-            unlocked_reads.append(True)
-            return {
-                key: (row_id, Level(level.on_hand + 100, level.reserved, level.safety))
-                for key, (row_id, level) in found.items()
-            }
-        return found
+    def stale(session: Session, product_ids: object) -> object:
+        found = real(session, product_ids)  # type: ignore[arg-type]
+        unlocked_reads.append(True)  # what the planner saw before someone else took the stock
+        return {key: Level(level.on_hand + 100, level.reserved, level.safety) for key, level in found.items()}
 
-    monkeypatch.setattr(inventory_repo, "lock_levels", stale)
+    monkeypatch.setattr(inventory_repo, "read_levels", stale)
     report = ingest_batch(factory, [order(("SKU-1", 1), placed=n) for n in range(10)])
 
     assert unlocked_reads == [True]  # planned once on the stale figures, corrected under the lock

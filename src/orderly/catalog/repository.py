@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
 from orderly.core.db import chunks
+
+
+def product_by_sku(session: Session, sku: str) -> Row[int, bool] | None:
+    """(id, is_bundle) of the product with this SKU."""
+    return session.execute(select(Product.id, Product.is_bundle).where(Product.sku == sku)).first()
+
+
+def products_page(session: Session, *, after_id: int, limit: int) -> list[Row[int, str, str, bool]]:
+    """(id, sku, name, is_bundle) of the products after ``after_id``, in the order they were created."""
+    query = (
+        select(Product.id, Product.sku, Product.name, Product.is_bundle)
+        .where(Product.id > after_id)
+        .order_by(Product.id)
+        .limit(limit)
+    )
+    return list(session.execute(query).all())
 
 
 def product_ids_by_sku(session: Session, skus: Iterable[str]) -> dict[str, int]:
@@ -67,3 +84,14 @@ def bundles_containing(session: Session, component_ids: Iterable[int]) -> set[in
         query = select(BundleComponent.bundle_id).where(BundleComponent.component_id.in_(part))
         found.update(session.scalars(query))
     return found
+
+
+def presale_products(session: Session, *, now: datetime) -> set[int]:
+    """Products whose presale date is still ahead."""
+    return set(session.scalars(select(Product.id).where(Product.presale_until > now)))
+
+
+def presale_products_due(session: Session, *, now: datetime) -> list[int]:
+    """Products whose presale date has passed."""
+    query = select(Product.id).where(Product.presale_until.is_not(None), Product.presale_until <= now)
+    return list(session.scalars(query))

@@ -6,12 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Column, Table
-from sqlalchemy import select
 
-from orderly.catalog.models import Product
 from orderly.cli.common import NUMBERS, actor, err, out, unit_of_work
 from orderly.inventory import service as inventory
-from orderly.inventory.models import Warehouse
 from orderly.inventory.schemas import StockOut
 
 stock_app = typer.Typer(help="Stock levels, movements and the ledger check.", no_args_is_help=True)
@@ -134,12 +131,6 @@ def verify(
     """Check every stock level against the ledger; exit code 1 when they differ and were not repaired."""
     with unit_of_work(read_only=not repair) as session:
         drifts = inventory.verify(session, repair=repair, actor=actor())
-        products = {d.product_id for d in drifts}
-        warehouses = {d.warehouse_id for d in drifts}
-        skus = dict(session.execute(select(Product.id, Product.sku).where(Product.id.in_(products))).all())
-        codes = dict(
-            session.execute(select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_(warehouses))).all()
-        )
     if not drifts:
         out.print("All stock levels match the ledger.", style="green")
         return
@@ -152,8 +143,8 @@ def verify(
     )
     for d in drifts:
         table.add_row(
-            skus.get(d.product_id, f"#{d.product_id}"),
-            codes.get(d.warehouse_id, f"#{d.warehouse_id}"),
+            d.sku or f"#{d.product_id}",
+            d.warehouse or f"#{d.warehouse_id}",
             "/".join(map(str, d.level)),
             "/".join(map(str, d.ledger)),
         )

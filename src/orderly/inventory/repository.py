@@ -1,4 +1,5 @@
-"""All inventory queries. ``lock_levels`` is the one place stock rows are locked, always in id order."""
+"""All inventory queries. Levels are read with ``read_levels`` (no lock) and locked with ``lock_levels``
+(or ``lock_all_levels``), the only places stock rows are locked, always in id order."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import Rows, chunks, insert_rows, update_rows
 from orderly.inventory.domain import Level, StockKey
@@ -21,29 +23,89 @@ def active_warehouse_ids(session: Session) -> list[int]:
     return list(session.scalars(query))
 
 
+def warehouses_in_order(session: Session) -> list[Warehouse]:
+    """Every warehouse, in the order allocation tries them: by priority, then id."""
+    return list(session.scalars(select(Warehouse).order_by(Warehouse.priority, Warehouse.id)))
+
+
+def warehouse_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(Warehouse.id).where(Warehouse.code == code))
+
+
+def lock_warehouse(session: Session, code: str) -> Warehouse | None:
+    return session.scalar(select(Warehouse).where(Warehouse.code == code).with_for_update())
+
+
+def products_stocked_in(session: Session, warehouse_id: int) -> list[int]:
+    """The products with a level in the warehouse (whatever its figures)."""
+    query = select(StockLevel.product_id).where(StockLevel.warehouse_id == warehouse_id)
+    return sorted(session.scalars(query))
+
+
+def skus_stocked_in(session: Session, warehouse_id: int, *, limit: int) -> list[str]:
+    query = (
+        select(Product.sku)
+        .join(StockLevel, StockLevel.product_id == Product.id)
+        .where(StockLevel.warehouse_id == warehouse_id)
+        .order_by(Product.sku)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def warehouses_stocking(session: Session, product_id: int) -> list[str]:
+    """The codes of the warehouses with a level of the product, by code."""
+    query = (
+        select(Warehouse.code)
+        .join(StockLevel, StockLevel.warehouse_id == Warehouse.id)
+        .where(StockLevel.product_id == product_id)
+        .order_by(Warehouse.code)
+    )
+    return list(session.scalars(query))
+
+
+def levels_by_warehouse(session: Session, product_id: int) -> list[tuple[str, Level]]:
+    """(warehouse code, level) of one product, in the order allocation tries the warehouses."""
+    query = (
+        select(Warehouse.code, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id == product_id)
+        .order_by(Warehouse.priority, Warehouse.id)
+    )
+    return [(code, Level(a, b, c)) for code, a, b, c in session.execute(query).all()]
+
+
 def warehouse_codes(session: Session) -> dict[int, str]:
     """Every warehouse's code by id, for messages people read (the table is small)."""
     rows = session.execute(select(Warehouse.id, Warehouse.code))
     return {warehouse_id: code for warehouse_id, code in rows}
 
 
-def lock_levels(
-    session: Session, product_ids: Iterable[int], *, lock: bool = True
-) -> dict[StockKey, tuple[int, Level]]:
+def read_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, Level]:
+    """The levels of these products (all warehouses) as they stand, without locking: a plan made on
+    them is checked again under :func:`lock_levels` before anything is booked."""
+    found: dict[StockKey, Level] = {}
+    for part in chunks(sorted(set(product_ids))):
+        found.update(
+            (key, level) for key, (_, level) in _levels(session, StockLevel.product_id.in_(part)).items()
+        )
+    return found
+
+
+def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, tuple[int, Level]]:
     """Lock every level of these products (all warehouses) and return ``(row id, level)`` by key.
 
     Rows are locked in primary-key order by every caller, so two transactions that need overlapping
     stock queue behind each other instead of deadlocking. On SQLite the transaction already holds the
-    database's write lock (``BEGIN IMMEDIATE``). With ``lock`` false the levels are only read: a plan
-    made on them must be checked again under the lock before anything is booked.
+    database's write lock (``BEGIN IMMEDIATE``).
     """
     found: dict[StockKey, tuple[int, Level]] = {}
     for part in chunks(sorted(set(product_ids))):
-        found.update(_levels(session, StockLevel.product_id.in_(part), lock=lock))
+        found.update(_levels(session, StockLevel.product_id.in_(part), lock=True))
     return found
 
 
-def _levels(session: Session, where: Any, *, lock: bool) -> dict[StockKey, tuple[int, Level]]:
+def _levels(session: Session, where: Any, *, lock: bool = False) -> dict[StockKey, tuple[int, Level]]:
     query = select(
         StockLevel.id,
         StockLevel.product_id,
@@ -129,5 +191,10 @@ def ledger_totals(session: Session) -> dict[StockKey, Level]:
     return {(pid, wid): Level(int(a), int(b), int(c)) for pid, wid, a, b, c in session.execute(query).all()}
 
 
-def all_levels(session: Session, *, lock: bool = False) -> dict[StockKey, tuple[int, Level]]:
-    return _levels(session, None, lock=lock)
+def read_all_levels(session: Session) -> dict[StockKey, Level]:
+    return {key: level for key, (_, level) in _levels(session, None).items()}
+
+
+def lock_all_levels(session: Session) -> dict[StockKey, tuple[int, Level]]:
+    """Every level row, locked in id order (``stock verify --repair``)."""
+    return _levels(session, None, lock=True)

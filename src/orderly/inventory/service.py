@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
-from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
-from orderly.inventory.models import StockLevel, Warehouse
+from orderly.inventory.models import Warehouse
 from orderly.inventory.schemas import StockOut, StockRowOut, WarehouseIn, WarehouseOut, WarehouseUpdate
 from orderly.jobs.service import NewJob, enqueue
 
@@ -35,9 +33,10 @@ class StockBook:
     becomes one ledger row and one delta on the level row, written together by :meth:`flush`.
     """
 
-    def __init__(self, session: Session, product_ids: Iterable[int]) -> None:
+    def __init__(self, session: Session, locked: dict[StockKey, tuple[int, Level]]) -> None:
+        """``locked``: the level rows as :func:`repository.lock_levels` locked them."""
         self.session = session
-        self._rows = repo.lock_levels(session, product_ids)
+        self._rows = locked
         self._ledger: list[tuple[Any, ...]] = []  # in repo.LEDGER_COLUMNS order
         self._deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
         self.now = utcnow()
@@ -140,12 +139,12 @@ def _figure(sku: str, warehouse: str, level: Level) -> StockOut:
 
 
 def _resolve(session: Session, sku: str, warehouse_code: str) -> tuple[int, int]:
-    product = session.execute(select(Product.id, Product.is_bundle).where(Product.sku == sku)).first()
+    product = catalog_repo.product_by_sku(session, sku)
     if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
     if product.is_bundle:
         raise DomainError(f"{sku!r} is a bundle: its stock is that of its components", field="sku")
-    warehouse_id = session.scalar(select(Warehouse.id).where(Warehouse.code == warehouse_code))
+    warehouse_id = repo.warehouse_id(session, warehouse_code)
     if warehouse_id is None:
         raise NotFound(f"unknown warehouse {warehouse_code!r}", field="warehouse")
     return product.id, warehouse_id
@@ -163,7 +162,7 @@ def move_stock(
     """Apply one manual movement (receipt, adjustment, count, safety) under the level's lock."""
     product_id, warehouse_id = _resolve(session, sku, warehouse_code)
     repo.ensure_level(session, product_id, warehouse_id)
-    book = StockBook(session, [product_id])
+    book = StockBook(session, repo.lock_levels(session, [product_id]))
     key = (product_id, warehouse_id)
     book.record(key, make_movement(book.level(key)), actor=actor, reason=reason)
     book.flush()
@@ -202,16 +201,10 @@ def set_safety(
 
 
 def stock_of(session: Session, sku: str) -> list[StockOut]:
-    product_id = session.scalar(select(Product.id).where(Product.sku == sku))
-    if product_id is None:
+    product = catalog_repo.product_by_sku(session, sku)
+    if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
-    query = (
-        select(Warehouse.code, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.product_id == product_id)
-        .order_by(Warehouse.priority, Warehouse.id)
-    )
-    return [_figure(sku, code, Level(a, b, c)) for code, a, b, c in session.execute(query).all()]
+    return [_figure(sku, code, level) for code, level in repo.levels_by_warehouse(session, product.id)]
 
 
 def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
@@ -219,30 +212,23 @@ def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
     wanted = set(product_ids)
     parts = catalog_repo.bundle_parts(session, wanted)
     needed = wanted | {component for components in parts.values() for component, _ in components}
-    levels = {key: level for key, (_, level) in repo.lock_levels(session, needed, lock=False).items()}
+    levels = repo.read_levels(session, needed)
     return domain.sellable(wanted, parts, levels, set(repo.active_warehouse_ids(session)))
 
 
 def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list[StockRowOut]:
     """Every SKU in the order it was created, with its figures per warehouse and what can be sold."""
-    products = session.execute(
-        select(Product.id, Product.sku, Product.name, Product.is_bundle)
-        .where(Product.id > after_id)
-        .order_by(Product.id)
-        .limit(limit)
-    ).all()
+    products = catalog_repo.products_page(session, after_id=after_id, limit=limit)
     ids = [p.id for p in products]
-    levels = repo.lock_levels(session, ids, lock=False)
-    warehouses = session.execute(
-        select(Warehouse.id, Warehouse.code).order_by(Warehouse.priority, Warehouse.id)
-    ).all()
+    levels = repo.read_levels(session, ids)
+    warehouses = repo.warehouses_in_order(session)
     can_sell = sellable(session, ids)
     rows = []
     for product in products:
         figures = [
-            _figure(product.sku, code, levels[(product.id, wid)][1])
-            for wid, code in warehouses
-            if (product.id, wid) in levels
+            _figure(product.sku, w.code, levels[(product.id, w.id)])
+            for w in warehouses
+            if (product.id, w.id) in levels
         ]
         rows.append(
             StockRowOut(
@@ -269,6 +255,8 @@ class Drift:
     warehouse_id: int
     level: tuple[int, int, int]
     ledger: tuple[int, int, int]
+    sku: str | None = None
+    warehouse: str | None = None
 
 
 def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
@@ -276,11 +264,15 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
 
     The ledger is the record of what happened, so it wins: the level rows are rewritten under lock.
     """
-    levels = repo.all_levels(session, lock=repair)
+    levels = (
+        {key: level for key, (_, level) in repo.lock_all_levels(session).items()}
+        if repair
+        else repo.read_all_levels(session)
+    )
     totals = repo.ledger_totals(session)
     drifts: list[Drift] = []
     for key in sorted(set(levels) | set(totals)):
-        current = levels[key][1] if key in levels else Level()
+        current = levels.get(key, Level())
         expected = totals.get(key, Level())
         if (current.on_hand, current.reserved, current.safety) != (
             expected.on_hand,
@@ -295,13 +287,17 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
                     (expected.on_hand, expected.reserved, expected.safety),
                 )
             )
+    if drifts:  # named for people
+        skus = catalog_repo.skus_of(session, {d.product_id for d in drifts})
+        codes = repo.warehouse_codes(session)
+        drifts = [replace(d, sku=skus.get(d.product_id), warehouse=codes.get(d.warehouse_id)) for d in drifts]
     if repair and drifts:
         now = utcnow()
         for drift in drifts:
             key = (drift.product_id, drift.warehouse_id)
             if key not in levels:
                 repo.ensure_level(session, *key)
-        fresh = repo.all_levels(session, lock=True)
+        fresh = repo.lock_all_levels(session)
         repo.apply_deltas(
             session,
             {
@@ -325,12 +321,11 @@ def create_warehouse(session: Session, data: WarehouseIn) -> WarehouseOut:
 
 
 def list_warehouses(session: Session) -> list[WarehouseOut]:
-    query = select(Warehouse).order_by(Warehouse.priority, Warehouse.id)
-    return [WarehouseOut.model_validate(w) for w in session.scalars(query)]
+    return [WarehouseOut.model_validate(w) for w in repo.warehouses_in_order(session)]
 
 
 def _warehouse(session: Session, code: str) -> Warehouse:
-    warehouse = session.scalar(select(Warehouse).where(Warehouse.code == code).with_for_update())
+    warehouse = repo.lock_warehouse(session, code)
     if warehouse is None:
         raise NotFound(f"unknown warehouse {code!r}", field="code")
     return warehouse
@@ -345,9 +340,7 @@ def update_warehouse(session: Session, code: str, data: WarehouseUpdate) -> Ware
         setattr(warehouse, name, value)
     session.flush()
     if "active" in changes:  # what the shops are offered changed with it
-        held = session.scalars(
-            select(StockLevel.product_id).where(StockLevel.warehouse_id == warehouse.id)
-        ).all()
+        held = repo.products_stocked_in(session, warehouse.id)
         if held:
             enqueue(session, [NewJob(STOCK_CHANGED, {"product_ids": sorted(held)})])
     return WarehouseOut.model_validate(warehouse)
@@ -357,13 +350,7 @@ def delete_warehouse(session: Session, code: str) -> None:
     """Delete a warehouse nothing refers to; otherwise refuse, naming what does."""
     warehouse = _warehouse(session, code)
     # Stock levels are never deleted and every ledger row and reservation has one: they stand for both.
-    skus = session.scalars(
-        select(Product.sku)
-        .join(StockLevel, StockLevel.product_id == Product.id)
-        .where(StockLevel.warehouse_id == warehouse.id)
-        .order_by(Product.sku)
-        .limit(6)
-    ).all()
+    skus = repo.skus_stocked_in(session, warehouse.id, limit=6)
     if skus:
         named = ", ".join(skus[:5]) + (" and more" if len(skus) > 5 else "")
         raise Conflict(

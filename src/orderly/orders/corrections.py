@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
-from orderly.core.errors import Conflict, DomainError, NotFound
+from orderly.core.errors import Conflict, DomainError
 from orderly.orders import holds, search
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import CLOSED, PERSONS_HOLDS, OrderStatus, check_transition, with_address_hold
@@ -45,9 +44,7 @@ def _shown(value: Any) -> str:
 def correct_address(session: Session, order_id: int, data: AddressCorrectionIn, *, actor: str) -> Order:
     """Change the parts of the shipping address sent, record who changed what, and review the order
     again; returns the order as it now stands."""
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-    if order is None:
-        raise NotFound(f"no order {order_id}")
+    order = order_repo.lock_order(session, order_id)
     if order.status in _FIXED:
         raise Conflict(f"order {order_id} is {order.status}: its address can no longer be corrected")
     sent = data.model_dump(exclude_unset=True, exclude={"note"})

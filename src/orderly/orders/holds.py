@@ -7,34 +7,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
-from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
-from orderly.core.errors import InvalidTransition, NotFound
+from orderly.core.errors import InvalidTransition
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition, shortage_hold
-from orderly.orders.models import Order, OrderLine
+from orderly.orders.models import Order
 
 RECHECK_BATCH = 500  # held orders re-checked per job, oldest first
 
 
-def _locked(session: Session, order_id: int) -> Order:
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-    if order is None:
-        raise NotFound(f"no order {order_id}")
-    return order
-
-
 def hold_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
     """A person holds an order; it keeps any stock it reserved, and only a person releases it."""
-    order = _locked(session, order_id)
+    order = order_repo.lock_order(session, order_id)
     before = order.status
     if before != OrderStatus.ON_HOLD:
         check_transition(OrderStatus(before), OrderStatus.ON_HOLD)
@@ -49,7 +40,7 @@ def hold_order(session: Session, order_id: int, *, actor: str, note: str) -> Ord
 def release_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
     """A person releases a held order with a note: every hold is lifted. The order ships with the stock
     it kept, or reserves stock now; when stock is short it waits, held for stock only."""
-    order = _locked(session, order_id)
+    order = order_repo.lock_order(session, order_id)
     if order.status != OrderStatus.ON_HOLD:
         raise InvalidTransition(f"order {order_id} is {order.status}, not on hold: nothing to release")
     lifted = ", ".join(sorted({h["reason"] for h in order.holds})) or "none"
@@ -67,7 +58,9 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
     now = utcnow()
     held = inventory_repo.reserved_by_order(session, [o.id for o in orders])
     needs = _needs(session, [o.id for o in orders if o.id not in held])
-    book = StockBook(session, {pid for by in needs.values() for pid in by})
+    book = StockBook(
+        session, inventory_repo.lock_levels(session, {pid for by in needs.values() for pid in by})
+    )
     warehouses = inventory_repo.active_warehouse_ids(session)
     warehouse_codes = inventory_repo.warehouse_codes(session)
     waiting = sorted((o for o in orders if o.id not in held), key=lambda o: (o.placed_at, o.id))
@@ -117,14 +110,11 @@ def _only_stock(holds: list[dict[str, Any]]) -> bool:
 
 def _unreleased_presale(session: Session, order_ids: list[int]) -> set[int]:
     """Those of these orders that need a presale item (itself or in a bundle) not yet released."""
-    presale = set(session.scalars(select(Product.id).where(Product.presale_until > utcnow())))
+    presale = catalog_repo.presale_products(session, now=utcnow())
     if not presale:
         return set()
     presale |= catalog_repo.bundles_containing(session, presale)
-    query = select(OrderLine.order_id).where(
-        OrderLine.order_id.in_(order_ids), OrderLine.product_id.in_(presale)
-    )
-    return set(session.scalars(query))
+    return order_repo.orders_needing(session, order_ids, presale)
 
 
 def release_waiting(
@@ -133,26 +123,17 @@ def release_waiting(
     """Release, oldest first, orders that only wait for stock (held for stock, a presale date that
     has passed, or approved as backorders), among those needing these products (all when None).
     Returns how many were released."""
-    query = select(Order.id, Order.holds).where(
-        or_(
-            Order.status == OrderStatus.ON_HOLD,
-            (Order.status == OrderStatus.APPROVED) & Order.warehouse_id.is_(None),
-        )
-    )
+    needing: set[int] | None = None
     if product_ids is not None:
         products = set(product_ids)
-        bundles = catalog_repo.bundles_containing(session, products)
-        lines = select(OrderLine.order_id).where(OrderLine.product_id.in_(products | bundles))
-        query = query.where(Order.id.in_(lines))
-    rows = session.execute(query.order_by(Order.placed_at, Order.id).limit(RECHECK_BATCH * 4)).all()
+        needing = products | catalog_repo.bundles_containing(session, products)
+    rows = order_repo.waiting_for_stock(session, needing, limit=RECHECK_BATCH * 4)
     looked = [order_id for order_id, holds in rows if _only_stock(holds)]
     waiting_for_date = _unreleased_presale(session, looked)
     candidates = _fillable(session, [order_id for order_id in looked if order_id not in waiting_for_date])
     if not candidates:
         return 0
-    locked = list(
-        session.scalars(select(Order).where(Order.id.in_(candidates)).order_by(Order.id).with_for_update())
-    )
+    locked = order_repo.lock_orders(session, candidates)
     # Another transaction may have changed them between the look and the lock.
     locked = [
         o
@@ -181,12 +162,7 @@ def _fillable(session: Session, order_ids: list[int]) -> list[int]:
     they are locked and tried; the allocation under the locks decides."""
     kept = inventory_repo.reserved_by_order(session, order_ids)  # held with their stock: nothing to find
     needs = _needs(session, [i for i in order_ids if i not in kept])
-    levels = {
-        key: level
-        for key, (_, level) in inventory_repo.lock_levels(
-            session, {pid for by in needs.values() for pid in by}, lock=False
-        ).items()
-    }
+    levels = inventory_repo.read_levels(session, {pid for by in needs.values() for pid in by})
     warehouses = inventory_repo.active_warehouse_ids(session)
     plan = allocate([Demand(i, needs[i], None, True) for i in order_ids if i not in kept], levels, warehouses)
     fillable = {cast(int, a.order_key) for a in plan if a.ok} | set(kept)
@@ -195,5 +171,4 @@ def _fillable(session: Session, order_ids: list[int]) -> list[int]:
 
 def presale_due(session: Session) -> list[int]:
     """Products whose presale date has passed and that held orders may be waiting for."""
-    query = select(Product.id).where(Product.presale_until.is_not(None), Product.presale_until <= utcnow())
-    return list(session.scalars(query))
+    return catalog_repo.presale_products_due(session, now=utcnow())

@@ -631,10 +631,7 @@ class _Plan:
         # concurrent writers wait on them briefly. Under the lock the plan is made again on the locked
         # figures, and the few orders whose outcome changed (another writer took or gave stock
         # meanwhile) are corrected before anything is booked.
-        snapshot = {
-            key: level
-            for key, (_, level) in inventory_repo.lock_levels(session, stock_products, lock=False).items()
-        }
+        snapshot = inventory_repo.read_levels(session, stock_products)
         # Every order that is planned is reviewed first: the rules decide holds, warehouses and splits.
         self.review = review_for_ingest(
             session,
@@ -673,7 +670,7 @@ class _Plan:
         self._write_updates(guessed, update_status)
         self.review.record(session, self.ids, [c.key for c in self.fresh])
 
-        book = StockBook(session, stock_products)
+        book = StockBook(session, inventory_repo.lock_levels(session, stock_products))
         moved = book.snapshot() != seen  # nobody booked stock since the read: the guess is exact
         for order_id, gone in shipments:
             book.ship(gone, order_id, self.actor, "shipped on the platform, outside the hub")

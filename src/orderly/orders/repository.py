@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from orderly.core.db import (
     select_by_keys,
     update_rows,
 )
+from orderly.core.errors import NotFound
+from orderly.orders.domain import OrderStatus
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
@@ -83,6 +85,58 @@ def find_known(
         (shop_id, external_id): KnownOrder(order_id, status, as_utc(updated), holds or [], digest)
         for order_id, shop_id, external_id, status, updated, holds, digest in rows
     }
+
+
+def lock_orders(session: Session, order_ids: Iterable[int]) -> list[Order]:
+    """Lock these orders, in id order like every writer (orders first, then stock), and return them as
+    they stand now. The one place order rows are locked."""
+    found: list[Order] = []
+    for part in chunks(sorted(set(order_ids))):
+        query = (
+            select(Order)
+            .where(Order.id.in_(part))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found.extend(session.scalars(query))
+    return found
+
+
+def lock_order(session: Session, order_id: int) -> Order:
+    found = lock_orders(session, [order_id])
+    if not found:
+        raise NotFound(f"no order {order_id}")
+    return found[0]
+
+
+def waiting_for_stock(session: Session, product_ids: set[int] | None, *, limit: int) -> list[tuple[int, Any]]:
+    """(id, holds) of held orders and backorders (approved, no warehouse), oldest placed first; only
+    those with a line of these products when given."""
+    query = select(Order.id, Order.holds).where(
+        or_(
+            Order.status == OrderStatus.ON_HOLD,
+            (Order.status == OrderStatus.APPROVED) & Order.warehouse_id.is_(None),
+        )
+    )
+    if product_ids is not None:
+        lines = select(OrderLine.order_id).where(OrderLine.product_id.in_(product_ids))
+        query = query.where(Order.id.in_(lines))
+    return [
+        (order_id, holds)
+        for order_id, holds in session.execute(query.order_by(Order.placed_at, Order.id).limit(limit))
+    ]
+
+
+def orders_needing(session: Session, order_ids: list[int], product_ids: set[int]) -> set[int]:
+    """Those of these orders with a line of any of these products."""
+    found: set[int] = set()
+    for part in chunks(sorted(set(order_ids))):
+        query = select(OrderLine.order_id).where(
+            OrderLine.order_id.in_(part), OrderLine.product_id.in_(product_ids)
+        )
+        found.update(session.scalars(query))
+    return found
 
 
 def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:
@@ -189,8 +243,18 @@ def orders_with_sku(sku: str) -> Any:
     )
 
 
-def add_event(session: Session, order: Order, kind: str, before: str, actor: str, message: str) -> None:
-    """A line in the order's history: what happened, from which status to its status now, by whom."""
+def add_event(
+    session: Session,
+    order: Order,
+    kind: str,
+    before: str,
+    actor: str,
+    message: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """A line in the order's history: what happened, from which status to its status now, by whom;
+    at the order's last change unless said."""
     session.add(
         OrderEvent(
             order_id=order.id,
@@ -199,6 +263,39 @@ def add_event(session: Session, order: Order, kind: str, before: str, actor: str
             to_status=order.status,
             actor=actor,
             message=message,
-            created_at=order.updated_at,
+            created_at=at or order.updated_at,
         )
     )
+
+
+def rejections_page(
+    session: Session, *, status: str | None, after_id: int, limit: int
+) -> list[IngestRejection]:
+    query = (
+        select(IngestRejection).where(IngestRejection.id > after_id).order_by(IngestRejection.id).limit(limit)
+    )
+    if status:
+        query = query.where(IngestRejection.status == status)
+    return list(session.scalars(query))
+
+
+def open_rejection_payloads(session: Session, ids: Sequence[int] | None) -> list[tuple[int, Any]]:
+    """(id, payload) of the open rejections (all, or those of ``ids``), by id."""
+    query = select(IngestRejection.id, IngestRejection.payload).where(IngestRejection.status == "open")
+    if ids is not None:
+        query = query.where(IngestRejection.id.in_(list(ids)))
+    return [(row_id, payload) for row_id, payload in session.execute(query.order_by(IngestRejection.id))]
+
+
+def count_replay(
+    session: Session, rejection_id: int, now: datetime, *, resolved: tuple[int | None, Any] | None
+) -> None:
+    """Count a replay of the rejection; ``resolved``: (the order, the payload that went in)."""
+    values: dict[str, Any] = {"attempts": IngestRejection.attempts + 1, "updated_at": now}
+    if resolved is not None:
+        values |= {"status": "resolved", "order_id": resolved[0], "payload": resolved[1]}
+    session.execute(update(IngestRejection).where(IngestRejection.id == rejection_id).values(values))
+
+
+def get_rejection(session: Session, rejection_id: int) -> IngestRejection | None:
+    return session.get(IngestRejection, rejection_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.clock import utcnow
@@ -13,37 +12,26 @@ from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.service import StockBook
+from orderly.orders import repository as order_repo
 from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, OrderStatus, check_transition
 from orderly.orders.ingest import IngestReport, ingest_batch
-from orderly.orders.models import IngestRejection, Order, OrderEvent
+from orderly.orders.models import IngestRejection, Order
 
 
 def cancel_order(session: Session, order_id: int, *, actor: str, reason: str) -> Order:
     """Cancel in the hub (a person's decision); any reserved stock goes back to the pool."""
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
-    if order is None:
-        raise NotFound(f"no order {order_id}")
+    order = order_repo.lock_order(session, order_id)
     current = OrderStatus(order.status)
     check_transition(current, OrderStatus.CANCELLED)
     if current in HOLDS_RESERVATION:
         held = inventory_repo.reserved_by_order(session, [order_id]).get(order_id, {})
-        book = StockBook(session, {pid for pid, _ in held})
+        book = StockBook(session, inventory_repo.lock_levels(session, {pid for pid, _ in held}))
         book.release(held, order_id, actor, reason)
         book.flush()
     order.status = OrderStatus.CANCELLED
     order.holds = []
     order.updated_at = utcnow()
-    session.add(
-        OrderEvent(
-            order_id=order_id,
-            kind="cancelled",
-            from_status=current,
-            to_status=OrderStatus.CANCELLED,
-            actor=actor,
-            message=reason,
-            created_at=order.updated_at,
-        )
-    )
+    order_repo.add_event(session, order, "cancelled", current, actor, reason)
     session.flush()
     return order
 
@@ -54,24 +42,15 @@ def cancel_from_platform(session: Session, shop_id: int, external_id: str, *, ac
     Returns whether the order was cancelled now. An order already closed (shipped, delivered...) keeps
     its status and the cancellation is noted in its history for a person to look at.
     """
-    order = session.scalar(
-        select(Order).where(Order.shop_id == shop_id, Order.external_id == external_id).with_for_update()
-    )
-    if order is None or order.status == OrderStatus.CANCELLED:
+    known = order_repo.find_known(session, [(shop_id, external_id)]).get((shop_id, external_id))
+    if known is None:
+        return False
+    order = order_repo.lock_order(session, known.id)
+    if order.status == OrderStatus.CANCELLED:
         return False
     if OrderStatus(order.status) in CLOSED:
         note = f"the platform reports a cancellation but the order is already {order.status}"
-        session.add(
-            OrderEvent(
-                order_id=order.id,
-                kind="updated",
-                from_status=order.status,
-                to_status=order.status,
-                actor=actor,
-                message=note,
-                created_at=utcnow(),
-            )
-        )
+        order_repo.add_event(session, order, "updated", order.status, actor, note, at=utcnow())
         return False
     cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
     return True
@@ -80,12 +59,7 @@ def cancel_from_platform(session: Session, shop_id: int, external_id: str, *, ac
 def list_rejections(
     session: Session, *, status: str | None = "open", after_id: int = 0, limit: int = 100
 ) -> list[IngestRejection]:
-    query = (
-        select(IngestRejection).where(IngestRejection.id > after_id).order_by(IngestRejection.id).limit(limit)
-    )
-    if status:
-        query = query.where(IngestRejection.status == status)
-    return list(session.scalars(query))
+    return order_repo.rejections_page(session, status=status, after_id=after_id, limit=limit)
 
 
 def replay_rejections(
@@ -102,10 +76,7 @@ def replay_rejections(
     its new reason.
     """
     with transaction(factory) as s:
-        query = select(IngestRejection.id, IngestRejection.payload).where(IngestRejection.status == "open")
-        if ids is not None:
-            query = query.where(IngestRejection.id.in_(list(ids)))
-        rows: list[tuple[int, Any]] = [(i, p) for i, p in s.execute(query.order_by(IngestRejection.id))]
+        rows = order_repo.open_rejection_payloads(s, ids)
     if ids is not None and len(rows) != len(set(ids)):
         missing = sorted(set(ids) - {row_id for row_id, _ in rows})
         raise NotFound(f"no open rejection(s) {', '.join(map(str, missing))}")
@@ -119,16 +90,14 @@ def replay_rejections(
     now = utcnow()
     with transaction(factory) as s:
         for item, (row_id, body) in zip(report.items, rows, strict=True):
-            values: dict[str, Any] = {"attempts": IngestRejection.attempts + 1, "updated_at": now}
-            if item.outcome != "rejected":
-                values |= {"status": "resolved", "order_id": item.order_id, "payload": body}
-            s.execute(update(IngestRejection).where(IngestRejection.id == row_id).values(values))
+            resolved = None if item.outcome == "rejected" else (item.order_id, body)
+            order_repo.count_replay(s, row_id, now, resolved=resolved)
             item.rejection_id = row_id
     return report
 
 
 def discard_rejection(session: Session, rejection_id: int, *, actor: str) -> None:
-    row = session.get(IngestRejection, rejection_id)
+    row = order_repo.get_rejection(session, rejection_id)
     if row is None or row.status != "open":
         raise NotFound(f"no open rejection {rejection_id}")
     row.status = "discarded"

@@ -142,11 +142,8 @@ def subjects_for_orders(
         )
     codes = repo.warehouse_codes(session)
     order_ids = inventory_repo.active_warehouse_ids(session)
-    levels = {
-        key: level
-        for key, (_, level) in inventory_repo.lock_levels(
-            session, {pid for pids in facts.parts.values() for pid, _ in pids} | set(facts.skus), lock=False
-        ).items()
-    }
+    levels = inventory_repo.read_levels(
+        session, {pid for pids in facts.parts.values() for pid, _ in pids} | set(facts.skus)
+    )
     available = available_by_sku(levels, facts.skus, codes)
     return subjects, available, tuple(codes[w] for w in order_ids if w in codes), facts.presale
