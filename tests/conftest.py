@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.migrate import upgrade
-from orderly.core.models import Base
+from orderly.models import Base
 from orderly.review.caches import CACHES as REVIEW_CACHES
 
 # The suite never touches the user's data folder (the embedded database, the key of shop credentials).

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, text
 from orderly.channels.schemas import SyncSettings
 from orderly.core.db import make_engine
 from orderly.core.migrate import upgrade
-from orderly.core.models import Base
+from orderly.models import Base
 from tests.conftest import BACKENDS, POSTGRES, _postgres_database
 
 

@@ -43,7 +43,7 @@ from orderly.core.config import Settings, get_settings
 from orderly.core.db import engine_of, is_lock_timeout, make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
 from orderly.core.health import DatabaseCheck
-from orderly.core.web import api_router, error_responses
+from orderly.core.web import TokenCheck, api_router, error_responses
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
 from orderly.jobs.worker import start_workers
@@ -131,9 +131,11 @@ def create_app(
     app.state.read_factory = make_session_factory(engine, read_only=True)
     app.state.admission = Admission(settings.request_concurrency, settings.request_wait_s)
     app.state.health = check
-    # Tokens are looked up without the write lock; a use is recorded in the background, given up (and
-    # recorded a minute later) when the database is busy.
-    app.state.tokens = TokenGate(app.state.read_factory, app.state.factory)
+    # The request gate's token check (core knows no context, so it is handed auth's here). Tokens are
+    # looked up without the write lock; a use is recorded in the background, given up (and recorded a
+    # minute later) when the database is busy.
+    tokens: TokenCheck = TokenGate(app.state.read_factory, app.state.factory)
+    app.state.tokens = tokens
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
     app.include_router(

@@ -19,7 +19,6 @@ from orderly.auth import gate as gate_module
 from orderly.auth.domain import Scope
 from orderly.auth.gate import BELIEVED_S, FAILURES, WINDOW_S, TokenGate
 from orderly.auth.service import create_token, digest, revoke_token
-from orderly.core import web
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from tests.factories import setup_catalog
@@ -127,7 +126,7 @@ def test_an_expired_token_is_401_saying_so(
     expires = utcnow() + timedelta(hours=1)
     headers = _bearer(factory, Scope.WRITE, expires_at=expires)
     assert anonymous.get("/api/v1/shops", headers=headers).status_code == 200
-    monkeypatch.setattr(web, "utcnow", lambda: expires)
+    monkeypatch.setattr(gate_module, "utcnow", lambda: expires)
 
     response = anonymous.get("/api/v1/shops", headers=headers)  # believed from the cache, yet expired
 

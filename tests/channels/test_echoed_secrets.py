@@ -20,9 +20,9 @@ from orderly.channels import sync
 from orderly.channels.amazon import adapter as amazon_adapter
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
-from orderly.core.models import Base
 from orderly.jobs import service as jobs
 from orderly.jobs.worker import Worker
+from orderly.models import Base
 
 SHOPIFY = {"access_token": "shpat_0123456789abcdef0123456789abcdef", "webhook_secret": "whsec-echoed-1234"}
 AMAZON = {

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.catalog.models import Product
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
-from orderly.core.models import Base
 from orderly.inventory import domain
 from orderly.inventory import service as inventory
 from orderly.inventory.domain import Demand, Level, Movement, StockKey, allocate
 from orderly.inventory.models import StockLevel, Warehouse
+from orderly.models import Base
 from orderly.orders.domain import HoldReason, OrderStatus
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderLine

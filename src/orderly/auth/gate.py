@@ -1,4 +1,5 @@
-"""The token check of every protected request, cheap under load, and the throttle on failures.
+"""The token check of every protected request (the request gate's ``core.web.TokenCheck``), cheap
+under load, and the throttle on failures.
 
 A checked token is believed for :data:`BELIEVED_S` seconds (a digest -> holder map in this process),
 so a busy hub reads ``api_tokens`` once per token per few seconds and writes nothing on the way:
@@ -15,6 +16,7 @@ address with a guesser keeps working).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict, deque
@@ -23,12 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from fastapi import HTTPException, Request, status
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from orderly.auth.service import Holder, holder, record_use
+from orderly.auth.domain import Scope, expired, needed_by
+from orderly.auth.service import Holder, digest, holder, record_use
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
+from orderly.core.web import Caller
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ USE_RECORDED_S = 60.0
 FAILURES = 20
 WINDOW_S = 60.0
 _KEPT = 10_000  # tokens believed, and addresses counted; the least recent go first
+_HOLDER = "orderly.token_holder"  # where the request's scope keeps the holder once checked
 
 
 class Throttle:
@@ -99,6 +106,46 @@ class TokenGate:
         self._recorded: dict[int, datetime] = {}
         self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="token-use")
         self.throttle = Throttle(clock=clock)
+
+    async def admit(self, request: Request, token: str | None, *, admin: bool) -> Caller:
+        """The holder of ``token`` if it has the scope ``request`` needs (admin, if ``admin``); the
+        token is checked once per request (the route's gate asks, then ``require_token``)."""
+        found: Holder | None = request.scope.get(_HOLDER)
+        if found is None:
+            found = await self._check(request, token)
+            request.scope[_HOLDER] = found
+        needed = Scope.ADMIN if admin else needed_by(request.method)
+        if not found.scope.allows(needed):
+            message = f"this request needs a token with the '{needed}' scope; this token has '{found.scope}'"
+            raise HTTPException(status.HTTP_403_FORBIDDEN, message)
+        return Caller(found.id, found.name)
+
+    async def _check(self, request: Request, token: str | None) -> Holder:
+        address = request.client.host if request.client else ""
+        token_digest = digest(token) if token is not None else None
+        wait = self.throttle.wait(address)
+        if wait and not (token_digest is not None and self.worked_recently(token_digest)):
+            seconds = math.ceil(wait)
+            message = (
+                f"too many requests without a valid API token from this address: try again in {seconds} s"
+            )
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS, message, headers={"Retry-After": str(seconds)}
+            )
+        found: Holder | None = None
+        if token_digest is not None:
+            found = self.believed(token_digest) or await run_in_threadpool(self.look_up, token_digest)
+        if found is None or expired(found.expires_at, utcnow()):
+            self.throttle.failed(address)
+            if token is None:
+                message = "an API token is required: send the header 'Authorization: Bearer <token>'"
+            elif found is None:
+                message = "the API token is not valid or has been revoked"
+            else:
+                message = f"the API token expired at {found.expires_at:%Y-%m-%dT%H:%M:%SZ}: ask for a new one"
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+        self.used(found)
+        return found
 
     def believed(self, token_digest: str) -> Holder | None:
         """The holder checked within ``believed_s``, or None (then :meth:`look_up`)."""

@@ -17,7 +17,6 @@ from orderly.review import document, service
 from orderly.review.checks import CHECKS
 from orderly.review.domain.rules import RuleInvalid
 from orderly.review.dry_run import compare_with_live
-from orderly.review.endpoints import all_rules
 from orderly.review.schemas import RuleOut
 
 review_app = typer.Typer(
@@ -72,7 +71,7 @@ def _rules_table(rules: list[RuleOut], title: str) -> None:
 def rules() -> None:
     """Every rule, built-in ones included, in the order they run; version 0 is as shipped."""
     with unit_of_work(read_only=True) as session:
-        found = all_rules(session)
+        found = [RuleOut.of(rule, row) for rule, row in service.rules(session)]
     _rules_table(found, "Review rules")
 
 
@@ -151,7 +150,7 @@ def import_(
     text = _read(file)
     with _every_problem(f"{file}: nothing was imported."), unit_of_work() as session:
         document.import_yaml(session, text, actor=actor(), replace=replace)
-        found = all_rules(session)
+        found = [RuleOut.of(rule, row) for rule, row in service.rules(session)]
     _rules_table(found, f"Review rules after importing {file.name}")
 
 

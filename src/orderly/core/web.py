@@ -1,18 +1,17 @@
 """What every HTTP endpoint shares: the request's session, token auth, strict JSON and error shapes.
 
-The request gate (:class:`StrictJSONRoute`) checks a protected route's token from the headers alone,
-before a byte of the body is read, then lets the body in only up to the route's cap
-(``max_body_size``, else :data:`BODY_MAX`) and within ``body_timeout_s``: an outsider cannot make
-the hub read, buffer or parse what it sends.
+The request gate (:class:`StrictJSONRoute`) has a protected route's token checked from the headers
+alone (by the :class:`TokenCheck` the app is assembled with), before a byte of the body is read, then
+lets the body in only up to the route's cap (``max_body_size``, else :data:`BODY_MAX`) and within
+``body_timeout_s``: an outsider cannot make the hub read, buffer or parse what it sends.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import anyio
 from fastapi import (
@@ -33,15 +32,11 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Receive
 
-from orderly.auth.domain import Scope, expired, needed_by
-from orderly.auth.gate import TokenGate
-from orderly.auth.service import Holder, digest
 from orderly.core import jsontext
 from orderly.core.admission import Admission
-from orderly.core.clock import DateZone, day_or_instant, utcnow, zone
+from orderly.core.clock import DateZone, day_or_instant, zone
 from orderly.core.pagination import MAX_ID
 
 
@@ -148,7 +143,7 @@ class StrictJSONRoute(APIRoute):
 
         async def strict_handler(request: Request) -> Response:
             if protected:
-                await _admit(request, Scope.ADMIN if admin else needed_by(request.method))
+                await _admit(request, admin=admin)
             announced = _announced_length(request)
             if announced is not None and announced > limit:
                 raise _too_large(limit)
@@ -221,56 +216,25 @@ _bearer = HTTPBearer(auto_error=False, description="An API token, sent as `Autho
 class Caller:
     token_id: int
     name: str  # recorded as the actor of what the request changes
-    scope: Scope
 
 
-def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+class TokenCheck(Protocol):
+    """Who sends a request: ``app.state.tokens``, given by the app's assembly (``api.py``), as core
+    knows no context (auth implements it)."""
+
+    async def admit(self, request: Request, token: str | None, *, admin: bool) -> Caller:
+        """The holder of ``token`` if it may make ``request`` (an admin's, if ``admin``); else an
+        ``HTTPException`` (401, 403, 429)."""
+        ...
 
 
-_CALLER = "orderly.caller"  # where the request's scope keeps the caller once admitted
-
-
-async def _admit(request: Request, needed: Scope) -> Caller:
-    """The caller of a request, from its headers alone (once per request: the route's gate asks, then
-    ``require_token``), if its token has the ``needed`` scope."""
-    caller: Caller | None = request.scope.get(_CALLER)
-    if caller is None:
-        caller = await _authenticate(request)
-        request.scope[_CALLER] = caller
-    if not caller.scope.allows(needed):
-        message = f"this request needs a token with the '{needed}' scope; this token has '{caller.scope}'"
-        raise _refused(request, HTTPException(status.HTTP_403_FORBIDDEN, message))
-    return caller
-
-
-async def _authenticate(request: Request) -> Caller:
-    gate: TokenGate = request.app.state.tokens
-    address = request.client.host if request.client else ""
+async def _admit(request: Request, *, admin: bool = False) -> Caller:
+    check: TokenCheck = request.app.state.tokens
     credentials = await _bearer(request)
-    token_digest = digest(credentials.credentials) if credentials is not None else None
-    wait = gate.throttle.wait(address)
-    if wait and not (token_digest is not None and gate.worked_recently(token_digest)):
-        seconds = math.ceil(wait)
-        message = f"too many requests without a valid API token from this address: try again in {seconds} s"
-        error = HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, message, headers={"Retry-After": str(seconds)}
-        )
-        raise _refused(request, error)
-    found: Holder | None = None
-    if token_digest is not None:
-        found = gate.believed(token_digest) or await run_in_threadpool(gate.look_up, token_digest)
-    if found is None or expired(found.expires_at, utcnow()):
-        gate.throttle.failed(address)
-        if credentials is None:
-            message = "an API token is required: send the header 'Authorization: Bearer <token>'"
-        elif found is None:
-            message = "the API token is not valid or has been revoked"
-        else:
-            message = f"the API token expired at {found.expires_at:%Y-%m-%dT%H:%M:%SZ}: ask for a new one"
-        raise _refused(request, _unauthorized(message))
-    gate.used(found)
-    return Caller(found.id, found.name, found.scope)
+    try:
+        return await check.admit(request, credentials.credentials if credentials else None, admin=admin)
+    except HTTPException as refusal:
+        raise _refused(request, refusal) from None
 
 
 def _refused(request: Request, error: HTTPException) -> HTTPException:
@@ -285,12 +249,12 @@ async def require_token(
 ) -> Caller:
     """A live token with the scope the method needs (read: GET and HEAD; write: the rest); checked by
     the route's gate before the body is read (``Security`` documents it)."""
-    return await _admit(request, needed_by(request.method))
+    return await _admit(request)
 
 
 async def require_admin(request: Request) -> Caller:
     """A live token with the admin scope, for routes that manage tokens or shops."""
-    return await _admit(request, Scope.ADMIN)
+    return await _admit(request, admin=True)
 
 
 Authenticated = Annotated[Caller, Depends(require_token)]

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection
 
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
-from orderly.core.models import Base
+from orderly.models import Base
 
 config = context.config
 

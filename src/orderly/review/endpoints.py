@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router
 from orderly.review import document, service
 from orderly.review.checks import CHECKS, CheckKind
-from orderly.review.domain.rules import Rule, RuleInvalid
+from orderly.review.domain.rules import RuleInvalid
 from orderly.review.dry_run import compare_with_live
 from orderly.review.facts import FACTS, FactType
-from orderly.review.models import ReviewRule
 from orderly.review.schemas import DryRunIn, ReviewSettings, RuleOut, RuleVersionOut
 
 router = api_router("review")
@@ -24,28 +23,12 @@ RuleKey = Annotated[str, Path(min_length=1, max_length=64, description="the rule
 YAML = "application/yaml"
 
 
-def rule_out(rule: Rule, row: ReviewRule | None) -> RuleOut:
-    """A rule as the API and the CLI show it; ``row`` None: a built-in rule as shipped."""
-    return RuleOut(
-        key=rule.key,
-        name=rule.name,
-        builtin=rule.check is not None,
-        kind=rule.check.kind if rule.check else "custom",
-        enabled=rule.enabled,
-        priority=rule.priority,
-        version=rule.version,
-        spec=rule.spec,
-        updated_by=row.updated_by if row else None,
-        updated_at=row.updated_at if row else None,
-    )
-
-
 def _rule(session: Session, key: str) -> RuleOut:
-    return rule_out(*service.get_rule(session, key))
+    return RuleOut.of(*service.get_rule(session, key))
 
 
 def all_rules(session: Session) -> list[RuleOut]:
-    return [rule_out(rule, row) for rule, row in service.rules(session)]
+    return [RuleOut.of(rule, row) for rule, row in service.rules(session)]
 
 
 class RuleSetDocument(BaseModel):

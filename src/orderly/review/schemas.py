@@ -4,12 +4,16 @@ which reports every problem with its path; the API only carries them as objects.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.core.text import StorableStr
 from orderly.orders.schemas import Currency
+
+if TYPE_CHECKING:
+    from orderly.review.domain.rules import Rule
+    from orderly.review.models import ReviewRule
 
 
 class ReviewSettings(BaseModel):
@@ -38,6 +42,22 @@ class RuleOut(BaseModel):
     spec: dict[str, Any] = Field(description="the rule as saved: scope, when, then, params")
     updated_by: str | None
     updated_at: datetime | None
+
+    @classmethod
+    def of(cls, rule: Rule, row: ReviewRule | None) -> RuleOut:
+        """A rule as the API and the CLI show it; ``row`` None: a built-in rule as shipped."""
+        return cls(
+            key=rule.key,
+            name=rule.name,
+            builtin=rule.check is not None,
+            kind=rule.check.kind if rule.check else "custom",
+            enabled=rule.enabled,
+            priority=rule.priority,
+            version=rule.version,
+            spec=rule.spec,
+            updated_by=row.updated_by if row else None,
+            updated_at=row.updated_at if row else None,
+        )
 
 
 class RuleVersionOut(BaseModel):

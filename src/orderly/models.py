@@ -1,4 +1,5 @@
-"""Imports every context's tables so ``Base.metadata`` is whole (Alembic and tests use it)."""
+"""Every context's tables in one ``Base.metadata`` (Alembic and tests use it): above the contexts, as
+core knows none of them."""
 
 from orderly.alerts import models as alert_models
 from orderly.auth import models as auth_models
