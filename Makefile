@@ -31,10 +31,10 @@ bench: install
 	$(BIN)/python bench/ingest.py
 
 # Mutation testing of the pure, stock and money paths (not part of `make test`: it takes many minutes).
-# Files in pyproject.toml [tool.mutmut]; of sync.py only the figure a listing is told. Resumes where an
-# interrupted run stopped; delete mutants/ to start afresh.
+# Files in pyproject.toml [tool.mutmut]. Resumes where an interrupted run stopped; delete mutants/ to
+# start afresh.
 MUTATION_SCOPE := "orderly.inventory.domain*" "orderly.orders.domain*" "orderly.channels.shopify.mapper*" \
-	"orderly.channels.amazon.mapper*" "orderly.channels.sync.x_publishable*" "orderly.channels.sync.x_available_for*"
+	"orderly.channels.amazon.mapper*" "orderly.channels.domain*"
 MUTATION_CHILDREN ?= 2
 
 mutation: install

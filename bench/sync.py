@@ -21,7 +21,8 @@ poll's start to the last order ingested, fetching included (bounded by Shopify's
 orders). SQLite gets the same with ``--sqlite-orders``.
 
 After each part: every order placed is in the hub exactly once, and every listing on every shop shows
-what the hub computes (``available_for`` + ``publishable``). The last line printed is one JSON object.
+what the hub computes (``inventory.service.sellable`` + ``channels.domain.publishable``). The last
+line printed is one JSON object.
 The database is ``orderly_bench_sync`` on the server of ``ORDERLY_DATABASE_URL`` when that points at
 PostgreSQL, else the local one; it is dropped and created again for each part.
 """
@@ -45,8 +46,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from common import postgres_url
+from orderly.channels.inbox import INBOX
 from orderly.channels.models import InboxEntry
-from orderly.channels.sync import INBOX, POLL, PUSH
+from orderly.channels.tasks import POLL, PUSH
 from orderly.core.config import Settings
 from orderly.core.db import transaction
 from orderly.inventory.service import STOCK_CHANGED

@@ -21,9 +21,9 @@ from orderly.catalog import service as catalog
 from orderly.catalog.models import Product, SkuMapping
 from orderly.catalog.schemas import MappingIn, ProductIn
 from orderly.channels import service as shops
+from orderly.channels.domain import publishable
 from orderly.channels.models import Shop
 from orderly.channels.schemas import ShopIn, ShopUpdate, SyncSettings
-from orderly.channels.sync import available_for, publishable
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.migrate import upgrade
@@ -189,7 +189,9 @@ class World:
                 .join(Product, Product.id == SkuMapping.product_id)
             ).all()
             for shop, product_id, sku in rows:
-                figures.setdefault(shop.code, {})[sku] = publishable(shop, available_for(s, product_id))[0]
+                figures.setdefault(shop.code, {})[sku] = publishable(
+                    shops.sync_settings(shop), inventory.sellable(s, [product_id])[product_id]
+                )[0]
         return figures
 
     def stock_problems(self) -> list[str]:

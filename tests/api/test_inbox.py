@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.channels import sync
+from orderly.channels import inbox
 from orderly.channels.models import InboxEntry
 from orderly.core.db import transaction
 from orderly.jobs.models import Job
@@ -62,4 +62,4 @@ def test_the_api_replays_an_entry_and_refuses_unknown_ones(
         assert entry is not None and (entry.attempts, entry.last_error) == (0, None)
         untouched = s.get(InboxEntry, entries["failing"])
         assert untouched is not None and untouched.attempts == 2  # the refused request changed nothing
-        assert s.scalars(select(Job.kind)).all() == [sync.INBOX]
+        assert s.scalars(select(Job.kind)).all() == [inbox.INBOX]

@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.channels import inbox
 from orderly.channels import service as shops
-from orderly.channels import sync
 from orderly.channels.endpoints import WEBHOOK_BODY_MAX
+from orderly.channels.inbox import INBOX_MAX_ATTEMPTS
 from orderly.channels.models import InboxEntry
 from orderly.channels.schemas import ShopIn
 from orderly.channels.shopify.webhooks import signature
-from orderly.channels.sync import INBOX_MAX_ATTEMPTS
 from orderly.core.db import transaction
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
@@ -165,7 +165,7 @@ def test_a_topic_the_hub_does_not_process_is_kept_once_per_content_and_never_ret
     ]
     _run_jobs(factory)
     with transaction(factory) as s:
-        replayed_all = sync.replay_inbox(s)
+        replayed_all = inbox.replay(s)
     (entry,) = entries(factory)
     refused = client.post("/api/v1/inbox/replay", json={"entry_ids": [entry.id]})
     listed = client.get("/api/v1/inbox").json()["items"]
@@ -186,7 +186,7 @@ def test_a_signed_delivery_too_large_to_keep_whole_is_kept_once_cut_with_why(
     client: TestClient, factory: sessionmaker[Session], shops_set_up: None
 ) -> None:
     # A genuine order topic whose note makes it twice what the hub keeps of one delivery.
-    large = {**ORDER, "note": "x" * 2 * sync.KEPT_BODY_MAX}
+    large = {**ORDER, "note": "x" * 2 * inbox.KEPT_BODY_MAX}
     body = json.dumps(large).encode()
     answers = [
         deliver(client, body, **{"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": f"id-{n}"})
@@ -197,7 +197,7 @@ def test_a_signed_delivery_too_large_to_keep_whole_is_kept_once_cut_with_why(
     assert [(status, answer["status"]) for status, answer in answers] == [(200, "kept")] * 2
     assert f"{len(body):,} bytes" in answers[0][1]["reason"]
     (entry,) = entries(factory)
-    assert entry.topic == "orders/create" and entry.body == body[: sync.KEPT_BODY_MAX].decode()
+    assert entry.topic == "orders/create" and entry.body == body[: inbox.KEPT_BODY_MAX].decode()
     assert entry.attempts == INBOX_MAX_ATTEMPTS and "kept cut to that" in (entry.last_error or "")
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(IngestRejection)) == 0
@@ -211,6 +211,6 @@ def test_a_delivery_over_the_webhook_cap_is_refused_and_not_kept(
     body = json.dumps({**ORDER, "note": "x" * WEBHOOK_BODY_MAX}).encode()
     status, answer = deliver(client, body, **{"X-Shopify-Topic": "orders/create"})
 
-    assert sync.KEPT_BODY_MAX < WEBHOOK_BODY_MAX  # between the two a delivery is kept, cut
+    assert inbox.KEPT_BODY_MAX < WEBHOOK_BODY_MAX  # between the two a delivery is kept, cut
     assert status == 413 and f"{WEBHOOK_BODY_MAX:,} bytes" in answer["error"]["message"]
     assert entries(factory) == []

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.channels import sync
+from orderly.channels import inbox
 from orderly.channels.models import InboxEntry, Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
@@ -31,7 +31,7 @@ def inbox_entries(factory: sessionmaker[Session]) -> dict[str, int]:
             "gave_up": InboxEntry(
                 shop_id=shops["shop-b"],
                 event_id="B2",
-                attempts=sync.INBOX_MAX_ATTEMPTS,
+                attempts=inbox.INBOX_MAX_ATTEMPTS,
                 last_error="cannot map: KeyError: 'line_items'",
             ),
         }

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.channels.amazon import adapter as amazon_adapter
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
@@ -122,7 +122,7 @@ def test_an_error_echoing_the_request_leaves_no_secret_in_any_row_or_log(
     shop_id = _connect(factory, channel, echo, monkeypatch)
     for _ in range(shops.UNHEALTHY_AFTER):  # enough failures for the shop to go unhealthy, and alert
         with transaction(factory) as s:
-            jobs.enqueue(s, [jobs.NewJob(sync.POLL, {"shop_id": shop_id})])
+            jobs.enqueue(s, [jobs.NewJob(tasks.POLL, {"shop_id": shop_id})])
         while worker.run_once():
             pass
 

@@ -16,7 +16,7 @@ from orderly.api import create_app
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
@@ -67,7 +67,7 @@ class World:
     def poll(self, code: str) -> None:
         with transaction(self.factory) as s:
             shop = shops.get_shop(s, code)
-            jobs.enqueue(s, [jobs.NewJob(sync.POLL, {"shop_id": shop.id})])
+            jobs.enqueue(s, [jobs.NewJob(tasks.POLL, {"shop_id": shop.id})])
 
 
 @pytest.fixture

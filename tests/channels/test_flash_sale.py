@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.catalog import service as catalog
 from orderly.catalog.models import Product
 from orderly.catalog.schemas import MappingIn
+from orderly.channels import domain, tasks
 from orderly.channels import service as shops
-from orderly.channels import sync
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.inventory import service as inventory
@@ -57,7 +57,7 @@ def _work(url: str, name: str, stop: Any) -> None:
 def _settle(factory: sessionmaker[Session], deadline: float = 120.0) -> None:
     """Wait until no stock job is queued or running."""
     until = time.monotonic() + deadline
-    stock_jobs = ["stock_changed", "stock_freed", sync.PUSH, sync.RESYNC]
+    stock_jobs = ["stock_changed", "stock_freed", tasks.PUSH, tasks.RESYNC]
     while time.monotonic() < until:
         with transaction(factory) as s:
             busy = s.scalar(
@@ -87,7 +87,9 @@ def _published(factory: sessionmaker[Session]) -> dict[tuple[str, str], int]:
             shop = shops.get_shop(s, code)
             for listed, sku in LISTINGS.items():
                 product_id = s.scalars(select(Product.id).where(Product.sku == sku)).one()
-                figures[(code, listed)] = sync.publishable(shop, sync.available_for(s, product_id))[0]
+                figures[(code, listed)] = domain.publishable(
+                    shops.sync_settings(shop), inventory.sellable(s, [product_id])[product_id]
+                )[0]
         return figures
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn, MappingUpdate
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.channels.connector import PushResult, StockPush
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
@@ -120,8 +120,8 @@ def test_a_platform_fulfilled_listing_is_never_scheduled_for_a_push(
 ) -> None:
     with transaction(factory) as s:
         product_id = catalog.get_product(s, "SKU-1").id
-        assert sync.schedule_pushes(s, [product_id]) == 1
-        queued = s.execute(select(Job.kind, Job.payload).where(Job.kind == sync.PUSH)).all()
+        assert tasks.schedule_pushes(s, [product_id]) == 1
+        queued = s.execute(select(Job.kind, Job.payload).where(Job.kind == tasks.PUSH)).all()
     assert [payload["listing_id"] for _, payload in queued] == ["MFN"]
 
 
@@ -132,11 +132,11 @@ def test_a_platform_fulfilled_listing_gets_nothing_from_stock_changes_or_a_force
     with transaction(factory) as s:
         inventory.receive(s, "SKU-1", "WH-1", 5, actor="test", reason=None)
     drain(worker)
-    _enqueue(factory, jobs.NewJob(sync.RESYNC, {"shop_id": _shop_id(factory)}))
+    _enqueue(factory, jobs.NewJob(tasks.RESYNC, {"shop_id": _shop_id(factory)}))
     drain(worker)
     # A push queued for it anyway (before it was marked, or by hand) finds nothing to send, even forced.
     _enqueue(
-        factory, jobs.NewJob(sync.PUSH, {"shop_id": _shop_id(factory), "listing_id": "FBA", "force": True})
+        factory, jobs.NewJob(tasks.PUSH, {"shop_id": _shop_id(factory), "listing_id": "FBA", "force": True})
     )
     drain(worker)
 
@@ -299,7 +299,7 @@ def test_over_http_a_second_location_gets_its_figure_and_an_fba_listing_gets_non
         drain(worker)  # the first polls and resyncs
         with transaction(factory) as s:
             inventory.receive(s, "SKU-1", "WH-1", 3, actor="test", reason=None)
-            jobs.enqueue(s, [jobs.NewJob(sync.RESYNC, {"shop_id": shops.get_shop(s, "amazon").id})])
+            jobs.enqueue(s, [jobs.NewJob(tasks.RESYNC, {"shop_id": shops.get_shop(s, "amazon").id})])
         drain(worker)
         shopify.close()
 

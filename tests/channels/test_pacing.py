@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.channels.amazon import AmazonConnector
 from orderly.channels.connector import Shipment, ShopConnection, StockPush
 from orderly.channels.models import RateBucket
@@ -172,12 +172,12 @@ def test_a_push_draws_one_token_per_call_from_the_shops_bucket(
         catalog.create_mapping(
             s, MappingIn(shop="shopify", platform_sku="SHIRT-S", listing_id=variant, sku="SKU-1")
         )
-        jobs.enqueue(s, [jobs.NewJob(sync.PUSH, {"shop_id": shop.id, "listing_id": variant})])
+        jobs.enqueue(s, [jobs.NewJob(tasks.PUSH, {"shop_id": shop.id, "listing_id": variant})])
     with transaction(factory) as s:
-        (claimed,) = jobs.claim(s, "w", [sync.PUSH])
+        (claimed,) = jobs.claim(s, "w", [tasks.PUSH])
     context = JobContext(factory, get_settings(), "w")
     try:
-        sync.push_stock(context, claimed)
+        tasks.push_stock(context, claimed)
     finally:
         for client in context.extras.values():
             client.close()

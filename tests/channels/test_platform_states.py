@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
@@ -49,7 +49,7 @@ class Platforms:
         with transaction(self.factory) as s:
             for code in ("shopify", "amazon"):
                 shop = shops.get_shop(s, code)
-                jobs.enqueue(s, [jobs.NewJob(sync.POLL, {"shop_id": shop.id})])
+                jobs.enqueue(s, [jobs.NewJob(tasks.POLL, {"shop_id": shop.id})])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             ran = self.worker.run_once()

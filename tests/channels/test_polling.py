@@ -16,8 +16,8 @@ from orderly.alerts.models import Alert
 from orderly.api import create_app
 from orderly.auth.domain import Scope
 from orderly.auth.service import create_token
+from orderly.channels import backfills, tasks
 from orderly.channels import service as shops
-from orderly.channels import sync
 from orderly.channels.models import Shop
 from orderly.channels.schemas import BackfillIn, SyncSettings
 from orderly.core.clock import utcnow
@@ -27,7 +27,7 @@ from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
 from orderly.orders.models import Order
 from tests.channels.fake import FakePlatform
-from tests.channels.test_sync import drain
+from tests.channels.test_tasks import drain
 from tests.factories import order
 
 
@@ -69,7 +69,7 @@ def test_pages_fetched_before_a_failure_go_in_and_the_rest_come_with_the_next_po
 
     assert len(_imported(factory)) == 4  # the first two pages went in although the poll failed
     with transaction(factory) as s:
-        poll = s.scalars(select(Job).where(Job.kind == sync.POLL, Job.status == "queued")).one()
+        poll = s.scalars(select(Job).where(Job.kind == tasks.POLL, Job.status == "queued")).one()
         assert "HTTP 500" in (poll.last_error or "")
     platforms["fake-a"].failing = lambda after, before, cursor: False
     _retry_now(factory)
@@ -112,7 +112,7 @@ def test_waiting_for_the_rate_limit_is_no_failure_the_poll_goes_on_later(
     with transaction(factory) as s:
         polls = s.execute(
             select(Job.status, Job.attempts, Job.run_after, Job.last_error).where(
-                Job.kind == sync.POLL, Job.shop_id == shop_id
+                Job.kind == tasks.POLL, Job.shop_id == shop_id
             )
         ).all()
         alerts = s.scalars(select(Alert.kind)).all()
@@ -137,14 +137,14 @@ def test_the_first_poll_reaches_back_as_far_as_the_setting(
 
 def _backfill(factory: sessionmaker[Session], since: Any, until: Any = None) -> int:
     with transaction(factory) as s:
-        return sync.start_backfill(
+        return backfills.start_backfill(
             s, "fake-a", BackfillIn.model_validate({"since": since, "until": until})
         ).id
 
 
 def _progress(factory: sessionmaker[Session], backfill_id: int) -> Any:
     with transaction(factory) as s:
-        (found,) = sync.backfills(s, "fake-a", backfill_id)
+        (found,) = backfills.backfills(s, "fake-a", backfill_id)
     return found
 
 
@@ -188,7 +188,7 @@ def test_a_backfill_is_refused_when_it_cannot_run(
     with transaction(factory) as s:
         shops.get_shop(s, "fake-b", lock=True).sync_enabled = False
         with pytest.raises(DomainError, match="does not sync"):
-            sync.start_backfill(s, "fake-b", BackfillIn(since=utcnow() - timedelta(days=1)))
+            backfills.start_backfill(s, "fake-b", BackfillIn(since=utcnow() - timedelta(days=1)))
     # A plain date counts from its first moment anywhere on earth (UTC+14).
     assert _progress(factory, first).since == datetime.fromisoformat("2024-12-31T10:00:00+00:00")
 

@@ -20,7 +20,7 @@ from orderly.api import create_app
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.channels.models import InboxEntry
 from orderly.channels.shopify.webhooks import HMAC_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER, signature
 from orderly.core.db import transaction
@@ -70,7 +70,7 @@ class Shop:
     def poll(self) -> None:
         with transaction(self.factory) as s:
             shop = shops.get_shop(s, "shopify")
-            jobs.enqueue(s, [jobs.NewJob(sync.POLL, {"shop_id": shop.id})])
+            jobs.enqueue(s, [jobs.NewJob(tasks.POLL, {"shop_id": shop.id})])
         self.settle()
 
     def order(self, external_id: int) -> Order:

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
 from orderly.channels import service as shops
-from orderly.channels import sync
-from orderly.channels.models import Shop
+from orderly.channels import tasks
 from orderly.channels.schemas import SyncSettings
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
@@ -21,55 +20,21 @@ from orderly.inventory.models import Warehouse
 from orderly.jobs import service as jobs
 from orderly.jobs.worker import Worker
 from orderly.orders.ingest import ingest_batch
-from tests.channels import test_sync
+from tests.channels import test_tasks
 from tests.channels.fake import FakePlatform
 from tests.factories import order, setup_catalog
 
 # The in-memory platforms and the worker of the sync tests.
-platforms, worker, drain = test_sync.platforms, test_sync.worker, test_sync.drain
+platforms, worker, drain = test_tasks.platforms, test_tasks.worker, test_tasks.drain
 
-# --- publishable: the quantity a shop is told ------------------------------------------------------
-
-
-def _shop(**settings: Any) -> Shop:
-    return Shop(code="s", settings=SyncSettings(**settings).model_dump())
-
-
-@pytest.mark.parametrize(
-    ("settings", "available", "expected"),
-    [
-        ({}, 7, (7, False)),
-        ({}, 0, (0, True)),  # nothing to sell is low stock, whatever the threshold
-        ({"stock_buffer": 2}, 7, (5, False)),
-        ({"stock_buffer": 10}, 7, (0, True)),  # never below zero
-        ({"stock_buffer_percent": 10}, 50, (45, False)),
-        ({"stock_buffer_percent": 10}, 19, (18, False)),  # 1.9 units held back: whole units, rounded down
-        ({"stock_buffer_percent": 50}, 9, (5, False)),
-        ({"stock_buffer_percent": 100}, 9, (0, True)),
-        ({"stock_buffer_percent": 1}, 99, (99, False)),  # under one unit: nothing held back
-        ({"stock_buffer": 1, "stock_buffer_percent": 10}, 50, (44, False)),  # both add up
-        ({"low_stock_threshold": 5}, 5, (5, True)),  # at the threshold: low
-        ({"low_stock_threshold": 5}, 6, (6, False)),
-        ({"low_stock_threshold": 5, "low_stock_publish_zero": True}, 5, (0, True)),
-        ({"low_stock_threshold": 5, "low_stock_publish_zero": True}, 6, (6, False)),
-        ({"stock_buffer": 2, "low_stock_threshold": 5}, 7, (5, True)),  # judged on what is published
-        ({}, -3, (0, True)),  # safety stock above what is left
-    ],
-)
-def test_what_a_shop_is_told_is_the_available_figure_less_its_buffer(
-    settings: dict[str, Any], available: int, expected: tuple[int, bool]
-) -> None:
-    assert sync.publishable(_shop(**settings), available) == expected
-
-
-# --- available_for: what can still be sold, on both databases ----------------------------------------
+# --- what can still be sold, on both databases ----------------------------------------
 
 
 def _available(factory: sessionmaker[Session], sku: str) -> int:
     with transaction(factory) as s:
         product_id = s.scalar(select(Product.id).where(Product.sku == sku))
         assert product_id is not None
-        return sync.available_for(s, product_id)
+        return inventory.sellable(s, [product_id])[product_id]
 
 
 def test_available_is_on_hand_less_reserved_and_safety_over_every_active_warehouse(
@@ -142,7 +107,7 @@ def test_a_resync_corrects_a_figure_changed_on_the_platform_though_the_hub_sent_
 
     with transaction(factory) as s:
         shop_id = shops.get_shop(s, "fake-a").id
-        jobs.enqueue(s, [jobs.NewJob(sync.RESYNC, {"shop_id": shop_id})])
+        jobs.enqueue(s, [jobs.NewJob(tasks.RESYNC, {"shop_id": shop_id})])
     drain(worker)
 
     assert platforms["fake-a"].stock == {"fake-a-L1": 10, "fake-a-K1": 5}

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.channels import service as shops
-from orderly.channels import sync
+from orderly.channels import tasks
 from orderly.channels.connector import ChannelError, PushResult, StockPush
 from orderly.channels.models import ListingBinding
 from orderly.channels.schemas import SyncSettings
@@ -23,7 +23,7 @@ from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
 from tests.channels.fake import FakeConnector, FakePlatform
-from tests.channels.test_sync import drain, platforms, worker
+from tests.channels.test_tasks import drain, platforms, worker
 
 __all__ = ["platforms", "worker"]  # fixtures shared with the engine's other tests
 
@@ -58,7 +58,7 @@ def test_a_burst_within_the_coalescing_window_is_one_push_of_the_last_figure_per
         _receive(factory, 1 + n % 3)
         drain(worker)
     with transaction(factory) as s:
-        queued = (Job.kind == sync.PUSH) & (Job.status == "queued")
+        queued = (Job.kind == tasks.PUSH) & (Job.status == "queued")
         due = s.execute(select(Job.key, Job.run_after).where(queued)).all()
     assert len(due) == 4  # one per listing of both shops
     window = (started + timedelta(seconds=59), utcnow() + timedelta(seconds=60))
@@ -66,7 +66,7 @@ def test_a_burst_within_the_coalescing_window_is_one_push_of_the_last_figure_per
     assert all(platform.pushes == [] for platform in platforms.values())
 
     with transaction(factory) as s:  # the window has passed
-        s.execute(update(Job).where(Job.kind == sync.PUSH).values(run_after=utcnow()))
+        s.execute(update(Job).where(Job.kind == tasks.PUSH).values(run_after=utcnow()))
     drain(worker)
 
     received = sum(1 + n % 3 for n in range(20))  # SKU-1: 10 + 39 = 49; the kit: min(49 // 2, 10) = 10
@@ -122,7 +122,7 @@ def test_a_push_overtaken_by_a_newer_one_never_leaves_the_older_figure_shown(
             with transaction(factory) as s:  # and its lease runs out: another worker takes the job over
                 s.execute(
                     update(Job)
-                    .where(Job.kind == sync.PUSH, Job.status == "running")
+                    .where(Job.kind == tasks.PUSH, Job.status == "running")
                     .values(lease_until=utcnow() - timedelta(seconds=1))
                 )
             drain(worker)
@@ -153,7 +153,7 @@ def test_a_resync_is_not_absorbed_by_a_push_waiting_out_its_window(
     drain(worker)
 
     with transaction(factory) as s:
-        jobs.enqueue(s, [jobs.NewJob(sync.RESYNC, {"shop_id": shop_id})])
+        jobs.enqueue(s, [jobs.NewJob(tasks.RESYNC, {"shop_id": shop_id})])
     drain(worker)
 
     assert platforms["fake-a"].stock["fake-a-L1"] == 10

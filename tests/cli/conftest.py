@@ -79,4 +79,4 @@ def empty_db(
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-from tests.channels.test_sync import platforms, worker  # noqa: E402, F401 - fixtures of the in-memory platform
+from tests.channels.test_tasks import platforms, worker  # noqa: E402, F401 - fixtures of the in-memory platform

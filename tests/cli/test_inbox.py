@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.channels import sync
+from orderly.channels import inbox
 from orderly.channels.models import InboxEntry
 from orderly.core.db import transaction
 from tests.channels.inbox_entries import inbox_entries as entries
@@ -22,7 +22,7 @@ def test_the_cli_lists_failed_entries_and_replays_them(
     unknown = cli("inbox", "replay", "424242", code=1)
 
     gave_up = rows(listed, str(entries["gave_up"]))[0]
-    assert gave_up[1:6] == ["shop-b", "poll", "B2", "gave_up", str(sync.INBOX_MAX_ATTEMPTS)]
+    assert gave_up[1:6] == ["shop-b", "poll", "B2", "gave_up", str(inbox.INBOX_MAX_ATTEMPTS)]
     assert gave_up[-1] == "cannot map: KeyError: 'line_items'"
     assert rows(listed, str(entries["processed"])) == []
     assert "orderly inbox replay" in listed

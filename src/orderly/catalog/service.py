@@ -25,7 +25,7 @@ from orderly.catalog.schemas import (
 from orderly.channels.models import ListingBinding, Shop
 from orderly.channels.registry import connector_class
 from orderly.channels.service import get_shop
-from orderly.channels.sync import schedule_pushes
+from orderly.channels.tasks import schedule_pushes
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound

@@ -8,7 +8,7 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from orderly.channels import inbox, service, sync
+from orderly.channels import backfills, inbox, service, tasks
 from orderly.channels.schemas import BackfillIn, BackfillOut, InboxPage, ShopIn, ShopOut, ShopUpdate
 from orderly.core.db import transaction
 from orderly.core.pagination import MAX_ID, decode_cursor, paginate
@@ -61,7 +61,7 @@ def update_shop(session: DbSession, code: ShopCode, body: ShopUpdate) -> ShopOut
 def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
     """Poll the shop's orders now and push every listing's stock again (409 for a shop that cannot
     sync: no connector for its channel, or sync switched off)."""
-    sync.request_sync(session, code)
+    tasks.request_sync(session, code)
     return StatusOut(status="queued")
 
 
@@ -69,13 +69,13 @@ def sync_now(session: DbSession, code: ShopCode) -> StatusOut:
 def start_backfill(session: DbSession, code: ShopCode, body: BackfillIn) -> BackfillOut:
     """Import the shop's orders updated since a date, older than its first poll reached: done by the
     workers, slice by slice; read its progress at ``GET /shops/{code}/backfills/{id}``."""
-    return sync.start_backfill(session, code, body)
+    return backfills.start_backfill(session, code, body)
 
 
 @router.get("/shops/{code}/backfills", response_model=list[BackfillOut])
 def list_backfills(session: ReadSession, code: ShopCode) -> list[BackfillOut]:
     """The shop's backfills, newest first, with their progress."""
-    return sync.backfills(session, code)
+    return backfills.backfills(session, code)
 
 
 @router.get("/shops/{code}/backfills/{backfill_id}", response_model=BackfillOut)
@@ -83,7 +83,7 @@ def get_backfill(
     session: ReadSession, code: ShopCode, backfill_id: Annotated[int, id_path("backfill")]
 ) -> BackfillOut:
     """How far a backfill got: the point every order updated before is in, orders fetched, its job."""
-    (found,) = sync.backfills(session, code, backfill_id)
+    (found,) = backfills.backfills(session, code, backfill_id)
     return found
 
 
@@ -115,7 +115,7 @@ class InboxReplayIn(BaseModel):
 @router.post("/inbox/replay", response_model=StatusOut, status_code=status.HTTP_202_ACCEPTED)
 def replay(session: DbSession, body: InboxReplayIn) -> StatusOut:
     """Process stored deliveries again (after a mapping was fixed, say); the workers take them up."""
-    sync.replay_inbox(session, body.entry_ids)
+    inbox.replay(session, body.entry_ids)
     return StatusOut(status="queued")
 
 
@@ -155,5 +155,5 @@ def receive_webhook(
         connector = service.webhook_connector(shop, _NO_CALLS)
         if not connector.verify_webhook(request.headers, body):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the webhook signature does not match")
-        reason = sync.store_webhook(session, shop, connector, request.headers, body)
+        reason = inbox.store_webhook(session, shop, connector, request.headers, body)
     return DeliveryOut(status="accepted") if reason is None else DeliveryOut(status="kept", reason=reason)

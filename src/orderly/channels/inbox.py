@@ -1,45 +1,225 @@
-"""The inbox as a person sees it: what each platform sent, and which entries failed to map and why.
-Replaying entries is ``sync.replay_inbox``."""
+"""The inbox: every order a platform sent or we fetched, stored raw before it is processed.
+
+Entries are keyed by (shop, order, version), the version being the platform's stamp and a digest of
+the mapped order (``version_key``), so a webhook delivered twice and a poll of the same version are
+one entry, two changes within one stamp (Shopify's are to the second) are two, and ingest is idempotent
+on top. A version read from the platform again goes through ingest again, last. Processing maps each
+entry and ingests the batch; an entry that fails ``INBOX_MAX_ATTEMPTS`` times keeps its error and
+waits for a replay. A signed delivery the hub does not process is kept once per topic and content,
+with its reason, never processed or replayed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+from typing import Any
 
-from orderly.channels.models import InboxEntry, Shop
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.channels import domain
+from orderly.channels import repository as repo
+from orderly.channels.connector import Connector, RawOrder, UnusableDelivery
+from orderly.channels.models import Shop
 from orderly.channels.schemas import InboxEntryOut
-from orderly.channels.sync import INBOX_MAX_ATTEMPTS, kept
-from orderly.core.errors import NotFound
+from orderly.core import jsontext
+from orderly.core.clock import utcnow
+from orderly.core.db import collector_paused, transaction
+from orderly.core.errors import Conflict, NotFound
+from orderly.core.text import escape_nul
+from orderly.jobs.service import NewJob, enqueue
+from orderly.orders.ingest import ingest_batch
+from orderly.orders.service import cancel_from_platform
+
+#: The job that processes a shop's inbox.
+INBOX = "process_inbox"
+INBOX_BATCH = 2000
+INBOX_MAX_ATTEMPTS = 5  # an entry that keeps failing to map waits for a replay
+#: Sources that read what the platform shows now (a webhook tells of a moment that may have passed).
+READS_CURRENT = frozenset({"poll", "reconcile", "backfill"})
+#: The most of one webhook delivery the inbox keeps: a platform's order with hundreds of lines is well
+#: under it. A larger delivery (the request gate lets in up to ``endpoints.WEBHOOK_BODY_MAX``) is kept
+#: once, cut to this, with the reason, and not processed.
+KEPT_BODY_MAX = 1 << 20
 
 
-def _state(entry: InboxEntry) -> str:
-    if entry.processed_at is not None:
-        return "processed"
-    if kept(entry.event_id):
-        return "kept"  # never processed
-    if entry.attempts >= INBOX_MAX_ATTEMPTS:
-        return "gave_up"  # waits for a replay
-    return "failing" if entry.last_error else "waiting"
+def process_job(shop_id: int) -> NewJob:
+    """The job that processes the shop's inbox; one is queued per shop at a time."""
+    return NewJob(INBOX, {"shop_id": shop_id}, key=f"inbox:{shop_id}", shop_id=shop_id)
+
+
+# --- storing -------------------------------------------------------------------------------------------
+
+
+def version_key(connector: Connector, raw: RawOrder) -> str:
+    """The inbox version of a raw order (``domain.version_key``). The digest is of the mapped order
+    (what the hub takes from it, so a webhook and a poll of one version agree however their payloads
+    differ), or of the payload when it does not map."""
+    try:
+        content: Any = connector.map_order(raw)
+    except Exception:  # the entry keeps its mapping error when it is processed
+        content = raw.body
+    return domain.version_key(raw.version, content)
+
+
+def store(
+    session: Session,
+    connector: Connector,
+    source: str,
+    topic: str,
+    raws: Sequence[RawOrder],
+    text: bytes | None = None,
+) -> None:
+    """Keep raw orders in the inbox; ``text`` is the body exactly as received, when there is one. A
+    platform's order id is kept as the column can (a NUL escaped: ingest rejects and names it)."""
+    shop_id, now = connector.connection.shop_id, utcnow()
+    keys = [(escape_nul(r.external_id)[:200], version_key(connector, r)) for r in raws]
+    repo.add_entries(
+        session,
+        [
+            (shop_id, source, topic, event_id, key, (text or jsontext.dumps(r.body)).decode(), now, 0)
+            for r, (event_id, key) in zip(raws, keys, strict=True)
+        ],
+    )
+    if source in READS_CURRENT:
+        read = set(keys)
+        stored = repo.versions_of(session, shop_id, [event for event, _ in read])
+        repo.receive_again(session, domain.taken_again(stored, read), now)
+
+
+def store_webhook(
+    session: Session, shop: Shop, connector: Connector, headers: Any, body: bytes
+) -> str | None:
+    """Keep a verified delivery in the inbox and, for an order, wake the shop's inbox job. A delivery the
+    hub does not process (another topic, one it cannot read, one too large to keep whole) is kept once
+    per content, given up at once with its reason, which is returned."""
+    if len(body) > KEPT_BODY_MAX:
+        # Not parsed: it will not be processed, and its size is reason enough.
+        topic = connector.webhook_topic(headers)
+        reason = (
+            f"{topic or 'a delivery'}: {len(body):,} bytes, more than the {KEPT_BODY_MAX:,} the hub keeps "
+            f"of one: kept cut to that, not processed (polls and reconciliation read the order instead)"
+        )
+        _keep(session, shop.id, topic, reason, body)
+        return reason
+    try:
+        event = connector.parse_webhook(headers, body)
+    except UnusableDelivery as exc:
+        _keep(session, shop.id, exc.topic, str(exc), body)
+        return str(exc)
+    if event.external_id is None:
+        reason = f"{event.topic}: the hub processes only order events"
+        _keep(session, shop.id, event.topic, reason, body)
+        return reason
+    # Order deliveries share their key with polls of the same version.
+    raw = RawOrder(event.external_id, event.version or "-", event.body)
+    store(session, connector, "webhook", event.topic[:64], [raw], body)
+    enqueue(session, [process_job(shop.id)])
+    return None
+
+
+def _keep(session: Session, shop_id: int, topic: str, reason: str, body: bytes) -> None:
+    """One entry per topic and content, whatever the delivery ids (a platform, or anyone replaying a
+    signed delivery, sending it again adds nothing), never processed: it waits, with its reason, for a
+    person. The body is kept as text the database can store, cut to ``KEPT_BODY_MAX`` bytes."""
+    text = body[:KEPT_BODY_MAX].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    row = (
+        shop_id,
+        "webhook",
+        topic.replace("\x00", "")[:64],
+        domain.kept_event_id(topic, body),
+        "-",
+        text,
+        utcnow(),
+        INBOX_MAX_ATTEMPTS,
+        reason.replace("\x00", "")[:2000],
+    )
+    repo.add_entries(session, [row], with_error=True)
+
+
+# --- processing ----------------------------------------------------------------------------------------
+
+
+def process(factory: sessionmaker[Session], connector: Connector) -> list[str]:
+    """Map and ingest the shop's unprocessed entries, batch by batch, each in transactions of its own;
+    returns the orders that were new to the hub."""
+    created: list[str] = []
+    shop_id = connector.connection.shop_id
+    while True:
+        with transaction(factory) as session:
+            entries = repo.unprocessed(session, shop_id, INBOX_MAX_ATTEMPTS, INBOX_BATCH)
+        if not entries:
+            return created
+        with collector_paused():  # thousands of short-lived payload dicts, as in ingest
+            created += _ingest_entries(factory, connector, entries)
+
+
+def _ingest_entries(
+    factory: sessionmaker[Session], connector: Connector, entries: Sequence[Any]
+) -> list[str]:
+    orders: list[dict[str, Any]] = []
+    mapped_ids: list[int] = []
+    failed: dict[int, str] = {}
+    waiting: list[int] = []
+    cancelled: list[str] = []
+    for entry_id, event_id, version, body in entries:
+        try:  # a payload that cannot be read must not stop the others
+            raw = RawOrder(event_id, version, jsontext.loads(body))
+            if not connector.ready(raw):
+                waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
+                if connector.cancelled(raw):
+                    cancelled.append(event_id)
+                continue
+            order = connector.map_order(raw)
+            # The inbox already keeps every version verbatim: ingest need not store it a second time.
+            order["raw"] = None
+            orders.append(order)
+            mapped_ids.append(entry_id)
+        except Exception as exc:
+            failed[entry_id] = escape_nul(f"cannot map: {type(exc).__name__}: {exc}")[:2000]
+    actor = f"sync:{connector.connection.shop_code}"
+    report = ingest_batch(factory, orders, actor=actor) if orders else None
+    now = utcnow()
+    with transaction(factory) as session:
+        for external_id in cancelled:
+            cancel_from_platform(session, connector.connection.shop_id, external_id, actor=actor)
+        repo.mark_processed(session, mapped_ids + waiting, now)
+        repo.mark_failed(session, failed)
+    return [item.external_id or "" for item in report.items if item.outcome == "created"] if report else []
+
+
+# --- what a person sees and does ------------------------------------------------------------------------
+
+
+def replay(session: Session, entry_ids: Sequence[int] | None = None) -> int:
+    """Process inbox entries again (those given, or all that gave up); returns how many were reset.
+    Deliveries kept unprocessed are never replayed: they would fail the same way."""
+    if entry_ids is not None:
+        refused = repo.kept_among(session, entry_ids, domain.KEPT)
+        if refused:
+            raise Conflict(
+                f"inbox entr{'ies' if len(refused) > 1 else 'y'} {', '.join(map(str, refused))}: deliveries "
+                "the hub does not process, kept with the reason (`orderly inbox list` shows it); a replay "
+                "would change nothing",
+                field="entry_ids",
+            )
+    reset = repo.reset_entries(session, entry_ids, max_attempts=INBOX_MAX_ATTEMPTS, kept_prefix=domain.KEPT)
+    missing = sorted(set(entry_ids or ()) - set(reset))
+    if missing:
+        raise NotFound(f"no inbox entry {', '.join(map(str, missing))}: `orderly inbox list` shows them")
+    enqueue(session, [process_job(shop_id) for shop_id in sorted(set(reset.values()))])
+    return len(reset)
 
 
 def list_inbox(
     session: Session, *, shop: str | None = None, failed: bool = False, after_id: int = 0, limit: int = 50
 ) -> list[InboxEntryOut]:
-    """Oldest first; ``failed`` keeps the unprocessed entries that could not be mapped."""
-    query = (
-        select(InboxEntry, Shop.code)
-        .join(Shop, Shop.id == InboxEntry.shop_id)
-        .where(InboxEntry.id > after_id)
-        .order_by(InboxEntry.id)
-        .limit(limit)
-    )
+    """What each platform sent, oldest first; ``failed`` keeps the unprocessed entries that could not
+    be mapped."""
+    shop_id = None
     if shop is not None:
-        shop_id = session.scalar(select(Shop.id).where(Shop.code == shop))
+        shop_id = repo.shop_id_of(session, shop)
         if shop_id is None:
             raise NotFound(f"unknown shop {shop!r}", field="shop")
-        query = query.where(InboxEntry.shop_id == shop_id)
-    if failed:
-        query = query.where(InboxEntry.processed_at.is_(None), InboxEntry.last_error.is_not(None))
     return [
         InboxEntryOut(
             id=entry.id,
@@ -48,11 +228,19 @@ def list_inbox(
             topic=entry.topic,
             external_id=entry.event_id,
             version=entry.version,
-            state=_state(entry),
+            state=domain.inbox_state(
+                processed=entry.processed_at is not None,
+                event_id=entry.event_id,
+                attempts=entry.attempts,
+                failing=bool(entry.last_error),
+                max_attempts=INBOX_MAX_ATTEMPTS,
+            ),
             attempts=entry.attempts,
             last_error=entry.last_error,
             received_at=entry.received_at,
             processed_at=entry.processed_at,
         )
-        for entry, code in session.execute(query).all()
+        for entry, code in repo.inbox_page(
+            session, shop_id=shop_id, failed=failed, after_id=after_id, limit=limit
+        )
     ]

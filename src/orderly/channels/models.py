@@ -51,7 +51,7 @@ class InboxEntry(Base):
     """Everything a platform sends or we fetch, stored raw before it is processed.
 
     Keyed by (shop, event, version): for orders the event is the platform order id and the version
-    its last-update stamp with a digest of what the order says (``channels/sync.py: version_key``), so
+    its last-update stamp with a digest of what the order says (``channels/inbox.py: version_key``), so
     a webhook delivered twice and the same version fetched by polling are one entry, and two changes
     within the stamp's precision (Shopify's is a second) are two. Processed in the order entries were
     last received (``received_at``, then ``id``).

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
+from orderly.channels import repository as repo
 from orderly.channels.connector import ChannelError, Connector, ShopConnection
 from orderly.channels.models import Shop, ShopHealth
 from orderly.channels.registry import connector_class
@@ -25,7 +25,7 @@ from orderly.channels.schemas import (
 from orderly.channels.secrets import seal, unseal
 from orderly.core.clock import utcnow
 from orderly.core.config import Settings, get_settings
-from orderly.core.db import flush_or_conflict, insert_rows
+from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.orders.ingest import validation_errors
 
@@ -47,16 +47,8 @@ def _out(shop: Shop, health: Sequence[ShopHealth]) -> ShopOut:
     )
 
 
-def _health_of(session: Session, shop_ids: Sequence[int]) -> dict[int, list[ShopHealth]]:
-    found: dict[int, list[ShopHealth]] = {shop_id: [] for shop_id in shop_ids}
-    query = select(ShopHealth).where(ShopHealth.shop_id.in_(list(shop_ids))).order_by(ShopHealth.kind)
-    for health in session.scalars(query):
-        found[health.shop_id].append(health)
-    return found
-
-
 def shop_out(session: Session, shop: Shop) -> ShopOut:
-    return _out(shop, _health_of(session, [shop.id])[shop.id])
+    return _out(shop, repo.health_of(session, [shop.id])[shop.id])
 
 
 def _check(channel: str, base_url: str | None, sync_enabled: bool, settings: Mapping[str, Any]) -> None:
@@ -178,10 +170,7 @@ def _moved(shop: Shop, base_url: str | None, settings: Mapping[str, Any]) -> lis
 
 
 def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:
-    query = select(Shop).where(Shop.code == code)
-    if lock:
-        query = query.with_for_update()
-    shop = session.scalar(query)
+    shop = repo.shop_by_code(session, code, lock=lock)
     if shop is None:
         raise NotFound(f"unknown shop {code!r}", field="shop")
     return shop
@@ -203,8 +192,8 @@ def check_syncs(shop: Shop) -> None:
 
 
 def list_shops(session: Session) -> list[ShopOut]:
-    found = list(session.scalars(select(Shop).order_by(Shop.id)))
-    health = _health_of(session, [shop.id for shop in found])
+    found = repo.all_shops(session)
+    health = repo.health_of(session, [shop.id for shop in found])
     return [_out(shop, health[shop.id]) for shop in found]
 
 
@@ -246,25 +235,11 @@ def http_client(shop: Shop) -> httpx.Client:
     return httpx.Client(base_url=shop.base_url or "", timeout=TIMEOUT, headers={"User-Agent": "Orderly"})
 
 
-def _health(session: Session, shop_id: int, kind: str) -> ShopHealth:
-    """The shop's health row for this kind, locked, created on first use."""
-    insert_rows(
-        session,
-        ShopHealth,
-        ("shop_id", "kind", "failures"),
-        [(shop_id, kind, 0)],
-        skip_conflicts_on=["shop_id", "kind"],
-    )
-    return session.scalars(
-        select(ShopHealth).where(ShopHealth.shop_id == shop_id, ShopHealth.kind == kind).with_for_update()
-    ).one()
-
-
 def record_success(session: Session, shop_id: int, kind: str) -> None:
     shop = session.get(Shop, shop_id)
     if shop is None:
         return
-    health = _health(session, shop_id, kind)
+    health = repo.locked_health(session, shop_id, kind)
     health.last_ok_at = utcnow()
     if health.failures == 0 and health.unhealthy_since is None:
         return
@@ -278,7 +253,7 @@ def record_failure(session: Session, shop_id: int, kind: str, error: str) -> Non
     shop = session.get(Shop, shop_id)
     if shop is None:
         return
-    health = _health(session, shop_id, kind)
+    health = repo.locked_health(session, shop_id, kind)
     health.failures += 1
     health.last_error = error[:2000]
     if health.failures >= UNHEALTHY_AFTER and health.unhealthy_since is None:

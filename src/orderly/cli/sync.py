@@ -17,12 +17,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from orderly.alerts.service import open_alerts
+from orderly.channels import backfills
 from orderly.channels import service as channels
-from orderly.channels import sync
-from orderly.channels.inbox import list_inbox
+from orderly.channels.inbox import list_inbox, replay
 from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
 from orderly.channels.secrets import key_for
-from orderly.channels.sync import replay_inbox, request_sync
+from orderly.channels.tasks import request_sync
 from orderly.cli.common import date_option, fail, id_argument, out, session_factory, unit_of_work, when
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
@@ -149,7 +149,7 @@ def shop_backfill(
     The workers (``orderly start`` or ``orderly worker``) do it, slice by slice; Ctrl-C stops only the
     progress shown here. ``orderly shop backfills CODE`` shows how far every backfill got."""
     with unit_of_work() as session:
-        started = sync.start_backfill(
+        started = backfills.start_backfill(
             session,
             code,
             BackfillIn.model_validate(
@@ -182,7 +182,7 @@ def _follow(code: str, backfill: BackfillOut) -> BackfillOut:
         task = bar.add_task(code, total=1.0)
         while True:
             with transaction(factory) as session:
-                (backfill,) = sync.backfills(session, code, backfill.id)
+                (backfill,) = backfills.backfills(session, code, backfill.id)
             shown = f"{code}: {backfill.orders} orders, up to {when(backfill.reached)}"
             bar.update(task, completed=backfill.progress, description=shown)
             if backfill.status != "running":
@@ -193,7 +193,7 @@ def _follow(code: str, backfill: BackfillOut) -> BackfillOut:
 def shop_backfills(code: Annotated[str, typer.Argument(help="The shop's code")]) -> None:
     """A shop's backfills, newest first, with how far each got."""
     with unit_of_work(read_only=True) as session:
-        found = sync.backfills(session, code)
+        found = backfills.backfills(session, code)
     table = Table("ID", "Since", "Until", "Reached", "Orders", "Done", "Status", "Job", "Last error")
     for b in found:
         table.add_row(
@@ -320,5 +320,5 @@ def inbox_replay(
 ) -> None:
     """Process inbox entries again, e.g. after fixing a mapping; the workers take them up."""
     with unit_of_work() as session:
-        count = replay_inbox(session, entry_ids or None)
+        count = replay(session, entry_ids or None)
     out.print(f"{count} inbox entr{'y' if count == 1 else 'ies'} queued again.")

@@ -241,3 +241,24 @@ def purge_finished(session: Session, *, older_than: timedelta = timedelta(days=7
     cutoff = utcnow() - older_than
     result = session.execute(delete(Job).where(Job.status == "done", Job.finished_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def latest(session: Session, kind: str, keys: Sequence[str]) -> dict[str, Job]:
+    """The newest job of this kind under each key (keys without one are left out)."""
+    found: dict[str, Job] = {}
+    query = select(Job).where(Job.kind == kind, Job.key.in_(list(keys))).order_by(Job.id.desc())
+    for job in session.scalars(query):
+        if job.key is not None:
+            found.setdefault(job.key, job)
+    return found
+
+
+def running_keys(session: Session, kinds: Sequence[str]) -> set[tuple[str, str | None]]:
+    """(kind, key) of every running job of these kinds."""
+    query = select(Job.kind, Job.key).where(Job.status == "running", Job.kind.in_(list(kinds)))
+    return {(kind, key) for kind, key in session.execute(query)}
+
+
+def drop_queued(session: Session, kind: str, shop_id: int) -> None:
+    """Delete the shop's queued jobs of this kind (a job about to replace them must not coalesce into one)."""
+    session.execute(delete(Job).where(Job.kind == kind, Job.shop_id == shop_id, Job.status == "queued"))

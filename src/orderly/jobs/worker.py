@@ -229,5 +229,5 @@ def _default_name() -> str:
 
 def _load_handlers() -> None:
     # Handlers register themselves on import; the worker needs every context that has jobs.
-    import orderly.channels.sync  # noqa: PLC0415
+    import orderly.channels.tasks  # noqa: PLC0415
     import orderly.orders.tasks  # noqa: F401, PLC0415

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.alerts.models import Alert
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
+from orderly.channels import inbox, tasks
 from orderly.channels import service as shops
-from orderly.channels import sync
 from orderly.channels.connector import AuthFailed, ChannelError, RateLimited, RawOrder, WebhookEvent
 from orderly.channels.models import InboxEntry, ListingBinding, RateBucket, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
@@ -90,7 +90,7 @@ def test_polling_takes_every_order_in_once_and_stock_reaches_every_shop(
     for n in range(5):  # five orders over three pages
         platforms["fake-a"].put(order(("SKU-1", 1), shop="fake-a", external_id=f"A{n}", updated=n))
     drain(worker)  # the first poll, the resyncs and the pushes they cause
-    _enqueue(factory, sync.POLL, "fake-a")  # a second poll re-reads the overlap window
+    _enqueue(factory, tasks.POLL, "fake-a")  # a second poll re-reads the overlap window
     drain(worker)
 
     with transaction(factory) as s:
@@ -156,7 +156,7 @@ def test_webhooks_delivered_twice_are_one_entry_and_one_order(
         with transaction(factory) as s:
             shop = shops.get_shop(s, "fake-a")
             connector = FakeConnector(shops.connector_for(shop, None).connection, None)  # type: ignore[arg-type]
-            sync.store_webhook(s, shop, connector, headers, body)
+            inbox.store_webhook(s, shop, connector, headers, body)
     drain(worker)
 
     with transaction(factory) as s:
@@ -182,11 +182,11 @@ def test_a_throttled_call_waits_for_retry_after_then_succeeds(
 ) -> None:
     drain(worker)
     platforms["fake-a"].failures.append(RateLimited("slow down", retry_after=30))
-    _enqueue(factory, sync.POLL, "fake-a")
+    _enqueue(factory, tasks.POLL, "fake-a")
     drain(worker)
 
     with transaction(factory) as s:
-        job = s.scalars(select(Job).where(Job.kind == sync.POLL, Job.status == "queued")).one()
+        job = s.scalars(select(Job).where(Job.kind == tasks.POLL, Job.status == "queued")).one()
         assert job.attempts == 1 and "rate limited" in (job.last_error or "")
         assert 29 <= (job.run_after - utcnow()).total_seconds() <= 31
         s.execute(update(Job).where(Job.id == job.id).values(run_after=utcnow()))
@@ -201,7 +201,7 @@ def test_refused_credentials_dead_letter_at_once_alert_and_replay(
 ) -> None:
     drain(worker)
     platforms["fake-a"].failures.append(AuthFailed("invalid token", status=401))
-    _enqueue(factory, sync.POLL, "fake-a")
+    _enqueue(factory, tasks.POLL, "fake-a")
     drain(worker)
 
     with transaction(factory) as s:
@@ -236,7 +236,7 @@ def test_a_shop_whose_polls_keep_failing_is_unhealthy_alerts_and_recovers(
     drain(worker)
     platforms["fake-a"].failures.extend(ChannelError("HTTP 500", status=500) for _ in range(100))  # down
     for _ in range(shops.UNHEALTHY_AFTER):
-        _enqueue(factory, sync.POLL, "fake-a")
+        _enqueue(factory, tasks.POLL, "fake-a")
         drain(worker)
 
     shop = _health(factory, "fake-a")
@@ -259,13 +259,13 @@ def test_a_webhook_going_in_does_not_make_a_shop_whose_polls_fail_look_healthy(
     drain(worker)
     platforms["fake-a"].failures.extend(ChannelError("HTTP 500", status=500) for _ in range(100))
     for n in range(shops.UNHEALTHY_AFTER):
-        _enqueue(factory, sync.POLL, "fake-a")
+        _enqueue(factory, tasks.POLL, "fake-a")
         drain(worker)
         body = json.dumps(order(("SKU-1", 1), shop="fake-a", external_id=f"W{n}")).encode()
         with transaction(factory) as s:
             shop = shops.get_shop(s, "fake-a")
             connector = shops.connector_for(shop, None)  # type: ignore[arg-type]
-            sync.store_webhook(s, shop, connector, {"x-fake-delivery": str(n)}, body)
+            inbox.store_webhook(s, shop, connector, {"x-fake-delivery": str(n)}, body)
         drain(worker)  # the webhook's order goes in
 
     with transaction(factory) as s:
@@ -287,7 +287,7 @@ def test_a_shop_whose_pushes_keep_being_refused_is_unhealthy_for_stock_and_alert
         with transaction(factory) as s:
             inventory.receive(s, "SKU-1", "WH-1", 1, actor="test", reason=f"receipt {n}")
         drain(worker)
-        _enqueue(factory, sync.POLL, "fake-a")  # polls work all along
+        _enqueue(factory, tasks.POLL, "fake-a")  # polls work all along
         drain(worker)
         with transaction(factory) as s:  # the refused push's retries, now
             s.execute(
@@ -332,9 +332,9 @@ def test_a_job_whose_worker_died_is_taken_over_when_its_lease_ends(
     factory: sessionmaker[Session], worker: Worker
 ) -> None:
     drain(worker)
-    _enqueue(factory, sync.RESYNC, "fake-a")
+    _enqueue(factory, tasks.RESYNC, "fake-a")
     with transaction(factory) as s:
-        (claimed,) = jobs.claim(s, "crashed-worker", [sync.RESYNC])
+        (claimed,) = jobs.claim(s, "crashed-worker", [tasks.RESYNC])
     assert worker.run_once() == 0  # leased to the crashed worker
     with transaction(factory) as s:
         s.execute(update(Job).where(Job.id == claimed.id).values(lease_until=utcnow() - timedelta(seconds=1)))
@@ -376,7 +376,7 @@ def test_a_cancellation_without_an_address_still_cancels_and_releases(
     now = utcnow().isoformat()  # inside the next poll's window
     platforms["fake-a"].put({"external_id": "C1", "updated_at": now, "stub": "cancelled"})
     platforms["fake-a"].put({"external_id": "P1", "updated_at": now, "stub": "pending"})
-    _enqueue(factory, sync.POLL, "fake-a")
+    _enqueue(factory, tasks.POLL, "fake-a")
     drain(worker)
 
     with transaction(factory) as s:
@@ -426,12 +426,12 @@ def test_an_entry_that_gave_up_goes_in_when_replayed_after_the_fix(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     platforms["fake-a"].put({**order(shop="fake-a", external_id="LATE"), "broken": True})
-    for _ in range(sync.INBOX_MAX_ATTEMPTS):
-        _enqueue(factory, sync.INBOX, "fake-a")
+    for _ in range(inbox.INBOX_MAX_ATTEMPTS):
+        _enqueue(factory, inbox.INBOX, "fake-a")
         drain(worker)
     with transaction(factory) as s:
         entry = s.scalars(select(InboxEntry).where(InboxEntry.event_id == "LATE")).one()
-        assert entry.attempts == sync.INBOX_MAX_ATTEMPTS and entry.processed_at is None
+        assert entry.attempts == inbox.INBOX_MAX_ATTEMPTS and entry.processed_at is None
 
     fixed = FakeConnector.map_order
     monkeypatch.setattr(
@@ -442,7 +442,7 @@ def test_an_entry_that_gave_up_goes_in_when_replayed_after_the_fix(
         ),
     )
     with transaction(factory) as s:
-        assert sync.replay_inbox(s) == 1
+        assert inbox.replay(s) == 1
     drain(worker)
 
     with transaction(factory) as s:
@@ -489,12 +489,12 @@ def test_reconciliation_takes_in_what_polling_missed_and_names_it(
     drain(worker)  # the first poll: from here on polls read only the last few minutes
     late = (utcnow() - timedelta(days=1)).isoformat()  # changed "yesterday", listed only now
     platforms["fake-a"].put({**order(shop="fake-a", external_id="MISSED"), "updated_at": late})
-    _enqueue(factory, sync.POLL, "fake-a")
+    _enqueue(factory, tasks.POLL, "fake-a")
     drain(worker)
     with transaction(factory) as s:
         assert s.scalar(select(func.count()).select_from(Order).where(Order.external_id == "MISSED")) == 0
 
-    _enqueue(factory, sync.RECONCILE, "fake-a")
+    _enqueue(factory, tasks.RECONCILE, "fake-a")
     drain(worker)
 
     with transaction(factory) as s:
@@ -518,13 +518,13 @@ def test_an_event_about_no_order_is_kept_once_per_content_and_never_mapped(
         with transaction(factory) as s:
             shop = shops.get_shop(s, "fake-a")
             connector = FakeConnector(shops.connector_for(shop, None).connection, None)  # type: ignore[arg-type]
-            reason = sync.store_webhook(s, shop, connector, {"x-fake-delivery": delivery}, body)
+            reason = inbox.store_webhook(s, shop, connector, {"x-fake-delivery": delivery}, body)
             assert reason == "products/update: the hub processes only order events"
-    for _ in range(sync.INBOX_MAX_ATTEMPTS):
-        _enqueue(factory, sync.INBOX, "fake-a")
+    for _ in range(inbox.INBOX_MAX_ATTEMPTS):
+        _enqueue(factory, inbox.INBOX, "fake-a")
         drain(worker)
 
     with transaction(factory) as s:
         (entry,) = s.scalars(select(InboxEntry)).all()
-        assert (entry.attempts, entry.last_error) == (sync.INBOX_MAX_ATTEMPTS, reason)
-        assert entry.processed_at is None and sync.replay_inbox(s) == 0
+        assert (entry.attempts, entry.last_error) == (inbox.INBOX_MAX_ATTEMPTS, reason)
+        assert entry.processed_at is None and inbox.replay(s) == 0
