@@ -33,12 +33,15 @@ import argparse
 import itertools
 import json
 import math
+import multiprocessing
 import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -50,11 +53,13 @@ from orderly.channels.inbox import INBOX
 from orderly.channels.models import InboxEntry
 from orderly.channels.tasks import POLL, PUSH
 from orderly.core.config import Settings
-from orderly.core.db import transaction
+from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.inventory.service import STOCK_CHANGED
 from orderly.jobs.models import Job
 from orderly.jobs.service import NewJob, enqueue
+from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order
+from orderly.sandbox import Catalog, OrderGenerator, build_catalog, default_catalog
 from orderly.sandbox.shopify.models import numbered_buyer
 from sync_world import DATABASE, JobRun, World, settings, sqlite_url, wall_seconds, world
 
@@ -64,6 +69,7 @@ MIN_POLL_INTERVAL = 5  # SyncSettings.poll_interval_s's lower bound
 SHOPIFY_PAGE = 250  # orders per orders.json page the connector asks for
 SHOPIFY_BURST, SHOPIFY_RATE = 40, 2.0  # Shopify's published REST bucket, which the hub paces itself to
 STALLED = 120  # seconds without a new order in the inbox or the hub: part 2 gives up
+LOAD_WARMUP = 3.0  # seconds the other shops' stream runs before the samples under load start
 
 
 # --- part 1: propagation -----------------------------------------------------------------------------
@@ -161,6 +167,7 @@ class Hops:
 def hop_times(w: World, samples: list[Sample], targets: list[str], mode: str) -> Hops:
     origin_id = w.shop_id(ORIGIN)
     shop_ids = {code: w.shop_id(code) for code in targets}
+    listed = set(w.product_ids().values())
     with transaction(w.factory) as s:
         inbox: dict[str, float] = {}
         for event_id, received_at in s.execute(
@@ -169,23 +176,28 @@ def hop_times(w: World, samples: list[Sample], targets: list[str], mode: str) ->
             .order_by(InboxEntry.received_at.desc())
         ):
             inbox[event_id] = wall_seconds(received_at)  # the earliest version wins
+        # Only the stock changes of the listed SKUs: under load, other shops' orders announce theirs.
         reserved = sorted(
-            wall_seconds(t) for t in s.scalars(select(Job.created_at).where(Job.kind == STOCK_CHANGED))
+            (wall_seconds(created_at), job_id)
+            for job_id, created_at, payload in s.execute(
+                select(Job.id, Job.created_at, Job.payload).where(Job.kind == STOCK_CHANGED)
+            )
+            if listed & set(payload["product_ids"])
         )
     runs = sorted(w.probe.runs, key=lambda r: r.started)
     hops = Hops()
     for n, sample in enumerate(samples):
         end = samples[n + 1].placed if n + 1 < len(samples) else math.inf
         in_inbox = inbox.get(sample.order_id)
-        stamp = next((t for t in reserved if sample.placed <= t < end), None)
-        fan_out = _first(runs, STOCK_CHANGED, stamp, end) if stamp else None
+        stamp, job_id = next(((t, i) for t, i in reserved if sample.placed <= t < end), (None, None))
+        fan_out = next((r for r in runs if r.job_id == job_id), None)
         if len(sample.received) < len(targets) or in_inbox is None or stamp is None or fan_out is None:
             continue
         last_code = max(sample.received, key=lambda code: sample.received[code])
         # From the fan-out's start: a worker may claim a push between its commit and the probe's stamp.
         pushes = [r for r in runs if r.kind == PUSH and fan_out.started <= r.started < end]
         push = next((r for r in pushes if r.shop_id == shop_ids[last_code]), None)
-        if mode == "webhook":
+        if mode.startswith("webhook"):
             job = _first(runs, INBOX, in_inbox, end, origin_id)
             middle = [("inbox", in_inbox), ("inbox job", job.started if job else None)]
         else:
@@ -228,38 +240,119 @@ def _first(
     )
 
 
-def propagation(args: argparse.Namespace, config: Settings) -> tuple[list[Propagation], list[str]]:
+@dataclass
+class Load:
+    """What the other shops' stream ingested while the samples ran."""
+
+    orders: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_s(self) -> float:
+        return self.orders / self.seconds if self.seconds else 0.0
+
+
+@contextmanager
+def other_shops_ingesting(w: World, url: str, args: argparse.Namespace) -> Iterator[Load]:
+    """The sandbox catalog's shops (none of them the bench's) send ``--load-rate`` orders/s to ingest,
+    reviewed and reserved on SKUs of their own, from another process, as a second hub process would;
+    the block runs while they stream. Their stock changes reach no syncing shop, yet each is a job the
+    workers run beside the propagation's."""
+    seconds = args.load_samples * (args.interval + 1.0) + LOAD_WARMUP + 60
+    catalog = default_catalog(orders=int(args.load_rate * seconds))
+    with console.status("the load's catalog"):
+        build_catalog(w.factory, catalog, actor="bench")
+    context = multiprocessing.get_context("spawn")
+    start, stop, reports = context.Event(), context.Event(), context.Queue()
+    process = context.Process(
+        target=_ingest_at, args=(url, catalog, args.load_rate, args.seed, start, stop, reports), daemon=True
+    )
+    process.start()
+    load = Load()
+    try:
+        reports.get()  # the load's process is up
+        start.set()
+        w.unawaited = frozenset({STOCK_CHANGED})
+        with console.status(f"other shops ingesting {args.load_rate:,} orders/s: warming up"):
+            time.sleep(LOAD_WARMUP)
+        yield load
+    finally:
+        stop.set()
+        load.orders, load.seconds = reports.get(timeout=300)
+        process.join()
+        w.unawaited = frozenset()
+
+
+def _ingest_at(url: str, catalog: Catalog, rate: int, seed: int, start: Any, stop: Any, reports: Any) -> None:
+    """Ingest generated orders at ``rate`` a second (as fast as it can, if that is slower) until told
+    to stop; reports how many went in and over how long."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    generator = OrderGenerator(seed, catalog)
+    batch = max(1, rate // 10)  # ten batches a second: a steady stream, not bursts
+    reports.put("ready")
+    start.wait()
+    began, done = time.perf_counter(), 0
+    while not stop.is_set():
+        ingest_batch(factory, list(generator.orders(batch)), actor="bench-load")
+        done += batch
+        time.sleep(max(0.0, began + done / rate - time.perf_counter()))
+    reports.put((done, time.perf_counter() - began))
+    engine.dispose()
+
+
+def propagation(
+    args: argparse.Namespace, config: Settings
+) -> tuple[list[Propagation], Load | None, list[str]]:
     stock = {f"SKU-{n}": 10_000 for n in range(1, args.skus + 1)}
-    with world(
-        postgres_url(DATABASE), stock, shopify_shops=2, amazon=True, workers=args.workers, settings=config
-    ) as w:
+    url = postgres_url(DATABASE)
+    load = None
+    with world(url, stock, shopify_shops=2, amazon=True, workers=args.workers, settings=config) as w:
         with console.status("first polls and stock pushes"):
             w.settle()
         problems = w.stock_problems()
         if problems:
-            return [], [f"before the samples: {p}" for p in problems]
+            return [], None, [f"before the samples: {p}" for p in problems]
         w.webhooks(ORIGIN, on=True)
-        webhook = run_samples(
+        idle = run_samples(
             w, args.samples, mode="webhook", interval=args.interval, phase=0.0, timeout=10.0, seed=args.seed
         )
+        parts = [idle]
+        if args.load_samples:
+            with other_shops_ingesting(w, url, args) as load:
+                parts.append(
+                    run_samples(
+                        w,
+                        args.load_samples,
+                        mode="webhook_under_load",
+                        interval=args.interval,
+                        phase=0.0,
+                        timeout=10.0,
+                        seed=args.seed + 2,
+                    )
+                )
+            with console.status("the load's last jobs"):
+                w.settle()
         w.webhooks(ORIGIN, on=False)
         w.set_poll_interval(ORIGIN, MIN_POLL_INTERVAL)
-        polling = run_samples(
-            w,
-            args.poll_samples,
-            mode="polling",
-            interval=0.0,
-            phase=float(MIN_POLL_INTERVAL),
-            timeout=30.0,
-            seed=args.seed + 1,
+        parts.append(
+            run_samples(
+                w,
+                args.poll_samples,
+                mode="polling",
+                interval=0.0,
+                phase=float(MIN_POLL_INTERVAL),
+                timeout=30.0,
+                seed=args.seed + 1,
+            )
         )
-        placed = [s.order_id for s in webhook.samples + polling.samples]
+        placed = [s.order_id for part in parts for s in part.samples]
         problems = w.order_problems(ORIGIN, placed) + w.stock_problems()
-        for part in (webhook, polling):
+        for part in parts:
             lost = len(part.samples) - len(part.complete())
             if lost:
                 problems.append(f"{part.mode}: {lost} samples never reached every shop")
-    return [webhook, polling], problems
+    return parts, load, problems
 
 
 def show_propagation(parts: list[Propagation]) -> None:
@@ -454,19 +547,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--interval", type=float, default=0.5, help="least seconds between webhook samples (default 0.5)"
     )
+    parser.add_argument(
+        "--load-rate", type=int, default=2000, help="other shops' orders/s under load (default 2000)"
+    )
+    parser.add_argument(
+        "--load-samples", type=int, default=None, help="webhook samples under load (default --samples)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--quick", action="store_true", help="20 + 5 samples, 2000 orders")
+    parser.add_argument("--quick", action="store_true", help="20 + 20 + 5 samples, 2000 orders")
     args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.poll_samples, args.orders = 20, 5, 2000
+    if args.load_samples is None:
+        args.load_samples = args.samples
     if args.sqlite_orders is None:
         args.sqlite_orders = args.orders // 4
     config = settings()
     started = time.monotonic()
 
-    parts, problems = propagation(args, config)
+    parts, load, problems = propagation(args, config)
     if parts:
         show_propagation(parts)
+    if load is not None:
+        short = (
+            " [red](short of --load-rate: the machine is busy)" if load.per_s < 0.95 * args.load_rate else ""
+        )
+        console.print(
+            f"under load: other shops' orders went in at {load.per_s:,.0f} orders/s "
+            f"({load.orders:,} in {load.seconds:.0f} s, from a process of their own){short}"
+        )
     results: list[Throughput] = []
     result, found = throughput("postgresql", postgres_url(DATABASE), args.orders, args, config)
     results.append(result)
@@ -489,6 +598,8 @@ def main(argv: list[str] | None = None) -> None:
         figures[f"propagation_p50_ms_{part.mode}"] = round(1000 * percentile(values, 0.5), 1)
         figures[f"propagation_p99_ms_{part.mode}"] = round(1000 * percentile(values, 0.99), 1)
         figures[f"samples_{part.mode}"] = len(values)
+    if load is not None:
+        figures["load_orders_per_s"] = round(load.per_s, 1)
     pg = results[0]
     figures |= {
         "raw_orders_per_s_postgres": round(pg.raw_per_s, 1),

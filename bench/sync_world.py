@@ -68,6 +68,7 @@ def sqlite_url() -> Iterator[str]:
 
 @dataclass(frozen=True)
 class JobRun:
+    job_id: int
     kind: str
     shop_id: int | None
     started: float  # wall clock (time.time()), comparable with the database's utcnow() stamps
@@ -98,7 +99,7 @@ class Probe:
                 handler(ctx, job)
             finally:
                 # list.append is atomic: the workers share the list safely.
-                self.runs.append(JobRun(kind, job.shop_id, started, time.time(), ctx.worker))
+                self.runs.append(JobRun(job.id, kind, job.shop_id, started, time.time(), ctx.worker))
 
         return timed
 
@@ -142,6 +143,8 @@ class World:
     shops: dict[str, SandboxShop]
     hub_url: str
     probe: Probe
+    #: Job kinds ``settle`` does not wait for: work that never ends while other shops' orders stream in.
+    unawaited: frozenset[str] = frozenset()
 
     def shop_id(self, code: str) -> int:
         with transaction(self.factory) as s:
@@ -149,10 +152,10 @@ class World:
 
     def busy_jobs(self) -> int:
         with transaction(self.factory) as s:
-            return (
-                s.scalar(select(func.count()).select_from(Job).where(Job.status.in_(["queued", "running"])))
-                or 0
-            )
+            busy = select(func.count()).select_from(Job).where(Job.status.in_(["queued", "running"]))
+            if self.unawaited:
+                busy = busy.where(Job.kind.not_in(self.unawaited))
+            return s.scalar(busy) or 0
 
     def settle(self, timeout: float = 120.0, step: float = 0.005) -> None:
         """Wait until every webhook is delivered and no job is queued or running."""
@@ -168,10 +171,7 @@ class World:
 
     def set_poll_interval(self, code: str, seconds: int) -> None:
         with transaction(self.factory) as s:
-            shop = shops.get_shop(s, code)
-            current = shops.sync_settings(shop).model_dump()
-            new = SyncSettings.model_validate({**current, "poll_interval_s": seconds})
-            shops.update_shop(s, code, ShopUpdate(settings=new), self.settings)
+            shops.update_shop(s, code, ShopUpdate(settings={"poll_interval_s": seconds}), self.settings)
 
     def webhooks(self, code: str, on: bool) -> None:
         store = self.shops[code].shopify
@@ -187,6 +187,7 @@ class World:
                 select(Shop, Product.id, Product.sku)
                 .join(SkuMapping, SkuMapping.shop_id == Shop.id)
                 .join(Product, Product.id == SkuMapping.product_id)
+                .where(Shop.code.in_(list(self.shops)))  # other shops (the load's) are not the bench's
             ).all()
             for shop, product_id, sku in rows:
                 figures.setdefault(shop.code, {})[sku] = publishable(
@@ -220,6 +221,13 @@ class World:
         if present - placed:
             problems.append(f"{code}: {len(present - placed)} orders the bench did not place")
         return problems
+
+    def product_ids(self) -> dict[str, int]:
+        """Our product id of each SKU the sandbox shops list."""
+        skus = {sku for shop in self.shops.values() for sku in shop.listings}
+        with transaction(self.factory) as s:
+            rows = s.execute(select(Product.sku, Product.id).where(Product.sku.in_(sorted(skus))))
+            return {sku: product_id for sku, product_id in rows}
 
 
 def stock_catalog(factory: sessionmaker[Session], stock: dict[str, int]) -> None:
