@@ -13,23 +13,28 @@ never overlap, and the queued one runs after the running one, on the figures as 
 
 Leases are short and renewed (``renew``) by the worker's heartbeat while the job runs: a worker that
 dies stops renewing, and another worker takes the job within ``LEASE``.
+
+A transaction that added jobs wakes idle workers when it commits: those of its own process through
+``WORK_ADDED``, and on PostgreSQL those of every process through ``NOTIFY`` (``listen_for_work``).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, exists, or_, select, update
+import psycopg
+from sqlalchemy import delete, event, exists, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from orderly.core.clock import utcnow
-from orderly.core.db import insert_rows
+from orderly.core.db import engine_of, insert_rows
 from orderly.core.errors import NotFound
 from orderly.jobs.models import Job
 
@@ -66,9 +71,15 @@ class NewJob:
     max_attempts: int = 12
 
 
-#: Set when a transaction that added jobs commits, so workers in this process start at once instead of
-#: at their next look; workers elsewhere find the jobs at their next look.
+log = logging.getLogger(__name__)
+
+#: Set when a transaction that added jobs commits, so idle workers in this process start at once
+#: instead of at their next look. On PostgreSQL the commit also notifies ``CHANNEL``, and each process's
+#: listener sets it; on SQLite workers in other processes find the jobs at their next look.
 WORK_ADDED = threading.Event()
+CHANNEL = "orderly_jobs"
+_LISTEN_WAIT = 0.5  # seconds between a listener's checks whether it is to stop
+_RECONNECT_WAIT = 1.0
 
 
 def _wake(_: Session) -> None:
@@ -80,6 +91,9 @@ def enqueue(session: Session, jobs: Sequence[NewJob]) -> None:
     if not jobs:
         return
     event.listen(session, "after_commit", _wake, once=True)
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit (never for a rollback), once per transaction however many enqueues ran.
+        session.execute(text(f"NOTIFY {CHANNEL}"))
     now = utcnow()
     rows = [
         (
@@ -97,6 +111,40 @@ def enqueue(session: Session, jobs: Sequence[NewJob]) -> None:
         for j in jobs
     ]
     insert_rows(session, Job, _COLUMNS, rows, conflict_target=_QUEUED_KEY)
+
+
+def listen_for_work(factory: sessionmaker[Session]) -> Callable[[], None]:
+    """On PostgreSQL, a thread with a connection of its own that LISTENs on ``CHANNEL`` and sets
+    ``WORK_ADDED`` whenever a transaction of any process that added jobs commits, so idle workers here
+    start at once; returns the function that stops it. Elsewhere nothing: SQLite's workers share one
+    host and poll."""
+    engine = engine_of(factory)
+    if engine.dialect.name != "postgresql":
+        return lambda: None
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    stop = threading.Event()
+    thread = threading.Thread(target=_listen, args=(url, stop), daemon=True, name="orderly-jobs-listener")
+    thread.start()
+
+    def stop_listening() -> None:
+        stop.set()
+        thread.join(timeout=2 * _LISTEN_WAIT)
+
+    return stop_listening
+
+
+def _listen(url: str, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute(f"LISTEN {CHANNEL}")
+                WORK_ADDED.set()  # jobs added while nobody listened (before, or while reconnecting)
+                while not stop.is_set():
+                    for _ in connection.notifies(timeout=_LISTEN_WAIT):
+                        WORK_ADDED.set()
+        except psycopg.Error:  # the database may be away for a moment: the workers poll meanwhile
+            log.exception("jobs listener: listening for added jobs failed; listening again")
+            stop.wait(_RECONNECT_WAIT)
 
 
 @dataclass(frozen=True)

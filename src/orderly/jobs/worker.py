@@ -203,6 +203,7 @@ def start_workers(
 ) -> Callable[[], None]:
     """Run ``count`` workers in threads of this process; returns a function that stops them."""
     stop = threading.Event()
+    stop_listening = jobs.listen_for_work(factory)
     threads = [
         threading.Thread(
             target=Worker(factory, name=f"{_default_name()}-{n}", settings=settings).run,
@@ -219,6 +220,7 @@ def start_workers(
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+        stop_listening()
 
     return stop_all
 
