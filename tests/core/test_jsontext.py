@@ -20,6 +20,14 @@ def test_integers_of_any_size_are_read_and_written_exactly(number: int) -> None:
     assert jsontext.loads(str(number)) == number
 
 
+@pytest.mark.parametrize(
+    "text",
+    [b'{"id": 123456789012345678}', b'{"note": "94001118992231000000", "n": 1}', b'[1234567890123456789.5]'],
+)
+def test_what_holds_no_long_integer_reads_as_orjson_reads_it(text: bytes) -> None:
+    assert jsontext.loads(text) == orjson.loads(text)
+
+
 def test_floats_stay_floats() -> None:
     assert jsontext.loads(b'{"a": 1.5, "b": 1e21, "c": 12345678901234567890.5}') == {
         "a": 1.5,

@@ -17,12 +17,17 @@ import orjson
 # A number of 19 digits or more where JSON puts a value: it may be past 64 bits. Digits inside a string
 # follow a quote, not one of these, so a long tracking number costs no second reading.
 _LONG_INTEGER = re.compile(rb"(?:^|[:\[,])\s*-?\d{19}")
+# Text without 19 digits in a row holds no such number. Looking for that run in the text with its digits
+# made alike is some twenty times faster than the expression, which then reads only what has one.
+_DIGITS_ALIKE = bytes.maketrans(b"0123456789", b"0" * 10)
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def loads(text: bytes | str) -> Any:
     """Parse strictly (``orjson.JSONDecodeError`` says where it is not JSON), integers exact."""
     value = orjson.loads(text)
-    if _LONG_INTEGER.search(text.encode() if isinstance(text, str) else text) is None:
+    raw = text.encode() if isinstance(text, str) else text
+    if _NINETEEN_DIGITS not in raw.translate(_DIGITS_ALIKE) or _LONG_INTEGER.search(raw) is None:
         return value
     try:
         return json.loads(text)

@@ -2,10 +2,10 @@
 
 An order is the pair ``{"order": <getOrders/getOrder order>, "items": [<getOrderItems items>]}``.
 Amazon money is ``{"CurrencyCode", "Amount"}`` with ``Amount`` a decimal string in major units; it
-becomes integer minor units with :class:`~decimal.Decimal`, never through floats. An amount finer
-than its currency allows (``"25.99"`` JPY) is refused rather than rounded. ``getOrders`` and
-``getOrderItems`` name no carrier nor tracking number, so an Amazon order leaves ``shipments`` unset
-(unknown, not none): what the hub stored stays.
+becomes integer minor units read exactly (``core.money.plain_minor_units``; :class:`~decimal.Decimal`
+for any other writing), never through floats. An amount finer than its currency allows (``"25.99"``
+JPY) is refused rather than rounded. ``getOrders`` and ``getOrderItems`` name no carrier nor tracking
+number, so an Amazon order leaves ``shipments`` unset (unknown, not none): what the hub stored stays.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from orderly.core.money import minor_unit_exponent
+from orderly.core.money import minor_unit_exponent, plain_minor_units
 
 #: Tags Orderly puts on Amazon orders: Prime and business orders, and a buyer's cancellation request.
 PRIME, BUSINESS, CANCEL_REQUESTED = "prime", "business", "cancel-requested"
@@ -132,7 +132,8 @@ class _Money:
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
-        self.scale = Decimal(10) ** minor_unit_exponent(currency)
+        self.exponent = minor_unit_exponent(currency)
+        self.scale = Decimal(10) ** self.exponent
 
     def __call__(self, money: Any, what: str) -> int:
         if money is None:
@@ -141,6 +142,9 @@ class _Money:
             raise ValueError(f"{what} is not a Money object: {money!r}")
         if money.get("CurrencyCode") != self.currency:
             raise ValueError(f"{what} is in {money.get('CurrencyCode')}, the order in {self.currency}")
+        plain = plain_minor_units(money.get("Amount"), self.exponent)
+        if plain is not None:
+            return plain
         try:
             minor = Decimal(str(money["Amount"])) * self.scale
         except (KeyError, InvalidOperation) as exc:

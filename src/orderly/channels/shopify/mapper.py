@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from orderly.core.money import minor_unit_exponent
+from orderly.core.money import minor_unit_exponent, plain_minor_units
 
 #: Shopify ``financial_status`` -> our payment status. Partly paid is not paid: it stays pending.
 PAYMENT_STATUS = {
@@ -83,6 +83,9 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
 
 def minor_units(amount: object, exponent: int) -> int:
     """An exact decimal amount (``"199.00"``) as integer minor units; refuses what does not fit."""
+    plain = plain_minor_units(amount, exponent)
+    if plain is not None:
+        return plain
     try:
         scaled = Decimal(str(amount)).scaleb(exponent)
     except InvalidOperation as exc:
