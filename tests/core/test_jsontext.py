@@ -22,7 +22,7 @@ def test_integers_of_any_size_are_read_and_written_exactly(number: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [b'{"id": 123456789012345678}', b'{"note": "94001118992231000000", "n": 1}', b'[1234567890123456789.5]'],
+    [b'{"id": 123456789012345678}', b'{"note": "94001118992231000000", "n": 1}', b"[1234567890123456789.5]"],
 )
 def test_what_holds_no_long_integer_reads_as_orjson_reads_it(text: bytes) -> None:
     assert jsontext.loads(text) == orjson.loads(text)
