@@ -66,19 +66,18 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
         return history
     first = min(s.order["placed_at"] for s in subjects)
     last = max(s.order["placed_at"] for s in subjects)
-    # One lookup per need, each by the identities it follows and only as far back as it looks: a
-    # buyer's orders of the whole day, but every identity's only of the last minutes.
+    # One lookup for the batch, each need by the identities it follows and only as far back as it
+    # looks: a buyer's orders of the whole day, but every identity's only of the last minutes.
     reviewed = {s.order_id for s in subjects if s.order_id is not None}
-    found: dict[tuple[int, int], Any] = {}
-    for every_identity, seconds in {(need.every_identity, need.seconds) for need in lookbacks}:
+    lookups = []
+    for every_identity, seconds in sorted({(need.every_identity, need.seconds) for need in lookbacks}):
         names = {i for s in subjects for i in (s.identities if every_identity else (s.buyer,))}
         window = timedelta(seconds=seconds)
-        matches_of = repo.identity_matches(
-            session, names, first - window, last + window, per_identity=HISTORY_PER_IDENTITY
-        )
-        for match in matches_of:
-            if match[1] not in reviewed:
-                found[(match[0], match[1])] = match
+        lookups.append((names, first - window, last + window))
+    found: dict[tuple[int, int], Any] = {}
+    for match in repo.identity_matches(session, lookups, per_identity=HISTORY_PER_IDENTITY):
+        if match[1] not in reviewed:
+            found[(match[0], match[1])] = match
     matches = list(found.values())
     # SKUs only of the orders close enough in time for a check that compares them.
     near = timedelta(seconds=max((need.seconds for need in lookbacks if need.skus), default=-1))

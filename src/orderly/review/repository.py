@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, delete, func, select
+from sqlalchemy import BigInteger, cast, delete, func, select, true, union_all
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
@@ -71,32 +72,61 @@ def delete_identities(session: Session, keys: Sequence[tuple[int, datetime, int]
 
 
 def identity_matches(
-    session: Session, identities: Iterable[int], since: datetime, until: datetime, *, per_identity: int
+    session: Session, lookups: Sequence[tuple[Iterable[int], datetime, datetime]], *, per_identity: int
 ) -> list[Any]:
-    """(identity, order id, placed at, buyer, address) of the orders placed in [since, until]
-    under any of these identities, at most the latest ``per_identity`` of each: a buyer with thousands
-    of orders (a business account, a platform that hides buyers) must not cost thousands of rows."""
-    ident = OrderIdentity
+    """(identity, order id, placed at, buyer, address) of the orders placed in [since, until] under any
+    of the identities of each (identities, since, until) lookup, at most the latest ``per_identity`` of
+    each identity in each lookup: a buyer with thousands of orders (a business account, a platform that
+    hides buyers) must not cost thousands of rows. One statement for the whole batch on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        parts = [
+            _latest_by_lateral(sorted(set(ids)), since, until, per_identity) for ids, since, until in lookups
+        ]
+        parts = [part for part in parts if part is not None]
+        return list(session.execute(union_all(*parts))) if parts else []
     rows: list[Any] = []
-    for condition in in_conditions(session, ident.identity, sorted(set(identities)), BigInteger):
-        rank = func.row_number().over(partition_by=ident.identity, order_by=ident.placed_at.desc())
-        latest = (
-            select(
-                ident.identity,
-                ident.order_id,
-                ident.placed_at,
-                ident.buyer,
-                ident.address,
-                rank.label("rank"),
+    ident = OrderIdentity
+    for identities, since, until in lookups:
+        for condition in in_conditions(session, ident.identity, sorted(set(identities)), BigInteger):
+            rank = func.row_number().over(partition_by=ident.identity, order_by=ident.placed_at.desc())
+            latest = (
+                select(*_MATCH_COLUMNS, rank.label("rank"))
+                .where(condition, ident.placed_at.between(since, until))
+                .subquery()
             )
-            .where(condition, ident.placed_at.between(since, until))
-            .subquery()
-        )
-        query = select(
-            latest.c.identity, latest.c.order_id, latest.c.placed_at, latest.c.buyer, latest.c.address
-        ).where(latest.c.rank <= per_identity)
-        rows.extend(session.execute(query))
+            query = select(*(latest.c[c.key] for c in _MATCH_COLUMNS)).where(latest.c.rank <= per_identity)
+            rows.extend(session.execute(query))
     return rows
+
+
+_MATCH_COLUMNS = (
+    OrderIdentity.identity,
+    OrderIdentity.order_id,
+    OrderIdentity.placed_at,
+    OrderIdentity.buyer,
+    OrderIdentity.address,
+)
+
+
+def _latest_by_lateral(identities: list[int], since: datetime, until: datetime, per_identity: int) -> Any:
+    """Each identity's latest orders in the window, read off the key's index backwards and stopped at
+    ``per_identity``: no window function, no sort, and no scan of the whole table."""
+    if not identities:
+        return None
+    ident = OrderIdentity
+    wanted = (
+        func.unnest(cast(identities, postgresql.ARRAY(BigInteger)))
+        .table_valued("identity")
+        .render_derived(name="wanted")
+    )
+    latest = (
+        select(*_MATCH_COLUMNS)
+        .where(ident.identity == wanted.c.identity, ident.placed_at.between(since, until))
+        .order_by(ident.placed_at.desc())
+        .limit(per_identity)
+        .lateral("latest")
+    )
+    return select(*(latest.c[c.key] for c in _MATCH_COLUMNS)).select_from(wanted).join(latest, true())
 
 
 def statuses(session: Session, order_ids: Iterable[int]) -> dict[int, str]:
