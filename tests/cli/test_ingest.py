@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.cli import orders as cli_orders
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
-from orderly.orders.ingest import IngestReport, ingest_batch
+from orderly.orders.domain import IngestReport
+from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import IngestRejection, Order
 from tests.cli.conftest import Cli, rows
 from tests.factories import order, setup_catalog

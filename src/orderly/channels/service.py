@@ -27,7 +27,7 @@ from orderly.core.clock import utcnow
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
-from orderly.orders.ingest import validation_errors
+from orderly.orders.validation import validation_errors
 
 #: Consecutive failed calls after which a shop is marked unhealthy and an alert raised.
 UNHEALTHY_AFTER = 5

@@ -22,7 +22,7 @@ from orderly.core.config import get_settings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.errors import DomainError
 from orderly.core.pagination import MAX_ID
-from orderly.orders.ingest import validation_errors
+from orderly.orders.validation import validation_errors
 
 # Markup and emoji codes are off: SKUs, names and error messages are printed verbatim, never interpreted.
 out = Console(markup=False, emoji=False)

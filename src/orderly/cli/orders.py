@@ -47,8 +47,8 @@ from orderly.core.config import get_settings
 from orderly.core.money import display, is_country
 from orderly.orders import corrections, holds, queries
 from orderly.orders import service as order_service
-from orderly.orders.domain import OrderStatus
-from orderly.orders.ingest import IngestReport, ItemResult, ingest_batch
+from orderly.orders.domain import IngestReport, ItemResult, OrderStatus
+from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order
 from orderly.orders.schemas import AddressCorrectionIn, CancelIn
 from orderly.review.schemas import NoteIn

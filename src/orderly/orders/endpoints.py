@@ -23,8 +23,8 @@ from orderly.core.web import (
     id_path,
 )
 from orderly.orders import corrections, holds, queries, service
-from orderly.orders.domain import OrderStatus
-from orderly.orders.ingest import IngestReport, ingest_batch
+from orderly.orders.domain import IngestReport, OrderStatus
+from orderly.orders.ingest import ingest_batch
 from orderly.orders.schemas import (
     AddressCorrectionIn,
     CancelIn,

@@ -10,14 +10,20 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
-from orderly.catalog.domain import expand
 from orderly.core.clock import utcnow
 from orderly.core.errors import InvalidTransition
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
-from orderly.orders.domain import Hold, HoldReason, OrderStatus, check_transition, shortage_hold
+from orderly.orders.domain import (
+    Hold,
+    HoldReason,
+    OrderStatus,
+    check_transition,
+    left_to_ship,
+    shortage_hold,
+)
 from orderly.orders.models import Order
 
 RECHECK_BATCH = 500  # held orders re-checked per job, oldest first
@@ -95,13 +101,7 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
 def _needs(session: Session, order_ids: list[int]) -> dict[int, dict[int, int]]:
     lines = order_repo.line_products(session, order_ids)
     parts = catalog_repo.bundle_parts(session, {pid for group in lines.values() for pid, _, _ in group})
-    # What is left to ship: units the platform shipped outside the hub need no stock.
-    return {
-        order_id: expand(
-            ((pid, qty - shipped) for pid, qty, shipped in lines.get(order_id, []) if qty > shipped), parts
-        )
-        for order_id in order_ids
-    }
+    return {order_id: left_to_ship(lines.get(order_id, []), parts) for order_id in order_ids}
 
 
 def _only_stock(holds: list[dict[str, Any]]) -> bool:

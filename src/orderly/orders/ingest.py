@@ -1,87 +1,73 @@
 """Ingest: store a batch of normalized orders idempotently and reserve their stock, set-based.
 
-Per batch: check each order on its own (a bad one is rejected with its reason, the rest go on), resolve
-shops and SKUs with one query each, plan the reservations in memory (pure domain) on the stock as it
-stands, write orders, lines and history with one statement per table, and only then lock the stock
-rows of every product involved, in id order, plan again on the locked figures, correct the few orders
-whose outcome changed, and book: ledger rows and level changes. Locking last keeps the time other
-writers wait short, and what is booked always comes from the locked figures.
-``(shop, external id)`` is unique in the database: new orders that another transaction inserted first
-make the whole batch run again and find them known.
+A batch is one transaction, in named phases:
+
+1. **check** each order on its own (``validation.py``; a bad one becomes a rejection, ``rejections.py``,
+   and the rest go on) and resolve shops and SKUs with one query each;
+2. **versions**: of several versions of one order the newest counts; known orders are compared with
+   the version stored (``domain.against_stored``) and those to change are locked, in id order;
+3. **load** what the batch needs: bundles, the changed orders' lines and reservations, what each
+   update does (``domain.decide_update``), the stock as it stands (read, not locked);
+4. **review** the orders to plan, once for the batch: a verdict per order;
+5. **plan** the reservations in memory (``inventory.domain.allocate``), first placed, first served;
+6. **write** orders, lines and history with one statement per table;
+7. **lock and book**: lock the stock rows of every product involved, in id order, plan again on the
+   locked figures when another writer moved them, correct the few orders whose outcome changed, and
+   book ledger rows and level changes.
+
+Locking stock last keeps the time other writers wait short, and what is booked always comes from the
+locked figures. ``(shop, external id)`` is unique in the database: new orders that another transaction
+inserted first make the whole batch run again and find them known.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-import orjson
-from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
-from orderly.channels.models import Shop
 from orderly.core.clock import utcnow
 from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
-from orderly.core.errors import field_path
-from orderly.core.text import escape_nul, escape_nul_json
 from orderly.inventory import repository as inventory_repo
-from orderly.inventory.domain import Allocation, Demand, StockKey, allocate, shipped_from
+from orderly.inventory.domain import Allocation, Demand, Level, StockKey, allocate, shipped_from
 from orderly.inventory.service import StockBook
+from orderly.orders import rejections, search, validation
 from orderly.orders import repository as repo
-from orderly.orders import search
 from orderly.orders.domain import (
-    CANCEL_REQUEST_HOLD,
-    CLOSED,
-    HOLDS_RESERVATION,
-    HoldReason,
+    IngestReport,
+    ItemOutcome,
+    ItemResult,
     LineSignature,
     OrderStatus,
+    Outcome,
+    ReviewVerdict,
+    UpdateDecision,
+    against_stored,
+    came_before,
+    check_change,
     content_digest,
-    held_by_person,
+    decide_update,
+    imported_settled,
+    left_to_ship,
     lines_changed,
-    shortage_hold,
+    outcome,
+    releases_stock,
     status_at_import,
-    with_address_hold,
+    supersedes,
 )
-from orderly.orders.models import Order, RawPayload
-from orderly.orders.schemas import MAX_TOTAL, MINOR_UNITS_EXPECTED, MONEY_FIELDS, NormalizedOrder, amounts
+from orderly.orders.models import Order
+from orderly.orders.rejections import Rejection
+from orderly.orders.schemas import NormalizedOrder, amounts
 from orderly.review.batch import BatchReview, review_for_ingest
 
 log = logging.getLogger(__name__)
-
-Outcome = Literal["created", "updated", "unchanged", "stale", "rejected"]
-
-
-@dataclass
-class ItemResult:
-    index: int
-    shop: str | None
-    external_id: str | None
-    outcome: Outcome
-    order_id: int | None = None
-    status: str | None = None
-    rejection_id: int | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class IngestReport:
-    items: list[ItemResult]
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for item in self.items if item.outcome == outcome)
-
-    @property
-    def totals(self) -> dict[str, int]:
-        return {name: self.count(name) for name in ("created", "updated", "unchanged", "stale", "rejected")}
 
 
 @dataclass(slots=True)
@@ -99,13 +85,12 @@ class _Candidate:
         self.key = (self.shop_id, self.order["external_id"])
         self.digest = content_digest(self.order)
 
-    def is_news_to(self, known: repo.KnownOrder) -> bool:
-        """A later stamp than the stored version's, or the same stamp with other content: platforms
-        stamp to the second, so two changes within one are two versions with one stamp."""
-        stamp = self.order["updated_at"]
-        return stamp > known.platform_updated_at or (
-            stamp == known.platform_updated_at and self.digest != known.content_digest
+    def outcome_against(self, known: repo.KnownOrder) -> ItemOutcome:
+        """Updated (it is newer), unchanged (the same version again) or stale."""
+        verdict = against_stored(
+            self.order["updated_at"], self.digest, known.platform_updated_at, known.content_digest
         )
+        return "updated" if verdict == "newer" else verdict
 
     @property
     def settled(self) -> OrderStatus | None:
@@ -119,44 +104,12 @@ class _Candidate:
             left_to_ship=sum(line["quantity"] - line["shipped"] for line in order["lines"]),
         )
 
-
-@dataclass
-class _Rejection:
-    index: int
-    payload: Any
-    errors: list[dict[str, str]]
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": field_path(e["loc"]) or "order", "message": _expected(e)}
-        for e in exc.errors(include_url=False)
-    ]
-
-
-AMOUNT_OUT_OF_BOUNDS = frozenset({"greater_than_equal", "less_than_equal"})  # pydantic's error types
-
-
-def _expected(error: Any) -> str:
-    """Pydantic's message, saying what is expected where "a valid integer" or a bound would not (money)."""
-    loc = error["loc"]
-    wrong_amount = error["type"].startswith("int_") or error["type"] in AMOUNT_OUT_OF_BOUNDS
-    if wrong_amount and loc and loc[-1] in MONEY_FIELDS:
-        return f"{error['msg']}: {MINOR_UNITS_EXPECTED}"
-    # Our validators' messages say it all; pydantic's prefix only adds noise for a seller.
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _key_of(payload: Any) -> tuple[str | None, str | None]:
-    """The shop and order a rejected item names, as the columns keep them: a NUL, which PostgreSQL
-    cannot store, escaped (the errors name it)."""
-    if not isinstance(payload, Mapping):
-        return None, None
-    shop, external_id = payload.get("shop"), payload.get("external_id")
-    return (
-        escape_nul(str(shop))[:64] if shop is not None else None,
-        escape_nul(str(external_id))[:200] if external_id is not None else None,
-    )
+    def lines(self) -> list[tuple[int, int, int]]:
+        """(product, quantity, units shipped outside the hub) of each line."""
+        return [
+            (pid, line["quantity"], line["shipped"])
+            for pid, line in zip(self.product_ids, self.order["lines"], strict=True)
+        ]
 
 
 def ingest_batch(
@@ -177,11 +130,9 @@ def ingest_batch(
         if len(items) == 1:
             log.warning("database refused an order: %s", exc.orig)
             message = f"the database refused this order: {exc.orig}".splitlines()[0][:500]
+            refused = [Rejection(0, items[0], [{"field": "order", "message": message}])]
             return run_in_transaction(
-                factory,
-                lambda s: _store_rejections(
-                    s, [_Rejection(0, items[0], [{"field": "order", "message": message}])], replaying, actor
-                ),
+                factory, lambda s: IngestReport(rejections.store(s, refused, replaying, actor))
             )
     middle = len(items) // 2
     first = ingest_batch(
@@ -208,140 +159,28 @@ def ingest(
     new one being written.
     """
     now = utcnow()
-    results: dict[int, ItemResult] = {}
-    rejected: list[_Rejection] = []
-
-    parsed = _parse(items, rejected)
-
+    parsed, invalid = validation.parse(items)
+    rejected = [Rejection(index, items[index], errors) for index, errors in invalid]
     candidates = _resolve(session, parsed, items, rejected)
-    # A batch may carry several versions of one order: the newest wins, the rest are stale. Of two
-    # with one stamp the later in the batch wins (the inbox gives them in the order they came).
-    newest: dict[repo.OrderKey, _Candidate] = {}
-    for cand in candidates:
-        other = newest.get(cand.key)
-        if other is None or cand.order["updated_at"] >= other.order["updated_at"]:
-            if other is not None:
-                results[other.index] = _result(other, "stale")
-            newest[cand.key] = cand
-        else:
-            results[cand.index] = _result(cand, "stale")
-    ordered = sorted(newest.values(), key=lambda c: c.key)  # one insert order for all writers
-
-    known = repo.find_known(session, [c.key for c in ordered])
-    fresh = [c for c in ordered if c.key not in known]
-    changed_keys = [c.key for c in ordered if c.key in known and c.is_news_to(known[c.key])]
-    for cand in ordered:
-        if cand.key in known and cand.key not in changed_keys:
-            k = known[cand.key]
-            outcome: Outcome = "unchanged" if cand.order["updated_at"] == k.platform_updated_at else "stale"
-            results[cand.index] = _result(cand, outcome, k.id, k.status)
-    # Lock the orders we are about to change and read them again under the lock.
-    locked = repo.find_known(session, changed_keys, lock=True) if changed_keys else {}
-    updates = [c for c in ordered if c.key in locked and c.is_news_to(locked[c.key])]
-    behind = _behind_in_shipping(session, updates, locked)
-    updates = [c for c in updates if c.key not in behind]
-    for cand in ordered:
-        if cand.key in locked and cand not in updates:
-            results[cand.index] = _result(cand, "stale", locked[cand.key].id, locked[cand.key].status)
-
-    plan = _Plan(session, fresh, updates, locked, actor, now)
-    plan.run()
-    results.update(plan.results)
-    _store_raw_and_resolve(session, plan, now)
-    for rejection_result in _store_rejections(session, rejected, replaying, actor).items:
+    results: dict[int, ItemResult] = {}
+    fresh, updates, locked = _versions(session, candidates, results)
+    batch = _Batch(session, fresh, updates, locked, actor, now)
+    results.update(batch.run())
+    _store_raw_and_resolve(session, batch, now)
+    for rejection_result in rejections.store(session, rejected, replaying, actor):
         results[rejection_result.index] = rejection_result
     return IngestReport([results[i] for i in sorted(results)])
-
-
-def _behind_in_shipping(
-    session: Session, updates: list[_Candidate], locked: dict[repo.OrderKey, repo.KnownOrder]
-) -> set[repo.OrderKey]:
-    """Of the versions with the stored one's stamp, those reporting fewer units shipped than it: the
-    platform never takes a shipment back, so such a version came before the stored one (applied, the
-    stored one's shipment would be booked twice when it came again)."""
-    ties = {
-        locked[c.key].id: c for c in updates if c.order["updated_at"] == locked[c.key].platform_updated_at
-    }
-    if not ties:
-        return set()
-    stored = repo.line_products(session, ties)
-    return {
-        cand.key
-        for order_id, cand in ties.items()
-        if sum(line["shipped"] for line in cand.order["lines"])
-        < sum(shipped for _, _, shipped in stored.get(order_id, []))
-    }
-
-
-_ONE = TypeAdapter(NormalizedOrder)
-_BATCH = TypeAdapter(list[NormalizedOrder])
-
-
-def _parse(items: Sequence[Any], rejected: list[_Rejection]) -> list[tuple[int, NormalizedOrder]]:
-    """Validate the batch in one pass; only when something in it is bad, order by order."""
-    if not _has_nul(items):
-        try:
-            return list(enumerate(_BATCH.validate_python(items)))
-        except ValidationError:
-            pass
-    parsed: list[tuple[int, NormalizedOrder]] = []
-    for index, item in enumerate(items):
-        nuls = list(itertools.islice(_nul_paths(item, ""), MAX_NUL_ERRORS))
-        if nuls:
-            message = "must not contain NUL (U+0000) characters"
-            errors = [{"field": at or "order", "message": message} for at in nuls]
-            rejected.append(_Rejection(index, item, errors))
-            continue
-        try:
-            parsed.append((index, _ONE.validate_python(item)))
-        except ValidationError as exc:
-            rejected.append(_Rejection(index, item, validation_errors(exc)))
-    return parsed
-
-
-def _has_nul(value: Any) -> bool:
-    """PostgreSQL stores no NUL in text or JSON; one serialization finds any in the whole batch."""
-    try:
-        return b"\\u0000" in orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError):  # e.g. integers past 64 bits: look the slow way
-        return next(_nul_paths(value, ""), None) is not None
-
-
-MAX_NUL_ERRORS = 20  # fields named in a rejection for their NUL; one is enough to refuse the order
-
-
-def _nul_paths(value: Any, path: str) -> Iterator[str]:
-    """Where the NULs are, as field paths."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield path
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                yield name
-            else:
-                yield from _nul_paths(item, name)
-    elif isinstance(value, list):
-        for number, item in enumerate(value):
-            yield from _nul_paths(item, f"{path}[{number}]")
-
-
-def _result(
-    cand: _Candidate, outcome: Outcome, order_id: int | None = None, status: str | None = None
-) -> ItemResult:
-    return ItemResult(cand.index, cand.order["shop"], cand.order["external_id"], outcome, order_id, status)
 
 
 def _resolve(
     session: Session,
     parsed: list[tuple[int, NormalizedOrder]],
     items: Sequence[Any],
-    rejected: list[_Rejection],
+    rejected: list[Rejection],
 ) -> list[_Candidate]:
-    """Find each order's shop and each line's product; an order with any unknown is rejected whole."""
-    shop_codes = {o["shop"] for _, o in parsed}
-    shops = dict(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(shop_codes))).all())
+    """Find each order's shop and each line's product; an order with any unknown, or a line or amount
+    that makes no sense, is rejected whole."""
+    shops = repo.shop_ids(session, {o["shop"] for _, o in parsed})
     skus = {line["platform_sku"] for _, o in parsed for line in o["lines"] if line["platform_sku"]}
     listings = {line["listing_id"] for _, o in parsed for line in o["lines"] if line["listing_id"]}
     by_sku, by_listing = catalog_repo.mappings_for(session, shops.values(), skus, listings)
@@ -351,35 +190,15 @@ def _resolve(
     for index, order in parsed:
         shop_id = shops.get(order["shop"])
         if shop_id is None:
-            rejected.append(
-                _Rejection(
-                    index, items[index], [{"field": "shop", "message": f"unknown shop {order['shop']!r}"}]
-                )
-            )
+            errors = [{"field": "shop", "message": f"unknown shop {order['shop']!r}"}]
+            rejected.append(Rejection(index, items[index], errors))
             continue
         product_ids: list[int] = []
-        errors: list[dict[str, str]] = []
+        errors = []
         for number, line in enumerate(order["lines"]):
+            errors.extend(validation.line_errors(number, line))
             if not (line["platform_sku"] or line["listing_id"]):
-                errors.append(
-                    {"field": f"lines[{number}]", "message": "needs a platform_sku or a listing_id"}
-                )
                 continue
-            if line["shipped"] > line["quantity"]:
-                errors.append(
-                    {
-                        "field": f"lines[{number}].shipped",
-                        "message": f"{line['shipped']} shipped of a line of {line['quantity']}",
-                    }
-                )
-            if line["discount"] > line["unit_price"] * line["quantity"]:
-                errors.append(
-                    {
-                        "field": f"lines[{number}].discount",
-                        "message": f"{line['discount']} is more than the line's price ({line['quantity']} x "
-                        f"{line['unit_price']}): a line's discount is for the whole line, in minor units",
-                    }
-                )
             pid = (
                 (line["platform_sku"] and by_sku.get((shop_id, line["platform_sku"])))
                 or (line["listing_id"] and by_listing.get((shop_id, line["listing_id"])))
@@ -387,24 +206,79 @@ def _resolve(
             )
             if pid:
                 product_ids.append(pid)
-                continue
-            what = (
-                f"SKU {line['platform_sku']!r}" if line["platform_sku"] else f"listing {line['listing_id']!r}"
-            )
-            errors.append(
-                {
-                    "field": f"lines[{number}].{'platform_sku' if line['platform_sku'] else 'listing_id'}",
-                    "message": f"unknown {what} on shop {order['shop']!r}: create the product or map it",
-                }
-            )
+            else:
+                errors.append(validation.unknown_product(number, line, order["shop"]))
         subtotal, total = amounts(order)
-        if max(abs(subtotal), total) > MAX_TOTAL:
-            errors.append({"field": "total", "message": f"order amounts exceed {MAX_TOTAL} minor units"})
+        errors.extend(validation.amount_errors(subtotal, total))
         if errors:
-            rejected.append(_Rejection(index, items[index], errors))
+            rejected.append(Rejection(index, items[index], errors))
         else:
             candidates.append(_Candidate(index, order, shop_id, product_ids, subtotal, total))
     return candidates
+
+
+def _versions(
+    session: Session, candidates: list[_Candidate], results: dict[int, ItemResult]
+) -> tuple[list[_Candidate], list[_Candidate], dict[repo.OrderKey, repo.KnownOrder]]:
+    """(new orders, newer versions of known ones, those known orders locked): the newest version of
+    each order in the batch, compared with the one stored; the others get their result here."""
+    newest: dict[repo.OrderKey, _Candidate] = {}
+    for cand in candidates:
+        other = newest.get(cand.key)
+        if other is None or supersedes(cand.order["updated_at"], other.order["updated_at"]):
+            if other is not None:
+                results[other.index] = _result(other, "stale")
+            newest[cand.key] = cand
+        else:
+            results[cand.index] = _result(cand, "stale")
+    ordered = sorted(newest.values(), key=lambda c: c.key)  # one insert order for all writers
+
+    known = repo.find_known(session, [c.key for c in ordered])
+    fresh = [c for c in ordered if c.key not in known]
+    newer: list[_Candidate] = []
+    for cand in ordered:
+        if cand.key in known:
+            against = cand.outcome_against(known[cand.key])
+            if against == "updated":
+                newer.append(cand)
+            else:
+                results[cand.index] = _result(cand, against, known[cand.key].id, known[cand.key].status)
+    # Lock the orders about to change and compare again with what they hold under the lock.
+    locked = repo.lock_known(session, [known[c.key].id for c in newer]) if newer else {}
+    updates = [c for c in newer if c.outcome_against(locked[c.key]) == "updated"]
+    behind = _behind_in_shipping(session, updates, locked)
+    updates = [c for c in updates if c.key not in behind]
+    updating = {c.key for c in updates}
+    for cand in newer:
+        if cand.key not in updating:
+            results[cand.index] = _result(cand, "stale", locked[cand.key].id, locked[cand.key].status)
+    return fresh, updates, locked
+
+
+def _behind_in_shipping(
+    session: Session, updates: list[_Candidate], locked: dict[repo.OrderKey, repo.KnownOrder]
+) -> set[repo.OrderKey]:
+    """Of the versions with the stored one's stamp, those that came before it (``domain.came_before``)."""
+    ties = {
+        locked[c.key].id: c for c in updates if c.order["updated_at"] == locked[c.key].platform_updated_at
+    }
+    if not ties:
+        return set()
+    stored = repo.line_products(session, ties)
+    return {
+        cand.key
+        for order_id, cand in ties.items()
+        if came_before(
+            sum(line["shipped"] for line in cand.order["lines"]),
+            sum(shipped for _, _, shipped in stored.get(order_id, [])),
+        )
+    }
+
+
+def _result(
+    cand: _Candidate, outcome: ItemOutcome, order_id: int | None = None, status: str | None = None
+) -> ItemResult:
+    return ItemResult(cand.index, cand.order["shop"], cand.order["external_id"], outcome, order_id, status)
 
 
 HEADER_COLUMNS = (
@@ -526,37 +400,37 @@ def _with_order(lines: list[list[Any]], order_id: int) -> list[list[Any]]:
     return lines
 
 
-def _needs(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
-    """What the order still needs from the hub's stock: units shipped outside the hub need none."""
-    lines = zip(cand.product_ids, cand.order["lines"], strict=True)
-    left = ((pid, line["quantity"] - line["shipped"]) for pid, line in lines)
-    return expand(((pid, qty) for pid, qty in left if qty > 0), parts)
-
-
 def _shipped(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
-    lines = zip(cand.product_ids, cand.order["lines"], strict=True)
-    return expand(((pid, line["shipped"]) for pid, line in lines), parts)
+    return expand(((pid, shipped) for pid, _, shipped in cand.lines()), parts)
 
 
-@dataclass(slots=True)
-class _UpdateDecision:
-    """What a newer platform version does to a known order."""
+@dataclass
+class _Loaded:
+    """What the batch needs from the database, read before anything is decided (stock not locked)."""
 
-    status: str
-    note: str | None = None
-    replan: bool = False  # review and reserve its stock again
-    holds: list[dict[str, Any]] | None = None  # its holds when they change without a new plan
+    parts: dict[int, list[tuple[int, int]]]  # bundle components
+    warehouses: list[int]  # active, in the order allocation tries them
+    warehouse_codes: dict[int, str]
+    decisions: dict[repo.OrderKey, UpdateDecision]  # what each newer version does to its order
+    planned: list[_Candidate]  # reviewed and allocated: new orders not settled, updates planned again
+    needs: dict[repo.OrderKey, dict[int, int]]  # of the planned: units by product, bundles expanded
+    held: dict[int, dict[StockKey, int]]  # what each updated order holds, less what it shipped
+    shipments: list[tuple[int, dict[StockKey, int]]]  # units updated orders shipped outside the hub
+    releases: list[tuple[int, str]]  # orders whose stock goes back, with why
+    stock_products: set[int]  # every product whose stock the batch reads, locks and books
+    levels: dict[StockKey, Level]  # their levels as read
 
 
-_IMPORTED_AS = {
-    OrderStatus.CANCELLED: "imported as cancelled",
-    OrderStatus.PLATFORM_FULFILLED: "imported as fulfilled by the platform: it takes none of the hub's stock",
-    OrderStatus.SHIPPED: "imported as shipped on the platform: it takes none of the hub's stock",
-}
-
-
+@dataclass
 class _Plan:
-    """Decides and writes what happens to new and changed orders and their stock, under stock locks."""
+    wanted: list[Demand]  # first placed, first served
+    seen: dict[StockKey, Level]  # the stock as read, before this batch's releases and shipments
+    guessed: dict[Any, Allocation]  # on the stock as read
+
+
+class _Batch:
+    """Decides and writes what happens to new and changed orders and their stock: load, review,
+    plan, write, then lock and book."""
 
     def __init__(
         self,
@@ -574,67 +448,96 @@ class _Plan:
         self.events: dict[repo.OrderKey, tuple[Any, ...]] = {}  # rows in repo.EVENT_COLUMNS order
         self.index_of = {c.key: c.index for c in fresh + updates}
         self.orders = {c.key: c.order for c in fresh + updates}
+        self.verdicts: dict[repo.OrderKey, ReviewVerdict] = {}
         self.sku_codes: dict[int, str] = {}
         self.warehouse_codes: dict[int, str] = {}
-        self.headers: dict[repo.OrderKey, tuple[Any, ...]] = {}
-        self.line_rows: dict[repo.OrderKey, list[list[Any]]] = {}
-        self.review: BatchReview | None = None
 
-    def run(self) -> None:
+    def run(self) -> dict[int, ItemResult]:
         if not self.fresh and not self.updates:
-            return
+            return {}
+        loaded = self._load()
+        review = self._review(loaded)
+        plan = self._plan(loaded)
+        self._write(loaded, review, plan)
+        self._lock_and_book(loaded, plan)
+        return self.results
+
+    # --- load ----------------------------------------------------------------------------------------
+
+    def _load(self) -> _Loaded:
         session = self.session
-        changed = self.fresh + self.updates
-        all_products = {pid for c in changed for pid in c.product_ids}
-        parts = catalog_repo.bundle_parts(session, all_products)
+        parts = catalog_repo.bundle_parts(
+            session, {pid for c in self.fresh + self.updates for pid in c.product_ids}
+        )
         update_ids = [self.locked[c.key].id for c in self.updates]
         old_lines = repo.line_products(session, update_ids)
         held = inventory_repo.reserved_by_order(session, update_ids)
         warehouses = inventory_repo.active_warehouse_ids(session)
         self.warehouse_codes = inventory_repo.warehouse_codes(session)
 
-        self.headers = {c.key: _header(c, self.now) for c in changed}
-        self.line_rows = {c.key: _lines(c) for c in changed}
         planned: list[_Candidate] = [c for c in self.fresh if c.settled is None]
-        update_status: dict[repo.OrderKey, _UpdateDecision] = {}
+        decisions: dict[repo.OrderKey, UpdateDecision] = {}
         releases: list[tuple[int, str]] = []
         shipments: list[tuple[int, dict[StockKey, int]]] = []
         for cand in self.updates:
-            decision = self._decide_update(cand, old_lines)
-            order_id = self.locked[cand.key].id
-            holding = held.get(order_id, {})
+            known = self.locked[cand.key]
+            before = old_lines.get(known.id, [])
+            decision = decisions[cand.key] = self._decide_update(cand, before)
+            holding = held.get(known.id, {})
             if holding:
                 # Units the platform shipped since the version before left with the stock they held.
-                before = expand(((pid, shipped) for pid, _, shipped in old_lines.get(order_id, [])), parts)
-                newly = {pid: qty - before.get(pid, 0) for pid, qty in _shipped(cand, parts).items()}
+                shipped_before = expand(((pid, shipped) for pid, _, shipped in before), parts)
+                newly = {pid: qty - shipped_before.get(pid, 0) for pid, qty in _shipped(cand, parts).items()}
                 gone = shipped_from(holding, newly)
                 if gone:
-                    shipments.append((order_id, gone))
-                    holding = held[order_id] = {
+                    shipments.append((known.id, gone))
+                    holding = held[known.id] = {
                         key: left for key, qty in holding.items() if (left := qty - gone.get(key, 0)) > 0
                     }
-            if (
-                holding
-                and decision.status != self.locked[cand.key].status
-                and (decision.replan or decision.status not in HOLDS_RESERVATION)
-            ):
-                releases.append((order_id, decision.note or "order changed on the platform"))
-            update_status[cand.key] = decision
+            if holding and releases_stock(known.status, decision):
+                releases.append((known.id, decision.note or "order changed on the platform"))
             if decision.replan:
                 planned.append(cand)
-        needs = {c.key: _needs(c, parts) for c in planned}
+        needs = {c.key: left_to_ship(c.lines(), parts) for c in planned}
         stock_products = {pid for by_key in needs.values() for pid in by_key}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
         stock_products |= {pid for _, gone in shipments for pid, _ in gone}
+        levels = inventory_repo.read_levels(session, stock_products)
+        return _Loaded(
+            parts,
+            warehouses,
+            self.warehouse_codes,
+            decisions,
+            planned,
+            needs,
+            held,
+            shipments,
+            releases,
+            stock_products,
+            levels,
+        )
 
-        # Plan on the stock as it stands and write the orders; lock the stock rows only then, so
-        # concurrent writers wait on them briefly. Under the lock the plan is made again on the locked
-        # figures, and the few orders whose outcome changed (another writer took or gave stock
-        # meanwhile) are corrected before anything is booked.
-        snapshot = inventory_repo.read_levels(session, stock_products)
-        # Every order that is planned is reviewed first: the rules decide holds, warehouses and splits.
-        self.review = review_for_ingest(
-            session,
+    def _decide_update(self, cand: _Candidate, old_lines: list[tuple[int, int, int]]) -> UpdateDecision:
+        known = self.locked[cand.key]
+        return decide_update(
+            OrderStatus(known.status),
+            known.holds,
+            cancelled=cand.order["cancelled"],
+            shipped_whole=cand.settled == OrderStatus.SHIPPED,
+            lines_changed=lines_changed(
+                [LineSignature(pid, qty) for pid, qty, _ in old_lines],
+                [LineSignature(pid, qty) for pid, qty, _ in cand.lines()],
+            ),
+            cancel_requested=cand.order["cancel_requested"],
+        )
+
+    # --- review --------------------------------------------------------------------------------------
+
+    def _review(self, loaded: _Loaded) -> BatchReview:
+        """Every order that is planned is reviewed first, once for the batch: the rules decide holds,
+        warehouses, splits and tags (``self.verdicts``)."""
+        review = review_for_ingest(
+            self.session,
             [
                 (
                     c.key,
@@ -643,171 +546,99 @@ class _Plan:
                     c.product_ids,
                     self.locked[c.key].id if c.key in self.locked else None,
                 )
-                for c in planned
+                for c in loaded.planned
             ],
-            parts=parts,
-            levels=snapshot,
-            warehouse_ids=warehouses,
+            parts=loaded.parts,
+            levels=loaded.levels,
+            warehouse_ids=loaded.warehouses,
             now=self.now,
         )
+        for cand in loaded.planned:
+            decision = review.decisions.get(cand.key)
+            allowed, split = review.demand_options(cand.key, loaded.warehouses)
+            self.verdicts[cand.key] = ReviewVerdict(
+                holds=tuple(review.holds(cand.key)),
+                holds_when_short=review.holds_when_short(cand.key),
+                warehouses=allowed,
+                split=split,
+                tags=tuple(decision.tags) if decision else (),
+                merge_with=tuple(decision.merge_with) if decision else (),
+            )
+        return review
+
+    # --- plan ----------------------------------------------------------------------------------------
+
+    def _plan(self, loaded: _Loaded) -> _Plan:
+        """Reservations planned on the stock as read, after this batch's own releases and shipments."""
         demands: list[tuple[datetime, Demand]] = []
-        for cand in planned:
-            allowed, split = self.review.demand_options(cand.key, warehouses)
-            demands.append((cand.order["placed_at"], Demand(cand.key, needs[cand.key], allowed, split)))
+        for cand in loaded.planned:
+            verdict = self.verdicts[cand.key]
+            demand = Demand(cand.key, loaded.needs[cand.key], verdict.warehouses, verdict.split)
+            demands.append((cand.order["placed_at"], demand))
         demands.sort(key=lambda item: item[0])  # first placed, first served
         wanted = [d for _, d in demands]
-        seen = {key: level.copy() for key, level in snapshot.items()}
-        for order_id, _ in releases:
-            for key, qty in held[order_id].items():
-                snapshot[key].reserved -= qty
-        for _, gone in shipments:
+        levels = loaded.levels
+        seen = {key: level.copy() for key, level in levels.items()}
+        for order_id, _ in loaded.releases:
+            for key, qty in loaded.held[order_id].items():
+                levels[key].reserved -= qty
+        for _, gone in loaded.shipments:
             for key, qty in gone.items():
-                snapshot[key].on_hand -= qty
-                snapshot[key].reserved -= qty
-        guessed = {a.order_key: a for a in allocate(wanted, snapshot, warehouses)}
+                levels[key].on_hand -= qty
+                levels[key].reserved -= qty
+        guessed = {a.order_key: a for a in allocate(wanted, levels, loaded.warehouses)}
         self._load_sku_codes(guessed.values())
-        self._insert_fresh(guessed)
-        self._write_updates(guessed, update_status)
-        self.review.record(session, self.ids, [c.key for c in self.fresh])
-
-        book = StockBook(session, inventory_repo.lock_levels(session, stock_products))
-        moved = book.snapshot() != seen  # nobody booked stock since the read: the guess is exact
-        for order_id, gone in shipments:
-            book.ship(gone, order_id, self.actor, "shipped on the platform, outside the hub")
-        for order_id, reason in releases:
-            book.release(held[order_id], order_id, self.actor, reason)
-        exact = {a.order_key: a for a in book.allocate(wanted, warehouses)} if moved else guessed
-        self._correct(guessed, exact)
-        for alloc in exact.values():
-            if alloc.ok:
-                assert isinstance(alloc.order_key, tuple)
-                book.reserve(alloc, self.ids[alloc.order_key], self.actor)
-        book.flush()
-        repo.insert_events(session, list(self.events.values()))
-
-    def _correct(self, guessed: dict[Any, Allocation], exact: dict[Any, Allocation]) -> None:
-        """Rewrite the orders whose outcome on the locked stock differs from the guess."""
-        changed = [key for key, alloc in exact.items() if alloc != guessed[key]]
-        if not changed:
-            return
-        self._load_sku_codes(exact[key] for key in changed)
-        rows = []
-        for key in changed:
-            status, warehouse_id, holds, note = self._outcome(key, exact[key])
-            order_id = self.ids[key]
-            rows.append({"id": order_id, "status": status, "warehouse_id": warehouse_id, "holds": holds})
-            order_id, kind, before, _, actor, _, at = self.events[key]
-            self.events[key] = (order_id, kind, before, status, actor, note, at)
-            self.results[self.index_of[key]].status = status
-        update_rows(self.session, Order, rows)
-
-    def _decide_update(
-        self, cand: _Candidate, old_lines: dict[int, list[tuple[int, int, int]]]
-    ) -> _UpdateDecision:
-        """What the newer version does to the known order: its status, a note, whether to plan again."""
-        known = self.locked[cand.key]
-        current = OrderStatus(known.status)
-        order = cand.order
-        if order["cancelled"]:
-            if current == OrderStatus.CANCELLED:
-                return _UpdateDecision(current)
-            if current in CLOSED:
-                note = f"the platform reports a cancellation but the order is already {current}"
-                return _UpdateDecision(current, note)
-            return _UpdateDecision(OrderStatus.CANCELLED, "cancelled on the platform")
-        if current in CLOSED or current == OrderStatus.PLATFORM_FULFILLED:
-            return _UpdateDecision(current)
-        if cand.settled == OrderStatus.SHIPPED:
-            return _UpdateDecision(OrderStatus.SHIPPED, "shipped on the platform, outside the hub")
-        changed = lines_changed(
-            [LineSignature(pid, qty) for pid, qty, _ in old_lines.get(known.id, [])],
-            [
-                LineSignature(pid, ln["quantity"])
-                for pid, ln in zip(cand.product_ids, order["lines"], strict=True)
-            ],
-        )
-        asks_cancel = order["cancel_requested"] and not any(
-            h["reason"] == HoldReason.CANCEL_REQUEST for h in known.holds
-        )
-        if current == OrderStatus.ALLOCATED and changed:
-            return _UpdateDecision(
-                OrderStatus.APPROVED, "lines changed on the platform: stock reserved again", True
-            )
-        if asks_cancel:
-            # The order keeps any stock it holds (the buyer may be refused), but nobody ships it.
-            return _UpdateDecision(
-                OrderStatus.ON_HOLD,
-                "held: " + CANCEL_REQUEST_HOLD.message,
-                holds=[*known.holds, CANCEL_REQUEST_HOLD.as_json()],
-            )
-        if current == OrderStatus.LABEL_PRINTED and changed:
-            # The parcel may already be packed: a person must look before it ships.
-            return _UpdateDecision(
-                current, "lines changed on the platform after the label was printed: check the parcel"
-            )
-        if current == OrderStatus.ON_HOLD and not held_by_person(known.holds):
-            # A person's hold stays until a person lifts it; any other is decided again.
-            return _UpdateDecision(OrderStatus.APPROVED, "reviewed again after an update", True)
-        return _UpdateDecision(current)
+        return _Plan(wanted, seen, guessed)
 
     def _load_sku_codes(self, allocations: Any) -> None:
+        """The SKUs a stock hold names."""
         short = {s.product_id for a in allocations for s in a.shortages}
         if short:
             self.sku_codes = catalog_repo.skus_of(self.session, short)
 
-    def _outcome(self, key: repo.OrderKey, alloc: Allocation) -> tuple[str, int | None, list[Any], str]:
-        """(status, warehouse, holds, a note for the history) from the review and the allocation.
-
-        A held order keeps the stock it could reserve: the platform has sold those units. An order
-        short of stock is held, unless the rules say to let it wait approved (a backorder). An order
-        whose address cannot take a parcel, or whose buyer asked to cancel, is held whatever the rules
-        say: nobody may ship it until a person has looked.
-        """
-        assert self.review is not None
+    def _outcome(self, key: repo.OrderKey, allocation: Allocation) -> Outcome:
         order = self.orders[key]
-        holds = with_address_hold(self.review.holds(key), order["shipping_address"])
-        if order["cancel_requested"]:
-            holds.append(CANCEL_REQUEST_HOLD)
-        if not alloc.ok and self.review.holds_when_short(key):
-            holds.append(shortage_hold(alloc.shortages, self.sku_codes))
-        where = f"stock reserved in warehouse {self.warehouse_codes.get(alloc.warehouse_id or 0)}" + (
-            " and others (split)" if alloc.parts else ""
+        return outcome(
+            self.verdicts.get(key, ReviewVerdict()),
+            allocation,
+            address=order["shipping_address"],
+            cancel_requested=order["cancel_requested"],
+            skus=self.sku_codes,
+            warehouse_codes=self.warehouse_codes,
         )
-        if holds:
-            held = "held: " + "; ".join(h.message for h in holds)
-            return (
-                OrderStatus.ON_HOLD,
-                alloc.warehouse_id if alloc.ok else None,
-                [h.as_json() for h in holds],
-                f"{held} ({where})" if alloc.ok else held,
-            )
-        if alloc.ok:
-            return OrderStatus.ALLOCATED, alloc.warehouse_id, [], f"approved; {where}"
-        return OrderStatus.APPROVED, None, [], "approved; waits for stock (backorder)"
 
-    def _insert_fresh(self, allocations: dict[Any, Allocation]) -> None:
+    # --- write ---------------------------------------------------------------------------------------
+
+    def _write(self, loaded: _Loaded, review: BatchReview, plan: _Plan) -> None:
+        """Orders, lines and search keys, one statement per table; the review's identities and alerts."""
+        self.headers = {c.key: _header(c, self.now) for c in self.fresh + self.updates}
+        self.line_rows = {c.key: _lines(c) for c in self.fresh + self.updates}
+        self._insert_fresh(review, plan.guessed)
+        self._write_updates(review, plan.guessed, loaded.decisions)
+        review.record(self.session, self.ids, [c.key for c in self.fresh])
+
+    def _insert_fresh(self, review: BatchReview, allocations: dict[Any, Allocation]) -> None:
         if not self.fresh:
             return
         rows: list[tuple[Any, ...]] = []
-        notes: dict[repo.OrderKey, tuple[str, str]] = {}
-        assert self.review is not None
+        outcomes: dict[repo.OrderKey, Outcome] = {}
         known_ids = dict(self.ids)
         for cand in self.fresh:
             settled = cand.settled
-            if settled is None:
-                status, warehouse_id, holds, note = self._outcome(cand.key, allocations[cand.key])
-            else:
-                status, warehouse_id, holds, note = settled, None, [], _IMPORTED_AS[settled]
-            notes[cand.key] = (status, note)
-            review = self.review.as_json(cand.key, known_ids)
+            result = (
+                imported_settled(settled)
+                if settled is not None
+                else self._outcome(cand.key, allocations[cand.key])
+            )
+            outcomes[cand.key] = result
             rows.append(
                 (
                     cand.shop_id,
                     cand.order["external_id"],
-                    status,
-                    warehouse_id,
-                    holds,
-                    review,
+                    result.status,
+                    result.warehouse_id,
+                    result.holds,
+                    review.as_json(cand.key, known_ids),
                     self.now,
                     _shipments(cand.order) or [],
                     *self._tagged(cand.key),
@@ -817,19 +648,22 @@ class _Plan:
         if len(inserted) != len(rows):
             raise RetryTransaction("another writer imported some of these orders first")
         self.ids.update(inserted)
-        self._link_merges([c.key for c in self.fresh], known_ids)
+        self._link_merges(review, [c.key for c in self.fresh], known_ids)
         lines: list[list[Any]] = []
         for cand in self.fresh:
             order_id = inserted[cand.key]
             lines.extend(_with_order(self.line_rows[cand.key], order_id))
-            status, note = notes[cand.key]
-            self.events[cand.key] = self._event(order_id, "imported", None, status, note)
-            self.results[cand.index] = _result(cand, "created", order_id, status)
+            result = outcomes[cand.key]
+            self.events[cand.key] = self._event(order_id, "imported", None, result.status, result.note)
+            self.results[cand.index] = _result(cand, "created", order_id, result.status)
         repo.insert_lines(self.session, lines)
         search.record_keys(self.session, [(inserted[c.key], c.order) for c in self.fresh], known=False)
 
     def _write_updates(
-        self, allocations: dict[Any, Allocation], update_status: dict[repo.OrderKey, _UpdateDecision]
+        self,
+        review: BatchReview,
+        allocations: dict[Any, Allocation],
+        decisions: dict[repo.OrderKey, UpdateDecision],
     ) -> None:
         if not self.updates:
             return
@@ -838,7 +672,7 @@ class _Plan:
         lines: list[list[Any]] = []
         for cand in self.updates:
             known = self.locked[cand.key]
-            decision = update_status[cand.key]
+            decision = decisions[cand.key]
             status, note = decision.status, decision.note
             row: dict[str, Any] = {
                 "id": known.id,
@@ -846,10 +680,15 @@ class _Plan:
             }
             alloc = allocations.get(cand.key)
             if alloc is not None:
-                assert self.review is not None
-                status, warehouse_id, holds, note = self._outcome(cand.key, alloc)
-                review = self.review.as_json(cand.key, self.ids)
-                row |= {"status": status, "warehouse_id": warehouse_id, "holds": holds, "review": review}
+                result = self._outcome(cand.key, alloc)
+                check_change(known.status, result.status)
+                status, note = result.status, result.note
+                row |= {
+                    "status": status,
+                    "warehouse_id": result.warehouse_id,
+                    "holds": result.holds,
+                    "review": review.as_json(cand.key, self.ids),
+                }
             elif decision.holds is not None:
                 row |= {"status": status, "holds": decision.holds}
             elif status != known.status:
@@ -869,20 +708,21 @@ class _Plan:
     def _tagged(self, key: repo.OrderKey) -> tuple[Any, ...]:
         """The order's header, with the tags the rules added after the platform's own."""
         header = self.headers[key]
-        added = self.review.tags(key) if self.review else []
-        if not added:
+        verdict = self.verdicts.get(key)
+        if verdict is None or not verdict.tags:
             return header
-        tags = [*header[_TAGS], *(t for t in added if t not in header[_TAGS])]
+        tags = [*header[_TAGS], *(t for t in verdict.tags if t not in header[_TAGS])]
         return (*header[:_TAGS], tags, *header[_TAGS + 1 :])
 
-    def _link_merges(self, keys: list[repo.OrderKey], known_ids: Mapping[Any, int]) -> None:
+    def _link_merges(
+        self, review: BatchReview, keys: list[repo.OrderKey], known_ids: Mapping[Any, int]
+    ) -> None:
         """Name, in their review, the orders of this very batch each new order ships together with."""
-        assert self.review is not None
         rows = []
         for key in keys:
-            decision = self.review.decisions.get(key)
-            if decision and any(k in self.ids and k not in known_ids for k in decision.merge_with):
-                rows.append({"id": self.ids[key], "review": self.review.as_json(key, self.ids)})
+            verdict = self.verdicts.get(key)
+            if verdict and any(k in self.ids and k not in known_ids for k in verdict.merge_with):
+                rows.append({"id": self.ids[key], "review": review.as_json(key, self.ids)})
         update_rows(self.session, Order, rows)
 
     def _event(
@@ -890,113 +730,67 @@ class _Plan:
     ) -> tuple[Any, ...]:
         return (order_id, kind, before, after, self.actor, note, self.now)
 
+    # --- lock and book -------------------------------------------------------------------------------
 
-def _store_raw_and_resolve(session: Session, plan: _Plan, now: datetime) -> None:
+    def _lock_and_book(self, loaded: _Loaded, plan: _Plan) -> None:
+        """Lock the stock rows (orders are locked already), plan again on the locked figures when
+        another writer moved them meanwhile, correct the orders whose outcome changed, book every
+        movement and write the history."""
+        book = StockBook(self.session, inventory_repo.lock_levels(self.session, loaded.stock_products))
+        moved = book.snapshot() != plan.seen  # nobody booked stock since the read: the guess is exact
+        for order_id, gone in loaded.shipments:
+            book.ship(gone, order_id, self.actor, "shipped on the platform, outside the hub")
+        for order_id, reason in loaded.releases:
+            book.release(loaded.held[order_id], order_id, self.actor, reason)
+        exact = (
+            {a.order_key: a for a in book.allocate(plan.wanted, loaded.warehouses)} if moved else plan.guessed
+        )
+        self._correct(plan.guessed, exact)
+        for alloc in exact.values():
+            if alloc.ok:
+                assert isinstance(alloc.order_key, tuple)
+                book.reserve(alloc, self.ids[alloc.order_key], self.actor)
+        book.flush()
+        repo.insert_events(self.session, list(self.events.values()))
+
+    def _correct(self, guessed: dict[Any, Allocation], exact: dict[Any, Allocation]) -> None:
+        """Rewrite the orders whose outcome on the locked stock differs from the guess."""
+        changed = [key for key, alloc in exact.items() if alloc != guessed[key]]
+        if not changed:
+            return
+        self._load_sku_codes(exact[key] for key in changed)
+        rows = []
+        for key in changed:
+            result = self._outcome(key, exact[key])
+            order_id, kind, before, _, actor, _, at = self.events[key]
+            if before is not None:
+                check_change(before, result.status)
+            rows.append(
+                {
+                    "id": order_id,
+                    "status": result.status,
+                    "warehouse_id": result.warehouse_id,
+                    "holds": result.holds,
+                }
+            )
+            self.events[key] = (order_id, kind, before, result.status, actor, result.note, at)
+            self.results[self.index_of[key]].status = result.status
+        update_rows(self.session, Order, rows)
+
+
+def _store_raw_and_resolve(session: Session, batch: _Batch, now: datetime) -> None:
     """Keep the verbatim platform payloads and close rejections of orders that have now gone in."""
-    stored = [c for c in plan.fresh + plan.updates if c.order["raw"] is not None]
+    done = batch.fresh + batch.updates
+    stored = [c for c in done if c.order["raw"] is not None]
     if stored:
-        rows = [
-            {
-                "shop_id": c.shop_id,
-                "kind": "order",
-                "external_id": c.order["external_id"],
-                "body": c.order["raw"],
-                "received_at": now,
-            }
-            for c in stored
-        ]
-        ids = (
-            session.connection()
-            .execute(insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True), rows)
-            .scalars()
-            .all()
+        ids = repo.insert_raw_payloads(
+            session, [(c.shop_id, "order", c.order["external_id"], c.order["raw"], now) for c in stored]
         )
         update_rows(
             session,
             Order,
-            [{"id": plan.ids[c.key], "raw_payload_id": rid} for c, rid in zip(stored, ids, strict=True)],
+            [{"id": batch.ids[c.key], "raw_payload_id": rid} for c, rid in zip(stored, ids, strict=True)],
         )
-    done = plan.fresh + plan.updates
-    if done and repo.has_open_rejections(session):
-        repo.resolve_rejections(
-            session,
-            [
-                {
-                    "p_shop_code": c.order["shop"],
-                    "p_external_id": c.order["external_id"],
-                    "p_order_id": plan.ids[c.key],
-                    "p_now": now,
-                }
-                for c in done
-            ],
-        )
-
-
-def _store_rejections(
-    session: Session, rejected: list[_Rejection], replaying: Sequence[int] | None, actor: str
-) -> IngestReport:
-    now = utcnow()
-    items: list[ItemResult] = []
-    fresh_rows, fresh_items, replayed_rows = [], [], []
-    for rej in sorted(rejected, key=lambda r: r.index):
-        shop, external_id = _key_of(rej.payload)
-        errors = escape_nul_json(rej.errors)
-        reason = "; ".join(f"{e['field']}: {e['message']}" for e in errors)[:2000]
-        item = ItemResult(rej.index, shop, external_id, "rejected", errors=errors)
-        items.append(item)
-        if replaying is not None:
-            item.rejection_id = replaying[rej.index]
-            replayed_rows.append(
-                {"id": item.rejection_id, "reason": reason, "errors": errors, "updated_at": now}
-            )
-            continue
-        fresh_items.append(item)
-        fresh_rows.append(
-            {
-                "shop_code": shop,
-                "external_id": external_id,
-                "status": "open",
-                "reason": reason,
-                "errors": errors,
-                "payload": escape_nul_json(rej.payload),
-                "attempts": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    _insert_or_renew(session, fresh_items, fresh_rows)
-    repo.update_rejections(session, replayed_rows)
-    if items:
-        log.info("%d orders rejected by %s", len(items), actor)
-    return IngestReport(items)
-
-
-def _insert_or_renew(session: Session, items: list[ItemResult], rows: list[dict[str, Any]]) -> None:
-    """Store new rejections; one of an order that already has an open rejection (or an earlier one in
-    this batch) renews that one instead, so ingesting a bad file twice lists each order once."""
-    keys = {(r["shop_code"], r["external_id"]) for r in rows if r["shop_code"] and r["external_id"]}
-    known = repo.open_rejection_ids(session, keys)
-    renewed: dict[int, dict[str, Any]] = {}
-    inserted: dict[Any, int] = {}  # the position in ``fresh`` of each key
-    fresh: list[dict[str, Any]] = []
-    fresh_items: list[list[ItemResult]] = []
-    for item, row in zip(items, rows, strict=True):
-        order_key = (row["shop_code"], row["external_id"])
-        key: Any = order_key if order_key in keys else id(row)  # a row naming no order stands alone
-        if key in known:
-            item.rejection_id = known[key]
-            renewed[known[key]] = {k: row[k] for k in ("reason", "errors", "payload", "updated_at")} | {
-                "id": known[key],
-                "attempts": 1,
-            }
-        elif key in inserted:
-            fresh[inserted[key]] = row  # the later version of the order is the one kept
-            fresh_items[inserted[key]].append(item)
-        else:
-            inserted[key] = len(fresh)
-            fresh.append(row)
-            fresh_items.append([item])
-    for same_order, row_id in zip(fresh_items, repo.insert_rejections(session, fresh), strict=True):
-        for item in same_order:
-            item.rejection_id = row_id
-    repo.update_rejections(session, list(renewed.values()), increment=frozenset({"attempts"}))
+    rejections.resolve(
+        session, [(c.order["shop"], c.order["external_id"], batch.ids[c.key]) for c in done], now
+    )

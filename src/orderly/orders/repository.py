@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
+from orderly.channels.models import Shop
 from orderly.core.clock import as_utc
 from orderly.core.db import (
     RetryTransaction,
@@ -27,7 +28,7 @@ from orderly.core.db import (
 )
 from orderly.core.errors import NotFound
 from orderly.orders.domain import OrderStatus
-from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
+from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine, RawPayload
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
 
@@ -70,16 +71,14 @@ class KnownOrder:
     content_digest: str | None
 
 
-def find_known(
-    session: Session, keys: Sequence[OrderKey], *, lock: bool = False
-) -> dict[OrderKey, KnownOrder]:
+def find_known(session: Session, keys: Sequence[OrderKey]) -> dict[OrderKey, KnownOrder]:
+    """The stored version of each of these orders that is known (read, not locked)."""
     rows = select_by_keys(
         session,
         Order,
         ["shop_id", "external_id"],
         list(keys),
         ["id", "shop_id", "external_id", "status", "platform_updated_at", "holds", "content_digest"],
-        lock=lock,
     )
     return {
         (shop_id, external_id): KnownOrder(order_id, status, as_utc(updated), holds or [], digest)
@@ -137,6 +136,34 @@ def orders_needing(session: Session, order_ids: list[int], product_ids: set[int]
         )
         found.update(session.scalars(query))
     return found
+
+
+def lock_known(session: Session, order_ids: Iterable[int]) -> dict[OrderKey, KnownOrder]:
+    """:func:`lock_orders`, as ingest compares versions: what each holds, by (shop, external id)."""
+    return {
+        (o.shop_id, o.external_id): KnownOrder(
+            o.id, o.status, as_utc(o.platform_updated_at), o.holds or [], o.content_digest
+        )
+        for o in lock_orders(session, order_ids)
+    }
+
+
+def shop_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
+    """The id of each of these shops (by code) that exists."""
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(codes))):
+        found.update(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(part))).all())
+    return found
+
+
+def insert_raw_payloads(session: Session, rows: Rows) -> list[int]:
+    """Verbatim platform payloads, (shop, kind, external id, body, received at) each; their ids, in order."""
+    stmt = insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True)
+    keyed = [
+        {"shop_id": shop_id, "kind": kind, "external_id": external_id, "body": body, "received_at": at}
+        for shop_id, kind, external_id, body, at in rows
+    ]
+    return list(session.connection().execute(stmt, keyed).scalars().all())
 
 
 def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:

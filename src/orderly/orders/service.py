@@ -13,8 +13,8 @@ from orderly.core.errors import DomainError, NotFound
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
-from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, OrderStatus, check_transition
-from orderly.orders.ingest import IngestReport, ingest_batch
+from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, IngestReport, OrderStatus, check_transition
+from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import IngestRejection, Order
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderly.core.money import minor_unit_exponent
+from orderly.orders.domain import out_of_stock_message
 from orderly.review import address
 from orderly.review.domain.identities import phone_digits, street_fingerprint
 from orderly.review.domain.view import View
@@ -513,8 +514,7 @@ def _stock(view: View, _: NoParams) -> Finding | None:
     stock = view.stock
     if not stock.short:
         return None
-    parts = "; ".join(f"{sku} needs {need}, {have} available" for sku, need, have in stock.shortages)
-    return Finding(f"out of stock: {parts}", {"short": stock.short_skus})
+    return Finding(out_of_stock_message(stock.shortages), {"short": stock.short_skus})
 
 
 @check(
