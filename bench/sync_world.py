@@ -30,8 +30,9 @@ from orderly.core.migrate import upgrade
 from orderly.inventory import service as inventory
 from orderly.inventory.schemas import WarehouseIn
 from orderly.jobs.models import Job
+from orderly.jobs.registry import JobContext, load
 from orderly.jobs.service import Claimed
-from orderly.jobs.worker import HANDLERS, JobContext, start_workers
+from orderly.jobs.worker import start_workers
 from orderly.orders.models import Order
 from orderly.sandbox.amazon import FAST_RATES, AmazonStore
 from orderly.sandbox.amazon import create_app as amazon_app
@@ -85,10 +86,11 @@ class Probe:
 
     def install(self) -> Callable[[], None]:
         """Wrap every handler; returns a function that puts the originals back."""
-        originals = dict(HANDLERS)
+        handlers = load().handlers
+        originals = dict(handlers)
         for kind, handler in originals.items():
-            HANDLERS[kind] = self._wrap(kind, handler)
-        return lambda: HANDLERS.update(originals)
+            handlers[kind] = self._wrap(kind, handler)
+        return lambda: handlers.update(originals)
 
     def _wrap(
         self, kind: str, handler: Callable[[JobContext, Claimed], None]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderly import __version__
+from orderly.alerts.endpoints import router as alerts_router
 from orderly.auth.endpoints import router as auth_router
 from orderly.auth.gate import TokenGate
 from orderly.catalog.endpoints import router as catalog_router
@@ -150,6 +151,7 @@ def create_app(
         catalog_router,
         channels_router,
         jobs_router,
+        alerts_router,
         auth_router,
     ):
         app.include_router(

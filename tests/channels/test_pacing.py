@@ -23,7 +23,7 @@ from orderly.channels.shopify import ShopifyConnector
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
-from orderly.jobs.worker import JobContext
+from orderly.jobs.registry import JobContext
 from orderly.sandbox.amazon import AmazonStore, Line
 from orderly.sandbox.amazon import create_app as amazon_app
 from orderly.sandbox.serve import serving

@@ -16,11 +16,12 @@ from orderly.alerts.models import Alert
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.core.redact import remember
+from orderly.jobs import registry
 from orderly.jobs import service as jobs
-from orderly.jobs import worker as workers
 from orderly.jobs.models import Job
+from orderly.jobs.registry import JobContext
 from orderly.jobs.service import Claimed
-from orderly.jobs.worker import JobContext, Worker
+from orderly.jobs.worker import Worker
 
 FLAKY, OTHER = "test_flaky", "test_other"
 
@@ -46,8 +47,8 @@ class Flaky:
 @pytest.fixture
 def flaky(monkeypatch: pytest.MonkeyPatch) -> Flaky:
     handler = Flaky()
-    monkeypatch.setitem(workers.HANDLERS, FLAKY, handler)
-    monkeypatch.setitem(workers.HANDLERS, OTHER, handler)
+    monkeypatch.setitem(registry.load().handlers, FLAKY, handler)
+    monkeypatch.setitem(registry.load().handlers, OTHER, handler)
     return handler
 
 
@@ -176,7 +177,7 @@ def test_a_failure_that_names_a_secret_is_stored_and_alerted_without_it(
     remember("shpat_jobsecret0123456789")
     monkeypatch.setattr(flaky, "failing", False)
     monkeypatch.setitem(
-        workers.HANDLERS, OTHER, _raises(RuntimeError("sent header b'shpat_jobsecret0123456789'"))
+        registry.load().handlers, OTHER, _raises(RuntimeError("sent header b'shpat_jobsecret0123456789'"))
     )
     _enqueue(factory, jobs.NewJob(OTHER, {"v": 1}, max_attempts=1))
     worker.run_once()
@@ -200,7 +201,7 @@ def test_a_failure_whose_text_holds_a_nul_is_stored_and_alerted_with_it_escaped(
 ) -> None:
     # PostgreSQL text cannot hold NUL: stored raw, the failure itself would fail and the job stay claimed.
     monkeypatch.setattr(flaky, "failing", False)
-    monkeypatch.setitem(workers.HANDLERS, OTHER, _raises(ValueError("no order 'A\x00B'")))
+    monkeypatch.setitem(registry.load().handlers, OTHER, _raises(ValueError("no order 'A\x00B'")))
     _enqueue(factory, jobs.NewJob(OTHER, {"v": 1}, max_attempts=1))
     worker.run_once()
 

@@ -19,7 +19,8 @@ from orderly.core.clock import utcnow
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
-from orderly.jobs.worker import Worker, handler
+from orderly.jobs.registry import Registry
+from orderly.jobs.worker import Worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
@@ -29,8 +30,9 @@ HANG = "test_hang"
 
 def _hang_forever(url: str) -> None:
     """A worker process whose one job never ends."""
-    handler(HANG)(lambda ctx, job: time.sleep(3600))
-    worker = Worker(make_session_factory(make_engine(url)), name="doomed", lease=LEASE, idle_sleep=0.05)
+    hangs = Registry(handlers={HANG: lambda ctx, job: time.sleep(3600)})
+    factory = make_session_factory(make_engine(url))
+    worker = Worker(factory, name="doomed", lease=LEASE, idle_sleep=0.05, registry=hangs)
     worker.run(threading.Event())
 
 

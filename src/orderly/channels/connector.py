@@ -33,6 +33,7 @@ import httpx
 from pydantic import BaseModel
 
 from orderly.core.redact import redact
+from orderly.jobs.errors import GiveUp, JobFailed, RetryLater
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,12 @@ class WebhookEvent:
     body: dict[str, Any]
 
 
-class ChannelError(Exception):
-    """A platform call failed. ``retryable`` says whether the same call may succeed later.
+class ChannelError(JobFailed):
+    """A platform call failed. ``retryable`` says whether the same call may succeed later (the job
+    that made it fails as ``jobs.errors`` says).
 
     The message and body are redacted (``core/redact.py``) as they are made: a platform's error may
     echo the request it answers, credentials included, and this text is stored, alerted and logged."""
-
-    retryable = True
 
     def __init__(self, message: str, *, status: int | None = None, body: str | None = None) -> None:
         super().__init__(redact(message))
@@ -139,26 +139,37 @@ class ChannelError(Exception):
         self.body = None if body is None else redact(body)
 
 
-class RateLimited(ChannelError):
-    """The platform throttled us (e.g. HTTP 429); try again after ``retry_after`` seconds."""
+class RateLimited(RetryLater, ChannelError):
+    """The platform throttled us (e.g. HTTP 429), or our own pacer asks for a long wait. The engine
+    reads:
+
+    - ``retry_after`` (seconds): no request to the throttled operation before then; the job runs
+      again at that time, spending none of its attempts on the wait;
+    - ``operation`` (a key of ``Connector.rate_limits``, or None): the operation the platform
+      throttled. Only its bucket is held back for every worker; None holds back every bucket of the
+      shop (a platform that does not say which of its limits was hit)."""
+
+    waiting_for = "rate limited"
 
     def __init__(
-        self, message: str, *, retry_after: float, status: int | None = 429, body: str | None = None
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        operation: str | None = None,
+        status: int | None = 429,
+        body: str | None = None,
     ):
-        super().__init__(message, status=status, body=body)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after, status=status, body=body)
+        self.operation = operation
 
 
-class AuthFailed(ChannelError):
+class AuthFailed(GiveUp, ChannelError):
     """Credentials refused: retrying will not help until a person fixes them."""
 
-    retryable = False
 
-
-class Rejected(ChannelError):
+class Rejected(GiveUp, ChannelError):
     """The platform refused this request as invalid (4xx other than auth and throttling)."""
-
-    retryable = False
 
 
 class Unreached(ChannelError):

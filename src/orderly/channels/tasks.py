@@ -41,8 +41,8 @@ from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.inventory.service import STOCK_CHANGED, sellable
 from orderly.jobs import service as jobs
+from orderly.jobs.registry import JobContext, Schedule, Tasks
 from orderly.jobs.service import Claimed, NewJob, enqueue
-from orderly.jobs.worker import SCHEDULERS, JobContext, handler
 
 POLL, PUSH, RECONCILE, RESYNC = ("poll_orders", "push_stock", "reconcile_orders", "resync_stock")
 #: A poll or backfill reads its window in slices of at most this long (one getOrders call at least
@@ -82,11 +82,9 @@ def _connected(ctx: JobContext, shop_id: int, health: str | None) -> Iterator[tu
             with transaction(ctx.factory) as session:
                 shops.record_failure(session, shop_id, health, f"{type(exc).__name__}: {exc}")
         if isinstance(exc, RateLimited):
-            operation = getattr(exc, "operation", None)
             limits = connector.rate_limits
-            names: list[str] = (
-                [operation] if isinstance(operation, str) and operation in limits else list(limits)
-            )
+            operation = exc.operation
+            names = [operation] if operation is not None and operation in limits else list(limits)
             for bucket in {limits[name].bucket or name for name in names}:
                 ratelimit.block(ctx.factory, shop_id, bucket, exc.retry_after)
         raise
@@ -184,7 +182,6 @@ def _shop_job(kind: str, shop_id: int, *, delay: float = 0.0) -> NewJob:
     return NewJob(kind, {"shop_id": shop_id}, key=f"{kind}:{shop_id}", shop_id=shop_id, delay=delay)
 
 
-@handler(POLL)
 def poll_orders(ctx: JobContext, job: Claimed) -> None:
     now = utcnow()
     shop = _syncing_shop(ctx, job)
@@ -210,7 +207,6 @@ def poll_orders(ctx: JobContext, job: Claimed) -> None:
         repo.stamp_shop(session, shop_id, last_polled_at=now)
 
 
-@handler(RECONCILE)
 def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
     """Take in every order the shop has in the window that the hub lacks, or holds in an older version."""
     now = utcnow()
@@ -230,12 +226,10 @@ def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
             raise_alert(session, "reconcile_missing", f"shop:{shop.code}", domain.missing_note(missing))
 
 
-@handler(INBOX)
 def process_inbox(ctx: JobContext, job: Claimed) -> None:
     _process_inbox(ctx, int(job.payload["shop_id"]))
 
 
-@handler(BACKFILL)
 def backfill_orders(ctx: JobContext, job: Claimed) -> None:
     """Read the backfill's window on from where it got to, slice by slice, recording its progress."""
     backfill_id = int(job.payload["backfill_id"])
@@ -270,7 +264,6 @@ def request_sync(session: Session, code: str) -> None:
 # --- stock --------------------------------------------------------------------------------------------
 
 
-@handler(STOCK_CHANGED)
 def stock_changed(ctx: JobContext, job: Claimed) -> None:
     with transaction(ctx.factory) as session:
         schedule_pushes(session, [int(p) for p in job.payload["product_ids"]])
@@ -303,7 +296,6 @@ def _push_job(shop_id: int, listing_id: str, *, force: bool = False, delay: floa
     return NewJob(PUSH, payload, key=f"{shop_id}:{listing_id}", shop_id=shop_id, delay=delay)
 
 
-@handler(PUSH)
 def push_stock(ctx: JobContext, job: Claimed) -> None:
     """Publish the listing's current figure, unless the record says the shop shows it already.
 
@@ -373,7 +365,6 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
             raise ChannelError(f"shop {shop_code} refused the stock of listing {listing_id}: {result.error}")
 
 
-@handler(RESYNC)
 def resync_stock(ctx: JobContext, job: Claimed) -> None:
     """Push every listing of the shop again, whatever was sent before: drift does not survive this."""
     shop_id = int(job.payload["shop_id"])
@@ -408,4 +399,18 @@ def schedule_periodic(session: Session) -> None:
     enqueue(session, [job for job in due if (job.kind, job.key) not in running])
 
 
-SCHEDULERS.append(schedule_periodic)
+#: Due polls, reconciliations and resyncs are looked for about once a second.
+SCHEDULE_EVERY = 1.0
+
+TASKS = Tasks(
+    handlers={
+        POLL: poll_orders,
+        RECONCILE: reconcile_orders,
+        INBOX: process_inbox,
+        BACKFILL: backfill_orders,
+        STOCK_CHANGED: stock_changed,
+        PUSH: push_stock,
+        RESYNC: resync_stock,
+    },
+    schedules=[Schedule("shop_sync", SCHEDULE_EVERY, schedule_periodic)],
+)

@@ -1,4 +1,4 @@
-"""Jobs and alerts over HTTP: what failed, why, and a way to run it again."""
+"""Jobs over HTTP: what failed, why, and a way to run it again."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 
-from orderly.alerts.service import open_alerts
 from orderly.core.pagination import MAX_ID
 from orderly.core.web import DbSession, ReadSession, StatusOut, api_router, id_path
 from orderly.jobs import service
@@ -35,16 +34,6 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
-class AlertOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    kind: str
-    subject: str
-    message: str
-    created_at: datetime
-
-
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(
     session: ReadSession,
@@ -63,8 +52,3 @@ def list_jobs(
 def replay_job(session: DbSession, job_id: JobId) -> StatusOut:
     service.replay(session, job_id)
     return StatusOut(status="queued")
-
-
-@router.get("/alerts", response_model=list[AlertOut])
-def list_alerts(session: ReadSession) -> list[AlertOut]:
-    return [AlertOut.model_validate(alert) for alert in open_alerts(session)]

@@ -1,11 +1,12 @@
 """Workers: claim due jobs, run each with its handler, record the outcome. Run as many as you like,
 in the hub process (the embedded SQLite setup) or as ``orderly worker`` processes on any machine.
 
-A handler gets the job and a :class:`JobContext`; it opens its own short transactions through
-``ctx.factory`` (no transaction is held open across a platform call) and raises to fail. Platform
-errors decide the retry: :class:`RateLimited` waits for the platform's ``Retry-After``, a retryable
-:class:`ChannelError` backs off, a non-retryable one (refused credentials, an invalid request) is
-dead at once. Every platform failure also counts against the shop's health.
+Handlers and schedules come from every context's ``tasks.py`` (``jobs.registry``). A handler gets the
+job and a :class:`~orderly.jobs.registry.JobContext`; it opens its own short transactions through
+``ctx.factory`` (no transaction is held open across a call to another system) and raises to fail:
+:class:`~orderly.jobs.errors.RetryLater` runs it again at the time it gives, a failure that is not
+``retryable`` (:class:`~orderly.jobs.errors.GiveUp`) is dead at once, anything else backs off. A job
+that is dead is handed to the registry's ``on_dead`` hooks (alerts raise one).
 
 While a worker holds jobs, a heartbeat thread renews their leases, so leases can be short: a worker
 killed mid-job stops renewing, and another takes the job over within ``jobs.LEASE``.
@@ -19,57 +20,21 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.alerts.service import raise_alert
-from orderly.channels.connector import ChannelError, RateLimited
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import transaction
 from orderly.core.redact import redact
 from orderly.core.text import escape_nul
+from orderly.jobs import registry as tasks
 from orderly.jobs import service as jobs
+from orderly.jobs.errors import JobFailed, RetryLater
+from orderly.jobs.registry import JobContext, Registry
 from orderly.jobs.service import Claimed
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[["JobContext", Claimed], None]
-HANDLERS: dict[str, Handler] = {}
-#: Called by a worker about once a second to enqueue periodic work (polls, resyncs).
-SCHEDULERS: list[Callable[[Session], None]] = []
-
-
-_PURGE_EVERY = 600.0  # seconds between purges of finished jobs, per worker
-_last_purge = [0.0]
-
-
-def _purge(session: Session) -> None:
-    if time.monotonic() - _last_purge[0] >= _PURGE_EVERY:
-        _last_purge[0] = time.monotonic()
-        jobs.purge_finished(session)
-
-
-SCHEDULERS.append(_purge)
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(function: Handler) -> Handler:
-        HANDLERS[kind] = function
-        return function
-
-    return register
-
-
-@dataclass
-class JobContext:
-    factory: sessionmaker[Session]
-    settings: Settings
-    worker: str
-    sleep: Callable[[float], None] = time.sleep
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Worker:
@@ -82,19 +47,22 @@ class Worker:
         batch: int = 1,
         idle_sleep: float = 0.05,
         lease: timedelta = jobs.LEASE,
+        registry: Registry | None = None,
     ) -> None:
-        _load_handlers()
+        self.registry = registry or tasks.load()
         self.context = JobContext(factory, settings or get_settings(), name or _default_name())
         self.batch = batch
         self.idle_sleep = idle_sleep
         self.lease = lease
-        self._last_schedule = 0.0
+        self._last_run: dict[str, float] = {}  # when this worker last ran each schedule (monotonic)
 
     def run_once(self) -> int:
         """Claim and run one batch of due jobs; returns how many ran."""
         self._schedule()
         with transaction(self.context.factory) as session:
-            claimed = jobs.claim(session, self.context.worker, list(HANDLERS), self.batch, lease=self.lease)
+            claimed = jobs.claim(
+                session, self.context.worker, list(self.registry.handlers), self.batch, lease=self.lease
+            )
         if claimed:
             with _Heartbeat(self.context, claimed, self.lease) as heartbeat:
                 for job in claimed:
@@ -124,20 +92,21 @@ class Worker:
         self.context.extras.clear()
 
     def _schedule(self) -> None:
-        now = time.monotonic()
-        if now - self._last_schedule < 1.0:
-            return
-        self._last_schedule = now
-        for schedule in SCHEDULERS:
+        for schedule in self.registry.schedules:
+            now = time.monotonic()
+            last = self._last_run.get(schedule.name)
+            if last is not None and now - last < schedule.every:
+                continue
+            self._last_run[schedule.name] = now
             with transaction(self.context.factory) as session:
-                schedule(session)
+                schedule.run(session)
 
     def _run(self, job: Claimed) -> None:
         try:
-            HANDLERS[job.kind](self.context, job)
-        except RateLimited as exc:
-            self._failed(job, f"rate limited: {exc}", retry_after=exc.retry_after)
-        except ChannelError as exc:
+            self.registry.handlers[job.kind](self.context, job)
+        except RetryLater as exc:
+            self._failed(job, f"{exc.waiting_for}: {exc}", retry_after=exc.retry_after)
+        except JobFailed as exc:
             self._failed(job, f"{type(exc).__name__}: {exc}", retryable=exc.retryable)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
@@ -155,7 +124,8 @@ class Worker:
         with transaction(self.context.factory) as session:
             dead = jobs.fail(session, job, error, retry_after=retry_after, retryable=retryable)
             if dead:
-                raise_alert(session, "job_dead", f"job:{job.id}", f"{job.kind} gave up: {error}")
+                for hook in self.registry.on_dead:
+                    hook(session, job, error)
         log.warning("job %s (%s) failed%s: %s", job.id, job.kind, " for good" if dead else "", error)
 
 
@@ -227,9 +197,3 @@ def start_workers(
 
 def _default_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _load_handlers() -> None:
-    # Handlers register themselves on import; the worker needs every context that has jobs.
-    import orderly.channels.tasks  # noqa: PLC0415
-    import orderly.orders.tasks  # noqa: F401, PLC0415

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy.orm import Session
 
 from orderly.core.db import transaction
 from orderly.inventory.service import STOCK_FREED
+from orderly.jobs.registry import JobContext, Schedule, Tasks
 from orderly.jobs.service import Claimed, NewJob, enqueue
-from orderly.jobs.worker import SCHEDULERS, JobContext, handler
 from orderly.orders.holds import RECHECK_BATCH, presale_due, release_waiting
 
 PRESALE_EVERY = 300.0  # seconds between looks for presale items that have been released, per worker
-_last_presale = [0.0]
 
 
-@handler(STOCK_FREED)
 def stock_freed(ctx: JobContext, job: Claimed) -> None:
     products = [int(p) for p in job.payload["product_ids"]]
     with transaction(ctx.factory) as session:
@@ -24,13 +20,13 @@ def stock_freed(ctx: JobContext, job: Claimed) -> None:
             enqueue(session, [NewJob(STOCK_FREED, {"product_ids": products})])
 
 
-def _presale(session: Session) -> None:
-    if time.monotonic() - _last_presale[0] < PRESALE_EVERY:
-        return
-    _last_presale[0] = time.monotonic()
+def presale(session: Session) -> None:
     due = presale_due(session)
     if due:
         enqueue(session, [NewJob(STOCK_FREED, {"product_ids": due}, key="presale-due")])
 
 
-SCHEDULERS.append(_presale)
+TASKS = Tasks(
+    handlers={STOCK_FREED: stock_freed},
+    schedules=[Schedule("presale_due", PRESALE_EVERY, presale)],
+)

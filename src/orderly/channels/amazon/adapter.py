@@ -44,15 +44,6 @@ _tokens_lock = threading.Lock()
 RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
 
 
-class Throttled(RateLimited):
-    """A 429 for one of our operations: ``operation`` names it, so the engine holds back only that
-    operation's bucket."""
-
-    def __init__(self, message: str, *, operation: str, retry_after: float, body: str | None = None):
-        super().__init__(message, retry_after=retry_after, body=body)
-        self.operation = operation
-
-
 def _error_text(response: httpx.Response) -> str:
     """The message of an SP-API ``{"errors": [...]}`` or LWA ``{"error", ...}`` body."""
     try:
@@ -237,7 +228,8 @@ class SpApi:
     def _result(self, op: str, response: httpx.Response) -> Any:
         status, text = response.status_code, response.text[:2000]
         if status == 429:
-            raise Throttled(
+            # Named by our operation, so the engine holds back only that operation's bucket.
+            raise RateLimited(
                 f"{op}: {_error_text(response)}",
                 operation=op,
                 retry_after=self._retry_after(op, response),
