@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.core.db import engine_of, make_engine, make_session_factory, transaction
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
-from orderly.jobs.worker import Worker, handler
+from orderly.jobs.registry import Registry
+from orderly.jobs.worker import Worker
 
 NOTED = "test_noted"
+#: Workers here run only NOTED jobs, which do nothing.
+NOTED_ONLY = Registry(handlers={NOTED: lambda ctx, job: None})
 AT_ONCE = 5.0  # seconds: far below a PostgreSQL worker's idle wait here, so only a wake-up explains it
 
 
@@ -30,10 +33,9 @@ def _idle_wait(url: str) -> float:
 
 def _idle_worker(url: str, name: str, started: Any) -> None:
     """A worker process that runs jobs of kind NOTED and waits ``_idle_wait`` between empty looks."""
-    handler(NOTED)(lambda ctx, job: None)
     factory = make_session_factory(make_engine(url))
     jobs.listen_for_work(factory)
-    worker = Worker(factory, name=name, idle_sleep=_idle_wait(url))
+    worker = Worker(factory, name=name, idle_sleep=_idle_wait(url), registry=NOTED_ONLY)
     started.set()
     worker.run(threading.Event())
 
@@ -92,9 +94,8 @@ def test_idle_workers_in_other_processes_start_at_once_and_share_the_jobs(
 def test_an_idle_worker_starts_at_once_on_a_job_added_in_its_own_process(
     factory: sessionmaker[Session],
 ) -> None:
-    handler(NOTED)(lambda ctx, job: None)
     stop = threading.Event()
-    worker = Worker(factory, name="idle", idle_sleep=600.0)
+    worker = Worker(factory, name="idle", idle_sleep=600.0, registry=NOTED_ONLY)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
