@@ -105,10 +105,12 @@ class FakeConnector(Connector):
     def confirm_shipment(self, shipment: Shipment) -> None:
         self.platform.call()
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+    @classmethod
+    def verify_webhook(cls, secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
         return headers.get("x-fake-signature") == "ok"
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    @classmethod
+    def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         import json
 
         order = json.loads(body)

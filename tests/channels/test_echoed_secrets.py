@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.channels import service as shops
 from orderly.channels import tasks
-from orderly.channels.amazon import adapter as amazon_adapter
+from orderly.channels.amazon import client as amazon_client
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
@@ -78,7 +78,7 @@ def _connect(
         return httpx.Client(base_url=shop.base_url, transport=httpx.MockTransport(echo))
 
     monkeypatch.setattr(shops, "http_client", client)
-    monkeypatch.setattr(amazon_adapter, "_tokens", {})  # each case logs in anew
+    monkeypatch.setattr(amazon_client, "_tokens", {})  # each case logs in anew
     settings: dict[str, Any] = {"poll_interval_s": 3600}
     if channel == "amazon":
         settings |= {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "SELLER", "before_lag_seconds": 0}

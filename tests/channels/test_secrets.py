@@ -13,10 +13,11 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from orderly.api import create_app
-from orderly.channels.secrets import key_for, seal, unseal
+from orderly.channels.secrets import key_for, seal, unseal, unseal_one
 from orderly.cli import app
 from orderly.core.config import Settings, get_settings
 from orderly.core.errors import DomainError
+from orderly.core.redact import redact
 
 SHARED = "postgresql+psycopg://orderly@db.example:5432/orderly"
 
@@ -140,3 +141,17 @@ def test_no_new_file_is_readable_by_others_whatever_the_umask(tmp_path: Path) ->
         os.umask(old)
     assert _mode(tmp_path / "keys") == 0o700
     assert _mode(tmp_path / "keys" / "k") == 0o600
+
+
+def test_one_credential_is_opened_alone_for_a_webhook_check(tmp_path: Path) -> None:
+    """The webhook endpoint takes only the signing secret: the shop's other credentials are not kept
+    by the process (so not among what it redacts either: it never held them)."""
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)
+    signing, token = f"whsec-{os.urandom(8).hex()}", f"plain-{os.urandom(8).hex()}"
+    sealed = seal(settings, {"webhook_secret": signing, "access_token": token})
+
+    assert unseal_one(settings, sealed, "webhook_secret") == signing
+    assert unseal_one(settings, sealed, "missing") is None
+    assert unseal_one(settings, None, "webhook_secret") is None
+    assert signing not in redact(f"sent {signing}") and token in redact(f"sent {token}")
+    assert unseal(settings, sealed) == {"webhook_secret": signing, "access_token": token}

@@ -509,10 +509,10 @@ def test_an_event_about_no_order_is_kept_once_per_content_and_never_mapped(
     platforms: dict[str, FakePlatform],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def parse(self: FakeConnector, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    def parse(cls: type[FakeConnector], headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         return WebhookEvent(headers["x-fake-delivery"], "products/update", None, None, json.loads(body))
 
-    monkeypatch.setattr(FakeConnector, "parse_webhook", parse)
+    monkeypatch.setattr(FakeConnector, "parse_webhook", classmethod(parse))
     body = json.dumps({"id": 7, "title": "a product"}).encode()
     for delivery in ("d-1", "d-2", "d-3"):  # the same content under new delivery ids
         with transaction(factory) as s:

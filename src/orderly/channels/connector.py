@@ -1,18 +1,20 @@
 """The interface every channel plugin implements. A platform is a package ``orderly.channels.<name>``
 exposing ``CONNECTOR``, a :class:`Connector` subclass; adding a platform is adding such a package.
 
-A connector has three parts, kept apart inside its package:
-- the **adapter** talks HTTP (httpx) to one shop: auth, signing, pagination, rate-limit headers, the
-  platform's error bodies. It never touches our database.
-- the **mapper** is pure: platform payload -> normalized order (``orderly.orders.schemas``), our stock
-  figure -> the platform's request.
-- the **bindings**: which platform ids a listing needs for stock pushes (e.g. Shopify's inventory item
+Every platform package has the same files:
+- ``client.py`` talks HTTP (httpx) to one shop: auth, signing, pagination, rate-limit headers, the
+  platform's error bodies turned into the exceptions below. It never touches our database.
+- ``connector.py`` is the :class:`Connector` subclass: what the engine calls, built on the client, and
+  the **bindings**: which platform ids a listing needs for stock pushes (e.g. Shopify's inventory item
   and location). A SKU mapping may set them (``location``, ``platform_ids``, named by
-  ``listing_ids``); what it does not set the adapter learns, and the engine keeps in
+  ``listing_ids``); what it does not set the connector learns, and the engine keeps in
   ``listing_bindings.data``.
+- ``mapper.py`` is pure: platform payload -> normalized order (``orderly.orders.schemas``).
+- ``webhooks.py``: what the platform's deliveries to the hub are (signature, topics), or why it sends
+  none.
 
-Rate limits are counted per HTTP request: an adapter calls ``self.pace(operation)`` before every
-request it sends (see :data:`Pacer`), so a push that takes two requests draws two tokens.
+Rate limits are counted per HTTP request: a client calls the connector's ``pace(operation)`` before
+every request it sends (see :data:`Pacer`), so a push that takes two requests draws two tokens.
 
 The engine (jobs, polling, webhooks, stock sync) calls only what is declared here, so it never knows
 which platform it is talking to. Every call takes explicit arguments and returns plain data; failures
@@ -57,7 +59,7 @@ class RateLimit:
     bucket: str | None = None
 
 
-#: The pacing hook: an adapter calls it before every HTTP request it sends to the platform (retries
+#: The pacing hook: a client calls it before every HTTP request it sends to the platform (retries
 #: and follow-up requests included), with the operation the request counts against (a key of
 #: ``Connector.rate_limits``). The engine sets ``connector.pace`` to wait for the shop's shared
 #: budget; the hook may sleep, or raise :class:`RateLimited` when the wait is long (the job then runs
@@ -236,6 +238,9 @@ class Connector(ABC):
     rate_limits: ClassVar[Mapping[str, RateLimit]]  # by operation: "orders", "stock", "shipments"
     max_push_batch: ClassVar[int] = 1  # stock pushes one request can carry
     webhooks: ClassVar[bool] = False  # whether the platform can push order events to us
+    #: The shop credential a delivery's signature is checked with (``verify_webhook``'s ``secret``);
+    #: None: the check needs none.
+    webhook_credential: ClassVar[str | None] = None
     #: Orders updated within this long of now may not be listed yet: a poll counts as synced only up to
     #: ``now - lag`` (Amazon: two minutes).
     lag: timedelta = timedelta(0)
@@ -308,16 +313,23 @@ class Connector(ABC):
         the version it knows without mapping this one."""
         return False
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """Whether a delivery really comes from the platform (constant-time signature check)."""
-        raise NotImplementedError(f"{self.channel} has no webhooks")
+    # Deliveries are checked and read through the class: the webhook endpoint builds no connector and
+    # decrypts no credential but the one the check needs.
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    @classmethod
+    def verify_webhook(cls, secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether a delivery really comes from the platform (constant-time signature check), given the
+        shop's ``webhook_credential`` (None if it has none)."""
+        raise NotImplementedError(f"{cls.channel} has no webhooks")
+
+    @classmethod
+    def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use. An
         event without an ``external_id`` concerns no order: the hub keeps it unprocessed."""
-        raise NotImplementedError(f"{self.channel} has no webhooks")
+        raise NotImplementedError(f"{cls.channel} has no webhooks")
 
-    def webhook_topic(self, headers: Mapping[str, str]) -> str:
+    @classmethod
+    def webhook_topic(cls, headers: Mapping[str, str]) -> str:
         """A delivery's topic from its headers alone ("" where the platform names it only in the
         body): the engine records it for a delivery too large to read."""
         return ""

@@ -31,7 +31,7 @@ router = api_router("channels")
 webhooks = APIRouter(tags=["webhooks"], route_class=StrictJSONRoute)
 
 ShopCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
-# Verifying a signature makes no platform call; the connector still wants a client to hold.
+# Reading a delivery makes no platform call; the connector still wants a client to hold.
 _NO_CALLS = httpx.Client(base_url="http://127.0.0.1:9")
 
 
@@ -152,8 +152,9 @@ def receive_webhook(
     here never holds up other requests.)"""
     with transaction(factory) as session:
         shop = service.get_shop(session, code)
-        connector = service.webhook_connector(shop, _NO_CALLS)
-        if not connector.verify_webhook(request.headers, body):
+        klass = service.webhook_class(shop)
+        if not klass.verify_webhook(service.webhook_secret(shop, klass), request.headers, body):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the webhook signature does not match")
-        reason = inbox.store_webhook(session, shop, connector, request.headers, body)
+        reader = service.delivery_reader(shop, klass, _NO_CALLS)
+        reason = inbox.store_webhook(session, shop, reader, request.headers, body)
     return DeliveryOut(status="accepted") if reason is None else DeliveryOut(status="kept", reason=reason)

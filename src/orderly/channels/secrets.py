@@ -80,12 +80,26 @@ def seal(settings: Settings, credentials: dict[str, str]) -> str:
 
 
 def unseal(settings: Settings, token: str | None) -> dict[str, str]:
+    data = _opened(settings, token)
+    # Whatever this process does with them from now on, they never show in what it stores or logs.
+    remember(*(value for value in data.values() if isinstance(value, str)))
+    return data
+
+
+def unseal_one(settings: Settings, token: str | None, name: str) -> str | None:
+    """One credential (None if the shop has none of that name); the others are not kept."""
+    value = _opened(settings, token).get(name)
+    if not isinstance(value, str):
+        return None
+    remember(value)
+    return value
+
+
+def _opened(settings: Settings, token: str | None) -> dict[str, str]:
     if not token:
         return {}
     try:
         data: dict[str, str] = json.loads(_fernet(key_for(settings)).decrypt(token.encode()))
     except InvalidToken as exc:
         raise DomainError("shop credentials cannot be decrypted with this secret key") from exc
-    # Whatever this process does with them from now on, they never show in what it stores or logs.
-    remember(*(value for value in data.values() if isinstance(value, str)))
     return data

@@ -22,7 +22,7 @@ from orderly.channels.schemas import (
     SyncSettings,
     stored_address,
 )
-from orderly.channels.secrets import seal, unseal
+from orderly.channels.secrets import seal, unseal, unseal_one
 from orderly.core.clock import utcnow
 from orderly.core.config import Settings, get_settings
 from orderly.core.db import flush_or_conflict
@@ -209,24 +209,42 @@ def connector_for(shop: Shop, client: httpx.Client, settings: Settings | None = 
     klass = connector_class(shop.channel)
     if klass is None or not shop.base_url:
         raise DomainError(f"shop {shop.code!r} has no connector or base_url")
-    connection = ShopConnection(
+    return klass(_connection(shop, unseal(settings or get_settings(), shop.credentials)), client)
+
+
+def _connection(shop: Shop, credentials: Mapping[str, str]) -> ShopConnection:
+    return ShopConnection(
         shop_id=shop.id,
         shop_code=shop.code,
-        base_url=shop.base_url,
-        credentials=unseal(settings or get_settings(), shop.credentials),
+        base_url=shop.base_url or "",
+        credentials=credentials,
         settings=dict(shop.settings or {}),
     )
-    return klass(connection, client)
 
 
-def webhook_connector(shop: Shop, client: httpx.Client, settings: Settings | None = None) -> Connector:
-    """The connector that checks and reads the shop's webhook deliveries; refused (404) for a channel
-    that sends none, and (409) while the shop's own setup keeps a connector from being built."""
+def webhook_class(shop: Shop) -> type[Connector]:
+    """The connector class that checks and reads the shop's webhook deliveries; refused (404) for a
+    channel that sends none."""
     klass = connector_class(shop.channel)
     if klass is None or not klass.webhooks:
         raise NotFound(f"shop {shop.code!r} is on {shop.channel}, which sends no webhooks", field="code")
+    return klass
+
+
+def webhook_secret(shop: Shop, klass: type[Connector], settings: Settings | None = None) -> str | None:
+    """The one credential the shop's deliveries are checked with (``Connector.webhook_credential``)."""
+    if klass.webhook_credential is None:
+        return None
+    return unseal_one(settings or get_settings(), shop.credentials, klass.webhook_credential)
+
+
+def delivery_reader(shop: Shop, klass: type[Connector], client: httpx.Client) -> Connector:
+    """A connector without credentials, to map what a verified delivery says (no platform is called);
+    refused (409) while the shop's own setup keeps a connector from being built."""
+    if not shop.base_url:
+        raise DomainError(f"shop {shop.code!r} has no connector or base_url")
     try:
-        return connector_for(shop, client, settings)
+        return klass(_connection(shop, {}), client)
     except ChannelError as exc:
         raise Conflict(f"shop {shop.code!r} cannot take deliveries until its setup is fixed: {exc}") from exc
 

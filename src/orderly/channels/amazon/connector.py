@@ -1,5 +1,6 @@
 """The Amazon Selling Partner API connector: orders by polling (Orders v0), stock through the
-Listings Items API (2021-08-01), shipments through confirmShipment.
+Listings Items API (2021-08-01), shipments through confirmShipment; HTTP in ``client.py``, payloads
+mapped by ``mapper.py``, no webhooks (``webhooks.py``).
 
 Credentials: ``client_id``, ``client_secret`` (the LWA app) and ``refresh_token`` (the seller's
 authorisation). Orders are read with a Restricted Data Token (Tokens API), so they carry the buyer's
@@ -35,7 +36,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels.amazon import mapper
-from orderly.channels.amazon.adapter import SpApi
+from orderly.channels.amazon.client import SpApi
+from orderly.channels.amazon.webhooks import SENDS_WEBHOOKS
 from orderly.channels.connector import (
     AuthFailed,
     ChannelError,
@@ -114,7 +116,7 @@ class AmazonSettings(BaseModel):
 
 class AmazonConnector(Connector):
     channel = "amazon"
-    webhooks = False  # order notifications need SQS/EventBridge: polling only
+    webhooks = SENDS_WEBHOOKS
     settings_model = AmazonSettings
     required_settings = ("marketplace_id", "seller_id")
     address_settings = ("token_url",)

@@ -17,6 +17,8 @@ import orjson
 from orderly.channels.connector import UnusableDelivery, WebhookEvent
 from orderly.core import jsontext
 
+#: The shop's credential holding the app secret deliveries are signed with.
+SECRET_CREDENTIAL = "webhook_secret"  # noqa: S105 - a credential's name, not a secret
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
 WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"

@@ -1,4 +1,5 @@
-"""Shopify Admin REST API (2024-01) over HTTP: orders, stock levels, fulfillments, webhooks.
+"""The Shopify connector: orders, stock levels and fulfillments through the Admin REST API (2024-01,
+``client.py``), order webhooks (``webhooks.py``), payloads mapped by ``mapper.py``.
 
 Credentials: ``access_token`` (the Admin API token, sent as ``X-Shopify-Access-Token``) and
 ``webhook_secret`` (the app secret Shopify signs webhook deliveries with).
@@ -10,8 +11,6 @@ default false). A mapping may also give the variant's ``inventory_item_id``; oth
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,34 +19,28 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels.connector import (
-    AuthFailed,
     ChannelError,
     Connector,
     OrderPage,
     PushResult,
     RateLimit,
-    RateLimited,
     RawOrder,
     Rejected,
     Shipment,
+    ShopConnection,
     StockPush,
-    Unreached,
     WebhookEvent,
-    retrying,
 )
-from orderly.channels.shopify import mapper, webhooks
+from orderly.channels.shopify import client, mapper, webhooks
+from orderly.channels.shopify.client import API_VERSION
+from orderly.channels.shopify.webhooks import SECRET_CREDENTIAL
 from orderly.core.text import StorableStr
 
-API_VERSION = "2024-01"
 #: The shop setting naming the location stock goes to when a listing's mapping names none.
 LOCATION_SETTING = "location_id"
 #: In a listing's binding: the locations its inventory item is stocked at, by item.
 STOCKED_AT = "stocked_at"
 MAX_PAGE_SIZE = 250
-#: When a 429 carries no usable Retry-After: what Shopify usually sends.
-DEFAULT_RETRY_AFTER = 2.0
-_BODY_CHARS = 2000  # of an error body kept on the exception
-_NEXT_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 _OPEN_FULFILLMENT_ORDER = frozenset({"open", "in_progress"})
 
 
@@ -76,6 +69,7 @@ class ShopifyConnector(Connector):
     }
     max_push_batch = 1  # inventory_levels/set takes one item
     webhooks = True
+    webhook_credential = SECRET_CREDENTIAL
     location_setting = LOCATION_SETTING
     listing_ids = {"inventory_item_id": "the variant's inventory item (learned from the variant if not set)"}
 
@@ -92,6 +86,16 @@ class ShopifyConnector(Connector):
         return problems
 
     settings_model = ShopifySettings
+
+    def __init__(self, connection: ShopConnection, http: httpx.Client) -> None:
+        super().__init__(connection, http)
+        self.api = client.AdminApi(
+            http,
+            credentials=connection.credentials,
+            api_version=connection.settings.get("api_version", API_VERSION),
+            # Looked up at each call: the engine sets the connector's pacer after construction.
+            pace=lambda operation: self.pace(operation),  # noqa: PLW0108
+        )
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -111,18 +115,18 @@ class ShopifyConnector(Connector):
         else:
             # A page_info carries the first request's filters; Shopify takes only limit along with it.
             params = {"page_info": cursor, "limit": page_size}
-        response = self._send("orders", "GET", "orders.json", params=params)
-        orders = _resource(response, "orders", list)
+        response = self.api.send("orders", "GET", "orders.json", params=params)
+        orders = client.resource(response, "orders", list)
         return OrderPage(
             [_raw_order(order) for order in orders if updated_after <= _updated_at(order) < updated_before],
-            _next_page_info(response.headers.get("Link")),
+            client.next_page_info(response.headers.get("Link")),
         )
 
     def fetch_order(self, external_id: str) -> RawOrder | None:
         if not _is_id(external_id):
             return None
-        response = self._get_if_exists("orders", f"orders/{external_id}.json")
-        return None if response is None else _raw_order(_resource(response, "order", dict))
+        response = self.api.get_if_exists("orders", f"orders/{external_id}.json")
+        return None if response is None else _raw_order(client.resource(response, "order", dict))
 
     def map_order(self, raw: RawOrder) -> dict[str, Any]:
         return mapper.map_order(raw.body, self.connection.shop_code)
@@ -144,10 +148,10 @@ class ShopifyConnector(Connector):
         named = "inventory_item_id" in push.platform_ids
         item = _as_id(push.platform_ids.get("inventory_item_id", binding.get("inventory_item_id")))
         if item is None:
-            response = self._get_if_exists("stock", f"variants/{push.listing_id}.json")
+            response = self.api.get_if_exists("stock", f"variants/{push.listing_id}.json")
             if response is None:
                 return PushResult(push.listing_id, ok=False, error="no such variant on the shop")
-            item = _as_id(_resource(response, "variant", dict).get("inventory_item_id"))
+            item = _as_id(client.resource(response, "variant", dict).get("inventory_item_id"))
             if item is None:
                 raise ChannelError(f"variant {push.listing_id} came without an inventory_item_id")
             learned = binding = {**binding, "inventory_item_id": item}
@@ -177,7 +181,7 @@ class ShopifyConnector(Connector):
                 return PushResult(push.listing_id, ok=False, error=error, binding=learned)
         request = {"location_id": location, "inventory_item_id": item, "available": push.quantity}
         try:
-            self._send("stock", "POST", "inventory_levels/set.json", json=request)
+            self.api.send("stock", "POST", "inventory_levels/set.json", json=request)
         except Rejected as exc:
             if not named:
                 # The item kept from earlier may have been replaced since: forget it, so the next
@@ -188,8 +192,8 @@ class ShopifyConnector(Connector):
 
     def _stocked_at(self, item: int) -> list[int]:
         """The locations where the inventory item has a level."""
-        response = self._send("stock", "GET", "inventory_levels.json", params={"inventory_item_ids": item})
-        levels = _resource(response, "inventory_levels", list)
+        response = self.api.send("stock", "GET", "inventory_levels.json", params={"inventory_item_ids": item})
+        levels = client.resource(response, "inventory_levels", list)
         found = (_as_id(level.get("location_id")) for level in levels if isinstance(level, dict))
         return sorted({location for location in found if location is not None})
 
@@ -202,10 +206,10 @@ class ShopifyConnector(Connector):
         order_id = shipment.external_id
         if not _is_id(order_id):
             raise Rejected(f"{order_id!r} is not a Shopify order id")
-        response = self._send("shipments", "GET", f"orders/{order_id}/fulfillment_orders.json")
+        response = self.api.send("shipments", "GET", f"orders/{order_id}/fulfillment_orders.json")
         open_orders = [
             fo
-            for fo in _resource(response, "fulfillment_orders", list)
+            for fo in client.resource(response, "fulfillment_orders", list)
             if fo.get("status") in _OPEN_FULFILLMENT_ORDER
             and any(line.get("fulfillable_quantity", 0) > 0 for line in fo.get("line_items") or [])
         ]
@@ -226,15 +230,15 @@ class ShopifyConnector(Connector):
             "line_items_by_fulfillment_order": by_fulfillment_order,
         }
         # A fulfillment sent twice would ship twice: sent again only if Shopify surely did not act.
-        self._send(
+        self.api.send(
             "shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment}, replayable=False
         )
 
     def _order(self, order_id: str) -> dict[str, Any]:
-        response = self._get_if_exists("shipments", f"orders/{order_id}.json")
+        response = self.api.get_if_exists("shipments", f"orders/{order_id}.json")
         if response is None:
             raise Rejected(f"Shopify has no order {order_id}")
-        order: dict[str, Any] = _resource(response, "order", dict)
+        order: dict[str, Any] = client.resource(response, "order", dict)
         return order
 
     def _retrack(self, order: Mapping[str, Any], tracking: dict[str, str], notify: bool) -> None:
@@ -244,104 +248,21 @@ class ShopifyConnector(Connector):
         if not done:
             raise Rejected(f"order {order.get('id')} has nothing to fulfil (cancelled or not shippable)")
         body = {"fulfillment": {"notify_customer": notify, "tracking_info": tracking}}
-        self._send("shipments", "POST", f"fulfillments/{done[-1]['id']}/update_tracking.json", json=body)
+        self.api.send("shipments", "POST", f"fulfillments/{done[-1]['id']}/update_tracking.json", json=body)
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        return webhooks.verify(self.connection.credentials.get("webhook_secret"), headers, body)
+    @classmethod
+    def verify_webhook(cls, secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
+        return webhooks.verify(secret, headers, body)
 
-    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    @classmethod
+    def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         return webhooks.parse(headers, body)
 
-    def webhook_topic(self, headers: Mapping[str, str]) -> str:
+    @classmethod
+    def webhook_topic(cls, headers: Mapping[str, str]) -> str:
         return webhooks.header(headers, webhooks.TOPIC_HEADER) or ""
-
-    # --- HTTP -----------------------------------------------------------------------------------
-
-    def _send(
-        self,
-        operation: str,
-        method: str,
-        resource: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        replayable: bool = True,
-    ) -> httpx.Response:
-        """One Admin API call, counted against ``operation``'s rate limit and retried in place after a
-        500, a dropped connection or a short 429 (a call Shopify must not act on twice, with
-        ``replayable=False``, only when it surely did not); HTTP failures become the connector
-        exceptions."""
-        token = self.connection.credentials.get("access_token")
-        if not token:
-            raise AuthFailed("the shop's credentials have no access_token")
-        version = self.connection.settings.get("api_version", API_VERSION)
-        return retrying(
-            lambda: self._request(operation, method, f"/admin/api/{version}/{resource}", token, params, json),
-            replayable=replayable,
-        )
-
-    def _request(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        token: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-    ) -> httpx.Response:
-        what = f"Shopify {method} {path.split('/', 4)[-1]}"
-        self.pace(operation)
-        try:
-            response = self.client.request(
-                method,
-                path,
-                params=params,
-                json=json,
-                headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Unreached(f"{what}: no connection: {exc!r}") from exc
-        except httpx.TimeoutException as exc:
-            raise ChannelError(f"{what}: timed out") from exc
-        except httpx.HTTPError as exc:
-            raise ChannelError(f"{what}: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            return response
-        body = response.text[:_BODY_CHARS]
-        message = f"{what}: HTTP {status} {body[:200]}".rstrip()
-        if status == 429:
-            raise RateLimited(message, retry_after=_retry_after(response), body=body)
-        if status in (401, 403):
-            raise AuthFailed(message, status=status, body=body)
-        if 400 <= status < 500:
-            raise Rejected(message, status=status, body=body)
-        raise ChannelError(message, status=status, body=body)
-
-    def _get_if_exists(self, operation: str, resource: str) -> httpx.Response | None:
-        try:
-            return self._send(operation, "GET", resource)
-        except Rejected as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-
-def _resource(response: httpx.Response, key: str, kind: type) -> Any:
-    """``body[key]`` of a JSON answer, of the expected kind; anything else is a bad answer."""
-    what = f"Shopify {response.request.method} {response.request.url.path}"
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise ChannelError(
-            f"{what}: malformed JSON", status=response.status_code, body=response.text[:_BODY_CHARS]
-        ) from exc
-    value = payload.get(key) if isinstance(payload, dict) else None
-    if not isinstance(value, kind):
-        raise ChannelError(f"{what}: the answer has no {key!r}", status=response.status_code)
-    return value
 
 
 def _raw_order(order: Any) -> RawOrder:
@@ -360,20 +281,6 @@ def _updated_at(order: Any) -> datetime:
     if moment is None or moment.tzinfo is None:
         raise ChannelError(f"Shopify sent an order without a readable updated_at: {stamp!r}")
     return moment
-
-
-def _next_page_info(link: str | None) -> str | None:
-    """The ``page_info`` of the ``rel=next`` link, passed back untouched; None on the last page."""
-    found = _NEXT_LINK.search(link or "")
-    return httpx.URL(found.group(1)).params.get("page_info") if found else None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
-    return seconds if math.isfinite(seconds) and seconds >= 0 else DEFAULT_RETRY_AFTER
 
 
 def _pick_lines(
