@@ -12,6 +12,7 @@ with its reason, never processed or replayed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,16 +24,20 @@ from orderly.channels.models import Shop
 from orderly.channels.schemas import InboxEntryOut
 from orderly.core import jsontext
 from orderly.core.clock import utcnow
-from orderly.core.db import collector_paused, transaction
+from orderly.core.db import collector_paused, engine_of, transaction
 from orderly.core.errors import Conflict, NotFound
 from orderly.core.text import escape_nul
 from orderly.jobs.service import NewJob, enqueue
-from orderly.orders.ingest import ingest_batch
+from orderly.orders.ingest import IngestReport, ingest_batch
 from orderly.orders.service import cancel_from_platform
 
 #: The job that processes a shop's inbox.
 INBOX = "process_inbox"
 INBOX_BATCH = 2000
+#: Workers that may process one shop's inbox at once on PostgreSQL (``process``).
+INBOX_LANES = 4
+#: Seconds before entries left for another worker's earlier ones are looked at again.
+BEHIND_WAIT = 0.5
 INBOX_MAX_ATTEMPTS = 5  # an entry that keeps failing to map waits for a replay
 #: Sources that read what the platform shows now (a webhook tells of a moment that may have passed).
 READS_CURRENT = frozenset({"poll", "reconcile", "backfill"})
@@ -42,9 +47,11 @@ READS_CURRENT = frozenset({"poll", "reconcile", "backfill"})
 KEPT_BODY_MAX = 1 << 20
 
 
-def process_job(shop_id: int) -> NewJob:
-    """The job that processes the shop's inbox; one is queued per shop at a time."""
-    return NewJob(INBOX, {"shop_id": shop_id}, key=f"inbox:{shop_id}", shop_id=shop_id)
+def process_job(shop_id: int, *, lane: int = 0, delay: float = 0.0) -> NewJob:
+    """The job that processes the shop's inbox; one is queued per shop and lane at a time. Lanes past
+    the first are helpers a long inbox calls in (PostgreSQL)."""
+    key = f"inbox:{shop_id}" if lane == 0 else f"inbox:{shop_id}:{lane}"
+    return NewJob(INBOX, {"shop_id": shop_id}, key=key, shop_id=shop_id, delay=delay)
 
 
 # --- storing -------------------------------------------------------------------------------------------
@@ -139,9 +146,11 @@ def _keep(session: Session, shop_id: int, topic: str, reason: str, body: bytes) 
 # --- processing ----------------------------------------------------------------------------------------
 
 
-def process(factory: sessionmaker[Session], connector: Connector) -> list[str]:
-    """Map and ingest the shop's unprocessed entries, batch by batch, each in transactions of its own;
-    returns the orders that were new to the hub."""
+def process(factory: sessionmaker[Session], connector: Connector, *, helpers: bool = True) -> list[str]:
+    """Map and ingest the shop's unprocessed entries, batch by batch; returns the orders that were new
+    to the hub (those this call took in: with ``helpers``, others may take part of a long inbox)."""
+    if engine_of(factory).dialect.name == "postgresql":
+        return _process_shared(factory, connector, helpers=helpers)
     created: list[str] = []
     shop_id = connector.connection.shop_id
     while True:
@@ -150,40 +159,88 @@ def process(factory: sessionmaker[Session], connector: Connector) -> list[str]:
         if not entries:
             return created
         with collector_paused():  # thousands of short-lived payload dicts, as in ingest
-            created += _ingest_entries(factory, connector, entries)
+            mapped = _map(connector, entries)
+            report = _ingest(factory, connector, mapped)
+        with transaction(factory) as session:
+            created += _record(session, connector, mapped, report)
 
 
-def _ingest_entries(
-    factory: sessionmaker[Session], connector: Connector, entries: Sequence[Any]
-) -> list[str]:
-    orders: list[dict[str, Any]] = []
-    mapped_ids: list[int] = []
-    failed: dict[int, str] = {}
-    waiting: list[int] = []
-    cancelled: list[str] = []
+def _process_shared(factory: sessionmaker[Session], connector: Connector, *, helpers: bool) -> list[str]:
+    """PostgreSQL: several workers may process one shop's inbox at once. Each claims a batch of entries
+    (``FOR UPDATE SKIP LOCKED``) in a transaction held open while the batch is ingested (in one of its
+    own) and in which the batch is then recorded processed, so a batch is one worker's, and goes back
+    to the inbox if the worker dies. The versions of one order are applied in the order received: an
+    order with an earlier entry another worker holds is left, locked but untouched, for after it. A
+    full batch calls ``INBOX_LANES`` helper jobs in, to share what follows."""
+    created: list[str] = []
+    shop_id = connector.connection.shop_id
+    while True:
+        with transaction(factory) as session:
+            entries = repo.unprocessed(session, shop_id, INBOX_MAX_ATTEMPTS, INBOX_BATCH, claim=True)
+            if not entries:
+                return created
+            later = repo.behind_others(session, [entry[0] for entry in entries], INBOX_MAX_ATTEMPTS)
+            if later:
+                # Whoever holds the earlier entries may be done before this transaction lets these go:
+                # a job comes back for them.
+                enqueue(session, [process_job(shop_id, delay=BEHIND_WAIT)])
+                entries = [entry for entry in entries if entry[1] not in later]
+            if helpers and len(entries) == INBOX_BATCH:
+                with transaction(factory) as at_once:  # committed now, so idle workers start now
+                    enqueue(at_once, [process_job(shop_id, lane=lane) for lane in range(1, INBOX_LANES)])
+            with collector_paused():
+                mapped = _map(connector, entries)
+                report = _ingest(factory, connector, mapped)
+            created += _record(session, connector, mapped, report)
+        if not entries:
+            return created  # everything claimed waits for another worker
+
+
+@dataclass
+class _Mapped:
+    """A batch of entries mapped: what goes to ingest, and what becomes of each entry."""
+
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    mapped_ids: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    waiting: list[int] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+
+def _map(connector: Connector, entries: Sequence[Any]) -> _Mapped:
+    mapped = _Mapped()
     for entry_id, event_id, version, body in entries:
         try:  # a payload that cannot be read must not stop the others
             raw = RawOrder(event_id, version, jsontext.loads(body))
             if not connector.ready(raw):
-                waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
+                mapped.waiting.append(entry_id)  # e.g. an Amazon order still Pending, without an address yet
                 if connector.cancelled(raw):
-                    cancelled.append(event_id)
+                    mapped.cancelled.append(event_id)
                 continue
             order = connector.map_order(raw)
             # The inbox already keeps every version verbatim: ingest need not store it a second time.
             order["raw"] = None
-            orders.append(order)
-            mapped_ids.append(entry_id)
+            mapped.orders.append(order)
+            mapped.mapped_ids.append(entry_id)
         except Exception as exc:
-            failed[entry_id] = escape_nul(f"cannot map: {type(exc).__name__}: {exc}")[:2000]
+            mapped.failed[entry_id] = escape_nul(f"cannot map: {type(exc).__name__}: {exc}")[:2000]
+    return mapped
+
+
+def _ingest(factory: sessionmaker[Session], connector: Connector, mapped: _Mapped) -> IngestReport | None:
     actor = f"sync:{connector.connection.shop_code}"
-    report = ingest_batch(factory, orders, actor=actor) if orders else None
-    now = utcnow()
-    with transaction(factory) as session:
-        for external_id in cancelled:
-            cancel_from_platform(session, connector.connection.shop_id, external_id, actor=actor)
-        repo.mark_processed(session, mapped_ids + waiting, now)
-        repo.mark_failed(session, failed)
+    return ingest_batch(factory, mapped.orders, actor=actor) if mapped.orders else None
+
+
+def _record(
+    session: Session, connector: Connector, mapped: _Mapped, report: IngestReport | None
+) -> list[str]:
+    """Settle the batch's entries once its orders are in; returns the orders new to the hub."""
+    actor = f"sync:{connector.connection.shop_code}"
+    for external_id in mapped.cancelled:
+        cancel_from_platform(session, connector.connection.shop_id, external_id, actor=actor)
+    repo.mark_processed(session, mapped.mapped_ids + mapped.waiting, utcnow())
+    repo.mark_failed(session, mapped.failed)
     return [item.external_id or "" for item in report.items if item.outcome == "created"] if report else []
 
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
 
 from orderly.catalog.domain import MERCHANT
 from orderly.catalog.models import Product, SkuMapping
@@ -119,10 +119,11 @@ def receive_again(session: Session, entry_ids: Sequence[int], now: datetime) -> 
 
 
 def unprocessed(
-    session: Session, shop_id: int, max_attempts: int, limit: int
+    session: Session, shop_id: int, max_attempts: int, limit: int, *, claim: bool = False
 ) -> Sequence[tuple[int, str, str, str]]:
-    """The shop's next entries to process (id, event_id, version, body), in the order last received."""
-    return session.execute(
+    """The shop's next entries to process (id, event_id, version, body), in the order last received.
+    ``claim`` (PostgreSQL) locks them for the transaction and passes over those another holds."""
+    query = (
         select(InboxEntry.id, InboxEntry.event_id, InboxEntry.version, InboxEntry.body)
         .where(
             InboxEntry.shop_id == shop_id,
@@ -132,7 +133,32 @@ def unprocessed(
         # Of two versions with one stamp, the one received last is applied last.
         .order_by(InboxEntry.received_at, InboxEntry.id)
         .limit(limit)
-    ).all()
+    )
+    if claim:
+        query = query.with_for_update(skip_locked=True)
+    return session.execute(query).all()
+
+
+def behind_others(session: Session, entry_ids: Sequence[int], max_attempts: int) -> set[str]:
+    """The orders (event ids) among these entries that have an earlier unprocessed entry outside them:
+    one another transaction holds, to be processed first."""
+    if not entry_ids:
+        return set()
+    mine, other = aliased(InboxEntry), aliased(InboxEntry)
+    ids = list(entry_ids)
+    query = (
+        select(mine.event_id)
+        .distinct()
+        .join(other, (other.shop_id == mine.shop_id) & (other.event_id == mine.event_id))
+        .where(
+            mine.id.in_(ids),
+            other.id.not_in(ids),
+            other.processed_at.is_(None),
+            other.attempts < max_attempts,
+            tuple_(other.received_at, other.id) < tuple_(mine.received_at, mine.id),
+        )
+    )
+    return set(session.scalars(query))
 
 
 def mark_processed(session: Session, entry_ids: Sequence[int], now: datetime) -> None:

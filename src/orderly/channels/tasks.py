@@ -146,12 +146,12 @@ def _pull(
         return end
 
 
-def _process_inbox(ctx: JobContext, shop_id: int) -> list[str]:
+def _process_inbox(ctx: JobContext, shop_id: int, *, helpers: bool = True) -> list[str]:
     """Map and ingest the shop's unprocessed entries; returns the orders that were new to the hub."""
     # Mapping what is already stored calls no platform: a webhook's order going in says nothing of
     # whether the shop's polls work.
     with _connected(ctx, shop_id, None) as (_, connector):
-        return inbox.process(ctx.factory, connector)
+        return inbox.process(ctx.factory, connector, helpers=helpers)
 
 
 @contextmanager
@@ -218,7 +218,9 @@ def reconcile_orders(ctx: JobContext, job: Claimed) -> None:
     try:
         _pull(ctx, shop_id, now - timedelta(days=days), now, "reconcile")
     finally:
-        missing = _process_inbox(ctx, shop_id)  # what was fetched goes in, even when a request failed
+        # What was fetched goes in, even when a request failed; by this job alone, so that it knows
+        # every order it took in.
+        missing = _process_inbox(ctx, shop_id, helpers=False)
     with transaction(ctx.factory) as session:
         repo.stamp_shop(session, shop_id, last_reconciled_at=now)
         if missing:
