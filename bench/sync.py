@@ -9,16 +9,19 @@ available figure is one sample (the sandboxes are objects in this process, read 
 First with webhooks (polls held off), orders at most one per ``--interval`` so Shopify's published
 2 calls/s, which the hub keeps to, is not what is measured; then with webhooks off and the real
 scheduler polling every 5 s (the minimum), each order placed at a random point of the poll cycle.
-The engine is let settle between samples. Each sample is broken down into hops from the database's
+Between the two, webhooks again while the sandbox catalog's shops (none of the bench's) stream
+``--load-rate`` orders/s into ingest from another process (``webhook_under_load``). A propagation
+includes the shops' coalescing window (``stock_coalesce_s``, 2 s). The engine is let settle between
+samples. Each sample is broken down into hops from the database's
 stamps and a probe around the workers' handlers.
 
 Part 2, raw orders/s: ``--orders`` orders placed on a Shopify sandbox with webhooks off, then taken in
 by one ``poll_orders`` job (enqueued as the scheduler would) over HTTP: every page fetched into the
-inbox, then the inbox mapped, ingested and reserved (``process_inbox``'s work), stock fanned out to
-Shopify and Amazon meanwhile. ``raw_orders_per_s_postgres`` is the inbox phase: platform payloads
-already in the inbox -> mapped -> ingested -> reserved. ``polled_orders_per_s_postgres`` is from the
-poll's start to the last order ingested, fetching included (bounded by Shopify's 2 calls/s of 250
-orders). SQLite gets the same with ``--sqlite-orders``.
+inbox, then the inbox mapped, ingested and reserved (``process_inbox``'s work: on PostgreSQL the
+workers share it), stock fanned out to Shopify and Amazon meanwhile. ``raw_orders_per_s_postgres`` is
+the inbox phase: platform payloads already in the inbox -> mapped -> ingested -> reserved.
+``polled_orders_per_s_postgres`` is from the poll's start to the last order ingested, fetching
+included (bounded by Shopify's 2 calls/s of 250 orders). SQLite gets the same with ``--sqlite-orders``.
 
 After each part: every order placed is in the hub exactly once, and every listing on every shop shows
 what the hub computes (``inventory.service.sellable`` + ``channels.domain.publishable``). The last
@@ -603,7 +606,7 @@ def main(argv: list[str] | None = None) -> None:
     pg = results[0]
     figures |= {
         "raw_orders_per_s_postgres": round(pg.raw_per_s, 1),
-        "raw_orders_per_s_postgres_is": "inbox -> mapped -> ingested -> reserved (process_inbox), one worker",
+        "raw_orders_per_s_postgres_is": "inbox -> mapped -> ingested -> reserved (process_inbox), workers",
         "polled_orders_per_s_postgres": round(pg.polled_per_s, 1),
         "orders": pg.orders,
         "fetch_s_postgres": round(pg.fetch_s, 2),
