@@ -28,7 +28,8 @@ from orderly.core.db import collector_paused, engine_of, transaction
 from orderly.core.errors import Conflict, NotFound
 from orderly.core.text import escape_nul
 from orderly.jobs.service import NewJob, enqueue
-from orderly.orders.ingest import IngestReport, ingest_batch
+from orderly.orders.domain import IngestReport
+from orderly.orders.ingest import ingest_batch
 from orderly.orders.service import cancel_from_platform
 
 #: The job that processes a shop's inbox.
