@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from orderly.orders.domain import HoldReason
-from orderly.review.checks import CHECKS
+from orderly.review.checks import CHECKS, Lookback
 from orderly.review.domain.conditions import MAX_DEPTH
 from orderly.review.domain.engine import Decision, RuleSet
 from orderly.review.domain.rules import RuleInvalid, compile_rules, default_rules
@@ -1009,3 +1009,22 @@ def test_problems_in_several_rules_are_reported_together() -> None:
 def test_a_rule_set_has_a_limit() -> None:
     assert message_at("rules", *[tagger(f"r{n}") for n in range(501)]) == "at most 500 rules"
     assert len(compile_rules([tagger(f"r{n}") for n in range(500)])) == 500
+
+
+def test_what_history_the_rules_need_comes_from_the_checks_and_conditions_that_look() -> None:
+    rules = compile_rules(
+        [
+            {"key": "risk.velocity", "params": {"window_minutes": 5, "similar": "any"}},
+            {"key": "order.merge", "params": {"window_hours": 2}},
+            {"key": "repeat", "when": {"fact": "buyer.recent_orders", "gt": 3}, "then": [{"tag": "repeat"}]},
+        ]
+    )
+    assert RuleSet(rules, history_hours=6).lookbacks() == [
+        Lookback(300, every_identity=True, skus=False),
+        Lookback(7200, every_identity=False),
+        Lookback(6 * 3600, every_identity=True),
+    ]
+    assert RuleSet(
+        [r for r in rules if r.key == "repeat"] + compile_rules([{"key": "stock.available"}])
+    ).stock_rules == {"stock.available"}
+    assert {name for name, check in CHECKS.items() if check.holds_for_stock} == {"stock.available"}
