@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
+from orderly.channels.models import ListingBinding, Shop
 from orderly.core.db import chunks
 
 
@@ -95,3 +97,116 @@ def presale_products_due(session: Session, *, now: datetime) -> list[int]:
     """Products whose presale date has passed."""
     query = select(Product.id).where(Product.presale_until.is_not(None), Product.presale_until <= now)
     return list(session.scalars(query))
+
+
+def bundles_among(session: Session, product_ids: Iterable[int]) -> set[int]:
+    """Those of these products that are bundles."""
+    ids = sorted(set(product_ids))
+    return set(session.scalars(select(Product.id).where(Product.id.in_(ids), Product.is_bundle)))
+
+
+def get_product(session: Session, sku: str) -> Product | None:
+    return session.scalar(select(Product).where(Product.sku == sku))
+
+
+def lock_product(session: Session, sku: str) -> Product | None:
+    return session.scalar(select(Product).where(Product.sku == sku).with_for_update())
+
+
+def products_after(session: Session, after_id: int, limit: int) -> list[Product]:
+    query = select(Product).where(Product.id > after_id).order_by(Product.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def components_of(session: Session, bundle_id: int) -> list[tuple[str, int]]:
+    """(component SKU, quantity) of a bundle, by SKU."""
+    query = (
+        select(Product.sku, BundleComponent.quantity)
+        .join(Product, Product.id == BundleComponent.component_id)
+        .where(BundleComponent.bundle_id == bundle_id)
+        .order_by(Product.sku)
+    )
+    return [(sku, quantity) for sku, quantity in session.execute(query).all()]
+
+
+def shops_mapping_to(session: Session, product_id: int) -> list[str]:
+    """The codes of the shops with a mapping to the product."""
+    query = (
+        select(Shop.code)
+        .join(SkuMapping, SkuMapping.shop_id == Shop.id)
+        .where(SkuMapping.product_id == product_id)
+        .distinct()
+    )
+    return list(session.scalars(query))
+
+
+def bundle_skus_containing(session: Session, component_id: int) -> list[str]:
+    query = (
+        select(Product.sku)
+        .join(BundleComponent, BundleComponent.bundle_id == Product.id)
+        .where(BundleComponent.component_id == component_id)
+        .order_by(Product.sku)
+    )
+    return list(session.scalars(query))
+
+
+def delete_components(session: Session, bundle_id: int) -> None:
+    session.execute(delete(BundleComponent).where(BundleComponent.bundle_id == bundle_id))
+
+
+def _mappings_query() -> Select[SkuMapping, str, str, dict[str, Any], str, ListingBinding]:
+    return (
+        select(SkuMapping, Shop.code, Shop.channel, Shop.settings, Product.sku, ListingBinding)
+        .join(Shop, Shop.id == SkuMapping.shop_id)
+        .join(Product, Product.id == SkuMapping.product_id)
+        .outerjoin(
+            ListingBinding,
+            (ListingBinding.shop_id == SkuMapping.shop_id)
+            & (ListingBinding.listing_id == SkuMapping.listing_id),
+        )
+        .order_by(SkuMapping.id)
+    )
+
+
+def mapping_row(
+    session: Session, mapping_id: int
+) -> Row[SkuMapping, str, str, dict[str, Any], str, ListingBinding] | None:
+    """The mapping with its shop (code, channel, settings), its SKU and what its listing was told."""
+    return session.execute(_mappings_query().where(SkuMapping.id == mapping_id)).first()
+
+
+def mapping_rows(
+    session: Session, *, shop_id: int | None, limit: int
+) -> list[Row[SkuMapping, str, str, dict[str, Any], str, ListingBinding]]:
+    """As :func:`mapping_row`, oldest first; of one shop when given."""
+    query = _mappings_query().limit(limit)
+    if shop_id is not None:
+        query = query.where(SkuMapping.shop_id == shop_id)
+    return list(session.execute(query).all())
+
+
+def lock_mapping(session: Session, mapping_id: int) -> SkuMapping | None:
+    return session.scalar(select(SkuMapping).where(SkuMapping.id == mapping_id).with_for_update())
+
+
+def forget_told_quantity(session: Session, shop_id: int, listing_id: str) -> None:
+    """The listing has been told nothing yet where it now is."""
+    session.execute(
+        update(ListingBinding)
+        .where(ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id)
+        .values(last_quantity=None)
+    )
+
+
+def delete_binding(session: Session, shop_id: int, listing_id: str) -> None:
+    session.execute(
+        delete(ListingBinding).where(
+            ListingBinding.shop_id == shop_id, ListingBinding.listing_id == listing_id
+        )
+    )
+
+
+def delete_mappings_of(session: Session, shop_id: int) -> int:
+    """Delete every mapping of the shop; returns how many went."""
+    result = session.execute(delete(SkuMapping).where(SkuMapping.shop_id == shop_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

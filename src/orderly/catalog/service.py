@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, or_, select, update
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import resolve
 from orderly.catalog import domain
+from orderly.catalog import repository as repo
 from orderly.catalog.domain import MERCHANT
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
 from orderly.catalog.schemas import (
@@ -22,6 +23,7 @@ from orderly.catalog.schemas import (
     ProductOut,
     ProductUpdate,
 )
+from orderly.channels import repository as channels_repo
 from orderly.channels.models import ListingBinding, Shop
 from orderly.channels.registry import connector_class
 from orderly.channels.service import get_shop
@@ -29,11 +31,10 @@ from orderly.channels.tasks import schedule_pushes
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
-from orderly.inventory.models import StockLevel, Warehouse
+from orderly.inventory import repository as inventory_repo
 from orderly.inventory.service import STOCK_FREED
 from orderly.jobs.service import NewJob, enqueue
-from orderly.orders.domain import CLOSED
-from orderly.orders.models import Order, OrderLine
+from orderly.orders import repository as order_repo
 
 
 def create_product(session: Session, data: ProductIn) -> ProductOut:
@@ -47,13 +48,11 @@ def create_product(session: Session, data: ProductIn) -> ProductOut:
 def create_bundle(session: Session, data: BundleIn) -> ProductOut:
     domain.check_sku(data.sku)
     codes = [c.sku for c in data.components]
-    found = dict(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(codes))).all())
+    found = repo.product_ids_by_sku(session, codes)
     missing = [code for code in codes if code not in found]
     if missing:
         raise NotFound(f"unknown component SKU(s): {', '.join(missing)}", field="components")
-    bundles = set(
-        session.scalars(select(Product.id).where(Product.id.in_(found.values()), Product.is_bundle))
-    )
+    bundles = repo.bundles_among(session, found.values())
     bundle = Product(**data.model_dump(exclude={"components"}), is_bundle=True)
     session.add(bundle)
     flush_or_conflict(session, f"SKU {data.sku!r}")
@@ -65,28 +64,21 @@ def create_bundle(session: Session, data: BundleIn) -> ProductOut:
 
 
 def get_product(session: Session, sku: str) -> ProductOut:
-    product = session.scalar(select(Product).where(Product.sku == sku))
+    product = repo.get_product(session, sku)
     if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
     out = ProductOut.model_validate(product)
     if product.is_bundle:
-        query = (
-            select(Product.sku, BundleComponent.quantity)
-            .join(Product, Product.id == BundleComponent.component_id)
-            .where(BundleComponent.bundle_id == product.id)
-            .order_by(Product.sku)
-        )
-        out.components = [ComponentOut(sku=s, quantity=q) for s, q in session.execute(query).all()]
+        out.components = [ComponentOut(sku=s, quantity=q) for s, q in repo.components_of(session, product.id)]
     return out
 
 
 def list_products(session: Session, *, after_id: int = 0, limit: int = 100) -> list[ProductOut]:
-    query = select(Product).where(Product.id > after_id).order_by(Product.id).limit(limit)
-    return [ProductOut.model_validate(p) for p in session.scalars(query)]
+    return [ProductOut.model_validate(p) for p in repo.products_after(session, after_id, limit)]
 
 
 def _product(session: Session, sku: str) -> Product:
-    product = session.scalar(select(Product).where(Product.sku == sku).with_for_update())
+    product = repo.lock_product(session, sku)
     if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
     return product
@@ -110,27 +102,10 @@ def delete_product(session: Session, sku: str) -> None:
     """Delete a product nothing refers to; otherwise refuse, naming what does."""
     product = _product(session, sku)
     # Stock levels are never deleted and every ledger row has one, so they stand for the ledger too.
-    warehouses = session.scalars(
-        select(Warehouse.code)
-        .join(StockLevel, StockLevel.warehouse_id == Warehouse.id)
-        .where(StockLevel.product_id == product.id)
-        .order_by(Warehouse.code)
-    ).all()
-    lines = session.scalar(
-        select(func.count()).select_from(OrderLine).where(OrderLine.product_id == product.id)
-    )
-    shops = session.scalars(
-        select(Shop.code)
-        .join(SkuMapping, SkuMapping.shop_id == Shop.id)
-        .where(SkuMapping.product_id == product.id)
-        .distinct()
-    ).all()
-    bundles = session.scalars(
-        select(Product.sku)
-        .join(BundleComponent, BundleComponent.bundle_id == Product.id)
-        .where(BundleComponent.component_id == product.id)
-        .order_by(Product.sku)
-    ).all()
+    warehouses = inventory_repo.warehouses_stocking(session, product.id)
+    lines = order_repo.line_count(session, product.id)
+    shops = repo.shops_mapping_to(session, product.id)
+    bundles = repo.bundle_skus_containing(session, product.id)
     uses = [
         *(
             [f"it has stock records (and their ledger) in warehouse(s) {', '.join(warehouses)}"]
@@ -143,7 +118,7 @@ def delete_product(session: Session, sku: str) -> None:
     ]
     if uses:
         raise Conflict(f"product {sku!r} cannot be deleted: {'; '.join(uses)}", field="sku")
-    session.execute(delete(BundleComponent).where(BundleComponent.bundle_id == product.id))
+    repo.delete_components(session, product.id)
     session.delete(product)
     session.flush()
 
@@ -165,10 +140,10 @@ def _check_listing(shop: Shop, location: str | None, platform_ids: Mapping[str, 
 
 
 def _product_id(session: Session, sku: str) -> int:
-    product_id = session.scalar(select(Product.id).where(Product.sku == sku))
-    if product_id is None:
+    product = repo.product_by_sku(session, sku)
+    if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
-    return product_id
+    return int(product.id)
 
 
 def create_mapping(session: Session, data: MappingIn) -> MappingOut:
@@ -189,20 +164,6 @@ def create_mapping(session: Session, data: MappingIn) -> MappingOut:
     session.add(mapping)
     flush_or_conflict(session, "a mapping for this shop SKU or listing")
     return get_mapping(session, mapping.id)
-
-
-def _mappings_query() -> Select[SkuMapping, str, str, dict[str, Any], str, ListingBinding]:
-    return (
-        select(SkuMapping, Shop.code, Shop.channel, Shop.settings, Product.sku, ListingBinding)
-        .join(Shop, Shop.id == SkuMapping.shop_id)
-        .join(Product, Product.id == SkuMapping.product_id)
-        .outerjoin(
-            ListingBinding,
-            (ListingBinding.shop_id == SkuMapping.shop_id)
-            & (ListingBinding.listing_id == SkuMapping.listing_id),
-        )
-        .order_by(SkuMapping.id)
-    )
 
 
 def _mapping_out(row: Row[SkuMapping, str, str, dict[str, Any], str, ListingBinding]) -> MappingOut:
@@ -228,7 +189,7 @@ def _mapping_out(row: Row[SkuMapping, str, str, dict[str, Any], str, ListingBind
 
 
 def get_mapping(session: Session, mapping_id: int) -> MappingOut:
-    row = session.execute(_mappings_query().where(SkuMapping.id == mapping_id)).first()
+    row = repo.mapping_row(session, mapping_id)
     if row is None:
         raise NotFound(f"unknown SKU mapping {mapping_id}", field="id")
     return _mapping_out(row)
@@ -236,16 +197,15 @@ def get_mapping(session: Session, mapping_id: int) -> MappingOut:
 
 def list_mappings(session: Session, *, shop: str | None = None, limit: int = 500) -> list[MappingOut]:
     """Mappings oldest first, each with the last figure its listing was told."""
-    query = _mappings_query().limit(limit)
-    if shop:  # an unknown shop is refused, not listed as one without mappings
-        query = query.where(SkuMapping.shop_id == get_shop(session, shop).id)
-    return [_mapping_out(row) for row in session.execute(query)]
+    # An unknown shop is refused, not listed as one without mappings.
+    shop_id = get_shop(session, shop).id if shop else None
+    return [_mapping_out(row) for row in repo.mapping_rows(session, shop_id=shop_id, limit=limit)]
 
 
 def update_mapping(session: Session, mapping_id: int, data: MappingUpdate) -> MappingOut:
     """Change what a listing sells, where its stock is kept, its platform ids or whose stock it sells.
     A listing whose figure may now be wrong on the platform gets a push."""
-    mapping = session.scalar(select(SkuMapping).where(SkuMapping.id == mapping_id).with_for_update())
+    mapping = repo.lock_mapping(session, mapping_id)
     if mapping is None:
         raise NotFound(f"unknown SKU mapping {mapping_id}", field="id")
     shop = session.get(Shop, mapping.shop_id)
@@ -272,11 +232,7 @@ def update_mapping(session: Session, mapping_id: int, data: MappingUpdate) -> Ma
     session.flush()
     if mapping.listing_id is not None and moved:
         if told_elsewhere:
-            session.execute(
-                update(ListingBinding)
-                .where(ListingBinding.shop_id == shop.id, ListingBinding.listing_id == mapping.listing_id)
-                .values(last_quantity=None)
-            )
+            repo.forget_told_quantity(session, shop.id, mapping.listing_id)
         if fulfilled_by == MERCHANT:
             schedule_pushes(session, [product_id], shop_id=shop.id)
     return get_mapping(session, mapping.id)
@@ -285,29 +241,14 @@ def update_mapping(session: Session, mapping_id: int, data: MappingUpdate) -> Ma
 def delete_mapping(session: Session, mapping_id: int) -> None:
     """Forget one mapping, unless orders still open on its shop came in through it: a later update of
     one from the platform would no longer resolve its line."""
-    mapping = session.scalar(select(SkuMapping).where(SkuMapping.id == mapping_id).with_for_update())
+    mapping = repo.lock_mapping(session, mapping_id)
     if mapping is None:
         raise NotFound(f"unknown SKU mapping {mapping_id}", field="id")
     shop = session.get(Shop, mapping.shop_id)
     assert shop is not None  # a mapping goes with its shop
-    keys = []
-    if mapping.platform_sku is not None:
-        keys.append(OrderLine.platform_sku == mapping.platform_sku)
-    if mapping.listing_id is not None:
-        keys.append(OrderLine.listing_id == mapping.listing_id)
-    open_orders = session.scalars(
-        select(Order.external_id)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(
-            Order.shop_id == mapping.shop_id,
-            Order.status.not_in(CLOSED),
-            OrderLine.product_id == mapping.product_id,
-            or_(*keys),
-        )
-        .distinct()
-        .order_by(Order.external_id)
-        .limit(4)
-    ).all()
+    open_orders = order_repo.open_orders_through(
+        session, mapping.shop_id, mapping.product_id, mapping.platform_sku, mapping.listing_id, limit=4
+    )
     if open_orders:
         named = ", ".join(open_orders[:3]) + (" and more" if len(open_orders) > 3 else "")
         raise Conflict(
@@ -318,11 +259,7 @@ def delete_mapping(session: Session, mapping_id: int) -> None:
             field="id",
         )
     if mapping.listing_id is not None:
-        session.execute(
-            delete(ListingBinding).where(
-                ListingBinding.shop_id == shop.id, ListingBinding.listing_id == mapping.listing_id
-            )
-        )
+        repo.delete_binding(session, shop.id, mapping.listing_id)
         resolve(session, "low_stock", f"listing:{shop.code}:{mapping.listing_id}")
     session.delete(mapping)
     session.flush()
@@ -330,8 +267,7 @@ def delete_mapping(session: Session, mapping_id: int) -> None:
 
 def delete_mappings(session: Session, shop: str) -> int:
     """Forget every mapping of a shop (its listings were replaced); returns how many went."""
-    shop_id = session.scalar(select(Shop.id).where(Shop.code == shop))
+    shop_id = channels_repo.shop_id_of(session, shop)
     if shop_id is None:
         raise NotFound(f"unknown shop {shop!r}", field="shop")
-    result = session.execute(delete(SkuMapping).where(SkuMapping.shop_id == shop_id))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return repo.delete_mappings_of(session, shop_id)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from orderly.core.db import (
     update_rows,
 )
 from orderly.core.errors import NotFound
-from orderly.orders.domain import OrderStatus
+from orderly.orders.domain import CLOSED, OrderStatus
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine, RawPayload
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
@@ -259,6 +259,44 @@ def open_rejection_ids(session: Session, keys: set[tuple[str, str]]) -> dict[tup
     )
     open_rows = (row for row in sorted(rows) if row[3] == "open")
     return {(shop, external_id): row_id for row_id, shop, external_id, _ in open_rows}
+
+
+def line_count(session: Session, product_id: int) -> int:
+    """How many order lines are for the product."""
+    query = select(func.count()).select_from(OrderLine).where(OrderLine.product_id == product_id)
+    return int(session.scalar(query) or 0)
+
+
+def open_orders_through(
+    session: Session,
+    shop_id: int,
+    product_id: int,
+    platform_sku: str | None,
+    listing_id: str | None,
+    *,
+    limit: int,
+) -> list[str]:
+    """The external ids of the shop's open orders with a line of the product that came in by this
+    platform SKU or listing, by id."""
+    keys = []
+    if platform_sku is not None:
+        keys.append(OrderLine.platform_sku == platform_sku)
+    if listing_id is not None:
+        keys.append(OrderLine.listing_id == listing_id)
+    query = (
+        select(Order.external_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.shop_id == shop_id,
+            Order.status.not_in(CLOSED),
+            OrderLine.product_id == product_id,
+            or_(*keys),
+        )
+        .distinct()
+        .order_by(Order.external_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def orders_with_sku(sku: str) -> Any:
