@@ -3,6 +3,7 @@ entries are keyed."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,6 +39,30 @@ def test_what_a_shop_is_told_is_the_available_figure_less_its_buffer(
     settings: dict[str, Any], available: int, expected: tuple[int, bool]
 ) -> None:
     assert domain.publishable(SyncSettings(**settings), available) == expected
+
+
+# --- push_delay: when a listing is pushed --------------------------------------------------------------
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("pushed_ago_s", "window_s", "delay"),
+    [
+        (None, 2.0, 0.0),  # never pushed: at once
+        (5.0, 2.0, 0.0),  # last pushed before the window: at once
+        (2.0, 2.0, 0.0),  # the window has just ended
+        (0.5, 2.0, 1.5),  # pushed within the window: when it ends
+        (0.0, 2.0, 2.0),
+        (0.0, 0.0, 0.0),  # no window: always at once
+        (-60.0, 2.0, 2.0),  # a stamp ahead of this clock (another host's) waits no longer than the window
+    ],
+)
+def test_a_listing_is_pushed_at_once_unless_pushed_within_its_window(
+    pushed_ago_s: float | None, window_s: float, delay: float
+) -> None:
+    pushed = None if pushed_ago_s is None else NOW - timedelta(seconds=pushed_ago_s)
+    assert domain.push_delay(window_s, pushed, NOW) == pytest.approx(delay)
 
 
 # --- inbox versions --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""What a shop shows is what the hub last told it: a burst of changes is one push per listing within the
-coalescing window, a push whose answer was lost is never taken as shown, and two pushes of one listing
-that overlap never leave the record (or the shop) on the older figure."""
+"""What a shop shows is what the hub last told it: a change reaches a listing at once unless it was
+pushed within its coalescing window, where a burst of changes is one push per listing; a push whose
+answer was lost is never taken as shown, and two pushes of one listing that overlap never leave the
+record (or the shop) on the older figure."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def test_a_burst_within_the_coalescing_window_is_one_push_of_the_last_figure_per
         platform.pushes.clear()
 
     started = utcnow()
+    with transaction(factory) as s:  # every listing was just pushed: the burst falls within its window
+        s.execute(update(ListingBinding).values(last_pushed_at=started))
     for n in range(20):  # the workers keep up with every change: only the window holds the pushes back
         _receive(factory, 1 + n % 3)
         drain(worker)
@@ -72,6 +75,39 @@ def test_a_burst_within_the_coalescing_window_is_one_push_of_the_last_figure_per
     received = sum(1 + n % 3 for n in range(20))  # SKU-1: 10 + 39 = 49; the kit: min(49 // 2, 10) = 10
     for code in ("fake-a", "fake-b"):
         assert sorted(platforms[code].pushes) == [(f"{code}-K1", 10), (f"{code}-L1", 10 + received)]
+
+
+def test_a_change_reaches_a_listing_at_once_unless_it_was_pushed_within_the_window(
+    factory: sessionmaker[Session], worker: Worker, platforms: dict[str, FakePlatform]
+) -> None:
+    drain(worker)
+    with transaction(factory) as s:
+        shop = shops.get_shop(s, "fake-a", lock=True)
+        shop.settings = SyncSettings(poll_interval_s=3600, stock_coalesce_s=60).model_dump()
+        s.execute(update(ListingBinding).values(last_pushed_at=utcnow() - timedelta(minutes=2)))
+    platforms["fake-a"].pushes.clear()
+
+    _receive(factory, 1)  # the last push was before the window: this one goes now
+    drain(worker)
+    assert ("fake-a-L1", 11) in platforms["fake-a"].pushes
+
+    platforms["fake-a"].pushes.clear()
+    _receive(factory, 1)  # pushed a moment ago: the next waits for the window to end
+    _receive(factory, 1)
+    drain(worker)
+    assert [push for push in platforms["fake-a"].pushes if push[0] == "fake-a-L1"] == []
+    with transaction(factory) as s:
+        query = select(Job.run_after).where(
+            Job.kind == tasks.PUSH, Job.status == "queued", Job.key == f"{shop.id}:fake-a-L1"
+        )
+        due = s.scalars(query).all()
+    assert len(due) == 1  # the two changes coalesced
+    assert due[0] >= utcnow() + timedelta(seconds=50)
+
+    with transaction(factory) as s:  # the window has passed
+        s.execute(update(Job).where(Job.kind == tasks.PUSH).values(run_after=utcnow()))
+    drain(worker)
+    assert ("fake-a-L1", 13) in platforms["fake-a"].pushes
 
 
 def test_a_push_whose_answer_was_lost_is_not_taken_as_shown(

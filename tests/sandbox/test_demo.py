@@ -42,7 +42,7 @@ def test_orders_flow_in_from_both_sandbox_shops_and_stock_flows_out(factory: ses
         stop_workers = start_workers(factory, 2)
         stop_demo = start_demo(factory, hub_url, every=0.1, seed=7)
         try:
-            # Pushes wait out the shops' coalescing window: stock may reach a shop after its orders came.
+            # Pushes may wait out the shops' coalescing window: stock may reach a shop after its orders came.
             deadline = time.monotonic() + 20
             while (_shops_with_orders(factory), _shops_pushed_to(factory)) != (both, both):
                 if time.monotonic() > deadline:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from orderly.core.text import escape_nul
@@ -45,6 +46,17 @@ def publishable(rule: StockRule, available: int) -> tuple[int, bool]:
     if low and rule.low_stock_publish_zero:
         quantity = 0
     return quantity, low
+
+
+def push_delay(window_s: float, last_pushed_at: datetime | None, now: datetime) -> float:
+    """Seconds a new push of a listing waits. A listing not pushed within its shop's coalescing window
+    is pushed at once (a change, often a sale, reaches the shop without waiting); one pushed within it
+    waits for the window to end, so a burst costs at most two pushes per window: the first change's
+    and one of the figure as it is when the window ends (pushes queued meanwhile coalesce into it). A
+    stamp ahead of this clock (another host's) never makes it wait longer than the window."""
+    if last_pushed_at is None:
+        return 0.0
+    return min(window_s, max(0.0, window_s - (now - last_pushed_at).total_seconds()))
 
 
 def version_key(stamp: str, content: Mapping[str, Any]) -> str:

@@ -258,12 +258,17 @@ def finish_backfill(session: Session, backfill_id: int, reached: datetime, now: 
 
 def listings_selling(
     session: Session, product_ids: set[int], shop_id: int | None = None
-) -> Sequence[tuple[int, str | None, Any]]:
-    """(shop_id, listing_id, shop settings) of every listing on a syncing shop that sells our stock of
-    these products."""
+) -> Sequence[tuple[int, str | None, Any, datetime | None]]:
+    """(shop_id, listing_id, shop settings, when its last push started) of every listing on a syncing
+    shop that sells our stock of these products."""
     query = (
-        select(SkuMapping.shop_id, SkuMapping.listing_id, Shop.settings)
+        select(SkuMapping.shop_id, SkuMapping.listing_id, Shop.settings, ListingBinding.last_pushed_at)
         .join(Shop, Shop.id == SkuMapping.shop_id)
+        .outerjoin(
+            ListingBinding,
+            (ListingBinding.shop_id == SkuMapping.shop_id)
+            & (ListingBinding.listing_id == SkuMapping.listing_id),
+        )
         .where(
             SkuMapping.product_id.in_(product_ids),
             SkuMapping.listing_id.is_not(None),
@@ -273,7 +278,7 @@ def listings_selling(
     )
     if shop_id is not None:
         query = query.where(SkuMapping.shop_id == shop_id)
-    return [(shop, listing, settings) for shop, listing, settings in session.execute(query)]
+    return [(shop, listing, settings, pushed) for shop, listing, settings, pushed in session.execute(query)]
 
 
 def merchant_listings(session: Session, shop_id: int) -> list[str]:

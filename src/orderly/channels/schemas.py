@@ -100,8 +100,8 @@ class SyncSettings(BaseModel):
         default=2.0,
         ge=0,
         le=3600,
-        description="a listing's stock changes within this many seconds of the first are sent as one "
-        "push, of the figure as it is then",
+        description="a listing pushed within this many seconds is pushed again only when they have "
+        "passed, once, with the figure as it is then; one not pushed within them is pushed at once",
     )
     rate_limits: dict[str, tuple[PerSecond, Burst]] = Field(
         default_factory=dict,

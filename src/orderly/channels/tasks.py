@@ -8,11 +8,12 @@ progress. Webhooks land in the same inbox and wake ``process_inbox``. ``reconcil
 wide window and takes in whatever the hub lacks or has older.
 
 Stock: every transaction that changes stock enqueues one ``stock_changed`` job (inventory's outbox);
-it fans out into ``push_stock`` jobs, one per (shop, listing), each due after the shop's coalescing
-window (``stock_coalesce_s``) and coalesced while queued, so a burst of a thousand changes within the
-window sends one update per listing. Pushes of one listing run one at a time. A push computes the
-*current* figure at run time (``domain.publishable``) and sends that absolute value. ``resync_stock``
-pushes every listing of a shop again to correct drift.
+it fans out into ``push_stock`` jobs, one per (shop, listing), coalesced while queued: due at once
+when the listing was not pushed within the shop's coalescing window (``stock_coalesce_s``), else when
+that window ends, so a burst of a thousand changes sends at most two updates per listing and window.
+Pushes of one listing run one at a time. A push computes the *current* figure at run time
+(``domain.publishable``) and sends that absolute value. ``resync_stock`` pushes every listing of a shop
+again to correct drift.
 
 A handler opens several short transactions: none is held across a platform call.
 """
@@ -273,19 +274,21 @@ def stock_changed(ctx: JobContext, job: Claimed) -> None:
 
 def schedule_pushes(session: Session, product_ids: Sequence[int], *, shop_id: int | None = None) -> int:
     """Queue one push per listing (on syncing shops) that sells our stock and whose figure depends on
-    these products. Each waits for its shop's coalescing window, so the changes that follow within it
-    ride on the same push."""
+    these products: at once when the listing was not pushed within its shop's coalescing window, else
+    when the window ends (``domain.push_delay``), so the changes that follow ride on the same push."""
     products = set(product_ids)
     if not products:
         return 0
     products |= catalog_repo.bundles_containing(session, products)
     windows: dict[int, float] = {}
     pushes = []
-    for shop, listing, settings in repo.listings_selling(session, products, shop_id):
+    now = utcnow()
+    for shop, listing, settings, last_pushed_at in repo.listings_selling(session, products, shop_id):
         if shop not in windows:
             windows[shop] = shops.sync_settings_of(settings).stock_coalesce_s
         if listing is not None:
-            pushes.append(_push_job(shop, listing, delay=windows[shop]))
+            delay = domain.push_delay(windows[shop], last_pushed_at, now)
+            pushes.append(_push_job(shop, listing, delay=delay))
     enqueue(session, pushes)
     return len(pushes)
 
