@@ -4,22 +4,87 @@ from __future__ import annotations
 
 import gc
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.db import (
+    JsonValue,
+    UTCDateTime,
     collector_paused,
     insert_rows,
+    make_engine,
     next_ids,
     select_by_keys,
     transaction,
     update_rows,
 )
+
+TIMES = [
+    datetime(2026, 11, 11, 12, 0, tzinfo=UTC),  # no microseconds: SQLAlchemy still writes ".000000"
+    datetime(2026, 11, 11, 12, 0, 5, 7, tzinfo=UTC),
+    datetime(2026, 11, 12, 1, 30, 0, 123456, tzinfo=timezone(timedelta(hours=8))),  # day before in UTC
+    datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+    datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),  # a year of three digits is padded to four
+    None,
+]
+JSONS = [
+    {"name": "Zoë Łukasz 東京 \u2028", "emoji": "📦", "quote": '"\\'},
+    {"big": 2**70, "negative": -(2**63), "float": 0.1, "list": [1, [2, [3, {"deep": None}]]]},
+    [],
+    "plain",
+    None,  # stored as JSON null, as SQLAlchemy writes it
+]
+
+
+def test_the_sqlite_timestamp_fast_path_writes_what_the_type_writes() -> None:
+    dialect = sqlite.dialect()  # type: ignore[no-untyped-call]
+    kind = UTCDateTime()
+    own = kind.dialect_impl(dialect).bind_processor(dialect)
+    assert own is not None
+    for value in TIMES:
+        assert UTCDateTime.sqlite_text(value) == own(value)
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime.sqlite_text(datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="naive datetime"):
+        own(datetime(2026, 1, 1))
+
+
+def test_bulk_inserts_on_sqlite_store_the_bytes_sqlalchemy_stores() -> None:
+    table = Table(
+        "typed",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("at", UTCDateTime()),
+        Column("doc", JsonValue),
+        Column("n", Integer),
+    )
+    rows = [(k, at, doc, k) for k, (at, doc) in enumerate(zip(TIMES, [*JSONS, {"k": 1}], strict=True))]
+    engine = make_engine("sqlite://")
+    stored = []
+    for bulk in (True, False):
+        with engine.begin() as connection:
+            table.drop(connection, checkfirst=True)
+            table.create(connection)
+            if bulk:
+                insert_rows(
+                    Session(bind=connection), SimpleNamespace(__table__=table), ("id", "at", "doc", "n"), rows
+                )
+            else:
+                connection.execute(
+                    insert(table), [dict(zip(("id", "at", "doc", "n"), r, strict=True)) for r in rows]
+                )
+            sql = "SELECT id, typeof(at), hex(at), typeof(doc), hex(doc), n FROM typed ORDER BY id"
+            stored.append(connection.execute(text(sql)).all())
+    bulk_bytes, own_bytes = stored
+    assert bulk_bytes == own_bytes and len(bulk_bytes) == len(rows)
+
 
 NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
 COLUMNS = ("sku", "name", "is_bundle", "created_at")

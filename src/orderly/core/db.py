@@ -68,15 +68,31 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: store aware UTC")
-        value = value.astimezone(UTC)
+        value = _as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    @staticmethod
+    def sqlite_text(value: datetime | None) -> str | None:
+        """The text SQLAlchemy's SQLite bind writes for this value, in UTC, without its two calls and
+        dict per value: bulk inserts convert every timestamp of a batch."""
+        if value is None:
+            return None
+        v = _as_utc(value)
+        return _SQLITE_DATETIME % (v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's SQLite DATETIME storage format
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime refused: store aware UTC")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -302,8 +318,22 @@ def _pg_copy(session: Session, target: str, table: Table, columns: Sequence[str]
 
 
 @cache
-def _sqlite_processors(table: Table, columns: tuple[str, ...], dialect: Dialect) -> list[Any]:
-    return [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+def _sqlite_processors(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(position, conversion) of each column that has one: the type's own bind processor, or for
+    timestamps ``UTCDateTime.sqlite_text``, which writes the same text faster."""
+    found: list[tuple[int, Callable[[Any], Any]]] = []
+    for at, name in enumerate(columns):
+        kind = table.c[name].type
+        process = (
+            UTCDateTime.sqlite_text
+            if isinstance(kind, UTCDateTime)
+            else kind.dialect_impl(dialect).bind_processor(dialect)
+        )
+        if process is not None:
+            found.append((at, process))
+    return found
 
 
 def _sqlite_params(
@@ -311,9 +341,15 @@ def _sqlite_params(
 ) -> list[tuple[Any, ...]]:
     """Rows as the driver takes them, through the same type conversions SQLAlchemy applies."""
     processors = _sqlite_processors(table, tuple(columns), session.get_bind().dialect)
-    if not any(processors):
+    if not processors:
         return [tuple(row) for row in rows]
-    return [tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True)) for row in rows]
+    params = []
+    for row in rows:
+        values = list(row)
+        for at, process in processors:
+            values[at] = process(values[at])
+        params.append(tuple(values))  # the driver API takes tuples, not lists
+    return params
 
 
 def _pg_params(table: Table, columns: Sequence[str], rows: Rows) -> list[tuple[Any, ...]]:
