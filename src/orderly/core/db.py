@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
+from itertools import chain
 from typing import Any, TypeVar
 
 from psycopg.types.json import Jsonb
@@ -415,7 +416,7 @@ def insert_rows(
     per_statement = max(1, 30_000 // len(columns))  # SQLite allows 32,766 bound values per statement
     for part in chunks(params, per_statement):
         sql = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([one] * len(part))}{suffix}"
-        flat = tuple(value for row in part for value in row)
+        flat = tuple(chain.from_iterable(part))
         found.extend(tuple(r) for r in session.connection().exec_driver_sql(sql, flat))
     return found
 
