@@ -442,10 +442,9 @@ def select_by_keys(
     key_columns: list[str],
     keys: list[tuple[Any, ...]],
     columns: list[str],
-    *,
-    lock: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Rows whose composite key is among ``keys``, with one statement per batch (locked in id order)."""
+    """Rows whose composite key is among ``keys``, with one statement per batch; they are read, never
+    locked (orders are locked through ``orders.repository.lock_orders``, stock through ``lock_levels``)."""
     if not keys:
         return []
     table: Table = model.__table__
@@ -457,8 +456,6 @@ def select_by_keys(
             f"JOIN unnest({', '.join(f'%({c})s::{types[c]}[]' for c in key_columns)}) "
             f"AS k({', '.join(key_columns)}) USING ({', '.join(key_columns)})"
         )
-        if lock:
-            sql += " ORDER BY t.id FOR UPDATE OF t"
         return [tuple(r) for r in session.connection().exec_driver_sql(sql, arrays)]
     found: list[tuple[Any, ...]] = []
     for part in chunks(keys, 400):
