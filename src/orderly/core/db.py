@@ -51,6 +51,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from orderly.core import jsontext
 from orderly.core.errors import Conflict
 
 T = TypeVar("T")
@@ -118,6 +119,7 @@ SQLITE_LOCK_WAIT_MS = 60_000
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         connect_args = {"timeout": SQLITE_LOCK_WAIT_MS / 1000, "isolation_level": None}
+        kwargs.setdefault("json_serializer", jsontext.dumps_stored)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -294,7 +296,7 @@ def _pg_arrays(table: Table, rows: list[dict[str, Any]], columns: list[str]) -> 
 
 
 def _pg_value(value: Any, is_json: bool) -> Any:
-    return Jsonb(value) if is_json and value is not None else value
+    return Jsonb(value, jsontext.dumps_stored) if is_json and value is not None else value
 
 
 Rows = Sequence[Sequence[Any]]
@@ -337,20 +339,25 @@ def _sqlite_processors(
     return found
 
 
-def _sqlite_params(
-    session: Session, table: Table, columns: Sequence[str], rows: Rows
-) -> list[tuple[Any, ...]]:
+def _sqlite_params(session: Session, table: Table, columns: Sequence[str], rows: Rows) -> list[Any]:
     """Rows as the driver takes them, through the same type conversions SQLAlchemy applies."""
     processors = _sqlite_processors(table, tuple(columns), session.get_bind().dialect)
     if not processors:
-        return [tuple(row) for row in rows]
-    params = []
-    for row in rows:
-        values = list(row)
-        for at, process in processors:
-            values[at] = process(values[at])
-        params.append(tuple(values))  # the driver API takes tuples, not lists
-    return params
+        return list(map(tuple, rows))  # the driver API takes tuples, not lists
+    values: list[Any] = list(zip(*rows, strict=True))
+    for at, process in processors:
+        values[at] = _converted(process, values[at])
+    return list(zip(*values, strict=True))
+
+
+def _converted(process: Callable[[Any], Any], column: Sequence[Any]) -> Iterator[Any]:
+    """``process`` of each value, once per distinct object: a batch repeats its clock reading and each
+    order's timestamps on all its rows. Without a Python loop per value (the rows keep every object
+    alive, so their ids are theirs throughout)."""
+    ids = list(map(id, column))
+    distinct = dict(zip(ids, column, strict=True))
+    done = dict(zip(distinct, map(process, distinct.values()), strict=True))
+    return map(done.__getitem__, ids)
 
 
 def _pg_params(table: Table, columns: Sequence[str], rows: Rows) -> list[tuple[Any, ...]]:

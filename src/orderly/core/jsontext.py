@@ -44,3 +44,17 @@ def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
         return orjson.dumps(value, default=str, option=option)
     except orjson.JSONEncodeError:  # an integer past 64 bits (or text orjson refuses): written whole
         return json.dumps(value, default=str, sort_keys=sort_keys, separators=(",", ":")).encode()
+
+
+def dumps_stored(value: Any) -> str:
+    """The text a JSON column stores: what the standard library writes, in meaning (the same values read
+    back; integers past 64 bits and keys that are no string go through it), several times faster. Unlike
+    it, this writes enums and UUIDs by their value, and NaN as null."""
+    try:
+        return orjson.dumps(value, option=_STORED).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
+# Dates, dataclasses and subclasses go to the standard library, which refuses the first two as before.
+_STORED = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
