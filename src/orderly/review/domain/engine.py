@@ -80,9 +80,10 @@ class Decision:
         }
         if self.approved_by:
             out["approved_by"] = self.approved_by
-        for name in ("tags", "notify"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
+        if self.tags:
+            out["tags"] = self.tags
+        if self.notify:
+            out["notify"] = self.notify
         if self.priority is not None:
             out["priority"] = self.priority
         if self.warehouse or self.exclude_warehouses:
@@ -120,6 +121,7 @@ class RuleSet:
         # What the loops read of each rule, looked up once: they run for every order.
         self._plan = tuple(_steps(r) for r in self.rules)
         self._factor_plan = tuple(_steps(r) for r in self.factors)
+        self._described = {r.key: tuple(a.describe() for a in r.actions) for r in ordered}
         self._stock_holds = tuple(
             r
             for r in self.rules
@@ -175,15 +177,14 @@ class RuleSet:
                 break
         return decision
 
-    @staticmethod
-    def _apply(rule: Rule, finding: Finding, decision: Decision) -> bool:
+    def _apply(self, rule: Rule, finding: Finding, decision: Decision) -> bool:
         """Carry out a fired rule's actions; True when it approved (which ends the review)."""
         decision.fired.append(
             Fired(
                 rule.key,
                 rule.version,
                 finding.message,
-                tuple(a.describe() for a in rule.actions),
+                self._described[rule.key],
                 rule.check.name if rule.check else None,
             )
         )

@@ -90,9 +90,13 @@ class History:
     def around(self, identities: Iterable[int], at: float, window: float, exclude: Hashable) -> list[Seen]:
         """Other orders of any of these identities placed within ``window`` seconds of ``at``."""
         found: dict[Hashable, Seen] = {}
+        by_identity = self._by_identity
         for identity in identities:
-            for seen in self._by_identity.get(identity, ()):
-                if seen.key != exclude and abs(seen.placed_at - at) <= window:
+            entries = by_identity.get(identity)
+            if entries is None:
+                continue
+            for seen in entries:
+                if abs(seen.placed_at - at) <= window and seen.key != exclude:
                     found[seen.key] = seen
         return list(found.values())
 
@@ -142,6 +146,7 @@ class Subject:
     street: int = field(init=False)
     buyer: int = field(init=False)
     identities: tuple[int, ...] = field(init=False)  # the address's last
+    skus: frozenset[str] = field(init=False)  # read by the checks and by each later order's history
 
     def __post_init__(self) -> None:
         order = self.order
@@ -149,10 +154,7 @@ class Subject:
         self.address, self.street, self.buyer, self.identities = identify(
             order["shop"], order["buyer"], order["shipping_address"]
         )
-
-    @property
-    def skus(self) -> frozenset[str]:
-        return frozenset(sku for sku, _ in self.lines)
+        self.skus = frozenset(sku for sku, _ in self.lines)
 
     def seen(self, *, mergeable: bool = True) -> Seen:
         return Seen(self.key, self.order_id, self.placed, self.skus, self.address, self.buyer, mergeable)
@@ -232,8 +234,12 @@ def _stock_outcome(needs: Mapping[str, int], context: ReviewContext) -> StockOut
     if available is None or not needs:
         return _NO_STOCK
     empty: Mapping[str, int] = {}
+    wanted = [(available.get(sku, empty), n) for sku, n in needs.items()]
     for warehouse in context.warehouses:  # the usual case first: one warehouse has it all
-        if all(available.get(sku, empty).get(warehouse, 0) >= n for sku, n in needs.items()):
+        for units, n in wanted:
+            if units.get(warehouse, 0) < n:
+                break
+        else:
             return _NO_STOCK
     shortages = []
     for sku, need in needs.items():
