@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -43,7 +44,13 @@ def _tracking(value: str) -> str:
 
 
 def _hashed(values: Iterable[str | None]) -> set[int]:
-    return {identity_hash("q:" + value) for value in values if value}
+    return {_key(value) for value in values if value}
+
+
+@lru_cache(maxsize=1 << 15)
+def _key(value: str) -> int:
+    # Words of names, emails and phones recur from order to order: each is hashed once while it does.
+    return identity_hash("q:" + value)
 
 
 def keys_of(order: Mapping[str, Any]) -> set[int]:
@@ -53,7 +60,8 @@ def keys_of(order: Mapping[str, Any]) -> set[int]:
     values: list[str | None] = [_text(order["external_id"]).lstrip("#")]
     for name in (buyer.get("name"), address.get("name")):
         if name:
-            values += [_text(name), *_text(name).split()]
+            text = _text(name)
+            values += [text, *text.split()]
     if buyer.get("email"):
         values.append(_text(buyer["email"]))
     values += [_phone(phone) for phone in (buyer.get("phone"), address.get("phone")) if phone]
