@@ -146,6 +146,19 @@ def test_select_by_keys_finds_composite_keys(factory: sessionmaker[Session]) -> 
     assert sorted(code for (code,) in found) == ["s1", "s59"]
 
 
+def test_select_by_keys_reads_values_as_their_types_do(factory: sessionmaker[Session]) -> None:
+    shanghai = datetime(2026, 11, 11, 20, 0, 0, 7, tzinfo=timezone(timedelta(hours=8)))
+    with transaction(factory) as s:
+        s.add(Shop(code="typed", name="T", channel="manual", settings={"n": 2**70}, created_at=shanghai))
+        s.flush()
+        twice = [("typed", "manual"), ("typed", "manual")]
+        found = select_by_keys(s, Shop, ["code", "channel"], twice, ["settings", "created_at"])
+        read = s.execute(select(Shop.settings, Shop.created_at).where(Shop.code == "typed")).one()
+
+    assert found == [tuple(read)]  # a key given twice finds its row once
+    assert found[0][0] == {"n": 2**70} and found[0][1] == shanghai
+
+
 def test_next_ids_come_from_the_sequence_on_postgresql_only(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as s:
         ids = next_ids(s, Product, 5)

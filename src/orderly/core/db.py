@@ -40,8 +40,6 @@ from sqlalchemy import (
     create_engine,
     event,
     make_url,
-    select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -320,13 +318,14 @@ def _pg_copy(session: Session, target: str, table: Table, columns: Sequence[str]
             copy.write_row(row)
 
 
+_Conversions = list[tuple[int, Callable[[Any], Any]]]  # (position in the row, conversion)
+
+
 @cache
-def _sqlite_processors(
-    table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> list[tuple[int, Callable[[Any], Any]]]:
+def _sqlite_processors(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Conversions:
     """(position, conversion) of each column that has one: the type's own bind processor, or for
     timestamps ``UTCDateTime.sqlite_text``, which writes the same text faster."""
-    found: list[tuple[int, Callable[[Any], Any]]] = []
+    found: _Conversions = []
     for at, name in enumerate(columns):
         kind = table.c[name].type
         process = (
@@ -339,14 +338,31 @@ def _sqlite_processors(
     return found
 
 
+@cache
+def _sqlite_results(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Conversions:
+    """(position, conversion) of each column read whose type converts what the driver returns."""
+    found: _Conversions = []
+    for at, name in enumerate(columns):
+        process = table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            found.append((at, process))
+    return found
+
+
 def _sqlite_params(session: Session, table: Table, columns: Sequence[str], rows: Rows) -> list[Any]:
     """Rows as the driver takes them, through the same type conversions SQLAlchemy applies."""
-    processors = _sqlite_processors(table, tuple(columns), session.get_bind().dialect)
+    return _convert(rows, _sqlite_processors(table, tuple(columns), session.get_bind().dialect))
+
+
+def _convert(rows: Rows, processors: _Conversions, *, once: bool = True) -> list[Any]:
+    """Rows as tuples (what the driver takes), with the columns that have a conversion converted, a
+    column at a time so no Python loop runs per row; ``once``: each distinct object once (values
+    written; values read stay apart, so no two rows share a list read from JSON)."""
     if not processors:
-        return list(map(tuple, rows))  # the driver API takes tuples, not lists
+        return list(map(tuple, rows))
     values: list[Any] = list(zip(*rows, strict=True))
     for at, process in processors:
-        values[at] = _converted(process, values[at])
+        values[at] = _converted(process, values[at]) if once else map(process, values[at])
     return list(zip(*values, strict=True))
 
 
@@ -454,6 +470,7 @@ def select_by_keys(
     locked (orders are locked through ``orders.repository.lock_orders``, stock through ``lock_levels``)."""
     if not keys:
         return []
+    keys = list(dict.fromkeys(keys))  # a key given twice finds its row once, as with IN
     table: Table = model.__table__
     if _is_postgres(session):
         types = _pg_types(table)
@@ -464,13 +481,21 @@ def select_by_keys(
             f"AS k({', '.join(key_columns)}) USING ({', '.join(key_columns)})"
         )
         return [tuple(r) for r in session.connection().exec_driver_sql(sql, arrays)]
-    found: list[tuple[Any, ...]] = []
-    for part in chunks(keys, 400):
-        query = select(*(table.c[c] for c in columns)).where(
-            tuple_(*(table.c[c] for c in key_columns)).in_(part)
+    # Plain SQL with the keys in one flat tuple (SQLAlchemy renders an expanding IN of tuples value by
+    # value on each call), joined from the keys so the key's index is searched, not the table scanned;
+    # the types' own result conversions are applied here instead.
+    names = ", ".join(key_columns)
+    one = f"({', '.join(['?'] * len(key_columns))})"
+    found: list[Any] = []
+    for part in chunks(keys, 30_000 // len(key_columns)):  # under SQLite's 32,766 bound values
+        sql = (
+            f"WITH k({names}) AS (VALUES {', '.join([one] * len(part))}) "
+            f"SELECT {', '.join(f't.{c}' for c in columns)} FROM k CROSS JOIN {table.name} t USING ({names})"
         )
-        found.extend(tuple(r) for r in session.connection().execute(query))
-    return found
+        params = tuple(chain.from_iterable(_sqlite_params(session, table, key_columns, part)))
+        found.extend(session.connection().exec_driver_sql(sql, params))
+    processors = _sqlite_results(table, tuple(columns), session.get_bind().dialect)
+    return _convert(found, processors, once=False) if found else []
 
 
 def update_rows(
