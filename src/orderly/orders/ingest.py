@@ -80,10 +80,20 @@ class _Candidate:
     total: int
     key: repo.OrderKey = field(init=False)
     digest: str = field(init=False)
+    #: The status of an order already settled on the platform (cancelled, fulfilled by the platform,
+    #: or shipped whole outside the hub), or None when it waits for the hub to ship it.
+    settled: OrderStatus | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.key = (self.shop_id, self.order["external_id"])
-        self.digest = content_digest(self.order)
+        order = self.order
+        self.key = (self.shop_id, order["external_id"])
+        self.digest = content_digest(order)
+        self.settled = status_at_import(
+            cancelled=order["cancelled"],
+            platform_fulfilled=order["fulfillment"] == "platform",
+            shipped=sum(line["shipped"] for line in order["lines"]),
+            left_to_ship=sum(line["quantity"] - line["shipped"] for line in order["lines"]),
+        )
 
     def outcome_against(self, known: repo.KnownOrder) -> ItemOutcome:
         """Updated (it is newer), unchanged (the same version again) or stale."""
@@ -91,18 +101,6 @@ class _Candidate:
             self.order["updated_at"], self.digest, known.platform_updated_at, known.content_digest
         )
         return "updated" if verdict == "newer" else verdict
-
-    @property
-    def settled(self) -> OrderStatus | None:
-        """The status of an order already settled on the platform (cancelled, fulfilled by the platform,
-        or shipped whole outside the hub), or None when it waits for the hub to ship it."""
-        order = self.order
-        return status_at_import(
-            cancelled=order["cancelled"],
-            platform_fulfilled=order["fulfillment"] == "platform",
-            shipped=sum(line["shipped"] for line in order["lines"]),
-            left_to_ship=sum(line["quantity"] - line["shipped"] for line in order["lines"]),
-        )
 
     def lines(self) -> list[tuple[int, int, int]]:
         """(product, quantity, units shipped outside the hub) of each line."""
