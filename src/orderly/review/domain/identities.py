@@ -21,8 +21,10 @@ def _address_hashes(address: Mapping[str, Any]) -> tuple[int, int]:
         (address.get(part) or "").replace("|", " ") for part in ("line1", "line2", "postal_code", "country")
     )
     normal = _NOT_ALNUM_OR_BAR.sub("", joined.casefold())
-    line1, _, postal, country = normal.split("|")
-    return identity_hash("a:" + normal), identity_hash(f"a:{line1}||{postal}|{country}")
+    line1, line2, postal, country = normal.split("|")
+    whole = identity_hash("a:" + normal)
+    # Without a second line the street is the address itself: the same text, the same hash.
+    return whole, identity_hash(f"a:{line1}||{postal}|{country}") if line2 else whole
 
 
 def street_fingerprint(address: Mapping[str, Any]) -> int:
