@@ -6,6 +6,7 @@ from orderly.auth import models as auth_models
 from orderly.catalog import models as catalog_models
 from orderly.channels import models as channel_models
 from orderly.core.db import Base
+from orderly.fulfilment import models as fulfilment_models
 from orderly.inventory import models as inventory_models
 from orderly.jobs import models as job_models
 from orderly.orders import models as order_models
@@ -17,6 +18,7 @@ __all__ = [
     "auth_models",
     "catalog_models",
     "channel_models",
+    "fulfilment_models",
     "inventory_models",
     "job_models",
     "order_models",

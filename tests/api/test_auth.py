@@ -73,6 +73,11 @@ PROTECTED = [
     ("POST", "/api/v1/review/dry-run"),
     ("GET", "/api/v1/review/facts"),
     ("GET", "/api/v1/review/checks"),
+    ("POST", "/api/v1/orders/1/shipments"),
+    ("GET", "/api/v1/orders/1/shipments"),
+    ("GET", "/api/v1/shipments/1"),
+    ("POST", "/api/v1/shipments/1/ship"),
+    ("POST", "/api/v1/shipments/1/void"),
 ]
 
 
@@ -86,6 +91,7 @@ def test_every_route_but_health_is_in_the_list_above(anonymous: TestClient) -> N
         (m, p.replace("{key}", "big").replace("{mapping_id}", "1").replace("{backfill_id}", "1"))
         for m, p in templated
     }
+    templated = {(m, p.replace("{shipment_id}", "1")) for m, p in templated}
     assert templated - set(PROTECTED) == {("GET", "/api/v1/health"), ("POST", "/api/v1/webhooks/web")}
 
 

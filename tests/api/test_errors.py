@@ -130,6 +130,7 @@ def test_created_routes_answer_201(anonymous: TestClient) -> None:
 
     assert created == [
         "/api/v1/bundles",
+        "/api/v1/orders/{order_id}/shipments",
         "/api/v1/products",
         "/api/v1/shops",
         "/api/v1/sku-mappings",

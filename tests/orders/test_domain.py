@@ -52,6 +52,12 @@ ALLOWED = [
     (S.APPROVED, S.SHIPPED),
     (S.LABEL_PRINTED, S.ON_HOLD),  # the buyer asked to cancel a packed parcel: nobody ships it
     (S.PLATFORM_FULFILLED, S.CANCELLED),  # the platform cancelled an order it ships itself
+    # The hub ships an order in parcels: some leave, the rest stays reserved until it goes too.
+    (S.ALLOCATED, S.PARTLY_SHIPPED),
+    (S.LABEL_PRINTED, S.PARTLY_SHIPPED),
+    (S.PARTLY_SHIPPED, S.SHIPPED),
+    (S.PARTLY_SHIPPED, S.ON_HOLD),  # the buyer asked to cancel the rest
+    (S.PARTLY_SHIPPED, S.CANCELLED),  # the rest is cancelled: its stock goes back
 ]
 REFUSED = [(a, b) for a in S for b in S if (a, b) not in ALLOWED]
 
@@ -106,7 +112,7 @@ def test_every_status_is_reachable_from_review_or_the_platform_fulfilling_it() -
 
 
 def test_statuses_that_hold_stock_can_give_it_back() -> None:
-    assert frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.ON_HOLD}) == HOLDS_RESERVATION
+    assert frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.PARTLY_SHIPPED, S.ON_HOLD}) == HOLDS_RESERVATION
     for status in HOLDS_RESERVATION:
         targets = ALLOWED_TRANSITIONS[status]
         assert S.CANCELLED in targets

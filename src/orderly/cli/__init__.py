@@ -10,6 +10,7 @@ import typer
 
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
+from orderly.cli.fulfilment import ship, shipments_app
 from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.review import review_app
 from orderly.cli.server import migrate, start, status, token_app
@@ -36,6 +37,7 @@ app.command()(start)
 app.command()(migrate)
 app.command()(status)
 app.command()(ingest)
+app.command()(ship)
 app.command()(worker)
 app.command()(alerts)
 app.command("secret-key")(secret_key)
@@ -55,5 +57,6 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 app.add_typer(rejections_app, name="rejections")
 app.add_typer(review_app, name="review")
+app.add_typer(shipments_app, name="shipments")
 
 __all__ = ["app"]

@@ -34,7 +34,7 @@ ADDRESS_COLUMNS = {
     "phone": "ship_phone",
 }
 #: Once a label is printed or the parcel left (or the platform ships it), the address is the carrier's.
-_FIXED = CLOSED | {OrderStatus.LABEL_PRINTED, OrderStatus.PLATFORM_FULFILLED}
+_FIXED = CLOSED | {OrderStatus.LABEL_PRINTED, OrderStatus.PARTLY_SHIPPED, OrderStatus.PLATFORM_FULFILLED}
 
 
 def _shown(value: Any) -> str:

@@ -21,6 +21,8 @@ class OrderStatus(StrEnum):
     APPROVED = "approved"
     ALLOCATED = "allocated"
     LABEL_PRINTED = "label_printed"
+    #: Some of its units have left in the hub's parcels; the rest stay reserved.
+    PARTLY_SHIPPED = "partly_shipped"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
@@ -57,10 +59,14 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.ALLOCATED, S.SHIPPED, S.CANCELLED}),
     S.APPROVED: frozenset({S.ALLOCATED, S.ON_HOLD, S.SHIPPED, S.CANCELLED}),
     # Going back to approved (to re-route) gives the stock back; a hold keeps it.
-    S.ALLOCATED: frozenset({S.LABEL_PRINTED, S.SHIPPED, S.ON_HOLD, S.APPROVED, S.CANCELLED}),
+    S.ALLOCATED: frozenset(
+        {S.LABEL_PRINTED, S.PARTLY_SHIPPED, S.SHIPPED, S.ON_HOLD, S.APPROVED, S.CANCELLED}
+    ),
     # A voided label returns the order to allocated; once handed over it can no longer be cancelled.
     # A buyer's cancellation request holds even a packed parcel.
-    S.LABEL_PRINTED: frozenset({S.SHIPPED, S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
+    S.LABEL_PRINTED: frozenset({S.PARTLY_SHIPPED, S.SHIPPED, S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
+    # What left is gone; the rest may still be held, or cancelled (its stock goes back).
+    S.PARTLY_SHIPPED: frozenset({S.SHIPPED, S.ON_HOLD, S.CANCELLED}),
     S.SHIPPED: frozenset({S.DELIVERED, S.RETURNED}),
     S.DELIVERED: frozenset({S.RETURNED}),
     S.CANCELLED: frozenset(),
@@ -69,7 +75,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 #: Statuses in which the order may hold reserved stock (on hold: when it was held after reserving).
-HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.ON_HOLD})
+HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.PARTLY_SHIPPED, S.ON_HOLD})
 #: Statuses after which the platform's word can no longer change what we do with the goods.
 CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
 #: Holds only a person lifts: a platform update never reviews them away.

@@ -103,7 +103,7 @@ class _Candidate:
         return "updated" if verdict == "newer" else verdict
 
     def lines(self) -> list[tuple[int, int, int]]:
-        """(product, quantity, units shipped outside the hub) of each line."""
+        """(product, quantity, units shipped) of each line."""
         return [
             (pid, line["quantity"], line["shipped"])
             for pid, line in zip(self.product_ids, self.order["lines"], strict=True)
@@ -398,6 +398,17 @@ def _with_order(lines: list[list[Any]], order_id: int) -> list[list[Any]]:
     return lines
 
 
+def _keep_shipped(cand: _Candidate, stored: list[tuple[int, int, int]]) -> None:
+    """A platform takes no shipment back, and the hub's own parcels count as shipped before the
+    platform hears of them: each line keeps at least the units stored as shipped (by line number,
+    while its product is the same), so no version ships or reserves them again."""
+    for line, pid, (stored_pid, _, shipped) in zip(
+        cand.order["lines"], cand.product_ids, stored, strict=False
+    ):
+        if pid == stored_pid and shipped > line["shipped"]:
+            line["shipped"] = min(shipped, line["quantity"])
+
+
 def _shipped(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
     return expand(((pid, shipped) for pid, _, shipped in cand.lines()), parts)
 
@@ -469,6 +480,8 @@ class _Batch:
         )
         update_ids = [self.locked[c.key].id for c in self.updates]
         old_lines = repo.line_products(session, update_ids)
+        for cand in self.updates:
+            _keep_shipped(cand, old_lines.get(self.locked[cand.key].id, []))
         held = inventory_repo.reserved_by_order(session, update_ids)
         warehouses = inventory_repo.active_warehouse_ids(session)
         self.warehouse_codes = inventory_repo.warehouse_codes(session)

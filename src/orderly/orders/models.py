@@ -104,7 +104,8 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(BigId)
     title: Mapped[str | None] = mapped_column(String(500))
     quantity: Mapped[int]
-    # Units the platform reports shipped outside the hub: the line reserves only quantity - shipped.
+    # Units shipped, in the hub's parcels or as the platform reports (never fewer than stored: a
+    # platform takes no shipment back): the line reserves only quantity - shipped.
     shipped: Mapped[int] = mapped_column(default=0, server_default="0")
     unit_price: Mapped[int] = mapped_column(BigInteger)
     discount: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,15 +167,38 @@ def insert_raw_payloads(session: Session, rows: Rows) -> list[int]:
 
 
 def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:
-    """(product, quantity, units shipped outside the hub) of each order's lines."""
+    """(product, quantity, units shipped) of each order's lines, in line order."""
     lines: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for part in chunks(sorted(set(order_ids))):
-        query = select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity, OrderLine.shipped).where(
-            OrderLine.order_id.in_(part)
+        query = (
+            select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity, OrderLine.shipped)
+            .where(OrderLine.order_id.in_(part))
+            .order_by(OrderLine.order_id, OrderLine.line_no)
         )
         for order_id, product_id, quantity, shipped in session.execute(query).all():
             lines[order_id].append((product_id, quantity, shipped))
     return dict(lines)
+
+
+def lines_of(session: Session, order_id: int) -> list[tuple[int, int, int, int]]:
+    """(line number, product, quantity, units shipped) of an order's lines, in line order."""
+    query = (
+        select(OrderLine.line_no, OrderLine.product_id, OrderLine.quantity, OrderLine.shipped)
+        .where(OrderLine.order_id == order_id)
+        .order_by(OrderLine.line_no)
+    )
+    return [(no, pid, qty, shipped) for no, pid, qty, shipped in session.execute(query).all()]
+
+
+def add_shipped(session: Session, order_id: int, units: Mapping[int, int]) -> None:
+    """Count units (line number -> quantity) the hub shipped into the order's lines, so that what the
+    order still reserves and what a platform later reports shipped both leave them out."""
+    for line_no, quantity in sorted(units.items()):
+        session.execute(
+            update(OrderLine)
+            .where(OrderLine.order_id == order_id, OrderLine.line_no == line_no)
+            .values(shipped=OrderLine.shipped + quantity)
+        )
 
 
 LINE_COLUMNS = (

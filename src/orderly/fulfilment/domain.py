@@ -1,0 +1,176 @@
+"""Pure shipment rules: a shipment's life, which units of an order it may carry, from which warehouse,
+and what shipping it makes of the order. No I/O here.
+
+A shipment (one parcel) leaves one warehouse with some units of one order's lines. Its units must be
+units the order still has to ship (ordered, less shipped, less those in its other live shipments),
+and every stock unit they need (bundles expanded to components) must be reserved for the order in
+that warehouse: a parcel never ships stock the order does not hold. Stock leaves when the shipment
+ships, not before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from orderly.catalog.domain import expand
+from orderly.core.errors import Conflict, DomainError, InsufficientStock, InvalidTransition
+from orderly.inventory.domain import StockKey
+from orderly.orders.domain import OrderStatus
+
+
+class ShipmentStatus(StrEnum):
+    CREATED = "created"
+    LABEL_BOUGHT = "label_bought"
+    PICKED = "picked"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    VOIDED = "voided"
+
+
+S = ShipmentStatus
+
+ALLOWED: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
+    # A parcel may leave without a label of ours: a letter, a courier booked outside the hub.
+    S.CREATED: frozenset({S.LABEL_BOUGHT, S.PICKED, S.PACKED, S.SHIPPED, S.VOIDED}),
+    S.LABEL_BOUGHT: frozenset({S.PICKED, S.PACKED, S.SHIPPED, S.VOIDED}),
+    S.PICKED: frozenset({S.PACKED, S.SHIPPED, S.VOIDED}),
+    S.PACKED: frozenset({S.SHIPPED, S.VOIDED}),
+    # Once handed over the stock is gone: what happens next is the carrier's story, not a void.
+    S.SHIPPED: frozenset({S.IN_TRANSIT, S.DELIVERED, S.EXCEPTION}),
+    S.IN_TRANSIT: frozenset({S.DELIVERED, S.EXCEPTION}),
+    S.EXCEPTION: frozenset({S.IN_TRANSIT, S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.VOIDED: frozenset(),
+}
+
+#: Shipments whose units are spoken for but still on the shelf.
+LIVE = frozenset({S.CREATED, S.LABEL_BOUGHT, S.PICKED, S.PACKED})
+#: Shipments whose units have left.
+GONE = frozenset({S.SHIPPED, S.IN_TRANSIT, S.EXCEPTION, S.DELIVERED})
+#: Orders a parcel may be made for or shipped from: they hold their stock and nobody holds them.
+SHIPPABLE_ORDERS = frozenset({OrderStatus.ALLOCATED, OrderStatus.LABEL_PRINTED, OrderStatus.PARTLY_SHIPPED})
+
+
+def check_transition(current: ShipmentStatus, target: ShipmentStatus) -> None:
+    if target not in ALLOWED[current]:
+        allowed = ", ".join(sorted(ALLOWED[current])) or "none (final)"
+        raise InvalidTransition(
+            f"a shipment cannot go from {current} to {target}; allowed from {current}: {allowed}"
+        )
+
+
+def check_order_shippable(order_id: int, status: OrderStatus) -> None:
+    """Only an order that holds its stock and is held by nobody gets a parcel or sends one."""
+    if status not in SHIPPABLE_ORDERS:
+        allowed = ", ".join(sorted(SHIPPABLE_ORDERS))
+        raise Conflict(
+            f"order {order_id} is {status}: parcels are made and shipped only for {allowed} orders"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LineToShip:
+    """One order line as shipping sees it: ordered, shipped already (by the hub or on the platform),
+    and in the order's other live shipments."""
+
+    line_no: int
+    product_id: int
+    quantity: int
+    shipped: int
+    in_shipments: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.quantity - self.shipped - self.in_shipments)
+
+
+def units_to_ship(lines: Iterable[LineToShip], requested: Mapping[int, int] | None) -> dict[int, int]:
+    """The units (line number -> quantity) a new shipment carries: those asked for, each within what
+    its line has left; all that is left when nothing is asked. Refuses an empty parcel.
+
+    Invariant: for every line, shipped + in live shipments never exceeds what was ordered."""
+    by_no = {line.line_no: line for line in lines}
+    if requested is None:
+        chosen = {no: line.left for no, line in by_no.items() if line.left > 0}
+        if not chosen:
+            raise Conflict("nothing of this order is left to ship: every unit is shipped or in a parcel")
+        return chosen
+    problems = []
+    for no, qty in sorted(requested.items()):
+        line = by_no.get(no)
+        if line is None:
+            problems.append(f"line {no}: the order has no such line")
+        elif qty <= 0:
+            problems.append(f"line {no}: quantity must be positive, got {qty}")
+        elif qty > line.left:
+            problems.append(f"line {no}: {qty} asked, {line.left} left to ship")
+    if problems:
+        raise DomainError("; ".join(problems), field="lines")
+    if not requested:
+        raise DomainError("a shipment carries at least one unit", field="lines")
+    return dict(sorted(requested.items()))
+
+
+def stock_needed(
+    lines: Iterable[LineToShip], units: Mapping[int, int], parts: Mapping[int, Iterable[tuple[int, int]]]
+) -> dict[int, int]:
+    """Stock units (product -> quantity) a shipment takes off the shelf, bundles as their components."""
+    product_of = {line.line_no: line.product_id for line in lines}
+    return expand(((product_of[no], qty) for no, qty in units.items()), parts)
+
+
+def warehouse_for(
+    needed: Mapping[int, int], held: Mapping[StockKey, int], preferred: int | None
+) -> int | None:
+    """The warehouse where the order holds every unit the shipment needs: the preferred one (where
+    the order was allocated) when it does, else the lowest id that does; None when none does."""
+    holders = sorted({wid for _, wid in held})
+    if preferred in holders:
+        holders.remove(preferred)
+        holders.insert(0, preferred)
+    for wid in holders:
+        if all(held.get((pid, wid), 0) >= qty for pid, qty in needed.items()):
+            return wid
+    return None
+
+
+def check_held(
+    needed: Mapping[int, int], held: Mapping[StockKey, int], warehouse_id: int, skus: Mapping[int, str]
+) -> dict[StockKey, int]:
+    """The stock keys a shipment from ``warehouse_id`` takes, each within what the order holds there.
+
+    Invariant: a shipment never takes stock the order has not reserved in its warehouse."""
+    short = [
+        f"{skus.get(pid, pid)}: needs {qty}, the order holds {held.get((pid, warehouse_id), 0)} there"
+        for pid, qty in sorted(needed.items())
+        if held.get((pid, warehouse_id), 0) < qty
+    ]
+    if short:
+        raise InsufficientStock(
+            "the order does not hold this parcel's stock in that warehouse: " + "; ".join(short)
+        )
+    return {(pid, warehouse_id): qty for pid, qty in sorted(needed.items())}
+
+
+def order_status_after_shipping(lines: Iterable[tuple[int, int]]) -> OrderStatus:
+    """An order whose every line (quantity, shipped) is shipped whole is shipped; else partly."""
+    whole = all(shipped >= quantity for quantity, shipped in lines)
+    return OrderStatus.SHIPPED if whole else OrderStatus.PARTLY_SHIPPED
+
+
+def order_status_after_void(current: OrderStatus, labelled_left: bool) -> OrderStatus:
+    """A voided parcel gives an order whose label it was back to allocated, unless another parcel
+    with a label remains; a partly shipped order stays partly shipped."""
+    if current == OrderStatus.LABEL_PRINTED and not labelled_left:
+        return OrderStatus.ALLOCATED
+    return current
+
+
+def order_status_after_label(current: OrderStatus) -> OrderStatus:
+    """An allocated order with a parcel labelled is label printed; any other keeps its status."""
+    return OrderStatus.LABEL_PRINTED if current == OrderStatus.ALLOCATED else current

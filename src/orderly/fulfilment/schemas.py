@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orderly.core.money import is_currency
+from orderly.core.text import StorableStr
+from orderly.inventory.domain import MAX_QUANTITY
+
+
+class ShipmentLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_no: int = Field(ge=1, le=10_000, description="the order line's number, from 1")
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class ShipmentIn(BaseModel):
+    """A parcel for an order. Without ``lines`` it carries everything the order has left to ship;
+    without ``warehouse`` it leaves from where the order holds that stock. A tracking number typed in
+    (the manual carrier: a label bought or printed elsewhere) makes it ``label_bought``; ``ship`` hands
+    it over at once."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    warehouse: StorableStr | None = Field(default=None, max_length=64, description="warehouse code")
+    lines: list[ShipmentLineIn] | None = Field(default=None, min_length=1, max_length=1000)
+    carrier: StorableStr | None = Field(default=None, min_length=1, max_length=100)
+    service: StorableStr | None = Field(default=None, min_length=1, max_length=100)
+    tracking_number: StorableStr | None = Field(
+        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$"
+    )
+    tracking_url: StorableStr | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    cost: int | None = Field(default=None, ge=0, le=10**12, description="minor units of cost_currency")
+    cost_currency: StorableStr | None = Field(default=None, description="ISO 4217")
+    weight_g: int | None = Field(default=None, ge=1, le=10_000_000)
+    length_mm: int | None = Field(default=None, ge=1, le=100_000)
+    width_mm: int | None = Field(default=None, ge=1, le=100_000)
+    height_mm: int | None = Field(default=None, ge=1, le=100_000)
+    ship: bool = Field(default=False, description="hand the parcel over now: its stock leaves")
+
+    @field_validator("cost_currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not is_currency(value.upper()):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return value.upper() if value else None
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct_lines(cls, value: list[ShipmentLineIn] | None) -> list[ShipmentLineIn] | None:
+        if value is not None and len({line.line_no for line in value}) != len(value):
+            raise ValueError("each order line appears once")
+        return value
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> ShipmentIn:
+        if (self.cost is None) != (self.cost_currency is None):
+            raise ValueError("cost and cost_currency go together")
+        return self
+
+    def requested(self) -> dict[int, int] | None:
+        return None if self.lines is None else {line.line_no: line.quantity for line in self.lines}
+
+
+class ShipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: StorableStr | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class VoidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: StorableStr = Field(min_length=1, max_length=500, description="why, kept in the history")
+
+
+class ShipmentLineOut(BaseModel):
+    line_no: int
+    quantity: int
+
+
+class ShipmentEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str | None
+    to_status: str
+    actor: str
+    message: str | None
+    created_at: datetime
+
+
+class ShipmentOut(BaseModel):
+    id: int
+    order_id: int
+    warehouse: str
+    status: str
+    carrier_plugin: str
+    carrier: str | None
+    service: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    cost: int | None
+    cost_currency: str | None
+    weight_g: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
+    lines: list[ShipmentLineOut]
+    events: list[ShipmentEventOut]
+    created_at: datetime
+    shipped_at: datetime | None

@@ -1,0 +1,231 @@
+"""Shipment use cases: make a parcel for an order, hand it over (its stock leaves), void it.
+
+Each locks the order first, then its shipment, then the stock rows it moves (the hub's lock order), so
+two packers shipping one parcel, or shipping racing a cancellation, take turns: stock leaves once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from orderly.catalog import repository as catalog_repo
+from orderly.core.clock import utcnow
+from orderly.core.errors import InsufficientStock, NotFound
+from orderly.fulfilment import domain
+from orderly.fulfilment import repository as repo
+from orderly.fulfilment.domain import LIVE, LineToShip, ShipmentStatus
+from orderly.fulfilment.models import Shipment, ShipmentEvent
+from orderly.fulfilment.schemas import ShipmentEventOut, ShipmentIn, ShipmentLineOut, ShipmentOut
+from orderly.inventory import repository as inventory_repo
+from orderly.inventory.domain import StockKey
+from orderly.inventory.service import StockBook
+from orderly.orders import repository as order_repo
+from orderly.orders.domain import OrderStatus, check_transition
+from orderly.orders.models import Order
+
+
+def create_shipment(session: Session, order_id: int, data: ShipmentIn, *, actor: str) -> Shipment:
+    """A parcel for units the order has left to ship, from a warehouse where it holds their stock."""
+    order = order_repo.lock_order(session, order_id)
+    domain.check_order_shippable(order.id, OrderStatus(order.status))
+    lines = _lines_to_ship(session, order.id)
+    units = domain.units_to_ship(lines, data.requested())
+    parts = catalog_repo.bundle_parts(session, {line.product_id for line in lines})
+    needed = domain.stock_needed(lines, units, parts)
+    free = _held_for_new_parcels(session, order.id, lines, parts)
+    if data.warehouse is None:
+        warehouse_id = domain.warehouse_for(needed, free, order.warehouse_id)
+        if warehouse_id is None:
+            raise InsufficientStock(
+                f"no one warehouse holds every unit of this parcel for order {order.id}: "
+                "name fewer lines, or one warehouse"
+            )
+    else:
+        found = inventory_repo.warehouse_id(session, data.warehouse)
+        if found is None:
+            raise NotFound(f"no warehouse {data.warehouse!r}", field="warehouse")
+        warehouse_id = found
+    domain.check_held(needed, free, warehouse_id, catalog_repo.skus_of(session, needed))
+
+    labelled = data.tracking_number is not None
+    now = utcnow()
+    shipment = Shipment(
+        order_id=order.id,
+        warehouse_id=warehouse_id,
+        status=ShipmentStatus.CREATED,
+        carrier_plugin="manual",
+        **data.model_dump(exclude={"warehouse", "lines", "ship"}),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(shipment)
+    session.flush()
+    repo.add_lines(session, shipment.id, units)
+    session.flush()  # the session does not autoflush: shipping reads the lines back
+    _event(session, shipment, None, actor, "parcel made")
+    if labelled:
+        _move(
+            session, shipment, ShipmentStatus.LABEL_BOUGHT, actor, f"tracking number {data.tracking_number}"
+        )
+        _set_order_status(
+            session, order, domain.order_status_after_label(OrderStatus(order.status)), actor, "label bought"
+        )
+    if data.ship:
+        _ship(session, order, shipment, actor, None)
+    session.flush()
+    return shipment
+
+
+def ship_shipment(session: Session, shipment_id: int, *, actor: str, note: str | None = None) -> Shipment:
+    """Hand a parcel over: its stock leaves the warehouse (on hand and reserved both fall), its units
+    count as shipped on the order, and the order is shipped or partly shipped."""
+    order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
+    shipment = repo.lock_shipment(session, shipment_id)
+    _ship(session, order, shipment, actor, note)
+    session.flush()
+    return shipment
+
+
+def void_shipment(session: Session, shipment_id: int, *, actor: str, reason: str) -> Shipment:
+    """Void a parcel not yet handed over: its units may go in another; nothing of the stock moved."""
+    order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
+    shipment = repo.lock_shipment(session, shipment_id)
+    _move(session, shipment, ShipmentStatus.VOIDED, actor, reason)
+    session.flush()
+    labelled_left = any(
+        s.id != shipment.id and s.status in LIVE and s.status != ShipmentStatus.CREATED
+        for s in repo.shipments_of(session, order.id)
+    )
+    status = domain.order_status_after_void(OrderStatus(order.status), labelled_left)
+    _set_order_status(session, order, status, actor, f"shipment {shipment.id} voided: {reason}")
+    session.flush()
+    return shipment
+
+
+def get_shipment(session: Session, shipment_id: int) -> ShipmentOut:
+    return shipment_views(session, [repo.get_shipment(session, shipment_id)])[0]
+
+
+def order_shipments(session: Session, order_id: int) -> list[ShipmentOut]:
+    if session.get(Order, order_id) is None:
+        raise NotFound(f"no order {order_id}")
+    return shipment_views(session, repo.shipments_of(session, order_id))
+
+
+def shipment_views(session: Session, shipments: list[Shipment]) -> list[ShipmentOut]:
+    ids = [s.id for s in shipments]
+    lines = repo.lines_of(session, ids)
+    events = repo.events_of(session, ids)
+    codes = inventory_repo.warehouse_codes(session)
+    return [
+        ShipmentOut(
+            id=s.id,
+            order_id=s.order_id,
+            warehouse=codes[s.warehouse_id],
+            status=s.status,
+            carrier_plugin=s.carrier_plugin,
+            carrier=s.carrier,
+            service=s.service,
+            tracking_number=s.tracking_number,
+            tracking_url=s.tracking_url,
+            cost=s.cost,
+            cost_currency=s.cost_currency,
+            weight_g=s.weight_g,
+            length_mm=s.length_mm,
+            width_mm=s.width_mm,
+            height_mm=s.height_mm,
+            lines=[ShipmentLineOut(line_no=no, quantity=qty) for no, qty in lines[s.id].items()],
+            events=[ShipmentEventOut.model_validate(e) for e in events[s.id]],
+            created_at=s.created_at,
+            shipped_at=s.shipped_at,
+        )
+        for s in shipments
+    ]
+
+
+# --- steps ----------------------------------------------------------------------------------------
+
+
+def _ship(session: Session, order: Order, shipment: Shipment, actor: str, note: str | None) -> None:
+    domain.check_transition(ShipmentStatus(shipment.status), ShipmentStatus.SHIPPED)
+    domain.check_order_shippable(order.id, OrderStatus(order.status))
+    lines = _lines_to_ship(session, order.id)
+    units = repo.lines_of(session, [shipment.id])[shipment.id]
+    parts = catalog_repo.bundle_parts(session, {line.product_id for line in lines})
+    needed = domain.stock_needed(lines, units, parts)
+    held = inventory_repo.reserved_by_order(session, [order.id]).get(order.id, {})
+    taken = domain.check_held(needed, held, shipment.warehouse_id, catalog_repo.skus_of(session, needed))
+    book = StockBook(session, inventory_repo.lock_levels(session, {pid for pid, _ in taken}))
+    book.ship(taken, order.id, actor, f"shipment {shipment.id}")
+    book.flush()
+    order_repo.add_shipped(session, order.id, units)
+    shipment.shipped_at = utcnow()
+    _move(session, shipment, ShipmentStatus.SHIPPED, actor, note)
+    after = [(line.quantity, line.shipped + units.get(line.line_no, 0)) for line in lines]
+    what = " ".join(filter(None, (shipment.carrier, shipment.tracking_number))) or "no tracking number"
+    _set_order_status(
+        session, order, domain.order_status_after_shipping(after), actor, f"shipment {shipment.id} ({what})"
+    )
+
+
+def _lines_to_ship(session: Session, order_id: int) -> list[LineToShip]:
+    in_parcels = repo.in_live_shipments(session, order_id)
+    return [
+        LineToShip(no, pid, qty, shipped, in_parcels.get(no, 0))
+        for no, pid, qty, shipped in order_repo.lines_of(session, order_id)
+    ]
+
+
+def _held_for_new_parcels(
+    session: Session, order_id: int, lines: list[LineToShip], parts: Mapping[int, list[tuple[int, int]]]
+) -> dict[StockKey, int]:
+    """What the order holds, less what its live parcels will take from each warehouse."""
+    held = dict(inventory_repo.reserved_by_order(session, [order_id]).get(order_id, {}))
+    live = [s for s in repo.shipments_of(session, order_id) if s.status in LIVE]
+    taken: dict[StockKey, int] = defaultdict(int)
+    for shipment_id, units in repo.lines_of(session, [s.id for s in live]).items():
+        warehouse_id = next(s.warehouse_id for s in live if s.id == shipment_id)
+        for pid, qty in domain.stock_needed(lines, units, parts).items():
+            taken[(pid, warehouse_id)] += qty
+    return {key: left for key, qty in held.items() if (left := qty - taken.get(key, 0)) > 0}
+
+
+def _move(
+    session: Session, shipment: Shipment, target: ShipmentStatus, actor: str, message: str | None
+) -> None:
+    before = ShipmentStatus(shipment.status)
+    domain.check_transition(before, target)
+    shipment.status = target
+    shipment.updated_at = utcnow()
+    _event(session, shipment, before, actor, message)
+
+
+def _event(session: Session, shipment: Shipment, before: str | None, actor: str, message: str | None) -> None:
+    session.add(
+        ShipmentEvent(
+            shipment_id=shipment.id,
+            from_status=before,
+            to_status=shipment.status,
+            actor=actor,
+            message=message,
+            created_at=shipment.updated_at,
+        )
+    )
+
+
+def _set_order_status(session: Session, order: Order, target: OrderStatus, actor: str, message: str) -> None:
+    """Move the order through its state machine and note why; a status that stays is only noted."""
+    before = order.status
+    if target != before:
+        check_transition(OrderStatus(before), target)
+        order.status = target
+    order.updated_at = utcnow()
+    order_repo.add_event(
+        session, order, "shipped" if target in _SHIPPED else "fulfilment", before, actor, message
+    )
+
+
+_SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.PARTLY_SHIPPED})
