@@ -200,3 +200,22 @@ def test_a_platform_version_after_the_hub_shipped_takes_no_stock_twice(
     ingest_batch(factory, [outside])
     assert _stock(client, "SKU-2") == (9, 0)
     assert stored_order(factory, "P-1").status == "shipped"
+
+
+def test_the_hub_s_parcels_and_the_platform_s_own_shipments_together_ship_the_order_whole(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    body = order(("SKU-1", 2), ("SKU-2", 1), external_id="P-2")
+    (item,) = ingest_batch(factory, [body]).items
+    assert item.order_id is not None
+    _parcel(client, item.order_id, lines=[{"line_no": 1, "quantity": 2}], ship=True)
+
+    # The platform knows only of line 2, shipped outside the hub; with the hub's parcel, nothing is left.
+    outside = {**body, "updated_at": "2026-11-11T01:00:00+00:00"}
+    outside["lines"] = [body["lines"][0], {**body["lines"][1], "shipped": 1}]
+    (update,) = ingest_batch(factory, [outside]).items
+
+    assert update.status == "shipped"
+    assert _stock(client, "SKU-1") == (8, 0)
+    assert _stock(client, "SKU-2") == (9, 0)

@@ -88,12 +88,30 @@ class _Candidate:
         order = self.order
         self.key = (self.shop_id, order["external_id"])
         self.digest = content_digest(order)
+        self._settle()
+
+    def _settle(self) -> None:
+        order = self.order
         self.settled = status_at_import(
             cancelled=order["cancelled"],
             platform_fulfilled=order["fulfillment"] == "platform",
             shipped=sum(line["shipped"] for line in order["lines"]),
             left_to_ship=sum(line["quantity"] - line["shipped"] for line in order["lines"]),
         )
+
+    def keep_shipped(self, stored: list[tuple[int, int, int]]) -> None:
+        """A platform takes no shipment back, and the hub's own parcels count as shipped before the
+        platform hears of them: each line keeps at least the units stored as shipped (by line number,
+        while its product is the same), so no version ships or reserves them again."""
+        raised = False
+        for line, pid, (stored_pid, _, shipped) in zip(
+            self.order["lines"], self.product_ids, stored, strict=False
+        ):
+            if pid == stored_pid and shipped > line["shipped"]:
+                line["shipped"] = min(shipped, line["quantity"])
+                raised = True
+        if raised:
+            self._settle()
 
     def outcome_against(self, known: repo.KnownOrder) -> ItemOutcome:
         """Updated (it is newer), unchanged (the same version again) or stale."""
@@ -398,17 +416,6 @@ def _with_order(lines: list[list[Any]], order_id: int) -> list[list[Any]]:
     return lines
 
 
-def _keep_shipped(cand: _Candidate, stored: list[tuple[int, int, int]]) -> None:
-    """A platform takes no shipment back, and the hub's own parcels count as shipped before the
-    platform hears of them: each line keeps at least the units stored as shipped (by line number,
-    while its product is the same), so no version ships or reserves them again."""
-    for line, pid, (stored_pid, _, shipped) in zip(
-        cand.order["lines"], cand.product_ids, stored, strict=False
-    ):
-        if pid == stored_pid and shipped > line["shipped"]:
-            line["shipped"] = min(shipped, line["quantity"])
-
-
 def _shipped(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
     return expand(((pid, shipped) for pid, _, shipped in cand.lines()), parts)
 
@@ -481,7 +488,7 @@ class _Batch:
         update_ids = [self.locked[c.key].id for c in self.updates]
         old_lines = repo.line_products(session, update_ids)
         for cand in self.updates:
-            _keep_shipped(cand, old_lines.get(self.locked[cand.key].id, []))
+            cand.keep_shipped(old_lines.get(self.locked[cand.key].id, []))
         held = inventory_repo.reserved_by_order(session, update_ids)
         warehouses = inventory_repo.active_warehouse_ids(session)
         self.warehouse_codes = inventory_repo.warehouse_codes(session)
