@@ -244,14 +244,15 @@ _PO_BOX_WORDS = ("box", "bag", "pos", "pob", "pmb", "apdo", "apartado", "casilla
 
 def is_po_box(*lines: str | None) -> bool:
     """Whether any of the address lines is a PO box (or a locked bag, Postfach, 私書箱...)."""
-    for line in lines:
-        if not line:
-            continue
-        if line.isascii():
-            lower = line.lower()
-            if not any(word in lower for word in _PO_BOX_WORDS):
-                continue
-        if _PO_BOX.search(line):
+    return any(line and _may_be_po_box(line) and _PO_BOX.search(line) for line in lines)
+
+
+def _may_be_po_box(line: str) -> bool:
+    if not line.isascii():
+        return True
+    lower = line.lower()
+    for word in _PO_BOX_WORDS:  # noqa: SIM110 - a loop takes a third of the time of any() over a generator
+        if word in lower:
             return True
     return False
 
