@@ -81,7 +81,8 @@ def load_history(session: Session, subjects: Sequence[Subject], ruleset: RuleSet
     matches = list(found.values())
     # SKUs only of the orders close enough in time for a check that compares them.
     near = timedelta(seconds=max((need.seconds for need in lookbacks if need.skus), default=-1))
-    skus = repo.line_skus(session, {m[1] for m in matches if first - near <= m[2] <= last + near})
+    since, until = first - near, last + near
+    skus = repo.line_skus(session, {m[1] for m in matches if since <= m[2] <= until})
     # Whether an order can still ship with another matters only for one of the same buyer and address.
     pairs = {(s.buyer, s.address) for s in subjects}
     status = repo.statuses(session, {m[1] for m in matches if (m[3], m[4]) in pairs})
