@@ -1,3 +1,4 @@
 from tests.api.conftest import app, client, token
+from tests.cli.conftest import cli
 
-__all__ = ["app", "client", "token"]
+__all__ = ["app", "cli", "client", "token"]

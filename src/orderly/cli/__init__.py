@@ -11,6 +11,7 @@ import typer
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
 from orderly.cli.fulfilment import ship, shipments_app
+from orderly.cli.labels import labels_app
 from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.review import review_app
 from orderly.cli.server import migrate, start, status, token_app
@@ -58,5 +59,6 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(rejections_app, name="rejections")
 app.add_typer(review_app, name="review")
 app.add_typer(shipments_app, name="shipments")
+app.add_typer(labels_app, name="labels")
 
 __all__ = ["app"]

@@ -1,14 +1,15 @@
-"""Shipments over HTTP: make an order's parcels, hand them over, void them, read them."""
+"""Shipments over HTTP: make an order's parcels, hand them over, void them, read them, print them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+from typing import Annotated, Any
 
-from fastapi import status
+from fastapi import Response, status
 
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path
-from orderly.fulfilment import service
-from orderly.fulfilment.schemas import ShipIn, ShipmentIn, ShipmentOut, VoidIn
+from orderly.fulfilment import printing, service
+from orderly.fulfilment.schemas import LabelBatchIn, ShipIn, ShipmentIn, ShipmentOut, VoidIn
 
 router = api_router("fulfilment")
 
@@ -54,3 +55,43 @@ def void_shipment(
     """Void a parcel not yet handed over; its units may go in another. 409 once it has shipped."""
     service.void_shipment(session, shipment_id, actor=caller.name, reason=body.reason)
     return service.get_shipment(session, shipment_id)
+
+
+PDF = "application/pdf"
+
+
+def _pdf(description: str) -> dict[int | str, dict[str, Any]]:
+    """The PDF a route answers with; its response class (``Response``, no media type of its own)
+    keeps the errors documented as JSON."""
+    return {
+        200: {
+            "description": description,
+            "content": {PDF: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+
+
+@router.get("/shipments/{shipment_id}/label", response_class=Response, responses=_pdf("the 4x6 in label"))
+def shipment_label(session: ReadSession, shipment_id: ShipmentId) -> Response:
+    """The parcel's 4x6 in label, as often as asked (a reprint is the same request). 409 when it has no
+    tracking number yet or was voided."""
+    return Response(printing.label(session, shipment_id), media_type=PDF)
+
+
+@router.get(
+    "/shipments/{shipment_id}/packing-slip", response_class=Response, responses=_pdf("the packing slip")
+)
+def shipment_packing_slip(session: ReadSession, shipment_id: ShipmentId) -> Response:
+    """The slip packed with the parcel: its lines and the shipment's barcode. 409 when voided."""
+    return Response(printing.packing_slip(session, shipment_id), media_type=PDF)
+
+
+@router.post("/labels/batch", response_class=Response, responses=_pdf("the labels as one PDF, in pick order"))
+def label_batch(session: ReadSession, body: LabelBatchIn) -> Response:
+    """The labels of the shipments named, or of every labelled parcel of a warehouse not yet handed
+    over, as one PDF in pick order (by warehouse, then by the first bin on the walk). 404 for an
+    unknown shipment or warehouse, 409 for a voided one or one without a tracking number."""
+    parcels = printing.batch_parcels(session, shipment_ids=body.shipment_ids or (), warehouse=body.warehouse)
+    out = io.BytesIO()
+    printing.write_batch(parcels, out, slips=body.slips)
+    return Response(out.getvalue(), media_type=PDF)

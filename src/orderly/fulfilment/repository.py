@@ -3,14 +3,22 @@ lock_order``) and before any stock row, the hub's one lock order."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.core.db import chunks
 from orderly.core.errors import NotFound
-from orderly.fulfilment.domain import LIVE
+from orderly.fulfilment.domain import LIVE, ShipmentStatus
 from orderly.fulfilment.models import Shipment, ShipmentEvent, ShipmentLine
+from orderly.inventory.models import Warehouse
+from orderly.orders.models import Order, OrderLine
+
+#: An order line's SKU, its title on the order, the product's name and barcode.
+LineProduct = tuple[str, str | None, str, str | None]
 
 
 def order_of(session: Session, shipment_id: int) -> int:
@@ -82,4 +90,53 @@ def events_of(session: Session, shipment_ids: list[int]) -> dict[int, list[Shipm
     )
     for event in session.scalars(query):
         found[event.shipment_id].append(event)
+    return found
+
+
+def shipments_by_id(session: Session, shipment_ids: Iterable[int]) -> dict[int, Shipment]:
+    found: dict[int, Shipment] = {}
+    for part in chunks(sorted(set(shipment_ids))):
+        found.update((s.id, s) for s in session.scalars(select(Shipment).where(Shipment.id.in_(part))))
+    return found
+
+
+def labelled_in(session: Session, warehouse_id: int) -> list[Shipment]:
+    """A warehouse's parcels with a label that have not left yet."""
+    labelled = sorted(LIVE - {ShipmentStatus.CREATED})
+    query = select(Shipment).where(Shipment.warehouse_id == warehouse_id, Shipment.status.in_(labelled))
+    return list(session.scalars(query.order_by(Shipment.id)))
+
+
+def warehouses_by_id(session: Session, warehouse_ids: Iterable[int]) -> dict[int, Warehouse]:
+    query = select(Warehouse).where(Warehouse.id.in_(sorted(set(warehouse_ids))))
+    return {w.id: w for w in session.scalars(query)}
+
+
+def orders_with_shop(session: Session, order_ids: Iterable[int]) -> dict[int, tuple[Order, str]]:
+    """Each order with its shop's code."""
+    found: dict[int, tuple[Order, str]] = {}
+    for part in chunks(sorted(set(order_ids))):
+        query = select(Order, Shop.code).join(Shop, Shop.id == Order.shop_id).where(Order.id.in_(part))
+        found.update((order.id, (order, code)) for order, code in session.execute(query).all())
+    return found
+
+
+def line_products(session: Session, order_ids: Iterable[int]) -> dict[tuple[int, int], LineProduct]:
+    """(order, line number) -> the line's SKU, its title on the order, the product's name and barcode."""
+    found: dict[tuple[int, int], LineProduct] = {}
+    for part in chunks(sorted(set(order_ids))):
+        query = (
+            select(
+                OrderLine.order_id,
+                OrderLine.line_no,
+                Product.sku,
+                OrderLine.title,
+                Product.name,
+                Product.barcode,
+            )
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id.in_(part))
+        )
+        for order_id, line_no, sku, title, name, barcode in session.execute(query).all():
+            found[(order_id, line_no)] = (sku, title, name, barcode)
     return found

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orderly.core.money import is_currency
+from orderly.core.pagination import MAX_ID
 from orderly.core.text import StorableStr
 from orderly.inventory.domain import MAX_QUANTITY
 
@@ -111,3 +113,24 @@ class ShipmentOut(BaseModel):
     events: list[ShipmentEventOut]
     created_at: datetime
     shipped_at: datetime | None
+
+
+class LabelBatchIn(BaseModel):
+    """The parcels to print: these shipments, or every labelled parcel of a warehouse not yet handed
+    over."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    shipment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        default=None, min_length=1, max_length=5000
+    )
+    warehouse: StorableStr | None = Field(
+        default=None, min_length=1, max_length=64, description="warehouse code"
+    )
+    slips: bool = Field(default=False, description="each label followed by its packing slip")
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> LabelBatchIn:
+        if (self.shipment_ids is None) == (self.warehouse is None):
+            raise ValueError("name shipment_ids or a warehouse, not both")
+        return self
