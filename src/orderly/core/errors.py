@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from enum import StrEnum
+from typing import TypeVar
+
+S = TypeVar("S", bound=StrEnum)
 
 
 class DomainError(Exception):
@@ -33,7 +37,12 @@ class OutOfRange(DomainError):
 
 
 class InvalidTransition(Conflict):
-    pass
+    @classmethod
+    def unless_allowed(cls, what: str, allowed: Mapping[S, Collection[S]], current: S, target: S) -> None:
+        """Refuse a move a state machine's table does not allow, naming what is allowed from here."""
+        if target not in allowed[current]:
+            named = ", ".join(sorted(allowed[current])) or "none (final)"
+            raise cls(f"{what} cannot go from {current} to {target}; allowed from {current}: {named}")
 
 
 class InsufficientStock(Conflict):

@@ -57,11 +57,7 @@ SHIPPABLE_ORDERS = frozenset({OrderStatus.ALLOCATED, OrderStatus.LABEL_PRINTED, 
 
 
 def check_transition(current: ShipmentStatus, target: ShipmentStatus) -> None:
-    if target not in ALLOWED[current]:
-        allowed = ", ".join(sorted(ALLOWED[current])) or "none (final)"
-        raise InvalidTransition(
-            f"a shipment cannot go from {current} to {target}; allowed from {current}: {allowed}"
-        )
+    InvalidTransition.unless_allowed("a shipment", ALLOWED, current, target)
 
 
 def check_order_shippable(order_id: int, status: OrderStatus) -> None:

@@ -85,11 +85,7 @@ SHIPPING_NEEDS = (("name", "name"), ("line1", "street"), ("city", "city"), ("cou
 
 
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
-    if target not in ALLOWED_TRANSITIONS[current]:
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none (final)"
-        raise InvalidTransition(
-            f"an order cannot go from {current} to {target}; allowed from {current}: {allowed}"
-        )
+    InvalidTransition.unless_allowed("an order", ALLOWED_TRANSITIONS, current, target)
 
 
 def check_change(before: str, after: str) -> None:
