@@ -203,7 +203,10 @@ class InboxPage(Page[InboxEntryOut]):
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: before the calendar once in UTC
+        raise ValueError(f"{moment.isoformat()} is out of range once converted to UTC") from None
 
 
 def _day_edge(zone: timezone, days: int) -> Callable[[Any], Any]:
@@ -213,7 +216,10 @@ def _day_edge(zone: timezone, days: int) -> Callable[[Any], Any]:
         if isinstance(value, str) and len(value) == len("2025-01-01"):
             value = date.fromisoformat(value)
         if isinstance(value, date) and not isinstance(value, datetime):
-            return datetime.combine(value + timedelta(days=days), time(), zone).astimezone(UTC)
+            try:
+                return datetime.combine(value + timedelta(days=days), time(), zone).astimezone(UTC)
+            except OverflowError:
+                raise ValueError(f"{value.isoformat()} is out of range") from None
         return value
 
     return instant
