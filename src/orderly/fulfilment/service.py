@@ -184,12 +184,11 @@ def _held_for_new_parcels(
 ) -> dict[StockKey, int]:
     """What the order holds, less what its live parcels will take from each warehouse."""
     held = dict(inventory_repo.reserved_by_order(session, [order_id]).get(order_id, {}))
-    live = [s for s in repo.shipments_of(session, order_id) if s.status in LIVE]
+    warehouse_of = {s.id: s.warehouse_id for s in repo.shipments_of(session, order_id) if s.status in LIVE}
     taken: dict[StockKey, int] = defaultdict(int)
-    for shipment_id, units in repo.lines_of(session, [s.id for s in live]).items():
-        warehouse_id = next(s.warehouse_id for s in live if s.id == shipment_id)
+    for shipment_id, units in repo.lines_of(session, list(warehouse_of)).items():
         for pid, qty in domain.stock_needed(lines, units, parts).items():
-            taken[(pid, warehouse_id)] += qty
+            taken[(pid, warehouse_of[shipment_id])] += qty
     return {key: left for key, qty in held.items() if (left := qty - taken.get(key, 0)) > 0}
 
 
