@@ -37,3 +37,22 @@ def test_ship_part_of_an_order_then_void_and_ship_the_rest(cli: Cli, factory: se
     with transaction(factory) as s:
         assert [(f.on_hand, f.reserved) for f in inventory.stock_of(s, "SKU-1")] == [(8, 0)]
         assert [(f.on_hand, f.reserved) for f in inventory.stock_of(s, "SKU-2")] == [(4, 0)]
+
+
+def test_track_a_parcel_and_record_its_delivery(cli: Cli, factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    ingest_batch(factory, [order(("SKU-1", 1), external_id="#2002")])
+    order_id = stored_order(factory, "#2002").id
+    parcel_id = cli("ship", str(order_id), "--tracking", "TRK-9").stdout.split()[1]
+
+    empty = cli("shipments", "track", parcel_id).stdout
+    delivered = cli("shipments", "track", parcel_id, "--record", "delivered", "--note", "signed by J").stdout
+    unknown = cli("shipments", "track", parcel_id, "--record", "lost", code=2)
+    missing = cli("shipments", "track", "999999", code=1)
+
+    assert f"Shipment {parcel_id}: shipped" in empty
+    assert f"Shipment {parcel_id}: delivered" in delivered
+    assert "signed by J" in delivered
+    assert "lost" in unknown.output
+    assert "no shipment 999999" in missing.stderr
+    assert stored_order(factory, "#2002").status == "delivered"

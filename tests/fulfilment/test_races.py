@@ -1,11 +1,12 @@
-"""Packers racing each other and a cancellation, from separate OS processes on both databases: a
-parcel ships once, an order's stock leaves once, and a cancelled order ships nothing."""
+"""Packers and carrier events racing each other and a cancellation, from separate OS processes on both
+databases: a parcel ships once, an order's stock leaves once, and a cancelled order ships nothing."""
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from multiprocessing.pool import Pool
 from typing import Any
 
@@ -16,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment import service
-from orderly.fulfilment.models import Shipment, ShipmentEvent
+from orderly.fulfilment.domain import TrackingEvent, TrackingKind
+from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow
 from orderly.fulfilment.schemas import ShipmentIn
 from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLedgerEntry, StockLevel
@@ -30,6 +32,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 WORKERS = 4
 ORDERS = 16
 _start: Any = None
+PICKUP = TrackingEvent(
+    TrackingKind.PICKED_UP, datetime(2026, 12, 1, 9, tzinfo=UTC), "PU", "Shipment picked up"
+)
 
 
 def _init(barrier: Any) -> None:
@@ -51,6 +56,8 @@ def _each(url: str, work: str, ids: list[int]) -> list[int]:
                 with transaction(factory) as s:
                     if work == "ship":
                         service.ship_shipment(s, item, actor="packer")
+                    elif work == "pickup":
+                        service.record_tracking(s, item, [PICKUP], source="carrier", actor="carrier")
                     elif work == "cancel":
                         cancel_order(s, item, actor="buyer", reason="changed mind")
                     else:
@@ -161,6 +168,47 @@ def test_shipping_racing_a_cancellation_moves_stock_once_either_way(
         (sid for sid, oid in zip(shipment_ids, order_ids, strict=True) if oid in went), 1
     )
     assert Counter(cancelled + cancelled_back) == dict.fromkeys(set(order_ids) - went, 1)
+    assert {oid: statuses[oid] for oid in order_ids} == {
+        oid: "shipped" if oid in went else "cancelled" for oid in order_ids
+    }
+    _check(factory, len(went))
+
+
+def test_a_pickup_reported_by_several_workers_hands_each_parcel_over_once(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    _, shipment_ids = _orders_with_parcels(factory, parcels=True)
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (_each, (db_url, "pickup", shipment_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)
+    ]
+    _race(pool, calls)
+
+    with transaction(factory) as s:
+        shipped_events = s.scalar(select(func.count()).where(ShipmentEvent.to_status == "shipped"))
+        timeline = Counter(s.scalars(select(TrackingEventRow.shipment_id)))
+        parcels = Counter(s.scalars(select(Shipment.status)))
+    assert shipped_events == ORDERS
+    assert timeline == dict.fromkeys(shipment_ids, 1)
+    assert parcels == {"in_transit": ORDERS}
+    _check(factory, ORDERS)
+
+
+def test_a_pickup_racing_a_cancellation_moves_stock_once_either_way(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    order_ids, shipment_ids = _orders_with_parcels(factory, parcels=True)
+    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (_each, (db_url, "pickup", shipment_ids)),
+        (_each, (db_url, "cancel", order_ids[::-1])),
+        (_each, (db_url, "pickup", shipment_ids[::-1])),
+        (_each, (db_url, "cancel", order_ids)),
+    ]
+    _race(pool, calls)
+
+    with transaction(factory) as s:
+        statuses = dict(s.execute(select(Order.id, Order.status)).all())
+        parcel_of = dict(s.execute(select(Shipment.order_id, Shipment.status)).all())
+    went = {oid for oid in order_ids if parcel_of[oid] == "in_transit"}
     assert {oid: statuses[oid] for oid in order_ids} == {
         oid: "shipped" if oid in went else "cancelled" for oid in order_ids
     }

@@ -17,6 +17,7 @@ def raise_alert(session: Session, kind: str, subject: str, message: str) -> None
     )
     if open_alert is None:
         session.add(Alert(kind=kind, subject=subject, message=message, created_at=utcnow()))
+        session.flush()  # the session does not autoflush: a second raise in this transaction must see it
     else:
         open_alert.message = message
 

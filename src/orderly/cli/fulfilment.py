@@ -8,11 +8,20 @@ import typer
 from rich.table import Table
 
 from orderly.cli.common import Group, actor, id_argument, out, unit_of_work, when
+from orderly.core.clock import utcnow
 from orderly.fulfilment import service
-from orderly.fulfilment.schemas import ShipIn, ShipmentIn, ShipmentLineIn, ShipmentOut, VoidIn
+from orderly.fulfilment.domain import TrackingEvent, TrackingKind
+from orderly.fulfilment.schemas import (
+    ShipIn,
+    ShipmentIn,
+    ShipmentLineIn,
+    ShipmentOut,
+    TrackingEventIn,
+    VoidIn,
+)
 
 shipments_app = typer.Typer(
-    cls=Group, help="An order's parcels: list, hand over, void.", no_args_is_help=True
+    cls=Group, help="An order's parcels: list, hand over, void, track.", no_args_is_help=True
 )
 
 OrderId = Annotated[int, id_argument("The order's id")]
@@ -94,6 +103,36 @@ def shipments_void(
         service.void_shipment(session, shipment_id, actor=actor(), reason=checked)
         view = service.get_shipment(session, shipment_id)
     _print(view)
+
+
+@shipments_app.command("track")
+def shipments_track(
+    shipment_id: ShipmentId,
+    record: Annotated[
+        TrackingKind | None,
+        typer.Option("--record", help="Record an event you learnt of (e.g. delivered) before showing"),
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="What was said, kept with the event")] = None,
+) -> None:
+    """A parcel's journey: every carrier event heard of it, oldest first."""
+    with unit_of_work(read_only=record is None) as session:
+        if record is not None:
+            body = TrackingEventIn(kind=record, description=note)
+            heard = TrackingEvent(record, utcnow(), record, body.description)
+            service.record_tracking(session, shipment_id, [heard], source=actor(), actor=actor())
+        view = service.tracking_of(session, shipment_id)
+    promised = f", promised by {when(view.promised_by)}" if view.promised_by else ""
+    out.print(f"Shipment {view.shipment_id}: {view.status}{promised}")
+    timeline = Table("When", "Event", "Where", "Carrier says", "From")
+    for event in view.events:
+        timeline.add_row(
+            when(event.occurred_at),
+            event.kind or "-",
+            event.location or "",
+            event.description or event.code,
+            event.source,
+        )
+    out.print(timeline)
 
 
 def _print(view: ShipmentOut) -> None:

@@ -135,6 +135,13 @@ class Settings(BaseSettings):
         "answered 503 with Retry-After (jobs and commands wait longer).",
     )
 
+    tracking_stale_hours: float = Field(
+        default=24,
+        gt=0,
+        le=24 * 30,
+        description="A parcel on its way with no carrier event for this many hours raises a stale alert",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

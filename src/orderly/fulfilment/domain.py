@@ -10,8 +10,10 @@ ships, not before.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from orderly.catalog.domain import expand
@@ -170,3 +172,86 @@ def order_status_after_void(current: OrderStatus, labelled_left: bool) -> OrderS
 def order_status_after_label(current: OrderStatus) -> OrderStatus:
     """An allocated order with a parcel labelled is label printed; any other keeps its status."""
     return OrderStatus.LABEL_PRINTED if current == OrderStatus.ALLOCATED else current
+
+
+# --- tracking: what a carrier says of a parcel once it has a label -----------------------------------
+
+
+class TrackingKind(StrEnum):
+    """A carrier event as the hub's timeline names it (``docs/carriers/README.md`` §3-5 map each
+    carrier's own codes onto these)."""
+
+    LABEL_CREATED = "label_created"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    """One event of a parcel's journey. ``kind`` is None when the carrier's code means nothing the hub
+    acts on (its text is kept on the timeline all the same)."""
+
+    kind: TrackingKind | None
+    occurred_at: datetime  # aware, UTC
+    code: str  # the carrier's own status or checkpoint code
+    description: str | None = None
+    location: str | None = None
+
+    def digest(self) -> str:
+        """The event's identity: carriers resend their whole history on every poll and webhook."""
+        parts = (self.occurred_at.isoformat(), self.code, self.kind or "", self.description or "")
+        return hashlib.sha256("\x1f".join((*parts, self.location or "")).encode()).hexdigest()[:32]
+
+
+#: The status a parcel that has left takes on each kind of event (label_created moves nothing).
+_STATUS_AFTER: dict[TrackingKind, ShipmentStatus] = {
+    TrackingKind.PICKED_UP: S.IN_TRANSIT,
+    TrackingKind.IN_TRANSIT: S.IN_TRANSIT,
+    TrackingKind.OUT_FOR_DELIVERY: S.IN_TRANSIT,
+    TrackingKind.DELIVERED: S.DELIVERED,
+    TrackingKind.EXCEPTION: S.EXCEPTION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEffect:
+    """What an event does to a parcel: hand it over first (its stock leaves), then move it."""
+
+    hand_over: bool
+    status: ShipmentStatus | None
+
+
+NO_EFFECT = TrackingEffect(hand_over=False, status=None)
+
+
+def tracking_effect(current: ShipmentStatus, kind: TrackingKind | None) -> TrackingEffect:
+    """Invariants: an event never takes a parcel out of ``delivered`` or ``voided`` and never back
+    before ``shipped``. A parcel still on the shelf that the carrier reports moving has left, whatever
+    the packer did: the carrier holds it, so it is handed over (its stock leaves) before it moves on.
+    A label created is not a movement."""
+    target = _STATUS_AFTER.get(kind) if kind is not None else None
+    if target is None or current in (S.DELIVERED, S.VOIDED):
+        return NO_EFFECT
+    if current in LIVE:
+        return TrackingEffect(hand_over=True, status=target)
+    return TrackingEffect(hand_over=False, status=None if target == current else target)
+
+
+def moves_status(latest_seen: datetime | None, event: TrackingEvent) -> bool:
+    """Only an event at or after the latest one seen moves the parcel: carriers deliver late events
+    out of order, and an old "in transit" must not undo a newer exception or delivery."""
+    return latest_seen is None or event.occurred_at >= latest_seen
+
+
+def order_delivered(order_status: OrderStatus, parcels: Iterable[ShipmentStatus]) -> bool:
+    """An order is delivered once it is wholly shipped and every parcel of it that left has arrived
+    (voided parcels never left; parcels still on the shelf mean it is not wholly shipped)."""
+    left = [status for status in parcels if status != S.VOIDED]
+    return order_status == OrderStatus.SHIPPED and bool(left) and all(s == S.DELIVERED for s in left)
+
+
+#: Parcels on their way: those the stale and late alerts watch.
+ON_THE_WAY = frozenset({S.SHIPPED, S.IN_TRANSIT, S.EXCEPTION})

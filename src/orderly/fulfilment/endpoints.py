@@ -7,9 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import Response, status
 
+from orderly.core.clock import utcnow
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path
 from orderly.fulfilment import printing, service
-from orderly.fulfilment.schemas import LabelBatchIn, ShipIn, ShipmentIn, ShipmentOut, VoidIn
+from orderly.fulfilment.domain import TrackingEvent
+from orderly.fulfilment.schemas import (
+    LabelBatchIn,
+    ShipIn,
+    ShipmentIn,
+    ShipmentOut,
+    TrackingEventIn,
+    TrackingOut,
+    VoidIn,
+)
 
 router = api_router("fulfilment")
 
@@ -55,6 +65,30 @@ def void_shipment(
     """Void a parcel not yet handed over; its units may go in another. 409 once it has shipped."""
     service.void_shipment(session, shipment_id, actor=caller.name, reason=body.reason)
     return service.get_shipment(session, shipment_id)
+
+
+@router.get("/shipments/{shipment_id}/tracking", response_model=TrackingOut)
+def shipment_tracking(session: ReadSession, shipment_id: ShipmentId) -> TrackingOut:
+    """The parcel's journey: every carrier event heard of it, oldest first, with its promise."""
+    return service.tracking_of(session, shipment_id)
+
+
+@router.post("/shipments/{shipment_id}/tracking", response_model=TrackingOut)
+def record_tracking_event(
+    session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: TrackingEventIn
+) -> TrackingOut:
+    """Record an event a person learnt of (a parcel whose carrier reports to nobody: e.g. the buyer
+    confirmed delivery). It moves the parcel as a carrier's event would: a delivered parcel closes its
+    order once every parcel has arrived. 409 when the parcel was voided or cannot move that way."""
+    event = TrackingEvent(
+        kind=body.kind,
+        occurred_at=body.occurred_at or utcnow(),
+        code=body.kind,
+        description=body.description,
+        location=body.location,
+    )
+    service.record_tracking(session, shipment_id, [event], source=caller.name, actor=caller.name)
+    return service.tracking_of(session, shipment_id)
 
 
 PDF = "application/pdf"

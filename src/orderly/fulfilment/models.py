@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
@@ -17,6 +17,7 @@ class Shipment(Base):
         Index("ix_shipments_order", "order_id"),
         Index("ix_shipments_status_id", "status", "id"),
         Index("ix_shipments_tracking", "tracking_number"),
+        Index("ix_shipments_on_the_way", "status", "last_event_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -39,6 +40,11 @@ class Shipment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the carrier promised delivery (the stale and late alerts watch parcels on their way).
+    promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time of the latest carrier event heard of the parcel.
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ShipmentLine(Base):
@@ -64,3 +70,24 @@ class ShipmentEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingEventRow(Base):
+    """A parcel's journey as its carrier (or a person, for the manual carrier) tells it."""
+
+    __tablename__ = "shipment_tracking_events"
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "digest"),
+        Index("ix_tracking_events_shipment", "shipment_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    kind: Mapped[str | None] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(300))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    digest: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(100))  # the carrier plugin, or who typed it in
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

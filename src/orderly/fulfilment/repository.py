@@ -4,6 +4,7 @@ lock_order``) and before any stock row, the hub's one lock order."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,8 +13,8 @@ from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.core.db import chunks
 from orderly.core.errors import NotFound
-from orderly.fulfilment.domain import LIVE, ShipmentStatus
-from orderly.fulfilment.models import Shipment, ShipmentEvent, ShipmentLine
+from orderly.fulfilment.domain import LIVE, ON_THE_WAY, ShipmentStatus
+from orderly.fulfilment.models import Shipment, ShipmentEvent, ShipmentLine, TrackingEventRow
 from orderly.inventory.models import Warehouse
 from orderly.orders.models import Order, OrderLine
 
@@ -140,3 +141,33 @@ def line_products(session: Session, order_ids: Iterable[int]) -> dict[tuple[int,
         for order_id, line_no, sku, title, name, barcode in session.execute(query).all():
             found[(order_id, line_no)] = (sku, title, name, barcode)
     return found
+
+
+def tracking_digests(session: Session, shipment_id: int) -> set[str]:
+    query = select(TrackingEventRow.digest).where(TrackingEventRow.shipment_id == shipment_id)
+    return set(session.scalars(query))
+
+
+def timeline(session: Session, shipment_id: int) -> list[TrackingEventRow]:
+    query = (
+        select(TrackingEventRow)
+        .where(TrackingEventRow.shipment_id == shipment_id)
+        .order_by(TrackingEventRow.occurred_at, TrackingEventRow.id)
+    )
+    return list(session.scalars(query))
+
+
+def quiet_since(session: Session, before: datetime) -> list[Shipment]:
+    """Parcels on their way with a carrier that reports events, of which nothing was heard since
+    ``before`` (since they were handed over, when nothing was heard at all)."""
+    heard = func.coalesce(Shipment.last_event_at, Shipment.shipped_at)
+    query = select(Shipment).where(
+        Shipment.status.in_(sorted(ON_THE_WAY)), Shipment.carrier_plugin != "manual", heard < before
+    )
+    return list(session.scalars(query.order_by(Shipment.id)))
+
+
+def promise_passed(session: Session, now: datetime) -> list[Shipment]:
+    """Parcels on their way whose promised delivery has passed."""
+    query = select(Shipment).where(Shipment.status.in_(sorted(ON_THE_WAY)), Shipment.promised_by < now)
+    return list(session.scalars(query.order_by(Shipment.id)))

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from orderly.core.clock import utcnow
 from orderly.core.money import is_currency
 from orderly.core.pagination import MAX_ID
 from orderly.core.text import StorableStr
+from orderly.fulfilment.domain import TrackingKind
 from orderly.inventory.domain import MAX_QUANTITY
 
 
@@ -134,3 +136,47 @@ class LabelBatchIn(BaseModel):
         if (self.shipment_ids is None) == (self.warehouse is None):
             raise ValueError("name shipment_ids or a warehouse, not both")
         return self
+
+
+class TrackingEventIn(BaseModel):
+    """An event a person records, for a parcel whose carrier reports to nobody (the manual carrier):
+    e.g. the buyer confirmed delivery."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: TrackingKind
+    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened; default: now")
+    description: StorableStr | None = Field(default=None, min_length=1, max_length=1000)
+    location: StorableStr | None = Field(default=None, min_length=1, max_length=300)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_ahead(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > utcnow() + timedelta(minutes=5):
+            raise ValueError("an event cannot be in the future")
+        return value.astimezone(UTC) if value is not None else None
+
+
+class TrackingEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: TrackingKind | None
+    code: str
+    description: str | None
+    location: str | None
+    occurred_at: datetime
+    source: str
+    recorded_at: datetime
+
+
+class TrackingOut(BaseModel):
+    """A parcel's journey: its status, its promise, and every event heard of it, oldest first."""
+
+    shipment_id: int
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    promised_by: datetime | None
+    last_event_at: datetime | None
+    delivered_at: datetime | None
+    events: list[TrackingEventOut]

@@ -7,18 +7,27 @@ two packers shipping one parcel, or shipping racing a cancellation, take turns: 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from orderly.alerts.service import raise_alert, resolve
 from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
 from orderly.core.errors import InsufficientStock, NotFound
 from orderly.fulfilment import domain
 from orderly.fulfilment import repository as repo
-from orderly.fulfilment.domain import LIVE, LineToShip, ShipmentStatus
-from orderly.fulfilment.models import Shipment, ShipmentEvent
-from orderly.fulfilment.schemas import ShipmentEventOut, ShipmentIn, ShipmentLineOut, ShipmentOut
+from orderly.fulfilment.domain import LIVE, SHIPPABLE_ORDERS, LineToShip, ShipmentStatus, TrackingEvent
+from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow
+from orderly.fulfilment.schemas import (
+    ShipmentEventOut,
+    ShipmentIn,
+    ShipmentLineOut,
+    ShipmentOut,
+    TrackingEventOut,
+    TrackingOut,
+)
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import StockKey
 from orderly.inventory.service import StockBook
@@ -103,6 +112,104 @@ def void_shipment(session: Session, shipment_id: int, *, actor: str, reason: str
     _set_order_status(session, order, status, actor, f"shipment {shipment.id} voided: {reason}")
     session.flush()
     return shipment
+
+
+def record_tracking(
+    session: Session, shipment_id: int, events: Iterable[TrackingEvent], *, source: str, actor: str
+) -> int:
+    """Add what a carrier (or a person) told of a parcel to its timeline, and move the parcel and its
+    order as the newest events say. Carriers resend their whole history, so events heard before are
+    skipped; returns how many were new. A parcel the carrier reports moving while still on the shelf is
+    handed over first (its stock leaves), unless its order may not ship: then a person is alerted."""
+    order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
+    shipment = repo.lock_shipment(session, shipment_id)
+    known = repo.tracking_digests(session, shipment.id)
+    fresh = {event.digest(): event for event in events}
+    for digest in known & fresh.keys():
+        del fresh[digest]
+    subject = f"shipment:{shipment.id}"
+    for digest, event in sorted(fresh.items(), key=lambda item: item[1].occurred_at):
+        session.add(
+            TrackingEventRow(
+                shipment_id=shipment.id,
+                kind=event.kind,
+                code=event.code,
+                description=event.description,
+                location=event.location,
+                occurred_at=event.occurred_at,
+                digest=digest,
+                source=source,
+                recorded_at=utcnow(),
+            )
+        )
+        if not domain.moves_status(shipment.last_event_at, event):
+            continue
+        shipment.last_event_at = event.occurred_at
+        effect = domain.tracking_effect(ShipmentStatus(shipment.status), event.kind)
+        why = f"{source}: {event.description or event.code}"
+        if effect.hand_over and order.status not in SHIPPABLE_ORDERS:
+            raise_alert(
+                session,
+                "parcel_left_unshippable",
+                subject,
+                f"the carrier reports shipment {shipment.id} moving ({why}) but its order {order.id} is "
+                f"{order.status}: the parcel was not handed over in the hub; check it",
+            )
+            continue
+        if effect.hand_over:
+            _ship(session, order, shipment, actor, why)
+        if effect.status is not None and effect.status != shipment.status:
+            _move(session, shipment, effect.status, actor, why)
+        if shipment.status == ShipmentStatus.DELIVERED:
+            shipment.delivered_at = event.occurred_at
+    if fresh:
+        resolve(session, "parcel_stale", subject)
+    if shipment.status == ShipmentStatus.DELIVERED:
+        resolve(session, "parcel_late", subject)
+        session.flush()
+        parcels = [ShipmentStatus(s.status) for s in repo.shipments_of(session, order.id)]
+        if domain.order_delivered(OrderStatus(order.status), parcels):
+            why = f"shipment {shipment.id} delivered"
+            _set_order_status(session, order, OrderStatus.DELIVERED, actor, why)
+    session.flush()
+    return len(fresh)
+
+
+def tracking_of(session: Session, shipment_id: int) -> TrackingOut:
+    shipment = repo.get_shipment(session, shipment_id)
+    return TrackingOut(
+        shipment_id=shipment.id,
+        status=shipment.status,
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        promised_by=shipment.promised_by,
+        last_event_at=shipment.last_event_at,
+        delivered_at=shipment.delivered_at,
+        events=[TrackingEventOut.model_validate(row) for row in repo.timeline(session, shipment.id)],
+    )
+
+
+def watch_parcels(session: Session, now: datetime, quiet: timedelta) -> None:
+    """Alert on parcels on their way that have gone quiet for ``quiet``, or whose promised delivery has
+    passed. Each alert stays open, once per parcel, until an event (or the delivery) resolves it."""
+    for shipment in repo.quiet_since(session, now - quiet):
+        heard = shipment.last_event_at or shipment.shipped_at
+        raise_alert(
+            session,
+            "parcel_stale",
+            f"shipment:{shipment.id}",
+            f"shipment {shipment.id} ({shipment.carrier or shipment.carrier_plugin} "
+            f"{shipment.tracking_number or 'no tracking number'}) has had no carrier event since "
+            f"{heard:%Y-%m-%d %H:%M} UTC",
+        )
+    for shipment in repo.promise_passed(session, now):
+        raise_alert(
+            session,
+            "parcel_late",
+            f"shipment:{shipment.id}",
+            f"shipment {shipment.id} was promised by {shipment.promised_by:%Y-%m-%d %H:%M} UTC and is "
+            f"{shipment.status}",
+        )
 
 
 def get_shipment(session: Session, shipment_id: int) -> ShipmentOut:
