@@ -30,8 +30,26 @@ def test_stock_per_warehouse(client: TestClient, factory: sessionmaker[Session])
 
     assert response.status_code == 200
     assert response.json() == [
-        {"sku": "SKU-1", "warehouse": "WH-1", "on_hand": 7, "reserved": 0, "safety": 0, "available": 7},
-        {"sku": "SKU-1", "warehouse": "WH-2", "on_hand": 3, "reserved": 0, "safety": 0, "available": 3},
+        {
+            "sku": "SKU-1",
+            "warehouse": "WH-1",
+            "on_hand": 7,
+            "reserved": 0,
+            "safety": 0,
+            "available": 7,
+            "bin": None,
+            "walk": None,
+        },
+        {
+            "sku": "SKU-1",
+            "warehouse": "WH-2",
+            "on_hand": 3,
+            "reserved": 0,
+            "safety": 0,
+            "available": 3,
+            "bin": None,
+            "walk": None,
+        },
     ]
     assert client.get("/api/v1/stock/SKU-2").json() == []
 

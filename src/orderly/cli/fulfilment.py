@@ -21,7 +21,7 @@ from orderly.fulfilment.schemas import (
 )
 
 shipments_app = typer.Typer(
-    cls=Group, help="An order's parcels: list, hand over, void, track.", no_args_is_help=True
+    cls=Group, help="An order's parcels: list, pick, hand over, void, track.", no_args_is_help=True
 )
 
 OrderId = Annotated[int, id_argument("The order's id")]
@@ -89,6 +89,18 @@ def shipments_ship(
     checked = ShipIn(note=note).note
     with unit_of_work() as session:
         service.ship_shipment(session, shipment_id, actor=actor(), note=checked)
+        view = service.get_shipment(session, shipment_id)
+    _print(view)
+
+
+@shipments_app.command("pick")
+def shipments_pick(
+    shipment_id: ShipmentId, note: Annotated[str | None, typer.Option(help="Kept in its history")] = None
+) -> None:
+    """Mark a parcel's items picked off the shelves."""
+    checked = ShipIn(note=note).note
+    with unit_of_work() as session:
+        service.pick_shipment(session, shipment_id, actor=actor(), note=checked)
         view = service.get_shipment(session, shipment_id)
     _print(view)
 

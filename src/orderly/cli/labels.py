@@ -13,7 +13,7 @@ from orderly.cli.common import Group, id_argument, out, unit_of_work
 from orderly.core.clock import utcnow
 from orderly.fulfilment import printing
 from orderly.fulfilment.paperwork import Parcel
-from orderly.fulfilment.schemas import LabelBatchIn
+from orderly.fulfilment.schemas import LabelBatchIn, PickListIn
 
 labels_app = typer.Typer(cls=Group, help="Labels and packing slips.", no_args_is_help=True)
 
@@ -47,6 +47,27 @@ def labels_print(
         path.unlink(missing_ok=True)  # an unfinished PDF would print as garbage
         raise
     out.print(f"{len(parcels)} parcels, {pages} pages: {path}")
+
+
+@labels_app.command("pick-list")
+def labels_pick_list(
+    shipment_ids: Annotated[
+        list[int] | None, id_argument("Shipments to pick (or --warehouse)", metavar="[SHIPMENT_ID]...")
+    ] = None,
+    warehouse: Annotated[
+        str | None, typer.Option(help="Every parcel of this warehouse still to pick (made or labelled)")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="The PDF to write (default: pick-list-<time>.pdf here)")
+    ] = None,
+) -> None:
+    """Print a pick list: per warehouse, one stop per bin and SKU in walking order, then totals."""
+    asked = PickListIn(shipment_ids=shipment_ids or None, warehouse=warehouse)
+    path = out_file or Path(f"pick-list-{utcnow():%Y%m%dT%H%M%SZ}.pdf")
+    with unit_of_work(read_only=True) as session:
+        pdf = printing.pick_list(session, shipment_ids=asked.shipment_ids or (), warehouse=asked.warehouse)
+    path.write_bytes(pdf)
+    out.print(f"Pick list: {path}")
 
 
 def _counted(parcels: list[Parcel], bar: Progress, task: TaskID) -> Iterator[Parcel]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.table import Column, Table
 
-from orderly.cli.common import NUMBERS, actor, err, out, unit_of_work
+from orderly.cli.common import NUMBERS, actor, err, fail, out, unit_of_work
 from orderly.inventory import service as inventory
-from orderly.inventory.schemas import StockOut
+from orderly.inventory.schemas import BinIn, BinOut, BinsIn, StockOut
+from orderly.orders.validation import validation_errors
 
 stock_app = typer.Typer(help="Stock levels, movements and the ledger check.", no_args_is_help=True)
 
@@ -56,9 +60,11 @@ def show(sku: Sku) -> None:
         out.print(f"No stock recorded for {sku!r} yet.")
         return
     numbers = [Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Available")]
-    table = Table("Warehouse", *numbers, title=f"Stock of {sku}")
+    binned = any(f.bin for f in figures)  # the column only where bins are used
+    table = Table("Warehouse", *numbers, *(["Bin"] if binned else []), title=f"Stock of {sku}")
     for f in figures:
-        table.add_row(f.warehouse, str(f.on_hand), str(f.reserved), str(f.safety), str(f.available))
+        figure = (f.warehouse, str(f.on_hand), str(f.reserved), str(f.safety), str(f.available))
+        table.add_row(*figure, *([f.bin or ""] if binned else []))
     if len(figures) > 1:
         table.add_section()
         table.add_row(
@@ -157,3 +163,88 @@ def verify(
         style="red",
     )
     raise typer.Exit(1)
+
+
+Walk = Annotated[
+    int | None,
+    typer.Option(
+        min=0, help="The bin's place on the picker's walk (default: the natural order of bin codes)"
+    ),
+]
+
+
+@stock_app.command("bin")
+def set_bin(
+    sku: Sku,
+    warehouse: WarehouseCode,
+    bin_code: Annotated[str, typer.Argument(metavar="BIN", help="Where the SKU is picked, e.g. A-02-3")],
+    walk: Walk = None,
+) -> None:
+    """Put a SKU in its bin in a warehouse (again: it moves there)."""
+    item = BinIn(sku=sku, warehouse=warehouse, bin=bin_code, walk=walk)
+    with unit_of_work() as session:
+        inventory.set_bins(session, [item])
+    out.print(
+        f"{item.sku} in {item.warehouse}: bin {item.bin}" + (f", walk {item.walk}" if item.walk else "")
+    )
+
+
+@stock_app.command("bins")
+def bins(
+    warehouse: Annotated[str | None, typer.Option(help="Only this warehouse's bins")] = None,
+    import_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            exists=True,
+            dir_okay=False,
+            help="A CSV file with the columns sku, warehouse, bin and perhaps walk: every row is set, "
+            "or none when one is wrong",
+        ),
+    ] = None,
+) -> None:
+    """Where each SKU is picked, in the picker's walking order; or set many at once from a CSV file."""
+    if import_file is not None:
+        items = _bin_rows(import_file)
+        with unit_of_work() as session:
+            inventory.set_bins(session, items)
+        out.print(f"{len(items)} bins set from {import_file}.")
+        return
+    with unit_of_work(read_only=True) as session:
+        found = inventory.list_bins(session, warehouse)
+    _bin_table(found)
+
+
+def _bin_rows(path: Path) -> list[BinIn]:
+    items = []
+    problems = []
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        reader = csv.DictReader(file)
+        missing = {"sku", "warehouse", "bin"} - set(reader.fieldnames or ())
+        if missing:
+            fail(f"{path}: the first row must name the columns sku, warehouse, bin (and perhaps walk)")
+        for row in reader:
+            values = {k: v for k, v in row.items() if k in {"sku", "warehouse", "bin", "walk"}}
+            if not (values.get("walk") or "").strip():
+                values.pop("walk", None)
+            try:
+                items.append(BinIn.model_validate(values))
+            except ValidationError as exc:
+                problems += [
+                    f"row {reader.line_num}: {e['field']}: {e['message']}" for e in validation_errors(exc)
+                ]
+    if problems:
+        fail(*problems)
+    if not items:
+        fail(f"{path} has no rows")
+    return BinsIn(bins=items).bins
+
+
+def _bin_table(found: list[BinOut]) -> None:
+    if not found:
+        out.print("No bins set yet: `orderly stock bin SKU WAREHOUSE BIN`.")
+        return
+    table = Table("Warehouse", "Bin", "Walk", "SKU", title="Bins, in walking order")
+    for item in found:
+        table.add_row(item.warehouse, item.bin, "" if item.walk is None else str(item.walk), item.sku)
+    out.print(table)

@@ -13,6 +13,7 @@ from orderly.fulfilment import printing, service
 from orderly.fulfilment.domain import TrackingEvent
 from orderly.fulfilment.schemas import (
     LabelBatchIn,
+    PickListIn,
     ShipIn,
     ShipmentIn,
     ShipmentOut,
@@ -55,6 +56,16 @@ def ship_shipment(
     """Hand the parcel over: its stock leaves, the order is shipped or partly shipped. 409 when it
     was shipped or voided already, or its order is held or cancelled."""
     service.ship_shipment(session, shipment_id, actor=caller.name, note=body.note)
+    return service.get_shipment(session, shipment_id)
+
+
+@router.post("/shipments/{shipment_id}/pick", response_model=ShipmentOut)
+def pick_shipment(
+    session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: ShipIn
+) -> ShipmentOut:
+    """The parcel's items are off the shelves: made or labelled -> picked. 409 from any other status,
+    or when its order is held or cancelled."""
+    service.pick_shipment(session, shipment_id, actor=caller.name, note=body.note)
     return service.get_shipment(session, shipment_id)
 
 
@@ -129,3 +140,16 @@ def label_batch(session: ReadSession, body: LabelBatchIn) -> Response:
     out = io.BytesIO()
     printing.write_batch(parcels, out, slips=body.slips)
     return Response(out.getvalue(), media_type=PDF)
+
+
+@router.post("/pick-lists", response_class=Response, responses=_pdf("the pick list, in walking order"))
+def pick_list(session: ReadSession, body: PickListIn) -> Response:
+    """The pick list of the shipments named, or of every parcel of a warehouse still to pick (made or
+    labelled): per warehouse, one stop per bin and SKU in walking order (bins with a walk sequence by
+    it, then the others in the natural order of their codes; SKUs without a bin last), bundles as
+    their components, then the totals per SKU. 404 for an unknown shipment or warehouse, 409 for a
+    voided one or a warehouse with nothing to pick."""
+    return Response(
+        printing.pick_list(session, shipment_ids=body.shipment_ids or (), warehouse=body.warehouse),
+        media_type=PDF,
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -34,6 +33,8 @@ from reportlab.lib.units import inch
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from orderly.inventory.domain import natural_key, walk_key
 
 PageSize = Literal["A4", "Letter"]
 
@@ -74,12 +75,14 @@ class Line:
     quantity: int
     bin_location: str = ""
     barcode: str = ""
+    walk: int | None = None  # the bin's walk sequence, if it has one (inventory.domain.walk_key)
 
 
 @dataclass(frozen=True, slots=True)
 class Parcel:
     """What one shipment's paperwork shows. ``reference`` is the shipment's own, scanned to pack it;
-    ``carrier_label`` is the carrier's label PDF when it returned one."""
+    ``carrier_label`` is the carrier's label PDF when it returned one. ``picks`` are the units taken
+    off the shelves when they differ from the lines (a bundle is picked as its components)."""
 
     reference: str
     shop: str
@@ -92,6 +95,12 @@ class Parcel:
     tracking_number: str
     lines: tuple[Line, ...] = ()
     carrier_label: bytes | None = None
+    picks: tuple[Line, ...] = ()
+
+    @property
+    def stock_lines(self) -> tuple[Line, ...]:
+        """What the picker takes off the shelves for this parcel."""
+        return self.picks or self.lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,35 +124,22 @@ class WarehousePick:
 # --- ordering ----------------------------------------------------------------------------------------
 
 
-def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
-    """Sorts numbers by value (A-2 before A-10), letters without case; each part is typed alike so
-    any two keys compare."""
-    return tuple(
-        (1, int(part), "") if part.isdigit() else (0, 0, part.casefold())
-        for part in re.findall(r"\d+|\D+", text)
-    )
-
-
-def _bin_key(bin_location: str) -> tuple[bool, tuple[tuple[int, int, str], ...]]:
-    # A line without a bin is picked last: someone has to look for it.
-    return (not bin_location.strip(), natural_key(bin_location))
-
-
 def pick_key(parcel: Parcel) -> tuple[object, ...]:
     """Pick order of parcels: by warehouse, then by the first bin on the walk, so labels come out of
     the printer in the order their items come off the shelves."""
-    first = min((_bin_key(line.bin_location) for line in parcel.lines), default=(True, ()))
-    return (natural_key(parcel.warehouse), first, natural_key(parcel.reference))
+    first = min((walk_key(line.bin_location, line.walk) for line in parcel.stock_lines), default=None)
+    return (natural_key(parcel.warehouse), first is None, first or (), natural_key(parcel.reference))
 
 
 def pick_walk(parcels: Iterable[Parcel]) -> list[WarehousePick]:
-    """Each warehouse's stops in walking order (bins in natural order, then SKU), one stop per bin and
-    SKU whatever the number of parcels, and the totals per SKU."""
-    # warehouse -> (bin, sku) -> (title, quantity, orders in the order met)
-    stops: dict[str, dict[tuple[str, str], tuple[str, int, dict[str, None]]]] = defaultdict(dict)
+    """Each warehouse's stops in walking order (``inventory.domain.walk_key``, then SKU), one stop per
+    bin and SKU whatever the number of parcels, and the totals per SKU. Bundles are picked as their
+    components."""
+    # warehouse -> (bin, walk, sku) -> (title, quantity, orders in the order met)
+    stops: dict[str, dict[tuple[str, int | None, str], tuple[str, int, dict[str, None]]]] = defaultdict(dict)
     for parcel in parcels:
-        for line in parcel.lines:
-            key = (line.bin_location, line.sku)
+        for line in parcel.stock_lines:
+            key = (line.bin_location, line.walk, line.sku)
             title, quantity, orders = stops[parcel.warehouse].get(key, (line.title, 0, {}))
             orders[parcel.order_number] = None
             stops[parcel.warehouse][key] = (title, quantity + line.quantity, orders)
@@ -151,8 +147,9 @@ def pick_walk(parcels: Iterable[Parcel]) -> list[WarehousePick]:
     for warehouse in sorted(stops, key=natural_key):
         walk = tuple(
             PickStop(bin_location, sku, title, quantity, tuple(orders))
-            for (bin_location, sku), (title, quantity, orders) in sorted(
-                stops[warehouse].items(), key=lambda item: (_bin_key(item[0][0]), natural_key(item[0][1]))
+            for (bin_location, _, sku), (title, quantity, orders) in sorted(
+                stops[warehouse].items(),
+                key=lambda item: (walk_key(item[0][0], item[0][1]), natural_key(item[0][2])),
             )
         )
         totals: dict[str, tuple[str, int]] = {}
@@ -225,7 +222,7 @@ def _check(parcel: Parcel, *, own_label: bool) -> None:
         address = getattr(parcel, role)
         for part in fields(Address):
             _check_text(f"{where}: {role}.{part.name}", getattr(address, part.name))
-    for number, line in enumerate(parcel.lines, 1):
+    for number, line in enumerate(parcel.lines + parcel.picks, 1):
         for name in ("sku", "title", "bin_location", "barcode"):
             _check_text(f"{where}: line {number} {name}", getattr(line, name))
         if line.quantity <= 0:

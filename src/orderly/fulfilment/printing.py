@@ -5,10 +5,13 @@ printing again: nothing is stored or moved."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import BinaryIO, TypeVar
 
 from sqlalchemy.orm import Session
 
+from orderly.catalog import repository as catalog_repo
+from orderly.catalog.domain import expand
 from orderly.core.errors import Conflict, NotFound
 from orderly.fulfilment import paperwork
 from orderly.fulfilment import repository as repo
@@ -52,6 +55,21 @@ def batch_parcels(
     return sorted(parcels, key=paperwork.pick_key)
 
 
+def pick_list(session: Session, *, shipment_ids: Iterable[int] = (), warehouse: str | None = None) -> bytes:
+    """The pick list of the parcels named, or of every parcel of a warehouse whose items are still on
+    the shelves (made or labelled, not yet picked): by warehouse, stops in walking order."""
+    if warehouse is not None:
+        warehouse_id = inventory_repo.warehouse_id(session, warehouse)
+        if warehouse_id is None:
+            raise NotFound(f"no warehouse {warehouse!r}", field="warehouse")
+        parcels = _build(session, repo.to_pick_in(session, warehouse_id))
+        if not parcels:
+            raise Conflict(f"nothing waits to be picked in warehouse {warehouse!r}")
+    else:
+        parcels = _parcels(session, list(dict.fromkeys(shipment_ids)), labelled=False)
+    return _drawn(lambda: paperwork.pick_list(parcels))
+
+
 def write_batch(parcels: Iterable[Parcel], out: BinaryIO, *, slips: bool = False) -> int:
     """Writes the parcels' labels (and slips) to out as one PDF, streamed; returns its page count."""
     return _drawn(lambda: paperwork.write_batch(parcels, out, slips=slips))
@@ -84,14 +102,30 @@ def _build(session: Session, shipments: list[Shipment]) -> list[Parcel]:
     orders = repo.orders_with_shop(session, {s.order_id for s in shipments})
     products = repo.line_products(session, orders.keys())
     units = repo.lines_of(session, [s.id for s in shipments])
+    parts = catalog_repo.bundle_parts(session, {line[0] for line in products.values()})
+    components = repo.products_by_id(session, {c for found in parts.values() for c, _ in found})
+    bins = inventory_repo.bins_of(session, {line[0] for line in products.values()} | set(components))
     parcels = []
     for shipment in shipments:
         order, shop = orders[shipment.order_id]
         warehouse = warehouses[shipment.warehouse_id]
-        lines = []
+        lines: list[tuple[int, Line]] = []  # with the product
         for line_no, quantity in units[shipment.id].items():
-            sku, title, name, barcode = products[(order.id, line_no)]
-            lines.append(Line(sku, title or name, quantity, barcode=barcode or ""))
+            product_id, sku, title, name, barcode = products[(order.id, line_no)]
+            line = Line(sku, title or name, quantity, barcode=barcode or "")
+            lines.append((product_id, _in_bin(line, bins.get((product_id, shipment.warehouse_id)))))
+        picks: list[Line] = []
+        if any(product_id in parts for product_id, _ in lines):
+            # A bundle is picked as its components, each from its own bin.
+            needed = expand(((pid, line.quantity) for pid, line in lines), parts)
+            plain = dict(lines)
+            for product_id, quantity in needed.items():
+                part = components.get(product_id)
+                if part is None:
+                    picks.append(replace(plain[product_id], quantity=quantity))
+                else:
+                    line = Line(part.sku, part.name, quantity, barcode=part.barcode or "")
+                    picks.append(_in_bin(line, bins.get((product_id, shipment.warehouse_id))))
         parcels.append(
             Parcel(
                 reference=reference(shipment.id),
@@ -113,7 +147,12 @@ def _build(session: Session, shipments: list[Shipment]) -> list[Parcel]:
                 carrier=shipment.carrier or "",
                 service=shipment.service or "",
                 tracking_number=shipment.tracking_number or "",
-                lines=tuple(lines),
+                lines=tuple(line for _, line in lines),
+                picks=tuple(picks),
             )
         )
     return parcels
+
+
+def _in_bin(line: Line, where: inventory_repo.Bin | None) -> Line:
+    return line if where is None else replace(line, bin_location=where[0], walk=where[1])

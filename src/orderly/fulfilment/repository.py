@@ -18,8 +18,8 @@ from orderly.fulfilment.models import Shipment, ShipmentEvent, ShipmentLine, Tra
 from orderly.inventory.models import Warehouse
 from orderly.orders.models import Order, OrderLine
 
-#: An order line's SKU, its title on the order, the product's name and barcode.
-LineProduct = tuple[str, str | None, str, str | None]
+#: An order line's product id, SKU, its title on the order, the product's name and barcode.
+LineProduct = tuple[int, str, str | None, str, str | None]
 
 
 def order_of(session: Session, shipment_id: int) -> int:
@@ -108,6 +108,20 @@ def labelled_in(session: Session, warehouse_id: int) -> list[Shipment]:
     return list(session.scalars(query.order_by(Shipment.id)))
 
 
+def to_pick_in(session: Session, warehouse_id: int) -> list[Shipment]:
+    """A warehouse's parcels whose items are still on the shelves (made or labelled, not picked)."""
+    waiting = sorted({ShipmentStatus.CREATED, ShipmentStatus.LABEL_BOUGHT})
+    query = select(Shipment).where(Shipment.warehouse_id == warehouse_id, Shipment.status.in_(waiting))
+    return list(session.scalars(query.order_by(Shipment.id)))
+
+
+def products_by_id(session: Session, product_ids: Iterable[int]) -> dict[int, Product]:
+    found: dict[int, Product] = {}
+    for part in chunks(sorted(set(product_ids))):
+        found.update((p.id, p) for p in session.scalars(select(Product).where(Product.id.in_(part))))
+    return found
+
+
 def warehouses_by_id(session: Session, warehouse_ids: Iterable[int]) -> dict[int, Warehouse]:
     query = select(Warehouse).where(Warehouse.id.in_(sorted(set(warehouse_ids))))
     return {w.id: w for w in session.scalars(query)}
@@ -123,13 +137,14 @@ def orders_with_shop(session: Session, order_ids: Iterable[int]) -> dict[int, tu
 
 
 def line_products(session: Session, order_ids: Iterable[int]) -> dict[tuple[int, int], LineProduct]:
-    """(order, line number) -> the line's SKU, its title on the order, the product's name and barcode."""
+    """(order, line number) -> the line's product id, SKU, title on the order, product name, barcode."""
     found: dict[tuple[int, int], LineProduct] = {}
     for part in chunks(sorted(set(order_ids))):
         query = (
             select(
                 OrderLine.order_id,
                 OrderLine.line_no,
+                Product.id,
                 Product.sku,
                 OrderLine.title,
                 Product.name,
@@ -138,8 +153,8 @@ def line_products(session: Session, order_ids: Iterable[int]) -> dict[tuple[int,
             .join(Product, Product.id == OrderLine.product_id)
             .where(OrderLine.order_id.in_(part))
         )
-        for order_id, line_no, sku, title, name, barcode in session.execute(query).all():
-            found[(order_id, line_no)] = (sku, title, name, barcode)
+        for order_id, line_no, product_id, sku, title, name, barcode in session.execute(query).all():
+            found[(order_id, line_no)] = (product_id, sku, title, name, barcode)
     return found
 
 

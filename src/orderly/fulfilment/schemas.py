@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -117,9 +117,9 @@ class ShipmentOut(BaseModel):
     shipped_at: datetime | None
 
 
-class LabelBatchIn(BaseModel):
-    """The parcels to print: these shipments, or every labelled parcel of a warehouse not yet handed
-    over."""
+class PickListIn(BaseModel):
+    """The parcels to pick: these shipments, or every parcel of a warehouse whose items are still on
+    the shelves (made or labelled, not yet picked)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -129,10 +129,9 @@ class LabelBatchIn(BaseModel):
     warehouse: StorableStr | None = Field(
         default=None, min_length=1, max_length=64, description="warehouse code"
     )
-    slips: bool = Field(default=False, description="each label followed by its packing slip")
 
     @model_validator(mode="after")
-    def _one_selection(self) -> LabelBatchIn:
+    def _one_selection(self) -> Self:
         if (self.shipment_ids is None) == (self.warehouse is None):
             raise ValueError("name shipment_ids or a warehouse, not both")
         return self
@@ -180,3 +179,10 @@ class TrackingOut(BaseModel):
     last_event_at: datetime | None
     delivered_at: datetime | None
     events: list[TrackingEventOut]
+
+
+class LabelBatchIn(PickListIn):
+    """The parcels to print: these shipments, or every labelled parcel of a warehouse not yet handed
+    over."""
+
+    slips: bool = Field(default=False, description="each label followed by its packing slip")

@@ -98,6 +98,16 @@ def ship_shipment(session: Session, shipment_id: int, *, actor: str, note: str |
     return shipment
 
 
+def pick_shipment(session: Session, shipment_id: int, *, actor: str, note: str | None = None) -> Shipment:
+    """The parcel's items are off the shelves (made or labelled -> picked); nothing of the stock moves."""
+    order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
+    shipment = repo.lock_shipment(session, shipment_id)
+    domain.check_order_shippable(order.id, OrderStatus(order.status))
+    _move(session, shipment, ShipmentStatus.PICKED, actor, note)
+    session.flush()
+    return shipment
+
+
 def void_shipment(session: Session, shipment_id: int, *, actor: str, reason: str) -> Shipment:
     """Void a parcel not yet handed over: its units may go in another; nothing of the stock moved."""
     order = order_repo.lock_order(session, repo.order_of(session, shipment_id))

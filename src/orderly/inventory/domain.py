@@ -8,6 +8,7 @@ movement, stays within ``0..MAX_QUANTITY``, whichever path (API, CLI, ingest, sy
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -310,3 +311,31 @@ def sellable(
         )
         for product_id in product_ids
     }
+
+
+# --- where stock sits --------------------------------------------------------------------------------
+
+#: A bin's code: what is printed on the shelf's label, e.g. ``A-02-3`` (aisle, rack, shelf).
+BIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$"
+MAX_WALK = 1_000_000
+
+NaturalKey = tuple[tuple[int, int, str], ...]
+
+
+def natural_key(text: str) -> NaturalKey:
+    """Sorts numbers by value (A-2 before A-10), letters without case; each part is typed alike so
+    any two keys compare."""
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part.casefold())
+        for part in re.findall(r"\d+|\D+", text)
+    )
+
+
+def walk_key(bin_code: str, walk: int | None) -> tuple[bool, bool, int, NaturalKey]:
+    """Where a bin comes on the picker's walk through a warehouse.
+
+    A bin given a walk sequence comes by that number (a warehouse whose aisles are walked up one and
+    down the next numbers its bins); bins without one follow, in the natural order of their codes
+    (A-2 before A-10), which is the walk of a warehouse whose codes follow its aisles. A SKU with no
+    bin is picked last: someone has to look for it."""
+    return (not bin_code.strip(), walk is None, walk or 0, natural_key(bin_code))

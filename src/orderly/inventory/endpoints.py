@@ -12,6 +12,8 @@ from orderly.core.web import Authenticated, Cursor, DbSession, Limit, ReadSessio
 from orderly.inventory import service
 from orderly.inventory.schemas import (
     AdjustIn,
+    BinOut,
+    BinsIn,
     CountIn,
     DriftOut,
     ReceiveIn,
@@ -34,6 +36,25 @@ def list_stock(session: ReadSession, limit: Limit = 50, cursor: Cursor = None) -
     rows = service.list_stock(session, after_id=decode_cursor(cursor) if cursor else 0, limit=limit + 1)
     items, next_cursor = paginate(rows, limit, lambda row: row.id)
     return StockPage(items=items, next_cursor=next_cursor)
+
+
+@router.put("/bins", response_model=list[BinOut])
+def set_bins(session: DbSession, body: BinsIn) -> list[BinOut]:
+    """Put SKUs in their bins, one or thousands at once (a SKU set again moves to the new bin). All or
+    nothing: 404 names every unknown SKU and warehouse, 400 every bundle (its components are picked)."""
+    return service.set_bins(session, body.bins)
+
+
+@router.get("/bins", response_model=list[BinOut])
+def list_bins(
+    session: ReadSession,
+    warehouse: Annotated[
+        StorableStr | None, Query(min_length=1, max_length=64, description="warehouse code")
+    ] = None,
+) -> list[BinOut]:
+    """Where each SKU is picked, warehouse by warehouse in the picker's walking order: bins with a
+    walk sequence by it, then the others in the natural order of their codes (A-2 before A-10)."""
+    return service.list_bins(session, warehouse)
 
 
 @router.get("/stock/{sku:path}", response_model=list[StockOut])

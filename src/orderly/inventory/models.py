@@ -64,3 +64,21 @@ class StockLedgerEntry(Base):
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BinLocation(Base):
+    """Where a SKU is picked in a warehouse: its bin, and perhaps the bin's place on the picker's walk
+    (``inventory/domain.py: walk_key``). One bin per SKU and warehouse: the one its picks come from."""
+
+    __tablename__ = "bin_locations"
+    __table_args__ = (
+        UniqueConstraint("product_id", "warehouse_id"),
+        Index("ix_bin_locations_warehouse", "warehouse_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    bin: Mapped[str] = mapped_column(String(32))
+    walk: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

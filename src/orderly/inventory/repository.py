@@ -15,7 +15,7 @@ from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import Rows, chunks, insert_rows, update_rows
 from orderly.inventory.domain import Level, StockKey
-from orderly.inventory.models import StockLedgerEntry, StockLevel, Warehouse
+from orderly.inventory.models import BinLocation, StockLedgerEntry, StockLevel, Warehouse
 
 
 def active_warehouse_ids(session: Session) -> list[int]:
@@ -198,3 +198,52 @@ def read_all_levels(session: Session) -> dict[StockKey, Level]:
 def lock_all_levels(session: Session) -> dict[StockKey, tuple[int, Level]]:
     """Every level row, locked in id order (``stock verify --repair``)."""
     return _levels(session, None, lock=True)
+
+
+#: A SKU's bin in a warehouse and the bin's walk sequence, if any.
+Bin = tuple[str, int | None]
+
+
+def bins_of(session: Session, product_ids: Iterable[int]) -> dict[StockKey, Bin]:
+    """The bins of these products, in every warehouse."""
+    found: dict[StockKey, Bin] = {}
+    for part in chunks(sorted(set(product_ids))):
+        query = select(BinLocation.product_id, BinLocation.warehouse_id, BinLocation.bin, BinLocation.walk)
+        for pid, wid, code, walk in session.execute(query.where(BinLocation.product_id.in_(part))):
+            found[(pid, wid)] = (code, walk)
+    return found
+
+
+def bins_in(session: Session, warehouse_id: int | None) -> list[tuple[str, str, str, int | None]]:
+    """(SKU, warehouse code, bin, walk) of a warehouse, or of every warehouse."""
+    query = (
+        select(Product.sku, Warehouse.code, BinLocation.bin, BinLocation.walk)
+        .join(Product, Product.id == BinLocation.product_id)
+        .join(Warehouse, Warehouse.id == BinLocation.warehouse_id)
+    )
+    if warehouse_id is not None:
+        query = query.where(BinLocation.warehouse_id == warehouse_id)
+    return [(sku, code, bin_code, walk) for sku, code, bin_code, walk in session.execute(query)]
+
+
+def put_bins(session: Session, bins: dict[StockKey, Bin], now: datetime) -> None:
+    """Set these bins: missing rows are added (a racing writer's row is kept), then every row is set,
+    one statement each."""
+    rows = sorted(bins.items())
+    insert_rows(
+        session,
+        BinLocation,
+        ("product_id", "warehouse_id", "bin", "walk", "updated_at"),
+        [(pid, wid, code, walk, now) for (pid, wid), (code, walk) in rows],
+        skip_conflicts_on=["product_id", "warehouse_id"],
+    )
+    ids: dict[StockKey, int] = {}
+    for part in chunks(sorted({pid for pid, _ in bins})):
+        query = select(BinLocation.id, BinLocation.product_id, BinLocation.warehouse_id)
+        for row_id, pid, wid in session.execute(query.where(BinLocation.product_id.in_(part))):
+            ids[(pid, wid)] = row_id
+    update_rows(
+        session,
+        BinLocation,
+        [{"id": ids[key], "bin": code, "walk": walk, "updated_at": now} for key, (code, walk) in rows],
+    )

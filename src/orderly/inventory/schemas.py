@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from orderly.core.money import is_country
 from orderly.core.pagination import Page
 from orderly.core.text import StorableStr
-from orderly.inventory.domain import MAX_QUANTITY
+from orderly.inventory.domain import BIN_PATTERN, MAX_QUANTITY, MAX_WALK
 
 
 def country_code(value: str | None) -> str | None:
@@ -88,6 +88,8 @@ class StockOut(BaseModel):
     reserved: int
     safety: int
     available: int
+    bin: str | None = Field(default=None, description="where the SKU is picked in the warehouse")
+    walk: int | None = Field(default=None, description="the bin's place on the picker's walk, if set")
 
 
 class StockRowOut(BaseModel):
@@ -123,3 +125,43 @@ class DriftOut(BaseModel):
 class VerifyOut(BaseModel):
     repaired: bool
     drifts: list[DriftOut]
+
+
+WALK_HELP = (
+    "the bin's place on the picker's walk (lower first); without one the bin follows the numbered "
+    "bins, in the natural order of its code (A-2 before A-10)"
+)
+
+
+class BinIn(BaseModel):
+    """Where a SKU is picked in a warehouse. Setting it again moves the SKU to the new bin."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: StorableStr = Field(min_length=1, max_length=64)
+    warehouse: StorableStr = Field(min_length=1, max_length=64, description="warehouse code")
+    bin: StorableStr = Field(min_length=1, max_length=32, pattern=BIN_PATTERN, description="e.g. A-02-3")
+    walk: int | None = Field(default=None, ge=0, le=MAX_WALK, description=WALK_HELP)
+
+
+class BinsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bins: list[BinIn] = Field(min_length=1, max_length=5000)
+
+    @field_validator("bins")
+    @classmethod
+    def _each_once(cls, value: list[BinIn]) -> list[BinIn]:
+        seen: set[tuple[str, str]] = set()
+        for item in value:
+            if (item.sku, item.warehouse) in seen:
+                raise ValueError(f"{item.sku} in {item.warehouse} is given twice")
+            seen.add((item.sku, item.warehouse))
+        return value
+
+
+class BinOut(BaseModel):
+    sku: str
+    warehouse: str
+    bin: str
+    walk: int | None

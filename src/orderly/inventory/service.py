@@ -17,7 +17,15 @@ from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
 from orderly.inventory.models import Warehouse
-from orderly.inventory.schemas import StockOut, StockRowOut, WarehouseIn, WarehouseOut, WarehouseUpdate
+from orderly.inventory.schemas import (
+    BinIn,
+    BinOut,
+    StockOut,
+    StockRowOut,
+    WarehouseIn,
+    WarehouseOut,
+    WarehouseUpdate,
+)
 from orderly.jobs.service import NewJob, enqueue
 
 STOCK_CHANGED = "stock_changed"
@@ -127,7 +135,7 @@ class StockBook:
 # --- stock movements by people and imports --------------------------------------------------------
 
 
-def _figure(sku: str, warehouse: str, level: Level) -> StockOut:
+def _figure(sku: str, warehouse: str, level: Level, where: repo.Bin | None = None) -> StockOut:
     return StockOut(
         sku=sku,
         warehouse=warehouse,
@@ -135,6 +143,8 @@ def _figure(sku: str, warehouse: str, level: Level) -> StockOut:
         reserved=level.reserved,
         safety=level.safety,
         available=level.available,
+        bin=where[0] if where else None,
+        walk=where[1] if where else None,
     )
 
 
@@ -204,7 +214,12 @@ def stock_of(session: Session, sku: str) -> list[StockOut]:
     product = catalog_repo.product_by_sku(session, sku)
     if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
-    return [_figure(sku, code, level) for code, level in repo.levels_by_warehouse(session, product.id)]
+    codes = repo.warehouse_codes(session)
+    bins = {codes[wid]: where for (_, wid), where in repo.bins_of(session, [product.id]).items()}
+    return [
+        _figure(sku, code, level, bins.get(code))
+        for code, level in repo.levels_by_warehouse(session, product.id)
+    ]
 
 
 def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
@@ -223,10 +238,11 @@ def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list
     levels = repo.read_levels(session, ids)
     warehouses = repo.warehouses_in_order(session)
     can_sell = sellable(session, ids)
+    bins = repo.bins_of(session, ids)
     rows = []
     for product in products:
         figures = [
-            _figure(product.sku, w.code, levels[(product.id, w.id)])
+            _figure(product.sku, w.code, levels[(product.id, w.id)], bins.get((product.id, w.id)))
             for w in warehouses
             if (product.id, w.id) in levels
         ]
@@ -244,6 +260,60 @@ def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list
             )
         )
     return rows
+
+
+# --- bins ------------------------------------------------------------------------------------------
+
+
+def set_bins(session: Session, items: list[BinIn]) -> list[BinOut]:
+    """Put each SKU in its bin in a warehouse (in one go: every unknown SKU or warehouse, or bundle,
+    is named and nothing is set). A bundle has no bin: it is picked as its components."""
+    products = catalog_repo.product_ids_by_sku(session, {item.sku for item in items})
+    bundles = catalog_repo.bundles_among(session, products.values())
+    codes = {code: wid for wid, code in repo.warehouse_codes(session).items()}
+    problems = []
+    for n, item in enumerate(items):
+        if item.sku not in products:
+            problems.append({"field": f"bins[{n}].sku", "message": f"unknown SKU {item.sku!r}"})
+        elif products[item.sku] in bundles:
+            problems.append(
+                {
+                    "field": f"bins[{n}].sku",
+                    "message": f"{item.sku!r} is a bundle: it has no bin, its components are picked",
+                }
+            )
+        if item.warehouse not in codes:
+            problems.append(
+                {"field": f"bins[{n}].warehouse", "message": f"unknown warehouse {item.warehouse!r}"}
+            )
+    if problems:
+        # An unknown name is 404 as in every stock movement; a bundle's bin is a bad request.
+        unknown = any(p["message"].startswith("unknown") for p in problems)
+        error = (NotFound if unknown else DomainError)(
+            "; ".join(p["message"] for p in problems), field=problems[0]["field"]
+        )
+        error.errors = problems
+        raise error
+    repo.put_bins(
+        session,
+        {(products[item.sku], codes[item.warehouse]): (item.bin, item.walk) for item in items},
+        utcnow(),
+    )
+    return [BinOut(sku=i.sku, warehouse=i.warehouse, bin=i.bin, walk=i.walk) for i in items]
+
+
+def list_bins(session: Session, warehouse: str | None) -> list[BinOut]:
+    """The bins of a warehouse (or of all), each warehouse in the picker's walking order."""
+    warehouse_id = None
+    if warehouse is not None:
+        warehouse_id = repo.warehouse_id(session, warehouse)
+        if warehouse_id is None:
+            raise NotFound(f"unknown warehouse {warehouse!r}", field="warehouse")
+    rows = sorted(
+        repo.bins_in(session, warehouse_id),
+        key=lambda r: (domain.natural_key(r[1]), domain.walk_key(r[2], r[3]), domain.natural_key(r[0])),
+    )
+    return [BinOut(sku=sku, warehouse=code, bin=bin_code, walk=walk) for sku, code, bin_code, walk in rows]
 
 
 # --- ledger check -----------------------------------------------------------------------------------
