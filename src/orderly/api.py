@@ -45,6 +45,7 @@ from orderly.core.db import engine_of, is_lock_timeout, make_engine, make_sessio
 from orderly.core.errors import DomainError, field_path
 from orderly.core.health import DatabaseCheck
 from orderly.core.web import TokenCheck, api_router, error_responses
+from orderly.fulfilment.carriers.endpoints import router as carriers_router
 from orderly.fulfilment.endpoints import router as fulfilment_router
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
@@ -148,6 +149,7 @@ def create_app(
     for router in (
         orders_router,
         fulfilment_router,
+        carriers_router,
         review_router,
         inventory_router,
         catalog_router,

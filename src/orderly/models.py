@@ -7,6 +7,7 @@ from orderly.catalog import models as catalog_models
 from orderly.channels import models as channel_models
 from orderly.core.db import Base
 from orderly.fulfilment import models as fulfilment_models
+from orderly.fulfilment.carriers import models as carrier_models
 from orderly.inventory import models as inventory_models
 from orderly.jobs import models as job_models
 from orderly.orders import models as order_models
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "alert_models",
     "auth_models",
+    "carrier_models",
     "catalog_models",
     "channel_models",
     "fulfilment_models",

@@ -3,7 +3,8 @@ one budget with the platform; a 429's Retry-After blocks the operation for every
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,16 +31,28 @@ def take(factory: sessionmaker[Session], shop_id: int, operation: str, limit: Ra
             .where(RateBucket.shop_id == shop_id, RateBucket.operation == operation)
             .with_for_update()
         ).one()
-        if bucket.blocked_until is not None and bucket.blocked_until > now:
-            return (bucket.blocked_until - now).total_seconds()
-        elapsed = max(0.0, (now - bucket.refreshed_at).total_seconds())
-        tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_second)
-        bucket.refreshed_at = now
-        if tokens >= 1:
-            bucket.tokens = tokens - 1
-            return 0.0
-        bucket.tokens = tokens
-        return (1 - tokens) / limit.per_second
+        return draw(bucket, limit, now)
+
+
+class Bucket(Protocol):
+    tokens: float
+    refreshed_at: datetime
+    blocked_until: datetime | None
+
+
+def draw(bucket: Bucket, limit: RateLimit, now: datetime) -> float:
+    """Take one call from a locked bucket row (a shop's, or a carrier account's): 0 if it may go now,
+    else the seconds to wait first."""
+    if bucket.blocked_until is not None and bucket.blocked_until > now:
+        return (bucket.blocked_until - now).total_seconds()
+    elapsed = max(0.0, (now - bucket.refreshed_at).total_seconds())
+    tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_second)
+    bucket.refreshed_at = now
+    if tokens >= 1:
+        bucket.tokens = tokens - 1
+        return 0.0
+    bucket.tokens = tokens
+    return (1 - tokens) / limit.per_second
 
 
 def block(factory: sessionmaker[Session], shop_id: int, operation: str, seconds: float) -> None:

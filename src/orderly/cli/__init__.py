@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from orderly.cli.carriers import carriers_app
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
 from orderly.cli.fulfilment import ship, shipments_app
@@ -60,5 +61,6 @@ app.add_typer(rejections_app, name="rejections")
 app.add_typer(review_app, name="review")
 app.add_typer(shipments_app, name="shipments")
 app.add_typer(labels_app, name="labels")
+app.add_typer(carriers_app, name="carriers")
 
 __all__ = ["app"]

@@ -50,7 +50,7 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return found
 
 
-def _credentials(given: list[str], file: TextIO | None) -> dict[str, str] | None:
+def credentials_given(given: list[str], file: TextIO | None) -> dict[str, str] | None:
     """The credentials given (None: none): a file's NAME=VALUE lines, then each ``--credential``. A
     value read from a file or asked for never shows in the process list, and no message repeats it."""
     if not given and file is None:
@@ -119,7 +119,7 @@ def shop_connect(
     changes = {key: _setting_value(value) for key, value in _pairs(setting or [], "setting").items()}
     update = ShopUpdate(
         base_url=base_url,
-        credentials=_credentials(credential or [], credentials_file),
+        credentials=credentials_given(credential or [], credentials_file),
         settings=changes or None,
         sync_enabled=enable,
     )

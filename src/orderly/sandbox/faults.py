@@ -56,12 +56,19 @@ class Drops:
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
             return
 
-        async def cut(message: Any) -> None:
-            await send(message)
-            if message["type"] == "http.response.start":
-                raise _Cut
+        await answer_lost(self.app, scope, receive, send)
 
-        try:
-            await self.app(scope, receive, cut)
-        except _Cut:
-            return
+
+async def answer_lost(app: Any, scope: Any, receive: Any, send: Any) -> None:
+    """Run ``app`` on the request (it acts), and close the connection once its status line is out: the
+    client never reads the answer."""
+
+    async def cut(message: Any) -> None:
+        await send(message)
+        if message["type"] == "http.response.start":
+            raise _Cut
+
+    try:
+        await app(scope, receive, cut)
+    except _Cut:
+        return

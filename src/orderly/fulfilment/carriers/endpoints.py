@@ -1,0 +1,64 @@
+"""Carrier accounts over HTTP (an admin's: they hold credentials and say where they are sent), and a
+parcel's quote."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, status
+
+from orderly.core.web import DbSession, Factory, ReadFactory, ReadSession, api_router, id_path, require_admin
+from orderly.fulfilment.carriers import service
+from orderly.fulfilment.carriers.schemas import (
+    CarrierAccountIn,
+    CarrierAccountOut,
+    CarrierAccountUpdate,
+    RatesIn,
+    RatesOut,
+)
+
+router = api_router("carriers")
+
+AccountCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+ShipmentId = Annotated[int, id_path("shipment")]
+_ADMIN = [Depends(require_admin)]
+
+
+@router.get("/carrier-accounts", response_model=list[CarrierAccountOut])
+def list_accounts(session: ReadSession) -> list[CarrierAccountOut]:
+    return service.list_accounts(session)
+
+
+@router.post(
+    "/carrier-accounts",
+    response_model=CarrierAccountOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_ADMIN,
+)
+def create_account(session: DbSession, body: CarrierAccountIn) -> CarrierAccountOut:
+    """An account with a carrier plugin (manual, easypost, dhl_express); credentials are write-only."""
+    return service.create_account(session, body)
+
+
+@router.get("/carrier-accounts/{code}", response_model=CarrierAccountOut)
+def get_account(session: ReadSession, code: AccountCode) -> CarrierAccountOut:
+    return service.get_account(session, code)
+
+
+@router.patch("/carrier-accounts/{code}", response_model=CarrierAccountOut, dependencies=_ADMIN)
+def update_account(session: DbSession, code: AccountCode, body: CarrierAccountUpdate) -> CarrierAccountOut:
+    """Rename, switch on or off, change settings or credentials; a new address needs the credentials
+    again (409 otherwise)."""
+    return service.update_account(session, code, body)
+
+
+@router.post(
+    "/shipments/{shipment_id}/rates",
+    response_model=RatesOut,
+    responses={502: {"description": "the carrier failed"}},
+)
+def quote(factory: Factory, read_factory: ReadFactory, shipment_id: ShipmentId, body: RatesIn) -> RatesOut:
+    """The carrier account's offers for a parcel not yet handed over, and the one rate shopping picks:
+    the cheapest that arrives by ``deliver_by`` within the preference. 409 when the parcel lacks what
+    the carrier needs (ship_from, weight, box) or the carrier refuses; 502 when the carrier fails."""
+    return service.quote(factory, read_factory, shipment_id, body)
