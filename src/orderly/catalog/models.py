@@ -22,6 +22,10 @@ class Product(Base):
     category: Mapped[str | None] = mapped_column(String(100))
     barcode: Mapped[str | None] = mapped_column(String(64))
     weight_g: Mapped[int | None]
+    # Outer dimensions of one unit as shipped: routing's size class reads the longest side.
+    length_mm: Mapped[int | None]
+    width_mm: Mapped[int | None]
+    height_mm: Mapped[int | None]
     # A presale item: orders for it wait, held, until this moment.
     presale_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

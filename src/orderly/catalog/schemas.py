@@ -26,6 +26,9 @@ class ProductIn(BaseModel):
     category: StorableStr | None = Field(default=None, max_length=100)
     barcode: StorableStr | None = Field(default=None, max_length=64)
     weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
+    length_mm: int | None = Field(default=None, ge=1, le=100_000, description="one unit as shipped")
+    width_mm: int | None = Field(default=None, ge=1, le=100_000)
+    height_mm: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class ProductUpdate(BaseModel):
@@ -38,6 +41,9 @@ class ProductUpdate(BaseModel):
     category: StorableStr | None = Field(default=None, max_length=100)
     barcode: StorableStr | None = Field(default=None, max_length=64)
     weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
+    length_mm: int | None = Field(default=None, ge=1, le=100_000, description="one unit as shipped")
+    width_mm: int | None = Field(default=None, ge=1, le=100_000)
+    height_mm: int | None = Field(default=None, ge=1, le=100_000)
     presale_until: Annotated[AwareDatetime, AfterValidator(plausible_utc)] | None = Field(
         default=None, description="orders for it wait, held, until then; null: not a presale item"
     )
@@ -69,6 +75,9 @@ class ProductOut(BaseModel):
     category: str | None
     barcode: str | None
     weight_g: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
     presale_until: datetime | None = Field(description="orders for it wait, held, until then")
     created_at: datetime
     components: list[ComponentOut] = Field(default_factory=list)

@@ -15,6 +15,7 @@ from orderly.cli.fulfilment import ship, shipments_app
 from orderly.cli.labels import labels_app
 from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.review import review_app
+from orderly.cli.routing import route, routing_app
 from orderly.cli.server import migrate, start, status, token_app
 from orderly.cli.stock import stock_app
 from orderly.cli.sync import (
@@ -40,6 +41,7 @@ app.command()(migrate)
 app.command()(status)
 app.command()(ingest)
 app.command()(ship)
+app.command()(route)
 app.command()(worker)
 app.command()(alerts)
 app.command("secret-key")(secret_key)
@@ -59,6 +61,7 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 app.add_typer(rejections_app, name="rejections")
 app.add_typer(review_app, name="review")
+app.add_typer(routing_app, name="routing")
 app.add_typer(shipments_app, name="shipments")
 app.add_typer(labels_app, name="labels")
 app.add_typer(carriers_app, name="carriers")

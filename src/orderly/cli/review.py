@@ -30,7 +30,7 @@ RuleFile = Annotated[
 
 
 @contextmanager
-def _every_problem(*after: str) -> Iterator[None]:
+def every_problem(*after: str) -> Iterator[None]:
     """A refused rule set shows each problem on a line of its own instead of one long message."""
     try:
         yield
@@ -38,7 +38,7 @@ def _every_problem(*after: str) -> Iterator[None]:
         fail(*(f"{e['field']}: {e['message']}" for e in exc.errors or ()), *after)
 
 
-def _read(file: Path) -> str:
+def read_text(file: Path) -> str:
     try:
         return file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -147,8 +147,8 @@ def import_(
     ] = False,
 ) -> None:
     """Save a YAML rule set: every rule in it, or none if any is wrong."""
-    text = _read(file)
-    with _every_problem(f"{file}: nothing was imported."), unit_of_work() as session:
+    text = read_text(file)
+    with every_problem(f"{file}: nothing was imported."), unit_of_work() as session:
         document.import_yaml(session, text, actor=actor(), replace=replace)
         found = [RuleOut.of(rule, row) for rule, row in service.rules(session)]
     _rules_table(found, f"Review rules after importing {file.name}")
@@ -225,8 +225,8 @@ def dry_run(
 
     Nothing is saved. Custom rules the file leaves out are not in the candidate; built-in ones run as
     shipped."""
-    text = _read(file)
-    with _every_problem(), unit_of_work(read_only=True) as session:
+    text = read_text(file)
+    with every_problem(), unit_of_work(read_only=True) as session:
         specs, settings = document.parse_yaml(text)
         report = compare_with_live(session, specs, settings, last=last)
     _report(report)

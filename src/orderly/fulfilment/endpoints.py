@@ -9,11 +9,12 @@ from fastapi import Response, status
 
 from orderly.core.clock import utcnow
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path
-from orderly.fulfilment import printing, service
+from orderly.fulfilment import printing, routing, service
 from orderly.fulfilment.domain import TrackingEvent
 from orderly.fulfilment.schemas import (
     LabelBatchIn,
     PickListIn,
+    RerouteOut,
     ShipIn,
     ShipmentIn,
     ShipmentOut,
@@ -37,6 +38,16 @@ def create_shipment(
     the order is not shippable, the lines exceed what is left, or the warehouse lacks the order's stock."""
     shipment = service.create_shipment(session, order_id, body, actor=caller.name)
     return service.get_shipment(session, shipment.id)
+
+
+@router.post("/orders/{order_id}/route", response_model=RerouteOut)
+def reroute_order(session: DbSession, caller: Authenticated, order_id: OrderId) -> RerouteOut:
+    """Route an order not yet shipped again, with the routing rules in force and the stock as it
+    stands: its reservation is released and made where the route now sends it (nothing moves when
+    that is where it is). The decision is on the order (`routing`) and in its history. 409 when it
+    has a parcel not yet shipped, or is not approved, allocated or on hold."""
+    done = routing.reroute(session, order_id, actor=caller.name)
+    return RerouteOut.model_validate(done, from_attributes=True)
 
 
 @router.get("/orders/{order_id}/shipments", response_model=list[ShipmentOut])

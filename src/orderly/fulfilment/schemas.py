@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -186,3 +186,16 @@ class LabelBatchIn(PickListIn):
     over."""
 
     slips: bool = Field(default=False, description="each label followed by its packing slip")
+
+
+class RerouteOut(BaseModel):
+    """An order routed again: where its stock is now and why."""
+
+    order_id: int
+    status: str
+    warehouses: list[str] = Field(description="where its stock is reserved now; several when split")
+    moved: bool = Field(description="whether its reservation changed")
+    note: str = Field(description="as kept in the order's history")
+    routing: dict[str, Any] | None = Field(
+        description="the routing decision, as on the order; null when no routing rule applies"
+    )

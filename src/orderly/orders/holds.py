@@ -25,6 +25,7 @@ from orderly.orders.domain import (
     shortage_hold,
 )
 from orderly.orders.models import Order
+from orderly.review.routing import Routed, route_stored
 
 RECHECK_BATCH = 500  # held orders re-checked per job, oldest first
 
@@ -63,17 +64,16 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
     reserve now, first placed first served; the others stay held for stock. What happened, by order."""
     now = utcnow()
     held = inventory_repo.reserved_by_order(session, [o.id for o in orders])
-    needs = _needs(session, [o.id for o in orders if o.id not in held])
+    needs = needs_left(session, [o.id for o in orders if o.id not in held])
     book = StockBook(
         session, inventory_repo.lock_levels(session, {pid for by in needs.values() for pid in by})
     )
     warehouses = inventory_repo.active_warehouse_ids(session)
     warehouse_codes = inventory_repo.warehouse_codes(session)
     waiting = sorted((o for o in orders if o.id not in held), key=lambda o: (o.placed_at, o.id))
-    split = {o.id: bool((o.review or {}).get("split")) for o in waiting}
+    routed = route_stored(session, waiting, now=now)  # nothing when no routing rule applies
     allocations = {
-        a.order_key: a
-        for a in book.allocate([Demand(o.id, needs[o.id], None, split[o.id]) for o in waiting], warehouses)
+        a.order_key: a for a in book.allocate([demand_of(o, needs, routed) for o in waiting], warehouses)
     }
     outcomes: dict[int, str] = {}
     codes = catalog_repo.skus_of(session, {s.product_id for a in allocations.values() for s in a.shortages})
@@ -86,6 +86,8 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
             )
             continue
         alloc = allocations[order.id]
+        if routed.routes:
+            order.routing = routed.as_json(("order", order.id), alloc)
         if alloc.ok:
             book.reserve(alloc, order.id, actor)
             order.status, order.warehouse_id, order.holds = OrderStatus.ALLOCATED, alloc.warehouse_id, []
@@ -98,7 +100,16 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
     return outcomes
 
 
-def _needs(session: Session, order_ids: list[int]) -> dict[int, dict[int, int]]:
+def demand_of(order: Order, needs: dict[int, dict[int, int]], routed: Routed) -> Demand:
+    """What a waiting order asks of the stock: as routed, else the default warehouse order (split when
+    its review said so)."""
+    options = routed.options(("order", order.id))
+    if options is not None:
+        return Demand(order.id, needs[order.id], *options)
+    return Demand(order.id, needs[order.id], None, bool((order.review or {}).get("split")))
+
+
+def needs_left(session: Session, order_ids: list[int]) -> dict[int, dict[int, int]]:
     lines = order_repo.line_products(session, order_ids)
     parts = catalog_repo.bundle_parts(session, {pid for group in lines.values() for pid, _, _ in group})
     return {order_id: left_to_ship(lines.get(order_id, []), parts) for order_id in order_ids}
@@ -161,7 +172,7 @@ def _fillable(session: Session, order_ids: list[int]) -> list[int]:
     """Those of these waiting orders (oldest first) that the stock as it stands can fill, so that only
     they are locked and tried; the allocation under the locks decides."""
     kept = inventory_repo.reserved_by_order(session, order_ids)  # held with their stock: nothing to find
-    needs = _needs(session, [i for i in order_ids if i not in kept])
+    needs = needs_left(session, [i for i in order_ids if i not in kept])
     levels = inventory_repo.read_levels(session, {pid for by in needs.values() for pid in by})
     warehouses = inventory_repo.active_warehouse_ids(session)
     plan = allocate([Demand(i, needs[i], None, True) for i in order_ids if i not in kept], levels, warehouses)

@@ -335,6 +335,7 @@ NEW_ORDER_COLUMNS = (
     "warehouse_id",
     "holds",
     "review",
+    "routing",
     "created_at",
     "shipments",
     *HEADER_COLUMNS,
@@ -467,6 +468,7 @@ class _Batch:
         self.verdicts: dict[repo.OrderKey, ReviewVerdict] = {}
         self.sku_codes: dict[int, str] = {}
         self.warehouse_codes: dict[int, str] = {}
+        self.review: BatchReview | None = None
 
     def run(self) -> dict[int, ItemResult]:
         if not self.fresh and not self.updates:
@@ -629,6 +631,7 @@ class _Batch:
 
     def _write(self, loaded: _Loaded, review: BatchReview, plan: _Plan) -> None:
         """Orders, lines and search keys, one statement per table; the review's identities and alerts."""
+        self.review = review
         self.headers = {c.key: _header(c, self.now) for c in self.fresh + self.updates}
         self.line_rows = {c.key: _lines(c) for c in self.fresh + self.updates}
         self._insert_fresh(review, plan.guessed)
@@ -657,6 +660,7 @@ class _Batch:
                     result.warehouse_id,
                     result.holds,
                     review.as_json(cand.key, known_ids),
+                    review.routing_json(cand.key, allocations.get(cand.key)) if settled is None else None,
                     self.now,
                     _shipments(cand.order) or [],
                     *self._tagged(cand.key),
@@ -706,6 +710,7 @@ class _Batch:
                     "warehouse_id": result.warehouse_id,
                     "holds": result.holds,
                     "review": review.as_json(cand.key, self.ids),
+                    "routing": review.routing_json(cand.key, alloc),
                 }
             elif decision.holds is not None:
                 row |= {"status": status, "holds": decision.holds}
@@ -783,14 +788,11 @@ class _Batch:
             order_id, kind, before, _, actor, _, at = self.events[key]
             if before is not None:
                 check_change(before, result.status)
-            rows.append(
-                {
-                    "id": order_id,
-                    "status": result.status,
-                    "warehouse_id": result.warehouse_id,
-                    "holds": result.holds,
-                }
-            )
+            row = {"id": order_id, "status": result.status, "warehouse_id": result.warehouse_id}
+            row["holds"] = result.holds
+            if self.review is not None and self.review.routed is not None:  # where its stock went
+                row["routing"] = self.review.routing_json(key, exact[key])
+            rows.append(row)
             self.events[key] = (order_id, kind, before, result.status, actor, result.note, at)
             self.results[self.index_of[key]].status = result.status
         update_rows(self.session, Order, rows)

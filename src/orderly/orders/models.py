@@ -77,6 +77,9 @@ class Order(Base):
     shipments: Mapped[list[dict[str, Any]]] = mapped_column(JsonValue, default=list, server_default="[]")
     # The auto-review decision: which rules fired and why, the risk score and its factors.
     review: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
+    # The routing decision: the routing rules that fired, why each warehouse was chosen or passed
+    # over, split or not and why (``review.domain.routing``); null while no routing rule applies.
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
     warehouse_id: Mapped[int | None] = mapped_column(BigId)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     platform_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

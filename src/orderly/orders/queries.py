@@ -200,6 +200,7 @@ def _order_out(order: Order, shop: str, warehouse: str | None, lines: list[Order
         tags=order.tags or [],
         holds=[HoldOut.model_validate(hold) for hold in order.holds or []],
         review=order.review,
+        routing=order.routing,
         warehouse=warehouse,
         placed_at=order.placed_at,
         platform_updated_at=order.platform_updated_at,

@@ -335,6 +335,12 @@ class OrderOut(BaseModel):
         "why (rule, version, message, actions), the risk score and its factors, and any tags, priority, "
         "warehouse, carrier, split or merge the rules chose"
     )
+    routing: dict[str, Any] | None = Field(
+        default=None,
+        description="the routing decision: the routing rules that fired, the warehouses in the order "
+        "tried and why, those passed over and why, split or not and why, the warehouses chosen, any "
+        "carrier preference, and the same as sentences (explanation); null when no routing rule applies",
+    )
     warehouse: str | None = Field(description="code of the warehouse holding its stock, if allocated")
     placed_at: datetime
     platform_updated_at: datetime

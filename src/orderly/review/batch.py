@@ -12,13 +12,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert
-from orderly.inventory.domain import Level, StockKey
+from orderly.inventory.domain import Allocation, Level, StockKey
 from orderly.orders.domain import Hold, OrderStatus
 from orderly.orders.models import Order
 from orderly.review import repository as repo
+from orderly.review import routing
 from orderly.review.caches import CACHES
 from orderly.review.domain.engine import Decision, RuleSet
 from orderly.review.domain.view import History, ReviewContext, RunningNorm, Seen, Subject
+from orderly.review.routing import Routed, route_subjects
 from orderly.review.schemas import ReviewSettings
 from orderly.review.service import live
 from orderly.review.subjects import available_by_sku, catalog_facts, subjects_for_orders
@@ -159,6 +161,7 @@ class BatchReview:
     decisions: dict[Hashable, Decision]
     warehouse_codes: Mapping[int, str]
     now: datetime
+    routed: Routed | None = None  # the routing of each order (None, or no routes: no routing rules)
 
     def holds(self, key: Hashable) -> list[Hold]:
         """The decision's holds, less any stock hold: allocation, on the locked figures, decides that."""
@@ -175,7 +178,11 @@ class BatchReview:
     def demand_options(
         self, key: Hashable, warehouse_ids: Sequence[int]
     ) -> tuple[tuple[int, ...] | None, bool]:
-        """(the warehouses this order may use, in order, or None for the default; whether it may split)."""
+        """(the warehouses this order may use, in order, or None for the default; whether it may split).
+        A routed order follows its route, which took the review's choices in."""
+        routed = self.routed.options(key) if self.routed is not None else None
+        if routed is not None:
+            return routed
         decision = self.decisions.get(key)
         if decision is None:
             return None, False
@@ -203,6 +210,10 @@ class BatchReview:
             elif isinstance(k, tuple) and k[0] == "order":
                 merge_ids.append(int(k[1]))
         return decision.as_json(ruleset=self.ruleset.version, at=self.now, merge_ids=sorted(merge_ids))
+
+    def routing_json(self, key: Hashable, allocation: Allocation | None) -> dict[str, Any] | None:
+        """The order's routing decision as stored, with where its stock went; None when not routed."""
+        return self.routed.as_json(key, allocation) if self.routed is not None else None
 
     def record(self, session: Session, ids: Mapping[Any, int], fresh: Iterable[Hashable]) -> None:
         """Index the new orders' identities for later checks and raise the alerts rules asked for."""
@@ -244,17 +255,31 @@ def review_for_ingest(
         for key, order, total, product_ids, order_id in items
     }
     codes = repo.warehouse_codes(session)
+    available = available_by_sku(levels, facts.skus, codes)
+    warehouses = tuple(codes[w] for w in warehouse_ids if w in codes)
     decisions = review_batch(
         session,
         list(subjects.values()),
         ruleset=ruleset,
         settings=parsed,
         now=now,
-        available=available_by_sku(levels, facts.skus, codes),
-        warehouses=tuple(codes[w] for w in warehouse_ids if w in codes),
+        available=available,
+        warehouses=warehouses,
         presale=facts.presale,
     )
-    return BatchReview(ruleset, subjects, decisions, codes, now)
+    routing_set = routing.live(session)
+    routed = (
+        route_subjects(
+            routing_set,
+            list(subjects.values()),
+            routing.routing_context(now, available, warehouses, parsed),
+            {key: routing.asked_of_decision(d) for key, d in decisions.items()},
+            codes,
+        )
+        if routing_set.active
+        else None
+    )
+    return BatchReview(ruleset, subjects, decisions, codes, now, routed)
 
 
 def review_stored(session: Session, orders: Sequence[Order], *, now: datetime) -> BatchReview:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from orderly.review import repository as repo
 from orderly.review import service
 from orderly.review.domain.rules import Rule, RuleInvalid, compile_rules
+from orderly.review.schemas import ReviewSettings
 
 
 def export_yaml(session: Session) -> str:
@@ -18,7 +19,7 @@ def export_yaml(session: Session) -> str:
         "settings": service.settings(session).model_dump(mode="json"),
         "rules": [rule.spec for rule, _ in service.rules(session)],
     }
-    return yaml.dump(document, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False)
+    return yaml.dump(document, Dumper=PlainDumper, allow_unicode=True, sort_keys=False)
 
 
 MAX_DOCUMENT_NODES = 200_000
@@ -40,7 +41,7 @@ def _too_big(document: Any) -> bool:
     return False
 
 
-class _PlainDumper(yaml.SafeDumper):
+class PlainDumper(yaml.SafeDumper):
     """Writes a value that appears twice twice, rather than as an anchor and an alias."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -102,7 +103,7 @@ def import_yaml(session: Session, text: str, *, actor: str, replace: bool = Fals
     specs, raw_settings = parse_yaml(text)
     compiled = compile_rules(specs)
     if raw_settings is not None:
-        service.parse_settings(raw_settings)
+        service.parse_settings(raw_settings, ReviewSettings)
     current = {rule.key: rule for rule, _ in service.rules(session)}
     incoming = {rule.key for rule in compiled}
     kept = [r.spec for k, r in current.items() if k not in incoming and not replace]
@@ -114,6 +115,8 @@ def import_yaml(session: Session, text: str, *, actor: str, replace: bool = Fals
     for rule, given in zip(compiled, specs, strict=True):
         if current.get(rule.key) is None or current[rule.key].spec != rule.spec:
             service.store(session, rule.key, service.saved_spec(rule, given), actor)
-    if raw_settings is not None and service.parse_settings(raw_settings) != service.settings(session):
+    if raw_settings is not None and service.parse_settings(raw_settings, ReviewSettings) != service.settings(
+        session
+    ):
         service.save_settings(session, raw_settings, actor=actor)
     return [rule for rule, _ in service.rules(session)]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from orderly.review import repository as repo
 from orderly.review.batch import review_batch
 from orderly.review.domain.engine import Decision
+from orderly.review.schemas import ReviewSettings
 from orderly.review.service import candidate, live, parse_settings
 from orderly.review.subjects import subjects_for_orders
 
@@ -39,7 +40,9 @@ def compare_with_live(
     around it; nothing is written.
     """
     current, current_settings = live(session)
-    proposed_settings = parse_settings(raw_settings) if raw_settings is not None else current_settings
+    proposed_settings = (
+        parse_settings(raw_settings, ReviewSettings) if raw_settings is not None else current_settings
+    )
     proposed = candidate(specs, proposed_settings)
     orders = repo.recent_orders(session, last)
     subjects, available, warehouses, presale = subjects_for_orders(session, orders)

@@ -10,12 +10,23 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router
-from orderly.review import document, service
+from orderly.review import document, routing, service
 from orderly.review.checks import CHECKS, CheckKind
+from orderly.review.domain.routing import RoutingRule
 from orderly.review.domain.rules import RuleInvalid
 from orderly.review.dry_run import compare_with_live
 from orderly.review.facts import FACTS, FactType
-from orderly.review.schemas import DryRunIn, ReviewSettings, RuleOut, RuleVersionOut
+from orderly.review.models import ReviewRule
+from orderly.review.schemas import (
+    DryRunIn,
+    ReviewSettings,
+    RoutingDocument,
+    RoutingDryRunIn,
+    RoutingRuleOut,
+    RoutingSettings,
+    RuleOut,
+    RuleVersionOut,
+)
 
 router = api_router("review")
 
@@ -211,6 +222,12 @@ def dry_run(session: ReadSession, body: DryRunIn) -> dict[str, Any]:
     holds, the pass rate, holds by reason and how often each rule fired; then the orders whose
     outcome or hold reasons would change, each with both outcomes, and the orders the candidate holds.
     """
+    specs, settings = _candidate(body)
+    return compare_with_live(session, specs, settings, last=body.last)
+
+
+def _candidate(body: DryRunIn | RoutingDryRunIn) -> tuple[list[Any], dict[str, Any] | None]:
+    """A dry run's candidate rules and settings, given as rules or as a YAML document."""
     specs, settings = body.rules or [], body.settings
     if body.yaml is not None:
         if body.rules is not None:
@@ -219,7 +236,7 @@ def dry_run(session: ReadSession, body: DryRunIn) -> dict[str, Any]:
             )
         specs, in_document = document.parse_yaml(body.yaml)
         settings = in_document if settings is None else settings
-    return compare_with_live(session, specs, settings, last=body.last)
+    return specs, settings
 
 
 @router.get("/review/facts", response_model=list[FactOut])
@@ -243,3 +260,146 @@ def list_checks() -> list[CheckOut]:
         )
         for c in CHECKS.values()
     ]
+
+
+# --- routing rules: the same language, a rule set of their own -------------------------------------
+
+
+def _routing_rule(rule: RoutingRule, row: ReviewRule) -> RoutingRuleOut:
+    return RoutingRuleOut(
+        key=rule.key,
+        name=rule.name,
+        enabled=rule.enabled,
+        priority=rule.priority,
+        version=rule.version,
+        spec=rule.spec,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+    )
+
+
+def _routing_rules(session: Session) -> list[RoutingRuleOut]:
+    return [_routing_rule(rule, row) for rule, row in routing.rules(session)]
+
+
+@router.get("/routing/rules", response_model=list[RoutingRuleOut])
+def list_routing_rules(session: ReadSession) -> list[RoutingRuleOut]:
+    """Every warehouse routing rule, enabled or not, in the order they run."""
+    return _routing_rules(session)
+
+
+@router.get("/routing/rules/{key}", response_model=RoutingRuleOut)
+def get_routing_rule(session: ReadSession, key: RuleKey) -> RoutingRuleOut:
+    return _routing_rule(*routing.get_rule(session, key))
+
+
+@router.put("/routing/rules/{key}", response_model=RoutingRuleOut)
+def save_routing_rule(
+    session: DbSession,
+    caller: Authenticated,
+    key: RuleKey,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="the routing rule: name, description, enabled, priority, scope and when (the "
+            "review's facts and operators), then: routing actions (warehouses: {prefer, exclude}, rank: "
+            "priority|cost|transit|stock, promise_days, carrier: {use, service}, split)",
+            examples=[
+                {
+                    "name": "Light parcels to South-East Asia from the local warehouse",
+                    "when": {
+                        "all": [
+                            {"fact": "address.regions", "contains": "south_east_asia"},
+                            {"fact": "order.size_class", "eq": "small"},
+                        ]
+                    },
+                    "then": [{"warehouses": {"prefer": ["LOCAL"]}}],
+                }
+            ],
+        ),
+    ],
+) -> RoutingRuleOut:
+    """Create or replace a routing rule, as a new version; every problem is reported at once, with
+    its field."""
+    if body.setdefault("key", key) != key:
+        raise RuleInvalid(
+            [{"field": "key", "message": f"{body['key']!r} is not the key in the path, {key!r}"}]
+        )
+    routing.save_rule(session, body, actor=caller.name)
+    return _routing_rule(*routing.get_rule(session, key))
+
+
+@router.delete("/routing/rules/{key}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_routing_rule(session: DbSession, caller: Authenticated, key: RuleKey) -> None:
+    """Delete a routing rule; its versions are kept."""
+    routing.delete_rule(session, key, actor=caller.name)
+
+
+@router.post("/routing/rules/{key}/enable", response_model=RoutingRuleOut)
+def enable_routing_rule(session: DbSession, caller: Authenticated, key: RuleKey) -> RoutingRuleOut:
+    routing.set_enabled(session, key, True, actor=caller.name)
+    return _routing_rule(*routing.get_rule(session, key))
+
+
+@router.post("/routing/rules/{key}/disable", response_model=RoutingRuleOut)
+def disable_routing_rule(session: DbSession, caller: Authenticated, key: RuleKey) -> RoutingRuleOut:
+    routing.set_enabled(session, key, False, actor=caller.name)
+    return _routing_rule(*routing.get_rule(session, key))
+
+
+@router.get("/routing/rules/{key}/versions", response_model=list[RuleVersionOut])
+def routing_rule_versions(session: ReadSession, key: RuleKey) -> list[RuleVersionOut]:
+    return [RuleVersionOut.model_validate(version) for version in routing.versions(session, key)]
+
+
+@router.get("/routing/settings", response_model=RoutingSettings)
+def get_routing_settings(session: ReadSession) -> RoutingSettings:
+    return routing.settings(session)
+
+
+@router.put("/routing/settings", response_model=RoutingSettings)
+def save_routing_settings(
+    session: DbSession, caller: Authenticated, body: RoutingSettings
+) -> RoutingSettings:
+    """Whether orders split by default, the total below which they never split, and the seller's
+    lanes: the shipping cost and transit days from each warehouse to destinations (the hub has no
+    carrier quotes when it routes)."""
+    return routing.save_settings(session, body.model_dump(mode="json"), actor=caller.name)
+
+
+@router.get(
+    "/routing/export",
+    response_class=Response,
+    response_model=RoutingDocument,
+    responses={
+        200: {
+            "description": "the routing rule set",
+            "content": {YAML: {"schema": {"$ref": "#/components/schemas/RoutingDocument"}}},
+        }
+    },
+)
+def export_routing(session: ReadSession) -> Response:
+    """The routing settings and every routing rule as one YAML document to keep or edit."""
+    return Response(routing.export_yaml(session), media_type=YAML)
+
+
+@router.post("/routing/import", response_model=list[RoutingRuleOut])
+def import_routing(
+    session: DbSession,
+    caller: Authenticated,
+    body: Annotated[str, Body(media_type=YAML, max_length=1_000_000, description="the YAML document")],
+    replace: Annotated[bool, Query(description="also delete routing rules the document leaves out")] = False,
+) -> list[RoutingRuleOut]:
+    """Save a YAML routing rule set (as exported): every rule or none."""
+    routing.import_yaml(session, body, actor=caller.name, replace=replace)
+    return _routing_rules(session)
+
+
+@router.post("/routing/dry-run")
+def routing_dry_run(session: ReadSession, body: RoutingDryRunIn) -> dict[str, Any]:
+    """Route the latest `last` orders with a candidate routing rule set (as `rules` or `yaml`) and with
+    the live one, against the stock as it stands; nothing is saved. The report gives, for each, the
+    first warehouse tried, how many may split and how often each rule fired, then the orders whose
+    first warehouse or split would change."""
+    specs, settings = _candidate(body)
+    return routing.dry_run(session, specs, settings, last=body.last)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from orderly.review.domain.shipping import regions_of, size_class
 from orderly.review.domain.view import View
 
 FactType = Literal["number", "text", "bool", "list", "time"]
@@ -58,6 +59,25 @@ FACTS: dict[str, Fact] = {
             "order.item_count", "number", "units over all lines", lambda v: sum(q for _, q in v.subject.lines)
         ),
         Fact("order.line_count", "number", "number of lines", lambda v: len(v.subject.lines)),
+        Fact(
+            "order.weight_g",
+            "number",
+            "every unit's catalog weight in grams (null when a product has none)",
+            lambda v: v.subject.weight_g,
+        ),
+        Fact(
+            "order.longest_side_mm",
+            "number",
+            "the longest side of any unit in mm (null when no product has dimensions)",
+            lambda v: v.subject.longest_mm,
+        ),
+        Fact(
+            "order.size_class",
+            "text",
+            "small (up to 2 kg and 60 cm), medium (20 kg, 120 cm) or bulky; by weight alone without "
+            "dimensions, null without a weight",
+            lambda v: size_class(v.subject.weight_g, v.subject.longest_mm),
+        ),
         Fact("order.skus", "list", "our SKUs on the lines", lambda v: [s for s, _ in v.subject.lines]),
         Fact(
             "order.categories",
@@ -122,6 +142,12 @@ FACTS: dict[str, Fact] = {
             "text",
             "first street line",
             lambda v: v.subject.order["shipping_address"]["line1"],
+        ),
+        Fact(
+            "address.regions",
+            "list",
+            "the destination's world regions: south_east_asia, europe, eu, north_america...",
+            lambda v: list(regions_of(v.subject.order["shipping_address"]["country"])),
         ),
         Fact(
             "address.recent_orders",

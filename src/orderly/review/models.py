@@ -17,9 +17,12 @@ class ReviewRule(Base):
     """
 
     __tablename__ = "review_rules"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Which rule set: "review" (holds, tags...) or "routing" (which warehouses serve an order).
+    kind: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
+    key: Mapped[str] = mapped_column(String(64))
     spec: Mapped[dict[str, Any]] = mapped_column(JsonValue)
     version: Mapped[int] = mapped_column(default=1)
     updated_by: Mapped[str] = mapped_column(String(100))
@@ -29,13 +32,14 @@ class ReviewRule(Base):
 class ReviewRuleVersion(Base):
     """Every saved version of every rule (and of the review settings, under the key ``settings``).
 
-    The highest id is the version of the live rule set, which each review decision records.
+    The highest id of a kind is the version of its live rule set, which each decision records.
     """
 
     __tablename__ = "review_rule_versions"
-    __table_args__ = (UniqueConstraint("key", "version"),)
+    __table_args__ = (UniqueConstraint("kind", "key", "version"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
     key: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     change: Mapped[str] = mapped_column(String(16))  # created, updated, deleted, reset

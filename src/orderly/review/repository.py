@@ -21,26 +21,39 @@ from orderly.review.models import OrderIdentity, ReviewRule, ReviewRuleVersion
 IDENTITY_COLUMNS = ("identity", "placed_at", "order_id", "buyer", "address")
 
 
-def saved_rules(session: Session) -> list[ReviewRule]:
-    return list(session.scalars(select(ReviewRule).order_by(ReviewRule.key)))
+# Rule kinds: the review's rules and the routing rules share the tables, each a rule set of its own.
+REVIEW = "review"
+ROUTING = "routing"
 
 
-def saved_rule(session: Session, key: str, *, lock: bool = False) -> ReviewRule | None:
-    query = select(ReviewRule).where(ReviewRule.key == key)
+def saved_rules(session: Session, kind: str = REVIEW) -> list[ReviewRule]:
+    return list(session.scalars(select(ReviewRule).where(ReviewRule.kind == kind).order_by(ReviewRule.key)))
+
+
+def saved_rule(session: Session, key: str, *, kind: str = REVIEW, lock: bool = False) -> ReviewRule | None:
+    query = select(ReviewRule).where(ReviewRule.kind == kind, ReviewRule.key == key)
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def ruleset_version(session: Session) -> int:
-    return int(session.scalar(select(func.max(ReviewRuleVersion.id))) or 0)
+def ruleset_version(session: Session, kind: str = REVIEW) -> int:
+    return int(
+        session.scalar(select(func.max(ReviewRuleVersion.id)).where(ReviewRuleVersion.kind == kind)) or 0
+    )
 
 
-def last_version(session: Session, key: str) -> int:
-    query = select(func.max(ReviewRuleVersion.version)).where(ReviewRuleVersion.key == key)
+def last_version(session: Session, key: str, kind: str = REVIEW) -> int:
+    query = select(func.max(ReviewRuleVersion.version)).where(
+        ReviewRuleVersion.kind == kind, ReviewRuleVersion.key == key
+    )
     return int(session.scalar(query) or 0)
 
 
-def rule_versions(session: Session, key: str) -> list[ReviewRuleVersion]:
-    query = select(ReviewRuleVersion).where(ReviewRuleVersion.key == key).order_by(ReviewRuleVersion.version)
+def rule_versions(session: Session, key: str, kind: str = REVIEW) -> list[ReviewRuleVersion]:
+    query = (
+        select(ReviewRuleVersion)
+        .where(ReviewRuleVersion.kind == kind, ReviewRuleVersion.key == key)
+        .order_by(ReviewRuleVersion.version)
+    )
     return list(session.scalars(query))
 
 
@@ -186,11 +199,20 @@ def recent_orders(session: Session, last: int) -> list[Order]:
     )
 
 
-def product_facts(session: Session, product_ids: Iterable[int]) -> list[tuple[int, str, str | None]]:
-    """(id, SKU, category) of these products."""
-    rows: list[tuple[int, str, str | None]] = []
+ProductFacts = tuple[int, str, str | None, int | None, int | None]
+
+
+def product_facts(session: Session, product_ids: Iterable[int]) -> list[ProductFacts]:
+    """(id, SKU, category, weight in grams, longest side in mm) of these products."""
+    p = Product
+    sides = (p.length_mm, p.width_mm, p.height_mm)
+    if session.get_bind().dialect.name == "postgresql":
+        longest: Any = func.greatest(*sides)  # skips nulls
+    else:  # SQLite's max() of several is null when any is
+        longest = func.nullif(func.max(*(func.coalesce(side, 0) for side in sides)), 0)
+    rows: list[ProductFacts] = []
     for part in chunks(sorted(set(product_ids))):
-        query = select(Product.id, Product.sku, Product.category).where(Product.id.in_(part))
+        query = select(p.id, p.sku, p.category, p.weight_g, longest).where(p.id.in_(part))
         rows.extend(session.execute(query).all())
     return rows
 

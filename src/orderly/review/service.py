@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
@@ -21,6 +21,7 @@ from orderly.review.models import ReviewRule, ReviewRuleVersion
 from orderly.review.schemas import ReviewSettings
 
 SETTINGS_KEY = "settings"
+Settings = TypeVar("Settings", bound=BaseModel)
 
 
 def effective_specs(
@@ -60,10 +61,11 @@ def candidate(specs: Sequence[Any], settings: ReviewSettings) -> RuleSet:
     return RuleSet(compile_rules(full), history_hours=settings.history_hours)
 
 
-def parse_settings(raw: Mapping[str, Any]) -> ReviewSettings:
-    """Review settings as given, or RuleInvalid naming each field that is wrong."""
+def parse_settings(raw: Mapping[str, Any], model: type[Settings]) -> Settings:
+    """Settings (the review's, or another rule kind's ``model``) as given, or RuleInvalid naming each
+    field that is wrong."""
     try:
-        return ReviewSettings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         raise RuleInvalid(
             [
@@ -96,17 +98,22 @@ def save_rule(session: Session, spec: Mapping[str, Any], *, actor: str) -> Rule:
         )
     try:
         (rule,) = compile_rules([spec])
-    except RuleInvalid as exc:  # one rule: its fields are named from the rule, not from a list
-        raise RuleInvalid(
-            [
-                {**e, "field": e["field"].removeprefix("rules[0].").removeprefix("rules[0]") or "rule"}
-                for e in exc.errors or []
-            ]
-        ) from exc
+    except RuleInvalid as exc:
+        raise one_rule(exc) from exc
     others = [r for r, _ in rules(session) if r.key != rule.key]
     compile_rules([r.spec for r in others] + [rule.spec])  # the set as a whole must still hold
     store(session, rule.key, saved_spec(rule, spec), actor)
     return get_rule(session, rule.key)[0]
+
+
+def one_rule(exc: RuleInvalid) -> RuleInvalid:
+    """The problems of a rule checked as a set of one, its fields named from the rule, not the list."""
+    return RuleInvalid(
+        [
+            {**e, "field": e["field"].removeprefix("rules[0].").removeprefix("rules[0]") or "rule"}
+            for e in exc.errors or []
+        ]
+    )
 
 
 def saved_spec(rule: Rule, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,24 +126,30 @@ def saved_spec(rule: Rule, given: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def store(session: Session, key: str, spec: dict[str, Any] | None, actor: str) -> int:
+def store(
+    session: Session, key: str, spec: dict[str, Any] | None, actor: str, kind: str = repo.REVIEW
+) -> int:
     """Write a rule's (or the settings') new version, or delete it with ``spec`` None; the version."""
-    row = repo.saved_rule(session, key, lock=True)
-    version = repo.last_version(session, key) + 1
+    row = repo.saved_rule(session, key, kind=kind, lock=True)
+    version = repo.last_version(session, key, kind) + 1
     now = utcnow()
     if spec is None:
         if row is None:
-            raise NotFound(f"no saved review rule {key!r}")
-        change = "reset" if key in CHECKS else "deleted"
+            raise NotFound(f"no saved {kind} rule {key!r}")
+        change = "reset" if kind == repo.REVIEW and key in CHECKS else "deleted"
         session.delete(row)
     elif row is None:
         change = "created"
-        session.add(ReviewRule(key=key, spec=spec, version=version, updated_by=actor, updated_at=now))
+        session.add(
+            ReviewRule(kind=kind, key=key, spec=spec, version=version, updated_by=actor, updated_at=now)
+        )
     else:
         change = "updated"
         row.spec, row.version, row.updated_by, row.updated_at = spec, version, actor, now
     session.add(
-        ReviewRuleVersion(key=key, version=version, change=change, spec=spec, actor=actor, created_at=now)
+        ReviewRuleVersion(
+            kind=kind, key=key, version=version, change=change, spec=spec, actor=actor, created_at=now
+        )
     )
     session.flush()
     return version
@@ -166,6 +179,6 @@ def settings(session: Session) -> ReviewSettings:
 
 
 def save_settings(session: Session, raw: Mapping[str, Any], *, actor: str) -> ReviewSettings:
-    parsed = parse_settings(raw)
+    parsed = parse_settings(raw, ReviewSettings)
     store(session, SETTINGS_KEY, parsed.model_dump(mode="json"), actor)
     return parsed

@@ -4,7 +4,7 @@ stock and catalog facts the checks need; one query per kind of fact for a whole 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,8 @@ class CatalogFacts:
     categories: Mapping[int, str | None]
     parts: Mapping[int, list[tuple[int, int]]]  # bundle -> its components
     presale: Mapping[str, datetime]  # SKU -> release, for presale items not yet released
+    weights: Mapping[int, int | None] = field(default_factory=dict)  # grams of one unit
+    longest: Mapping[int, int | None] = field(default_factory=dict)  # mm, the longest side of one unit
 
     def subject(
         self,
@@ -42,6 +44,9 @@ class CatalogFacts:
         quantities = [line["quantity"] for line in order["lines"]]
         needs = expand(zip(product_ids, quantities, strict=True), self.parts)
         skus = self.skus
+        weighed = [(grams, qty) for pid, qty in needs.items() if (grams := self.weights.get(pid)) is not None]
+        weight = sum(grams * qty for grams, qty in weighed) if len(weighed) == len(needs) else None
+        sides = [side for pid in needs if (side := self.longest.get(pid))]
         return Subject(
             key,
             order,
@@ -51,6 +56,8 @@ class CatalogFacts:
             frozenset(c for pid in product_ids if (c := self.categories.get(pid))),
             channel,
             order_id,
+            weight,
+            max(sides) if sides else None,
         )
 
 
@@ -61,9 +68,16 @@ def catalog_facts(
     parts = dict(parts) if parts is not None else catalog_repo.bundle_parts(session, wanted)
     every = wanted | {c for components in parts.values() for c, _ in components}
     rows = repo.product_facts(session, every)
-    skus = {pid: sku for pid, sku, _ in rows}
+    skus = {pid: sku for pid, sku, *_ in rows}
     presale = {skus[pid]: until for pid, until in repo.presale_until(session, every, utcnow()).items()}
-    return CatalogFacts(skus, {pid: cat for pid, _, cat in rows}, parts, presale)
+    return CatalogFacts(
+        skus,
+        {pid: cat for pid, _, cat, _, _ in rows},
+        parts,
+        presale,
+        {pid: grams for pid, _, _, grams, _ in rows},
+        {pid: side for pid, *_, side in rows},
+    )
 
 
 def available_by_sku(

@@ -213,18 +213,18 @@ RULE_FIELDS = {
 }
 
 
-def compile_rule(raw: Any, path: str, errors: Errors, *, version: int = 0) -> Rule | None:
-    """Check one rule as the seller wrote it and compile it; problems go to ``errors``."""
-    start = len(errors.items)
+def rule_key(raw: Any, path: str, errors: Errors, fields: set[str]) -> str | None:
+    """The key of a rule as written (None when it has none that can be used), after checking it is an
+    object of known ``fields``; shared by every kind of rule."""
     if not isinstance(raw, Mapping):
         errors.add(path, "a rule is an object with key, scope, when, then and priority")
         return None
-    unknown = set(raw) - RULE_FIELDS
+    unknown = set(raw) - fields
     if unknown:
         errors.add(
             path,
             f"unknown field(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"a rule has {', '.join(sorted(RULE_FIELDS))}",
+            f"a rule has {', '.join(sorted(fields))}",
         )
     key = raw.get("key")
     if not isinstance(key, str) or not re.match(KEY_PATTERN, key):
@@ -233,14 +233,34 @@ def compile_rule(raw: Any, path: str, errors: Errors, *, version: int = 0) -> Ru
             "a key is 1-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
         return None
-    check = CHECKS.get(key)
-    if "check" in raw and raw["check"] != key:
-        errors.add(f"{path}.check", "check is set by the key: a built-in rule's key names its check")
-    if check is None and key.split(".")[0] in {c.split(".")[0] for c in CHECKS}:
-        errors.add(
-            f"{path}.key", f"{key!r} is not a built-in check; keys starting with those prefixes are reserved"
-        )
-    name = raw.get("name", check.title if check else key)
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """What every kind of rule has besides its key and actions, checked, and its spec so far."""
+
+    name: str
+    enabled: bool
+    priority: int
+    scope: Scope
+    when: Predicate | None
+    spec: dict[str, Any]
+
+
+def compile_common(
+    raw: Mapping[str, Any],
+    key: str,
+    path: str,
+    errors: Errors,
+    *,
+    name: Any,
+    priority: Any,
+    when_required: bool = True,
+) -> Common | None:
+    """Name, description, enabled, priority, scope and condition of a rule (``name`` and ``priority``
+    as written or their defaults); None when any is wrong (each problem is in ``errors``)."""
+    start = len(errors.items)
     if not isinstance(name, str) or not 0 < len(name) <= 200:
         errors.add(f"{path}.name", "a rule needs a name of 1 to 200 characters")
     description = raw.get("description")
@@ -249,13 +269,47 @@ def compile_rule(raw: Any, path: str, errors: Errors, *, version: int = 0) -> Ru
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         errors.add(f"{path}.enabled", "enabled is true or false")
-    priority = raw.get("priority", check.priority if check else 1000)
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 100_000:
         errors.add(f"{path}.priority", "priority is a whole number from 0 (runs first) to 100000")
     scope = _compile_scope(raw.get("scope", {}), f"{path}.scope", errors)
     when = compile_condition(raw["when"], f"{path}.when", errors) if raw.get("when") is not None else None
-    if check is None and "when" in raw and raw["when"] is None:
+    if when_required and "when" in raw and raw["when"] is None:
         errors.add(f"{path}.when", "a condition cannot be null; leave it out to match every order in scope")
+    if len(errors.items) > start or scope is None:
+        return None
+    assert isinstance(priority, int) and isinstance(enabled, bool) and isinstance(name, str)
+    spec: dict[str, Any] = {"key": key, "name": name, "enabled": enabled, "priority": priority}
+    if description:
+        spec["description"] = description
+    if not scope.everything:
+        spec["scope"] = scope.as_json()
+    if raw.get("when") is not None:
+        spec["when"] = condition_json(raw["when"])
+    return Common(name, enabled, priority, scope, when, spec)
+
+
+def compile_rule(raw: Any, path: str, errors: Errors, *, version: int = 0) -> Rule | None:
+    """Check one rule as the seller wrote it and compile it; problems go to ``errors``."""
+    start = len(errors.items)
+    key = rule_key(raw, path, errors, RULE_FIELDS)
+    if key is None:
+        return None
+    check = CHECKS.get(key)
+    if "check" in raw and raw["check"] != key:
+        errors.add(f"{path}.check", "check is set by the key: a built-in rule's key names its check")
+    if check is None and key.split(".")[0] in {c.split(".")[0] for c in CHECKS}:
+        errors.add(
+            f"{path}.key", f"{key!r} is not a built-in check; keys starting with those prefixes are reserved"
+        )
+    common = compile_common(
+        raw,
+        key,
+        path,
+        errors,
+        name=raw.get("name", check.title if check else key),
+        priority=raw.get("priority", check.priority if check else 1000),
+        when_required=check is None,
+    )
     params: Params | None = None
     if check is not None:
         try:
@@ -280,20 +334,25 @@ def compile_rule(raw: Any, path: str, errors: Errors, *, version: int = 0) -> Ru
             action = compile_action(item, f"{path}.then[{i}]", errors)
             if action is not None:
                 actions.append(action)
-    if len(errors.items) > start or scope is None:
+    if len(errors.items) > start or common is None:
         return None
-    spec: dict[str, Any] = {"key": key, "name": name, "enabled": enabled, "priority": priority}
-    if description:
-        spec["description"] = description
-    if not scope.everything:
-        spec["scope"] = scope.as_json()
-    if raw.get("when") is not None:
-        spec["when"] = condition_json(raw["when"])
+    spec = common.spec
     if check is not None and params is not None:
         spec["params"] = params.model_dump(mode="json")
     spec["then"] = then
-    assert isinstance(priority, int) and isinstance(enabled, bool) and isinstance(name, str)
-    return Rule(key, name, priority, enabled, scope, when, tuple(actions), check, params, version, spec)
+    return Rule(
+        key,
+        common.name,
+        common.priority,
+        common.enabled,
+        common.scope,
+        common.when,
+        tuple(actions),
+        check,
+        params,
+        version,
+        spec,
+    )
 
 
 def _compile_scope(raw: Any, path: str, errors: Errors) -> Scope | None:

@@ -141,6 +141,8 @@ class Subject:
     categories: frozenset[str] = frozenset()
     channel: str | None = None
     order_id: int | None = None
+    weight_g: int | None = None  # every unit's weight summed; None when a product has none
+    longest_mm: int | None = None  # the longest side of any unit; None when no product has dimensions
     placed: float = field(init=False)
     address: int = field(init=False)
     street: int = field(init=False)
