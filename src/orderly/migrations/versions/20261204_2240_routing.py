@@ -2,7 +2,7 @@
 and the products' dimensions (size classes)
 
 Revision ID: 20261204_2240
-Revises: 20261204_2235
+Revises: 20261204_2230
 Create Date: 2026-12-04 22:40:00
 
 """
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "20261204_2240"
-down_revision: str | Sequence[str] | None = "20261204_2235"
+down_revision: str | Sequence[str] | None = "20261204_2230"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
