@@ -39,6 +39,7 @@ def test_stock_per_warehouse(client: TestClient, factory: sessionmaker[Session])
             "available": 7,
             "bin": None,
             "walk": None,
+            "in_transit": 0,
         },
         {
             "sku": "SKU-1",
@@ -49,6 +50,7 @@ def test_stock_per_warehouse(client: TestClient, factory: sessionmaker[Session])
             "available": 3,
             "bin": None,
             "walk": None,
+            "in_transit": 0,
         },
     ]
     assert client.get("/api/v1/stock/SKU-2").json() == []

@@ -104,9 +104,9 @@ def test_show_lists_every_warehouse_and_a_total(cli: Cli, factory: sessionmaker[
 
     shown = cli("stock", "show", "SKU-1").stdout
 
-    assert rows(shown, "WH-1") == [["WH-1", "10", "3", "0", "7"]]
-    assert rows(shown, "WH-2") == [["WH-2", "7", "0", "2", "5"]]
-    assert rows(shown, "total") == [["total", "17", "3", "2", "12"]]
+    assert rows(shown, "WH-1") == [["WH-1", "10", "3", "0", "7", "0"]]
+    assert rows(shown, "WH-2") == [["WH-2", "7", "0", "2", "5", "0"]]
+    assert rows(shown, "total") == [["total", "17", "3", "2", "12", "0"]]
     assert "No stock recorded for 'SKU-3'" in cli("stock", "show", "SKU-3").stdout
     assert "unknown SKU 'NOPE'" in cli("stock", "show", "NOPE", code=1).stderr
 

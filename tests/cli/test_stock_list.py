@@ -16,7 +16,7 @@ def test_stock_list_shows_every_sku_and_a_bundles_sellable_figure(
     listed = cli("stock", "list").stdout
     first = cli("stock", "list", "--limit", "1").stdout
 
-    assert rows(listed, "SKU-1") == [["SKU-1", "Product 1", "product", "7", "0", "0", "7", "WH-1 7"]]
-    assert rows(listed, "KIT-1") == [["KIT-1", "Kit", "bundle", "0", "0", "0", "2", ""]]
-    assert rows(listed, "SKU-3") == [["SKU-3", "Product 3", "product", "0", "0", "0", "0", ""]]
+    assert rows(listed, "SKU-1") == [["SKU-1", "Product 1", "product", "7", "0", "0", "7", "0", "WH-1 7"]]
+    assert rows(listed, "KIT-1") == [["KIT-1", "Kit", "bundle", "0", "0", "0", "2", "0", ""]]
+    assert rows(listed, "SKU-3") == [["SKU-3", "Product 3", "product", "0", "0", "0", "0", "0", ""]]
     assert rows(first, "SKU-2") == [] and "use --limit" in first

@@ -29,6 +29,7 @@ from orderly.cli.sync import (
     shop_sync,
     worker,
 )
+from orderly.cli.transfers import transfers_app
 
 app = typer.Typer(
     cls=Group,
@@ -58,6 +59,7 @@ app.add_typer(bundle_app, name="bundle")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(mapping_app, name="mapping")
 app.add_typer(stock_app, name="stock")
+app.add_typer(transfers_app, name="transfers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(rejections_app, name="rejections")
 app.add_typer(review_app, name="review")

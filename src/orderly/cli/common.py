@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,6 +106,23 @@ def date_option(value: str | None, option: str) -> date | datetime | None:
 
 def when(moment: datetime | None) -> str:
     return "" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+class StatusEvent(Protocol):
+    from_status: str | None
+    to_status: str
+    actor: str
+    message: str | None
+    created_at: datetime
+
+
+def history(events: Iterable[StatusEvent]) -> Table:
+    """A thing's history (a parcel's, a transfer's): each status it took, when, by whom and why."""
+    table = Table("When", "Status", "By", "Note")
+    for event in events:
+        change = event.to_status if event.from_status is None else f"{event.from_status} -> {event.to_status}"
+        table.add_row(when(event.created_at), change, event.actor, event.message or "")
+    return table
 
 
 def show_secret(token: str, name: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from orderly.cli.common import Group, actor, id_argument, out, unit_of_work, when
+from orderly.cli.common import Group, actor, history, id_argument, out, unit_of_work, when
 from orderly.core.clock import utcnow
 from orderly.fulfilment import service
 from orderly.fulfilment.domain import TrackingEvent, TrackingKind
@@ -154,8 +154,4 @@ def _print(view: ShipmentOut) -> None:
     out.print(f"Shipment {view.id} of order {view.order_id} from {view.warehouse}: {view.status} ({carrier})")
     lines = ", ".join(f"line {line.line_no} x {line.quantity}" for line in view.lines)
     out.print(f"  {lines}")
-    history = Table("When", "Status", "By", "Note")
-    for event in view.events:
-        change = event.to_status if event.from_status is None else f"{event.from_status} -> {event.to_status}"
-        history.add_row(when(event.created_at), change, event.actor, event.message or "")
-    out.print(history)
+    out.print(history(view.events))

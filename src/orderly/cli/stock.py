@@ -36,14 +36,16 @@ def stock_list(
     """Every SKU: totals over all warehouses and what can be sold (a bundle's from its components)."""
     with unit_of_work(read_only=True) as session:
         found = inventory.list_stock(session, limit=limit + 1)
-    numbers = [Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Sellable")]
+    numbers = [
+        Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Sellable", "In transit")
+    ]
     table = Table("SKU", "Name", "Kind", *numbers, "Warehouses", title="Stock")
     for row in found[:limit]:
         table.add_row(
             row.sku,
             row.name,
             "bundle" if row.is_bundle else "product",
-            *(str(n) for n in (row.on_hand, row.reserved, row.safety, row.sellable)),
+            *(str(n) for n in (row.on_hand, row.reserved, row.safety, row.sellable, row.in_transit)),
             ", ".join(f"{w.warehouse} {w.available}" for w in row.warehouses),
         )
     out.print(table)
@@ -59,22 +61,16 @@ def show(sku: Sku) -> None:
     if not figures:
         out.print(f"No stock recorded for {sku!r} yet.")
         return
-    numbers = [Column(name, justify="right") for name in ("On hand", "Reserved", "Safety", "Available")]
+    names = ("on_hand", "reserved", "safety", "available", "in_transit")
+    numbers = [Column(name.replace("_", " ").capitalize(), justify="right") for name in names]
     binned = any(f.bin for f in figures)  # the column only where bins are used
     table = Table("Warehouse", *numbers, *(["Bin"] if binned else []), title=f"Stock of {sku}")
     for f in figures:
-        figure = (f.warehouse, str(f.on_hand), str(f.reserved), str(f.safety), str(f.available))
+        figure = (f.warehouse, *(str(getattr(f, name)) for name in names))
         table.add_row(*figure, *([f.bin or ""] if binned else []))
     if len(figures) > 1:
         table.add_section()
-        table.add_row(
-            "total",
-            *(
-                str(sum(getattr(f, name) for f in figures))
-                for name in ("on_hand", "reserved", "safety", "available")
-            ),
-            style="bold",
-        )
+        table.add_row("total", *(str(sum(getattr(f, name) for f in figures)) for name in names), style="bold")
     out.print(table)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from orderly.core.errors import DomainError, InsufficientStock, OutOfRange
+from orderly.core.errors import DomainError, InsufficientStock, InvalidTransition, OutOfRange
 
 #: The most units of one SKU in one warehouse (on hand, reserved or safety), and so the most one movement
 #: moves: far beyond any shelf, and within the 32-bit columns that hold levels and ledger deltas.
@@ -31,6 +31,10 @@ class MovementKind(StrEnum):
     RELEASE = "release"
     SHIPMENT = "shipment"
     RETURN = "return"
+    TRANSFER_HOLD = "transfer_hold"
+    TRANSFER_RELEASE = "transfer_release"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,3 +343,203 @@ def walk_key(bin_code: str, walk: int | None) -> tuple[bool, bool, int, NaturalK
     (A-2 before A-10), which is the walk of a warehouse whose codes follow its aisles. A SKU with no
     bin is picked last: someone has to look for it."""
     return (not bin_code.strip(), walk is None, walk or 0, natural_key(bin_code))
+
+
+# --- transfers between warehouses -----------------------------------------------------------------
+#
+# A transfer moves units of some SKUs from one warehouse to another (home to overseas). Its life:
+# created -> shipped -> partly_received -> received, or created -> cancelled.
+#
+# * Created, its units are **held at the source as a reservation** (``transfer_hold``: reserved rises,
+#   on hand stays). A hold is a reservation because that is what every reader of stock already
+#   respects: allocation, what the shops are offered (``sellable``), adjustments and counts that may
+#   not go below what is reserved. A flag or a separate column would have to be taught to each of
+#   them; a reservation cannot be oversold by any of them. Like an order's, a hold takes only available
+#   units (never safety stock) and every short line is named at once. Cancelling releases it
+#   (``transfer_release``).
+# * Shipped, the held units leave the source (``transfer_out``: on hand and reserved fall together,
+#   so what is available there stays as it was) and are **in transit**: per line, shipped less
+#   received less written off. In transit is derived from the open transfers, not kept as a figure:
+#   open transfers are few, so summing them is one small query, and a derived figure cannot drift
+#   from the transfers as a stored one could (``stock verify`` proves levels, not a second figure).
+# * Received, units arrive at the destination (``transfer_in``: on hand rises), line by line and
+#   perhaps over several receipts. A line that receives more than was shipped (over) or is closed
+#   with less (short, the rest written off) records why; a receipt that makes either difference
+#   without a reason is refused. Written-off units left the source's ledger when shipped and never
+#   enter the destination's, so levels still equal the ledger.
+#
+# Bundles are refused: a bundle has no stock of its own, its components do, so a transfer names them.
+
+
+class TransferStatus(StrEnum):
+    CREATED = "created"
+    SHIPPED = "shipped"
+    PARTLY_RECEIVED = "partly_received"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+T = TransferStatus
+
+TRANSFER_ALLOWED: dict[TransferStatus, frozenset[TransferStatus]] = {
+    T.CREATED: frozenset({T.SHIPPED, T.CANCELLED}),
+    # Once the goods left, a cancellation would lose them: they are received, or written off on closing.
+    T.SHIPPED: frozenset({T.PARTLY_RECEIVED, T.RECEIVED}),
+    T.PARTLY_RECEIVED: frozenset({T.PARTLY_RECEIVED, T.RECEIVED}),
+    T.RECEIVED: frozenset(),
+    T.CANCELLED: frozenset(),
+}
+
+#: Transfers whose units are on the road: shipped and not all received or written off.
+IN_TRANSIT = frozenset({T.SHIPPED, T.PARTLY_RECEIVED})
+
+
+def check_transfer_transition(current: TransferStatus, target: TransferStatus) -> None:
+    InvalidTransition.unless_allowed("a transfer", TRANSFER_ALLOWED, current, target)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLine:
+    """One SKU of a transfer: shipped (``quantity``), received so far and written off on closing."""
+
+    product_id: int
+    quantity: int
+    received: int = 0
+    written_off: int = 0
+
+    @property
+    def in_transit(self) -> int:
+        """Units still on the road; never negative (an over-receipt is not negative transit)."""
+        return max(0, self.quantity - self.received - self.written_off)
+
+
+def check_transfer(from_warehouse: int, to_warehouse: int, lines: Mapping[int, int]) -> None:
+    """A transfer goes between two different warehouses and moves at least one unit of each SKU it
+    names, each within the bound a level holds."""
+    if from_warehouse == to_warehouse:
+        raise DomainError("a transfer goes to another warehouse than it leaves from", field="to_warehouse")
+    if not lines:
+        raise DomainError("a transfer moves at least one SKU", field="lines")
+    for quantity in lines.values():
+        _positive(quantity, "transferred")
+
+
+def transfer_hold(
+    levels: Mapping[StockKey, Level], warehouse_id: int, lines: Mapping[int, int], skus: Mapping[int, str]
+) -> list[tuple[StockKey, Movement]]:
+    """The reservations that hold a new transfer's units at its source, in key order.
+
+    Invariant: a hold takes only available units (on hand less reserved less safety), like an order's
+    reservation, so no order and no shop is ever promised a unit a transfer holds, or the reverse.
+    Every short line is named at once."""
+    empty = Level()
+    short = [
+        f"{skus.get(pid, pid)}: {qty} to transfer, {available} available"
+        for pid, qty in sorted(lines.items())
+        if (available := levels.get((pid, warehouse_id), empty).available) < qty
+    ]
+    if short:
+        raise InsufficientStock("not enough stock at the source for this transfer: " + "; ".join(short))
+    return [
+        ((pid, warehouse_id), Movement(MovementKind.TRANSFER_HOLD, reserved_delta=qty))
+        for pid, qty in sorted(lines.items())
+    ]
+
+
+def transfer_release(warehouse_id: int, lines: Iterable[TransferLine]) -> list[tuple[StockKey, Movement]]:
+    """A cancelled transfer gives its held units back to its source: reserved falls by what it held.
+
+    Invariant: only a created transfer holds stock, exactly its lines' quantities."""
+    return [
+        (
+            (line.product_id, warehouse_id),
+            Movement(MovementKind.TRANSFER_RELEASE, reserved_delta=-line.quantity),
+        )
+        for line in sorted(lines, key=lambda line: line.product_id)
+    ]
+
+
+def transfer_out(warehouse_id: int, lines: Iterable[TransferLine]) -> list[tuple[StockKey, Movement]]:
+    """The held units leave the source: on hand and reserved both fall by each line's quantity, so
+    what is available there does not change.
+
+    Invariant: a transfer ships exactly what it held, once (only a created transfer ships)."""
+    return [
+        (
+            (line.product_id, warehouse_id),
+            Movement(MovementKind.TRANSFER_OUT, on_hand_delta=-line.quantity, reserved_delta=-line.quantity),
+        )
+        for line in sorted(lines, key=lambda line: line.product_id)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LineReceipt:
+    """What one receipt does to a line: units arriving now, units written off now, and why the line
+    differs from what was shipped when this receipt makes it differ."""
+
+    product_id: int
+    received: int
+    written_off: int
+    difference: str | None
+
+    @property
+    def movement(self) -> Movement | None:
+        return Movement(MovementKind.TRANSFER_IN, on_hand_delta=self.received) if self.received else None
+
+
+def transfer_receipt(
+    lines: Sequence[TransferLine],
+    arrived: Mapping[int, int],
+    reasons: Mapping[int, str],
+    *,
+    close: bool,
+    skus: Mapping[int, str],
+) -> tuple[list[LineReceipt], TransferStatus]:
+    """One receipt of a shipped transfer: ``arrived`` units per product now, ``reasons`` per product
+    for a difference, ``close`` to write off what has not arrived. Returns each line's change and the
+    transfer's status after it.
+
+    Invariants: units arrive only for SKUs the transfer carries; a line receiving beyond what was
+    shipped (over) and a line closed short both carry a reason; a receipt changes something; the
+    transfer is received once nothing is in transit, else partly received."""
+    by_product = {line.product_id: line for line in lines}
+    problems = [
+        f"{skus.get(pid, pid)} is not on this transfer; book it with a stock receipt"
+        for pid in sorted(arrived)
+        if pid not in by_product
+    ]
+    problems += [
+        f"{skus.get(pid, pid)}: received quantity cannot be negative, got {qty}"
+        for pid, qty in sorted(arrived.items())
+        if qty < 0
+    ]
+    if problems:
+        raise DomainError("; ".join(problems), field="lines")
+    for qty in arrived.values():
+        _within(qty, "quantity")
+    if not close and not any(arrived.values()):
+        raise DomainError("a receipt receives at least one unit, or closes the transfer", field="lines")
+    receipts: list[LineReceipt] = []
+    missing: list[str] = []
+    still_open = False
+    for line in sorted(lines, key=lambda line: line.product_id):
+        now = arrived.get(line.product_id, 0)
+        over = max(0, now - line.in_transit)
+        short = max(0, line.in_transit - now) if close else 0
+        still_open |= line.in_transit - now - short > 0
+        difference = None
+        if over or short:
+            what = f"over {over}" if over else f"short {short}"
+            if line.product_id in reasons:
+                difference = f"{what}: {reasons[line.product_id]}"
+            else:
+                missing.append(f"{skus.get(line.product_id, line.product_id)} {what}")
+        if now or short:
+            receipts.append(LineReceipt(line.product_id, now, short, difference))
+    if missing:
+        raise DomainError(
+            "a difference needs a reason (more than was shipped, or short on closing): " + "; ".join(missing),
+            field="reason",
+        )
+    return receipts, T.PARTLY_RECEIVED if still_open else T.RECEIVED

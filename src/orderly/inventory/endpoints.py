@@ -1,4 +1,5 @@
-"""Inventory over HTTP: stock per warehouse, manual movements, the ledger check and warehouses."""
+"""Inventory over HTTP: stock per warehouse, manual movements, the ledger check, warehouses and
+transfers between them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from fastapi import Path, Query, status
 
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Authenticated, Cursor, DbSession, Limit, ReadSession, api_router
+from orderly.core.web import Authenticated, Cursor, DbSession, Limit, ReadSession, api_router, id_path
 from orderly.inventory import service
+from orderly.inventory.domain import TransferStatus
 from orderly.inventory.schemas import (
     AdjustIn,
     BinOut,
@@ -20,6 +22,12 @@ from orderly.inventory.schemas import (
     SafetyIn,
     StockOut,
     StockPage,
+    TransferCancelIn,
+    TransferIn,
+    TransferOut,
+    TransferPage,
+    TransferReceiveIn,
+    TransferShipIn,
     VerifyOut,
     WarehouseIn,
     WarehouseOut,
@@ -130,3 +138,74 @@ def update_warehouse(session: DbSession, code: WarehouseCode, body: WarehouseUpd
 def delete_warehouse(session: DbSession, code: WarehouseCode) -> None:
     """Delete a warehouse that never held stock; 409 names the SKUs it holds otherwise."""
     service.delete_warehouse(session, code)
+
+
+TransferId = Annotated[int, id_path("transfer")]
+CodeFilter = Annotated[StorableStr | None, Query(min_length=1, max_length=64, description="warehouse code")]
+
+
+@router.post("/transfers", response_model=TransferOut, status_code=status.HTTP_201_CREATED)
+def create_transfer(session: DbSession, caller: Authenticated, body: TransferIn) -> TransferOut:
+    """Units to move between warehouses, held at the source from now on (orders and shops can no
+    longer have them). 404 for an unknown warehouse or SKU, 409 when the source lacks available
+    units (every short SKU named), 400 for a bundle (transfer its components)."""
+    transfer_id = service.create_transfer(session, body, actor=caller.name)
+    return service.get_transfer(session, transfer_id)
+
+
+@router.get("/transfers", response_model=TransferPage)
+def list_transfers(
+    session: ReadSession,
+    status: Annotated[TransferStatus | None, Query()] = None,
+    from_warehouse: CodeFilter = None,
+    to_warehouse: CodeFilter = None,
+    sku: Annotated[StorableStr | None, Query(min_length=1, max_length=64, description="our SKU")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> TransferPage:
+    """Transfers matching every filter given, newest first."""
+    rows = service.list_transfers(
+        session,
+        status=status,
+        from_warehouse=from_warehouse,
+        to_warehouse=to_warehouse,
+        sku=sku,
+        before_id=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    items, next_cursor = paginate(rows, limit, lambda row: row.id)
+    return TransferPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/transfers/{transfer_id}", response_model=TransferOut)
+def get_transfer(session: ReadSession, transfer_id: TransferId) -> TransferOut:
+    """A transfer with its lines (shipped, received, written off, in transit, differences) and history."""
+    return service.get_transfer(session, transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/ship", response_model=TransferOut)
+def ship_transfer(
+    session: DbSession, caller: Authenticated, transfer_id: TransferId, body: TransferShipIn
+) -> TransferOut:
+    """The held units leave the source and are in transit. 409 unless the transfer is created."""
+    service.ship_transfer(session, transfer_id, actor=caller.name, note=body.note)
+    return service.get_transfer(session, transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/receive", response_model=TransferOut)
+def receive_transfer(
+    session: DbSession, caller: Authenticated, transfer_id: TransferId, body: TransferReceiveIn
+) -> TransferOut:
+    """What arrived, per SKU; the rest stays in transit, or with `close` is written off. A difference
+    (more than shipped, or short on closing) needs a reason. 409 unless the transfer is in transit."""
+    service.receive_transfer(session, transfer_id, body, actor=caller.name)
+    return service.get_transfer(session, transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/cancel", response_model=TransferOut)
+def cancel_transfer(
+    session: DbSession, caller: Authenticated, transfer_id: TransferId, body: TransferCancelIn
+) -> TransferOut:
+    """Give the held units back to the source. 409 once the transfer has shipped."""
+    service.cancel_transfer(session, transfer_id, actor=caller.name, reason=body.reason)
+    return service.get_transfer(session, transfer_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
@@ -82,3 +82,57 @@ class BinLocation(Base):
     bin: Mapped[str] = mapped_column(String(32))
     walk: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Transfer(Base):
+    """Units moving from one warehouse to another (``inventory/domain.py``, transfers, for its life)."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (
+        # The open ones are read for every stock figure's ``in_transit``; few, found by status.
+        Index("ix_transfers_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    from_warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    to_warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str | None] = mapped_column(String(100))  # the seller's: a PO, a forwarder's bill
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TransferLine(Base):
+    """One SKU of a transfer: shipped, received so far, written off, and why it differs if it does."""
+
+    __tablename__ = "transfer_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("received >= 0 AND written_off >= 0", name="received_not_negative"),
+    )
+
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    quantity: Mapped[int]
+    received: Mapped[int] = mapped_column(default=0)
+    written_off: Mapped[int] = mapped_column(default=0)
+    difference: Mapped[str | None] = mapped_column(Text)
+
+
+class TransferEvent(Base):
+    """A transfer's history: each status it took, with who and why."""
+
+    __tablename__ = "transfer_events"
+    __table_args__ = (Index("ix_transfer_events_transfer", "transfer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

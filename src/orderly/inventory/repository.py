@@ -1,5 +1,6 @@
 """All inventory queries. Levels are read with ``read_levels`` (no lock) and locked with ``lock_levels``
-(or ``lock_all_levels``), the only places stock rows are locked, always in id order."""
+(or ``lock_all_levels``), the only places stock rows are locked, always in id order. A transfer is
+locked (``lock_transfer``) before the stock it moves."""
 
 from __future__ import annotations
 
@@ -8,14 +9,23 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import Rows, chunks, insert_rows, update_rows
-from orderly.inventory.domain import Level, StockKey
-from orderly.inventory.models import BinLocation, StockLedgerEntry, StockLevel, Warehouse
+from orderly.core.errors import NotFound
+from orderly.inventory.domain import IN_TRANSIT, Level, StockKey
+from orderly.inventory.models import (
+    BinLocation,
+    StockLedgerEntry,
+    StockLevel,
+    Transfer,
+    TransferEvent,
+    TransferLine,
+    Warehouse,
+)
 
 
 def active_warehouse_ids(session: Session) -> list[int]:
@@ -64,15 +74,15 @@ def warehouses_stocking(session: Session, product_id: int) -> list[str]:
     return list(session.scalars(query))
 
 
-def levels_by_warehouse(session: Session, product_id: int) -> list[tuple[str, Level]]:
-    """(warehouse code, level) of one product, in the order allocation tries the warehouses."""
+def levels_by_warehouse(session: Session, product_id: int) -> list[tuple[int, str, Level]]:
+    """(warehouse id, code, level) of one product, in the order allocation tries the warehouses."""
     query = (
-        select(Warehouse.code, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
+        select(Warehouse.id, Warehouse.code, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .where(StockLevel.product_id == product_id)
         .order_by(Warehouse.priority, Warehouse.id)
     )
-    return [(code, Level(a, b, c)) for code, a, b, c in session.execute(query).all()]
+    return [(wid, code, Level(a, b, c)) for wid, code, a, b, c in session.execute(query).all()]
 
 
 def warehouse_codes(session: Session) -> dict[int, str]:
@@ -125,11 +135,17 @@ def _levels(session: Session, where: Any, *, lock: bool = False) -> dict[StockKe
 
 def ensure_level(session: Session, product_id: int, warehouse_id: int) -> None:
     """Create the zero level a first receipt needs; racing creators both succeed, one row results."""
+    ensure_levels(session, [(product_id, warehouse_id)])
+
+
+def ensure_levels(session: Session, keys: Iterable[StockKey]) -> None:
+    """:func:`ensure_level` for several, in one statement."""
+    now = utcnow()
     insert_rows(
         session,
         StockLevel,
         ("product_id", "warehouse_id", "on_hand", "reserved", "safety", "updated_at"),
-        [(product_id, warehouse_id, 0, 0, 0, utcnow())],
+        [(pid, wid, 0, 0, 0, now) for pid, wid in sorted(set(keys))],
         skip_conflicts_on=["product_id", "warehouse_id"],
     )
 
@@ -247,3 +263,92 @@ def put_bins(session: Session, bins: dict[StockKey, Bin], now: datetime) -> None
         BinLocation,
         [{"id": ids[key], "bin": code, "walk": walk, "updated_at": now} for key, (code, walk) in rows],
     )
+
+
+# --- transfers --------------------------------------------------------------------------------------
+
+
+def lock_transfer(session: Session, transfer_id: int) -> Transfer:
+    """The transfer, locked: taken before any stock row it moves, so two people shipping or receiving
+    it take turns and the second sees what the first did."""
+    query = (
+        select(Transfer)
+        .where(Transfer.id == transfer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound(f"no transfer {transfer_id}")
+    return found
+
+
+def transfer_lines(session: Session, transfer_ids: list[int]) -> dict[int, list[TransferLine]]:
+    found: dict[int, list[TransferLine]] = {tid: [] for tid in transfer_ids}
+    for part in chunks(sorted(set(transfer_ids))):
+        query = (
+            select(TransferLine)
+            .where(TransferLine.transfer_id.in_(part))
+            .order_by(TransferLine.transfer_id, TransferLine.product_id)
+            .execution_options(populate_existing=True)
+        )
+        for line in session.scalars(query):
+            found[line.transfer_id].append(line)
+    return found
+
+
+def transfer_events(session: Session, transfer_ids: list[int]) -> dict[int, list[TransferEvent]]:
+    found: dict[int, list[TransferEvent]] = {tid: [] for tid in transfer_ids}
+    for part in chunks(sorted(set(transfer_ids))):
+        query = (
+            select(TransferEvent)
+            .where(TransferEvent.transfer_id.in_(part))
+            .order_by(TransferEvent.transfer_id, TransferEvent.id)
+        )
+        for event in session.scalars(query):
+            found[event.transfer_id].append(event)
+    return found
+
+
+def transfers_page(
+    session: Session,
+    *,
+    status: str | None,
+    from_warehouse_id: int | None,
+    to_warehouse_id: int | None,
+    product_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> list[Transfer]:
+    """Transfers matching every filter given, newest first, before ``before_id`` when given."""
+    query = select(Transfer).order_by(Transfer.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Transfer.status == status)
+    if from_warehouse_id is not None:
+        query = query.where(Transfer.from_warehouse_id == from_warehouse_id)
+    if to_warehouse_id is not None:
+        query = query.where(Transfer.to_warehouse_id == to_warehouse_id)
+    if product_id is not None:
+        carries = select(TransferLine.transfer_id).where(TransferLine.product_id == product_id)
+        query = query.where(Transfer.id.in_(carries))
+    if before_id is not None:
+        query = query.where(Transfer.id < before_id)
+    return list(session.scalars(query))
+
+
+def in_transit(session: Session, product_ids: Iterable[int]) -> dict[StockKey, int]:
+    """Units of these products on the road to each warehouse: shipped on open transfers, less what was
+    received or written off (an over-receipt counts as none left, not as less than none)."""
+    left = TransferLine.quantity - TransferLine.received - TransferLine.written_off
+    found: dict[StockKey, int] = {}
+    for part in chunks(sorted(set(product_ids))):
+        query = (
+            select(
+                TransferLine.product_id, Transfer.to_warehouse_id, func.sum(case((left > 0, left), else_=0))
+            )
+            .join(Transfer, Transfer.id == TransferLine.transfer_id)
+            .where(Transfer.status.in_(sorted(IN_TRANSIT)), TransferLine.product_id.in_(part))
+            .group_by(TransferLine.product_id, Transfer.to_warehouse_id)
+        )
+        found.update(((pid, wid), int(qty)) for pid, wid, qty in session.execute(query).all() if qty)
+    return found

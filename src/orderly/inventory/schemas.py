@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from orderly.core.money import is_country
 from orderly.core.pagination import Page
@@ -90,6 +90,10 @@ class StockOut(BaseModel):
     available: int
     bin: str | None = Field(default=None, description="where the SKU is picked in the warehouse")
     walk: int | None = Field(default=None, description="the bin's place on the picker's walk, if set")
+    in_transit: int = Field(
+        description="units on their way here on shipped transfers, not yet received or written off; "
+        "not part of on hand or available until received"
+    )
 
 
 class StockRowOut(BaseModel):
@@ -102,6 +106,7 @@ class StockRowOut(BaseModel):
     on_hand: int = Field(description="0 for a bundle: its stock is that of its components")
     reserved: int
     safety: int
+    in_transit: int = Field(description="units on the road between warehouses, over every warehouse")
     sellable: int = Field(
         description="units that can still be sold from active warehouses; for a bundle, as many as its "
         "scarcest component allows (what the shops are offered, before each shop's buffer)"
@@ -165,3 +170,132 @@ class BinOut(BaseModel):
     warehouse: str
     bin: str
     walk: int | None
+
+
+# --- transfers --------------------------------------------------------------------------------------
+
+Sku = Field(min_length=1, max_length=64)
+Note = Field(default=None, min_length=1, max_length=1000)
+
+
+def _distinct_skus(lines: list[TransferLineIn] | list[ReceiptLineIn]) -> None:
+    if len({line.sku for line in lines}) != len(lines):
+        raise ValueError("each SKU appears once")
+
+
+class TransferLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: StorableStr = Sku
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+
+
+class TransferIn(BaseModel):
+    """Units to move from one warehouse to another. Created, they are held at the source (orders and
+    shops can no longer have them) until the transfer ships or is cancelled. Bundles are refused:
+    name their components."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    from_warehouse: StorableStr = Field(min_length=1, max_length=64, description="source warehouse code")
+    to_warehouse: StorableStr = Field(min_length=1, max_length=64, description="destination warehouse code")
+    lines: list[TransferLineIn] = Field(min_length=1, max_length=1000)
+    reference: StorableStr | None = Field(
+        default=None, min_length=1, max_length=100, description="yours: a purchase order, a forwarder's bill"
+    )
+    note: StorableStr | None = Note
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct(cls, value: list[TransferLineIn]) -> list[TransferLineIn]:
+        _distinct_skus(value)
+        return value
+
+    @field_validator("to_warehouse")
+    @classmethod
+    def _elsewhere(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("from_warehouse"):
+            raise ValueError("a transfer goes to another warehouse than it leaves from")
+        return value
+
+
+class TransferShipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: StorableStr | None = Note
+
+
+class ReceiptLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    sku: StorableStr = Sku
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="units that arrived now")
+    reason: StorableStr | None = Field(
+        default=None, min_length=1, max_length=500, description="why this line differs, when it does"
+    )
+
+
+class TransferReceiveIn(BaseModel):
+    """What arrived, per SKU. A SKU receiving more than is in transit (over), and on ``close`` every
+    SKU short of it (the rest is written off), need a reason: the line's, else ``reason``. Without
+    ``close`` what has not arrived stays in transit for a later receipt."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lines: list[ReceiptLineIn] = Field(default_factory=list, max_length=1000)
+    close: bool = Field(default=False, description="the last receipt: write off what has not arrived")
+    reason: StorableStr | None = Field(
+        default=None, min_length=1, max_length=500, description="why, for every difference without its own"
+    )
+    note: StorableStr | None = Note
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct(cls, value: list[ReceiptLineIn]) -> list[ReceiptLineIn]:
+        _distinct_skus(value)
+        return value
+
+
+class TransferCancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: StorableStr = Field(min_length=1, max_length=500, description="why, kept in the history")
+
+
+class TransferLineOut(BaseModel):
+    sku: str
+    quantity: int
+    received: int
+    written_off: int
+    in_transit: int
+    difference: str | None = Field(description="over or short, and why")
+
+
+class TransferEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str | None
+    to_status: str
+    actor: str
+    message: str | None
+    created_at: datetime
+
+
+class TransferOut(BaseModel):
+    id: int
+    from_warehouse: str
+    to_warehouse: str
+    status: str
+    reference: str | None
+    note: str | None
+    created_by: str
+    lines: list[TransferLineOut]
+    events: list[TransferEventOut]
+    created_at: datetime
+    updated_at: datetime
+    shipped_at: datetime | None
+    received_at: datetime | None
+
+
+class TransferPage(Page[TransferOut]):
+    pass

@@ -15,13 +15,18 @@ from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
-from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey
-from orderly.inventory.models import Warehouse
+from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey, TransferStatus
+from orderly.inventory.models import Transfer, TransferEvent, TransferLine, Warehouse
 from orderly.inventory.schemas import (
     BinIn,
     BinOut,
     StockOut,
     StockRowOut,
+    TransferEventOut,
+    TransferIn,
+    TransferLineOut,
+    TransferOut,
+    TransferReceiveIn,
     WarehouseIn,
     WarehouseOut,
     WarehouseUpdate,
@@ -135,7 +140,9 @@ class StockBook:
 # --- stock movements by people and imports --------------------------------------------------------
 
 
-def _figure(sku: str, warehouse: str, level: Level, where: repo.Bin | None = None) -> StockOut:
+def _figure(
+    sku: str, warehouse: str, level: Level, in_transit: int, where: repo.Bin | None = None
+) -> StockOut:
     return StockOut(
         sku=sku,
         warehouse=warehouse,
@@ -145,6 +152,7 @@ def _figure(sku: str, warehouse: str, level: Level, where: repo.Bin | None = Non
         available=level.available,
         bin=where[0] if where else None,
         walk=where[1] if where else None,
+        in_transit=in_transit,
     )
 
 
@@ -177,7 +185,7 @@ def move_stock(
     book.record(key, make_movement(book.level(key)), actor=actor, reason=reason)
     book.flush()
     level = book.level(key)
-    return _figure(sku, warehouse_code, level)
+    return _figure(sku, warehouse_code, level, repo.in_transit(session, [product_id]).get(key, 0))
 
 
 def receive(
@@ -214,11 +222,11 @@ def stock_of(session: Session, sku: str) -> list[StockOut]:
     product = catalog_repo.product_by_sku(session, sku)
     if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
-    codes = repo.warehouse_codes(session)
-    bins = {codes[wid]: where for (_, wid), where in repo.bins_of(session, [product.id]).items()}
+    bins = repo.bins_of(session, [product.id])
+    on_road = repo.in_transit(session, [product.id])
     return [
-        _figure(sku, code, level, bins.get(code))
-        for code, level in repo.levels_by_warehouse(session, product.id)
+        _figure(sku, code, level, on_road.get((product.id, wid), 0), bins.get((product.id, wid)))
+        for wid, code, level in repo.levels_by_warehouse(session, product.id)
     ]
 
 
@@ -236,13 +244,20 @@ def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list
     products = catalog_repo.products_page(session, after_id=after_id, limit=limit)
     ids = [p.id for p in products]
     levels = repo.read_levels(session, ids)
+    on_road = repo.in_transit(session, ids)
     warehouses = repo.warehouses_in_order(session)
     can_sell = sellable(session, ids)
     bins = repo.bins_of(session, ids)
     rows = []
     for product in products:
         figures = [
-            _figure(product.sku, w.code, levels[(product.id, w.id)], bins.get((product.id, w.id)))
+            _figure(
+                product.sku,
+                w.code,
+                levels[(product.id, w.id)],
+                on_road.get((product.id, w.id), 0),
+                bins.get((product.id, w.id)),
+            )
             for w in warehouses
             if (product.id, w.id) in levels
         ]
@@ -255,6 +270,7 @@ def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list
                 on_hand=sum(f.on_hand for f in figures),
                 reserved=sum(f.reserved for f in figures),
                 safety=sum(f.safety for f in figures),
+                in_transit=sum(f.in_transit for f in figures),
                 sellable=can_sell[product.id],
                 warehouses=figures,
             )
@@ -430,3 +446,246 @@ def delete_warehouse(session: Session, code: str) -> None:
         )
     session.delete(warehouse)
     session.flush()
+
+
+# --- transfers between warehouses -----------------------------------------------------------------
+# Each use case locks the transfer first, then the stock rows it moves (by id): two people shipping
+# or receiving one transfer take turns, and the second is refused by the transfer's state machine.
+
+
+def create_transfer(session: Session, data: TransferIn, *, actor: str) -> int:
+    """Record a transfer and hold its units at the source; nothing leaves until it ships."""
+    from_id = _warehouse_id(session, data.from_warehouse, "from_warehouse")
+    to_id = _warehouse_id(session, data.to_warehouse, "to_warehouse")
+    products = _line_products(session, [line.sku for line in data.lines])
+    lines = {products[line.sku]: line.quantity for line in data.lines}
+    domain.check_transfer(from_id, to_id, lines)
+    now = utcnow()
+    transfer = Transfer(
+        from_warehouse_id=from_id,
+        to_warehouse_id=to_id,
+        status=TransferStatus.CREATED,
+        reference=data.reference,
+        note=data.note,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(transfer)
+    session.flush()
+    session.add_all(
+        TransferLine(transfer_id=transfer.id, product_id=pid, quantity=qty, received=0, written_off=0)
+        for pid, qty in sorted(lines.items())
+    )
+    book = StockBook(session, repo.lock_levels(session, lines))
+    skus = {pid: sku for sku, pid in products.items()}
+    _book(book, domain.transfer_hold(book.snapshot(), from_id, lines, skus), transfer, actor)
+    _transfer_event(session, transfer, None, actor, data.note)
+    session.flush()
+    return transfer.id
+
+
+def ship_transfer(session: Session, transfer_id: int, *, actor: str, note: str | None = None) -> None:
+    """The held units leave the source and are in transit to the destination."""
+    transfer = repo.lock_transfer(session, transfer_id)
+    domain.check_transfer_transition(TransferStatus(transfer.status), TransferStatus.SHIPPED)
+    lines = _lines(session, transfer.id)
+    # The destination's levels exist from now on, so its stock figures show what is on the way.
+    repo.ensure_levels(session, ((line.product_id, transfer.to_warehouse_id) for line in lines))
+    book = StockBook(session, repo.lock_levels(session, (line.product_id for line in lines)))
+    _book(book, domain.transfer_out(transfer.from_warehouse_id, lines), transfer, actor)
+    transfer.shipped_at = book.now
+    _move_transfer(session, transfer, TransferStatus.SHIPPED, actor, note)
+
+
+def receive_transfer(session: Session, transfer_id: int, data: TransferReceiveIn, *, actor: str) -> None:
+    """Book what arrived at the destination; with ``close``, write off what did not (short)."""
+    transfer = repo.lock_transfer(session, transfer_id)
+    status = TransferStatus(transfer.status)
+    if status not in domain.IN_TRANSIT:
+        domain.check_transfer_transition(status, TransferStatus.RECEIVED)
+    rows = {row.product_id: row for row in repo.transfer_lines(session, [transfer.id])[transfer.id]}
+    products = _line_products(session, [line.sku for line in data.lines])
+    skus = catalog_repo.skus_of(session, set(rows) | set(products.values()))
+    arrived = {products[line.sku]: line.quantity for line in data.lines}
+    reasons = {pid: data.reason for pid in rows if data.reason is not None}
+    reasons.update((products[line.sku], line.reason) for line in data.lines if line.reason is not None)
+    receipts, target = domain.transfer_receipt(
+        [_domain_line(row) for row in rows.values()], arrived, reasons, close=data.close, skus=skus
+    )
+    domain.check_transfer_transition(status, target)
+    book = StockBook(session, repo.lock_levels(session, (r.product_id for r in receipts if r.received)))
+    for receipt in receipts:
+        row = rows[receipt.product_id]
+        row.received += receipt.received
+        row.written_off += receipt.written_off
+        if receipt.difference is not None:
+            row.difference = "; ".join(filter(None, (row.difference, receipt.difference)))
+        if receipt.movement is not None:
+            key = (receipt.product_id, transfer.to_warehouse_id)
+            book.record(key, receipt.movement, actor=actor, reason=_ledger_reason(transfer))
+    book.flush()
+    if target == TransferStatus.RECEIVED:
+        transfer.received_at = book.now
+    arrivals = ", ".join(f"{skus[r.product_id]} x {r.received}" for r in receipts if r.received)
+    said = [f"received {arrivals}" if arrivals else None, data.note]
+    said += [f"{skus[r.product_id]} {r.difference}" for r in receipts if r.difference is not None]
+    _move_transfer(session, transfer, target, actor, "; ".join(filter(None, said)) or None)
+
+
+def cancel_transfer(session: Session, transfer_id: int, *, actor: str, reason: str) -> None:
+    """Give a transfer's held units back to its source; only before it ships."""
+    transfer = repo.lock_transfer(session, transfer_id)
+    domain.check_transfer_transition(TransferStatus(transfer.status), TransferStatus.CANCELLED)
+    lines = _lines(session, transfer.id)
+    book = StockBook(session, repo.lock_levels(session, (line.product_id for line in lines)))
+    _book(book, domain.transfer_release(transfer.from_warehouse_id, lines), transfer, actor)
+    _move_transfer(session, transfer, TransferStatus.CANCELLED, actor, reason)
+
+
+def get_transfer(session: Session, transfer_id: int) -> TransferOut:
+    transfer = session.get(Transfer, transfer_id, populate_existing=True)
+    if transfer is None:
+        raise NotFound(f"no transfer {transfer_id}")
+    return transfer_views(session, [transfer])[0]
+
+
+def list_transfers(
+    session: Session,
+    *,
+    status: TransferStatus | None = None,
+    from_warehouse: str | None = None,
+    to_warehouse: str | None = None,
+    sku: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[TransferOut]:
+    """Transfers matching every filter given, newest first."""
+    product_id = None
+    if sku is not None:
+        product_id = _line_products(session, [sku], field="sku")[sku]
+    found = repo.transfers_page(
+        session,
+        status=status,
+        from_warehouse_id=None
+        if from_warehouse is None
+        else _warehouse_id(session, from_warehouse, "from_warehouse"),
+        to_warehouse_id=None
+        if to_warehouse is None
+        else _warehouse_id(session, to_warehouse, "to_warehouse"),
+        product_id=product_id,
+        before_id=before_id,
+        limit=limit,
+    )
+    return transfer_views(session, found)
+
+
+def transfer_views(session: Session, transfers: list[Transfer]) -> list[TransferOut]:
+    ids = [t.id for t in transfers]
+    lines = repo.transfer_lines(session, ids)
+    events = repo.transfer_events(session, ids)
+    codes = repo.warehouse_codes(session)
+    skus = catalog_repo.skus_of(session, {row.product_id for rows in lines.values() for row in rows})
+    return [
+        TransferOut(
+            id=t.id,
+            from_warehouse=codes[t.from_warehouse_id],
+            to_warehouse=codes[t.to_warehouse_id],
+            status=t.status,
+            reference=t.reference,
+            note=t.note,
+            created_by=t.created_by,
+            lines=[
+                TransferLineOut(
+                    sku=skus[row.product_id],
+                    quantity=row.quantity,
+                    received=row.received,
+                    written_off=row.written_off,
+                    # Units only travel once the transfer has shipped and while it is open.
+                    in_transit=_domain_line(row).in_transit if t.status in domain.IN_TRANSIT else 0,
+                    difference=row.difference,
+                )
+                for row in lines[t.id]
+            ],
+            events=[TransferEventOut.model_validate(e) for e in events[t.id]],
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            shipped_at=t.shipped_at,
+            received_at=t.received_at,
+        )
+        for t in transfers
+    ]
+
+
+def _warehouse_id(session: Session, code: str, field: str) -> int:
+    found = repo.warehouse_id(session, code)
+    if found is None:
+        raise NotFound(f"unknown warehouse {code!r}", field=field)
+    return found
+
+
+def _line_products(session: Session, skus: list[str], *, field: str | None = None) -> dict[str, int]:
+    """The product of each SKU a transfer names; an unknown SKU (404) or a bundle is refused, naming
+    its line (or ``field``). A bundle has no stock of its own: the message names its components."""
+    found = catalog_repo.product_ids_by_sku(session, skus)
+    parts = catalog_repo.bundle_parts(session, found.values())
+    for index, sku in enumerate(skus):
+        where = field or f"lines[{index}].sku"
+        if sku not in found:
+            raise NotFound(f"unknown SKU {sku!r}", field=where)
+        components = parts.get(found[sku])
+        if components:
+            names = catalog_repo.skus_of(session, (pid for pid, _ in components))
+            each = ", ".join(f"{names[pid]} x {qty}" for pid, qty in components)
+            raise DomainError(
+                f"{sku!r} is a bundle: its stock is that of its components; "
+                f"transfer those ({each} per bundle)",
+                field=where,
+            )
+    return found
+
+
+def _domain_line(row: TransferLine) -> domain.TransferLine:
+    return domain.TransferLine(row.product_id, row.quantity, row.received, row.written_off)
+
+
+def _lines(session: Session, transfer_id: int) -> list[domain.TransferLine]:
+    return [_domain_line(row) for row in repo.transfer_lines(session, [transfer_id])[transfer_id]]
+
+
+def _ledger_reason(transfer: Transfer) -> str:
+    return " ".join(filter(None, (f"transfer {transfer.id}", transfer.reference)))
+
+
+def _book(
+    book: StockBook, movements: list[tuple[StockKey, Movement]], transfer: Transfer, actor: str
+) -> None:
+    for key, movement in movements:
+        book.record(key, movement, actor=actor, reason=_ledger_reason(transfer))
+    book.flush()
+
+
+def _move_transfer(
+    session: Session, transfer: Transfer, target: TransferStatus, actor: str, message: str | None
+) -> None:
+    before = TransferStatus(transfer.status)
+    domain.check_transfer_transition(before, target)
+    transfer.status = target
+    transfer.updated_at = utcnow()
+    _transfer_event(session, transfer, before, actor, message)
+    session.flush()
+
+
+def _transfer_event(
+    session: Session, transfer: Transfer, before: str | None, actor: str, message: str | None
+) -> None:
+    session.add(
+        TransferEvent(
+            transfer_id=transfer.id,
+            from_status=before,
+            to_status=transfer.status,
+            actor=actor,
+            message=message,
+            created_at=transfer.updated_at,
+        )
+    )
