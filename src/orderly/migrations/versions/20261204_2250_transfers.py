@@ -1,8 +1,8 @@
 """transfers: units moving between warehouses, their lines and their history (inventory)
 
-Revision ID: 20261204_2240
-Revises: 20261204_2235
-Create Date: 2026-12-04 22:40:00
+Revision ID: 20261204_2250
+Revises: 20261204_2240
+Create Date: 2026-12-04 22:50:00
 
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "20261204_2240"
-down_revision: str | Sequence[str] | None = "20261204_2235"
+revision: str = "20261204_2250"
+down_revision: str | Sequence[str] | None = "20261204_2240"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
