@@ -15,6 +15,7 @@ from orderly.catalog.domain import expand
 from orderly.core.errors import Conflict, NotFound
 from orderly.fulfilment import paperwork
 from orderly.fulfilment import repository as repo
+from orderly.fulfilment.carriers import repository as carriers_repo
 from orderly.fulfilment.domain import ShipmentStatus
 from orderly.fulfilment.models import Shipment
 from orderly.fulfilment.paperwork import Address, Line, PaperworkError, Parcel
@@ -105,6 +106,8 @@ def _build(session: Session, shipments: list[Shipment]) -> list[Parcel]:
     parts = catalog_repo.bundle_parts(session, {line[0] for line in products.values()})
     components = repo.products_by_id(session, {c for found in parts.values() for c, _ in found})
     bins = inventory_repo.bins_of(session, {line[0] for line in products.values()} | set(components))
+    # A label bought from a carrier is printed as the carrier made it, from the copy kept at purchase.
+    carrier_labels = carriers_repo.label_files(session, [s.id for s in shipments])
     parcels = []
     for shipment in shipments:
         order, shop = orders[shipment.order_id]
@@ -149,6 +152,7 @@ def _build(session: Session, shipments: list[Shipment]) -> list[Parcel]:
                 tracking_number=shipment.tracking_number or "",
                 lines=tuple(line for _, line in lines),
                 picks=tuple(picks),
+                carrier_label=carrier_labels.get(shipment.id),
             )
         )
     return parcels

@@ -9,6 +9,7 @@ from orderly.core.clock import utcnow
 from orderly.core.money import is_currency
 from orderly.core.pagination import MAX_ID
 from orderly.core.text import StorableStr
+from orderly.fulfilment.carriers.schemas import CarrierLabelOut
 from orderly.fulfilment.domain import TrackingKind
 from orderly.inventory.domain import MAX_QUANTITY
 
@@ -115,6 +116,9 @@ class ShipmentOut(BaseModel):
     events: list[ShipmentEventOut]
     created_at: datetime
     shipped_at: datetime | None
+    carrier_label: CarrierLabelOut | None = Field(
+        default=None, description="the label bought from a carrier account, where its purchase or void stands"
+    )
 
 
 class PickListIn(BaseModel):

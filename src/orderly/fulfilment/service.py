@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,8 @@ from orderly.core.clock import utcnow
 from orderly.core.errors import InsufficientStock, NotFound
 from orderly.fulfilment import domain
 from orderly.fulfilment import repository as repo
+from orderly.fulfilment.carriers import service as carriers
+from orderly.fulfilment.carriers.domain import Label
 from orderly.fulfilment.domain import LIVE, SHIPPABLE_ORDERS, LineToShip, ShipmentStatus, TrackingEvent
 from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow
 from orderly.fulfilment.schemas import (
@@ -76,12 +78,7 @@ def create_shipment(session: Session, order_id: int, data: ShipmentIn, *, actor:
     session.flush()  # the session does not autoflush: shipping reads the lines back
     _event(session, shipment, None, actor, "parcel made")
     if labelled:
-        _move(
-            session, shipment, ShipmentStatus.LABEL_BOUGHT, actor, f"tracking number {data.tracking_number}"
-        )
-        _set_order_status(
-            session, order, domain.order_status_after_label(OrderStatus(order.status)), actor, "label bought"
-        )
+        _labelled(session, order, shipment, actor, f"tracking number {data.tracking_number}")
     if data.ship:
         _ship(session, order, shipment, actor, None)
     session.flush()
@@ -108,10 +105,19 @@ def pick_shipment(session: Session, shipment_id: int, *, actor: str, note: str |
     return shipment
 
 
-def void_shipment(session: Session, shipment_id: int, *, actor: str, reason: str) -> Shipment:
-    """Void a parcel not yet handed over: its units may go in another; nothing of the stock moved."""
+def void_shipment(
+    session: Session, shipment_id: int, *, actor: str, reason: str, through_carrier: bool = True
+) -> Shipment:
+    """Void a parcel not yet handed over: its units may go in another; nothing of the stock moved.
+
+    A label bought from a carrier is voided through the carrier first (a job: ``carriers/labels.py``);
+    the parcel stays as it is until the carrier accepts, and is voided then (``through_carrier=False``)."""
     order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
     shipment = repo.lock_shipment(session, shipment_id)
+    if through_carrier and carriers.void_through_carrier(session, shipment, actor=actor, reason=reason):
+        _event(session, shipment, shipment.status, actor, f"void asked of the carrier: {reason}")
+        session.flush()
+        return shipment
     _move(session, shipment, ShipmentStatus.VOIDED, actor, reason)
     session.flush()
     labelled_left = any(
@@ -122,6 +128,33 @@ def void_shipment(session: Session, shipment_id: int, *, actor: str, reason: str
     _set_order_status(session, order, status, actor, f"shipment {shipment.id} voided: {reason}")
     session.flush()
     return shipment
+
+
+def label_bought(session: Session, shipment_id: int, label: Label, *, plugin: str, actor: str) -> Shipment:
+    """Record a label bought from a carrier: its carrier, service, tracking number, cost and promise.
+    A parcel still ``created`` becomes ``label_bought`` (and its order label printed); one already
+    picked or packed keeps its status."""
+    order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
+    shipment = repo.lock_shipment(session, shipment_id)
+    shipment.carrier_plugin = plugin
+    shipment.carrier, shipment.service = label.carrier, label.service
+    shipment.tracking_number, shipment.tracking_url = label.tracking_number, label.tracking_url
+    shipment.cost, shipment.cost_currency = label.cost, label.currency
+    if label.delivery_date is not None:  # the end of the promised day, as the carrier gave no hour
+        shipment.promised_by = datetime.combine(label.delivery_date, time.max, tzinfo=UTC)
+    what = f"{label.carrier} {label.service}, tracking number {label.tracking_number}"
+    if shipment.status == ShipmentStatus.CREATED:
+        _labelled(session, order, shipment, actor, what)
+    else:
+        note(session, shipment, actor, f"label bought: {what}")
+    session.flush()
+    return shipment
+
+
+def note(session: Session, shipment: Shipment, actor: str, message: str) -> None:
+    """A line in the parcel's history that changes nothing (a carrier's refusal, a purchase asked)."""
+    shipment.updated_at = utcnow()
+    _event(session, shipment, shipment.status, actor, message)
 
 
 def record_tracking(
@@ -237,6 +270,7 @@ def shipment_views(session: Session, shipments: list[Shipment]) -> list[Shipment
     lines = repo.lines_of(session, ids)
     events = repo.events_of(session, ids)
     codes = inventory_repo.warehouse_codes(session)
+    labels = carriers.label_views(session, ids)
     return [
         ShipmentOut(
             id=s.id,
@@ -258,6 +292,7 @@ def shipment_views(session: Session, shipments: list[Shipment]) -> list[Shipment
             events=[ShipmentEventOut.model_validate(e) for e in events[s.id]],
             created_at=s.created_at,
             shipped_at=s.shipped_at,
+            carrier_label=labels.get(s.id),
         )
         for s in shipments
     ]
@@ -307,6 +342,13 @@ def _held_for_new_parcels(
         for pid, qty in domain.stock_needed(lines, units, parts).items():
             taken[(pid, warehouse_of[shipment_id])] += qty
     return {key: left for key, qty in held.items() if (left := qty - taken.get(key, 0)) > 0}
+
+
+def _labelled(session: Session, order: Order, shipment: Shipment, actor: str, message: str) -> None:
+    _move(session, shipment, ShipmentStatus.LABEL_BOUGHT, actor, message)
+    _set_order_status(
+        session, order, domain.order_status_after_label(OrderStatus(order.status)), actor, "label bought"
+    )
 
 
 def _move(

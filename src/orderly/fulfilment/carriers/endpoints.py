@@ -7,15 +7,27 @@ from typing import Annotated
 
 from fastapi import Depends, Path, status
 
-from orderly.core.web import DbSession, Factory, ReadFactory, ReadSession, api_router, id_path, require_admin
-from orderly.fulfilment.carriers import service
+from orderly.core.web import (
+    Authenticated,
+    DbSession,
+    Factory,
+    ReadFactory,
+    ReadSession,
+    api_router,
+    id_path,
+    require_admin,
+)
+from orderly.fulfilment import service as fulfilment
+from orderly.fulfilment.carriers import labels, service
 from orderly.fulfilment.carriers.schemas import (
     CarrierAccountIn,
     CarrierAccountOut,
     CarrierAccountUpdate,
+    LabelIn,
     RatesIn,
     RatesOut,
 )
+from orderly.fulfilment.schemas import ShipmentOut
 
 router = api_router("carriers")
 
@@ -62,3 +74,17 @@ def quote(factory: Factory, read_factory: ReadFactory, shipment_id: ShipmentId, 
     the cheapest that arrives by ``deliver_by`` within the preference. 409 when the parcel lacks what
     the carrier needs (ship_from, weight, box) or the carrier refuses; 502 when the carrier fails."""
     return service.quote(factory, read_factory, shipment_id, body)
+
+
+@router.post(
+    "/shipments/{shipment_id}/label", response_model=ShipmentOut, status_code=status.HTTP_202_ACCEPTED
+)
+def buy_label(
+    session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: LabelIn
+) -> ShipmentOut:
+    """Buy the parcel's label from a carrier account: a service, or ``cheapest`` (the cheapest offer
+    arriving by ``deliver_by`` within the preference). A job buys it; ``carrier_label.state`` says where
+    it stands (``buying``, then ``bought`` with the parcel ``label_bought``, or ``failed``/``unknown``
+    with the reason). 409 when the parcel has left, has a label, or a purchase is under way."""
+    labels.request_label(session, shipment_id, body, actor=caller.name)
+    return fulfilment.get_shipment(session, shipment_id)

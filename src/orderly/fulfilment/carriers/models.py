@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Date, Float, ForeignKey, LargeBinary, String, Text
@@ -8,6 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
 from orderly.core.db import Base, BigId, JsonValue, UTCDateTime
+
+
+class LabelState(StrEnum):
+    """Where a parcel's carrier label stands (``ShipmentLabel``)."""
+
+    BUYING = "buying"  # a job is out
+    BOUGHT = "bought"
+    VOIDING = "voiding"  # a job is out
+    VOIDED = "voided"
+    FAILED = "failed"  # refused: a new purchase may be asked
+    UNKNOWN = "unknown"  # a purchase's answer was lost and the carrier cannot tell: a person checks
 
 
 class CarrierAccount(Base):
@@ -41,13 +53,9 @@ class CarrierRateBucket(Base):
 
 class ShipmentLabel(Base):
     """A parcel's label from a carrier account: the purchase under way, then the label file itself
-    (reprints never call the carrier), and its void.
-
-    ``state``: ``buying`` (a job is out), ``bought``, ``voiding`` (a job is out), ``voided``,
-    ``failed`` (refused: a new purchase may be asked), ``unknown`` (the answer to a purchase was lost
-    and the carrier cannot tell whether it happened: a person checks the carrier's account first).
-    ``offer`` is what is being or was bought; ``carrier_shipment_id`` is set before the purchase is
-    sent, so a lost answer can be looked up."""
+    (reprints never call the carrier), and its void; ``state`` is a :class:`LabelState`. ``offer`` is
+    what is being or was bought; ``carrier_shipment_id`` is set before the purchase is sent, so a lost
+    answer can be looked up."""
 
     __tablename__ = "shipment_labels"
 

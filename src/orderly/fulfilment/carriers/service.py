@@ -36,12 +36,13 @@ from orderly.fulfilment.carriers.connector import (
     Party,
 )
 from orderly.fulfilment.carriers.domain import Preference
-from orderly.fulfilment.carriers.models import CarrierAccount
+from orderly.fulfilment.carriers.models import CarrierAccount, LabelState
 from orderly.fulfilment.carriers.registry import connector_class
 from orderly.fulfilment.carriers.schemas import (
     CarrierAccountIn,
     CarrierAccountOut,
     CarrierAccountUpdate,
+    CarrierLabelOut,
     CarrierSettings,
     OfferOut,
     ParcelSize,
@@ -51,6 +52,7 @@ from orderly.fulfilment.carriers.schemas import (
 )
 from orderly.fulfilment.domain import LIVE
 from orderly.fulfilment.models import Shipment
+from orderly.jobs.service import NewJob, enqueue
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)  # buying a label can take the carrier a while
 LONGEST_WAIT = 5.0  # a rate-limit wait longer than this hands the job to a later run
@@ -399,3 +401,52 @@ def _offer_out(offer: Offer, ship_date: date, deliver_by: date | None, unknown_o
         arrives=domain.arrives(offer, ship_date),
         meets_promise=domain.meets(offer, ship_date, deliver_by, unknown_ok=unknown_ok),
     )
+
+
+# --- labels through the jobs (``labels.py`` runs them) -----------------------------------------------
+
+BUY_LABEL, VOID_LABEL = "buy_label", "void_label"
+#: A buy job tries this often before it is dead (a lost answer is looked up before each new try).
+BUY_ATTEMPTS = 8
+
+
+def label_job(kind: str, shipment_id: int) -> NewJob:
+    # One label job per parcel at a time: a buy and a void never overlap.
+    return NewJob(kind, {"shipment_id": shipment_id}, key=f"label:{shipment_id}", max_attempts=BUY_ATTEMPTS)
+
+
+def void_through_carrier(session: Session, shipment: Shipment, *, actor: str, reason: str) -> bool:
+    """Whether voiding this (locked) parcel is the carrier's to do first: a label bought from it is
+    refunded by a job, and the parcel is voided when the carrier accepts. Refused (409) while a
+    purchase or a void is under way."""
+    label = repo.label_of(session, shipment.id, lock=True)
+    if label is None:
+        return False
+    if label.state in (LabelState.BUYING, LabelState.VOIDING):
+        raise Conflict(f"shipment {shipment.id}: a label {label.state[:-3]} is under way; wait for it")
+    if label.state != LabelState.BOUGHT:
+        return False  # nothing known bought: the void is the hub's alone
+    label.state = LabelState.VOIDING
+    label.extra = {**label.extra, "void_reason": reason, "void_by": actor}
+    label.error = None
+    label.updated_at = utcnow()
+    enqueue(session, [label_job(VOID_LABEL, shipment.id)])
+    return True
+
+
+def label_views(session: Session, shipment_ids: list[int]) -> dict[int, CarrierLabelOut]:
+    found = repo.labels_of(session, shipment_ids)
+    codes = repo.account_codes(session, {label.account_id for label in found.values()})
+    return {
+        sid: CarrierLabelOut(
+            carrier_account=codes[label.account_id],
+            state=label.state,
+            service=label.service,
+            deliver_by=label.deliver_by,
+            carrier_shipment_id=label.carrier_shipment_id,
+            has_file=label.content is not None,
+            error=label.error,
+            updated_at=label.updated_at,
+        )
+        for sid, label in found.items()
+    }

@@ -1,0 +1,190 @@
+"""Labels bought through the jobs over real HTTP against the carrier sandboxes, on both databases:
+quote, buy, the label kept (reprints call nobody), void through the carrier; a lost answer is looked up
+and never bought twice; refusals stay visible on the parcel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.core.clock import utcnow
+from orderly.core.db import transaction
+from orderly.fulfilment.carriers.models import ShipmentLabel
+from orderly.jobs.models import Job
+from orderly.jobs.worker import Worker
+from tests.fulfilment.carriers.conftest import Sandbox
+from tests.fulfilment.carriers.test_accounts_and_quotes import add_account, parcel_for
+
+
+@pytest.fixture
+def worker(factory: sessionmaker[Session]) -> Worker:
+    return Worker(factory, name="test", idle_sleep=0)
+
+
+def run_jobs(worker: Worker, factory: sessionmaker[Session], rounds: int = 30) -> None:
+    """Run label jobs until none is left to run, retries made due at once."""
+    for _ in range(rounds):
+        with transaction(factory) as s:
+            s.execute(update(Job).where(Job.status == "queued").values(run_after=utcnow()))
+        if not worker.run_once():
+            return
+    raise AssertionError("jobs kept coming")
+
+
+def _jobs(factory: sessionmaker[Session], kind: str) -> list[tuple[str, str | None]]:
+    with transaction(factory) as s:
+        return [
+            (j.status, j.last_error) for j in s.scalars(select(Job).where(Job.kind == kind).order_by(Job.id))
+        ]
+
+
+def _buy(client: TestClient, shipment_id: int, **body: Any) -> Any:
+    return client.post(f"/api/v1/shipments/{shipment_id}/label", json={"carrier_account": "ep", **body})
+
+
+def test_a_label_is_bought_stored_reprinted_without_the_carrier_and_voided_through_it(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    add_account(client, easypost.url)
+    shipment_id = parcel_for(client, factory)
+    order_id = client.get(f"/api/v1/shipments/{shipment_id}").json()["order_id"]
+
+    asked = _buy(client, shipment_id, deliver_by="2099-01-01")
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["status"] == "created"
+    assert asked.json()["carrier_label"]["state"] == "buying"
+    assert _buy(client, shipment_id).status_code == 409  # one purchase at a time
+    run_jobs(worker, factory)
+
+    parcel = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert parcel["status"] == "label_bought"
+    assert parcel["carrier_label"]["state"] == "bought" and parcel["carrier_label"]["has_file"]
+    assert (parcel["carrier_plugin"], parcel["carrier"], parcel["service"]) == (
+        "easypost",
+        "USPS",
+        "GroundAdvantage",
+    )
+    assert parcel["cost"] == 751 and parcel["cost_currency"] == "USD"  # "7.51": 5.40 + 0.12 x 17.6 oz
+    assert parcel["tracking_number"].startswith("94001")
+    assert parcel["tracking_url"].startswith("https://track.easypost.com/")
+    assert client.get(f"/api/v1/orders/{order_id}").json()["status"] == "label_printed"
+    assert len(easypost.store.purchases) == 1
+
+    calls = len(easypost.store.calls)
+    first = client.get(f"/api/v1/shipments/{shipment_id}/label")
+    again = client.get(f"/api/v1/shipments/{shipment_id}/label")
+    assert first.status_code == 200 and first.content == again.content
+    (label_id,) = (s["postage_label"]["id"] for s in easypost.store.shipments.values() if s["postage_label"])
+    assert first.content == easypost.store.files[label_id]  # the carrier's own file, as bought
+    batch = client.post("/api/v1/labels/batch", json={"shipment_ids": [shipment_id]})
+    assert batch.status_code == 200 and batch.content.startswith(b"%PDF")
+    assert len(easypost.store.calls) == calls  # reprints never call the carrier
+
+    voiding = client.post(f"/api/v1/shipments/{shipment_id}/void", json={"reason": "wrong box"})
+    assert voiding.status_code == 200
+    assert voiding.json()["status"] == "label_bought"
+    assert voiding.json()["carrier_label"]["state"] == "voiding"
+    run_jobs(worker, factory)
+    voided = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert voided["status"] == "voided" and voided["carrier_label"]["state"] == "voided"
+    assert (
+        easypost.store.shipments[voided["carrier_label"]["carrier_shipment_id"]]["refund_status"]
+        == "submitted"
+    )
+    assert client.get(f"/api/v1/orders/{order_id}").json()["status"] == "allocated"
+    assert client.get(f"/api/v1/shipments/{shipment_id}/label").status_code == 409
+    assert any("wrong box" in (e["message"] or "") for e in voided["events"])
+
+
+def test_a_named_service_is_bought_and_one_not_offered_fails_visibly(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    add_account(client, easypost.url)
+    shipment_id = parcel_for(client, factory)
+    _buy(client, shipment_id, service="Overnight")
+    run_jobs(worker, factory)
+    failed = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert failed["status"] == "created"
+    assert failed["carrier_label"]["state"] == "failed"
+    assert "service Overnight" in failed["carrier_label"]["error"]
+    assert _jobs(factory, "buy_label")[0][0] == "dead"
+    assert easypost.store.purchases == []
+
+    assert _buy(client, shipment_id, service="Express").status_code == 202  # asked again
+    run_jobs(worker, factory)
+    bought = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert (bought["status"], bought["service"]) == ("label_bought", "Express")
+
+
+def test_a_buy_whose_answer_is_lost_is_found_again_not_bought_twice(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    add_account(client, easypost.url)
+    shipment_id = parcel_for(client, factory)
+    easypost.store.faults.lose_next_buy = 1
+    _buy(client, shipment_id)
+    run_jobs(worker, factory)
+    parcel = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert parcel["status"] == "label_bought"
+    assert len(easypost.store.purchases) == 1
+    assert sum(1 for _, path in easypost.store.calls if path.endswith("/buy")) == 1
+    (job,) = _jobs(factory, "buy_label")
+    assert job[0] == "done"
+
+
+def test_a_buy_failing_before_it_is_sent_is_retried_and_a_throttle_waits(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    add_account(client, easypost.url)
+    shipment_id = parcel_for(client, factory)
+    easypost.store.faults.fail_next = 5  # the quote fails (each try retried in place), then works
+    _buy(client, shipment_id)
+    run_jobs(worker, factory)
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["status"] == "label_bought"
+    assert len(easypost.store.purchases) == 1
+
+
+def test_a_refused_refund_leaves_the_parcel_labelled_with_the_refusal_shown(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    add_account(client, easypost.url)
+    shipment_id = parcel_for(client, factory)
+    _buy(client, shipment_id)
+    run_jobs(worker, factory)
+    easypost.store.faults.refund_status = "rejected"
+    client.post(f"/api/v1/shipments/{shipment_id}/void", json={"reason": "changed mind"})
+    run_jobs(worker, factory)
+    parcel = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert parcel["status"] == "label_bought"
+    assert parcel["carrier_label"]["state"] == "bought"
+    assert (
+        "void refused" in parcel["carrier_label"]["error"] and "rejected" in parcel["carrier_label"]["error"]
+    )
+    assert client.get(f"/api/v1/shipments/{shipment_id}/label").status_code == 200
+    easypost.store.faults.refund_status = None  # may be voided again
+    client.post(f"/api/v1/shipments/{shipment_id}/void", json={"reason": "again"})
+    run_jobs(worker, factory)
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["status"] == "voided"
+
+
+def test_a_label_is_refused_for_a_parcel_that_has_one_or_left_or_a_manual_account(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox
+) -> None:
+    add_account(client, easypost.url)
+    client.post("/api/v1/carrier-accounts", json={"code": "hand", "name": "By hand", "plugin": "manual"})
+    shipment_id = parcel_for(client, factory)
+    manual = _buy(client, shipment_id, carrier_account="hand")
+    assert manual.status_code == 409 and "sells no labels" in manual.json()["error"]["message"]
+    assert _buy(client, shipment_id, carrier_account="nope").status_code == 404
+    client.patch("/api/v1/carrier-accounts/ep", json={"active": False})
+    assert "switched off" in _buy(client, shipment_id).json()["error"]["message"]
+    client.post(f"/api/v1/shipments/{shipment_id}/ship", json={})
+    client.patch("/api/v1/carrier-accounts/ep", json={"active": True})
+    left = _buy(client, shipment_id)
+    assert left.status_code == 409 and "shipped" in left.json()["error"]["message"]
+    with transaction(factory) as s:
+        assert s.scalar(select(ShipmentLabel)) is None
