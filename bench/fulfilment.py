@@ -1,6 +1,12 @@
-"""Fulfilment: the label batch a warehouse prints before its pick.
+"""Fulfilment: warehouse routing decisions, and the label batch a warehouse prints before its pick.
 
-    python bench/fulfilment.py [--labels 1000] [--out batch.pdf]
+    python bench/fulfilment.py [--labels 1000] [--out batch.pdf] [--routed 20000]
+
+``routing_decisions_per_s``: generated orders (the sandbox's global catalog and three warehouses)
+routed one after another by a realistic routing rule set (the three example rules, a delivery
+promise, cheapest-lane ranking, exclusions, a carrier preference; lanes per warehouse and region;
+splits above a threshold), each decision with its explanation as stored on the order: the pure
+decision, in memory, one core. Not timed: generating and checking the orders.
 
 ``label_batch_1000_s``: seconds (wall clock; CPU seconds beside it) from the parcels' data to a
 finished merged PDF of 1,000 labels written to a file in pick order, fonts loaded in the timing as a
@@ -14,6 +20,7 @@ makes nothing else). The last line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import random
@@ -21,12 +28,18 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader
 from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 
 from orderly.fulfilment.paperwork import Address, Line, Parcel, pick_key, write_batch
+from orderly.review.domain.routing import Asked, RoutingSet, compile_routing_rules
+from orderly.review.domain.view import ReviewContext, Subject
+from orderly.review.schemas import RoutingSettings
+from orderly.sandbox.generator import OrderGenerator, default_catalog
+from review import _available, _prepare
 
 SENDER = Address(
     "Acme Trading Ltd", "Unit 4, 1 Dock Road", city="Felixstowe", postal_code="IP11 3TW", country="GB"
@@ -110,6 +123,113 @@ def parcels(count: int, seed: int) -> list[Parcel]:
     return made
 
 
+ROUTING_RULES: list[dict[str, Any]] = [
+    {
+        "key": "sea-light",
+        "name": "Light parcels to South-East Asia from the local warehouse",
+        "priority": 10,
+        "when": {
+            "all": [
+                {"fact": "address.regions", "contains": "south_east_asia"},
+                {"fact": "order.size_class", "eq": "small"},
+            ]
+        },
+        "then": [{"warehouses": {"prefer": ["SZX-1"]}}, {"carrier": {"use": "dhl_express"}}],
+    },
+    {
+        "key": "eu-bulky",
+        "name": "Bulky items to Europe from the overseas warehouse",
+        "priority": 20,
+        "when": {
+            "all": [
+                {"fact": "address.regions", "contains": "europe"},
+                {"fact": "order.size_class", "in": ["medium", "bulky"]},
+            ]
+        },
+        "then": [{"warehouses": {"prefer": ["DUS-1"], "exclude": ["SZX-1"]}}],
+    },
+    {
+        "key": "domestic-us",
+        "name": "Domestic orders from the home warehouse",
+        "priority": 30,
+        "scope": {"countries": ["US"]},
+        "then": [
+            {"warehouses": {"prefer": ["LAX-3PL"]}},
+            {"carrier": {"use": "easypost", "service": "Ground"}},
+        ],
+    },
+    {
+        "key": "express",
+        "name": "Express orders within five days",
+        "priority": 40,
+        "when": {"fact": "order.shipping_total", "gte": 1500},
+        "then": [{"promise_days": 5}, {"rank": "transit"}],
+    },
+    {
+        "key": "big-orders-split",
+        "name": "Big orders may split",
+        "priority": 50,
+        "when": {"fact": "order.total_base", "gte": 20000},
+        "then": [{"split": True}],
+    },
+    {
+        "key": "cheapest",
+        "name": "Everything else by the cheapest lane",
+        "priority": 100,
+        "then": [{"rank": "cost"}],
+    },
+]
+ROUTING_SETTINGS: dict[str, Any] = {
+    "split": False,
+    "split_min_total": 5000,
+    "lanes": [
+        {"warehouse": "SZX-1", "to": ["east_asia"], "cost": 400, "days": 3},
+        {"warehouse": "SZX-1", "to": ["south_east_asia"], "cost": 700, "days": 5},
+        {"warehouse": "SZX-1", "to": ["*"], "cost": 1500, "days": 12},
+        {"warehouse": "LAX-3PL", "to": ["US"], "cost": 800, "days": 3},
+        {"warehouse": "LAX-3PL", "to": ["north_america"], "cost": 1400, "days": 6},
+        {"warehouse": "LAX-3PL", "to": ["*"], "cost": 3000, "days": 9},
+        {"warehouse": "DUS-1", "to": ["eu"], "cost": 900, "days": 3},
+        {"warehouse": "DUS-1", "to": ["europe"], "cost": 1600, "days": 5},
+        {"warehouse": "DUS-1", "to": ["*"], "cost": 3500, "days": 10},
+    ],
+}
+
+
+def routing_decisions(count: int, seed: int) -> float:
+    """Orders routed per second (see the module's docstring), each decision stored as JSON would be."""
+    catalog = default_catalog(orders=count, markets="global")
+    prepared = _prepare(list(OrderGenerator(seed, catalog).labelled_orders(count)), catalog)
+    weight = {p.sku: p.weight_g for p in catalog.products}
+    available, warehouses = _available(catalog)
+    settings = RoutingSettings.model_validate(ROUTING_SETTINGS)
+    ruleset = RoutingSet(compile_routing_rules(ROUTING_RULES), settings.policy())
+    context = ReviewContext(available=available, warehouses=warehouses, rates={"EUR": 1.08, "GBP": 1.27})
+    subjects = [
+        Subject(
+            n, order, total, lines, needs, cats, channel, None, sum(weight[s] * q for s, q in needs.items())
+        )
+        for n, (order, lines, needs, cats, channel, total, _) in enumerate(prepared)
+    ]
+    route, asked = ruleset.route, Asked()
+    gc.collect()
+    gc.disable()
+    started = time.perf_counter()
+    fired = 0
+    for subject in subjects:
+        decision = route(subject, context, asked)
+        stored = decision.as_json(ruleset=1, chosen=decision.fills[:1], ok=bool(decision.fills))
+        fired += len(stored["fired"])
+    seconds = time.perf_counter() - started
+    gc.enable()
+    rate = len(subjects) / seconds
+    print(
+        f"{len(subjects):,} orders routed in {seconds:.2f} s = {rate:,.0f} decisions/s "
+        f"({fired:,} rules fired)"
+    )
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,7 +237,10 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, help="keep the batch here (default: a temporary file)")
+    parser.add_argument("--routed", type=int, default=20_000, help="orders to route (default 20000)")
     args = parser.parse_args()
+
+    routing_per_s = routing_decisions(args.routed, args.seed)
 
     batch = parcels(args.labels, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,6 +262,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "routing_decisions_per_s": round(routing_per_s),
                 f"label_batch_{args.labels}_s": round(wall, 2),
                 f"label_batch_{args.labels}_cpu_s": round(cpu, 2),
                 "peak_rss_mb": round(peak_rss_mb, 1),
