@@ -78,6 +78,7 @@ PROTECTED = [
     ("GET", "/api/v1/shipments/1"),
     ("POST", "/api/v1/shipments/1/ship"),
     ("POST", "/api/v1/shipments/1/void"),
+    ("POST", "/api/v1/shipments/1/writeback"),
     ("GET", "/api/v1/shipments/1/label"),
     ("GET", "/api/v1/shipments/1/packing-slip"),
     ("POST", "/api/v1/labels/batch"),

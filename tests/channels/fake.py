@@ -13,7 +13,6 @@ from orderly.channels.connector import (
     PushResult,
     RateLimit,
     RawOrder,
-    Shipment,
     StockPush,
     WebhookEvent,
 )
@@ -101,9 +100,6 @@ class FakeConnector(Connector):
             else PushResult(p.listing_id, True, binding={"seen": True})
             for p in pushes
         ]
-
-    def confirm_shipment(self, shipment: Shipment) -> None:
-        self.platform.call()
 
     @classmethod
     def verify_webhook(cls, secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:

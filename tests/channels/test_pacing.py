@@ -16,7 +16,7 @@ from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
 from orderly.channels.amazon import AmazonConnector
-from orderly.channels.connector import Shipment, ShopConnection, StockPush
+from orderly.channels.connector import Parcel, ParcelLine, ShopConnection, StockPush
 from orderly.channels.models import RateBucket
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.shopify import ShopifyConnector
@@ -103,7 +103,8 @@ def test_shopify_paces_every_request_a_push_a_poll_and_a_shipment_make(
 
     recorder.paced.clear()
     recorder.sent.clear()
-    shopify.confirm_shipment(Shipment(str(order["id"]), "UPS", "1Z999", NOW))
+    lines = [ParcelLine(None, "SHIRT-S", 1)]
+    shopify.write_back(Parcel("1", str(order["id"]), "UPS", None, "1Z999", None, NOW, lines))
     assert recorder.paced == ["shipments"] * len(recorder.sent) and len(recorder.sent) >= 2
 
 

@@ -111,12 +111,41 @@ class PushResult:
 
 
 @dataclass(frozen=True)
-class Shipment:
+class ParcelLine:
+    """Units of one order line in a parcel, named as the platform's order named the line."""
+
+    listing_id: str | None  # the line's listing (Shopify: variant id; Amazon: ASIN)
+    platform_sku: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """A parcel the hub handed over, for the shop to hear of (:meth:`Connector.write_back`)."""
+
+    reference: str  # the hub's id for the parcel: the same parcel always has the same one
     external_id: str  # the platform order
-    carrier: str
-    tracking_number: str
+    carrier: str | None  # as the hub names it ("UPS", "DHL Express"); each platform maps it to its code
+    service: str | None
+    tracking_number: str | None
+    tracking_url: str | None
     shipped_at: datetime
-    lines: Sequence[tuple[str, int]] = ()  # (listing id or platform SKU, quantity); empty means all
+    lines: Sequence[ParcelLine]
+    #: What the platform answered when it accepted this parcel before (``WriteBack.platform_ids``): the
+    #: tracking is then updated there, nothing is shipped again. Empty: not known to be accepted.
+    accepted: Sequence[str] = ()
+    #: A request of an earlier try may have reached the platform without its answer reaching us: look
+    #: on the platform for what it made before sending anything.
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """What the platform holds for a parcel now: the ids of what it recorded (Shopify: fulfillments;
+    Amazon: the package reference), and how we know."""
+
+    platform_ids: tuple[str, ...]
+    note: str
 
 
 @dataclass(frozen=True)
@@ -238,6 +267,7 @@ class Connector(ABC):
     rate_limits: ClassVar[Mapping[str, RateLimit]]  # by operation: "orders", "stock", "shipments"
     max_push_batch: ClassVar[int] = 1  # stock pushes one request can carry
     webhooks: ClassVar[bool] = False  # whether the platform can push order events to us
+    writes_back: ClassVar[bool] = False  # whether the platform takes our parcels' tracking (write_back)
     #: The shop credential a delivery's signature is checked with (``verify_webhook``'s ``secret``);
     #: None: the check needs none.
     webhook_credential: ClassVar[str | None] = None
@@ -297,9 +327,13 @@ class Connector(ABC):
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
         """Publish absolute quantities; at most ``max_push_batch`` pushes per call, one result each."""
 
-    @abstractmethod
-    def confirm_shipment(self, shipment: Shipment) -> None:
-        """Tell the platform the order shipped, with carrier and tracking number."""
+    def write_back(self, parcel: Parcel) -> WriteBack:
+        """Tell the platform a parcel of the order left: carrier, tracking number and url, the lines and
+        units it carries. Never twice: a parcel already ``accepted`` only has its tracking updated,
+        and one ``maybe_sent`` is looked for on the platform first. Raises :class:`Rejected` (with the
+        platform's reason) when the platform refuses it; retryable errors otherwise. Only called on a
+        connector whose ``writes_back`` is True."""
+        raise NotImplementedError(f"{self.channel} takes no tracking numbers")
 
     def ready(self, raw: RawOrder) -> bool:
         """Whether the order can be mapped yet (an Amazon order shows no prices before payment); one

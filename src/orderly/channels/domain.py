@@ -112,3 +112,55 @@ def missing_note(missing: list[str], shown: int = 20) -> str:
     more = len(missing) - shown
     listed = ", ".join(missing[:shown]) + (f" and {more} more" if more > 0 else "")
     return f"reconciliation took in {len(missing)} order(s) the hub lacked: {listed}"
+
+
+# --- carriers -----------------------------------------------------------------------------------------
+
+#: The carriers every platform's table knows, by the ways a person or a carrier plugin writes them (as
+#: :func:`carrier_key` folds them). Each platform maps these names to its own codes (its ``mapper.py``);
+#: a carrier named otherwise goes to the platform as written.
+CARRIER_ALIASES: dict[str, str] = {
+    **dict.fromkeys(("ups", "unitedparcelservice"), "ups"),
+    **dict.fromkeys(("usps", "unitedstatespostalservice", "uspostalservice"), "usps"),
+    **dict.fromkeys(("fedex", "federalexpress", "fedexground"), "fedex"),
+    **dict.fromkeys(("dhl", "dhlexpress", "dhlexpressworldwide", "mydhl"), "dhl_express"),
+    **dict.fromkeys(("dhlecommerce", "dhlglobalmail"), "dhl_ecommerce"),
+    "royalmail": "royal_mail",
+    "parcelforce": "parcelforce",
+    "evri": "evri",
+    "canadapost": "canada_post",
+    "purolator": "purolator",
+    "australiapost": "australia_post",
+    **dict.fromkeys(("chinapost", "chinapostal", "chinaems", "ems"), "china_post"),
+    "4px": "4px",
+    "yanwen": "yanwen",
+    "yunexpress": "yunexpress",
+    "cainiao": "cainiao",
+    "sfexpress": "sf_express",
+    "dpd": "dpd",
+    "gls": "gls",
+    "tnt": "tnt",
+    "ontrac": "ontrac",
+    "lasership": "lasership",
+    "japanpost": "japan_post",
+    **dict.fromkeys(("yamato", "yamatotransport"), "yamato"),
+    **dict.fromkeys(("sagawa", "sagawaexpress"), "sagawa"),
+    "deutschepost": "deutsche_post",
+    "laposte": "la_poste",
+    "colissimo": "colissimo",
+    "chronopost": "chronopost",
+    "postnl": "postnl",
+    "posteitaliane": "poste_italiane",
+    "correos": "correos",
+    **dict.fromkeys(("amazonlogistics", "amazonshipping"), "amazon_logistics"),
+}
+
+
+def carrier_key(name: str) -> str:
+    """A carrier's name folded for lookup: "DHL Express", "dhl_express" and "DHL-EXPRESS" are one."""
+    return "".join(char for char in name.casefold() if char.isalnum())
+
+
+def known_carrier(name: str | None) -> str | None:
+    """The carrier (a value of :data:`CARRIER_ALIASES`) a name stands for, or None if none is known."""
+    return CARRIER_ALIASES.get(carrier_key(name)) if name else None

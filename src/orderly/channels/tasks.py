@@ -60,7 +60,7 @@ class Paced(RateLimited):
 
 
 @contextmanager
-def _connected(ctx: JobContext, shop_id: int, health: str | None) -> Iterator[tuple[Shop, Connector]]:
+def connected(ctx: JobContext, shop_id: int, health: str | None) -> Iterator[tuple[Shop, Connector]]:
     """The shop and a connector for it; the block's platform calls count for the shop's ``health`` of
     that kind (None: the block calls the platform for nothing that health tracks)."""
     with transaction(ctx.factory) as session:
@@ -128,7 +128,7 @@ def _pull(
     """Store every order updated in [start, end) in the inbox, slice by slice, page by page; returns up
     to when the shop's orders are now in (``end``, or earlier where the platform lists recent changes
     late). A slice read whole is a point to go on from: a failure costs only the slice it came in."""
-    with _connected(ctx, shop_id, "orders") as (_, connector):
+    with connected(ctx, shop_id, "orders") as (_, connector):
         end = min(end, utcnow() - connector.lag)
         after = start
         while after < end:
@@ -151,7 +151,7 @@ def _process_inbox(ctx: JobContext, shop_id: int, *, helpers: bool = True) -> li
     """Map and ingest the shop's unprocessed entries; returns the orders that were new to the hub."""
     # Mapping what is already stored calls no platform: a webhook's order going in says nothing of
     # whether the shop's polls work.
-    with _connected(ctx, shop_id, None) as (_, connector):
+    with connected(ctx, shop_id, None) as (_, connector):
         return inbox.process(ctx.factory, connector, helpers=helpers)
 
 
@@ -333,7 +333,7 @@ def push_stock(ctx: JobContext, job: Claimed) -> None:
         started = utcnow()
         binding.last_quantity, binding.last_pushed_at = None, started
         shop_code = shop.code
-    with _connected(ctx, shop_id, "stock") as (_, connector):
+    with connected(ctx, shop_id, "stock") as (_, connector):
         push = StockPush(
             listing_id, mapping.platform_sku, quantity, data, mapping.location, mapping.platform_ids or {}
         )

@@ -255,3 +255,35 @@ def order_delivered(order_status: OrderStatus, parcels: Iterable[ShipmentStatus]
 
 #: Parcels on their way: those the stale and late alerts watch.
 ON_THE_WAY = frozenset({S.SHIPPED, S.IN_TRANSIT, S.EXCEPTION})
+
+
+# --- tracking write-back --------------------------------------------------------------------------
+
+
+class WritebackStep(StrEnum):
+    NOTHING = "nothing"  # the shop holds this parcel as it is
+    WAIT = "wait"  # another worker is sending it now
+    SEND = "send"  # create it on the platform (or look for it there first: ``maybe_sent``)
+    UPDATE = "update"  # accepted before: update the tracking the platform holds
+
+
+def writeback_step(
+    status: str,
+    claim: tuple[str | None, datetime | None],
+    mine: str,
+    now: datetime,
+    sent: tuple[str | None, str | None],
+    current: tuple[str | None, str | None],
+) -> WritebackStep:
+    """What a write-back try does with a parcel whose write-back is ``status``. A claim (who, until)
+    held by another try that has not run out means that try may be sending right now: wait for it,
+    so two workers never send one parcel at once. ``sent`` and ``current`` are (carrier, tracking
+    number) as the platform took them and as the parcel has them now."""
+    holder, until = claim
+    if status == "sending" and holder != mine and until is not None and until > now:
+        return WritebackStep.WAIT
+    if status == "skipped":
+        return WritebackStep.NOTHING
+    if status == "accepted":
+        return WritebackStep.NOTHING if sent == current else WritebackStep.UPDATE
+    return WritebackStep.SEND

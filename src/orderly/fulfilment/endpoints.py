@@ -113,6 +113,14 @@ def record_tracking_event(
     return service.tracking_of(session, shipment_id)
 
 
+@router.post("/shipments/{shipment_id}/writeback", response_model=ShipmentOut)
+def request_writeback(session: DbSession, shipment_id: ShipmentId) -> ShipmentOut:
+    """Send the parcel's carrier and tracking number to its shop again: after a refusal once its
+    cause is fixed, or to have the shop hold the parcel's tracking as it is now. The shop never gets
+    the parcel twice. 409 when the parcel has not left or its shop takes no tracking numbers."""
+    return service.request_writeback(session, shipment_id)
+
+
 PDF = "application/pdf"
 
 

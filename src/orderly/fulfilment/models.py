@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
-from orderly.core.db import Base, BigId, UTCDateTime
+from orderly.core.db import Base, BigId, JsonValue, UTCDateTime
 
 
 class Shipment(Base):
@@ -91,3 +91,34 @@ class TrackingEventRow(Base):
     digest: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(100))  # the carrier plugin, or who typed it in
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingWriteback(Base):
+    """Whether a shipped parcel's carrier and tracking number reached its shop, one row per parcel of
+    an order from a shop that takes them (``fulfilment/tasks.py``). ``accepted`` with the platform's
+    ids is what keeps a parcel from being written twice."""
+
+    __tablename__ = "tracking_writebacks"
+    __table_args__ = (Index("ix_tracking_writebacks_status", "status"),)
+
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigId)
+    # queued, sending (a worker holds the claim until claimed_until), accepted, refused, skipped
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # A try ended without knowing whether the platform acted: the next one looks there first.
+    maybe_sent: Mapped[bool] = mapped_column(default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the platform recorded (Shopify fulfillment ids, Amazon's package reference), and the
+    # carrier and number it holds: a later change of either is sent as an update of these.
+    platform_ids: Mapped[list[str]] = mapped_column(JsonValue, default=list)
+    sent_carrier: Mapped[str | None] = mapped_column(String(100))
+    sent_tracking_number: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(
+        Text
+    )  # the platform's reason for a refusal, or the last failure
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,12 +9,19 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orderly.catalog.models import Product
+from orderly.catalog.domain import PLATFORM
+from orderly.catalog.models import Product, SkuMapping
 from orderly.channels.models import Shop
 from orderly.core.db import chunks
 from orderly.core.errors import NotFound
 from orderly.fulfilment.domain import LIVE, ON_THE_WAY, ShipmentStatus
-from orderly.fulfilment.models import Shipment, ShipmentEvent, ShipmentLine, TrackingEventRow
+from orderly.fulfilment.models import (
+    Shipment,
+    ShipmentEvent,
+    ShipmentLine,
+    TrackingEventRow,
+    TrackingWriteback,
+)
 from orderly.inventory.models import Warehouse
 from orderly.orders.models import Order, OrderLine
 
@@ -186,3 +193,45 @@ def promise_passed(session: Session, now: datetime) -> list[Shipment]:
     """Parcels on their way whose promised delivery has passed."""
     query = select(Shipment).where(Shipment.status.in_(sorted(ON_THE_WAY)), Shipment.promised_by < now)
     return list(session.scalars(query.order_by(Shipment.id)))
+
+
+def lock_writeback(session: Session, shipment_id: int) -> TrackingWriteback | None:
+    """A parcel's write-back row, locked (taken alone: no order, shipment or stock row after it)."""
+    query = (
+        select(TrackingWriteback)
+        .where(TrackingWriteback.shipment_id == shipment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalar(query)
+
+
+def writebacks_of(session: Session, shipment_ids: list[int]) -> dict[int, TrackingWriteback]:
+    query = select(TrackingWriteback).where(TrackingWriteback.shipment_id.in_(shipment_ids))
+    return {row.shipment_id: row for row in session.scalars(query)}
+
+
+def parcel_lines(session: Session, shipment_id: int) -> list[tuple[str | None, str | None, int]]:
+    """(platform SKU, listing id, units) of each order line in the parcel, in line order."""
+    query = (
+        select(OrderLine.platform_sku, OrderLine.listing_id, ShipmentLine.quantity)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .join(
+            OrderLine, (OrderLine.order_id == Shipment.order_id) & (OrderLine.line_no == ShipmentLine.line_no)
+        )
+        .where(ShipmentLine.shipment_id == shipment_id)
+        .order_by(ShipmentLine.line_no)
+    )
+    return [(sku, listing, qty) for sku, listing, qty in session.execute(query).all()]
+
+
+def platform_fulfilled(session: Session, shop_id: int, keys: Iterable[str]) -> set[str]:
+    """Of these platform SKUs and listing ids of the shop, those whose mapping says the platform
+    fulfils them from its own stock (Amazon FBA)."""
+    wanted = sorted(set(keys))
+    query = select(SkuMapping.platform_sku, SkuMapping.listing_id).where(
+        SkuMapping.shop_id == shop_id,
+        SkuMapping.fulfilled_by == PLATFORM,
+        SkuMapping.platform_sku.in_(wanted) | SkuMapping.listing_id.in_(wanted),
+    )
+    return {key for row in session.execute(query).all() for key in row if key in wanted}

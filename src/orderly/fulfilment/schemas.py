@@ -96,6 +96,25 @@ class ShipmentEventOut(BaseModel):
     created_at: datetime
 
 
+class WritebackOut(BaseModel):
+    """Whether the parcel's carrier and tracking number reached its shop: ``queued`` (waiting, or
+    retrying after a failure: ``error``), ``sending``, ``accepted`` (``platform_ids``: what the shop
+    recorded), ``refused`` (``error``: the shop's reason; replay with ``POST
+    /shipments/{id}/writeback``) or ``skipped`` (``note`` says why)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    status: str
+    platform_ids: list[str]
+    carrier: str | None = Field(validation_alias="sent_carrier")
+    tracking_number: str | None = Field(validation_alias="sent_tracking_number")
+    note: str | None
+    error: str | None
+    attempts: int
+    updated_at: datetime
+    accepted_at: datetime | None
+
+
 class ShipmentOut(BaseModel):
     id: int
     order_id: int
@@ -119,6 +138,8 @@ class ShipmentOut(BaseModel):
     carrier_label: CarrierLabelOut | None = Field(
         default=None, description="the label bought from a carrier account, where its purchase or void stands"
     )
+    # None: the parcel has not left, or its shop takes no tracking numbers (orders sent by file or API).
+    writeback: WritebackOut | None = None
 
 
 class PickListIn(BaseModel):

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from orderly.alerts.service import raise_alert, resolve
 from orderly.catalog import repository as catalog_repo
+from orderly.channels.connector import Parcel, ParcelLine, WriteBack
+from orderly.channels.models import Shop
+from orderly.channels.registry import connector_class
 from orderly.core.clock import utcnow
-from orderly.core.errors import InsufficientStock, NotFound
+from orderly.core.errors import Conflict, InsufficientStock, NotFound
 from orderly.fulfilment import domain
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.carriers import service as carriers
 from orderly.fulfilment.carriers.domain import Label
 from orderly.fulfilment.domain import LIVE, SHIPPABLE_ORDERS, LineToShip, ShipmentStatus, TrackingEvent
-from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow
+from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow, TrackingWriteback
 from orderly.fulfilment.schemas import (
     ShipmentEventOut,
     ShipmentIn,
@@ -29,10 +33,13 @@ from orderly.fulfilment.schemas import (
     ShipmentOut,
     TrackingEventOut,
     TrackingOut,
+    WritebackOut,
 )
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import StockKey
 from orderly.inventory.service import StockBook
+from orderly.jobs.errors import GiveUp, RetryLater
+from orderly.jobs.service import NewJob, enqueue
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import OrderStatus, check_transition
 from orderly.orders.models import Order
@@ -269,6 +276,7 @@ def shipment_views(session: Session, shipments: list[Shipment]) -> list[Shipment
     ids = [s.id for s in shipments]
     lines = repo.lines_of(session, ids)
     events = repo.events_of(session, ids)
+    writebacks = repo.writebacks_of(session, ids)
     codes = inventory_repo.warehouse_codes(session)
     labels = carriers.label_views(session, ids)
     return [
@@ -293,6 +301,7 @@ def shipment_views(session: Session, shipments: list[Shipment]) -> list[Shipment
             created_at=s.created_at,
             shipped_at=s.shipped_at,
             carrier_label=labels.get(s.id),
+            writeback=WritebackOut.model_validate(writebacks[s.id]) if s.id in writebacks else None,
         )
         for s in shipments
     ]
@@ -321,6 +330,7 @@ def _ship(session: Session, order: Order, shipment: Shipment, actor: str, note: 
     _set_order_status(
         session, order, domain.order_status_after_shipping(after), actor, f"shipment {shipment.id} ({what})"
     )
+    _queue_writeback(session, order, shipment)
 
 
 def _lines_to_ship(session: Session, order_id: int) -> list[LineToShip]:
@@ -387,3 +397,174 @@ def _set_order_status(session: Session, order: Order, target: OrderStatus, actor
 
 
 _SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.PARTLY_SHIPPED})
+
+
+# --- tracking write-back ---------------------------------------------------------------------------
+
+#: The job that tells a parcel's shop its carrier and tracking number (``fulfilment/tasks.py``).
+WRITE_BACK = "write_back_tracking"
+#: How long a try holds a parcel it is sending: longer than its platform calls can take (each request
+#: times out within seconds and is tried at most four times, with waits of at most five seconds), so a
+#: claim that ran out belongs to a try that is over; another try then looks on the platform first.
+WRITEBACK_CLAIM = timedelta(minutes=2)
+#: Tries before a write-back that keeps failing (the shop down for hours) is dead: about a day.
+WRITEBACK_ATTEMPTS = 100
+WRITEBACK_ACTOR = "writeback"
+
+
+@dataclass(frozen=True)
+class WritebackStart:
+    """A write-back try that is to call the platform (it holds the parcel's claim)."""
+
+    shop_id: int
+    parcel: Parcel
+
+
+def _queue_writeback(session: Session, order: Order, shipment: Shipment) -> None:
+    """A parcel handed over goes back to its shop, through the outbox in this transaction, when the
+    shop's platform takes tracking numbers (not orders sent by file or API)."""
+    shop = session.get(Shop, order.shop_id)
+    plugin = connector_class(shop.channel) if shop is not None else None
+    if shop is None or plugin is None or not plugin.writes_back:
+        return
+    now = utcnow()
+    session.add(
+        TrackingWriteback(
+            shipment_id=shipment.id, shop_id=shop.id, status="queued", platform_ids=[], created_at=now,
+            updated_at=now,
+        )
+    )  # fmt: skip
+    enqueue(session, [_writeback_job(shipment.id, shop.id)])
+
+
+def _writeback_job(shipment_id: int, shop_id: int) -> NewJob:
+    # Keyed by the parcel: its tries run one at a time, and a replay queued meanwhile waits its turn.
+    return NewJob(
+        WRITE_BACK,
+        {"shipment_id": shipment_id},
+        key=f"shipment:{shipment_id}",
+        shop_id=shop_id,
+        max_attempts=WRITEBACK_ATTEMPTS,
+    )
+
+
+def request_writeback(session: Session, shipment_id: int) -> ShipmentOut:
+    """Send the parcel's tracking to its shop again: after a refusal (once its cause is fixed), or to
+    make sure the shop holds its carrier and number now. Never ships it twice there."""
+    repo.get_shipment(session, shipment_id)
+    row = repo.lock_writeback(session, shipment_id)
+    if row is None:
+        raise Conflict(f"shipment {shipment_id} has no write-back: it has not left, or its shop takes none")
+    if row.status in ("refused", "skipped"):
+        row.status, row.updated_at = "queued", utcnow()
+    enqueue(session, [_writeback_job(shipment_id, row.shop_id)])
+    return get_shipment(session, shipment_id)
+
+
+def start_writeback(session: Session, shipment_id: int, claim: str) -> WritebackStart | None:
+    """Claim a parcel for a try and say what to send; None when there is nothing to send. Raises
+    :class:`WritebackBusy` while another try holds it."""
+    row = repo.lock_writeback(session, shipment_id)
+    if row is None:
+        return None
+    shipment = repo.get_shipment(session, shipment_id)
+    now = utcnow()
+    step = domain.writeback_step(
+        row.status,
+        (row.claimed_by, row.claimed_until),
+        claim,
+        now,
+        (row.sent_carrier, row.sent_tracking_number),
+        (shipment.carrier, shipment.tracking_number),
+    )
+    if step == domain.WritebackStep.WAIT:
+        assert row.claimed_until is not None
+        raise WritebackBusy(
+            f"shipment {shipment_id} is being sent by {row.claimed_by}",
+            retry_after=(row.claimed_until - now).total_seconds(),
+        )
+    if step == domain.WritebackStep.NOTHING:
+        return None
+    order = session.get(Order, shipment.order_id)
+    assert order is not None
+    lines = repo.parcel_lines(session, shipment_id)
+    theirs = repo.platform_fulfilled(
+        session, row.shop_id, [k for sku, lid, _ in lines for k in (sku, lid) if k]
+    )
+    ours = [ParcelLine(lid, sku, qty) for sku, lid, qty in lines if sku not in theirs and lid not in theirs]
+    if not ours:
+        row.status, row.note, row.updated_at = "skipped", "the platform fulfils every line of it", now
+        return None
+    if row.status == "sending":
+        row.maybe_sent = True  # the claim of a try that is over: it may have sent before it ended
+    row.status, row.claimed_by, row.claimed_until = "sending", claim, now + WRITEBACK_CLAIM
+    row.attempts += 1
+    row.updated_at = now
+    parcel = Parcel(
+        reference=str(shipment.id),
+        external_id=order.external_id,
+        carrier=shipment.carrier,
+        service=shipment.service,
+        tracking_number=shipment.tracking_number,
+        tracking_url=shipment.tracking_url,
+        shipped_at=shipment.shipped_at or now,
+        lines=ours,
+        accepted=tuple(row.platform_ids) if step == domain.WritebackStep.UPDATE else (),
+        maybe_sent=row.maybe_sent,
+    )
+    return WritebackStart(row.shop_id, parcel)
+
+
+def writeback_accepted(session: Session, shipment_id: int, parcel: Parcel, result: WriteBack) -> None:
+    """The shop took the parcel: keep what it recorded, so it is never sent again."""
+    row = repo.lock_writeback(session, shipment_id)
+    if row is None:
+        return
+    now = utcnow()
+    row.status, row.platform_ids, row.note, row.error = (
+        "accepted",
+        list(result.platform_ids),
+        result.note,
+        None,
+    )
+    row.sent_carrier, row.sent_tracking_number = parcel.carrier, parcel.tracking_number
+    row.maybe_sent, row.claimed_by, row.claimed_until = False, None, None
+    row.updated_at = row.accepted_at = now
+    what = " ".join(filter(None, (parcel.carrier, parcel.tracking_number))) or "no tracking number"
+    _writeback_event(session, parcel, f"shipment {shipment_id} ({what}) sent to the shop: {result.note}", now)
+
+
+def writeback_failed(
+    session: Session, shipment_id: int, claim: str, parcel: Parcel, error: Exception
+) -> None:
+    """A try failed. It may have reached the platform all the same, so the next one looks there first.
+    A refusal keeps the platform's reason and waits for a person (a replay); a try whose claim was
+    taken over meanwhile leaves the row to the try that holds it."""
+    row = repo.lock_writeback(session, shipment_id)
+    if row is None:
+        return
+    row.maybe_sent = True
+    if row.claimed_by != claim:
+        return
+    now = utcnow()
+    refused = isinstance(error, GiveUp)
+    row.status = "refused" if refused else "queued"
+    row.error = f"{type(error).__name__}: {error}"[:4000]
+    row.claimed_by, row.claimed_until, row.updated_at = None, None, now
+    if refused:
+        _writeback_event(
+            session, parcel, f"shipment {shipment_id}: the shop refused its tracking: {error}", now
+        )
+
+
+def _writeback_event(session: Session, parcel: Parcel, message: str, at: datetime) -> None:
+    """A line in the order's history (no lock: it changes nothing of the order)."""
+    order = session.get(Order, repo.order_of(session, int(parcel.reference)))
+    assert order is not None
+    order_repo.add_event(session, order, "tracking", order.status, WRITEBACK_ACTOR, message[:4000], at=at)
+
+
+class WritebackBusy(RetryLater):
+    """Another try holds the parcel: this one runs again when that claim runs out."""
+
+    waiting_for = "another worker sending the parcel"

@@ -14,10 +14,11 @@ from orderly.channels.amazon.connector import BEFORE_MARGIN
 from orderly.channels.connector import (
     AuthFailed,
     ChannelError,
+    Parcel,
+    ParcelLine,
     RateLimit,
     RateLimited,
     Rejected,
-    Shipment,
     ShopConnection,
     StockPush,
 )
@@ -235,51 +236,81 @@ def test_push_stock(store: AmazonStore, connect: Connect) -> None:
     assert store.calls()["patchListingsItem"] == 4
 
 
-def test_confirm_shipment(store: AmazonStore, connect: Connect) -> None:
+def _parcel(order_id: str, ref: str, *lines: tuple[str, int], **fields: object) -> Parcel:
+    values: dict[str, object] = {
+        "carrier": "UPS",
+        "service": None,
+        "tracking_number": "1Z999AA10123456784",
+        "tracking_url": None,
+        "shipped_at": datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+    }
+    values.update(fields)
+    return Parcel(ref, order_id, lines=[ParcelLine(None, sku, n) for sku, n in lines], **values)  # type: ignore[arg-type]
+
+
+def test_write_back_confirms_each_parcel_as_its_own_package(store: AmazonStore, connect: Connect) -> None:
     store.add_listing("MUG-1", asin="B000MUG001")
     store.add_listing("CAP-1")
     order_id = store.place_order([Line("MUG-1", 2), Line("CAP-1", 1)], paid=True)
     amazon = connect()
-    shipped_at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
-    amazon.confirm_shipment(
-        Shipment(order_id, "UPS", "1Z999AA10123456784", shipped_at, lines=[("B000MUG001", 1)])
-    )
+    first = amazon.write_back(_parcel(order_id, "41", ("MUG-1", 1)))
+    assert first.platform_ids == ("41",)
     assert store.order(order_id)["order"]["OrderStatus"] == "PartiallyShipped"
-    amazon.confirm_shipment(Shipment(order_id, "USPS", "9400111899223100000000", shipped_at))
+    amazon.write_back(
+        _parcel(
+            order_id, "42", ("MUG-1", 1), ("CAP-1", 1), carrier="Yanwen", tracking_number="YW1", service="Air"
+        )
+    )
     assert store.order(order_id)["order"]["OrderStatus"] == "Shipped"
     items = {i["SellerSKU"]: i["OrderItemId"] for i in store.order(order_id)["items"]}
-    first, rest = (s["body"]["packageDetail"] for s in store.shipments())
-    assert first == {
-        "packageReferenceId": "1",
+    one, two = (s["body"]["packageDetail"] for s in store.shipments())
+    assert one == {
+        "packageReferenceId": "41",
         "carrierCode": "UPS",
         "carrierName": "UPS",
+        "shippingMethod": "UPS",
         "trackingNumber": "1Z999AA10123456784",
         "shipDate": "2026-11-20T09:30:00.000Z",
         "orderItems": [{"orderItemId": items["MUG-1"], "quantity": 1}],
     }
-    assert rest["packageReferenceId"] == "2"
-    assert rest["orderItems"] == [
+    assert (two["carrierCode"], two["carrierName"], two["shippingMethod"]) == ("Yanwen", "Yanwen", "Air")
+    assert two["orderItems"] == [
         {"orderItemId": items["MUG-1"], "quantity": 1},
         {"orderItemId": items["CAP-1"], "quantity": 1},
     ]
-    # A retry after a lost response finds nothing left to confirm and sends nothing.
-    amazon.confirm_shipment(Shipment(order_id, "USPS", "9400111899223100000000", shipped_at))
-    assert len(store.shipments()) == 2
 
 
-def test_confirm_shipment_refused(store: AmazonStore, connect: Connect) -> None:
+def test_a_parcel_sent_again_is_the_same_package_and_ships_nothing_twice(
+    store: AmazonStore, connect: Connect
+) -> None:
+    store.add_listing("MUG-1")
+    order_id = store.place_order([Line("MUG-1", 3)], paid=True)
+    amazon = connect()
+    amazon.write_back(_parcel(order_id, "7", ("MUG-1", 2)))
+    # After a lost answer: Amazon shows the units shipped, so nothing is sent.
+    again = amazon.write_back(_parcel(order_id, "7", ("MUG-1", 2), maybe_sent=True))
+    assert again.platform_ids == ("7",) and "taken as confirmed" in again.note
+    assert len(store.shipments()) == 1
+    # A new tracking number of an accepted parcel replaces the package's details; nothing more ships.
+    amazon.write_back(_parcel(order_id, "7", ("MUG-1", 2), tracking_number="NEW1", accepted=("7",)))
+    assert store.order(order_id)["items"][0]["QuantityShipped"] == 2
+    assert store.shipments()[-1]["body"]["packageDetail"]["trackingNumber"] == "NEW1"
+
+
+def test_write_back_refused(store: AmazonStore, connect: Connect) -> None:
     store.add_listing("MUG-1")
     pending = store.place_order([Line("MUG-1", 1)])
     amazon = connect()
-    shipment = Shipment(pending, "UPS", "1Z", datetime.now(UTC))
     with pytest.raises(Rejected, match="Invalid Input") as refused:
-        amazon.confirm_shipment(shipment)
+        amazon.write_back(_parcel(pending, "1", ("MUG-1", 1)))
     assert (refused.value.status, refused.value.retryable) == (400, False)
-    with pytest.raises(Rejected, match="no item 'NOPE'"):
-        amazon.confirm_shipment(Shipment(pending, "UPS", "1Z", datetime.now(UTC), lines=[("NOPE", 1)]))
+    with pytest.raises(Rejected, match="NOPE x1 to ship"):
+        amazon.write_back(_parcel(pending, "1", ("NOPE", 1)))
+    with pytest.raises(Rejected, match="carrier and tracking number"):
+        amazon.write_back(_parcel(pending, "1", ("MUG-1", 1), tracking_number=None))
     with pytest.raises(Rejected) as unknown:
-        amazon.confirm_shipment(Shipment("999-0000000-0000000", "UPS", "1Z", datetime.now(UTC)))
+        amazon.write_back(_parcel("999-0000000-0000000", "1", ("MUG-1", 1)))
     assert unknown.value.status == 404
 
 

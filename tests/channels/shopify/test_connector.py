@@ -3,6 +3,7 @@ learn their binding, shipments, HTTP failures as the interface's exceptions, web
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,10 +16,11 @@ from orderly.channels.connector import (
     RETRIES,
     AuthFailed,
     ChannelError,
+    Parcel,
+    ParcelLine,
     RateLimit,
     RateLimited,
     Rejected,
-    Shipment,
     ShopConnection,
     StockPush,
     Unreached,
@@ -238,50 +240,110 @@ def test_push_stock_failures_are_results_not_exceptions(
     assert no_location.binding is not None  # what it learned is still worth keeping
 
 
-def test_confirm_shipment_fulfils_the_order_with_tracking(
+def parcel(order_id: int | str, *lines: tuple[str | None, str | None, int], **fields: Any) -> Parcel:
+    """A parcel of (listing id, SKU, units) lines."""
+    values: dict[str, Any] = {
+        "reference": "1",
+        "carrier": "UPS",
+        "service": None,
+        "tracking_number": "1Z001985YW99744790",
+        "tracking_url": None,
+        "shipped_at": NOW,
+    }
+    return Parcel(external_id=str(order_id), lines=[ParcelLine(*line) for line in lines], **(values | fields))
+
+
+def test_write_back_fulfils_the_parcels_lines_with_tracking(
     shopify: ShopifyConnector, store: ShopifyStore
 ) -> None:
     order = place(store)
-    shipment = Shipment(str(order["id"]), "UPS", "1Z001985YW99744790", NOW)
+    ids = variant_ids(store)
+    whole = parcel(order["id"], (str(ids["SHIRT-S"]), "SHIRT-S", 2), (str(ids["SHIRT-M"]), "SHIRT-M", 1))
 
-    shopify.confirm_shipment(shipment)
+    result = shopify.write_back(whole)
     [fulfillment] = store.fulfillments(order["id"])
+    assert result.platform_ids == (str(fulfillment["id"]),)
     assert (fulfillment["tracking_company"], fulfillment["tracking_number"]) == ("UPS", "1Z001985YW99744790")
     assert sum(item["quantity"] for item in fulfillment["line_items"]) == 3
     assert store.order(order["id"])["fulfillment_status"] == "fulfilled"
 
-    shopify.confirm_shipment(shipment)  # a retry after a lost answer changes nothing
+    # A retry after a lost answer finds it made and sends nothing.
+    again = shopify.write_back(dataclasses.replace(whole, maybe_sent=True))
+    assert again.platform_ids == result.platform_ids and "earlier try" in again.note
     assert len(store.fulfillments(order["id"])) == 1
-    shopify.confirm_shipment(Shipment(str(order["id"]), "USPS", "9400111", NOW))  # a new label
+    # A new label on an accepted parcel updates its fulfillment's tracking.
+    relabel = parcel(order["id"], carrier="usps", tracking_number="9400111", accepted=result.platform_ids)
+    shopify.write_back(relabel)
     [fulfillment] = store.fulfillments(order["id"])
     assert (fulfillment["tracking_company"], fulfillment["tracking_number"]) == ("USPS", "9400111")
 
 
-def test_confirm_shipment_of_some_lines_by_sku_or_listing(
-    shopify: ShopifyConnector, store: ShopifyStore
-) -> None:
+def test_write_back_of_some_lines_by_variant_or_sku(shopify: ShopifyConnector, store: ShopifyStore) -> None:
     order = place(store)
     shirt_m = str(variant_ids(store)["SHIRT-M"])
 
-    shopify.confirm_shipment(
-        Shipment(str(order["id"]), "DHL", "JD1", NOW, lines=[("SHIRT-S", 1), (shirt_m, 1)])
+    shopify.write_back(
+        parcel(order["id"], (None, "SHIRT-S", 1), (shirt_m, None, 1), carrier="DHL", tracking_number="JD1")
     )
     assert store.order(order["id"])["fulfillment_status"] == "partial"
-    with pytest.raises(Rejected):
-        shopify.confirm_shipment(Shipment(str(order["id"]), "DHL", "JD2", NOW, lines=[("SHIRT-S", 2)]))
-    shopify.confirm_shipment(Shipment(str(order["id"]), "DHL", "JD2", NOW, lines=[("SHIRT-S", 1)]))
+    with pytest.raises(Rejected, match="x2 to ship but only x1 is left"):
+        shopify.write_back(parcel(order["id"], (None, "SHIRT-S", 2), tracking_number="JD2"))
+    shopify.write_back(
+        parcel(order["id"], (None, "SHIRT-S", 1), carrier="DHL Express", tracking_url="https://t.example/JD2",
+               tracking_number="JD2")
+    )  # fmt: skip
     assert store.order(order["id"])["fulfillment_status"] == "fulfilled"
+    second = store.fulfillments(order["id"])[1]
+    assert (second["tracking_company"], second["tracking_url"]) == ("DHL Express", "https://t.example/JD2")
     assert [f["tracking_number"] for f in store.fulfillments(order["id"])] == ["JD1", "JD2"]
 
 
-def test_confirm_shipment_of_what_cannot_ship_is_rejected(
-    shopify: ShopifyConnector, store: ShopifyStore
-) -> None:
+def test_write_back_covers_every_location_and_leaves_a_3pl_its_own(url: str) -> None:
+    store = new_store()
+    with serving(create_app(store)) as base_url:
+        shopify = connect(base_url, store)
+        overseas = store.add_location("Overseas", "DE")["id"]
+        third = store.add_location("Shipwire", "US", fulfillment_service="shipwire")["id"]
+        store.add_product(
+            {"title": "Mug", "variants": [{"sku": "MUG", "available": 9, "location_id": overseas}]}
+        )
+        store.add_product(
+            {"title": "Cap", "variants": [{"sku": "CAP", "available": 9, "location_id": third}]}
+        )
+        order = store.place_order(
+            {"lines": [{"sku": "SHIRT-S", "quantity": 2}, {"sku": "MUG"}, {"sku": "CAP"}]}
+        )
+        assert {fo["assigned_location_id"] for fo in store.fulfillment_orders(order["id"])} == {
+            store.location_id,
+            overseas,
+            third,
+        }
+
+        result = shopify.write_back(
+            parcel(order["id"], (None, "SHIRT-S", 1), (None, "MUG", 1), (None, "CAP", 1))
+        )
+
+        made = store.fulfillments(order["id"])
+        assert {f["location_id"] for f in made} == {store.location_id, overseas}
+        assert result.platform_ids == tuple(
+            str(f["id"]) for f in sorted(made, key=lambda f: f["location_id"])
+        )
+        assert "left to the fulfillment service: CAP x1" in result.note
+        assert all(f["tracking_number"] == "1Z001985YW99744790" for f in made)
+        # Half of it reached Shopify before a failure: the retry makes only the other half.
+        again = shopify.write_back(
+            parcel(order["id"], (None, "SHIRT-S", 2), (None, "MUG", 1), maybe_sent=True)
+        )
+        assert len(again.platform_ids) == 3 and len(store.fulfillments(order["id"])) == 3
+    store.close()
+
+
+def test_write_back_of_what_cannot_ship_is_rejected(shopify: ShopifyConnector, store: ShopifyStore) -> None:
     order = place(store)
     store.cancel(order["id"])
     for external_id in (str(order["id"]), str(order["id"] + 1), "#1001"):
         with pytest.raises(Rejected) as refused:
-            shopify.confirm_shipment(Shipment(external_id, "UPS", "1Z", NOW))
+            shopify.write_back(parcel(external_id, (None, "SHIRT-S", 1)))
         assert not refused.value.retryable
 
 
@@ -313,7 +375,11 @@ def test_each_call_is_retried_on_its_own_through_429s_and_500s(url: str, store: 
 
 def test_a_fulfillment_shopify_may_have_made_is_not_sent_again() -> None:
     sent: list[str] = []
-    open_order = {"id": 7, "status": "open", "line_items": [{"id": 8, "fulfillable_quantity": 1}]}
+    line = {"id": 8, "fulfillable_quantity": 1, "variant_id": 5, "line_item_id": 9}
+    open_order = {
+        "id": 7, "status": "open", "assigned_location_id": 1, "supported_actions": ["create_fulfillment"],
+        "line_items": [line],
+    }  # fmt: skip
 
     def platform(request: httpx.Request) -> httpx.Response:
         sent.append(f"{request.method} {request.url.path.rsplit('/', 1)[-1]}")
@@ -326,7 +392,7 @@ def test_a_fulfillment_shopify_may_have_made_is_not_sent_again() -> None:
         connection, httpx.Client(base_url="http://shop", transport=httpx.MockTransport(platform))
     )
     with pytest.raises(ChannelError) as failed:
-        shopify.confirm_shipment(Shipment("1001", "UPS", "1Z", NOW))
+        shopify.write_back(parcel("1001", ("5", None, 1)))
     assert failed.value.status == 500
     # The read was retried; the fulfillment, which Shopify may have made before failing, went once.
     assert sent == ["GET fulfillment_orders.json", "GET fulfillment_orders.json", "POST fulfillments.json"]

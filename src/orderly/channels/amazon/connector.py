@@ -1,5 +1,5 @@
 """The Amazon Selling Partner API connector: orders by polling (Orders v0), stock through the
-Listings Items API (2021-08-01), shipments through confirmShipment; HTTP in ``client.py``, payloads
+Listings Items API (2021-08-01), parcels' tracking through confirmShipment; HTTP in ``client.py``, payloads
 mapped by ``mapper.py``, no webhooks (``webhooks.py``).
 
 Credentials: ``client_id``, ``client_secret`` (the LWA app) and ``refresh_token`` (the seller's
@@ -43,13 +43,14 @@ from orderly.channels.connector import (
     ChannelError,
     Connector,
     OrderPage,
+    Parcel,
     PushResult,
     RateLimit,
     RawOrder,
     Rejected,
-    Shipment,
     ShopConnection,
     StockPush,
+    WriteBack,
 )
 from orderly.channels.schemas import Address
 from orderly.core.clock import utcnow
@@ -117,6 +118,7 @@ class AmazonSettings(BaseModel):
 class AmazonConnector(Connector):
     channel = "amazon"
     webhooks = SENDS_WEBHOOKS
+    writes_back = True
     settings_model = AmazonSettings
     required_settings = ("marketplace_id", "seller_id")
     address_settings = ("token_url",)
@@ -279,46 +281,64 @@ class AmazonConnector(Connector):
                 results.append(PushResult(push.listing_id, ok=False, error=f"{body['status']}: {issues}"))
         return results
 
-    # --- shipments ---------------------------------------------------------------------------------
+    # --- tracking write-back ------------------------------------------------------------------------
 
-    def confirm_shipment(self, shipment: Shipment) -> None:
-        """Confirm the shipped items with carrier and tracking number. Quantities already confirmed
-        are not sent again, so a retry after a lost response sends nothing."""
-        items = self._items(shipment.external_id)
-        left = {
-            item["OrderItemId"]: _count(item, "QuantityOrdered") - _count(item, "QuantityShipped")
-            for item in items
-        }
-        wanted: dict[str, int] = {}
-        if shipment.lines:
-            for ident, asked in shipment.lines:
-                quantity = asked
-                matching = [i["OrderItemId"] for i in items if ident in (i.get("SellerSKU"), i.get("ASIN"))]
-                if not matching:
-                    raise Rejected(f"order {shipment.external_id} has no item {ident!r}")
-                for item_id in matching:
-                    take = min(quantity, left[item_id])
-                    if take > 0:
-                        wanted[item_id] = wanted.get(item_id, 0) + take
-                        left[item_id] -= take
-                        quantity -= take
-        else:
-            wanted = {item_id: n for item_id, n in left.items() if n > 0}
-        if not wanted:
-            return
-        shipped_before = sum(_count(item, "QuantityShipped") for item in items)
+    def write_back(self, parcel: Parcel) -> WriteBack:
+        """confirmShipment of the parcel's units, as one package whose ``packageReferenceId`` is the
+        parcel's own reference: the same parcel is always the same package, and a package confirmed
+        again has its details replaced rather than its items shipped twice (what Amazon does with a
+        reference sent again is UNCONFIRMED; the sandbox follows this reading). A parcel accepted
+        before is sent again the same way, with its new tracking.
+
+        After a lost answer (``maybe_sent``) Amazon shows no packages to look for (Orders v0 lists
+        none): what can be checked is the items' QuantityShipped. When what is left unshipped no longer
+        covers the parcel, Amazon took its units (from this parcel: the hub writes every parcel back
+        under its own reference) and nothing is sent; else the package goes, under the same reference."""
+        if not parcel.carrier or not parcel.tracking_number:
+            raise Rejected("Amazon takes a shipment only with its carrier and tracking number")
+        items = self._items(parcel.external_id)
+        wanted = _order_items(parcel, items, parcel.external_id)
+        ref = parcel.reference
+        if parcel.maybe_sent and not parcel.accepted:
+            left = {
+                item["OrderItemId"]: _count(item, "QuantityOrdered") - _count(item, "QuantityShipped")
+                for item in items
+            }
+            if any(left[item_id] < quantity for item_id, quantity in wanted.items()):
+                return WriteBack((ref,), f"Amazon shows package {ref}'s units shipped: taken as confirmed")
         body = {
             "marketplaceId": self.marketplace_id,
             "packageDetail": {
-                # Positive numbers only, unique per package of the order; every confirmation ships
-                # at least one unit, so the units shipped so far give a new one each time.
-                "packageReferenceId": str(shipped_before + 1),
-                "carrierCode": shipment.carrier,
-                "carrierName": shipment.carrier,
-                "trackingNumber": shipment.tracking_number,
-                "shipDate": mapper.amazon_time(shipment.shipped_at),
+                "packageReferenceId": ref,
+                **mapper.carrier_fields(parcel.carrier),
+                "shippingMethod": parcel.service or parcel.carrier,
+                "trackingNumber": parcel.tracking_number,
+                "shipDate": mapper.amazon_time(parcel.shipped_at),
                 "orderItems": [{"orderItemId": i, "quantity": n} for i, n in wanted.items()],
             },
         }
-        path = f"/orders/v0/orders/{quote(shipment.external_id, safe='')}/shipmentConfirmation"
+        path = f"/orders/v0/orders/{quote(parcel.external_id, safe='')}/shipmentConfirmation"
         self.api.call("shipments", "POST", path, json=body)
+        return WriteBack((ref,), f"Amazon package {ref} confirmed")
+
+
+def _order_items(parcel: Parcel, items: list[dict[str, Any]], order_id: str) -> dict[str, int]:
+    """The parcel's units by OrderItemId: each line to the items of its SKU (else ASIN) in Amazon's
+    order, up to what each item ordered."""
+    room = {item["OrderItemId"]: _count(item, "QuantityOrdered") for item in items}
+    wanted: dict[str, int] = {}
+    for line in parcel.lines:
+        quantity = line.quantity
+        for item in items:
+            named = (line.platform_sku and item.get("SellerSKU") == line.platform_sku) or (
+                not line.platform_sku and item.get("ASIN") == line.listing_id
+            )
+            take = min(quantity, room[item["OrderItemId"]]) if named else 0
+            if take > 0:
+                room[item["OrderItemId"]] -= take
+                wanted[item["OrderItemId"]] = wanted.get(item["OrderItemId"], 0) + take
+                quantity -= take
+        if quantity:
+            name = line.platform_sku or line.listing_id
+            raise Rejected(f"order {order_id}: {name} x{line.quantity} to ship but Amazon's order has fewer")
+    return wanted

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from orderly.channels.domain import known_carrier
 from orderly.core.money import minor_unit_exponent, plain_minor_units
 
 #: Tags Orderly puts on Amazon orders: Prime and business orders, and a buyer's cancellation request.
@@ -42,6 +43,54 @@ MARKETPLACE_CURRENCY = {
 CANCELED = "Canceled"
 #: Statuses in which Amazon has shipped every unit of the order.
 SHIPPED = frozenset({"Shipped", "InvoiceUnconfirmed"})
+
+#: Our carriers (``channels.domain.CARRIER_ALIASES``) as confirmShipment's ``carrierCode`` names them.
+#: UNCONFIRMED beyond "FedEx" (the sandbox sample): Amazon's carrier list is not in the Orders v0
+#: model; these are the spellings of the seller order-fulfilment upload's carrier list. A carrier not
+#: here goes as ``Other`` with its name in ``carrierName`` (CONTRACT.md section 3).
+CARRIER_CODES = {
+    "4px": "4PX",
+    "amazon_logistics": "Amazon Shipping",
+    "australia_post": "Australia Post",
+    "canada_post": "Canada Post",
+    "china_post": "China Post",
+    "chronopost": "Chronopost",
+    "colissimo": "Colissimo",
+    "correos": "Correos",
+    "deutsche_post": "Deutsche Post",
+    "dhl_ecommerce": "DHL eCommerce",
+    "dhl_express": "DHL",
+    "dpd": "DPD",
+    "evri": "Hermes",
+    "fedex": "FedEx",
+    "gls": "GLS",
+    "japan_post": "Japan Post",
+    "la_poste": "La Poste",
+    "lasership": "Lasership",
+    "ontrac": "OnTrac",
+    "parcelforce": "Parcelforce",
+    "poste_italiane": "Poste Italiane",
+    "postnl": "PostNL",
+    "purolator": "Purolator",
+    "royal_mail": "Royal Mail",
+    "sagawa": "Sagawa Express",
+    "sf_express": "SF Express",
+    "tnt": "TNT",
+    "ups": "UPS",
+    "usps": "USPS",
+    "yamato": "Yamato Transport",
+    "yanwen": "Yanwen",
+    "yunexpress": "YunExpress",
+}
+OTHER_CARRIER = "Other"
+
+
+def carrier_fields(carrier: str) -> dict[str, str]:
+    """``carrierCode`` and ``carrierName`` of a package for our carrier: Amazon's code for one it
+    knows (the name as we write it beside it, as the sample does), else ``Other`` and the name."""
+    code = CARRIER_CODES.get(known_carrier(carrier) or "", OTHER_CARRIER)
+    return {"carrierCode": code, "carrierName": carrier}
+
 
 _LINE_MONEY = (
     "ItemPrice",

@@ -22,14 +22,16 @@ from orderly.channels.connector import (
     ChannelError,
     Connector,
     OrderPage,
+    Parcel,
+    ParcelLine,
     PushResult,
     RateLimit,
     RawOrder,
     Rejected,
-    Shipment,
     ShopConnection,
     StockPush,
     WebhookEvent,
+    WriteBack,
 )
 from orderly.channels.shopify import client, mapper, webhooks
 from orderly.channels.shopify.client import API_VERSION
@@ -69,6 +71,7 @@ class ShopifyConnector(Connector):
     }
     max_push_batch = 1  # inventory_levels/set takes one item
     webhooks = True
+    writes_back = True
     webhook_credential = SECRET_CREDENTIAL
     location_setting = LOCATION_SETTING
     listing_ids = {"inventory_item_id": "the variant's inventory item (learned from the variant if not set)"}
@@ -197,42 +200,52 @@ class ShopifyConnector(Connector):
         found = (_as_id(level.get("location_id")) for level in levels if isinstance(level, dict))
         return sorted({location for location in found if location is not None})
 
-    # --- shipments ------------------------------------------------------------------------------
+    # --- tracking write-back -------------------------------------------------------------------
 
-    def confirm_shipment(self, shipment: Shipment) -> None:
-        """Fulfil the order's open fulfillment orders (all of them, or the given lines) with the
-        tracking number. When nothing is left to fulfil the shipment was confirmed before: a retry
-        with the same number does nothing, a new number replaces the latest fulfillment's."""
-        order_id = shipment.external_id
+    def write_back(self, parcel: Parcel) -> WriteBack:
+        """Fulfil the parcel's lines against the order's fulfillment orders, one fulfillment per
+        location they are assigned to (a fulfillment has one location), each with the tracking.
+        Fulfillment orders Shopify assigned to another fulfillment service (a 3PL: no
+        ``create_fulfillment`` among their supported actions) are not ours to fulfil: units found only
+        there are left to it. A parcel accepted before has its fulfillments' tracking updated; one
+        that may have been sent is first looked for among the order's fulfillments."""
+        order_id = parcel.external_id
         if not _is_id(order_id):
             raise Rejected(f"{order_id!r} is not a Shopify order id")
-        response = self.api.send("shipments", "GET", f"orders/{order_id}/fulfillment_orders.json")
-        open_orders = [
-            fo
-            for fo in client.resource(response, "fulfillment_orders", list)
-            if fo.get("status") in _OPEN_FULFILLMENT_ORDER
-            and any(line.get("fulfillable_quantity", 0) > 0 for line in fo.get("line_items") or [])
-        ]
-        order = self._order(order_id) if shipment.lines or not open_orders else None
-        tracking = {"company": shipment.carrier, "number": shipment.tracking_number}
+        tracking = _tracking_info(parcel)
         notify = bool(self.connection.settings.get("notify_customer", False))
-        if order is not None and not open_orders:
-            self._retrack(order, tracking, notify)
-            return
-        by_fulfillment_order = (
-            _pick_lines(open_orders, shipment.lines, order)
-            if order is not None
-            else [{"fulfillment_order_id": fo["id"]} for fo in open_orders]
-        )
-        fulfillment = {
-            "notify_customer": notify,
-            "tracking_info": tracking,
-            "line_items_by_fulfillment_order": by_fulfillment_order,
-        }
-        # A fulfillment sent twice would ship twice: sent again only if Shopify surely did not act.
-        self.api.send(
-            "shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment}, replayable=False
-        )
+        if parcel.accepted:
+            body = {"fulfillment": {"notify_customer": notify, "tracking_info": tracking}}
+            for fulfillment_id in parcel.accepted:
+                self.api.send(
+                    "shipments", "POST", f"fulfillments/{fulfillment_id}/update_tracking.json", json=body
+                )
+            return WriteBack(tuple(parcel.accepted), "tracking updated on Shopify")
+        response = self.api.send("shipments", "GET", f"orders/{order_id}/fulfillment_orders.json")
+        fulfillment_orders = client.resource(response, "fulfillment_orders", list)
+        by_sku = parcel.maybe_sent or any(line.listing_id is None for line in parcel.lines)
+        order = self._order(order_id) if by_sku else None
+        wanted = {index: line.quantity for index, line in enumerate(parcel.lines)}
+        found = _already_made(order, parcel, wanted) if parcel.maybe_sent and order is not None else []
+        groups, elsewhere = _pick_lines(order_id, fulfillment_orders, parcel.lines, wanted, order)
+        made = [str(f["id"]) for f in found]
+        for location in sorted(groups):
+            fulfillment = {
+                "notify_customer": notify,
+                "tracking_info": tracking,
+                "line_items_by_fulfillment_order": groups[location],
+            }
+            # A fulfillment sent twice would ship twice: sent again only if Shopify surely did not act.
+            answer = self.api.send(
+                "shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment}, replayable=False
+            )
+            made.append(str(client.resource(answer, "fulfillment", dict).get("id")))
+        notes = [f"Shopify fulfillment {', '.join(made)}" if made else "nothing to fulfil on Shopify"]
+        if found:
+            notes.append(f"{len(found)} found made by an earlier try")
+        if elsewhere:
+            notes.append(f"left to the fulfillment service: {elsewhere}")
+        return WriteBack(tuple(made), "; ".join(notes))
 
     def _order(self, order_id: str) -> dict[str, Any]:
         response = self.api.get_if_exists("shipments", f"orders/{order_id}.json")
@@ -240,15 +253,6 @@ class ShopifyConnector(Connector):
             raise Rejected(f"Shopify has no order {order_id}")
         order: dict[str, Any] = client.resource(response, "order", dict)
         return order
-
-    def _retrack(self, order: Mapping[str, Any], tracking: dict[str, str], notify: bool) -> None:
-        done = [f for f in order.get("fulfillments") or [] if f.get("status") == "success"]
-        if any(f.get("tracking_number") == tracking["number"] for f in done):
-            return
-        if not done:
-            raise Rejected(f"order {order.get('id')} has nothing to fulfil (cancelled or not shippable)")
-        body = {"fulfillment": {"notify_customer": notify, "tracking_info": tracking}}
-        self.api.send("shipments", "POST", f"fulfillments/{done[-1]['id']}/update_tracking.json", json=body)
 
     # --- webhooks -------------------------------------------------------------------------------
 
@@ -283,45 +287,121 @@ def _updated_at(order: Any) -> datetime:
     return moment
 
 
+def _tracking_info(parcel: Parcel) -> dict[str, str]:
+    """``tracking_info`` for the parcel: Shopify's name of the carrier, the number and our url."""
+    info = {
+        "company": mapper.tracking_company(parcel.carrier),
+        "number": parcel.tracking_number,
+        "url": parcel.tracking_url,
+    }
+    return {key: value for key, value in info.items() if value}
+
+
+def _names(order: Mapping[str, Any] | None) -> dict[Any, set[str]]:
+    """Each order line item (by id) named by its variant id and SKU."""
+    return {
+        item.get("id"): {str(name) for name in (item.get("variant_id"), item.get("sku")) if name}
+        for item in (order or {}).get("line_items") or []
+    }
+
+
+def _names_line(line: ParcelLine, names: set[str]) -> bool:
+    return (line.listing_id is not None and line.listing_id in names) or (
+        line.platform_sku is not None and line.platform_sku in names
+    )
+
+
+def _already_made(order: Mapping[str, Any], parcel: Parcel, wanted: dict[int, int]) -> list[dict[str, Any]]:
+    """The order's fulfillments an earlier try of this parcel made, their units taken off ``wanted``:
+    those carrying its tracking number; for a parcel without one, untracked fulfillments of its lines
+    (nothing tells them from the merchant's own: taken as ours when their units fit the parcel)."""
+    found = []
+    for fulfillment in order.get("fulfillments") or []:
+        if fulfillment.get("status") != "success":
+            continue
+        numbers = fulfillment.get("tracking_numbers") or [fulfillment.get("tracking_number")]
+        if parcel.tracking_number is not None and parcel.tracking_number not in numbers:
+            continue
+        if parcel.tracking_number is None and any(numbers):
+            continue
+        left = dict(wanted)
+        fits = True
+        for item in fulfillment.get("line_items") or []:
+            names = {str(n) for n in (item.get("variant_id"), item.get("sku")) if n}
+            quantity = int(item.get("quantity") or 0)
+            for index, line in enumerate(parcel.lines):
+                take = min(quantity, left[index]) if _names_line(line, names) else 0
+                left[index] -= take
+                quantity -= take
+            fits = fits and quantity == 0
+        if fits:
+            wanted.update(left)
+            found.append(fulfillment)
+    return found
+
+
 def _pick_lines(
-    open_orders: list[dict[str, Any]], lines: Sequence[tuple[str, int]], order: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """The fulfillment order lines that ship ``lines`` (each named by variant id or SKU)."""
-    names = {
-        item["id"]: {str(name) for name in (item.get("variant_id"), item.get("sku")) if name}
-        for item in order.get("line_items") or []
-    }
-    left = {
-        (fo["id"], line["id"]): line.get("fulfillable_quantity", 0)
-        for fo in open_orders
-        for line in fo.get("line_items") or []
-    }
-    picked: dict[int, dict[int, int]] = {}
-    for key, quantity in lines:
-        wanted = quantity
-        for fo in open_orders:
-            for line in fo.get("line_items") or []:
-                slot = (fo["id"], line["id"])
-                if key not in names.get(line.get("line_item_id"), ()):
-                    continue
-                take = min(wanted, left[slot])
-                if take > 0:
-                    left[slot] -= take
-                    wanted -= take
-                    chosen = picked.setdefault(fo["id"], {})
-                    chosen[line["id"]] = chosen.get(line["id"], 0) + take
-        if wanted:
+    order_id: str,
+    fulfillment_orders: list[dict[str, Any]],
+    lines: Sequence[ParcelLine],
+    wanted: dict[int, int],
+    order: Mapping[str, Any] | None,
+) -> tuple[dict[int, list[dict[str, Any]]], str]:
+    """The fulfillment order lines that ship ``wanted`` units of ``lines`` (by index), grouped by the
+    location their fulfillment orders are assigned to; and the units found only in fulfillment orders
+    of another fulfillment service, as text. A line is matched by variant id, else SKU (the order's
+    line items name SKUs)."""
+    names = _names(order)
+
+    def matches(fo_line: Mapping[str, Any], line: ParcelLine) -> bool:
+        own = names.get(fo_line.get("line_item_id"), set())
+        variant = fo_line.get("variant_id")
+        return _names_line(line, own | ({str(variant)} if variant else set()))
+
+    def open_lines(ours: bool) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [
+            (fo, fo_line)
+            for fo in fulfillment_orders
+            if fo.get("status") in _OPEN_FULFILLMENT_ORDER
+            and ("create_fulfillment" in (fo.get("supported_actions") or [])) == ours
+            for fo_line in fo.get("line_items") or []
+        ]
+
+    picked: dict[int, dict[int, dict[int, int]]] = {}  # location -> fulfillment order -> line -> units
+    elsewhere = []
+    left = {(fo["id"], fl["id"]): int(fl.get("fulfillable_quantity") or 0) for fo, fl in open_lines(True)}
+    for index, line in enumerate(lines):
+        quantity = wanted[index]
+        for fo, fo_line in open_lines(True):
+            slot = (fo["id"], fo_line["id"])
+            take = min(quantity, left[slot]) if matches(fo_line, line) else 0
+            if take > 0:
+                left[slot] -= take
+                quantity -= take
+                chosen = picked.setdefault(fo["assigned_location_id"], {}).setdefault(fo["id"], {})
+                chosen[fo_line["id"]] = chosen.get(fo_line["id"], 0) + take
+        name = line.platform_sku or line.listing_id
+        theirs = sum(
+            int(fl.get("fulfillable_quantity") or 0) for _, fl in open_lines(False) if matches(fl, line)
+        )
+        if quantity and theirs >= quantity:
+            elsewhere.append(f"{name} x{quantity}")
+        elif quantity:
             raise Rejected(
-                f"order {order.get('id')}: {key} x{quantity} to ship but only x{quantity - wanted} "
-                "is left to fulfil"
+                f"order {order_id}: {name} x{wanted[index]} to ship but only "
+                f"x{wanted[index] - quantity} is left to fulfil"
             )
-    return [
-        {
-            "fulfillment_order_id": fo_id,
-            "fulfillment_order_line_items": [{"id": i, "quantity": q} for i, q in items.items()],
-        }
-        for fo_id, items in picked.items()
-    ]
+    groups = {
+        location: [
+            {
+                "fulfillment_order_id": fo_id,
+                "fulfillment_order_line_items": [{"id": i, "quantity": q} for i, q in items.items()],
+            }
+            for fo_id, items in by_fo.items()
+        ]
+        for location, by_fo in picked.items()
+    }
+    return groups, ", ".join(elsewhere)
 
 
 def _without(binding: Mapping[str, Any], *names: str) -> dict[str, Any]:

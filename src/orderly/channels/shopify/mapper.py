@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from orderly.channels.domain import known_carrier
 from orderly.core.money import minor_unit_exponent, plain_minor_units
 
 #: Shopify ``financial_status`` -> our payment status. Partly paid is not paid: it stays pending.
@@ -27,6 +28,50 @@ PAYMENT_STATUS = {
 }
 MAX_TAGS = 50  # what the normalized order keeps; Shopify allows more, the raw payload keeps them all
 MAX_SHIPMENTS = 100  # likewise
+
+#: Our carriers (``channels.domain.CARRIER_ALIASES``) as Shopify names them in ``tracking_info.company``:
+#: its supported tracking companies, spelt exactly (Shopify builds the tracking link only for these;
+#: shopify.dev, FulfillmentTrackingInfo, "Supported tracking companies").
+TRACKING_COMPANIES = {
+    "4px": "4PX",
+    "amazon_logistics": "Amazon",
+    "australia_post": "Australia Post",
+    "canada_post": "Canada Post",
+    "china_post": "China Post",
+    "chronopost": "Chronopost",
+    "colissimo": "Colissimo",
+    "correos": "Correos",
+    "deutsche_post": "Deutsche Post",
+    "dhl_ecommerce": "DHL eCommerce",
+    "dhl_express": "DHL Express",
+    "dpd": "DPD",
+    "evri": "Evri",
+    "fedex": "FedEx",
+    "gls": "GLS",
+    "japan_post": "Japan Post (EN)",
+    "la_poste": "La Poste",
+    "lasership": "Lasership",
+    "ontrac": "OnTrac",
+    "parcelforce": "Parcelforce",
+    "poste_italiane": "Poste Italiane",
+    "postnl": "PostNL",
+    "purolator": "Purolator",
+    "royal_mail": "Royal Mail",
+    "sagawa": "Sagawa (EN)",
+    "sf_express": "SF Express",
+    "tnt": "TNT",
+    "ups": "UPS",
+    "usps": "USPS",
+    "yamato": "Yamato (EN)",
+    "yunexpress": "YunExpress",
+}
+
+
+def tracking_company(carrier: str | None) -> str | None:
+    """What goes in ``tracking_info.company`` for our carrier: Shopify's spelling of a company it
+    knows, else the name as written (Shopify shows any company; it links only the known ones)."""
+    known = known_carrier(carrier)
+    return TRACKING_COMPANIES.get(known, carrier) if known else carrier
 
 
 def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:

@@ -255,7 +255,7 @@ def _scripting_api(store: ShopifyStore) -> APIRouter:
 
     @api.post("/locations", status_code=201)
     def add_location(spec: LocationIn) -> dict[str, Any]:
-        return store.add_location(spec.name, spec.country_code)
+        return store.add_location(spec.name, spec.country_code, spec.fulfillment_service)
 
     @api.post("/products", status_code=201)
     def add_product(spec: ProductIn) -> dict[str, Any]:
@@ -292,6 +292,10 @@ def _scripting_api(store: ShopifyStore) -> APIRouter:
     @api.get("/inventory_levels")
     def stock_levels() -> list[dict[str, Any]]:
         return store.stock_levels()
+
+    @api.get("/orders/{order_id:int}/fulfillment_orders")
+    def fulfillment_orders_of(order_id: int) -> list[dict[str, Any]]:
+        return store.fulfillment_orders(order_id)
 
     @api.get("/fulfillments")
     def fulfillments(order_id: int | None = None) -> list[dict[str, Any]]:

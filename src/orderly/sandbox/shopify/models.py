@@ -35,6 +35,7 @@ class ProductIn(_In):
 class LocationIn(_In):
     name: str = Field(min_length=1)
     country_code: str = Field(default="US", min_length=2, max_length=2)
+    fulfillment_service: str | None = None  # a location a fulfillment service (a 3PL's app) runs
 
 
 class AddressIn(_In):

@@ -418,23 +418,29 @@ def location(id_: int, name: str, country_code: str, now: str) -> Json:
 def fulfillment_order(
     id_: int,
     order_json: Json,
+    items_json: Sequence[Json],
     inventory_items: Mapping[int, int],
     place: Json,
+    service: str | None,
     shop: ShopInfo,
     ids: Callable[[], int],
     now: str,
 ) -> Json:
-    """The one fulfillment order a new order gets, at the location its stock comes from;
-    ``inventory_items`` maps its variants to their inventory items."""
+    """A fulfillment order of ``items_json`` (the order's line items that ship from ``place``);
+    ``inventory_items`` maps their variants to their inventory items. At a location a fulfillment
+    service runs it is submitted to that service, and the merchant may only cancel it (as in the
+    published sample, assigned to Shipwire)."""
     destination = order_json["shipping_address"] or {}
     return {
         "id": id_,
         "shop_id": shop.id,
         "order_id": order_json["id"],
         "assigned_location_id": place["id"],
-        "request_status": "unsubmitted",
+        "request_status": "unsubmitted" if service is None else "submitted",
         "status": "open",
-        "supported_actions": ["create_fulfillment", "hold"],
+        "supported_actions": ["create_fulfillment", "hold"]
+        if service is None
+        else ["cancel_fulfillment_order"],
         "destination": {
             "id": ids(),
             **{k: destination.get(k) for k in ("address1", "address2", "city", "company", "country")},
@@ -452,7 +458,7 @@ def fulfillment_order(
                 "fulfillable_quantity": item["quantity"],
                 "variant_id": item["variant_id"],
             }
-            for item in order_json["line_items"]
+            for item in items_json
         ],
         "international_duties": None,
         "fulfill_at": None,

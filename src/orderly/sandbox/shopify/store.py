@@ -205,7 +205,8 @@ class ShopifyStore:
         self._variants: dict[int, Json] = {}
         self._orders: dict[int, Json] = {}
         self._fulfillment_orders: dict[int, Json] = {}  # by their id; each names its order
-        self._fulfillment_order_of: dict[int, int] = {}  # order id -> its fulfillment order
+        self._fulfillment_orders_of: dict[int, list[int]] = {}  # order id -> its fulfillment orders
+        self._services: dict[int, str] = {}  # location id -> the fulfillment service running it
         self._fulfillment_of: dict[int, int] = {}  # fulfillment id -> order id
         self._customers: dict[str, Json] = {}  # by email
         self._locations: dict[int, Json] = {}
@@ -221,11 +222,17 @@ class ShopifyStore:
 
     # --- scripting: catalog and orders ------------------------------------------------------------
 
-    def add_location(self, name: str, country_code: str = "US") -> Json:
-        """Another place the shop keeps stock (a warehouse, a store); the first is the primary one."""
+    def add_location(
+        self, name: str, country_code: str = "US", fulfillment_service: str | None = None
+    ) -> Json:
+        """Another place the shop keeps stock (a warehouse, a store); the first is the primary one. A
+        location of a ``fulfillment_service`` (a 3PL's app) ships its fulfillment orders itself: an app
+        of the merchant's may not fulfil them."""
         with self._lock:
             place = payloads.location(self._id(), name, country_code, self._now())
             self._locations[place["id"]] = place
+            if fulfillment_service is not None:
+                self._services[place["id"]] = fulfillment_service
             return copy.deepcopy(place)
 
     def add_product(self, spec: ProductIn | Mapping[str, Any]) -> Json:
@@ -253,8 +260,10 @@ class ShopifyStore:
             return copy.deepcopy(list(self._products.values()))
 
     def place_order(self, spec: OrderIn | Mapping[str, Any]) -> Json:
-        """A checkout: the order (``orders/create``), its fulfillment order at a location that stocks
-        every line (the primary one first), and the sold quantities taken off that location's stock."""
+        """A checkout: the order (``orders/create``), its fulfillment orders, and the sold quantities
+        taken off their locations' stock. As Shopify's order routing does, one location that stocks
+        every line gets them all (the primary one first); otherwise each line goes to the first
+        location stocking it, one fulfillment order per location."""
         spec = OrderIn.model_validate(spec)
         with self._lock:
             now = self._now()
@@ -272,15 +281,28 @@ class ShopifyStore:
             if Decimal(order["subtotal_price"]) < 0:
                 raise ApiError(422, {"discount": ["is larger than the order's line items"]})
             items = {v["id"]: v["inventory_item_id"] for v in (line.variant for line in lines)}
-            place = self._locations[self._fulfilling_location(set(items.values()))]
-            fulfillment_order = payloads.fulfillment_order(
-                self._id(), order, items, place, self.shop, self._id, now
-            )
+            by_location: dict[int, list[Json]] = {}
+            for item in order["line_items"]:
+                where = self._fulfilling_location(set(items.values()), items[item["variant_id"]])
+                by_location.setdefault(where, []).append(item)
             self._orders[order["id"]] = order
-            self._fulfillment_orders[fulfillment_order["id"]] = fulfillment_order
-            self._fulfillment_order_of[order["id"]] = fulfillment_order["id"]
-            for line in fulfillment_order["line_items"]:
-                self._add_stock(line["inventory_item_id"], place["id"], -line["quantity"], now)
+            self._fulfillment_orders_of[order["id"]] = []
+            for location_id, located in by_location.items():
+                fulfillment_order = payloads.fulfillment_order(
+                    self._id(),
+                    order,
+                    located,
+                    items,
+                    self._locations[location_id],
+                    self._services.get(location_id),
+                    self.shop,
+                    self._id,
+                    now,
+                )
+                self._fulfillment_orders[fulfillment_order["id"]] = fulfillment_order
+                self._fulfillment_orders_of[order["id"]].append(fulfillment_order["id"])
+                for line in fulfillment_order["line_items"]:
+                    self._add_stock(line["inventory_item_id"], location_id, -line["quantity"], now)
             self._emit("orders/create", order)
             return copy.deepcopy(order)
 
@@ -305,10 +327,15 @@ class ShopifyStore:
                 order["email"] = order["contact_email"] = change.email
             if change.shipping_address is not None:
                 order["shipping_address"] = payloads.address(change.shipping_address)
-                destination = self._fulfillment_orders[self._fulfillment_order_of[order_id]]["destination"]
-                destination.update(
-                    {k: order["shipping_address"][k] for k in destination if k in order["shipping_address"]}
-                )
+                for fulfillment_order in self._fulfillment_orders_for(order_id):
+                    destination = fulfillment_order["destination"]
+                    destination.update(
+                        {
+                            k: order["shipping_address"][k]
+                            for k in destination
+                            if k in order["shipping_address"]
+                        }
+                    )
             return self._touch(order, "orders/updated")
 
     def cancel(self, order_id: int, spec: CancelIn | Mapping[str, Any] | None = None) -> Json:
@@ -328,37 +355,52 @@ class ShopifyStore:
             order.update(payloads.current_totals(self.shop, *(Decimal(0) for _ in range(4))))
             for item in order["line_items"]:
                 item["current_quantity"] = item["fulfillable_quantity"] = 0
-            fulfillment_order = self._fulfillment_orders[self._fulfillment_order_of[order_id]]
-            fulfillment_order["status"] = "closed"
-            fulfillment_order["updated_at"] = now
-            for line in fulfillment_order["line_items"]:
-                self._add_stock(
-                    line["inventory_item_id"],
-                    fulfillment_order["assigned_location_id"],
-                    line["fulfillable_quantity"],
-                    now,
-                )
-                line["fulfillable_quantity"] = 0
+            for fulfillment_order in self._fulfillment_orders_for(order_id):
+                fulfillment_order["status"] = "closed"
+                fulfillment_order["updated_at"] = now
+                for line in fulfillment_order["line_items"]:
+                    self._add_stock(
+                        line["inventory_item_id"],
+                        fulfillment_order["assigned_location_id"],
+                        line["fulfillable_quantity"],
+                        now,
+                    )
+                    line["fulfillable_quantity"] = 0
             return self._touch(order, "orders/cancelled")
 
     def fulfill(
         self, order_id: int, quantities: Mapping[str, int] | None = None, tracking: Json | None = None
-    ) -> Json:
+    ) -> list[Json]:
         """The merchant ships from Shopify's admin, outside any app: ``quantities`` by SKU, else all
-        that is left. The same fulfillment ``fulfillments.json`` makes, and ``orders/updated``."""
+        that is left, one fulfillment per location (as ``fulfillments.json`` makes them), each with
+        ``orders/updated``."""
         with self._lock:
-            fulfillment_order = self._fulfillment_orders[self._fulfillment_order_of[order_id]]
-            group: Json = {"fulfillment_order_id": fulfillment_order["id"]}
-            if quantities is not None:
-                skus = {v["id"]: v["sku"] for v in self._variants.values()}
-                by_sku = {skus.get(line["variant_id"]): line for line in fulfillment_order["line_items"]}
-                group["fulfillment_order_line_items"] = [
-                    {"id": by_sku[sku]["id"], "quantity": quantity} for sku, quantity in quantities.items()
-                ]
-            spec: Json = {"line_items_by_fulfillment_order": [group]}
-            if tracking is not None:
-                spec["tracking_info"] = tracking
-            return self.create_fulfillment({"fulfillment": spec})
+            skus: dict[int, str] = {v["id"]: v["sku"] for v in self._variants.values()}
+            wanted = dict(quantities) if quantities is not None else None
+            groups: dict[int, list[Json]] = {}
+            for fo in self._fulfillment_orders_for(order_id):
+                if fo["status"] not in _OPEN_FULFILLMENT_ORDER:
+                    continue
+                group: Json = {"fulfillment_order_id": fo["id"]}
+                if wanted is not None:
+                    chosen = []
+                    for line in fo["line_items"]:
+                        sku = skus[line["variant_id"]]
+                        take = min(wanted.get(sku, 0), line["fulfillable_quantity"])
+                        if take:
+                            chosen.append({"id": line["id"], "quantity": take})
+                            wanted[sku] -= take
+                    if not chosen:
+                        continue
+                    group["fulfillment_order_line_items"] = chosen
+                groups.setdefault(fo["assigned_location_id"], []).append(group)
+            made = []
+            for location_groups in groups.values():
+                spec: Json = {"line_items_by_fulfillment_order": location_groups}
+                if tracking is not None:
+                    spec["tracking_info"] = tracking
+                made.append(self.create_fulfillment({"fulfillment": spec}))
+            return made
 
     def order(self, order_id: int) -> Json:
         with self._lock:
@@ -494,7 +536,7 @@ class ShopifyStore:
     def fulfillment_orders(self, order_id: int) -> list[Json]:
         with self._lock:
             self._order(order_id)
-            return [copy.deepcopy(self._fulfillment_orders[self._fulfillment_order_of[order_id]])]
+            return copy.deepcopy(self._fulfillment_orders_for(order_id))
 
     def locations(self) -> list[Json]:
         with self._lock:
@@ -673,6 +715,7 @@ class ShopifyStore:
         """(fulfillment order id, its line, quantity) to ship, after checking all of it."""
         shipped: list[tuple[int, Json, int]] = []
         orders: set[int] = set()
+        locations: set[int] = set()
         for group in groups:
             fo_id = group.get("fulfillment_order_id") if isinstance(group, dict) else None
             fo = self._fulfillment_orders.get(fo_id) if isinstance(fo_id, int) else None
@@ -680,7 +723,15 @@ class ShopifyStore:
                 raise ApiError(404, NOT_FOUND)
             if fo["status"] not in _OPEN_FULFILLMENT_ORDER:
                 raise ApiError(422, {"base": [f"fulfillment order {fo['id']} is {fo['status']}"]})
+            if "create_fulfillment" not in fo["supported_actions"]:
+                # UNCONFIRMED wording: Shopify refuses an app fulfilling another fulfillment service's order.
+                service = self._services.get(fo["assigned_location_id"], "another fulfillment service")
+                refusal = (
+                    f"fulfillment order {fo['id']} is assigned to {service}: it cannot be fulfilled here"
+                )
+                raise ApiError(422, {"base": [refusal]})
             orders.add(fo["order_id"])
+            locations.add(fo["assigned_location_id"])
             lines = {line["id"]: line for line in fo["line_items"]}
             wanted = group.get("fulfillment_order_line_items")
             if wanted is None:
@@ -704,6 +755,12 @@ class ShopifyStore:
                 shipped.append((fo["id"], line, quantity))
         if len(orders) > 1:
             raise ApiError(422, {"base": ["fulfillment orders of different orders cannot ship together"]})
+        if len(locations) > 1:
+            # A fulfillment has one location_id: fulfillment orders of two locations are two fulfillments
+            # (the wording is the sandbox's own; UNCONFIRMED against Shopify).
+            raise ApiError(
+                422, {"base": ["all fulfillment orders of a fulfillment must be assigned to one location"]}
+            )
         if not shipped:
             raise ApiError(422, {"base": ["nothing left to fulfill"]})
         return shipped
@@ -784,12 +841,19 @@ class ShopifyStore:
         available = (level["available"] if level else 0) + change
         self._levels[(item, location_id)] = payloads.inventory_level(item, location_id, available, now)
 
-    def _fulfilling_location(self, items: set[int]) -> int:
-        """The first location, primary first, where every one of these inventory items is stocked."""
+    def _fulfilling_location(self, items: set[int], item: int) -> int:
+        """Where ``item`` of an order of ``items`` ships from: the first location, primary first, that
+        stocks every one of them, else the first that stocks it."""
         for location_id in self._locations:
-            if all((item, location_id) in self._levels for item in items):
+            if all((each, location_id) in self._levels for each in items):
+                return location_id
+        for location_id in self._locations:
+            if (item, location_id) in self._levels:
                 return location_id
         return self.location_id
+
+    def _fulfillment_orders_for(self, order_id: int) -> list[Json]:
+        return [self._fulfillment_orders[fo_id] for fo_id in self._fulfillment_orders_of[order_id]]
 
     def _available(self, variant: Json) -> int:
         return sum(
