@@ -362,6 +362,22 @@ def test_an_unknown_transfer_is_404(client: TestClient, stocked: sessionmaker[Se
     assert response.json()["error"]["message"] == "no transfer 999"
 
 
+def test_a_warehouse_a_transfer_names_is_not_deleted_even_when_it_never_held_stock(
+    client: TestClient, stocked: sessionmaker[Session]
+) -> None:
+    transfer = _create(client, ("SKU-1", 3))
+    _post(client, transfer["id"], "cancel", reason="not needed")
+
+    response = client.delete("/api/v1/warehouses/WH-2")
+
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "message": f"warehouse 'WH-2' cannot be deleted: transfers {transfer['id']} go from or to it; "
+        "switch it off instead (active: false)",
+        "field": "code",
+    }
+
+
 # --- reading ------------------------------------------------------------------------------------------
 
 

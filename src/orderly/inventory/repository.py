@@ -336,6 +336,17 @@ def transfers_page(
     return list(session.scalars(query))
 
 
+def transfers_naming(session: Session, warehouse_id: int, *, limit: int) -> list[int]:
+    """The ids of the transfers from or to a warehouse, oldest first."""
+    query = (
+        select(Transfer.id)
+        .where((Transfer.from_warehouse_id == warehouse_id) | (Transfer.to_warehouse_id == warehouse_id))
+        .order_by(Transfer.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def in_transit(session: Session, product_ids: Iterable[int]) -> dict[StockKey, int]:
     """Units of these products on the road to each warehouse: shipped on open transfers, less what was
     received or written off (an over-receipt counts as none left, not as less than none)."""

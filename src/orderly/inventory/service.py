@@ -444,6 +444,15 @@ def delete_warehouse(session: Session, code: str) -> None:
             "switch it off instead (active: false)",
             field="code",
         )
+    # A transfer to a warehouse that never received stock (cancelled before shipping) still names it.
+    transfers = repo.transfers_naming(session, warehouse.id, limit=6)
+    if transfers:
+        named = ", ".join(map(str, transfers[:5])) + (" and more" if len(transfers) > 5 else "")
+        raise Conflict(
+            f"warehouse {code!r} cannot be deleted: transfers {named} go from or to it; "
+            "switch it off instead (active: false)",
+            field="code",
+        )
     session.delete(warehouse)
     session.flush()
 
