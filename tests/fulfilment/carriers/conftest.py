@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from orderly.fulfilment.carriers.connector import CustomsLine, ParcelSpec, Party
+from orderly.sandbox.dhl_express import DhlStore
+from orderly.sandbox.dhl_express import create_app as dhl_app
 from orderly.sandbox.easypost import EasyPostStore
 from orderly.sandbox.easypost import create_app as easypost_app
 from orderly.sandbox.serve import serving
@@ -18,6 +20,7 @@ from tests.fulfilment.conftest import app, cli, client, token
 __all__ = ["app", "cli", "client", "token"]
 
 EASYPOST_KEY = "EZTKsandbox"
+DHL_USER, DHL_SECRET, DHL_ACCOUNT = "sandbox-key", "sandbox-secret", "123456789"
 SHIP_FROM = {
     "name": "Home Warehouse",
     "company": "Orderly Demo",
@@ -41,6 +44,13 @@ def easypost() -> Iterator[Sandbox]:
     store = EasyPostStore(api_key=EASYPOST_KEY)
     with serving(easypost_app(store)) as url:
         store.base_url = url
+        yield Sandbox(store, url)
+
+
+@pytest.fixture
+def dhl() -> Iterator[Sandbox]:
+    store = DhlStore(username=DHL_USER, password=DHL_SECRET, accounts=(DHL_ACCOUNT,))
+    with serving(dhl_app(store)) as url:
         yield Sandbox(store, url)
 
 

@@ -4,19 +4,22 @@ and never bought twice; refusals stay visible on the parcel."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.fulfilment.carriers.models import ShipmentLabel
+from orderly.fulfilment.models import Shipment
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
-from tests.fulfilment.carriers.conftest import Sandbox
+from tests.fulfilment.carriers.conftest import DHL_ACCOUNT, DHL_SECRET, DHL_USER, SHIP_FROM, Sandbox
 from tests.fulfilment.carriers.test_accounts_and_quotes import add_account, parcel_for
 
 
@@ -188,3 +191,119 @@ def test_a_label_is_refused_for_a_parcel_that_has_one_or_left_or_a_manual_accoun
     assert left.status_code == 409 and "shipped" in left.json()["error"]["message"]
     with transaction(factory) as s:
         assert s.scalar(select(ShipmentLabel)) is None
+
+
+def _dhl_account(client: TestClient, dhl: Sandbox) -> None:
+    response = client.post(
+        "/api/v1/carrier-accounts",
+        json={
+            "code": "dhl",
+            "name": "DHL Express",
+            "plugin": "dhl_express",
+            "base_url": f"{dhl.url}/mydhlapi/test",
+            "credentials": {"username": DHL_USER, "password": DHL_SECRET},
+            "settings": {"ship_from": SHIP_FROM, "account_number": DHL_ACCOUNT},
+        },
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_a_dhl_label_is_bought_kept_reprinted_and_voided_in_the_hub(
+    client: TestClient, factory: sessionmaker[Session], dhl: Sandbox, worker: Worker
+) -> None:
+    _dhl_account(client, dhl)
+    shipment_id = parcel_for(
+        client,
+        factory,
+        line1="Calle 5 12",
+        city="Madrid",
+        region=None,
+        postal_code="28013",
+        country="ES",
+        phone="+34 910 000 000",
+    )
+    box = {"length_mm": 250, "width_mm": 180, "height_mm": 60}
+    quoted = client.post(
+        f"/api/v1/shipments/{shipment_id}/rates", json={"carrier_account": "dhl", "parcel": box}
+    )
+    assert quoted.status_code == 200, quoted.text
+    assert quoted.json()["chosen"]["service"] == "W"  # ECONOMY SELECT: the cheapest, no promise
+    asked = client.post(
+        f"/api/v1/shipments/{shipment_id}/label",
+        json={
+            "carrier_account": "dhl",
+            "deliver_by": "2099-12-31",
+            "parcel": box,
+            "preference": {"services": ["P", "K"]},
+        },
+    )
+    assert asked.status_code == 202, asked.text
+    run_jobs(worker, factory)
+    parcel = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert parcel["status"] == "label_bought", parcel["carrier_label"]
+    assert (parcel["carrier"], parcel["service"], parcel["cost_currency"]) == ("DHL Express", "P", "EUR")
+    (number,) = dhl.store.shipments
+    assert parcel["tracking_number"] == number
+    sent = dhl.store.shipments[number]["request"]
+    assert sent["content"]["exportDeclaration"]["lineItems"][0]["description"] == "SKU-1"
+    with transaction(factory) as s:
+        (promised,) = s.execute(select(Shipment.promised_by)).one()
+    assert promised is not None
+
+    calls = len(dhl.store.calls)
+    label = client.get(f"/api/v1/shipments/{shipment_id}/label")
+    assert label.status_code == 200 and label.content.startswith(b"%PDF")
+    assert PdfReader(io.BytesIO(label.content)).pages[0].mediabox.height == 432  # DHL's 8x4 in placed on 4x6
+    assert client.post("/api/v1/labels/batch", json={"shipment_ids": [shipment_id]}).status_code == 200
+    assert len(dhl.store.calls) == calls
+
+    client.post(f"/api/v1/shipments/{shipment_id}/void", json={"reason": "customer cancelled"})
+    run_jobs(worker, factory)
+    voided = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert (voided["status"], voided["carrier_label"]["state"]) == ("voided", "voided")
+    assert any("voids no waybill by API" in (e["message"] or "") for e in voided["events"])
+
+
+def test_a_dhl_buy_whose_answer_is_lost_waits_for_a_person_and_is_not_bought_again(
+    client: TestClient, factory: sessionmaker[Session], dhl: Sandbox, worker: Worker
+) -> None:
+    _dhl_account(client, dhl)
+    shipment_id = parcel_for(client, factory)
+    client.patch(
+        "/api/v1/carrier-accounts/dhl",
+        json={
+            "settings": {
+                "ship_from": SHIP_FROM,
+                "account_number": DHL_ACCOUNT,
+                "default_parcel": {"length_mm": 200, "width_mm": 150, "height_mm": 100},
+            }
+        },
+    )
+    dhl.store.faults.lose_next_shipment = 1
+    client.post(f"/api/v1/shipments/{shipment_id}/label", json={"carrier_account": "dhl"})
+    run_jobs(worker, factory)
+    parcel = client.get(f"/api/v1/shipments/{shipment_id}").json()
+    assert parcel["status"] == "created"
+    assert parcel["carrier_label"]["state"] == "unknown"
+    assert "made waybill" in parcel["carrier_label"]["error"]
+    ((status, error),) = _jobs(factory, "buy_label")
+    assert status == "dead" and "SHP-" in (error or "")
+    assert len(dhl.store.shipments) == 1
+
+    with transaction(factory) as s:  # a replay looks again, and still buys nothing
+        (job_id,) = s.scalars(select(Job.id).where(Job.kind == "buy_label"))
+    assert client.post(f"/api/v1/jobs/{job_id}/replay").status_code in (200, 202)
+    run_jobs(worker, factory)
+    assert len(dhl.store.shipments) == 1
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["carrier_label"]["state"] == "unknown"
+
+    refused = client.post(f"/api/v1/shipments/{shipment_id}/label", json={"carrier_account": "dhl"})
+    assert refused.status_code == 409 and refused.json()["error"]["field"] == "confirm_nothing_bought"
+    again = client.post(
+        f"/api/v1/shipments/{shipment_id}/label",
+        json={"carrier_account": "dhl", "confirm_nothing_bought": True},
+    )
+    assert again.status_code == 202
+    run_jobs(worker, factory)
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["status"] == "label_bought"
+    assert len(dhl.store.shipments) == 2  # bought again only on a person's word

@@ -18,8 +18,8 @@ second try; a carrier that cannot tell raises :class:`UnknownOutcome` and a pers
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar, TypeVar
 
 import httpx
 
@@ -129,3 +129,16 @@ class CarrierConnector(ABC):
     @classmethod
     def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> TrackingUpdate | None:
         raise NotImplementedError(f"{cls.plugin} sends no webhooks")
+
+
+B = TypeVar("B")
+T = TypeVar("T")
+
+
+def read_answer(carrier: str, read: Callable[[B], T], body: B) -> T:
+    """A mapper's reading of a carrier's answer; one it cannot read (its ``ValueError``) is a carrier
+    failure, retried like any other, never a crash of the job."""
+    try:
+        return read(body)
+    except ValueError as exc:
+        raise CarrierError(f"{carrier} answered something the hub cannot read: {exc}") from exc

@@ -24,6 +24,7 @@ from orderly.fulfilment.carriers.connector import (
     TrackingEvent,
     TrackingUpdate,
     VoidResult,
+    read_answer,
 )
 from orderly.fulfilment.carriers.easypost import mapper, webhooks
 from orderly.fulfilment.carriers.easypost.client import EasyPostApi
@@ -100,10 +101,7 @@ class EasyPostConnector(CarrierConnector):
 
     @staticmethod
     def _read(read: Callable[[B], T], body: B) -> T:
-        try:
-            return read(body)
-        except mapper.BadAnswer as exc:
-            raise CarrierError(f"EasyPost answered something the hub cannot read: {exc}") from exc
+        return read_answer("EasyPost", read, body)
 
 
 B = TypeVar("B")
