@@ -322,6 +322,37 @@ def test_shipment_confirmation(http: httpx.Client, store: AmazonStore) -> None:
     )
 
 
+def test_shipment_confirmation_refusals_name_what_is_wrong(http: httpx.Client, store: AmazonStore) -> None:
+    store.add_listing("MUG-1")
+    store.add_listing("FBA-1", fulfillment_channel="AMAZON_NA")
+    order_id = store.place_order([Line("MUG-1", 1)], paid=True)
+    fba = store.place_order([Line("FBA-1", 1)], paid=True, fba=True)
+    headers = auth(http, store)
+    item_id = store.order(order_id)["items"][0]["OrderItemId"]
+    good = sample("confirm_shipment_request_sandbox.json")
+    good["packageDetail"]["orderItems"] = [{"orderItemId": item_id, "quantity": 1}]
+
+    def refusal(order: str, change: dict[str, Any]) -> str:
+        body = {**good, "packageDetail": {**good["packageDetail"], **change}}
+        answer = http.post(f"/orders/v0/orders/{order}/shipmentConfirmation", json=body, headers=headers)
+        assert answer.status_code == 400, answer.text
+        [error] = answer.json()["errors"]
+        assert (error["code"], error["message"]) == ("Invalid Input", "Invalid Input")
+        return str(error["details"])
+
+    assert "unknown orderItemId" in refusal(order_id, {"orderItems": [{"orderItemId": "1", "quantity": 1}]})
+    assert "positive integer" in refusal(order_id, {"orderItems": [{"orderItemId": item_id, "quantity": 0}]})
+    assert "only 1 left" in refusal(order_id, {"orderItems": [{"orderItemId": item_id, "quantity": 2}]})
+    assert "carrierName is required" in refusal(order_id, {"carrierCode": "Other", "carrierName": ""})
+    assert "fulfilled by Amazon" in refusal(fba, {})
+    path = f"/orders/v0/orders/{order_id}/shipmentConfirmation"
+    assert http.post(path, json=good, headers=headers).status_code == 204
+    # Everything shipped: a new package is refused, the same one again is an edit.
+    assert f"order {order_id} is Shipped" in refusal(order_id, {"packageReferenceId": "2"})
+    assert http.post(path, json=good, headers=headers).status_code == 204
+    assert store.order(order_id)["items"][0]["QuantityShipped"] == 1
+
+
 # --- Listings Items --------------------------------------------------------------------------------
 
 

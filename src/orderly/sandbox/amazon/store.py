@@ -924,6 +924,9 @@ class AmazonStore:
             problem = _package_problem(package)
             if problem:
                 return _shipment_invalid(problem)
+            if order.channel != "MFN":
+                # UNCONFIRMED wording: Amazon ships an FBA order itself; a seller cannot confirm one.
+                return _shipment_invalid(f"order {order_id} is fulfilled by Amazon")
             ref = package["packageReferenceId"]
             if ref not in order.packages:
                 if order.status not in ("Unshipped", "PartiallyShipped"):
@@ -983,6 +986,8 @@ def _package_problem(package: Mapping[str, Any]) -> str | None:
     for name in ("carrierCode", "trackingNumber", "shipDate"):
         if not isinstance(package.get(name), str) or not package[name]:
             return f"{name} is required"
+    if package["carrierCode"] == "Other" and not package.get("carrierName"):
+        return "carrierName is required when carrierCode is Other"
     try:
         parse_instant(package["shipDate"])
     except ValueError:
