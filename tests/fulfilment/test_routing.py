@@ -305,3 +305,22 @@ def test_a_dry_run_compares_a_candidate_routing_with_the_live_one(
     assert report["candidate"]["first_choice"] == {"HOME": 2, "LOCAL": 1}
     assert report["changed"] == 1 and report["changes"][0]["candidate"]["rules"] == ["sea-light"]
     assert client.get(f"{API}/routing/rules").json() == []  # nothing saved
+
+
+def test_a_routing_rule_is_switched_off_and_on_and_keeps_every_version(
+    client: TestClient, factory: sessionmaker[Session], cli: Cli
+) -> None:
+    _world(factory, EVERYWHERE)
+    _rules(client)
+    off = client.post(f"{API}/routing/rules/eu-bulky/disable").json()
+    assert off["enabled"] is False and off["version"] == 2
+    assert _ingest(client, ("SOFA", 1), country="DE")["warehouse"] == "HOME"  # the rule no longer fires
+    assert client.post(f"{API}/routing/rules/eu-bulky/enable").json()["version"] == 3
+    assert _ingest(client, ("SOFA", 1), country="DE")["warehouse"] == "OVERSEAS"
+    changes = [v["change"] for v in client.get(f"{API}/routing/rules/eu-bulky/versions").json()]
+    assert changes == ["created", "updated", "updated"]
+    listed = cli("routing", "rules").output
+    assert "eu-bulky" in listed and "prefer OVERSEAS; exclude LOCAL" in listed
+    assert client.delete(f"{API}/routing/rules/eu-bulky").status_code == 204
+    assert client.get(f"{API}/routing/rules/eu-bulky").status_code == 404
+    assert client.put(f"{API}/routing/rules/settings", json={"then": [{"split": True}]}).status_code == 422

@@ -129,11 +129,16 @@ def export(
     """The settings and every rule as one YAML document, to keep, edit and import."""
     with unit_of_work(read_only=True) as session:
         text = document.export_yaml(session)
+    write_document(text, file, "Rule set")
+
+
+def write_document(text: str, file: Path | None, what: str) -> None:
+    """An exported document to standard output, or to a file."""
     if file is None:
         typer.echo(text, nl=False)
         return
     file.write_text(text, encoding="utf-8")
-    out.print(f"Rule set written to {file}.")
+    out.print(f"{what} written to {file}.")
 
 
 @review_app.command("import")

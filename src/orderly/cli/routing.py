@@ -10,7 +10,7 @@ import typer
 from rich.table import Column, Table
 
 from orderly.cli.common import Group, actor, id_argument, out, unit_of_work
-from orderly.cli.review import RuleFile, every_problem, read_text
+from orderly.cli.review import RuleFile, every_problem, read_text, write_document
 from orderly.fulfilment.routing import reroute
 from orderly.review import routing
 
@@ -62,11 +62,7 @@ def export(
     """The routing settings (splits, lanes) and every routing rule as one YAML document."""
     with unit_of_work(read_only=True) as session:
         text = routing.export_yaml(session)
-    if file is None:
-        typer.echo(text, nl=False)
-        return
-    file.write_text(text, encoding="utf-8")
-    out.print(f"Routing rules written to {file}.")
+    write_document(text, file, "Routing rules")
 
 
 @routing_app.command("import")

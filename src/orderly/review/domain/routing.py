@@ -27,14 +27,7 @@ from typing import Any
 
 from orderly.core.money import display
 from orderly.review.domain.conditions import MAX_LIST, Errors, Predicate
-from orderly.review.domain.rules import (
-    MAX_ACTIONS,
-    MAX_RULES,
-    RuleInvalid,
-    Scope,
-    compile_common,
-    rule_key,
-)
+from orderly.review.domain.rules import MAX_ACTIONS, Scope, compile_common, compile_set, rule_key
 from orderly.review.domain.shipping import REGIONS, regions_of
 from orderly.review.domain.view import ReviewContext, Subject, View
 
@@ -196,24 +189,7 @@ def compile_routing_rules(
     raws: Sequence[Any], *, versions: Mapping[str, int] | None = None
 ) -> list[RoutingRule]:
     """Check a whole routing rule set; every problem in every rule is reported at once."""
-    errors = Errors()
-    if len(raws) > MAX_RULES:
-        errors.add("rules", f"at most {MAX_RULES} rules")
-        raise RuleInvalid(errors.items)
-    rules: list[RoutingRule] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(raws):
-        key = str(raw.get("key")) if isinstance(raw, Mapping) else ""
-        rule = compile_routing_rule(raw, f"rules[{i}]", errors, version=(versions or {}).get(key, 0))
-        if rule is None:
-            continue
-        if rule.key in seen:
-            errors.add(f"rules[{i}].key", f"{rule.key!r} appears twice")
-        seen.add(rule.key)
-        rules.append(rule)
-    if errors.items:
-        raise RuleInvalid(errors.items)
-    return rules
+    return compile_set(raws, compile_routing_rule, versions=versions)
 
 
 @dataclass(frozen=True, slots=True)

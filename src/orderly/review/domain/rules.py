@@ -7,9 +7,9 @@ their condition and their message. Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -375,16 +375,30 @@ def _compile_scope(raw: Any, path: str, errors: Errors) -> Scope | None:
     return Scope(**values)
 
 
-def compile_rules(raws: Sequence[Any], *, versions: Mapping[str, int] | None = None) -> list[Rule]:
-    """Check a whole rule set; every problem in every rule is reported at once."""
+class Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def compile_set(
+    raws: Sequence[Any],
+    compile_one: Callable[..., K | None],
+    *,
+    versions: Mapping[str, int] | None = None,
+) -> list[K]:
+    """Check a whole rule set of one kind (``compile_one`` checks a rule); every problem in every
+    rule is reported at once."""
     errors = Errors()
     if len(raws) > MAX_RULES:
         errors.add("rules", f"at most {MAX_RULES} rules")
         raise RuleInvalid(errors.items)
-    rules: list[Rule] = []
+    rules: list[K] = []
     seen: set[str] = set()
     for i, raw in enumerate(raws):
-        rule = compile_rule(raw, f"rules[{i}]", errors, version=(versions or {}).get(_key(raw), 0))
+        rule = compile_one(raw, f"rules[{i}]", errors, version=(versions or {}).get(_key(raw), 0))
         if rule is None:
             continue
         if rule.key in seen:
@@ -394,6 +408,11 @@ def compile_rules(raws: Sequence[Any], *, versions: Mapping[str, int] | None = N
     if errors.items:
         raise RuleInvalid(errors.items)
     return rules
+
+
+def compile_rules(raws: Sequence[Any], *, versions: Mapping[str, int] | None = None) -> list[Rule]:
+    """Check a whole review rule set."""
+    return compile_set(raws, compile_rule, versions=versions)
 
 
 def _key(raw: Any) -> str:
