@@ -111,6 +111,8 @@ class TransferLine(Base):
 
     __tablename__ = "transfer_lines"
     __table_args__ = (
+        # What is in transit is read by product, for every stock figure shown.
+        Index("ix_transfer_lines_product", "product_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("received >= 0 AND written_off >= 0", name="received_not_negative"),
     )

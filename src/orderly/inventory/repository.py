@@ -351,6 +351,10 @@ def in_transit(session: Session, product_ids: Iterable[int]) -> dict[StockKey, i
     """Units of these products on the road to each warehouse: shipped on open transfers, less what was
     received or written off (an over-receipt counts as none left, not as less than none)."""
     left = TransferLine.quantity - TransferLine.received - TransferLine.written_off
+    # The status is wrapped so no database drives the join from the status index: SQLite, without
+    # statistics, would look up every open transfer's line for each product asked (20 ms for a page of
+    # 100 SKUs against 1,000 open transfers, 2 ms from the products' index).
+    status = func.coalesce(Transfer.status, "")
     found: dict[StockKey, int] = {}
     for part in chunks(sorted(set(product_ids))):
         query = (
@@ -358,7 +362,7 @@ def in_transit(session: Session, product_ids: Iterable[int]) -> dict[StockKey, i
                 TransferLine.product_id, Transfer.to_warehouse_id, func.sum(case((left > 0, left), else_=0))
             )
             .join(Transfer, Transfer.id == TransferLine.transfer_id)
-            .where(Transfer.status.in_(sorted(IN_TRANSIT)), TransferLine.product_id.in_(part))
+            .where(status.in_(sorted(IN_TRANSIT)), TransferLine.product_id.in_(part))
             .group_by(TransferLine.product_id, Transfer.to_warehouse_id)
         )
         found.update(((pid, wid), int(qty)) for pid, wid, qty in session.execute(query).all() if qty)
