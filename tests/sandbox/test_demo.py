@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.api import create_app
 from orderly.channels.models import ListingBinding, Shop
 from orderly.core.db import transaction
+from orderly.fulfilment.carriers.models import CarrierAccount
 from orderly.jobs.worker import start_workers
 from orderly.orders.models import Order
-from orderly.sandbox.demo import AMAZON, SHOPIFY, start_demo
+from orderly.sandbox.demo import AMAZON, CARRIER, EASYPOST_KEY, SHOPIFY, start_demo
 from orderly.sandbox.serve import serving
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -48,6 +50,11 @@ def test_orders_flow_in_from_both_sandbox_shops_and_stock_flows_out(factory: ses
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.2)
+            with transaction(factory) as s:
+                account = s.scalars(select(CarrierAccount).where(CarrierAccount.code == CARRIER)).one()
+                base_url = account.base_url
+            # The demo carrier account reaches a live EasyPost sandbox with its own key.
+            assert httpx.get(f"{base_url}/trackers", auth=(EASYPOST_KEY, "")).status_code == 200
         finally:
             stop_demo()
             stop_workers()

@@ -1,5 +1,6 @@
 """The demo behind ``orderly start --demo``: a Shopify and an Amazon sandbox on loopback, connected to
-the hub as real shops, taking orders continuously, so a new user sees orders flow in and stock move.
+the hub as real shops, taking orders continuously, so a new user sees orders flow in and stock move;
+and an EasyPost sandbox as the carrier account ``demo-easypost``, to quote and buy labels from.
 
 Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
 platform. Stock is received back when it runs low, so the demo runs as long as the hub does.
@@ -26,11 +27,16 @@ from orderly.channels.models import Shop
 from orderly.channels.schemas import ShopIn, ShopUpdate
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
+from orderly.fulfilment.carriers import service as carriers
+from orderly.fulfilment.carriers.models import CarrierAccount
+from orderly.fulfilment.carriers.schemas import CarrierAccountIn, CarrierAccountUpdate, CarrierSettings
 from orderly.inventory import service as inventory
 from orderly.inventory.models import Warehouse
 from orderly.inventory.schemas import WarehouseIn
 from orderly.sandbox.amazon import FAST_RATES, AmazonStore, Line
 from orderly.sandbox.amazon import create_app as amazon_app
+from orderly.sandbox.easypost import EasyPostStore
+from orderly.sandbox.easypost import create_app as easypost_app
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
@@ -45,6 +51,18 @@ PRODUCTS = {
     "DEMO-TEE-WHT-M": ("T-shirt white M", "19.99"),
     "DEMO-MUG-01": ("Enamel mug", "12.50"),
     "DEMO-CAP-NAVY": ("Cap navy", "15.00"),
+}
+PRODUCT_WEIGHT_G = 250  # so a parcel of them can be quoted by a carrier
+CARRIER = "demo-easypost"
+EASYPOST_KEY = "EZTKdemo"  # the demo sandbox's own, not a real account's
+SHIP_FROM = {
+    "name": "Demo warehouse",
+    "line1": "1 Dock Rd",
+    "city": "Oakland",
+    "region": "CA",
+    "postal_code": "94607",
+    "country": "US",
+    "phone": "5105550100",
 }
 OPENING_STOCK = 40
 RESTOCK_BELOW = 5
@@ -70,6 +88,9 @@ def start_demo(
     amazon_url = stack.enter_context(serving(amazon_app(amazon)))
     stack.callback(shopify.close)
     _connect(factory, shopify, amazon, shopify_url, amazon_url, variants)
+    easypost = EasyPostStore(api_key=EASYPOST_KEY)
+    easypost.base_url = stack.enter_context(serving(easypost_app(easypost)))
+    _connect_carrier(factory, easypost.base_url)
     shopify.set_webhook({"url": f"{hub_url}/api/v1/webhooks/{SHOPIFY}", "secret": WEBHOOK_SECRET})
 
     stop = threading.Event()
@@ -132,7 +153,7 @@ def _connect(
             inventory.create_warehouse(s, WarehouseIn(code=WAREHOUSE, name="Demo warehouse", priority=1))
         for sku, (title, _) in PRODUCTS.items():
             if s.scalar(select(Product.id).where(Product.sku == sku)) is None:
-                catalog.create_product(s, ProductIn(sku=sku, name=title))
+                catalog.create_product(s, ProductIn(sku=sku, name=title, weight_g=PRODUCT_WEIGHT_G))
                 inventory.receive(s, sku, WAREHOUSE, OPENING_STOCK, actor="demo", reason="opening stock")
         catalog.delete_mappings(s, SHOPIFY)
         catalog.delete_mappings(s, AMAZON)
@@ -142,6 +163,34 @@ def _connect(
             )
             catalog.create_mapping(
                 s, MappingIn(shop=AMAZON, platform_sku=sku, listing_id=f"B0DEMO{n:04d}", sku=sku)
+            )
+
+
+def _connect_carrier(factory: sessionmaker[Session], easypost_url: str) -> None:
+    """The demo carrier account, made on first start and pointed at this run's EasyPost sandbox."""
+    credentials = {"api_key": EASYPOST_KEY}
+    settings = CarrierSettings.model_validate(
+        {"ship_from": SHIP_FROM, "default_parcel": {"length_mm": 250, "width_mm": 200, "height_mm": 100}}
+    )
+    url = f"{easypost_url}/v2"
+    with transaction(factory) as s:
+        if s.scalar(select(CarrierAccount.id).where(CarrierAccount.code == CARRIER)) is None:
+            carriers.create_account(
+                s,
+                CarrierAccountIn.model_validate(
+                    {
+                        "code": CARRIER,
+                        "name": "Demo EasyPost",
+                        "plugin": "easypost",
+                        "base_url": url,
+                        "credentials": credentials,
+                        "settings": settings,
+                    }
+                ),
+            )
+        else:  # every run's sandbox has a new port
+            carriers.update_account(
+                s, CARRIER, CarrierAccountUpdate.model_validate({"base_url": url, "credentials": credentials})
             )
 
 
