@@ -4,6 +4,8 @@ their differences, and what is in transit. No database."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderly.core.errors import DomainError, InsufficientStock, InvalidTransition, OutOfRange
 from orderly.inventory import domain
@@ -284,3 +286,45 @@ def test_receipts_never_receive_more_than_arrived_or_write_off_more_than_was_on_
             )
     assert (line.received, line.written_off, line.in_transit, gained) == (5, 4, 0, 5)
     assert status == T.RECEIVED
+
+
+# --- any sequence of receipts ---------------------------------------------------------------------------
+
+receipts = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=12), st.booleans(), st.booleans()), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shipped=st.integers(min_value=1, max_value=10), steps=receipts)
+def test_any_receipts_keep_a_line_whole_and_the_destination_equal_to_what_was_received(
+    shipped: int, steps: list[tuple[int, bool, bool]]
+) -> None:
+    """Whatever arrives, in whatever receipts, closed or not, with or without reasons: a refused
+    receipt changes nothing; the destination gains exactly what the line records received; nothing is
+    written off beyond what was on the road; the transfer is received exactly when nothing is in
+    transit, and a received transfer takes no more receipts."""
+    line, status, gained = TransferLine(10, shipped), T.SHIPPED, 0
+    for arrived, close, reason in steps:
+        if status == T.RECEIVED:
+            with pytest.raises(InvalidTransition):
+                domain.check_transfer_transition(status, T.RECEIVED)
+            break
+        try:
+            done, after = _receipt([line], {10: arrived}, {10: "why"} if reason else {}, close=close)
+        except DomainError:
+            continue
+        domain.check_transfer_transition(status, after)
+        for receipt in done:
+            assert receipt.written_off <= line.in_transit
+            assert (receipt.difference is not None) == (
+                receipt.written_off > 0 or receipt.received > line.in_transit
+            )
+            gained += receipt.movement.on_hand_delta if receipt.movement else 0
+            line = TransferLine(
+                10, shipped, line.received + receipt.received, line.written_off + receipt.written_off
+            )
+        status = after
+        assert gained == line.received
+        assert (status == T.RECEIVED) == (line.in_transit == 0)
+        assert line.written_off <= shipped
