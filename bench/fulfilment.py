@@ -214,18 +214,18 @@ def routing_decisions(count: int, seed: int) -> float:
     route, asked = ruleset.route, Asked()
     gc.collect()
     gc.disable()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     fired = 0
     for subject in subjects:
         decision = route(subject, context, asked)
         stored = decision.as_json(ruleset=1, chosen=decision.fills[:1], ok=bool(decision.fills))
         fired += len(stored["fired"])
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     gc.enable()
     rate = len(subjects) / seconds
     print(
         f"{len(subjects):,} orders routed in {seconds:.2f} s = {rate:,.0f} decisions/s "
-        f"({fired:,} rules fired)"
+        f"({len(subjects) / cpu:,.0f} per CPU second; {fired:,} rules fired)"
     )
     return rate
 

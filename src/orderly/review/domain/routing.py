@@ -314,6 +314,9 @@ class RoutingSet:
         self.rules = tuple(r for r in self.all_rules if r.enabled)
         self.policy = policy
         self.version = version
+        self._lane_memo: dict[
+            tuple[tuple[str, ...], str, str], tuple[dict[str, Lane | None], dict[str, str]]
+        ] = {}
         self._plan = tuple(
             (r, r.scope.everything, r.scope.covers, r.when, tuple(a.describe() for a in r.actions))
             for r in self.rules
@@ -374,6 +377,23 @@ class RoutingSet:
             split_by,
         )
 
+    def _lanes(
+        self, codes: tuple[str, ...], country: str, currency: str
+    ) -> tuple[Mapping[str, Lane | None], Mapping[str, str]]:
+        """Each warehouse's lane to ``country`` and its figures as the explanation gives them, worked
+        out once per destination: a few hundred countries at most."""
+        key = (codes, country, currency)
+        found = self._lane_memo.get(key)
+        if found is None:
+            lanes = {code: self.policy.lane(code, country) for code in codes}
+            figures: dict[str, str] = {}
+            for code, lane in lanes.items():
+                parts = [] if lane is None or lane.cost is None else [display(lane.cost, currency)]
+                parts += [] if lane is None or lane.days is None else [f"{lane.days} days"]
+                figures[code] = f"; to {country} {', '.join(parts)}" if parts else ""
+            found = self._lane_memo[key] = (lanes, figures)
+        return found
+
     def _order(
         self,
         subject: Subject,
@@ -392,12 +412,11 @@ class RoutingSet:
         split_by: str,
     ) -> Route:
         country = subject.order["shipping_address"]["country"]
-        policy = self.policy
         defaults = context.warehouses
         reasons: dict[str, str] = {}
         passed: list[str] = []
         candidates: list[str] = []
-        lanes = {code: policy.lane(code, country) for code in defaults}
+        lanes, figures = self._lanes(defaults, country, context.base_currency)
         for code in defaults:
             if code in excluded:
                 reasons[code] = excluded[code]
@@ -430,12 +449,7 @@ class RoutingSet:
                 why = f"warehouse priority (#{position[code] + 1})"
             else:
                 why = f"ranked by {rank} (rule {rank_by})"
-            lane = lanes[code]
-            if lane is not None:
-                figures = [display(lane.cost, context.base_currency)] if lane.cost is not None else []
-                figures += [f"{lane.days} days"] if lane.days is not None else []
-                if figures:
-                    why += f"; to {country} {', '.join(figures)}"
+            why += figures[code]
             whole, short = held.get(code, (None, ""))
             if whole is not None:
                 why += "; holds every line" if whole else f"; short: {short}"
