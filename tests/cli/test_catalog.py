@@ -98,7 +98,7 @@ def test_warehouses(cli: Cli, factory: sessionmaker[Session]) -> None:
         ]
     assert stored == [("WH-DE", "3pl", "DE", 5), ("WH-US", "own", None, 100)]
     listing = cli("warehouse", "list").stdout
-    assert rows(listing, "1") == [["1", "WH-DE", "Berlin", "3pl", "DE", "5", "yes"]]
+    assert rows(listing, "1") == [["1", "WH-DE", "Berlin", "3pl", "DE", "5", "yes", "no"]]
     bad = cli("warehouse", "add", "WH-X", "--name", "X", "--country", "XX", code=1)
     assert "invalid country" in bad.stderr
 

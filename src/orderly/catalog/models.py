@@ -14,6 +14,8 @@ class Product(Base):
     """One of our SKUs. A bundle (kit) is a product whose stock is that of its components."""
 
     __tablename__ = "products"
+    # A packer's scan finds the product by barcode.
+    __table_args__ = (Index("ix_products_barcode", "barcode"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, select, update
+from sqlalchemy import Row, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from orderly.catalog.domain import barcode_forms
 from orderly.catalog.models import BundleComponent, Product, SkuMapping
 from orderly.channels.models import ListingBinding, Shop
 from orderly.core.db import chunks
@@ -210,3 +211,9 @@ def delete_mappings_of(session: Session, shop_id: int) -> int:
     """Delete every mapping of the shop; returns how many went."""
     result = session.execute(delete(SkuMapping).where(SkuMapping.shop_id == shop_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def products_by_code(session: Session, code: str) -> list[Product]:
+    """The products a scanned code names: by SKU, or by barcode written any way (``barcode_forms``)."""
+    query = select(Product).where(or_(Product.sku == code, Product.barcode.in_(sorted(barcode_forms(code)))))
+    return list(session.scalars(query.order_by(Product.id)))

@@ -13,9 +13,19 @@ from pydantic import (
     model_validator,
 )
 
-from orderly.catalog.domain import MERCHANT, FulfilledBy
+from orderly.catalog.domain import MERCHANT, FulfilledBy, check_barcode
 from orderly.core.clock import plausible_utc
 from orderly.core.text import StorableStr
+
+BARCODE_HELP = (
+    "the code on the item, scanned when packing: a GTIN (EAN/UPC: 8, 12, 13 or 14 digits, its check "
+    "digit checked) or your own code"
+)
+Barcode = Annotated[
+    StorableStr,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$"),
+    AfterValidator(check_barcode),
+]
 
 
 class ProductIn(BaseModel):
@@ -24,7 +34,7 @@ class ProductIn(BaseModel):
     sku: StorableStr = Field(min_length=1, max_length=64)
     name: StorableStr = Field(min_length=1, max_length=300)
     category: StorableStr | None = Field(default=None, max_length=100)
-    barcode: StorableStr | None = Field(default=None, max_length=64)
+    barcode: Barcode | None = Field(default=None, description=BARCODE_HELP)
     weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
     length_mm: int | None = Field(default=None, ge=1, le=100_000, description="one unit as shipped")
     width_mm: int | None = Field(default=None, ge=1, le=100_000)
@@ -39,7 +49,7 @@ class ProductUpdate(BaseModel):
 
     name: StorableStr = Field(default="", min_length=1, max_length=300)
     category: StorableStr | None = Field(default=None, max_length=100)
-    barcode: StorableStr | None = Field(default=None, max_length=64)
+    barcode: Barcode | None = Field(default=None, description=BARCODE_HELP)
     weight_g: int | None = Field(default=None, ge=0, le=100_000_000)
     length_mm: int | None = Field(default=None, ge=1, le=100_000, description="one unit as shipped")
     width_mm: int | None = Field(default=None, ge=1, le=100_000)

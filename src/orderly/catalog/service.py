@@ -37,8 +37,19 @@ from orderly.jobs.service import NewJob, enqueue
 from orderly.orders import repository as order_repo
 
 
+def _barcode_free(session: Session, barcode: str | None, sku: str) -> None:
+    """A barcode names one product, so a scan at the packing table is never ambiguous."""
+    if barcode is None:
+        return
+    forms = domain.barcode_forms(barcode)
+    taken = [p.sku for p in repo.products_by_code(session, barcode) if p.sku != sku and p.barcode in forms]
+    if taken:
+        raise Conflict(f"barcode {barcode!r} is already {taken[0]}'s", field="barcode")
+
+
 def create_product(session: Session, data: ProductIn) -> ProductOut:
     domain.check_sku(data.sku)
+    _barcode_free(session, data.barcode, data.sku)
     product = Product(**data.model_dump(), is_bundle=False)
     session.add(product)
     flush_or_conflict(session, f"SKU {data.sku!r}")
@@ -47,6 +58,7 @@ def create_product(session: Session, data: ProductIn) -> ProductOut:
 
 def create_bundle(session: Session, data: BundleIn) -> ProductOut:
     domain.check_sku(data.sku)
+    _barcode_free(session, data.barcode, data.sku)
     codes = [c.sku for c in data.components]
     found = repo.product_ids_by_sku(session, codes)
     missing = [code for code in codes if code not in found]
@@ -89,6 +101,7 @@ def update_product(session: Session, sku: str, data: ProductUpdate) -> ProductOu
     waited only for it (through the outbox, like freed stock)."""
     product = _product(session, sku)
     changes = data.model_dump(exclude_unset=True)
+    _barcode_free(session, changes.get("barcode"), sku)
     for name, value in changes.items():
         setattr(product, name, value)
     if "presale_until" in changes and (changes["presale_until"] or utcnow()) <= utcnow():

@@ -14,6 +14,7 @@ from orderly.cli.common import Group
 from orderly.cli.fulfilment import ship, shipments_app
 from orderly.cli.labels import labels_app
 from orderly.cli.orders import ingest, orders_app, rejections_app
+from orderly.cli.pack import pack
 from orderly.cli.review import review_app
 from orderly.cli.routing import route, routing_app
 from orderly.cli.server import migrate, start, status, token_app
@@ -43,6 +44,7 @@ app.command()(status)
 app.command()(ingest)
 app.command()(ship)
 app.command()(route)
+app.command()(pack)
 app.command()(worker)
 app.command()(alerts)
 app.command("secret-key")(secret_key)

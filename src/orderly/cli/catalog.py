@@ -205,6 +205,15 @@ def bundle_add(
     out.print(f"Bundle {bundle.sku!r} added (id {bundle.id}): {parts}.")
 
 
+_SHIP_ON_PACK = typer.Option(
+    "--ship-on-pack/--ship-on-confirm",
+    help="A parcel packed by scan is handed over at once, or waits packed for the carrier's pickup "
+    "or the packer's confirmation (`orderly shipments ship`; the default)",
+)
+ShipOnPack = Annotated[bool, _SHIP_ON_PACK]
+ShipOnPackChange = Annotated[bool | None, _SHIP_ON_PACK]
+
+
 @warehouse_app.command("add")
 def warehouse_add(
     code: Annotated[str, typer.Argument(help="Short code, e.g. 'WH-DE'")],
@@ -216,9 +225,12 @@ def warehouse_add(
     priority: Annotated[
         int, typer.Option(help="Orders are filled from the lowest priority first")
     ] = WarehouseIn.model_fields["priority"].default,
+    ship_on_pack: ShipOnPack = False,
 ) -> None:
     """Add a warehouse."""
-    data = WarehouseIn(code=code, name=name, kind=kind, country=country, priority=priority)
+    data = WarehouseIn(
+        code=code, name=name, kind=kind, country=country, priority=priority, ship_on_pack=ship_on_pack
+    )
     with unit_of_work() as session:
         warehouse = inventory.create_warehouse(session, data)
     out.print(f"Warehouse {warehouse.code!r} added (id {warehouse.id}).")
@@ -236,16 +248,27 @@ def warehouse_edit(
     active: Annotated[
         bool | None, typer.Option("--active/--inactive", help="An inactive warehouse is never allocated from")
     ] = None,
+    ship_on_pack: ShipOnPackChange = None,
 ) -> None:
-    """Change a warehouse's name, kind, country or priority, or switch it off."""
-    given = {"name": name, "kind": kind, "country": country, "priority": priority, "active": active}
+    """Change a warehouse's name, kind, country or priority, whether packing ships, or switch it off."""
+    given = {
+        "name": name,
+        "kind": kind,
+        "country": country,
+        "priority": priority,
+        "active": active,
+        "ship_on_pack": ship_on_pack,
+    }
     data = WarehouseUpdate.model_validate({k: v for k, v in given.items() if v is not None})
     if not data.model_fields_set:
         fail("nothing to change: give at least one option (see --help)")
     with unit_of_work() as session:
         w = inventory.update_warehouse(session, code, data)
     state = "active" if w.active else "inactive"
-    out.print(f"Warehouse {w.code!r} updated: {w.name}, priority {w.priority}, {state}.")
+    packing = ""
+    if ship_on_pack is not None:
+        packing = ", ships on pack" if w.ship_on_pack else ", packed parcels wait to be shipped"
+    out.print(f"Warehouse {w.code!r} updated: {w.name}, priority {w.priority}, {state}{packing}.")
 
 
 @warehouse_app.command("delete")
@@ -261,10 +284,19 @@ def warehouse_list() -> None:
     """List warehouses in the order orders are filled from."""
     with unit_of_work(read_only=True) as session:
         warehouses = inventory.list_warehouses(session)
-    table = Table("ID", "Code", "Name", "Kind", "Country", "Priority", "Active", title="Warehouses")
+    table = Table(
+        "ID", "Code", "Name", "Kind", "Country", "Priority", "Active", "Ship on pack", title="Warehouses"
+    )
     for w in warehouses:
         table.add_row(
-            str(w.id), w.code, w.name, w.kind, w.country or "", str(w.priority), "yes" if w.active else "no"
+            str(w.id),
+            w.code,
+            w.name,
+            w.kind,
+            w.country or "",
+            str(w.priority),
+            "yes" if w.active else "no",
+            "yes" if w.ship_on_pack else "no",
         )
     out.print(table)
 

@@ -287,3 +287,58 @@ def writeback_step(
     if status == "accepted":
         return WritebackStep.NOTHING if sent == current else WritebackStep.UPDATE
     return WritebackStep.SEND
+
+
+# --- scan to pack: every stock unit of a parcel scanned once, no more --------------------------------
+
+#: Parcels a packer may scan into: their items are still to be packed.
+PACKABLE = frozenset({S.CREATED, S.LABEL_BOUGHT, S.PICKED})
+
+
+def check_packable(shipment_id: int, status: ShipmentStatus) -> None:
+    if status not in PACKABLE:
+        done = {S.PACKED: "it is packed already", S.VOIDED: "it was voided"}.get(status, "it has left")
+        raise Conflict(f"shipment {shipment_id} is {status}: {done}; nothing more is scanned into it")
+
+
+def _counts(skus: Mapping[int, str], counts: Mapping[int, int]) -> str:
+    return ", ".join(
+        f"{n} x {skus.get(pid, pid)}" for pid, n in sorted(counts.items(), key=lambda i: str(skus.get(i[0])))
+    )
+
+
+def check_scan(
+    product_id: int, expected: Mapping[int, int], scanned: Mapping[int, int], skus: Mapping[int, str]
+) -> None:
+    """One more unit of ``product_id`` may go in the parcel: it is one of its units, not yet all in.
+
+    Invariant: no unit is scanned into a parcel beyond what the parcel carries."""
+    sku = skus.get(product_id, product_id)
+    if product_id not in expected:
+        raise Conflict(
+            f"wrong item: {sku} is not in this parcel; it holds {_counts(skus, expected)}", field="code"
+        )
+    if scanned.get(product_id, 0) >= expected[product_id]:
+        raise Conflict(
+            f"one too many: {sku} is in the parcel {expected[product_id]} times, "
+            f"and {scanned.get(product_id, 0)} are scanned already",
+            field="code",
+        )
+
+
+def missing(expected: Mapping[int, int], scanned: Mapping[int, int]) -> dict[int, int]:
+    """The units still to scan, by product."""
+    return {pid: qty - scanned.get(pid, 0) for pid, qty in expected.items() if scanned.get(pid, 0) < qty}
+
+
+def check_complete(
+    shipment_id: int, expected: Mapping[int, int], scanned: Mapping[int, int], skus: Mapping[int, str]
+) -> None:
+    """A parcel is packed only with every unit scanned; refused naming each one missing."""
+    short = missing(expected, scanned)
+    if short:
+        named = "; ".join(
+            f"{skus.get(pid, pid)}: {scanned.get(pid, 0)} of {expected[pid]} scanned, {left} missing"
+            for pid, left in sorted(short.items(), key=lambda i: str(skus.get(i[0])))
+        )
+        raise Conflict(f"shipment {shipment_id} is not complete: {named}", field="code")

@@ -9,10 +9,14 @@ from fastapi import Response, status
 
 from orderly.core.clock import utcnow
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path
-from orderly.fulfilment import printing, routing, service
+from orderly.fulfilment import packing, printing, routing, service
 from orderly.fulfilment.domain import TrackingEvent
 from orderly.fulfilment.schemas import (
     LabelBatchIn,
+    PackIn,
+    PackOut,
+    PackScanIn,
+    PackScanOut,
     PickListIn,
     RerouteOut,
     ShipIn,
@@ -172,3 +176,40 @@ def pick_list(session: ReadSession, body: PickListIn) -> Response:
         printing.pick_list(session, shipment_ids=body.shipment_ids or (), warehouse=body.warehouse),
         media_type=PDF,
     )
+
+
+def _packer(caller_name: str, body: PackIn) -> str:
+    return caller_name if body.packer is None else f"{caller_name}/{body.packer}"
+
+
+@router.post("/pack/scans", response_model=PackScanOut)
+def pack_scan(session: DbSession, caller: Authenticated, body: PackScanIn) -> PackScanOut:
+    """One code from a packer's scanner (a USB scanner types it like a keyboard). A parcel's code
+    (`SHP-<id>` on its label and slip, or its order's number when the order has one parcel to pack)
+    starts packing it; scanned again it closes it. Then each unit's barcode (a GTIN, or your own code)
+    or SKU; a bundle's components are scanned, not the kit. The last unit makes the parcel packed and,
+    in a warehouse that ships on pack, ships it. 409 for a wrong item, one too many, a parcel closed
+    with units missing, or one packed, shipped or voided (each naming the SKU and counts); 404 for a
+    code that names nothing."""
+    return packing.scan(session, body.code, packer=_packer(caller.name, body), shipment_id=body.shipment_id)
+
+
+@router.get("/shipments/{shipment_id}/pack", response_model=PackOut)
+def pack_progress(session: ReadSession, shipment_id: ShipmentId) -> PackOut:
+    """What the parcel holds (as stock units) and how many of each are scanned."""
+    return packing.progress(session, shipment_id)
+
+
+@router.post("/shipments/{shipment_id}/pack", response_model=PackOut)
+def pack_complete(
+    session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: PackIn
+) -> PackOut:
+    """Close the parcel: packed (and shipped, in a warehouse that ships on pack) when every unit is
+    scanned; 409 naming each unit missing otherwise."""
+    return packing.complete(session, shipment_id, packer=_packer(caller.name, body))
+
+
+@router.post("/shipments/{shipment_id}/pack/reset", response_model=PackOut)
+def pack_reset(session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: PackIn) -> PackOut:
+    """Start packing the parcel again: every unit scanned into it is forgotten. 409 once packed."""
+    return packing.reset(session, shipment_id, packer=_packer(caller.name, body))

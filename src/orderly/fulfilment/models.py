@@ -122,3 +122,27 @@ class TrackingWriteback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PackScan(Base):
+    """One unit a packer scanned into a parcel (a stock unit: a bundle's components are scanned)."""
+
+    __tablename__ = "pack_scans"
+    __table_args__ = (Index("ix_pack_scans_shipment", "shipment_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    code: Mapped[str] = mapped_column(String(200))  # as scanned
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PackStation(Base):
+    """The parcel each packer is packing: the one whose code they scanned last."""
+
+    __tablename__ = "pack_stations"
+
+    packer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

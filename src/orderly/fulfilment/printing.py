@@ -4,6 +4,7 @@ printing again: nothing is stored or moved."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import BinaryIO, TypeVar
@@ -27,6 +28,15 @@ T = TypeVar("T")
 def reference(shipment_id: int) -> str:
     """The shipment's own code on its label and slip, scanned to pack it."""
     return f"SHP-{shipment_id}"
+
+
+_REFERENCE = re.compile(r"^SHP-(\d{1,18})$", re.IGNORECASE)
+
+
+def shipment_id_of(code: str) -> int | None:
+    """The shipment a scanned code names, if it is one's :func:`reference`."""
+    found = _REFERENCE.match(code)
+    return int(found.group(1)) if found else None
 
 
 def label(session: Session, shipment_id: int) -> bytes:

@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from orderly.catalog.domain import PLATFORM
 from orderly.catalog.models import Product, SkuMapping
 from orderly.channels.models import Shop
-from orderly.core.db import chunks
+from orderly.core.db import chunks, insert_rows
 from orderly.core.errors import NotFound
 from orderly.fulfilment.domain import LIVE, ON_THE_WAY, ShipmentStatus
 from orderly.fulfilment.models import (
+    PackScan,
+    PackStation,
     Shipment,
     ShipmentEvent,
     ShipmentLine,
@@ -23,6 +25,7 @@ from orderly.fulfilment.models import (
     TrackingWriteback,
 )
 from orderly.inventory.models import Warehouse
+from orderly.orders import search
 from orderly.orders.models import Order, OrderLine
 
 #: An order line's product id, SKU, its title on the order, the product's name and barcode.
@@ -235,3 +238,62 @@ def platform_fulfilled(session: Session, shop_id: int, keys: Iterable[str]) -> s
         SkuMapping.platform_sku.in_(wanted) | SkuMapping.listing_id.in_(wanted),
     )
     return {key for row in session.execute(query).all() for key in row if key in wanted}
+
+
+# --- scan to pack ------------------------------------------------------------------------------------
+
+
+def scanned_units(session: Session, shipment_id: int) -> dict[int, int]:
+    """The stock units scanned into a parcel so far, by product."""
+    query = (
+        select(PackScan.product_id, func.count())
+        .where(PackScan.shipment_id == shipment_id)
+        .group_by(PackScan.product_id)
+    )
+    return {pid: int(n) for pid, n in session.execute(query).all()}
+
+
+def add_scan(
+    session: Session, shipment_id: int, product_id: int, code: str, actor: str, now: datetime
+) -> None:
+    session.add(
+        PackScan(shipment_id=shipment_id, product_id=product_id, code=code, actor=actor, created_at=now)
+    )
+
+
+def clear_scans(session: Session, shipment_id: int) -> int:
+    return session.execute(delete(PackScan).where(PackScan.shipment_id == shipment_id)).rowcount or 0  # type: ignore[attr-defined]
+
+
+def station_of(session: Session, packer: str) -> int | None:
+    """The parcel this packer is packing, if any."""
+    return session.scalar(select(PackStation.shipment_id).where(PackStation.packer == packer))
+
+
+def set_station(session: Session, packer: str, shipment_id: int, now: datetime) -> None:
+    insert_rows(
+        session,
+        PackStation,
+        ("packer", "shipment_id", "updated_at"),
+        [(packer, shipment_id, now)],
+        skip_conflicts_on=["packer"],
+    )
+    session.execute(
+        update(PackStation)
+        .where(PackStation.packer == packer)
+        .values(shipment_id=shipment_id, updated_at=now)
+    )
+
+
+def parcels_of_order_number(session: Session, number: str) -> list[tuple[Order, Shipment]]:
+    """The parcels of the orders with this platform order number (with or without '#'; one per shop
+    at most), found through the order search keys."""
+    wanted = number.lstrip("#").casefold()
+    query = (
+        select(Order, Shipment).join(Shipment, Shipment.order_id == Order.id).where(search.matches(number))
+    )
+    return [
+        (order, shipment)
+        for order, shipment in session.execute(query.order_by(Shipment.id)).all()
+        if order.external_id.lstrip("#").casefold() == wanted
+    ]

@@ -224,3 +224,51 @@ class RerouteOut(BaseModel):
     routing: dict[str, Any] | None = Field(
         description="the routing decision, as on the order; null when no routing rule applies"
     )
+
+
+PACKER_HELP = (
+    "who is packing, when several packing tables share one token (default: the token's name); each "
+    "packer's parcel is remembered"
+)
+
+
+class PackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    packer: StorableStr | None = Field(default=None, min_length=1, max_length=80, description=PACKER_HELP)
+
+
+class PackScanIn(PackIn):
+    """One code from a scanner: a parcel's (``SHP-<id>``, or its order's number) starts packing it
+    (scanned again, closes it); an item's (barcode or SKU) goes into the packer's parcel, or the one
+    named by ``shipment_id``."""
+
+    code: StorableStr = Field(min_length=1, max_length=200)
+    shipment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class PackItemOut(BaseModel):
+    """One stock unit of the parcel (a bundle's components are scanned, not the kit)."""
+
+    sku: str
+    name: str
+    barcode: str | None
+    expected: int
+    scanned: int
+
+
+class PackOut(BaseModel):
+    shipment_id: int
+    reference: str = Field(description="the parcel's code, on its label and slip")
+    order_id: int
+    order_number: str
+    warehouse: str
+    status: str
+    complete: bool = Field(description="every unit scanned")
+    items: list[PackItemOut]
+
+
+class PackScanOut(BaseModel):
+    message: str = Field(description="what the scan did, for the packer's screen")
+    sku: str | None = Field(description="the SKU scanned, when it was an item")
+    parcel: PackOut

@@ -112,6 +112,17 @@ def pick_shipment(session: Session, shipment_id: int, *, actor: str, note: str |
     return shipment
 
 
+def mark_packed(session: Session, order: Order, shipment: Shipment, *, actor: str) -> None:
+    """Every unit of a locked parcel is in its box (scan to pack, ``packing.py``). A warehouse that
+    ships on pack hands it over at once (its stock leaves); otherwise it waits, packed, for the
+    carrier's pickup or the packer's confirmation (``ship_shipment``)."""
+    _move(session, shipment, ShipmentStatus.PACKED, actor, "every unit scanned")
+    warehouse = repo.warehouses_by_id(session, [shipment.warehouse_id])[shipment.warehouse_id]
+    if warehouse.ship_on_pack:
+        _ship(session, order, shipment, actor, "shipped on pack")
+    session.flush()
+
+
 def void_shipment(
     session: Session, shipment_id: int, *, actor: str, reason: str, through_carrier: bool = True
 ) -> Shipment:

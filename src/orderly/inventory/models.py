@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
@@ -16,6 +16,9 @@ class Warehouse(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="own")  # own, overseas, 3pl, fba
+    # A parcel packed by scan is handed over at once (stock leaves), else when the carrier or the
+    # packer confirms it (POST /shipments/{id}/ship).
+    ship_on_pack: Mapped[bool] = mapped_column(default=False, server_default=false())
     country: Mapped[str | None] = mapped_column(String(2))
     # The default policy tries warehouses in ascending priority, then id.
     priority: Mapped[int] = mapped_column(default=100)
@@ -77,8 +80,9 @@ class BinLocation(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    # A bin is no history: it goes with its product or warehouse.
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="CASCADE"))
     bin: Mapped[str] = mapped_column(String(32))
     walk: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,12 @@ def country_code(value: str | None) -> str | None:
     return value.upper() if value else None
 
 
+SHIP_ON_PACK_HELP = (
+    "a parcel packed by scan is handed over at once (its stock leaves); false (the default): it waits, "
+    "packed, until the carrier's pickup or the packer confirms it (POST /shipments/{id}/ship)"
+)
+
+
 class WarehouseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -24,6 +30,7 @@ class WarehouseIn(BaseModel):
     kind: StorableStr = Field(default="own", pattern="^(own|overseas|3pl|fba)$")
     country: StorableStr | None = Field(default=None, description="ISO 3166-1 alpha-2")
     priority: int = Field(default=100, ge=0, le=10_000, description="lower is tried first")
+    ship_on_pack: bool = Field(default=False, description=SHIP_ON_PACK_HELP)
 
     _country = field_validator("country")(country_code)
 
@@ -38,6 +45,7 @@ class WarehouseUpdate(BaseModel):
     country: StorableStr | None = Field(default=None, description="ISO 3166-1 alpha-2; null clears it")
     priority: int = Field(default=100, ge=0, le=10_000, description="lower is tried first")
     active: bool = Field(default=True, description="an inactive warehouse is never allocated from")
+    ship_on_pack: bool = Field(default=False, description=SHIP_ON_PACK_HELP)
 
     _country = field_validator("country")(country_code)
 
@@ -52,6 +60,7 @@ class WarehouseOut(BaseModel):
     country: str | None
     priority: int
     active: bool
+    ship_on_pack: bool = Field(description=SHIP_ON_PACK_HELP)
     created_at: datetime
 
 
