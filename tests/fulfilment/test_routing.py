@@ -221,6 +221,7 @@ def test_the_cli_re_routes_an_order_and_prints_why(
         in result.output
     )
     assert "LOCAL: excluded by rule eu-bulky" in result.output
+    assert "no order 999999" in cli("route", "999999", code=1).output
 
 
 def test_routing_rules_round_trip_through_yaml_keeping_versions(
