@@ -94,9 +94,11 @@ def create_shipment(session: Session, order_id: int, data: ShipmentIn, *, actor:
 
 def ship_shipment(session: Session, shipment_id: int, *, actor: str, note: str | None = None) -> Shipment:
     """Hand a parcel over: its stock leaves the warehouse (on hand and reserved both fall), its units
-    count as shipped on the order, and the order is shipped or partly shipped."""
+    count as shipped on the order, and the order is shipped or partly shipped. Refused (409) while its
+    carrier label is being bought or voided."""
     order = order_repo.lock_order(session, repo.order_of(session, shipment_id))
     shipment = repo.lock_shipment(session, shipment_id)
+    carriers.check_no_label_job(session, shipment.id)
     _ship(session, order, shipment, actor, note)
     session.flush()
     return shipment

@@ -198,3 +198,35 @@ def test_a_parcel_abroad_is_quoted_with_its_customs_lines(
     (sent,) = easypost.store.shipments.values()
     (item,) = sent["customs_info"]["customs_items"]
     assert (item["quantity"], item["value"], item["code"]) == (2, 39.98, "SKU-1")
+
+
+def test_the_cli_quotes_a_parcel_and_asks_for_its_label(
+    cli: Cli, client: TestClient, factory: sessionmaker[Session], easypost: Sandbox
+) -> None:
+    settings = '{"ship_from": {"name": "WH", "line1": "1 Dock Rd", "city": "Oakland", "country": "US"}, ' + (
+        '"default_parcel": {"length_mm": 250, "width_mm": 180, "height_mm": 60}}'
+    )
+    cli(
+        "carriers",
+        "add",
+        "ep",
+        "--plugin",
+        "easypost",
+        "--base-url",
+        f"{easypost.url}/v2",
+        "--credential",
+        f"api_key={EASYPOST_KEY}",
+        "--settings",
+        settings,
+    )
+    shipment_id = parcel_for(client, factory)
+    quoted = cli(
+        "carriers", "quote", str(shipment_id), "--account", "ep", "--deliver-by", "2099-01-01"
+    ).output
+    assert rows(quoted, "USPS")[0][1:3] == ["GroundAdvantage", "7.51 USD"]
+    assert "Cheapest meeting the promise: USPS GroundAdvantage." in quoted
+    asked = cli("carriers", "buy", str(shipment_id), "--account", "ep", "--service", "Priority").output
+    assert "asked of 'ep' (Priority)" in asked
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["carrier_label"]["state"] == "buying"
+    refused = cli("carriers", "buy", str(shipment_id), "--account", "ep", code=1).output
+    assert "a label purchase is under way" in refused

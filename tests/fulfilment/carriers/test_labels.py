@@ -60,7 +60,10 @@ def test_a_label_is_bought_stored_reprinted_without_the_carrier_and_voided_throu
     assert asked.status_code == 202, asked.text
     assert asked.json()["status"] == "created"
     assert asked.json()["carrier_label"]["state"] == "buying"
-    assert _buy(client, shipment_id).status_code == 409  # one purchase at a time
+    twice = _buy(client, shipment_id)
+    assert twice.status_code == 409 and "a label purchase is under way" in twice.json()["error"]["message"]
+    handed = client.post(f"/api/v1/shipments/{shipment_id}/ship", json={})
+    assert handed.status_code == 409  # not while its label is being bought
     run_jobs(worker, factory)
 
     parcel = client.get(f"/api/v1/shipments/{shipment_id}").json()
@@ -91,6 +94,7 @@ def test_a_label_is_bought_stored_reprinted_without_the_carrier_and_voided_throu
     assert voiding.status_code == 200
     assert voiding.json()["status"] == "label_bought"
     assert voiding.json()["carrier_label"]["state"] == "voiding"
+    assert "a label void is under way" in client.post(f"/api/v1/shipments/{shipment_id}/ship", json={}).text
     run_jobs(worker, factory)
     voided = client.get(f"/api/v1/shipments/{shipment_id}").json()
     assert voided["status"] == "voided" and voided["carrier_label"]["state"] == "voided"

@@ -64,7 +64,7 @@ def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: s
             f"shipment {shipment.id} is {shipment.status}: a label is bought only before it leaves"
         )
     if label is not None:
-        _check_restart(shipment.id, label, data.confirm_nothing_bought)
+        _check_restart(session, shipment.id, label, data.confirm_nothing_bought)
     if shipment.tracking_number is not None:
         raise Conflict(
             f"shipment {shipment.id} has a label already (tracking number {shipment.tracking_number}): "
@@ -105,10 +105,9 @@ def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: s
     return label
 
 
-def _check_restart(shipment_id: int, label: ShipmentLabel, confirmed: bool) -> None:
-    if label.state in (LabelState.BUYING, LabelState.VOIDING):
-        raise Conflict(f"shipment {shipment_id}: a label {label.state[:-3]} is under way; wait for it")
-    if label.state in (LabelState.BOUGHT, LabelState.VOIDING):
+def _check_restart(session: Session, shipment_id: int, label: ShipmentLabel, confirmed: bool) -> None:
+    carriers.check_no_label_job(session, shipment_id)
+    if label.state == LabelState.BOUGHT:
         raise Conflict(f"shipment {shipment_id} has a carrier label already: void it first")
     if label.state == LabelState.UNKNOWN and not confirmed:
         raise Conflict(

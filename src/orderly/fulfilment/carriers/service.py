@@ -415,16 +415,22 @@ def label_job(kind: str, shipment_id: int) -> NewJob:
     return NewJob(kind, {"shipment_id": shipment_id}, key=f"label:{shipment_id}", max_attempts=BUY_ATTEMPTS)
 
 
+def check_no_label_job(session: Session, shipment_id: int) -> None:
+    """A parcel whose label a job is buying or voiding is not handed over meanwhile: its label would
+    be bought for a parcel gone, or refunded for one on its way."""
+    label = repo.label_of(session, shipment_id, lock=True)
+    if label is not None and label.state in (LabelState.BUYING, LabelState.VOIDING):
+        what = "purchase" if label.state == LabelState.BUYING else "void"
+        raise Conflict(f"shipment {shipment_id}: a label {what} is under way; wait for it")
+
+
 def void_through_carrier(session: Session, shipment: Shipment, *, actor: str, reason: str) -> bool:
     """Whether voiding this (locked) parcel is the carrier's to do first: a label bought from it is
     refunded by a job, and the parcel is voided when the carrier accepts. Refused (409) while a
     purchase or a void is under way."""
-    label = repo.label_of(session, shipment.id, lock=True)
-    if label is None:
-        return False
-    if label.state in (LabelState.BUYING, LabelState.VOIDING):
-        raise Conflict(f"shipment {shipment.id}: a label {label.state[:-3]} is under way; wait for it")
-    if label.state != LabelState.BOUGHT:
+    check_no_label_job(session, shipment.id)
+    label = repo.label_of(session, shipment.id)
+    if label is None or label.state != LabelState.BOUGHT:
         return False  # nothing known bought: the void is the hub's alone
     label.state = LabelState.VOIDING
     label.extra = {**label.extra, "void_reason": reason, "void_by": actor}
