@@ -60,6 +60,7 @@ def test_codes_as_arguments_stop_at_the_first_refusal_and_show_and_reset(
     shown = cli("pack", "--shipment", str(parcel), "--show").stdout
     reset = cli("pack", "--shipment", str(parcel), "--reset").stdout
     needs_parcel = cli("pack", "--reset", code=1)
+    cli("pack", "--shipment", str(2**63), "--show", code=2)  # a usage error, not a crash
     packed = cli("pack", "--packer", "table 2", "#9102", "SKU-2").stdout
     done = cli("pack", "--shipment", str(parcel), "SKU-1", "SKU-1").stdout
 

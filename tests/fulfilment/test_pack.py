@@ -252,3 +252,19 @@ def test_a_held_orders_parcel_is_not_packed(client: TestClient, factory: session
 
     assert held.status_code == 200, held.text
     assert refused.startswith(f"order {order_id} is on_hold: parcels are made and shipped only for")
+
+
+@pytest.mark.usefixtures("catalog")
+def test_a_packed_parcel_leaves_when_the_carrier_reports_it_picked_up(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    (parcel,) = _parcels(factory, "#7801", ("SKU-2", 1))
+    _ok(client, f"SHP-{parcel}")
+    assert _ok(client, UPC)["parcel"]["status"] == "packed"
+
+    picked_up = client.post(f"/api/v1/shipments/{parcel}/tracking", json={"kind": "picked_up"})
+
+    assert picked_up.status_code == 200, picked_up.text
+    statuses = [e["to_status"] for e in client.get(f"/api/v1/shipments/{parcel}").json()["events"]]
+    assert statuses[:4] == ["created", "label_bought", "packed", "shipped"]
+    assert _stock(client, "SKU-2") == (9, 0)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.cli.common import actor, err, fail, out, session_factory, unit_of_work
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
+from orderly.core.pagination import MAX_ID
 from orderly.fulfilment import packing
 from orderly.fulfilment.schemas import PackIn, PackOut, PackScanIn
 
@@ -22,7 +23,8 @@ SCAN_HELP = "Codes to scan in turn (default: read from stdin, one a line, as a s
 def pack(
     codes: Annotated[list[str] | None, typer.Argument(metavar="[CODE]...", help=SCAN_HELP)] = None,
     shipment: Annotated[
-        int | None, typer.Option(min=1, help="The parcel the codes are for (default: the one scanned last)")
+        int | None,
+        typer.Option(min=1, max=MAX_ID, help="The parcel the codes are for (default: the one scanned last)"),
     ] = None,
     packer: Annotated[str | None, typer.Option(help="Who packs, when several tables run as one user")] = None,
     reset: Annotated[bool, typer.Option(help="Forget the units scanned into --shipment")] = False,
