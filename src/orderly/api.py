@@ -46,6 +46,7 @@ from orderly.core.errors import DomainError, field_path
 from orderly.core.health import DatabaseCheck
 from orderly.core.web import TokenCheck, api_router, error_responses
 from orderly.fulfilment.carriers.endpoints import router as carriers_router
+from orderly.fulfilment.carriers.endpoints import webhooks as carrier_webhooks_router
 from orderly.fulfilment.endpoints import router as fulfilment_router
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
@@ -141,11 +142,10 @@ def create_app(
     app.state.tokens = tokens
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
-    app.include_router(
-        webhooks_router,
-        prefix=API_PREFIX,
-        responses=error_responses(400, 401, 404, 408, 409, 413, 422, 503),
-    )
+    for hooks in (webhooks_router, carrier_webhooks_router):
+        app.include_router(
+            hooks, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422, 503)
+        )
     for router in (
         orders_router,
         fulfilment_router,

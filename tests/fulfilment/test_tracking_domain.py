@@ -15,7 +15,6 @@ from orderly.fulfilment.domain import (
     TrackingEffect,
     TrackingEvent,
     TrackingKind,
-    moves_status,
     order_delivered,
     tracking_effect,
 )
@@ -60,11 +59,12 @@ def test_a_parcel_on_its_way_moves_forward_and_back_from_an_exception_but_never_
         assert effect.status not in LIVE
 
 
-def test_only_an_event_at_or_after_the_latest_seen_moves_the_parcel() -> None:
-    event = TrackingEvent(K.IN_TRANSIT, T0, "in_transit")
-    assert moves_status(None, event)
-    assert moves_status(T0, event)
-    assert not moves_status(T0 + timedelta(seconds=1), event)
+def test_an_event_older_than_the_newest_heard_only_hands_over_or_delivers() -> None:
+    assert tracking_effect(S.EXCEPTION, K.IN_TRANSIT, newest=False) == NO_EFFECT
+    assert tracking_effect(S.IN_TRANSIT, K.EXCEPTION, newest=False) == NO_EFFECT
+    assert tracking_effect(S.EXCEPTION, K.DELIVERED, newest=False) == TrackingEffect(False, S.DELIVERED)
+    assert tracking_effect(S.PACKED, K.IN_TRANSIT, newest=False) == TrackingEffect(True, S.IN_TRANSIT)
+    assert tracking_effect(S.DELIVERED, K.DELIVERED, newest=False) == NO_EFFECT
 
 
 def test_an_event_s_identity_is_its_content_so_a_resent_history_is_recognised() -> None:

@@ -18,6 +18,7 @@ from orderly.core.web import (
     DbSession,
     Factory,
     Limit,
+    RawBody,
     ReadSession,
     StatusOut,
     StrictJSONRoute,
@@ -126,10 +127,6 @@ def replay(session: DbSession, body: InboxReplayIn) -> StatusOut:
 WEBHOOK_BODY_MAX = 5 << 20
 
 
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
 class DeliveryOut(BaseModel):
     status: Literal["accepted", "kept"] = Field(
         description="accepted: an order event, processed by the workers; kept: stored with the reason "
@@ -144,9 +141,7 @@ class DeliveryOut(BaseModel):
     status_code=status.HTTP_200_OK,
     max_body_size=WEBHOOK_BODY_MAX,
 )
-def receive_webhook(
-    request: Request, factory: Factory, code: ShopCode, body: Annotated[bytes, Depends(_raw_body)]
-) -> DeliveryOut:
+def receive_webhook(request: Request, factory: Factory, code: ShopCode, body: RawBody) -> DeliveryOut:
     """A platform's delivery: verified by its signature, stored raw, answered at once; processed from
     the inbox by the workers. (A plain function: FastAPI runs it off the event loop, so database work
     here never holds up other requests.)"""

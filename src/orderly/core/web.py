@@ -207,6 +207,14 @@ def get_read_session(factory: ReadFactory) -> Iterator[Session]:
 
 # scope="function" commits before the response is sent, so a failed commit is never reported as done.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The body as sent: a signature is checked on its bytes, before any parsing."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token, sent as `Authorization: Bearer <token>`.")

@@ -227,23 +227,23 @@ class TrackingEffect:
 NO_EFFECT = TrackingEffect(hand_over=False, status=None)
 
 
-def tracking_effect(current: ShipmentStatus, kind: TrackingKind | None) -> TrackingEffect:
+def tracking_effect(
+    current: ShipmentStatus, kind: TrackingKind | None, *, newest: bool = True
+) -> TrackingEffect:
     """Invariants: an event never takes a parcel out of ``delivered`` or ``voided`` and never back
     before ``shipped``. A parcel still on the shelf that the carrier reports moving has left, whatever
     the packer did: the carrier holds it, so it is handed over (its stock leaves) before it moves on.
-    A label created is not a movement."""
+    A label created is not a movement. Carriers deliver events late and out of order (and some give
+    times without a zone), so an event older than the ``newest`` heard only hands a parcel over or
+    delivers it: an old "in transit" never undoes a newer exception."""
     target = _STATUS_AFTER.get(kind) if kind is not None else None
     if target is None or current in (S.DELIVERED, S.VOIDED):
         return NO_EFFECT
     if current in LIVE:
         return TrackingEffect(hand_over=True, status=target)
-    return TrackingEffect(hand_over=False, status=None if target == current else target)
-
-
-def moves_status(latest_seen: datetime | None, event: TrackingEvent) -> bool:
-    """Only an event at or after the latest one seen moves the parcel: carriers deliver late events
-    out of order, and an old "in transit" must not undo a newer exception or delivery."""
-    return latest_seen is None or event.occurred_at >= latest_seen
+    if target == current or not (newest or target == S.DELIVERED):
+        return NO_EFFECT
+    return TrackingEffect(hand_over=False, status=target)
 
 
 def order_delivered(order_status: OrderStatus, parcels: Iterable[ShipmentStatus]) -> bool:

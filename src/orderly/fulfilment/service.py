@@ -205,10 +205,10 @@ def record_tracking(
                 recorded_at=utcnow(),
             )
         )
-        if not domain.moves_status(shipment.last_event_at, event):
-            continue
-        shipment.last_event_at = event.occurred_at
-        effect = domain.tracking_effect(ShipmentStatus(shipment.status), event.kind)
+        newest = shipment.last_event_at is None or event.occurred_at >= shipment.last_event_at
+        if newest:
+            shipment.last_event_at = event.occurred_at
+        effect = domain.tracking_effect(ShipmentStatus(shipment.status), event.kind, newest=newest)
         why = f"{source}: {event.description or event.code}"
         if effect.hand_over and order.status not in SHIPPABLE_ORDERS:
             raise_alert(
@@ -223,7 +223,7 @@ def record_tracking(
             _ship(session, order, shipment, actor, why)
         if effect.status is not None and effect.status != shipment.status:
             _move(session, shipment, effect.status, actor, why)
-        if shipment.status == ShipmentStatus.DELIVERED:
+        if effect.status == ShipmentStatus.DELIVERED:
             shipment.delivered_at = event.occurred_at
     if fresh:
         resolve(session, "parcel_stale", subject)

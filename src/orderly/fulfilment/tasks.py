@@ -1,5 +1,6 @@
-"""Fulfilment's jobs: buying and voiding carrier labels (``carriers/labels.py``), watching parcels on
-their way for silence and broken promises, and writing a shipped parcel's carrier and tracking number
+"""Fulfilment's jobs: buying and voiding carrier labels (``carriers/labels.py``), asking carriers for
+their parcels' news (``carriers/tracking.py``), watching parcels on their way for silence and broken
+promises, and writing a shipped parcel's carrier and tracking number
 back to its shop.
 
 A write-back try reads what it needs and claims the parcel in one short transaction
@@ -20,13 +21,16 @@ from orderly.core.clock import utcnow
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.fulfilment import service
-from orderly.fulfilment.carriers import labels
+from orderly.fulfilment.carriers import labels, tracking
 from orderly.fulfilment.carriers.service import BUY_LABEL, VOID_LABEL
 from orderly.jobs.registry import JobContext, Schedule, Tasks
 from orderly.jobs.service import Claimed, NewJob, enqueue
 
 #: Seconds between two looks; an alert is at most this late on a 24-hour silence.
 WATCH_EVERY = 600.0
+#: Seconds between two asks of each carrier account for its parcels' news (the carriers that push say
+#: it sooner); DHL's default quota is a few hundred calls a day.
+TRACKING_POLL_EVERY = 1800.0
 #: Platform calls of write-backs count for this kind of the shop's health.
 HEALTH = "shipments"
 
@@ -64,7 +68,11 @@ TASKS = Tasks(
         BUY_LABEL: labels.buy_label,
         VOID_LABEL: labels.void_label,
         service.WRITE_BACK: write_back_tracking,
+        tracking.TRACK_PARCELS: tracking.poll_parcels,
     },
-    schedules=[Schedule("parcel_watch", WATCH_EVERY, watch_parcels)],
+    schedules=[
+        Schedule("parcel_watch", WATCH_EVERY, watch_parcels),
+        Schedule("tracking_poll", TRACKING_POLL_EVERY, tracking.schedule_polls),
+    ],
     on_dead=[labels.on_dead],
 )

@@ -16,10 +16,10 @@ from orderly.fulfilment.carriers.connector import (
     BoughtLabel,
     CarrierAccountRef,
     CarrierError,
-    EventKind,
     Offer,
     RateLimited,
     Rejected,
+    TrackingKind,
     UnknownOutcome,
     VoidOutcome,
 )
@@ -140,11 +140,11 @@ def test_checkpoints_map_to_hub_kinds_and_unknown_codes_keep_moving() -> None:
     }
     events = mapper.tracking_events(tracking)["1234567890"]
     assert [e.kind for e in events] == [
-        EventKind.PICKED_UP,
-        *[EventKind.IN_TRANSIT] * 6,
-        EventKind.OUT_FOR_DELIVERY,
-        EventKind.IN_TRANSIT,
-        EventKind.DELIVERED,
+        TrackingKind.PICKED_UP,
+        *[TrackingKind.IN_TRANSIT] * 6,
+        TrackingKind.OUT_FOR_DELIVERY,
+        TrackingKind.IN_TRANSIT,
+        TrackingKind.DELIVERED,
     ]
     assert events[0].occurred_at == datetime(2026, 12, 7, 10, 0, 14)  # no offset: as given
     assert events[0].place == "MADRID-ES"
@@ -248,7 +248,7 @@ def test_the_connector_quotes_buys_tracks_and_voids_locally(dhl: Sandbox) -> Non
     dhl.store.scan(label.tracking_number, "PU")
     dhl.store.scan(label.tracking_number, "OK")
     kinds = [e.kind for e in connector.track([bought])[label.tracking_number]]
-    assert kinds == [EventKind.PICKED_UP, EventKind.DELIVERED]
+    assert kinds == [TrackingKind.PICKED_UP, TrackingKind.DELIVERED]
     assert connector.void(bought).outcome == VoidOutcome.VOIDED
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orderly.fulfilment.carriers.connector import EventKind, Offer, VoidOutcome
+from orderly.fulfilment.carriers.connector import Offer, TrackingKind, VoidOutcome
 from orderly.fulfilment.carriers.easypost import mapper, webhooks
 from tests.fulfilment.carriers.conftest import parcel
 
@@ -178,12 +178,12 @@ def test_tracking_details_map_to_hub_kinds_the_first_in_transit_being_the_pickup
     }
     events = mapper.tracking_events(tracker)
     assert [e.kind for e in events] == [
-        EventKind.LABEL_CREATED,
-        EventKind.PICKED_UP,
-        EventKind.IN_TRANSIT,
+        TrackingKind.LABEL_CREATED,
+        TrackingKind.PICKED_UP,
+        TrackingKind.IN_TRANSIT,
         None,
-        EventKind.OUT_FOR_DELIVERY,
-        EventKind.DELIVERED,
+        TrackingKind.OUT_FOR_DELIVERY,
+        TrackingKind.DELIVERED,
     ]
     assert events[0].occurred_at == datetime(2026, 12, 1, 10, tzinfo=UTC)
     assert events[0].place == "OAKLAND, CA"
@@ -192,14 +192,14 @@ def test_tracking_details_map_to_hub_kinds_the_first_in_transit_being_the_pickup
 @pytest.mark.parametrize(
     ("status", "kind"),
     [
-        ("available_for_pickup", EventKind.OUT_FOR_DELIVERY),
-        ("return_to_sender", EventKind.EXCEPTION),
-        ("failure", EventKind.EXCEPTION),
-        ("cancelled", EventKind.EXCEPTION),
+        ("available_for_pickup", TrackingKind.OUT_FOR_DELIVERY),
+        ("return_to_sender", TrackingKind.EXCEPTION),
+        ("failure", TrackingKind.EXCEPTION),
+        ("cancelled", TrackingKind.EXCEPTION),
         ("error", None),
     ],
 )
-def test_every_other_status_maps_as_the_readme_says(status: str, kind: EventKind | None) -> None:
+def test_every_other_status_maps_as_the_readme_says(status: str, kind: TrackingKind | None) -> None:
     tracker = {"tracking_code": "EZ1", "tracking_details": [_detail(status, "2025-05-09T20:39:17.000Z")]}
     assert [e.kind for e in mapper.tracking_events(tracker)] == [kind]
 
@@ -239,7 +239,7 @@ def test_a_tracker_event_parses_to_its_events_and_other_events_to_none() -> None
         "EZ2000000002",
         "shp_7f3a",
     )
-    assert [e.kind for e in update.events] == [EventKind.PICKED_UP]
+    assert [e.kind for e in update.events] == [TrackingKind.PICKED_UP]
     batch = {"id": "evt_3", "object": "Event", "description": "batch.updated", "result": {}}
     assert webhooks.parse(json.dumps(batch).encode()) is None
     with pytest.raises(mapper.BadAnswer):

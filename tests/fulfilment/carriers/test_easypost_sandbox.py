@@ -17,10 +17,10 @@ from orderly.fulfilment.carriers.connector import (
     BoughtLabel,
     CarrierAccountRef,
     CarrierError,
-    EventKind,
     Party,
     RateLimited,
     Rejected,
+    TrackingKind,
     VoidOutcome,
 )
 from orderly.fulfilment.carriers.easypost import EasyPostConnector as EasyPost
@@ -117,10 +117,10 @@ def test_the_connector_quotes_buys_voids_and_tracks(easypost: Sandbox) -> None:
         easypost.store.advance(label.tracking_number, status)
     events = connector.track([bought])[label.tracking_number]
     assert [e.kind for e in events] == [
-        EventKind.LABEL_CREATED,
-        EventKind.PICKED_UP,
-        EventKind.OUT_FOR_DELIVERY,
-        EventKind.DELIVERED,
+        TrackingKind.LABEL_CREATED,
+        TrackingKind.PICKED_UP,
+        TrackingKind.OUT_FOR_DELIVERY,
+        TrackingKind.DELIVERED,
     ]
     assert connector.void(bought).outcome == VoidOutcome.VOIDED
     easypost.store.faults.refund_status = "rejected"
@@ -197,7 +197,7 @@ def test_scans_post_signed_tracker_webhooks_that_the_plugin_verifies(
     assert not EasyPost.verify_webhook("other", headers, body)
     update = EasyPost.parse_webhook(headers, body)
     assert update is not None and update.tracking_number == "EZ1000000001"
-    assert [e.kind for e in update.events] == [EventKind.LABEL_CREATED, EventKind.PICKED_UP]
+    assert [e.kind for e in update.events] == [TrackingKind.LABEL_CREATED, TrackingKind.PICKED_UP]
     assert json.loads(body)["previous_attributes"] == {"status": "pre_transit"}
 
 

@@ -36,27 +36,28 @@ from orderly.channels.connector import (
 from orderly.fulfilment.carriers.domain import (
     BoughtLabel,
     CarrierAccountRef,
+    CarrierEvent,
     CustomsLine,
-    EventKind,
     Label,
     Offer,
     ParcelSpec,
     Party,
-    TrackingEvent,
     TrackingUpdate,
     VoidOutcome,
     VoidResult,
 )
+from orderly.fulfilment.domain import TrackingKind
 from orderly.jobs.errors import GiveUp
 
 __all__ = [
+    "WEBHOOK_SECRET",
     "AuthFailed",
     "BoughtLabel",
     "CarrierAccountRef",
     "CarrierConnector",
     "CarrierError",
+    "CarrierEvent",
     "CustomsLine",
-    "EventKind",
     "Label",
     "Offer",
     "Pacer",
@@ -65,13 +66,16 @@ __all__ = [
     "RateLimit",
     "RateLimited",
     "Rejected",
-    "TrackingEvent",
+    "TrackingKind",
     "TrackingUpdate",
     "UnknownOutcome",
     "Unreached",
     "VoidOutcome",
     "VoidResult",
 ]
+
+#: The account credential a carrier's pushes are signed with.
+WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - a credential's name, not a secret
 
 #: A carrier's failure: the channel error kinds, shared so the jobs treat both alike.
 CarrierError = ChannelError
@@ -118,7 +122,7 @@ class CarrierConnector(ABC):
         """Void (refund) a bought label."""
 
     @abstractmethod
-    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[TrackingEvent]]:
+    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[CarrierEvent]]:
         """Events so far per tracking number, oldest first (batched where the carrier allows); a number
         the carrier does not know yet is absent."""
 

@@ -13,26 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
 from orderly.core.errors import Conflict, DomainError
 from orderly.core.money import is_currency, minor_unit_exponent
+from orderly.fulfilment.domain import TrackingEvent, TrackingKind
 
 # --- what a plugin takes and gives: plain data, in hub units (``connector.py`` says how) -------------
-
-
-class EventKind(StrEnum):
-    """The hub's timeline kinds (``docs/carriers/README.md`` §3)."""
-
-    LABEL_CREATED = "label_created"
-    PICKED_UP = "picked_up"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    DELIVERED = "delivered"
-    EXCEPTION = "exception"
 
 
 @dataclass(frozen=True)
@@ -168,7 +158,7 @@ class VoidResult:
 
 
 @dataclass(frozen=True)
-class TrackingEvent:
+class CarrierEvent:
     """One carrier event. ``kind`` is None for an event that moves nothing (EasyPost ``unknown`` and
     ``error``): kept as text on the timeline."""
 
@@ -176,8 +166,21 @@ class TrackingEvent:
     occurred_at: datetime  # aware UTC when the carrier gives an offset, else as given (naive)
     carrier_code: str
     description: str
-    kind: EventKind | None
+    kind: TrackingKind | None
     place: str = ""
+
+    def on_timeline(self) -> TrackingEvent:
+        """The event as a parcel's timeline keeps it. A time without an offset (DHL gives the
+        checkpoint's local time, its zone unpublished) is read as UTC: it may sit hours off on the
+        timeline, never out of order within one carrier's list, which is sorted by the carrier."""
+        when = self.occurred_at if self.occurred_at.tzinfo else self.occurred_at.replace(tzinfo=UTC)
+        return TrackingEvent(
+            kind=self.kind,
+            occurred_at=when.astimezone(UTC),
+            code=self.carrier_code,
+            description=self.description or None,
+            location=self.place or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ class TrackingUpdate:
     event_id: str
     tracking_number: str
     carrier_shipment_id: str
-    events: tuple[TrackingEvent, ...]
+    events: tuple[CarrierEvent, ...]
 
 
 # --- units and money at the edge ---------------------------------------------------------------------

@@ -3,14 +3,16 @@ parcel's quote."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Path, status
+from fastapi import Depends, Path, Request, status
+from pydantic import BaseModel, Field
 
 from orderly.core.web import (
     Authenticated,
     DbSession,
     Factory,
+    RawBody,
     ReadFactory,
     ReadSession,
     api_router,
@@ -18,7 +20,7 @@ from orderly.core.web import (
     require_admin,
 )
 from orderly.fulfilment import service as fulfilment
-from orderly.fulfilment.carriers import labels, service
+from orderly.fulfilment.carriers import labels, service, tracking
 from orderly.fulfilment.carriers.schemas import (
     CarrierAccountIn,
     CarrierAccountOut,
@@ -30,6 +32,8 @@ from orderly.fulfilment.carriers.schemas import (
 from orderly.fulfilment.schemas import ShipmentOut
 
 router = api_router("carriers")
+# A carrier's push carries its signature instead of our token.
+webhooks = api_router("webhooks", public=True)
 
 AccountCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 ShipmentId = Annotated[int, id_path("shipment")]
@@ -88,3 +92,22 @@ def buy_label(
     with the reason). 409 when the parcel has left, has a label, or a purchase is under way."""
     labels.request_label(session, shipment_id, body, actor=caller.name)
     return fulfilment.get_shipment(session, shipment_id)
+
+
+class PushOut(BaseModel):
+    status: Literal["recorded", "ignored"] = Field(
+        description="recorded: onto the parcel's timeline (new_events of it new); ignored: about "
+        "nothing the hub follows, acknowledged so the carrier does not resend it"
+    )
+    new_events: int = 0
+
+
+@webhooks.post("/webhooks/carriers/{code}", response_model=PushOut)
+def receive_carrier_webhook(
+    request: Request, session: DbSession, code: AccountCode, body: RawBody
+) -> PushOut:
+    """A carrier account's signed tracking push (EasyPost: ``X-Hmac-Signature`` with the account's
+    ``webhook_secret``): the parcel's events onto its timeline. 401 when the signature does not match,
+    404 for an account that sends none."""
+    recorded = tracking.receive_webhook(session, code, request.headers, body)
+    return PushOut(status="ignored") if recorded is None else PushOut(status="recorded", new_events=recorded)

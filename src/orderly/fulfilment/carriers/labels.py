@@ -29,7 +29,7 @@ from orderly.fulfilment.carriers import domain
 from orderly.fulfilment.carriers import repository as repo
 from orderly.fulfilment.carriers import service as carriers
 from orderly.fulfilment.carriers.connector import CarrierConnector, UnknownOutcome
-from orderly.fulfilment.carriers.domain import BoughtLabel, Label, Offer, ParcelSpec, Preference, VoidOutcome
+from orderly.fulfilment.carriers.domain import Label, Offer, ParcelSpec, Preference, VoidOutcome
 from orderly.fulfilment.carriers.models import CarrierAccount, LabelState, ShipmentLabel
 from orderly.fulfilment.carriers.registry import connector_class
 from orderly.fulfilment.carriers.schemas import LabelIn, PreferenceIn
@@ -265,12 +265,7 @@ def void_label(ctx: JobContext, job: Claimed) -> None:
         account = session.get(CarrierAccount, label.account_id)
         assert account is not None
         target = carriers.reach(account, ctx.settings)
-        bought = BoughtLabel(
-            carrier_shipment_id=label.carrier_shipment_id or "",
-            tracking_number=shipment.tracking_number or "",
-            carrier=shipment.carrier or "",
-            extra=dict(label.extra),
-        )
+        bought = carriers.bought_label(label, shipment)
         reason, by = str(label.extra.get("void_reason", "")), str(label.extra.get("void_by", ACTOR))
     with carriers.connected(ctx.factory, target, sleep=ctx.sleep) as connector:
         try:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.core.db import chunks
 from orderly.core.errors import NotFound
-from orderly.fulfilment.carriers.models import CarrierAccount, ShipmentLabel
+from orderly.fulfilment.carriers.models import CarrierAccount, LabelState, ShipmentLabel
+from orderly.fulfilment.domain import LIVE, ON_THE_WAY, ShipmentStatus
+from orderly.fulfilment.models import Shipment
 from orderly.orders.models import OrderLine
 
 #: Label states whose file may be printed: bought, and bought with a void asked for.
@@ -85,3 +87,54 @@ def customs_facts(
         (units[no], sku, title or name, price, weight)
         for no, sku, title, name, price, weight in session.execute(query)
     ]
+
+
+#: Parcels whose carrier is asked for news: labelled and not yet arrived (one on the shelf too, so a
+#: carrier's pickup hands it over).
+FOLLOWED = sorted((LIVE - {ShipmentStatus.CREATED}) | ON_THE_WAY)
+
+
+def followed(session: Session, account_id: int, limit: int) -> list[tuple[Shipment, ShipmentLabel]]:
+    """The account's parcels to ask their carrier about, those heard of least recently first."""
+    heard = func.coalesce(Shipment.last_event_at, Shipment.shipped_at, Shipment.created_at)
+    query = (
+        select(Shipment, ShipmentLabel)
+        .join(ShipmentLabel, ShipmentLabel.shipment_id == Shipment.id)
+        .where(
+            ShipmentLabel.account_id == account_id,
+            ShipmentLabel.state == LabelState.BOUGHT,
+            Shipment.status.in_(FOLLOWED),
+            Shipment.tracking_number.is_not(None),
+        )
+        .order_by(heard, Shipment.id)
+        .limit(limit)
+    )
+    return [(shipment, label) for shipment, label in session.execute(query).all()]
+
+
+def accounts_following(session: Session) -> list[int]:
+    """Active accounts with a parcel to follow."""
+    query = (
+        select(ShipmentLabel.account_id)
+        .join(Shipment, Shipment.id == ShipmentLabel.shipment_id)
+        .join(CarrierAccount, CarrierAccount.id == ShipmentLabel.account_id)
+        .where(
+            CarrierAccount.active.is_(True),
+            ShipmentLabel.state == LabelState.BOUGHT,
+            Shipment.status.in_(FOLLOWED),
+        )
+        .distinct()
+    )
+    return sorted(session.scalars(query))
+
+
+def labelled_parcel(session: Session, account_id: int, tracking_number: str) -> int | None:
+    """The parcel a carrier account bought this tracking number for."""
+    query = (
+        select(Shipment.id)
+        .join(ShipmentLabel, ShipmentLabel.shipment_id == Shipment.id)
+        .where(ShipmentLabel.account_id == account_id, Shipment.tracking_number == tracking_number)
+        .order_by(Shipment.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)

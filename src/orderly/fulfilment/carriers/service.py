@@ -28,6 +28,7 @@ from orderly.fulfilment import repository as fulfilment_repo
 from orderly.fulfilment.carriers import domain, ratelimit
 from orderly.fulfilment.carriers import repository as repo
 from orderly.fulfilment.carriers.connector import (
+    BoughtLabel,
     CarrierAccountRef,
     CarrierConnector,
     CustomsLine,
@@ -36,7 +37,7 @@ from orderly.fulfilment.carriers.connector import (
     Party,
 )
 from orderly.fulfilment.carriers.domain import Preference
-from orderly.fulfilment.carriers.models import CarrierAccount, LabelState
+from orderly.fulfilment.carriers.models import CarrierAccount, LabelState, ShipmentLabel
 from orderly.fulfilment.carriers.registry import connector_class
 from orderly.fulfilment.carriers.schemas import (
     CarrierAccountIn,
@@ -408,6 +409,16 @@ def _offer_out(offer: Offer, ship_date: date, deliver_by: date | None, unknown_o
 BUY_LABEL, VOID_LABEL = "buy_label", "void_label"
 #: A buy job tries this often before it is dead (a lost answer is looked up before each new try).
 BUY_ATTEMPTS = 8
+
+
+def bought_label(label: ShipmentLabel, shipment: Shipment) -> BoughtLabel:
+    """What voiding and tracking tell the carrier of a label it sold."""
+    return BoughtLabel(
+        carrier_shipment_id=label.carrier_shipment_id or "",
+        tracking_number=shipment.tracking_number or "",
+        carrier=shipment.carrier or "",
+        extra=dict(label.extra),
+    )
 
 
 def label_job(kind: str, shipment_id: int) -> NewJob:

@@ -18,12 +18,12 @@ from orderly.fulfilment.carriers.connector import (
     BoughtLabel,
     CarrierAccountRef,
     CarrierConnector,
+    CarrierEvent,
     Label,
     Offer,
     ParcelSpec,
     RateLimit,
     Rejected,
-    TrackingEvent,
     UnknownOutcome,
     VoidOutcome,
     VoidResult,
@@ -119,8 +119,8 @@ class DhlExpressConnector(CarrierConnector):
             VoidOutcome.VOIDED, "no pickup booked; DHL voids no waybill by API: voided in the hub"
         )
 
-    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[TrackingEvent]]:
-        found: dict[str, list[TrackingEvent]] = {}
+    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[CarrierEvent]]:
+        found: dict[str, list[CarrierEvent]] = {}
         numbers = [label.tracking_number for label in labels]
         for start in range(0, len(numbers), TRACKING_BATCH):
             params = [("shipmentTrackingNumber", n) for n in numbers[start : start + TRACKING_BATCH]]

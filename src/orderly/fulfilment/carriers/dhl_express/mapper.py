@@ -12,30 +12,30 @@ from datetime import date, datetime
 from typing import Any
 
 from orderly.fulfilment.carriers.domain import (
-    EventKind,
+    CarrierEvent,
     Label,
     Offer,
     ParcelSpec,
     Party,
-    TrackingEvent,
     centimetres,
     kilograms,
     major_units,
     minor_units,
 )
+from orderly.fulfilment.domain import TrackingKind
 
 CARRIER = "DHL Express"
 #: README §5: the checkpoint codes DHL's own example shows; any other code is "still moving".
-KINDS: Mapping[str, EventKind] = {
-    "PU": EventKind.PICKED_UP,
-    "AF": EventKind.IN_TRANSIT,
-    "PL": EventKind.IN_TRANSIT,
-    "DF": EventKind.IN_TRANSIT,
-    "RR": EventKind.IN_TRANSIT,
-    "CR": EventKind.IN_TRANSIT,
-    "AR": EventKind.IN_TRANSIT,
-    "WC": EventKind.OUT_FOR_DELIVERY,
-    "OK": EventKind.DELIVERED,
+KINDS: Mapping[str, TrackingKind] = {
+    "PU": TrackingKind.PICKED_UP,
+    "AF": TrackingKind.IN_TRANSIT,
+    "PL": TrackingKind.IN_TRANSIT,
+    "DF": TrackingKind.IN_TRANSIT,
+    "RR": TrackingKind.IN_TRANSIT,
+    "CR": TrackingKind.IN_TRANSIT,
+    "AR": TrackingKind.IN_TRANSIT,
+    "WC": TrackingKind.OUT_FOR_DELIVERY,
+    "OK": TrackingKind.DELIVERED,
 }
 LINE_MAX = 45  # characters per address line and city (§4)
 LABEL_TEMPLATE = "ECOM26_84_001"  # DHL's default transport label (§5)
@@ -258,10 +258,10 @@ def created(shipment: Mapping[str, Any], offer: Offer) -> Label:
     )
 
 
-def tracking_events(tracking: Mapping[str, Any]) -> dict[str, list[TrackingEvent]]:
+def tracking_events(tracking: Mapping[str, Any]) -> dict[str, list[CarrierEvent]]:
     """Each shipment's checkpoints, oldest first as DHL lists them. DHL times have no offset (§2): they
     stay naive, local to the facility."""
-    found: dict[str, list[TrackingEvent]] = {}
+    found: dict[str, list[CarrierEvent]] = {}
     for shipment in tracking.get("shipments") or []:
         if not isinstance(shipment, dict):
             raise BadAnswer("a tracked shipment is not an object")
@@ -278,12 +278,12 @@ def tracking_events(tracking: Mapping[str, Any]) -> dict[str, list[TrackingEvent
             areas = event.get("serviceArea") or []
             place = areas[0].get("description", "") if areas and isinstance(areas[0], dict) else ""
             events.append(
-                TrackingEvent(
+                CarrierEvent(
                     tracking_number=number,
                     occurred_at=when,
                     carrier_code=code,
                     description=str(event.get("description") or code),
-                    kind=KINDS.get(code, EventKind.IN_TRANSIT),
+                    kind=KINDS.get(code, TrackingKind.IN_TRANSIT),
                     place=str(place),
                 )
             )

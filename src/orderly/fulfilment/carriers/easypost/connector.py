@@ -13,15 +13,16 @@ from typing import Any, TypeVar
 import httpx
 
 from orderly.fulfilment.carriers.connector import (
+    WEBHOOK_SECRET,
     BoughtLabel,
     CarrierAccountRef,
     CarrierConnector,
     CarrierError,
+    CarrierEvent,
     Label,
     Offer,
     ParcelSpec,
     RateLimit,
-    TrackingEvent,
     TrackingUpdate,
     VoidResult,
     read_answer,
@@ -42,7 +43,7 @@ class EasyPostConnector(CarrierConnector):
     }
     credential_names = {
         "api_key": "the EasyPost API key (test or production)",
-        webhooks.SECRET_CREDENTIAL: "the secret tracker webhooks are signed with (optional)",
+        WEBHOOK_SECRET: "the secret tracker webhooks are signed with (optional)",
     }
     default_base_url = "https://api.easypost.com/v2"
     webhooks = True
@@ -75,8 +76,8 @@ class EasyPostConnector(CarrierConnector):
         shipment = self.api.send("void", "POST", f"shipments/{label.carrier_shipment_id}/refund")
         return self._read(mapper.refund, shipment)
 
-    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[TrackingEvent]]:
-        found: dict[str, list[TrackingEvent]] = {}
+    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[CarrierEvent]]:
+        found: dict[str, list[CarrierEvent]] = {}
         for label in labels:
             page = self.api.send("track", "GET", "trackers", params={"tracking_code": label.tracking_number})
             tracker = mapper.pick_tracker(page.get("trackers") or [], label.carrier_shipment_id)

@@ -9,11 +9,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from orderly.fulfilment.carriers.domain import (
-    EventKind,
+    CarrierEvent,
     Offer,
     ParcelSpec,
     Party,
-    TrackingEvent,
     TrackingUpdate,
     VoidOutcome,
     VoidResult,
@@ -22,18 +21,19 @@ from orderly.fulfilment.carriers.domain import (
     minor_units,
     ounces,
 )
+from orderly.fulfilment.domain import TrackingKind
 
 #: README §4: EasyPost status -> timeline kind (``in_transit``'s first one is the pickup).
-KINDS: Mapping[str, EventKind | None] = {
+KINDS: Mapping[str, TrackingKind | None] = {
     "unknown": None,
-    "pre_transit": EventKind.LABEL_CREATED,
-    "in_transit": EventKind.IN_TRANSIT,
-    "out_for_delivery": EventKind.OUT_FOR_DELIVERY,
-    "available_for_pickup": EventKind.OUT_FOR_DELIVERY,
-    "delivered": EventKind.DELIVERED,
-    "return_to_sender": EventKind.EXCEPTION,
-    "failure": EventKind.EXCEPTION,
-    "cancelled": EventKind.EXCEPTION,
+    "pre_transit": TrackingKind.LABEL_CREATED,
+    "in_transit": TrackingKind.IN_TRANSIT,
+    "out_for_delivery": TrackingKind.OUT_FOR_DELIVERY,
+    "available_for_pickup": TrackingKind.OUT_FOR_DELIVERY,
+    "delivered": TrackingKind.DELIVERED,
+    "return_to_sender": TrackingKind.EXCEPTION,
+    "failure": TrackingKind.EXCEPTION,
+    "cancelled": TrackingKind.EXCEPTION,
     "error": None,
 }
 #: README §2: refund_status -> what the hub does.
@@ -180,7 +180,7 @@ def refund(shipment: Mapping[str, Any]) -> VoidResult:
     return VoidResult(outcome, f"EasyPost refund_status {status}")
 
 
-def tracking_events(tracker: Mapping[str, Any]) -> list[TrackingEvent]:
+def tracking_events(tracker: Mapping[str, Any]) -> list[CarrierEvent]:
     """A tracker's ``tracking_details`` (oldest first) as hub events: the first ``in_transit`` is the
     pickup (README §4); ``unknown`` and ``error`` are kept as text with no kind."""
     code = _text(tracker, "tracking_code")
@@ -191,10 +191,10 @@ def tracking_events(tracker: Mapping[str, Any]) -> list[TrackingEvent]:
             raise BadAnswer("a tracking detail is not an object")
         status = detail.get("status")
         kind = KINDS.get(status) if isinstance(status, str) else None
-        if kind == EventKind.IN_TRANSIT and not picked_up:
-            kind, picked_up = EventKind.PICKED_UP, True
+        if kind == TrackingKind.IN_TRANSIT and not picked_up:
+            kind, picked_up = TrackingKind.PICKED_UP, True
         events.append(
-            TrackingEvent(
+            CarrierEvent(
                 tracking_number=code,
                 occurred_at=_instant(detail.get("datetime")),
                 carrier_code=str(detail.get("carrier_code") or status or ""),

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from orderly.fulfilment.carriers.connector import TrackingUpdate
 from orderly.fulfilment.carriers.easypost import mapper
 
-#: The account credential holding the webhook secret.
-SECRET_CREDENTIAL = "webhook_secret"  # noqa: S105 - a credential's name, not a secret
 HMAC_HEADER = "X-Hmac-Signature"
 PREFIX = "hmac-sha256-hex="
 

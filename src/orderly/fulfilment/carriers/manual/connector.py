@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from orderly.fulfilment.carriers.connector import (
     BoughtLabel,
     CarrierConnector,
+    CarrierEvent,
     Label,
     Offer,
     ParcelSpec,
     Rejected,
-    TrackingEvent,
     VoidOutcome,
     VoidResult,
 )
@@ -35,5 +35,5 @@ class ManualConnector(CarrierConnector):
     def void(self, label: BoughtLabel) -> VoidResult:
         return VoidResult(VoidOutcome.VOIDED)
 
-    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[TrackingEvent]]:
+    def track(self, labels: Sequence[BoughtLabel]) -> dict[str, list[CarrierEvent]]:
         return {}
