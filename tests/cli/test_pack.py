@@ -58,6 +58,7 @@ def test_codes_as_arguments_stop_at_the_first_refusal_and_show_and_reset(
 
     refused = cli("pack", "--shipment", str(parcel), "SKU-1", "SKU-2", "SKU-1", code=1)
     shown = cli("pack", "--shipment", str(parcel), "--show").stdout
+    assert rows(cli("pack", "--show").stdout, "SKU-1") == rows(shown, "SKU-1")  # the parcel I pack
     reset = cli("pack", "--shipment", str(parcel), "--reset").stdout
     needs_parcel = cli("pack", "--reset", code=1)
     cli("pack", "--shipment", str(2**63), "--show", code=2)  # a usage error, not a crash
@@ -69,7 +70,7 @@ def test_codes_as_arguments_stop_at_the_first_refusal_and_show_and_reset(
     assert refused.stdout.count("OK") == 1  # the third code was not scanned
     assert rows(shown, "SKU-1")[0][-2:] == ["1", "2"]
     assert rows(reset, "SKU-1")[0][-2:] == ["0", "2"]
-    assert "need --shipment" in needs_parcel.stderr
+    assert "--reset needs --shipment" in needs_parcel.stderr
     assert f"shipment {other} is packed and shipped" in packed
     assert f"shipment {parcel} is packed and shipped" in done
     assert "packed parcels wait to be shipped" in cli("warehouse", "edit", "WH-1", "--ship-on-confirm").stdout

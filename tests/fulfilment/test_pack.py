@@ -229,13 +229,19 @@ def test_a_named_parcel_is_scanned_into_directly_and_reset_forgets_its_scans(
 ) -> None:
     (parcel,) = _parcels(factory, "#7601", ("SKU-1", 2))
 
+    none = client.get("/api/v1/pack/current")
     first = _ok(client, EAN, shipment_id=parcel)
+    current = client.get("/api/v1/pack/current")
+    elsewhere = client.get("/api/v1/pack/current", params={"packer": "table 9"})
     reset = client.post(f"/api/v1/shipments/{parcel}/pack/reset", json={})
     again = _ok(client, EAN)  # the reset made it the packer's parcel
     _ok(client, EAN)
     refused = client.post(f"/api/v1/shipments/{parcel}/pack/reset", json={})
 
+    assert none.status_code == 404 and "packing no parcel" in none.text
     assert first["message"] == "SKU-1: 1 of 2"
+    assert current.status_code == 200 and current.json() == first["parcel"]
+    assert elsewhere.status_code == 404
     assert reset.status_code == 200 and [i["scanned"] for i in reset.json()["items"]] == [0]
     assert again["message"] == "SKU-1: 1 of 2"
     assert refused.status_code == 409 and "packed already" in refused.text

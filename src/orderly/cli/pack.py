@@ -28,7 +28,10 @@ def pack(
     ] = None,
     packer: Annotated[str | None, typer.Option(help="Who packs, when several tables run as one user")] = None,
     reset: Annotated[bool, typer.Option(help="Forget the units scanned into --shipment")] = False,
-    show: Annotated[bool, typer.Option(help="Show what --shipment holds and what is scanned")] = False,
+    show: Annotated[
+        bool,
+        typer.Option(help="Show what --shipment (or the parcel you are packing) holds and what is scanned"),
+    ] = False,
 ) -> None:
     """Pack parcels by scanning: the parcel's code (SHP-<id>, or its order's number), then each item's
     barcode or SKU (a bundle's components, not the kit). The last unit packs the parcel (and ships it,
@@ -37,12 +40,16 @@ def pack(
     goes on."""
     who = f"{actor()}/{packer}" if packer else actor()
     PackIn(packer=packer)  # the same checks as over the API
-    if reset or show:
+    if reset:
         if shipment is None:
-            fail("--reset and --show need --shipment")
-        with unit_of_work(read_only=show and not reset) as session:
+            fail("--reset needs --shipment")
+        with unit_of_work() as session:
+            _table(packing.reset(session, shipment, packer=who))
+        return
+    if show:
+        with unit_of_work(read_only=True) as session:
             view = (
-                packing.reset(session, shipment, packer=who) if reset else packing.progress(session, shipment)
+                packing.packing_now(session, who) if shipment is None else packing.progress(session, shipment)
             )
         _table(view)
         return

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import Response, status
+from fastapi import Query, Response, status
 
 from orderly.core.clock import utcnow
+from orderly.core.text import StorableStr
 from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path
 from orderly.fulfilment import packing, printing, routing, service
 from orderly.fulfilment.domain import TrackingEvent
 from orderly.fulfilment.schemas import (
+    PACKER_HELP,
     LabelBatchIn,
     PackIn,
     PackOut,
@@ -192,6 +194,16 @@ def pack_scan(session: DbSession, caller: Authenticated, body: PackScanIn) -> Pa
     with units missing, or one packed, shipped or voided (each naming the SKU and counts); 404 for a
     code that names nothing."""
     return packing.scan(session, body.code, packer=_packer(caller.name, body), shipment_id=body.shipment_id)
+
+
+@router.get("/pack/current", response_model=PackOut)
+def pack_current(
+    session: ReadSession,
+    caller: Authenticated,
+    packer: Annotated[StorableStr | None, Query(min_length=1, max_length=80, description=PACKER_HELP)] = None,
+) -> PackOut:
+    """The parcel you are packing (the last one you scanned into), with its progress. 404 when none."""
+    return packing.packing_now(session, _packer(caller.name, PackIn(packer=packer)))
 
 
 @router.get("/shipments/{shipment_id}/pack", response_model=PackOut)

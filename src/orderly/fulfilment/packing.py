@@ -103,10 +103,12 @@ def progress(session: Session, shipment_id: int) -> PackOut:
     return _view(session, _load(session, order, shipment))
 
 
-def packing_now(session: Session, packer: str) -> PackOut | None:
-    """The parcel this packer is packing, if any."""
+def packing_now(session: Session, packer: str) -> PackOut:
+    """The parcel this packer is packing: the one whose code or item they scanned last."""
     current = repo.station_of(session, packer)
-    return None if current is None else progress(session, current)
+    if current is None:
+        raise NotFound(f"{packer} is packing no parcel: scan a parcel's code first")
+    return progress(session, current)
 
 
 # --- steps ----------------------------------------------------------------------------------------

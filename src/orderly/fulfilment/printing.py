@@ -54,31 +54,51 @@ def batch_parcels(
     session: Session, *, shipment_ids: Iterable[int] = (), warehouse: str | None = None
 ) -> list[Parcel]:
     """The parcels named, or every labelled parcel of a warehouse not yet handed over, in pick order."""
-    if warehouse is not None:
-        warehouse_id = inventory_repo.warehouse_id(session, warehouse)
-        if warehouse_id is None:
-            raise NotFound(f"no warehouse {warehouse!r}", field="warehouse")
-        parcels = _build(session, repo.labelled_in(session, warehouse_id))
-        if not parcels:
-            raise Conflict(f"no labelled parcel waits in warehouse {warehouse!r}")
-    else:
-        parcels = _parcels(session, list(dict.fromkeys(shipment_ids)), labelled=True)
+    parcels = _chosen(
+        session,
+        shipment_ids,
+        warehouse,
+        labelled=True,
+        waiting=repo.labelled_in,
+        none="no labelled parcel waits",
+    )
     return sorted(parcels, key=paperwork.pick_key)
 
 
 def pick_list(session: Session, *, shipment_ids: Iterable[int] = (), warehouse: str | None = None) -> bytes:
     """The pick list of the parcels named, or of every parcel of a warehouse whose items are still on
     the shelves (made or labelled, not yet picked): by warehouse, stops in walking order."""
-    if warehouse is not None:
-        warehouse_id = inventory_repo.warehouse_id(session, warehouse)
-        if warehouse_id is None:
-            raise NotFound(f"no warehouse {warehouse!r}", field="warehouse")
-        parcels = _build(session, repo.to_pick_in(session, warehouse_id))
-        if not parcels:
-            raise Conflict(f"nothing waits to be picked in warehouse {warehouse!r}")
-    else:
-        parcels = _parcels(session, list(dict.fromkeys(shipment_ids)), labelled=False)
+    parcels = _chosen(
+        session,
+        shipment_ids,
+        warehouse,
+        labelled=False,
+        waiting=repo.to_pick_in,
+        none="nothing waits to be picked",
+    )
     return _drawn(lambda: paperwork.pick_list(parcels))
+
+
+def _chosen(
+    session: Session,
+    shipment_ids: Iterable[int],
+    warehouse: str | None,
+    *,
+    labelled: bool,
+    waiting: Callable[[Session, int], list[Shipment]],
+    none: str,
+) -> list[Parcel]:
+    """The parcels named, or those ``waiting`` finds in a warehouse (refused, saying ``none``, when
+    there are none)."""
+    if warehouse is None:
+        return _parcels(session, list(dict.fromkeys(shipment_ids)), labelled=labelled)
+    warehouse_id = inventory_repo.warehouse_id(session, warehouse)
+    if warehouse_id is None:
+        raise NotFound(f"no warehouse {warehouse!r}", field="warehouse")
+    parcels = _build(session, waiting(session, warehouse_id))
+    if not parcels:
+        raise Conflict(f"{none} in warehouse {warehouse!r}")
+    return parcels
 
 
 def write_batch(parcels: Iterable[Parcel], out: BinaryIO, *, slips: bool = False) -> int:
