@@ -38,8 +38,7 @@ def pack(
     in a warehouse that ships on pack); its code again closes it, naming what is missing. With codes
     given, the first refused stops the command (exit 1); from stdin a refusal is shown and scanning
     goes on."""
-    who = f"{actor()}/{packer}" if packer else actor()
-    PackIn(packer=packer)  # the same checks as over the API
+    who = packing.packer_name(actor(), PackIn(packer=packer).packer)  # the same checks as over the API
     if reset:
         if shipment is None:
             fail("--reset needs --shipment")

@@ -181,7 +181,7 @@ def pick_list(session: ReadSession, body: PickListIn) -> Response:
 
 
 def _packer(caller_name: str, body: PackIn) -> str:
-    return caller_name if body.packer is None else f"{caller_name}/{body.packer}"
+    return packing.packer_name(caller_name, body.packer)
 
 
 @router.post("/pack/scans", response_model=PackScanOut)

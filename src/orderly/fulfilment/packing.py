@@ -22,7 +22,7 @@ from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import barcode_forms, expand
 from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
-from orderly.core.errors import Conflict, NotFound
+from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.fulfilment import domain, printing, service
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.domain import PACKABLE, ShipmentStatus
@@ -31,6 +31,21 @@ from orderly.fulfilment.schemas import PackItemOut, PackOut, PackScanOut
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import OrderStatus
 from orderly.orders.models import Order
+
+#: A packer's name is the actor of what their scans do (history, ledger): it fits where those keep one.
+MAX_PACKER = 100
+
+
+def packer_name(user: str, table: str | None) -> str:
+    """Who scans: the user (a token's name, or the CLI's login), and the packing table when several
+    share one user."""
+    name = user if table is None else f"{user}/{table}"
+    if len(name) > MAX_PACKER:
+        raise DomainError(
+            f"the packer {name!r} is longer than {MAX_PACKER} characters: name the table shorter",
+            field="packer",
+        )
+    return name
 
 
 @dataclass
