@@ -19,6 +19,7 @@ from orderly.fulfilment.carriers.domain import (
     kilograms,
     minor_units,
     ounces,
+    routed_preference,
 )
 from orderly.fulfilment.carriers.registry import PLUGINS, connector_class
 from orderly.fulfilment.carriers.schemas import Plugin
@@ -93,6 +94,18 @@ def test_a_preference_narrows_the_offers_and_a_forced_service_ignores_the_promis
     assert choose(OFFERS, SHIP, None, only).service == "Priority"
     forced = Preference(carrier="USPS", service="GroundAdvantage")
     assert choose(OFFERS, SHIP, date(2026, 12, 5), forced).service == "GroundAdvantage"
+
+
+def test_a_routing_rule_s_carrier_picks_the_service_of_its_own_account_or_forces_a_carrier() -> None:
+    own = {"carrier": "ep", "service": "Priority", "rule": "fast"}
+    assert routed_preference(own, "ep", "easypost") == Preference(service="Priority")
+    by_plugin = {"carrier": "easypost", "rule": "any-easypost"}
+    assert routed_preference(by_plugin, "ep", "easypost") == Preference()
+    ups = {"carrier": "UPS", "rule": "ups-only"}
+    assert choose(OFFERS, SHIP, None, routed_preference(ups, "ep", "easypost")).carrier == "UPS"
+    dhl = {"carrier": "dhl_express", "service": "P", "rule": "sea-light"}
+    with pytest.raises(Conflict, match="no offer matches the preference"):
+        choose(OFFERS, SHIP, None, routed_preference(dhl, "ep", "easypost"))
 
 
 def test_no_offer_meeting_the_promise_is_refused_with_what_was_offered() -> None:

@@ -19,6 +19,7 @@ from orderly.fulfilment.carriers.models import ShipmentLabel
 from orderly.fulfilment.models import Shipment
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
+from tests.factories import order
 from tests.fulfilment.carriers.conftest import DHL_ACCOUNT, DHL_SECRET, DHL_USER, SHIP_FROM, Sandbox
 from tests.fulfilment.carriers.test_accounts_and_quotes import add_account, parcel_for
 
@@ -311,3 +312,32 @@ def test_a_dhl_buy_whose_answer_is_lost_waits_for_a_person_and_is_not_bought_aga
     run_jobs(worker, factory)
     assert client.get(f"/api/v1/shipments/{shipment_id}").json()["status"] == "label_bought"
     assert len(dhl.store.shipments) == 2  # bought again only on a person's word
+
+
+def test_a_routing_rule_s_carrier_preference_steers_rate_shopping_unless_the_person_names_one(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    add_account(client, easypost.url)
+    rule = {
+        "key": "fast-usps",
+        "name": "Domestic parcels go USPS Priority",
+        "scope": {"countries": ["US"]},
+        "then": [{"carrier": {"use": "USPS", "service": "Priority"}}],
+    }
+    assert client.put("/api/v1/routing/rules/fast-usps", json=rule).status_code == 200
+    steered = parcel_for(client, factory)
+    response = client.post("/api/v1/orders/ingest", json={"orders": [order(("SKU-1", 1))]})
+    (item,) = response.json()["items"]
+    named = client.post(f"/api/v1/orders/{item['order_id']}/shipments", json={"weight_g": 300}).json()["id"]
+
+    assert _buy(client, steered).status_code == 202  # cheapest: GroundAdvantage, but the rule says Priority
+    assert _buy(client, named, service="GroundAdvantage").status_code == 202
+    run_jobs(worker, factory)
+
+    first, second = (client.get(f"/api/v1/shipments/{sid}").json() for sid in (steered, named))
+    assert (first["carrier"], first["service"]) == ("USPS", "Priority")
+    assert any(
+        "routing rule fast-usps: carrier USPS, service Priority" in (e["message"] or "")
+        for e in first["events"]
+    )
+    assert second["service"] == "GroundAdvantage"

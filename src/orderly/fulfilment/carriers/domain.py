@@ -284,6 +284,18 @@ class Preference:
 ANY = Preference()
 
 
+def routed_preference(routed: Mapping[str, str], account_code: str, plugin: str) -> Preference:
+    """A routing rule's carrier preference (``{carrier: {use, service}}``) as rate shopping takes it
+    when a label is asked of an account with no preference of the person's own: a rule naming this
+    account (by its code or plugin) chooses only the service; one naming a carrier forces that
+    carrier's offers (an aggregator's account sells several), so an account that sells none of them
+    is refused with the reason rather than silently ignored."""
+    use, service = routed.get("carrier"), routed.get("service")
+    if use in (account_code, plugin):
+        return Preference(service=service)
+    return Preference(carrier=use, service=service)
+
+
 def arrives(offer: Offer, ship_date: date) -> date | None:
     """When the offer delivers: its date, else the ship date plus its transit days; None: unknown."""
     if offer.delivery_date is not None:
@@ -309,9 +321,7 @@ def choose(
         raise Conflict("the carrier offered no service for this parcel")
     allowed = [o for o in offers if preference.allows(o)]
     if not allowed:
-        raise Conflict(
-            f"no offer matches the preference ({_describe(preference)}); offered: {_names(offers)}"
-        )
+        raise Conflict(f"no offer matches the preference ({describe(preference)}); offered: {_names(offers)}")
     if not preference.forced:
         allowed = [
             o for o in allowed if meets(o, ship_date, deliver_by, unknown_ok=preference.unknown_delivery_ok)
@@ -326,7 +336,7 @@ def choose(
     return min(allowed, key=lambda o: (o.cost, arrives(o, ship_date) or date.max, allowed.index(o)))
 
 
-def _describe(preference: Preference) -> str:
+def describe(preference: Preference) -> str:
     parts = [
         *(f"carrier {c}" for c in sorted(preference.carriers)),
         *(f"service {s}" for s in sorted(preference.services)),

@@ -40,6 +40,7 @@ from orderly.jobs.errors import GiveUp
 from orderly.jobs.registry import JobContext
 from orderly.jobs.service import Claimed, enqueue
 from orderly.orders import repository as order_repo
+from orderly.orders.models import Order
 
 CHEAPEST = "cheapest"
 ACTOR = "carrier"
@@ -92,7 +93,7 @@ def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: s
     label.state = LabelState.BUYING
     label.service = data.service
     label.deliver_by = data.deliver_by
-    label.preference = data.preference.model_dump()
+    label.preference = _preference(session, shipment, account, data, actor).model_dump()
     label.offer = None
     label.carrier_shipment_id = None
     label.content = label.file_format = None
@@ -103,6 +104,27 @@ def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: s
     enqueue(session, [label_job(BUY_LABEL, shipment.id)])
     session.flush()
     return label
+
+
+def _preference(
+    session: Session, shipment: Shipment, account: CarrierAccount, data: LabelIn, actor: str
+) -> PreferenceIn:
+    """The person's preference; when they leave rate shopping free, the one the order's routing rule
+    gave (noted on the parcel)."""
+    if data.service != CHEAPEST or data.preference != PreferenceIn():
+        return data.preference
+    order = session.get(Order, shipment.order_id)  # locked first, in ``_lock``
+    routed = (order.routing if order is not None and order.routing else {}).get("carrier")
+    if not routed:
+        return data.preference
+    chosen = domain.routed_preference(routed, account.code, account.plugin)
+    fulfilment.note(
+        session,
+        shipment,
+        actor,
+        f"rate shopping within routing rule {routed.get('rule')}: {domain.describe(chosen)}",
+    )
+    return PreferenceIn(carrier=chosen.carrier, service=chosen.service)
 
 
 def _check_restart(session: Session, shipment_id: int, label: ShipmentLabel, confirmed: bool) -> None:
