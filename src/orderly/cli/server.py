@@ -111,7 +111,10 @@ def start(
     port: Annotated[int | None, typer.Option(help="Port to listen on", show_default="ORDERLY_PORT")] = None,
     no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Do not upgrade the schema first")] = False,
     demo: Annotated[
-        bool, typer.Option("--demo", help="Also run sandbox Shopify and Amazon shops that take orders")
+        bool,
+        typer.Option(
+            "--demo", help="Also run sandbox Shopify and Amazon shops that take orders, and a sandbox carrier"
+        ),
     ] = False,
 ) -> None:
     """Migrate the database, make sure an API token exists, and serve the API (and its job workers)."""
@@ -137,7 +140,9 @@ def start(
             stack.callback(start_demo(factory, base))
             out.print(
                 "Demo: sandbox shops 'demo-shopify' and 'demo-amazon' take an order every 2 s; watch with "
-                f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders"
+                f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders; the carrier account "
+                "'demo-easypost' quotes and buys labels "
+                "(`orderly carriers quote SHIPMENT --account demo-easypost`)"
             )
         # Servers in one process share uvicorn's access logger: with the demo's sandboxes in here it
         # would print every platform call they answer.
