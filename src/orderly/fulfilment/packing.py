@@ -71,10 +71,12 @@ def scan(session: Session, code: str, *, packer: str, shipment_id: int | None = 
         return _parcel_code(session, named, packer)
     current = shipment_id if shipment_id is not None else repo.station_of(session, packer)
     if current is not None:
-        parcel = _locked(session, current)
+        # Read first, locked only for a unit of it: a packer moving on to another order's parcel
+        # locks that order alone (orders are locked one at a time, or in id order).
+        parcel = _read(session, current)
         product = _match(code, parcel.products.values())
         if product is not None:
-            return _unit(session, parcel, product, code, packer)
+            return _unit(session, _locked(session, current), product, code, packer)
     if shipment_id is None:
         by_order = _parcel_of_order(session, code)
         if by_order is not None:
@@ -112,10 +114,7 @@ def reset(session: Session, shipment_id: int, *, packer: str) -> PackOut:
 
 def progress(session: Session, shipment_id: int) -> PackOut:
     """What a parcel holds and what is scanned of it (read, no lock)."""
-    shipment = repo.get_shipment(session, shipment_id)
-    order = session.get(Order, shipment.order_id)
-    assert order is not None  # a parcel's order is never deleted
-    return _view(session, _load(session, order, shipment))
+    return _view(session, _read(session, shipment_id))
 
 
 def packing_now(session: Session, packer: str) -> PackOut:
@@ -190,6 +189,13 @@ def _parcel_of_order(session: Session, number: str) -> int | None:
     raise Conflict(
         f"order {number} has {len(open_)} parcels to pack ({codes}): scan the parcel's own code", field="code"
     )
+
+
+def _read(session: Session, shipment_id: int) -> _Parcel:
+    shipment = repo.get_shipment(session, shipment_id)
+    order = session.get(Order, shipment.order_id)
+    assert order is not None  # a parcel's order is never deleted
+    return _load(session, order, shipment)
 
 
 def _locked(session: Session, shipment_id: int) -> _Parcel:
