@@ -11,14 +11,14 @@ import copy
 import itertools
 import re
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from reportlab.lib.units import inch
 
+from orderly.sandbox.bucket import Bucket
 from orderly.sandbox.labels import label_pdf
 
 Json = dict[str, Any]
@@ -80,23 +80,6 @@ class Faults:
     slow_next: int = 0
     slow_s: float = 2.0
     lose_next_shipment: int = 0
-
-
-@dataclass
-class Bucket:
-    size: float
-    per_second: float
-    tokens: float = 0.0
-    at: float = field(default_factory=time.monotonic)
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.size, self.tokens + (now - self.at) * self.per_second)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def _money(value: Decimal) -> float:

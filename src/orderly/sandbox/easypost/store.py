@@ -12,15 +12,15 @@ import itertools
 import json
 import secrets
 import threading
-import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 
+from orderly.sandbox.bucket import Bucket
 from orderly.sandbox.labels import label_pdf
 
 Json = dict[str, Any]
@@ -86,23 +86,6 @@ class Faults:
     slow_s: float = 2.0
     lose_next_buy: int = 0
     refund_status: str | None = None
-
-
-@dataclass
-class Bucket:
-    size: float
-    per_second: float
-    tokens: float = 0.0
-    at: float = field(default_factory=time.monotonic)
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.size, self.tokens + (now - self.at) * self.per_second)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def _now() -> datetime:

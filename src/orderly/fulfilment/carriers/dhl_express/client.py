@@ -4,7 +4,6 @@ and DHL's problem bodies (§8) raised as the carrier error kinds."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from email.utils import formatdate
@@ -13,19 +12,10 @@ from typing import Any
 import httpx
 
 from orderly.channels.connector import retrying
-from orderly.fulfilment.carriers.connector import (
-    AuthFailed,
-    CarrierError,
-    Pacer,
-    RateLimited,
-    Rejected,
-    Unreached,
-)
+from orderly.fulfilment.carriers.connector import AuthFailed, CarrierError, Pacer
+from orderly.fulfilment.carriers.http import refusal, sent
 
 X_VERSION = "3.3.1"  # the interface version this plugin was written against (§1)
-#: DHL publishes no Retry-After for a 429 (§10): back off this long when none comes.
-DEFAULT_RETRY_AFTER = 1.0
-_BODY_CHARS = 2000
 
 #: Query parameters as pairs: tracking repeats ``shipmentTrackingNumber``.
 Params = Sequence[tuple[str, str]]
@@ -73,34 +63,24 @@ class MyDhlApi:
             "Message-Reference-Date": formatdate(usegmt=True),
             "Accept": "application/json",
         }
-        try:
-            response = self.client.request(
+        response = sent(
+            what,
+            lambda: self.client.request(
                 method,
                 path.lstrip("/"),
                 json=json,
                 params=tuple(params or ()),
                 auth=self.auth,
                 headers=headers,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Unreached(f"{what}: no connection: {exc!r}") from exc
-        except httpx.HTTPError as exc:  # sent, answer lost: DHL may have acted on it
-            raise CarrierError(f"{what}: no answer ({type(exc).__name__})") from exc
-        status = response.status_code
-        if status in expect:
+            ),
+        )
+        if response.status_code in expect:
             return response
-        text = response.text[:_BODY_CHARS]
         invocation = response.headers.get("Invocation-Id", "")
-        message = f"{what}: HTTP {status} {problem_text(response)}" + (
+        message = f"{what}: HTTP {response.status_code} {problem_text(response)}" + (
             f" (invocation {invocation})" if invocation else ""
         )
-        if status == 429:
-            raise RateLimited(message, retry_after=_retry_after(response), operation=operation, body=text)
-        if status in (401, 403):
-            raise AuthFailed(message, status=status, body=text)
-        if 400 <= status < 500 and status != 408:
-            raise Rejected(message, status=status, body=text)
-        raise CarrierError(message, status=status, body=text)
+        raise refusal(response, message, operation)
 
 
 def body(response: httpx.Response) -> dict[str, Any]:
@@ -126,11 +106,3 @@ def problem_text(response: httpx.Response) -> str:
     if isinstance(more, list) and more:
         text += f" ({'; '.join(str(m) for m in more)})"
     return text
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
-    return seconds if math.isfinite(seconds) and seconds >= 0 else DEFAULT_RETRY_AFTER

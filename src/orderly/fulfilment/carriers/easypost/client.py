@@ -4,25 +4,14 @@ error kinds."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from orderly.channels.connector import retrying
-from orderly.fulfilment.carriers.connector import (
-    AuthFailed,
-    CarrierError,
-    Pacer,
-    RateLimited,
-    Rejected,
-    Unreached,
-)
-
-#: No Retry-After is published for EasyPost's 429 (§12): back off this long when none comes.
-DEFAULT_RETRY_AFTER = 1.0
-_BODY_CHARS = 2000
+from orderly.fulfilment.carriers.connector import AuthFailed, CarrierError, Pacer
+from orderly.fulfilment.carriers.http import refusal, sent
 
 
 class EasyPostApi:
@@ -64,12 +53,10 @@ class EasyPostApi:
     ) -> dict[str, Any]:
         what = f"EasyPost {method} {path}"
         self.pace(operation)
-        try:
-            response = self.client.request(method, path.lstrip("/"), json=json, params=params, auth=self.auth)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Unreached(f"{what}: no connection: {exc!r}") from exc
-        except httpx.HTTPError as exc:  # sent, answer lost: EasyPost may have acted on it
-            raise CarrierError(f"{what}: no answer ({type(exc).__name__})") from exc
+        response = sent(
+            what,
+            lambda: self.client.request(method, path.lstrip("/"), json=json, params=params, auth=self.auth),
+        )
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -79,18 +66,11 @@ class EasyPostApi:
             if not isinstance(body, dict):
                 raise CarrierError(f"{what}: the answer is not a JSON object", status=status)
             return body
-        text = response.text[:_BODY_CHARS]
         request_id = response.headers.get("x-ep-request-uuid", "")
         message = f"{what}: HTTP {status} {error_text(response)}" + (
             f" (request {request_id})" if request_id else ""
         )
-        if status == 429:
-            raise RateLimited(message, retry_after=_retry_after(response), operation=operation, body=text)
-        if status in (401, 403):
-            raise AuthFailed(message, status=status, body=text)
-        if 400 <= status < 500 and status not in (408,):
-            raise Rejected(message, status=status, body=text)
-        raise CarrierError(message, status=status, body=text)
+        raise refusal(response, message, operation)
 
 
 def error_text(response: httpx.Response) -> str:
@@ -110,11 +90,3 @@ def error_text(response: httpx.Response) -> str:
             details.append(str(item))
     text = f"{error.get('code', '')}: {error.get('message', '')}"
     return f"{text} ({'; '.join(details)})" if details else text
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return DEFAULT_RETRY_AFTER
-    return seconds if math.isfinite(seconds) and seconds >= 0 else DEFAULT_RETRY_AFTER
