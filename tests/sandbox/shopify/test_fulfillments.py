@@ -60,7 +60,7 @@ def test_an_order_split_across_locations_has_a_fulfillment_order_for_each(
         "unsubmitted",
         True,
     )
-    # As in the published sample (assigned to Shipwire): submitted to the service, the merchant may only cancel.
+    # As in the published sample (assigned to Shipwire): submitted to it; the merchant may only cancel.
     assert (theirs["request_status"], theirs["supported_actions"]) == (
         "submitted",
         published["supported_actions"],
