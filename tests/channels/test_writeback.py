@@ -274,6 +274,11 @@ def test_a_refusal_keeps_the_shops_reason_is_alerted_and_is_replayed_once_fixed(
         alerts = set(s.scalars(select(Alert.kind).where(Alert.resolved_at.is_(None))))
         history = list(s.scalars(select(OrderEvent.message).where(OrderEvent.kind == "tracking")))
     assert len(dead) == 2 and "job_dead" in alerts
+    with transaction(world.factory) as s:
+        unsure = {row.shipment_id: row.maybe_sent for row in s.scalars(select(TrackingWriteback))}
+    # Refused at the first read, Shopify was sent nothing to act on; Amazon refused the confirmation
+    # itself, so a replay looks first.
+    assert unsure == {shopify_parcel: False, amazon_parcel: True}
     assert any("refused its tracking" in m and "Invalid API key" in m for m in history)
     shown = api.get(f"/api/v1/shipments/{shopify_parcel}").json()["writeback"]
     assert shown["status"] == "refused" and shown["error"] == refused["error"]

@@ -308,6 +308,9 @@ class Connector(ABC):
         self.connection = connection
         self.client = client
         self.pace: Pacer = unpaced  # see Pacer: call before every request
+        #: Set by :meth:`write_back` as it sends a request the platform may act on: a write-back that
+        #: failed with this unset surely changed nothing there.
+        self.acted = False
 
     @abstractmethod
     def fetch_orders(

@@ -548,15 +548,16 @@ def writeback_accepted(session: Session, shipment_id: int, parcel: Parcel, resul
 
 
 def writeback_failed(
-    session: Session, shipment_id: int, claim: str, parcel: Parcel, error: Exception
+    session: Session, shipment_id: int, claim: str, parcel: Parcel, error: Exception, *, acted: bool
 ) -> None:
-    """A try failed. It may have reached the platform all the same, so the next one looks there first.
-    A refusal keeps the platform's reason and waits for a person (a replay); a try whose claim was
-    taken over meanwhile leaves the row to the try that holds it."""
+    """A try failed. One that sent a request the platform may have acted on (``acted``) may have
+    reached it all the same, so the next one looks there first. A refusal keeps the platform's reason
+    and waits for a person (a replay); a try whose claim was taken over meanwhile leaves the row to
+    the try that holds it."""
     row = repo.lock_writeback(session, shipment_id)
     if row is None:
         return
-    row.maybe_sent = True
+    row.maybe_sent = row.maybe_sent or acted
     if row.claimed_by != claim:
         return
     now = utcnow()

@@ -46,12 +46,16 @@ def write_back_tracking(ctx: JobContext, job: Claimed) -> None:
         start = service.start_writeback(session, shipment_id, claim)
     if start is None:
         return
+    acted = True  # until the connector says otherwise: a failure before it was made may have sent
     try:
         with connected(ctx, start.shop_id, HEALTH) as (_, connector):
-            result = connector.write_back(start.parcel)
+            try:
+                result = connector.write_back(start.parcel)
+            finally:
+                acted = connector.acted
     except Exception as exc:
         with transaction(ctx.factory) as session:
-            service.writeback_failed(session, shipment_id, claim, start.parcel, exc)
+            service.writeback_failed(session, shipment_id, claim, start.parcel, exc, acted=acted)
         if isinstance(exc, Paced):
             # Our own limiter's wait is no failure: the parcel goes on once the shop's budget allows.
             with transaction(ctx.factory) as session:

@@ -318,6 +318,7 @@ class AmazonConnector(Connector):
             },
         }
         path = f"/orders/v0/orders/{quote(parcel.external_id, safe='')}/shipmentConfirmation"
+        self.acted = True
         self.api.call("shipments", "POST", path, json=body)
         return WriteBack((ref,), f"Amazon package {ref} confirmed")
 

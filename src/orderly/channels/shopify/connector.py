@@ -217,6 +217,7 @@ class ShopifyConnector(Connector):
         if parcel.accepted:
             body = {"fulfillment": {"notify_customer": notify, "tracking_info": tracking}}
             for fulfillment_id in parcel.accepted:
+                self.acted = True
                 self.api.send(
                     "shipments", "POST", f"fulfillments/{fulfillment_id}/update_tracking.json", json=body
                 )
@@ -236,6 +237,7 @@ class ShopifyConnector(Connector):
                 "line_items_by_fulfillment_order": groups[location],
             }
             # A fulfillment sent twice would ship twice: sent again only if Shopify surely did not act.
+            self.acted = True
             answer = self.api.send(
                 "shipments", "POST", "fulfillments.json", json={"fulfillment": fulfillment}, replayable=False
             )
