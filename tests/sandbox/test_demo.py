@@ -15,7 +15,7 @@ from orderly.core.db import transaction
 from orderly.fulfilment.carriers.models import CarrierAccount
 from orderly.jobs.worker import start_workers
 from orderly.orders.models import Order
-from orderly.sandbox.demo import AMAZON, CARRIER, EASYPOST_KEY, SHOPIFY, start_demo
+from orderly.sandbox.demo import AMAZON, CARRIER, DHL_CARRIER, EASYPOST_KEY, SHOPIFY, start_demo
 from orderly.sandbox.serve import serving
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -55,6 +55,10 @@ def test_orders_flow_in_from_both_sandbox_shops_and_stock_flows_out(factory: ses
                 base_url = account.base_url
             # The demo carrier account reaches a live EasyPost sandbox with its own key.
             assert httpx.get(f"{base_url}/trackers", auth=(EASYPOST_KEY, "")).status_code == 200
+            with transaction(factory) as s:
+                assert s.scalar(select(CarrierAccount.plugin).where(CarrierAccount.code == DHL_CARRIER)) == (
+                    "dhl_express"
+                )
         finally:
             stop_demo()
             stop_workers()

@@ -113,7 +113,7 @@ def start(
     demo: Annotated[
         bool,
         typer.Option(
-            "--demo", help="Also run sandbox Shopify and Amazon shops that take orders, and a sandbox carrier"
+            "--demo", help="Also run sandbox Shopify and Amazon shops that take orders, and sandbox carriers"
         ),
     ] = False,
 ) -> None:
@@ -140,8 +140,8 @@ def start(
             stack.callback(start_demo(factory, base))
             out.print(
                 "Demo: sandbox shops 'demo-shopify' and 'demo-amazon' take an order every 2 s; watch with "
-                f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders; the carrier account "
-                "'demo-easypost' quotes and buys labels "
+                f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders; the carrier accounts "
+                "'demo-easypost' and 'demo-dhl' quote and buy labels "
                 "(`orderly carriers quote SHIPMENT --account demo-easypost`)"
             )
         # Servers in one process share uvicorn's access logger: with the demo's sandboxes in here it

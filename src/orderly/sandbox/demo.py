@@ -1,6 +1,7 @@
 """The demo behind ``orderly start --demo``: a Shopify and an Amazon sandbox on loopback, connected to
 the hub as real shops, taking orders continuously, so a new user sees orders flow in and stock move;
-and an EasyPost sandbox as the carrier account ``demo-easypost``, to quote and buy labels from.
+and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost`` and ``demo-dhl``, to
+quote and buy labels from.
 
 Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
 platform. Stock is received back when it runs low, so the demo runs as long as the hub does.
@@ -35,6 +36,8 @@ from orderly.inventory.models import Warehouse
 from orderly.inventory.schemas import WarehouseIn
 from orderly.sandbox.amazon import FAST_RATES, AmazonStore, Line
 from orderly.sandbox.amazon import create_app as amazon_app
+from orderly.sandbox.dhl_express import DhlStore
+from orderly.sandbox.dhl_express import create_app as dhl_app
 from orderly.sandbox.easypost import EasyPostStore
 from orderly.sandbox.easypost import create_app as easypost_app
 from orderly.sandbox.serve import serving
@@ -55,6 +58,7 @@ PRODUCTS = {
 PRODUCT_WEIGHT_G = 250  # so a parcel of them can be quoted by a carrier
 CARRIER = "demo-easypost"
 EASYPOST_KEY = "EZTKdemo"  # the demo sandbox's own, not a real account's
+DHL_CARRIER, DHL_USER, DHL_SECRET, DHL_ACCOUNT = "demo-dhl", "demo-key", "demo-secret", "123456789"
 SHIP_FROM = {
     "name": "Demo warehouse",
     "line1": "1 Dock Rd",
@@ -90,7 +94,18 @@ def start_demo(
     _connect(factory, shopify, amazon, shopify_url, amazon_url, variants)
     easypost = EasyPostStore(api_key=EASYPOST_KEY)
     easypost.base_url = stack.enter_context(serving(easypost_app(easypost)))
-    _connect_carrier(factory, easypost.base_url)
+    _connect_carrier(factory, CARRIER, "easypost", f"{easypost.base_url}/v2", {"api_key": EASYPOST_KEY})
+    dhl = DhlStore(username=DHL_USER, password=DHL_SECRET, accounts=(DHL_ACCOUNT,))
+    dhl_url = stack.enter_context(serving(dhl_app(dhl)))
+    dhl_secrets = {"username": DHL_USER, "password": DHL_SECRET}
+    _connect_carrier(
+        factory,
+        DHL_CARRIER,
+        "dhl_express",
+        f"{dhl_url}/mydhlapi/test",
+        dhl_secrets,
+        account_number=DHL_ACCOUNT,
+    )
     shopify.set_webhook({"url": f"{hub_url}/api/v1/webhooks/{SHOPIFY}", "secret": WEBHOOK_SECRET})
 
     stop = threading.Event()
@@ -166,32 +181,31 @@ def _connect(
             )
 
 
-def _connect_carrier(factory: sessionmaker[Session], easypost_url: str) -> None:
-    """The demo carrier account, made on first start and pointed at this run's EasyPost sandbox."""
-    credentials = {"api_key": EASYPOST_KEY}
+def _connect_carrier(
+    factory: sessionmaker[Session], code: str, plugin: str, url: str, credentials: dict[str, str], **more: str
+) -> None:
+    """A demo carrier account, made on first start and pointed at this run's sandbox."""
     settings = CarrierSettings.model_validate(
-        {"ship_from": SHIP_FROM, "default_parcel": {"length_mm": 250, "width_mm": 200, "height_mm": 100}}
+        {
+            "ship_from": SHIP_FROM,
+            "default_parcel": {"length_mm": 250, "width_mm": 200, "height_mm": 100},
+            **more,
+        }
     )
-    url = f"{easypost_url}/v2"
     with transaction(factory) as s:
-        if s.scalar(select(CarrierAccount.id).where(CarrierAccount.code == CARRIER)) is None:
-            carriers.create_account(
-                s,
-                CarrierAccountIn.model_validate(
-                    {
-                        "code": CARRIER,
-                        "name": "Demo EasyPost",
-                        "plugin": "easypost",
-                        "base_url": url,
-                        "credentials": credentials,
-                        "settings": settings,
-                    }
-                ),
-            )
+        if s.scalar(select(CarrierAccount.id).where(CarrierAccount.code == code)) is None:
+            name = code.replace("-", " ").title()
+            account = {
+                "code": code,
+                "name": name,
+                "plugin": plugin,
+                "base_url": url,
+                "credentials": credentials,
+            }
+            carriers.create_account(s, CarrierAccountIn.model_validate({**account, "settings": settings}))
         else:  # every run's sandbox has a new port
-            carriers.update_account(
-                s, CARRIER, CarrierAccountUpdate.model_validate({"base_url": url, "credentials": credentials})
-            )
+            change = {"base_url": url, "credentials": credentials}
+            carriers.update_account(s, code, CarrierAccountUpdate.model_validate(change))
 
 
 def _place_one(rng: random.Random, shopify: ShopifyStore, amazon: AmazonStore) -> None:
