@@ -199,18 +199,15 @@ def test_a_label_is_refused_for_a_parcel_that_has_one_or_left_or_a_manual_accoun
 
 
 def _dhl_account(client: TestClient, dhl: Sandbox) -> None:
-    response = client.post(
-        "/api/v1/carrier-accounts",
-        json={
-            "code": "dhl",
-            "name": "DHL Express",
-            "plugin": "dhl_express",
-            "base_url": f"{dhl.url}/mydhlapi/test",
-            "credentials": {"username": DHL_USER, "password": DHL_SECRET},
-            "settings": {"ship_from": SHIP_FROM, "account_number": DHL_ACCOUNT},
-        },
+    add_account(
+        client,
+        dhl.url,
+        code="dhl",
+        plugin="dhl_express",
+        base_url=f"{dhl.url}/mydhlapi/test",
+        credentials={"username": DHL_USER, "password": DHL_SECRET},
+        settings={"ship_from": SHIP_FROM, "account_number": DHL_ACCOUNT},
     )
-    assert response.status_code == 201, response.text
 
 
 def test_a_dhl_label_is_bought_kept_reprinted_and_voided_in_the_hub(
