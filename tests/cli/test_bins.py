@@ -33,6 +33,8 @@ def test_bins_set_one_at_a_time_and_from_a_file_and_a_pick_list(
     parcel = cli("ship", str(order_id), "--parcel-only").stdout.split()[1]
     printed = cli("labels", "pick-list", "--warehouse", "WH-1", "--out", str(tmp_path / "pick.pdf")).stdout
     picked = cli("shipments", "pick", parcel).stdout
+    cleared = cli("stock", "unbin", "SKU-3", "WH-1").stdout
+    again = cli("stock", "unbin", "SKU-3", "WH-1", code=1).stderr
 
     assert "SKU-1 in WH-1: bin A-10" in one
     assert "2 bins set" in imported
@@ -48,3 +50,4 @@ def test_bins_set_one_at_a_time_and_from_a_file_and_a_pick_list(
     text = "".join(page.extract_text() for page in PdfReader(tmp_path / "pick.pdf").pages)
     assert text.index("B-9") < text.index("A-2") < text.index("A-10")
     assert ": picked" in picked
+    assert "SKU-3 in WH-1: no bin" in cleared and "SKU-3 has no bin in WH-1" in again

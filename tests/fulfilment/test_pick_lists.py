@@ -66,6 +66,14 @@ def test_bins_are_set_in_bulk_listed_in_walking_order_and_shown_on_the_stock(
     page = client.get("/api/v1/stock").json()["items"]
     assert {row["sku"]: [f["bin"] for f in row["warehouses"]] for row in page}["SKU-2"] == ["A-2"]
 
+    assert client.delete("/api/v1/bins/WH-1/SKU-3").status_code == 204
+    assert client.delete("/api/v1/bins/WH-1/SKU-3").status_code == 404
+    assert client.delete("/api/v1/bins/WH-9/SKU-1").status_code == 404
+    assert [b["sku"] for b in client.get("/api/v1/bins", params={"warehouse": "WH-1"}).json()] == [
+        "SKU-2",
+        "SKU-1",
+    ]
+
 
 def test_bad_bins_are_refused_all_together_and_nothing_is_set(
     client: TestClient, factory: sessionmaker[Session]

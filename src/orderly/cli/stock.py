@@ -185,6 +185,14 @@ def set_bin(
     )
 
 
+@stock_app.command("unbin")
+def unbin(sku: Sku, warehouse: WarehouseCode) -> None:
+    """Take a SKU out of its bin in a warehouse: it is picked last, wherever it is found."""
+    with unit_of_work() as session:
+        inventory.clear_bin(session, sku, warehouse)
+    out.print(f"{sku} in {warehouse}: no bin")
+
+
 @stock_app.command("bins")
 def bins(
     warehouse: Annotated[str | None, typer.Option(help="Only this warehouse's bins")] = None,

@@ -65,6 +65,16 @@ def list_bins(
     return service.list_bins(session, warehouse)
 
 
+@router.delete("/bins/{warehouse}/{sku:path}", status_code=status.HTTP_204_NO_CONTENT)
+def clear_bin(
+    session: DbSession,
+    warehouse: Annotated[StorableStr, Path(min_length=1, max_length=64, description="warehouse code")],
+    sku: Annotated[StorableStr, Path(min_length=1, max_length=64, description="our SKU")],
+) -> None:
+    """Take a SKU out of its bin in a warehouse (it is then picked last). 404 when it has none."""
+    service.clear_bin(session, sku, warehouse)
+
+
 @router.get("/stock/{sku:path}", response_model=list[StockOut])
 def stock_of(
     session: ReadSession, sku: Annotated[StorableStr, Path(max_length=64, description="our SKU")]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
@@ -240,6 +240,16 @@ def bins_in(session: Session, warehouse_id: int | None) -> list[tuple[str, str, 
     if warehouse_id is not None:
         query = query.where(BinLocation.warehouse_id == warehouse_id)
     return [(sku, code, bin_code, walk) for sku, code, bin_code, walk in session.execute(query)]
+
+
+def delete_bin(session: Session, product_id: int, warehouse_id: int) -> bool:
+    """Take a SKU out of its bin in a warehouse; whether it had one."""
+    gone = session.execute(
+        delete(BinLocation).where(
+            BinLocation.product_id == product_id, BinLocation.warehouse_id == warehouse_id
+        )
+    )
+    return bool(gone.rowcount)  # type: ignore[attr-defined]
 
 
 def put_bins(session: Session, bins: dict[StockKey, Bin], now: datetime) -> None:

@@ -318,6 +318,18 @@ def set_bins(session: Session, items: list[BinIn]) -> list[BinOut]:
     return [BinOut(sku=i.sku, warehouse=i.warehouse, bin=i.bin, walk=i.walk) for i in items]
 
 
+def clear_bin(session: Session, sku: str, warehouse: str) -> None:
+    """The SKU is picked from no bin in the warehouse any more (it goes last on the walk)."""
+    product = catalog_repo.product_by_sku(session, sku)
+    if product is None:
+        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+    warehouse_id = repo.warehouse_id(session, warehouse)
+    if warehouse_id is None:
+        raise NotFound(f"unknown warehouse {warehouse!r}", field="warehouse")
+    if not repo.delete_bin(session, product.id, warehouse_id):
+        raise NotFound(f"{sku} has no bin in {warehouse}", field="sku")
+
+
 def list_bins(session: Session, warehouse: str | None) -> list[BinOut]:
     """The bins of a warehouse (or of all), each warehouse in the picker's walking order."""
     warehouse_id = None
