@@ -219,3 +219,29 @@ def test_the_hub_s_parcels_and_the_platform_s_own_shipments_together_ship_the_or
     assert update.status == "shipped"
     assert _stock(client, "SKU-1") == (8, 0)
     assert _stock(client, "SKU-2") == (9, 0)
+
+
+def test_parcels_of_a_cancelled_order_are_voided_by_the_sweep_whoever_cancelled_it(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    from orderly.fulfilment import service
+
+    setup_catalog(factory, {"SKU-1": 10})
+    cancelled, kept = _order(client, ("SKU-1", 2)), _order(client, ("SKU-1", 1))
+    parcel = _parcel(client, cancelled, carrier="UPS", tracking_number="1ZCANCEL1").json()
+    other = _parcel(client, kept).json()
+    assert (
+        client.post(f"/api/v1/orders/{cancelled}/cancel", json={"reason": "buyer asked"}).status_code == 200
+    )
+
+    with transaction(factory) as s:
+        assert service.void_parcels_of_cancelled_orders(s) == 1
+    with transaction(factory) as s:
+        assert service.void_parcels_of_cancelled_orders(s) == 0  # nothing left to do
+
+    voided = client.get(f"/api/v1/shipments/{parcel['id']}").json()
+    assert voided["status"] == "voided"
+    assert voided["events"][-1]["message"] == "its order was cancelled"
+    assert client.get(f"/api/v1/shipments/{other['id']}").json()["status"] == "created"
+    assert _status(client, cancelled) == "cancelled"
+    assert _stock(client, "SKU-1") == (10, 1)

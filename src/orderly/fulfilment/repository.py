@@ -14,6 +14,7 @@ from orderly.catalog.models import Product, SkuMapping
 from orderly.channels.models import Shop
 from orderly.core.db import chunks, insert_rows
 from orderly.core.errors import NotFound
+from orderly.fulfilment.carriers.models import LabelState, ShipmentLabel
 from orderly.fulfilment.domain import LIVE, ON_THE_WAY, ShipmentStatus
 from orderly.fulfilment.models import (
     PackScan,
@@ -26,6 +27,7 @@ from orderly.fulfilment.models import (
 )
 from orderly.inventory.models import Warehouse
 from orderly.orders import search
+from orderly.orders.domain import OrderStatus
 from orderly.orders.models import Order, OrderLine
 
 #: An order line's product id, SKU, its title on the order, the product's name and barcode.
@@ -297,3 +299,25 @@ def parcels_of_order_number(session: Session, number: str) -> list[tuple[Order, 
         for order, shipment in session.execute(query.order_by(Shipment.id)).all()
         if order.external_id.lstrip("#").casefold() == wanted
     ]
+
+
+def live_parcels_of_cancelled_orders(session: Session, limit: int) -> list[int]:
+    """Parcels still on the shelf whose order was cancelled (by a person or on the platform), but not
+    those whose label a job is buying or voiding, nor one whose carrier refused to void it (a person
+    reads the refusal on the parcel: asking again would only be refused again)."""
+    label = ShipmentLabel
+    in_hand = label.state.in_([LabelState.BUYING, LabelState.VOIDING])
+    refused = (label.state == LabelState.BOUGHT) & label.error.is_not(None)
+    query = (
+        select(Shipment.id)
+        .join(Order, Order.id == Shipment.order_id)
+        .outerjoin(label, label.shipment_id == Shipment.id)
+        .where(
+            Shipment.status.in_(sorted(LIVE)),
+            Order.status == OrderStatus.CANCELLED,
+            ~func.coalesce(in_hand | refused, False),
+        )
+        .order_by(Shipment.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -19,7 +19,7 @@ from orderly.channels.connector import Parcel, ParcelLine, WriteBack
 from orderly.channels.models import Shop
 from orderly.channels.registry import connector_class
 from orderly.core.clock import utcnow
-from orderly.core.errors import Conflict, InsufficientStock, NotFound
+from orderly.core.errors import Conflict, DomainError, InsufficientStock, NotFound
 from orderly.fulfilment import domain
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.carriers import service as carriers
@@ -148,6 +148,22 @@ def void_shipment(
     _set_order_status(session, order, status, actor, f"shipment {shipment.id} voided: {reason}")
     session.flush()
     return shipment
+
+
+def void_parcels_of_cancelled_orders(session: Session, *, limit: int = 200) -> int:
+    """Void the parcels still on the shelf of orders cancelled since they were made, however they were
+    cancelled (orders know nothing of parcels): a label bought from a carrier is refunded through it.
+    A parcel whose label is being bought or voided waits for the next sweep. Returns how many were
+    voided or sent to their carrier to void."""
+    done = 0
+    for shipment_id in repo.live_parcels_of_cancelled_orders(session, limit):
+        try:
+            with session.begin_nested():
+                void_shipment(session, shipment_id, actor=SWEEPER, reason="its order was cancelled")
+            done += 1
+        except DomainError:
+            continue  # a label job is under way: the next sweep voids it
+    return done
 
 
 def label_bought(session: Session, shipment_id: int, label: Label, *, plugin: str, actor: str) -> Shipment:
@@ -423,6 +439,8 @@ WRITEBACK_CLAIM = timedelta(minutes=2)
 #: Tries before a write-back that keeps failing (the shop down for hours) is dead: about a day.
 WRITEBACK_ATTEMPTS = 100
 WRITEBACK_ACTOR = "writeback"
+#: Who voids the parcels of cancelled orders, in their history.
+SWEEPER = "hub"
 
 
 @dataclass(frozen=True)

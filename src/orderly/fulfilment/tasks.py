@@ -31,6 +31,8 @@ WATCH_EVERY = 600.0
 #: Seconds between two asks of each carrier account for its parcels' news (the carriers that push say
 #: it sooner); DHL's default quota is a few hundred calls a day.
 TRACKING_POLL_EVERY = 1800.0
+#: Seconds between two sweeps for parcels of cancelled orders (their labels refunded).
+CANCELLED_PARCELS_EVERY = 60.0
 #: Platform calls of write-backs count for this kind of the shop's health.
 HEALTH = "shipments"
 
@@ -77,6 +79,7 @@ TASKS = Tasks(
     schedules=[
         Schedule("parcel_watch", WATCH_EVERY, watch_parcels),
         Schedule("tracking_poll", TRACKING_POLL_EVERY, tracking.schedule_polls),
+        Schedule("cancelled_parcels", CANCELLED_PARCELS_EVERY, service.void_parcels_of_cancelled_orders),
     ],
     on_dead=[labels.on_dead],
 )

@@ -338,3 +338,43 @@ def test_a_routing_rule_s_carrier_preference_steers_rate_shopping_unless_the_per
         for e in first["events"]
     )
     assert second["service"] == "GroundAdvantage"
+
+
+def test_a_cancelled_order_s_bought_label_is_refunded_through_the_carrier_and_a_refusal_not_asked_again(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox, worker: Worker
+) -> None:
+    from orderly.fulfilment import service as fulfilment
+
+    def sweep() -> int:
+        with transaction(factory) as s:
+            return fulfilment.void_parcels_of_cancelled_orders(s)
+
+    def cancel(shipment_id: int) -> None:
+        order_id = client.get(f"/api/v1/shipments/{shipment_id}").json()["order_id"]
+        assert client.post(f"/api/v1/orders/{order_id}/cancel", json={"reason": "fraud"}).status_code == 200
+
+    add_account(client, easypost.url)
+    refunded = parcel_for(client, factory)
+    response = client.post("/api/v1/orders/ingest", json={"orders": [order(("SKU-1", 1))]})
+    (item,) = response.json()["items"]
+    refused = client.post(f"/api/v1/orders/{item['order_id']}/shipments", json={"weight_g": 300}).json()["id"]
+    for shipment_id in (refunded, refused):
+        assert _buy(client, shipment_id).status_code == 202
+    run_jobs(worker, factory)
+
+    cancel(refused)
+    easypost.store.faults.refund_status = "rejected"
+    assert sweep() == 1
+    assert sweep() == 0  # the void job is out
+    run_jobs(worker, factory)
+    easypost.store.faults.refund_status = None
+    cancel(refunded)
+    assert sweep() == 1  # a refusal is not asked again: a person reads it on the parcel
+    run_jobs(worker, factory)
+    assert sweep() == 0
+
+    first, second = (client.get(f"/api/v1/shipments/{sid}").json() for sid in (refunded, refused))
+    assert first["status"] == "voided" and first["carrier_label"]["state"] == "voided"
+    assert second["status"] == "label_bought" and "rejected" in second["carrier_label"]["error"]
+    refunds = sorted(s["refund_status"] for s in easypost.store.shipments.values() if s["refund_status"])
+    assert refunds == ["rejected", "submitted"]
