@@ -4,17 +4,14 @@ once."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment import packing, service
 from orderly.fulfilment.models import PackScan, Shipment, ShipmentEvent
@@ -23,27 +20,17 @@ from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLedgerEntry, StockLevel, Warehouse
 from orderly.orders.ingest import ingest_batch
 from tests.factories import order, setup_catalog
+from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
 WORKERS = 4
 PARCELS = 12
-_start: Any = None
-
-
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
 
 
 def _each(url: str, work: str, ids: list[int]) -> list[int]:
     """Do ``work`` to each parcel, one transaction each, after every process is ready; those it did."""
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-        factory = make_session_factory(engine)
-        _start.wait(timeout=60)
+    with hub(url) as factory:
         done = []
         for shipment_id in ids:
             try:
@@ -56,21 +43,9 @@ def _each(url: str, work: str, ids: list[int]) -> list[int]:
             except DomainError:
                 pass  # another process got there first: refused, nothing moved
         return done
-    finally:
-        engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
-
-
-def _race(pool: Pool, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
-    assert len(calls) == WORKERS
-    pending = [pool.apply_async(fn, args) for fn, args in calls]
-    return [p.get(timeout=180) for p in pending]
+pool = race_pool(WORKERS)
 
 
 def _parcels_one_unit_short(factory: sessionmaker[Session], *, ship_on_pack: bool) -> list[int]:
@@ -98,10 +73,8 @@ def test_packers_scanning_the_last_unit_of_the_same_parcels_are_accepted_once(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     ids = _parcels_one_unit_short(factory, ship_on_pack=True)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_each, (db_url, "scan", ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)
-    ]
-    won = Counter(sid for done in _race(pool, calls) for sid in done)
+    calls: Calls = [(_each, (db_url, "scan", ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
+    won = Counter(sid for done in race(pool, calls) for sid in done)
 
     assert won == dict.fromkeys(ids, 1)
     with transaction(factory) as s:
@@ -118,13 +91,13 @@ def test_packing_the_last_unit_racing_a_hand_over_moves_stock_once(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     ids = _parcels_one_unit_short(factory, ship_on_pack=True)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_each, (db_url, "scan", ids)),
         (_each, (db_url, "ship", ids[::-1])),
         (_each, (db_url, "scan", ids[::-1])),
         (_each, (db_url, "ship", ids)),
     ]
-    scanned, shipped, scanned_back, shipped_back = _race(pool, calls)
+    scanned, shipped, scanned_back, shipped_back = race(pool, calls)
 
     # Each parcel left once: by the packer's last scan (shipped on pack) or by a hand-over first.
     assert Counter(scanned + scanned_back + shipped + shipped_back) == dict.fromkeys(ids, 1)

@@ -3,18 +3,15 @@ databases: a parcel ships once, an order's stock leaves once, and a cancelled or
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from multiprocessing.pool import Pool
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment import service
 from orderly.fulfilment.domain import TrackingEvent, TrackingKind
@@ -26,30 +23,20 @@ from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderLine
 from orderly.orders.service import cancel_order
 from tests.factories import order, setup_catalog
+from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
 WORKERS = 4
 ORDERS = 16
-_start: Any = None
 PICKUP = TrackingEvent(
     TrackingKind.PICKED_UP, datetime(2026, 12, 1, 9, tzinfo=UTC), "PU", "Shipment picked up"
 )
 
 
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
-
-
 def _each(url: str, work: str, ids: list[int]) -> list[int]:
     """Do ``work`` to each id, one transaction each, after every process is ready; the ids it did."""
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-        factory = make_session_factory(engine)
-        _start.wait(timeout=60)
+    with hub(url) as factory:
         done = []
         for item in ids:
             try:
@@ -66,21 +53,9 @@ def _each(url: str, work: str, ids: list[int]) -> list[int]:
             except DomainError:
                 pass  # another process got there first: refused, nothing moved
         return done
-    finally:
-        engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
-
-
-def _race(pool: Pool, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
-    assert len(calls) == WORKERS
-    pending = [pool.apply_async(fn, args) for fn, args in calls]
-    return [p.get(timeout=180) for p in pending]
+pool = race_pool(WORKERS)
 
 
 def _orders_with_parcels(factory: sessionmaker[Session], *, parcels: bool) -> tuple[list[int], list[int]]:
@@ -119,10 +94,8 @@ def test_packers_shipping_the_same_parcels_ship_each_once(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     _, shipment_ids = _orders_with_parcels(factory, parcels=True)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_each, (db_url, "ship", shipment_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)
-    ]
-    won = Counter(sid for done in _race(pool, calls) for sid in done)
+    calls: Calls = [(_each, (db_url, "ship", shipment_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
+    won = Counter(sid for done in race(pool, calls) for sid in done)
 
     assert won == dict.fromkeys(shipment_ids, 1)
     with transaction(factory) as s:
@@ -137,10 +110,8 @@ def test_packers_making_parcels_for_the_same_orders_ship_each_order_once(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     order_ids, _ = _orders_with_parcels(factory, parcels=False)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_each, (db_url, "parcel", order_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)
-    ]
-    won = Counter(oid for done in _race(pool, calls) for oid in done)
+    calls: Calls = [(_each, (db_url, "parcel", order_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
+    won = Counter(oid for done in race(pool, calls) for oid in done)
 
     assert won == dict.fromkeys(order_ids, 1)
     with transaction(factory) as s:
@@ -152,13 +123,13 @@ def test_shipping_racing_a_cancellation_moves_stock_once_either_way(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     order_ids, shipment_ids = _orders_with_parcels(factory, parcels=True)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_each, (db_url, "ship", shipment_ids)),
         (_each, (db_url, "cancel", order_ids[::-1])),
         (_each, (db_url, "ship", shipment_ids[::-1])),
         (_each, (db_url, "cancel", order_ids)),
     ]
-    shipped, cancelled, shipped_back, cancelled_back = _race(pool, calls)
+    shipped, cancelled, shipped_back, cancelled_back = race(pool, calls)
 
     with transaction(factory) as s:
         statuses = dict(s.execute(select(Order.id, Order.status)).all())
@@ -178,10 +149,8 @@ def test_a_pickup_reported_by_several_workers_hands_each_parcel_over_once(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     _, shipment_ids = _orders_with_parcels(factory, parcels=True)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_each, (db_url, "pickup", shipment_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)
-    ]
-    _race(pool, calls)
+    calls: Calls = [(_each, (db_url, "pickup", shipment_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
+    race(pool, calls)
 
     with transaction(factory) as s:
         shipped_events = s.scalar(select(func.count()).where(ShipmentEvent.to_status == "shipped"))
@@ -197,13 +166,13 @@ def test_a_pickup_racing_a_cancellation_moves_stock_once_either_way(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     order_ids, shipment_ids = _orders_with_parcels(factory, parcels=True)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_each, (db_url, "pickup", shipment_ids)),
         (_each, (db_url, "cancel", order_ids[::-1])),
         (_each, (db_url, "pickup", shipment_ids[::-1])),
         (_each, (db_url, "cancel", order_ids)),
     ]
-    _race(pool, calls)
+    race(pool, calls)
 
     with transaction(factory) as s:
         statuses = dict(s.execute(select(Order.id, Order.status)).all())

@@ -4,17 +4,14 @@ ledger always equals the levels."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment.routing import reroute
 from orderly.inventory import repository as inventory_repo
@@ -26,28 +23,18 @@ from orderly.orders.models import Order
 from orderly.orders.service import cancel_order
 from orderly.review import routing
 from tests.factories import order, setup_catalog
+from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
 WORKERS = 4
 ORDERS = 16
-_start: Any = None
-
-
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
 
 
 def _each(url: str, work: str, ids: list[int]) -> list[tuple[int, bool]]:
     """Do ``work`` to each order, one transaction each, after every process is ready: (order, whether
     its stock moved) for each it did."""
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-        factory = make_session_factory(engine)
-        _start.wait(timeout=60)
+    with hub(url) as factory:
         done = []
         for order_id in ids:
             try:
@@ -60,21 +47,9 @@ def _each(url: str, work: str, ids: list[int]) -> list[tuple[int, bool]]:
             except DomainError:
                 pass  # cancelled first: refused, nothing moved
         return done
-    finally:
-        engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
-
-
-def _race(pool: Pool, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
-    assert len(calls) == WORKERS
-    pending = [pool.apply_async(fn, args) for fn, args in calls]
-    return [p.get(timeout=180) for p in pending]
+pool = race_pool(WORKERS)
 
 
 def _orders_then_a_new_route(factory: sessionmaker[Session]) -> list[int]:
@@ -110,10 +85,8 @@ def test_re_routes_racing_each_other_move_each_order_once(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     order_ids = _orders_then_a_new_route(factory)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_each, (db_url, "route", order_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)
-    ]
-    results = _race(pool, calls)
+    calls: Calls = [(_each, (db_url, "route", order_ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
+    results = race(pool, calls)
 
     moved = Counter(oid for done in results for oid, did in done if did)
     assert moved == dict.fromkeys(order_ids, 1)  # the first moved it; the others found it in place
@@ -129,13 +102,13 @@ def test_re_routing_racing_a_cancellation_leaves_stock_held_once_or_not_at_all(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     order_ids = _orders_then_a_new_route(factory)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_each, (db_url, "route", order_ids)),
         (_each, (db_url, "cancel", order_ids[::-1])),
         (_each, (db_url, "route", order_ids[::-1])),
         (_each, (db_url, "cancel", order_ids)),
     ]
-    _, cancelled, _, cancelled_back = _race(pool, calls)
+    _, cancelled, _, cancelled_back = race(pool, calls)
 
     gone = Counter(oid for oid, _ in cancelled + cancelled_back)
     assert set(gone.values()) == {1}  # each cancelled once, by whichever came first

@@ -4,9 +4,7 @@ transfer racing orders for the last units never oversells: the ledger equals the
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterator
 from multiprocessing.pool import Pool
 from typing import Any
 
@@ -14,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLedgerEntry, StockLevel, Transfer
@@ -22,17 +20,12 @@ from orderly.inventory.schemas import TransferIn, TransferLineIn, TransferReceiv
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order
 from tests.factories import order, setup_catalog
+from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
 WORKERS = 4
 TRANSFERS = 12
-_start: Any = None
-
-
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
 
 
 def _new(quantity: int) -> TransferIn:
@@ -45,12 +38,7 @@ def _new(quantity: int) -> TransferIn:
 
 def _each(url: str, work: str, items: list[Any]) -> list[Any]:
     """Do ``work`` to each item, one transaction each, after every process is ready; those it did."""
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-        factory = make_session_factory(engine)
-        _start.wait(timeout=60)
+    with hub(url) as factory:
         done = []
         for item in items:
             if work == "ingest":
@@ -78,21 +66,9 @@ def _each(url: str, work: str, items: list[Any]) -> list[Any]:
             except DomainError:
                 pass  # another process got there first, or the stock is gone: refused, nothing moved
         return done
-    finally:
-        engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
-
-
-def _race(pool: Pool, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
-    assert len(calls) == WORKERS
-    pending = [pool.apply_async(fn, args) for fn, args in calls]
-    return [p.get(timeout=180) for p in pending]
+pool = race_pool(WORKERS)
 
 
 def _transfers(factory: sessionmaker[Session], *, shipped: bool) -> list[int]:
@@ -123,7 +99,7 @@ def _kinds(factory: sessionmaker[Session]) -> Counter[str]:
         )
 
 
-def _both_ways(work: str, url: str, ids: list[int]) -> list[tuple[Callable[..., Any], tuple[Any, ...]]]:
+def _both_ways(work: str, url: str, ids: list[int]) -> Calls:
     return [(_each, (url, work, ids[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
 
 
@@ -132,7 +108,7 @@ def test_shipping_the_same_transfers_from_several_processes_takes_the_stock_once
 ) -> None:
     ids = _transfers(factory, shipped=False)
 
-    won = Counter(tid for done in _race(pool, _both_ways("ship", db_url, ids)) for tid in done)
+    won = Counter(tid for done in race(pool, _both_ways("ship", db_url, ids)) for tid in done)
 
     assert won == dict.fromkeys(ids, 1)
     assert _kinds(factory)["transfer_out"] == 2 * TRANSFERS
@@ -149,7 +125,7 @@ def test_receiving_the_same_transfers_from_several_processes_brings_the_stock_in
 ) -> None:
     ids = _transfers(factory, shipped=True)
 
-    won = Counter(tid for done in _race(pool, _both_ways("receive", db_url, ids)) for tid in done)
+    won = Counter(tid for done in race(pool, _both_ways("receive", db_url, ids)) for tid in done)
 
     assert won == dict.fromkeys(ids, 1)
     assert _kinds(factory)["transfer_in"] == 2 * TRANSFERS
@@ -165,13 +141,13 @@ def test_shipping_racing_a_cancellation_moves_each_transfer_one_way(
     pool: Pool, db_url: str, factory: sessionmaker[Session]
 ) -> None:
     ids = _transfers(factory, shipped=False)
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_each, (db_url, "ship", ids)),
         (_each, (db_url, "cancel", ids[::-1])),
         (_each, (db_url, "ship", ids[::-1])),
         (_each, (db_url, "cancel", ids)),
     ]
-    shipped, cancelled, shipped_back, cancelled_back = _race(pool, calls)
+    shipped, cancelled, shipped_back, cancelled_back = race(pool, calls)
 
     went = Counter(shipped + shipped_back)
     stayed = Counter(cancelled + cancelled_back)
@@ -192,13 +168,13 @@ def test_transfers_racing_orders_for_the_last_units_never_oversell(
     two ingest one-unit orders of SKU-1: twenty asked for ten units."""
     setup_catalog(factory, {"SKU-1": 10, "SKU-2": 50}, warehouses=2)
     orders = [order(("SKU-1", 1), external_id=f"RACE-{n}") for n in range(10)]
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_each, (db_url, "create", [None] * 5)),
         (_each, (db_url, "ingest", orders[:5])),
         (_each, (db_url, "create", [None] * 5)),
         (_each, (db_url, "ingest", orders[5:])),
     ]
-    made, allocated, made_too, allocated_too = _race(pool, calls)
+    made, allocated, made_too, allocated_too = race(pool, calls)
 
     transfers, allocations = len(made + made_too), len(allocated + allocated_too)
     assert transfers + allocations == 10  # every unit went to exactly one of them, none twice

@@ -6,11 +6,8 @@ barrier for every race, each building its own engine from the URL, as separate h
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from multiprocessing.pool import Pool
 from typing import Any
@@ -20,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.core.errors import InvalidTransition
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory import service as inventory
@@ -30,6 +27,7 @@ from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderEvent, OrderLine
 from orderly.orders.service import cancel_order
 from tests.factories import order, setup_catalog
+from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
@@ -38,29 +36,10 @@ KIT = {"KIT-1": {"SKU-1": 2, "SKU-2": 1}}  # as tests.factories.setup_catalog ma
 
 # --- in the worker processes --------------------------------------------------------------------------
 
-_start: Any = None  # the barrier every task waits at, so all eight start together
-
-
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
-
-
-@contextmanager
-def _hub(url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass  # connected before the start, so the race is on the work
-        _start.wait(timeout=60)
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
 
 def _ingest(url: str, bodies: list[dict[str, Any]], batch: int, times: int = 1) -> list[tuple[str, str]]:
     """Ingest ``bodies`` in batches, ``times`` over; (external id, outcome) of every item."""
-    with _hub(url) as factory:
+    with hub(url) as factory:
         results = []
         for _ in range(times):
             for start in range(0, len(bodies), batch):
@@ -71,7 +50,7 @@ def _ingest(url: str, bodies: list[dict[str, Any]], batch: int, times: int = 1) 
 
 def _cancel(url: str, order_ids: list[int]) -> list[int]:
     """Cancel each order in the hub, one transaction each; the ids this process cancelled."""
-    with _hub(url) as factory:
+    with hub(url) as factory:
         won = []
         for order_id in order_ids:
             try:
@@ -84,7 +63,7 @@ def _cancel(url: str, order_ids: list[int]) -> list[int]:
 
 
 def _receive(url: str, receipts: list[tuple[str, str, int]]) -> None:
-    with _hub(url) as factory:
+    with hub(url) as factory:
         for sku, warehouse, quantity in receipts:
             with transaction(factory) as s:
                 inventory.receive(s, sku, warehouse, quantity, actor="race", reason="delivery")
@@ -92,7 +71,7 @@ def _receive(url: str, receipts: list[tuple[str, str, int]]) -> None:
 
 def _release_waiting(url: str, rounds: int) -> int:
     """Release orders waiting for stock, ``rounds`` times, one transaction each; how many it released."""
-    with _hub(url) as factory:
+    with hub(url) as factory:
         released = 0
         for _ in range(rounds):
             with transaction(factory) as s:
@@ -103,17 +82,7 @@ def _release_waiting(url: str, rounds: int) -> int:
 # --- in the test process ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
-
-
-def _race(pool: Pool, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
-    assert len(calls) == WORKERS  # fewer would leave the barrier waiting
-    pending = [pool.apply_async(fn, args) for fn, args in calls]
-    return [p.get(timeout=120) for p in pending]
+pool = race_pool(WORKERS)
 
 
 def _levels(factory: sessionmaker[Session]) -> dict[tuple[str, str], tuple[int, int, int]]:
@@ -156,14 +125,14 @@ def test_eight_processes_never_oversell_one_sku(
 ) -> None:
     setup_catalog(factory, {"SKU-1": 100})
     per_worker = 25
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (
             _ingest,
             (db_url, [order(("SKU-1", 1), external_id=f"W{w}-{n}", placed=n) for n in range(per_worker)], 5),
         )
         for w in range(WORKERS)
     ]
-    outcomes = [outcome for results in _race(pool, calls) for _, outcome in results]
+    outcomes = [outcome for results in race(pool, calls) for _, outcome in results]
 
     assert outcomes == ["created"] * WORKERS * per_worker
     assert _levels(factory) == {("SKU-1", "WH-1"): (100, 100, 0)}
@@ -186,10 +155,10 @@ def test_the_same_batch_from_many_processes_is_stored_and_reserved_once(
         for n in range(40)
     ]
     # Each process ingests it twice, half of them in the reverse order, in batches of different sizes.
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         (_ingest, (db_url, batch[:: 1 if w % 2 else -1], 10 + 5 * (w % 3), 2)) for w in range(WORKERS)
     ]
-    results = [item for worker in _race(pool, calls) for item in worker]
+    results = [item for worker in race(pool, calls) for item in worker]
 
     created = Counter(external_id for external_id, outcome in results if outcome == "created")
     assert created == dict.fromkeys((b["external_id"] for b in batch), 1)
@@ -225,7 +194,7 @@ def test_cancels_race_with_ingests_and_receipts(
         for _ in range(2)
     ]
     shuffled = [random.Random(k).sample(targets, len(targets)) for k in range(3)]
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+    calls: Calls = [
         *((_cancel, (db_url, ids)) for ids in shuffled),
         *(
             (_ingest, (db_url, [order(lines[n % 3], external_id=f"NEW-{w}-{n}") for n in range(16)], 4))
@@ -234,7 +203,7 @@ def test_cancels_race_with_ingests_and_receipts(
         (_ingest, (db_url, platform_cancels, 2)),
         *((_receive, (db_url, r)) for r in receipts),
     ]
-    results = _race(pool, calls)
+    results = race(pool, calls)
 
     hub_wins = Counter(order_id for won in results[:3] for order_id in won)
     assert all(n == 1 for n in hub_wins.values())  # no order cancelled twice in the hub
@@ -269,10 +238,10 @@ def test_stock_arriving_while_processes_release_waiting_orders_is_never_oversold
 ) -> None:
     setup_catalog(factory, {"SKU-1": 1})
     ingest_batch(factory, [order(("SKU-1", 1), placed=n) for n in range(61)])  # one fits, 60 wait
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
-        (_receive, (db_url, [("SKU-1", "WH-1", 5)] * 2)) for _ in range(WORKERS // 2)
-    ] + [(_release_waiting, (db_url, 6)) for _ in range(WORKERS // 2)]
-    released_in_race = sum(r for r in _race(pool, calls) if isinstance(r, int))
+    calls: Calls = [(_receive, (db_url, [("SKU-1", "WH-1", 5)] * 2)) for _ in range(WORKERS // 2)] + [
+        (_release_waiting, (db_url, 6)) for _ in range(WORKERS // 2)
+    ]
+    released_in_race = sum(r for r in race(pool, calls) if isinstance(r, int))
     with transaction(factory) as s:
         released_after = release_waiting(s)  # what arrived after the last look
 
@@ -303,12 +272,12 @@ def test_shipments_reported_by_the_platform_race_with_receipts_and_ship_each_uni
     rng = random.Random(11)
     partly = [version(body, 1, 10) for body in placed]
     fully = [version(body, 3, 20) for body in placed]
-    calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+    calls: Calls = []
     for versions in (partly, fully):
         for _ in range(3):
             calls.append((_ingest, (db_url, rng.sample(versions, len(versions)), 5)))
     calls += [(_receive, (db_url, [("SKU-1", "WH-1", 1)] * 10))] * 2
-    _race(pool, calls)
+    race(pool, calls)
 
     _assert_consistent(factory)
     with transaction(factory) as s:

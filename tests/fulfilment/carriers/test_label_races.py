@@ -5,19 +5,16 @@ is asked once and bought once."""
 from __future__ import annotations
 
 import base64
-import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Iterator
 from multiprocessing.pool import Pool
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.config import Settings, get_settings
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment import service
 from orderly.fulfilment.carriers import labels
@@ -29,6 +26,7 @@ from orderly.jobs.worker import Worker
 from orderly.orders.ingest import ingest_batch
 from tests.factories import order, setup_catalog
 from tests.fulfilment.carriers.conftest import EASYPOST_KEY, SHIP_FROM, Sandbox
+from tests.races import hub, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
@@ -36,12 +34,6 @@ WORKERS = 4
 PARCELS = 8
 # Fixed, not generated: every process imports this module afresh and must hold the same key.
 KEY = base64.urlsafe_b64encode(b"orderly label races test key 32b").decode()
-_start: Any = None
-
-
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
 
 
 def _with_key() -> None:
@@ -54,10 +46,7 @@ def _with_key() -> None:
 def _ask(url: str, shipment_ids: list[int]) -> list[int]:
     """Ask for each parcel's label, one transaction each, once every process is ready; those asked."""
     _with_key()
-    engine = make_engine(url)
-    try:
-        factory = make_session_factory(engine)
-        _start.wait(timeout=60)
+    with hub(url) as factory:
         asked = []
         for shipment_id in shipment_ids:
             try:
@@ -67,32 +56,22 @@ def _ask(url: str, shipment_ids: list[int]) -> list[int]:
             except DomainError:
                 pass  # another clerk asked first: refused, nothing enqueued
         return asked
-    finally:
-        engine.dispose()
 
 
 def _work(url: str, rounds: int = 200) -> int:
     """Run due jobs until none is left; how many ran."""
     _with_key()
-    engine = make_engine(url)
-    try:
-        worker = Worker(make_session_factory(engine), idle_sleep=0)
-        _start.wait(timeout=60)
+    with hub(url) as factory:
+        worker = Worker(factory, idle_sleep=0)
         ran = idle = 0
         while idle < 20 and rounds:
             done = worker.run_once()
             ran, idle, rounds = ran + done, 0 if done else idle + 1, rounds - 1
         worker.close()
         return ran
-    finally:
-        engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
+pool = race_pool(WORKERS)
 
 
 def test_clerks_and_workers_racing_buy_each_parcels_label_once(
