@@ -28,7 +28,7 @@ from orderly.channels.schemas import ShopUpdate
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment import service as fulfilment
-from orderly.fulfilment.models import TrackingWriteback
+from orderly.fulfilment.models import Shipment, TrackingWriteback
 from orderly.fulfilment.schemas import ShipmentIn, ShipmentLineIn
 from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
@@ -322,3 +322,33 @@ def test_fba_orders_and_orders_not_from_a_platform_are_never_written_back(world:
         assert s.scalar(select(func.count()).where(Job.kind == fulfilment.WRITE_BACK)) == 0
         assert fulfilment.get_shipment(s, parcel).writeback is None
     assert world.amazon.shipments() == []
+
+
+def test_a_new_tracking_number_on_an_accepted_parcel_updates_what_each_shop_holds(world: World) -> None:
+    shopify_id = world.shopify_order(("SKU-1", 1), ("SKU-2", 1))
+    amazon_id = world.amazon.place_order([Line("SKU-1", 1)], paid=True)
+    world.poll()
+    parcels = [world.ship(shopify_id, "UPS", "1ZOLD00001"), world.ship(amazon_id, "UPS", "1ZOLD00002")]
+    world.settle()
+    before = [world.writeback(p)["platform_ids"] for p in parcels]
+    with transaction(world.factory) as s:  # the carrier relabelled the parcels on the way
+        for parcel, number in zip(parcels, ("9400NEW0001", "9400NEW0002"), strict=True):
+            shipment = s.get(Shipment, parcel)
+            assert shipment is not None
+            shipment.carrier, shipment.tracking_number = "USPS", number
+            fulfilment.request_writeback(s, parcel)
+    world.settle()
+
+    made = world.shopify.fulfillments(int(shopify_id))
+    assert len(made) == 2 and {(f["tracking_company"], f["tracking_number"]) for f in made} == {
+        ("USPS", "9400NEW0001")
+    }
+    packages = [c["body"]["packageDetail"] for c in world.amazon.shipments()]
+    assert [(p["packageReferenceId"], p["trackingNumber"]) for p in packages] == [
+        (str(parcels[1]), "1ZOLD00002"),
+        (str(parcels[1]), "9400NEW0002"),
+    ]
+    assert [i["QuantityShipped"] for i in world.amazon.order(amazon_id)["items"]] == [1]
+    after = [world.writeback(p) for p in parcels]
+    assert [w["platform_ids"] for w in after] == before
+    assert [w["tracking_number"] for w in after] == ["9400NEW0001", "9400NEW0002"]
