@@ -104,7 +104,6 @@ def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
     if limit is None:
         return
     wait = ratelimit.take(ctx.factory, connector.connection.shop_id, limit.bucket or operation, limit)
-    print("PACE", operation, wait, limit, flush=True)
     if wait > LONGEST_WAIT:
         raise Paced(f"{operation}: waiting for the shop's rate limit", retry_after=wait, status=None)
     if wait > 0:
