@@ -21,6 +21,7 @@ from orderly.channels.amazon import client as amazon_client
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
+from orderly.jobs.registry import Registry, load
 from orderly.jobs.worker import Worker
 from orderly.models import Base
 
@@ -68,7 +69,9 @@ def sp_api_echoes_headers(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 def worker(factory: sessionmaker[Session]) -> Worker:
-    return Worker(factory, name="test", idle_sleep=0)
+    # No periodic schedules: a failing poll would otherwise be queued again every second for as long
+    # as the loops below run jobs, and a poll paced to the platform's limits can outlast a second.
+    return Worker(factory, name="test", idle_sleep=0, registry=Registry(handlers=dict(load().handlers)))
 
 
 def _connect(

@@ -15,8 +15,16 @@ from orderly.core.clock import utcnow
 from orderly.core.db import insert_rows, transaction
 
 
-def take(factory: sessionmaker[Session], shop_id: int, operation: str, limit: RateLimit) -> float:
-    """Take one call from the bucket: 0 if the call may go now, else the seconds to wait first."""
+def take(
+    factory: sessionmaker[Session],
+    shop_id: int,
+    operation: str,
+    limit: RateLimit,
+    *,
+    longest_wait: float = 0.0,
+) -> float:
+    """Take one call from the bucket: 0 if the call may go now, else the seconds to wait first (see
+    :func:`draw` for ``longest_wait``)."""
     with transaction(factory) as session:
         now = utcnow()
         insert_rows(
@@ -31,7 +39,7 @@ def take(factory: sessionmaker[Session], shop_id: int, operation: str, limit: Ra
             .where(RateBucket.shop_id == shop_id, RateBucket.operation == operation)
             .with_for_update()
         ).one()
-        return draw(bucket, limit, now)
+        return draw(bucket, limit, now, longest_wait=longest_wait)
 
 
 class Bucket(Protocol):
@@ -40,19 +48,19 @@ class Bucket(Protocol):
     blocked_until: datetime | None
 
 
-def draw(bucket: Bucket, limit: RateLimit, now: datetime) -> float:
+def draw(bucket: Bucket, limit: RateLimit, now: datetime, *, longest_wait: float = 0.0) -> float:
     """Take one call from a locked bucket row (a shop's, or a carrier account's): 0 if it may go now,
-    else the seconds to wait first."""
+    else the seconds to wait first. A caller that will wait that long (at most ``longest_wait``) has
+    its token taken now, the bucket going below zero, so the next caller waits behind it: callers
+    that wait never wake together and go at once, over the limit."""
     if bucket.blocked_until is not None and bucket.blocked_until > now:
         return (bucket.blocked_until - now).total_seconds()
     elapsed = max(0.0, (now - bucket.refreshed_at).total_seconds())
     tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_second)
     bucket.refreshed_at = now
-    if tokens >= 1:
-        bucket.tokens = tokens - 1
-        return 0.0
-    bucket.tokens = tokens
-    return (1 - tokens) / limit.per_second
+    wait = max(0.0, (1 - tokens) / limit.per_second)
+    bucket.tokens = tokens - 1 if wait <= longest_wait else tokens
+    return wait
 
 
 def block(factory: sessionmaker[Session], shop_id: int, operation: str, seconds: float) -> None:

@@ -103,7 +103,8 @@ def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
         limit = RateLimit(override[0], override[1], limit.bucket if limit else None)
     if limit is None:
         return
-    wait = ratelimit.take(ctx.factory, connector.connection.shop_id, limit.bucket or operation, limit)
+    shop_id, bucket = connector.connection.shop_id, limit.bucket or operation
+    wait = ratelimit.take(ctx.factory, shop_id, bucket, limit, longest_wait=LONGEST_WAIT)
     if wait > LONGEST_WAIT:
         raise Paced(f"{operation}: waiting for the shop's rate limit", retry_after=wait, status=None)
     if wait > 0:
