@@ -3,7 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: start test lint bench install mutation
+.PHONY: start test lint bench install mutation messages
+
+# The console's browser tests drive the system's Chromium: Playwright must never fetch its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 install: $(VENV)/.installed
 
@@ -11,6 +14,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	scripts/ensure-chromium
 	touch $@
 
 start: install
@@ -29,6 +33,18 @@ test: install lint
 bench: install
 	scripts/ensure-postgres
 	$(BIN)/python bench/ingest.py
+
+# The console's message catalogues (src/orderly/console/i18n): extract every string from the templates and
+# Python, merge it into each language's .po (translate the new entries there), compile the .mo files,
+# which are committed so that an install carries them.
+I18N := src/orderly/console/i18n
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project=Orderly \
+		--copyright-holder="Orderly contributors" -o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(I18N) --statistics
+
+# The console's vendored browser libraries are fetched by scripts/vendor-assets (npm pack, pinned).
 
 # Mutation testing of the pure, stock and money paths (not part of `make test`: it takes many minutes).
 # Files in pyproject.toml [tool.mutmut]. Resumes where an interrupted run stopped; delete mutants/ to

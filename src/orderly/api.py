@@ -1,5 +1,6 @@
 """The REST API: ``/api/v1``, token-protected except the health check; docs at ``/docs`` and ``/redoc``,
-served with their assets from this process (nothing is loaded from outside).
+served with their assets from this process (nothing is loaded from outside); the web console
+(``console/``) at ``/``.
 
 Every error has one shape, ``{"error": {"message": ..., "field": ...}}`` (validation errors, and
 refusals that can name several problems, add ``fields``, every problem found), so clients and people
@@ -22,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 from orderly import __version__
 from orderly.alerts.endpoints import router as alerts_router
@@ -31,6 +33,8 @@ from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
 from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.channels.secrets import key_for
+from orderly.console import STATIC
+from orderly.console.routes import router as console_router
 from orderly.core.admission import (
     IN_FLIGHT_PER_TURN,
     RETRY_AFTER,
@@ -163,6 +167,9 @@ def create_app(
             prefix=API_PREFIX,
             responses=error_responses(400, 401, 403, 404, 408, 409, 413, 422, 429, 503),
         )
+    # The web console: its pages at /, its assets (shipped in the package) at /static/.
+    app.include_router(console_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _document_normalized_order(app)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

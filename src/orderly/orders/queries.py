@@ -47,6 +47,9 @@ class OrderFilters:
     q: str | None = None  # order number, buyer's name, email, phone, tracking number: orders/search.py
     placed_from: datetime | None = None  # inclusive
     placed_to: datetime | None = None  # exclusive
+    channel: str | None = None  # the shops' platform: shopify, amazon, ...
+    tag: str | None = None  # one of the order's tags
+    hold_reason: str | None = None  # one of its holds' reasons (out_of_stock, address, ...)
 
 
 def order_filters(
@@ -60,6 +63,9 @@ def order_filters(
     q: str | None = None,
     placed_from: date | datetime | None = None,
     placed_to: date | datetime | None = None,
+    channel: str | None = None,
+    tag: str | None = None,
+    hold_reason: str | None = None,
 ) -> OrderFilters:
     """The filters as a person gave them: a plain date is that whole day in the request's zone, else the
     shop's (one shop filtered), else the hub's; an unknown shop is refused."""
@@ -72,6 +78,9 @@ def order_filters(
         q=q,
         placed_from=range_start(placed_from, zone) if placed_from is not None else None,
         placed_to=range_end(placed_to, zone) if placed_to is not None else None,
+        channel=channel,
+        tag=tag,
+        hold_reason=hold_reason,
     )
 
 
@@ -102,6 +111,12 @@ def list_orders(session: Session, filters: OrderFilters, *, cursor: str | None, 
         query = query.where(Order.placed_at >= filters.placed_from)
     if filters.placed_to is not None:
         query = query.where(Order.placed_at < filters.placed_to)
+    if filters.channel is not None:
+        query = query.where(Shop.channel == filters.channel)
+    if filters.tag is not None:
+        query = query.where(repo.listed(session, Order.tags, filters.tag))
+    if filters.hold_reason is not None:
+        query = query.where(repo.listed(session, Order.holds, {"reason": filters.hold_reason}))
     page, next_cursor = paginate(session.execute(query).all(), limit, lambda row: row[0].id)
     lines = _lines(session, [order.id for order, _, _ in page])
     return OrderPage(

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -329,6 +330,18 @@ def orders_with_sku(sku: str) -> Any:
         (OrderLine.platform_sku == sku)
         | OrderLine.product_id.in_(select(Product.id).where(Product.sku == sku).scalar_subquery()),
     )
+
+
+def listed(session: Session, column: Any, element: str | dict[str, str]) -> Any:
+    """A JSON list column holds ``element`` (a value, or an object with these fields): JSONB containment
+    on PostgreSQL, a walk of ``json_each`` on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(column, JSONB).contains([element])
+    each = func.json_each(column).table_valued("value").alias("listed")
+    if isinstance(element, str):
+        return exists().select_from(each).where(each.c.value == element)
+    conditions = [func.json_extract(each.c.value, f"$.{name}") == value for name, value in element.items()]
+    return exists().select_from(each).where(*conditions)
 
 
 def add_event(

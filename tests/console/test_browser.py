@@ -1,0 +1,111 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser),
+against the hub served over HTTP. Screenshots of the main pages are saved under ``artifacts/console/``.
+
+Until people sign in with accounts, the browser sends an admin API token with every request."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from orderly.sandbox.serve import serving
+
+CHROMIUM = os.environ.get("ORDERLY_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
+
+pytestmark = [
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: run make install"),
+    pytest.mark.xdist_group("browser"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def hub(app: FastAPI) -> Iterator[str]:
+    with serving(app) as url:
+        yield url
+
+
+def _context(browser: Browser, hub: str, locale: str, token: str | None = None) -> BrowserContext:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    context = browser.new_context(base_url=hub, locale=locale, extra_http_headers=headers)
+    context.set_default_timeout(10_000)
+    return context
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def test_sign_in_page_in_english_and_in_chinese(browser: Browser, hub: str) -> None:
+    for locale, heading, password, name in (
+        ("en-US", "Sign in to Orderly", "Password", "sign-in-en"),
+        ("zh-CN", "登录 Orderly", "密码", "sign-in-zh"),
+    ):
+        with _context(browser, hub, locale) as context:
+            page = context.new_page()
+            page.goto("/orders")  # not signed in: sent to sign in
+            expect(page).to_have_url(f"{hub}/sign-in")
+            expect(page.get_by_role("heading")).to_have_text(heading)
+            expect(page.get_by_label(password)).to_be_visible()
+            _shot(page, name)
+
+
+def test_orders_found_filtered_and_told_in_either_language(
+    browser: Browser, hub: str, token: str, orders: dict[str, int]
+) -> None:
+    with _context(browser, hub, "en-US", token) as context:
+        page = context.new_page()
+        page.goto("/orders")
+        rows = page.locator("tr.order")
+        expect(rows).to_have_count(4)
+        _shot(page, "orders")
+
+        page.get_by_label("Search").fill("Müller")
+        page.get_by_label("Search").press("Enter")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_have_attribute("data-order", "#1001")
+        assert "q=M%C3%BCller" in page.url  # the filters stay in the address, for reload and sharing
+
+        page.get_by_role("link", name="Clear").click()
+        page.get_by_label("Hold reason").select_option("out_of_stock")  # htmx: the rows alone
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_have_attribute("data-order", "1003")
+        page.get_by_label("Channel").select_option("amazon")  # both: nothing
+        expect(page.locator("tr.empty")).to_be_visible()
+
+        page.goto("/orders")
+        page.get_by_role("link", name="#1001").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("#1001")
+        expect(page.locator("dd.total")).to_have_text("€24.98")
+        expect(page.locator("section.reservations")).to_contain_text("WH-1")
+        expect(page.locator("dd.placed")).to_have_text("Nov 11, 2026, 12:00:00\u202fAM UTC")
+        _shot(page, "order")
+
+        page.get_by_role("button", name="简体中文").click()  # remembered; the page reloads in Chinese
+        expect(page.get_by_role("heading", level=2, name="库存预留")).to_be_visible()
+        page.get_by_label("时区").fill("Asia/Shanghai")
+        page.get_by_role("button", name="设置").click()
+        expect(page.locator("dd.placed")).to_have_text("2026年11月11日 08:00:00 CST")
+        expect(page.locator("dd.total")).to_have_text("€24.98")
+        _shot(page, "order-zh")
+        page.goto("/orders")
+        expect(page.locator("tr.order").first).to_contain_text("US$")
+        _shot(page, "orders-zh")

@@ -1,0 +1,153 @@
+"""The console's pages as HTML: who may open them, the order list's filters and search, the order's
+story, languages, zones and money."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.core.db import transaction
+from orderly.orders.models import Order, RawPayload
+
+
+def _numbers(html: str) -> list[str]:
+    return sorted(re.findall(r'data-order="([^"]+)"', html))
+
+
+@pytest.mark.parametrize("path", ["/", "/orders", "/orders/1", "/orders?q=x"])
+def test_pages_send_anyone_not_signed_in_to_sign_in(anonymous: TestClient, path: str) -> None:
+    response = anonymous.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in"
+    # so does a token that is not an admin's, or a made-up one
+    assert anonymous.get(path, headers={"Authorization": "Bearer nope"}).status_code == 303
+
+
+def test_preferences_need_a_viewer(anonymous: TestClient) -> None:
+    assert anonymous.post("/preferences", data={"locale": "zh_Hans"}).status_code == 303
+
+
+def test_sign_in_page_in_the_browsers_language(anonymous: TestClient) -> None:
+    english = anonymous.get("/sign-in", headers={"Accept-Language": "de-DE, en;q=0.5"})
+    assert english.status_code == 200
+    assert "Sign in to Orderly" in english.text and 'lang="en"' in english.text
+    chinese = anonymous.get("/sign-in", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert "登录 Orderly" in chinese.text and "密码" in chinese.text
+    assert "/static/vendor/htmx/htmx.min.js" in chinese.text
+
+
+def test_assets_are_served_by_the_hub(anonymous: TestClient) -> None:
+    for path in (
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/chartjs/chart.umd.min.js",
+        "/static/console.css",
+    ):
+        assert anonymous.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["#1001", "1002", "1003", "114-0001"]),
+        ({"q": "müller"}, ["#1001"]),
+        ({"q": "li@example.cn"}, ["1002"]),
+        ({"q": "030 1234567"}, ["#1001"]),
+        ({"q": "1001"}, ["#1001"]),
+        ({"shop": "shop-b"}, ["1002"]),
+        ({"channel": "amazon"}, ["114-0001"]),
+        ({"status": "on_hold"}, ["1003"]),
+        ({"hold_reason": "out_of_stock"}, ["1003"]),
+        ({"tag": "vip"}, ["#1001"]),
+        ({"country": "de"}, ["#1001"]),
+        ({"sku": "SKU-3"}, ["1003"]),
+        ({"placed_from": "2026-11-13"}, ["1003", "114-0001"]),
+        ({"placed_to": "2026-11-10"}, ["1002"]),  # the viewer's zone is the hub's: UTC
+        ({"q": "nobody"}, []),
+    ],
+)
+def test_order_list_filters_and_search(
+    client: TestClient, orders: dict[str, int], params: dict[str, str], expected: list[str]
+) -> None:
+    page = client.get("/orders", params=params)
+    assert page.status_code == 200
+    assert _numbers(page.text) == expected
+    # the same through htmx: only the rows
+    rows = client.get("/orders", params=params, headers={"HX-Request": "true", "HX-Target": "rows"})
+    assert _numbers(rows.text) == expected and "<html" not in rows.text
+
+
+def test_a_filter_that_cannot_be_read_is_said(client: TestClient, orders: dict[str, int]) -> None:
+    for params, said in (
+        ({"shop": "nope"}, "unknown shop"),
+        ({"placed_from": "11/11/2026"}, "Invalid isoformat"),
+        ({"status": "lost"}, "lost"),
+    ):
+        page = client.get("/orders", params=params)
+        assert page.status_code == 200 and said in page.text, params
+        assert _numbers(page.text) == []
+
+
+def test_the_list_pages_by_cursor(
+    client: TestClient, orders: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("orderly.console.routes.PAGE_SIZE", 3)
+    first = client.get("/orders")
+    assert _numbers(first.text) == ["1002", "1003", "114-0001"]  # newest first by id
+    more = re.search(r'hx-get="(/orders\?[^"]+)"', first.text)
+    assert more is not None
+    rest = client.get(
+        more.group(1).replace("&amp;", "&"), headers={"HX-Request": "true", "HX-Target": "more"}
+    )
+    assert _numbers(rest.text) == ["#1001"] and "More orders" not in rest.text
+
+
+def test_a_day_is_the_viewers_day(client: TestClient, orders: dict[str, int]) -> None:
+    client.post("/preferences", data={"timezone": "Asia/Shanghai"})
+    page = client.get("/orders", params={"placed_from": "2026-11-11", "placed_to": "2026-11-11"})
+    assert _numbers(page.text) == ["#1001", "1002"]
+    assert (
+        "Nov 11, 2026, 8:00:00\u202fAM CST" in page.text
+    )  # #1001, placed at midnight UTC (CLDR's narrow space)
+
+
+def test_chinese_page_with_money_and_times_in_its_format(client: TestClient, orders: dict[str, int]) -> None:
+    answer = client.post("/preferences", data={"locale": "zh_Hans", "timezone": "Asia/Shanghai"})
+    assert answer.status_code == 204 and answer.headers["HX-Refresh"] == "true"
+    page = client.get("/orders")
+    assert "订单" in page.text and "已暂停" in page.text and "缺货" in page.text
+    assert "2026年11月11日 08:00:00 CST" in page.text
+    assert "€24.98" in page.text and "US$44.97" in page.text  # EUR and USD as zh_Hans writes them
+    english = client.post("/preferences", data={"locale": "en"})
+    assert english.status_code == 204
+    assert "$44.97" in client.get("/orders").text
+
+
+def test_preferences_refuse_what_they_cannot_use(client: TestClient) -> None:
+    assert client.post("/preferences", data={"locale": "fr"}).status_code == 422
+    assert client.post("/preferences", data={"timezone": "Mars/Olympus"}).status_code == 422
+
+
+def test_the_order_page_tells_its_story(
+    client: TestClient, orders: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:  # as a shop's sync keeps it
+        order = s.get(Order, orders["#1001"])
+        assert order is not None
+        payload = RawPayload(shop_id=order.shop_id, kind="order", external_id="#1001", body={"name": "#1001"})
+        s.add(payload)
+        s.flush()
+        order.raw_payload_id = payload.id
+    page = client.get(f"/orders/{orders['#1001']}")
+    assert page.status_code == 200
+    text = page.text
+    assert "Zoë Müller" in text and "Hauptstr. 1" in text and "gift wrap" in text
+    assert "WH-1" in text  # reserved there
+    assert re.search(r"<td>SKU-1</td><td>WH-1</td><td class=\"num\">1</td>", text)
+    assert "Outcome" in text and "approved" in text
+    assert "→ Allocated" in text  # its history
+    assert "Platform payload" in text and '"name": "#1001"' in text
+    held = client.get(f"/orders/{orders['1003']}").text
+    assert "Out of stock" in held and "Nothing reserved." in held
