@@ -82,8 +82,13 @@ def test_order_list_filters_and_search(
 def test_a_filter_that_cannot_be_read_is_said(client: TestClient, orders: dict[str, int]) -> None:
     for params, said in (
         ({"shop": "nope"}, "unknown shop"),
-        ({"placed_from": "11/11/2026"}, "Invalid isoformat"),
+        ({"placed_from": "11/11/2026"}, "is not a date such as 2026-12-01"),
         ({"status": "lost"}, "lost"),
+        ({"placed_from": "0001-01-01"}, "out of range"),
+        ({"placed_to": "2026-11-11T09:00"}, "has no offset"),
+        ({"q": "a\x00b"}, "NUL"),
+        ({"sku": "x" * 321}, "at most 320"),
+        ({"cursor": "garbage"}, "cursor"),
     ):
         page = client.get("/orders", params=params)
         assert page.status_code == 200 and said in page.text, params
@@ -123,6 +128,12 @@ def test_chinese_page_with_money_and_times_in_its_format(client: TestClient, ord
     english = client.post("/preferences", data={"locale": "en"})
     assert english.status_code == 204
     assert "$44.97" in client.get("/orders").text
+
+
+def test_an_unknown_order_is_a_page_saying_so(client: TestClient, orders: dict[str, int]) -> None:
+    missing = client.get("/orders/999999")
+    assert missing.status_code == 404 and "no order 999999" in missing.text and "<html" in missing.text
+    assert client.get(f"/orders/{2**63}").status_code == 422  # past any id: refused before the database
 
 
 def test_preferences_refuse_what_they_cannot_use(client: TestClient) -> None:

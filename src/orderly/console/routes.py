@@ -7,11 +7,10 @@ parcels, inventory's reservations), in one read-only transaction per request, li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,8 +20,10 @@ from orderly.channels.models import Shop
 from orderly.console.formatting import LOCALES, supported_locale
 from orderly.console.i18n import N_, environment
 from orderly.console.viewer import LOCALE_COOKIE, ZONE_COOKIE, SignedIn, Viewer, locale_of, zone_of
-from orderly.core.clock import DateZone, zone
-from orderly.core.errors import DomainError
+from orderly.core.clock import DateZone, day_or_instant, zone
+from orderly.core.errors import DomainError, NotFound
+from orderly.core.pagination import MAX_ID
+from orderly.core.text import refuse_nul
 from orderly.core.web import ReadSession
 from orderly.fulfilment.service import order_shipments
 from orderly.inventory.models import Warehouse
@@ -142,9 +143,11 @@ class Listing:
 def _listing(session: Session, viewer: Viewer, asked: dict[str, str], cursor: str | None) -> Listing:
     """The order list's page for the filters as typed; a filter that cannot be read is said, not a 500."""
     try:
-        placed = {
-            name: date.fromisoformat(asked[name]) for name in ("placed_from", "placed_to") if name in asked
-        }
+        for name, value in asked.items():
+            if len(value) > 320:
+                raise ValueError(f"{name}: at most 320 characters")
+            refuse_nul(value)
+        placed = {name: day_or_instant(asked[name]) for name in ("placed_from", "placed_to") if name in asked}
         order_status = OrderStatus(asked["status"]) if "status" in asked else None
         filters = queries.order_filters(
             session,
@@ -189,10 +192,17 @@ def order_list(request: Request, session: ReadSession, viewer: SignedIn) -> HTML
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(request: Request, session: ReadSession, viewer: SignedIn, order_id: int) -> HTMLResponse:
+def order_page(
+    request: Request, session: ReadSession, viewer: SignedIn, order_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> HTMLResponse:
     """An order's whole story: lines, the review's rules, routing, reservations, parcels and their
     tracking, its history and notes, and the platform's payload as received."""
-    order = queries.get_order(session, order_id)
+    try:
+        order = queries.get_order(session, order_id)
+    except NotFound as missing:
+        page = render(request, "missing.html", viewer, message=missing.message)
+        page.status_code = status.HTTP_404_NOT_FOUND
+        return page
     raw_id = session.scalar(select(Order.raw_payload_id).where(Order.id == order_id))
     payload = session.scalar(select(RawPayload.body).where(RawPayload.id == raw_id)) if raw_id else None
     held = reserved_by_order(session, [order_id]).get(order_id, {})

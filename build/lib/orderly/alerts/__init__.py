@@ -1,0 +1,1 @@
+"""Alerts: what a person must look at (an unhealthy shop, low stock, dead jobs)."""

@@ -1,0 +1,216 @@
+"""The console's pages: server-rendered HTML, htmx swapping parts of them (the order list's rows).
+
+Pages read through the contexts' own read side (``orders/queries.py`` and its search, fulfilment's
+parcels, inventory's reservations), in one read-only transaction per request, like the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.console.formatting import LOCALES, supported_locale
+from orderly.console.i18n import N_, environment
+from orderly.console.viewer import LOCALE_COOKIE, ZONE_COOKIE, SignedIn, Viewer, locale_of, zone_of
+from orderly.core.clock import DateZone, zone
+from orderly.core.errors import DomainError
+from orderly.core.web import ReadSession
+from orderly.fulfilment.service import order_shipments
+from orderly.inventory.models import Warehouse
+from orderly.inventory.repository import reserved_by_order
+from orderly.orders import queries
+from orderly.orders.domain import HoldReason, OrderStatus
+from orderly.orders.models import Order, RawPayload
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+YEAR = 365 * 24 * 3600
+
+#: How each order status and hold reason reads (translated where shown).
+STATUS_NAMES = {
+    OrderStatus.PENDING_REVIEW: N_("Pending review"),
+    OrderStatus.ON_HOLD: N_("On hold"),
+    OrderStatus.APPROVED: N_("Approved"),
+    OrderStatus.ALLOCATED: N_("Allocated"),
+    OrderStatus.LABEL_PRINTED: N_("Label printed"),
+    OrderStatus.PARTLY_SHIPPED: N_("Partly shipped"),
+    OrderStatus.SHIPPED: N_("Shipped"),
+    OrderStatus.DELIVERED: N_("Delivered"),
+    OrderStatus.CANCELLED: N_("Cancelled"),
+    OrderStatus.RETURNED: N_("Returned"),
+    OrderStatus.PLATFORM_FULFILLED: N_("Fulfilled by the platform"),
+}
+HOLD_NAMES = {
+    HoldReason.OUT_OF_STOCK: N_("Out of stock"),
+    HoldReason.ADDRESS: N_("Address incomplete"),
+    HoldReason.RISK: N_("Risk"),
+    HoldReason.REMARK: N_("Buyer's remark"),
+    HoldReason.PAYMENT: N_("Payment"),
+    HoldReason.MANUAL: N_("Held by a person"),
+    HoldReason.CANCEL_REQUEST: N_("Cancellation requested"),
+}
+#: How a review's outcome reads.
+OUTCOME_NAMES = {"approved": N_("approved"), "held": N_("held")}
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+
+
+def render(request: Request, template: str, viewer: Viewer | None, **context: Any) -> HTMLResponse:
+    locale = viewer.locale if viewer else locale_of(request)
+    page = environment(locale).get_template(template)
+    return HTMLResponse(
+        page.render(
+            viewer=viewer,
+            zone=viewer.timezone if viewer else zone_of(request),
+            path=request.url.path,
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+            status_names=STATUS_NAMES,
+            hold_names=HOLD_NAMES,
+            outcome_names=OUTCOME_NAMES,
+            **context,
+        )
+    )
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request) -> HTMLResponse:
+    return render(request, "sign_in.html", None)
+
+
+@router.get("/")
+def home(_: SignedIn) -> RedirectResponse:
+    return RedirectResponse("/orders", status.HTTP_303_SEE_OTHER)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    # A form of a few short fields, read without a multipart parser (the console posts none).
+    body = await request.body()
+    if len(body) > 4096:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "the form is larger than this page sends")
+    return dict(parse_qsl(body.decode("utf-8", "replace")))
+
+
+@router.post("/preferences")
+async def preferences(request: Request, viewer: SignedIn) -> Response:
+    """The viewer's language and time zone, remembered in this browser; the page then reloads."""
+    form = await _form(request)
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Refresh": "true"})
+    if "locale" in form:
+        chosen = supported_locale(form["locale"])
+        if chosen is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"locale: one of {', '.join(LOCALES)}")
+        answer.set_cookie(LOCALE_COOKIE, chosen, max_age=YEAR, httponly=True, samesite="lax")
+    if "timezone" in form:
+        try:
+            zone(form["timezone"])
+        except ValueError as problem:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"timezone: {problem}") from None
+        answer.set_cookie(ZONE_COOKIE, form["timezone"], max_age=YEAR, httponly=True, samesite="lax")
+    return answer
+
+
+FILTERS = (
+    "q",
+    "placed_from",
+    "placed_to",
+    "shop",
+    "channel",
+    "status",
+    "country",
+    "sku",
+    "tag",
+    "hold_reason",
+)
+
+
+@dataclass
+class Listing:
+    orders: list[Any]
+    next_cursor: str | None
+    problem: str | None
+
+
+def _listing(session: Session, viewer: Viewer, asked: dict[str, str], cursor: str | None) -> Listing:
+    """The order list's page for the filters as typed; a filter that cannot be read is said, not a 500."""
+    try:
+        placed = {
+            name: date.fromisoformat(asked[name]) for name in ("placed_from", "placed_to") if name in asked
+        }
+        order_status = OrderStatus(asked["status"]) if "status" in asked else None
+        filters = queries.order_filters(
+            session,
+            DateZone(zone(viewer.timezone), viewer.timezone),
+            status=order_status,
+            shop=asked.get("shop"),
+            sku=asked.get("sku"),
+            country=asked.get("country"),
+            q=asked.get("q"),
+            channel=asked.get("channel"),
+            tag=asked.get("tag"),
+            hold_reason=asked.get("hold_reason"),
+            **placed,
+        )
+        page = queries.list_orders(session, filters, cursor=cursor, limit=PAGE_SIZE)
+    except (DomainError, ValueError) as problem:
+        return Listing([], None, str(getattr(problem, "message", problem)))
+    return Listing(page.items, page.next_cursor, None)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def order_list(request: Request, session: ReadSession, viewer: SignedIn) -> HTMLResponse:
+    """The order list; an htmx request (a filter changed, or the next page) gets only the rows."""
+    asked = {name: value.strip() for name in FILTERS if (value := request.query_params.get(name, "").strip())}
+    cursor = request.query_params.get("cursor") or None
+    listing = _listing(session, viewer, asked, cursor)
+    more = f"/orders?{urlencode({**asked, 'cursor': listing.next_cursor})}" if listing.next_cursor else None
+    if request.headers.get("hx-request") and request.headers.get("hx-target") != "page":
+        return render(request, "_order_rows.html", viewer, listing=listing, more=more, appended=bool(cursor))
+    shops = session.execute(select(Shop.code, Shop.channel).order_by(Shop.code)).all()
+    return render(
+        request,
+        "orders.html",
+        viewer,
+        listing=listing,
+        more=more,
+        appended=False,
+        asked=asked,
+        shops=[code for code, _ in shops],
+        channels=sorted({channel for _, channel in shops}),
+    )
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, session: ReadSession, viewer: SignedIn, order_id: int) -> HTMLResponse:
+    """An order's whole story: lines, the review's rules, routing, reservations, parcels and their
+    tracking, its history and notes, and the platform's payload as received."""
+    order = queries.get_order(session, order_id)
+    raw_id = session.scalar(select(Order.raw_payload_id).where(Order.id == order_id))
+    payload = session.scalar(select(RawPayload.body).where(RawPayload.id == raw_id)) if raw_id else None
+    held = reserved_by_order(session, [order_id]).get(order_id, {})
+    skus = dict(
+        session.execute(select(Product.id, Product.sku).where(Product.id.in_({p for p, _ in held}))).all()
+    )
+    warehouses = dict(
+        session.execute(
+            select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_({w for _, w in held}))
+        ).all()
+    )
+    reservations = sorted((skus[p], warehouses[w], quantity) for (p, w), quantity in held.items())
+    return render(
+        request,
+        "order.html",
+        viewer,
+        order=order,
+        payload=payload,
+        reservations=reservations,
+        parcels=order_shipments(session, order_id),
+    )

@@ -1,0 +1,70 @@
+"""Who is looking at a console page.
+
+Until people sign in with their own accounts, a page opens only to a request carrying an admin API
+token (``Authorization: Bearer``): never to anyone anonymous. Anyone else is sent to ``/sign-in``.
+The viewer's language is their choice (remembered in a cookie) or their browser's; their time zone
+their choice or the hub's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from orderly.console.formatting import from_accept_language, supported_locale
+from orderly.core.clock import zone as checked_zone
+from orderly.core.web import TokenCheck
+
+LOCALE_COOKIE = "orderly_locale"
+ZONE_COOKIE = "orderly_tz"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    name: str
+    locale: str
+    timezone: str
+
+
+def locale_of(request: Request) -> str:
+    """The viewer's chosen language, else the first their browser asks for that the console speaks."""
+    return supported_locale(request.cookies.get(LOCALE_COOKIE)) or from_accept_language(
+        request.headers.get("accept-language")
+    )
+
+
+def zone_of(request: Request) -> str:
+    chosen = request.cookies.get(ZONE_COOKIE)
+    if chosen:
+        try:
+            checked_zone(chosen)
+            return chosen
+        except ValueError:
+            pass  # a cookie from an older zone database: the hub's zone instead
+    return str(request.app.state.settings.timezone)
+
+
+def sign_in_first(request: Request) -> HTTPException:
+    """A redirect to the sign-in page; htmx follows ``HX-Redirect`` rather than swapping the page in."""
+    return HTTPException(
+        status.HTTP_303_SEE_OTHER,
+        "sign in first",
+        headers={"Location": "/sign-in", "HX-Redirect": "/sign-in"},
+    )
+
+
+async def viewer(request: Request) -> Viewer:
+    check: TokenCheck = request.app.state.tokens
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise sign_in_first(request)
+    try:
+        caller = await check.admit(request, token, admin=True)
+    except HTTPException:
+        raise sign_in_first(request) from None
+    return Viewer(name=caller.name, locale=locale_of(request), timezone=zone_of(request))
+
+
+SignedIn = Annotated[Viewer, Depends(viewer)]

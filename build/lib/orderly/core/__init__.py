@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every bounded context uses: settings, database, errors, money, time."""

@@ -1,0 +1,1 @@
+"""Fulfilment: shipments from the warehouse to the buyer, carriers, labels and paperwork."""

@@ -1,0 +1,5 @@
+from orderly.fulfilment.carriers.dhl_express.connector import DhlExpressConnector
+
+__all__ = ["CONNECTOR", "DhlExpressConnector"]
+
+CONNECTOR = DhlExpressConnector

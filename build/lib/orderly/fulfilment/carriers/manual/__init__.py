@@ -1,0 +1,3 @@
+from orderly.fulfilment.carriers.manual.connector import ManualConnector
+
+CONNECTOR = ManualConnector

@@ -1,0 +1,1 @@
+"""Inventory: warehouses, the stock pool per SKU per warehouse, its ledger, reservation."""

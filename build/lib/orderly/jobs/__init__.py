@@ -1,0 +1,1 @@
+"""Durable jobs: the outbox for side effects, claimed by workers, retried, dead-lettered, replayable."""

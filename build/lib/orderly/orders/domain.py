@@ -1,0 +1,400 @@
+"""Pure order rules: statuses, allowed transitions, hold reasons. No I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from orderly.catalog.domain import expand
+from orderly.core import jsontext
+from orderly.core.errors import InvalidTransition
+from orderly.inventory.domain import Allocation, Shortage
+
+
+class OrderStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"
+    ON_HOLD = "on_hold"
+    APPROVED = "approved"
+    ALLOCATED = "allocated"
+    LABEL_PRINTED = "label_printed"
+    #: Some of its units have left in the hub's parcels; the rest stay reserved.
+    PARTLY_SHIPPED = "partly_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+    #: The platform ships it from its own stock (Amazon FBA): kept for the order list and finance, it
+    #: never reserves or ships the hub's stock.
+    PLATFORM_FULFILLED = "platform_fulfilled"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+class HoldReason(StrEnum):
+    OUT_OF_STOCK = "out_of_stock"
+    ADDRESS = "address"
+    RISK = "risk"
+    REMARK = "remark"
+    PAYMENT = "payment"
+    MANUAL = "manual"
+    CANCEL_REQUEST = "cancel_request"
+
+
+S = OrderStatus
+# Every open status may go to shipped: the platform can report an order shipped outside the hub.
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_REVIEW: frozenset({S.ON_HOLD, S.APPROVED, S.SHIPPED, S.CANCELLED}),
+    # A held order may keep the stock reserved for it: the platform has sold those units.
+    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.APPROVED, S.ALLOCATED, S.SHIPPED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.ALLOCATED, S.ON_HOLD, S.SHIPPED, S.CANCELLED}),
+    # Going back to approved (to re-route) gives the stock back; a hold keeps it.
+    S.ALLOCATED: frozenset(
+        {S.LABEL_PRINTED, S.PARTLY_SHIPPED, S.SHIPPED, S.ON_HOLD, S.APPROVED, S.CANCELLED}
+    ),
+    # A voided label returns the order to allocated; once handed over it can no longer be cancelled.
+    # A buyer's cancellation request holds even a packed parcel.
+    S.LABEL_PRINTED: frozenset({S.PARTLY_SHIPPED, S.SHIPPED, S.ALLOCATED, S.ON_HOLD, S.CANCELLED}),
+    # What left is gone; the rest may still be held, or cancelled (its stock goes back).
+    S.PARTLY_SHIPPED: frozenset({S.SHIPPED, S.ON_HOLD, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.RETURNED}),
+    S.DELIVERED: frozenset({S.RETURNED}),
+    S.CANCELLED: frozenset(),
+    S.RETURNED: frozenset(),
+    S.PLATFORM_FULFILLED: frozenset({S.CANCELLED}),
+}
+
+#: Statuses in which the order may hold reserved stock (on hold: when it was held after reserving).
+HOLDS_RESERVATION = frozenset({S.ALLOCATED, S.LABEL_PRINTED, S.PARTLY_SHIPPED, S.ON_HOLD})
+#: Statuses after which the platform's word can no longer change what we do with the goods.
+CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
+#: Holds only a person lifts: a platform update never reviews them away.
+PERSONS_HOLDS = frozenset({HoldReason.MANUAL, HoldReason.CANCEL_REQUEST})
+#: The address parts without which no parcel can leave.
+SHIPPING_NEEDS = (("name", "name"), ("line1", "street"), ("city", "city"), ("country", "country"))
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    InvalidTransition.unless_allowed("an order", ALLOWED_TRANSITIONS, current, target)
+
+
+def check_change(before: str, after: str) -> None:
+    """A status that changes follows the state machine; one that stays is no transition."""
+    if before != after:
+        check_transition(OrderStatus(before), OrderStatus(after))
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Why an order is held, typed for rules and worded for people."""
+
+    reason: HoldReason
+    message: str
+    details: list[dict[str, object]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {"reason": str(self.reason), "message": self.message, "details": self.details}
+
+
+def out_of_stock_message(shortages: Iterable[tuple[object, int, int]]) -> str:
+    """The wording of every stock hold, the review's and the allocation's: each short SKU with what
+    it needs and what is available, from (sku, needed, available)."""
+    return "out of stock: " + "; ".join(
+        f"{sku} needs {needed}, {available} available" for sku, needed, available in shortages
+    )
+
+
+def shortage_hold(shortages: Iterable[Shortage], skus: Mapping[int, str]) -> Hold:
+    """The hold of an order stock cannot fill, naming every short SKU with what it needs and has."""
+    short = list(shortages)
+    message = out_of_stock_message(
+        (skus.get(s.product_id, s.product_id), s.needed, s.available) for s in short
+    )
+    details: list[dict[str, object]] = [
+        {"sku": skus.get(s.product_id), "needed": s.needed, "available": s.available} for s in short
+    ]
+    return Hold(HoldReason.OUT_OF_STOCK, message, details)
+
+
+@dataclass(frozen=True, slots=True)
+class LineSignature:
+    """What a line asks of the warehouse; two versions with equal signatures need no re-allocation."""
+
+    product_id: int
+    quantity: int
+
+
+def lines_changed(old: list[LineSignature], new: list[LineSignature]) -> bool:
+    return sorted((s.product_id, s.quantity) for s in old) != sorted((s.product_id, s.quantity) for s in new)
+
+
+def left_to_ship(
+    lines: Iterable[tuple[int, int, int]], parts: Mapping[int, list[tuple[int, int]]]
+) -> dict[int, int]:
+    """What an order still needs from the hub's stock, by product (bundles expanded into ``parts``),
+    from its lines' (product, quantity, units shipped outside the hub): shipped units need none."""
+    return expand(((pid, qty - shipped) for pid, qty, shipped in lines if qty > shipped), parts)
+
+
+def status_at_import(
+    *, cancelled: bool, platform_fulfilled: bool, shipped: int, left_to_ship: int
+) -> OrderStatus | None:
+    """The status of an order already settled on the platform (cancelled, fulfilled by the platform,
+    or shipped whole outside the hub), or None when the hub must review it and reserve what is left to
+    ship. None of these settled orders reserves stock."""
+    if cancelled:
+        return S.CANCELLED
+    if platform_fulfilled:
+        return S.PLATFORM_FULFILLED
+    if shipped > 0 and left_to_ship == 0:
+        return S.SHIPPED
+    return None
+
+
+def address_hold(address: Mapping[str, object]) -> Hold | None:
+    """The hold of an order whose address lacks what a parcel needs, naming what a person must add."""
+    missing = [label for part, label in SHIPPING_NEEDS if not address.get(part)]
+    if not missing:
+        return None
+    message = (
+        "no shipping address: add one before it ships"
+        if len(missing) == len(SHIPPING_NEEDS)
+        else f"address incomplete: {', '.join(missing)} missing; complete it before it ships"
+    )
+    return Hold(HoldReason.ADDRESS, message, [{"missing": missing}])
+
+
+def with_address_hold(holds: list[Hold], address: Mapping[str, object]) -> list[Hold]:
+    """The review's holds, with the address hold when the address cannot take a parcel and no rule
+    held the order for its address already."""
+    if any(h.reason == HoldReason.ADDRESS for h in holds):
+        return holds
+    incomplete = address_hold(address)
+    return holds if incomplete is None else [*holds, incomplete]
+
+
+#: The hold of an order whose buyer asked to cancel (the buyer's remark says why): nobody ships it
+#: until a person cancels it or releases it.
+CANCEL_REQUEST_HOLD = Hold(
+    HoldReason.CANCEL_REQUEST, "the buyer asked to cancel: cancel the order, or release it to ship"
+)
+
+
+def held_by_person(holds: Iterable[Mapping[str, object]]) -> bool:
+    return any(h.get("reason") in PERSONS_HOLDS for h in holds)
+
+
+def content_digest(order: Mapping[str, Any]) -> str:
+    """A fingerprint of what an order version says (its verbatim ``raw`` payload aside): platforms
+    stamp versions to the second, so two versions with one stamp are told apart by this."""
+    content = {key: value for key, value in order.items() if key != "raw"}
+    text = jsontext.dumps(content, sort_keys=True)
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+# --- ingest: results, versions, what an update does, the outcome of review and allocation ---------------
+
+ItemOutcome = Literal["created", "updated", "unchanged", "stale", "rejected"]
+ITEM_OUTCOMES: tuple[ItemOutcome, ...] = ("created", "updated", "unchanged", "stale", "rejected")
+
+
+@dataclass
+class ItemResult:
+    """What ingest did with one item of a batch."""
+
+    index: int
+    shop: str | None
+    external_id: str | None
+    outcome: ItemOutcome
+    order_id: int | None = None
+    status: str | None = None
+    rejection_id: int | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    items: list[ItemResult]
+
+    def count(self, outcome: ItemOutcome) -> int:
+        return sum(1 for item in self.items if item.outcome == outcome)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {name: self.count(name) for name in ITEM_OUTCOMES}
+
+
+def supersedes(stamp: datetime, other: datetime) -> bool:
+    """Of two versions of one order in a batch, whether the one stamped ``stamp`` wins over the one
+    stamped ``other`` that came before it: the newer, or the later of two with one stamp (the inbox
+    gives them in the order they came)."""
+    return stamp >= other
+
+
+def against_stored(
+    stamp: datetime, digest: str, stored_stamp: datetime, stored_digest: str | None
+) -> Literal["newer", "unchanged", "stale"]:
+    """A version against the one the hub holds: newer with a later stamp, or with the same stamp and
+    other content (platforms stamp to the second, so two changes within one are two versions with
+    one stamp); the same one again is unchanged; an earlier one is stale."""
+    if stamp > stored_stamp or (stamp == stored_stamp and digest != stored_digest):
+        return "newer"
+    return "unchanged" if stamp == stored_stamp else "stale"
+
+
+def came_before(shipped: int, stored_shipped: int) -> bool:
+    """Whether a version with the stored one's stamp came before it, reporting fewer units shipped: a
+    platform never takes a shipment back (applied, the stored one's shipment would be booked twice
+    when it came again)."""
+    return shipped < stored_shipped
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateDecision:
+    """What a newer platform version does to a known order."""
+
+    status: str
+    note: str | None = None
+    replan: bool = False  # review and reserve its stock again
+    holds: list[dict[str, Any]] | None = None  # its holds when they change without a new plan
+
+
+def decide_update(
+    current: OrderStatus,
+    holds: list[dict[str, Any]],
+    *,
+    cancelled: bool,
+    shipped_whole: bool,
+    lines_changed: bool,
+    cancel_requested: bool,
+) -> UpdateDecision:
+    """What the newer version of a known order (now ``current``, with ``holds``) does to it: its
+    status, a note for the history, whether to review and reserve again, its holds."""
+    if cancelled:
+        if current == S.CANCELLED:
+            return UpdateDecision(current)
+        if current in CLOSED:
+            return UpdateDecision(
+                current, f"the platform reports a cancellation but the order is already {current}"
+            )
+        return _checked(current, UpdateDecision(S.CANCELLED, "cancelled on the platform"))
+    if current in CLOSED or current == S.PLATFORM_FULFILLED:
+        return UpdateDecision(current)
+    if shipped_whole:
+        return _checked(current, UpdateDecision(S.SHIPPED, "shipped on the platform, outside the hub"))
+    asks_cancel = cancel_requested and not any(h["reason"] == HoldReason.CANCEL_REQUEST for h in holds)
+    if current == S.ALLOCATED and lines_changed:
+        return _checked(
+            current, UpdateDecision(S.APPROVED, "lines changed on the platform: stock reserved again", True)
+        )
+    if asks_cancel:
+        # The order keeps any stock it holds (the buyer may be refused), but nobody ships it.
+        return _checked(
+            current,
+            UpdateDecision(
+                S.ON_HOLD,
+                "held: " + CANCEL_REQUEST_HOLD.message,
+                holds=[*holds, CANCEL_REQUEST_HOLD.as_json()],
+            ),
+        )
+    if current == S.LABEL_PRINTED and lines_changed:
+        # The parcel may already be packed: a person must look before it ships.
+        return UpdateDecision(
+            current, "lines changed on the platform after the label was printed: check the parcel"
+        )
+    if current == S.ON_HOLD and not held_by_person(holds):
+        # A person's hold stays until a person lifts it; any other is decided again.
+        return _checked(current, UpdateDecision(S.APPROVED, "reviewed again after an update", True))
+    return UpdateDecision(current)
+
+
+def _checked(current: OrderStatus, decision: UpdateDecision) -> UpdateDecision:
+    check_change(current, decision.status)
+    return decision
+
+
+def releases_stock(before: str, decision: UpdateDecision) -> bool:
+    """Whether an update gives back the stock the order holds: it is planned again, or leaves the
+    statuses that hold stock."""
+    return decision.status != before and (decision.replan or decision.status not in HOLDS_RESERVATION)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewVerdict:
+    """What the review decided for one order, as ingest plans and holds it."""
+
+    holds: tuple[Hold, ...] = ()  # less any stock hold: allocation decides that on the locked figures
+    holds_when_short: bool = True  # else a short order waits approved (a backorder)
+    warehouses: tuple[int, ...] | None = None  # those it may use, in order; None: the default order
+    split: bool = False
+    tags: tuple[str, ...] = ()  # added after the platform's own
+    merge_with: tuple[Hashable, ...] = ()  # orders it ships together with (of this batch, or stored)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where an order stands after review and allocation, with a note for its history."""
+
+    status: str
+    warehouse_id: int | None
+    holds: list[dict[str, Any]]
+    note: str
+
+
+IMPORTED_AS = {
+    S.CANCELLED: "imported as cancelled",
+    S.PLATFORM_FULFILLED: "imported as fulfilled by the platform: it takes none of the hub's stock",
+    S.SHIPPED: "imported as shipped on the platform: it takes none of the hub's stock",
+}
+
+
+def imported_settled(status: OrderStatus) -> Outcome:
+    """The outcome of an order settled on the platform before the hub saw it: it reserves nothing."""
+    return Outcome(status, None, [], IMPORTED_AS[status])
+
+
+def outcome(
+    verdict: ReviewVerdict,
+    allocation: Allocation,
+    *,
+    address: Mapping[str, object],
+    cancel_requested: bool,
+    skus: Mapping[int, str],
+    warehouse_codes: Mapping[int, str],
+) -> Outcome:
+    """The status, warehouse, holds and history note of an order from its review and allocation.
+
+    A held order keeps the stock it could reserve: the platform has sold those units. An order short
+    of stock is held, unless the rules say to let it wait approved (a backorder). An order whose
+    address cannot take a parcel, or whose buyer asked to cancel, is held whatever the rules say:
+    nobody may ship it until a person has looked.
+    """
+    holds = with_address_hold(list(verdict.holds), address)
+    if cancel_requested:
+        holds.append(CANCEL_REQUEST_HOLD)
+    if not allocation.ok and verdict.holds_when_short:
+        holds.append(shortage_hold(allocation.shortages, skus))
+    where = f"stock reserved in warehouse {warehouse_codes.get(allocation.warehouse_id or 0)}" + (
+        " and others (split)" if allocation.parts else ""
+    )
+    if holds:
+        held = "held: " + "; ".join(h.message for h in holds)
+        return Outcome(
+            S.ON_HOLD,
+            allocation.warehouse_id if allocation.ok else None,
+            [h.as_json() for h in holds],
+            f"{held} ({where})" if allocation.ok else held,
+        )
+    if allocation.ok:
+        return Outcome(S.ALLOCATED, allocation.warehouse_id, [], f"approved; {where}")
+    return Outcome(S.APPROVED, None, [], "approved; waits for stock (backorder)")

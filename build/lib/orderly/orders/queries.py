@@ -1,0 +1,233 @@
+"""Read side of orders: a filtered, keyset-paginated listing and one order with its history.
+
+A page costs two queries whatever its size: the orders (with shop and warehouse codes joined in),
+then all their lines at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.core.clock import DateZone, range_end, range_start
+from orderly.core.errors import NotFound
+from orderly.core.pagination import decode_cursor, paginate
+from orderly.inventory.models import Warehouse
+from orderly.orders import repository as repo
+from orderly.orders import search
+from orderly.orders.domain import OrderStatus
+from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
+from orderly.orders.schemas import (
+    AddressOut,
+    BuyerOut,
+    HoldOut,
+    OrderDetailOut,
+    OrderEventOut,
+    OrderLineOut,
+    OrderOut,
+    OrderPage,
+    RejectionOut,
+    ShipmentOut,
+)
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: OrderStatus | None = None
+    shop: str | None = None  # shop code
+    sku: str | None = None  # our SKU or a platform SKU
+    country: str | None = None  # shipping country, ISO 3166-1 alpha-2
+    q: str | None = None  # order number, buyer's name, email, phone, tracking number: orders/search.py
+    placed_from: datetime | None = None  # inclusive
+    placed_to: datetime | None = None  # exclusive
+    channel: str | None = None  # the shops' platform: shopify, amazon, ...
+    tag: str | None = None  # one of the order's tags
+    hold_reason: str | None = None  # one of its holds' reasons (out_of_stock, address, ...)
+
+
+def order_filters(
+    session: Session,
+    zones: DateZone,
+    *,
+    status: OrderStatus | None = None,
+    shop: str | None = None,
+    sku: str | None = None,
+    country: str | None = None,
+    q: str | None = None,
+    placed_from: date | datetime | None = None,
+    placed_to: date | datetime | None = None,
+    channel: str | None = None,
+    tag: str | None = None,
+    hold_reason: str | None = None,
+) -> OrderFilters:
+    """The filters as a person gave them: a plain date is that whole day in the request's zone, else the
+    shop's (one shop filtered), else the hub's; an unknown shop is refused."""
+    zone = zones.of(shop_timezone(session, shop) if shop else None)
+    return OrderFilters(
+        status=status,
+        shop=shop,
+        sku=sku,
+        country=country.upper() if country else None,
+        q=q,
+        placed_from=range_start(placed_from, zone) if placed_from is not None else None,
+        placed_to=range_end(placed_to, zone) if placed_to is not None else None,
+        channel=channel,
+        tag=tag,
+        hold_reason=hold_reason,
+    )
+
+
+# Each order with its shop's code and its warehouse's code (None until allocated).
+_ORDERS = (
+    select(Order, Shop.code, Warehouse.code)
+    .join(Shop, Shop.id == Order.shop_id)
+    .outerjoin(Warehouse, Warehouse.id == Order.warehouse_id)
+)
+
+
+def list_orders(session: Session, filters: OrderFilters, *, cursor: str | None, limit: int) -> OrderPage:
+    """Newest first by id; ``cursor`` continues after the previous page."""
+    query = _ORDERS.order_by(Order.id.desc()).limit(limit + 1)  # one extra row tells if more follow
+    if cursor is not None:
+        query = query.where(Order.id < decode_cursor(cursor))
+    if filters.status is not None:
+        query = query.where(Order.status == filters.status)
+    if filters.shop is not None:
+        query = query.where(Shop.code == filters.shop)
+    if filters.sku is not None:
+        query = query.where(repo.orders_with_sku(filters.sku))
+    if filters.country is not None:
+        query = query.where(Order.ship_country == filters.country)
+    if filters.q is not None:
+        query = query.where(search.matches(filters.q))
+    if filters.placed_from is not None:
+        query = query.where(Order.placed_at >= filters.placed_from)
+    if filters.placed_to is not None:
+        query = query.where(Order.placed_at < filters.placed_to)
+    if filters.channel is not None:
+        query = query.where(Shop.channel == filters.channel)
+    if filters.tag is not None:
+        query = query.where(repo.listed(session, Order.tags, filters.tag))
+    if filters.hold_reason is not None:
+        query = query.where(repo.listed(session, Order.holds, {"reason": filters.hold_reason}))
+    page, next_cursor = paginate(session.execute(query).all(), limit, lambda row: row[0].id)
+    lines = _lines(session, [order.id for order, _, _ in page])
+    return OrderPage(
+        items=[
+            _order_out(order, shop, warehouse, lines.get(order.id, [])) for order, shop, warehouse in page
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+def shop_timezone(session: Session, shop: str) -> str | None:
+    """The time zone a shop's settings name, if any. An unknown shop is refused: a misspelt shop filter
+    must not read as a shop without orders."""
+    row = session.execute(select(Shop.settings).where(Shop.code == shop)).first()
+    if row is None:
+        raise NotFound(f"unknown shop {shop!r}", field="shop")
+    name = (row.settings or {}).get("timezone")
+    return str(name) if name else None
+
+
+def get_order(session: Session, order_id: int) -> OrderDetailOut:
+    row = session.execute(_ORDERS.where(Order.id == order_id)).first()
+    if row is None:
+        raise NotFound(f"no order {order_id}")
+    order, shop, warehouse = row
+    events = session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+    ).all()
+    out = _order_out(order, shop, warehouse, _lines(session, [order_id]).get(order_id, []))
+    return OrderDetailOut(
+        **out.model_dump(), events=[OrderEventOut.model_validate(event) for event in events]
+    )
+
+
+def _lines(session: Session, order_ids: Sequence[int]) -> dict[int, list[OrderLineOut]]:
+    if not order_ids:
+        return {}
+    query = (
+        select(OrderLine, Product.sku)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.order_id.in_(order_ids))
+        .order_by(OrderLine.order_id, OrderLine.line_no)
+    )
+    lines: dict[int, list[OrderLineOut]] = defaultdict(list)
+    for line, sku in session.execute(query).all():
+        lines[line.order_id].append(
+            OrderLineOut(
+                line_no=line.line_no,
+                sku=sku,
+                platform_sku=line.platform_sku,
+                listing_id=line.listing_id,
+                title=line.title,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                tax=line.tax,
+            )
+        )
+    return lines
+
+
+def _order_out(order: Order, shop: str, warehouse: str | None, lines: list[OrderLineOut]) -> OrderOut:
+    return OrderOut(
+        id=order.id,
+        shop=shop,
+        external_id=order.external_id,
+        status=order.status,
+        payment_status=order.payment_status,
+        payment_method=order.payment_method,
+        platform_status=order.platform_status,
+        currency=order.currency,
+        subtotal=order.subtotal,
+        shipping_total=order.shipping_total,
+        discount_total=order.discount_total,
+        tax_total=order.tax_total,
+        total=order.total,
+        buyer=BuyerOut(
+            name=order.buyer_name,
+            email=order.buyer_email,
+            phone=order.buyer_phone,
+            platform_id=order.buyer_platform_id,
+        ),
+        shipping_address=AddressOut(
+            name=order.ship_name,
+            line1=order.ship_line1,
+            line2=order.ship_line2,
+            city=order.ship_city,
+            region=order.ship_region,
+            postal_code=order.ship_postal_code,
+            country=order.ship_country,
+            phone=order.ship_phone,
+        ),
+        billing_country=order.billing_country,
+        buyer_remark=order.buyer_remark,
+        seller_remark=order.seller_remark,
+        tags=order.tags or [],
+        holds=[HoldOut.model_validate(hold) for hold in order.holds or []],
+        review=order.review,
+        routing=order.routing,
+        warehouse=warehouse,
+        placed_at=order.placed_at,
+        platform_updated_at=order.platform_updated_at,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        lines=lines,
+        shipments=[ShipmentOut.model_validate(shipment) for shipment in order.shipments or []],
+    )
+
+
+def get_rejection(session: Session, rejection_id: int) -> RejectionOut:
+    row = session.get(IngestRejection, rejection_id)
+    if row is None:
+        raise NotFound(f"no rejection {rejection_id}")
+    return RejectionOut.model_validate(row)

@@ -1,0 +1,402 @@
+"""All order queries, including the set-based statements of the ingest path."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from orderly.catalog.models import Product
+from orderly.channels.models import Shop
+from orderly.core.clock import as_utc
+from orderly.core.db import (
+    RetryTransaction,
+    Rows,
+    chunks,
+    insert_rows,
+    is_unique_violation,
+    next_ids,
+    select_by_keys,
+    update_rows,
+)
+from orderly.core.errors import NotFound
+from orderly.orders.domain import CLOSED, OrderStatus
+from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine, RawPayload
+
+OrderKey = tuple[int, str]  # (shop_id, external_id)
+
+
+def insert_new(session: Session, columns: Sequence[str], rows: Rows) -> dict[OrderKey, int]:
+    """Insert orders unless (shop, external id) exists; return the ids of those this call inserted.
+
+    On PostgreSQL the ids come from the sequence first and the rows are COPYed straight in; the unique
+    key still decides, and a duplicate (another writer won a race) retries the whole transaction.
+    """
+    ids = next_ids(session, Order, len(rows))
+    if ids is not None:
+        shop_at, external_at = columns.index("shop_id"), columns.index("external_id")
+        try:
+            insert_rows(
+                session, Order, ("id", *columns), [(i, *row) for i, row in zip(ids, rows, strict=True)]
+            )
+        except (DBAPIError, psycopg.Error) as exc:
+            if is_unique_violation(exc):
+                raise RetryTransaction("another writer imported some of these orders first") from exc
+            raise
+        return {(row[shop_at], row[external_at]): i for i, row in zip(ids, rows, strict=True)}
+    inserted = insert_rows(
+        session,
+        Order,
+        columns,
+        rows,
+        skip_conflicts_on=["shop_id", "external_id"],
+        returning=["id", "shop_id", "external_id"],
+    )
+    return {(shop_id, external_id): order_id for order_id, shop_id, external_id in inserted}
+
+
+@dataclass(frozen=True)
+class KnownOrder:
+    id: int
+    status: str
+    platform_updated_at: datetime
+    holds: list[dict[str, Any]]
+    content_digest: str | None
+
+
+def find_known(session: Session, keys: Sequence[OrderKey]) -> dict[OrderKey, KnownOrder]:
+    """The stored version of each of these orders that is known (read, not locked)."""
+    rows = select_by_keys(
+        session,
+        Order,
+        ["shop_id", "external_id"],
+        list(keys),
+        ["id", "shop_id", "external_id", "status", "platform_updated_at", "holds", "content_digest"],
+    )
+    return {
+        (shop_id, external_id): KnownOrder(order_id, status, as_utc(updated), holds or [], digest)
+        for order_id, shop_id, external_id, status, updated, holds, digest in rows
+    }
+
+
+def lock_orders(session: Session, order_ids: Iterable[int]) -> list[Order]:
+    """Lock these orders, in id order like every writer (orders first, then stock), and return them as
+    they stand now. The one place order rows are locked."""
+    found: list[Order] = []
+    for part in chunks(sorted(set(order_ids))):
+        query = (
+            select(Order)
+            .where(Order.id.in_(part))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found.extend(session.scalars(query))
+    return found
+
+
+def lock_order(session: Session, order_id: int) -> Order:
+    found = lock_orders(session, [order_id])
+    if not found:
+        raise NotFound(f"no order {order_id}")
+    return found[0]
+
+
+def waiting_for_stock(session: Session, product_ids: set[int] | None, *, limit: int) -> list[tuple[int, Any]]:
+    """(id, holds) of held orders and backorders (approved, no warehouse), oldest placed first; only
+    those with a line of these products when given."""
+    query = select(Order.id, Order.holds).where(
+        or_(
+            Order.status == OrderStatus.ON_HOLD,
+            (Order.status == OrderStatus.APPROVED) & Order.warehouse_id.is_(None),
+        )
+    )
+    if product_ids is not None:
+        lines = select(OrderLine.order_id).where(OrderLine.product_id.in_(product_ids))
+        query = query.where(Order.id.in_(lines))
+    return [
+        (order_id, holds)
+        for order_id, holds in session.execute(query.order_by(Order.placed_at, Order.id).limit(limit))
+    ]
+
+
+def orders_needing(session: Session, order_ids: list[int], product_ids: set[int]) -> set[int]:
+    """Those of these orders with a line of any of these products."""
+    found: set[int] = set()
+    for part in chunks(sorted(set(order_ids))):
+        query = select(OrderLine.order_id).where(
+            OrderLine.order_id.in_(part), OrderLine.product_id.in_(product_ids)
+        )
+        found.update(session.scalars(query))
+    return found
+
+
+def lock_known(session: Session, order_ids: Iterable[int]) -> dict[OrderKey, KnownOrder]:
+    """:func:`lock_orders`, as ingest compares versions: what each holds, by (shop, external id)."""
+    return {
+        (o.shop_id, o.external_id): KnownOrder(
+            o.id, o.status, as_utc(o.platform_updated_at), o.holds or [], o.content_digest
+        )
+        for o in lock_orders(session, order_ids)
+    }
+
+
+def shop_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
+    """The id of each of these shops (by code) that exists."""
+    found: dict[str, int] = {}
+    for part in chunks(sorted(set(codes))):
+        found.update(session.execute(select(Shop.code, Shop.id).where(Shop.code.in_(part))).all())
+    return found
+
+
+def insert_raw_payloads(session: Session, rows: Rows) -> list[int]:
+    """Verbatim platform payloads, (shop, kind, external id, body, received at) each; their ids, in order."""
+    stmt = insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True)
+    keyed = [
+        {"shop_id": shop_id, "kind": kind, "external_id": external_id, "body": body, "received_at": at}
+        for shop_id, kind, external_id, body, at in rows
+    ]
+    return list(session.connection().execute(stmt, keyed).scalars().all())
+
+
+def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:
+    """(product, quantity, units shipped) of each order's lines, in line order."""
+    lines: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for part in chunks(sorted(set(order_ids))):
+        query = (
+            select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity, OrderLine.shipped)
+            .where(OrderLine.order_id.in_(part))
+            .order_by(OrderLine.order_id, OrderLine.line_no)
+        )
+        for order_id, product_id, quantity, shipped in session.execute(query).all():
+            lines[order_id].append((product_id, quantity, shipped))
+    return dict(lines)
+
+
+def lines_of(session: Session, order_id: int) -> list[tuple[int, int, int, int]]:
+    """(line number, product, quantity, units shipped) of an order's lines, in line order."""
+    query = (
+        select(OrderLine.line_no, OrderLine.product_id, OrderLine.quantity, OrderLine.shipped)
+        .where(OrderLine.order_id == order_id)
+        .order_by(OrderLine.line_no)
+    )
+    return [(no, pid, qty, shipped) for no, pid, qty, shipped in session.execute(query).all()]
+
+
+def add_shipped(session: Session, order_id: int, units: Mapping[int, int]) -> None:
+    """Count units (line number -> quantity) the hub shipped into the order's lines, so that what the
+    order still reserves and what a platform later reports shipped both leave them out."""
+    for line_no, quantity in sorted(units.items()):
+        session.execute(
+            update(OrderLine)
+            .where(OrderLine.order_id == order_id, OrderLine.line_no == line_no)
+            .values(shipped=OrderLine.shipped + quantity)
+        )
+
+
+LINE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "platform_sku",
+    "listing_id",
+    "product_id",
+    "title",
+    "quantity",
+    "shipped",
+    "unit_price",
+    "discount",
+    "tax",
+)
+EVENT_COLUMNS = ("order_id", "kind", "from_status", "to_status", "actor", "message", "created_at")
+
+
+def insert_lines(session: Session, rows: Rows) -> None:
+    """Rows in ``LINE_COLUMNS`` order."""
+    insert_rows(session, OrderLine, LINE_COLUMNS, rows)
+
+
+def replace_lines(session: Session, order_ids: list[int], rows: Rows) -> None:
+    for part in chunks(order_ids):
+        session.execute(delete(OrderLine).where(OrderLine.order_id.in_(part)))
+    insert_lines(session, rows)
+
+
+def insert_events(session: Session, rows: Rows) -> None:
+    """Rows in ``EVENT_COLUMNS`` order."""
+    insert_rows(session, OrderEvent, EVENT_COLUMNS, rows)
+
+
+def has_open_rejections(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(IngestRejection.status == "open"))))
+
+
+def resolve_rejections(session: Session, resolved: list[dict[str, Any]]) -> None:
+    """Close the open rejections of orders that have now gone in.
+
+    Rows carry ``p_shop_code``, ``p_external_id``, ``p_order_id`` and ``p_now``.
+    """
+    if not resolved:
+        return
+    stmt = (
+        update(IngestRejection)
+        .where(
+            IngestRejection.status == "open",
+            IngestRejection.shop_code == bindparam("p_shop_code"),
+            IngestRejection.external_id == bindparam("p_external_id"),
+        )
+        .values(status="resolved", order_id=bindparam("p_order_id"), updated_at=bindparam("p_now"))
+    )
+    session.connection().execute(stmt, resolved)
+
+
+def insert_rejections(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    stmt = insert(IngestRejection).returning(IngestRejection.id, sort_by_parameter_order=True)
+    result = session.connection().execute(stmt, rows)
+    return [row_id for (row_id,) in result.all()]
+
+
+def update_rejections(
+    session: Session, rows: list[dict[str, Any]], *, increment: frozenset[str] = frozenset()
+) -> None:
+    if rows:
+        update_rows(session, IngestRejection, rows, increment=increment)
+
+
+def open_rejection_ids(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The open rejection of each (shop code, order id) among ``keys``; the newest where there are several."""
+    rows = select_by_keys(
+        session,
+        IngestRejection,
+        ["shop_code", "external_id"],
+        sorted(keys),
+        ["id", "shop_code", "external_id", "status"],
+    )
+    open_rows = (row for row in sorted(rows) if row[3] == "open")
+    return {(shop, external_id): row_id for row_id, shop, external_id, _ in open_rows}
+
+
+def line_count(session: Session, product_id: int) -> int:
+    """How many order lines are for the product."""
+    query = select(func.count()).select_from(OrderLine).where(OrderLine.product_id == product_id)
+    return int(session.scalar(query) or 0)
+
+
+def open_orders_through(
+    session: Session,
+    shop_id: int,
+    product_id: int,
+    platform_sku: str | None,
+    listing_id: str | None,
+    *,
+    limit: int,
+) -> list[str]:
+    """The external ids of the shop's open orders with a line of the product that came in by this
+    platform SKU or listing, by id."""
+    keys = []
+    if platform_sku is not None:
+        keys.append(OrderLine.platform_sku == platform_sku)
+    if listing_id is not None:
+        keys.append(OrderLine.listing_id == listing_id)
+    query = (
+        select(Order.external_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.shop_id == shop_id,
+            Order.status.not_in(CLOSED),
+            OrderLine.product_id == product_id,
+            or_(*keys),
+        )
+        .distinct()
+        .order_by(Order.external_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def orders_with_sku(sku: str) -> Any:
+    """An EXISTS clause: the order has a line of this SKU (ours) or of this platform SKU."""
+    return exists().where(
+        OrderLine.order_id == Order.id,
+        (OrderLine.platform_sku == sku)
+        | OrderLine.product_id.in_(select(Product.id).where(Product.sku == sku).scalar_subquery()),
+    )
+
+
+def listed(session: Session, column: Any, element: str | dict[str, str]) -> Any:
+    """A JSON list column holds ``element`` (a value, or an object with these fields): JSONB containment
+    on PostgreSQL, a walk of ``json_each`` on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return type_coerce(column, JSONB).contains([element])
+    each = func.json_each(column).table_valued("value").alias("listed")
+    if isinstance(element, str):
+        return exists().select_from(each).where(each.c.value == element)
+    conditions = [func.json_extract(each.c.value, f"$.{name}") == value for name, value in element.items()]
+    return exists().select_from(each).where(*conditions)
+
+
+def add_event(
+    session: Session,
+    order: Order,
+    kind: str,
+    before: str,
+    actor: str,
+    message: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """A line in the order's history: what happened, from which status to its status now, by whom;
+    at the order's last change unless said."""
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            kind=kind,
+            from_status=before,
+            to_status=order.status,
+            actor=actor,
+            message=message,
+            created_at=at or order.updated_at,
+        )
+    )
+
+
+def rejections_page(
+    session: Session, *, status: str | None, after_id: int, limit: int
+) -> list[IngestRejection]:
+    query = (
+        select(IngestRejection).where(IngestRejection.id > after_id).order_by(IngestRejection.id).limit(limit)
+    )
+    if status:
+        query = query.where(IngestRejection.status == status)
+    return list(session.scalars(query))
+
+
+def open_rejection_payloads(session: Session, ids: Sequence[int] | None) -> list[tuple[int, Any]]:
+    """(id, payload) of the open rejections (all, or those of ``ids``), by id."""
+    query = select(IngestRejection.id, IngestRejection.payload).where(IngestRejection.status == "open")
+    if ids is not None:
+        query = query.where(IngestRejection.id.in_(list(ids)))
+    return [(row_id, payload) for row_id, payload in session.execute(query.order_by(IngestRejection.id))]
+
+
+def count_replay(
+    session: Session, rejection_id: int, now: datetime, *, resolved: tuple[int | None, Any] | None
+) -> None:
+    """Count a replay of the rejection; ``resolved``: (the order, the payload that went in)."""
+    values: dict[str, Any] = {"attempts": IngestRejection.attempts + 1, "updated_at": now}
+    if resolved is not None:
+        values |= {"status": "resolved", "order_id": resolved[0], "payload": resolved[1]}
+    session.execute(update(IngestRejection).where(IngestRejection.id == rejection_id).values(values))
+
+
+def get_rejection(session: Session, rejection_id: int) -> IngestRejection | None:
+    return session.get(IngestRejection, rejection_id)

@@ -1,0 +1,105 @@
+"""Order use cases besides ingest: cancel, rejections and their replay. Queries live in ``queries.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.core.clock import utcnow
+from orderly.core.db import transaction
+from orderly.core.errors import DomainError, NotFound
+from orderly.inventory import repository as inventory_repo
+from orderly.inventory.service import StockBook
+from orderly.orders import repository as order_repo
+from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, IngestReport, OrderStatus, check_transition
+from orderly.orders.ingest import ingest_batch
+from orderly.orders.models import IngestRejection, Order
+
+
+def cancel_order(session: Session, order_id: int, *, actor: str, reason: str) -> Order:
+    """Cancel in the hub (a person's decision); any reserved stock goes back to the pool."""
+    order = order_repo.lock_order(session, order_id)
+    current = OrderStatus(order.status)
+    check_transition(current, OrderStatus.CANCELLED)
+    if current in HOLDS_RESERVATION:
+        held = inventory_repo.reserved_by_order(session, [order_id]).get(order_id, {})
+        book = StockBook(session, inventory_repo.lock_levels(session, {pid for pid, _ in held}))
+        book.release(held, order_id, actor, reason)
+        book.flush()
+    order.status = OrderStatus.CANCELLED
+    order.holds = []
+    order.updated_at = utcnow()
+    order_repo.add_event(session, order, "cancelled", current, actor, reason)
+    session.flush()
+    return order
+
+
+def cancel_from_platform(session: Session, shop_id: int, external_id: str, *, actor: str) -> bool:
+    """The platform cancelled an order it sent no full version of: cancel it here if it still can be.
+
+    Returns whether the order was cancelled now. An order already closed (shipped, delivered...) keeps
+    its status and the cancellation is noted in its history for a person to look at.
+    """
+    known = order_repo.find_known(session, [(shop_id, external_id)]).get((shop_id, external_id))
+    if known is None:
+        return False
+    order = order_repo.lock_order(session, known.id)
+    if order.status == OrderStatus.CANCELLED:
+        return False
+    if OrderStatus(order.status) in CLOSED:
+        note = f"the platform reports a cancellation but the order is already {order.status}"
+        order_repo.add_event(session, order, "updated", order.status, actor, note, at=utcnow())
+        return False
+    cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
+    return True
+
+
+def list_rejections(
+    session: Session, *, status: str | None = "open", after_id: int = 0, limit: int = 100
+) -> list[IngestRejection]:
+    return order_repo.rejections_page(session, status=status, after_id=after_id, limit=limit)
+
+
+def replay_rejections(
+    factory: sessionmaker[Session],
+    ids: Sequence[int] | None = None,
+    *,
+    payload: Any = None,
+    actor: str = "replay",
+) -> IngestReport:
+    """Ingest open rejections again (all, or those given), after the cause was fixed.
+
+    ``payload`` replaces the stored payload of a single rejection (a corrected order). Each replayed row
+    counts an attempt; one that goes in is marked resolved with its order, one that fails again keeps
+    its new reason.
+    """
+    with transaction(factory) as s:
+        rows = order_repo.open_rejection_payloads(s, ids)
+    if ids is not None and len(rows) != len(set(ids)):
+        missing = sorted(set(ids) - {row_id for row_id, _ in rows})
+        raise NotFound(f"no open rejection(s) {', '.join(map(str, missing))}")
+    if payload is not None:
+        if len(rows) != 1:
+            raise DomainError("a corrected payload replays exactly one rejection", field="payload")
+        rows = [(rows[0][0], payload)]
+    if not rows:
+        return IngestReport([])
+    report = ingest_batch(factory, [p for _, p in rows], actor=actor, replaying=[i for i, _ in rows])
+    now = utcnow()
+    with transaction(factory) as s:
+        for item, (row_id, body) in zip(report.items, rows, strict=True):
+            resolved = None if item.outcome == "rejected" else (item.order_id, body)
+            order_repo.count_replay(s, row_id, now, resolved=resolved)
+            item.rejection_id = row_id
+    return report
+
+
+def discard_rejection(session: Session, rejection_id: int, *, actor: str) -> None:
+    row = order_repo.get_rejection(session, rejection_id)
+    if row is None or row.status != "open":
+        raise NotFound(f"no open rejection {rejection_id}")
+    row.status = "discarded"
+    row.reason = f"{row.reason} (discarded by {actor})"[:2000]
+    row.updated_at = utcnow()

@@ -1,0 +1,230 @@
+"""The demo behind ``orderly start --demo``: a Shopify and an Amazon sandbox on loopback, connected to
+the hub as real shops, taking orders continuously, so a new user sees orders flow in and stock move;
+and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost`` and ``demo-dhl``, to
+quote and buy labels from.
+
+Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
+platform. Stock is received back when it runs low, so the demo runs as long as the hub does.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.catalog import service as catalog
+from orderly.catalog.models import Product
+from orderly.catalog.schemas import MappingIn, ProductIn
+from orderly.channels import service as shops
+from orderly.channels.amazon import AmazonConnector
+from orderly.channels.models import Shop
+from orderly.channels.schemas import ShopIn, ShopUpdate
+from orderly.core.db import transaction
+from orderly.core.errors import DomainError
+from orderly.fulfilment.carriers import service as carriers
+from orderly.fulfilment.carriers.models import CarrierAccount
+from orderly.fulfilment.carriers.schemas import CarrierAccountIn, CarrierAccountUpdate, CarrierSettings
+from orderly.inventory import service as inventory
+from orderly.inventory.models import Warehouse
+from orderly.inventory.schemas import WarehouseIn
+from orderly.sandbox.amazon import FAST_RATES, AmazonStore, Line
+from orderly.sandbox.amazon import create_app as amazon_app
+from orderly.sandbox.dhl_express import DhlStore
+from orderly.sandbox.dhl_express import create_app as dhl_app
+from orderly.sandbox.easypost import EasyPostStore
+from orderly.sandbox.easypost import create_app as easypost_app
+from orderly.sandbox.serve import serving
+from orderly.sandbox.shopify import ShopifyStore
+from orderly.sandbox.shopify import create_app as shopify_app
+from orderly.sandbox.shopify.models import numbered_buyer
+
+log = logging.getLogger(__name__)
+
+SHOPIFY, AMAZON, WAREHOUSE = "demo-shopify", "demo-amazon", "DEMO-WH"
+WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
+PRODUCTS = {
+    "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
+    "DEMO-TEE-WHT-M": ("T-shirt white M", "19.99"),
+    "DEMO-MUG-01": ("Enamel mug", "12.50"),
+    "DEMO-CAP-NAVY": ("Cap navy", "15.00"),
+}
+PRODUCT_WEIGHT_G = 250  # so a parcel of them can be quoted by a carrier
+CARRIER = "demo-easypost"
+EASYPOST_KEY = "EZTKdemo"  # the demo sandbox's own, not a real account's
+DHL_CARRIER, DHL_USER, DHL_SECRET, DHL_ACCOUNT = "demo-dhl", "demo-key", "demo-secret", "123456789"
+SHIP_FROM = {
+    "name": "Demo warehouse",
+    "line1": "1 Dock Rd",
+    "city": "Oakland",
+    "region": "CA",
+    "postal_code": "94607",
+    "country": "US",
+    "phone": "5105550100",
+}
+OPENING_STOCK = 40
+RESTOCK_BELOW = 5
+
+
+def start_demo(
+    factory: sessionmaker[Session], hub_url: str, *, every: float = 2.0, seed: int | None = None
+) -> Callable[[], None]:
+    """Start the sandboxes, connect them to the hub and place orders every ``every`` seconds.
+
+    Returns a function that stops it all."""
+    stack = ExitStack()
+    shopify = ShopifyStore(seed=seed or 0, bucket_size=400, leak_per_second=20.0)
+    amazon = AmazonStore(rates=FAST_RATES, before_lag_seconds=0, seed=seed or 0)
+    variants: dict[str, int] = {}
+    for sku, (title, price) in PRODUCTS.items():
+        product = shopify.add_product(
+            {"title": title, "variants": [{"sku": sku, "price": price, "available": 0}]}
+        )
+        variants[sku] = product["variants"][0]["id"]
+        amazon.add_listing(sku, asin=f"B0DEMO{len(variants):04d}", title=title, price=price)
+    shopify_url = stack.enter_context(serving(shopify_app(shopify)))
+    amazon_url = stack.enter_context(serving(amazon_app(amazon)))
+    stack.callback(shopify.close)
+    _connect(factory, shopify, amazon, shopify_url, amazon_url, variants)
+    easypost = EasyPostStore(api_key=EASYPOST_KEY)
+    easypost.base_url = stack.enter_context(serving(easypost_app(easypost)))
+    _connect_carrier(factory, CARRIER, "easypost", f"{easypost.base_url}/v2", {"api_key": EASYPOST_KEY})
+    dhl = DhlStore(username=DHL_USER, password=DHL_SECRET, accounts=(DHL_ACCOUNT,))
+    dhl_url = stack.enter_context(serving(dhl_app(dhl)))
+    dhl_secrets = {"username": DHL_USER, "password": DHL_SECRET}
+    _connect_carrier(
+        factory,
+        DHL_CARRIER,
+        "dhl_express",
+        f"{dhl_url}/mydhlapi/test",
+        dhl_secrets,
+        account_number=DHL_ACCOUNT,
+    )
+    shopify.set_webhook({"url": f"{hub_url}/api/v1/webhooks/{SHOPIFY}", "secret": WEBHOOK_SECRET})
+
+    stop = threading.Event()
+    rng = random.Random(seed)
+
+    def place_orders() -> None:
+        while not stop.wait(every):
+            try:
+                _place_one(rng, shopify, amazon)
+                _restock(factory)
+            except Exception:  # a demo hiccup must not end the demo
+                log.exception("demo order failed")
+
+    thread = threading.Thread(target=place_orders, name="orderly-demo", daemon=True)
+    thread.start()
+
+    def stop_all() -> None:
+        stop.set()
+        thread.join(timeout=10)
+        stack.close()
+
+    return stop_all
+
+
+def _connect(
+    factory: sessionmaker[Session],
+    shopify: ShopifyStore,
+    amazon: AmazonStore,
+    shopify_url: str,
+    amazon_url: str,
+    variants: dict[str, int],
+) -> None:
+    """Create the demo shops, catalog and stock on first start; point the shops at this run's sandboxes."""
+    shopify_settings: dict[str, Any] = {"poll_interval_s": 30, "location_id": shopify.location_id}
+    amazon_settings: dict[str, Any] = {
+        "poll_interval_s": 5,  # Amazon sends no order webhooks: polling is the path
+        "marketplace_id": amazon.marketplace_id,
+        "seller_id": amazon.seller_id,
+        "before_lag_seconds": 0,
+        "rate_limits": {op: (100.0, 100) for op in AmazonConnector.rate_limits},
+    }
+    shopify_secrets = {"access_token": shopify.access_token, "webhook_secret": WEBHOOK_SECRET}
+    amazon_secrets = {
+        "client_id": amazon.client_id,
+        "client_secret": amazon.client_secret,
+        "refresh_token": amazon.refresh_token,
+    }
+    with transaction(factory) as s:
+        for code, channel, url, settings, secrets in (
+            (SHOPIFY, "shopify", shopify_url, shopify_settings, shopify_secrets),
+            (AMAZON, "amazon", amazon_url, amazon_settings, amazon_secrets),
+        ):
+            if s.scalar(select(Shop.id).where(Shop.code == code)) is None:
+                shops.create_shop(s, ShopIn(code=code, name=code.replace("-", " ").title(), channel=channel))
+            # Every run's sandbox has new ports and new ids: the shop and its mappings follow them.
+            shops.update_shop(
+                s, code, ShopUpdate(base_url=url, credentials=secrets, settings=settings, sync_enabled=True)
+            )
+        if s.scalar(select(Warehouse.id).where(Warehouse.code == WAREHOUSE)) is None:
+            inventory.create_warehouse(s, WarehouseIn(code=WAREHOUSE, name="Demo warehouse", priority=1))
+        for sku, (title, _) in PRODUCTS.items():
+            if s.scalar(select(Product.id).where(Product.sku == sku)) is None:
+                catalog.create_product(s, ProductIn(sku=sku, name=title, weight_g=PRODUCT_WEIGHT_G))
+                inventory.receive(s, sku, WAREHOUSE, OPENING_STOCK, actor="demo", reason="opening stock")
+        catalog.delete_mappings(s, SHOPIFY)
+        catalog.delete_mappings(s, AMAZON)
+        for n, (sku, variant_id) in enumerate(variants.items(), start=1):
+            catalog.create_mapping(
+                s, MappingIn(shop=SHOPIFY, platform_sku=sku, listing_id=str(variant_id), sku=sku)
+            )
+            catalog.create_mapping(
+                s, MappingIn(shop=AMAZON, platform_sku=sku, listing_id=f"B0DEMO{n:04d}", sku=sku)
+            )
+
+
+def _connect_carrier(
+    factory: sessionmaker[Session], code: str, plugin: str, url: str, credentials: dict[str, str], **more: str
+) -> None:
+    """A demo carrier account, made on first start and pointed at this run's sandbox."""
+    settings = CarrierSettings.model_validate(
+        {
+            "ship_from": SHIP_FROM,
+            "default_parcel": {"length_mm": 250, "width_mm": 200, "height_mm": 100},
+            **more,
+        }
+    )
+    with transaction(factory) as s:
+        if s.scalar(select(CarrierAccount.id).where(CarrierAccount.code == code)) is None:
+            name = code.replace("-", " ").title()
+            account = {
+                "code": code,
+                "name": name,
+                "plugin": plugin,
+                "base_url": url,
+                "credentials": credentials,
+            }
+            carriers.create_account(s, CarrierAccountIn.model_validate({**account, "settings": settings}))
+        else:  # every run's sandbox has a new port
+            change = {"base_url": url, "credentials": credentials}
+            carriers.update_account(s, code, CarrierAccountUpdate.model_validate(change))
+
+
+def _place_one(rng: random.Random, shopify: ShopifyStore, amazon: AmazonStore) -> None:
+    skus = rng.sample(sorted(PRODUCTS), k=rng.randint(1, 2))
+    if rng.random() < 0.6:
+        lines = [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in skus]
+        order = shopify.place_order({"lines": lines, **numbered_buyer(rng.randrange(1_000_000))})
+        if rng.random() < 0.05:
+            shopify.cancel(order["id"], {"reason": "customer"})
+    else:
+        amazon.place_order([Line(sku, rng.randint(1, 2)) for sku in skus], paid=True)
+
+
+def _restock(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        for sku in PRODUCTS:
+            figures = inventory.stock_of(s, sku)
+            if sum(f.available for f in figures) < RESTOCK_BELOW:
+                try:
+                    inventory.receive(s, sku, WAREHOUSE, OPENING_STOCK, actor="demo", reason="restock")
+                except DomainError:
+                    log.warning("demo restock of %s refused", sku)
