@@ -4,12 +4,15 @@ story, languages, zones and money."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
+from orderly.fulfilment import service as fulfilment
+from orderly.fulfilment.domain import TrackingEvent, TrackingKind
 from orderly.orders.models import Order, RawPayload
 
 
@@ -162,3 +165,35 @@ def test_the_order_page_tells_its_story(
     assert "Platform payload" in text and '"name": "#1001"' in text
     held = client.get(f"/orders/{orders['1003']}").text
     assert "Out of stock" in held and "Nothing reserved." in held
+
+
+def test_the_order_page_shows_its_parcels_and_their_tracking(
+    client: TestClient, orders: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    parcel = client.post(
+        f"/api/v1/orders/{orders['#1001']}/shipments",
+        json={"carrier": "DHL", "tracking_number": "JD014600006281230", "ship": True},
+    )
+    assert parcel.status_code == 201, parcel.text
+    with transaction(factory) as s:
+        fulfilment.record_tracking(
+            s,
+            parcel.json()["id"],
+            [
+                TrackingEvent(
+                    TrackingKind.IN_TRANSIT,
+                    datetime(2026, 11, 12, 9, 30, tzinfo=UTC),
+                    "PU",
+                    "Processed at hub",
+                    "Leipzig",
+                )
+            ],
+            source="carrier",
+            actor="carrier",
+        )
+    client.post("/preferences", data={"timezone": "Europe/Berlin"})
+    text = client.get(f"/orders/{orders['#1001']}").text
+    assert "JD014600006281230" in text and "Tracking" in text
+    assert "Nov 12, 2026, 10:30:00\u202fAM CET" in text and "Processed at hub · Leipzig" in text
+    assert "Shipped" in text
+    assert client.get("/orders", params={"q": "JD014600006281230"}).text.count('data-order="#1001"') == 1

@@ -25,7 +25,7 @@ from orderly.core.errors import DomainError, NotFound
 from orderly.core.pagination import MAX_ID
 from orderly.core.text import refuse_nul
 from orderly.core.web import ReadSession
-from orderly.fulfilment.service import order_shipments
+from orderly.fulfilment.service import order_shipments, tracking_of
 from orderly.inventory.models import Warehouse
 from orderly.inventory.repository import reserved_by_order
 from orderly.orders import queries
@@ -214,6 +214,11 @@ def order_page(
             select(Warehouse.id, Warehouse.code).where(Warehouse.id.in_({w for _, w in held}))
         ).all()
     )
+    parcels = order_shipments(session, order_id)
+    # The carrier's scans of each parcel, beside its own status changes (an order has few parcels).
+    tracking = {
+        parcel.id: tracking_of(session, parcel.id).events for parcel in parcels if parcel.tracking_number
+    }
     reservations = sorted((skus[p], warehouses[w], quantity) for (p, w), quantity in held.items())
     return render(
         request,
@@ -222,5 +227,6 @@ def order_page(
         order=order,
         payload=payload,
         reservations=reservations,
-        parcels=order_shipments(session, order_id),
+        parcels=parcels,
+        tracking=tracking,
     )

@@ -41,6 +41,7 @@ from orderly.inventory.service import StockBook
 from orderly.jobs.errors import GiveUp, RetryLater
 from orderly.jobs.service import NewJob, enqueue
 from orderly.orders import repository as order_repo
+from orderly.orders import search
 from orderly.orders.domain import OrderStatus, check_transition
 from orderly.orders.models import Order
 
@@ -68,7 +69,6 @@ def create_shipment(session: Session, order_id: int, data: ShipmentIn, *, actor:
         warehouse_id = found
     domain.check_held(needed, free, warehouse_id, catalog_repo.skus_of(session, needed))
 
-    labelled = data.tracking_number is not None
     now = utcnow()
     shipment = Shipment(
         order_id=order.id,
@@ -84,7 +84,8 @@ def create_shipment(session: Session, order_id: int, data: ShipmentIn, *, actor:
     repo.add_lines(session, shipment.id, units)
     session.flush()  # the session does not autoflush: shipping reads the lines back
     _event(session, shipment, None, actor, "parcel made")
-    if labelled:
+    if data.tracking_number is not None:
+        search.record_tracking_number(session, order.id, data.tracking_number)
         _labelled(session, order, shipment, actor, f"tracking number {data.tracking_number}")
     if data.ship:
         _ship(session, order, shipment, actor, None)
@@ -178,6 +179,8 @@ def label_bought(session: Session, shipment_id: int, label: Label, *, plugin: st
     shipment.cost, shipment.cost_currency = label.cost, label.currency
     if label.delivery_date is not None:  # the end of the promised day, as the carrier gave no hour
         shipment.promised_by = datetime.combine(label.delivery_date, time.max, tzinfo=UTC)
+    if label.tracking_number:
+        search.record_tracking_number(session, order.id, label.tracking_number)
     what = f"{label.carrier} {label.service}, tracking number {label.tracking_number}"
     if shipment.status == ShipmentStatus.CREATED:
         _labelled(session, order, shipment, actor, what)

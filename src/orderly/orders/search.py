@@ -89,6 +89,12 @@ def record_keys(session: Session, orders: Iterable[tuple[int, Mapping[str, Any]]
     )
 
 
+def record_tracking_number(session: Session, order_id: int, number: str) -> None:
+    """A tracking number the hub's own parcel got finds its order, as the platform's do."""
+    rows = [(_key(_tracking(number)), order_id)]
+    insert_rows(session, OrderSearchKey, ("key", "order_id"), rows, skip_conflicts_on=["key", "order_id"])
+
+
 def matches(q: str) -> ColumnElement[bool]:
     """A filter on orders: those with a key ``q`` looks up."""
     keys = sorted(query_keys(q))
