@@ -3,12 +3,14 @@ platform instead) needs a live token; tokens over HTTP."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from orderly.api import create_app
+from orderly.auth.gate import Throttle
 from orderly.core.db import make_engine, make_session_factory
 
 PROTECTED = [
@@ -83,20 +85,6 @@ PROTECTED = [
     ("GET", "/api/v1/shipments/1/packing-slip"),
     ("POST", "/api/v1/labels/batch"),
 ]
-
-
-def test_every_route_but_health_is_in_the_list_above(anonymous: TestClient) -> None:
-    spec = anonymous.get("/openapi.json").json()
-    routes = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
-    templated = {(m, p.replace("{order_id}", "1").replace("{rejection_id}", "1")) for m, p in routes}
-    templated = {(m, p.replace("{sku}", "SKU-1").replace("{token_id}", "1")) for m, p in templated}
-    templated = {(m, p.replace("{job_id}", "1").replace("{code}", "web")) for m, p in templated}
-    templated = {
-        (m, p.replace("{key}", "big").replace("{mapping_id}", "1").replace("{backfill_id}", "1"))
-        for m, p in templated
-    }
-    templated = {(m, p.replace("{shipment_id}", "1")) for m, p in templated}
-    assert templated - set(PROTECTED) == {("GET", "/api/v1/health"), ("POST", "/api/v1/webhooks/web")}
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
@@ -228,3 +216,23 @@ def test_create_token_validates_its_body(client: TestClient, body: dict[str, obj
 
     assert response.status_code in {400, 422}
     assert response.json()["error"]["field"] == field
+
+
+def test_every_route_but_health_and_the_signed_webhooks_refuses_a_caller_without_a_token(
+    anonymous: TestClient,
+) -> None:
+    """Walks the whole API as the OpenAPI lists it, path parameters filled with any value: auth is
+    checked before anything else, so each answers 401."""
+    anonymous.app.state.tokens.throttle = Throttle(failures=10**6)  # it would stop the walk at 20
+    spec = anonymous.get("/openapi.json").json()
+    open_to_all = {("GET", "/api/v1/health")}
+    walked = 0
+    for path, operations in spec["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        for method in operations:
+            if (method.upper(), path) in open_to_all or path.startswith("/api/v1/webhooks/"):
+                continue
+            response = anonymous.request(method.upper(), concrete)
+            assert response.status_code == 401, (method, path, response.status_code)
+            walked += 1
+    assert walked > len(PROTECTED)

@@ -15,9 +15,18 @@ def test_every_context_with_jobs_is_loaded_by_name() -> None:
     assert {"poll_orders", "push_stock", "process_inbox", "stock_changed", "stock_freed"} <= set(
         registry.handlers
     )
+    assert {"buy_label", "void_label", "track_parcels", "write_back_tracking"} <= set(registry.handlers)
     every = {schedule.name: schedule.every for schedule in registry.schedules}
-    assert every == {"shop_sync": 1.0, "purge_finished_jobs": 600.0, "presale_due": 300.0}
-    assert [hook.__module__ for hook in registry.on_dead] == ["orderly.alerts.tasks"]
+    assert every == {
+        "shop_sync": 1.0,
+        "purge_finished_jobs": 600.0,
+        "presale_due": 300.0,
+        "parcel_watch": 600.0,
+        "tracking_poll": 1800.0,
+        "cancelled_parcels": 60.0,
+    }
+    dead_hooks = [hook.__module__ for hook in registry.on_dead]
+    assert dead_hooks == ["orderly.alerts.tasks", "orderly.fulfilment.carriers.labels"]
 
 
 def test_two_contexts_cannot_handle_one_kind() -> None:
