@@ -87,6 +87,7 @@ def test_a_filter_that_cannot_be_read_is_said(client: TestClient, orders: dict[s
         ({"shop": "nope"}, "unknown shop"),
         ({"placed_from": "11/11/2026"}, "is not a date such as 2026-12-01"),
         ({"status": "lost"}, "lost"),
+        ({"hold_reason": "bored"}, "bored"),
         ({"placed_from": "0001-01-01"}, "out of range"),
         ({"placed_to": "2026-11-11T09:00"}, "has no offset"),
         ({"q": "a\x00b"}, "NUL"),

@@ -159,7 +159,7 @@ def _listing(session: Session, viewer: Viewer, asked: dict[str, str], cursor: st
             q=asked.get("q"),
             channel=asked.get("channel"),
             tag=asked.get("tag"),
-            hold_reason=asked.get("hold_reason"),
+            hold_reason=HoldReason(asked["hold_reason"]) if "hold_reason" in asked else None,
             **placed,
         )
         page = queries.list_orders(session, filters, cursor=cursor, limit=PAGE_SIZE)

@@ -23,7 +23,7 @@ from orderly.core.web import (
     id_path,
 )
 from orderly.orders import corrections, holds, queries, service
-from orderly.orders.domain import IngestReport, OrderStatus
+from orderly.orders.domain import HoldReason, IngestReport, OrderStatus
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.schemas import (
     AddressCorrectionIn,
@@ -72,6 +72,12 @@ def list_orders(
     ] = None,
     placed_from: DayOrTime | None = None,
     placed_to: DayOrTime | None = None,
+    channel: Annotated[
+        StorableStr | None,
+        Query(max_length=32, description="the shops' platform: shopify, amazon, manual..."),
+    ] = None,
+    tag: Annotated[StorableStr | None, Query(max_length=64, description="one of the order's tags")] = None,
+    hold_reason: Annotated[HoldReason | None, Query(description="one of the order's holds")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> OrderPage:
@@ -88,6 +94,9 @@ def list_orders(
         q=q,
         placed_from=placed_from,
         placed_to=placed_to,
+        channel=channel,
+        tag=tag,
+        hold_reason=hold_reason,
     )
     return queries.list_orders(session, filters, cursor=cursor, limit=limit)
 
