@@ -131,11 +131,13 @@ def test_created_routes_answer_201(anonymous: TestClient) -> None:
 
     assert created == [
         "/api/v1/bundles",
+        "/api/v1/carrier-accounts",
         "/api/v1/orders/{order_id}/shipments",
         "/api/v1/products",
         "/api/v1/shops",
         "/api/v1/sku-mappings",
         "/api/v1/tokens",
+        "/api/v1/transfers",
         "/api/v1/warehouses",
     ]
 

@@ -345,6 +345,7 @@ _ERRORS: dict[int, str] = {
     413: "The request body is larger than the route takes.",
     422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
     429: "Too many requests without a valid token from this address: try again after `Retry-After` s.",
+    502: "A carrier or platform the hub asked on the request's behalf failed or did not answer.",
     503: "The hub is busy or the database does not answer: try again after `Retry-After` seconds.",
 }
 

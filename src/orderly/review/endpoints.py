@@ -22,6 +22,7 @@ from orderly.review.schemas import (
     ReviewSettings,
     RoutingDocument,
     RoutingDryRunIn,
+    RoutingDryRunOut,
     RoutingRuleOut,
     RoutingSettings,
     RuleOut,
@@ -395,11 +396,11 @@ def import_routing(
     return _routing_rules(session)
 
 
-@router.post("/routing/dry-run")
-def routing_dry_run(session: ReadSession, body: RoutingDryRunIn) -> dict[str, Any]:
+@router.post("/routing/dry-run", response_model=RoutingDryRunOut)
+def routing_dry_run(session: ReadSession, body: RoutingDryRunIn) -> RoutingDryRunOut:
     """Route the latest `last` orders with a candidate routing rule set (as `rules` or `yaml`) and with
     the live one, against the stock as it stands; nothing is saved. The report gives, for each, the
     first warehouse tried, how many may split and how often each rule fired, then the orders whose
     first warehouse or split would change."""
     specs, settings = _candidate(body)
-    return routing.dry_run(session, specs, settings, last=body.last)
+    return RoutingDryRunOut.model_validate(routing.dry_run(session, specs, settings, last=body.last))

@@ -168,3 +168,35 @@ class RoutingDryRunIn(BaseModel):
     yaml: str | None = Field(default=None, max_length=1_000_000, description="or the candidate as YAML")
     settings: dict[str, Any] | None = None
     last: int = Field(default=1000, ge=1, le=50_000, description="how many of the latest orders to route")
+
+
+class RoutingSideOut(BaseModel):
+    """What one rule set does to the orders: the first warehouse each would try, how many may split,
+    how often each rule fired."""
+
+    first_choice: dict[str, int]
+    split_allowed: int
+    fired_by_rule: dict[str, int]
+
+
+class RouteSummaryOut(BaseModel):
+    order: list[str] = Field(description="the warehouses in the order allocation tries them")
+    split: bool
+    rules: list[str] = Field(description="the routing rules that fired")
+
+
+class RoutingChangeOut(BaseModel):
+    order_id: int
+    external_id: str
+    live: RouteSummaryOut
+    candidate: RouteSummaryOut
+
+
+class RoutingDryRunOut(BaseModel):
+    """The live and the candidate routing rule sets over the same recent orders and stock."""
+
+    orders: int
+    live: RoutingSideOut
+    candidate: RoutingSideOut
+    changed: int = Field(description="orders whose first warehouse or split would change")
+    changes: list[RoutingChangeOut] = Field(description="the first of them")

@@ -16,6 +16,7 @@ from orderly.core.web import (
     ReadFactory,
     ReadSession,
     api_router,
+    error_responses,
     id_path,
     require_admin,
 )
@@ -71,7 +72,7 @@ def update_account(session: DbSession, code: AccountCode, body: CarrierAccountUp
 @router.post(
     "/shipments/{shipment_id}/rates",
     response_model=RatesOut,
-    responses={502: {"description": "the carrier failed"}},
+    responses=error_responses(502),
 )
 def quote(factory: Factory, read_factory: ReadFactory, shipment_id: ShipmentId, body: RatesIn) -> RatesOut:
     """The carrier account's offers for a parcel not yet handed over, and the one rate shopping picks:
