@@ -65,7 +65,7 @@ def test_rate_limits_that_let_no_call_go_are_dropped_by_the_migration(fresh_url:
     SyncSettings.model_validate(settings)  # the poll reads them again
 
 
-def test_the_oldest_live_token_becomes_admin_and_the_others_write(fresh_url: str) -> None:
+def test_the_oldest_live_token_becomes_admin_and_the_others_write_then_roles(fresh_url: str) -> None:
     upgrade(fresh_url, "20261203_1500")
     engine = make_engine(fresh_url)
     with engine.begin() as conn:
@@ -76,13 +76,29 @@ def test_the_oldest_live_token_becomes_admin_and_the_others_write(fresh_url: str
                     f"VALUES ('t{n}', 'oly_{n}', 'hash{n}', CURRENT_TIMESTAMP, {revoked})"
                 )
             )
-    upgrade(fresh_url)
+    upgrade(fresh_url, "20261204_2307")
 
     with engine.connect() as conn:
         scopes = conn.execute(text("SELECT name, scope, expires_at FROM api_tokens ORDER BY id")).all()
-    engine.dispose()
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (name, prefix, token_hash, scope, created_at) "
+                "VALUES ('t4', 'oly_4', 'hash4', 'read', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.commit()
     assert [tuple(row) for row in scopes] == [
         ("t1", "write", None),
         ("t2", "admin", None),
         ("t3", "write", None),
+    ]
+    upgrade(fresh_url)  # each scope becomes the role that keeps exactly its rights
+    with engine.connect() as conn:
+        roles = conn.execute(text("SELECT name, role, user_id FROM api_tokens ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in roles] == [
+        ("t1", "writer", None),
+        ("t2", "admin", None),
+        ("t3", "writer", None),
+        ("t4", "reader", None),
     ]

@@ -1,6 +1,7 @@
-"""The REST API: ``/api/v1``, token-protected except the health check; docs at ``/docs`` and ``/redoc``,
-served with their assets from this process (nothing is loaded from outside); the web console
-(``console/``) at ``/``.
+"""The REST API: ``/api/v1``, for those signed in (a session cookie or an API token) but for sign-in, the
+health check and signed webhooks; each route needs one permission of the caller's role
+(``auth/domain.py``). Docs at ``/docs`` and ``/redoc`` (signed in too), served with their assets from
+this process (nothing is loaded from outside); the web console (``console/``) at ``/``.
 
 Every error has one shape, ``{"error": {"message": ..., "field": ...}}`` (validation errors, and
 refusals that can name several problems, add ``fields``, every problem found), so clients and people
@@ -27,7 +28,11 @@ from starlette.staticfiles import StaticFiles
 
 from orderly import __version__
 from orderly.alerts.endpoints import router as alerts_router
+from orderly.auth.endpoints import account as account_router
+from orderly.auth.endpoints import audit_log as audit_router
 from orderly.auth.endpoints import router as auth_router
+from orderly.auth.endpoints import sign_in_router
+from orderly.auth.endpoints import users as users_router
 from orderly.auth.gate import TokenGate
 from orderly.catalog.endpoints import router as catalog_router
 from orderly.channels.endpoints import router as channels_router
@@ -48,7 +53,7 @@ from orderly.core.config import Settings, get_settings
 from orderly.core.db import engine_of, is_lock_timeout, make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
 from orderly.core.health import DatabaseCheck
-from orderly.core.web import TokenCheck, api_router, error_responses
+from orderly.core.web import Gatekeeper, SignedInOnly, api_router, error_responses
 from orderly.fulfilment.carriers.endpoints import router as carriers_router
 from orderly.fulfilment.carriers.endpoints import webhooks as carrier_webhooks_router
 from orderly.fulfilment.endpoints import router as fulfilment_router
@@ -60,6 +65,7 @@ from orderly.orders.schemas import NormalizedOrder
 from orderly.review.endpoints import router as review_router
 
 API_PREFIX = "/api/v1"
+DOCS_PREFIXES = ("/docs", "/redoc", "/openapi.json", "/static-offline-docs")
 
 health_router = api_router("health", public=True)
 
@@ -139,13 +145,15 @@ def create_app(
     app.state.read_factory = make_session_factory(engine, read_only=True)
     app.state.admission = Admission(settings.request_concurrency, settings.request_wait_s)
     app.state.health = check
-    # The request gate's token check (core knows no context, so it is handed auth's here). Tokens are
-    # looked up without the write lock; a use is recorded in the background, given up (and recorded a
-    # minute later) when the database is busy.
-    tokens: TokenCheck = TokenGate(app.state.read_factory, app.state.factory)
+    # The request gate's check of who calls (core knows no context, so it is handed auth's here). Tokens
+    # and sessions are looked up without the write lock; a use is recorded in the background, given up
+    # (and recorded a minute later) when the database is busy.
+    # The audit log is written with the jobs' patience, after the change it records has committed.
+    tokens: Gatekeeper = TokenGate(app.state.read_factory, app.state.factory, audit=jobs_factory)
     app.state.tokens = tokens
     app.state.settings = settings
     app.include_router(health_router, prefix=API_PREFIX, responses=error_responses(503))
+    app.include_router(sign_in_router, prefix=API_PREFIX, responses=error_responses(400, 422, 429, 503))
     for hooks in (webhooks_router, carrier_webhooks_router):
         app.include_router(
             hooks, prefix=API_PREFIX, responses=error_responses(400, 401, 404, 408, 409, 413, 422, 503)
@@ -161,6 +169,9 @@ def create_app(
         jobs_router,
         alerts_router,
         auth_router,
+        account_router,
+        users_router,
+        audit_router,
     ):
         app.include_router(
             router,
@@ -174,6 +185,8 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # The docs describe every route: like every page, they are for those signed in.
+    app.add_middleware(SignedInOnly, prefixes=DOCS_PREFIXES)
     app.add_middleware(
         Shedding,
         prefix=API_PREFIX,

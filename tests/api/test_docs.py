@@ -1,26 +1,19 @@
-"""The API docs work without internet: every asset they load is served by the hub itself."""
+"""The API docs work without internet: every asset they load is served by the hub itself (to those
+signed in: tests/auth/test_route_walk.py)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
-from orderly.api import create_app
-from orderly.core.db import make_engine, make_session_factory
 
 _REFERENCES = re.compile(r"""(?:src|href|spec-url)=["']([^"']+)["']|url:\s*'([^']+)'""")
 
 
 @pytest.fixture
-def docs() -> Iterator[TestClient]:
-    """The pages need no database: the app stands on an in-memory one it never touches."""
-    engine = make_engine("sqlite://")
-    with TestClient(create_app(factory=make_session_factory(engine))) as client:
-        yield client
-    engine.dispose()
+def docs(client: TestClient) -> TestClient:
+    return client
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

@@ -131,9 +131,12 @@ class Run:
 
 
 @pytest.fixture
-def api(app: FastAPI, factory: sessionmaker[Session]) -> Any:
+def api(app: FastAPI, factory: sessionmaker[Session], token: str) -> Any:
     setup_catalog(factory, {"SKU-1": 100, "SKU-2": 100})
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    # The spec, like every page, is for those signed in.
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", app, headers={"Authorization": f"Bearer {token}"}
+    )
     schema.hook("flatmap_path_parameters")(partial(_with_edges, True))
     schema.hook("flatmap_query")(partial(_with_edges, True))
     schema.hook("flatmap_body")(partial(_with_edges, False))

@@ -1,5 +1,6 @@
-"""Token scopes (read, write, admin) and expiry; failures throttled per address; the check cached
-briefly, reading ``api_tokens`` once per token per few seconds and writing its use once a minute."""
+"""Token scopes (read, write, admin: now the roles reader, writer, admin) and expiry; failures throttled
+per address; the check cached briefly, reading ``api_tokens`` once per token per few seconds and
+writing its use once a minute."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def test_a_read_token_reads_and_is_403_for_a_change_naming_the_scope(
 
     assert response.status_code == 403
     assert response.json()["error"]["message"] == (
-        "this request needs a token with the 'write' scope; this token has 'read'"
+        "this needs the permission 'stock:write', which the role 'reader' lacks"
     )
 
 
@@ -81,9 +82,7 @@ def test_only_an_admin_token_manages_tokens_and_shops(
     response = anonymous.request(method, path, headers=write, json={"name": "mine"})
 
     assert response.status_code == 403
-    assert (
-        "needs a token with the 'admin' scope; this token has 'write'" in response.json()["error"]["message"]
-    )
+    assert "which the role 'writer' lacks" in response.json()["error"]["message"]
 
 
 def test_a_write_token_cannot_revoke_the_first_admin(
@@ -114,7 +113,7 @@ def test_an_admin_token_may_create_an_admin_token_that_expires(client: TestClien
 
     assert created.status_code == 201, created.text
     body = created.json()
-    assert (body["scope"], body["expires_at"]) == ("admin", expires.isoformat().replace("+00:00", "Z"))
+    assert (body["role"], body["expires_at"]) == ("admin", expires.isoformat().replace("+00:00", "Z"))
     assert (
         client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {body['token']}"}).status_code == 200
     )

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth import service as auth
 from orderly.auth.domain import Scope
-from orderly.auth.models import ApiToken
+from orderly.auth.models import ApiToken, User
+from orderly.auth.service import password_matches
 from orderly.core.clock import utcnow
 from orderly.core.db import make_engine, make_session_factory, transaction
 from tests.cli.conftest import Cli
@@ -29,6 +30,15 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
     return calls
+
+
+def _users(url: str) -> list[User]:
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as s:
+            return list(s.scalars(select(User).order_by(User.id)))
+    finally:
+        engine.dispose()
 
 
 def _tokens(url: str) -> list[ApiToken]:
@@ -69,9 +79,15 @@ def test_start_migrates_an_empty_database_and_shows_the_first_token_once(
     )
     assert http.head_timeout_s == 10  # ORDERLY_HEADER_TIMEOUT_S
     (token,) = _tokens(empty_db)
-    assert (token.name, token.scope, token.expires_at) == ("admin", "admin", None)
+    assert (token.name, token.role, token.user_id, token.expires_at) == ("admin", "admin", None, None)
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert token.prefix == secret[:10]
+
+    (user,) = _users(empty_db)  # the first admin, whose password is printed once too
+    password = re.search(r"password \(shown once\): (\S+)", first.stdout)
+    assert password is not None
+    assert (user.username, user.role, user.active) == ("admin", "admin", True)
+    assert password_matches(user.password_hash, password[1])
 
     second = cli("start", "--port", "9123")
     assert "shown once" not in second.stdout
@@ -189,13 +205,13 @@ def test_token_create_with_a_scope_and_an_expiry(cli: Cli, db_url: str) -> None:
     cli("token", "create", "ops", "--scope", "admin", "--expires", "2030-01-31T00:00:00+01:00")
 
     sync, dashboard, ops = _tokens(db_url)
-    assert (sync.scope, sync.expires_at) == ("write", None)
-    assert dashboard.scope == "read"
+    assert (sync.role, sync.expires_at) == ("writer", None)
+    assert dashboard.role == "reader"
     assert dashboard.expires_at is not None
     assert abs((dashboard.expires_at - utcnow()).total_seconds() - 12 * 3600) < 60
-    assert (ops.scope, ops.expires_at) == ("admin", datetime(2030, 1, 30, 23, tzinfo=UTC))
+    assert (ops.role, ops.expires_at) == ("admin", datetime(2030, 1, 30, 23, tzinfo=UTC))
     listing = cli("token", "list").stdout
-    assert "read" in listing
+    assert "reader" in listing
     assert "2030-01-30 23:00 UTC" in listing
 
 
@@ -205,16 +221,18 @@ def test_start_makes_a_new_admin_token_once_the_last_one_expired(
     with transaction(factory) as s:
         auth.create_token(s, "old admin", scope=Scope.ADMIN, expires_at=utcnow() + timedelta(seconds=1))
         auth.create_token(s, "sync", scope=Scope.WRITE)
-    assert "shown once" not in cli("start", "--no-migrate").stdout
+    assert "API token (shown once)" not in cli("start", "--no-migrate").stdout
     with transaction(factory) as s:
         s.execute(
             update(ApiToken)
             .values(expires_at=utcnow() - timedelta(seconds=1))
-            .where(ApiToken.scope == "admin")
+            .where(ApiToken.role == "admin")
         )
 
-    assert "shown once" in cli("start", "--no-migrate").stdout
-    assert [(t.name, t.scope) for t in _tokens(db_url)][-1] == ("admin", "admin")
+    again = cli("start", "--no-migrate").stdout
+    assert "API token (shown once)" in again
+    assert "password (shown once)" not in again  # the first admin user is made once
+    assert [(t.name, t.role) for t in _tokens(db_url)][-1] == ("admin", "admin")
 
 
 def test_status_names_the_data_folder_and_database_and_fails_until_migrated(

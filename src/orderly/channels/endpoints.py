@@ -24,10 +24,10 @@ from orderly.core.web import (
     StrictJSONRoute,
     api_router,
     id_path,
-    require_admin,
+    require,
 )
 
-router = api_router("channels")
+router = api_router("channels", area="shops")
 # Webhooks carry the platform's signature instead of our token, so they have a router of their own.
 webhooks = APIRouter(tags=["webhooks"], route_class=StrictJSONRoute)
 
@@ -41,18 +41,18 @@ def list_shops(session: ReadSession) -> list[ShopOut]:
     return service.list_shops(session)
 
 
-# Shops hold credentials and say where they are sent: setting them up is an admin's.
+# Shops hold credentials and say where they are sent: setting them up is an admin's (shops:admin).
 @router.post(
     "/shops",
     response_model=ShopOut,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require("shops:admin"))],
 )
 def create_shop(session: DbSession, body: ShopIn) -> ShopOut:
     return service.create_shop(session, body)
 
 
-@router.patch("/shops/{code}", response_model=ShopOut, dependencies=[Depends(require_admin)])
+@router.patch("/shops/{code}", response_model=ShopOut, dependencies=[Depends(require("shops:admin"))])
 def update_shop(session: DbSession, code: ShopCode, body: ShopUpdate) -> ShopOut:
     """Change the address, credentials (write-only), sync settings, or switch sync on and off."""
     return service.update_shop(session, code, body)

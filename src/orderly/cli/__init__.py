@@ -31,6 +31,7 @@ from orderly.cli.sync import (
     worker,
 )
 from orderly.cli.transfers import transfers_app
+from orderly.cli.users import audit, users_app
 
 app = typer.Typer(
     cls=Group,
@@ -48,6 +49,7 @@ app.command()(pack)
 app.command()(worker)
 app.command()(alerts)
 app.command("secret-key")(secret_key)
+app.command()(audit)
 shop_app.command("connect")(shop_connect)
 shop_app.command("sync")(shop_sync)
 shop_app.command("backfill")(shop_backfill)
@@ -55,6 +57,7 @@ shop_app.command("backfills")(shop_backfills)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(token_app, name="token")
+app.add_typer(users_app, name="users")
 app.add_typer(shop_app, name="shop")
 app.add_typer(product_app, name="product")
 app.add_typer(bundle_app, name="bundle")

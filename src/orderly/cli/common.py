@@ -125,6 +125,17 @@ def history(events: Iterable[StatusEvent]) -> Table:
     return table
 
 
+def show_password(username: str, password: str) -> None:
+    body = Text.assemble(
+        ("Sign in as ", "bold"),
+        (username, "bold"),
+        (" with the password (shown once): ", "bold"),
+        (password, "bold green"),
+        "\n\nIt is stored hashed and cannot be shown again: copy it now, and change it once signed in.",
+    )
+    out.print(Panel(body, title="First admin", border_style="yellow", expand=False))
+
+
 def show_secret(token: str, name: str) -> None:
     body = Text.assemble(
         ("Your API token (shown once): ", "bold"),

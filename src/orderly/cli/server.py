@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -16,9 +17,17 @@ from sqlalchemy.engine import make_url
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from orderly.auth import service as auth
-from orderly.auth.domain import Scope, expired
+from orderly.auth.domain import Role, Scope, expired
 from orderly.channels.secrets import key_for
-from orderly.cli.common import id_argument, out, session_factory, show_secret, unit_of_work, when
+from orderly.cli.common import (
+    id_argument,
+    out,
+    session_factory,
+    show_password,
+    show_secret,
+    unit_of_work,
+    when,
+)
 from orderly.core.clock import utcnow
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
@@ -117,7 +126,8 @@ def start(
         ),
     ] = False,
 ) -> None:
-    """Migrate the database, make sure an API token exists, and serve the API (and its job workers)."""
+    """Migrate the database, make sure an admin (user and API token) exists, and serve the API (and its
+    job workers)."""
     settings = get_settings()
     key_for(settings)  # refused before anything runs where stored credentials could not be read
     host = settings.host if host is None else host
@@ -126,10 +136,18 @@ def start(
         migrate()
     with unit_of_work() as session:
         # The first token, and a new one whenever no live admin token is left (revoked, expired).
-        issued = None if auth.has_admin(session) else auth.create_token(session, "admin", scope=Scope.ADMIN)
-    # Shown only after the commit: a secret printed for a token that was rolled back would not work.
+        issued = None if auth.has_admin(session) else auth.create_token(session, "admin", role=Role.ADMIN)
+        # The first user, once: later, users are managed by an admin (`orderly users`).
+        password = None if auth.has_admin_user(session) else secrets.token_urlsafe(12)
+        if password is not None:
+            auth.create_user(
+                session, "admin", password, role=Role.ADMIN, timezone=settings.timezone, display_name="Admin"
+            )
+    # Shown only after the commit: a secret printed for what was rolled back would not work.
     if issued is not None:
         show_secret(issued.token, issued.name)
+    if password is not None:
+        show_password("admin", password)
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     out.print(f"API:      {base}/api/v1")
     out.print(f"API docs: {base}/docs")
@@ -180,10 +198,16 @@ def _expiry(text: str) -> datetime:
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'shopify-sync'")],
+    role: Annotated[
+        Role | None, typer.Option(help="its rights (see `orderly users roles`); default writer")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="the username it belongs to: it carries that user's role")
+    ] = None,
     scope: Annotated[
-        Scope,
-        typer.Option(help="read: GET requests; write: also changes; admin: also tokens and shops"),
-    ] = Scope.WRITE,
+        Scope | None,
+        typer.Option(help="before roles: read (the reader role), write (writer), admin (admin)"),
+    ] = None,
     expires: Annotated[
         str | None,
         typer.Option(help="When it stops working: 90d, 12h, or a time with offset; default never"),
@@ -194,9 +218,17 @@ def token_create(
         raise typer.BadParameter("must be 1 to 100 characters", param_hint="NAME")
     expires_at = None if expires is None else _expiry(expires)
     with unit_of_work() as session:
-        issued = auth.create_token(session, name.strip(), scope=scope, expires_at=expires_at)
+        owner = None if user is None else auth.user_id_of(session, user)
+        issued = auth.create_token(
+            session,
+            name.strip(),
+            role=role,
+            scope=scope,
+            user_id=owner,
+            expires_at=expires_at,
+        )
     show_secret(issued.token, issued.name)
-    out.print(f"Scope: {issued.scope}; expires: {when(issued.expires_at) or 'never'}")
+    out.print(f"Role: {issued.role}; expires: {when(issued.expires_at) or 'never'}")
 
 
 @token_app.command("list")
@@ -206,7 +238,16 @@ def token_list() -> None:
         tokens = auth.list_tokens(session)
     now = utcnow()
     table = Table(
-        "ID", "Name", "Starts with", "Scope", "Created", "Expires", "Last used", "Status", title="API tokens"
+        "ID",
+        "Name",
+        "Starts with",
+        "Role",
+        "User",
+        "Created",
+        "Expires",
+        "Last used",
+        "Status",
+        title="API tokens",
     )
     for t in tokens:
         if t.revoked_at:
@@ -219,7 +260,8 @@ def token_list() -> None:
             str(t.id),
             t.name,
             f"{t.prefix}…",
-            t.scope,
+            t.role,
+            "" if t.user_id is None else str(t.user_id),
             when(t.created_at),
             when(t.expires_at),
             when(t.last_used_at),

@@ -1,7 +1,7 @@
 """Who is looking at a console page.
 
-Until people sign in with their own accounts, a page opens only to a request carrying an admin API
-token (``Authorization: Bearer``): never to anyone anonymous. Anyone else is sent to ``/sign-in``.
+A page opens to whoever is signed in (the session cookie, or an API token: ``core.web.signed_in``),
+never to anyone anonymous: they are sent to ``/sign-in``.
 The viewer's language is their choice (remembered in a cookie) or their browser's; their time zone
 their choice or the hub's.
 """
@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 from orderly.console.formatting import from_accept_language, supported_locale
 from orderly.core.clock import zone as checked_zone
-from orderly.core.web import TokenCheck
+from orderly.core.web import signed_in
 
 LOCALE_COOKIE = "orderly_locale"
 ZONE_COOKIE = "orderly_tz"
@@ -56,14 +56,12 @@ def sign_in_first(request: Request) -> HTTPException:
 
 
 async def viewer(request: Request) -> Viewer:
-    check: TokenCheck = request.app.state.tokens
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise sign_in_first(request)
     try:
-        caller = await check.admit(request, token, admin=True)
-    except HTTPException:
-        raise sign_in_first(request) from None
+        caller = await signed_in(request)
+    except HTTPException as refusal:
+        if refusal.status_code == status.HTTP_401_UNAUTHORIZED:
+            raise sign_in_first(request) from None
+        raise
     return Viewer(name=caller.name, locale=locale_of(request), timezone=zone_of(request))
 
 

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated, "
         "or *); empty: none, so a client cannot pick the address its failed token checks count against",
     )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure even on plain HTTP requests: the hub is reached through "
+        "an HTTPS proxy (requests seen as HTTPS get it anyway)",
+    )
     header_timeout_s: float = Field(
         default=10,
         gt=0,

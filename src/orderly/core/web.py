@@ -1,13 +1,15 @@
 """What every HTTP endpoint shares: the request's session, token auth, strict JSON and error shapes.
 
 The request gate (:class:`StrictJSONRoute`) has a protected route's token checked from the headers
-alone (by the :class:`TokenCheck` the app is assembled with), before a byte of the body is read, then
+alone (by the :class:`Gatekeeper` the app is assembled with), before a byte of the body is read, then
 lets the body in only up to the route's cap (``max_body_size``, else :data:`BODY_MAX`) and within
 ``body_timeout_s``: an outsider cannot make the hub read, buffer or parse what it sends.
 """
 
 from __future__ import annotations
 
+import functools
+import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,7 +34,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import Message, Receive
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderly.core import jsontext
 from orderly.core.admission import Admission
@@ -136,14 +139,13 @@ class StrictJSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = frozenset(_query_names(self.dependant))
-        calls = _calls(self.dependant)
-        admin = require_admin in calls
-        protected = admin or require_token in calls
+        # The one permission the route declares (None: public), found once its dependencies are known.
+        self.permission = permission = declared_permission(self)
+        protected = permission is not None or signed_in in _calls(self.dependant)
         limit = self.body_max
 
         async def strict_handler(request: Request) -> Response:
-            if protected:
-                await _admit(request, admin=admin)
+            viewer = await _admit(request, permission) if protected else None
             announced = _announced_length(request)
             if announced is not None and announced > limit:
                 raise _too_large(limit)
@@ -151,9 +153,31 @@ class StrictJSONRoute(APIRoute):
             if problem is not None:
                 raise problem
             timeout = request.app.state.settings.body_timeout_s
-            return await handler(_StrictJSONRequest(request.scope, _capped(request.receive, limit, timeout)))
+            response = await handler(
+                _StrictJSONRequest(request.scope, _capped(request.receive, limit, timeout))
+            )
+            if viewer is not None and request.method not in SAFE_METHODS and response.status_code < 400:
+                return _Audited(response, request, viewer, self.path)
+            return response
 
         return strict_handler
+
+
+class _Audited(Response):
+    """A change's response, recorded in the audit log before it is sent: the route's transaction has
+    committed by then (FastAPI closes it before sending), so only what was done is recorded."""
+
+    def __init__(self, inner: Response, request: Request, viewer: Viewer, route: str) -> None:
+        # Not Response.__init__: this only wraps ``inner``, whose status, headers and body are sent.
+        self.inner = inner
+        self.status_code = inner.status_code
+        self.background = None
+        self._request, self._viewer, self._route = request, viewer, route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        check: Gatekeeper = self._request.app.state.tokens
+        await check.audit(self._request, self._viewer, self._route, self.status_code)
+        await self.inner(scope, receive, send)
 
 
 def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
@@ -219,30 +243,122 @@ ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token, sent as `Authorization: Bearer <token>`.")
 
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+
+#: The browser's session (``POST /api/v1/auth/sign-in``): HTTP-only, SameSite=Lax.
+SESSION_COOKIE = "orderly_session"
+#: Where an unsafe request authenticated by the session cookie echoes the session's CSRF token.
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"  # the same, as a form field (server-rendered forms)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_VIEWER = "orderly.viewer"  # where the request's scope keeps who was admitted
+
 
 @dataclass(frozen=True)
-class Caller:
-    token_id: int
-    name: str  # recorded as the actor of what the request changes
+class Viewer:
+    """Who sends a request: a signed-in user (session cookie) or an API token's holder."""
+
+    user_id: int | None  # None: a token of no user
+    name: str  # recorded as the actor of what the request changes: the username, else the token's name
+    role: str
+    permissions: frozenset[str]
+    locale: str
+    timezone: str
+    csrf_token: str | None  # a session's; None for a bearer token, whose requests need none
 
 
-class TokenCheck(Protocol):
-    """Who sends a request: ``app.state.tokens``, given by the app's assembly (``api.py``), as core
-    knows no context (auth implements it)."""
+class Gatekeeper(Protocol):
+    """Who sends a request, and the record of what they changed: ``app.state.tokens``, given by the
+    app's assembly (``api.py``), as core knows no context (auth implements it)."""
 
-    async def admit(self, request: Request, token: str | None, *, admin: bool) -> Caller:
-        """The holder of ``token`` if it may make ``request`` (an admin's, if ``admin``); else an
-        ``HTTPException`` (401, 403, 429)."""
+    async def admit(self, request: Request, token: str | None, session: str | None) -> Viewer:
+        """The holder of the bearer ``token``, else of the ``session`` cookie; else an
+        ``HTTPException`` (401, 429)."""
+        ...
+
+    async def audit(self, request: Request, viewer: Viewer, route: str, status_code: int) -> None:
+        """Record a change ``viewer`` made through ``route`` (its path template)."""
         ...
 
 
-async def _admit(request: Request, *, admin: bool = False) -> Caller:
-    check: TokenCheck = request.app.state.tokens
+async def _identify(request: Request, *, form: bool) -> Viewer:
+    """The request's viewer, checked once per request; a session's unsafe request must carry its CSRF
+    token (in the header, or where ``form`` allows it, a form field: a form's body may be read)."""
+    found: Viewer | None = request.scope.get(_VIEWER)
+    if found is not None:
+        return found
+    check: Gatekeeper = request.app.state.tokens
     credentials = await _bearer(request)
     try:
-        return await check.admit(request, credentials.credentials if credentials else None, admin=admin)
+        viewer = await check.admit(
+            request, credentials.credentials if credentials else None, request.cookies.get(SESSION_COOKIE)
+        )
     except HTTPException as refusal:
         raise _refused(request, refusal) from None
+    if viewer.csrf_token is not None and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and form and _is_form(request):
+            sent = str((await request.form()).get(CSRF_FIELD) or "")
+        if sent is None or not secrets.compare_digest(sent.encode(), viewer.csrf_token.encode()):
+            raise _refused(
+                request,
+                HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    f"a change made with the session cookie must send the header '{CSRF_HEADER}' "
+                    "with the session's csrf_token (GET /api/v1/auth/me)",
+                ),
+            )
+    request.scope[_VIEWER] = viewer
+    return viewer
+
+
+class SignedInOnly:
+    """Pages that are not API routes (the API docs and their assets) for signed-in callers only:
+    nothing the hub serves is open without signing in but sign-in, health and signed webhooks."""
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and any(path == p or path.startswith(f"{p}/") for p in self.prefixes):
+            try:
+                await _identify(Request(scope, receive), form=False)
+            except HTTPException as refusal:
+                refused = JSONResponse(
+                    {"error": {"message": refusal.detail, "field": None}},
+                    status_code=refusal.status_code,
+                    headers=refusal.headers,
+                )
+                await refused(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _is_form(request: Request) -> bool:
+    kind = request.headers.get("content-type", "")
+    return kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
+def _allow(viewer: Viewer, permission: str) -> None:
+    if permission not in viewer.permissions:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this needs the permission '{permission}', which the role '{viewer.role}' lacks",
+        )
+
+
+async def _admit(request: Request, permission: str | None) -> Viewer:
+    """The gate of a protected API route: who, before a byte of the body is read, and whether they
+    may (a JSON API: the CSRF token comes in the header)."""
+    viewer = await _identify(request, form=False)
+    if permission is not None:
+        try:
+            _allow(viewer, permission)
+        except HTTPException as refusal:
+            raise _refused(request, refusal) from None
+    return viewer
 
 
 def _refused(request: Request, error: HTTPException) -> HTTPException:
@@ -252,20 +368,78 @@ def _refused(request: Request, error: HTTPException) -> HTTPException:
     return error
 
 
-async def require_token(
-    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
-) -> Caller:
-    """A live token with the scope the method needs (read: GET and HEAD; write: the rest); checked by
-    the route's gate before the body is read (``Security`` documents it)."""
-    return await _admit(request)
+async def signed_in(request: Request) -> Viewer:
+    """Whoever is signed in (session cookie) or sends a live bearer token; 401 otherwise, 403 for a
+    session's change without its CSRF token (header or form field)."""
+    return await _identify(request, form=True)
 
 
-async def require_admin(request: Request) -> Caller:
-    """A live token with the admin scope, for routes that manage tokens or shops."""
-    return await _admit(request, admin=True)
+SignedIn = Annotated[Viewer, Depends(signed_in)]
 
 
-Authenticated = Annotated[Caller, Depends(require_token)]
+class _Requirement:
+    """A route's one permission (``require``), found by the request gate among its dependencies."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    # The bearer credentials are the gate's; named here so the OpenAPI documents how to send them.
+    async def __call__(self, request: Request, _: Bearer) -> Viewer:
+        viewer = await signed_in(request)
+        _allow(viewer, self.permission)
+        return viewer
+
+    def __repr__(self) -> str:
+        return f"require({self.permission!r})"
+
+
+class _Area(_Requirement):
+    """A router's default: ``area:read`` for GET and HEAD, ``area:write`` (``area:admin``) for the rest."""
+
+    def __init__(self, area: str, *, admin: bool) -> None:
+        super().__init__(area)
+        self.admin = admin
+
+    async def __call__(self, request: Request, _: Bearer) -> Viewer:
+        viewer = await signed_in(request)
+        route = request.scope.get("route")
+        _allow(viewer, getattr(route, "permission", None) or self.of(request.method))
+        return viewer
+
+    def of(self, method: str) -> str:
+        if self.admin:
+            return f"{self.permission}:admin"
+        return f"{self.permission}:read" if method in {"GET", "HEAD"} else f"{self.permission}:write"
+
+
+@functools.cache
+def require(permission: str) -> _Requirement:
+    """A dependency admitting only a viewer holding ``permission`` (403 otherwise); the route's one
+    permission when given in its ``dependencies`` (``Depends(require("holds:write"))``)."""
+    return _Requirement(permission)
+
+
+def declared_permission(route: APIRoute) -> str | None:
+    """The one permission a route declares: the ``require`` in its dependencies, else its router's
+    area's for its method; None for a public route."""
+    found = {call for call in _calls(route.dependant) if isinstance(call, _Requirement)}
+    named = {call.permission for call in found if not isinstance(call, _Area)}
+    if len(named) > 1:
+        raise TypeError(f"{route.path} declares several permissions: {sorted(named)}; a route has one")
+    if named:
+        return named.pop()
+    areas = [call for call in found if isinstance(call, _Area)]
+    if not areas:
+        return None
+    methods = route.methods or {"GET"}
+    permissions = {areas[0].of(method) for method in methods - {"HEAD"}}
+    if len(permissions) != 1:
+        raise TypeError(f"{route.path}: one route for reading and writing; give it one permission")
+    return permissions.pop()
+
+
+#: Kept for endpoints that name their caller: whoever the route's gate admitted.
+Authenticated = SignedIn
 
 Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
 Cursor = Annotated[
@@ -337,14 +511,16 @@ class ErrorOut(BaseModel):
 
 _ERRORS: dict[int, str] = {
     400: "The request is refused: the body is not valid JSON, or the domain rejects it.",
-    401: "No API token, or one that is not valid, revoked or expired.",
-    403: "The token lacks the scope the request needs (read: GET; write: changes; admin: tokens, shops).",
+    401: "Not signed in: no session cookie or API token, or one that is not valid, revoked or expired.",
+    403: "The caller's role lacks the permission the route needs, or a change made with the session "
+    "cookie lacks its CSRF token.",
     404: "Something the request names does not exist.",
     408: "The request body did not arrive in time (`ORDERLY_BODY_TIMEOUT_S`).",
     409: "The request conflicts with the current state (a duplicate, a final status, too little stock).",
     413: "The request body is larger than the route takes.",
     422: "A field is missing or has the wrong type or value; `fields` lists every problem.",
-    429: "Too many requests without a valid token from this address: try again after `Retry-After` s.",
+    429: "Too many failed sign-ins or tokens from this address (or for this username): try again after "
+    "`Retry-After` s.",
     502: "A carrier or platform the hub asked on the request's behalf failed or did not answer.",
     503: "The hub is busy or the database does not answer: try again after `Retry-After` seconds.",
 }
@@ -355,10 +531,10 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": _ERRORS[code]} for code in codes}
 
 
-def api_router(tag: str, *, public: bool = False, admin: bool = False) -> APIRouter:
-    """A context's router: every route needs a token unless ``public`` (an admin token if ``admin``);
-    strict JSON bodies, documented under ``tag``."""
-    dependencies = [] if public else [Depends(require_token)]
-    if admin:
-        dependencies.append(Depends(require_admin))
+def api_router(tag: str, *, area: str | None = None, public: bool = False, admin: bool = False) -> APIRouter:
+    """A context's router: every route needs a signed-in caller holding the permission of ``area``
+    (``area:read`` for GET, ``area:write`` for the rest; ``area:admin`` for all if ``admin``) unless
+    the route names its own (``require``) or the router is ``public``; strict JSON bodies, documented
+    under ``tag``."""
+    dependencies = [] if public else [Depends(_Area(area or tag, admin=admin))]
     return APIRouter(tags=[tag], route_class=StrictJSONRoute, dependencies=dependencies)

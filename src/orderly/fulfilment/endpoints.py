@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from orderly.core.clock import utcnow
 from orderly.core.text import StorableStr
-from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path
+from orderly.core.web import Authenticated, DbSession, ReadSession, api_router, id_path, require
 from orderly.fulfilment import packing, printing, routing, service
 from orderly.fulfilment.domain import TrackingEvent
 from orderly.fulfilment.schemas import (
@@ -46,7 +46,9 @@ def create_shipment(
     return service.get_shipment(session, shipment.id)
 
 
-@router.post("/orders/{order_id}/route", response_model=RerouteOut)
+@router.post(
+    "/orders/{order_id}/route", response_model=RerouteOut, dependencies=[Depends(require("orders:write"))]
+)
 def reroute_order(session: DbSession, caller: Authenticated, order_id: OrderId) -> RerouteOut:
     """Route an order not yet shipped again, with the routing rules in force and the stock as it
     stands: its reservation is released and made where the route now sends it (nothing moves when

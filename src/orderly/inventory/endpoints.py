@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, status
+from fastapi import Depends, Path, Query, status
 
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
-from orderly.core.web import Authenticated, Cursor, DbSession, Limit, ReadSession, api_router, id_path
+from orderly.core.web import (
+    Authenticated,
+    Cursor,
+    DbSession,
+    Limit,
+    ReadSession,
+    api_router,
+    id_path,
+    require,
+)
 from orderly.inventory import service
 from orderly.inventory.domain import TransferStatus
 from orderly.inventory.schemas import (
@@ -34,7 +43,7 @@ from orderly.inventory.schemas import (
     WarehouseUpdate,
 )
 
-router = api_router("inventory")
+router = api_router("inventory", area="stock")
 
 
 @router.get("/stock", response_model=StockPage)
@@ -130,7 +139,13 @@ def list_warehouses(session: ReadSession) -> list[WarehouseOut]:
     return service.list_warehouses(session)
 
 
-@router.post("/warehouses", response_model=WarehouseOut, status_code=status.HTTP_201_CREATED)
+# Warehouses are master data, as the catalog: an admin's.
+@router.post(
+    "/warehouses",
+    response_model=WarehouseOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require("catalog:write"))],
+)
 def create_warehouse(session: DbSession, body: WarehouseIn) -> WarehouseOut:
     return service.create_warehouse(session, body)
 
@@ -138,13 +153,19 @@ def create_warehouse(session: DbSession, body: WarehouseIn) -> WarehouseOut:
 WarehouseCode = Annotated[str, Path(min_length=1, max_length=64, description="the warehouse's code")]
 
 
-@router.patch("/warehouses/{code}", response_model=WarehouseOut)
+@router.patch(
+    "/warehouses/{code}", response_model=WarehouseOut, dependencies=[Depends(require("catalog:write"))]
+)
 def update_warehouse(session: DbSession, code: WarehouseCode, body: WarehouseUpdate) -> WarehouseOut:
     """Change the fields sent: name, kind, country, priority, or switch it off (`active: false`)."""
     return service.update_warehouse(session, code, body)
 
 
-@router.delete("/warehouses/{code}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/warehouses/{code}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require("catalog:write"))],
+)
 def delete_warehouse(session: DbSession, code: WarehouseCode) -> None:
     """Delete a warehouse that never held stock; 409 names the SKUs it holds otherwise."""
     service.delete_warehouse(session, code)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import Body, Query
+from fastapi import Body, Depends, Query
 
 from orderly.core.pagination import decode_cursor, paginate
 from orderly.core.text import StorableStr
@@ -21,6 +21,7 @@ from orderly.core.web import (
     ReadSession,
     api_router,
     id_path,
+    require,
 )
 from orderly.orders import corrections, holds, queries, service
 from orderly.orders.domain import HoldReason, IngestReport, OrderStatus
@@ -123,7 +124,11 @@ def ingest_orders(body: IngestRequest, factory: Factory, caller: Authenticated) 
     return _result(ingest_batch(factory, body.orders, actor=caller.name))
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderDetailOut)
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderDetailOut,
+    dependencies=[Depends(require("cancels:write"))],
+)
 def cancel_order(
     session: DbSession, caller: Authenticated, order_id: OrderId, body: CancelIn
 ) -> OrderDetailOut:
@@ -132,7 +137,11 @@ def cancel_order(
     return queries.get_order(session, order_id)
 
 
-@router.patch("/orders/{order_id}/address", response_model=OrderDetailOut)
+@router.patch(
+    "/orders/{order_id}/address",
+    response_model=OrderDetailOut,
+    dependencies=[Depends(require("addresses:write"))],
+)
 def correct_address(
     session: DbSession, caller: Authenticated, order_id: OrderId, body: AddressCorrectionIn
 ) -> OrderDetailOut:
@@ -142,7 +151,11 @@ def correct_address(
     return queries.get_order(session, order_id)
 
 
-@router.post("/orders/{order_id}/release", response_model=OrderDetailOut)
+@router.post(
+    "/orders/{order_id}/release",
+    response_model=OrderDetailOut,
+    dependencies=[Depends(require("holds:write"))],
+)
 def release_order(
     session: DbSession, caller: Authenticated, order_id: OrderId, body: NoteIn
 ) -> OrderDetailOut:
@@ -152,7 +165,9 @@ def release_order(
     return queries.get_order(session, order_id)
 
 
-@router.post("/orders/{order_id}/hold", response_model=OrderDetailOut)
+@router.post(
+    "/orders/{order_id}/hold", response_model=OrderDetailOut, dependencies=[Depends(require("holds:write"))]
+)
 def hold_order(session: DbSession, caller: Authenticated, order_id: OrderId, body: NoteIn) -> OrderDetailOut:
     """Hold an order by hand until a person releases it; it keeps any stock it reserved. The note is
     kept in its history."""

@@ -29,7 +29,7 @@ from orderly.review.schemas import (
     RuleVersionOut,
 )
 
-router = api_router("review")
+router = api_router("review", area="rules")
 
 RuleKey = Annotated[str, Path(min_length=1, max_length=64, description="the rule's key")]
 YAML = "application/yaml"

@@ -18,7 +18,7 @@ from orderly.core.web import (
     api_router,
     error_responses,
     id_path,
-    require_admin,
+    require,
 )
 from orderly.fulfilment import service as fulfilment
 from orderly.fulfilment.carriers import labels, service, tracking
@@ -38,7 +38,7 @@ webhooks = api_router("webhooks", public=True)
 
 AccountCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 ShipmentId = Annotated[int, id_path("shipment")]
-_ADMIN = [Depends(require_admin)]
+_ADMIN = [Depends(require("carriers:admin"))]
 
 
 @router.get("/carrier-accounts", response_model=list[CarrierAccountOut])
@@ -73,6 +73,7 @@ def update_account(session: DbSession, code: AccountCode, body: CarrierAccountUp
     "/shipments/{shipment_id}/rates",
     response_model=RatesOut,
     responses=error_responses(502),
+    dependencies=[Depends(require("fulfilment:write"))],
 )
 def quote(factory: Factory, read_factory: ReadFactory, shipment_id: ShipmentId, body: RatesIn) -> RatesOut:
     """The carrier account's offers for a parcel not yet handed over, and the one rate shopping picks:
@@ -82,7 +83,10 @@ def quote(factory: Factory, read_factory: ReadFactory, shipment_id: ShipmentId, 
 
 
 @router.post(
-    "/shipments/{shipment_id}/label", response_model=ShipmentOut, status_code=status.HTTP_202_ACCEPTED
+    "/shipments/{shipment_id}/label",
+    response_model=ShipmentOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Depends(require("fulfilment:write"))],
 )
 def buy_label(
     session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: LabelIn

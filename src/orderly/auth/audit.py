@@ -1,0 +1,94 @@
+"""The audit log: who changed what. The request gate records every successful change made through the
+API (``core.web.StrictJSONRoute``, through ``gate.TokenGate.audit``): who (user or token, role), the
+route and the path parameters naming what was changed, the status, the client address and when."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderly.auth.models import AuditEvent
+from orderly.core.clock import utcnow
+
+if TYPE_CHECKING:
+    from orderly.auth.service import Holder
+
+
+def subject(route: str, params: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """What a route changes, by its path: the word before its first parameter, made singular
+    (``/orders/{order_id}/hold`` -> ``("order", "7")``, ``/shops/{code}`` -> ``("shop", "acme")``);
+    a route naming nothing (``/stock/receive``) has no subject."""
+    parts = route.strip("/").split("/")
+    for index, part in enumerate(parts):
+        if part.startswith("{") and index:
+            name = part.strip("{}").split(":")[0]
+            kind = parts[index - 1]
+            return (kind[:-1] if kind.endswith("s") else kind), params.get(name)
+    return None, None
+
+
+def record_change(
+    session: Session,
+    who: Holder,
+    role: str,
+    method: str,
+    route: str,
+    params: Mapping[str, str],
+    status_code: int,
+    client: str,
+    summary: str | None = None,
+) -> None:
+    action = f"{method} {route.removeprefix('/api/v1')}"
+    kind, subject_id = subject(action.split(" ", 1)[1], params)
+    named = ", ".join(f"{k}={v}" for k, v in params.items())
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor=who.name,
+            user_id=who.user_id,
+            token_id=who.id if who.kind == "token" else None,
+            role=role,
+            action=action[:120],
+            subject_kind=kind,
+            subject_id=None if subject_id is None else subject_id[:200],
+            params=dict(params),
+            status=status_code,
+            client=client[:100],
+            summary=(summary or f"{action}{f' ({named})' if named else ''}: {status_code}")[:300],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    subject_kind: str | None = None
+    subject_id: str | None = None
+    action: str | None = None  # a part of the action: "hold", "POST /orders"
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def events(session: Session, where: AuditFilter, *, limit: int, before_id: int | None) -> list[AuditEvent]:
+    """The newest first, ``limit + 1`` rows (one more tells whether a page follows)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    if where.actor is not None:
+        query = query.where(AuditEvent.actor == where.actor)
+    if where.subject_kind is not None:
+        query = query.where(AuditEvent.subject_kind == where.subject_kind)
+    if where.subject_id is not None:
+        query = query.where(AuditEvent.subject_id == where.subject_id)
+    if where.action is not None:
+        query = query.where(AuditEvent.action.contains(where.action, autoescape=True))
+    if where.since is not None:
+        query = query.where(AuditEvent.at >= where.since)
+    if where.until is not None:
+        query = query.where(AuditEvent.at < where.until)
+    return list(session.scalars(query))
