@@ -200,3 +200,18 @@ def test_changing_ones_password_needs_the_old_one_and_ends_sessions(
     assert done.status_code == 200
     assert client.get(ME).status_code == 401
     assert _sign_in(anonymous, "alice", new)["status"] == 200
+
+
+def test_a_form_posted_with_the_cookie_may_carry_the_csrf_token_as_a_field(
+    signed_in: Callable[..., TestClient],
+) -> None:
+    client = signed_in("alice", Role.CUSTOMER_SERVICE)
+    csrf = client.get(ME).json()["csrf_token"]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    missing = client.post("/preferences", content="locale=zh_Hans", headers=form)
+    wrong = client.post("/preferences", content="locale=zh_Hans&csrf_token=nope", headers=form)
+    right = client.post("/preferences", content=f"locale=zh_Hans&csrf_token={csrf}", headers=form)
+
+    assert (missing.status_code, wrong.status_code, right.status_code) == (403, 403, 204)
+    assert right.cookies.get("orderly_locale") == "zh_Hans"  # the page read the same form

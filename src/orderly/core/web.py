@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Protocol
+from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import (
@@ -297,8 +298,8 @@ async def _identify(request: Request, *, form: bool) -> Viewer:
         raise _refused(request, refusal) from None
     if viewer.csrf_token is not None and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER)
-        if sent is None and form and _is_form(request):
-            sent = str((await request.form()).get(CSRF_FIELD) or "")
+        if sent is None and form:
+            sent = await _form_field(request, CSRF_FIELD)
         if sent is None or not secrets.compare_digest(sent.encode(), viewer.csrf_token.encode()):
             raise _refused(
                 request,
@@ -336,9 +337,22 @@ class SignedInOnly:
         await self.app(scope, receive, send)
 
 
-def _is_form(request: Request) -> bool:
-    kind = request.headers.get("content-type", "")
-    return kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+#: The largest form whose CSRF field is looked for: the console's forms are a few short fields.
+FORM_MAX = 64 << 10
+
+
+async def _form_field(request: Request, name: str) -> str | None:
+    """A field of a URL-encoded form (read without a multipart parser; the body stays readable by the
+    route, which gets this same request)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    announced = _announced_length(request)
+    if announced is not None and announced > FORM_MAX:
+        raise _too_large(FORM_MAX)
+    body = await request.body()
+    if len(body) > FORM_MAX:
+        raise _too_large(FORM_MAX)
+    return dict(parse_qsl(body.decode("utf-8", "replace"))).get(name)
 
 
 def _allow(viewer: Viewer, permission: str) -> None:
