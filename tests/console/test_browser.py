@@ -1,7 +1,7 @@
 """The console in a real browser: Debian's Chromium driven by Playwright (never a downloaded browser),
 against the hub served over HTTP. Screenshots of the main pages are saved under ``artifacts/console/``.
 
-Until people sign in with accounts, the browser sends an admin API token with every request."""
+A person signs in through the form; the other tests' browser sends an admin API token instead."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.auth import service as users
+from orderly.auth.domain import Role
+from orderly.core.db import transaction
 from orderly.sandbox.serve import serving
 
 CHROMIUM = os.environ.get("ORDERLY_CHROMIUM", "/usr/bin/chromium")
@@ -109,3 +113,24 @@ def test_orders_found_filtered_and_told_in_either_language(
         page.goto("/orders")
         expect(page.locator("tr.order").first).to_contain_text("US$")
         _shot(page, "orders-zh")
+
+
+def test_a_person_signs_in_and_switches_to_chinese(
+    browser: Browser, hub: str, orders: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:
+        users.create_user(s, "mei", "correct horse battery", role=Role.WAREHOUSE, timezone="Asia/Shanghai")
+    with _context(browser, hub, "en-US") as context:
+        page = context.new_page()
+        page.goto("/orders")
+        page.get_by_label("User name").fill("mei")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{hub}/orders")
+        expect(page.locator("tr.order")).to_have_count(4)
+        page.get_by_role("button", name="简体中文").click()  # htmx sends the session's CSRF token
+        expect(page.get_by_role("heading", level=1)).to_have_text("订单")
+        expect(page.locator('tr[data-order="#1001"]')).to_contain_text("2026年11月11日 08:00:00 CST")
+        _shot(page, "orders-signed-in-zh")
+        page.get_by_role("button", name="退出登录").click()
+        expect(page).to_have_url(f"{hub}/sign-in")

@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.auth import service as users
+from orderly.auth.domain import Role
 from orderly.core.db import transaction
 from orderly.fulfilment import service as fulfilment
 from orderly.fulfilment.domain import TrackingEvent, TrackingKind
@@ -198,3 +200,37 @@ def test_the_order_page_shows_its_parcels_and_their_tracking(
     assert "Nov 12, 2026, 10:30:00\u202fAM CET" in text and "Processed at hub · Leipzig" in text
     assert "Shipped" in text
     assert client.get("/orders", params={"q": "JD014600006281230"}).text.count('data-order="#1001"') == 1
+
+
+@pytest.fixture
+def person(factory: sessionmaker[Session]) -> tuple[str, str]:
+    with transaction(factory) as s:
+        users.create_user(
+            s, "mei", "correct horse battery", role=Role.CUSTOMER_SERVICE, timezone="Asia/Shanghai"
+        )
+    return "mei", "correct horse battery"
+
+
+def test_a_person_signs_in_keeps_their_language_and_signs_out(
+    anonymous: TestClient, orders: dict[str, int], person: tuple[str, str]
+) -> None:
+    name, password = person
+    wrong = anonymous.post("/sign-in", data={"username": name, "password": "nope"})
+    assert wrong.status_code == 401 and "the username or password is wrong" in wrong.text
+    signed = anonymous.post("/sign-in", data={"username": name, "password": password})
+    assert signed.status_code == 303 and signed.headers["location"] == "/orders"
+    page = anonymous.get("/orders")
+    assert page.status_code == 200 and "mei" in page.text
+    assert "2026年" not in page.text and "CST" in page.text  # their zone, in English until they switch
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+    assert token is not None  # htmx sends it with every change
+    # a change without the session's CSRF token is refused
+    assert anonymous.post("/preferences", data={"locale": "zh_Hans"}).status_code == 403
+    switched = anonymous.post(
+        "/preferences", data={"locale": "zh_Hans"}, headers={"X-CSRF-Token": token.group(1)}
+    )
+    assert switched.status_code == 204
+    assert "2026年11月11日 08:00:00 CST" in anonymous.get("/orders").text  # kept in the profile
+    out = anonymous.post("/sign-out", headers={"X-CSRF-Token": token.group(1)})
+    assert out.status_code == 303
+    assert anonymous.get("/orders").status_code == 303

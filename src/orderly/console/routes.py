@@ -6,6 +6,7 @@ parcels, inventory's reservations), in one read-only transaction per request, li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -15,12 +16,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderly.auth import service as users
+from orderly.auth.web import set_session_cookie, sign_in_request, sign_out_request
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
 from orderly.console.formatting import LOCALES, supported_locale
 from orderly.console.i18n import N_, environment
-from orderly.console.viewer import LOCALE_COOKIE, ZONE_COOKIE, SignedIn, Viewer, locale_of, zone_of
+from orderly.console.viewer import LOCALE_COOKIE, ZONE_COOKIE, SignedIn, Viewer, allowed, locale_of, zone_of
 from orderly.core.clock import DateZone, day_or_instant, zone
+from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound
 from orderly.core.pagination import MAX_ID
 from orderly.core.text import refuse_nul
@@ -65,6 +69,10 @@ OUTCOME_NAMES = {"approved": N_("approved"), "held": N_("held")}
 LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 
 
+#: The navigation: each page for those holding its permission.
+NAV = [("/orders", N_("Orders"), "orders:read")]
+
+
 def render(request: Request, template: str, viewer: Viewer | None, **context: Any) -> HTMLResponse:
     locale = viewer.locale if viewer else locale_of(request)
     page = environment(locale).get_template(template)
@@ -74,6 +82,7 @@ def render(request: Request, template: str, viewer: Viewer | None, **context: An
             zone=viewer.timezone if viewer else zone_of(request),
             path=request.url.path,
             languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+            nav=[(href, label) for href, label, needs in NAV if viewer and viewer.may(needs)],
             status_names=STATUS_NAMES,
             hold_names=HOLD_NAMES,
             outcome_names=OUTCOME_NAMES,
@@ -85,6 +94,42 @@ def render(request: Request, template: str, viewer: Viewer | None, **context: An
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request) -> HTMLResponse:
     return render(request, "sign_in.html", None)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    """The sign-in form: the session cookie, then the order list; a refusal is said on the page."""
+    form = await _form(request)
+    try:
+        cookie, _ = await sign_in_request(
+            request, request.app.state.factory, form.get("username", ""), form.get("password", "")
+        )
+    except DomainError as refused:  # wrong name or password, or locked
+        return _refused(request, refused.message, refused.http_status, {})
+    except HTTPException as refused:  # too many failures from this address
+        return _refused(request, str(refused.detail), refused.status_code, refused.headers or {})
+    answer = RedirectResponse("/orders", status.HTTP_303_SEE_OTHER)
+    set_session_cookie(request, answer, cookie)
+    return answer
+
+
+def _refused(request: Request, message: str, code: int, headers: Mapping[str, str]) -> HTMLResponse:
+    page = render(request, "sign_in.html", None, problem=message)
+    page.status_code = code
+    page.headers.update(headers)
+    return page
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, _: SignedIn) -> Response:
+    # htmx would follow a 303 itself and swap the sign-in page in: it is told where to go instead.
+    answer: Response = (
+        Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Redirect": "/sign-in"})
+        if request.headers.get("hx-request")
+        else RedirectResponse("/sign-in", status.HTTP_303_SEE_OTHER)
+    )
+    await sign_out_request(request, answer, request.app.state.factory)
+    return answer
 
 
 @router.get("/")
@@ -105,17 +150,26 @@ async def preferences(request: Request, viewer: SignedIn) -> Response:
     """The viewer's language and time zone, remembered in this browser; the page then reloads."""
     form = await _form(request)
     answer = Response(status_code=status.HTTP_204_NO_CONTENT, headers={"HX-Refresh": "true"})
+    locale = timezone = None
     if "locale" in form:
-        chosen = supported_locale(form["locale"])
-        if chosen is None:
+        locale = supported_locale(form["locale"])
+        if locale is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"locale: one of {', '.join(LOCALES)}")
-        answer.set_cookie(LOCALE_COOKIE, chosen, max_age=YEAR, httponly=True, samesite="lax")
     if "timezone" in form:
         try:
             zone(form["timezone"])
         except ValueError as problem:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"timezone: {problem}") from None
-        answer.set_cookie(ZONE_COOKIE, form["timezone"], max_age=YEAR, httponly=True, samesite="lax")
+        timezone = form["timezone"]
+    if viewer.user_id is not None:  # a person: kept in their profile, whichever browser they use next
+        with transaction(request.app.state.factory) as session:
+            users.update_user(session, viewer.user_id, locale=locale, timezone=timezone)
+        request.app.state.tokens.forget(user_id=viewer.user_id)
+        return answer
+    if locale is not None:
+        answer.set_cookie(LOCALE_COOKIE, locale, max_age=YEAR, httponly=True, samesite="lax")
+    if timezone is not None:
+        answer.set_cookie(ZONE_COOKIE, timezone, max_age=YEAR, httponly=True, samesite="lax")
     return answer
 
 
@@ -171,6 +225,7 @@ def _listing(session: Session, viewer: Viewer, asked: dict[str, str], cursor: st
 @router.get("/orders", response_class=HTMLResponse)
 def order_list(request: Request, session: ReadSession, viewer: SignedIn) -> HTMLResponse:
     """The order list; an htmx request (a filter changed, or the next page) gets only the rows."""
+    allowed(viewer, "orders:read")
     asked = {name: value.strip() for name in FILTERS if (value := request.query_params.get(name, "").strip())}
     cursor = request.query_params.get("cursor") or None
     listing = _listing(session, viewer, asked, cursor)
@@ -197,6 +252,7 @@ def order_page(
 ) -> HTMLResponse:
     """An order's whole story: lines, the review's rules, routing, reservations, parcels and their
     tracking, its history and notes, and the platform's payload as received."""
+    allowed(viewer, "orders:read")
     try:
         order = queries.get_order(session, order_id)
     except NotFound as missing:

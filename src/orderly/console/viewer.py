@@ -1,9 +1,9 @@
 """Who is looking at a console page.
 
 A page opens to whoever is signed in (the session cookie, or an API token: ``core.web.signed_in``),
-never to anyone anonymous: they are sent to ``/sign-in``.
-The viewer's language is their choice (remembered in a cookie) or their browser's; their time zone
-their choice or the hub's.
+never to anyone anonymous: they are sent to ``/sign-in``. A person's language and time zone are the
+ones their profile keeps (switched from the page header); a token of no user has them from a cookie,
+else the browser's language and the hub's zone.
 """
 
 from __future__ import annotations
@@ -23,9 +23,16 @@ ZONE_COOKIE = "orderly_tz"
 
 @dataclass(frozen=True)
 class Viewer:
+    user_id: int | None
     name: str
+    role: str
+    permissions: frozenset[str]
     locale: str
     timezone: str
+    csrf_token: str | None  # a session's: htmx sends it with every change
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permissions
 
 
 def locale_of(request: Request) -> str:
@@ -62,7 +69,25 @@ async def viewer(request: Request) -> Viewer:
         if refusal.status_code == status.HTTP_401_UNAUTHORIZED:
             raise sign_in_first(request) from None
         raise
-    return Viewer(name=caller.name, locale=locale_of(request), timezone=zone_of(request))
+    person = caller.user_id is not None
+    return Viewer(
+        user_id=caller.user_id,
+        name=caller.name,
+        role=caller.role,
+        permissions=caller.permissions,
+        locale=(supported_locale(caller.locale) if person else None) or locale_of(request),
+        timezone=caller.timezone if person else zone_of(request),
+        csrf_token=caller.csrf_token,
+    )
+
+
+def allowed(viewer: Viewer, permission: str) -> None:
+    """A page for those holding ``permission``: 403 for the others."""
+    if not viewer.may(permission):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this page needs the permission '{permission}' ({viewer.role} lacks it)",
+        )
 
 
 SignedIn = Annotated[Viewer, Depends(viewer)]
