@@ -53,7 +53,7 @@ from orderly.core.config import Settings, get_settings
 from orderly.core.db import engine_of, is_lock_timeout, make_engine, make_session_factory
 from orderly.core.errors import DomainError, field_path
 from orderly.core.health import DatabaseCheck
-from orderly.core.web import Gatekeeper, SignedInOnly, api_router, error_responses
+from orderly.core.web import AuditTrail, Gatekeeper, SignedInOnly, api_router, error_responses
 from orderly.fulfilment.carriers.endpoints import router as carriers_router
 from orderly.fulfilment.carriers.endpoints import webhooks as carrier_webhooks_router
 from orderly.fulfilment.endpoints import router as fulfilment_router
@@ -185,6 +185,7 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(AuditTrail)
     # The docs describe every route: like every page, they are for those signed in.
     app.add_middleware(SignedInOnly, prefixes=DOCS_PREFIXES)
     app.add_middleware(

@@ -107,3 +107,22 @@ def test_a_subject_is_found_by_kind_and_id(
     assert [(e["action"], e["params"]) for e in found["items"]] == [
         ("PATCH /users/{user_id}", {"user_id": str(user_id)})
     ]
+
+
+def test_a_change_made_through_a_console_page_is_recorded_too(signed_in: Callable[..., TestClient]) -> None:
+    admin = signed_in("root", Role.ADMIN)
+    csrf = admin.get("/api/v1/auth/me").json()["csrf_token"]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert (
+        admin.post("/preferences", content=f"timezone=Asia/Tokyo&csrf_token={csrf}", headers=form).status_code
+        == 204
+    )
+
+    (event,) = admin.get(AUDIT, params={"action": "preferences"}).json()["items"]
+
+    assert (event["actor"], event["role"], event["action"], event["status"]) == (
+        "root",
+        "admin",
+        "POST /preferences",
+        204,
+    )

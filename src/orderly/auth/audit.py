@@ -1,6 +1,7 @@
-"""The audit log: who changed what. The request gate records every successful change made through the
-API (``core.web.StrictJSONRoute``, through ``gate.TokenGate.audit``): who (user or token, role), the
-route and the path parameters naming what was changed, the status, the client address and when."""
+"""The audit log: who changed what. Every successful change a signed-in caller makes over HTTP (the
+API's routes and the console's pages: ``core.web.AuditTrail``, through ``gate.TokenGate.audit``) is
+recorded: who (user or token, role), the route and the path parameters naming what was changed, the
+status, the client address and when."""
 
 from __future__ import annotations
 

@@ -146,7 +146,8 @@ class StrictJSONRoute(APIRoute):
         limit = self.body_max
 
         async def strict_handler(request: Request) -> Response:
-            viewer = await _admit(request, permission) if protected else None
+            if protected:
+                await _admit(request, permission)
             announced = _announced_length(request)
             if announced is not None and announced > limit:
                 raise _too_large(limit)
@@ -157,28 +158,39 @@ class StrictJSONRoute(APIRoute):
             response = await handler(
                 _StrictJSONRequest(request.scope, _capped(request.receive, limit, timeout))
             )
-            if viewer is not None and request.method not in SAFE_METHODS and response.status_code < 400:
-                return _Audited(response, request, viewer, self.path)
             return response
 
         return strict_handler
 
 
-class _Audited(Response):
-    """A change's response, recorded in the audit log before it is sent: the route's transaction has
-    committed by then (FastAPI closes it before sending), so only what was done is recorded."""
+class AuditTrail:
+    """Every change a signed-in caller made (an unsafe request answered below 400, by any route: the
+    API's or a page's) recorded in the audit log as its answer starts: the route's transaction has
+    committed by then (FastAPI closes it before sending), so only what was done is recorded, and the
+    answer waits for the record."""
 
-    def __init__(self, inner: Response, request: Request, viewer: Viewer, route: str) -> None:
-        # Not Response.__init__: this only wraps ``inner``, whose status, headers and body are sent.
-        self.inner = inner
-        self.status_code = inner.status_code
-        self.background = None
-        self._request, self._viewer, self._route = request, viewer, route
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        check: Gatekeeper = self._request.app.state.tokens
-        await check.audit(self._request, self._viewer, self._route, self.status_code)
-        await self.inner(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+
+        async def recorded(message: Message) -> None:
+            viewer: Viewer | None = scope.get(_VIEWER)
+            route = scope.get("route")
+            if (
+                message["type"] == "http.response.start"
+                and message["status"] < 400
+                and viewer is not None
+                and route is not None
+            ):
+                check: Gatekeeper = scope["app"].state.tokens
+                await check.audit(Request(scope), viewer, route.path, message["status"])
+            await send(message)
+
+        await self.app(scope, receive, recorded)
 
 
 def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
