@@ -11,26 +11,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.api import create_app
-from orderly.auth.domain import Scope
-from orderly.auth.service import create_token
 from orderly.channels import service as channels
 from orderly.channels.schemas import ShopIn
 from orderly.core.db import transaction
+from tests.api.conftest import app, token
 from tests.factories import order, setup_catalog
 
+__all__ = ["app", "token"]
+
 HOUR = 3600
-
-
-@pytest.fixture
-def app(factory: sessionmaker[Session]) -> FastAPI:
-    return create_app(factory=factory)
-
-
-@pytest.fixture
-def token(factory: sessionmaker[Session]) -> str:
-    with transaction(factory) as s:
-        return create_token(s, "tester", scope=Scope.ADMIN).token
 
 
 @pytest.fixture
