@@ -149,6 +149,7 @@ def start(
     if password is not None:
         show_password("admin", password)
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    out.print(f"Console:  {base}/ (sign in as a user, e.g. admin)")
     out.print(f"API:      {base}/api/v1")
     out.print(f"API docs: {base}/docs")
     out.print(f"Health:   {base}/api/v1/health")
