@@ -19,6 +19,7 @@ from orderly.auth import service as users
 from orderly.auth.domain import Role
 from orderly.core.db import transaction
 from orderly.sandbox.serve import serving
+from tests.factories import setup_catalog
 
 CHROMIUM = os.environ.get("ORDERLY_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
@@ -134,3 +135,29 @@ def test_a_person_signs_in_and_switches_to_chinese(
         _shot(page, "orders-signed-in-zh")
         page.get_by_role("button", name="退出登录").click()
         expect(page).to_have_url(f"{hub}/sign-in")
+
+
+def test_a_warehouse_person_adjusts_stock(browser: Browser, hub: str, factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    with transaction(factory) as s:
+        users.create_user(s, "tao", "correct horse battery", role=Role.WAREHOUSE, timezone="Asia/Shanghai")
+    with _context(browser, hub, "en-US") as context:
+        page = context.new_page()
+        page.goto("/sign-in")
+        page.get_by_label("User name").fill("tao")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Stock").click()
+        page.get_by_role("link", name="SKU-1").first.click()
+        page.get_by_label("Movement").select_option("adjust")
+        page.get_by_label("Quantity").fill("-3")
+        page.get_by_label("Reason").fill("dropped in the aisle")
+        page.get_by_role("button", name="Record").click()  # htmx sends the session's CSRF token
+        expect(page.get_by_role("status")).to_have_text("Recorded.")
+        expect(page.locator('tr[data-warehouse="WH-1"] .on-hand')).to_have_text("7")
+        expect(page.locator("tr.movement").first).to_contain_text("dropped in the aisle")
+        expect(page.locator("tr.movement").first).to_contain_text("CST")  # the person's zone
+        page.get_by_label("Quantity").fill("-30")
+        page.get_by_role("button", name="Record").click()
+        expect(page.get_by_role("alert")).to_contain_text("would leave")
+        _shot(page, "stock-sku")

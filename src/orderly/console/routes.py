@@ -6,13 +6,14 @@ parcels, inventory's reservations), in one read-only transaction per request, li
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,8 +31,11 @@ from orderly.core.pagination import MAX_ID
 from orderly.core.text import refuse_nul
 from orderly.core.web import ReadSession
 from orderly.fulfilment.service import order_shipments, tracking_of
+from orderly.inventory import service as inventory
+from orderly.inventory.domain import MovementKind
 from orderly.inventory.models import Warehouse
 from orderly.inventory.repository import reserved_by_order
+from orderly.inventory.schemas import AdjustIn, CountIn, ReceiveIn
 from orderly.orders import queries
 from orderly.orders.domain import HoldReason, OrderStatus
 from orderly.orders.models import Order, RawPayload
@@ -70,7 +74,7 @@ LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 
 
 #: The navigation: each page for those holding its permission.
-NAV = [("/orders", N_("Orders"), "orders:read")]
+NAV = [("/orders", N_("Orders"), "orders:read"), ("/stock", N_("Stock"), "stock:read")]
 
 
 def render(request: Request, template: str, viewer: Viewer | None, **context: Any) -> HTMLResponse:
@@ -286,3 +290,113 @@ def order_page(
         parcels=parcels,
         tracking=tracking,
     )
+
+
+#: How each ledger movement reads.
+MOVEMENT_NAMES = {
+    MovementKind.RECEIPT: N_("Received"),
+    MovementKind.ADJUSTMENT: N_("Adjusted"),
+    MovementKind.COUNT: N_("Counted"),
+    MovementKind.SAFETY: N_("Safety stock set"),
+    MovementKind.RESERVATION: N_("Reserved for an order"),
+    MovementKind.RELEASE: N_("Released"),
+    MovementKind.SHIPMENT: N_("Shipped"),
+    MovementKind.RETURN: N_("Returned"),
+    MovementKind.TRANSFER_HOLD: N_("Held for a transfer"),
+    MovementKind.TRANSFER_RELEASE: N_("Released from a transfer"),
+    MovementKind.TRANSFER_OUT: N_("Sent on a transfer"),
+    MovementKind.TRANSFER_IN: N_("Received from a transfer"),
+}
+#: At or below this many to sell, a SKU is on the stock page's low-stock list.
+LOW_STOCK = 5
+#: The stock page's movements: what the form says, the API's body for it, and the service's use case.
+MOVEMENTS: dict[str, tuple[type[ReceiveIn | AdjustIn | CountIn], str, Callable[..., object]]] = {
+    "receive": (ReceiveIn, "quantity", inventory.receive),
+    "adjust": (AdjustIn, "delta", inventory.adjust),
+    "count": (CountIn, "counted", inventory.count),
+}
+
+
+@router.get("/stock", response_model=None)
+def stock_list(request: Request, session: ReadSession, viewer: SignedIn) -> Response:
+    """Every SKU's figures summed over the warehouses (the first page of them), and those running low;
+    a SKU typed in the box opens its page."""
+    allowed(viewer, "stock:read")
+    if sku := request.query_params.get("sku", "").strip():
+        return RedirectResponse(f"/stock/{quote(sku, safe='')}", status.HTTP_303_SEE_OTHER)
+    rows = inventory.list_stock(session, limit=200)
+    low = [row for row in rows if not row.is_bundle and row.sellable <= LOW_STOCK]
+    return render(request, "stock.html", viewer, rows=rows, low=low, low_stock=LOW_STOCK)
+
+
+def _stock_figures(session: Session, sku: str) -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "figures": inventory.stock_of(session, sku),
+        "movements": inventory.latest_movements(session, sku, limit=30),
+        "movement_names": MOVEMENT_NAMES,
+    }
+
+
+@router.get("/stock/{sku:path}", response_class=HTMLResponse)
+def stock_page(request: Request, session: ReadSession, viewer: SignedIn, sku: str) -> HTMLResponse:
+    """A SKU in each warehouse, its latest movements, and (for those who may) the forms to move it."""
+    allowed(viewer, "stock:read")
+    try:
+        figures = _stock_figures(session, sku)
+    except NotFound as missing:
+        page = render(request, "missing.html", viewer, message=missing.message)
+        page.status_code = status.HTTP_404_NOT_FOUND
+        return page
+    warehouses = [w.code for w in inventory.list_warehouses(session) if w.active]
+    return render(request, "stock_sku.html", viewer, warehouses=warehouses, **figures)
+
+
+@router.post("/stock/{sku:path}", response_class=HTMLResponse)
+async def move_stock(request: Request, viewer: SignedIn, sku: str) -> HTMLResponse:
+    """Receive, adjust or count one SKU in a warehouse through the API's use case, in one transaction;
+    a refusal is said above the figures (htmx swaps only 2xx answers, so it is sent as 200 to htmx)."""
+    allowed(viewer, "stock:write")
+    form = await _form(request)
+    problem = None
+    code: int = status.HTTP_200_OK
+    kind = form.get("kind", "")
+    factory = request.app.state.factory
+    try:
+        if kind not in MOVEMENTS:
+            raise DomainError(f"kind: one of {', '.join(MOVEMENTS)}", field="kind")
+        body, amount, use_case = MOVEMENTS[kind]
+        asked = body.model_validate(
+            {
+                "sku": sku,
+                "warehouse": form.get("warehouse", ""),
+                "reason": form.get("reason") or None,
+                amount: form.get("quantity", ""),
+            }
+        )
+        with transaction(factory) as session:
+            use_case(
+                session,
+                asked.sku,
+                asked.warehouse,
+                getattr(asked, amount),
+                actor=viewer.name,
+                reason=asked.reason,
+            )
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        field = "quantity" if first["loc"] and first["loc"][0] in {"delta", "counted"} else first["loc"][0]
+        problem, code = f"{field}: {first['msg']}", status.HTTP_422_UNPROCESSABLE_CONTENT
+    except DomainError as refused:
+        problem, code = refused.message, refused.http_status
+    with transaction(factory) as session:
+        try:
+            figures = _stock_figures(session, sku)
+            page = render(
+                request, "_stock_panel.html", viewer, problem=problem, done=problem is None, **figures
+            )
+        except NotFound as missing:
+            page = render(request, "missing.html", viewer, message=missing.message)
+    if not request.headers.get("hx-request"):
+        page.status_code = code
+    return page

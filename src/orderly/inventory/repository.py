@@ -195,6 +195,18 @@ def reserved_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, d
     return dict(held)
 
 
+def latest_movements(session: Session, product_id: int, *, limit: int) -> list[tuple[str, StockLedgerEntry]]:
+    """A product's newest ledger entries with their warehouse's code, newest first."""
+    query = (
+        select(Warehouse.code, StockLedgerEntry)
+        .join(Warehouse, Warehouse.id == StockLedgerEntry.warehouse_id)
+        .where(StockLedgerEntry.product_id == product_id)
+        .order_by(StockLedgerEntry.id.desc())
+        .limit(limit)
+    )
+    return [(code, entry) for code, entry in session.execute(query).all()]
+
+
 def ledger_totals(session: Session) -> dict[StockKey, Level]:
     ledger = StockLedgerEntry
     query = select(

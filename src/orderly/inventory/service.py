@@ -16,7 +16,7 @@ from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey, TransferStatus
-from orderly.inventory.models import Transfer, TransferEvent, TransferLine, Warehouse
+from orderly.inventory.models import StockLedgerEntry, Transfer, TransferEvent, TransferLine, Warehouse
 from orderly.inventory.schemas import (
     BinIn,
     BinOut,
@@ -228,6 +228,14 @@ def stock_of(session: Session, sku: str) -> list[StockOut]:
         _figure(sku, code, level, on_road.get((product.id, wid), 0), bins.get((product.id, wid)))
         for wid, code, level in repo.levels_by_warehouse(session, product.id)
     ]
+
+
+def latest_movements(session: Session, sku: str, *, limit: int = 50) -> list[tuple[str, StockLedgerEntry]]:
+    """The SKU's newest ledger entries (warehouse code, entry): who moved what, and why."""
+    product = catalog_repo.product_by_sku(session, sku)
+    if product is None:
+        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+    return repo.latest_movements(session, product.id, limit=limit)
 
 
 def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
