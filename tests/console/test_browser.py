@@ -19,7 +19,7 @@ from orderly.auth import service as users
 from orderly.auth.domain import Role
 from orderly.core.db import transaction
 from orderly.sandbox.serve import serving
-from tests.factories import setup_catalog
+from tests.console.test_shops_page import failures
 
 CHROMIUM = os.environ.get("ORDERLY_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
@@ -137,10 +137,12 @@ def test_a_person_signs_in_and_switches_to_chinese(
         expect(page).to_have_url(f"{hub}/sign-in")
 
 
-def test_a_warehouse_person_adjusts_stock(browser: Browser, hub: str, factory: sessionmaker[Session]) -> None:
-    setup_catalog(factory, {"SKU-1": 10})
+def test_a_person_adjusts_stock_and_replays_a_failed_job(
+    browser: Browser, hub: str, factory: sessionmaker[Session]
+) -> None:
+    dead = failures(factory, {"SKU-1": 10})["job"]
     with transaction(factory) as s:
-        users.create_user(s, "tao", "correct horse battery", role=Role.WAREHOUSE, timezone="Asia/Shanghai")
+        users.create_user(s, "tao", "correct horse battery", role=Role.ADMIN, timezone="Asia/Shanghai")
     with _context(browser, hub, "en-US") as context:
         page = context.new_page()
         page.goto("/sign-in")
@@ -161,3 +163,10 @@ def test_a_warehouse_person_adjusts_stock(browser: Browser, hub: str, factory: s
         page.get_by_role("button", name="Record").click()
         expect(page.get_by_role("alert")).to_contain_text("would leave")
         _shot(page, "stock-sku")
+        page.get_by_role("link", name="Shops").click()
+        expect(page.locator('tr[data-shop="shop-a"]')).to_contain_text("HTTP 503 from the platform")
+        _shot(page, "shops")
+        page.locator(f'tr[data-job="{dead}"]').get_by_role("button", name="Replay").click()
+        expect(page.get_by_role("status")).to_have_text(f"Queued again: job #{dead}")
+        expect(page.locator(f'tr[data-job="{dead}"]')).to_have_count(0)
+        _shot(page, "shops-replayed")
