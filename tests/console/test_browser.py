@@ -116,17 +116,23 @@ def test_orders_found_filtered_and_told_in_either_language(
         _shot(page, "orders-zh")
 
 
+def _signed_in(context: BrowserContext, factory: sessionmaker[Session], name: str, role: Role) -> Page:
+    """A new person with ``role`` (in Shanghai's zone) signed in through the form: on the order list."""
+    with transaction(factory) as s:
+        users.create_user(s, name, "correct horse battery", role=role, timezone="Asia/Shanghai")
+    page = context.new_page()
+    page.goto("/orders")  # sent to sign in first
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
 def test_a_person_signs_in_and_switches_to_chinese(
     browser: Browser, hub: str, orders: dict[str, int], factory: sessionmaker[Session]
 ) -> None:
-    with transaction(factory) as s:
-        users.create_user(s, "mei", "correct horse battery", role=Role.WAREHOUSE, timezone="Asia/Shanghai")
     with _context(browser, hub, "en-US") as context:
-        page = context.new_page()
-        page.goto("/orders")
-        page.get_by_label("User name").fill("mei")
-        page.get_by_label("Password").fill("correct horse battery")
-        page.get_by_role("button", name="Sign in").click()
+        page = _signed_in(context, factory, "mei", Role.WAREHOUSE)
         expect(page).to_have_url(f"{hub}/orders")
         expect(page.locator("tr.order")).to_have_count(4)
         page.get_by_role("button", name="简体中文").click()  # htmx sends the session's CSRF token
@@ -141,14 +147,8 @@ def test_a_person_adjusts_stock_and_replays_a_failed_job(
     browser: Browser, hub: str, factory: sessionmaker[Session]
 ) -> None:
     dead = failures(factory, {"SKU-1": 10})["job"]
-    with transaction(factory) as s:
-        users.create_user(s, "tao", "correct horse battery", role=Role.ADMIN, timezone="Asia/Shanghai")
     with _context(browser, hub, "en-US") as context:
-        page = context.new_page()
-        page.goto("/sign-in")
-        page.get_by_label("User name").fill("tao")
-        page.get_by_label("Password").fill("correct horse battery")
-        page.get_by_role("button", name="Sign in").click()
+        page = _signed_in(context, factory, "tao", Role.ADMIN)
         page.get_by_role("link", name="Stock").click()
         page.get_by_role("link", name="SKU-1").first.click()
         page.get_by_label("Movement").select_option("adjust")
