@@ -1,1 +1,0 @@
-"""Alerts: what a person must look at (an unhealthy shop, low stock, dead jobs)."""

@@ -1,1 +1,0 @@
-"""API tokens: created once, shown once, stored only as a hash."""

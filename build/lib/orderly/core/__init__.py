@@ -1,1 +1,0 @@
-"""Cross-cutting pieces every bounded context uses: settings, database, errors, money, time."""

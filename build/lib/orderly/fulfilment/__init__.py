@@ -1,1 +1,0 @@
-"""Fulfilment: shipments from the warehouse to the buyer, carriers, labels and paperwork."""

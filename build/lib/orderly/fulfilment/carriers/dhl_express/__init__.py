@@ -1,5 +1,0 @@
-from orderly.fulfilment.carriers.dhl_express.connector import DhlExpressConnector
-
-__all__ = ["CONNECTOR", "DhlExpressConnector"]
-
-CONNECTOR = DhlExpressConnector

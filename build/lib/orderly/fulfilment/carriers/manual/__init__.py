@@ -1,3 +1,0 @@
-from orderly.fulfilment.carriers.manual.connector import ManualConnector
-
-CONNECTOR = ManualConnector

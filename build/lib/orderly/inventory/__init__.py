@@ -1,1 +1,0 @@
-"""Inventory: warehouses, the stock pool per SKU per warehouse, its ledger, reservation."""

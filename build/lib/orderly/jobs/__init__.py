@@ -1,1 +1,0 @@
-"""Durable jobs: the outbox for side effects, claimed by workers, retried, dead-lettered, replayable."""
