@@ -5,9 +5,7 @@ what the first made), and each ends accepted."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Iterator
 from multiprocessing.pool import Pool
 from typing import Any
 
@@ -20,7 +18,7 @@ from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
 from orderly.core.config import get_settings
-from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.core.db import transaction
 from orderly.fulfilment import service as fulfilment
 from orderly.fulfilment import tasks as fulfilment_tasks
 from orderly.fulfilment.models import TrackingWriteback
@@ -41,26 +39,18 @@ from orderly.sandbox.shopify import create_app as shopify_app
 from orderly.sandbox.shopify.models import numbered_buyer
 from tests.channels.sandbox_shops import connect_amazon, connect_shopify
 from tests.factories import setup_catalog
+from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
 WORKERS = 4
 PARCELS = 6  # per shop
-_start: Any = None
-
-
-def _init(barrier: Any) -> None:
-    global _start  # noqa: PLW0603 - per-process state a Pool initializer must set
-    _start = barrier
 
 
 def _write_back(url: str, name: str, jobs_to_run: list[tuple[Any, ...]]) -> Counter[str]:
     """Run the write-back handler for each job as a worker named ``name`` would; how each try ended."""
-    engine = make_engine(url)
-    try:
-        factory = make_session_factory(engine)
+    with hub(url) as factory:
         ctx = JobContext(factory, get_settings(), worker=name, sleep=lambda _: None)
-        _start.wait(timeout=60)
         ended: Counter[str] = Counter()
         for fields in jobs_to_run:
             try:
@@ -71,15 +61,9 @@ def _write_back(url: str, name: str, jobs_to_run: list[tuple[Any, ...]]) -> Coun
             except JobFailed:
                 ended["failed"] += 1
         return ended
-    finally:
-        engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[Pool]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(WORKERS, initializer=_init, initargs=(context.Barrier(WORKERS),)) as workers:
-        yield workers
+pool = race_pool(WORKERS)
 
 
 def test_workers_racing_for_the_same_parcels_write_each_back_once(
@@ -137,10 +121,10 @@ def test_workers_racing_for_the_same_parcels_write_each_back_once(
         shopify_drops.set(0.15, seed=15)
         amazon_drops.set(0.15, seed=16)
 
-        calls = [(_write_back, (db_url, f"p{w}", queued[:: 1 if w % 2 else -1])) for w in range(WORKERS)]
-        ended = sum(
-            (p.get(timeout=300) for p in [pool.apply_async(fn, args) for fn, args in calls]), Counter()
-        )
+        calls: Calls = [
+            (_write_back, (db_url, f"p{w}", queued[:: 1 if w % 2 else -1])) for w in range(WORKERS)
+        ]
+        ended = sum(race(pool, calls, timeout=300), Counter())
 
         shopify.set_faults({})
         amazon.clear_faults()
