@@ -149,6 +149,16 @@ class WriteBack:
 
 
 @dataclass(frozen=True)
+class PlatformLabel:
+    """What a platform's own logistics gave for a parcel shipped through it."""
+
+    tracking_number: str
+    carrier: str  # the logistics channel as the platform names it ("SPX Express")
+    label_pdf: bytes | None  # the platform's shipping label, when it provides one
+    platform_ids: tuple[str, ...] = ()  # package / shipment ids the platform made
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     event_id: str  # the platform's delivery id: the same delivery twice has the same id
     topic: str
@@ -279,6 +289,8 @@ class Connector(ABC):
     location_setting: ClassVar[str | None] = None
     #: The platform ids a SKU mapping may carry for its listing's pushes, by name: what each is.
     listing_ids: ClassVar[Mapping[str, str]] = {}
+    #: True where the platform's own logistics ships the parcel (the fulfilment "platform" carrier)
+    PLATFORM_LOGISTICS: ClassVar[bool] = False
 
     @classmethod
     def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -337,6 +349,14 @@ class Connector(ABC):
         platform's reason) when the platform refuses it; retryable errors otherwise. Only called on a
         connector whose ``writes_back`` is True."""
         raise NotImplementedError(f"{self.channel} takes no tracking numbers")
+
+    def ship_with_platform(self, parcel: Parcel, *, method: str | None = None) -> PlatformLabel:
+        """Arrange the parcel with the platform's logistics (``method``: the platform's own choice,
+        e.g. Shopee pickup / dropoff / non_integrated; None: the platform's default) and return
+        its tracking number and label. Must be safe to call again after a lost answer: look on the
+        platform first (``parcel.maybe_sent``) and return what it already made. Only called on a
+        connector whose ``PLATFORM_LOGISTICS`` is True."""
+        raise NotImplementedError(f"{type(self).__name__} has no platform logistics")
 
     def ready(self, raw: RawOrder) -> bool:
         """Whether the order can be mapped yet (an Amazon order shows no prices before payment); one
