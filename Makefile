@@ -35,14 +35,13 @@ bench: install
 	$(BIN)/python bench/ingest.py
 
 # The console's message catalogues (src/orderly/console/i18n): extract every string from the templates and
-# Python, merge it into each language's .po (translate the new entries there), compile the .mo files,
-# which are committed so that an install carries them.
+# Python and merge it into each language's .po; translate the new entries there (the hub compiles the .po
+# in memory when it first speaks a language).
 I18N := src/orderly/console/i18n
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project=Orderly \
 		--copyright-holder="Orderly contributors" -o $(I18N)/messages.pot .
 	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching --ignore-obsolete
-	$(BIN)/pybabel compile -d $(I18N) --statistics
 
 # The console's vendored browser libraries are fetched by scripts/vendor-assets (npm pack, pinned).
 

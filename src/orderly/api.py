@@ -39,7 +39,7 @@ from orderly.channels.endpoints import router as channels_router
 from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.channels.secrets import key_for
 from orderly.console import STATIC
-from orderly.console.routes import router as console_router
+from orderly.console.pages import router as console_router
 from orderly.core.admission import (
     IN_FLIGHT_PER_TURN,
     RETRY_AFTER,

@@ -104,7 +104,7 @@ def test_a_filter_that_cannot_be_read_is_said(client: TestClient, orders: dict[s
 def test_the_list_pages_by_cursor(
     client: TestClient, orders: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("orderly.console.routes.PAGE_SIZE", 3)
+    monkeypatch.setattr("orderly.console.pages.orders.PAGE_SIZE", 3)
     first = client.get("/orders")
     assert _numbers(first.text) == ["1002", "1003", "114-0001"]  # newest first by id
     more = re.search(r'hx-get="(/orders\?[^"]+)"', first.text)

@@ -1,15 +1,20 @@
-"""The console's languages: Babel catalogues (``i18n/<locale>/LC_MESSAGES/messages.mo``) and one Jinja2
+"""The console's languages: Babel catalogues (``i18n/<locale>/LC_MESSAGES/messages.po``) and one Jinja2
 environment per locale, so ``{% trans %}`` and ``_()`` need no per-request state.
 
-Catalogues are made with pybabel (``make messages``: extract, update, compile; see ``babel.cfg``).
+Catalogues are made with pybabel (``make messages``: extract, update; see ``babel.cfg``). The .po is
+compiled in memory when a locale is first used (milliseconds), so no compiled file is kept beside it
+to fall out of step.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from io import BytesIO
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -36,9 +41,17 @@ def environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    catalogue = Translations.load(str(CATALOGUES), [locale], domain="messages")
+    catalogue = _translations(locale)
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.globals["locale"] = locale
     env.filters["money"] = lambda amount, currency: formatting.money(amount, currency, locale)
     env.filters["moment"] = lambda value, zone: formatting.moment(value, zone, locale) if value else ""
     return env
+
+
+def _translations(locale: str) -> Translations:
+    with (CATALOGUES / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        compiled = BytesIO()
+        write_mo(compiled, read_po(po, locale=locale))
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")

@@ -1,0 +1,82 @@
+"""What every console page shares: how statuses read, the navigation, rendering, reading a form."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+
+from orderly.console.formatting import LOCALES
+from orderly.console.i18n import N_, environment
+from orderly.console.viewer import Viewer, locale_of, zone_of
+from orderly.orders.domain import HoldReason, OrderStatus
+
+#: How each order status and hold reason reads (translated where shown).
+STATUS_NAMES = {
+    OrderStatus.PENDING_REVIEW: N_("Pending review"),
+    OrderStatus.ON_HOLD: N_("On hold"),
+    OrderStatus.APPROVED: N_("Approved"),
+    OrderStatus.ALLOCATED: N_("Allocated"),
+    OrderStatus.LABEL_PRINTED: N_("Label printed"),
+    OrderStatus.PARTLY_SHIPPED: N_("Partly shipped"),
+    OrderStatus.SHIPPED: N_("Shipped"),
+    OrderStatus.DELIVERED: N_("Delivered"),
+    OrderStatus.CANCELLED: N_("Cancelled"),
+    OrderStatus.RETURNED: N_("Returned"),
+    OrderStatus.PLATFORM_FULFILLED: N_("Fulfilled by the platform"),
+}
+HOLD_NAMES = {
+    HoldReason.OUT_OF_STOCK: N_("Out of stock"),
+    HoldReason.ADDRESS: N_("Address incomplete"),
+    HoldReason.RISK: N_("Risk"),
+    HoldReason.REMARK: N_("Buyer's remark"),
+    HoldReason.PAYMENT: N_("Payment"),
+    HoldReason.MANUAL: N_("Held by a person"),
+    HoldReason.CANCEL_REQUEST: N_("Cancellation requested"),
+}
+#: How a review's outcome reads.
+OUTCOME_NAMES = {"approved": N_("approved"), "held": N_("held")}
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+
+
+#: The navigation: each page for those holding its permission.
+NAV = [
+    ("/orders", N_("Orders"), "orders:read"),
+    ("/stock", N_("Stock"), "stock:read"),
+    ("/shops", N_("Shops"), "shops:read"),
+]
+
+
+def render(request: Request, template: str, viewer: Viewer | None, **context: Any) -> HTMLResponse:
+    locale = viewer.locale if viewer else locale_of(request)
+    page = environment(locale).get_template(template)
+    return HTMLResponse(
+        page.render(
+            viewer=viewer,
+            zone=viewer.timezone if viewer else zone_of(request),
+            path=request.url.path,
+            languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+            nav=[(href, label) for href, label, needs in NAV if viewer and viewer.may(needs)],
+            status_names=STATUS_NAMES,
+            hold_names=HOLD_NAMES,
+            outcome_names=OUTCOME_NAMES,
+            **context,
+        )
+    )
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    # A form of a few short fields, read without a multipart parser (the console posts none).
+    body = await request.body()
+    if len(body) > 4096:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "the form is larger than this page sends")
+    return dict(parse_qsl(body.decode("utf-8", "replace")))
+
+
+def missing(request: Request, viewer: Viewer, message: str) -> HTMLResponse:
+    """The page for something that is not there, as a 404."""
+    page = render(request, "missing.html", viewer, message=message)
+    page.status_code = status.HTTP_404_NOT_FOUND
+    return page
