@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, or_, select, update
+from sqlalchemy import Row, Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderly.catalog.domain import barcode_forms
@@ -21,15 +21,35 @@ def product_by_sku(session: Session, sku: str) -> Row[int, bool] | None:
     return session.execute(select(Product.id, Product.is_bundle).where(Product.sku == sku)).first()
 
 
-def products_page(session: Session, *, after_id: int, limit: int) -> list[Row[int, str, str, bool]]:
-    """(id, sku, name, is_bundle) of the products after ``after_id``, in the order they were created."""
+def products_page(
+    session: Session, *, after_id: int, limit: int, text: str | None = None
+) -> list[Row[int, str, str, bool]]:
+    """(id, sku, name, is_bundle) of the products after ``after_id``, in the order they were created;
+    with ``text``, those whose SKU or name holds it (whatever the case)."""
     query = (
         select(Product.id, Product.sku, Product.name, Product.is_bundle)
         .where(Product.id > after_id)
         .order_by(Product.id)
         .limit(limit)
     )
+    if text:
+        wanted = text.lower()
+        query = query.where(
+            or_(
+                func.lower(Product.sku).contains(wanted, autoescape=True),
+                func.lower(Product.name).contains(wanted, autoescape=True),
+            )
+        )
     return list(session.execute(query).all())
+
+
+def products_of(session: Session, product_ids: Iterable[int]) -> list[Row[int, str, str, bool]]:
+    """(id, sku, name, is_bundle) of these products, in the order they were created."""
+    found: list[Row[int, str, str, bool]] = []
+    for part in chunks(sorted(set(product_ids))):
+        query = select(Product.id, Product.sku, Product.name, Product.is_bundle).where(Product.id.in_(part))
+        found.extend(session.execute(query).all())
+    return sorted(found, key=lambda row: row[0])
 
 
 def product_ids_by_sku(session: Session, skus: Iterable[str]) -> dict[str, int]:
@@ -177,12 +197,14 @@ def mapping_row(
 
 
 def mapping_rows(
-    session: Session, *, shop_id: int | None, limit: int
+    session: Session, *, shop_id: int | None, limit: int, product_id: int | None = None
 ) -> list[Row[SkuMapping, str, str, dict[str, Any], str, ListingBinding]]:
-    """As :func:`mapping_row`, oldest first; of one shop when given."""
+    """As :func:`mapping_row`, oldest first; of one shop, of one product, when given."""
     query = _mappings_query().limit(limit)
     if shop_id is not None:
         query = query.where(SkuMapping.shop_id == shop_id)
+    if product_id is not None:
+        query = query.where(SkuMapping.product_id == product_id)
     return list(session.execute(query).all())
 
 

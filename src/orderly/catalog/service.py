@@ -208,11 +208,15 @@ def get_mapping(session: Session, mapping_id: int) -> MappingOut:
     return _mapping_out(row)
 
 
-def list_mappings(session: Session, *, shop: str | None = None, limit: int = 500) -> list[MappingOut]:
-    """Mappings oldest first, each with the last figure its listing was told."""
-    # An unknown shop is refused, not listed as one without mappings.
+def list_mappings(
+    session: Session, *, shop: str | None = None, sku: str | None = None, limit: int = 500
+) -> list[MappingOut]:
+    """Mappings oldest first (of a shop, of a SKU), each with the last figure its listing was told."""
+    # An unknown shop or SKU is refused, not listed as one without mappings.
     shop_id = get_shop(session, shop).id if shop else None
-    return [_mapping_out(row) for row in repo.mapping_rows(session, shop_id=shop_id, limit=limit)]
+    product_id = _product_id(session, sku) if sku else None
+    rows = repo.mapping_rows(session, shop_id=shop_id, product_id=product_id, limit=limit)
+    return [_mapping_out(row) for row in rows]
 
 
 def update_mapping(session: Session, mapping_id: int, data: MappingUpdate) -> MappingOut:

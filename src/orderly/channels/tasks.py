@@ -42,6 +42,7 @@ from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.inventory.service import STOCK_CHANGED, sellable
 from orderly.jobs import service as jobs
+from orderly.jobs.models import Job
 from orderly.jobs.registry import JobContext, Schedule, Tasks
 from orderly.jobs.service import Claimed, NewJob, enqueue
 
@@ -299,7 +300,18 @@ def _push_job(shop_id: int, listing_id: str, *, force: bool = False, delay: floa
     payload: dict[str, Any] = {"shop_id": shop_id, "listing_id": listing_id}
     if force:
         payload["force"] = True
-    return NewJob(PUSH, payload, key=f"{shop_id}:{listing_id}", shop_id=shop_id, delay=delay)
+    return NewJob(PUSH, payload, key=_push_key(shop_id, listing_id), shop_id=shop_id, delay=delay)
+
+
+def _push_key(shop_id: int, listing_id: str) -> str:
+    return f"{shop_id}:{listing_id}"
+
+
+def latest_pushes(session: Session, listings: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Job]:
+    """The newest push of each (shop id, listing id) still on record: queued or running (on its way),
+    dead (given up), or done (finished jobs are purged after a while)."""
+    found = jobs.latest(session, PUSH, [_push_key(*listing) for listing in listings])
+    return {listing: found[key] for listing in listings if (key := _push_key(*listing)) in found}
 
 
 def push_stock(ctx: JobContext, job: Claimed) -> None:

@@ -195,8 +195,11 @@ def reserved_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, d
     return dict(held)
 
 
-def latest_movements(session: Session, product_id: int, *, limit: int) -> list[tuple[str, StockLedgerEntry]]:
-    """A product's newest ledger entries with their warehouse's code, newest first."""
+def latest_movements(
+    session: Session, product_id: int, *, limit: int, before_id: int | None = None
+) -> list[tuple[str, StockLedgerEntry]]:
+    """A product's newest ledger entries with their warehouse's code, newest first; those before
+    ``before_id`` when given (the next page)."""
     query = (
         select(Warehouse.code, StockLedgerEntry)
         .join(Warehouse, Warehouse.id == StockLedgerEntry.warehouse_id)
@@ -204,7 +207,31 @@ def latest_movements(session: Session, product_id: int, *, limit: int) -> list[t
         .order_by(StockLedgerEntry.id.desc())
         .limit(limit)
     )
+    if before_id is not None:
+        query = query.where(StockLedgerEntry.id < before_id)
     return [(code, entry) for code, entry in session.execute(query).all()]
+
+
+def running_low(session: Session, threshold: int, *, limit: int) -> tuple[list[int], int]:
+    """The products (bundles aside) with at most ``threshold`` units available over the active
+    warehouses, the fewest first, and how many there are in all. A product never stocked has none."""
+    left = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety
+    available = (
+        select(StockLevel.product_id, func.sum(case((left > 0, left), else_=0)).label("units"))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(Warehouse.active.is_(True))
+        .group_by(StockLevel.product_id)
+        .subquery()
+    )
+    units = func.coalesce(available.c.units, 0)
+    low = (
+        select(Product.id, units.label("units"))
+        .outerjoin(available, available.c.product_id == Product.id)
+        .where(Product.is_bundle.is_(False), units <= threshold)
+    )
+    total = session.scalar(select(func.count()).select_from(low.subquery())) or 0
+    found = session.execute(low.order_by(units, Product.sku).limit(limit)).all()
+    return [product_id for product_id, _ in found], int(total)
 
 
 def ledger_totals(session: Session) -> dict[StockKey, Level]:

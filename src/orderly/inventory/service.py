@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
@@ -230,12 +231,15 @@ def stock_of(session: Session, sku: str) -> list[StockOut]:
     ]
 
 
-def latest_movements(session: Session, sku: str, *, limit: int = 50) -> list[tuple[str, StockLedgerEntry]]:
-    """The SKU's newest ledger entries (warehouse code, entry): who moved what, and why."""
+def latest_movements(
+    session: Session, sku: str, *, limit: int = 50, before_id: int | None = None
+) -> list[tuple[str, StockLedgerEntry]]:
+    """The SKU's newest ledger entries (warehouse code, entry): who moved what, and why; those before
+    entry ``before_id`` when given."""
     product = catalog_repo.product_by_sku(session, sku)
     if product is None:
         raise NotFound(f"unknown SKU {sku!r}", field="sku")
-    return repo.latest_movements(session, product.id, limit=limit)
+    return repo.latest_movements(session, product.id, limit=limit, before_id=before_id)
 
 
 def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
@@ -247,9 +251,25 @@ def sellable(session: Session, product_ids: Iterable[int]) -> dict[int, int]:
     return domain.sellable(wanted, parts, levels, set(repo.active_warehouse_ids(session)))
 
 
-def list_stock(session: Session, *, after_id: int = 0, limit: int = 100) -> list[StockRowOut]:
-    """Every SKU in the order it was created, with its figures per warehouse and what can be sold."""
-    products = catalog_repo.products_page(session, after_id=after_id, limit=limit)
+def list_stock(
+    session: Session, *, after_id: int = 0, limit: int = 100, text: str | None = None
+) -> list[StockRowOut]:
+    """Every SKU in the order it was created (those whose SKU or name holds ``text``, when given), with
+    its figures per warehouse and what can be sold."""
+    return _stock_rows(
+        session, catalog_repo.products_page(session, after_id=after_id, limit=limit, text=text)
+    )
+
+
+def running_low(session: Session, threshold: int, *, limit: int = 100) -> tuple[list[StockRowOut], int]:
+    """The SKUs (bundles aside: their components are) with at most ``threshold`` units left to sell,
+    the fewest first (the first ``limit``), and how many there are in all."""
+    ids, total = repo.running_low(session, threshold, limit=limit)
+    rows = {row.id: row for row in _stock_rows(session, catalog_repo.products_of(session, ids))}
+    return [rows[product_id] for product_id in ids], total
+
+
+def _stock_rows(session: Session, products: Sequence[Row[int, str, str, bool]]) -> list[StockRowOut]:
     ids = [p.id for p in products]
     levels = repo.read_levels(session, ids)
     on_road = repo.in_transit(session, ids)
