@@ -71,6 +71,16 @@ def unpaced(operation: str) -> None:
     """The default :data:`Pacer`: no budget to wait for."""
 
 
+#: The keeping hook: a client calls it with the shop's whole credentials once the platform issued new
+#: ones (a refreshed access token, a rotated refresh token), so the engine seals and stores them like
+#: any shop secret; without it a restart would go back to tokens the platform no longer takes.
+CredentialKeeper = Callable[[Mapping[str, str]], None]
+
+
+def unkept(credentials: Mapping[str, str]) -> None:
+    """The default :data:`CredentialKeeper`: the new credentials live as long as the connector."""
+
+
 @dataclass(frozen=True)
 class RawOrder:
     """One platform order exactly as fetched (with whatever sub-resources the mapper needs)."""
@@ -279,8 +289,12 @@ class Connector(ABC):
     webhooks: ClassVar[bool] = False  # whether the platform can push order events to us
     writes_back: ClassVar[bool] = False  # whether the platform takes our parcels' tracking (write_back)
     #: The shop credential a delivery's signature is checked with (``verify_webhook``'s ``secret``);
-    #: None: the check needs none.
-    webhook_credential: ClassVar[str | None] = None
+    #: None: the check needs none. Several names, for a platform that signs with more than one (Lazada:
+    #: its app key and secret): ``secret`` is then their values in that order, joined by newlines.
+    webhook_credential: ClassVar[str | tuple[str, ...] | None] = None
+    #: Whether a delivery only names the order that changed (TikTok Shop's notifications carry its id
+    #: and status, not the order): each accepted one wakes the shop's poll, which reads the order.
+    webhook_polls: ClassVar[bool] = False
     #: Orders updated within this long of now may not be listed yet: a poll counts as synced only up to
     #: ``now - lag`` (Amazon: two minutes).
     lag: timedelta = timedelta(0)
@@ -320,6 +334,7 @@ class Connector(ABC):
         self.connection = connection
         self.client = client
         self.pace: Pacer = unpaced  # see Pacer: call before every request
+        self.keep_credentials: CredentialKeeper = unkept  # see CredentialKeeper
         #: Set by :meth:`write_back` as it sends a request the platform may act on: a write-back that
         #: failed with this unset surely changed nothing there.
         self.acted = False

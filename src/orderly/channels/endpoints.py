@@ -152,4 +152,6 @@ def receive_webhook(request: Request, factory: Factory, code: ShopCode, body: Ra
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the webhook signature does not match")
         reader = service.delivery_reader(shop, klass, _NO_CALLS)
         reason = inbox.store_webhook(session, shop, reader, request.headers, body)
+        if reason is None and klass.webhook_polls:
+            tasks.poll_soon(session, shop.id)
     return DeliveryOut(status="accepted") if reason is None else DeliveryOut(status="kept", reason=reason)

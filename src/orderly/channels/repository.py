@@ -28,6 +28,10 @@ def shop_by_code(session: Session, code: str, *, lock: bool = False) -> Shop | N
     return session.scalar(query)
 
 
+def locked_shop(session: Session, shop_id: int) -> Shop | None:
+    return session.scalar(select(Shop).where(Shop.id == shop_id).with_for_update())
+
+
 def shop_id_of(session: Session, code: str) -> int | None:
     return session.scalar(select(Shop.id).where(Shop.code == code))
 

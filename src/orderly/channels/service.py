@@ -169,6 +169,18 @@ def _moved(shop: Shop, base_url: str | None, settings: Mapping[str, Any]) -> lis
     return moved + [f"settings.{name}" for name in named if settings.get(name) != stored.get(name)]
 
 
+def keep_credentials(
+    session: Session, shop_id: int, credentials: Mapping[str, str], settings: Settings | None = None
+) -> None:
+    """Seal and store the credentials a connector was issued (``Connector.keep_credentials``): the
+    names it gives replace the stored ones, the others stay."""
+    shop = repo.locked_shop(session, shop_id)
+    if shop is None:
+        return
+    key = settings or get_settings()
+    shop.credentials = seal(key, {**unseal(key, shop.credentials), **credentials})
+
+
 def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:
     shop = repo.shop_by_code(session, code, lock=lock)
     if shop is None:
@@ -232,10 +244,15 @@ def webhook_class(shop: Shop) -> type[Connector]:
 
 
 def webhook_secret(shop: Shop, klass: type[Connector], settings: Settings | None = None) -> str | None:
-    """The one credential the shop's deliveries are checked with (``Connector.webhook_credential``)."""
-    if klass.webhook_credential is None:
+    """The credential the shop's deliveries are checked with (``Connector.webhook_credential``; several
+    joined by newlines, None when one is missing)."""
+    names = klass.webhook_credential
+    if names is None:
         return None
-    return unseal_one(settings or get_settings(), shop.credentials, klass.webhook_credential)
+    if isinstance(names, str):
+        return unseal_one(settings or get_settings(), shop.credentials, names)
+    values = [unseal_one(settings or get_settings(), shop.credentials, name) for name in names]
+    return None if any(value is None for value in values) else "\n".join(map(str, values))
 
 
 def delivery_reader(shop: Shop, klass: type[Connector], client: httpx.Client) -> Connector:

@@ -20,7 +20,7 @@ A handler opens several short transactions: none is held across a platform call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -75,6 +75,7 @@ def connected(ctx: JobContext, shop_id: int, health: str | None) -> Iterator[tup
         client = ctx.extras[key] = shops.http_client(shop)
     connector = shops.connector_for(shop, client, ctx.settings)
     connector.pace = partial(_pace, ctx, connector)  # every request draws from the shop's budget
+    connector.keep_credentials = partial(_keep_credentials, ctx, shop.id)
     try:
         yield shop, connector
     except Paced:
@@ -93,6 +94,13 @@ def connected(ctx: JobContext, shop_id: int, health: str | None) -> Iterator[tup
     if health is not None:
         with transaction(ctx.factory) as session:
             shops.record_success(session, shop_id, health)
+
+
+def _keep_credentials(ctx: JobContext, shop_id: int, credentials: Mapping[str, str]) -> None:
+    """The connector's credential keeper (``Connector.keep_credentials``): sealed and stored at once,
+    in a transaction of their own, so new tokens outlive the job whatever becomes of it."""
+    with transaction(ctx.factory) as session:
+        shops.keep_credentials(session, shop_id, credentials, ctx.settings)
 
 
 def _pace(ctx: JobContext, connector: Connector, operation: str) -> None:
@@ -256,6 +264,12 @@ def backfill_orders(ctx: JobContext, job: Claimed) -> None:
     with transaction(ctx.factory) as session:
         # Where the platform lists recent changes late, the last minutes are the polls' to read.
         repo.finish_backfill(session, backfill_id, max(start, reached), utcnow())
+
+
+def poll_soon(session: Session, shop_id: int) -> None:
+    """Poll the shop's orders as soon as a worker is free (one poll queued per shop at a time): a
+    delivery named an order that changed without carrying it (``Connector.webhook_polls``)."""
+    enqueue(session, [_shop_job(POLL, shop_id)])
 
 
 def request_sync(session: Session, code: str) -> None:
