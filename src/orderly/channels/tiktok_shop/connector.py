@@ -1,0 +1,489 @@
+"""The TikTok Shop connector (Partner API version 202309): orders by ``orders/search`` (incremental on
+``update_time`` with ``page_token`` paging), stock by ``inventory/update`` per SKU and warehouse,
+parcels by ship package (TikTok's own logistics, with its label, or the seller's carrier), order
+notifications by webhook; HTTP and signing in ``client.py``, payloads mapped by ``mapper.py``,
+deliveries in ``webhooks.py``.
+
+Credentials: ``app_key`` and ``app_secret`` (the Partner Center app), ``access_token`` and
+``refresh_token`` (the seller's authorisation; ``access_token_expire_in``, Unix seconds, when known).
+Refreshed tokens are stored back sealed like the others. Settings: ``shop_cipher`` (required: the
+shop's cipher from the authorized-shops call), ``warehouse_id`` (where stock is set unless a listing's
+mapping names its own warehouse; learned when the SKU sits in exactly one), ``page_size`` (orders per
+page, 1 to 100), ``handover_method`` (PICKUP or DROP_OFF for parcels TikTok collects),
+``shipping_providers`` (our carrier names to TikTok's shipping provider ids, for parcels the seller
+ships with its own carrier) and ``auth_url`` (the token host; TikTok's own for TikTok's API host, else
+the shop's base URL, so one sandbox serves both).
+
+A listing is a TikTok SKU (``sku_id``, what order lines carry); its product id is named on the SKU
+mapping (``product_id``) or learned from a product search by seller SKU.
+
+Orders fulfilled by TikTok (FBT) are mapped as platform-fulfilled: the hub keeps them and never
+reserves or ships its own stock for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from orderly.channels.connector import (
+    AuthFailed,
+    ChannelError,
+    Connector,
+    OrderPage,
+    Parcel,
+    PlatformLabel,
+    PushResult,
+    RateLimit,
+    RawOrder,
+    Rejected,
+    ShopConnection,
+    StockPush,
+    WebhookEvent,
+    WriteBack,
+)
+from orderly.channels.domain import carrier_key
+from orderly.channels.schemas import Address
+from orderly.channels.tiktok_shop import mapper, webhooks
+from orderly.channels.tiktok_shop.client import PartnerApi
+from orderly.channels.tiktok_shop.webhooks import SECRET_CREDENTIALS
+from orderly.core.text import StorableStr
+
+AUTH_URL = "https://auth.tiktok-shops.com"
+API_HOST = "tiktokglobalshop.com"
+ORDERS_SEARCH = "/order/202309/orders/search"
+ORDER_DETAIL = "/order/202309/orders"
+PRODUCTS_SEARCH = "/product/202309/products/search"
+MAX_PAGE_SIZE = 100
+#: Order detail takes at most this many ids a call (UNCONFIRMED; the sandbox's figure).
+DETAIL_BATCH = 50
+WAREHOUSE_SETTING = "warehouse_id"
+#: What the engine keeps of a listing: its product, and the warehouses its SKU is stocked at.
+PRODUCT, WAREHOUSES = "product_id", "warehouses"
+
+
+class TikTokShopSettings(BaseModel):
+    """What a TikTok Shop shop's settings may hold beyond the engine's own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shop_cipher: StorableStr | None = Field(
+        default=None, min_length=1, max_length=200, description="the shop's cipher; needed to sync"
+    )
+    warehouse_id: StorableStr | None = Field(
+        default=None,
+        pattern=r"^\d{1,40}$",
+        description="the warehouse stock is set at (a listing may name its own)",
+    )
+    page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="orders per page")
+    handover_method: Literal["PICKUP", "DROP_OFF"] = Field(
+        default="PICKUP", description="how parcels TikTok's logistics ships reach it"
+    )
+    shipping_providers: dict[StorableStr, StorableStr] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="our carrier names to TikTok shipping provider ids (parcels shipped with our carriers)",
+    )
+    auth_url: Address | None = Field(default=None, description="the token host, when not TikTok's own")
+
+
+class TikTokShopConnector(Connector):
+    channel = "tiktok_shop"
+    # UNCONFIRMED (CONTRACT.md section 7): TikTok publishes no figures; third-party claims put the
+    # limit per app, shop and API at tens of calls a second. Each API is its own budget here.
+    rate_limits: ClassVar[Mapping[str, RateLimit]] = {
+        "orders": RateLimit(10.0, 20),
+        "order_detail": RateLimit(10.0, 20),
+        "products": RateLimit(10.0, 20),
+        "stock": RateLimit(10.0, 20),
+        "shipments": RateLimit(5.0, 10),
+    }
+    max_push_batch = (
+        1  # the engine pushes a listing at a time; a batch of one product's SKUs would go as one call
+    )
+    webhooks = True
+    webhook_polls = True
+    webhook_credential = SECRET_CREDENTIALS
+    writes_back = True
+    PLATFORM_LOGISTICS = True
+    settings_model = TikTokShopSettings
+    required_settings = ("shop_cipher",)
+    address_settings = ("auth_url",)
+    location_setting = WAREHOUSE_SETTING
+    listing_ids = {PRODUCT: "the TikTok product the SKU belongs to (learned by seller SKU if not set)"}
+
+    @classmethod
+    def listing_problems(cls, location: str | None, platform_ids: Mapping[str, str]) -> list[tuple[str, str]]:
+        problems = super().listing_problems(location, platform_ids)
+        if location is not None and not _is_id(location):
+            problems.append(("location", f"{location!r} is not a TikTok warehouse id (digits)"))
+        if PRODUCT in platform_ids and not _is_id(platform_ids[PRODUCT]):
+            problems.append(
+                ("platform_ids", f"product_id {platform_ids[PRODUCT]!r} is not a TikTok id (digits)")
+            )
+        return problems
+
+    def __init__(self, connection: ShopConnection, http: httpx.Client) -> None:
+        super().__init__(connection, http)
+        settings = connection.settings
+        host = urlsplit(connection.base_url).hostname or ""
+        default_auth = AUTH_URL if host.endswith(API_HOST) else connection.base_url
+        self.api = (
+            PartnerApi(
+                http,
+                auth_url=settings.get("auth_url") or default_auth,
+                credentials=connection.credentials,
+                shop_cipher=settings.get("shop_cipher"),
+                # Looked up at each call: the engine sets these hooks after construction.
+                pace=lambda operation: self.pace(operation),  # noqa: PLW0108
+                keep=lambda credentials: self.keep_credentials(credentials),  # noqa: PLW0108
+            )
+            if connection.credentials
+            else None
+        )
+
+    def _api(self) -> PartnerApi:
+        if self.api is None:
+            raise AuthFailed("the shop has no TikTok Shop credentials")
+        return self.api
+
+    # --- orders ---------------------------------------------------------------------------------------
+
+    def fetch_orders(
+        self, updated_after: datetime, updated_before: datetime, cursor: str | None
+    ) -> OrderPage:
+        """Orders updated in [after, before), oldest change first. TikTok filters on whole seconds
+        (``update_time_ge`` inclusive, ``update_time_lt`` exclusive): the window asked is at least as
+        wide, and [after, before) is kept exactly here. The same filters go with every page."""
+        size = max(1, min(MAX_PAGE_SIZE, int(self.connection.settings.get("page_size", MAX_PAGE_SIZE))))
+        body = {"update_time_ge": _floor(updated_after), "update_time_lt": _ceil(updated_before)}
+        params = {"page_size": size, "sort_field": "update_time", "sort_order": "ASC", "page_token": cursor}
+        data = self._api().call("orders", "POST", ORDERS_SEARCH, params=params, body=body)
+        orders = _orders(data, "orders/search")
+        token = data.get("next_page_token") if isinstance(data, dict) else None
+        kept = [
+            _raw(order)
+            for order in orders
+            if updated_after <= mapper.instant(order.get("update_time"), "update_time") < updated_before
+        ]
+        return OrderPage(kept, str(token) if token else None)
+
+    def fetch_order(self, external_id: str) -> RawOrder | None:
+        if not _is_id(external_id):
+            return None
+        found = self._details([external_id])
+        return _raw(found[0]) if found else None
+
+    def _details(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Order detail (``GET /order/202309/orders?ids=``; UNCONFIRMED shape: the search's orders)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), DETAIL_BATCH):
+            batch = ",".join(ids[start : start + DETAIL_BATCH])
+            data = self._api().call("order_detail", "GET", ORDER_DETAIL, params={"ids": batch})
+            found += _orders(data, "orders detail")
+        return found
+
+    def map_order(self, raw: RawOrder) -> dict[str, Any]:
+        return mapper.map_order(raw.body, self.connection.shop_code)
+
+    def ready(self, raw: RawOrder) -> bool:
+        """A notification (a webhook's body) is not the order: the poll it wakes brings the order."""
+        return mapper.is_order(raw.body)
+
+    def cancelled(self, raw: RawOrder) -> bool:
+        """A notification that the order was cancelled: the hub cancels the order it knows at once."""
+        return not mapper.is_order(raw.body) and mapper.notified_status(raw.body) == mapper.CANCELLED
+
+    # --- stock ----------------------------------------------------------------------------------------
+
+    def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
+        return [self._push(push) for push in pushes]
+
+    def _push(self, push: StockPush) -> PushResult:
+        """The SKU's quantity at one warehouse. A code-0 answer may still list the SKU in
+        ``data.errors`` (per SKU, with ``extra_errors`` per warehouse): then it failed."""
+        sku_id = push.listing_id
+        if not _is_id(sku_id):
+            return PushResult(sku_id, ok=False, error="the listing id is not a TikTok SKU id")
+        binding = dict(push.binding)
+        named = PRODUCT in push.platform_ids
+        learned: dict[str, Any] | None = None
+        product = push.platform_ids.get(PRODUCT) or binding.get(PRODUCT)
+        warehouse = push.location or self._setting_warehouse()
+        if not product or (warehouse is None and not binding.get(WAREHOUSES)):
+            found = self._find_sku(sku_id, push.platform_sku)
+            if found is None:
+                error = f"no TikTok SKU {sku_id} (seller SKU {push.platform_sku})"
+                return PushResult(sku_id, ok=False, error=error)
+            learned = binding = {**binding, PRODUCT: found[0], WAREHOUSES: found[1]}
+            product = product or found[0]
+        if warehouse is None:
+            stocked = binding.get(WAREHOUSES) or []
+            if len(stocked) != 1:
+                error = (
+                    f"SKU {sku_id} is stocked at {len(stocked)} TikTok warehouses ({', '.join(stocked)}): "
+                    "name one on its SKU mapping or as the shop's warehouse_id"
+                )
+                return PushResult(sku_id, ok=False, error=error, binding=learned)
+            warehouse = stocked[0]
+        # An oversold SKU has nothing to offer: TikTok takes no negative quantity.
+        body = {
+            "skus": [
+                {"id": sku_id, "inventory": [{"warehouse_id": warehouse, "quantity": max(0, push.quantity)}]}
+            ]
+        }
+        path = f"/product/202309/products/{quote(str(product), safe='')}/inventory/update"
+        forget = None if named else {k: v for k, v in binding.items() if k not in (PRODUCT, WAREHOUSES)}
+        try:
+            data = self._api().call("stock", "POST", path, body=body)
+        except Rejected as exc:
+            return PushResult(sku_id, ok=False, error=str(exc), binding=forget)
+        failures = _sku_errors(data, sku_id)
+        if failures is not None:
+            return PushResult(sku_id, ok=False, error=failures, binding=learned)
+        return PushResult(sku_id, ok=True, binding=learned)
+
+    def _setting_warehouse(self) -> str | None:
+        value = self.connection.settings.get(WAREHOUSE_SETTING)
+        return str(value) if value else None
+
+    def _find_sku(self, sku_id: str, seller_sku: str | None) -> tuple[str, list[str]] | None:
+        """The SKU's product and warehouses, from a product search by seller SKU (UNCONFIRMED filter
+        ``seller_skus``)."""
+        body = {"seller_skus": [seller_sku]} if seller_sku else {}
+        token: str | None = None
+        while True:
+            params = {"page_size": MAX_PAGE_SIZE, "page_token": token}
+            data = self._api().call("products", "POST", PRODUCTS_SEARCH, params=params, body=body)
+            products = data.get("products") if isinstance(data, dict) else None
+            if not isinstance(products, list):
+                raise ChannelError("products/search: the answer has no products list")
+            for product in products:
+                for sku in product.get("skus") or [] if isinstance(product, dict) else []:
+                    if isinstance(sku, dict) and str(sku.get("id")) == sku_id:
+                        stocked = [
+                            str(i.get("warehouse_id"))
+                            for i in sku.get("inventory") or []
+                            if isinstance(i, dict)
+                        ]
+                        return str(product.get("id")), sorted(set(stocked))
+            token = data.get("next_page_token") or None
+            if token is None:
+                return None
+
+    # --- parcels --------------------------------------------------------------------------------------
+
+    def ship_with_platform(self, parcel: Parcel, *, method: str | None = None) -> PlatformLabel:
+        """Ship the parcel's package with TikTok's logistics (``method``: PICKUP or DROP_OFF; None: the
+        shop's ``handover_method``) and return TikTok's tracking number and label. A package that
+        already carries a tracking number (an earlier try whose answer was lost, or the seller in
+        Seller Center) is not shipped again: what TikTok made is returned."""
+        handover = method or self.connection.settings.get("handover_method", "PICKUP")
+        if handover not in ("PICKUP", "DROP_OFF"):
+            raise Rejected(f"TikTok Shop hands a package over by PICKUP or DROP_OFF, not {handover!r}")
+        order = self._order_for(parcel)
+        package, shipped = _package_of(order, parcel)
+        api = self._api()
+        if not shipped:
+            self.acted = True
+            # Sent twice it could fail as shipped already, never ship twice; sent again only if TikTok
+            # surely did not act.
+            api.call("shipments", "POST", _package_path(package, "ship"), body={"handover_method": handover},
+                     replayable=False)  # fmt: skip
+        detail = api.call("shipments", "GET", _package_path(package))
+        tracking = str(detail.get("tracking_number") or "") if isinstance(detail, dict) else ""
+        if not tracking:
+            raise ChannelError(f"TikTok has not given package {package} a tracking number yet")
+        carrier = str(detail.get("shipping_provider_name") or "TikTok Shop logistics")
+        return PlatformLabel(tracking, carrier, self._label(package), (package,))
+
+    def _label(self, package: str) -> bytes | None:
+        """The package's shipping label PDF (UNCONFIRMED: ``shipping_documents`` answers a URL)."""
+        data = self._api().call(
+            "shipments",
+            "GET",
+            _package_path(package, "shipping_documents"),
+            params={"document_type": "SHIPPING_LABEL"},
+        )
+        url = data.get("doc_url") if isinstance(data, dict) else None
+        if not url:
+            return None
+        self.pace("shipments")
+        try:
+            response = self.client.get(str(url))
+        except httpx.HTTPError as exc:
+            raise ChannelError(
+                f"the label of package {package} could not be fetched: {type(exc).__name__}"
+            ) from exc
+        if response.status_code != 200 or not response.content.startswith(b"%PDF"):
+            raise ChannelError(f"the label of package {package} is no PDF (HTTP {response.status_code})")
+        return response.content
+
+    def write_back(self, parcel: Parcel) -> WriteBack:
+        """A parcel shipped with one of our carriers: its package is shipped on TikTok as a self
+        shipment with the tracking number, the carrier named by its TikTok shipping provider id (the
+        shop's ``shipping_providers``). A package already shipped (an earlier try, or the seller in
+        Seller Center) is not shipped again. TikTok ships whole packages: a parcel must carry every
+        unit of its package."""
+        if parcel.accepted:
+            return WriteBack(
+                tuple(parcel.accepted), "TikTok Shop keeps the tracking it took: nothing to update"
+            )
+        if not parcel.tracking_number:
+            raise Rejected("TikTok Shop takes a self shipment only with its tracking number")
+        provider = _provider(self.connection.settings.get("shipping_providers") or {}, parcel.carrier)
+        if provider is None:
+            raise Rejected(
+                f"no TikTok shipping provider id for carrier {parcel.carrier!r}: add it to the shop's "
+                "shipping_providers setting"
+            )
+        order = self._order_for(parcel)
+        package, shipped = _package_of(order, parcel)
+        if shipped:
+            return WriteBack((package,), f"TikTok package {package} already shipped")
+        body = {
+            "self_shipment": {"tracking_number": parcel.tracking_number, "shipping_provider_id": provider}
+        }
+        self.acted = True
+        self._api().call("shipments", "POST", _package_path(package, "ship"), body=body, replayable=False)
+        return WriteBack((package,), f"TikTok package {package} shipped with provider {provider}")
+
+    def _order_for(self, parcel: Parcel) -> dict[str, Any]:
+        if not _is_id(parcel.external_id):
+            raise Rejected(f"{parcel.external_id!r} is not a TikTok order id")
+        found = self._details([parcel.external_id])
+        if not found:
+            raise Rejected(f"TikTok Shop has no order {parcel.external_id}")
+        order = found[0]
+        if order.get("fulfillment_type") == mapper.FBT:
+            raise Rejected(f"order {parcel.external_id} is fulfilled by TikTok: it ships from TikTok's stock")
+        if order.get("status") == mapper.CANCELLED:
+            raise Rejected(f"order {parcel.external_id} is cancelled on TikTok Shop")
+        return order
+
+    # --- webhooks -------------------------------------------------------------------------------------
+
+    @classmethod
+    def verify_webhook(cls, secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
+        return webhooks.verify(secret, headers, body)
+
+    @classmethod
+    def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        return webhooks.parse(body)
+
+
+def _raw(order: dict[str, Any]) -> RawOrder:
+    if not order.get("id"):
+        raise ChannelError("TikTok Shop sent an order without an id")
+    try:
+        version = mapper.version(order)
+    except ValueError as exc:
+        raise ChannelError(f"TikTok Shop order {order['id']}: {exc}") from exc
+    return RawOrder(str(order["id"]), version, order)
+
+
+def _orders(data: Any, what: str) -> list[dict[str, Any]]:
+    orders = data.get("orders") if isinstance(data, dict) else None
+    if orders is None and isinstance(data, dict) and "next_page_token" in data:
+        return []  # an empty page may leave the list out
+    if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
+        raise ChannelError(f"{what}: the answer has no list of orders")
+    return orders
+
+
+def _sku_errors(data: Any, sku_id: str) -> str | None:
+    """What ``data.errors`` says of the SKU, or None when it names nothing. An error naming no SKU
+    is taken as the SKU's: a failure inside a success is never counted as done."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not errors:
+        return None
+    said = []
+    for error in errors if isinstance(errors, list) else [errors]:
+        if not isinstance(error, dict):
+            said.append(str(error)[:200])
+            continue
+        detail = error.get("detail")
+        detail = detail if isinstance(detail, dict) else {}
+        if detail.get("sku_id") not in (None, sku_id):
+            continue
+        text = f"{error.get('code')}: {error.get('message')}"
+        extra = [
+            f"warehouse {e.get('warehouse_id')}: {e.get('code')}: {e.get('message')}"
+            for e in detail.get("extra_errors") or []
+            if isinstance(e, dict)
+        ]
+        said.append(f"{text} ({'; '.join(extra)})" if extra else text)
+    return "; ".join(said) or None
+
+
+def _names(item: Mapping[str, Any]) -> set[str]:
+    return {str(n).strip() for n in (item.get("sku_id"), item.get("seller_sku")) if n}
+
+
+def _package_of(order: Mapping[str, Any], parcel: Parcel) -> tuple[str, bool]:
+    """The one package the parcel's units make up, and whether it already shipped (carries a
+    tracking number). TikTok ships whole packages: a parcel short of its package's units, or spread
+    over several, is refused."""
+    items = [
+        i
+        for i in order.get("line_items") or []
+        if isinstance(i, dict) and i.get("display_status") != mapper.CANCELLED
+    ]
+    packages: dict[str, list[Mapping[str, Any]]] = {}
+    taken: set[int] = set()
+    for line in parcel.lines:
+        left = line.quantity
+        wanted = {n for n in (line.listing_id, line.platform_sku) if n}
+        for index, item in enumerate(items):
+            if left and index not in taken and wanted & _names(item):
+                packages.setdefault(str(item.get("package_id") or ""), []).append(item)
+                taken.add(index)
+                left -= 1
+        if left:
+            name = line.platform_sku or line.listing_id
+            raise Rejected(
+                f"order {parcel.external_id}: {name} x{line.quantity} to ship but TikTok's order has fewer"
+            )
+    if len(packages) != 1 or "" in packages:
+        raise Rejected(
+            f"order {parcel.external_id}: the parcel's units are in {len(packages)} TikTok packages, not one"
+        )
+    ((package, units),) = packages.items()
+    whole = [i for i in items if str(i.get("package_id")) == package]
+    if len(whole) != len(units):
+        raise Rejected(
+            f"order {parcel.external_id}: TikTok package {package} holds {len(whole)} units, the parcel "
+            f"{len(units)}: TikTok ships whole packages"
+        )
+    return package, any(i.get("tracking_number") for i in whole)
+
+
+def _package_path(package: str, action: str | None = None) -> str:
+    path = f"/fulfillment/202309/packages/{quote(package, safe='')}"
+    return f"{path}/{action}" if action else path
+
+
+def _provider(providers: Mapping[str, str], carrier: str | None) -> str | None:
+    """The shipping provider id named for the carrier, matched as carrier names are folded."""
+    if not carrier:
+        return None
+    wanted = carrier_key(carrier)
+    return next((str(v) for k, v in providers.items() if carrier_key(k) == wanted), None)
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 40
+
+
+def _floor(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() // 1)
+
+
+def _ceil(moment: datetime) -> int:
+    seconds = moment.astimezone(UTC).timestamp()
+    return int(seconds) + (1 if seconds != int(seconds) else 0)
