@@ -65,7 +65,7 @@ def test_the_published_order_maps_every_field() -> None:
         "region": None,
         "postal_code": "95110",
         "country": "US",
-        "phone": "(+1)213-***-1234",
+        "phone": None,  # "(+1)213-***-1234": masked, no number
     }
     assert (checked["buyer_remark"], checked["seller_remark"]) == ("Please ship asap!", "seller note")
     assert checked["tags"] == ["pre-order"]
@@ -184,6 +184,12 @@ def test_payloads_without_the_essentials_are_refused() -> None:
     for change in ({"id": None}, {"payment": {}}, {"line_items": []}, {"create_time": None}):
         with pytest.raises(ValueError):
             mapper.map_order(sample_order(**change), "tiktok")
+
+
+def test_a_phone_shown_whole_is_kept() -> None:
+    order = sample_order()
+    order["recipient_address"]["phone_number"] = "(+1)213-555-1234"
+    assert mapped(order)["shipping_address"]["phone"] == "(+1)213-555-1234"
 
 
 def test_unpaid_and_on_hold_orders_come_without_an_address() -> None:

@@ -120,7 +120,9 @@ class PartnerApi:
 
     def _access_token(self) -> str:
         token = self.tokens.get("access_token")
-        if not token or _expiry(self.tokens) - self.clock() < REFRESH_AHEAD:
+        expiry = _expiry(self.tokens)
+        # A token whose expiry was never recorded is used until TikTok says it expired.
+        if not token or (expiry and expiry - self.clock() < REFRESH_AHEAD):
             return self._refresh(token)
         return token
 
@@ -275,8 +277,8 @@ def tokens_of(data: Any) -> dict[str, str]:
 
 
 def _expiry(tokens: Mapping[str, str]) -> float:
-    """When the access token expires (Unix seconds); 0 when unknown (refreshed before use), so a
-    token whose expiry was never recorded is replaced by one that has it."""
+    """When the access token expires (Unix seconds); 0 when unknown, so a token whose expiry was
+    never recorded gives way to one that has it."""
     try:
         value = float(tokens.get("access_token_expire_in") or 0)
     except ValueError:

@@ -92,7 +92,7 @@ def _text(value: Any) -> str | None:
 
 
 def _address(order: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The recipient as TikTok shows it: not at all for UNPAID and ON_HOLD orders; the phone masked.
+    """The recipient as TikTok shows it: not at all for UNPAID and ON_HOLD orders.
     The region is the first level below the country, the city the level named so or else the
     second; the street is ``address_line1`` (else ``address_detail``), the rest goes to line 2."""
     raw = order.get("recipient_address")
@@ -121,8 +121,15 @@ def _address(order: Mapping[str, Any]) -> dict[str, Any] | None:
         "region": names[1] if len(names) > 1 else None,
         "postal_code": _text(raw.get("postal_code")),
         "country": _text(raw.get("region_code")),
-        "phone": _text(raw.get("phone_number")),
+        "phone": _phone(raw.get("phone_number")),
     }
+
+
+def _phone(value: Any) -> str | None:
+    """TikTok masks the recipient's phone (``(+1)213-***-1234``): no number a carrier or a check can
+    use, so it is left out (TikTok's own logistics holds the real one)."""
+    phone = _text(value)
+    return None if phone is None or "*" in phone else phone
 
 
 def _counts_as_shipped(order_status: str, item: Mapping[str, Any]) -> bool:

@@ -428,6 +428,7 @@ class TikTokShopStore:
             if order_id in self._orders:
                 raise SandboxError(f"order {order_id} exists")
             now = self.now()
+            number = len(self._orders) + 1
             package_id = str(1_153_132_168_123_000_000 + next(self._ids))
             items: list[dict[str, Any]] = []
             total = Decimal(0)
@@ -470,7 +471,7 @@ class TikTokShopStore:
                 "paid_time": now if paid else None,
                 "buyer_message": buyer_message,
                 "user_id": str(7_021_436_810_468_000_000 + next(self._ids)),
-                "buyer_email": f"buyer{len(self._orders) + 1}@scs.tiktokw.us",
+                "buyer_email": f"buyer{number}@scs.tiktokw.us",
                 "payment_method_name": "Cash on delivery" if cod else "CCDC",
                 "is_cod": cod,
                 "fulfillment_type": "FULFILLMENT_BY_TIKTOK" if fbt else "FULFILLMENT_BY_SELLER",
@@ -491,13 +492,14 @@ class TikTokShopStore:
                     "tax": "0",
                     "total_amount": _text(total + shipping),
                 },
+                # Each order its own recipient: one buyer's many orders would look like a risk.
                 "recipient_address": {
-                    "name": "Siti Rahma",
+                    "name": f"Siti Rahma {number}",
                     "first_name": "Siti",
                     "last_name": "Rahma",
                     "phone_number": "(+62)812****5678",
-                    "full_address": "Jl. Merdeka No. 10, Menteng, Jakarta Pusat, DKI Jakarta, 10310",
-                    "address_line1": "Jl. Merdeka No. 10",
+                    "full_address": f"Jl. Merdeka No. {number}, Menteng, Jakarta Pusat, DKI Jakarta, 10310",
+                    "address_line1": f"Jl. Merdeka No. {number}",
                     "address_line2": "",
                     "address_line3": "",
                     "address_line4": "",

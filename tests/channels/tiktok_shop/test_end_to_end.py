@@ -1,0 +1,237 @@
+"""TikTok Shop end to end over real HTTP, on both databases: the sandbox, the hub's API receiving its
+signed notifications (each delivered twice), workers in between. Orders arrive once with every field
+mapped, move as the platform moves them (cancelled, shipped outside the hub, fulfilled by TikTok),
+stock reaches the shop, parcels ship with TikTok's logistics, and faults change none of it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.api import create_app
+from orderly.catalog import service as catalog
+from orderly.catalog.schemas import MappingIn
+from orderly.channels import service as shops
+from orderly.channels import tasks
+from orderly.channels.connector import Parcel, ParcelLine
+from orderly.channels.models import InboxEntry, Shop
+from orderly.channels.schemas import ShopIn, SyncSettings
+from orderly.channels.secrets import unseal
+from orderly.channels.tiktok_shop import TikTokShopConnector
+from orderly.core.config import get_settings
+from orderly.core.db import transaction
+from orderly.inventory import service as inventory
+from orderly.jobs.models import Job
+from orderly.jobs.worker import Worker
+from orderly.orders import queries
+from orderly.orders.models import Order
+from orderly.sandbox.faults import Drops
+from orderly.sandbox.serve import serving
+from orderly.sandbox.tiktok_shop import Faults, Line, TikTokShopStore
+from orderly.sandbox.tiktok_shop import create_app as tiktok_app
+from tests.factories import setup_catalog
+
+pytestmark = pytest.mark.xdist_group("end_to_end")
+CODE = "tiktok"
+
+
+@dataclass
+class World:
+    factory: sessionmaker[Session]
+    worker: Worker
+    store: TikTokShopStore
+    drops: Drops
+    url: str
+
+    def settle(self, until: float = 60.0) -> None:
+        """Run jobs until none is queued or running and every notification is delivered."""
+        deadline = time.monotonic() + until
+        while time.monotonic() < deadline:
+            ran = self.worker.run_once()
+            delivered = self.store.wait_for_webhooks(0.05)
+            with transaction(self.factory) as s:
+                pending = s.scalar(
+                    select(func.count()).select_from(Job).where(Job.status.in_(["queued", "running"]))
+                )
+            if not ran and not pending and delivered:
+                return
+            if not ran:
+                time.sleep(0.05)
+        raise AssertionError("the sync did not settle")
+
+    def poll(self) -> None:
+        with transaction(self.factory) as s:
+            tasks.poll_soon(s, shops.get_shop(s, CODE).id)
+        self.settle()
+
+    def orders(self) -> dict[str, tuple[str, list[str]]]:
+        with transaction(self.factory) as s:
+            return {
+                o.external_id: (o.status, [h["reason"] for h in o.holds]) for o in s.scalars(select(Order))
+            }
+
+
+@pytest.fixture
+def world(factory: sessionmaker[Session]) -> Iterator[World]:
+    setup_catalog(factory, {"SKU-1": 20})
+    store = TikTokShopStore(seed=11)
+    sku = store.add_sku("SKU-1", price="45000", stock=50)
+    drops = Drops(tiktok_app(store))
+    with serving(drops) as url, serving(create_app(factory=factory, workers=0)) as hub_url:
+        credentials = {
+            "app_key": store.app_key,
+            "app_secret": store.app_secret,
+            "access_token": store.access_token,
+            "refresh_token": store.refresh_token,
+        }
+        settings = {
+            "poll_interval_s": 3600,
+            "shop_cipher": store.shop_cipher,
+            "rate_limits": {op: (1000.0, 1000) for op in TikTokShopConnector.rate_limits},
+        }
+        with transaction(factory) as s:
+            shops.create_shop(
+                s,
+                ShopIn(
+                    code=CODE,
+                    name="TikTok",
+                    channel="tiktok_shop",
+                    base_url=url,
+                    credentials=credentials,
+                    settings=SyncSettings.model_validate(settings),
+                    sync_enabled=True,
+                ),
+            )
+            catalog.create_mapping(
+                s, MappingIn(shop=CODE, platform_sku="SKU-1", listing_id=sku.id, sku="SKU-1")
+            )
+        store.webhook_url = f"{hub_url}/api/v1/webhooks/{CODE}"
+        store.duplicate_webhooks = True
+        world = World(factory, Worker(factory, name="tiktok", idle_sleep=0), store, drops, url)
+        world.settle()  # the first poll and stock push
+        yield world
+    store.close()
+
+
+def test_orders_arrive_once_with_every_field_and_move_as_the_platform_moves_them(world: World) -> None:
+    store = world.store
+    assert store.quantity("SKU-1") == 20  # the hub's figure reached the shop
+    message = store.place_order(
+        [Line("SKU-1", 2, price="45000.50", seller_discount="500")], buyer_message="Gift wrap"
+    )
+    fbt = store.place_order([Line("SKU-1", 3)], fbt=True)
+    cancelled_later = store.place_order([Line("SKU-1", 1)])
+    shipped_outside = store.place_order([Line("SKU-1", 1)])
+    asks_cancel = store.place_order([Line("SKU-1", 1)])
+    unpaid = store.place_order([Line("SKU-1", 1)], paid=False)
+    world.settle()  # the notifications wake the poll, which reads the orders
+
+    orders = world.orders()
+    assert orders[message["id"]] == ("on_hold", ["remark"])  # the buyer's message waits for a person
+    assert orders[fbt["id"]] == ("platform_fulfilled", [])
+    assert orders[unpaid["id"]][0] == "on_hold"
+    with transaction(world.factory) as s:
+        (hub_order,) = s.scalars(select(Order).where(Order.external_id == message["id"]))
+        detail = queries.get_order(s, hub_order.id)
+        # Each notification was delivered twice and stored once; the poll's reading beside it.
+        notified = s.scalar(
+            select(func.count()).select_from(InboxEntry).where(InboxEntry.source == "webhook")
+        )
+    assert notified == 6
+    assert detail.currency == "IDR" and detail.buyer_remark == "Gift wrap"
+    (line,) = detail.lines
+    assert (line.sku, line.quantity, line.unit_price, line.discount) == ("SKU-1", 2, 4500050, 2 * 50000)
+    assert detail.total == 2 * 4450050 + 1000000
+    address = detail.shipping_address
+    assert (address.name, address.line1, address.city, address.region, address.country) == (
+        "Siti Rahma 1",
+        "Jl. Merdeka No. 1",
+        "Jakarta Pusat",
+        "DKI Jakarta",
+        "ID",
+    )
+    assert detail.buyer.email == "buyer1@scs.tiktokw.us" and detail.platform_status == "AWAITING_SHIPMENT"
+
+    store.cancel(cancelled_later["id"], by="BUYER", reason="Changed mind")
+    store.ship_outside(shipped_outside["id"], tracking="JX777")
+    store.request_cancel(asks_cancel["id"])
+    store.pay(unpaid["id"])
+    world.settle()
+    orders = world.orders()
+    assert orders[cancelled_later["id"]] == ("cancelled", [])
+    assert orders[shipped_outside["id"]] == ("shipped", [])
+    assert orders[asks_cancel["id"]] == ("on_hold", ["cancel_request"])
+    assert orders[unpaid["id"]] == ("allocated", [])
+    assert len(orders) == 6
+    with transaction(world.factory) as s:
+        (figure,) = inventory.stock_of(s, "SKU-1")
+        assert inventory.verify(s, repair=False, actor="test") == []
+    # Reserved: 1 (asked to cancel, held with its stock) + 1 (paid now), none yet for the message held
+    # before it reserved; FBT never; 1 left the shelf.
+    assert (figure.on_hand, figure.reserved) == (19, 4)
+    assert store.quantity("SKU-1") == figure.available == 15
+
+
+def test_a_parcel_ships_with_tiktoks_logistics(world: World) -> None:
+    order = world.store.place_order([Line("SKU-1", 1)])
+    world.settle()
+    with transaction(world.factory) as s:
+        shop = s.scalars(select(Shop).where(Shop.code == CODE)).one()
+        connector = shops.connector_for(shop, shops.http_client(shop))
+    item = order["line_items"][0]
+    parcel = Parcel(
+        "P-9", order["id"], None, None, None, None, time_now(), [ParcelLine(item["sku_id"], "SKU-1", 1)]
+    )
+    label = connector.ship_with_platform(parcel)
+    assert (
+        label.label_pdf is not None
+        and label.tracking_number == world.store.order(order["id"])["tracking_number"]
+    )
+    assert world.store.order(order["id"])["status"] == "AWAITING_COLLECTION"
+
+
+def time_now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def test_an_expired_token_is_refreshed_and_sealed_with_the_shops_secrets(world: World) -> None:
+    world.store.expire_tokens()
+    world.store.place_order([Line("SKU-1", 1)])
+    world.settle()
+    assert len(world.orders()) == 1
+    with transaction(world.factory) as s:
+        shop = s.scalars(select(Shop).where(Shop.code == CODE)).one()
+        kept = unseal(get_settings(), shop.credentials)
+    assert kept["access_token"] == world.store.access_token
+    assert kept["refresh_token"] == world.store.refresh_token and kept["app_secret"] == world.store.app_secret
+    assert world.store.tokens_issued == 2
+
+
+def test_under_429s_500s_slow_answers_and_drops_every_order_arrives_once(world: World) -> None:
+    world.store.set_faults(Faults(throttle=0.05, error=0.05, seed=5))
+    world.drops.set(0.05, seed=7)
+    placed = []
+    for wave in range(3):
+        placed += [world.store.place_order([Line("SKU-1", 1)])["id"] for _ in range(4)]
+        polls = 0
+        while set(world.orders()) != set(placed):
+            polls += 1
+            assert polls <= 4, f"wave {wave}: an order did not arrive within four polls"
+            world.poll()
+    world.store.cancel(placed[0])
+    world.store.clear_faults()
+    world.drops.set(0.0)
+    world.poll()
+    orders = world.orders()
+    assert len(orders) == 12 and orders[placed[0]][0] == "cancelled"
+    assert sum(status == "allocated" for status, _ in orders.values()) == 11
+    with transaction(world.factory) as s:
+        (figure,) = inventory.stock_of(s, "SKU-1")
+    assert world.store.quantity("SKU-1") == figure.available == 9
