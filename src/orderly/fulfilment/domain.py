@@ -342,3 +342,61 @@ def check_complete(
             for pid, left in sorted(short.items(), key=lambda i: str(skus.get(i[0])))
         )
         raise Conflict(f"shipment {shipment_id} is not complete: {named}", field="code")
+
+
+# --- waves: the parcels a picker takes together --------------------------------------------------
+
+#: Parcels in one wave at most: a picking cart's worth, and one batch of labels off the printer.
+WAVE_SIZE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class WaveParcel:
+    """One parcel of a wave, as the wave screen lists it."""
+
+    shipment_id: int
+    warehouse: str
+    order_id: int
+    order_number: str
+    shop: str
+    carrier: str | None
+    service: str | None
+    tracking_number: str | None  # None: it has no label yet
+    units: int  # stock units to pick (a bundle as its components)
+    first_bin: str  # where its walk starts ("" when no item has a bin)
+    label_state: str | None = None  # its carrier label's purchase (``carriers.models.LabelState``)
+    label_error: str | None = None  # the carrier's refusal, or why the outcome is unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    """Parcels of one warehouse picked in one walk. ``carrier`` is the carrier of their labels; None
+    for parcels without a label yet, whose labels are bought before they are picked."""
+
+    warehouse: str
+    carrier: str | None
+    number: int  # 1, 2, ... within its warehouse and carrier
+    parcels: tuple[WaveParcel, ...]
+
+    @property
+    def unlabelled(self) -> tuple[WaveParcel, ...]:
+        return tuple(p for p in self.parcels if p.tracking_number is None)
+
+
+def form_waves(parcels: Iterable[WaveParcel]) -> list[Wave]:
+    """Waves from parcels given in pick order (``paperwork.pick_key``: by warehouse, then the first bin
+    on the walk). A wave is one warehouse's parcels going with one carrier, since each carrier collects
+    its own parcels: those without a label first (their labels are bought before the walk), then each
+    carrier by name; each cut into waves of at most :data:`WAVE_SIZE` in pick order, so a wave's pick
+    list and labels come out in the order its items come off the shelves."""
+    groups: dict[str, dict[str | None, list[WaveParcel]]] = {}  # warehouses in the order met
+    for parcel in parcels:
+        carrier = (parcel.carrier or "") if parcel.tracking_number is not None else None
+        groups.setdefault(parcel.warehouse, {}).setdefault(carrier, []).append(parcel)
+    waves = []
+    for warehouse, carriers in groups.items():
+        for carrier in sorted(carriers, key=lambda name: (name is not None, name or "")):
+            members = carriers[carrier]
+            for number, start in enumerate(range(0, len(members), WAVE_SIZE), 1):
+                waves.append(Wave(warehouse, carrier, number, tuple(members[start : start + WAVE_SIZE])))
+    return waves

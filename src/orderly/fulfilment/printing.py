@@ -17,10 +17,11 @@ from orderly.core.errors import Conflict, NotFound
 from orderly.fulfilment import paperwork
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.carriers import repository as carriers_repo
-from orderly.fulfilment.domain import ShipmentStatus
+from orderly.fulfilment.domain import ShipmentStatus, Wave, WaveParcel, form_waves
 from orderly.fulfilment.models import Shipment
 from orderly.fulfilment.paperwork import Address, Line, PaperworkError, Parcel
 from orderly.inventory import repository as inventory_repo
+from orderly.inventory.domain import walk_key
 
 T = TypeVar("T")
 
@@ -101,6 +102,37 @@ def _chosen(
     return parcels
 
 
+def waves(session: Session) -> list[Wave]:
+    """Every warehouse's parcels still to pick (made or labelled, as the pick list takes them), in
+    waves (``domain.form_waves``), each parcel with where its label's purchase stands."""
+    shipments = repo.to_pick_in(session, None)
+    parcels = _build(session, shipments, label_files=False)
+    labels = carriers_repo.labels_of(session, [s.id for s in shipments])
+    waiting = []
+    in_pick_order = sorted(zip(shipments, parcels, strict=True), key=lambda pair: paperwork.pick_key(pair[1]))
+    for shipment, parcel in in_pick_order:
+        label = labels.get(shipment.id)
+        stops = parcel.stock_lines
+        first = min(stops, key=lambda line: walk_key(line.bin_location, line.walk), default=None)
+        waiting.append(
+            WaveParcel(
+                shipment_id=shipment.id,
+                warehouse=parcel.warehouse,
+                order_id=shipment.order_id,
+                order_number=parcel.order_number,
+                shop=parcel.shop,
+                carrier=shipment.carrier,
+                service=shipment.service,
+                tracking_number=shipment.tracking_number,
+                units=sum(line.quantity for line in stops),
+                first_bin=first.bin_location if first is not None else "",
+                label_state=label.state if label is not None else None,
+                label_error=label.error if label is not None else None,
+            )
+        )
+    return form_waves(waiting)
+
+
 def write_batch(parcels: Iterable[Parcel], out: BinaryIO, *, slips: bool = False) -> int:
     """Writes the parcels' labels (and slips) to out as one PDF, streamed; returns its page count."""
     return _drawn(lambda: paperwork.write_batch(parcels, out, slips=slips))
@@ -128,7 +160,9 @@ def _parcels(session: Session, shipment_ids: list[int], *, labelled: bool) -> li
     return _build(session, shipments)
 
 
-def _build(session: Session, shipments: list[Shipment]) -> list[Parcel]:
+def _build(session: Session, shipments: list[Shipment], *, label_files: bool = True) -> list[Parcel]:
+    """The parcels' paperwork, in the order given; without the carriers' label files when only what
+    the paperwork says is read."""
     warehouses = repo.warehouses_by_id(session, {s.warehouse_id for s in shipments})
     orders = repo.orders_with_shop(session, {s.order_id for s in shipments})
     products = repo.line_products(session, orders.keys())
@@ -137,7 +171,7 @@ def _build(session: Session, shipments: list[Shipment]) -> list[Parcel]:
     components = repo.products_by_id(session, {c for found in parts.values() for c, _ in found})
     bins = inventory_repo.bins_of(session, {line[0] for line in products.values()} | set(components))
     # A label bought from a carrier is printed as the carrier made it, from the copy kept at purchase.
-    carrier_labels = carriers_repo.label_files(session, [s.id for s in shipments])
+    carrier_labels = carriers_repo.label_files(session, [s.id for s in shipments]) if label_files else {}
     parcels = []
     for shipment in shipments:
         order, shop = orders[shipment.order_id]

@@ -120,10 +120,13 @@ def labelled_in(session: Session, warehouse_id: int) -> list[Shipment]:
     return list(session.scalars(query.order_by(Shipment.id)))
 
 
-def to_pick_in(session: Session, warehouse_id: int) -> list[Shipment]:
-    """A warehouse's parcels whose items are still on the shelves (made or labelled, not picked)."""
+def to_pick_in(session: Session, warehouse_id: int | None) -> list[Shipment]:
+    """A warehouse's parcels whose items are still on the shelves (made or labelled, not picked); with
+    None, every warehouse's."""
     waiting = sorted({ShipmentStatus.CREATED, ShipmentStatus.LABEL_BOUGHT})
-    query = select(Shipment).where(Shipment.warehouse_id == warehouse_id, Shipment.status.in_(waiting))
+    query = select(Shipment).where(Shipment.status.in_(waiting))
+    if warehouse_id is not None:
+        query = query.where(Shipment.warehouse_id == warehouse_id)
     return list(session.scalars(query.order_by(Shipment.id)))
 
 
@@ -198,6 +201,29 @@ def promise_passed(session: Session, now: datetime) -> list[Shipment]:
     """Parcels on their way whose promised delivery has passed."""
     query = select(Shipment).where(Shipment.status.in_(sorted(ON_THE_WAY)), Shipment.promised_by < now)
     return list(session.scalars(query.order_by(Shipment.id)))
+
+
+def last_events(session: Session, shipment_ids: Iterable[int]) -> dict[int, TrackingEventRow]:
+    """The newest event of each of these parcels' timelines (of two at one time, the last recorded)."""
+    found: dict[int, TrackingEventRow] = {}
+    for part in chunks(sorted(set(shipment_ids))):
+        newest = (
+            select(TrackingEventRow.shipment_id, func.max(TrackingEventRow.occurred_at).label("at"))
+            .where(TrackingEventRow.shipment_id.in_(part))
+            .group_by(TrackingEventRow.shipment_id)
+            .subquery()
+        )
+        query = (
+            select(TrackingEventRow)
+            .join(
+                newest,
+                (newest.c.shipment_id == TrackingEventRow.shipment_id)
+                & (newest.c.at == TrackingEventRow.occurred_at),
+            )
+            .order_by(TrackingEventRow.id)
+        )
+        found.update((row.shipment_id, row) for row in session.scalars(query))
+    return found
 
 
 def lock_writeback(session: Session, shipment_id: int) -> TrackingWriteback | None:

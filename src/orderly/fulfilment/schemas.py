@@ -193,6 +193,25 @@ class TrackingEventOut(BaseModel):
     recorded_at: datetime
 
 
+class ParcelToChaseOut(BaseModel):
+    """A parcel on its way that the stale or late alert is about (``service.parcels_to_chase``)."""
+
+    shipment_id: int
+    order_id: int
+    order_number: str
+    shop: str
+    warehouse: str
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    shipped_at: datetime | None
+    promised_by: datetime | None
+    quiet: bool = Field(description="no carrier event for longer than the stale alert allows")
+    late: bool = Field(description="its promised delivery has passed")
+    last_event: TrackingEventOut | None = Field(description="the newest carrier event heard of it")
+
+
 class TrackingOut(BaseModel):
     """A parcel's journey: its status, its promise, and every event heard of it, oldest first."""
 

@@ -27,6 +27,7 @@ from orderly.fulfilment.carriers.domain import Label
 from orderly.fulfilment.domain import LIVE, SHIPPABLE_ORDERS, LineToShip, ShipmentStatus, TrackingEvent
 from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow, TrackingWriteback
 from orderly.fulfilment.schemas import (
+    ParcelToChaseOut,
     ShipmentEventOut,
     ShipmentIn,
     ShipmentLineOut,
@@ -274,7 +275,8 @@ def tracking_of(session: Session, shipment_id: int) -> TrackingOut:
 def watch_parcels(session: Session, now: datetime, quiet: timedelta) -> None:
     """Alert on parcels on their way that have gone quiet for ``quiet``, or whose promised delivery has
     passed. Each alert stays open, once per parcel, until an event (or the delivery) resolves it."""
-    for shipment in repo.quiet_since(session, now - quiet):
+    silent, late = _to_chase(session, now, quiet)
+    for shipment in silent:
         heard = shipment.last_event_at or shipment.shipped_at
         raise_alert(
             session,
@@ -284,7 +286,7 @@ def watch_parcels(session: Session, now: datetime, quiet: timedelta) -> None:
             f"{shipment.tracking_number or 'no tracking number'}) has had no carrier event since "
             f"{heard:%Y-%m-%d %H:%M} UTC",
         )
-    for shipment in repo.promise_passed(session, now):
+    for shipment in late:
         raise_alert(
             session,
             "parcel_late",
@@ -292,6 +294,44 @@ def watch_parcels(session: Session, now: datetime, quiet: timedelta) -> None:
             f"shipment {shipment.id} was promised by {shipment.promised_by:%Y-%m-%d %H:%M} UTC and is "
             f"{shipment.status}",
         )
+
+
+def _to_chase(session: Session, now: datetime, quiet: timedelta) -> tuple[list[Shipment], list[Shipment]]:
+    """The parcels on their way gone quiet for ``quiet`` (of a carrier that reports events), and those
+    whose promised delivery has passed: the stale and the late alerts' rule."""
+    return repo.quiet_since(session, now - quiet), repo.promise_passed(session, now)
+
+
+def parcels_to_chase(session: Session, now: datetime, quiet: timedelta) -> list[ParcelToChaseOut]:
+    """The parcels the stale and late alerts are about (:func:`watch_parcels`), each with its newest
+    carrier event; the longest unheard of first."""
+    silent, late = _to_chase(session, now, quiet)
+    quiet_ids, late_ids = {s.id for s in silent}, {s.id for s in late}
+    shipments = {s.id: s for s in (*silent, *late)}
+    orders = repo.orders_with_shop(session, {s.order_id for s in shipments.values()})
+    codes = inventory_repo.warehouse_codes(session)
+    last = repo.last_events(session, shipments)
+    out = [
+        ParcelToChaseOut(
+            shipment_id=s.id,
+            order_id=s.order_id,
+            order_number=orders[s.order_id][0].external_id,
+            shop=orders[s.order_id][1],
+            warehouse=codes.get(s.warehouse_id, str(s.warehouse_id)),
+            status=s.status,
+            carrier=s.carrier or s.carrier_plugin,
+            tracking_number=s.tracking_number,
+            tracking_url=s.tracking_url,
+            shipped_at=s.shipped_at,
+            promised_by=s.promised_by,
+            quiet=s.id in quiet_ids,
+            late=s.id in late_ids,
+            last_event=TrackingEventOut.model_validate(last[s.id]) if s.id in last else None,
+        )
+        for s in shipments.values()
+    ]
+    heard = {s.id: s.last_event_at or s.shipped_at or s.created_at for s in shipments.values()}
+    return sorted(out, key=lambda p: (heard[p.shipment_id], p.shipment_id))
 
 
 def get_shipment(session: Session, shipment_id: int) -> ShipmentOut:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from orderly.console.pages import orders, session, shops, stock
+from orderly.console.pages import orders, session, shops, stock, warehouse
 
 router = APIRouter(include_in_schema=False)
-for area in (session, orders, stock, shops):
+for area in (session, orders, stock, shops, warehouse):
     router.include_router(area.router)

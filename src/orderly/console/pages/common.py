@@ -46,6 +46,7 @@ NAV = [
     ("/orders", N_("Orders"), "orders:read"),
     ("/stock", N_("Stock"), "stock:read"),
     ("/shops", N_("Shops"), "shops:read"),
+    ("/warehouse", N_("Warehouse"), "fulfilment:write"),
 ]
 
 
