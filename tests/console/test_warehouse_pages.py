@@ -239,9 +239,13 @@ def test_a_warehouse_that_ships_on_pack_ships_the_parcel_with_its_last_scan(
 
 
 def stale_floor(client: TestClient, factory: sessionmaker[Session]) -> dict[str, int]:
+    stock_the_floor(client, factory)
+    return stale_parcels(factory)
+
+
+def stale_parcels(factory: sessionmaker[Session]) -> dict[str, int]:
     """Parcels on their way: one unheard of for 30 hours, one heard of an hour ago but past its
     promise, one fine, one unheard of whose carrier reports nothing (manual), and one delivered late."""
-    stock_the_floor(client, factory)
     names = ("quiet", "late", "fine", "manual", "delivered")
     made = dict(
         zip(
