@@ -53,10 +53,11 @@ def test_changes_are_recorded_with_who_and_what_and_reads_are_not(
     assert [(e["actor"], e["role"], e["action"], e["status"]) for e in events] == [
         ("admin-user", "admin", "POST /users", 201),
         ("ops", "operations", "PATCH /auth/me", 200),
+        ("ops", "operations", "POST /auth/sign-in", 200),  # signing in is recorded too
         ("warehouse-user", "warehouse", "POST /stock/receive", 200),
     ]
     assert events[1]["user_id"] is not None and events[1]["token_id"] is None  # by session
-    assert events[2]["token_id"] is not None and events[2]["client"] == "testclient"
+    assert events[3]["token_id"] is not None and events[3]["client"] == "testclient"
     assert page["next_cursor"] is None
 
 

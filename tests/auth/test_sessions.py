@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.auth.domain import LOCK_AFTER, Role
+from orderly.auth.domain import LOCK_AFTER, LOCK_WINDOW, Role
 from orderly.auth.gate import FAILURES
-from orderly.auth.models import User, UserSession
-from orderly.auth.service import digest, hash_password, password_matches, set_password
+from orderly.auth.models import AuditEvent, SignInFailure, User, UserSession
+from orderly.auth.service import SESSION_IDLE, digest, hash_password, password_matches, set_password
+from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.core.web import CSRF_HEADER, SESSION_COOKIE
+from orderly.jobs.registry import load
 from tests.auth.conftest import PASSWORD
 
 ME = "/api/v1/auth/me"
@@ -215,3 +218,65 @@ def test_a_form_posted_with_the_cookie_may_carry_the_csrf_token_as_a_field(
 
     assert (missing.status_code, wrong.status_code, right.status_code) == (403, 403, 204)
     assert client.get(ME).json()["locale"] == "zh_Hans"  # the page read the same form (into the profile)
+
+
+def test_the_sweep_deletes_only_ended_sessions_and_spent_counters(
+    signed_in: Callable[..., TestClient], factory: sessionmaker[Session]
+) -> None:
+    for name in ("live", "old", "idle", "recent"):
+        signed_in(name, Role.WAREHOUSE)
+    now = utcnow()
+    with transaction(factory) as s:
+        kept = {u.username: u.id for u in s.scalars(select(User))}
+        rows = {r.user_id: r for r in s.scalars(select(UserSession))}
+        rows[kept["old"]].expires_at = now - timedelta(seconds=1)  # past its lifetime
+        rows[kept["idle"]].last_seen_at = now - SESSION_IDLE - timedelta(minutes=3)
+        # unused for longer than idle by the record, which is written up to a minute late: kept
+        rows[kept["recent"]].last_seen_at = now - SESSION_IDLE - timedelta(seconds=30)
+        s.add_all(
+            [
+                SignInFailure(
+                    username="spent", failures=3, first_failed_at=now - LOCK_WINDOW, locked_until=None
+                ),
+                SignInFailure(username="counting", failures=2, first_failed_at=now, locked_until=None),
+                SignInFailure(
+                    username="locked",
+                    failures=5,
+                    first_failed_at=now - LOCK_WINDOW - timedelta(minutes=1),
+                    locked_until=now + timedelta(minutes=1),
+                ),
+            ]
+        )
+    (sweep,) = [job for job in load().schedules if job.name == "sweep_sessions"]
+    with transaction(factory) as s:
+        assert sweep.run(s) == 2
+    with transaction(factory) as s:
+        left = {r.user_id for r in s.scalars(select(UserSession))}
+        counters = set(s.scalars(select(SignInFailure.username)))
+    assert left == {kept["live"], kept["recent"]}
+    assert counters == {"counting", "locked"}
+
+
+def test_every_sign_in_attempt_is_audited_without_the_password(
+    anonymous: TestClient, make_user: Callable[..., int], factory: sessionmaker[Session]
+) -> None:
+    make_user("mia", Role.FINANCE)
+    assert _sign_in(anonymous, "mia", "wrong password!")["status"] == 401
+    for _ in range(LOCK_AFTER):
+        _sign_in(anonymous, "nobody", "guess guess guess")
+    assert _sign_in(anonymous, "nobody", "guess guess guess")["status"] == 429  # locked by then
+    assert _sign_in(anonymous, "Mia")["status"] == 200
+    page = anonymous.post("/sign-in", data={"username": "mia", "password": "nope nope nope"})
+    assert page.status_code == 401
+    with transaction(factory) as s:
+        events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    said = [(e.actor, e.status, e.action, e.summary.split(": ", 1)[1]) for e in events]
+    assert said[0] == ("mia", 401, "POST /auth/sign-in", "refused: the username or password is wrong")
+    assert not said[LOCK_AFTER - 1][3].endswith("min")
+    assert said[LOCK_AFTER][3].endswith("the username is locked for 15 min")
+    assert said[LOCK_AFTER + 1][:2] == ("nobody", 429) and said[LOCK_AFTER + 1][3].startswith("locked out")
+    assert said[-2] == ("Mia", 200, "POST /auth/sign-in", "signed in")
+    assert events[-2].user_id is not None and events[-2].role == "finance"
+    assert said[-1][:3] == ("mia", 401, "POST /sign-in")  # the console's form too
+    assert all(e.client == "testclient" and e.subject_kind == "user" for e in events)
+    assert not any("wrong password!" in str(vars(e)) or PASSWORD in str(vars(e)) for e in events)

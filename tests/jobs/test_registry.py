@@ -24,6 +24,7 @@ def test_every_context_with_jobs_is_loaded_by_name() -> None:
         "parcel_watch": 600.0,
         "tracking_poll": 1800.0,
         "cancelled_parcels": 60.0,
+        "sweep_sessions": 600.0,
     }
     dead_hooks = [hook.__module__ for hook in registry.on_dead]
     assert dead_hooks == ["orderly.alerts.tasks", "orderly.fulfilment.carriers.labels"]

@@ -65,6 +65,39 @@ def record_change(
     )
 
 
+def record_sign_in(
+    session: Session,
+    username: str,
+    *,
+    route: str,
+    status_code: int,
+    client: str,
+    outcome: str,
+    user_id: int | None = None,
+    role: str = "",
+) -> None:
+    """A sign-in attempt, as typed: the username (never the password), the address, and how it went
+    (signed in, refused, locked out). Its subject is the user the name names, known or not."""
+    name = username.replace("\x00", "\ufffd").strip()[:100]  # kept whatever was typed
+    action = f"POST {route.removeprefix('/api/v1')}"
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            actor=name,
+            user_id=user_id,
+            token_id=None,
+            role=role,
+            action=action[:120],
+            subject_kind="user",
+            subject_id=name,
+            params={},
+            status=status_code,
+            client=client[:100],
+            summary=f"{action}: {outcome}"[:300],
+        )
+    )
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     actor: str | None = None

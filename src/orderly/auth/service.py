@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from orderly.auth.domain import (
     LOCALES,
+    LOCK_WINDOW,
     SCOPE_ROLES,
     Role,
     Scope,
@@ -476,7 +477,8 @@ def sign_in(session: Session, username: str, password: str, client: str) -> tupl
     return cookie, viewer
 
 
-def record_failed_sign_in(session: Session, username: str) -> None:
+def record_failed_sign_in(session: Session, username: str) -> bool:
+    """Count one more failure for the username; True when it locks the username."""
     key = username_key(username)[:64]
     now = utcnow()
     row = session.get(SignInFailure, key, with_for_update=True)
@@ -489,8 +491,25 @@ def record_failed_sign_in(session: Session, username: str) -> None:
         )
     else:
         row.failures, row.first_failed_at, row.locked_until = failures, since, locked
+    return locked is not None
 
 
 def sign_out(session: Session, cookie_value: str) -> None:
     """End the session with this cookie; an unknown or ended one changes nothing."""
     session.execute(delete(UserSession).where(UserSession.token_hash == digest(cookie_value)))
+
+
+#: The database's record of a session's last use is written up to a minute late (``auth/gate.py``):
+#: a session is swept as idle only this long after it would have ended, so none still in use goes.
+SWEEP_MARGIN = timedelta(minutes=2)
+
+
+def sweep_sessions(session: Session) -> int:
+    """Delete the sessions that have ended (past their lifetime, or idle) and the failed sign-in
+    counters that count for nothing any more (their window passed, no lock left); how many sessions."""
+    now = utcnow()
+    ended = (UserSession.expires_at <= now) | (UserSession.last_seen_at <= now - SESSION_IDLE - SWEEP_MARGIN)
+    swept = session.execute(delete(UserSession).where(ended))
+    unlocked = SignInFailure.locked_until.is_(None) | (SignInFailure.locked_until <= now)
+    session.execute(delete(SignInFailure).where(SignInFailure.first_failed_at <= now - LOCK_WINDOW, unlocked))
+    return int(swept.rowcount or 0)  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ from fastapi import HTTPException, Request, Response, status
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from orderly.auth import service
+from orderly.auth import audit, service
+from orderly.auth.domain import LOCK_FOR
 from orderly.auth.gate import TokenGate, client_address
 from orderly.auth.service import SignInLocked, SignInRefused
 from orderly.core.db import transaction
@@ -41,13 +42,38 @@ __all__ = [
 ]
 
 
-def _sign_in(factory: sessionmaker[Session], username: str, password: str, client: str) -> tuple[str, Viewer]:
+def _sign_in(
+    factory: sessionmaker[Session], username: str, password: str, client: str, route: str
+) -> tuple[str, Viewer]:
+    """Sign in, the attempt recorded in the audit log however it goes (with the session it opens, or
+    in a transaction of its own when refused)."""
+
+    def record(session: Session, code: int, outcome: str, user_id: int | None = None, role: str = "") -> None:
+        audit.record_sign_in(
+            session,
+            username,
+            route=route,
+            status_code=code,
+            client=client,
+            outcome=outcome,
+            user_id=user_id,
+            role=role,
+        )
+
     try:
         with transaction(factory) as session:
-            return service.sign_in(session, username, password, client)
-    except SignInRefused:
+            cookie, viewer = service.sign_in(session, username, password, client)
+            record(session, 200, "signed in", viewer.user_id, viewer.role)
+            return cookie, viewer
+    except SignInRefused as refused:
         with transaction(factory) as session:
-            service.record_failed_sign_in(session, username)
+            locked = service.record_failed_sign_in(session, username)
+            lock = f"; the username is locked for {int(LOCK_FOR.total_seconds()) // 60} min" if locked else ""
+            record(session, refused.http_status, f"refused: {refused.message}{lock}")
+        raise
+    except SignInLocked as locked_out:
+        with transaction(factory) as session:
+            record(session, locked_out.http_status, f"locked out: {locked_out.message}")
         raise
 
 
@@ -69,7 +95,8 @@ async def sign_in_request(
         )
     try:
         # argon2 takes tens of milliseconds of CPU: off the event loop.
-        return await run_in_threadpool(_sign_in, factory, username, password, address)
+        route = request.scope["route"].path
+        return await run_in_threadpool(_sign_in, factory, username, password, address, route)
     except SignInRefused:
         gate.throttle.failed(address)
         raise
