@@ -11,6 +11,7 @@ from orderly.channels import service as shops
 from orderly.channels.amazon.connector import AmazonConnector
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.sandbox.amazon.store import AmazonStore
+from orderly.sandbox.shopee.store import ShopeeStore
 from orderly.sandbox.shopify.store import ShopifyStore
 
 
@@ -37,6 +38,21 @@ def connect_amazon(session: Session, store: AmazonStore, url: str, **settings: A
         "rate_limits": {op: (1000.0, 1000) for op in AmazonConnector.rate_limits},
     }
     _connect(session, "amazon", url, credentials, amazon_settings | settings)
+
+
+def connect_shopee(session: Session, store: ShopeeStore, url: str, **settings: Any) -> None:
+    credentials = {
+        "partner_id": str(store.partner_id),
+        "partner_key": store.partner_key,
+        "access_token": store.access_token,
+        "refresh_token": store.refresh_token,
+        "expire_at": str(store.access_expires_at),
+    }
+    shopee_settings = {
+        "shop_id": store.shop_id,
+        "rate_limits": {op: (1000.0, 1000) for op in ("orders", "stock", "shipments")},
+    }
+    _connect(session, "shopee", url, credentials, shopee_settings | settings)
 
 
 def _connect(

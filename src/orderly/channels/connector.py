@@ -395,6 +395,21 @@ class Connector(ABC):
         raise NotImplementedError(f"{cls.channel} has no webhooks")
 
     @classmethod
+    def verify_delivery(
+        cls,
+        secret: str | None,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        url: str,
+        settings: Mapping[str, Any],
+    ) -> bool:
+        """:meth:`verify_webhook`, for a platform whose signature also covers the URL the delivery was
+        posted to (``url``: as the hub received it; the shop's ``settings`` may name the one registered
+        with the platform, when a proxy rewrites it)."""
+        return cls.verify_webhook(secret, headers, body)
+
+    @classmethod
     def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use. An
         event without an ``external_id`` concerns no order: the hub keeps it unprocessed."""

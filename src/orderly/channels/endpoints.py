@@ -148,7 +148,9 @@ def receive_webhook(request: Request, factory: Factory, code: ShopCode, body: Ra
     with transaction(factory) as session:
         shop = service.get_shop(session, code)
         klass = service.webhook_class(shop)
-        if not klass.verify_webhook(service.webhook_secret(shop, klass), request.headers, body):
+        secret = service.webhook_secret(shop, klass)
+        url, settings = str(request.url), shop.settings or {}
+        if not klass.verify_delivery(secret, request.headers, body, url=url, settings=settings):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the webhook signature does not match")
         reader = service.delivery_reader(shop, klass, _NO_CALLS)
         reason = inbox.store_webhook(session, shop, reader, request.headers, body)

@@ -1,0 +1,210 @@
+"""Shopee order (``get_order_detail``'s ``order_list[]`` entry, with the optional fields the connector
+asks for) -> normalized order. Pure: no I/O, nothing but the payload and the shop code.
+
+Money: Shopee writes amounts as JSON numbers in the currency's major units (``"total_amount": 32119``
+for VND, contract §4). Each is read as the exact decimal its JSON text says and scaled to the hub's
+minor units for the currency (``core/money.py``: VND 0 decimals, IDR/MYR/SGD/PHP/THB 2): an IDR 150000
+becomes 15000000 minor units, exactly. Decimal samples of two-decimal currencies were not published
+(UNCONFIRMED), so an amount with more decimals than the currency has is refused, never rounded.
+Times: Unix seconds -> aware UTC.
+
+Statuses (contract §4) onto the hub's: UNPAID and PENDING are awaiting payment; READY_TO_SHIP,
+PROCESSED, RETRY_SHIP and INVOICE_PENDING are paid and the seller's to ship; SHIPPED,
+TO_CONFIRM_RECEIVE, COMPLETED and TO_RETURN have left (every unit shipped, with the tracking number
+when the detail gives one); IN_CANCEL is the buyer's cancellation request (the hub's cancel-request
+hold); CANCELLED is cancelled. A return (TO_RETURN) is a shipped order whose platform status says so;
+its refund is Shopee's returns module (UNCONFIRMED payloads, not read here). An order Shopee's own
+warehouse fulfils (``fulfillment_flag`` ``fulfilled_by_shopee``) is platform-fulfilled: it never takes
+the hub's stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from orderly.core.money import minor_unit_exponent
+
+AWAITING_PAYMENT = frozenset({"UNPAID", "PENDING"})
+TO_SHIP = frozenset({"READY_TO_SHIP", "PROCESSED", "RETRY_SHIP", "INVOICE_PENDING"})
+LEFT = frozenset({"SHIPPED", "TO_CONFIRM_RECEIVE", "COMPLETED", "TO_RETURN"})
+CANCEL_REQUESTED = "IN_CANCEL"
+CANCELLED = "CANCELLED"
+STATUSES = AWAITING_PAYMENT | TO_SHIP | LEFT | {CANCEL_REQUESTED, CANCELLED}
+#: ``fulfillment_flag`` of an order Shopee's warehouse ships (SBS / fulfilled by Shopee).
+PLATFORM_FULFILLED = "fulfilled_by_shopee"
+#: The optional fields ``get_order_detail`` must be asked for, for every field mapped here.
+DETAIL_FIELDS = (
+    "buyer_user_id,buyer_username,estimated_shipping_fee,recipient_address,actual_shipping_fee,"
+    "note,note_update_time,item_list,pay_time,payment_method,total_amount,shipping_carrier,"
+    "package_list,cancel_by,cancel_reason,buyer_cancel_reason,fulfillment_flag,pickup_done_time,"
+    "invoice_data"
+)
+
+
+def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
+    """The normalized order for one Shopee order. Raises ValueError on a payload without the
+    essentials (order_sn, times, currency, status, items, total); the rest is left to the schema."""
+    try:
+        order_sn = order["order_sn"]
+        if not isinstance(order_sn, str) or not order_sn.strip():
+            raise ValueError(f"order_sn is not an order number: {order_sn!r}"[:200])
+        status = order["order_status"]
+        if status not in STATUSES:
+            raise ValueError(f"order_status {status!r} is not one the hub knows"[:200])
+        currency = str(order["currency"]).upper()
+        exponent = minor_unit_exponent(currency)
+        shipped_all = status in LEFT
+        lines = [_line(item, exponent, shipped_all) for item in order["item_list"]]
+        subtotal = sum(line["unit_price"] * line["quantity"] - line["discount"] for line in lines)
+        shipping = order.get("actual_shipping_fee")
+        shipping = _money(
+            order.get("estimated_shipping_fee") if shipping is None else shipping,
+            exponent,
+            "shipping fee",
+            default=0,
+        )
+        total = _money(order["total_amount"], exponent, "total_amount")
+        address = order.get("recipient_address") or {}
+        return {
+            "shop": shop_code,
+            "external_id": order_sn.strip(),
+            "placed_at": instant(order["create_time"], "create_time"),
+            "updated_at": instant(order["update_time"], "update_time"),
+            "currency": currency,
+            "cancelled": status == CANCELLED,
+            "cancel_requested": status == CANCEL_REQUESTED,
+            "fulfillment": "platform" if order.get("fulfillment_flag") == PLATFORM_FULFILLED else "merchant",
+            "payment_status": "pending" if status in AWAITING_PAYMENT else "paid",
+            "payment_method": _text(order.get("payment_method")),
+            "platform_status": status,
+            "buyer": {
+                # The buyer's real name is withheld; the address's (masked in many regions) names them.
+                "name": _text(address.get("name")),
+                "email": None,
+                "phone": _text(address.get("phone")),
+                "platform_id": _text(order.get("buyer_user_id")) or _text(order.get("buyer_username")),
+            },
+            "shipping_address": _address(address),
+            "billing_country": None,
+            "lines": lines,
+            "shipments": _shipments(order, status) if shipped_all else None,
+            "shipping_total": shipping,
+            # What Shopee takes off beyond the items' own prices (vouchers, coins, shipping rebates):
+            # whatever makes the parts add up to total_amount, what the buyer paid.
+            "discount_total": max(0, subtotal + shipping - total),
+            "tax_total": 0,
+            "total": total,
+            "buyer_remark": _remark(order, status),
+            "seller_remark": _text(order.get("note")),
+            "tags": [],
+            "raw": dict(order),
+        }
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a Shopee order payload: missing or malformed {exc}") from exc
+
+
+def instant(value: object, what: str) -> str:
+    """Unix seconds as an aware UTC instant (ISO 8601)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{what} is not Unix seconds: {value!r}"[:200])
+    return datetime.fromtimestamp(value, UTC).isoformat()
+
+
+def minor_units(amount: object, exponent: int, what: str) -> int:
+    """A JSON number in major units as integer minor units, exactly (the number's own digits, never
+    through binary floating point's rounding)."""
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, str)):
+        raise ValueError(f"{what} is not an amount: {amount!r}"[:200])
+    try:
+        scaled = Decimal(str(amount)).scaleb(exponent)
+    except InvalidOperation as exc:
+        raise ValueError(f"{what} is not an amount: {amount!r}"[:200]) from exc
+    if not scaled.is_finite() or scaled < 0 or scaled != scaled.to_integral_value():
+        raise ValueError(f"{what} {amount!r} is negative or has more decimals than the currency ({exponent})")
+    return int(scaled)
+
+
+def _money(amount: object, exponent: int, what: str, *, default: int | None = None) -> int:
+    if amount is None:
+        if default is None:
+            raise ValueError(f"{what} is missing")
+        return default
+    return minor_units(amount, exponent, what)
+
+
+def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool) -> dict[str, Any]:
+    quantity = item["model_quantity_purchased"]
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise ValueError(f"model_quantity_purchased is not a count: {quantity!r}"[:200])
+    model_id = item.get("model_id") or 0
+    original = _money(item.get("model_original_price"), exponent, "model_original_price", default=0)
+    paid = _money(item["model_discounted_price"], exponent, "model_discounted_price")
+    unit = max(original, paid)
+    name = _text(item.get("item_name"))
+    model_name = _text(item.get("model_name"))
+    return {
+        # A model's own SKU, else its item's (an item without variations has model_id 0).
+        "platform_sku": _text(item.get("model_sku")) or _text(item.get("item_sku")),
+        # The listing stock is pushed to: the item and its model.
+        "listing_id": f"{item['item_id']}:{model_id}",
+        "title": f"{name} ({model_name})" if name and model_name else name,
+        "quantity": quantity,
+        "shipped": quantity if shipped_all else 0,
+        "unit_price": unit,
+        "discount": (unit - paid) * quantity,
+        "tax": 0,
+    }
+
+
+def _shipments(order: Mapping[str, Any], status: str) -> list[dict[str, Any]]:
+    """The parcel that left: one per package, with the order's tracking number when the detail has
+    one (``get_tracking_number`` gives it otherwise; polls do not call it for every order)."""
+    packages = order.get("package_list") or [{}]
+    number = _text(order.get("tracking_number"))
+    left = order.get("pickup_done_time")
+    return [
+        {
+            "carrier": _text(package.get("shipping_carrier")) or _text(order.get("shipping_carrier")),
+            "tracking_number": number if len(packages) == 1 else None,
+            "tracking_url": None,
+            "shipped_at": instant(left, "pickup_done_time") if left else None,
+        }
+        for package in packages
+    ]
+
+
+def _address(address: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not address:
+        return None
+    # full_address is the whole address in one line; the parts name the city and state separately.
+    town = ", ".join(filter(None, (_text(address.get("town")), _text(address.get("district")))))
+    return {
+        "name": _text(address.get("name")),
+        "line1": _text(address.get("full_address")),
+        "line2": town or None,
+        "city": _text(address.get("city")),
+        "region": _text(address.get("state")),
+        "postal_code": _text(address.get("zipcode")),
+        "country": _text(address.get("region")),
+        "phone": _text(address.get("phone")),
+    }
+
+
+def _remark(order: Mapping[str, Any], status: str) -> str | None:
+    """The buyer's message to the seller, and their cancellation reason while they ask to cancel."""
+    parts = [_text(order.get("message_to_seller"))]
+    if status in (CANCEL_REQUESTED, CANCELLED):
+        reason = _text(order.get("buyer_cancel_reason")) or _text(order.get("cancel_reason"))
+        if reason:
+            parts.append(f"Cancellation ({_text(order.get('cancel_by')) or 'unknown'}): {reason}")
+    kept = [part for part in parts if part]
+    return "\n".join(kept) if kept else None
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    return str(value).strip() or None
