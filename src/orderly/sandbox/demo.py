@@ -44,10 +44,13 @@ from orderly.sandbox.serve import serving
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
 from orderly.sandbox.shopify.models import numbered_buyer
+from orderly.sandbox.tiktok_shop import TikTokShopStore
+from orderly.sandbox.tiktok_shop import create_app as tiktok_app
 
 log = logging.getLogger(__name__)
 
 SHOPIFY, AMAZON, WAREHOUSE = "demo-shopify", "demo-amazon", "DEMO-WH"
+TIKTOK = "demo-tiktok"
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
 PRODUCTS = {
     "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
@@ -107,6 +110,7 @@ def start_demo(
         account_number=DHL_ACCOUNT,
     )
     shopify.set_webhook({"url": f"{hub_url}/api/v1/webhooks/{SHOPIFY}", "secret": WEBHOOK_SECRET})
+    tiktok = _start_tiktok(stack, factory, hub_url, seed or 0)
 
     stop = threading.Event()
     rng = random.Random(seed)
@@ -115,6 +119,8 @@ def start_demo(
         while not stop.wait(every):
             try:
                 _place_one(rng, shopify, amazon)
+                if rng.random() < 0.3:
+                    tiktok.place_order([{"sku": rng.choice(sorted(PRODUCTS)), "quantity": rng.randint(1, 2)}])
                 _restock(factory)
             except Exception:  # a demo hiccup must not end the demo
                 log.exception("demo order failed")
@@ -179,6 +185,36 @@ def _connect(
             catalog.create_mapping(
                 s, MappingIn(shop=AMAZON, platform_sku=sku, listing_id=f"B0DEMO{n:04d}", sku=sku)
             )
+
+
+def _start_tiktok(
+    stack: ExitStack, factory: sessionmaker[Session], hub_url: str, seed: int
+) -> TikTokShopStore:
+    """A TikTok Shop sandbox (in IDR, as the contract's samples) connected as ``demo-tiktok``: orders
+    reach the hub by signed notifications that wake its poll."""
+    store = TikTokShopStore(seed=seed)
+    skus = {sku: store.add_sku(sku, price=str(int(float(price) * 16000)), name=title).id
+            for sku, (title, price) in PRODUCTS.items()}  # fmt: skip
+    url = stack.enter_context(serving(tiktok_app(store)))
+    stack.callback(store.close)
+    secrets = {
+        "app_key": store.app_key,
+        "app_secret": store.app_secret,
+        "access_token": store.access_token,
+        "refresh_token": store.refresh_token,
+    }
+    settings = {"poll_interval_s": 30, "shop_cipher": store.shop_cipher, "warehouse_id": store.warehouse_id}
+    with transaction(factory) as s:
+        if s.scalar(select(Shop.id).where(Shop.code == TIKTOK)) is None:
+            shops.create_shop(s, ShopIn(code=TIKTOK, name="Demo Tiktok", channel="tiktok_shop"))
+        shops.update_shop(
+            s, TIKTOK, ShopUpdate(base_url=url, credentials=secrets, settings=settings, sync_enabled=True)
+        )
+        catalog.delete_mappings(s, TIKTOK)
+        for sku, sku_id in skus.items():
+            catalog.create_mapping(s, MappingIn(shop=TIKTOK, platform_sku=sku, listing_id=sku_id, sku=sku))
+    store.webhook_url = f"{hub_url}/api/v1/webhooks/{TIKTOK}"
+    return store
 
 
 def _connect_carrier(

@@ -235,3 +235,21 @@ def test_under_429s_500s_slow_answers_and_drops_every_order_arrives_once(world: 
     with transaction(world.factory) as s:
         (figure,) = inventory.stock_of(s, "SKU-1")
     assert world.store.quantity("SKU-1") == figure.available == 9
+
+
+def test_orders_settled_on_the_platform_before_the_hub_saw_them_arrive_settled(world: World) -> None:
+    world.store.webhook_url = None  # no notification: the poll finds them as they are now
+    shipped = world.store.place_order([Line("SKU-1", 2)])["id"]
+    world.store.ship_outside(shipped, tracking="JX42")
+    world.store.deliver(shipped)
+    cancelled = world.store.place_order([Line("SKU-1", 1)])["id"]
+    world.store.cancel(cancelled, by="SYSTEM", reason="Payment timeout")
+    world.poll()
+    assert world.orders() == {shipped: ("shipped", []), cancelled: ("cancelled", [])}
+    with transaction(world.factory) as s:
+        (order,) = s.scalars(select(Order).where(Order.external_id == shipped))
+        (shipment,) = queries.get_order(s, order.id).shipments
+        (figure,) = inventory.stock_of(s, "SKU-1")
+    assert (shipment.carrier, shipment.tracking_number) == ("TT Virtual express", "JX42")
+    # As for Shopify and Amazon: an order shipped whole before the hub saw it never held the hub's stock.
+    assert (figure.on_hand, figure.reserved) == (20, 0)

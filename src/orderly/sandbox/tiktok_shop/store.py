@@ -413,7 +413,7 @@ class TikTokShopStore:
 
     def place_order(
         self,
-        lines: Sequence[Line | Mapping[str, Any]],
+        lines: Sequence[Line | Mapping[str, Any]] | Mapping[str, Any],
         *,
         paid: bool = True,
         fbt: bool = False,
@@ -422,7 +422,10 @@ class TikTokShopStore:
         order_id: str | None = None,
     ) -> dict[str, Any]:
         """A buyer's order: AWAITING_SHIPMENT once paid (UNPAID before), the SKUs' stock taken unless
-        TikTok fulfils it from its own warehouse (FBT)."""
+        TikTok fulfils it from its own warehouse (FBT). ``lines`` may also be Shopify's sandbox form,
+        ``{"lines": [{"sku", "quantity"}, ...]}``, so a script drives both alike."""
+        if isinstance(lines, Mapping):
+            lines = list(lines["lines"])
         with self._lock:
             order_id = order_id or self._next_id()
             if order_id in self._orders:
@@ -548,7 +551,7 @@ class TikTokShopStore:
         for item in order["line_items"] if lines is None else lines:
             if item["display_status"] != "CANCELLED":
                 item["display_status"] = status
-        order["update_time"] = max(self.now(), order["update_time"] + 1)
+        order["update_time"] = self.now()  # whole seconds: two moves in one second share a stamp
         self._notify(order)
 
     def pay(self, order_id: str) -> None:
