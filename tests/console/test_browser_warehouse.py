@@ -14,10 +14,14 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth.domain import Role
+from orderly.jobs.worker import Worker
 from tests.console.test_browser import CHROMIUM, _context, _shot, _signed_in, browser, hub
 from tests.console.test_warehouse_pages import EAN, UPC, floor_with_waves, stale_parcels
+from tests.fulfilment.carriers.conftest import Sandbox, easypost
+from tests.fulfilment.carriers.test_accounts_and_quotes import add_account
+from tests.fulfilment.carriers.test_labels import run_jobs, worker
 
-__all__ = ["browser", "hub"]
+__all__ = ["browser", "easypost", "hub", "worker"]
 
 pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: run make install"),
@@ -83,3 +87,35 @@ def test_a_packer_prints_a_waves_labels_packs_by_scanner_and_sees_the_stale_parc
         expect(rows.nth(1)).to_contain_text("Late")
         expect(rows.first).to_contain_text("CST")  # times in the person's zone
         _shot(page, "warehouse-stale")
+
+
+def test_a_waves_missing_labels_are_bought_and_the_page_follows_the_jobs(
+    browser: Browser,
+    hub: str,
+    client: TestClient,
+    factory: sessionmaker[Session],
+    easypost: Sandbox,
+    worker: Worker,
+) -> None:
+    ids = floor_with_waves(client, factory)
+    add_account(client, easypost.url)
+    with _context(browser, hub, "en-US") as context:
+        page = _signed_in(context, factory, "wen", Role.WAREHOUSE)
+        page.goto("/warehouse")
+        wave = page.locator("section.wave.to-buy")
+        expect(wave.locator("tr.parcel")).to_have_count(1)
+        wave.get_by_label("Carrier account").select_option("ep")
+        wave.get_by_role("button", name="Buy 1 missing label").click()  # the session's CSRF token, by htmx
+        expect(wave.locator(f'tr.label[data-shipment="{ids["#804"]}"]')).to_have_attribute(
+            "data-state", "buying"
+        )
+        run_jobs(worker, factory)  # the hub's worker: the page asks again every 2 s meanwhile
+        expect(wave.locator(f'tr.label[data-shipment="{ids["#804"]}"]')).to_have_attribute(
+            "data-state", "bought"
+        )
+        expect(wave.get_by_role("status")).to_have_text(
+            "1 bought, 0 being bought, 0 refused or unknown, 0 not asked."
+        )
+        _shot(page, "warehouse-labels")
+        wave.get_by_role("link", name="Show the waves again").click()
+        expect(page.locator('section.wave[data-carrier="USPS"] tr.parcel')).to_have_count(1)

@@ -81,7 +81,7 @@ def floor_with_waves(client: TestClient, factory: sessionmaker[Session]) -> dict
 def _sections(html: str) -> list[tuple[str, list[int]]]:
     """Each wave on the page: its heading, and its parcels in the order listed."""
     found = []
-    for part in html.split('<section class="wave"')[1:]:
+    for part in html.split('<section class="wave')[1:]:
         heading = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", part.split("<h2>")[1].split("</h2>")[0])).strip()
         body = part.split("<tbody>")[1].split("</tbody>")[0]
         found.append(

@@ -55,6 +55,12 @@ LABEL_STATES = {
     LabelState.FAILED: N_("Refused"),
     LabelState.UNKNOWN: N_("Outcome unknown"),
 }
+#: How the status of a parcel on its way reads.
+PARCEL_STATUSES = {
+    ShipmentStatus.SHIPPED: N_("Shipped"),
+    ShipmentStatus.IN_TRANSIT: N_("In transit"),
+    ShipmentStatus.EXCEPTION: N_("Carrier exception"),
+}
 #: Parcels to chase listed at most, the longest unheard of first.
 CHASE_ROWS = 500
 
@@ -250,5 +256,11 @@ def stale_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTML
     parcels = fulfilment.parcels_to_chase(session, utcnow(), timedelta(hours=hours))
     shown = parcels[:CHASE_ROWS]
     return render(
-        request, "warehouse_stale.html", viewer, parcels=shown, total=len(parcels), hours=f"{hours:g}"
+        request,
+        "warehouse_stale.html",
+        viewer,
+        parcels=shown,
+        total=len(parcels),
+        hours=f"{hours:g}",
+        parcel_statuses=PARCEL_STATUSES,
     )
