@@ -3,6 +3,7 @@ stock with partial errors, and packages shipped with TikTok's logistics or the s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -256,3 +257,30 @@ def test_our_carriers_parcel_goes_as_a_self_shipment(store: TikTokShopStore, con
     }
     again = connect(shipping_providers={"J&T Express": "6617675021119438850"}).write_back(tracked)
     assert "already shipped" in again.note and len(store.shipped()) == 1
+
+
+def test_a_tracking_number_given_later_is_waited_for_without_shipping_twice(
+    store: TikTokShopStore, connect: Connect
+) -> None:
+    store.add_sku("MUG-1", stock=5)
+    store.tracking_later = True
+    order = store.place_order([Line("MUG-1", 1)])
+    with pytest.raises(ChannelError, match="a tracking number yet") as waiting:
+        connect().ship_with_platform(parcel(order))
+    assert waiting.value.retryable
+    store.give_tracking(order["id"])
+    label = connect().ship_with_platform(parcel(order, maybe_sent=True))
+    assert label.tracking_number == store.order(order["id"])["tracking_number"]
+    assert len(store.shipped()) == 1
+
+
+def test_token_expiries_given_as_durations_become_moments() -> None:
+    before = int(time.time())
+    tokens = client.tokens_of(
+        {"access_token": "a" * 20, "refresh_token": "r" * 20, "access_token_expire_in": 604800}
+    )
+    assert before + 604800 <= int(tokens["access_token_expire_in"]) <= int(time.time()) + 604800
+    moment = client.tokens_of(
+        {"access_token": "a" * 20, "refresh_token": "r" * 20, "access_token_expire_in": 1893456000}
+    )
+    assert moment["access_token_expire_in"] == "1893456000"

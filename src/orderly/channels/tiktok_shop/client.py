@@ -273,7 +273,17 @@ def tokens_of(data: Any) -> dict[str, str]:
         raise ChannelError("TikTok Shop's token answer has no access_token and refresh_token")
     tokens = {name: str(data[name]) for name in TOKEN_FIELDS if data.get(name) is not None}
     remember(tokens["access_token"], tokens["refresh_token"])
+    for name in ("access_token_expire_in", "refresh_token_expire_in"):
+        # UNCONFIRMED: third-party clients read these as Unix times, one as seconds to go; a figure
+        # too small to be a Unix time is taken as seconds from now.
+        value = tokens.get(name, "")
+        if value.isdigit() and int(value) < _UNIX_TIME_FROM:
+            tokens[name] = str(int(time.time()) + int(value))
     return tokens
+
+
+#: 2001-09-09 in Unix seconds: any expiry below it is a duration, not a moment.
+_UNIX_TIME_FROM = 10**9
 
 
 def _expiry(tokens: Mapping[str, str]) -> float:

@@ -388,9 +388,9 @@ def _raw(order: dict[str, Any]) -> RawOrder:
 
 
 def _orders(data: Any, what: str) -> list[dict[str, Any]]:
-    orders = data.get("orders") if isinstance(data, dict) else None
-    if orders is None and isinstance(data, dict) and "next_page_token" in data:
-        return []  # an empty page may leave the list out
+    if not isinstance(data, dict):
+        raise ChannelError(f"{what}: the answer has no data object")
+    orders = data.get("orders", [])  # an empty page may leave the list out (UNCONFIRMED)
     if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
         raise ChannelError(f"{what}: the answer has no list of orders")
     return orders
@@ -426,8 +426,8 @@ def _names(item: Mapping[str, Any]) -> set[str]:
 
 
 def _package_of(order: Mapping[str, Any], parcel: Parcel) -> tuple[str, bool]:
-    """The one package the parcel's units make up, and whether it already shipped (carries a
-    tracking number). TikTok ships whole packages: a parcel short of its package's units, or spread
+    """The one package the parcel's units make up, and whether it already shipped (``_left``).
+    TikTok ships whole packages: a parcel short of its package's units, or spread
     over several, is refused."""
     items = [
         i
@@ -460,7 +460,22 @@ def _package_of(order: Mapping[str, Any], parcel: Parcel) -> tuple[str, bool]:
             f"order {parcel.external_id}: TikTok package {package} holds {len(whole)} units, the parcel "
             f"{len(units)}: TikTok ships whole packages"
         )
-    return package, any(i.get("tracking_number") for i in whole)
+    return package, any(_left(item) for item in whole)
+
+
+#: Line item states in which its package has been handed to TikTok's logistics or a carrier.
+_HANDED_OVER = frozenset({"AWAITING_COLLECTION", "IN_TRANSIT", "DELIVERED", "COMPLETED"})
+
+
+def _left(item: Mapping[str, Any]) -> bool:
+    """Whether the item's package was shipped already: it has a tracking number, its state is past
+    shipping, or its package is no longer ``TO_FULFILL`` (TikTok may give the number later)."""
+    package_status = item.get("package_status")
+    return bool(
+        item.get("tracking_number")
+        or item.get("display_status") in _HANDED_OVER
+        or package_status not in (None, "", "TO_FULFILL")
+    )
 
 
 def _package_path(package: str, action: str | None = None) -> str:

@@ -178,6 +178,9 @@ class TikTokShopStore:
         self.calls: dict[str, int] = {}
         self.rejected_signs = 0
         self.webhook_url = webhook_url
+        #: Ship package leaves the tracking number for later (``give_tracking``), as TikTok may.
+        self.tracking_later = False
+        self._pending_tracking: dict[str, str] = {}
         #: Send every notification twice (TikTok may deliver one more than once).
         self.duplicate_webhooks = False
         self._notifications: list[dict[str, Any]] = []
@@ -722,12 +725,25 @@ class TikTokShopStore:
                 if body.get("handover_method", "PICKUP") not in ("PICKUP", "DROP_OFF"):
                     return failure(400, INVALID_PARAMETER, "Invalid handover_method.")
                 tracking = f"TT{self._rng.randrange(10**11, 10**12)}ID"
-                self._ship(order, tracking, "TT Virtual express")
+                if self.tracking_later:
+                    # The package is arranged; its number comes with ``give_tracking``.
+                    self._pending_tracking[order["id"]] = tracking
+                    for item in order["line_items"]:
+                        item["package_status"] = "PROCESSING"
+                else:
+                    self._ship(order, tracking, "TT Virtual express")
                 self._move(order, "AWAITING_COLLECTION")
             self._shipped.append(
                 {"package_id": package_id, "order_id": order["id"], "tracking_number": tracking, "body": body}
             )
             return success({})
+
+    def give_tracking(self, order_id: str) -> None:
+        """TikTok's logistics assigns the tracking number of a package shipped with ``tracking_later``."""
+        with self._lock:
+            order = self._order(order_id)
+            self._ship(order, self._pending_tracking.pop(order_id), "TT Virtual express")
+            self._move(order, order["status"])
 
     def api_package_detail(self, package_id: str) -> Response:
         """``GET /fulfillment/202309/packages/{id}`` (UNCONFIRMED shape)."""
