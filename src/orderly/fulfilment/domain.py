@@ -52,6 +52,9 @@ ALLOWED: dict[ShipmentStatus, frozenset[ShipmentStatus]] = {
 
 #: Shipments whose units are spoken for but still on the shelf.
 LIVE = frozenset({S.CREATED, S.LABEL_BOUGHT, S.PICKED, S.PACKED})
+#: The carrier plugin whose parcels go with the selling platform's own logistics (Shopee, Lazada,
+#: TikTok Shop): the platform knows them already, so their tracking is never written back.
+PLATFORM_CARRIER = "platform"
 #: Shipments whose units have left.
 GONE = frozenset({S.SHIPPED, S.IN_TRANSIT, S.EXCEPTION, S.DELIVERED})
 #: Orders a parcel may be made for or shipped from: they hold their stock and nobody holds them.

@@ -24,7 +24,14 @@ from orderly.fulfilment import domain
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.carriers import service as carriers
 from orderly.fulfilment.carriers.domain import Label
-from orderly.fulfilment.domain import LIVE, SHIPPABLE_ORDERS, LineToShip, ShipmentStatus, TrackingEvent
+from orderly.fulfilment.domain import (
+    LIVE,
+    PLATFORM_CARRIER,
+    SHIPPABLE_ORDERS,
+    LineToShip,
+    ShipmentStatus,
+    TrackingEvent,
+)
 from orderly.fulfilment.models import Shipment, ShipmentEvent, TrackingEventRow, TrackingWriteback
 from orderly.fulfilment.schemas import (
     ParcelToChaseOut,
@@ -501,6 +508,8 @@ def _queue_writeback(session: Session, order: Order, shipment: Shipment) -> None
     plugin = connector_class(shop.channel) if shop is not None else None
     if shop is None or plugin is None or not plugin.writes_back:
         return
+    if shipment.carrier_plugin == PLATFORM_CARRIER:
+        return  # the platform's own logistics made its tracking number: it knows the parcel already
     now = utcnow()
     session.add(
         TrackingWriteback(

@@ -19,7 +19,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from orderly.channels.connector import ChannelError, RateLimited, Unreached
+from orderly.channels.connector import ChannelError, Parcel, ParcelLine, PlatformLabel, RateLimited, Unreached
+from orderly.channels.models import Shop
+from orderly.channels.registry import connector_class as channel_class
+from orderly.channels.tasks import Paced, connected
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.core.errors import Conflict, DomainError
@@ -34,11 +37,11 @@ from orderly.fulfilment.carriers.models import CarrierAccount, LabelState, Shipm
 from orderly.fulfilment.carriers.registry import connector_class
 from orderly.fulfilment.carriers.schemas import LabelIn, PreferenceIn
 from orderly.fulfilment.carriers.service import BUY_LABEL, VOID_LABEL, label_job
-from orderly.fulfilment.domain import LIVE
+from orderly.fulfilment.domain import LIVE, PLATFORM_CARRIER
 from orderly.fulfilment.models import Shipment
 from orderly.jobs.errors import GiveUp
 from orderly.jobs.registry import JobContext
-from orderly.jobs.service import Claimed, enqueue
+from orderly.jobs.service import Claimed, NewJob, enqueue
 from orderly.orders import repository as order_repo
 from orderly.orders.models import Order
 
@@ -74,6 +77,8 @@ def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: s
     account = repo.account_by_code(session, data.carrier_account)
     carriers.reach(account)  # refused when switched off
     klass = connector_class(account.plugin)
+    if account.plugin == PLATFORM_CARRIER:
+        _check_platform_logistics(session, shipment)
     if klass is None or not klass.buys:
         raise Conflict(
             f"carrier account {account.code!r} ({account.plugin}) sells no labels: type the tracking number",
@@ -104,6 +109,18 @@ def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: s
     enqueue(session, [label_job(BUY_LABEL, shipment.id)])
     session.flush()
     return label
+
+
+def _check_platform_logistics(session: Session, shipment: Shipment) -> None:
+    order = session.get(Order, shipment.order_id)  # locked first, in ``_lock``
+    shop = session.get(Shop, order.shop_id) if order is not None else None
+    channel = channel_class(shop.channel) if shop is not None else None
+    if channel is None or not channel.PLATFORM_LOGISTICS:
+        where = f"a {shop.channel} shop" if shop is not None else "no shop"
+        raise Conflict(
+            f"shipment {shipment.id}: its order is from {where}, whose platform ships no parcels itself",
+            field="carrier_account",
+        )
 
 
 def _preference(
@@ -158,13 +175,103 @@ class _Purchase:
 def buy_label(ctx: JobContext, job: Claimed) -> None:
     shipment_id = int(job.payload["shipment_id"])
     with transaction(ctx.factory) as session:
-        purchase = _read_purchase(session, shipment_id, ctx)
+        platform = _read_platform_shipping(session, shipment_id)
+        purchase = None if platform is not None else _read_purchase(session, shipment_id, ctx)
+    if platform is not None:
+        _ship_with_platform(ctx, job, shipment_id, platform)
+        return
     if purchase is None:
         return
     with carriers.connected(ctx.factory, purchase.target, sleep=ctx.sleep) as connector:
         label = _buy(ctx, connector, shipment_id, purchase)
     with transaction(ctx.factory) as session:
         _store(session, shipment_id, label, purchase.target.plugin)
+
+
+# --- the platform's own logistics (the "platform" carrier) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class _PlatformShipping:
+    shop_id: int
+    parcel: Parcel
+    method: str | None  # the platform's way of shipping asked for; None: its default
+    currency: str
+
+
+def _read_platform_shipping(session: Session, shipment_id: int) -> _PlatformShipping | None:
+    """What a platform label job sends, when the parcel's label is asked of the "platform" carrier.
+    The parcel is marked as sent before the platform is called: a try after a lost answer has the
+    connector look on the platform first (``Parcel.maybe_sent``)."""
+    label = repo.label_of(session, shipment_id, lock=True)
+    if label is None or label.state not in (LabelState.BUYING, LabelState.UNKNOWN):
+        return None
+    account = session.get(CarrierAccount, label.account_id)
+    if account is None or account.plugin != PLATFORM_CARRIER:
+        return None
+    shipment = fulfilment_repo.get_shipment(session, shipment_id)
+    order = session.get(Order, shipment.order_id)
+    assert order is not None
+    maybe_sent = label.carrier_shipment_id is not None
+    label.carrier_shipment_id = f"{PLATFORM_CARRIER}:{order.external_id}"[:100]
+    label.updated_at = utcnow()
+    lines = [
+        ParcelLine(lid, sku, qty) for sku, lid, qty in fulfilment_repo.parcel_lines(session, shipment_id)
+    ]
+    parcel = Parcel(
+        reference=str(shipment.id),
+        external_id=order.external_id,
+        carrier=None,
+        service=None,
+        tracking_number=None,
+        tracking_url=None,
+        shipped_at=utcnow(),
+        lines=lines,
+        maybe_sent=maybe_sent,
+    )
+    method = None if label.service == CHEAPEST else label.service
+    return _PlatformShipping(order.shop_id, parcel, method, order.currency)
+
+
+def _ship_with_platform(ctx: JobContext, job: Claimed, shipment_id: int, shipping: _PlatformShipping) -> None:
+    """Arrange the parcel with the order's own platform and keep its tracking number and label."""
+    try:
+        with connected(ctx, shipping.shop_id, "shipments") as (_, connector):
+            if not connector.PLATFORM_LOGISTICS:
+                raise GiveUp(f"shipment {shipment_id}: the order's platform ships no parcels itself")
+            made = connector.ship_with_platform(shipping.parcel, method=shipping.method)
+    except Paced as exc:
+        # Our own limiter's wait is no failure: the label goes on once the shop's budget allows.
+        with transaction(ctx.factory) as session:
+            enqueue(
+                session,
+                [
+                    NewJob(
+                        job.kind,
+                        job.payload,
+                        key=job.key,
+                        delay=exc.retry_after,
+                        max_attempts=job.max_attempts,
+                    )
+                ],
+            )
+        return
+    with transaction(ctx.factory) as session:
+        _store(session, shipment_id, _platform_label(made, shipping), PLATFORM_CARRIER)
+
+
+def _platform_label(made: PlatformLabel, shipping: _PlatformShipping) -> Label:
+    return Label(
+        carrier_shipment_id=",".join(made.platform_ids)[:100]
+        or f"{PLATFORM_CARRIER}:{shipping.parcel.external_id}",
+        tracking_number=made.tracking_number,
+        content=made.label_pdf or b"",  # none where the platform prints none (kept as no file)
+        file_format="pdf",
+        cost=0,  # the platform bills the seller itself
+        currency=shipping.currency,
+        carrier=made.carrier,
+        service=shipping.method or PLATFORM_CARRIER,
+    )
 
 
 def _read_purchase(session: Session, shipment_id: int, ctx: JobContext) -> _Purchase | None:
@@ -268,7 +375,9 @@ def _store(session: Session, shipment_id: int, bought: Label, plugin: str) -> No
     assert label is not None
     label.state = LabelState.BOUGHT
     label.carrier_shipment_id = bought.carrier_shipment_id
-    label.content, label.file_format = bought.content, bought.file_format
+    label.content, label.file_format = (
+        (bought.content, bought.file_format) if bought.content else (None, None)
+    )
     label.extra = dict(bought.extra)
     label.error = None
     label.updated_at = utcnow()

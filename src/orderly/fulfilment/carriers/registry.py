@@ -9,7 +9,7 @@ from functools import cache
 from orderly.fulfilment.carriers.connector import CarrierConnector
 
 #: The plugins this hub ships; an account may name only these.
-PLUGINS = ("manual", "easypost", "dhl_express")
+PLUGINS = ("manual", "easypost", "dhl_express", "platform")
 
 
 @cache

@@ -12,7 +12,7 @@ from orderly.core.money import is_country
 from orderly.core.text import StorableStr
 
 #: The plugins an account may name (``carriers/registry.py: PLUGINS``).
-Plugin = Literal["manual", "easypost", "dhl_express"]
+Plugin = Literal["manual", "easypost", "dhl_express", "platform"]
 
 
 class PartyIn(BaseModel):

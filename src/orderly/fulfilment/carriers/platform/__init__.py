@@ -1,0 +1,3 @@
+from orderly.fulfilment.carriers.platform.connector import PlatformConnector
+
+CONNECTOR = PlatformConnector
