@@ -275,7 +275,7 @@ def test_every_sign_in_attempt_is_audited_without_the_password(
     assert not said[LOCK_AFTER - 1][3].endswith("min")
     assert said[LOCK_AFTER][3].endswith("the username is locked for 15 min")
     assert said[LOCK_AFTER + 1][:2] == ("nobody", 429) and said[LOCK_AFTER + 1][3].startswith("locked out")
-    assert said[-2] == ("Mia", 200, "POST /auth/sign-in", "signed in")
+    assert said[-2] == ("mia", 200, "POST /auth/sign-in", "signed in")  # as the user is named
     assert events[-2].user_id is not None and events[-2].role == "finance"
     assert said[-1][:3] == ("mia", 401, "POST /sign-in")  # the console's form too
     assert all(e.client == "testclient" and e.subject_kind == "user" for e in events)

@@ -5,12 +5,12 @@ status, the client address and when."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orderly.auth.models import AuditEvent
@@ -96,6 +96,25 @@ def record_sign_in(
             summary=f"{action}: {outcome}"[:300],
         )
     )
+
+
+#: The routes people sign in by (the API's and the console's form), as the log names them.
+SIGN_IN_ACTIONS = ("POST /auth/sign-in", "POST /sign-in")
+
+
+def last_sign_ins(session: Session, usernames: Sequence[str]) -> dict[str, datetime]:
+    """When each of these users last signed in, as the log recorded it (users who never did since
+    sign-ins were recorded are left out)."""
+    query = (
+        select(AuditEvent.actor, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.actor.in_(list(usernames)),
+            AuditEvent.action.in_(SIGN_IN_ACTIONS),
+            AuditEvent.status == 200,
+        )
+        .group_by(AuditEvent.actor)
+    )
+    return {actor: at for actor, at in session.execute(query)}
 
 
 @dataclass(frozen=True)

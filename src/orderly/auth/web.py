@@ -48,10 +48,12 @@ def _sign_in(
     """Sign in, the attempt recorded in the audit log however it goes (with the session it opens, or
     in a transaction of its own when refused)."""
 
-    def record(session: Session, code: int, outcome: str, user_id: int | None = None, role: str = "") -> None:
+    def record(
+        session: Session, code: int, outcome: str, user_id: int | None = None, role: str = "", name: str = ""
+    ) -> None:
         audit.record_sign_in(
             session,
-            username,
+            name or username,
             route=route,
             status_code=code,
             client=client,
@@ -63,7 +65,7 @@ def _sign_in(
     try:
         with transaction(factory) as session:
             cookie, viewer = service.sign_in(session, username, password, client)
-            record(session, 200, "signed in", viewer.user_id, viewer.role)
+            record(session, 200, "signed in", viewer.user_id, viewer.role, viewer.name)  # their username
             return cookie, viewer
     except SignInRefused as refused:
         with transaction(factory) as session:

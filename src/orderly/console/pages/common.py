@@ -47,6 +47,8 @@ NAV = [
     ("/stock", N_("Stock"), "stock:read"),
     ("/shops", N_("Shops"), "shops:read"),
     ("/warehouse", N_("Warehouse"), "fulfilment:write"),
+    ("/users", N_("Users"), "users:admin"),
+    ("/audit", N_("Audit log"), "audit:read"),
 ]
 
 
