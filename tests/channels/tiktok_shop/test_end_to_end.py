@@ -18,13 +18,19 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
-from orderly.channels.connector import Parcel, ParcelLine
 from orderly.channels.models import InboxEntry, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.secrets import unseal
 from orderly.channels.tiktok_shop import TikTokShopConnector
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
+from orderly.fulfilment import service as fulfilment
+from orderly.fulfilment.carriers import labels
+from orderly.fulfilment.carriers import service as carriers
+from orderly.fulfilment.carriers.models import ShipmentLabel
+from orderly.fulfilment.carriers.schemas import CarrierAccountIn, LabelIn
+from orderly.fulfilment.models import Shipment, TrackingWriteback
+from orderly.fulfilment.schemas import ShipmentIn
 from orderly.inventory import service as inventory
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
@@ -177,28 +183,41 @@ def test_orders_arrive_once_with_every_field_and_move_as_the_platform_moves_them
     assert store.quantity("SKU-1") == figure.available == 15
 
 
-def test_a_parcel_ships_with_tiktoks_logistics(world: World) -> None:
-    order = world.store.place_order([Line("SKU-1", 1)])
+def test_a_parcel_is_labelled_by_tiktoks_logistics_and_never_written_back(world: World) -> None:
+    """The fulfilment side of the seam: the "platform" carrier asks the order's shop for the label."""
+    placed = world.store.place_order([Line("SKU-1", 2)])
     world.settle()
     with transaction(world.factory) as s:
-        shop = s.scalars(select(Shop).where(Shop.code == CODE)).one()
-        connector = shops.connector_for(shop, shops.http_client(shop))
-    item = order["line_items"][0]
-    parcel = Parcel(
-        "P-9", order["id"], None, None, None, None, time_now(), [ParcelLine(item["sku_id"], "SKU-1", 1)]
-    )
-    label = connector.ship_with_platform(parcel)
-    assert (
-        label.label_pdf is not None
-        and label.tracking_number == world.store.order(order["id"])["tracking_number"]
-    )
-    assert world.store.order(order["id"])["status"] == "AWAITING_COLLECTION"
-
-
-def time_now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
+        carriers.create_account(
+            s, CarrierAccountIn(code="marketplace", name="Marketplace", plugin="platform")
+        )
+        (order,) = s.scalars(select(Order).where(Order.external_id == placed["id"]))
+        shipment_id = fulfilment.create_shipment(s, order.id, ShipmentIn(), actor="clerk").id
+        labels.request_label(
+            s, shipment_id, LabelIn(carrier_account="marketplace", service="dropoff"), actor="clerk"
+        )
+    world.settle()
+    on_tiktok = world.store.order(placed["id"])
+    with transaction(world.factory) as s:
+        shipment, label = s.get(Shipment, shipment_id), s.get(ShipmentLabel, shipment_id)
+        assert shipment is not None and label is not None
+        assert (shipment.status, shipment.carrier_plugin, shipment.carrier) == (
+            "label_bought",
+            "platform",
+            "TT Virtual express",
+        )
+        assert shipment.tracking_number == on_tiktok["tracking_number"]
+        assert label.content is not None and label.content.startswith(b"%PDF")
+        assert label.carrier_shipment_id == placed["packages"][0]["id"]
+    assert on_tiktok["status"] == "AWAITING_COLLECTION"
+    assert world.store.shipped()[0]["body"] == {"handover_method": "DROP_OFF"}
+    with transaction(world.factory) as s:
+        fulfilment.ship_shipment(s, shipment_id, actor="clerk")
+    world.settle()
+    with transaction(world.factory) as s:
+        assert s.get(Shipment, shipment_id).status == "shipped"  # type: ignore[union-attr]
+        assert s.scalar(select(func.count()).select_from(TrackingWriteback)) == 0
+    assert len(world.store.shipped()) == 1  # TikTok was told once, by its own logistics
 
 
 def test_an_expired_token_is_refreshed_and_sealed_with_the_shops_secrets(world: World) -> None:

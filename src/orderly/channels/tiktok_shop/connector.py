@@ -284,6 +284,8 @@ class TikTokShopConnector(Connector):
         already carries a tracking number (an earlier try whose answer was lost, or the seller in
         Seller Center) is not shipped again: what TikTok made is returned."""
         handover = method or self.connection.settings.get("handover_method", "PICKUP")
+        # As a person or another platform writes it: "pickup", "dropoff", "drop-off".
+        handover = {"DROPOFF": "DROP_OFF"}.get(handover.upper().replace("-", "_"), handover.upper())
         if handover not in ("PICKUP", "DROP_OFF"):
             raise Rejected(f"TikTok Shop hands a package over by PICKUP or DROP_OFF, not {handover!r}")
         order = self._order_for(parcel)
