@@ -15,7 +15,16 @@ from orderly.core.db import transaction
 from orderly.fulfilment.carriers.models import CarrierAccount
 from orderly.jobs.worker import start_workers
 from orderly.orders.models import Order
-from orderly.sandbox.demo import AMAZON, CARRIER, DHL_CARRIER, EASYPOST_KEY, SHOPIFY, TIKTOK, start_demo
+from orderly.sandbox.demo import (
+    AMAZON,
+    CARRIER,
+    DHL_CARRIER,
+    EASYPOST_KEY,
+    SHOPEE,
+    SHOPIFY,
+    TIKTOK,
+    start_demo,
+)
 from orderly.sandbox.serve import serving
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -39,7 +48,7 @@ def _shops_pushed_to(factory: sessionmaker[Session]) -> set[str]:
 
 
 def test_orders_flow_in_from_every_sandbox_shop_and_stock_flows_out(factory: sessionmaker[Session]) -> None:
-    both = {SHOPIFY, AMAZON, TIKTOK}  # every demo shop
+    both = {SHOPIFY, AMAZON, TIKTOK, SHOPEE}  # every demo shop
     with serving(create_app(factory=factory, workers=0)) as hub_url:
         stop_workers = start_workers(factory, 2)
         stop_demo = start_demo(factory, hub_url, every=0.1, seed=7)

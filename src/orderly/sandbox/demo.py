@@ -1,5 +1,6 @@
-"""The demo behind ``orderly start --demo``: a Shopify and an Amazon sandbox on loopback, connected to
-the hub as real shops, taking orders continuously, so a new user sees orders flow in and stock move;
+"""The demo behind ``orderly start --demo``: Shopify, Amazon, TikTok Shop and Shopee sandboxes on
+loopback, connected to the hub as real shops, taking orders continuously, so a new user sees orders
+flow in and stock move;
 and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost`` and ``demo-dhl``, to
 quote and buy labels from.
 
@@ -41,6 +42,8 @@ from orderly.sandbox.dhl_express import create_app as dhl_app
 from orderly.sandbox.easypost import EasyPostStore
 from orderly.sandbox.easypost import create_app as easypost_app
 from orderly.sandbox.serve import serving
+from orderly.sandbox.shopee import ShopeeStore
+from orderly.sandbox.shopee import create_app as shopee_app
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
 from orderly.sandbox.shopify.models import numbered_buyer
@@ -51,6 +54,7 @@ log = logging.getLogger(__name__)
 
 SHOPIFY, AMAZON, WAREHOUSE = "demo-shopify", "demo-amazon", "DEMO-WH"
 TIKTOK = "demo-tiktok"
+SHOPEE, MARKETPLACE = "demo-shopee", "demo-marketplace"  # the shop, and the carrier of its logistics
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
 PRODUCTS = {
     "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
@@ -111,6 +115,7 @@ def start_demo(
     )
     shopify.set_webhook({"url": f"{hub_url}/api/v1/webhooks/{SHOPIFY}", "secret": WEBHOOK_SECRET})
     tiktok = _start_tiktok(stack, factory, hub_url, seed or 0)
+    shopee = _start_shopee(stack, factory, hub_url, seed or 0)
 
     stop = threading.Event()
     rng = random.Random(seed)
@@ -121,6 +126,10 @@ def start_demo(
                 _place_one(rng, shopify, amazon)
                 if rng.random() < 0.3:
                     tiktok.place_order([{"sku": rng.choice(sorted(PRODUCTS)), "quantity": rng.randint(1, 2)}])
+                if rng.random() < 0.3:
+                    buyer = rng.randrange(1_000_000)
+                    lines = [(rng.choice(sorted(PRODUCTS)), rng.randint(1, 2))]
+                    shopee.place_order(lines, buyer=f"buyer{buyer}", recipient=f"Buyer {buyer}")
                 _restock(factory)
             except Exception:  # a demo hiccup must not end the demo
                 log.exception("demo order failed")
@@ -214,6 +223,37 @@ def _start_tiktok(
         for sku, sku_id in skus.items():
             catalog.create_mapping(s, MappingIn(shop=TIKTOK, platform_sku=sku, listing_id=sku_id, sku=sku))
     store.webhook_url = f"{hub_url}/api/v1/webhooks/{TIKTOK}"
+    return store
+
+
+def _start_shopee(stack: ExitStack, factory: sessionmaker[Session], hub_url: str, seed: int) -> ShopeeStore:
+    """A Shopee sandbox (in MYR) connected as ``demo-shopee``: orders reach the hub by signed pushes that
+    wake its poll; its parcels can take Shopee's own label through the ``demo-marketplace`` carrier."""
+    store = ShopeeStore(seed=seed)
+    listings = {sku: store.add_model(sku, price=price) for sku, (_, price) in PRODUCTS.items()}
+    url = stack.enter_context(serving(shopee_app(store)))
+    secrets = {
+        "partner_id": str(store.partner_id),
+        "partner_key": store.partner_key,
+        "access_token": store.access_token,
+        "refresh_token": store.refresh_token,
+        "expire_at": str(store.access_expires_at),
+    }
+    settings = {"poll_interval_s": 30, "shop_id": store.shop_id}
+    with transaction(factory) as s:
+        if s.scalar(select(Shop.id).where(Shop.code == SHOPEE)) is None:
+            shops.create_shop(s, ShopIn(code=SHOPEE, name="Demo Shopee", channel="shopee"))
+        shops.update_shop(
+            s, SHOPEE, ShopUpdate(base_url=url, credentials=secrets, settings=settings, sync_enabled=True)
+        )
+        catalog.delete_mappings(s, SHOPEE)
+        for sku, (item_id, model_id) in listings.items():
+            listing = f"{item_id}:{model_id}"
+            catalog.create_mapping(s, MappingIn(shop=SHOPEE, platform_sku=sku, listing_id=listing, sku=sku))
+        if s.scalar(select(CarrierAccount.id).where(CarrierAccount.code == MARKETPLACE)) is None:
+            account = {"code": MARKETPLACE, "name": "Marketplace logistics", "plugin": "platform"}
+            carriers.create_account(s, CarrierAccountIn.model_validate(account))
+    store.push_url = f"{hub_url}/api/v1/webhooks/{SHOPEE}"
     return store
 
 

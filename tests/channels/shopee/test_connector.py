@@ -331,3 +331,15 @@ def parcel(
         accepted=accepted,
         maybe_sent=maybe_sent,
     )
+
+
+def test_a_sellers_authorization_code_gives_the_first_credentials(url: str, store: ShopeeStore) -> None:
+    connector = connect(
+        url, store, creds={"partner_id": str(store.partner_id), "partner_key": store.partner_key}
+    )
+    assert connector.api is not None
+    first = connector.api.exchange_code(store.authorization_code())
+    assert (first["access_token"], first["refresh_token"]) == (store.access_token, store.refresh_token)
+    assert int(first["expire_at"]) >= int(time.time()) + 4 * 3600 - 5
+    with pytest.raises(AuthFailed, match="error_auth"):
+        connector.api.exchange_code("not-a-code")

@@ -60,7 +60,9 @@ class ShopeeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    shop_id: int = Field(gt=0, lt=2**63, description="the Shopee shop id the seller authorized")
+    shop_id: int | None = Field(
+        default=None, gt=0, lt=2**63, description="the Shopee shop id the seller authorized (sync needs it)"
+    )
     page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="orders per list page")
     location_id: StorableStr | None = Field(
         default=None, max_length=64, description="a multi-warehouse seller's stock location"
