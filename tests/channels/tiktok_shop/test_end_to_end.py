@@ -5,10 +5,12 @@ stock reaches the shop, parcels ship with TikTok's logistics, and faults change 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +55,7 @@ class World:
     store: TikTokShopStore
     drops: Drops
     url: str
+    hub_url: str
 
     def settle(self, until: float = 60.0) -> None:
         """Run jobs until none is queued or running and every notification is delivered."""
@@ -118,7 +121,7 @@ def world(factory: sessionmaker[Session]) -> Iterator[World]:
             )
         store.webhook_url = f"{hub_url}/api/v1/webhooks/{CODE}"
         store.duplicate_webhooks = True
-        world = World(factory, Worker(factory, name="tiktok", idle_sleep=0), store, drops, url)
+        world = World(factory, Worker(factory, name="tiktok", idle_sleep=0), store, drops, url, hub_url)
         world.settle()  # the first poll and stock push
         yield world
     store.close()
@@ -272,3 +275,24 @@ def test_orders_settled_on_the_platform_before_the_hub_saw_them_arrive_settled(w
     assert (shipment.carrier, shipment.tracking_number) == ("TT Virtual express", "JX42")
     # As for Shopify and Amazon: an order shipped whole before the hub saw it never held the hub's stock.
     assert (figure.on_hand, figure.reserved) == (20, 0)
+
+
+def test_only_deliveries_that_verify_are_taken_and_those_about_no_order_are_kept(world: World) -> None:
+    store, hook = world.store, f"{world.hub_url}/api/v1/webhooks/{CODE}"
+    data = {"order_id": "576461413038785752", "order_status": "CANCEL", "update_time": store.now()}
+    notice = {"type": 1, "tts_notification_id": "1", "shop_id": store.shop_id, "timestamp": 1, "data": data}
+    body = json.dumps(notice).encode()
+    forged = httpx.post(hook, content=body, headers={"Authorization": "0" * 64})
+    unsigned = httpx.post(hook, content=body)
+    assert (forged.status_code, unsigned.status_code) == (401, 401)
+    deauthorised = json.dumps({**notice, "type": 6, "data": {"seller_id": "1"}}).encode()
+    kept = httpx.post(
+        hook, content=deauthorised, headers={"Authorization": store.webhook_signature(deauthorised)}
+    )
+    assert kept.status_code == 200 and kept.json()["status"] == "kept"
+    taken = httpx.post(hook, content=body, headers={"Authorization": store.webhook_signature(body)})
+    assert taken.status_code == 200 and taken.json() == {"status": "accepted", "reason": None}
+    world.settle()
+    with transaction(world.factory) as s:
+        sources = sorted(s.scalars(select(InboxEntry.topic).where(InboxEntry.source == "webhook")))
+    assert sources == ["ORDER_STATUS_CHANGE", "SELLER_DEAUTHORIZATION"]
