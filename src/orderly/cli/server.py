@@ -158,7 +158,7 @@ def start(
             factory = stack.enter_context(session_factory())
             stack.callback(start_demo(factory, base))
             out.print(
-                "Demo: sandbox shops 'demo-shopify' and 'demo-amazon' take an order every 2 s; watch with "
+                "Demo: sandbox shops 'demo-shopify', 'demo-amazon' and 'demo-lazada' take orders; watch with "
                 f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders; the carrier accounts "
                 "'demo-easypost' and 'demo-dhl' quote and buy labels "
                 "(`orderly carriers quote SHIPMENT --account demo-easypost`)"

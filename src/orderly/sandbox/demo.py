@@ -5,7 +5,8 @@ and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost``
 quote and buy labels from.
 
 Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
-platform. Stock is received back when it runs low, so the demo runs as long as the hub does.
+platform. A Lazada SG sandbox (``demo-lazada``) takes orders too, its signed pushes waking the hub's poll.
+Stock is received back when it runs low, so the demo runs as long as the hub does.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from orderly.sandbox.dhl_express import DhlStore
 from orderly.sandbox.dhl_express import create_app as dhl_app
 from orderly.sandbox.easypost import EasyPostStore
 from orderly.sandbox.easypost import create_app as easypost_app
+from orderly.sandbox.lazada import LazadaStore
+from orderly.sandbox.lazada import create_app as lazada_app
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopee import ShopeeStore
 from orderly.sandbox.shopee import create_app as shopee_app
@@ -55,6 +58,7 @@ log = logging.getLogger(__name__)
 SHOPIFY, AMAZON, WAREHOUSE = "demo-shopify", "demo-amazon", "DEMO-WH"
 TIKTOK = "demo-tiktok"
 SHOPEE, MARKETPLACE = "demo-shopee", "demo-marketplace"  # the shop, and the carrier of its logistics
+LAZADA = "demo-lazada"
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
 PRODUCTS = {
     "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
@@ -116,6 +120,7 @@ def start_demo(
     shopify.set_webhook({"url": f"{hub_url}/api/v1/webhooks/{SHOPIFY}", "secret": WEBHOOK_SECRET})
     tiktok = _start_tiktok(stack, factory, hub_url, seed or 0)
     shopee = _start_shopee(stack, factory, hub_url, seed or 0)
+    lazada = _start_lazada(stack, factory, hub_url)
 
     stop = threading.Event()
     rng = random.Random(seed)
@@ -130,6 +135,11 @@ def start_demo(
                     buyer = rng.randrange(1_000_000)
                     lines = [(rng.choice(sorted(PRODUCTS)), rng.randint(1, 2))]
                     shopee.place_order(lines, buyer=f"buyer{buyer}", recipient=f"Buyer {buyer}")
+                if rng.random() < 0.3:
+                    n = rng.randrange(1_000_000)
+                    person = {"first_name": f"Buyer{n}", "last_name": "Lim", "address1": f"{n} Orchard Rd"}
+                    skus = rng.sample(sorted(PRODUCTS), k=rng.randint(1, 2))
+                    lazada.place_order([(sku, 1) for sku in skus], buyer=person | {"phone": f"659{n:07d}"})
                 _restock(factory)
             except Exception:  # a demo hiccup must not end the demo
                 log.exception("demo order failed")
@@ -255,6 +265,29 @@ def _start_shopee(stack: ExitStack, factory: sessionmaker[Session], hub_url: str
             carriers.create_account(s, CarrierAccountIn.model_validate(account))
     store.push_url = f"{hub_url}/api/v1/webhooks/{SHOPEE}"
     return store
+
+
+def _start_lazada(stack: ExitStack, factory: sessionmaker[Session], hub_url: str) -> LazadaStore:
+    """The Lazada SG sandbox shop ``demo-lazada``: orders reach the hub by signed pushes waking a poll."""
+    lazada = LazadaStore(country="SG")
+    for sku, (_, price) in PRODUCTS.items():
+        lazada.add_product(sku, price=price)
+    url = stack.enter_context(serving(lazada_app(lazada)))
+    lazada.base_url = url
+    secrets = {"app_key": lazada.app_key, "app_secret": lazada.app_secret}
+    secrets |= {"access_token": lazada.access_token, "refresh_token": lazada.refresh_token}
+    with transaction(factory) as s:
+        if s.scalar(select(Shop.id).where(Shop.code == LAZADA)) is None:
+            shops.create_shop(s, ShopIn(code=LAZADA, name="Demo Lazada", channel="lazada"))
+        settings = {"poll_interval_s": 30, "country": "SG"}
+        change = ShopUpdate(base_url=f"{url}/rest", credentials=secrets, settings=settings, sync_enabled=True)
+        shops.update_shop(s, LAZADA, change)
+        catalog.delete_mappings(s, LAZADA)
+        for sku in PRODUCTS:
+            catalog.create_mapping(s, MappingIn(shop=LAZADA, platform_sku=sku, listing_id=sku, sku=sku))
+    lazada.set_webhook(f"{hub_url}/api/v1/webhooks/{LAZADA}")
+    stack.callback(lazada.set_webhook, None)
+    return lazada
 
 
 def _connect_carrier(
