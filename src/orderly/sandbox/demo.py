@@ -26,6 +26,7 @@ from orderly.catalog.models import Product
 from orderly.catalog.schemas import MappingIn, ProductIn
 from orderly.channels import service as shops
 from orderly.channels.amazon import AmazonConnector
+from orderly.channels.lazada import LazadaConnector
 from orderly.channels.models import Shop
 from orderly.channels.schemas import ShopIn, ShopUpdate
 from orderly.core.db import transaction
@@ -279,7 +280,9 @@ def _start_lazada(stack: ExitStack, factory: sessionmaker[Session], hub_url: str
     with transaction(factory) as s:
         if s.scalar(select(Shop.id).where(Shop.code == LAZADA)) is None:
             shops.create_shop(s, ShopIn(code=LAZADA, name="Demo Lazada", channel="lazada"))
-        settings = {"poll_interval_s": 30, "country": "SG"}
+        # The sandbox's own limits, not the conservative pace the connector keeps with Lazada.
+        limits = {op: (100.0, 100) for op in LazadaConnector.rate_limits}
+        settings = {"poll_interval_s": 30, "country": "SG", "rate_limits": limits}
         change = ShopUpdate(base_url=f"{url}/rest", credentials=secrets, settings=settings, sync_enabled=True)
         shops.update_shop(s, LAZADA, change)
         catalog.delete_mappings(s, LAZADA)
