@@ -329,6 +329,9 @@ class Connector(ABC):
     #: shop's ``base_url``, such a setting changes only along with the credentials: otherwise whoever
     #: may edit a shop could point it at their own server and have the stored secrets sent there.
     address_settings: ClassVar[tuple[str, ...]] = ()
+    #: The credentials a shop on this platform is connected with, by name: what each is (the console's
+    #: connect form asks for these; a connector declaring none is given names and values as typed).
+    credential_fields: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, connection: ShopConnection, client: httpx.Client) -> None:
         self.connection = connection

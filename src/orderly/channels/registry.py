@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from functools import cache
 
+import orderly.channels
 from orderly.channels.connector import Connector
 
 
@@ -19,3 +21,10 @@ def connector_class(channel: str) -> type[Connector] | None:
         return None
     connector: type[Connector] | None = getattr(module, "CONNECTOR", None)
     return connector
+
+
+def installed_channels() -> list[str]:
+    """Every channel whose connector plugin is installed (a package of ``orderly.channels`` exposing
+    ``CONNECTOR``), by name."""
+    packages = pkgutil.iter_modules(orderly.channels.__path__)
+    return sorted(name for _, name, is_package in packages if is_package and connector_class(name))

@@ -122,6 +122,11 @@ class AmazonConnector(Connector):
     settings_model = AmazonSettings
     required_settings = ("marketplace_id", "seller_id")
     address_settings = ("token_url",)
+    credential_fields = {
+        "client_id": "the Login with Amazon client id of your SP-API app",
+        "client_secret": "the Login with Amazon client secret",
+        "refresh_token": "the refresh token the seller's authorization gave",
+    }
     max_push_batch = 1  # one Listings Items PATCH per SKU
     rate_limits: ClassVar[Mapping[str, RateLimit]] = {
         "orders": RateLimit(0.0167, 20),  # getOrders

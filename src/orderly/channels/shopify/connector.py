@@ -89,6 +89,10 @@ class ShopifyConnector(Connector):
         return problems
 
     settings_model = ShopifySettings
+    credential_fields = {
+        "access_token": "the Admin API access token of the shop's custom app",
+        SECRET_CREDENTIAL: "the app's API secret key, which signs its webhooks",
+    }
 
     def __init__(self, connection: ShopConnection, http: httpx.Client) -> None:
         super().__init__(connection, http)
