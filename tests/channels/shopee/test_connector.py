@@ -249,11 +249,13 @@ def test_the_access_token_is_renewed_before_expiry_and_on_refusal(url: str, stor
     store.expire_access_token()  # Shopee refuses it early: renewed once, the call made again
     assert connector.fetch_orders(*WIDE, None).next_cursor is None
     assert len(stored) == 2 and stored[1]["refresh_token"] == store.refresh_token
-    # A refresh token spent elsewhere: the shop must be authorized again.
+    # A refresh token spent elsewhere (another worker, or revoked): retryable, the next try reads
+    # what is stored.
     store.expire_access_token()
     store.refresh_token = "spent"
-    with pytest.raises(AuthFailed, match="error_auth"):
+    with pytest.raises(ChannelError, match="the refresh token was refused") as refused:
         connector.fetch_orders(*WIDE, None)
+    assert refused.value.retryable
 
 
 def test_a_wrong_partner_key_is_auth_failed(url: str, store: ShopeeStore) -> None:

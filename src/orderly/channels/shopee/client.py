@@ -159,10 +159,20 @@ class ShopeeApi:
         body = {"refresh_token": refresh, "partner_id": self.partner_id, "shop_id": self.shop_id}
         # Sent once: a refresh token is good once, and an answer lost would leave us without one. Not
         # paced: the auth endpoint is no call against the shop's budget.
-        answer = retrying(
-            lambda: self._request(None, "POST", REFRESH_PATH, self._common(REFRESH_PATH), body),
-            replayable=False,
-        )
+        try:
+            answer = retrying(
+                lambda: self._request(None, "POST", REFRESH_PATH, self._common(REFRESH_PATH), body),
+                replayable=False,
+            )
+        except _TokenRefused as exc:
+            # Another worker may have spent this refresh token a moment ago (it is good once): the
+            # job's next try reads the tokens it stored. Revoked for good, the tries run out visibly.
+            raise ChannelError(
+                f"{exc}; the refresh token was refused: renewed elsewhere meanwhile, or revoked (then the "
+                "shop must be authorized again)",
+                status=exc.status,
+                body=exc.body,
+            ) from None
         self.credentials |= tokens(_envelope(answer), self.clock())
         self.keep(self.credentials)
 
