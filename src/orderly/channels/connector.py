@@ -376,6 +376,12 @@ class Connector(ABC):
         connector whose ``PLATFORM_LOGISTICS`` is True."""
         raise NotImplementedError(f"{type(self).__name__} has no platform logistics")
 
+    def authorize(self, code: str) -> dict[str, str]:
+        """The tokens the authorisation code a platform gave the seller (pasted by a person) is
+        exchanged for, to be stored with the shop's credentials (``orderly shop authorize``). Only
+        for a platform whose shops are authorised that way."""
+        raise NotImplementedError(f"{self.channel} shops take no authorisation code")
+
     def ready(self, raw: RawOrder) -> bool:
         """Whether the order can be mapped yet (an Amazon order shows no prices before payment); one
         that is not is skipped until a later version arrives. Every order the platform sold is ready

@@ -181,6 +181,14 @@ def keep_credentials(
     shop.credentials = seal(key, {**unseal(key, shop.credentials), **credentials})
 
 
+def shop_to_call(session: Session, code: str) -> Shop:
+    """The shop, usable after the transaction ends, to build its connector for a platform call that
+    must not hold the transaction open."""
+    shop = repo.detached_shop(session, get_shop(session, code).id)
+    assert shop is not None  # just read, in this transaction
+    return shop
+
+
 def get_shop(session: Session, code: str, *, lock: bool = False) -> Shop:
     shop = repo.shop_by_code(session, code, lock=lock)
     if shop is None:

@@ -24,6 +24,7 @@ from orderly.cli.sync import (
     inbox_app,
     jobs_app,
     secret_key,
+    shop_authorize,
     shop_backfill,
     shop_backfills,
     shop_connect,
@@ -51,6 +52,7 @@ app.command()(alerts)
 app.command("secret-key")(secret_key)
 app.command()(audit)
 shop_app.command("connect")(shop_connect)
+shop_app.command("authorize")(shop_authorize)
 shop_app.command("sync")(shop_sync)
 shop_app.command("backfill")(shop_backfill)
 shop_app.command("backfills")(shop_backfills)

@@ -19,6 +19,7 @@ from rich.table import Table
 from orderly.alerts.service import open_alerts
 from orderly.channels import backfills
 from orderly.channels import service as channels
+from orderly.channels.connector import ChannelError
 from orderly.channels.inbox import list_inbox, replay
 from orderly.channels.schemas import BackfillIn, BackfillOut, ShopUpdate
 from orderly.channels.secrets import key_for
@@ -128,6 +129,33 @@ def shop_connect(
     state = "on" if shop.sync_enabled else "off"
     secrets = "set" if shop.has_credentials else "none"
     out.print(f"Shop {shop.code!r}: {shop.base_url or 'no address'}, credentials {secrets}, sync {state}.")
+
+
+def shop_authorize(
+    code: Annotated[str, typer.Argument(help="The shop's code")],
+    auth_code: Annotated[
+        str,
+        typer.Option(
+            prompt="Authorisation code",
+            hide_input=True,
+            help="The code the platform's authorisation page gave the seller (asked for, not shown)",
+        ),
+    ],
+) -> None:
+    """Exchange the code a platform gave the seller for the shop's tokens, stored (encrypted) with its
+    other credentials (TikTok Shop: give the app key and secret with `shop connect` first)."""
+    with unit_of_work(read_only=True) as session:
+        shop = channels.shop_to_call(session, code)
+    try:
+        with channels.http_client(shop) as http:
+            tokens = channels.connector_for(shop, http).authorize(auth_code.strip())
+    except NotImplementedError as exc:
+        fail(str(exc))
+    except ChannelError as exc:
+        fail(f"shop {code!r}: the platform refused the code: {exc}")
+    with unit_of_work() as session:
+        channels.keep_credentials(session, shop.id, tokens)
+    out.print(f"Shop {code!r}: authorised; its tokens are stored, encrypted, with its credentials.")
 
 
 def shop_backfill(

@@ -181,8 +181,8 @@ class PartnerApi:
         return body.get("data")
 
     def exchange_code(self, auth_code: str) -> dict[str, str]:
-        """The tokens a seller's authorisation code gives (``/api/v2/token/get``), kept like refreshed
-        ones (see docs/channels/tiktok_shop.md, "Connecting a shop")."""
+        """The tokens a seller's authorisation code gives (``/api/v2/token/get``); this process's
+        connectors of the shop use them from now on (the caller stores them)."""
         data = self._token_call(
             "get",
             {
@@ -196,7 +196,6 @@ class PartnerApi:
         self.tokens = fresh
         with _tokens_lock:
             _tokens[self._key] = dict(fresh)
-        self.keep(fresh)
         return fresh
 
     # --- calls ----------------------------------------------------------------------------------------

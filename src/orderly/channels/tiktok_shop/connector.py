@@ -368,6 +368,12 @@ class TikTokShopConnector(Connector):
             raise Rejected(f"order {parcel.external_id} is cancelled on TikTok Shop")
         return order
 
+    # --- authorisation -----------------------------------------------------------------------------
+
+    def authorize(self, code: str) -> dict[str, str]:
+        """The seller's tokens for the auth code TikTok's authorisation page gave (``/api/v2/token/get``)."""
+        return self._api().exchange_code(code)
+
     # --- webhooks -------------------------------------------------------------------------------------
 
     @classmethod
