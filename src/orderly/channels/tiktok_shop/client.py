@@ -173,11 +173,18 @@ class PartnerApi:
             raise ChannelError(f"{what}: HTTP {response.status_code}", status=response.status_code, body=text)
         if code != 0:
             message = body.get("message") if isinstance(body, dict) else None
-            raise AuthFailed(
-                f"{what} refused ({code}: {message}): the shop must be authorised again",
-                status=response.status_code,
-                body=text,
-            )
+            said = f"{what} refused ({code}: {message})"
+            if kind == "refresh":
+                # Another process may have spent the refresh token first and stored its successor: the
+                # job's next try reads the shop's credentials again. Past its tries it is dead, for a
+                # person to authorise the shop again.
+                raise ChannelError(
+                    f"{said}: tried again with the stored tokens; if it keeps failing the shop must be "
+                    "authorised again",
+                    status=response.status_code,
+                    body=text,
+                )
+            raise AuthFailed(f"{said}: authorise the shop again", status=response.status_code, body=text)
         return body.get("data")
 
     def exchange_code(self, auth_code: str) -> dict[str, str]:
