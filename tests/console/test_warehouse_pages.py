@@ -22,6 +22,8 @@ from orderly.fulfilment import domain, service
 from orderly.fulfilment.domain import TrackingEvent, TrackingKind
 from orderly.fulfilment.models import Shipment
 from orderly.fulfilment.schemas import ShipmentIn
+from orderly.inventory import service as inventory
+from orderly.inventory.schemas import WarehouseIn
 from orderly.jobs.worker import Worker
 from orderly.orders.ingest import ingest_batch
 from tests.console.test_stock_page import _as
@@ -120,6 +122,25 @@ def test_waves_are_a_warehouses_parcels_per_carrier_in_walking_order_cut_to_size
     )
     chinese = client.get("/warehouse", headers={"Cookie": "orderly_locale=zh_Hans"})
     assert "待拣货的波次" in chinese.text
+
+
+def test_the_waves_of_one_warehouse_are_shown_when_it_is_chosen(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ids = floor_with_waves(client, factory)
+    with transaction(factory) as s:  # tried first for the orders that follow
+        inventory.create_warehouse(s, WarehouseIn(code="WH-0", name="Front", priority=0))
+        inventory.receive(s, "SKU-3", "WH-0", 5, actor="t", reason="opening stock")
+    (front,) = parcels(factory, ("#806", [("SKU-3", 1)], labelled("UPS", "#806")))
+
+    every = _sections(client.get("/warehouse").text)
+    one = _sections(client.get("/warehouse", params={"warehouse": "WH-1"}).text)
+    other = client.get("/warehouse", params={"warehouse": "WH-0"})
+
+    assert every[0] == ("WH-0 · UPS · wave 1 1 parcel", [front])  # warehouses in their natural order
+    assert one == every[1:] and ids["#804"] in one[0][1]
+    assert _sections(other.text) == every[:1] and "<option selected>WH-0</option>" in other.text
+    assert client.get("/warehouse", params={"warehouse": "WH-9"}).status_code == 404
 
 
 def test_a_waves_pick_list_and_labels_are_pdfs_in_walking_order(

@@ -102,10 +102,15 @@ def _chosen(
     return parcels
 
 
-def waves(session: Session) -> list[Wave]:
-    """Every warehouse's parcels still to pick (made or labelled, as the pick list takes them), in
-    waves (``domain.form_waves``), each parcel with where its label's purchase stands."""
-    shipments = repo.to_pick_in(session, None)
+def waves(session: Session, warehouse: str | None = None) -> list[Wave]:
+    """A warehouse's parcels still to pick (made or labelled, as the pick list takes them), or every
+    warehouse's, in waves (``domain.form_waves``), each parcel with where its label's purchase stands."""
+    warehouse_id = None
+    if warehouse is not None:
+        warehouse_id = inventory_repo.warehouse_id(session, warehouse)
+        if warehouse_id is None:
+            raise NotFound(f"no warehouse {warehouse!r}", field="warehouse")
+    shipments = repo.to_pick_in(session, warehouse_id)
     parcels = _build(session, shipments, label_files=False)
     labels = carriers_repo.labels_of(session, [s.id for s in shipments])
     waiting = []

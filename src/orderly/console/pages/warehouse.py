@@ -34,6 +34,7 @@ from orderly.fulfilment.carriers.registry import connector_class
 from orderly.fulfilment.carriers.schemas import LabelIn
 from orderly.fulfilment.domain import WAVE_SIZE, ShipmentStatus
 from orderly.fulfilment.schemas import PackScanIn
+from orderly.inventory import service as inventory
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,8 +88,14 @@ def _refused(request: Request, viewer: Viewer, refusal: DomainError) -> HTMLResp
 
 @router.get("/warehouse", response_class=HTMLResponse)
 def waves_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTMLResponse:
-    """Each warehouse's parcels to pick, in waves (``fulfilment.domain.form_waves``)."""
+    """Each warehouse's parcels to pick (or one's, ``?warehouse=``), in waves
+    (``fulfilment.domain.form_waves``)."""
     allowed(viewer, PERMISSION)
+    chosen = request.query_params.get("warehouse") or None
+    try:
+        waves = printing.waves(session, chosen)
+    except NotFound as absent:
+        return _refused(request, viewer, absent)
     accounts = [
         account
         for account in carriers_repo.accounts(session)
@@ -98,7 +105,9 @@ def waves_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTML
         request,
         "warehouse.html",
         viewer,
-        waves=printing.waves(session),
+        waves=waves,
+        warehouses=[w.code for w in inventory.list_warehouses(session) if w.active],
+        chosen=chosen,
         accounts=accounts,
         wave_size=WAVE_SIZE,
         label_states=LABEL_STATES,
