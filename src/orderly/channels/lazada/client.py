@@ -10,8 +10,9 @@ decides, not the status.
 
 Tokens: the seller's ``access_token`` and ``refresh_token`` live in the shop's credentials with
 ``access_expires_at`` (Unix seconds). A token within ``RENEW_BEFORE`` of expiry is refreshed before the
-call; an ``IllegalAccessToken`` answer gets one refresh and one more try. A seller who pasted the
-authorization code (credential ``code``) has it exchanged for tokens on first use. New tokens go to the
+call; an ``IllegalAccessToken`` answer gets one refresh and one more try. The first tokens come from
+the authorization code Lazada's page gave the seller: pasted into ``orderly shop authorize``
+(:meth:`Lazop.exchange`), or given as the credential ``code`` and exchanged on first use. New tokens go to the
 engine's ``keep_credentials``, which seals them into the shop.
 """
 
@@ -103,8 +104,6 @@ class Lazop:
         lacking = [name for name in ("app_key", "app_secret") if not credentials.get(name)]
         if lacking:
             raise AuthFailed(f"Lazada credentials lack {', '.join(lacking)}")
-        if not credentials.get("access_token") and not credentials.get("code"):
-            raise AuthFailed("Lazada credentials need an access_token, or the authorization code (code)")
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.auth_url = auth_url.rstrip("/")
@@ -208,17 +207,25 @@ class Lazop:
     def _token(self, operation: str) -> str:
         token = self.tokens.get("access_token")
         if token is None:
+            if "code" not in self.tokens:
+                raise AuthFailed(
+                    "the Lazada shop has no access token yet: `orderly shop authorize` with the code "
+                    "Lazada's authorization page gave the seller (or the code credential)"
+                )
             return self._exchange(operation)
         if self.expires_at is not None and self.expires_at - RENEW_BEFORE <= self.clock():
             return self._refresh(operation)
         return token
 
     def _exchange(self, operation: str) -> str:
-        """The seller's pasted authorization code for the first tokens (/auth/token/create)."""
-        body = self._send(
-            operation, "POST", self.auth_url, "/auth/token/create", {"code": self.tokens["code"]}
-        )
-        return self._take(operation, "/auth/token/create", body, forget=("code",))
+        """The code credential for the first tokens; the spent code is cleared."""
+        return self.exchange(self.tokens["code"], operation, forget=("code",))["access_token"]
+
+    def exchange(self, code: str, operation: str = "auth", forget: tuple[str, ...] = ()) -> dict[str, str]:
+        """The seller's tokens for the authorization code Lazada's page gave (``/auth/token/create``,
+        signed like any call, without an access token)."""
+        body = self._send(operation, "POST", self.auth_url, "/auth/token/create", {"code": code})
+        return self._take(operation, "/auth/token/create", body, forget=forget)
 
     def _refresh(self, operation: str) -> str:
         refresh = self.tokens.get("refresh_token")
@@ -227,9 +234,12 @@ class Lazop:
                 "Lazada refused the access token and the shop has no refresh_token: connect it again"
             )
         body = self._send(operation, "POST", self.auth_url, "/auth/token/refresh", {"refresh_token": refresh})
-        return self._take(operation, "/auth/token/refresh", body)
+        return self._take(operation, "/auth/token/refresh", body)["access_token"]
 
-    def _take(self, operation: str, api_path: str, body: dict[str, Any], forget: tuple[str, ...] = ()) -> str:
+    def _take(
+        self, operation: str, api_path: str, body: dict[str, Any], forget: tuple[str, ...] = ()
+    ) -> dict[str, str]:
+        """The new tokens of a token call's answer, in use from now on and handed to ``keep``."""
         code = body.get("code")
         if code != "0":
             failure = self._failure(operation, api_path, body)
@@ -253,8 +263,9 @@ class Lazop:
         }
         self.expires_at = float(new["access_expires_at"])
         # An exchanged code is spent: kept empty so it is never sent again.
-        self.keep(new | dict.fromkeys(forget, ""))
-        return access
+        new |= dict.fromkeys(forget, "")
+        self.keep(new)
+        return new
 
 
 def _seconds(value: str | None) -> float | None:

@@ -365,6 +365,12 @@ class LazadaConnector(Connector):
             raise ChannelError(f"Lazada label download: HTTP {response.status_code}, not a PDF")
         return response.content
 
+    # --- authorization ------------------------------------------------------------------------------
+
+    def authorize(self, code: str) -> dict[str, str]:
+        """The seller's tokens for the code Lazada's authorization page gave (``orderly shop authorize``)."""
+        return self.lazop.exchange(code)
+
     # --- pushes -----------------------------------------------------------------------------------
 
     @classmethod
