@@ -277,7 +277,7 @@ class LazadaConnector(Connector):
             blocked = [
                 f"{i['order_item_id']} ({i.get('status')})"
                 for i in to_pack
-                if mapper._status(i) not in {"pending", "repacked"}
+                if mapper.item_status(i) not in {"pending", "repacked"}
             ]
             if blocked:
                 raise Rejected(f"Lazada order {parcel.external_id}: items not packable: {', '.join(blocked)}")
@@ -308,7 +308,7 @@ class LazadaConnector(Connector):
         packages = sorted({str(i["package_id"]) for i in chosen if i.get("package_id")})
         if not packages:
             raise ChannelError(f"Lazada packed order {parcel.external_id} but shows no package")
-        waiting = [i for i in chosen if mapper._status(i) == "packed"]
+        waiting = [i for i in chosen if mapper.item_status(i) == "packed"]
         if waiting:
             request = {"packages": [{"package_id": p} for p in packages]}
             self.acted = True
@@ -401,7 +401,7 @@ def _parcel_items(parcel: Parcel, items: list[dict[str, Any]]) -> list[dict[str,
         named = [
             i
             for i in items
-            if mapper._status(i) not in mapper.CANCELLED
+            if mapper.item_status(i) not in mapper.CANCELLED
             and i not in chosen
             and (
                 (line.platform_sku and i.get("sku") == line.platform_sku)

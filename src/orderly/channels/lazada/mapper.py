@@ -131,7 +131,8 @@ def missing(
     return None
 
 
-def _status(item: Mapping[str, Any]) -> str:
+def item_status(item: Mapping[str, Any]) -> str:
+    """An item's status as the lists above spell it."""
     return str(item.get("status") or "").strip().lower()
 
 
@@ -192,7 +193,7 @@ def _lines(items: Sequence[Mapping[str, Any]], currency: str) -> list[dict[str, 
         groups.setdefault(key, []).append(item)
     lines = []
     for (sku, sku_id, shop_sku, price), group in groups.items():
-        live = [item for item in group if _status(item) not in CANCELLED]
+        live = [item for item in group if item_status(item) not in CANCELLED]
         what = f"item {sku or shop_sku}"
         unit = minor_units(price, currency, f"{what} item_price")
         paid = [minor_units(item.get("paid_price"), currency, f"{what} paid_price") for item in live]
@@ -202,7 +203,7 @@ def _lines(items: Sequence[Mapping[str, Any]], currency: str) -> list[dict[str, 
                 "listing_id": sku_id or shop_sku,
                 "title": _text(group[0].get("name")),
                 "quantity": len(live),
-                "shipped": sum(1 for item in live if _status(item) in LEFT),
+                "shipped": sum(1 for item in live if item_status(item) in LEFT),
                 "unit_price": unit,
                 "discount": sum(max(0, unit - p) for p in paid),
                 "tax": sum(
@@ -218,7 +219,7 @@ def _shipments(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for item in items:
         number = _text(item.get("tracking_code"))
-        if number is None or _status(item) not in LEFT or number in found:
+        if number is None or item_status(item) not in LEFT or number in found:
             continue
         stamp = item.get("updated_at")
         found[number] = {
@@ -241,8 +242,8 @@ def map_order(
     try:
         named = (str(i["currency"]).strip().upper() for i in items if _text(i.get("currency")))
         currency = next(named, site_currency or "")
-        statuses = {_status(item) for item in items}
-        live = [item for item in items if _status(item) not in CANCELLED]
+        statuses = {item_status(item) for item in items}
+        live = [item for item in items if item_status(item) not in CANCELLED]
         fbl = all(_is_true(item.get("is_fbl")) for item in items)
         known = UNPAID | CANCELLED | TO_SHIP | LEFT
         paid_total = sum(minor_units(i.get("paid_price"), currency, "paid_price") for i in live)
@@ -265,7 +266,7 @@ def map_order(
             "cancelled": not live,
             # FBL: Lazada ships from its own warehouse; the hub keeps the order but reserves nothing.
             "fulfillment": "platform" if fbl else "merchant",
-            "payment_status": "pending" if any(_status(i) in UNPAID for i in live) else "paid",
+            "payment_status": "pending" if any(item_status(i) in UNPAID for i in live) else "paid",
             "payment_method": _text(order.get("payment_method")),
             "platform_status": ",".join(sorted(statuses))[:64],
             "buyer": {
