@@ -117,6 +117,12 @@ def last_sign_ins(session: Session, usernames: Sequence[str]) -> dict[str, datet
     return {actor: at for actor, at in session.execute(query)}
 
 
+def subject_kinds(session: Session) -> list[str]:
+    """The kinds of thing the log's events are about (from the subject index)."""
+    query = select(AuditEvent.subject_kind).where(AuditEvent.subject_kind.is_not(None)).distinct()
+    return sorted(kind for kind in session.scalars(query) if kind is not None)
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     actor: str | None = None

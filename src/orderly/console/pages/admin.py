@@ -39,8 +39,6 @@ ROLE_NAMES = {
     Role.WRITER: N_("Writer (API)"),
     Role.READER: N_("Reader (API)"),
 }
-#: What the audit log's events are about (``auth/audit.py: subject``), offered in its filter.
-SUBJECT_KINDS = ("order", "shop", "stock", "transfer", "user", "token", "rule", "shipment", "job", "inbox")
 AUDIT_PAGE = 50
 
 
@@ -246,7 +244,7 @@ def audit_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTML
         asked=asked,
         more=more,
         problem=problem,
-        kinds=SUBJECT_KINDS,
+        kinds=audit.subject_kinds(session),
         people=[person.username for person in users.list_users(session)],
         role_names=ROLE_NAMES,
     )
