@@ -64,22 +64,36 @@ def test_fetch_orders_pages_by_offset_with_items_fifty_orders_a_call(
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     placed = [store.place_order([("MUG-1", 2)], at=start + timedelta(seconds=n)) for n in range(120)]
     lazada = connect(page_size=100)
-    raws, cursor, pages = [], None, 0
-    while True:
-        page = lazada.fetch_orders(*window(), cursor)
-        raws += page.orders
-        pages += 1
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    assert pages == 2
-    assert [raw.external_id for raw in raws] == placed  # oldest change first
-    assert store.calls()["/orders/items/get"] == 3  # 100 = 50 + 50, then 20
-    order = NORMALIZED.validate_python(lazada.map_order(raws[0]))
+    first = lazada.fetch_orders(start, datetime.now(UTC) - timedelta(minutes=5), None)
+    assert [raw.external_id for raw in first.orders] == placed[:100]  # oldest change first
+    assert first.next_cursor == "95"  # the next page overlaps this one
+    rest = lazada.fetch_orders(start, datetime.now(UTC) - timedelta(minutes=5), first.next_cursor)
+    assert [raw.external_id for raw in rest.orders] == placed[95:] and rest.next_cursor is None
+    assert store.calls()["/orders/items/get"] == 3  # 100 = 50 + 50, then 25
+    order = NORMALIZED.validate_python(lazada.map_order(first.orders[0]))
     assert (order["total"], order["lines"][0]["quantity"], order["currency"]) == (2500 + 199, 2, "SGD")
     # A window is [after, before): an order updated before it is not listed.
     page = lazada.fetch_orders(start + timedelta(seconds=100), datetime.now(UTC), None)
     assert [raw.external_id for raw in page.orders] == placed[100:]
+
+
+def test_orders_updated_while_pages_are_read_skip_none(store: LazadaStore, connect: Connect) -> None:
+    store.add_product("MUG-1", quantity=1000)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    placed = [store.place_order([("MUG-1", 1)], at=start + timedelta(seconds=n)) for n in range(60)]
+    lazada = connect(page_size=20)
+    window = (start, datetime.now(UTC) - timedelta(minutes=5))
+    seen, cursor = set(), None
+    while True:
+        page = lazada.fetch_orders(*window, cursor)
+        seen |= {raw.external_id for raw in page.orders}
+        if cursor is None:
+            for order_id in placed[:3]:  # updated now: out of the window, the rest move up three
+                store.cancel(order_id)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == set(placed)
 
 
 def test_fetch_order_and_unknown_orders(store: LazadaStore, connect: Connect) -> None:

@@ -49,6 +49,8 @@ from orderly.core import jsontext
 from orderly.core.text import StorableStr
 
 MAX_PAGE_SIZE = 100
+#: Orders each /orders/get page repeats of the one before (see ``fetch_orders``).
+PAGE_OVERLAP = 5
 #: Orders per /orders/items/get call (UNCONFIRMED: the contract did not save that API; 50 is what
 #: third-party clients send).
 ITEMS_BATCH = 50
@@ -144,7 +146,8 @@ class LazadaConnector(Connector):
     ) -> OrderPage:
         """A page of orders updated in [after, before), oldest change first, each with its items.
         Lazada compares to the second with both bounds inclusive: the window asked for is widened to
-        whole seconds and trimmed here. The cursor is the offset of the next page."""
+        whole seconds and trimmed here. The cursor is the offset of the next page, which overlaps this
+        one by ``PAGE_OVERLAP`` orders."""
         offset = int(cursor or 0)
         params = {
             "update_after": mapper.lazada_time(updated_after.replace(microsecond=0)),
@@ -168,7 +171,11 @@ class LazadaConnector(Connector):
         # A full page may have more behind it; countTotal says so too (as a string).
         total = _count(data.get("countTotal"))
         more = len(orders) == self.page_size and (total is None or offset + len(orders) < total)
-        return OrderPage(kept, str(offset + len(orders)) if more else None)
+        # Offset paging over a list that changes as it is read: an order of an earlier page updated
+        # meanwhile leaves the window, and those after it move up. The next page starts a few earlier,
+        # so that much shifting skips nothing (what is read twice is one inbox entry).
+        step = len(orders) - min(PAGE_OVERLAP, len(orders) // 2)
+        return OrderPage(kept, str(offset + step) if more else None)
 
     def fetch_order(self, external_id: str) -> RawOrder | None:
         if not (external_id.isascii() and external_id.isdigit()):
