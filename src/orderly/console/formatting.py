@@ -7,12 +7,12 @@ viewer's zone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-from babel.numbers import format_currency
+from babel.dates import format_datetime, format_skeleton, format_timedelta
+from babel.numbers import format_currency, format_percent
 
 from orderly.core.money import minor_unit_exponent
 
@@ -30,6 +30,31 @@ def moment(value: datetime, zone: str, locale: str) -> str:
     """An aware time in ``zone``, with the locale's medium date and time and the zone's short name."""
     shown = value.astimezone(ZoneInfo(zone))
     return f"{format_datetime(shown, 'medium', locale=locale)} {shown.tzname()}"
+
+
+def day_label(day: date, locale: str) -> str:
+    """A day as a chart's axis shows it: ``Nov 11`` in English, ``11月11日`` in Chinese."""
+    return format_skeleton("MMMd", day, locale=locale)
+
+
+def duration(minutes: int, locale: str) -> str:
+    """Minutes in their largest unit and the next: ``1d 6h``, ``3d``, ``45m``, ``0m``; ``1天 6小时``."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if not (days or hours or minutes):
+        return format_timedelta(timedelta(0), granularity="minute", format="narrow", locale=locale)
+    units = [("days", days), ("hours", hours), ("minutes", minutes)]
+    largest = next(n for n, (_, amount) in enumerate(units) if amount)
+    return " ".join(
+        format_timedelta(timedelta(**{unit: amount}), threshold=1, format="narrow", locale=locale)
+        for unit, amount in units[largest : largest + 2]
+        if amount
+    )
+
+
+def percent(fraction: float, locale: str) -> str:
+    """``0.875`` as ``88%`` (whole percent, the locale's sign)."""
+    return format_percent(fraction, locale=locale)
 
 
 def supported_locale(name: str | None) -> str | None:

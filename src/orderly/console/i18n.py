@@ -46,6 +46,8 @@ def environment(locale: str) -> Environment:
     env.globals["locale"] = locale
     env.filters["money"] = lambda amount, currency: formatting.money(amount, currency, locale)
     env.filters["moment"] = lambda value, zone: formatting.moment(value, zone, locale) if value else ""
+    env.filters["duration"] = lambda minutes: formatting.duration(minutes, locale)
+    env.filters["percent"] = lambda fraction: formatting.percent(fraction, locale)
     return env
 
 

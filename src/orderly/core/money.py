@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 import pycountry
@@ -60,3 +61,15 @@ def display(amount: int, currency: str) -> str:
         return f"{sign}{whole} {currency}"
     units, cents = divmod(whole, 10**exponent)
     return f"{sign}{units}.{cents:0{exponent}d} {currency}"
+
+
+def to_base(amount: int, currency: str, base: str, rates: Mapping[str, float]) -> int | None:
+    """``amount`` minor units of ``currency`` in minor units of ``base``, at ``rates`` (units of the base
+    one unit of each currency is worth); None when the currency has no rate."""
+    if currency == base:
+        return amount
+    rate = rates.get(currency)
+    if rate is None:
+        return None
+    shift = minor_unit_exponent(base) - minor_unit_exponent(currency)
+    return round(amount * rate * 10.0**shift)

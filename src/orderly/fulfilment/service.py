@@ -470,6 +470,8 @@ def _set_order_status(session: Session, order: Order, target: OrderStatus, actor
         check_transition(OrderStatus(before), target)
         order.status = target
     order.updated_at = utcnow()
+    if target == OrderStatus.SHIPPED and before != target:
+        order.shipped_at = order.updated_at
     order_repo.add_event(
         session, order, "shipped" if target in _SHIPPED else "fulfilment", before, actor, message
     )

@@ -1,17 +1,19 @@
-"""Pure order rules: statuses, allowed transitions, hold reasons. No I/O here."""
+"""Pure order rules: statuses, allowed transitions, hold reasons; the home page's arithmetic. No I/O here."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable, Mapping
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, Literal
 
 from orderly.catalog.domain import expand
 from orderly.core import jsontext
 from orderly.core.errors import InvalidTransition
+from orderly.core.money import to_base
 from orderly.inventory.domain import Allocation, Shortage
 
 
@@ -398,3 +400,140 @@ def outcome(
     if allocation.ok:
         return Outcome(S.ALLOCATED, allocation.warehouse_id, [], f"approved; {where}")
     return Outcome(S.APPROVED, None, [], "approved; waits for stock (backorder)")
+
+
+# --- the home page's figures -----------------------------------------------------------------------
+
+#: Statuses in which an order counts as approved by the review on arrival (reserved, or waiting for stock).
+APPROVED_ON_ARRIVAL = frozenset({S.APPROVED, S.ALLOCATED})
+#: Statuses an order arrives in when the review decided it (settled orders are never reviewed).
+REVIEWED_ON_ARRIVAL = frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.APPROVED, S.ALLOCATED})
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """The viewer's days around ``today``: this week (from Monday), this month, and the chart's days,
+    each with where it starts and ends in UTC (a day is 23 or 25 hours across a DST change)."""
+
+    today: date
+    week: date  # Monday of this week
+    month: date  # the 1st of this month
+    chart: tuple[date, ...]  # the chart's days, oldest first, ending today
+    bounds: tuple[tuple[date, datetime, datetime], ...]  # (day, start, end) from the earliest day read
+
+    @property
+    def start(self) -> datetime:
+        return self.bounds[0][1]
+
+
+def calendar(now: datetime, where: tzinfo, *, chart_days: int = 30) -> Calendar:
+    """The days the home page reads, in ``where``: the earlier of the month's first and the chart's."""
+    today = now.astimezone(where).date()
+    week, month = today - timedelta(days=today.weekday()), today.replace(day=1)
+    chart = tuple(today - timedelta(days=n) for n in range(chart_days - 1, -1, -1))
+    first = min(month, chart[0])
+    days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+    bounds = tuple((day, _midnight(day, where), _midnight(day + timedelta(days=1), where)) for day in days)
+    return Calendar(today, week, month, chart, bounds)
+
+
+def _midnight(day: date, where: tzinfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=where).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DaySales:
+    """Orders placed on one of the viewer's days in one shop and currency, cancelled ones left out."""
+
+    day: date
+    shop: str
+    currency: str
+    orders: int
+    total: int  # minor units of ``currency``
+
+
+@dataclass(frozen=True, slots=True)
+class Sales:
+    """Orders and what they sold, in the base currency where a rate allows; what has no rate is kept
+    per currency (``unconverted``), never added in at a guess."""
+
+    orders: int
+    base: int  # minor units of the base currency, of the orders whose currency has a rate
+    unconverted: dict[str, int]  # currency -> minor units, those without a rate
+
+    @classmethod
+    def of(cls, rows: Iterable[DaySales], base: str, rates: Mapping[str, float]) -> Sales:
+        per_currency: dict[str, int] = {}
+        orders = 0
+        for row in rows:
+            orders += row.orders
+            per_currency[row.currency] = per_currency.get(row.currency, 0) + row.total
+        converted, unconverted = 0, {}
+        for currency, total in sorted(per_currency.items()):
+            amount = to_base(total, currency, base, rates)
+            if amount is None:
+                unconverted[currency] = total
+            else:
+                converted += amount
+        return cls(orders, converted, unconverted)
+
+
+@dataclass(frozen=True, slots=True)
+class SalesFigures:
+    """Today, this week and this month, across shops and per shop."""
+
+    today: Sales
+    week: Sales
+    month: Sales
+    shops: dict[str, tuple[Sales, Sales, Sales]]  # shop -> (today, week, month)
+    chart_orders: dict[str, list[int]]  # shop -> orders per chart day
+    chart_sales: dict[str, list[int]]  # shop -> sales per chart day, base currency (what has a rate)
+
+
+def sales_figures(
+    rows: Sequence[DaySales], when: Calendar, base: str, rates: Mapping[str, float]
+) -> SalesFigures:
+    """The home page's sales from the orders of each day, shop and currency."""
+
+    def period(first: date, shop: str | None = None) -> Sales:
+        return Sales.of((r for r in rows if r.day >= first and (shop is None or r.shop == shop)), base, rates)
+
+    shops = sorted({r.shop for r in rows})
+    position = {day: n for n, day in enumerate(when.chart)}
+    orders = {shop: [0] * len(when.chart) for shop in shops}
+    sales = {shop: [0] * len(when.chart) for shop in shops}
+    for row in rows:
+        if row.day in position:
+            orders[row.shop][position[row.day]] += row.orders
+            sales[row.shop][position[row.day]] += to_base(row.total, row.currency, base, rates) or 0
+    return SalesFigures(
+        today=period(when.today),
+        week=period(when.week),
+        month=period(when.month),
+        shops={
+            shop: (period(when.today, shop), period(when.week, shop), period(when.month, shop))
+            for shop in shops
+        },
+        chart_orders=orders,
+        chart_sales=sales,
+    )
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part`` of ``whole`` (0 to 1), or None of nothing."""
+    return part / whole if whole else None
+
+
+def percentile(histogram: Mapping[int, int], fraction: float) -> int | None:
+    """The nearest-rank percentile of values counted in ``histogram`` (value -> how many), or None of
+    none: the smallest value at least ``fraction`` of them are at or below."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank = max(1, math.ceil(fraction * total))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            break
+    return value

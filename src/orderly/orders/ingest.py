@@ -716,6 +716,8 @@ class _Batch:
                 row |= {"status": status, "holds": decision.holds}
             elif status != known.status:
                 row |= {"status": status, "holds": []}
+            if status == OrderStatus.SHIPPED and known.status != status:  # it left as the platform says
+                row["shipped_at"] = self.now
             shipments = _shipments(cand.order)
             if shipments is not None:
                 row["shipments"] = shipments

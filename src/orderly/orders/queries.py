@@ -1,4 +1,5 @@
-"""Read side of orders: a filtered, keyset-paginated listing and one order with its history.
+"""Read side of orders: a filtered, keyset-paginated listing, one order with its history, and the
+figures of the console's home page.
 
 A page costs two queries whatever its size: the orders (with shop and warehouse codes joined in),
 then all their lines at once.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +23,15 @@ from orderly.core.pagination import decode_cursor, paginate
 from orderly.inventory.models import Warehouse
 from orderly.orders import repository as repo
 from orderly.orders import search
-from orderly.orders.domain import OrderStatus
+from orderly.orders.domain import (
+    Calendar,
+    OrderStatus,
+    SalesFigures,
+    calendar,
+    percentile,
+    sales_figures,
+    share,
+)
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 from orderly.orders.schemas import (
     AddressOut,
@@ -36,6 +45,7 @@ from orderly.orders.schemas import (
     RejectionOut,
     ShipmentOut,
 )
+from orderly.review.service import settings as review_settings
 
 
 @dataclass(frozen=True)
@@ -231,3 +241,44 @@ def get_rejection(session: Session, rejection_id: int) -> RejectionOut:
     if row is None:
         raise NotFound(f"no rejection {rejection_id}")
     return RejectionOut.model_validate(row)
+
+
+@dataclass(frozen=True)
+class HomeFigures:
+    """What the console's home page shows: sales today, this week and this month (across shops and per
+    shop, in the base currency where the review's settings give a rate) with a chart of the last 30
+    days, and over those 30 days the share of orders approved on arrival and the time from paid to
+    shipped (median and 90th percentile, in minutes); the orders held now."""
+
+    when: Calendar
+    base_currency: str
+    sales: SalesFigures
+    reviewed: int
+    approved_share: float | None
+    held: int
+    shipped: int
+    pay_to_ship_median: int | None
+    pay_to_ship_p90: int | None
+
+
+def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
+    """The home page's figures as of ``now``, with days as they fall in ``where`` (the viewer's zone)."""
+    when = calendar(now, where)
+    settings = review_settings(session)
+    sales = sales_figures(
+        repo.sales_by_day(session, when.bounds), when, settings.base_currency, settings.rates
+    )
+    chart_start = next(start for day, start, _ in when.bounds if day == when.chart[0])
+    reviewed, approved = repo.arrivals(session, chart_start, now)
+    shipped = repo.pay_to_ship_minutes(session, chart_start, now)
+    return HomeFigures(
+        when=when,
+        base_currency=settings.base_currency,
+        sales=sales,
+        reviewed=reviewed,
+        approved_share=share(approved, reviewed),
+        held=repo.count_held(session),
+        shipped=sum(shipped.values()),
+        pay_to_ship_median=percentile(shipped, 0.5),
+        pay_to_ship_p90=percentile(shipped, 0.9),
+    )

@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -20,6 +34,7 @@ from orderly.core.clock import as_utc
 from orderly.core.db import (
     RetryTransaction,
     Rows,
+    UTCDateTime,
     chunks,
     insert_rows,
     is_unique_violation,
@@ -28,7 +43,14 @@ from orderly.core.db import (
     update_rows,
 )
 from orderly.core.errors import NotFound
-from orderly.orders.domain import CLOSED, OrderStatus
+from orderly.orders.domain import (
+    APPROVED_ON_ARRIVAL,
+    CLOSED,
+    REVIEWED_ON_ARRIVAL,
+    DaySales,
+    OrderStatus,
+    PaymentStatus,
+)
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine, RawPayload
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
@@ -400,3 +422,77 @@ def count_replay(
 
 def get_rejection(session: Session, rejection_id: int) -> IngestRejection | None:
     return session.get(IngestRejection, rejection_id)
+
+
+# --- the home page's figures -----------------------------------------------------------------------
+
+
+def sales_by_day(session: Session, bounds: Sequence[tuple[date, datetime, datetime]]) -> list[DaySales]:
+    """Orders placed and their totals per (day, start, end) of ``bounds``, shop and currency, cancelled
+    ones left out: on PostgreSQL an index-only scan of ``ix_orders_placed_at`` per day."""
+    days = union_all(
+        *(
+            select(
+                literal(n).label("n"),
+                literal(start, UTCDateTime).label("start"),
+                literal(end, UTCDateTime).label("end"),
+            )
+            for n, (_, start, end) in enumerate(bounds)
+        )
+    ).cte("days")
+    query = (
+        select(days.c.n, Order.shop_id, Order.currency, func.count(), func.sum(Order.total))
+        .join(Order, (Order.placed_at >= days.c.start) & (Order.placed_at < days.c.end))
+        .where(Order.status != OrderStatus.CANCELLED)
+        .group_by(days.c.n, Order.shop_id, Order.currency)
+    )
+    rows = session.execute(query).all()
+    codes = dict(session.execute(select(Shop.id, Shop.code).where(Shop.id.in_({r[1] for r in rows}))).all())
+    return [
+        DaySales(bounds[n][0], codes[shop_id], currency, orders, int(total))
+        for n, shop_id, currency, orders, total in rows
+    ]
+
+
+def arrivals(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """(reviewed, approved) of the orders imported in [start, end): those the review decided, and of
+    them those it let straight through (approved or allocated, no hold for a person)."""
+    decided = OrderEvent.to_status.in_(REVIEWED_ON_ARRIVAL)
+    approved = OrderEvent.to_status.in_(APPROVED_ON_ARRIVAL)
+    query = select(func.count().filter(decided), func.count().filter(approved)).where(
+        OrderEvent.kind == "imported", OrderEvent.created_at >= start, OrderEvent.created_at < end
+    )
+    reviewed, straight = session.execute(query).one()
+    return int(reviewed), int(straight)
+
+
+def count_held(session: Session) -> int:
+    return int(session.scalar(select(func.count()).where(Order.status == OrderStatus.ON_HOLD)) or 0)
+
+
+#: Payment statuses of an order that was paid (refunds come after).
+WAS_PAID = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+def pay_to_ship_minutes(session: Session, start: datetime, end: datetime) -> dict[int, int]:
+    """How many paid orders shipped in [start, end) took each whole number of minutes from placed to
+    shipped (the platforms hand over orders once paid, so placed is when they were paid)."""
+    if session.get_bind().dialect.name == "postgresql":
+        minutes: Any = func.floor(func.extract("epoch", Order.shipped_at - Order.placed_at) / 60)
+    else:
+        minutes = func.floor((func.julianday(Order.shipped_at) - func.julianday(Order.placed_at)) * 1440)
+    bucket = cast(minutes, Integer).label("minutes")
+    query = (
+        select(bucket, func.count())
+        .where(
+            Order.shipped_at >= start,
+            Order.shipped_at < end,
+            Order.shipped_at.is_not(None),
+            Order.payment_status.in_(WAS_PAID),
+        )
+        .group_by(bucket)
+    )
+    counted: dict[int, int] = defaultdict(int)
+    for m, n in session.execute(query).all():
+        counted[max(0, int(m))] += int(n)  # a platform's clock ahead of the shop's: shipped at once
+    return dict(counted)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from orderly.console.pages import admin, orders, session, shops, stock, warehouse
+from orderly.console.pages import admin, home, orders, session, shops, stock, warehouse
 
 router = APIRouter(include_in_schema=False)
-for area in (session, orders, stock, shops, warehouse, admin):
+for area in (session, home, orders, stock, shops, warehouse, admin):
     router.include_router(area.router)

@@ -28,7 +28,7 @@ def sign_in_page(request: Request) -> HTMLResponse:
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request) -> Response:
-    """The sign-in form: the session cookie, then the order list; a refusal is said on the page."""
+    """The sign-in form: the session cookie, then the home page; a refusal is said on the page."""
     form = await read_form(request)
     try:
         cookie, _ = await sign_in_request(
@@ -38,7 +38,7 @@ async def sign_in(request: Request) -> Response:
         return _refused(request, refused.message, refused.http_status, {})
     except HTTPException as refused:  # too many failures from this address
         return _refused(request, str(refused.detail), refused.status_code, refused.headers or {})
-    answer = RedirectResponse("/orders", status.HTTP_303_SEE_OTHER)
+    answer = RedirectResponse("/", status.HTTP_303_SEE_OTHER)
     set_session_cookie(request, answer, cookie)
     return answer
 
@@ -60,11 +60,6 @@ async def sign_out(request: Request, _: SignedIn) -> Response:
     )
     await sign_out_request(request, answer, request.app.state.factory)
     return answer
-
-
-@router.get("/")
-def home(_: SignedIn) -> RedirectResponse:
-    return RedirectResponse("/orders", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/preferences")

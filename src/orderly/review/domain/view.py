@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orderly.core.money import minor_unit_exponent
+from orderly.core.money import to_base
 from orderly.review.domain.identities import identify
 
 
@@ -120,13 +120,7 @@ class ReviewContext:
     rates: Mapping[str, float] = field(default_factory=dict)  # base units per unit of the currency
 
     def to_base(self, amount: int, currency: str) -> int | None:
-        if currency == self.base_currency:
-            return amount
-        rate = self.rates.get(currency)
-        if rate is None:
-            return None
-        shift = minor_unit_exponent(self.base_currency) - minor_unit_exponent(currency)
-        return round(amount * rate * 10.0**shift)
+        return to_base(amount, currency, self.base_currency, self.rates)
 
 
 @dataclass(slots=True)
