@@ -117,7 +117,7 @@ def test_orders_found_filtered_and_told_in_either_language(
 
 
 def _signed_in(context: BrowserContext, factory: sessionmaker[Session], name: str, role: Role) -> Page:
-    """A new person with ``role`` (in Shanghai's zone) signed in through the form: on the order list."""
+    """A new person with ``role`` (in Shanghai's zone) signed in through the form: on their start page."""
     with transaction(factory) as s:
         users.create_user(s, name, "correct horse battery", role=role, timezone="Asia/Shanghai")
     page = context.new_page()
@@ -133,7 +133,8 @@ def test_a_person_signs_in_and_switches_to_chinese(
 ) -> None:
     with _context(browser, hub, "en-US") as context:
         page = _signed_in(context, factory, "mei", Role.WAREHOUSE)
-        expect(page).to_have_url(f"{hub}/orders")
+        expect(page).to_have_url(f"{hub}/warehouse")  # the warehouse starts at its own work
+        page.get_by_role("link", name="Orders").click()
         expect(page.locator("tr.order")).to_have_count(4)
         page.get_by_role("button", name="简体中文").click()  # htmx sends the session's CSRF token
         expect(page.get_by_role("heading", level=1)).to_have_text("订单")
