@@ -125,7 +125,7 @@ def test_an_admin_creates_a_warehouse_user_who_cannot_open_the_admin_pages(
             ling.get_by_label("User name").fill("ling")
             ling.get_by_label("Password").fill("ling's long password")
             ling.get_by_role("button", name="Sign in").click()
-            expect(ling).to_have_url(f"{hub}/orders")
+            expect(ling).to_have_url(f"{hub}/warehouse")  # a warehouse person starts at its work
             nav = ling.get_by_role("navigation", name="Main")
             expect(nav.get_by_role("link", name="Stock")).to_be_visible()
             expect(nav.get_by_role("link", name="Users")).to_have_count(0)
@@ -147,7 +147,7 @@ def test_an_admin_creates_a_warehouse_user_who_cannot_open_the_admin_pages(
             again.get_by_label("User name").fill("ling")
             again.get_by_label("Password").fill("ling's long password")
             again.get_by_role("button", name="Sign in").click()
-            expect(again.get_by_role("heading", level=1)).to_have_text("订单")
+            expect(again.get_by_role("heading", level=1)).to_have_text("待拣货的波次")  # the warehouse page
 
         with transaction(factory) as s:
             ling_id = users.user_id_of(s, "ling")
