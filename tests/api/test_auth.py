@@ -19,6 +19,7 @@ PROTECTED = [
     ("POST", "/api/v1/orders/ingest"),
     ("POST", "/api/v1/orders/1/cancel"),
     ("POST", "/api/v1/orders/1/release"),
+    ("POST", "/api/v1/orders/1/approve"),
     ("POST", "/api/v1/orders/1/hold"),
     ("GET", "/api/v1/rejections"),
     ("POST", "/api/v1/rejections/1/replay"),

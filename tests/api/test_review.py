@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
+from orderly.orders.models import Order
 from orderly.review.checks import CHECKS
 from orderly.review.facts import FACTS
 from orderly.review.models import ReviewRule, ReviewRuleVersion
@@ -468,3 +469,26 @@ def test_a_dry_run_of_yaml_nested_too_deep_is_422(client: TestClient) -> None:
     error = _refused(client.post("/api/v1/review/dry-run", json={"yaml": "[" * 50_000 + "]" * 50_000}))
 
     assert "nested deeper than 100 levels" in error["message"]
+
+
+def test_approve_lifts_the_holds_of_an_order_pending_review_or_on_hold(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    order_id = _held_by_review(client, factory)
+    approved = _ok(client.post(f"/api/v1/orders/{order_id}/approve", json={"note": "looked fine"}))
+    assert approved["status"] == "allocated" and approved["holds"] == []
+    assert (approved["events"][-1]["kind"], approved["events"][-1]["from_status"]) == ("approved", "on_hold")
+    assert approved["events"][-1]["message"].startswith("looked fine (lifted: address")
+
+    again = client.post(f"/api/v1/orders/{order_id}/approve", json={"note": "again"})
+    assert (
+        again.status_code == 409
+        and "only an order pending review or on hold" in again.json()["error"]["message"]
+    )
+    with transaction(factory) as s:  # no ingest leaves one pending review: made so by hand
+        row = s.get(Order, order_id)
+        assert row is not None
+        row.status = "pending_review"
+    assert (
+        _ok(client.post(f"/api/v1/orders/{order_id}/approve", json={"note": "ok"}))["status"] == "allocated"
+    )

@@ -21,6 +21,7 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/orders/1/route", None, "orders:write"),
     ("POST", "/api/v1/orders/1/hold", {"note": "check"}, "holds:write"),
     ("POST", "/api/v1/orders/1/release", {"note": "ok"}, "holds:write"),
+    ("POST", "/api/v1/orders/1/approve", {"note": "ok"}, "holds:write"),
     ("PATCH", "/api/v1/orders/1/address", {"city": "Berlin"}, "addresses:write"),
     ("POST", "/api/v1/orders/1/cancel", {"reason": "asked"}, "cancels:write"),
     ("GET", "/api/v1/review/rules", None, "rules:read"),

@@ -8,6 +8,7 @@ to fall out of step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 from io import BytesIO
@@ -51,6 +52,12 @@ def environment(locale: str) -> Environment:
     return env
 
 
+def gettext(locale: str) -> Callable[[str], str]:
+    """Translation into ``locale`` outside a template (a file's headers)."""
+    return _translations(locale).gettext
+
+
+@cache
 def _translations(locale: str) -> Translations:
     with (CATALOGUES / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
         compiled = BytesIO()

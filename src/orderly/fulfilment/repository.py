@@ -4,7 +4,9 @@ lock_order``) and before any stock row, the hub's one lock order."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -347,3 +349,70 @@ def live_parcels_of_cancelled_orders(session: Session, limit: int) -> list[int]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def packed_orders(session: Session, statuses: Iterable[str]) -> list[int]:
+    """The orders in ``statuses`` with a parcel packed and waiting for its carrier, newest first (read
+    from the packed parcels: the few a warehouse has not handed over yet)."""
+    query = (
+        select(Shipment.order_id)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Shipment.status == ShipmentStatus.PACKED, Order.status.in_(list(statuses)))
+        .distinct()
+        .order_by(Shipment.order_id.desc())
+    )
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ParcelProblem:
+    """A parcel a person must look at, and what its carrier or shop said."""
+
+    shipment_id: int
+    order_id: int
+    detail: str | None
+
+
+#: What needs a person on a parcel: the carrier reported a problem with it (``exception``), its shop
+#: refused its tracking for good (a ``refused`` write-back), or its label's purchase is in an
+#: ``unknown`` state (the answer was lost and the carrier cannot tell). Each is counted through an
+#: index on its condition (``ix_shipments_status_id``, ``ix_tracking_writebacks_status``,
+#: ``ix_shipment_labels_unknown``).
+PARCEL_PROBLEMS: dict[str, tuple[Any, Any, Any]] = {
+    "carrier_exception": (Shipment.id, Shipment.status == ShipmentStatus.EXCEPTION, Shipment.carrier),
+    "writeback_refused": (
+        TrackingWriteback.shipment_id,
+        TrackingWriteback.status == "refused",
+        TrackingWriteback.error,
+    ),
+    "label_unknown": (
+        ShipmentLabel.shipment_id,
+        ShipmentLabel.state == LabelState.UNKNOWN,
+        ShipmentLabel.error,
+    ),
+}
+
+
+def parcel_problems(session: Session, *, limit: int) -> dict[str, tuple[int, list[ParcelProblem]]]:
+    """For each of :data:`PARCEL_PROBLEMS`: how many parcels have it, and the newest ``limit``."""
+    found: dict[str, tuple[int, list[ParcelProblem]]] = {}
+    for kind, (shipment_id, condition, detail) in PARCEL_PROBLEMS.items():
+        count = session.scalar(select(func.count()).select_from(shipment_id.table).where(condition)) or 0
+        query = select(shipment_id, Shipment.order_id, detail).select_from(shipment_id.table)
+        if shipment_id.table is not Shipment.__table__:
+            query = query.join(Shipment, Shipment.id == shipment_id)
+        latest = session.execute(query.where(condition).order_by(shipment_id.desc()).limit(limit)).all()
+        found[kind] = (count, [ParcelProblem(*row) for row in latest])
+    return found
+
+
+def labelled_of_orders(session: Session, order_ids: Iterable[int]) -> list[Shipment]:
+    """These orders' parcels with a label that have not left yet."""
+    labelled = sorted(LIVE - {ShipmentStatus.CREATED})
+    found: list[Shipment] = []
+    for part in chunks(sorted(set(order_ids))):
+        query = select(Shipment).where(
+            Shipment.order_id.in_(part), Shipment.status.in_(labelled), Shipment.tracking_number.is_not(None)
+        )
+        found.extend(session.scalars(query.order_by(Shipment.id)))
+    return found

@@ -166,6 +166,21 @@ def release_order(
 
 
 @router.post(
+    "/orders/{order_id}/approve",
+    response_model=OrderDetailOut,
+    dependencies=[Depends(require("holds:write"))],
+)
+def approve_order(
+    session: DbSession, caller: Authenticated, order_id: OrderId, body: NoteIn
+) -> OrderDetailOut:
+    """Approve an order pending review or on hold: as a release, every hold is lifted and it ships with
+    the stock it kept or reserves stock now (held for stock only when there is too little). The note is
+    kept in its history. 409 for an order in any other status."""
+    holds.approve_order(session, order_id, actor=caller.name, note=body.note)
+    return queries.get_order(session, order_id)
+
+
+@router.post(
     "/orders/{order_id}/hold", response_model=OrderDetailOut, dependencies=[Depends(require("holds:write"))]
 )
 def hold_order(session: DbSession, caller: Authenticated, order_id: OrderId, body: NoteIn) -> OrderDetailOut:

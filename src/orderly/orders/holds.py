@@ -50,11 +50,25 @@ def release_order(session: Session, order_id: int, *, actor: str, note: str) -> 
     order = order_repo.lock_order(session, order_id)
     if order.status != OrderStatus.ON_HOLD:
         raise InvalidTransition(f"order {order_id} is {order.status}, not on hold: nothing to release")
+    return _lift(session, order, "released", actor, note)
+
+
+def approve_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
+    """A person approves an order pending review or on hold, with a note: it goes on as a released one
+    does (every hold lifted, the stock it kept or reserves now; held for stock only when short)."""
+    order = order_repo.lock_order(session, order_id)
+    if order.status not in {OrderStatus.PENDING_REVIEW, OrderStatus.ON_HOLD}:
+        raise InvalidTransition(
+            f"order {order_id} is {order.status}: only an order pending review or on hold can be approved"
+        )
+    return _lift(session, order, "approved", actor, note)
+
+
+def _lift(session: Session, order: Order, kind: str, actor: str, note: str) -> Order:
+    before = order.status
     lifted = ", ".join(sorted({h["reason"] for h in order.holds})) or "none"
     outcome = _release(session, [order], actor)[order.id]
-    order_repo.add_event(
-        session, order, "released", OrderStatus.ON_HOLD, actor, f"{note} (lifted: {lifted}; {outcome})"
-    )
+    order_repo.add_event(session, order, kind, before, actor, f"{note} (lifted: {lifted}; {outcome})")
     session.flush()
     return order
 

@@ -8,11 +8,11 @@ then all their lines at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
@@ -282,3 +282,53 @@ def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
         pay_to_ship_median=percentile(shipped, 0.5),
         pay_to_ship_p90=percentile(shipped, 0.9),
     )
+
+
+@dataclass(frozen=True)
+class OrderCard:
+    """An order as a card on the board: enough to recognise it and open it."""
+
+    id: int
+    external_id: str
+    shop: str
+    status: str
+    buyer: str | None
+    total: int
+    currency: str
+    placed_at: datetime
+
+
+_CARDS = select(
+    Order.id,
+    Order.external_id,
+    Shop.code,
+    Order.status,
+    Order.buyer_name,
+    Order.total,
+    Order.currency,
+    Order.placed_at,
+).join(Shop, Shop.id == Order.shop_id)
+
+
+def count_by_status(session: Session, statuses: Iterable[str]) -> dict[str, int]:
+    """How many orders are in each of ``statuses``: one grouped count read from ``ix_orders_status_id``
+    alone (an index-only scan over those statuses' entries, none of the others)."""
+    query = select(Order.status, func.count()).where(Order.status.in_(list(statuses))).group_by(Order.status)
+    return {status: count for status, count in session.execute(query).all()}
+
+
+def latest_cards(
+    session: Session, statuses: Iterable[str], *, limit: int, excluding: Iterable[int] = ()
+) -> list[OrderCard]:
+    """The newest orders (by id) in ``statuses``, less those ``excluding`` names."""
+    query = _CARDS.where(Order.status.in_(list(statuses))).order_by(Order.id.desc()).limit(limit)
+    if skipped := list(excluding):
+        query = query.where(Order.id.not_in(skipped))
+    return [OrderCard(*row) for row in session.execute(query).all()]
+
+
+def cards(session: Session, order_ids: Iterable[int]) -> dict[int, OrderCard]:
+    wanted = list(order_ids)
+    if not wanted:
+        return {}
+    return {row[0]: OrderCard(*row) for row in session.execute(_CARDS.where(Order.id.in_(wanted))).all()}

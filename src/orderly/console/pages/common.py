@@ -44,6 +44,7 @@ LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 #: The navigation: each page for those holding its permission.
 NAV = [
     ("/", N_("Home"), "orders:read"),
+    ("/board", N_("Board"), "orders:read"),
     ("/orders", N_("Orders"), "orders:read"),
     ("/stock", N_("Stock"), "stock:read"),
     ("/shops", N_("Shops"), "shops:read"),

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.core.clock import utcnow
@@ -58,6 +58,15 @@ class ShipmentLabel(Base):
     answer can be looked up."""
 
     __tablename__ = "shipment_labels"
+    __table_args__ = (
+        # The labels a person must check (the board's exceptions), found without reading every label.
+        Index(
+            "ix_shipment_labels_unknown",
+            "shipment_id",
+            sqlite_where=text("state = 'unknown'"),
+            postgresql_where=text("state = 'unknown'"),
+        ),
+    )
 
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id"), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("carrier_accounts.id"))
