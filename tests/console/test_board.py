@@ -320,3 +320,14 @@ def test_the_order_page_acts_on_its_order_with_a_note(
         "Act on this order"
         not in client.get(f"/orders/{orders['#1001']}", headers=_headers(factory, Role.FINANCE)).text
     )
+
+
+def test_the_shipped_column_counts_only_so_far(
+    client: TestClient, orders: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in ("#1001", "1002"):
+        _parcel(client, orders[number], f"S{number[-4:]}", ship=True)
+    assert _columns(client.get("/board").text)["shipped"] == 2
+    monkeypatch.setattr("orderly.console.pages.board.SHIPPED_CAP", 2)
+    page = client.get("/board").text
+    assert re.search(r'data-column="shipped".*?<span class="count">2\+</span>', page, re.S)

@@ -351,17 +351,28 @@ def live_parcels_of_cancelled_orders(session: Session, limit: int) -> list[int]:
     return list(session.scalars(query))
 
 
-def packed_orders(session: Session, statuses: Iterable[str]) -> list[int]:
-    """The orders in ``statuses`` with a parcel packed and waiting for its carrier, newest first (read
-    from the packed parcels: the few a warehouse has not handed over yet)."""
-    query = (
+def packed_orders(session: Session, statuses: Iterable[str], *, limit: int) -> tuple[int, list[int]]:
+    """How many orders in ``statuses`` have a parcel packed and waiting for its carrier, and the newest
+    ``limit`` of them (read from the packed parcels: those a warehouse has not handed over yet)."""
+    packed = (
         select(Shipment.order_id)
         .join(Order, Order.id == Shipment.order_id)
         .where(Shipment.status == ShipmentStatus.PACKED, Order.status.in_(list(statuses)))
         .distinct()
-        .order_by(Shipment.order_id.desc())
     )
-    return list(session.scalars(query))
+    count = session.scalar(select(func.count()).select_from(packed.subquery())) or 0
+    return count, list(session.scalars(packed.order_by(Shipment.order_id.desc()).limit(limit)))
+
+
+def newest_unpacked(session: Session, statuses: Iterable[str], *, limit: int) -> list[int]:
+    """The newest orders in ``statuses`` without a packed parcel (each looked up by its parcels)."""
+    packed = (
+        select(Shipment.id)
+        .where(Shipment.order_id == Order.id, Shipment.status == ShipmentStatus.PACKED)
+        .exists()
+    )
+    query = select(Order.id).where(Order.status.in_(list(statuses)), ~packed)
+    return list(session.scalars(query.order_by(Order.id.desc()).limit(limit)))
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,12 @@ What each column counts (orders, unless said):
   are the on-hold column's.
 
 Cost at a million orders: the order columns are one grouped count over ``ix_orders_status_id`` limited
-to the open statuses (an index-only scan of their entries, none of the done orders'), the packed
-column a read of the packed parcels, each exception an indexed count, and each column's cards a
-``LIMIT`` read of the same indexes.
+to the open statuses (an index-only scan of their entries, none of the done orders'); shipped orders,
+which can be many (they stay shipped until the carrier reports them delivered), are counted through
+the same index no further than ``SHIPPED_CAP`` (shown as "10000+"); the packed
+column a count of the packed parcels' orders (``ix_shipments_status_id``), each exception an indexed
+count, and each column's cards a ``LIMIT`` read of the same indexes (the to-pick cards looking up each
+candidate's parcels through ``ix_shipments_order``).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ router = APIRouter(include_in_schema=False)
 CARDS = 6
 #: How often an open board asks for its columns again.
 POLL_SECONDS = 5
+#: The shipped column counts this far ("10000+" beyond): orders stay shipped until delivered.
+SHIPPED_CAP = 10_000
 
 S = OrderStatus
 #: Stock reserved, the rest still to leave: to pick, or packed.
@@ -84,10 +89,14 @@ class Column:
     cards: list[Card] = field(default_factory=list)
     link: str | None = None  # the order list showing the column's orders
 
+    @property
+    def shown(self) -> str:
+        return f"{SHIPPED_CAP}+" if self.key == "shipped" and self.count >= SHIPPED_CAP else str(self.count)
+
 
 def columns(session: Session, viewer: Viewer) -> list[Column]:
     counted = [status for _, _, statuses in BY_STATUS for status in statuses]
-    counts = queries.count_by_status(session, [*counted, *IN_THE_WAREHOUSE, S.SHIPPED])
+    counts = queries.count_by_status(session, [*counted, *IN_THE_WAREHOUSE])
     board = [
         Column(
             key,
@@ -98,17 +107,17 @@ def columns(session: Session, viewer: Viewer) -> list[Column]:
         )
         for key, title, statuses in BY_STATUS
     ]
-    packed = fulfilment.packed_orders(session, IN_THE_WAREHOUSE)
+    packed, newest_packed = fulfilment.packed_orders(session, IN_THE_WAREHOUSE, limit=CARDS)
+    to_pick = fulfilment.newest_unpacked(session, IN_THE_WAREHOUSE, limit=CARDS)
     in_warehouse = sum(counts.get(status, 0) for status in IN_THE_WAREHOUSE)
-    to_pick = queries.latest_cards(session, IN_THE_WAREHOUSE, limit=CARDS, excluding=packed)
-    packed_cards = queries.cards(session, packed[:CARDS])
+    found = queries.cards(session, [*to_pick, *newest_packed])
     board += [
-        Column("to_pick", N_("To pick"), in_warehouse - len(packed), [Card(card) for card in to_pick]),
-        Column("packed", N_("Packed"), len(packed), [Card(packed_cards[i]) for i in packed[:CARDS]]),
+        Column("to_pick", N_("To pick"), in_warehouse - packed, [Card(found[i]) for i in to_pick]),
+        Column("packed", N_("Packed"), packed, [Card(found[i]) for i in newest_packed]),
         Column(
             "shipped",
             N_("Shipped"),
-            counts.get(S.SHIPPED, 0),
+            queries.count_capped(session, S.SHIPPED, SHIPPED_CAP),
             [Card(card) for card in queries.latest_cards(session, [S.SHIPPED], limit=CARDS)],
             f"/orders?status={S.SHIPPED}",
         ),
