@@ -40,6 +40,7 @@ def test_orders_selected_on_the_list_are_held_released_and_approved(
 ) -> None:
     with _context(browser, hub, "en-US") as context:
         page = _signed_in(context, factory, "cs", Role.CUSTOMER_SERVICE)
+        page.get_by_role("link", name="Orders").click()
         page.get_by_label("Select all on this page").check()
         page.get_by_label("Note or reason").fill("checking the addresses")
         page.get_by_role("button", name="Hold", exact=True).click()
@@ -75,6 +76,7 @@ def test_labels_of_a_selection_print_as_one_pdf(
         assert made.status_code == 201, made.text
     with _context(browser, hub, "en-US") as context:
         page = _signed_in(context, factory, "wh", Role.WAREHOUSE)
+        page.get_by_role("link", name="Orders").click()
         for number in ("#1001", "1003", "114-0001"):
             page.get_by_label(f"Select {number}").check()
         page.get_by_role("button", name="Print labels").click()
