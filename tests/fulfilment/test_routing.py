@@ -194,6 +194,48 @@ def test_re_routing_moves_the_reservation_where_the_rules_now_send_it(
     assert after["events"][-1]["kind"] == "rerouted" and after["events"][-1]["message"] == moved["note"]
 
 
+def test_a_person_re_routes_to_a_warehouse_of_their_choosing_or_splits_or_is_refused(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    _world(factory, {("LAMP", "HOME"): 1, ("LAMP", "OVERSEAS"): 1, ("SOFA", "LOCAL"): 2})
+    assert client.post(f"{API}/review/rules/stock.split/disable").status_code == 200
+    short = _ingest(client, ("LAMP", 2))  # no one warehouse holds 2, and the review does not split it
+    assert short["status"] == "on_hold" and short["holds"][0]["reason"] == "out_of_stock"
+
+    elsewhere = client.post(f"{API}/orders/{short['id']}/route", json={"warehouse": "LOCAL"})
+    assert elsewhere.status_code == 409
+    assert elsewhere.json()["error"]["message"] == (
+        f"order {short['id']} cannot be filled by warehouse LOCAL: short of LAMP (needs 2, 0 available); "
+        "nothing changed"
+    )
+    unknown = client.post(f"{API}/orders/{short['id']}/route", json={"warehouse": "MOON"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "warehouse"
+    both = client.post(f"{API}/orders/{short['id']}/route", json={"warehouse": "HOME", "split": True})
+    assert both.status_code == 422
+
+    split = client.post(f"{API}/orders/{short['id']}/route", json={"split": True})
+    assert split.status_code == 200, split.text
+    assert split.json()["warehouses"] == ["HOME", "OVERSEAS"] and split.json()["status"] == "allocated"
+    assert split.json()["note"] == "re-routed split as asked: stock reserved in HOME, OVERSEAS"
+    assert _reserved(client, "LAMP") == {"HOME": 1, "LOCAL": 0, "OVERSEAS": 1}
+    too_much = _ingest(client, ("LAMP", 1))
+    refused = client.post(f"{API}/orders/{too_much['id']}/route", json={"split": True})
+    assert refused.status_code == 409 and "short of LAMP (needs 1, 0 available)" in refused.text
+
+    sofa = _ingest(client, ("SOFA", 1))
+    assert sofa["warehouse"] == "LOCAL"
+    kept = client.post(f"{API}/orders/{sofa['id']}/route", json={"warehouse": "HOME"})
+    assert kept.status_code == 409  # HOME has no sofa: it stays reserved in LOCAL
+    assert _reserved(client, "SOFA") == {"HOME": 0, "LOCAL": 1, "OVERSEAS": 0}
+    with transaction(factory) as s:
+        inventory.receive(s, "SOFA", "OVERSEAS", 1, actor="test", reason="delivery")
+    moved = client.post(f"{API}/orders/{sofa['id']}/route", json={"warehouse": "OVERSEAS"}).json()
+    assert moved["warehouses"] == ["OVERSEAS"] and moved["note"] == (
+        "re-routed to OVERSEAS as asked: stock reserved in OVERSEAS (was LOCAL)"
+    )
+    assert _reserved(client, "SOFA") == {"HOME": 0, "LOCAL": 0, "OVERSEAS": 1}
+
+
 def test_re_routing_is_refused_for_an_order_with_a_parcel_or_already_cancelled(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Body, Depends, Query, Response, status
 
 from orderly.core.clock import utcnow
 from orderly.core.text import StorableStr
@@ -20,6 +20,7 @@ from orderly.fulfilment.schemas import (
     PackScanIn,
     PackScanOut,
     PickListIn,
+    RerouteIn,
     RerouteOut,
     ShipIn,
     ShipmentIn,
@@ -49,12 +50,20 @@ def create_shipment(
 @router.post(
     "/orders/{order_id}/route", response_model=RerouteOut, dependencies=[Depends(require("orders:write"))]
 )
-def reroute_order(session: DbSession, caller: Authenticated, order_id: OrderId) -> RerouteOut:
+def reroute_order(
+    session: DbSession,
+    caller: Authenticated,
+    order_id: OrderId,
+    body: Annotated[RerouteIn | None, Body()] = None,
+) -> RerouteOut:
     """Route an order not yet shipped again, with the routing rules in force and the stock as it
     stands: its reservation is released and made where the route now sends it (nothing moves when
-    that is where it is). The decision is on the order (`routing`) and in its history. 409 when it
-    has a parcel not yet shipped, or is not approved, allocated or on hold."""
-    done = routing.reroute(session, order_id, actor=caller.name)
+    that is where it is). A `warehouse` named ships it all from there instead; `split` lets it take
+    its lines from several of the warehouses its route allows; either refuses with 409 (nothing
+    changed) when the stock there cannot fill it. The decision is on the order (`routing`) and in its
+    history. 409 when it has a parcel not yet shipped, or is not approved, allocated or on hold."""
+    asked = body or RerouteIn()
+    done = routing.reroute(session, order_id, actor=caller.name, warehouse=asked.warehouse, split=asked.split)
     return RerouteOut.model_validate(done, from_attributes=True)
 
 

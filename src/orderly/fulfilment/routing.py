@@ -1,7 +1,9 @@
 """Re-routing an order not yet shipped: route it again with the routing rules in force and the stock as
 it stands, release what it holds and reserve where the route now sends it (nothing moves when that is
 where it already is). Ingest and the release of held orders route as they allocate
-(``review/routing.py``); this is the same decision made again on request.
+(``review/routing.py``); this is the same decision made again on request. A person may also name the
+warehouse to ship from, or split the order over the warehouses its route allows (one parcel from
+each): then stock that cannot fill it as asked refuses the change and nothing moves.
 
 Locks in the hub's order: the order first, then its stock rows by id, so a re-route racing a
 cancellation, a parcel or another re-route of the order takes turns with it.
@@ -9,17 +11,17 @@ cancellation, a parcel or another re-route of the order takes turns with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
-from orderly.core.errors import Conflict, InvalidTransition
+from orderly.core.errors import Conflict, InvalidTransition, NotFound
 from orderly.fulfilment import repository as repo
 from orderly.inventory import repository as inventory_repo
-from orderly.inventory.domain import allocate
+from orderly.inventory.domain import Allocation, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import HoldReason, OrderStatus, check_change, shortage_hold
@@ -40,9 +42,13 @@ class Rerouted:
     routing: dict[str, Any] | None
 
 
-def reroute(session: Session, order_id: int, *, actor: str) -> Rerouted:
-    """Route an order again and reserve its stock where the route sends it. 409 once it has a parcel or
-    left the statuses that can change warehouse (approved, allocated, on hold)."""
+def reroute(
+    session: Session, order_id: int, *, actor: str, warehouse: str | None = None, split: bool = False
+) -> Rerouted:
+    """Route an order again and reserve its stock where the route sends it, or in ``warehouse`` (a
+    person's choice, past the route), or split over the route's warehouses when ``split``. 409 once it
+    has a parcel or left the statuses that can change warehouse (approved, allocated, on hold), and when
+    the warehouse or the split asked for cannot fill it."""
     order = order_repo.lock_order(session, order_id)
     if order.status not in REROUTABLE:
         raise InvalidTransition(
@@ -61,8 +67,26 @@ def reroute(session: Session, order_id: int, *, actor: str) -> Rerouted:
     for key, qty in held.items():  # planned as if released: the order may stay where it is
         levels[key].reserved -= qty
     warehouses = inventory_repo.active_warehouse_ids(session)
-    (alloc,) = allocate([demand_of(order, needs, routed)], levels, warehouses)
     codes = inventory_repo.warehouse_codes(session)
+    demand = demand_of(order, needs, routed)
+    if warehouse is not None:
+        chosen = next((wid for wid in warehouses if codes.get(wid) == warehouse), None)
+        if chosen is None:
+            raise NotFound(f"no active warehouse {warehouse!r}", field="warehouse")
+        demand = replace(demand, warehouse_ids=(chosen,), split=False)
+    elif split:
+        demand = replace(demand, split=True)
+    tried = list(demand.warehouse_ids) if demand.warehouse_ids is not None else warehouses
+    # What the warehouses tried hold of each product, before this allocation takes from them.
+    available = {
+        pid: sum(levels[(pid, wid)].available for wid in tried if (pid, wid) in levels)
+        for pid in needs[order_id]
+    }
+    (alloc,) = allocate([demand], levels, warehouses)
+    if (warehouse is not None or split) and not alloc.ok:
+        raise Conflict(
+            _cannot(session, order_id, alloc, available, f"warehouse {warehouse}" if warehouse else "a split")
+        )
     before_where = sorted({codes.get(wid, str(wid)) for (_, wid) in held})
     moved = not (alloc.ok and dict(alloc.reservations()) == held)
     if moved:
@@ -82,12 +106,27 @@ def reroute(session: Session, order_id: int, *, actor: str) -> Rerouted:
     order.warehouse_id = alloc.warehouse_id if alloc.ok else None
     order.routing = routed.as_json(("order", order_id), alloc)
     was = f" (was {', '.join(before_where)})" if before_where else ""
+    asked = f" to {warehouse} as asked" if warehouse else " split as asked" if split else ""
     if not moved:
-        note = f"re-routed: stays in {', '.join(where)}"
+        note = f"re-routed{asked}: stays in {', '.join(where)}"
     elif alloc.ok:
-        note = f"re-routed: stock reserved in {', '.join(where)}{was}"
+        note = f"re-routed{asked}: stock reserved in {', '.join(where)}{was}"
     else:
         note = f"re-routed: no warehouse the route allows holds it all; nothing reserved{was}"
     order_repo.add_event(session, order, "rerouted", before, actor, note)
     session.flush()
     return Rerouted(order_id, status, where, moved, note, order.routing)
+
+
+def _cannot(session: Session, order_id: int, alloc: Allocation, available: dict[int, int], asked: str) -> str:
+    """Why the warehouse or split a person asked for cannot fill an order."""
+    needs = dict(alloc.needs)
+    short = {pid for pid, qty in needs.items() if available.get(pid, 0) < qty} or {
+        s.product_id for s in alloc.shortages
+    }
+    skus = catalog_repo.skus_of(session, short)
+    listed = ", ".join(
+        f"{skus.get(pid, pid)} (needs {needs[pid]}, {available.get(pid, 0)} available)"
+        for pid in sorted(short)
+    )
+    return f"order {order_id} cannot be filled by {asked}: short of {listed}; nothing changed"

@@ -232,6 +232,26 @@ class LabelBatchIn(PickListIn):
     slips: bool = Field(default=False, description="each label followed by its packing slip")
 
 
+class RerouteIn(BaseModel):
+    """What a person asks of a re-route: a warehouse of their choosing, or a split; neither routes as
+    the rules say."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    warehouse: StorableStr | None = Field(
+        default=None, min_length=1, max_length=32, description="ship it all from this warehouse's code"
+    )
+    split: bool = Field(
+        default=False, description="take its lines from several of the warehouses its route allows"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if self.warehouse is not None and self.split:
+            raise ValueError("ask for a warehouse or a split, not both")
+        return self
+
+
 class RerouteOut(BaseModel):
     """An order routed again: where its stock is now and why."""
 

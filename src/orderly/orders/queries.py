@@ -25,6 +25,7 @@ from orderly.orders import repository as repo
 from orderly.orders import search
 from orderly.orders.domain import (
     Calendar,
+    HoldReason,
     OrderStatus,
     SalesFigures,
     calendar,
@@ -335,3 +336,49 @@ def cards(session: Session, order_ids: Iterable[int]) -> dict[int, OrderCard]:
     if not wanted:
         return {}
     return {row[0]: OrderCard(*row) for row in session.execute(_CARDS.where(Order.id.in_(wanted))).all()}
+
+
+@dataclass(frozen=True)
+class HeldGroup:
+    """Orders on hold for one reason (that of their first hold): how many, and the oldest of them."""
+
+    reason: str
+    count: int
+    orders: list[OrderOut]
+
+
+def _held(session: Session) -> dict[str, list[tuple[datetime, int]]]:
+    """(placed at, id) of every order on hold, by the reason of its first hold. Held orders are
+    thousands at most: their ids, times and holds are read through the status index, grouped here."""
+    grouped: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    query = select(Order.id, Order.placed_at, Order.holds).where(Order.status == OrderStatus.ON_HOLD)
+    for order_id, placed_at, holds in session.execute(query):
+        grouped[(holds or [{}])[0].get("reason", "")].append((placed_at, order_id))
+    return grouped
+
+
+def held_orders(session: Session, *, per_reason: int) -> list[HeldGroup]:
+    """Every order on hold, grouped by the reason of its first hold (in the order of ``HoldReason``):
+    each group's count and its ``per_reason`` oldest orders, placed first."""
+    grouped = _held(session)
+    rank = {reason.value: n for n, reason in enumerate(HoldReason)}
+    reasons = sorted(grouped, key=lambda reason: (rank.get(reason, len(rank)), reason))
+    oldest = {
+        reason: [order_id for _, order_id in sorted(grouped[reason])[:per_reason]] for reason in reasons
+    }
+    shown = [order_id for ids in oldest.values() for order_id in ids]
+    found = {row[0].id: row for row in session.execute(_ORDERS.where(Order.id.in_(shown)))} if shown else {}
+    lines = _lines(session, shown)
+    return [
+        HeldGroup(
+            reason,
+            len(grouped[reason]),
+            [_order_out(*found[order_id], lines.get(order_id, [])) for order_id in oldest[reason]],
+        )
+        for reason in reasons
+    ]
+
+
+def held_counts(session: Session) -> dict[str, int]:
+    """How many orders are on hold for each reason (that of their first hold)."""
+    return {reason: len(orders) for reason, orders in _held(session).items()}

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from orderly.console.pages import admin, board, exports, home, orders, session, shops, stock, warehouse
+from orderly.console.pages import (
+    admin,
+    board,
+    exceptions,
+    exports,
+    home,
+    orders,
+    rules,
+    session,
+    shops,
+    stock,
+    warehouse,
+)
 
 router = APIRouter(include_in_schema=False)
 # exports before orders and stock: /orders/export.csv and /stock/export.csv before their id and SKU pages
-for area in (session, home, board, exports, orders, stock, shops, warehouse, admin):
+for area in (session, home, board, exports, orders, stock, shops, warehouse, exceptions, rules, admin):
     router.include_router(area.router)

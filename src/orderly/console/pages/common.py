@@ -49,6 +49,8 @@ NAV = [
     ("/stock", N_("Stock"), "stock:read"),
     ("/shops", N_("Shops"), "shops:read"),
     ("/warehouse", N_("Warehouse"), "fulfilment:write"),
+    ("/exceptions", N_("Exceptions"), "orders:read"),
+    ("/rules", N_("Rules"), "rules:read"),
     ("/users", N_("Users"), "users:admin"),
     ("/audit", N_("Audit log"), "audit:read"),
 ]
@@ -72,10 +74,11 @@ def render(request: Request, template: str, viewer: Viewer | None, **context: An
     )
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    # A form of a few short fields, read without a multipart parser (the console posts none).
+async def read_form(request: Request, *, limit: int = 4096) -> dict[str, str]:
+    # A form of a few short fields (or up to ``limit`` bytes), read without a multipart parser (the
+    # console posts none).
     body = await request.body()
-    if len(body) > 4096:
+    if len(body) > limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "the form is larger than this page sends")
     return dict(parse_qsl(body.decode("utf-8", "replace")))
 
