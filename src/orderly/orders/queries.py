@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -347,38 +348,50 @@ class HeldGroup:
     orders: list[OrderOut]
 
 
-def _held(session: Session) -> dict[str, list[tuple[datetime, int]]]:
-    """(placed at, id) of every order on hold, by the reason of its first hold. Held orders are
-    thousands at most: their ids, times and holds are read through the status index, grouped here."""
-    grouped: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    query = select(Order.id, Order.placed_at, Order.holds).where(Order.status == OrderStatus.ON_HOLD)
-    for order_id, placed_at, holds in session.execute(query):
-        grouped[(holds or [{}])[0].get("reason", "")].append((placed_at, order_id))
-    return grouped
+def _first_reason() -> Any:
+    """The reason of an order's first hold, read in the database (a JSON path on either)."""
+    return Order.holds[(0, "reason")].as_string()
 
 
 def held_orders(session: Session, *, per_reason: int) -> list[HeldGroup]:
     """Every order on hold, grouped by the reason of its first hold (in the order of ``HoldReason``):
-    each group's count and its ``per_reason`` oldest orders, placed first."""
-    grouped = _held(session)
-    rank = {reason.value: n for n, reason in enumerate(HoldReason)}
-    reasons = sorted(grouped, key=lambda reason: (rank.get(reason, len(rank)), reason))
-    oldest = {
-        reason: [order_id for _, order_id in sorted(grouped[reason])[:per_reason]] for reason in reasons
-    }
+    each group's count and its ``per_reason`` oldest orders, placed first. The held orders (thousands
+    at most, found through the status index) are counted and ranked in the database, so only the
+    orders shown come back."""
+    reason = _first_reason().label("reason")
+    held = select(
+        Order.id,
+        reason,
+        func.count().over(partition_by=reason).label("count"),
+        func.row_number().over(partition_by=reason, order_by=(Order.placed_at, Order.id)).label("rank"),
+    ).where(Order.status == OrderStatus.ON_HOLD)
+    ranked = held.subquery()
+    rows = session.execute(
+        select(ranked.c.id, ranked.c.reason, ranked.c["count"])
+        .where(ranked.c.rank <= per_reason)
+        .order_by(ranked.c.reason, ranked.c.rank)
+    ).all()
+    counts: dict[str, int] = {}
+    oldest: dict[str, list[int]] = defaultdict(list)
+    for order_id, first, count in rows:
+        counts[first or ""] = count
+        oldest[first or ""].append(order_id)
     shown = [order_id for ids in oldest.values() for order_id in ids]
     found = {row[0].id: row for row in session.execute(_ORDERS.where(Order.id.in_(shown)))} if shown else {}
     lines = _lines(session, shown)
+    rank = {reason.value: n for n, reason in enumerate(HoldReason)}
     return [
         HeldGroup(
-            reason,
-            len(grouped[reason]),
-            [_order_out(*found[order_id], lines.get(order_id, [])) for order_id in oldest[reason]],
+            first,
+            counts[first],
+            [_order_out(*found[order_id], lines.get(order_id, [])) for order_id in oldest[first]],
         )
-        for reason in reasons
+        for first in sorted(counts, key=lambda first: (rank.get(first, len(rank)), first))
     ]
 
 
 def held_counts(session: Session) -> dict[str, int]:
     """How many orders are on hold for each reason (that of their first hold)."""
-    return {reason: len(orders) for reason, orders in _held(session).items()}
+    reason = _first_reason()
+    query = select(reason, func.count()).where(Order.status == OrderStatus.ON_HOLD).group_by(reason)
+    return {first or "": count for first, count in session.execute(query)}

@@ -31,7 +31,7 @@ from orderly.review.schemas import NoteIn
 router = APIRouter(include_in_schema=False)
 
 #: How many of each reason's oldest orders the queue shows; the order list filtered shows them all.
-PER_REASON = 50
+PER_REASON = 20
 #: What an order held for each reason needs of a person.
 NEEDS = {
     HoldReason.OUT_OF_STOCK: N_(
