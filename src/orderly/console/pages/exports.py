@@ -1,8 +1,9 @@
 """The order list and the stock list as files, CSV or XLSX, for a spreadsheet or an accountant.
 
 The rows come from one place per list (:func:`order_rows`, :func:`stock_rows`) and go to either
-writer (``console/spreadsheet.py``). The order list's file holds every order its filters match, not a
-page: it is walked by the list's own keyset pages (``orders.queries.list_orders``), a page at a time,
+writer (``console/spreadsheet.py``; XLSX through openpyxl's write-only workbook). The order list's file
+holds every order its filters match, not a page: it is walked by the list's own keyset pages
+(``orders.queries.list_orders``), a page at a time,
 in a read-only transaction of its own (the request's ends before a stream is sent). CSV streams as it
 is written; an XLSX is a zip, written to a temporary file, then sent.
 
