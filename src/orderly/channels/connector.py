@@ -228,6 +228,13 @@ class Unreached(ChannelError):
     even when the platform would act on it twice."""
 
 
+def require_credentials(credentials: Mapping[str, str], names: Sequence[str], platform: str) -> None:
+    """Refuse, naming what is missing, a shop whose sealed credentials lack any of ``names``."""
+    lacking = [name for name in names if not credentials.get(name)]
+    if lacking:
+        raise AuthFailed(f"{platform} credentials lack {', '.join(lacking)}")
+
+
 @dataclass(frozen=True)
 class Retries:
     """How one request is retried in place before its failure goes to the job: a 500, a dropped

@@ -31,6 +31,7 @@ from orderly.channels.connector import (
     RateLimited,
     Rejected,
     Unreached,
+    require_credentials,
     retrying,
 )
 from orderly.core.clock import utcnow
@@ -77,9 +78,7 @@ class SpApi:
         rate_limits: Mapping[str, RateLimit],
         pace: Pacer,
     ) -> None:
-        lacking = [k for k in ("client_id", "client_secret", "refresh_token") if not credentials.get(k)]
-        if lacking:
-            raise AuthFailed(f"Amazon credentials lack {', '.join(lacking)}")
+        require_credentials(credentials, ("client_id", "client_secret", "refresh_token"), "Amazon")
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url

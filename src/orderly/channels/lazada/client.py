@@ -35,6 +35,7 @@ from orderly.channels.connector import (
     RateLimited,
     Rejected,
     Unreached,
+    require_credentials,
     retrying,
 )
 from orderly.core import jsontext
@@ -101,9 +102,7 @@ class Lazop:
         keep: CredentialKeeper,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        lacking = [name for name in ("app_key", "app_secret") if not credentials.get(name)]
-        if lacking:
-            raise AuthFailed(f"Lazada credentials lack {', '.join(lacking)}")
+        require_credentials(credentials, ("app_key", "app_secret"), "Lazada")
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.auth_url = auth_url.rstrip("/")

@@ -46,6 +46,7 @@ from orderly.channels.connector import (
     RateLimited,
     Rejected,
     Unreached,
+    require_credentials,
     retrying,
 )
 from orderly.core.redact import remember
@@ -96,9 +97,7 @@ class PartnerApi:
         keep: CredentialKeeper,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        lacking = [name for name in ("app_key", "app_secret") if not credentials.get(name)]
-        if lacking:
-            raise AuthFailed(f"TikTok Shop credentials lack {', '.join(lacking)}")
+        require_credentials(credentials, ("app_key", "app_secret"), "TikTok Shop")
         self.client = client
         self.auth_url = auth_url.rstrip("/")
         self.app_key, self.app_secret = credentials["app_key"], credentials["app_secret"]
