@@ -455,10 +455,13 @@ def test_a_poll_counts_as_synced_only_up_to_the_platforms_listing_lag(
     monkeypatch.setattr(FakeConnector, "lag", timedelta(minutes=2))
     before = utcnow()
     drain(worker)
+    after = utcnow()
 
     with transaction(factory) as s:
         synced_to = s.scalars(select(Shop.orders_synced_to).where(Shop.code == "fake-a")).one()
-    assert synced_to is not None and synced_to <= before - timedelta(minutes=2) + timedelta(seconds=5)
+    # Bounded by the clock around the drain, not a fixed slack: a loaded machine may start the poll late.
+    assert synced_to is not None
+    assert before - timedelta(minutes=2) <= synced_to <= after - timedelta(minutes=2)
 
 
 def test_an_entry_that_is_not_json_is_kept_with_its_reason_and_the_rest_go_in(
