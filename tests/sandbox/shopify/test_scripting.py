@@ -115,10 +115,11 @@ def test_scripted_changes_follow_shopifys_rules(store: ShopifyStore) -> None:
 
 
 def test_it_runs_on_its_own(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from orderly.sandbox import serve
     from orderly.sandbox.shopify import __main__ as entry
 
     served: list[tuple[object, int]] = []
-    monkeypatch.setattr(entry.uvicorn, "run", lambda app, host, port, log_level: served.append((app, port)))
+    monkeypatch.setattr(serve.uvicorn, "run", lambda app, host, port, log_level: served.append((app, port)))
     entry.main(["--port", "8299", "--access-token", "tok", "--fast"])
 
     assert [port for _, port in served] == [8299]

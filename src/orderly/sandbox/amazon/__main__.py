@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-import uvicorn
-
 from orderly.sandbox.amazon import FAST_RATES, AmazonStore, create_app
+from orderly.sandbox.serve import sandbox_parser, serve_sandbox
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m orderly.sandbox.amazon", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8100)
+    parser = sandbox_parser("orderly.sandbox.amazon", __doc__, port=8100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--fast",
@@ -26,16 +22,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.fast:
         options = {"rates": FAST_RATES, "before_lag_seconds": 0}
     store = AmazonStore(seed=args.seed, **options)
-    # The credentials and ids a connector to this sandbox needs, for the person starting it.
-    print(
-        f"client_id={store.client_id}",
-        f"client_secret={store.client_secret}",
-        f"refresh_token={store.refresh_token}",
-        f"seller_id={store.seller_id}",
-        f"marketplace_id={store.marketplace_id}",
-        flush=True,
-    )
-    uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="warning")
+    shown = {
+        "client_id": store.client_id,
+        "client_secret": store.client_secret,
+        "refresh_token": store.refresh_token,
+        "seller_id": store.seller_id,
+        "marketplace_id": store.marketplace_id,
+    }
+    serve_sandbox(create_app(store), args, shown)
 
 
 if __name__ == "__main__":

@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
-
+from orderly.sandbox.serve import sandbox_parser, serve_sandbox
 from orderly.sandbox.shopify import ShopifyStore, create_app
 from orderly.sandbox.shopify.store import BUCKET_SIZE, LEAK_PER_SECOND
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m orderly.sandbox.shopify", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8200)
+    parser = sandbox_parser("orderly.sandbox.shopify", __doc__, port=8200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--access-token", default="shpat_sandbox")
     parser.add_argument("--client-secret", default="shpss_sandbox", help="signs webhooks.json deliveries")
@@ -31,10 +26,10 @@ def main(argv: list[str] | None = None) -> None:
         bucket_size=1_000_000 if args.fast else BUCKET_SIZE,
         leak_per_second=1_000_000.0 if args.fast else LEAK_PER_SECOND,
     )
-    # What a connection to this sandbox needs, for the person starting it.
-    print(f"access_token={store.access_token}", f"location_id={store.location_id}", flush=True)
     try:
-        uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="warning")
+        serve_sandbox(
+            create_app(store), args, {"access_token": store.access_token, "location_id": store.location_id}
+        )
     finally:
         store.close()
 

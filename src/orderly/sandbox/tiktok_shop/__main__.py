@@ -3,31 +3,24 @@
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
-
+from orderly.sandbox.serve import sandbox_parser, serve_sandbox
 from orderly.sandbox.tiktok_shop import TikTokShopStore, create_app
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m orderly.sandbox.tiktok_shop", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8200)
+    parser = sandbox_parser("orderly.sandbox.tiktok_shop", __doc__, port=8200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     store = TikTokShopStore(seed=args.seed)
-    # The credentials and ids a connector to this sandbox needs, for the person starting it.
-    print(
-        f"app_key={store.app_key}",
-        f"app_secret={store.app_secret}",
-        f"access_token={store.access_token}",
-        f"refresh_token={store.refresh_token}",
-        f"shop_cipher={store.shop_cipher}",
-        f"warehouse_id={store.warehouse_id}",
-        flush=True,
-    )
-    uvicorn.run(create_app(store), host=args.host, port=args.port, log_level="warning")
+    shown = {
+        "app_key": store.app_key,
+        "app_secret": store.app_secret,
+        "access_token": store.access_token,
+        "refresh_token": store.refresh_token,
+        "shop_cipher": store.shop_cipher,
+        "warehouse_id": store.warehouse_id,
+    }
+    serve_sandbox(create_app(store), args, shown)
 
 
 if __name__ == "__main__":
