@@ -1,0 +1,1 @@
+"""Files in, with their reports: orders, stock and catalog imported from CSV, TSV and XLSX files."""
