@@ -8,6 +8,12 @@ The browser libraries (htmx; Chart.js for the KPIs) are vendored from the npm re
 versions, with their licences (``scripts/vendor-assets``), and committed: nothing is loaded from the
 internet at run time, no CDN and no outside fonts. Languages are Babel catalogues (``i18n/``:
 English and Simplified Chinese), formatting (money, times) Babel's for the viewer's locale and zone.
+
+Pages (``pages/``, a module per area sharing ``pages/common.py``) read in one read-only transaction and
+change through the contexts' use cases, one transaction per post, refusals said on the page; who is
+looking and what their role may open is ``viewer.py``; money and times are formatted for the viewer by
+``formatting.py``. The console imports contexts; none imports it. Browser tests drive Chromium with
+Playwright (``tests/console/``).
 """
 
 from __future__ import annotations

@@ -1,1 +1,28 @@
-"""Orders: one model for every platform, idempotent ingest, the status state machine, history."""
+"""Orders: one model for every platform, idempotent ingest, the status state machine, history.
+
+An order arrives as a normalized order (``schemas.NormalizedOrder``, a TypedDict) through
+``POST /api/v1/orders/ingest``, ``orderly ingest FILE`` or a shop's inbox (``channels/inbox.py``) and is
+stored by ``ingest.py``, whose docstring gives its phases. What holds here:
+
+- Exactly once: ``(shop_id, external_id)`` is unique. A newer version (``updated_at``) of a known order
+  updates it under its lock, an older one is reported stale (``domain.against_stored``; what an update
+  does, ``domain.decide_update``, follows the state machine). Platforms stamp versions to the second, so
+  an order keeps a digest of the version it holds (``content_digest``): a version with the same stamp
+  updates it when its content differs, unless it reports fewer units shipped.
+- A bad order becomes (or renews) its row in ``ingest_rejections`` with every reason (``validation.py``,
+  ``rejections.py``) and can be replayed; the rest of its batch goes on.
+- An order missing part of its address enters, reserves and is held for it (``domain.address_hold``).
+  One settled on the platform before the hub saw it (``domain.status_at_import``) enters cancelled,
+  platform_fulfilled (Amazon FBA) or shipped and reserves nothing.
+- An order that cannot be filled reserves nothing and is held ``out_of_stock``, naming every short line,
+  or waits approved as a backorder when the stock rule is off (``domain.outcome``). A hold is released
+  by a person with a note (``holds.py``) or when its condition clears: inventory announces
+  ``stock_freed`` through the outbox and ``tasks.py`` releases waiting orders, first placed first served.
+  A buyer's cancellation request holds the order (``cancel_request``) with its stock.
+- Status follows ``domain.ALLOWED_TRANSITIONS``; every change is an ``order_events`` row. A cancellation
+  releases the order's reservation, computed from its ledger rows. A line's ``shipped`` counts the hub's
+  parcels and what the platform reports and never falls (``ingest.py: keep_shipped``).
+- ``search.py`` finds an order by number, name or a word of it, email, phone or tracking number through
+  hashed keys (``order_search_keys``); ``queries.py`` is the order list with its filters;
+  ``corrections.py`` corrects an address and has the order reviewed again.
+"""
