@@ -1,21 +1,27 @@
 """Channel sync end to end, sandbox shops on loopback: ``python bench/sync.py [--quick]``.
 
 Everything runs in this process as ``orderly serve`` would run it: the hub's API (webhooks) over real
-HTTP, ``--workers`` job workers, and the Shopify and Amazon sandboxes, each served on its own port.
+HTTP, ``--workers`` job workers, and the Shopify, Amazon, TikTok Shop, Shopee and Lazada sandboxes,
+each served on its own port.
 
-Part 1, stock propagation (PostgreSQL): SKUs listed on two Shopify sandboxes and an Amazon one. One
-order at a time is placed on ``shopify-1``; the time until every other shop has received the new
-available figure is one sample (the sandboxes are objects in this process, read every millisecond).
-First with webhooks (polls held off), orders at most one per ``--interval`` so Shopify's published
-2 calls/s, which the hub keeps to, is not what is measured; then with webhooks off and the real
-scheduler polling every 5 s (the minimum), each order placed at a random point of the poll cycle.
+Part 1, stock propagation (PostgreSQL): the same SKUs listed on one sandbox shop of each of the five
+platforms. One order at a time is placed on ``shopify``; the time until every other shop has received
+the new available figure is one sample (the sandboxes are objects in this process, read every
+millisecond). First with webhooks (polls held off), orders at most one per ``--interval`` so Shopify's
+published 2 calls/s, which the hub keeps to, is not what is measured; then with webhooks off and the
+real scheduler polling every 5 s (the minimum), each order placed at a random point of the poll cycle.
 Between the two, webhooks again while the sandbox catalog's shops (none of the bench's) stream
-``--load-rate`` orders/s into ingest from another process (``webhook_under_load``). Samples are at
-least the shops' coalescing window (``stock_coalesce_s``, 2 s) apart, so each is a change to listings
-not pushed within it, which goes at once; a change within it waits for its end by design (one push per
-window), which ``tests/channels/test_stock_pushes.py`` shows. The engine is let settle between
-samples. Each sample is broken down into hops from the database's
-stamps and a probe around the workers' handlers.
+``--load-rate`` orders/s into ingest from another process (``webhook_under_load``). Last, a sale on
+each of the five shops in turn (``--origin-samples`` each, placed through the sandbox as a buyer's
+order), reaching the hub as its platform announces one: Shopify's webhook carries the order; TikTok
+Shop's, Shopee's and Lazada's signed pushes name it and wake the shop's poll; Amazon sends nothing, so
+its shop is polled every 5 s during its turn (its sales at random points of the cycle, its listing lag
+and getOrders quota the sandbox's: what is measured is the hub). ``propagation_p95_s`` is over every
+shop's sales, ``propagation_p95_s_by_origin`` per shop sold on. Samples are at least the shops'
+coalescing window (``stock_coalesce_s``, 2 s) apart, so each is a change to listings not pushed within
+it, which goes at once; a change within it waits for its end by design (one push per window), which
+``tests/channels/test_stock_pushes.py`` shows. The engine is let settle between samples. Each sample
+is broken down into hops from the database's stamps and a probe around the workers' handlers.
 
 Part 2, raw orders/s: ``--orders`` orders placed on a Shopify sandbox with webhooks off, then taken in
 by one ``poll_orders`` job (enqueued as the scheduler would) over HTTP: every page fetched into the
@@ -66,10 +72,24 @@ from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order
 from orderly.sandbox import Catalog, OrderGenerator, build_catalog, default_catalog
 from orderly.sandbox.shopify.models import numbered_buyer
-from sync_world import DATABASE, JobRun, World, settings, sqlite_url, wall_seconds, world
+from sync_world import (
+    BY_POLLING,
+    BY_PUSH,
+    BY_WEBHOOK,
+    DATABASE,
+    NEVER,
+    PLATFORMS,
+    JobRun,
+    ShopifyShop,
+    World,
+    settings,
+    sqlite_url,
+    wall_seconds,
+    world,
+)
 
 console = Console(stderr=True)
-ORIGIN = "shopify-1"
+ORIGIN = "shopify"  # the shop whose sales parts 1 and 2 measure
 MIN_POLL_INTERVAL = 5  # SyncSettings.poll_interval_s's lower bound
 SHOPIFY_PAGE = 250  # orders per orders.json page the connector asks for
 SHOPIFY_BURST, SHOPIFY_RATE = 40, 2.0  # Shopify's published REST bucket, which the hub paces itself to
@@ -95,6 +115,8 @@ class Sample:
 @dataclass
 class Propagation:
     mode: str
+    origin: str
+    way_in: str  # how the origin's sales reached the hub: sync_world's BY_WEBHOOK, BY_PUSH or BY_POLLING
     targets: list[str]
     samples: list[Sample]
     hops: Hops
@@ -114,18 +136,27 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def run_samples(
-    w: World, count: int, *, mode: str, interval: float, phase: float, timeout: float, seed: int
+    w: World,
+    count: int,
+    *,
+    origin: str,
+    way_in: str,
+    mode: str,
+    interval: float,
+    phase: float,
+    timeout: float,
+    seed: int,
+    after: float = 0.0,
 ) -> Propagation:
-    """``count`` orders on ``ORIGIN``, one at a time; each waits ``interval`` after the previous one
-    plus a random part of ``phase``, and only once the engine is idle."""
-    store = w.shops[ORIGIN].shopify
-    assert store is not None
-    targets = [code for code in w.shops if code != ORIGIN]
+    """``count`` sales on ``origin``, one at a time; each waits ``interval`` after the previous one (the
+    first: after ``after``) plus a random part of ``phase``, and only once the engine is idle."""
+    shop = w.shops[origin]
+    targets = [code for code in w.shops if code != origin]
     figures = w.hub_figures()
-    skus = sorted(w.shops[ORIGIN].listings)
+    skus = sorted(shop.listings)
     rng = random.Random(seed)
     samples: list[Sample] = []
-    last = 0.0
+    last = after
     columns = (
         TextColumn(f"[bold]{mode:<8}"),
         BarColumn(),
@@ -143,9 +174,9 @@ def run_samples(
             sku = skus[n % len(skus)]
             wanted = {code: figures[code][sku] - 1 for code in targets}
             placed = time.time()
-            order = store.place_order({"lines": [{"sku": sku, "quantity": 1}]})
+            order_id = shop.sell(sku)
             last = placed
-            sample = Sample(str(order["id"]), sku, placed)
+            sample = Sample(order_id, sku, placed)
             while len(sample.received) < len(targets) and time.time() < placed + timeout:
                 for code in targets:
                     if code not in sample.received and w.shops[code].levels().get(sku) == wanted[code]:
@@ -156,7 +187,7 @@ def run_samples(
             samples.append(sample)
             progress.update(task, advance=1, last=1000 * (sample.latency or timeout))
     w.settle()
-    return Propagation(mode, targets, samples, hop_times(w, samples, targets, mode))
+    return Propagation(mode, origin, way_in, targets, samples, hop_times(w, origin, way_in, samples, targets))
 
 
 @dataclass
@@ -169,8 +200,8 @@ class Hops:
     one_worker: int = 0  # samples whose pushes all ran on one worker, one after the other
 
 
-def hop_times(w: World, samples: list[Sample], targets: list[str], mode: str) -> Hops:
-    origin_id = w.shop_id(ORIGIN)
+def hop_times(w: World, origin: str, way_in: str, samples: list[Sample], targets: list[str]) -> Hops:
+    origin_id = w.shop_id(origin)
     shop_ids = {code: w.shop_id(code) for code in targets}
     listed = set(w.product_ids().values())
     with transaction(w.factory) as s:
@@ -202,9 +233,13 @@ def hop_times(w: World, samples: list[Sample], targets: list[str], mode: str) ->
         # From the fan-out's start: a worker may claim a push between its commit and the probe's stamp.
         pushes = [r for r in runs if r.kind == PUSH and fan_out.started <= r.started < end]
         push = next((r for r in pushes if r.shop_id == shop_ids[last_code]), None)
-        if mode.startswith("webhook"):
+        if way_in == BY_WEBHOOK:
             job = _first(runs, INBOX, in_inbox, end, origin_id)
             middle = [("inbox", in_inbox), ("inbox job", job.started if job else None)]
+        elif way_in == BY_PUSH:
+            # The push is kept in the inbox under the order's id (never processed) and wakes a poll.
+            poll = _first(runs, POLL, in_inbox, end, origin_id)
+            middle = [("push in inbox", in_inbox), ("poll", poll.started if poll else None)]
         else:
             poll = next(
                 (
@@ -308,19 +343,28 @@ def _ingest_at(url: str, catalog: Catalog, rate: int, seed: int, start: Any, sto
 
 def propagation(
     args: argparse.Namespace, config: Settings
-) -> tuple[list[Propagation], Load | None, list[str]]:
+) -> tuple[list[Propagation], list[Propagation], Load | None, list[str]]:
+    """Part 1 on one five-shop world: the modes of a sale on ``ORIGIN``, then a sale on each shop."""
     stock = {f"SKU-{n}": 10_000 for n in range(1, args.skus + 1)}
     url = postgres_url(DATABASE)
     load = None
-    with world(url, stock, shopify_shops=2, amazon=True, workers=args.workers, settings=config) as w:
+    with world(url, stock, platforms=PLATFORMS, workers=args.workers, settings=config) as w:
         with console.status("first polls and stock pushes"):
             w.settle()
         problems = w.stock_problems()
         if problems:
-            return [], None, [f"before the samples: {p}" for p in problems]
+            return [], [], None, [f"before the samples: {p}" for p in problems]
         w.webhooks(ORIGIN, on=True)
         idle = run_samples(
-            w, args.samples, mode="webhook", interval=args.interval, phase=0.0, timeout=10.0, seed=args.seed
+            w,
+            args.samples,
+            origin=ORIGIN,
+            way_in=BY_WEBHOOK,
+            mode="webhook",
+            interval=args.interval,
+            phase=0.0,
+            timeout=10.0,
+            seed=args.seed,
         )
         parts = [idle]
         if args.load_samples:
@@ -329,6 +373,8 @@ def propagation(
                     run_samples(
                         w,
                         args.load_samples,
+                        origin=ORIGIN,
+                        way_in=BY_WEBHOOK,
                         mode="webhook_under_load",
                         interval=args.interval,
                         phase=0.0,
@@ -344,6 +390,8 @@ def propagation(
             run_samples(
                 w,
                 args.poll_samples,
+                origin=ORIGIN,
+                way_in=BY_POLLING,
                 mode="polling",
                 interval=0.0,
                 phase=float(MIN_POLL_INTERVAL),
@@ -351,17 +399,56 @@ def propagation(
                 seed=args.seed + 1,
             )
         )
-        placed = [s.order_id for part in parts for s in part.samples]
-        problems = w.order_problems(ORIGIN, placed) + w.stock_problems()
-        for part in parts:
+        w.set_poll_interval(ORIGIN, NEVER)
+        origins = each_origin(w, args, after=parts[-1].samples[-1].placed if parts[-1].samples else 0.0)
+        placed: dict[str, list[str]] = {code: [] for code in w.shops}
+        for part in parts + origins:
+            placed[part.origin] += [s.order_id for s in part.samples]
+        for code, ids in placed.items():
+            problems += w.order_problems(code, ids)
+        problems += w.stock_problems()
+        for part in parts + origins:
             lost = len(part.samples) - len(part.complete())
             if lost:
                 problems.append(f"{part.mode}: {lost} samples never reached every shop")
-    return parts, load, problems
+    return parts, origins, load, problems
+
+
+def each_origin(w: World, args: argparse.Namespace, *, after: float) -> list[Propagation]:
+    """``--origin-samples`` sales on each shop in turn, each announced to the hub as its platform does:
+    Shopify's webhook carries the order; TikTok Shop's, Shopee's and Lazada's pushes name it and wake
+    the shop's poll; Amazon sends nothing, so its shop is polled every 5 s (the minimum) while its
+    sales are placed at random points of the cycle. Only the origin's way in is on during its turn."""
+    parts = []
+    for n, (code, shop) in enumerate(w.shops.items()):
+        polled = shop.way_in == BY_POLLING
+        if polled:
+            w.set_poll_interval(code, MIN_POLL_INTERVAL)
+        else:
+            w.webhooks(code, on=True)
+        part = run_samples(
+            w,
+            args.origin_samples,
+            origin=code,
+            way_in=shop.way_in,
+            mode=f"from {code}",
+            interval=0.0 if polled else args.interval,
+            phase=float(MIN_POLL_INTERVAL) if polled else 0.0,
+            timeout=30.0,
+            seed=args.seed + 10 + n,
+            after=after,
+        )
+        if polled:
+            w.set_poll_interval(code, NEVER)
+        else:
+            w.webhooks(code, on=False)
+        parts.append(part)
+        after = part.samples[-1].placed if part.samples else after
+    return parts
 
 
 def show_propagation(parts: list[Propagation]) -> None:
-    table = Table(title="Stock propagation: order on shopify-1 -> figure on every other shop (ms)")
+    table = Table(title=f"Stock propagation: order on {ORIGIN} -> figure on every other shop (ms)")
     for column in ("mode", "to", "samples", "p50", "p90", "p99", "max"):
         table.add_column(column, justify="left" if column in ("mode", "to") else "right")
     for part in parts:
@@ -375,6 +462,32 @@ def show_propagation(parts: list[Propagation]) -> None:
                 f"{1000 * max(values, default=math.nan):,.1f}",
             )
     console.print(table)
+
+
+def show_origins(origins: list[Propagation]) -> None:
+    table = Table(title="Stock propagation: a sale on each shop -> the figure on every other shop (s)")
+    for column in ("from", "way in", "to", "samples", "p50", "p95", "max"):
+        table.add_column(column, justify="left" if column in ("from", "way in", "to") else "right")
+
+    def row(origin: str, way_in: str, to: str, values: list[float]) -> None:
+        table.add_row(
+            origin,
+            way_in,
+            to,
+            str(len(values)),
+            *(f"{percentile(values, q):,.3f}" for q in (0.5, 0.95)),
+            f"{max(values, default=math.nan):,.3f}",
+        )
+
+    for part in origins:
+        row(part.origin, part.way_in, "[bold]all others", part.latencies())
+        for code in part.targets:
+            row("", "", code, part.latencies(code))
+    row("[bold]any shop", "", "[bold]all others", [v for part in origins for v in part.latencies()])
+    console.print(table)
+
+
+def show_hops(parts: list[Propagation]) -> None:
     for part in parts:
         table = Table(title=f"{part.mode}: hops on the way to the shop that received last (ms)")
         for column in ("hop", "samples", "p50", "p90", "p99", "max"):
@@ -428,11 +541,12 @@ def throughput(
     skus = [f"SKU-{n:02d}" for n in range(1, 9)]
     # About 1 in 15 orders finds its stock gone by the end and goes on hold, as on a busy day.
     stock = {sku: orders * 35 // 100 + 10 for sku in skus}
-    with world(url, stock, shopify_shops=1, amazon=True, workers=args.workers, settings=config) as w:
+    with world(url, stock, platforms=(ORIGIN, "amazon"), workers=args.workers, settings=config) as w:
         with console.status(f"{database}: first polls and stock pushes"):
             w.settle()
-        store = w.shops[ORIGIN].shopify
-        assert store is not None
+        shop = w.shops[ORIGIN]
+        assert isinstance(shop, ShopifyShop)
+        store = shop.store
         rng = random.Random(args.seed)
         placed = []
         with console.status(f"{database}: placing {orders:,} orders on {ORIGIN} (webhooks off)"):
@@ -540,6 +654,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--samples", type=int, default=100, help="webhook samples (default 100)")
     parser.add_argument("--poll-samples", type=int, default=20, help="polling samples (default 20)")
+    parser.add_argument(
+        "--origin-samples", type=int, default=20, help="sales on each of the five shops (default 20)"
+    )
     parser.add_argument("--orders", type=int, default=20_000, help="orders for orders/s (default 20000)")
     parser.add_argument(
         "--sqlite-orders",
@@ -562,10 +679,12 @@ def main(argv: list[str] | None = None) -> None:
         "--load-samples", type=int, default=None, help="webhook samples under load (default --samples)"
     )
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--quick", action="store_true", help="20 + 20 + 5 samples, 2000 orders")
+    parser.add_argument(
+        "--quick", action="store_true", help="20 + 20 + 5 samples, 5 on each shop, 2000 orders"
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.samples, args.poll_samples, args.orders = 20, 5, 2000
+        args.samples, args.poll_samples, args.origin_samples, args.orders = 20, 5, 5, 2000
     if args.load_samples is None:
         args.load_samples = args.samples
     if args.sqlite_orders is None:
@@ -573,9 +692,13 @@ def main(argv: list[str] | None = None) -> None:
     config = settings()
     started = time.monotonic()
 
-    parts, load, problems = propagation(args, config)
+    parts, origins, load, problems = propagation(args, config)
     if parts:
         show_propagation(parts)
+        show_hops(parts)
+    if origins:
+        show_origins(origins)
+        show_hops(origins)
     if load is not None:
         short = (
             " [red](short of --load-rate: the machine is busy)" if load.per_s < 0.95 * args.load_rate else ""
@@ -606,6 +729,19 @@ def main(argv: list[str] | None = None) -> None:
         figures[f"propagation_p50_ms_{part.mode}"] = round(1000 * percentile(values, 0.5), 1)
         figures[f"propagation_p99_ms_{part.mode}"] = round(1000 * percentile(values, 0.99), 1)
         figures[f"samples_{part.mode}"] = len(values)
+    if origins:
+        anywhere = [v for part in origins for v in part.latencies()]
+        for name, q in (("p50", 0.5), ("p95", 0.95)):
+            figures[f"propagation_{name}_s"] = _seconds(percentile(anywhere, q))
+            figures[f"propagation_{name}_s_by_origin"] = {
+                part.origin: _seconds(percentile(part.latencies(), q)) for part in origins
+            }
+        figures["propagation_max_s"] = _seconds(max(anywhere, default=math.nan))
+        figures["propagation_max_s_by_origin"] = {
+            part.origin: _seconds(max(part.latencies(), default=math.nan)) for part in origins
+        }
+        figures["samples_by_origin"] = {part.origin: len(part.latencies()) for part in origins}
+        figures["way_in_by_origin"] = {part.origin: part.way_in for part in origins}
     if load is not None:
         figures["load_orders_per_s"] = round(load.per_s, 1)
     pg = results[0]
@@ -627,6 +763,11 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout.write(json.dumps(figures) + "\n")
     if problems:
         raise SystemExit(1)
+
+
+def _seconds(value: float) -> float | None:
+    """Seconds to the millisecond for the JSON line; None where no sample completed (JSON has no NaN)."""
+    return None if math.isnan(value) else round(value, 3)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
-"""The world ``bench/sync.py`` measures: a hub database, sandbox shops served over loopback HTTP, the
-hub's API and job workers in this process, and a probe that stamps every job the workers run."""
+"""The world ``bench/sync.py`` measures: a hub database, sandbox shops of every platform (Shopify,
+Amazon, TikTok Shop, Shopee, Lazada) served over loopback HTTP, the hub's API and job workers in this
+process, and a probe that stamps every job the workers run."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
@@ -34,11 +37,17 @@ from orderly.jobs.registry import JobContext, load
 from orderly.jobs.service import Claimed
 from orderly.jobs.worker import start_workers
 from orderly.orders.models import Order
-from orderly.sandbox.amazon import FAST_RATES, AmazonStore
+from orderly.sandbox.amazon import FAST_RATES, AmazonStore, Line
 from orderly.sandbox.amazon import create_app as amazon_app
+from orderly.sandbox.lazada import LazadaStore
+from orderly.sandbox.lazada import create_app as lazada_app
 from orderly.sandbox.serve import serving
+from orderly.sandbox.shopee import ShopeeStore
+from orderly.sandbox.shopee import create_app as shopee_app
 from orderly.sandbox.shopify import ShopifyStore
 from orderly.sandbox.shopify import create_app as shopify_app
+from orderly.sandbox.tiktok_shop import TikTokShopStore
+from orderly.sandbox.tiktok_shop import create_app as tiktok_app
 
 DATABASE = "orderly_bench_sync"
 WEBHOOK_SECRET = "whsec-bench"  # the sandbox's, not a secret
@@ -108,34 +117,310 @@ class Probe:
 
 # --- shops as the bench sees them ------------------------------------------------------------------
 
+#: The codes of the bench's shops: one sandbox shop of each platform.
+PLATFORMS = ("shopify", "amazon", "tiktok", "shopee", "lazada")
+#: How a sale reaches the hub, by a shop's ``way_in``: the order itself in a signed webhook, a signed
+#: push naming the order that wakes the shop's poll, or the scheduler's polls alone.
+BY_WEBHOOK, BY_PUSH, BY_POLLING = "webhook", "push", "polling"
+
 
 @dataclass
-class SandboxShop:
-    code: str
-    channel: str
-    shopify: ShopifyStore | None = None
-    amazon: AmazonStore | None = None
-    listings: dict[str, str] = field(default_factory=dict)  # sku -> listing id (Shopify: the variant)
+class SandboxShop(ABC):
+    """A platform's sandbox shop with every SKU of the bench listed, as the bench drives and reads it."""
 
+    code: str
+    listings: dict[str, str]  # sku -> the mapping's listing id
+    channel: ClassVar[str]
+    way_in: ClassVar[str]
+
+    @abstractmethod
     def app(self) -> Any:
         """The sandbox's HTTP face."""
-        if self.shopify is not None:
-            return shopify_app(self.shopify)
-        assert self.amazon is not None
-        return amazon_app(self.amazon)
 
+    @abstractmethod
     def levels(self) -> dict[str, int | None]:
         """The quantity each SKU shows on the platform right now (None: never set)."""
-        if self.shopify is not None:
-            location = self.shopify.location_id
-            return {
-                level["sku"]: level["available"]
-                for level in self.shopify.stock_levels()
-                if level["location_id"] == location
-            }
-        assert self.amazon is not None
-        quantities = self.amazon.quantities()
+
+    @abstractmethod
+    def sell(self, sku: str) -> str:
+        """A buyer's paid order of one unit, placed as the platform takes one (and announced the way it
+        announces one); its id as the hub stores it."""
+
+    @abstractmethod
+    def credentials(self) -> dict[str, str]:
+        """What the hub signs its calls to the shop (and checks its webhooks) with."""
+
+    @abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """The connector's settings for this shop, beyond the engine's."""
+
+    def announce(self, url: str | None) -> None:
+        """Where the shop's webhooks or pushes go (None: nowhere)."""
+        if url is not None:
+            raise TypeError(f"{self.channel} sends the hub nothing: its orders are polled")
+
+    def sent(self) -> bool:
+        """Whether every webhook or push made so far was delivered (or given up)."""
+        return True
+
+    def api_url(self, served: str) -> str:
+        """The shop's ``base_url`` when the sandbox is served at ``served``."""
+        return served
+
+    def close(self) -> None:  # noqa: B027 - only a sandbox with a sender thread has something to stop
+        """Stop the sandbox's sender thread."""
+
+    def shop_in(self, served: str) -> ShopIn:
+        """The hub's shop for this sandbox: sync on, its polls held off (``NEVER``)."""
+        return ShopIn(
+            code=self.code,
+            name=self.code,
+            channel=self.channel,
+            base_url=self.api_url(served),
+            credentials=self.credentials(),
+            settings=SyncSettings.model_validate({"poll_interval_s": NEVER, **self.settings()}),
+            sync_enabled=True,
+        )
+
+
+@dataclass
+class ShopifyShop(SandboxShop):
+    store: ShopifyStore
+    channel = "shopify"
+    way_in = BY_WEBHOOK
+
+    @classmethod
+    def listing(cls, code: str, stock: dict[str, int]) -> ShopifyShop:
+        # The sandbox's own bucket is made roomy: the hub paces itself to Shopify's published limit.
+        store = ShopifyStore(
+            seed=1,
+            shop_domain="bench-1.myshopify.com",
+            bucket_size=1_000_000,
+            leak_per_second=1_000_000.0,
+            webhook_retry_delay=0.05,
+        )
+        variants = {
+            sku: str(
+                store.add_product(
+                    {"title": sku, "variants": [{"sku": sku, "price": "19.99", "available": quantity}]}
+                )["variants"][0]["id"]
+            )
+            for sku, quantity in stock.items()
+        }
+        return cls(code, variants, store)
+
+    def app(self) -> Any:
+        return shopify_app(self.store)
+
+    def levels(self) -> dict[str, int | None]:
+        location = self.store.location_id
+        return {
+            level["sku"]: level["available"]
+            for level in self.store.stock_levels()
+            if level["location_id"] == location
+        }
+
+    def sell(self, sku: str) -> str:
+        return str(self.store.place_order({"lines": [{"sku": sku, "quantity": 1}]})["id"])
+
+    def credentials(self) -> dict[str, str]:
+        return {"access_token": self.store.access_token, "webhook_secret": WEBHOOK_SECRET}
+
+    def settings(self) -> dict[str, Any]:
+        return {"location_id": self.store.location_id}
+
+    def announce(self, url: str | None) -> None:
+        self.store.set_webhook(None if url is None else {"url": url, "secret": WEBHOOK_SECRET})
+
+    def sent(self) -> bool:
+        return self.store.wait_for_webhooks(0)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@dataclass
+class AmazonShop(SandboxShop):
+    store: AmazonStore
+    channel = "amazon"
+    way_in = BY_POLLING
+
+    @classmethod
+    def listing(cls, code: str, stock: dict[str, int]) -> AmazonShop:
+        store = AmazonStore(rates=FAST_RATES, before_lag_seconds=0, seed=7)
+        for sku in stock:
+            store.add_listing(sku, price="19.99")
+        # Amazon's listing is the seller's SKU: platform_sku and listing_id are both the SellerSKU.
+        return cls(code, {sku: sku for sku in stock}, store)
+
+    def app(self) -> Any:
+        return amazon_app(self.store)
+
+    def levels(self) -> dict[str, int | None]:
+        quantities = self.store.quantities()
         return {sku: quantities.get(sku) for sku in self.listings}
+
+    def sell(self, sku: str) -> str:
+        return self.store.place_order([Line(sku, 1)], paid=True)
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            "client_id": self.store.client_id,
+            "client_secret": self.store.client_secret,
+            "refresh_token": self.store.refresh_token,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "marketplace_id": self.store.marketplace_id,
+            "seller_id": self.store.seller_id,
+            "before_lag_seconds": 0,  # the sandbox lists an order at once; Amazon's 120 s is off
+            # Polled every 5 s while its sales are sampled: Amazon's published getOrders quota (one a
+            # minute after a burst of 20) would be what is measured, not the hub.
+            "rate_limits": {"orders": (1000.0, 1000)},
+        }
+
+
+@dataclass
+class TikTokShop(SandboxShop):
+    store: TikTokShopStore
+    channel = "tiktok_shop"
+    way_in = BY_PUSH
+
+    @classmethod
+    def listing(cls, code: str, stock: dict[str, int]) -> TikTokShop:
+        store = TikTokShopStore(seed=11)
+        # Listed with nothing in stock, as Shopee's and Lazada's: the hub's first push sets each figure.
+        return cls(code, {sku: store.add_sku(sku, price="150000").id for sku in stock}, store)
+
+    def app(self) -> Any:
+        return tiktok_app(self.store)
+
+    def levels(self) -> dict[str, int | None]:
+        quantities = self.store.quantities()
+        return {sku: quantities.get(sku) for sku in self.listings}
+
+    def sell(self, sku: str) -> str:
+        return str(self.store.place_order({"lines": [{"sku": sku, "quantity": 1}]})["id"])
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            "app_key": self.store.app_key,
+            "app_secret": self.store.app_secret,
+            "access_token": self.store.access_token,
+            "refresh_token": self.store.refresh_token,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {"shop_cipher": self.store.shop_cipher, "warehouse_id": self.store.warehouse_id}
+
+    def announce(self, url: str | None) -> None:
+        self.store.webhook_url = url
+
+    def sent(self) -> bool:
+        return self.store.wait_for_webhooks(0)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@dataclass
+class ShopeeShop(SandboxShop):
+    store: ShopeeStore
+    channel = "shopee"
+    way_in = BY_PUSH
+    buyers: itertools.count[int] = field(default_factory=itertools.count)
+
+    @classmethod
+    def listing(cls, code: str, stock: dict[str, int]) -> ShopeeShop:
+        store = ShopeeStore(seed=13)
+        models = {sku: store.add_model(sku, price="19.99") for sku in stock}
+        return cls(code, {sku: f"{item}:{model}" for sku, (item, model) in models.items()}, store)
+
+    def app(self) -> Any:
+        return shopee_app(self.store)
+
+    def levels(self) -> dict[str, int | None]:
+        return {sku: self.store.model(sku).stock for sku in self.listings}
+
+    def sell(self, sku: str) -> str:
+        # Many buyers, as on a real shop: one buyer ordering every few seconds is a risk to review.
+        n = next(self.buyers)
+        return self.store.place_order([(sku, 1)], buyer=f"buyer{n}", recipient=f"Buyer {n}")
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            "partner_id": str(self.store.partner_id),
+            "partner_key": self.store.partner_key,
+            "access_token": self.store.access_token,
+            "refresh_token": self.store.refresh_token,
+            "expire_at": str(self.store.access_expires_at),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {"shop_id": self.store.shop_id}
+
+    def announce(self, url: str | None) -> None:
+        # Shopee signs a push over the callback URL: the sandbox sends it before place_order returns.
+        self.store.push_url = url
+
+
+@dataclass
+class LazadaShop(SandboxShop):
+    store: LazadaStore
+    channel = "lazada"
+    way_in = BY_PUSH
+    buyers: itertools.count[int] = field(default_factory=itertools.count)
+
+    @classmethod
+    def listing(cls, code: str, stock: dict[str, int]) -> LazadaShop:
+        store = LazadaStore(country="SG", push_retry_delay=0.05)
+        for sku in stock:
+            store.add_product(sku, price="19.90")
+        return cls(code, {sku: store.products[sku].sku_id for sku in stock}, store)
+
+    def app(self) -> Any:
+        return lazada_app(self.store)
+
+    def levels(self) -> dict[str, int | None]:
+        return {sku: self.store.quantity(sku) for sku in self.listings}
+
+    def sell(self, sku: str) -> str:
+        n = next(self.buyers)
+        buyer = {"first_name": f"Buyer{n}", "last_name": "Lim", "address1": f"{n} Orchard Rd"}
+        return self.store.place_order([(sku, 1)], buyer=buyer | {"phone": f"659{n:07d}"})
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            "app_key": self.store.app_key,
+            "app_secret": self.store.app_secret,
+            "access_token": self.store.access_token,
+            "refresh_token": self.store.refresh_token,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {"country": self.store.country}
+
+    def api_url(self, served: str) -> str:
+        return f"{served}/rest"
+
+    def announce(self, url: str | None) -> None:
+        self.store.set_webhook(url)
+
+    def sent(self) -> bool:
+        return self.store.wait_for_pushes(0)
+
+
+def listed(code: str, stock: dict[str, int]) -> SandboxShop:
+    """The sandbox shop ``code`` (one of ``PLATFORMS``) with every SKU of ``stock`` listed."""
+    shops: dict[str, Callable[[str, dict[str, int]], SandboxShop]] = {
+        "shopify": ShopifyShop.listing,
+        "amazon": AmazonShop.listing,
+        "tiktok": TikTokShop.listing,
+        "shopee": ShopeeShop.listing,
+        "lazada": LazadaShop.listing,
+    }
+    return shops[code](code, stock)
 
 
 @dataclass
@@ -160,13 +445,10 @@ class World:
             return s.scalar(busy) or 0
 
     def settle(self, timeout: float = 120.0, step: float = 0.005) -> None:
-        """Wait until every webhook is delivered and no job is queued or running."""
+        """Wait until every webhook and push is delivered and no job is queued or running."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            senders_done = all(
-                shop.shopify.wait_for_webhooks(0) for shop in self.shops.values() if shop.shopify
-            )
-            if senders_done and not self.busy_jobs():
+            if all(shop.sent() for shop in self.shops.values()) and not self.busy_jobs():
                 return
             time.sleep(step)
         raise SystemExit(f"the hub did not settle within {timeout:.0f} s ({self.busy_jobs()} jobs left)")
@@ -176,10 +458,8 @@ class World:
             shops.update_shop(s, code, ShopUpdate(settings={"poll_interval_s": seconds}), self.settings)
 
     def webhooks(self, code: str, on: bool) -> None:
-        store = self.shops[code].shopify
-        assert store is not None
-        target = {"url": f"{self.hub_url}/api/v1/webhooks/{code}", "secret": WEBHOOK_SECRET}
-        store.set_webhook(target if on else None)
+        """The shop's webhooks or pushes sent to the hub, or not."""
+        self.shops[code].announce(f"{self.hub_url}/api/v1/webhooks/{code}" if on else None)
 
     def hub_figures(self) -> dict[str, dict[str, int]]:
         """What the hub means every listing to show: shop code -> sku -> quantity."""
@@ -245,53 +525,27 @@ def world(
     url: str,
     stock: dict[str, int],
     *,
-    shopify_shops: int,
-    amazon: bool,
+    platforms: Sequence[str],
     workers: int,
     settings: Settings,
 ) -> Iterator[World]:
-    """The hub on ``url`` with ``stock`` received, ``shopify_shops`` Shopify sandboxes (``shopify-1``
-    first) and optionally an Amazon one, every SKU listed on each, sync on, polls held off, no
-    webhooks yet; ``workers`` job workers run for the duration of the block."""
+    """The hub on ``url`` with ``stock`` received and a sandbox shop of each of ``platforms`` (codes of
+    ``PLATFORMS``), each served on its own port with every SKU listed, sync on, polls held off, no
+    webhooks or pushes yet; ``workers`` job workers run for the duration of the block."""
     engine = make_engine(url)
     factory = make_session_factory(engine)
     stock_catalog(factory, stock)
-    sandboxes: dict[str, SandboxShop] = {}
-    for n in range(1, shopify_shops + 1):
-        # The sandbox's own bucket is made roomy: the hub paces itself to Shopify's published limit.
-        store = ShopifyStore(
-            seed=n,
-            shop_domain=f"bench-{n}.myshopify.com",
-            bucket_size=1_000_000,
-            leak_per_second=1_000_000.0,
-            webhook_retry_delay=0.05,
-        )
-        listings = {
-            sku: str(
-                store.add_product(
-                    {"title": sku, "variants": [{"sku": sku, "price": "19.99", "available": quantity}]}
-                )["variants"][0]["id"]
-            )
-            for sku, quantity in stock.items()
-        }
-        sandboxes[f"shopify-{n}"] = SandboxShop(f"shopify-{n}", "shopify", shopify=store, listings=listings)
-    if amazon:
-        seller = AmazonStore(rates=FAST_RATES, before_lag_seconds=0, seed=7)
-        for sku in stock:
-            seller.add_listing(sku, price="19.99")
-        # Amazon's listing is the seller's SKU: platform_sku and listing_id are both the SellerSKU.
-        sandboxes["amazon"] = SandboxShop("amazon", "amazon", amazon=seller, listings={s: s for s in stock})
+    sandboxes = {code: listed(code, stock) for code in platforms}
     probe = Probe()
     with ExitStack() as stack:
         stack.callback(engine.dispose)
         for shop in sandboxes.values():
-            if shop.shopify is not None:
-                stack.callback(shop.shopify.close)
+            stack.callback(shop.close)
         urls = {code: stack.enter_context(serving(shop.app())) for code, shop in sandboxes.items()}
         hub_url = stack.enter_context(serving(create_app(settings, factory=factory, workers=0)))
         with transaction(factory) as s:
             for code, shop in sandboxes.items():
-                shops.create_shop(s, _shop_in(shop, urls[code]), settings)
+                shops.create_shop(s, shop.shop_in(urls[code]), settings)
                 for sku, listing in shop.listings.items():
                     catalog.create_mapping(
                         s, MappingIn(shop=code, platform_sku=sku, listing_id=listing, sku=sku)
@@ -299,34 +553,6 @@ def world(
         stack.callback(probe.install())
         stack.callback(start_workers(factory, workers, settings))
         yield World(factory, settings, sandboxes, hub_url, probe)
-
-
-def _shop_in(shop: SandboxShop, base_url: str) -> ShopIn:
-    config: dict[str, Any] = {"poll_interval_s": NEVER}
-    if shop.shopify is not None:
-        credentials = {"access_token": shop.shopify.access_token, "webhook_secret": WEBHOOK_SECRET}
-        config["location_id"] = shop.shopify.location_id
-    else:
-        assert shop.amazon is not None
-        credentials = {
-            "client_id": shop.amazon.client_id,
-            "client_secret": shop.amazon.client_secret,
-            "refresh_token": shop.amazon.refresh_token,
-        }
-        config |= {
-            "marketplace_id": shop.amazon.marketplace_id,
-            "seller_id": shop.amazon.seller_id,
-            "before_lag_seconds": 0,  # the sandbox lists an order at once; Amazon's 120 s is off
-        }
-    return ShopIn(
-        code=shop.code,
-        name=shop.code,
-        channel=shop.channel,
-        base_url=base_url,
-        credentials=credentials,
-        settings=SyncSettings.model_validate(config),
-        sync_enabled=True,
-    )
 
 
 def wall_seconds(value: Any) -> float:
