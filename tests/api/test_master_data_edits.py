@@ -142,3 +142,22 @@ def test_only_a_warehouse_that_never_held_stock_is_deleted(
     )
     assert empty.status_code == 204
     assert [w["code"] for w in client.get("/api/v1/warehouses").json()] == ["WH-1"]
+
+
+def test_a_products_cost_is_kept_with_its_currency(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory)
+    created = client.post(
+        "/api/v1/products", json={"sku": "MUG-9", "name": "Mug", "cost": 450, "cost_currency": "EUR"}
+    )
+    lonely = client.patch("/api/v1/products/MUG-9", json={"cost": 500})
+    unknown = client.patch("/api/v1/products/MUG-9", json={"cost": 500, "cost_currency": "XYZ"})
+    changed = client.patch("/api/v1/products/MUG-9", json={"cost": 0, "cost_currency": "USD"})
+    cleared = client.patch("/api/v1/products/MUG-9", json={"cost": None, "cost_currency": None})
+
+    assert (created.status_code, created.json()["cost"], created.json()["cost_currency"]) == (201, 450, "EUR")
+    assert lonely.status_code == 422 and "go together" in lonely.text
+    assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "cost_currency")
+    assert (changed.json()["cost"], changed.json()["cost_currency"]) == (0, "USD")
+    assert (cleared.json()["cost"], cleared.json()["cost_currency"]) == (None, None)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderly.catalog.domain import MERCHANT
@@ -14,8 +14,12 @@ class Product(Base):
     """One of our SKUs. A bundle (kit) is a product whose stock is that of its components."""
 
     __tablename__ = "products"
-    # A packer's scan finds the product by barcode.
-    __table_args__ = (Index("ix_products_barcode", "barcode"),)
+    __table_args__ = (
+        # A packer's scan finds the product by barcode.
+        Index("ix_products_barcode", "barcode"),
+        CheckConstraint("(cost IS NULL) = (cost_currency IS NULL)", name="cost_has_currency"),
+        CheckConstraint("cost >= 0", name="cost_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
@@ -30,6 +34,9 @@ class Product(Base):
     height_mm: Mapped[int | None]
     # A presale item: orders for it wait, held, until this moment.
     presale_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What one unit cost us (cost of goods), in minor units of its ISO 4217 currency.
+    cost: Mapped[int | None] = mapped_column(BigInteger)
+    cost_currency: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -15,6 +15,7 @@ from pydantic import (
 
 from orderly.catalog.domain import MERCHANT, FulfilledBy, check_barcode
 from orderly.core.clock import plausible_utc
+from orderly.core.money import is_currency
 from orderly.core.text import StorableStr
 
 BARCODE_HELP = (
@@ -26,6 +27,25 @@ Barcode = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$"),
     AfterValidator(check_barcode),
 ]
+
+COST_HELP = "what one unit cost (cost of goods), in minor units of cost_currency (1999 = 19.99 USD)"
+Cost = Annotated[int, Field(ge=0, le=10**15, description=COST_HELP)]
+
+
+def _known_currency(code: str) -> str:
+    if not is_currency(code):
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code such as USD")
+    return code
+
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
+
+
+def _cost_with_currency(cost: int | None, currency: str | None, sent: set[str]) -> None:
+    """A cost and its currency go together: both given, or neither (both null clears them)."""
+    named = {"cost", "cost_currency"} & sent
+    if named and (len(named) == 1 or (cost is None) != (currency is None)):
+        raise ValueError("cost and cost_currency go together: give both, or neither")
 
 
 class ProductIn(BaseModel):
@@ -39,6 +59,15 @@ class ProductIn(BaseModel):
     length_mm: int | None = Field(default=None, ge=1, le=100_000, description="one unit as shipped")
     width_mm: int | None = Field(default=None, ge=1, le=100_000)
     height_mm: int | None = Field(default=None, ge=1, le=100_000)
+    cost: Cost | None = None
+    cost_currency: Currency | None = None
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> ProductIn:
+        given = {"cost"} if self.cost is not None else set()
+        given |= {"cost_currency"} if self.cost_currency is not None else set()
+        _cost_with_currency(self.cost, self.cost_currency, given)
+        return self
 
 
 class ProductUpdate(BaseModel):
@@ -57,6 +86,13 @@ class ProductUpdate(BaseModel):
     presale_until: Annotated[AwareDatetime, AfterValidator(plausible_utc)] | None = Field(
         default=None, description="orders for it wait, held, until then; null: not a presale item"
     )
+    cost: Cost | None = None
+    cost_currency: Currency | None = None
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> ProductUpdate:
+        _cost_with_currency(self.cost, self.cost_currency, self.model_fields_set)
+        return self
 
 
 class ComponentIn(BaseModel):
@@ -89,6 +125,8 @@ class ProductOut(BaseModel):
     width_mm: int | None
     height_mm: int | None
     presale_until: datetime | None = Field(description="orders for it wait, held, until then")
+    cost: int | None = Field(description=COST_HELP)
+    cost_currency: str | None
     created_at: datetime
     components: list[ComponentOut] = Field(default_factory=list)
 
