@@ -109,9 +109,20 @@ def lock_levels(session: Session, product_ids: Iterable[int]) -> dict[StockKey, 
     stock queue behind each other instead of deadlocking. On SQLite the transaction already holds the
     database's write lock (``BEGIN IMMEDIATE``).
     """
+    products = sorted(set(product_ids))
+    parts = list(chunks(products))
+    if len(parts) <= 1:
+        return _levels(session, StockLevel.product_id.in_(products), lock=True)
+    # Locked chunk by chunk, the rows must still come in one global id order: chunks cut by product
+    # would let a later chunk's lower ids be taken after a higher one and two writers deadlock.
+    row_ids = sorted(
+        row_id
+        for part in parts
+        for row_id in session.scalars(select(StockLevel.id).where(StockLevel.product_id.in_(part)))
+    )
     found: dict[StockKey, tuple[int, Level]] = {}
-    for part in chunks(sorted(set(product_ids))):
-        found.update(_levels(session, StockLevel.product_id.in_(part), lock=True))
+    for id_part in chunks(row_ids):
+        found.update(_levels(session, StockLevel.id.in_(id_part), lock=True))
     return found
 
 
