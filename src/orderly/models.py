@@ -8,6 +8,7 @@ from orderly.channels import models as channel_models
 from orderly.core.db import Base
 from orderly.fulfilment import models as fulfilment_models
 from orderly.fulfilment.carriers import models as carrier_models
+from orderly.imports import models as import_models
 from orderly.inventory import models as inventory_models
 from orderly.jobs import models as job_models
 from orderly.orders import models as order_models
@@ -21,6 +22,7 @@ __all__ = [
     "catalog_models",
     "channel_models",
     "fulfilment_models",
+    "import_models",
     "inventory_models",
     "job_models",
     "order_models",
