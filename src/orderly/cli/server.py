@@ -32,7 +32,7 @@ from orderly.core.clock import utcnow
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
 from orderly.core.migrate import schema_state, upgrade
-from orderly.sandbox.demo import start_demo
+from orderly.sandbox.demo import DEMO_SHOPS, start_demo
 
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 
@@ -122,7 +122,8 @@ def start(
     demo: Annotated[
         bool,
         typer.Option(
-            "--demo", help="Also run sandbox Shopify and Amazon shops that take orders, and sandbox carriers"
+            "--demo",
+            help="Also run a sandbox shop of each platform that has one, taking orders, and sandbox carriers",
         ),
     ] = False,
 ) -> None:
@@ -158,7 +159,7 @@ def start(
             factory = stack.enter_context(session_factory())
             stack.callback(start_demo(factory, base))
             out.print(
-                "Demo: sandbox shops 'demo-shopify', 'demo-amazon' and 'demo-lazada' take orders; watch with "
+                f"Demo: sandbox shops {', '.join(repr(shop) for shop in DEMO_SHOPS)} take orders; watch with "
                 f"`orderly stock show DEMO-TEE-BLK-M` or {base}/api/v1/orders; the carrier accounts "
                 "'demo-easypost' and 'demo-dhl' quote and buy labels "
                 "(`orderly carriers quote SHIPMENT --account demo-easypost`)"

@@ -60,6 +60,8 @@ SHOPIFY, AMAZON, WAREHOUSE = "demo-shopify", "demo-amazon", "DEMO-WH"
 TIKTOK = "demo-tiktok"
 SHOPEE, MARKETPLACE = "demo-shopee", "demo-marketplace"  # the shop, and the carrier of its logistics
 LAZADA = "demo-lazada"
+# Every sandbox shop the demo runs, as `orderly start --demo` names them.
+DEMO_SHOPS = (SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA)
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
 PRODUCTS = {
     "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
