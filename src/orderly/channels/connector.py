@@ -426,6 +426,13 @@ class Connector(ABC):
         return cls.verify_webhook(secret, headers, body)
 
     @classmethod
+    def ping(cls, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether a delivery is the platform's unsigned check that the hub's URL answers, with nothing
+        in it to keep (WooCommerce POSTs ``webhook_id=<id>`` when a webhook is made, and takes the URL
+        only if it answers 200): answered 200 and stored nowhere."""
+        return False
+
+    @classmethod
     def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use. An
         event without an ``external_id`` concerns no order: the hub keeps it unprocessed."""

@@ -128,9 +128,10 @@ WEBHOOK_BODY_MAX = 5 << 20
 
 
 class DeliveryOut(BaseModel):
-    status: Literal["accepted", "kept"] = Field(
+    status: Literal["accepted", "kept", "ping"] = Field(
         description="accepted: an order event, processed by the workers; kept: stored with the reason "
-        "the hub cannot use it (acknowledged, so the platform does not resend it)"
+        "the hub cannot use it (acknowledged, so the platform does not resend it); ping: the platform's "
+        "check that the URL answers, stored nowhere"
     )
     reason: str | None = None
 
@@ -148,6 +149,8 @@ def receive_webhook(request: Request, factory: Factory, code: ShopCode, body: Ra
     with transaction(factory) as session:
         shop = service.get_shop(session, code)
         klass = service.webhook_class(shop)
+        if klass.ping(request.headers, body):
+            return DeliveryOut(status="ping")
         secret = service.webhook_secret(shop, klass)
         url, settings = str(request.url), shop.settings or {}
         if not klass.verify_delivery(secret, request.headers, body, url=url, settings=settings):
