@@ -239,3 +239,21 @@ def products_by_code(session: Session, code: str) -> list[Product]:
     """The products a scanned code names: by SKU, or by barcode written any way (``barcode_forms``)."""
     query = select(Product).where(or_(Product.sku == code, Product.barcode.in_(sorted(barcode_forms(code)))))
     return list(session.scalars(query.order_by(Product.id)))
+
+
+def products_by_skus(session: Session, skus: Iterable[str]) -> dict[str, Product]:
+    """The products with these SKUs, by SKU (an import's batch: one statement per 900)."""
+    found: dict[str, Product] = {}
+    for part in chunks(sorted(set(skus))):
+        found.update((p.sku, p) for p in session.scalars(select(Product).where(Product.sku.in_(part))))
+    return found
+
+
+def barcode_holders(session: Session, barcodes: Iterable[str]) -> dict[str, str]:
+    """Each of these barcodes (as stored) that a product carries, to its SKU; ask with every form of a
+    code (``barcode_forms``) to find it however it was written."""
+    found: dict[str, str] = {}
+    for part in chunks(sorted(set(barcodes))):
+        query = select(Product.barcode, Product.sku).where(Product.barcode.in_(part))
+        found.update((barcode, sku) for barcode, sku in session.execute(query) if barcode)
+    return found
