@@ -21,6 +21,7 @@ PUBLIC = {
     ("GET", "/static/any-file.js"),  # what it is drawn with (vendored scripts, styles)
     ("GET", "/api/v1/health"),
     ("POST", "/api/v1/webhooks/{code}"),
+    ("GET", "/api/v1/webhooks/{code}"),  # a platform's endpoint challenge, answered from the shop's token
     ("POST", "/api/v1/webhooks/carriers/{code}"),
 }
 

@@ -11,8 +11,10 @@ each platform's notes in ``docs/channels/``).
   (``backfills.py``) and webhooks land raw in the inbox (``inbox.py``) and are ingested from there. A
   platform whose deliveries only name the order that changed (``Connector.webhook_polls``) has each one
   wake the shop's poll; a platform's unsigned check that the webhook URL answers (``Connector.ping``:
-  WooCommerce's ``webhook_id=`` when a webhook is made) is answered 200 and stored nowhere.
-  What a listing is told is ``domain.publishable`` of inventory's sellable figure.
+  WooCommerce's ``webhook_id=`` when a webhook is made) is answered 200 and stored nowhere, and one that
+  first checks the endpoint is the shop's (eBay's ``GET ?challenge_code=``) is answered by
+  ``Connector.answer_challenge``. What a listing is told is ``domain.publishable`` of inventory's
+  sellable figure.
 - Limits: a client calls ``Connector.pace`` before every request, drawing from a bucket per shop and
   operation that every worker shares (``ratelimit.py``); each request is retried on its own
   (``connector.py: retrying``), not the whole job.

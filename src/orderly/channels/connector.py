@@ -433,6 +433,16 @@ class Connector(ABC):
         return False
 
     @classmethod
+    def answer_challenge(
+        cls, secret: str | None, challenge: str, *, url: str, settings: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """The answer to a platform's check that the hub's endpoint is its own (eBay's GET with a
+        ``challenge_code``, before it sends anything), given the shop's ``webhook_credential``, the URL
+        the check came to and the shop's settings. Raises :class:`AuthFailed` when the shop lacks
+        what the answer needs."""
+        raise NotImplementedError(f"{cls.channel} sends no endpoint challenge")
+
+    @classmethod
     def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """What a verified delivery is about; :class:`UnusableDelivery` for one the hub cannot use. An
         event without an ``external_id`` concerns no order: the hub keeps it unprocessed."""

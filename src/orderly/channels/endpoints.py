@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels import backfills, inbox, service, tasks
+from orderly.channels.connector import AuthFailed
 from orderly.channels.schemas import BackfillIn, BackfillOut, InboxPage, ShopIn, ShopOut, ShopUpdate
 from orderly.core.db import transaction
 from orderly.core.pagination import MAX_ID, decode_cursor, paginate
@@ -160,3 +161,31 @@ def receive_webhook(request: Request, factory: Factory, code: ShopCode, body: Ra
         if reason is None and klass.webhook_polls:
             tasks.poll_soon(session, shop.id)
     return DeliveryOut(status="accepted") if reason is None else DeliveryOut(status="kept", reason=reason)
+
+
+class ChallengeOut(BaseModel):
+    challengeResponse: str = Field(description="the answer the platform expects (eBay: SHA-256 hex)")  # noqa: N815 - eBay's name
+
+
+@webhooks.get("/webhooks/{code}", response_model=ChallengeOut)
+def answer_challenge(
+    request: Request,
+    session: ReadSession,
+    code: ShopCode,
+    challenge_code: Annotated[str, Query(min_length=1, max_length=500)],
+) -> ChallengeOut:
+    """A platform's check, before it sends deliveries, that the endpoint is the shop's (eBay's
+    notification endpoint validation): answered from the shop's verification token; 404 for a
+    platform that makes none, 409 while the shop lacks what the answer needs."""
+    shop = service.get_shop(session, code)
+    klass = service.webhook_class(shop)
+    secret = service.webhook_secret(shop, klass)
+    try:
+        answer = klass.answer_challenge(
+            secret, challenge_code, url=str(request.url), settings=shop.settings or {}
+        )
+    except NotImplementedError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except AuthFailed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return ChallengeOut(challengeResponse=answer["challengeResponse"])
