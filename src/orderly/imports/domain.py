@@ -110,6 +110,9 @@ class RowReader:
             columns[name] = header
             if index < len(cells):
                 text = cells[index].strip()
+                if (text[:1] == "'" and text[1:2].isdigit()) or text[:2] == "'+":
+                    # Exports mark numbers to be kept as text (a zip code, a phone) with an apostrophe.
+                    text = text[1:]
                 if text:
                     values[name] = text
         return Row(number, values, columns)

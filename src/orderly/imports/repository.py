@@ -9,9 +9,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
-from orderly.core.db import insert_rows
+from orderly.core.db import chunks, insert_rows
 from orderly.imports.domain import Kind, RowError
 from orderly.imports.models import ImportProfile, ImportRowError, ImportRun
+from orderly.orders.models import Order, RawPayload
 
 _ERROR_COLUMNS = ("run_id", "row", "column_name", "value", "reason")
 
@@ -88,3 +89,18 @@ def save_profile(
 
 def delete_profile(session: Session, name: str) -> bool:
     return bool(session.execute(delete(ImportProfile).where(ImportProfile.name == name)).rowcount)  # type: ignore[attr-defined]
+
+
+def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], source: str) -> dict[str, Any]:
+    """The payload each of these orders of the shop was last stored with, where a file gave it."""
+    found: dict[str, Any] = {}
+    for part in chunks(sorted(set(external_ids))):
+        query = (
+            select(Order.external_id, RawPayload.body)
+            .join(RawPayload, RawPayload.id == Order.raw_payload_id)
+            .where(Order.shop_id == shop_id, Order.external_id.in_(part))
+        )
+        for external_id, body in session.execute(query):
+            if isinstance(body, dict) and body.get("source") == source:
+                found[external_id] = body
+    return found
