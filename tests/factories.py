@@ -16,7 +16,8 @@ from orderly.channels.schemas import ShopIn
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.inventory.schemas import WarehouseIn
-from orderly.orders.models import Order
+from orderly.orders.models import Order, OrderFigure
+from orderly.orders.repository import rebuild_figures
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -93,3 +94,27 @@ def stored_order(factory: sessionmaker[Session], external_id: str) -> Order:
         assert found is not None, f"no order {external_id}"
         s.expunge(found)
         return found
+
+
+def figures_recounted(factory: sessionmaker[Session]) -> tuple[Any, Any]:
+    """The home page's rollup as kept and as counted again from the orders (the recount rolled back):
+    orders and sales by (quarter, shop, currency) and imports by (quarter, shop), rows of zeros left out
+    (an import is kept under the currency its order had then, recounted under the one it has now)."""
+
+    def read(s: Session) -> Any:
+        sales: dict[tuple[int, int, str], tuple[int, int]] = {}
+        imports: dict[tuple[int, int], tuple[int, int]] = {}
+        for row in s.scalars(select(OrderFigure)):
+            if row.orders or row.sales:
+                sales[(row.quarter, row.shop_id, row.currency)] = (row.orders, row.sales)
+            before = imports.get((row.quarter, row.shop_id), (0, 0))
+            if row.reviewed or row.approved:
+                imports[(row.quarter, row.shop_id)] = (before[0] + row.reviewed, before[1] + row.approved)
+        return sales, imports
+
+    with factory() as s:
+        kept = read(s)
+        rebuild_figures(s)
+        counted = read(s)
+        s.rollback()
+    return kept, counted

@@ -1,14 +1,17 @@
-"""``orderly orders list|show|cancel``: find orders by filters and search, read one, cancel one."""
+"""``orderly orders list|show|cancel|rebuild-figures``: find orders by filters and search, read one,
+cancel one, count the home page's figures again."""
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.orders.ingest import ingest_batch
+from orderly.orders.models import OrderFigure
 from tests.cli.conftest import Cli, rows
-from tests.factories import order, setup_catalog, stored_order
+from tests.factories import figures_recounted, order, setup_catalog, stored_order
 
 
 def _orders(factory: sessionmaker[Session]) -> None:
@@ -147,3 +150,15 @@ def test_an_id_past_the_largest_the_database_holds_is_a_usage_error(cli: Cli) ->
     ):
         result = cli(*command, str(2**63), code=2)  # once a crash on SQLite
         assert "9223372036854775807" in result.output, command
+
+
+def test_rebuild_figures_counts_the_home_page_figures_again(cli: Cli, factory: sessionmaker[Session]) -> None:
+    _orders(factory)
+    with transaction(factory) as s:
+        s.execute(delete(OrderFigure))  # lost, as after a restore of the orders alone
+
+    done = cli("orders", "rebuild-figures").stdout
+
+    assert "counted again: 5 rows" in done  # the quarter-hours placed in, and of their import per shop
+    kept, counted = figures_recounted(factory)
+    assert kept == counted and sum(orders for orders, _ in kept[0].values()) == 3

@@ -26,7 +26,7 @@ from orderly.orders.holds import release_waiting
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderEvent, OrderLine
 from orderly.orders.service import cancel_order
-from tests.factories import order, setup_catalog
+from tests.factories import figures_recounted, order, setup_catalog
 from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
@@ -118,6 +118,8 @@ def _assert_consistent(factory: sessionmaker[Session]) -> None:
         assert 0 <= held <= on_hand and safety >= 0
         reserved[sku] += held
     assert +reserved == +needed
+    kept, counted = figures_recounted(factory)
+    assert kept == counted
 
 
 def test_eight_processes_never_oversell_one_sku(
@@ -230,6 +232,45 @@ def test_cancels_race_with_ingests_and_receipts(
     for sku, warehouse, quantity in (r for worker in receipts for r in worker):
         received[(sku, warehouse)] += quantity
     assert {key: level[0] for key, level in _levels(factory).items()} == received
+    _assert_consistent(factory)
+
+
+def test_ingests_racing_into_one_quarter_hour_leave_the_home_figures_equal_to_a_recount(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 1000})
+
+    def versions(w: int) -> list[dict[str, Any]]:
+        """Twenty orders placed in one quarter-hour of one shop, in two currencies (the same rollup rows
+        for every process), then every other one again with another total or currency, some cancelled."""
+        first = [
+            order(("SKU-1", 1), external_id=f"Q{w}-{n}", placed=n, currency=("USD", "EUR")[n % 2])
+            for n in range(20)
+        ]
+        again = [
+            order(
+                ("SKU-1", 1 + n % 4),
+                external_id=f"Q{w}-{n}",
+                placed=n,
+                updated=60,
+                currency="EUR" if n % 4 else "USD",
+                cancelled=n % 6 == 0,
+            )
+            for n in range(0, 20, 2)
+        ]
+        return first + again
+
+    results = race(pool, [(_ingest, (db_url, versions(w), 5)) for w in range(WORKERS)])
+
+    assert Counter(outcome for worker in results for _, outcome in worker) == {
+        "created": WORKERS * 20,
+        "updated": WORKERS * 10,
+    }
+    kept, counted = figures_recounted(factory)
+    assert kept == counted
+    sales, imports = kept
+    assert sum(orders for orders, _ in sales.values()) == WORKERS * (20 - 4)  # 0, 6, 12 and 18 cancelled
+    assert sum(reviewed for reviewed, _ in imports.values()) == WORKERS * 20
     _assert_consistent(factory)
 
 

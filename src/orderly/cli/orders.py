@@ -321,7 +321,8 @@ def rejections_discard(rejection_id: Annotated[int, id_argument()]) -> None:
 
 
 orders_app = typer.Typer(
-    help="Orders: find, show and cancel them; hold one by hand, release a held one.", no_args_is_help=True
+    help="Orders: find, show and cancel them; hold one by hand, release a held one; recount the figures.",
+    no_args_is_help=True,
 )
 
 OrderId = Annotated[int, id_argument("The order's id")]
@@ -468,6 +469,14 @@ def orders_cancel(
     with unit_of_work() as session:
         order = order_service.cancel_order(session, order_id, actor=actor(), reason=checked)
     out.print(f"Order {order_id} ({order.external_id}) cancelled; its stock is back in the pool.")
+
+
+@orders_app.command("rebuild-figures")
+def orders_rebuild_figures() -> None:
+    """Count the home page's figures (orders, sales, imports per quarter-hour) again from the orders."""
+    with unit_of_work() as session:
+        rows = order_service.rebuild_figures(session)
+    out.print(f"Home page figures counted again: {rows} rows.")
 
 
 def _part(help_text: str) -> Any:

@@ -25,4 +25,9 @@ stored by ``ingest.py``, whose docstring gives its phases. What holds here:
 - ``search.py`` finds an order by number, name or a word of it, email, phone or tracking number through
   hashed keys (``order_search_keys``); ``queries.py`` is the order list with its filters;
   ``corrections.py`` corrects an address and has the order reviewed again.
+- The home page's sales and share approved on arrival are summed per UTC quarter-hour (any zone's day
+  is whole quarter-hours), shop and currency in ``order_figures``, added to by ingest and cancellations
+  in their own transaction (``repository.add_figures``: one upsert in key order, after the stock's
+  locks) and counted again by ``orderly orders rebuild-figures``; paid-to-shipped is read from
+  ``ix_orders_shipped_at`` (``queries.home_figures``).
 """

@@ -519,6 +519,74 @@ def sales_figures(
     )
 
 
+#: The rollup's time unit: every zone's offset today is a whole number of quarter-hours (Nepal's +5:45,
+#: Chatham's +12:45), so any zone's day is a run of whole UTC quarter-hours.
+QUARTER = timedelta(minutes=15)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def quarter(at: datetime) -> int:
+    """The UTC quarter-hour ``at`` falls in, counted from 1970."""
+    return (at - _EPOCH) // QUARTER
+
+
+def quarter_start(number: int) -> datetime:
+    return _EPOCH + number * QUARTER
+
+
+def on_quarter(at: datetime) -> bool:
+    """Whether ``at`` is where a quarter-hour starts (a day's bound in a zone of today's offsets)."""
+    return not (at - _EPOCH) % QUARTER
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """What one order adds to the sales figures: itself and its total, in the quarter-hour it was
+    placed, unless it is cancelled."""
+
+    shop_id: int
+    currency: str
+    placed_at: datetime
+    total: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An order's import: when, and the status the review gave it."""
+
+    shop_id: int
+    currency: str
+    at: datetime
+    status: str
+
+
+#: (quarter, shop, currency) -> change of (orders, sales, reviewed, approved)
+FigureChanges = dict[tuple[int, int, str], tuple[int, int, int, int]]
+
+
+def figure_changes(
+    before: Iterable[Sale], after: Iterable[Sale], arrivals: Iterable[Arrival] = ()
+) -> FigureChanges:
+    """What changing orders from ``before`` to ``after`` and importing ``arrivals`` does to the
+    figures, by key in key order (the order every writer takes their rows in), no-ops left out."""
+    changes: dict[tuple[int, int, str], list[int]] = {}
+
+    def add(shop_id: int, currency: str, at: datetime, *amounts: int) -> None:
+        row = changes.setdefault((quarter(at), shop_id, currency), [0, 0, 0, 0])
+        for n, amount in enumerate(amounts):
+            row[n] += amount
+
+    for sign, sales in ((-1, before), (1, after)):
+        for sale in sales:
+            if sale.status != S.CANCELLED:
+                add(sale.shop_id, sale.currency, sale.placed_at, sign, sign * sale.total)
+    for arrival in arrivals:
+        reviewed, approved = arrival.status in REVIEWED_ON_ARRIVAL, arrival.status in APPROVED_ON_ARRIVAL
+        add(arrival.shop_id, arrival.currency, arrival.at, 0, 0, int(reviewed), int(approved))
+    return {key: (a, b, c, d) for key, (a, b, c, d) in sorted(changes.items()) if a or b or c or d}
+
+
 def share(part: int, whole: int) -> float | None:
     """``part`` of ``whole`` (0 to 1), or None of nothing."""
     return part / whole if whole else None

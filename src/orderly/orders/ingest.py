@@ -41,6 +41,8 @@ from orderly.inventory.service import StockBook
 from orderly.orders import rejections, search, validation
 from orderly.orders import repository as repo
 from orderly.orders.domain import (
+    Arrival,
+    FigureChanges,
     IngestReport,
     ItemOutcome,
     ItemResult,
@@ -48,12 +50,14 @@ from orderly.orders.domain import (
     OrderStatus,
     Outcome,
     ReviewVerdict,
+    Sale,
     UpdateDecision,
     against_stored,
     came_before,
     check_change,
     content_digest,
     decide_update,
+    figure_changes,
     imported_settled,
     left_to_ship,
     lines_changed,
@@ -777,6 +781,23 @@ class _Batch:
                 book.reserve(alloc, self.ids[alloc.order_key], self.actor)
         book.flush()
         repo.insert_events(self.session, list(self.events.values()))
+        repo.add_figures(self.session, self._figure_changes())
+
+    def _figure_changes(self) -> FigureChanges:
+        """What the batch does to the home page's figures: the updated orders as they were and are,
+        the new ones and their imports, each in the status its history ends in (written last, after
+        the stock's locks, so the figures' rows are held only until the commit)."""
+        status = {key: event[3] for key, event in self.events.items()}
+
+        def sale(cand: _Candidate) -> Sale:
+            order = cand.order
+            return Sale(cand.shop_id, order["currency"], order["placed_at"], cand.total, status[cand.key])
+
+        return figure_changes(
+            [self.locked[c.key].sale for c in self.updates],
+            [sale(c) for c in self.fresh + self.updates],
+            [Arrival(c.shop_id, c.order["currency"], self.now, status[c.key]) for c in self.fresh],
+        )
 
     def _correct(self, guessed: dict[Any, Allocation], exact: dict[Any, Allocation]) -> None:
         """Rewrite the orders whose outcome on the locked stock differs from the guess."""

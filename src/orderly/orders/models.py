@@ -179,6 +179,22 @@ class IngestRejection(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class OrderFigure(Base):
+    """The home page's figures summed per UTC quarter-hour (``orders.domain.quarter``), shop and
+    currency, kept in the transaction of every change that moves them (``orders/figures.py``): orders
+    placed and their totals, cancelled ones left out; imports the review decided and those it approved."""
+
+    __tablename__ = "order_figures"
+
+    quarter: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    shop_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    orders: Mapped[int] = mapped_column(default=0)  # placed in the quarter, not cancelled
+    sales: Mapped[int] = mapped_column(BigInteger, default=0)  # their totals, minor units
+    reviewed: Mapped[int] = mapped_column(default=0)  # imported in the quarter, decided by the review
+    approved: Mapped[int] = mapped_column(default=0)  # of those, approved on arrival
+
+
 class OrderSearchKey(Base):
     """One hashed, normalized value a person may search an order by (``orders/search.py``)."""
 

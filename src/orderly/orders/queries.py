@@ -26,11 +26,15 @@ from orderly.orders import repository as repo
 from orderly.orders import search
 from orderly.orders.domain import (
     Calendar,
+    DaySales,
     HoldReason,
     OrderStatus,
     SalesFigures,
     calendar,
+    on_quarter,
     percentile,
+    quarter,
+    quarter_start,
     sales_figures,
     share,
 )
@@ -267,11 +271,9 @@ def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
     """The home page's figures as of ``now``, with days as they fall in ``where`` (the viewer's zone)."""
     when = calendar(now, where)
     settings = review_settings(session)
-    sales = sales_figures(
-        repo.sales_by_day(session, when.bounds), when, settings.base_currency, settings.rates
-    )
+    sales = sales_figures(_sales_by_day(session, when), when, settings.base_currency, settings.rates)
     chart_start = next(start for day, start, _ in when.bounds if day == when.chart[0])
-    reviewed, approved = repo.arrivals(session, chart_start, now)
+    reviewed, approved = _arrivals(session, chart_start, now)
     shipped = repo.pay_to_ship_minutes(session, chart_start, now)
     return HomeFigures(
         when=when,
@@ -284,6 +286,24 @@ def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
         pay_to_ship_median=percentile(shipped, 0.5),
         pay_to_ship_p90=percentile(shipped, 0.9),
     )
+
+
+def _sales_by_day(session: Session, when: Calendar) -> list[DaySales]:
+    """From the rollup when the viewer's days start on quarter-hours (every zone's today), else
+    counted in the orders."""
+    if all(on_quarter(start) and on_quarter(end) for _, start, end in when.bounds):
+        return repo.figure_sales_by_day(session, when.bounds)
+    return repo.sales_by_day(session, when.bounds)
+
+
+def _arrivals(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    """The whole quarter-hours from the rollup, the one under way (until ``end``) from the imports."""
+    if not on_quarter(start):
+        return repo.arrivals(session, start, end)
+    under_way = max(start, quarter_start(quarter(end)))
+    whole = repo.figure_arrivals(session, start, under_way)
+    recent = repo.arrivals(session, under_way, end)
+    return whole[0] + recent[0], whole[1] + recent[1]
 
 
 @dataclass(frozen=True)

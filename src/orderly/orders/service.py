@@ -13,7 +13,14 @@ from orderly.core.errors import DomainError, NotFound
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
-from orderly.orders.domain import CLOSED, HOLDS_RESERVATION, IngestReport, OrderStatus, check_transition
+from orderly.orders.domain import (
+    CLOSED,
+    HOLDS_RESERVATION,
+    IngestReport,
+    OrderStatus,
+    check_transition,
+    figure_changes,
+)
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import IngestRejection, Order
 
@@ -28,12 +35,20 @@ def cancel_order(session: Session, order_id: int, *, actor: str, reason: str) ->
         book = StockBook(session, inventory_repo.lock_levels(session, {pid for pid, _ in held}))
         book.release(held, order_id, actor, reason)
         book.flush()
+    before = order_repo.sale_of(order)
     order.status = OrderStatus.CANCELLED
     order.holds = []
     order.updated_at = utcnow()
     order_repo.add_event(session, order, "cancelled", current, actor, reason)
     session.flush()
+    order_repo.add_figures(session, figure_changes([before], [order_repo.sale_of(order)]))
     return order
+
+
+def rebuild_figures(session: Session) -> int:
+    """Count the home page's figures again from the orders (after history was rewritten by hand, or
+    to prove the rollup right); returns the rows of ``order_figures`` written."""
+    return order_repo.rebuild_figures(session)
 
 
 def cancel_from_platform(session: Session, shop_id: int, external_id: str, *, actor: str) -> bool:
