@@ -5,7 +5,9 @@ and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost``
 quote and buy labels from.
 
 Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
-platform. A Lazada SG sandbox (``demo-lazada``) takes orders too, its signed pushes waking the hub's poll.
+platform. A Lazada SG sandbox (``demo-lazada``) takes orders too, its signed pushes waking the hub's poll,
+and a WooCommerce store (``demo-woocommerce``, its T-shirts variations of one product) sends signed order
+webhooks.
 Stock is received back when it runs low, so the demo runs as long as the hub does.
 """
 
@@ -29,6 +31,7 @@ from orderly.channels.amazon import AmazonConnector
 from orderly.channels.lazada import LazadaConnector
 from orderly.channels.models import Shop
 from orderly.channels.schemas import ShopIn, ShopUpdate
+from orderly.channels.woocommerce import WooCommerceConnector
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.fulfilment.carriers import service as carriers
@@ -53,6 +56,8 @@ from orderly.sandbox.shopify import create_app as shopify_app
 from orderly.sandbox.shopify.models import numbered_buyer
 from orderly.sandbox.tiktok_shop import TikTokShopStore
 from orderly.sandbox.tiktok_shop import create_app as tiktok_app
+from orderly.sandbox.woocommerce import WooStore
+from orderly.sandbox.woocommerce import create_app as woo_app
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +65,9 @@ SHOPIFY, AMAZON, WAREHOUSE = "demo-shopify", "demo-amazon", "DEMO-WH"
 TIKTOK = "demo-tiktok"
 SHOPEE, MARKETPLACE = "demo-shopee", "demo-marketplace"  # the shop, and the carrier of its logistics
 LAZADA = "demo-lazada"
+WOOCOMMERCE = "demo-woocommerce"
 # Every sandbox shop the demo runs, as `orderly start --demo` names them.
-DEMO_SHOPS = (SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA)
+DEMO_SHOPS = (SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA, WOOCOMMERCE)
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
 PRODUCTS = {
     "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
@@ -124,6 +130,7 @@ def start_demo(
     tiktok = _start_tiktok(stack, factory, hub_url, seed or 0)
     shopee = _start_shopee(stack, factory, hub_url, seed or 0)
     lazada = _start_lazada(stack, factory, hub_url)
+    woo = _start_woocommerce(stack, factory, hub_url, seed or 0)
 
     stop = threading.Event()
     rng = random.Random(seed)
@@ -143,6 +150,8 @@ def start_demo(
                     person = {"first_name": f"Buyer{n}", "last_name": "Lim", "address1": f"{n} Orchard Rd"}
                     skus = rng.sample(sorted(PRODUCTS), k=rng.randint(1, 2))
                     lazada.place_order([(sku, 1) for sku in skus], buyer=person | {"phone": f"659{n:07d}"})
+                if rng.random() < 0.3:
+                    _place_woocommerce(rng, woo)
                 _restock(factory)
             except Exception:  # a demo hiccup must not end the demo
                 log.exception("demo order failed")
@@ -293,6 +302,59 @@ def _start_lazada(stack: ExitStack, factory: sessionmaker[Session], hub_url: str
     lazada.set_webhook(f"{hub_url}/api/v1/webhooks/{LAZADA}")
     stack.callback(lazada.set_webhook, None)
     return lazada
+
+
+def _start_woocommerce(stack: ExitStack, factory: sessionmaker[Session], hub_url: str, seed: int) -> WooStore:
+    """The WooCommerce store ``demo-woocommerce`` (its T-shirts are variations of one variable product):
+    orders reach the hub by signed webhooks (and polling); shipped parcels go back as notes."""
+    store = WooStore(seed=seed)
+    tees = [sku for sku in PRODUCTS if sku.startswith("DEMO-TEE")]
+    listings = dict(
+        zip(
+            tees,
+            store.add_variable_product("T-shirt", [(sku, PRODUCTS[sku][1], 0) for sku in tees]),
+            strict=True,
+        )
+    )
+    for sku, (title, price) in PRODUCTS.items():
+        if sku not in listings:
+            listings[sku] = store.add_product(sku, price=price, name=title)
+    store.base_url = stack.enter_context(serving(woo_app(store)))
+    secrets = {
+        "consumer_key": store.consumer_key,
+        "consumer_secret": store.consumer_secret,
+        "webhook_secret": WEBHOOK_SECRET,
+    }
+    # The sandbox's own limits, not the gentle pace the connector keeps with a WordPress host.
+    limits = {op: (100.0, 100) for op in WooCommerceConnector.rate_limits}
+    settings = {"poll_interval_s": 30, "rate_limits": limits}
+    with transaction(factory) as s:
+        if s.scalar(select(Shop.id).where(Shop.code == WOOCOMMERCE)) is None:
+            shops.create_shop(s, ShopIn(code=WOOCOMMERCE, name="Demo WooCommerce", channel="woocommerce"))
+        change = ShopUpdate(
+            base_url=store.base_url, credentials=secrets, settings=settings, sync_enabled=True
+        )
+        shops.update_shop(s, WOOCOMMERCE, change)
+        catalog.delete_mappings(s, WOOCOMMERCE)
+        for sku, listing in listings.items():
+            catalog.create_mapping(
+                s, MappingIn(shop=WOOCOMMERCE, platform_sku=sku, listing_id=listing, sku=sku)
+            )
+    # Pinged first, as WooCommerce does; `orderly start` serves the hub only after this, so the ping may
+    # go unanswered: the sandbox, unlike WooCommerce, keeps the webhook all the same.
+    store.set_webhook(f"{hub_url}/api/v1/webhooks/{WOOCOMMERCE}", WEBHOOK_SECRET)
+    stack.callback(store.set_webhook, None)
+    return store
+
+
+def _place_woocommerce(rng: random.Random, store: WooStore) -> None:
+    n = rng.randrange(1_000_000)
+    buyer = {"first_name": f"Buyer{n}", "address_1": f"{n} Market St", "email": f"buyer{n}@example.com"}
+    buyer["phone"] = f"41520{n % 100_000:05d}"
+    skus = rng.sample(sorted(PRODUCTS), k=rng.randint(1, 2))
+    order_id = store.place_order([(sku, rng.randint(1, 2)) for sku in skus], buyer=buyer)
+    if rng.random() < 0.05:
+        store.set_status(order_id, "cancelled")
 
 
 def _connect_carrier(
