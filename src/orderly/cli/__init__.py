@@ -12,6 +12,7 @@ from orderly.cli.carriers import carriers_app
 from orderly.cli.catalog import bundle_app, mapping_app, product_app, shop_app, warehouse_app
 from orderly.cli.common import Group
 from orderly.cli.fulfilment import ship, shipments_app
+from orderly.cli.imports import import_app
 from orderly.cli.labels import labels_app
 from orderly.cli.orders import ingest, orders_app, rejections_app
 from orderly.cli.pack import pack
@@ -74,5 +75,6 @@ app.add_typer(routing_app, name="routing")
 app.add_typer(shipments_app, name="shipments")
 app.add_typer(labels_app, name="labels")
 app.add_typer(carriers_app, name="carriers")
+app.add_typer(import_app, name="import")
 
 __all__ = ["app"]

@@ -1,0 +1,47 @@
+"""``orderly import``: a file in with a progress bar, its report, and past runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.cli.conftest import Cli, rows
+from tests.factories import setup_catalog
+
+SAMPLES = Path(__file__).parent.parent / "imports" / "samples"
+
+
+def test_orders_import_prints_the_report_and_where_to_read_it(
+    cli: Cli, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10, "SKU-3": 10})
+    sample = str(SAMPLES / "orders_zh_gb18030.csv")
+    dry = cli("import", "orders", sample, "--shop", "shop-a", "--dry-run")
+    assert "dry run: nothing written" in dry.output
+    assert rows(dry.output, "Would import")[0][1] == "2"
+
+    done = cli("import", "orders", sample, "--shop", "shop-a", "--tz", "Asia/Shanghai")
+    assert rows(done.output, "Imported")[0][1] == "2"
+    assert rows(done.output, "4") == [["4", "数量", "两个", "'两个' is not a whole number of units"]]
+    run_id = done.output.split("orderly import report ")[1].split()[0]
+
+    again = cli("import", "orders", sample, "--shop", "shop-a", "--tz", "Asia/Shanghai")
+    assert rows(again.output, "Unchanged")[0][1] == "2"
+
+    report = cli("import", "report", run_id, "--after-row", "4")
+    assert [r[0] for r in rows(report.output, "6")] == ["6"]
+    assert not rows(report.output, "4")
+    listed = cli("import", "runs")
+    assert len(rows(listed.output, run_id)) == 1
+
+
+def test_a_file_that_cannot_be_imported_exits_with_1(
+    cli: Cli, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    setup_catalog(factory)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = cli("import", "orders", str(empty), "--shop", "shop-a", code=1)
+    assert "empty.csv is empty" in result.output
+    cli("import", "orders", str(empty), "--shop", "shop-a", "--tz", "Mars/Base", code=2)
