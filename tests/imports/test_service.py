@@ -29,11 +29,13 @@ class Tally:
     batch_size: int = 2
     group_by: str | None = None
     batches: list[list[int]] = field(default_factory=list)
+    run_ids: set[int | None] = field(default_factory=set)
 
     def apply(
         self, session: Session, rows: Sequence[Row], options: ImportOptions, *, dry_run: bool
     ) -> Outcome:
         self.batches.append([r.number for r in rows])
+        self.run_ids.add(options.run_id)
         outcome = Outcome()
         for row in rows:
             if not row.values.get("quantity", "").isdigit():
@@ -72,6 +74,7 @@ def test_bad_rows_are_reported_by_row_and_column_while_the_rest_import(
         factory, io.BytesIO(CSV), "stock.csv", Kind.STOCK, ImportOptions(actor="t"), progress=seen.append
     )
     assert tally.batches == [[2, 3], [5, 6], [7]]
+    assert tally.run_ids == {run_id}
     assert seen == [2, 4, 5]
     assert _count(factory) == 3
     with transaction(factory) as s:

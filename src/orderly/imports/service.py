@@ -36,6 +36,7 @@ class ImportOptions:
     currency: str | None = None  # default currency when the file has none
     mode: str | None = None  # stock: "opening" or "count"
     actor: str = "import"  # who, for the audit and the ledger
+    run_id: int | None = None  # the run's own id, set by run_import (the ledger's "count from import 12")
 
 
 class ImportKind(Protocol):
@@ -69,7 +70,7 @@ def kind_of(kind: Kind) -> ImportKind:
 
 
 def options_json(options: ImportOptions, profile: str | None) -> dict[str, Any]:
-    return {**dataclasses.asdict(options), "profile": profile}
+    return {**dataclasses.asdict(options), "run_id": None, "profile": profile}
 
 
 def options_from(stored: dict[str, Any]) -> tuple[ImportOptions, str | None]:
@@ -145,6 +146,7 @@ def run_import(
                 started_at=utcnow(),
                 **dataclasses.asdict(_Totals()),
             )
+    options = dataclasses.replace(options, run_id=run_id)
     totals = _Totals()
     try:
         table = open_table(source, filename)
