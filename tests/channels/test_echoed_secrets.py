@@ -31,8 +31,14 @@ AMAZON = {
     "client_secret": "amzn-client-secret-echo-9012",
     "refresh_token": "Atzr|IwEBIechoed+refresh/token==",
 }
+WOOCOMMERCE = {
+    "consumer_key": "ck_echoed0123456789abcdef0123456789abcdef",
+    "consumer_secret": "cs_echoed0123456789abcdef0123456789abcdef",
+    "webhook_secret": "woo-webhook-echoed-5678",
+}
 LWA_TOKEN = "Atza|IwEBIfresh-access-token-3456"
-SECRETS = [*SHOPIFY.values(), *AMAZON.values(), LWA_TOKEN]
+SECRETS = [*SHOPIFY.values(), *AMAZON.values(), *WOOCOMMERCE.values(), LWA_TOKEN]
+CREDENTIALS = {"shopify": SHOPIFY, "amazon": AMAZON, "woocommerce": WOOCOMMERCE}
 
 Echo = Callable[[httpx.Request], httpx.Response]
 
@@ -44,6 +50,11 @@ def _headers_as_text(request: httpx.Request) -> str:
 def shopify_echoes_headers(request: httpx.Request) -> httpx.Response:
     """401 with the request's header lines as the body, as some proxies answer."""
     return httpx.Response(401, text=f"Unauthorized\n{_headers_as_text(request)}")
+
+
+def woocommerce_echoes_the_url(request: httpx.Request) -> httpx.Response:
+    """A host refusing a WooCommerce call keyed in the query string, quoting the URL and its headers."""
+    return httpx.Response(403, text=f"Forbidden: {request.url}\n{_headers_as_text(request)}")
 
 
 def lwa_echoes_its_form(request: httpx.Request) -> httpx.Response:
@@ -85,6 +96,8 @@ def _connect(
     settings: dict[str, Any] = {"poll_interval_s": 3600}
     if channel == "amazon":
         settings |= {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "SELLER", "before_lag_seconds": 0}
+    if channel == "woocommerce":
+        settings |= {"auth": "query"}  # the key in the URL, where a host's error page quotes it
     with transaction(factory) as s:
         shop = shops.create_shop(
             s,
@@ -93,7 +106,7 @@ def _connect(
                 name=channel,
                 channel=channel,
                 base_url="https://platform.example",
-                credentials=SHOPIFY if channel == "shopify" else AMAZON,
+                credentials=CREDENTIALS[channel],
                 settings=SyncSettings.model_validate(settings),
                 sync_enabled=True,
             ),
@@ -110,8 +123,13 @@ def _every_row(factory: sessionmaker[Session]) -> Iterator[str]:
 
 @pytest.mark.parametrize(
     ("channel", "echo"),
-    [("shopify", shopify_echoes_headers), ("amazon", lwa_echoes_its_form), ("amazon", sp_api_echoes_headers)],
-    ids=["shopify-headers", "amazon-lwa-form", "amazon-sp-api-headers"],
+    [
+        ("shopify", shopify_echoes_headers),
+        ("amazon", lwa_echoes_its_form),
+        ("amazon", sp_api_echoes_headers),
+        ("woocommerce", woocommerce_echoes_the_url),
+    ],
+    ids=["shopify-headers", "amazon-lwa-form", "amazon-sp-api-headers", "woocommerce-url"],
 )
 def test_an_error_echoing_the_request_leaves_no_secret_in_any_row_or_log(
     factory: sessionmaker[Session],

@@ -170,7 +170,7 @@ class RestApi:
         if self.mode == "basic":
             auth = httpx.BasicAuth(self.key, self.secret)
         elif self.mode == "query":
-            query = {**query, "consumer_key": self.key, "consumer_secret": self.secret}
+            query = {"consumer_key": self.key, "consumer_secret": self.secret, **query}
         else:
             signed_url = str(target.copy_with(query=None))
             query = {
