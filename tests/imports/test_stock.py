@@ -22,7 +22,9 @@ from orderly.orders.ingest import ingest_batch
 from tests.factories import order, setup_catalog
 
 HEADERS = {"sku": "SKU", "warehouse": "仓库", "quantity": "Qty"}
-OPTIONS = ImportOptions(shop=None, warehouse=None, time_zone="UTC", currency=None, mode="count", actor="ops")
+OPTIONS = ImportOptions(
+    shop=None, warehouse=None, time_zone="UTC", currency=None, mode="count", actor="ops", run_id=7
+)
 
 
 def rows(*cells: tuple[str, ...], first: int = 2) -> list[Row]:
@@ -77,8 +79,8 @@ def test_a_count_sets_on_hand_through_the_ledger_and_tells_the_shops(factory: se
         ).all()
         jobs = s.scalars(select(Job.payload).where(Job.kind == STOCK_CHANGED)).all()
     assert [tuple(row) for row in ledger] == [
-        ("count", -3, "ops", "count from an import"),
-        ("count", 3, "ops", "count from an import"),
+        ("count", -3, "ops", "count from import 7"),
+        ("count", 3, "ops", "count from import 7"),
     ]
     assert any(set(payload["product_ids"]) >= {1, 2} for payload in jobs)
 
@@ -144,7 +146,7 @@ def test_an_opening_balance_never_overwrites_stock_the_hub_holds(factory: sessio
     assert on_hand(factory, "SKU-1") == {"WH-1": 10}
     with transaction(factory) as s:
         reasons = s.scalars(select(StockLedgerEntry.reason).where(StockLedgerEntry.product_id == 2)).all()
-    assert reasons == ["opening balance from an import"]
+    assert reasons == ["opening balance from import 7"]
 
 
 def test_a_count_below_what_open_orders_reserve_is_refused_for_that_row(

@@ -8,12 +8,14 @@ import io
 from multiprocessing.pool import Pool
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
 from orderly.imports import repository
 from orderly.imports.domain import Kind
 from orderly.imports.service import ImportOptions, run_import
+from orderly.inventory.models import StockLedgerEntry
 from tests.factories import order, setup_catalog
 from tests.orders.test_races import _assert_consistent, _ingest, _levels
 from tests.races import Calls, hub, race, race_pool
@@ -38,6 +40,12 @@ def _import_counts(url: str, files: list[list[tuple[str, int]]]) -> list[tuple[i
                 run = repository.run(s, run_id)
                 assert run is not None and run.status == "done", run and run.message
                 reasons = [error.reason for error in repository.errors(s, run_id)]
+                booked = s.scalars(
+                    select(StockLedgerEntry.reason).where(
+                        StockLedgerEntry.reason.like(f"count from import {run_id}")
+                    )
+                ).all()
+            assert len(booked) == run.imported  # each count names the import that booked it
             results.append((run.imported, run.unchanged, reasons))
         return results
 

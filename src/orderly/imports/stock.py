@@ -133,6 +133,7 @@ class StockKind:
             session, [line.key for line in lines if line.key not in known and line.quantity]
         )
         book = StockBook(session, inventory_repo.lock_levels(session, product_ids))
+        source = f"import {options.run_id}" if options.run_id is not None else "an import"
         for line in lines:
             level = book.level(line.key)
             if level.on_hand == line.quantity:
@@ -154,7 +155,7 @@ class StockKind:
                     line.row.error("quantity", f"{line.sku} in {line.warehouse}: {refused}")
                 )
                 continue
-            reason = "opening balance from an import" if mode == OPENING else "count from an import"
+            reason = f"opening balance from {source}" if mode == OPENING else f"count from {source}"
             book.record(line.key, movement, actor=options.actor, reason=reason)
             outcome.imported += 1
         book.flush()
