@@ -20,6 +20,8 @@ def test_orders_import_prints_the_report_and_where_to_read_it(
     dry = cli("import", "orders", sample, "--shop", "shop-a", "--dry-run")
     assert "dry run: nothing written" in dry.output
     assert rows(dry.output, "Would import")[0][1] == "2"
+    assert "Preview: the first rows as read" in dry.output
+    assert rows(dry.output, "2")[0][:4] == ["2", "CN20261204001", "2026/12/04 13:05", "SKU-1"]
 
     done = cli("import", "orders", sample, "--shop", "shop-a", "--tz", "Asia/Shanghai")
     assert rows(done.output, "Imported")[0][1] == "2"

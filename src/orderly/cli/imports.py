@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -71,7 +71,7 @@ def import_stock(
     file: FileArgument,
     mode: Annotated[
         str, typer.Option(help="opening: on-hand where a SKU has none yet; count: on-hand set as counted")
-    ] = "count",
+    ] = "opening",
     warehouse: Annotated[
         str | None, typer.Option(help="The warehouse when the file has no warehouse column")
     ] = None,
@@ -189,6 +189,8 @@ def _show(session: Session, run_id: int, *, after_row: int = 0, limit: int) -> s
     if run.message:
         figures.add_row("Stopped", run.message)
     out.print(figures)
+    if run.dry_run and run.preview:
+        _preview(run.preview, [spec.name for spec in service.kind_of(Kind(run.kind)).fields])
     errors = repository.errors(session, run_id, after_row, limit)
     if errors:
         table = Table("Row", "Column", "Value", "Reason", title="Rows not imported")
@@ -200,3 +202,13 @@ def _show(session: Session, run_id: int, *, after_row: int = 0, limit: int) -> s
                 f"{len(errors)} of {run.failed:,} errors shown; orderly import report {run_id} --after-row N"
             )
     return run.status
+
+
+def _preview(preview: list[dict[str, Any]], order: list[str]) -> None:
+    """The first rows as the hub read them, fields in the kind's order: to check a file's mapping."""
+    found = {name for row in preview for name in row["values"]}
+    fields = [name for name in order if name in found]
+    table = Table("Row", *fields, title="Preview: the first rows as read")
+    for row in preview:
+        table.add_row(str(row["row"]), *(row["values"].get(name, "") for name in fields))
+    out.print(table)
