@@ -39,7 +39,7 @@ bench: install
 # in memory when it first speaks a language).
 I18N := src/orderly/console/i18n
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project=Orderly \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Phrase --no-location --sort-output --project=Orderly \
 		--copyright-holder="Orderly contributors" -o $(I18N)/messages.pot .
 	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching --ignore-obsolete
 

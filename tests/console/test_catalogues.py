@@ -23,7 +23,20 @@ def test_the_template_holds_every_marked_string(tmp_path: Path) -> None:
     extracted = tmp_path / "messages.pot"
     config = str(ROOT / "babel.cfg")
     CommandLineInterface().run(
-        ["pybabel", "-q", "extract", "-F", config, "-k", "N_", "-o", str(extracted), str(ROOT)]
+        [
+            "pybabel",
+            "-q",
+            "extract",
+            "-F",
+            config,
+            "-k",
+            "N_",
+            "-k",
+            "Phrase",
+            "-o",
+            str(extracted),
+            str(ROOT),
+        ]
     )
     assert _ids(extracted) == _ids(CATALOGUES / "messages.pot")
 

@@ -163,4 +163,4 @@ def test_what_is_left_to_ship_expands_bundles_and_skips_shipped_units() -> None:
 
 def test_every_stock_hold_is_worded_alike() -> None:
     message = out_of_stock_message([("SKU-1", 3, 1), ("SKU-2", 1, 0)])
-    assert message == "out of stock: SKU-1 needs 3, 1 available; SKU-2 needs 1, 0 available"
+    assert str(message) == "out of stock: SKU-1 needs 3, 1 available; SKU-2 needs 1, 0 available"

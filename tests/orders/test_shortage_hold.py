@@ -16,6 +16,24 @@ def test_a_stock_hold_names_every_short_sku_with_what_it_needs_and_has() -> None
             {"sku": "SKU-1", "needed": 3, "available": 1},
             {"sku": "SKU-2", "needed": 2, "available": 0},
         ],
+        "phrase": {
+            "text": "out of stock: %(short)s",
+            "args": {
+                "short": {
+                    "text": "%(first)s; %(rest)s",
+                    "args": {
+                        "first": {
+                            "text": "%(sku)s needs %(needed)s, %(available)s available",
+                            "args": {"sku": "SKU-1", "needed": 3, "available": 1},
+                        },
+                        "rest": {
+                            "text": "%(sku)s needs %(needed)s, %(available)s available",
+                            "args": {"sku": "SKU-2", "needed": 2, "available": 0},
+                        },
+                    },
+                }
+            },
+        },
     }
     assert hold.reason is HoldReason.OUT_OF_STOCK
 

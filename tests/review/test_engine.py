@@ -501,6 +501,18 @@ def test_the_decision_as_json() -> None:
     ]
     ruleset = RuleSet(compile_rules(rules, versions={"risk.score": 3, "gift": 2}), version=7)
     decision = ruleset.review(make_subject(make_order(billing_country="NG")), ReviewContext())
+    mismatch = {
+        "text": "billed in %(billing)s, shipped to %(shipping)s",
+        "args": {"billing": "NG", "shipping": "US"},
+    }
+    score = {
+        "text": "risk score %(score)s (hold at %(threshold)s): %(factors)s",
+        "args": {
+            "score": 40,
+            "threshold": 40,
+            "factors": {"text": "%(factor)s (+%(weight)s)", "args": {"factor": mismatch, "weight": 40}},
+        },
+    }
     assert decision.as_json(ruleset=ruleset.version, at=NOW) == {
         "outcome": "held",
         "ruleset": 7,
@@ -508,7 +520,12 @@ def test_the_decision_as_json() -> None:
         "risk": {
             "score": 40,
             "factors": [
-                {"name": "risk.country_mismatch", "weight": 40, "message": "billed in NG, shipped to US"}
+                {
+                    "name": "risk.country_mismatch",
+                    "weight": 40,
+                    "message": "billed in NG, shipped to US",
+                    "phrase": mismatch,
+                }
             ],
         },
         "fired": [
@@ -517,6 +534,7 @@ def test_the_decision_as_json() -> None:
                 "version": 0,
                 "message": "billed in NG, shipped to US",
                 "actions": [],
+                "phrase": mismatch,
             },
             {"rule": "gift", "version": 2, "message": "Gift", "actions": ["tag gift", "priority 5"]},
             {
@@ -524,6 +542,7 @@ def test_the_decision_as_json() -> None:
                 "version": 3,
                 "message": "risk score 40 (hold at 40): billed in NG, shipped to US (+40)",
                 "actions": ["hold risk"],
+                "phrase": score,
             },
         ],
         "tags": ["gift"],
@@ -534,6 +553,7 @@ def test_the_decision_as_json() -> None:
             "reason": "risk",
             "message": "risk score 40 (hold at 40): billed in NG, shipped to US (+40)",
             "details": [{"rule": "risk.score", "score": 40, "factors": ["risk.country_mismatch"]}],
+            "phrase": score,
         }
     ]
 

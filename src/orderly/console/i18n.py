@@ -8,7 +8,7 @@ to fall out of step.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib.resources import files
 from io import BytesIO
@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from orderly.console import formatting
 from orderly.console.formatting import LOCALES
+from orderly.core.phrases import say
 
 CATALOGUES = Path(str(files("orderly.console") / "i18n"))
 
@@ -49,7 +50,21 @@ def environment(locale: str) -> Environment:
     env.filters["moment"] = lambda value, zone: formatting.moment(value, zone, locale) if value else ""
     env.filters["duration"] = lambda minutes: formatting.duration(minutes, locale)
     env.filters["percent"] = lambda fraction: formatting.percent(fraction, locale)
+    env.filters["say"] = lambda stored: say(stored, catalogue.gettext)
+    env.filters["said"] = lambda item: _said(item, catalogue.gettext)
     return env
+
+
+def _said(item: object, translate: Callable[[str], str]) -> str:
+    """What the hub stored for a person (a hold, a fired rule, a risk factor) in the viewer's words: its
+    phrase translated, or its English message where none was kept (a person's own words, older rows)."""
+    if isinstance(item, Mapping):
+        phrase, message = item.get("phrase"), item.get("message")
+    else:
+        phrase, message = getattr(item, "phrase", None), getattr(item, "message", None)
+    if isinstance(phrase, Mapping):
+        return say(phrase, translate)
+    return str(message or "")
 
 
 def gettext(locale: str) -> Callable[[str], str]:

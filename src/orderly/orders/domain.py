@@ -14,6 +14,7 @@ from orderly.catalog.domain import expand
 from orderly.core import jsontext
 from orderly.core.errors import InvalidTransition
 from orderly.core.money import to_base
+from orderly.core.phrases import Phrase, listed
 from orderly.inventory.domain import Allocation, Shortage
 
 
@@ -84,6 +85,17 @@ CLOSED = frozenset({S.SHIPPED, S.DELIVERED, S.CANCELLED, S.RETURNED})
 PERSONS_HOLDS = frozenset({HoldReason.MANUAL, HoldReason.CANCEL_REQUEST})
 #: The address parts without which no parcel can leave.
 SHIPPING_NEEDS = (("name", "name"), ("line1", "street"), ("city", "city"), ("country", "country"))
+#: How each part of an address is named to a person.
+ADDRESS_PARTS = {
+    "name": Phrase("name"),
+    "line1": Phrase("street"),
+    "line2": Phrase("line 2"),
+    "city": Phrase("city"),
+    "region": Phrase("region"),
+    "postal_code": Phrase("postal code"),
+    "country": Phrase("country"),
+    "phone": Phrase("phone"),
+}
 
 
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
@@ -103,17 +115,36 @@ class Hold:
     reason: HoldReason
     message: str
     details: list[dict[str, object]] = field(default_factory=list)
+    phrase: Phrase | None = None  # the message for the console to translate; None: a person's words
+
+    @classmethod
+    def said(cls, reason: HoldReason, phrase: Phrase, details: list[dict[str, object]] | None = None) -> Hold:
+        return cls(reason, phrase.english(), details or [], phrase)
 
     def as_json(self) -> dict[str, object]:
-        return {"reason": str(self.reason), "message": self.message, "details": self.details}
+        out: dict[str, object] = {
+            "reason": str(self.reason),
+            "message": self.message,
+            "details": self.details,
+        }
+        if self.phrase is not None:
+            out["phrase"] = self.phrase.as_json()
+        return out
 
 
-def out_of_stock_message(shortages: Iterable[tuple[object, int, int]]) -> str:
+def out_of_stock_message(shortages: Iterable[tuple[object, int, int]]) -> Phrase:
     """The wording of every stock hold, the review's and the allocation's: each short SKU with what
     it needs and what is available, from (sku, needed, available)."""
-    return "out of stock: " + "; ".join(
-        f"{sku} needs {needed}, {available} available" for sku, needed, available in shortages
-    )
+    short = [
+        Phrase(
+            "%(sku)s needs %(needed)s, %(available)s available",
+            sku=str(sku),
+            needed=needed,
+            available=available,
+        )
+        for sku, needed, available in shortages
+    ]
+    return Phrase("out of stock: %(short)s", short=listed(short))
 
 
 def shortage_hold(shortages: Iterable[Shortage], skus: Mapping[int, str]) -> Hold:
@@ -125,7 +156,7 @@ def shortage_hold(shortages: Iterable[Shortage], skus: Mapping[int, str]) -> Hol
     details: list[dict[str, object]] = [
         {"sku": skus.get(s.product_id), "needed": s.needed, "available": s.available} for s in short
     ]
-    return Hold(HoldReason.OUT_OF_STOCK, message, details)
+    return Hold.said(HoldReason.OUT_OF_STOCK, message, details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +200,16 @@ def address_hold(address: Mapping[str, object]) -> Hold | None:
     if not missing:
         return None
     message = (
-        "no shipping address: add one before it ships"
+        Phrase("no shipping address: add one before it ships")
         if len(missing) == len(SHIPPING_NEEDS)
-        else f"address incomplete: {', '.join(missing)} missing; complete it before it ships"
+        else Phrase(
+            "address incomplete: %(missing)s missing; complete it before it ships",
+            missing=listed(
+                [ADDRESS_PARTS[part] for part, _ in SHIPPING_NEEDS if not address.get(part)], commas=True
+            ),
+        )
     )
-    return Hold(HoldReason.ADDRESS, message, [{"missing": missing}])
+    return Hold.said(HoldReason.ADDRESS, message, [{"missing": missing}])
 
 
 def with_address_hold(holds: list[Hold], address: Mapping[str, object]) -> list[Hold]:
@@ -187,8 +223,8 @@ def with_address_hold(holds: list[Hold], address: Mapping[str, object]) -> list[
 
 #: The hold of an order whose buyer asked to cancel (the buyer's remark says why): nobody ships it
 #: until a person cancels it or releases it.
-CANCEL_REQUEST_HOLD = Hold(
-    HoldReason.CANCEL_REQUEST, "the buyer asked to cancel: cancel the order, or release it to ship"
+CANCEL_REQUEST_HOLD = Hold.said(
+    HoldReason.CANCEL_REQUEST, Phrase("the buyer asked to cancel: cancel the order, or release it to ship")
 )
 
 

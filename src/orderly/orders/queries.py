@@ -162,9 +162,8 @@ def get_order(session: Session, order_id: int) -> OrderDetailOut:
         select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
     ).all()
     out = _order_out(order, shop, warehouse, _lines(session, [order_id]).get(order_id, []))
-    return OrderDetailOut(
-        **out.model_dump(), events=[OrderEventOut.model_validate(event) for event in events]
-    )
+    # Its fields as they are (a dump would drop the phrases the console reads: HoldOut.phrase).
+    return OrderDetailOut(**dict(out), events=[OrderEventOut.model_validate(event) for event in events])
 
 
 def _lines(session: Session, order_ids: Sequence[int]) -> dict[int, list[OrderLineOut]]:

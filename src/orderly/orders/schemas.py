@@ -13,12 +13,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_serializer,
     with_config,
 )
 from typing_extensions import TypedDict
 
 from orderly.core.money import is_country, is_currency
 from orderly.core.pagination import Page
+from orderly.core.phrases import without_phrases
 from orderly.core.text import StorableStr
 from orderly.orders.domain import HoldReason, OrderStatus, PaymentStatus
 
@@ -293,6 +295,8 @@ class HoldOut(BaseModel):
     reason: HoldReason
     message: str
     details: list[dict[str, Any]]
+    # The message as a phrase the console translates; never in the API's answer (``core/phrases.py``).
+    phrase: dict[str, Any] | None = Field(default=None, exclude=True)
 
 
 class OrderLineOut(BaseModel):
@@ -348,6 +352,11 @@ class OrderOut(BaseModel):
     updated_at: datetime
     lines: list[OrderLineOut]
     shipments: list[ShipmentOut] = Field(description="the parcels the platform reports sent, with tracking")
+
+    @field_serializer("review", "routing")
+    def _english_only(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        # The phrases kept for the console (core/phrases.py) stay out of the API's answer.
+        return None if stored is None else dict(without_phrases(stored))
 
 
 class OrderEventOut(BaseModel):

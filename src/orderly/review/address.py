@@ -15,6 +15,8 @@ from functools import cache, lru_cache
 
 import phonenumbers
 
+from orderly.core.phrases import Phrase
+
 # (pattern, an example that fits it) per ISO 3166-1 alpha-2 country, for normalised codes.
 _POSTAL_CODES: dict[str, tuple[str, str]] = {
     "US": (r"\d{5}(?:[- ]?\d{4})?", "94105"),
@@ -107,7 +109,7 @@ def _is_blank(value: str | None) -> bool:
     return not value or (len(value) <= _LONGEST_PLACEHOLDER and value.casefold() in PLACEHOLDERS)
 
 
-def postal_code_problem(country: str, code: str | None) -> str | None:
+def postal_code_problem(country: str, code: str | None) -> Phrase | None:
     """What is wrong with ``code`` as a postal code of ``country``, or None when nothing (or when
     the country's format is unknown and it cannot be judged)."""
     pattern = POSTAL_CODE_FORMATS.get(country)
@@ -119,14 +121,19 @@ def postal_code_problem(country: str, code: str | None) -> str | None:
     if code is None or _is_blank(code):
         if country in COUNTRIES_WITHOUT_POSTAL_CODES:
             return None
-        return f"postal code missing ({country} needs one)"
+        return Phrase("postal code missing (%(country)s needs one)", country=country)
     if pattern.fullmatch(normalise_postal_code(code)):
         return None
     example = POSTAL_CODE_EXAMPLES[country]
-    return f"postal code '{code.strip()}' does not fit {country}'s format (e.g. {example})"
+    return Phrase(
+        "postal code '%(code)s' does not fit %(country)s's format (e.g. %(example)s)",
+        code=code.strip(),
+        country=country,
+        example=example,
+    )
 
 
-def phone_problem(phone: str | None, country: str) -> str | None:
+def phone_problem(phone: str | None, country: str) -> Phrase | None:
     """What is wrong with ``phone`` as a number in ``country``; None when it is fine, when it is
     missing (a separate check) or when the library does not know the country."""
     if not phone:
@@ -179,21 +186,27 @@ def surely_valid(phone: str, country: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _judge_phone(phone: str, country: str) -> str | None:
+def _judge_phone(phone: str, country: str) -> Phrase | None:
     if _is_blank(phone) or country not in phonenumbers.SUPPORTED_REGIONS or surely_valid(phone, country):
         return None
     try:
         number = phonenumbers.parse(phone, country)
     except phonenumbers.NumberParseException:
-        return f"phone '{phone.strip()}' is not a phone number"
+        return Phrase("phone '%(phone)s' is not a phone number", phone=phone.strip())
     if phonenumbers.is_valid_number_for_region(number, country):
         return None
-    problem = f"phone '{phone.strip()}' is not a valid number for {country}"
     if phonenumbers.is_valid_number(number):
         region = phonenumbers.region_code_for_number(number)
         if region in phonenumbers.SUPPORTED_REGIONS:  # not "001", the non-geographic numbers
-            return f"{problem} (it is a {region} number)"
-    return problem
+            return Phrase(
+                "phone '%(phone)s' is not a valid number for %(country)s (it is a %(region)s number)",
+                phone=phone.strip(),
+                country=country,
+                region=region,
+            )
+    return Phrase(
+        "phone '%(phone)s' is not a valid number for %(country)s", phone=phone.strip(), country=country
+    )
 
 
 # One scan per line for every language we ship to. Words that are also street or place names

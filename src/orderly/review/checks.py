@@ -19,7 +19,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orderly.core.money import minor_unit_exponent
-from orderly.orders.domain import out_of_stock_message
+from orderly.core.phrases import Phrase, listed
+from orderly.orders.domain import ADDRESS_PARTS, out_of_stock_message
 from orderly.review import address
 from orderly.review.domain.identities import phone_digits, street_fingerprint
 from orderly.review.domain.view import View
@@ -63,11 +64,20 @@ CASH_ON_DELIVERY = ("COD", "cash_on_delivery", "代金引換", "货到付款", "
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """Why a check fired, in words a person reads at a glance, with the figures behind it."""
+    """Why a check fired, in words a person reads at a glance (a phrase the console translates, or a
+    rule's own name), with the figures behind it."""
 
-    message: str
+    said: Phrase | str
     details: dict[str, Any] | None = None
     merge_with: tuple[Any, ...] = ()  # order keys, for the merge check
+
+    @property
+    def message(self) -> str:
+        return str(self.said)
+
+    @property
+    def phrase(self) -> Phrase | None:
+        return self.said if isinstance(self.said, Phrase) else None
 
 
 class Params(BaseModel):
@@ -82,7 +92,6 @@ AddressField = Literal["name", "line1", "city", "region", "postal_code", "countr
 RemarkField = Literal["buyer_remark", "seller_remark"]
 _REQUIRED: tuple[AddressField, ...] = ("name", "line1", "city", "postal_code", "country")
 _REMARKS: tuple[RemarkField, ...] = ("buyer_remark",)
-_FIELD_LABELS = {"line1": "street"}  # what a seller calls it
 
 
 class RequiredFields(Params):
@@ -251,8 +260,8 @@ def _missing(view: View, params: RequiredFields) -> Finding | None:
     missing = address.missing_fields(view.subject.order["shipping_address"], params.required)
     if not missing:
         return None
-    names = ", ".join(_FIELD_LABELS.get(name, name.replace("_", " ")) for name in missing)
-    return Finding(f"address incomplete: {names} missing", {"missing": missing})
+    names = listed([ADDRESS_PARTS[name] for name in missing], commas=True)
+    return Finding(Phrase("address incomplete: %(missing)s missing", missing=names), {"missing": missing})
 
 
 @check(
@@ -288,7 +297,7 @@ def _phone(view: View, params: PhoneParams) -> Finding | None:
     ship = order["shipping_address"]
     phone = ship["phone"] or order["buyer"]["phone"]
     if phone is None:
-        return Finding("no phone number for the carrier") if params.required else None
+        return Finding(Phrase("no phone number for the carrier")) if params.required else None
     if ship["country"] is None:
         return None  # judged once the address is complete: the order is held for it until then
     problem = address.phone_problem(phone, ship["country"])
@@ -299,7 +308,9 @@ def _phone(view: View, params: PhoneParams) -> Finding | None:
 def _po_box(view: View, _: NoParams) -> Finding | None:
     ship = view.subject.order["shipping_address"]
     if address.is_po_box(ship["line1"], ship["line2"]):
-        return Finding(f"ships to a PO box ({ship['line1']}), which the carrier refuses")
+        return Finding(
+            Phrase("ships to a PO box (%(street)s), which the carrier refuses", street=ship["line1"] or "")
+        )
     return None
 
 
@@ -322,11 +333,13 @@ def _keywords(view: View, params: KeywordParams) -> Finding | None:
             continue
         hits = sorted({m.casefold() for m in params.pattern.findall(remark)})
         if hits:
-            who = "buyer" if name == "buyer_remark" else "seller"
-            return Finding(
-                f"{who} remark mentions {', '.join(repr(h) for h in hits)}: {remark[:200]}",
-                {"keywords": hits},
+            words = ", ".join(repr(h) for h in hits)
+            said = (
+                Phrase("buyer remark mentions %(words)s: %(remark)s", words=words, remark=remark[:200])
+                if name == "buyer_remark"
+                else Phrase("seller remark mentions %(words)s: %(remark)s", words=words, remark=remark[:200])
             )
+            return Finding(said, {"keywords": hits})
     return None
 
 
@@ -352,8 +365,11 @@ def _velocity(view: View, params: VelocityParams) -> Finding | None:
     if len(others) < params.max_orders:
         return None
     return Finding(
-        f"{len(others) + 1} similar orders from the same buyer or address within "
-        f"{params.window_minutes:g} minutes",
+        Phrase(
+            "%(orders)s similar orders from the same buyer or address within %(minutes)s minutes",
+            orders=len(others) + 1,
+            minutes=f"{params.window_minutes:g}",
+        ),
         {"orders": len(others) + 1},
     )
 
@@ -369,8 +385,12 @@ def _high_value(view: View, params: HighValueParams) -> Finding | None:
     if ratio < params.factor:
         return None
     return Finding(
-        f"total {_money(subject.total, currency)} is {ratio:.0f}x "
-        f"the shop's usual {_money(norm.median, currency)}",
+        Phrase(
+            "total %(total)s is %(ratio)sx the shop's usual %(usual)s",
+            total=_money(subject.total, currency),
+            ratio=f"{ratio:.0f}",
+            usual=_money(norm.median, currency),
+        ),
         {"total": subject.total, "median": norm.median, "ratio": round(ratio, 1)},
     )
 
@@ -381,7 +401,10 @@ def _country_mismatch(view: View, _: Weighted) -> Finding | None:
     billing, shipping = order["billing_country"], order["shipping_address"]["country"]
     if billing is None or shipping is None or billing == shipping:
         return None
-    return Finding(f"billed in {billing}, shipped to {shipping}", {"billing": billing, "shipping": shipping})
+    return Finding(
+        Phrase("billed in %(billing)s, shipped to %(shipping)s", billing=billing, shipping=shipping),
+        {"billing": billing, "shipping": shipping},
+    )
 
 
 class _Blacklist:
@@ -403,20 +426,23 @@ def _blacklisted(view: View, params: BlacklistParams) -> Finding | None:
     lists = params.lists
     order = view.subject.order
     buyer, ship = order["buyer"], order["shipping_address"]
-    hits: list[str] = []
+    hits: list[Phrase] = []
     if buyer["email"] and buyer["email"].casefold() in lists.emails:
-        hits.append(f"email {buyer['email']}")
+        hits.append(Phrase("email %(email)s", email=buyer["email"]))
     if lists.phones:
         for phone in {buyer["phone"], ship["phone"]}:
-            if phone_digits(phone) in lists.phones:
-                hits.append(f"phone {phone}")
+            if phone is not None and phone_digits(phone) in lists.phones:
+                hits.append(Phrase("phone %(phone)s", phone=phone))
     if buyer["platform_id"] and buyer["platform_id"] in lists.buyers:
-        hits.append(f"buyer {buyer['platform_id']}")
+        hits.append(Phrase("buyer %(buyer)s", buyer=buyer["platform_id"]))
     if lists.addresses and view.subject.street in lists.addresses:
-        hits.append(f"address {ship['line1']}, {ship['postal_code'] or ''} {ship['country']}")
+        where = f"{ship['line1']}, {ship['postal_code'] or ''} {ship['country']}"
+        hits.append(Phrase("address %(address)s", address=where))
     if not hits:
         return None
-    return Finding("blacklisted " + "; ".join(hits), {"matches": hits})
+    return Finding(
+        Phrase("blacklisted %(matches)s", matches=listed(hits)), {"matches": [str(h) for h in hits]}
+    )
 
 
 def _unpaid_minutes(view: View, cash_on_delivery: list[str]) -> float | None:
@@ -435,7 +461,7 @@ def _unpaid_timeout(view: View, params: UnpaidTimeoutParams) -> Finding | None:
     minutes = _unpaid_minutes(view, params.cash_on_delivery)
     if minutes is None or minutes < params.timeout_minutes:
         return None
-    return Finding(f"unpaid for {_duration(minutes)}", {"minutes": round(minutes)})
+    return Finding(Phrase("unpaid for %(time)s", time=_duration(minutes)), {"minutes": round(minutes)})
 
 
 @check(
@@ -449,9 +475,17 @@ def _unpaid_timeout(view: View, params: UnpaidTimeoutParams) -> Finding | None:
 def _score(view: View, params: ScoreParams) -> Finding | None:
     if view.risk_score < params.threshold:
         return None
-    factors = "; ".join(f"{f.message} (+{f.weight})" for f in view.risk_factors)
+    factors = [
+        Phrase("%(factor)s (+%(weight)s)", factor=f.phrase or f.message, weight=f.weight)
+        for f in view.risk_factors
+    ]
     return Finding(
-        f"risk score {view.risk_score} (hold at {params.threshold}): {factors}",
+        Phrase(
+            "risk score %(score)s (hold at %(threshold)s): %(factors)s",
+            score=view.risk_score,
+            threshold=params.threshold,
+            factors=listed(factors) if factors else "",
+        ),
         {"score": view.risk_score, "factors": [f.name for f in view.risk_factors]},
     )
 
@@ -473,15 +507,20 @@ def _payment(view: View, params: PaymentParams) -> Finding | None:
     if minutes is None:
         return None
     if order["payment_status"] == "failed":
-        return Finding("the payment failed")
-    method = order["payment_method"] or "unknown method"
+        return Finding(Phrase("the payment failed"))
+    method: Phrase | str = order["payment_method"] or Phrase("unknown method")
     if minutes >= params.timeout_minutes:
         return Finding(
-            f"unpaid ({method}) for {_duration(minutes)}, past the {params.timeout_minutes:g}-minute "
-            "timeout: chase the buyer or cancel",
+            Phrase(
+                "unpaid (%(method)s) for %(time)s, past the %(timeout)s-minute timeout: "
+                "chase the buyer or cancel",
+                method=method,
+                time=_duration(minutes),
+                timeout=f"{params.timeout_minutes:g}",
+            ),
             {"minutes": round(minutes)},
         )
-    return Finding(f"awaiting payment ({method})", {"minutes": round(minutes)})
+    return Finding(Phrase("awaiting payment (%(method)s)", method=method), {"minutes": round(minutes)})
 
 
 @check(
@@ -497,8 +536,11 @@ def _presale(view: View, _: NoParams) -> Finding | None:
     if not skus:
         return None
     presale = view.context.presale
-    dates = ", ".join(f"{sku} ships from {presale[sku]:%Y-%m-%d}" for sku in skus)
-    return Finding(f"presale: {dates}", {"until": {sku: presale[sku].isoformat() for sku in skus}})
+    dates = [Phrase("%(sku)s ships from %(day)s", sku=sku, day=f"{presale[sku]:%Y-%m-%d}") for sku in skus]
+    return Finding(
+        Phrase("presale: %(dates)s", dates=listed(dates, commas=True)),
+        {"until": {sku: presale[sku].isoformat() for sku in skus}},
+    )
 
 
 @check(
@@ -529,7 +571,7 @@ def _split(view: View, _: NoParams) -> Finding | None:
     stock = view.stock
     if stock.short or not stock.split_needed:
         return None
-    return Finding("no one warehouse holds every line: ships from several")
+    return Finding(Phrase("no one warehouse holds every line: ships from several"))
 
 
 @check(
@@ -553,7 +595,10 @@ def _merge(view: View, params: MergeParams) -> Finding | None:
     if not same:
         return None
     return Finding(
-        f"ships together with {len(same)} other order(s) of the same buyer to the same address",
+        Phrase(
+            "ships together with %(orders)s other order(s) of the same buyer to the same address",
+            orders=len(same),
+        ),
         merge_with=tuple(seen.key for seen in same),
     )
 
@@ -563,6 +608,8 @@ def _money(minor: int, currency: str) -> str:
     return f"{minor / 10**exponent:,.{exponent}f} {currency}"
 
 
-def _duration(minutes: float) -> str:
+def _duration(minutes: float) -> Phrase:
     hours, rest = divmod(round(minutes), 60)
-    return f"{hours} h {rest} min" if hours else f"{rest} min"
+    if hours:
+        return Phrase("%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
+    return Phrase("%(minutes)s min", minutes=rest)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from orderly.console.formatting import LOCALES
 from orderly.console.i18n import N_, environment
 from orderly.console.viewer import Viewer, locale_of, zone_of
+from orderly.fulfilment.domain import ShipmentStatus, TrackingKind
 from orderly.orders.domain import HoldReason, OrderStatus
 
 #: How each order status and hold reason reads (translated where shown).
@@ -35,6 +36,42 @@ HOLD_NAMES = {
     HoldReason.PAYMENT: N_("Payment"),
     HoldReason.MANUAL: N_("Held by a person"),
     HoldReason.CANCEL_REQUEST: N_("Cancellation requested"),
+}
+#: How a parcel's status reads.
+PARCEL_STATUSES = {
+    ShipmentStatus.CREATED: N_("Created"),
+    ShipmentStatus.LABEL_BOUGHT: N_("Label bought"),
+    ShipmentStatus.PICKED: N_("Picked"),
+    ShipmentStatus.PACKED: N_("Packed"),
+    ShipmentStatus.SHIPPED: N_("Shipped"),
+    ShipmentStatus.IN_TRANSIT: N_("In transit"),
+    ShipmentStatus.DELIVERED: N_("Delivered"),
+    ShipmentStatus.EXCEPTION: N_("Carrier exception"),
+    ShipmentStatus.VOIDED: N_("Voided"),
+}
+#: How a carrier's event reads, as the hub names it (the carrier's own words beside it).
+TRACKING_KINDS = {
+    TrackingKind.LABEL_CREATED: N_("Label created"),
+    TrackingKind.PICKED_UP: N_("Picked up"),
+    TrackingKind.IN_TRANSIT: N_("In transit"),
+    TrackingKind.OUT_FOR_DELIVERY: N_("Out for delivery"),
+    TrackingKind.DELIVERED: N_("Delivered"),
+    TrackingKind.EXCEPTION: N_("Carrier exception"),
+}
+#: How each kind of event in an order's history reads (orders/repository.py: add_event's kinds).
+EVENT_NAMES = {
+    "imported": N_("Imported"),
+    "updated": N_("Updated by the platform"),
+    "reviewed": N_("Reviewed again"),
+    "held": N_("Held"),
+    "released": N_("Released"),
+    "approved": N_("Approved"),
+    "cancelled": N_("Cancelled"),
+    "address_corrected": N_("Address corrected"),
+    "rerouted": N_("Re-routed"),
+    "shipped": N_("Shipped"),
+    "fulfilment": N_("Fulfilment"),
+    "tracking": N_("Tracking sent to the shop"),
 }
 #: How a review's outcome reads.
 OUTCOME_NAMES = {"approved": N_("approved"), "held": N_("held")}
@@ -69,6 +106,9 @@ def render(request: Request, template: str, viewer: Viewer | None, **context: An
             status_names=STATUS_NAMES,
             hold_names=HOLD_NAMES,
             outcome_names=OUTCOME_NAMES,
+            parcel_statuses=PARCEL_STATUSES,
+            tracking_kinds=TRACKING_KINDS,
+            event_names=EVENT_NAMES,
             **context,
         )
     )

@@ -56,12 +56,6 @@ LABEL_STATES = {
     LabelState.FAILED: N_("Refused"),
     LabelState.UNKNOWN: N_("Outcome unknown"),
 }
-#: How the status of a parcel on its way reads.
-PARCEL_STATUSES = {
-    ShipmentStatus.SHIPPED: N_("Shipped"),
-    ShipmentStatus.IN_TRANSIT: N_("In transit"),
-    ShipmentStatus.EXCEPTION: N_("Carrier exception"),
-}
 #: Parcels to chase listed at most, the longest unheard of first.
 CHASE_ROWS = 500
 
@@ -271,5 +265,4 @@ def stale_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTML
         parcels=shown,
         total=len(parcels),
         hours=f"{hours:g}",
-        parcel_statuses=PARCEL_STATUSES,
     )

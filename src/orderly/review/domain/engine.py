@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orderly.core.phrases import Phrase
 from orderly.orders.domain import Hold
 from orderly.review.checks import Finding, Lookback
 from orderly.review.domain.conditions import Predicate
@@ -28,14 +29,18 @@ class Fired:
     message: str
     actions: tuple[str, ...]
     check: str | None = None
+    phrase: Phrase | None = None  # the message for the console to translate; None: the rule's name
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "rule": self.rule,
             "version": self.version,
             "message": self.message,
             "actions": list(self.actions),
         }
+        if self.phrase is not None:
+            out["phrase"] = self.phrase.as_json()
+        return out
 
 
 @dataclass(slots=True)
@@ -72,9 +77,7 @@ class Decision:
             "reviewed_at": at.isoformat(),
             "risk": {
                 "score": self.risk_score,
-                "factors": [
-                    {"name": f.name, "weight": f.weight, "message": f.message} for f in self.risk_factors
-                ],
+                "factors": [_factor_json(f) for f in self.risk_factors],
             },
             "fired": [f.as_json() for f in self.fired],
         }
@@ -95,6 +98,13 @@ class Decision:
         if merge_ids:
             out["merge_with"] = list(merge_ids)
         return out
+
+
+def _factor_json(factor: Factor) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": factor.name, "weight": factor.weight, "message": factor.message}
+    if factor.phrase is not None:
+        out["phrase"] = factor.phrase.as_json()
+    return out
 
 
 _Step = tuple[
@@ -156,7 +166,7 @@ class RuleSet:
             if finding is None:
                 continue
             weight: int = getattr(params, "weight", 0)
-            view.risk_factors.append(Factor(rule.key, weight, finding.message))
+            view.risk_factors.append(Factor(rule.key, weight, finding.message, finding.phrase))
             view.risk_score = min(100, view.risk_score + weight)
             self._apply(rule, finding, decision)
         decision.risk_score, decision.risk_factors = view.risk_score, view.risk_factors
@@ -186,6 +196,7 @@ class RuleSet:
                 finding.message,
                 self._described[rule.key],
                 rule.check.name if rule.check else None,
+                finding.phrase,
             )
         )
         stop = False
@@ -193,9 +204,11 @@ class RuleSet:
             kind = action.kind
             if kind == "hold":
                 assert action.reason is not None
-                message = action.message or finding.message
                 details = [{"rule": rule.key, **(finding.details or {})}]
-                decision.holds.append(Hold(action.reason, message, details))
+                if action.message:  # the seller's own words
+                    decision.holds.append(Hold(action.reason, action.message, details))
+                else:
+                    decision.holds.append(Hold(action.reason, finding.message, details, finding.phrase))
             elif kind == "approve":
                 decision.approved_by = rule.key
                 stop = True

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orderly.core.money import display
+from orderly.core.phrases import Arg, Phrase, listed
 from orderly.review.domain.conditions import MAX_LIST, Errors, Predicate
 from orderly.review.domain.rules import MAX_ACTIONS, Scope, compile_common, compile_set, rule_key
 from orderly.review.domain.shipping import REGIONS, regions_of
@@ -256,9 +257,9 @@ class Route:
 
     order: tuple[str, ...]
     split: bool
-    split_reason: str
+    split_reason: Phrase
     fired: list[dict[str, Any]]
-    reasons: dict[str, str]  # warehouse -> why it is where it is, or why it was passed over
+    reasons: dict[str, Phrase]  # warehouse -> why it is where it is, or why it was passed over
     passed: tuple[str, ...]  # warehouses passed over, in the default order
     rank: str
     carrier: dict[str, str] | None = None
@@ -266,40 +267,67 @@ class Route:
 
     def as_json(self, *, ruleset: int, chosen: Sequence[str], ok: bool) -> dict[str, Any]:
         """The decision as stored on the order, with what allocation made of it: ``chosen`` are the
-        warehouses the stock was reserved in (several when split)."""
+        warehouses the stock was reserved in (several when split). The sentences are kept in English
+        and as phrases (``phrases``: the outcome and each line of the explanation) for the console."""
         if not ok:
-            outcome = "nothing reserved: no warehouse in the order holds every line" + (
-                " and even together they are short" if self.split else ""
+            outcome = (
+                Phrase(
+                    "nothing reserved: no warehouse in the order holds every line and even together they "
+                    "are short"
+                )
+                if self.split
+                else Phrase("nothing reserved: no warehouse in the order holds every line")
             )
         elif len(chosen) > 1:
-            outcome = f"split over {', '.join(chosen)}: no one warehouse held every line"
+            outcome = Phrase(
+                "split over %(chosen)s: no one warehouse held every line", chosen=", ".join(chosen)
+            )
         elif chosen:
             first = self.order[0] if self.order else None
             outcome = (
-                f"{chosen[0]}: first in the order, holds every line"
+                Phrase("%(warehouse)s: first in the order, holds every line", warehouse=chosen[0])
                 if chosen[0] == first
-                else f"{chosen[0]}: the first in the order that holds every line"
+                else Phrase(
+                    "%(warehouse)s: the first in the order that holds every line", warehouse=chosen[0]
+                )
             )
         else:
-            outcome = "nothing to reserve"
+            outcome = Phrase("nothing to reserve")
         explanation = [
-            *(f"rule {f['rule']} fired: {f['message']} ({', '.join(f['actions'])})" for f in self.fired),
-            *(f"{code}: {self.reasons[code]}" for code in (*self.order, *self.passed)),
-            f"split: {'yes' if self.split else 'no'}, {self.split_reason}",
-            f"outcome: {outcome}",
+            *(
+                Phrase(
+                    "rule %(rule)s fired: %(name)s (%(actions)s)",
+                    rule=f["rule"],
+                    name=f["message"],
+                    actions=", ".join(f["actions"]),
+                )
+                for f in self.fired
+            ),
+            *(
+                Phrase("%(warehouse)s: %(why)s", warehouse=code, why=self.reasons[code])
+                for code in (*self.order, *self.passed)
+            ),
+            Phrase("split: yes, %(why)s", why=self.split_reason)
+            if self.split
+            else Phrase("split: no, %(why)s", why=self.split_reason),
+            Phrase("outcome: %(outcome)s", outcome=outcome),
         ]
         out: dict[str, Any] = {
             "ruleset": ruleset,
             "fired": self.fired,
             "order": list(self.order),
-            "passed_over": {code: self.reasons[code] for code in self.passed},
-            "warehouses": {code: self.reasons[code] for code in self.order},
+            "passed_over": {code: self.reasons[code].english() for code in self.passed},
+            "warehouses": {code: self.reasons[code].english() for code in self.order},
             "rank": self.rank,
             "split": self.split,
-            "split_reason": self.split_reason,
+            "split_reason": self.split_reason.english(),
             "chosen": list(chosen),
-            "outcome": outcome,
-            "explanation": explanation,
+            "outcome": outcome.english(),
+            "explanation": [line.english() for line in explanation],
+            "phrases": {
+                "outcome": outcome.as_json(),
+                "explanation": [line.as_json() for line in explanation],
+            },
         }
         if self.carrier:
             out["carrier"] = self.carrier
@@ -315,7 +343,7 @@ class RoutingSet:
         self.policy = policy
         self.version = version
         self._lane_memo: dict[
-            tuple[tuple[str, ...], str, str], tuple[dict[str, Lane | None], dict[str, str]]
+            tuple[tuple[str, ...], str, str], tuple[dict[str, Lane | None], dict[str, Phrase | None]]
         ] = {}
         self._plan = tuple(
             (r, r.scope.everything, r.scope.covers, r.when, tuple(a.describe() for a in r.actions))
@@ -332,11 +360,12 @@ class RoutingSet:
         fired: list[dict[str, Any]] = []
         prefer: tuple[str, ...] = ()
         prefer_by = ""
-        excluded: dict[str, str] = {code: "excluded by the review" for code in asked.exclude}
+        excluded: dict[str, Phrase] = {code: Phrase("excluded by the review") for code in asked.exclude}
         rank, rank_by = "priority", ""
         promise, promise_by = 0, ""
         carrier: dict[str, str] | None = None
-        split, split_by = asked.split, "the review's rules" if asked.split is not None else ""
+        split: bool | None = asked.split
+        split_by: Phrase | None = Phrase("the review's rules") if asked.split is not None else None
         for rule, everywhere, covers, when, described in self._plan:
             if not (everywhere or covers(subject)) or (when is not None and not when(view)):
                 continue
@@ -349,7 +378,7 @@ class RoutingSet:
                     if action.prefer and not prefer:
                         prefer, prefer_by = action.prefer, rule.key
                     for code in action.exclude:
-                        excluded.setdefault(code, f"excluded by rule {rule.key}")
+                        excluded.setdefault(code, Phrase("excluded by rule %(rule)s", rule=rule.key))
                 elif kind == "rank" and not rank_by:
                     rank, rank_by = action.rank, rule.key
                 elif kind == "promise_days" and not promise_by:
@@ -359,7 +388,7 @@ class RoutingSet:
                     if action.service:
                         carrier["service"] = action.service
                 elif kind == "split" and split is None:
-                    split, split_by = action.flag, f"rule {rule.key}"
+                    split, split_by = action.flag, Phrase("rule %(rule)s", rule=rule.key)
         return self._order(
             subject,
             context,
@@ -379,18 +408,26 @@ class RoutingSet:
 
     def _lanes(
         self, codes: tuple[str, ...], country: str, currency: str
-    ) -> tuple[Mapping[str, Lane | None], Mapping[str, str]]:
+    ) -> tuple[Mapping[str, Lane | None], Mapping[str, Phrase | None]]:
         """Each warehouse's lane to ``country`` and its figures as the explanation gives them, worked
         out once per destination: a few hundred countries at most."""
         key = (codes, country, currency)
         found = self._lane_memo.get(key)
         if found is None:
             lanes = {code: self.policy.lane(code, country) for code in codes}
-            figures: dict[str, str] = {}
+            figures: dict[str, Phrase | None] = {}
             for code, lane in lanes.items():
-                parts = [] if lane is None or lane.cost is None else [display(lane.cost, currency)]
-                parts += [] if lane is None or lane.days is None else [f"{lane.days} days"]
-                figures[code] = f"; to {country} {', '.join(parts)}" if parts else ""
+                parts: list[str | Phrase] = (
+                    [] if lane is None or lane.cost is None else [display(lane.cost, currency)]
+                )
+                parts += (
+                    [] if lane is None or lane.days is None else [Phrase("%(days)s days", days=lane.days)]
+                )
+                figures[code] = (
+                    Phrase("to %(country)s %(figures)s", country=country, figures=listed(parts, commas=True))
+                    if parts
+                    else None
+                )
             found = self._lane_memo[key] = (lanes, figures)
         return found
 
@@ -402,18 +439,18 @@ class RoutingSet:
         fired: list[dict[str, Any]],
         prefer: tuple[str, ...],
         prefer_by: str,
-        excluded: dict[str, str],
+        excluded: dict[str, Phrase],
         rank: str,
         rank_by: str,
         promise: int,
         promise_by: str,
         carrier: dict[str, str] | None,
         split: bool | None,
-        split_by: str,
+        split_by: Phrase | None,
     ) -> Route:
         country = subject.order["shipping_address"]["country"]
         defaults = context.warehouses
-        reasons: dict[str, str] = {}
+        reasons: dict[str, Phrase] = {}
         passed: list[str] = []
         candidates: list[str] = []
         lanes, figures = self._lanes(defaults, country, context.base_currency)
@@ -424,9 +461,13 @@ class RoutingSet:
                 continue
             lane = lanes[code]
             if promise and lane is not None and lane.days is not None and lane.days > promise:
-                reasons[code] = (
-                    f"passed over: {lane.days} days to {country}, over the {promise}-day promise of "
-                    f"rule {promise_by}"
+                reasons[code] = Phrase(
+                    "passed over: %(days)s days to %(country)s, over the %(promise)s-day promise of "
+                    "rule %(rule)s",
+                    days=lane.days,
+                    country=country,
+                    promise=promise,
+                    rule=promise_by,
                 )
                 passed.append(code)
                 continue
@@ -442,21 +483,29 @@ class RoutingSet:
         order = (*first, *rest)
         for code in order:
             if code == asked.use:
-                why = "chosen by the review"
+                why = Phrase("chosen by the review")
             elif code in prefer:
-                why = f"preferred by rule {prefer_by}"
+                why = Phrase("preferred by rule %(rule)s", rule=prefer_by)
             elif rank == "priority":
-                why = f"warehouse priority (#{position[code] + 1})"
+                why = Phrase("warehouse priority (#%(position)s)", position=position[code] + 1)
             else:
-                why = f"ranked by {rank} (rule {rank_by})"
-            why += figures[code]
-            whole, short = held.get(code, (None, ""))
+                why = Phrase("ranked by %(rank)s (rule %(rule)s)", rank=rank, rule=rank_by)
+            parts: list[str | Phrase] = [why]
+            if (figure := figures[code]) is not None:
+                parts.append(figure)
+            whole, short = held.get(code, (None, None))
             if whole is not None:
-                why += "; holds every line" if whole else f"; short: {short}"
-            reasons[code] = why
+                parts.append(
+                    Phrase("holds every line") if whole else Phrase("short: %(short)s", short=short or "")
+                )
+            reasons[code] = (
+                why if len(parts) == 1 else Phrase("%(first)s; %(rest)s", first=why, rest=listed(parts[1:]))
+            )
         for code in prefer:
             if code not in reasons and code not in defaults:
-                reasons[code] = f"preferred by rule {prefer_by} but not an active warehouse"
+                reasons[code] = Phrase(
+                    "preferred by rule %(rule)s but not an active warehouse", rule=prefer_by
+                )
                 passed.append(code)
         fills = tuple(code for code in order if held.get(code, (False, ""))[0])
         allowed, why_split = self._split(subject, context, split, split_by, fills, held)
@@ -467,59 +516,76 @@ class RoutingSet:
         subject: Subject,
         context: ReviewContext,
         split: bool | None,
-        split_by: str,
+        split_by: Phrase | None,
         fills: tuple[str, ...],
-        held: Mapping[str, tuple[bool | None, str]],
-    ) -> tuple[bool, str]:
+        held: Mapping[str, tuple[bool | None, Arg | None]],
+    ) -> tuple[bool, Phrase]:
         policy = self.policy
-        if split is None:
-            split, split_by = policy.split, "the routing settings"
+        if split is None or split_by is None:
+            split, split_by = policy.split, Phrase("the routing settings")
         if not split:
-            return False, f"splitting is off ({split_by}): it waits for one warehouse to hold it all"
+            return False, Phrase(
+                "splitting is off (%(by)s): it waits for one warehouse to hold it all", by=split_by
+            )
         threshold = policy.split_min_total
         currency = subject.order["currency"]
         if threshold is not None:
             total = context.to_base(subject.total, currency)
             limit = display(threshold, context.base_currency)
             if total is None:
-                return False, (
-                    f"no rate from {currency} to {context.base_currency} to compare with the split "
-                    f"threshold {limit}: it waits for one warehouse to hold it all"
+                return False, Phrase(
+                    "no rate from %(currency)s to %(base)s to compare with the split threshold %(limit)s: "
+                    "it waits for one warehouse to hold it all",
+                    currency=currency,
+                    base=context.base_currency,
+                    limit=limit,
                 )
             if total < threshold:
-                return False, (
-                    f"total {display(subject.total, currency)} is below the split threshold {limit}: "
-                    "it waits for one warehouse to hold it all"
+                return False, Phrase(
+                    "total %(total)s is below the split threshold %(limit)s: "
+                    "it waits for one warehouse to hold it all",
+                    total=display(subject.total, currency),
+                    limit=limit,
                 )
         if fills:
-            return True, f"allowed ({split_by}) but not needed: {fills[0]} holds every line"
+            return True, Phrase(
+                "allowed (%(by)s) but not needed: %(warehouse)s holds every line",
+                by=split_by,
+                warehouse=fills[0],
+            )
         if held:
-            return True, f"allowed ({split_by}): no one warehouse holds every line"
-        return True, f"allowed ({split_by})"
+            return True, Phrase("allowed (%(by)s): no one warehouse holds every line", by=split_by)
+        return True, Phrase("allowed (%(by)s)", by=split_by)
 
 
 def _holdings(
     needs: Mapping[str, int], available: Mapping[str, Mapping[str, int]] | None, codes: Sequence[str]
-) -> dict[str, tuple[bool | None, str]]:
+) -> dict[str, tuple[bool | None, Arg | None]]:
     """Per warehouse: whether it holds every line on the stock as read, and what it lacks."""
     if available is None or not needs:
         return {}
     empty: Mapping[str, int] = {}
-    out: dict[str, tuple[bool | None, str]] = {}
+    out: dict[str, tuple[bool | None, Arg | None]] = {}
     for code in codes:
-        short = [
-            f"{sku} needs {qty}, has {has}"
+        short: list[str | Phrase] = [
+            Phrase("%(sku)s needs %(needed)s, has %(has)s", sku=sku, needed=qty, has=has)
             for sku, qty in needs.items()
             if (has := available.get(sku, empty).get(code, 0)) < qty
         ]
-        out[code] = (not short, "; ".join(short[:5]) + (" and more" if len(short) > 5 else ""))
+        if not short:
+            out[code] = (True, None)
+            continue
+        lacks: Arg = listed(short[:5])
+        if len(short) > 5:
+            lacks = Phrase("%(short)s and more", short=lacks)
+        out[code] = (False, lacks)
     return out
 
 
 def _rank_key(
     rank: str,
     lanes: Mapping[str, Lane | None],
-    held: Mapping[str, tuple[bool | None, str]],
+    held: Mapping[str, tuple[bool | None, Arg | None]],
     position: Mapping[str, int],
 ) -> Any:
     if rank == "cost":

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from orderly.core.money import to_base
+from orderly.core.phrases import Phrase
 from orderly.review.domain.identities import identify
 
 
@@ -161,6 +162,7 @@ class Factor:
     name: str
     weight: int
     message: str
+    phrase: Phrase | None = None  # the message for the console to translate
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,90 @@
+"""What the hub stored in English for people (a hold's reason, a rule that fired, the routing's
+sentences, a parcel's status) reads in the viewer's language on the order page, while the API keeps
+the English alone; rows stored before phrases were kept read as their English."""
+# ruff: noqa: RUF001 - Chinese is written with its own punctuation.
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderly.core.db import transaction
+from orderly.orders.models import Order
+from tests.factories import order
+
+API = "/api/v1"
+
+
+def _section(page: str, name: str) -> str:
+    found = re.search(rf'<section class="{name}">.*?</section>', page, re.S)
+    assert found is not None, name
+    return found.group(0)
+
+
+def _chinese(client: TestClient) -> None:
+    assert client.post("/preferences", data={"locale": "zh_Hans"}).status_code == 204
+
+
+def test_a_chinese_viewer_reads_why_an_order_is_held_and_which_rule_fired(
+    client: TestClient, orders: dict[str, int]
+) -> None:
+    _chinese(client)
+    page = client.get(f"/orders/{orders['1003']}").text
+    holds, review = _section(page, "holds"), _section(page, "review")
+    assert "缺货：SKU-3 需要 1，可用 0" in holds and "out of stock" not in holds
+    assert "<td>stock.available (v0)</td><td>缺货：SKU-3 需要 1，可用 0</td>" in review
+    queue = client.get("/exceptions").text
+    assert "缺货：SKU-3 需要 1，可用 0" in queue
+
+
+def test_the_api_keeps_the_english_alone(client: TestClient, orders: dict[str, int]) -> None:
+    order = client.get(f"{API}/orders/{orders['1003']}").json()
+    assert order["holds"][0]["message"] == "out of stock: SKU-3 needs 1, 0 available"
+    assert set(order["holds"][0]) == {"reason", "message", "details"}
+    assert order["review"]["fired"][0]["message"] == "out of stock: SKU-3 needs 1, 0 available"
+    assert "phrase" not in order["review"]["fired"][0]
+
+
+def test_a_chinese_viewer_reads_the_routing_decision(client: TestClient, orders: dict[str, int]) -> None:
+    rule = {"key": "de-first", "name": "Germany first", "then": [{"warehouses": {"prefer": ["WH-1"]}}]}
+    assert client.put(f"{API}/routing/rules/de-first", json=rule).status_code == 200
+    answer = client.post(f"{API}/orders/ingest", json={"orders": [order(("SKU-1", 1), external_id="1005")]})
+    assert answer.status_code == 200, answer.text
+    new = next(o for o in client.get(f"{API}/orders").json()["items"] if o["external_id"] == "1005")
+    english = client.get(f"{API}/orders/{new['id']}").json()["routing"]
+    assert english["outcome"] == "WH-1: first in the order, holds every line"
+    assert "phrases" not in english
+    _chinese(client)
+    routing = _section(client.get(f"/orders/{new['id']}").text, "routing")
+    assert "<p>WH-1：顺序第一，每一行都有货</p>" in routing
+    assert "规则 de-first 触发：Germany first" in routing  # the rule's name stays as the seller wrote it
+    assert "WH-1：规则 de-first 优先" in routing
+
+
+def test_a_chinese_viewer_reads_a_parcels_status_and_its_history(
+    client: TestClient, orders: dict[str, int]
+) -> None:
+    parcel = client.post(
+        f"{API}/orders/{orders['#1001']}/shipments",
+        json={"carrier": "DHL", "tracking_number": "JD014600006281230", "ship": True},
+    )
+    assert parcel.status_code == 201, parcel.text
+    _chinese(client)
+    page = client.get(f"/orders/{orders['#1001']}").text
+    assert '<span class="parcel-status">已发货</span>' in page
+    assert "已导入" in page  # the history's first event, by its name
+
+
+def test_a_hold_stored_before_phrases_reads_as_its_english(
+    client: TestClient, orders: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:
+        stored = s.get(Order, orders["1003"])
+        assert stored is not None
+        stored.holds = [
+            {"reason": "out_of_stock", "message": "out of stock: SKU-3 (an old row)", "details": []}
+        ]
+    _chinese(client)
+    assert "out of stock: SKU-3 (an old row)" in client.get(f"/orders/{orders['1003']}").text
