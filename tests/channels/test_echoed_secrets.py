@@ -4,6 +4,7 @@ databases."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.channels import service as shops
 from orderly.channels import tasks
 from orderly.channels.amazon import client as amazon_client
+from orderly.channels.ebay import client as ebay_client
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
@@ -36,9 +38,26 @@ WOOCOMMERCE = {
     "consumer_secret": "cs_echoed0123456789abcdef0123456789abcdef",
     "webhook_secret": "woo-webhook-echoed-5678",
 }
+EBAY = {
+    "client_id": "Echoed-Orderly-PRD-0123456789ab-cdef0123",
+    "client_secret": "PRD-echoed0123456789abcdef-0123",
+    "refresh_token": "v^1.1#i^1#r^1#echoed-refresh-token-4567",
+    "verification_token": "ebay-verification-echoed-token-0123456789",
+}
 LWA_TOKEN = "Atza|IwEBIfresh-access-token-3456"
-SECRETS = [*SHOPIFY.values(), *AMAZON.values(), *WOOCOMMERCE.values(), LWA_TOKEN]
-CREDENTIALS = {"shopify": SHOPIFY, "amazon": AMAZON, "woocommerce": WOOCOMMERCE}
+EBAY_TOKEN = "v^1.1#i^1#p^3#fresh-ebay-access-token-7890"
+# eBay's token endpoint takes the keyset as HTTP Basic auth: its base64 is a secret too.
+EBAY_BASIC = base64.b64encode(f"{EBAY['client_id']}:{EBAY['client_secret']}".encode()).decode()
+SECRETS = [
+    *SHOPIFY.values(),
+    *AMAZON.values(),
+    *WOOCOMMERCE.values(),
+    *EBAY.values(),
+    LWA_TOKEN,
+    EBAY_TOKEN,
+    EBAY_BASIC,
+]
+CREDENTIALS = {"shopify": SHOPIFY, "amazon": AMAZON, "woocommerce": WOOCOMMERCE, "ebay": EBAY}
 
 Echo = Callable[[httpx.Request], httpx.Response]
 
@@ -78,6 +97,27 @@ def sp_api_echoes_headers(request: httpx.Request) -> httpx.Response:
     )
 
 
+def ebay_token_echoes_its_form(request: httpx.Request) -> httpx.Response:
+    """eBay's token endpoint refusing the refresh, quoting the form and headers it was sent."""
+    return httpx.Response(
+        400,
+        json={
+            "error": "invalid_grant",
+            "error_description": f"bad grant {request.content.decode()} {_headers_as_text(request)}",
+        },
+    )
+
+
+def ebay_api_echoes_headers(request: httpx.Request) -> httpx.Response:
+    """A token from eBay, then the Sell API refusing every call with the request's headers."""
+    if request.url.path.endswith("/oauth2/token"):
+        return httpx.Response(200, json={"access_token": EBAY_TOKEN, "expires_in": 7200})
+    message = f"denied: {dict(request.headers)}"
+    return httpx.Response(
+        403, json={"errors": [{"errorId": 1100, "message": message, "longMessage": message}]}
+    )
+
+
 @pytest.fixture
 def worker(factory: sessionmaker[Session]) -> Worker:
     # No periodic schedules: a failing poll would otherwise be queued again every second for as long
@@ -93,6 +133,7 @@ def _connect(
 
     monkeypatch.setattr(shops, "http_client", client)
     monkeypatch.setattr(amazon_client, "_tokens", {})  # each case logs in anew
+    monkeypatch.setattr(ebay_client, "_tokens", {})
     settings: dict[str, Any] = {"poll_interval_s": 3600}
     if channel == "amazon":
         settings |= {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "SELLER", "before_lag_seconds": 0}
@@ -128,8 +169,17 @@ def _every_row(factory: sessionmaker[Session]) -> Iterator[str]:
         ("amazon", lwa_echoes_its_form),
         ("amazon", sp_api_echoes_headers),
         ("woocommerce", woocommerce_echoes_the_url),
+        ("ebay", ebay_token_echoes_its_form),
+        ("ebay", ebay_api_echoes_headers),
     ],
-    ids=["shopify-headers", "amazon-lwa-form", "amazon-sp-api-headers", "woocommerce-url"],
+    ids=[
+        "shopify-headers",
+        "amazon-lwa-form",
+        "amazon-sp-api-headers",
+        "woocommerce-url",
+        "ebay-token-form",
+        "ebay-api-headers",
+    ],
 )
 def test_an_error_echoing_the_request_leaves_no_secret_in_any_row_or_log(
     factory: sessionmaker[Session],

@@ -20,6 +20,7 @@ from orderly.sandbox.demo import (
     CARRIER,
     DHL_CARRIER,
     EASYPOST_KEY,
+    EBAY,
     LAZADA,
     SHOPEE,
     SHOPIFY,
@@ -50,7 +51,7 @@ def _shops_pushed_to(factory: sessionmaker[Session]) -> set[str]:
 
 
 def test_orders_flow_in_from_every_sandbox_shop_and_stock_flows_out(factory: sessionmaker[Session]) -> None:
-    both = {SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA, WOOCOMMERCE}  # every demo shop
+    both = {SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA, WOOCOMMERCE, EBAY}  # every demo shop
     with serving(create_app(factory=factory, workers=0)) as hub_url:
         stop_workers = start_workers(factory, 2)
         stop_demo = start_demo(factory, hub_url, every=0.1, seed=7)

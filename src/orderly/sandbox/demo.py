@@ -6,8 +6,9 @@ quote and buy labels from.
 
 Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
 platform. A Lazada SG sandbox (``demo-lazada``) takes orders too, its signed pushes waking the hub's poll,
-and a WooCommerce store (``demo-woocommerce``, its T-shirts variations of one product) sends signed order
-webhooks.
+a WooCommerce store (``demo-woocommerce``, its T-shirts variations of one product) sends signed order
+webhooks, and an eBay seller (``demo-ebay``) is polled, as eBay pushes no order events (its signed
+account deletion notifications reach the hub's inbox).
 Stock is received back when it runs low, so the demo runs as long as the hub does.
 """
 
@@ -28,6 +29,7 @@ from orderly.catalog.models import Product
 from orderly.catalog.schemas import MappingIn, ProductIn
 from orderly.channels import service as shops
 from orderly.channels.amazon import AmazonConnector
+from orderly.channels.ebay import EbayConnector
 from orderly.channels.lazada import LazadaConnector
 from orderly.channels.models import Shop
 from orderly.channels.schemas import ShopIn, ShopUpdate
@@ -46,6 +48,8 @@ from orderly.sandbox.dhl_express import DhlStore
 from orderly.sandbox.dhl_express import create_app as dhl_app
 from orderly.sandbox.easypost import EasyPostStore
 from orderly.sandbox.easypost import create_app as easypost_app
+from orderly.sandbox.ebay import EbayStore
+from orderly.sandbox.ebay import create_app as ebay_app
 from orderly.sandbox.lazada import LazadaStore
 from orderly.sandbox.lazada import create_app as lazada_app
 from orderly.sandbox.serve import serving
@@ -66,8 +70,9 @@ TIKTOK = "demo-tiktok"
 SHOPEE, MARKETPLACE = "demo-shopee", "demo-marketplace"  # the shop, and the carrier of its logistics
 LAZADA = "demo-lazada"
 WOOCOMMERCE = "demo-woocommerce"
+EBAY = "demo-ebay"
 # Every sandbox shop the demo runs, as `orderly start --demo` names them.
-DEMO_SHOPS = (SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA, WOOCOMMERCE)
+DEMO_SHOPS = (SHOPIFY, AMAZON, TIKTOK, SHOPEE, LAZADA, WOOCOMMERCE, EBAY)
 WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo sandbox's own, not a real shop's
 PRODUCTS = {
     "DEMO-TEE-BLK-M": ("T-shirt black M", "19.99"),
@@ -131,6 +136,7 @@ def start_demo(
     shopee = _start_shopee(stack, factory, hub_url, seed or 0)
     lazada = _start_lazada(stack, factory, hub_url)
     woo = _start_woocommerce(stack, factory, hub_url, seed or 0)
+    ebay = _start_ebay(stack, factory, hub_url, seed or 0)
 
     stop = threading.Event()
     rng = random.Random(seed)
@@ -152,6 +158,8 @@ def start_demo(
                     lazada.place_order([(sku, 1) for sku in skus], buyer=person | {"phone": f"659{n:07d}"})
                 if rng.random() < 0.3:
                     _place_woocommerce(rng, woo)
+                if rng.random() < 0.3:
+                    _place_ebay(rng, ebay)
                 _restock(factory)
             except Exception:  # a demo hiccup must not end the demo
                 log.exception("demo order failed")
@@ -355,6 +363,53 @@ def _place_woocommerce(rng: random.Random, store: WooStore) -> None:
     order_id = store.place_order([(sku, rng.randint(1, 2)) for sku in skus], buyer=buyer)
     if rng.random() < 0.05:
         store.set_status(order_id, "cancelled")
+
+
+def _start_ebay(stack: ExitStack, factory: sessionmaker[Session], hub_url: str, seed: int) -> EbayStore:
+    """The eBay seller ``demo-ebay``: its orders are polled (eBay pushes none); its account deletion
+    notifications, signed with the sandbox's key, reach the hub's inbox."""
+    store = EbayStore(seed=seed)
+    items = {
+        sku: store.add_listing(sku, price=price, title=title).item_id
+        for sku, (title, price) in PRODUCTS.items()
+    }
+    url = stack.enter_context(serving(ebay_app(store)))
+    stack.callback(store.close)
+    secrets = {
+        "client_id": store.client_id,
+        "client_secret": store.client_secret,
+        "ru_name": store.ru_name,
+        "refresh_token": store.refresh_token,
+        "access_token": store.access_token,
+        "verification_token": store.verification_token,
+    }
+    settings = {
+        "poll_interval_s": 5,  # polling is the path, as for Amazon
+        # The sandbox's own limits, not the pace the connector keeps within eBay's daily call limits.
+        "rate_limits": {op: (100.0, 100) for op in EbayConnector.rate_limits},
+        "notification_keys": {store.key_id: store.public_key},
+    }
+    with transaction(factory) as s:
+        if s.scalar(select(Shop.id).where(Shop.code == EBAY)) is None:
+            shops.create_shop(s, ShopIn(code=EBAY, name="Demo eBay", channel="ebay"))
+        change = ShopUpdate(base_url=url, credentials=secrets, settings=settings, sync_enabled=True)
+        shops.update_shop(s, EBAY, change)
+        catalog.delete_mappings(s, EBAY)
+        for sku, item_id in items.items():
+            catalog.create_mapping(s, MappingIn(shop=EBAY, platform_sku=sku, listing_id=item_id, sku=sku))
+    store.webhook_url = f"{hub_url}/api/v1/webhooks/{EBAY}"
+    return store
+
+
+def _place_ebay(rng: random.Random, store: EbayStore) -> None:
+    skus = rng.sample(sorted(PRODUCTS), k=rng.randint(1, 2))
+    order = store.place_order(
+        [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in skus], buyer=rng.randrange(10**6)
+    )
+    if rng.random() < 0.05:
+        store.cancel(order["orderId"])
+    elif rng.random() < 0.01:
+        store.delete_account(order["buyer"]["username"])
 
 
 def _connect_carrier(
