@@ -16,7 +16,7 @@ each of the five shops in turn (``--origin-samples`` each, placed through the sa
 order), reaching the hub as its platform announces one: Shopify's webhook carries the order; TikTok
 Shop's, Shopee's and Lazada's signed pushes name it and wake the shop's poll; Amazon sends nothing, so
 its shop is polled every 5 s during its turn (its sales at random points of the cycle, its listing lag
-and getOrders quota the sandbox's: what is measured is the hub). ``propagation_p95_s`` is over every
+and quotas for reading orders the sandbox's: what is measured is the hub). ``propagation_p95_s`` is over every
 shop's sales, ``propagation_p95_s_by_origin`` per shop sold on. Samples are at least the shops'
 coalescing window (``stock_coalesce_s``, 2 s) apart, so each is a change to listings not pushed within
 it, which goes at once; a change within it waits for its end by design (one push per window), which

@@ -275,9 +275,11 @@ class AmazonShop(SandboxShop):
             "marketplace_id": self.store.marketplace_id,
             "seller_id": self.store.seller_id,
             "before_lag_seconds": 0,  # the sandbox lists an order at once; Amazon's 120 s is off
-            # Polled every 5 s while its sales are sampled: Amazon's published getOrders quota (one a
-            # minute after a burst of 20) would be what is measured, not the hub.
-            "rate_limits": {"orders": (1000.0, 1000)},
+            # Polled every 5 s while its sales are sampled, each poll re-reading the orders of its
+            # overlap (getOrderItems each): at Amazon's published quotas for reading orders (getOrders
+            # one a minute, getOrderItems one in 2 s) the quotas would be measured, not the hub. Its
+            # stock updates keep Amazon's pace.
+            "rate_limits": {op: (1000.0, 1000) for op in ("orders", "order", "order_items", "rdt")},
         }
 
 
