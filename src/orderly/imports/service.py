@@ -245,12 +245,14 @@ def _batch(
     and the report is written after."""
     with collector_paused():
         if dry_run:
-            with factory() as session:
-                session.begin()
-                try:
-                    outcome = impl.apply(session, rows, options, dry_run=True)
-                finally:
-                    session.rollback()
+
+            def trial(session: Session) -> Outcome:
+                raise _RolledBack(impl.apply(session, rows, options, dry_run=True))
+
+            try:  # retried like a real batch when it loses a race, then rolled back
+                run_in_transaction(factory, trial)
+            except _RolledBack as done:
+                outcome = done.outcome
             totals.add(outcome, len(rows))
             with transaction(factory) as session:
                 _report(session, run_id, outcome, totals)
@@ -264,6 +266,14 @@ def _batch(
             return outcome
 
         totals.add(run_in_transaction(factory, work), len(rows))
+
+
+class _RolledBack(Exception):
+    """Raised with a dry run's outcome so its transaction rolls back."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("dry run")
+        self.outcome = outcome
 
 
 def _report(session: Session, run_id: int, outcome: Outcome, totals: _Totals) -> None:
