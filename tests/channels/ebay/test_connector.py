@@ -198,6 +198,11 @@ def test_a_changed_tracking_number_is_added_as_a_new_fulfillment(store: EbayStor
     changed = connect().write_back(parcel(order, tracking_number="1Z0002", accepted=first.platform_ids))
     assert changed.platform_ids[0] == first.platform_ids[0] and len(changed.platform_ids) == 2
     assert [s["shipmentTrackingNumber"] for s in store.shipped()] == ["1Z0001", "1Z0002"]
+    # Sent again after a lost answer: both fulfillments kept, nothing made.
+    again = connect().write_back(
+        parcel(order, tracking_number="1Z0002", accepted=first.platform_ids, maybe_sent=True)
+    )
+    assert again.platform_ids == changed.platform_ids and len(store.shipped()) == 2
 
 
 def test_write_backs_ebay_refuses_are_refused_with_its_reason(store: EbayStore, connect: Connect) -> None:

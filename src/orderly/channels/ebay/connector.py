@@ -223,7 +223,8 @@ class EbayConnector(Connector):
         existing = self._fulfillments(parcel.external_id)
         found = _same_fulfillment(existing, parcel, items)
         if found is not None:
-            return WriteBack((found,), f"eBay already has fulfillment {found} for this parcel")
+            held = tuple(dict.fromkeys((*parcel.accepted, found)))
+            return WriteBack(held, f"eBay already has fulfillment {found} for this parcel")
         body: dict[str, Any] = {
             "lineItems": [{"lineItemId": item, "quantity": units} for item, units in items.items()],
             "shippedDate": mapper.stamp(parcel.shipped_at),
