@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
         "client_secret": store.client_secret,
         "ru_name": store.ru_name,
         "refresh_token": store.refresh_token,
+        # To read the notification key: GET /commerce/notification/v1/public_key/<id> with this token.
+        "access_token": store.access_token,
         "verification_token": store.verification_token,
         "notification_key_id": store.key_id,
     }
