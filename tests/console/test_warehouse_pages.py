@@ -259,6 +259,49 @@ def test_a_warehouse_that_ships_on_pack_ships_the_parcel_with_its_last_scan(
     assert client.get(f"/api/v1/shipments/{parcel}").json()["status"] == "shipped"
 
 
+def test_a_packing_table_is_named_and_keeps_its_own_parcel(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    stock_the_floor(client, factory)
+    first, second = parcels(
+        factory,
+        ("#7003", [("SKU-1", 1)], labelled("UPS", "#7003")),
+        ("#7004", [("SKU-1", 1)], labelled("UPS", "#7004")),
+    )
+    client.post("/warehouse/pack", data={"code": f"SHP-{first}"})  # at no table
+    named = client.get("/warehouse/pack", params={"table": " T2 "})
+    assert "You pack at table T2 as" in named.text and "No parcel open" in named.text
+    assert client.cookies.get("orderly_pack_table") == "T2"
+    client.post("/warehouse/pack", data={"code": f"SHP-{second}"})
+    at_t2 = client.get("/warehouse/pack").text
+    assert f'data-shipment="{second}"' in at_t2 and 'value="T2"' in at_t2
+    current = client.get("/api/v1/pack/current", params={"packer": "T2"})
+    assert current.json()["shipment_id"] == second  # the API's packer at that table
+    cleared = client.get("/warehouse/pack", params={"table": ""})
+    assert "No table named" in cleared.text and f'data-shipment="{first}"' in cleared.text
+    assert "orderly_pack_table" not in client.cookies
+
+
+def test_the_parcel_being_packed_starts_again_with_nothing_scanned(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    stock_the_floor(client, factory)
+    (parcel,) = parcels(factory, ("#7005", [("SKU-1", 2)], labelled("UPS", "#7005")))
+    client.post("/warehouse/pack", data={"code": f"SHP-{parcel}"})
+    scanned = client.post("/warehouse/pack", data={"code": EAN}).text
+    assert "1 unit left to scan" in scanned and 'hx-post="/warehouse/pack/restart"' in scanned
+    again = client.post(
+        "/warehouse/pack/restart", data={"shipment": str(parcel)}, headers={"HX-Request": "true"}
+    )
+    assert again.status_code == 200 and "Started again" in again.text and "2 units left to scan" in again.text
+    assert client.get(f"/api/v1/shipments/{parcel}/pack").json()["items"][0]["scanned"] == 0
+    assert client.post("/warehouse/pack/restart", data={"shipment": "x"}).status_code == 400
+    client.post("/warehouse/pack", data={"code": EAN})
+    client.post("/warehouse/pack", data={"code": EAN})  # packed
+    refused = client.post("/warehouse/pack/restart", data={"shipment": str(parcel)})
+    assert refused.status_code == 409 and 'data-outcome="refused"' in refused.text
+
+
 def stale_floor(client: TestClient, factory: sessionmaker[Session]) -> dict[str, int]:
     stock_the_floor(client, factory)
     return stale_parcels(factory)
@@ -340,6 +383,7 @@ def test_roles_that_do_not_handle_parcels_are_refused_the_warehouse_screens(
         assert client.get(path, headers=other).status_code == 403, path
         assert client.get(path, headers=warehouse).status_code == 200, path
     assert client.post("/warehouse/pack", data={"code": f"SHP-{parcel}"}, headers=other).status_code == 403
+    assert client.post("/warehouse/pack/restart", data={"shipment": parcel}, headers=other).status_code == 403
     labels = {"shipments": str(parcel), "carrier_account": "ep"}
     assert client.post("/warehouse/labels", data=labels, headers=other).status_code == 403
     assert ">Warehouse</a>" not in client.get("/orders", headers=other).text

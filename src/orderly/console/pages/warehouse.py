@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from orderly.console.i18n import N_
+from orderly.console.i18n import N_, gettext
 from orderly.console.pages.common import read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import utcnow
@@ -33,7 +33,7 @@ from orderly.fulfilment.carriers.models import LabelState
 from orderly.fulfilment.carriers.registry import connector_class
 from orderly.fulfilment.carriers.schemas import LabelIn
 from orderly.fulfilment.domain import WAVE_SIZE, ShipmentStatus
-from orderly.fulfilment.schemas import PackScanIn
+from orderly.fulfilment.schemas import PackIn, PackScanIn
 from orderly.inventory import service as inventory
 
 router = APIRouter(include_in_schema=False)
@@ -56,6 +56,10 @@ LABEL_STATES = {
     LabelState.FAILED: N_("Refused"),
     LabelState.UNKNOWN: N_("Outcome unknown"),
 }
+#: The packing table this browser stands at, when several tables pack under one person's sign-in:
+#: kept by the browser, so each table's screen carries on with its own parcel (``packer_name``).
+TABLE_COOKIE = "orderly_pack_table"
+YEAR = 365 * 24 * 3600
 #: Parcels to chase listed at most, the longest unheard of first.
 CHASE_ROWS = 500
 
@@ -206,15 +210,69 @@ def _problem(request: Request, viewer: Viewer, problem: str, code: int) -> HTMLR
 # --- scan to pack ---------------------------------------------------------------------------------
 
 
+def _table(typed: str | None) -> str | None:
+    """A packing table's name as the API's ``packer`` takes it; None for none (or one it refuses)."""
+    try:
+        return PackIn(packer=typed.strip() or None).packer if typed else None
+    except ValidationError:
+        return None
+
+
+def _packer(request: Request, viewer: Viewer) -> tuple[str, str | None]:
+    """Who scans at this browser (the person, at its packing table), and the table."""
+    table = _table(request.cookies.get(TABLE_COOKIE))
+    return packing.packer_name(viewer.name, table), table
+
+
 @router.get("/warehouse/pack", response_class=HTMLResponse)
 def pack_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTMLResponse:
-    """The scan box, and the parcel this person is packing (the last one they scanned into)."""
+    """The scan box, the packing table it stands at, and the parcel packed there (the last one scanned
+    into). ``?table=NAME`` names this browser's table (kept in a cookie; blank: none)."""
     allowed(viewer, PERMISSION)
+    packer, table = _packer(request, viewer)
+    asked = request.query_params.get("table")
+    if asked is not None:
+        table = _table(asked)
+        packer = packing.packer_name(viewer.name, table)
     try:
-        parcel = packing.packing_now(session, packing.packer_name(viewer.name, None))
+        parcel = packing.packing_now(session, packer)
     except NotFound:
         parcel = None
-    return render(request, "warehouse_pack.html", viewer, parcel=parcel, message=None, outcome=None)
+    page = render(
+        request, "warehouse_pack.html", viewer, parcel=parcel, message=None, outcome=None, table=table
+    )
+    if asked is not None and table is None:
+        page.delete_cookie(TABLE_COOKIE, path="/warehouse")
+    elif asked is not None and table is not None:
+        page.set_cookie(
+            TABLE_COOKIE, table, max_age=YEAR, path="/warehouse", httponly=True, samesite="strict"
+        )
+    return page
+
+
+@router.post("/warehouse/pack/restart", response_class=HTMLResponse)
+async def pack_restart(request: Request, viewer: SignedIn) -> HTMLResponse:
+    """Start the parcel packed at this table again, every unit scanned into it forgotten (as ``POST
+    /api/v1/shipments/{id}/pack/reset``)."""
+    allowed(viewer, PERMISSION)
+    form = await read_form(request)
+    packer, _ = _packer(request, viewer)
+    factory = request.app.state.factory
+    asked = form.get("shipment", "")
+    parcel = None
+    code: int = status.HTTP_200_OK
+    try:
+        if not asked.isdigit() or not 1 <= int(asked) <= MAX_ID:
+            raise DomainError("shipment: a parcel's id", field="shipment")
+        with transaction(factory) as session:
+            parcel = packing.reset(session, int(asked), packer=packer)
+        message, outcome = gettext(viewer.locale)(N_("Started again: scan each item anew.")), "scanned"
+    except DomainError as refused:
+        message, outcome, code = refused.message, "refused", refused.http_status
+    page = render(request, "_warehouse_pack.html", viewer, parcel=parcel, message=message, outcome=outcome)
+    if not request.headers.get("hx-request"):
+        page.status_code = code
+    return page
 
 
 @router.post("/warehouse/pack", response_class=HTMLResponse)
@@ -224,7 +282,7 @@ async def pack_scan(request: Request, viewer: SignedIn) -> HTMLResponse:
     allowed(viewer, PERMISSION)
     form = await read_form(request)
     factory = request.app.state.factory
-    packer = packing.packer_name(viewer.name, None)
+    packer, _ = _packer(request, viewer)
     code: int = status.HTTP_200_OK
     try:
         scan = PackScanIn.model_validate({"code": form.get("code", "")})
