@@ -56,6 +56,25 @@ def test_orders_are_read_page_by_page_and_only_within_the_window(store: EbayStor
     assert found[0].version == mapper.version(found[0].body)
 
 
+def test_an_order_modified_while_pages_are_read_moves_none_past_the_reader(
+    store: EbayStore, connect: Connect
+) -> None:
+    store.add_listing("MUG-1", quantity=50)
+    placed = [store.place_order([Line("MUG-1", 1)])["orderId"] for _ in range(5)]
+    connector = connect(page_size=2)
+    before = datetime.now(UTC) + timedelta(milliseconds=1)
+    first = connector.fetch_orders(WIDE[0], before, None)
+    assert [raw.external_id for raw in first.orders] == [placed[4], placed[3]]  # newest first
+    store.advance(1)
+    store.pay(placed[4])  # modified after the window's end: it leaves it, the others move up one place
+    found, cursor = list(first.orders), first.next_cursor
+    while cursor is not None:
+        page = connector.fetch_orders(WIDE[0], before, cursor)
+        found += page.orders
+        cursor = page.next_cursor
+    assert {raw.external_id for raw in found} == set(placed)  # placed[2] moved into page one's places
+
+
 def test_an_order_that_left_comes_with_its_fulfillments(store: EbayStore, connect: Connect) -> None:
     store.add_listing("MUG-1", quantity=50)
     order = store.place_order([Line("MUG-1", 2)])["orderId"]

@@ -125,10 +125,15 @@ class EbayConnector(Connector):
         self, updated_after: datetime, updated_before: datetime, cursor: str | None
     ) -> OrderPage:
         """Orders modified in [after, before). eBay's range takes both ends inclusive, to the
-        millisecond: [after, before) is kept exactly here. ``cursor`` is the offset eBay's ``next``
-        names; the same filter goes with every page."""
+        millisecond: [after, before) is kept exactly here. The same filter goes with every page.
+
+        ``cursor`` is ``offset:total``: the offset eBay's ``next`` names, and the window's total when
+        it was read. An order modified again while the pages are read leaves the window (its new
+        modification is after its end), and the orders after it move up: when the total falls by
+        ``n``, up to ``n`` orders moved into pages already read, so the next page starts ``n`` places
+        before this one (what is read twice is one inbox entry)."""
         size = max(1, min(MAX_PAGE_SIZE, int(self.connection.settings.get("page_size", MAX_PAGE_SIZE))))
-        offset = int(cursor) if cursor and cursor.isdigit() else 0
+        offset, seen = _cursor(cursor)
         window = f"lastmodifieddate:[{mapper.stamp(updated_after)}..{mapper.stamp(updated_before)}]"
         params = {"filter": window, "limit": size, "offset": offset}
         body = self._api().call("orders", "GET", ORDERS, params=params).body
@@ -140,7 +145,12 @@ class EbayConnector(Connector):
             <= mapper.instant(order.get("lastModifiedDate"), "lastModifiedDate")
             < updated_before
         ]
-        return OrderPage([self._raw(order) for order in kept], _next_offset(body, offset))
+        total = body.get("total")
+        following = _next_offset(body, offset)
+        if isinstance(total, int) and seen is not None and total < seen:
+            following = max(0, offset - (seen - total))
+        cursor = None if following is None else f"{following}:{total if isinstance(total, int) else ''}"
+        return OrderPage([self._raw(order) for order in kept], cursor)
 
     def fetch_order(self, external_id: str) -> RawOrder | None:
         if not _is_order_id(external_id):
@@ -306,7 +316,13 @@ def _orders(body: Any) -> list[dict[str, Any]]:
     return orders
 
 
-def _next_offset(body: Mapping[str, Any], offset: int) -> str | None:
+def _cursor(cursor: str | None) -> tuple[int, int | None]:
+    """The offset and the window's total a cursor carries (0 and unknown for the first page)."""
+    offset, _, total = (cursor or "").partition(":")
+    return (int(offset) if offset.isdigit() else 0), (int(total) if total.isdigit() else None)
+
+
+def _next_offset(body: Mapping[str, Any], offset: int) -> int | None:
     """The offset eBay's ``next`` link names (never followed as a URL: it goes to eBay's host, not
     the shop's address); None on the last page."""
     link = body.get("next")
@@ -315,7 +331,7 @@ def _next_offset(body: Mapping[str, Any], offset: int) -> str | None:
     values = parse_qs(urlsplit(link).query).get("offset")
     if not values or not values[0].isdigit() or int(values[0]) <= offset:
         raise ChannelError(f"getOrders: a next link without a later offset: {link[:200]}")
-    return values[0]
+    return int(values[0])
 
 
 def _pushed(body: Any, by_sku: Mapping[str, StockPush]) -> dict[str, PushResult]:
