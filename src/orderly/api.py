@@ -57,6 +57,7 @@ from orderly.core.web import AuditTrail, Gatekeeper, SignedInOnly, api_router, e
 from orderly.fulfilment.carriers.endpoints import router as carriers_router
 from orderly.fulfilment.carriers.endpoints import webhooks as carrier_webhooks_router
 from orderly.fulfilment.endpoints import router as fulfilment_router
+from orderly.imports.endpoints import router as imports_router
 from orderly.inventory.endpoints import router as inventory_router
 from orderly.jobs.endpoints import router as jobs_router
 from orderly.jobs.worker import start_workers
@@ -165,6 +166,7 @@ def create_app(
         review_router,
         inventory_router,
         catalog_router,
+        imports_router,
         channels_router,
         jobs_router,
         alerts_router,

@@ -54,6 +54,9 @@ def test_roles_hold_their_part() -> None:
     assert not service & {"orders:write", "stock:write", "fulfilment:write", "rules:write"}
     assert {"orders:write", "holds:write", "rules:write", "shops:read"} <= operations
     assert not operations & {"stock:write", "fulfilment:write", "shops:admin"}
+    # Files are imported by those who may change what they hold (the upload checks that kind's write).
+    assert "imports:write" in operations and "imports:write" in warehouse
+    assert "imports:read" in finance and not service & {"imports:read", "imports:write"}
 
 
 def test_the_old_scopes_keep_exactly_their_rights_as_roles() -> None:

@@ -45,6 +45,8 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("GET", "/api/v1/jobs", None, "jobs:read"),
     ("POST", "/api/v1/jobs/1/replay", None, "jobs:write"),
     ("GET", "/api/v1/alerts", None, "alerts:read"),
+    ("GET", "/api/v1/imports/runs", None, "imports:read"),
+    ("PUT", "/api/v1/imports/profiles/amazon", {}, "imports:write"),
     ("GET", "/api/v1/tokens", None, "tokens:admin"),
     ("GET", "/api/v1/users", None, "users:admin"),
     ("GET", "/api/v1/audit", None, "audit:read"),

@@ -9,13 +9,14 @@ What each role may do:
 
 - ``admin``: everything, and alone: users, API tokens, shops' credentials, carrier accounts, the
   audit log, master data (products, bundles, mappings, warehouses).
-- ``operations`` runs the order flow: orders (ingest, re-route, rejections), holds, addresses,
-  cancels, review and routing rules, syncing shops (sync now, backfills, inbox replay) and replaying
-  jobs; reads everything but the audit log.
-- ``warehouse`` moves goods: parcels, labels, picking and packing, tracking, stock movements, bins and
-  transfers; reads orders, stock, the catalog and carriers.
+- ``operations`` runs the order flow: orders (ingest, re-route, rejections, order files imported),
+  holds, addresses, cancels, review and routing rules, syncing shops (sync now, backfills, inbox
+  replay) and replaying jobs; reads everything but the audit log.
+- ``warehouse`` moves goods: parcels, labels, picking and packing, tracking, stock movements, bins,
+  transfers and stock files imported (opening balances, counts); reads orders, stock, the catalog and
+  carriers.
 - ``finance`` reads what money touches (orders, parcels and their postage, stock, catalog, shops,
-  carriers) and exports; changes nothing.
+  carriers), exports and past imports' reports; changes nothing.
 - ``customer_service`` answers buyers: reads orders, parcels, stock and the catalog; holds and
   releases with a note, corrects addresses, cancels.
 - ``writer`` and ``reader`` are what API tokens made before roles became (their old ``write`` and
@@ -77,6 +78,8 @@ PERMISSIONS: frozenset[str] = frozenset(
         "jobs:write",
         "alerts:read",
         "exports:read",
+        "imports:read",  # past imports' reports, saved profiles
+        "imports:write",  # uploading a file (importing a kind also needs that kind's write), profiles
         "tokens:admin",
         "users:admin",
         "audit:read",
@@ -98,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "rules:write",
         "shops:write",
         "jobs:write",
+        "imports:write",
     },
     Role.WAREHOUSE: _OWN
     | {
@@ -109,6 +113,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "catalog:read",
         "carriers:read",
         "alerts:read",
+        "imports:read",
+        "imports:write",
     },
     Role.FINANCE: _OWN
     | {
@@ -120,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         "carriers:read",
         "alerts:read",
         "exports:read",
+        "imports:read",
     },
     Role.CUSTOMER_SERVICE: _OWN
     | {

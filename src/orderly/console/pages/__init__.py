@@ -15,6 +15,7 @@ from orderly.console.pages import (
     exceptions,
     exports,
     home,
+    imports,
     orders,
     rules,
     session,
@@ -25,5 +26,18 @@ from orderly.console.pages import (
 
 router = APIRouter(include_in_schema=False)
 # exports before orders and stock: /orders/export.csv and /stock/export.csv before their id and SKU pages
-for area in (session, home, board, exports, orders, stock, shops, warehouse, exceptions, rules, admin):
+for area in (
+    session,
+    home,
+    board,
+    exports,
+    orders,
+    stock,
+    imports,
+    shops,
+    warehouse,
+    exceptions,
+    rules,
+    admin,
+):
     router.include_router(area.router)

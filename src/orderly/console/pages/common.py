@@ -84,6 +84,7 @@ NAV = [
     ("/board", N_("Board"), "orders:read"),
     ("/orders", N_("Orders"), "orders:read"),
     ("/stock", N_("Stock"), "stock:read"),
+    ("/imports", N_("Imports"), "imports:read"),
     ("/shops", N_("Shops"), "shops:read"),
     ("/warehouse", N_("Warehouse"), "fulfilment:write"),
     ("/exceptions", N_("Exceptions"), "orders:read"),
