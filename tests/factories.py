@@ -16,7 +16,7 @@ from orderly.channels.schemas import ShopIn
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.inventory.schemas import WarehouseIn
-from orderly.orders.models import Order, OrderFigure
+from orderly.orders.models import Order, OrderFigure, ShipFigure
 from orderly.orders.repository import rebuild_figures
 
 T0 = datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
@@ -97,9 +97,10 @@ def stored_order(factory: sessionmaker[Session], external_id: str) -> Order:
 
 
 def figures_recounted(factory: sessionmaker[Session]) -> tuple[Any, Any]:
-    """The home page's rollup as kept and as counted again from the orders (the recount rolled back):
-    orders and sales by (quarter, shop, currency) and imports by (quarter, shop), rows of zeros left out
-    (an import is kept under the currency its order had then, recounted under the one it has now)."""
+    """The home page's rollups as kept and as counted again from the orders (the recount rolled back):
+    orders and sales by (quarter, shop, currency), imports by (quarter, shop) and paid orders shipped by
+    (UTC day, bin of minutes), rows of zeros left out (an import is kept under the currency its order
+    had then, recounted under the one it has now)."""
 
     def read(s: Session) -> Any:
         sales: dict[tuple[int, int, str], tuple[int, int]] = {}
@@ -110,7 +111,8 @@ def figures_recounted(factory: sessionmaker[Session]) -> tuple[Any, Any]:
             before = imports.get((row.quarter, row.shop_id), (0, 0))
             if row.reviewed or row.approved:
                 imports[(row.quarter, row.shop_id)] = (before[0] + row.reviewed, before[1] + row.approved)
-        return sales, imports
+        shipped = {(row.day, row.minutes): row.orders for row in s.scalars(select(ShipFigure)) if row.orders}
+        return sales, imports, shipped
 
     with factory() as s:
         kept = read(s)

@@ -1,5 +1,6 @@
 """The home page: the figures in the viewer's zone and the base currency, for each role that starts
-there; the warehouse starts at its own work. When an order ships is kept as it ships."""
+there; the warehouse starts at its own work. When an order ships is kept as it ships, and paid-to-shipped
+says when it is read to 5 minutes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth import service as users
@@ -14,6 +16,8 @@ from orderly.auth.domain import Role
 from orderly.console.pages.common import NAV
 from orderly.core.db import transaction
 from orderly.orders.ingest import ingest_batch
+from orderly.orders.models import Order
+from orderly.orders.repository import rebuild_figures
 from orderly.review import service as review
 from tests.console.conftest import ORDERS
 from tests.factories import stored_order
@@ -111,3 +115,19 @@ def test_an_order_keeps_when_it_shipped(
     outside = stored_order(factory, "114-0001")
     assert outside.status == "shipped" and outside.shipped_at is not None
     assert stored_order(factory, "1002").shipped_at is None
+
+
+def test_paid_to_shipped_says_when_it_is_read_to_five_minutes(
+    client: TestClient, orders: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:
+        for number, shipped in (
+            ("#1001", datetime(2026, 11, 11, 2, 7, 40, tzinfo=UTC)),  # 2h 7m: today, counted in the orders
+            ("1002", datetime(2026, 11, 10, 23, 0, tzinfo=UTC)),  # 3h: yesterday, read from the rollup
+        ):
+            s.execute(update(Order).where(Order.id == orders[number]).values(shipped_at=shipped))
+        rebuild_figures(s)  # shipped_at written behind the rollup's back
+    text = client.get("/").text
+    paid_to_shipped = text[text.index('data-kpi="pay-to-ship"') :]
+    assert '<p class="figure">2h 5m</p>' in paid_to_shipped and "90% within 3h" in paid_to_shipped
+    assert 'data-precision="5m"' in paid_to_shipped

@@ -268,7 +268,7 @@ def test_ingests_racing_into_one_quarter_hour_leave_the_home_figures_equal_to_a_
     }
     kept, counted = figures_recounted(factory)
     assert kept == counted
-    sales, imports = kept
+    sales, imports, _ = kept
     assert sum(orders for orders, _ in sales.values()) == WORKERS * (20 - 4)  # 0, 6, 12 and 18 cancelled
     assert sum(reviewed for reviewed, _ in imports.values()) == WORKERS * 20
     _assert_consistent(factory)

@@ -50,7 +50,7 @@ from orderly.jobs.errors import GiveUp, RetryLater
 from orderly.jobs.service import NewJob, enqueue
 from orderly.orders import repository as order_repo
 from orderly.orders import search
-from orderly.orders.domain import OrderStatus, check_transition
+from orderly.orders.domain import OrderStatus, check_transition, shipped_changes
 from orderly.orders.models import Order
 
 
@@ -471,7 +471,9 @@ def _set_order_status(session: Session, order: Order, target: OrderStatus, actor
         order.status = target
     order.updated_at = utcnow()
     if target == OrderStatus.SHIPPED and before != target:
+        was = order_repo.shipped_of(order)
         order.shipped_at = order.updated_at
+        order_repo.add_ship_figures(session, shipped_changes([was], [order_repo.shipped_of(order)]))
     order_repo.add_event(
         session, order, "shipped" if target in _SHIPPED else "fulfilment", before, actor, message
     )

@@ -51,6 +51,8 @@ from orderly.orders.domain import (
     Outcome,
     ReviewVerdict,
     Sale,
+    Shipped,
+    ShippedChanges,
     UpdateDecision,
     against_stored,
     came_before,
@@ -63,6 +65,7 @@ from orderly.orders.domain import (
     lines_changed,
     outcome,
     releases_stock,
+    shipped_changes,
     status_at_import,
     supersedes,
 )
@@ -467,6 +470,7 @@ class _Batch:
         self.results: dict[int, ItemResult] = {}
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
         self.events: dict[repo.OrderKey, tuple[Any, ...]] = {}  # rows in repo.EVENT_COLUMNS order
+        self.shipped_at: dict[repo.OrderKey, datetime] = {}  # set by this batch: updates shipped whole
         self.index_of = {c.key: c.index for c in fresh + updates}
         self.orders = {c.key: c.order for c in fresh + updates}
         self.verdicts: dict[repo.OrderKey, ReviewVerdict] = {}
@@ -721,7 +725,7 @@ class _Batch:
             elif status != known.status:
                 row |= {"status": status, "holds": []}
             if status == OrderStatus.SHIPPED and known.status != status:  # it left as the platform says
-                row["shipped_at"] = self.now
+                row["shipped_at"] = self.shipped_at[cand.key] = self.now
             shipments = _shipments(cand.order)
             if shipments is not None:
                 row["shipments"] = shipments
@@ -781,12 +785,27 @@ class _Batch:
                 book.reserve(alloc, self.ids[alloc.order_key], self.actor)
         book.flush()
         repo.insert_events(self.session, list(self.events.values()))
+        # The home page's figures last, after the stock's locks, so their rows are held only until
+        # the commit.
         repo.add_figures(self.session, self._figure_changes())
+        repo.add_ship_figures(self.session, self._shipped_changes())
+
+    def _shipped_changes(self) -> ShippedChanges:
+        """What the batch does to paid-to-shipped: the updated orders as they were and are (new ones
+        have not shipped in the hub's eyes)."""
+
+        def shipped(cand: _Candidate) -> Shipped:
+            known = self.locked[cand.key].shipped
+            at = self.shipped_at.get(cand.key, known.shipped_at)
+            return Shipped(cand.order["placed_at"], at, str(cand.order["payment_status"]))
+
+        return shipped_changes(
+            [self.locked[c.key].shipped for c in self.updates], [shipped(c) for c in self.updates]
+        )
 
     def _figure_changes(self) -> FigureChanges:
-        """What the batch does to the home page's figures: the updated orders as they were and are,
-        the new ones and their imports, each in the status its history ends in (written last, after
-        the stock's locks, so the figures' rows are held only until the commit)."""
+        """What the batch does to the home page's sales and imports: the updated orders as they were
+        and are, the new ones and their imports, each in the status its history ends in."""
         status = {key: event[3] for key, event in self.events.items()}
 
         def sale(cand: _Candidate) -> Sale:

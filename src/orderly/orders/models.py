@@ -195,6 +195,18 @@ class OrderFigure(Base):
     approved: Mapped[int] = mapped_column(default=0)  # of those, approved on arrival
 
 
+class ShipFigure(Base):
+    """Paid-to-shipped summed per UTC day shipped and bin of minutes (``orders.domain.pay_to_ship_bin``),
+    kept in the transaction of every change that moves it (a shipment, in the hub or on the platform;
+    a payment; a corrected placing time): how many paid orders took that long."""
+
+    __tablename__ = "ship_figures"
+
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    minutes: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    orders: Mapped[int] = mapped_column(default=0)
+
+
 class OrderSearchKey(Base):
     """One hashed, normalized value a person may search an order by (``orders/search.py``)."""
 

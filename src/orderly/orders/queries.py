@@ -32,11 +32,15 @@ from orderly.orders.domain import (
     SalesFigures,
     calendar,
     on_quarter,
+    pay_to_ship_bin,
+    pay_to_ship_step,
     percentile,
     quarter,
     quarter_start,
     sales_figures,
     share,
+    utc_day,
+    utc_day_start,
 )
 from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderLine
 from orderly.orders.schemas import (
@@ -253,7 +257,8 @@ class HomeFigures:
     """What the console's home page shows: sales today, this week and this month (across shops and per
     shop, in the base currency where the review's settings give a rate) with a chart of the last 30
     days, and over those 30 days the share of orders approved on arrival and the time from paid to
-    shipped (median and 90th percentile, in minutes); the orders held now."""
+    shipped (median and 90th percentile, in minutes: to 5 minutes between an hour and a day); the orders
+    held now."""
 
     when: Calendar
     base_currency: str
@@ -265,6 +270,13 @@ class HomeFigures:
     pay_to_ship_median: int | None
     pay_to_ship_p90: int | None
 
+    @property
+    def pay_to_ship_in_fives(self) -> bool:
+        """Whether the median or the 90th percentile is read from 5-minute bins, so the page says so
+        (``domain.pay_to_ship_bin``: the minute under an hour; days and hours, as shown, beyond a day)."""
+        shown = (self.pay_to_ship_median, self.pay_to_ship_p90)
+        return any(m is not None and pay_to_ship_step(m) == 5 for m in shown)
+
 
 def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
     """The home page's figures as of ``now``, with days as they fall in ``where`` (the viewer's zone)."""
@@ -273,7 +285,7 @@ def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
     sales = sales_figures(_sales_by_day(session, when), when, settings.base_currency, settings.rates)
     chart_start = next(start for day, start, _ in when.bounds if day == when.chart[0])
     reviewed, approved = _arrivals(session, chart_start, now)
-    shipped = repo.pay_to_ship_minutes(session, chart_start, now)
+    shipped = _pay_to_ship(session, chart_start, now)
     return HomeFigures(
         when=when,
         base_currency=settings.base_currency,
@@ -303,6 +315,24 @@ def _arrivals(session: Session, start: datetime, end: datetime) -> tuple[int, in
     whole = repo.figure_arrivals(session, start, under_way)
     recent = repo.arrivals(session, under_way, end)
     return whole[0] + recent[0], whole[1] + recent[1]
+
+
+def _pay_to_ship(session: Session, start: datetime, end: datetime) -> dict[int, int]:
+    """Paid-to-shipped in [start, end) by bin (``domain.pay_to_ship_bin``): the whole UTC days from the
+    rollup, the hours before and after them from the orders, binned alike."""
+    first = utc_day(start) + (utc_day_start(utc_day(start)) < start)
+    last = utc_day(end)
+    if first >= last:
+        edges = [(start, end)]
+        counted: dict[int, int] = {}
+    else:
+        edges = [(start, utc_day_start(first)), (utc_day_start(last), end)]
+        counted = repo.figure_pay_to_ship(session, first, last)
+    for edge_start, edge_end in edges:
+        if edge_start < edge_end:
+            for minutes, n in repo.pay_to_ship_minutes(session, edge_start, edge_end).items():
+                counted[pay_to_ship_bin(minutes)] = counted.get(pay_to_ship_bin(minutes), 0) + n
+    return counted
 
 
 @dataclass(frozen=True)

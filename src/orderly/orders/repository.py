@@ -50,14 +50,25 @@ from orderly.orders.domain import (
     APPROVED_ON_ARRIVAL,
     CLOSED,
     REVIEWED_ON_ARRIVAL,
+    WAS_PAID,
     DaySales,
     FigureChanges,
     OrderStatus,
-    PaymentStatus,
     Sale,
+    Shipped,
+    ShippedChanges,
     quarter,
+    shipped_changes,
 )
-from orderly.orders.models import IngestRejection, Order, OrderEvent, OrderFigure, OrderLine, RawPayload
+from orderly.orders.models import (
+    IngestRejection,
+    Order,
+    OrderEvent,
+    OrderFigure,
+    OrderLine,
+    RawPayload,
+    ShipFigure,
+)
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
 
@@ -99,10 +110,16 @@ class KnownOrder:
     holds: list[dict[str, Any]]
     content_digest: str | None
     sale: Sale  # what it adds to the home page's figures
+    shipped: Shipped
 
 
 def sale_of(order: Order) -> Sale:
     return Sale(order.shop_id, order.currency, as_utc(order.placed_at), order.total, order.status)
+
+
+def shipped_of(order: Order) -> Shipped:
+    shipped = as_utc(order.shipped_at) if order.shipped_at else None
+    return Shipped(as_utc(order.placed_at), shipped, order.payment_status)
 
 
 def find_known(session: Session, keys: Sequence[OrderKey]) -> dict[OrderKey, KnownOrder]:
@@ -114,20 +131,22 @@ def find_known(session: Session, keys: Sequence[OrderKey]) -> dict[OrderKey, Kno
         list(keys),
         [
             "id", "shop_id", "external_id", "status", "platform_updated_at", "holds", "content_digest",
-            "currency", "placed_at", "total",
+            "currency", "placed_at", "total", "shipped_at", "payment_status",
         ],
     )  # fmt: skip
-    return {
-        (shop_id, external_id): KnownOrder(
+    known = {}
+    for order_id, shop_id, external_id, status, updated, holds, digest, *figures in rows:
+        currency, placed, total, shipped, paid = figures
+        known[(shop_id, external_id)] = KnownOrder(
             order_id,
             status,
             as_utc(updated),
             holds or [],
             digest,
             Sale(shop_id, currency, as_utc(placed), total, status),
+            Shipped(as_utc(placed), as_utc(shipped) if shipped else None, paid),
         )
-        for order_id, shop_id, external_id, status, updated, holds, digest, currency, placed, total in rows
-    }
+    return known
 
 
 def lock_orders(session: Session, order_ids: Iterable[int]) -> list[Order]:
@@ -186,7 +205,13 @@ def lock_known(session: Session, order_ids: Iterable[int]) -> dict[OrderKey, Kno
     """:func:`lock_orders`, as ingest compares versions: what each holds, by (shop, external id)."""
     return {
         (o.shop_id, o.external_id): KnownOrder(
-            o.id, o.status, as_utc(o.platform_updated_at), o.holds or [], o.content_digest, sale_of(o)
+            o.id,
+            o.status,
+            as_utc(o.platform_updated_at),
+            o.holds or [],
+            o.content_digest,
+            sale_of(o),
+            shipped_of(o),
         )
         for o in lock_orders(session, order_ids)
     }
@@ -537,10 +562,60 @@ def add_figures(session: Session, changes: FigureChanges) -> None:
 _FIGURE_COLUMNS = ("quarter", "shop_id", "currency", "orders", "sales", "reviewed", "approved")
 
 
+def figure_pay_to_ship(session: Session, first_day: int, end_day: int) -> dict[int, int]:
+    """How many paid orders shipped in UTC days [first_day, end_day) took each bin of minutes, from
+    ``ship_figures``."""
+    f = ShipFigure
+    query = (
+        select(f.minutes, func.sum(f.orders))
+        .where(f.day >= first_day, f.day < end_day)
+        .group_by(f.minutes)
+        .having(func.sum(f.orders) > 0)
+    )
+    return {minutes: int(n) for minutes, n in session.execute(query).all()}
+
+
+def add_ship_figures(session: Session, changes: ShippedChanges) -> None:
+    """Add ``changes`` to ``ship_figures`` like :func:`add_figures`: one upsert, in key order."""
+    if not changes:
+        return
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [{"day": day, "minutes": minutes, "orders": n} for (day, minutes), n in changes.items()]
+    for part in chunks(rows, 10_000):  # under SQLite's 32,766 bound values
+        stmt = upsert(ShipFigure).values(part)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["day", "minutes"], set_={"orders": ShipFigure.orders + stmt.excluded.orders}
+            )
+        )
+
+
 def rebuild_figures(session: Session) -> int:
-    """Count ``order_figures`` again from the orders and their imports; returns the rows written. On
-    PostgreSQL the table is locked first, so writers wait and then add to the recount what it did not
-    see (their own orders, not yet committed)."""
+    """Count the home page's rollups again from the orders; returns the rows written. On PostgreSQL
+    the tables are locked first, so writers wait and then add to the recount what it did not see (their
+    own orders, not yet committed)."""
+    return recount_sales(session) + recount_shipped(session)
+
+
+def recount_shipped(session: Session) -> int:
+    """Count ``ship_figures`` again from the orders shipped (in Python, as every writer counts them:
+    ``domain.shipped_changes``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE ship_figures IN EXCLUSIVE MODE"))
+    session.execute(delete(ShipFigure))
+    shipped = select(Order.placed_at, Order.shipped_at, Order.payment_status).where(
+        Order.shipped_at.is_not(None), Order.payment_status.in_(sorted(WAS_PAID))
+    )
+    counted: dict[tuple[int, int], int] = defaultdict(int)
+    for rows in session.execute(shipped.execution_options(yield_per=50_000)).partitions():
+        for key, n in shipped_changes([], [Shipped(*row) for row in rows]).items():
+            counted[key] += n
+    add_ship_figures(session, dict(sorted(counted.items())))
+    return len(counted)
+
+
+def recount_sales(session: Session) -> int:
+    """Count ``order_figures`` again from the orders and their imports; returns the rows written."""
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(text("LOCK TABLE order_figures IN EXCLUSIVE MODE"))
@@ -591,10 +666,6 @@ def count_held(session: Session) -> int:
     return int(session.scalar(select(func.count()).where(Order.status == OrderStatus.ON_HOLD)) or 0)
 
 
-#: Payment statuses of an order that was paid (refunds come after).
-WAS_PAID = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
-
-
 def pay_to_ship_minutes(session: Session, start: datetime, end: datetime) -> dict[int, int]:
     """How many paid orders shipped in [start, end) took each whole number of minutes from placed to
     shipped (the platforms hand over orders once paid, so placed is when they were paid)."""
@@ -602,7 +673,10 @@ def pay_to_ship_minutes(session: Session, start: datetime, end: datetime) -> dic
         # date_part is double precision; EXTRACT's numeric doubles the cost over a month of orders
         minutes: Any = func.floor(func.date_part("epoch", Order.shipped_at - Order.placed_at) / 60)
     else:
-        minutes = func.floor((func.julianday(Order.shipped_at) - func.julianday(Order.placed_at)) * 1440)
+        # julianday's float difference rounded to the millisecond first: an exact number of minutes
+        # stays that number, as in Python (``domain.pay_to_ship_minutes``)
+        days = func.julianday(Order.shipped_at) - func.julianday(Order.placed_at)
+        minutes = func.floor(func.round(days * 86_400_000) / 60_000.0)
     bucket = cast(minutes, Integer).label("minutes")
     query = (
         select(bucket, func.count())
@@ -610,7 +684,7 @@ def pay_to_ship_minutes(session: Session, start: datetime, end: datetime) -> dic
             Order.shipped_at >= start,
             Order.shipped_at < end,
             Order.shipped_at.is_not(None),
-            Order.payment_status.in_(WAS_PAID),
+            Order.payment_status.in_(sorted(WAS_PAID)),
         )
         .group_by(bucket)
     )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
-from orderly.orders.repository import rebuild_figures
+from orderly.orders.repository import recount_sales
 
 # revision identifiers, used by Alembic.
 revision: str = "20261205_0720"
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("approved", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("quarter", "shop_id", "currency"),
     )
-    rebuild_figures(Session(bind=op.get_bind()))
+    recount_sales(Session(bind=op.get_bind()))
 
 
 def downgrade() -> None:
