@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orderly.catalog import domain
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.models import BundleComponent, Product
 from orderly.catalog.schemas import ComponentIn, ProductIn, ProductUpdate
+from orderly.core.db import RetryTransaction
 from orderly.core.errors import DomainError
 from orderly.imports import cleaning
 from orderly.imports.domain import FieldSpec, Kind, Outcome, Row, RowError
@@ -193,7 +195,11 @@ class _Batch:
                 outcome.imported += 1
             else:
                 outcome.unchanged += 1
-        self.session.flush()
+        try:
+            self.session.flush()
+        except IntegrityError as taken:
+            # Another import made one of these SKUs since the batch read them: read and apply it again.
+            raise RetryTransaction(str(taken.orig)) from taken
         ids = {sku: product.id for sku, product in (self.products | self.new).items()}
         self.session.add_all(
             BundleComponent(bundle_id=ids[bundle], component_id=ids[sku], quantity=quantity)
