@@ -34,6 +34,7 @@ CALLS: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/shipments/1/pick", {}, "fulfilment:write"),
     ("POST", "/api/v1/pack/scans", {}, "fulfilment:write"),
     ("POST", "/api/v1/shipments/1/label", {}, "fulfilment:write"),
+    ("POST", "/api/v1/shipments/1/label/outcome", {}, "fulfilment:write"),
     ("GET", "/api/v1/products", None, "catalog:read"),
     ("POST", "/api/v1/products", {}, "catalog:write"),
     ("POST", "/api/v1/warehouses", {}, "catalog:write"),

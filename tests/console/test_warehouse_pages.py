@@ -19,6 +19,8 @@ from orderly.auth.domain import Role
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.fulfilment import domain, service
+from orderly.fulfilment.carriers.domain import Offer
+from orderly.fulfilment.carriers.models import LabelState, ShipmentLabel
 from orderly.fulfilment.domain import TrackingEvent, TrackingKind
 from orderly.fulfilment.models import Shipment
 from orderly.fulfilment.schemas import ShipmentIn
@@ -300,6 +302,71 @@ def test_the_parcel_being_packed_starts_again_with_nothing_scanned(
     client.post("/warehouse/pack", data={"code": EAN})  # packed
     refused = client.post("/warehouse/pack/restart", data={"shipment": str(parcel)})
     assert refused.status_code == 409 and 'data-outcome="refused"' in refused.text
+
+
+def _unknown_label(client: TestClient, factory: sessionmaker[Session], easypost: Sandbox) -> int:
+    """A parcel whose label purchase lost its answer (as a DHL one does): its outcome unknown."""
+    add_account(client, easypost.url)
+    stock_the_floor(client, factory)
+    (parcel,) = parcels(factory, ("#951", [("SKU-1", 1)], ShipmentIn(weight_g=500)))
+    asked = client.post(
+        f"/api/v1/shipments/{parcel}/label", json={"carrier_account": "ep", "service": "Priority"}
+    )
+    assert asked.status_code == 202, asked.text
+    offer = Offer("USPS", "Priority", "Priority", 795, "USD", carrier_shipment_id="shp_lost")
+    with transaction(factory) as s:
+        s.execute(
+            update(ShipmentLabel)
+            .where(ShipmentLabel.shipment_id == parcel)
+            .values(state=LabelState.UNKNOWN, offer=offer.to_json(), error="the answer was lost")
+        )
+    return parcel
+
+
+def test_a_label_of_unknown_outcome_is_settled_from_the_order_page(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox
+) -> None:
+    parcel = _unknown_label(client, factory, easypost)
+    order_id = client.get(f"/api/v1/shipments/{parcel}").json()["order_id"]
+    page = client.get(f"/orders/{order_id}").text
+    assert "Outcome unknown" in page and f'hx-post="/warehouse/labels/{parcel}/outcome"' in page
+    assert f"reference SHP-{parcel}" in page
+    outcome = f"/warehouse/labels/{parcel}/outcome"
+    htmx = {"HX-Request": "true"}
+    unnamed = client.post(outcome, data={"from": "order", "bought": "yes", "note": "seen"}, headers=htmx)
+    assert "tracking_number" in unnamed.text and "HX-Refresh" not in unnamed.headers
+    done = client.post(
+        outcome,
+        data={
+            "from": "order",
+            "bought": "yes",
+            "tracking_number": "9400100000000000000001",
+            "note": "in USPS",
+        },
+        headers=htmx,
+    )
+    assert done.status_code == 200 and done.headers["HX-Refresh"] == "true"
+    settled = client.get(f"/api/v1/shipments/{parcel}").json()
+    assert (settled["status"], settled["tracking_number"]) == ("label_bought", "9400100000000000000001")
+    assert "label/outcome" not in client.get(f"/orders/{order_id}").text  # nothing left to settle
+    again = client.post(outcome, data={"from": "order", "bought": "no", "note": "x"}, headers=htmx)
+    assert "no label purchase of unknown outcome" in again.text
+
+
+def test_a_label_of_unknown_outcome_is_settled_from_the_waves_labels(
+    client: TestClient, factory: sessionmaker[Session], easypost: Sandbox
+) -> None:
+    parcel = _unknown_label(client, factory, easypost)
+    panel = client.get("/warehouse/labels", params={"shipments": str(parcel)}).text
+    assert f'data-shipment="{parcel}" data-state="unknown"' in panel and "Nothing was bought" in panel
+    answer = client.post(
+        f"/warehouse/labels/{parcel}/outcome",
+        data={"shipments": str(parcel), "bought": "no", "note": "nothing under this reference"},
+    )
+    assert answer.status_code == 200 and f'data-shipment="{parcel}" data-state="failed"' in answer.text
+    assert "nothing was bought" in answer.text
+    reader = _as(factory, Role.READER)
+    assert client.post(f"/warehouse/labels/{parcel}/outcome", data={}, headers=reader).status_code == 403
 
 
 def stale_floor(client: TestClient, factory: sessionmaker[Session]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.auth.models import AuditEvent
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.fulfilment.carriers.models import ShipmentLabel
@@ -309,6 +310,61 @@ def test_a_dhl_buy_whose_answer_is_lost_waits_for_a_person_and_is_not_bought_aga
     run_jobs(worker, factory)
     assert client.get(f"/api/v1/shipments/{shipment_id}").json()["status"] == "label_bought"
     assert len(dhl.store.shipments) == 2  # bought again only on a person's word
+
+
+def _lost_dhl_label(client: TestClient, factory: sessionmaker[Session], dhl: Sandbox, worker: Worker) -> int:
+    """A parcel whose DHL purchase lost its answer: the label's outcome is unknown."""
+    _dhl_account(client, dhl)
+    shipment_id = parcel_for(client, factory)
+    settings = {
+        "ship_from": SHIP_FROM,
+        "account_number": DHL_ACCOUNT,
+        "default_parcel": {"length_mm": 200, "width_mm": 150, "height_mm": 100},
+    }
+    client.patch("/api/v1/carrier-accounts/dhl", json={"settings": settings})
+    dhl.store.faults.lose_next_shipment = 1
+    client.post(f"/api/v1/shipments/{shipment_id}/label", json={"carrier_account": "dhl"})
+    run_jobs(worker, factory)
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["carrier_label"]["state"] == "unknown"
+    return shipment_id
+
+
+def test_a_person_who_finds_the_lost_label_bought_records_it_with_its_tracking_number(
+    client: TestClient, factory: sessionmaker[Session], dhl: Sandbox, worker: Worker
+) -> None:
+    shipment_id = _lost_dhl_label(client, factory, dhl, worker)
+    (waybill,) = dhl.store.shipments
+    outcome = f"/api/v1/shipments/{shipment_id}/label/outcome"
+    assert client.post(outcome, json={"bought": True, "note": "seen"}).status_code == 422  # which one?
+    settled = client.post(outcome, json={"bought": True, "tracking_number": waybill, "note": "in MyDHL"})
+    assert settled.status_code == 200, settled.text
+    parcel = settled.json()
+    assert (parcel["status"], parcel["tracking_number"]) == ("label_bought", waybill)
+    assert parcel["carrier_label"]["state"] == "bought" and parcel["carrier_label"]["error"] is None
+    assert any("the label was bought" in (e["message"] or "") for e in parcel["events"])
+    assert client.post(outcome, json={"bought": False, "note": "again"}).status_code == 409  # settled
+    assert len(dhl.store.shipments) == 1  # nothing bought by the hub's word
+    with transaction(factory) as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(shipment_id))).all()
+    assert "POST /shipments/{shipment_id}/label/outcome" in actions
+
+
+def test_a_person_who_finds_nothing_bought_frees_the_parcel_for_a_new_label(
+    client: TestClient, factory: sessionmaker[Session], dhl: Sandbox, worker: Worker
+) -> None:
+    shipment_id = _lost_dhl_label(client, factory, dhl, worker)
+    outcome = f"/api/v1/shipments/{shipment_id}/label/outcome"
+    assert (
+        client.post(outcome, json={"bought": False, "tracking_number": "X", "note": "n"}).status_code == 422
+    )
+    settled = client.post(outcome, json={"bought": False, "note": "nothing under SHP- in MyDHL"})
+    assert settled.status_code == 200, settled.text
+    label = settled.json()["carrier_label"]
+    assert label["state"] == "failed" and "nothing was bought" in label["error"]
+    again = client.post(f"/api/v1/shipments/{shipment_id}/label", json={"carrier_account": "dhl"})
+    assert again.status_code == 202  # no confirm_nothing_bought needed: a person said so
+    run_jobs(worker, factory)
+    assert client.get(f"/api/v1/shipments/{shipment_id}").json()["status"] == "label_bought"
 
 
 def test_a_routing_rule_s_carrier_preference_steers_rate_shopping_unless_the_person_names_one(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from orderly.console.formatting import LOCALES
 from orderly.console.i18n import N_, environment
 from orderly.console.viewer import Viewer, locale_of, zone_of
+from orderly.fulfilment.carriers.models import LabelState
 from orderly.fulfilment.domain import ShipmentStatus, TrackingKind
 from orderly.orders.domain import HoldReason, OrderStatus
 
@@ -48,6 +49,15 @@ PARCEL_STATUSES = {
     ShipmentStatus.DELIVERED: N_("Delivered"),
     ShipmentStatus.EXCEPTION: N_("Carrier exception"),
     ShipmentStatus.VOIDED: N_("Voided"),
+}
+#: How each state of a carrier label's purchase reads.
+LABEL_STATES = {
+    LabelState.BUYING: N_("Being bought"),
+    LabelState.BOUGHT: N_("Bought"),
+    LabelState.VOIDING: N_("Being voided"),
+    LabelState.VOIDED: N_("Voided"),
+    LabelState.FAILED: N_("Refused"),
+    LabelState.UNKNOWN: N_("Outcome unknown"),
 }
 #: How a carrier's event reads, as the hub names it (the carrier's own words beside it).
 TRACKING_KINDS = {
@@ -108,6 +118,7 @@ def render(request: Request, template: str, viewer: Viewer | None, **context: An
             hold_names=HOLD_NAMES,
             outcome_names=OUTCOME_NAMES,
             parcel_statuses=PARCEL_STATUSES,
+            label_states=LABEL_STATES,
             tracking_kinds=TRACKING_KINDS,
             event_names=EVENT_NAMES,
             **context,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from orderly.fulfilment.carriers import labels
 from orderly.fulfilment.carriers import repository as carriers_repo
 from orderly.fulfilment.carriers.models import LabelState
 from orderly.fulfilment.carriers.registry import connector_class
-from orderly.fulfilment.carriers.schemas import LabelIn
+from orderly.fulfilment.carriers.schemas import LabelIn, LabelOutcomeIn
 from orderly.fulfilment.domain import WAVE_SIZE, ShipmentStatus
 from orderly.fulfilment.schemas import PackIn, PackScanIn
 from orderly.inventory import service as inventory
@@ -47,15 +48,6 @@ POLL_EVERY = 2
 PDF = "application/pdf"
 #: A parcel's status once its last unit is scanned: packed, and shipped where the warehouse ships on pack.
 DONE = frozenset({ShipmentStatus.PACKED, ShipmentStatus.SHIPPED})
-#: How each state of a carrier label's purchase reads.
-LABEL_STATES = {
-    LabelState.BUYING: N_("Being bought"),
-    LabelState.BOUGHT: N_("Bought"),
-    LabelState.VOIDING: N_("Being voided"),
-    LabelState.VOIDED: N_("Voided"),
-    LabelState.FAILED: N_("Refused"),
-    LabelState.UNKNOWN: N_("Outcome unknown"),
-}
 #: The packing table this browser stands at, when several tables pack under one person's sign-in:
 #: kept by the browser, so each table's screen carries on with its own parcel (``packer_name``).
 TABLE_COOKIE = "orderly_pack_table"
@@ -108,7 +100,6 @@ def waves_page(request: Request, session: ReadSession, viewer: SignedIn) -> HTML
         chosen=chosen,
         accounts=accounts,
         wave_size=WAVE_SIZE,
-        label_states=LABEL_STATES,
     )
 
 
@@ -154,7 +145,6 @@ def _label_progress(
         buying=buying,
         shipments=",".join(map(str, ids)),
         poll_every=POLL_EVERY,
-        label_states=LABEL_STATES,
     )
 
 
@@ -195,6 +185,47 @@ async def buy_wave_labels(request: Request, viewer: SignedIn) -> HTMLResponse:
         return _problem(request, viewer, problem, status.HTTP_422_UNPROCESSABLE_CONTENT)
     except DomainError as refusal:
         return _problem(request, viewer, refusal.message, refusal.http_status)
+    with transaction(factory) as session:
+        return _label_progress(request, session, viewer, ids, refusals)
+
+
+@router.post("/warehouse/labels/{shipment_id}/outcome", response_class=HTMLResponse)
+async def settle_label(
+    request: Request, viewer: SignedIn, shipment_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> HTMLResponse:
+    """A person's answer to a label purchase of unknown outcome, from the carrier's account (as ``POST
+    /api/v1/shipments/{id}/label/outcome``). From the waves' labels the panel is read again with it;
+    from an order's page, the page."""
+    allowed(viewer, PERMISSION)
+    form = await read_form(request)
+    factory = request.app.state.factory
+    from_order = form.get("from") == "order"
+    refusals: dict[int, str] = {}
+    try:
+        ids = [shipment_id] if from_order else _shipment_ids(form.get("shipments") or str(shipment_id))
+        answer = LabelOutcomeIn.model_validate(
+            {
+                "bought": form.get("bought") == "yes",
+                "tracking_number": form.get("tracking_number") or None,
+                "note": form.get("note", ""),
+            }
+        )
+        with transaction(factory) as session:
+            labels.settle_unknown(session, shipment_id, answer, actor=viewer.name)
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        return _problem(
+            request, viewer, f"{where}: {first['msg']}".lstrip(": "), status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+    except DomainError as refusal:
+        if from_order:
+            return _problem(request, viewer, refusal.message, refusal.http_status)
+        refusals[shipment_id] = refusal.message
+    if from_order:  # the order's page is read again, with the parcel as it now stands
+        page = HTMLResponse("")
+        page.headers["HX-Refresh"] = "true"
+        return page
     with transaction(factory) as session:
         return _label_progress(request, session, viewer, ids, refusals)
 

@@ -27,6 +27,7 @@ from orderly.fulfilment.carriers.schemas import (
     CarrierAccountOut,
     CarrierAccountUpdate,
     LabelIn,
+    LabelOutcomeIn,
     RatesIn,
     RatesOut,
 )
@@ -96,6 +97,22 @@ def buy_label(
     it stands (``buying``, then ``bought`` with the parcel ``label_bought``, or ``failed``/``unknown``
     with the reason). 409 when the parcel has left, has a label, or a purchase is under way."""
     labels.request_label(session, shipment_id, body, actor=caller.name)
+    return fulfilment.get_shipment(session, shipment_id)
+
+
+@router.post(
+    "/shipments/{shipment_id}/label/outcome",
+    response_model=ShipmentOut,
+    dependencies=[Depends(require("fulfilment:write"))],
+)
+def settle_label(
+    session: DbSession, caller: Authenticated, shipment_id: ShipmentId, body: LabelOutcomeIn
+) -> ShipmentOut:
+    """Say what became of a label purchase whose outcome is ``unknown`` (the carrier's answer was lost
+    and it cannot be asked, e.g. DHL Express), once you looked in the carrier's account for reference
+    ``SHP-<id>``: bought, with the tracking number found there (the parcel goes ``label_bought``), or
+    not bought (``failed``: a new label may be asked for). 409 unless the outcome is unknown."""
+    labels.settle_unknown(session, shipment_id, body, actor=caller.name)
     return fulfilment.get_shipment(session, shipment_id)
 
 

@@ -9,7 +9,7 @@ Buying is not idempotent at any carrier (``docs/carriers/README.md`` §1): the o
 is bought, so after a lost answer (a timeout, a 5xx) the job first asks the carrier whether it was
 bought (``find_bought``) and never buys twice silently. A carrier that cannot tell makes the label
 ``unknown`` and the job dead (visible, replayable): a person checks the carrier's account, then asks
-again with ``confirm_nothing_bought``.
+again with ``confirm_nothing_bought``, or records what they found (``settle_unknown``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from orderly.fulfilment.carriers.connector import CarrierConnector, UnknownOutco
 from orderly.fulfilment.carriers.domain import Label, Offer, ParcelSpec, Preference, VoidOutcome
 from orderly.fulfilment.carriers.models import CarrierAccount, LabelState, ShipmentLabel
 from orderly.fulfilment.carriers.registry import connector_class
-from orderly.fulfilment.carriers.schemas import LabelIn, PreferenceIn
+from orderly.fulfilment.carriers.schemas import LabelIn, LabelOutcomeIn, PreferenceIn
 from orderly.fulfilment.carriers.service import BUY_LABEL, VOID_LABEL, label_job
 from orderly.fulfilment.domain import LIVE, PLATFORM_CARRIER
 from orderly.fulfilment.models import Shipment
@@ -155,6 +155,41 @@ def _check_restart(session: Session, shipment_id: int, label: ShipmentLabel, con
             "confirm_nothing_bought",
             field="confirm_nothing_bought",
         )
+
+
+def settle_unknown(session: Session, shipment_id: int, data: LabelOutcomeIn, *, actor: str) -> None:
+    """A person's answer to a purchase whose outcome is unknown, from the carrier's account. Bought: the
+    label is recorded as the job would have (the parcel ``label_bought`` with the tracking number found,
+    at the quoted cost; its file stays at the carrier's). Not bought: the purchase failed, and a new
+    one may be asked for. 409 unless the parcel's label purchase is of unknown outcome."""
+    shipment, label = _lock(session, shipment_id)
+    if label is None or label.state != LabelState.UNKNOWN or not label.offer:
+        raise Conflict(f"shipment {shipment_id}: no label purchase of unknown outcome to settle")
+    if not data.bought:
+        label.state = LabelState.FAILED
+        label.error = f"nothing was bought, as {actor} found in the carrier's account: {data.note}"
+        label.updated_at = utcnow()
+        fulfilment.note(session, shipment, actor, label.error)
+        session.flush()
+        return
+    assert data.tracking_number is not None  # LabelOutcomeIn asks it of a bought label
+    offer = Offer.from_json(label.offer)
+    account = session.get(CarrierAccount, label.account_id)
+    assert account is not None  # accounts with labels are never deleted
+    bought = Label(
+        carrier_shipment_id=data.carrier_shipment_id or offer.carrier_shipment_id or data.tracking_number,
+        tracking_number=data.tracking_number,
+        content=b"",
+        file_format="",
+        cost=offer.cost,
+        currency=offer.currency,
+        carrier=offer.carrier,
+        service=offer.service,
+        delivery_date=offer.delivery_date,
+    )
+    _store(session, shipment.id, bought, account.plugin, actor=actor)
+    fulfilment.note(session, shipment, actor, f"the label was bought, as {actor} found: {data.note}")
+    session.flush()
 
 
 # --- the buy job ------------------------------------------------------------------------------------
@@ -369,8 +404,8 @@ def _forget_offer(ctx: JobContext, shipment_id: int) -> None:
             label.carrier_shipment_id = None
 
 
-def _store(session: Session, shipment_id: int, bought: Label, plugin: str) -> None:
-    shipment = fulfilment.label_bought(session, shipment_id, bought, plugin=plugin, actor=ACTOR)
+def _store(session: Session, shipment_id: int, bought: Label, plugin: str, *, actor: str = ACTOR) -> None:
+    shipment = fulfilment.label_bought(session, shipment_id, bought, plugin=plugin, actor=actor)
     label = repo.label_of(session, shipment.id, lock=True)
     assert label is not None
     label.state = LabelState.BOUGHT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orderly.channels.schemas import Address
 from orderly.core.money import is_country
@@ -148,6 +148,30 @@ class LabelIn(BaseModel):
     preference: PreferenceIn = Field(default_factory=PreferenceIn)
     parcel: ParcelSize | None = None
     confirm_nothing_bought: bool = False
+
+
+class LabelOutcomeIn(BaseModel):
+    """A person's answer to a label purchase whose outcome was lost and that the carrier cannot be asked
+    about (``state: unknown``), after looking in the carrier's account for reference ``SHP-<id>``:
+    ``bought`` with the tracking number found there (and the carrier's shipment id, when it has its
+    own), or not bought."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    bought: bool
+    tracking_number: StorableStr | None = Field(default=None, min_length=1, max_length=100)
+    carrier_shipment_id: StorableStr | None = Field(
+        default=None, min_length=1, max_length=100, description="default: the tracking number"
+    )
+    note: StorableStr = Field(min_length=1, max_length=1000, description="what the person saw")
+
+    @model_validator(mode="after")
+    def _bought_names_its_tracking_number(self) -> LabelOutcomeIn:
+        if self.bought and self.tracking_number is None:
+            raise ValueError("tracking_number: a bought label's tracking number, as the carrier shows it")
+        if not self.bought and (self.tracking_number or self.carrier_shipment_id):
+            raise ValueError("tracking_number: only for a label that was bought")
+        return self
 
 
 class CarrierLabelOut(BaseModel):
