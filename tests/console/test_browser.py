@@ -114,6 +114,9 @@ def test_orders_found_filtered_and_told_in_either_language(
         page.goto("/orders")
         expect(page.locator("tr.order").first).to_contain_text("US$")
         _shot(page, "orders-zh")
+        page.goto(f"/orders/{orders['1003']}")  # the hold's reason the hub stored, in Chinese
+        expect(page.locator("section.holds")).to_contain_text("缺货：SKU-3 需要 1，可用 0")  # noqa: RUF001
+        _shot(page, "order-held-zh")
 
 
 def _signed_in(context: BrowserContext, factory: sessionmaker[Session], name: str, role: Role) -> Page:
