@@ -204,3 +204,32 @@ def test_an_order_file_needs_a_known_shop_and_a_currency(factory: sessionmaker[S
     with transaction(factory) as s:
         [error] = repository.errors(s, run_id)
         assert (error.row, error.column, error.reason[:11]) == (2, None, "no currency")
+
+
+ALL_ORDERS = (
+    "amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\tfulfillment-channel\t"
+    "sales-channel\torder-channel\tship-service-level\tproduct-name\tsku\tasin\titem-status\tquantity\tcurrency\t"
+    "item-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\tgift-wrap-tax\titem-promotion-discount\t"
+    "ship-promotion-discount\tship-city\tship-state\tship-postal-code\tship-country\tpromotion-ids\n"
+    "113-1\t\t2026-12-01T10:00:00+00:00\t2026-12-02T10:00:00+00:00\tCancelled\tMerchant\tAmazon.com\t\tStandard\t"
+    "Kettle\tSKU-3\tB0001\tCancelled\t0\tUSD\t\t\t\t\t\t\t\t\tAustin\tTX\t78701\tUS\t\n"
+    "113-2\t\t2026-12-01T11:00:00+00:00\t2026-12-03T09:00:00+00:00\tShipped\tAmazon\tAmazon.com\t\tExpedited\t"
+    "Filters\tSKU-2\tB0002\tShipped\t2\tUSD\t14.98\t1.20\t0.00\t0.00\t\t\t0.00\t\tDenver\tCO\t80202\tUS\t\n"
+)
+
+
+def test_amazons_all_orders_report_keeps_cancelled_and_platform_fulfilled_orders_off_the_stock(
+    factory: sessionmaker[Session],
+) -> None:
+    options = ImportOptions(shop="shop-a", actor="import:test")
+    run_id = service.run_import(factory, io.BytesIO(ALL_ORDERS.encode()), "all.txt", Kind.ORDERS, options)
+    with transaction(factory) as s:
+        run = repository.run(s, run_id)
+        assert run is not None and (run.layout, run.imported, run.failed) == ("amazon-all-orders", 2, 0)
+    cancelled, fba = _order(factory, "113-1"), _order(factory, "113-2")
+    assert (cancelled.status, cancelled.platform_status) == ("cancelled", "Cancelled")
+    assert (fba.status, fba.platform_updated_at) == (
+        "platform_fulfilled",
+        datetime(2026, 12, 3, 9, tzinfo=UTC),
+    )
+    assert _lines(factory, "113-2") == [("SKU-2", 2, 749, 0)]
