@@ -14,6 +14,7 @@ from orderly.orders.domain import (
     Hold,
     HoldReason,
     OrderStatus,
+    Returned,
     ReviewVerdict,
     UpdateDecision,
     against_stored,
@@ -25,6 +26,7 @@ from orderly.orders.domain import (
     out_of_stock_message,
     outcome,
     releases_stock,
+    status_at_import,
     supersedes,
 )
 
@@ -164,3 +166,42 @@ def test_what_is_left_to_ship_expands_bundles_and_skips_shipped_units() -> None:
 def test_every_stock_hold_is_worded_alike() -> None:
     message = out_of_stock_message([("SKU-1", 3, 1), ("SKU-2", 1, 0)])
     assert str(message) == "out of stock: SKU-1 needs 3, 1 available; SKU-2 needs 1, 0 available"
+
+
+def _returned(current: S, units: int, of: int = 2, *, shipped_whole: bool = True) -> UpdateDecision:
+    back = Returned(units, of, "TO_RETURN")
+    flags = {"cancelled": False, "lines_changed": False, "cancel_requested": False}
+    return decide_update(current, [], shipped_whole=shipped_whole, returned=back, **flags)
+
+
+def test_a_shipped_or_delivered_order_returned_whole_becomes_returned_naming_the_platforms_status() -> None:
+    for current in (S.SHIPPED, S.DELIVERED):
+        decision = _returned(current, 2)
+        assert decision.status == S.RETURNED and not decision.replan
+        assert "(TO_RETURN)" in (decision.note or "") and "no stock is put back" in (decision.note or "")
+
+
+def test_an_open_order_shipped_and_returned_on_the_platform_goes_through_shipped_to_returned() -> None:
+    decision = _returned(S.ALLOCATED, 2)
+    assert decision.status == S.RETURNED and "shipped and returned" in (decision.note or "")
+    assert releases_stock(S.ALLOCATED, decision)  # what it still held goes back; what shipped left
+    assert _returned(S.ALLOCATED, 2, shipped_whole=False).status == S.ALLOCATED
+
+
+def test_a_returned_order_stays_returned_and_a_part_returned_is_only_noted() -> None:
+    assert _returned(S.RETURNED, 0) == UpdateDecision(S.RETURNED)
+    assert _returned(S.RETURNED, 2) == UpdateDecision(S.RETURNED)
+    part = _returned(S.SHIPPED, 1)
+    assert part.status == S.SHIPPED and "1 of 2 units returned" in (part.note or "")
+    assert _returned(S.ALLOCATED, 1, shipped_whole=False).status == S.ALLOCATED
+    assert _returned(S.CANCELLED, 2).status == S.CANCELLED
+    assert _returned(S.PLATFORM_FULFILLED, 2).status == S.PLATFORM_FULFILLED
+
+
+def test_an_order_first_seen_returned_is_imported_returned_and_reserves_nothing() -> None:
+    settled = {"cancelled": False, "platform_fulfilled": False, "shipped": 2, "left_to_ship": 0}
+    assert status_at_import(**settled, returned=True) == S.RETURNED
+    assert status_at_import(**settled, returned=False) == S.SHIPPED
+    imported = imported_settled(S.RETURNED, "returned")
+    assert imported.status == S.RETURNED and imported.warehouse_id is None
+    assert "(returned)" in imported.note and "after-sales" in imported.note

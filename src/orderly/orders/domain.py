@@ -180,18 +180,54 @@ def left_to_ship(
 
 
 def status_at_import(
-    *, cancelled: bool, platform_fulfilled: bool, shipped: int, left_to_ship: int
+    *, cancelled: bool, platform_fulfilled: bool, shipped: int, left_to_ship: int, returned: bool = False
 ) -> OrderStatus | None:
     """The status of an order already settled on the platform (cancelled, fulfilled by the platform,
-    or shipped whole outside the hub), or None when the hub must review it and reserve what is left to
-    ship. None of these settled orders reserves stock."""
+    shipped whole outside the hub, or shipped and come back whole), or None when the hub must review
+    it and reserve what is left to ship. None of these settled orders reserves stock."""
     if cancelled:
         return S.CANCELLED
     if platform_fulfilled:
         return S.PLATFORM_FULFILLED
     if shipped > 0 and left_to_ship == 0:
-        return S.SHIPPED
+        return S.RETURNED if returned else S.SHIPPED
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """What the platform says came back of an order: units returned of units sold, and the platform's
+    status naming it. Whole when every unit sold came back; a part otherwise (none: nothing did)."""
+
+    units: int
+    of: int
+    platform_status: str | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.of > 0 and self.units >= self.of
+
+    @property
+    def part(self) -> bool:
+        return 0 < self.units < self.of
+
+    def named(self) -> str:
+        return f" ({self.platform_status})" if self.platform_status else ""
+
+
+#: Why no stock comes back with a return: the goods are inspected in after-sales first.
+RETURN_NOT_RESTOCKED = "no stock is put back: the goods wait for inspection in after-sales"
+
+
+def returned_note(returned: Returned, *, shipped_first: bool = False) -> str:
+    """The history's words for a return the platform reports."""
+    if returned.whole:
+        what = "shipped and returned" if shipped_first else "returned"
+        return f"{what} on the platform{returned.named()}; {RETURN_NOT_RESTOCKED}"
+    return (
+        f"{returned.units} of {returned.of} units returned on the platform{returned.named()}: the order "
+        f"stays shipped; {RETURN_NOT_RESTOCKED}"
+    )
 
 
 def address_hold(address: Mapping[str, object]) -> Hold | None:
@@ -315,6 +351,7 @@ def decide_update(
     shipped_whole: bool,
     lines_changed: bool,
     cancel_requested: bool,
+    returned: Returned | None = None,
 ) -> UpdateDecision:
     """What the newer version of a known order (now ``current``, with ``holds``) does to it: its
     status, a note for the history, whether to review and reserve again, its holds."""
@@ -326,6 +363,10 @@ def decide_update(
                 current, f"the platform reports a cancellation but the order is already {current}"
             )
         return _checked(current, UpdateDecision(S.CANCELLED, "cancelled on the platform"))
+    if returned is not None and (returned.whole or returned.part):
+        came_back = _came_back(current, returned, shipped_whole=shipped_whole)
+        if came_back is not None:
+            return came_back
     if current in CLOSED or current == S.PLATFORM_FULFILLED:
         return UpdateDecision(current)
     if shipped_whole:
@@ -354,6 +395,24 @@ def decide_update(
         # A person's hold stays until a person lifts it; any other is decided again.
         return _checked(current, UpdateDecision(S.APPROVED, "reviewed again after an update", True))
     return UpdateDecision(current)
+
+
+def _came_back(current: OrderStatus, returned: Returned, *, shipped_whole: bool) -> UpdateDecision | None:
+    """A return the platform reports: a shipped or delivered order returned whole becomes returned;
+    an open one the platform shipped and took back whole goes through shipped to returned (what it
+    held left as shipped). A part returned is noted on a shipped order, which stays shipped. Returned
+    goods never go back to stock here (after-sales inspects them first); a returned order stays
+    returned whatever a later version says. None: the return changes nothing here."""
+    if current in (S.RETURNED, S.CANCELLED, S.PLATFORM_FULFILLED):
+        return None
+    if returned.part:
+        return UpdateDecision(current, returned_note(returned)) if current in CLOSED else None
+    if current in CLOSED:
+        return _checked(current, UpdateDecision(S.RETURNED, returned_note(returned)))
+    if not shipped_whole:
+        return None
+    check_transition(current, S.SHIPPED)
+    return _checked(S.SHIPPED, UpdateDecision(S.RETURNED, returned_note(returned, shipped_first=True)))
 
 
 def _checked(current: OrderStatus, decision: UpdateDecision) -> UpdateDecision:
@@ -393,12 +452,18 @@ IMPORTED_AS = {
     S.CANCELLED: "imported as cancelled",
     S.PLATFORM_FULFILLED: "imported as fulfilled by the platform: it takes none of the hub's stock",
     S.SHIPPED: "imported as shipped on the platform: it takes none of the hub's stock",
+    S.RETURNED: f"imported as shipped and returned on the platform: it takes none of the hub's stock; "
+    f"{RETURN_NOT_RESTOCKED}",
 }
 
 
-def imported_settled(status: OrderStatus) -> Outcome:
-    """The outcome of an order settled on the platform before the hub saw it: it reserves nothing."""
-    return Outcome(status, None, [], IMPORTED_AS[status])
+def imported_settled(status: OrderStatus, platform_status: str | None = None) -> Outcome:
+    """The outcome of an order settled on the platform before the hub saw it: it reserves nothing. A
+    returned one's history names the platform's status."""
+    note = IMPORTED_AS[status]
+    if status == S.RETURNED and platform_status:
+        note = note.replace("platform:", f"platform ({platform_status}):", 1)
+    return Outcome(status, None, [], note)
 
 
 def outcome(

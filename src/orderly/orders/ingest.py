@@ -41,6 +41,7 @@ from orderly.inventory.service import StockBook
 from orderly.orders import rejections, search, validation
 from orderly.orders import repository as repo
 from orderly.orders.domain import (
+    CLOSED,
     Arrival,
     FigureChanges,
     IngestReport,
@@ -49,6 +50,7 @@ from orderly.orders.domain import (
     LineSignature,
     OrderStatus,
     Outcome,
+    Returned,
     ReviewVerdict,
     Sale,
     Shipped,
@@ -104,6 +106,16 @@ class _Candidate:
             platform_fulfilled=order["fulfillment"] == "platform",
             shipped=sum(line["shipped"] for line in order["lines"]),
             left_to_ship=sum(line["quantity"] - line["shipped"] for line in order["lines"]),
+            returned=self.returned().whole,
+        )
+
+    def returned(self) -> Returned:
+        """What the platform says came back of the order."""
+        lines = self.order["lines"]
+        return Returned(
+            sum(line.get("returned", 0) for line in lines),
+            sum(line["quantity"] for line in lines),
+            self.order["platform_status"],
         )
 
     def keep_shipped(self, stored: list[tuple[int, int, int]]) -> None:
@@ -281,7 +293,8 @@ def _versions(
 def _behind_in_shipping(
     session: Session, updates: list[_Candidate], locked: dict[repo.OrderKey, repo.KnownOrder]
 ) -> set[repo.OrderKey]:
-    """Of the versions with the stored one's stamp, those that came before it (``domain.came_before``)."""
+    """Of the versions with the stored one's stamp, those that came before it (``domain.came_before``):
+    fewer units shipped, or not yet returned whole when the order is returned."""
     ties = {
         locked[c.key].id: c for c in updates if c.order["updated_at"] == locked[c.key].platform_updated_at
     }
@@ -295,6 +308,7 @@ def _behind_in_shipping(
             sum(line["shipped"] for line in cand.order["lines"]),
             sum(shipped for _, _, shipped in stored.get(order_id, [])),
         )
+        or (locked[cand.key].status == OrderStatus.RETURNED and not cand.returned().whole)
     }
 
 
@@ -551,12 +565,13 @@ class _Batch:
             OrderStatus(known.status),
             known.holds,
             cancelled=cand.order["cancelled"],
-            shipped_whole=cand.settled == OrderStatus.SHIPPED,
+            shipped_whole=cand.settled in (OrderStatus.SHIPPED, OrderStatus.RETURNED),
             lines_changed=lines_changed(
                 [LineSignature(pid, qty) for pid, qty, _ in old_lines],
                 [LineSignature(pid, qty) for pid, qty, _ in cand.lines()],
             ),
             cancel_requested=cand.order["cancel_requested"],
+            returned=cand.returned(),
         )
 
     # --- review --------------------------------------------------------------------------------------
@@ -655,7 +670,7 @@ class _Batch:
         for cand in self.fresh:
             settled = cand.settled
             result = (
-                imported_settled(settled)
+                imported_settled(settled, cand.order["platform_status"])
                 if settled is not None
                 else self._outcome(cand.key, allocations[cand.key])
             )
@@ -724,7 +739,8 @@ class _Batch:
                 row |= {"status": status, "holds": decision.holds}
             elif status != known.status:
                 row |= {"status": status, "holds": []}
-            if status == OrderStatus.SHIPPED and known.status != status:  # it left as the platform says
+            left = status in (OrderStatus.SHIPPED, OrderStatus.RETURNED)
+            if left and known.status not in CLOSED:  # it left as the platform says
                 row["shipped_at"] = self.shipped_at[cand.key] = self.now
             shipments = _shipments(cand.order)
             if shipments is not None:

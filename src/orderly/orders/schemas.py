@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -141,6 +141,20 @@ class NormalizedLine(TypedDict):
             default=0,
             description="units the platform already shipped (outside the hub); never more than quantity",
         ),
+    ]
+    # Left out by channels that report no returns (absent is none), so their lines stay as they were.
+    returned: NotRequired[
+        Annotated[
+            int,
+            Field(
+                strict=True,
+                ge=0,
+                le=100_000,
+                description="units the platform reports came back (a return under way or received); "
+                "never more than shipped. An order whose every unit came back is returned; its stock is "
+                "not put back (after-sales inspects the goods)",
+            ),
+        ]
     ]
     unit_price: MinorUnits
     discount: Annotated[MinorUnits, Field(default=0)]

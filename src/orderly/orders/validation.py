@@ -106,6 +106,14 @@ def line_errors(number: int, line: NormalizedLine) -> Errors:
                 "message": f"{line['shipped']} shipped of a line of {line['quantity']}",
             }
         )
+    if line.get("returned", 0) > line["shipped"]:
+        errors.append(
+            {
+                "field": f"lines[{number}].returned",
+                "message": f"{line.get('returned', 0)} returned of {line['shipped']} shipped: only units "
+                "that left can come back",
+            }
+        )
     if line["discount"] > line["unit_price"] * line["quantity"]:
         errors.append(
             {

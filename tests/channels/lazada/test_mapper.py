@@ -72,6 +72,7 @@ def test_the_published_order_with_its_published_items_maps_every_field() -> None
         "title": "Bean Rester Dooby Red",
         "quantity": 0,  # cancelled: kept for the record, nothing to ship
         "shipped": 0,
+        "returned": 0,
         "unit_price": 9900,
         "discount": 0,
         "tax": 0,
@@ -128,6 +129,23 @@ def test_each_item_status_onto_the_hub(status: str, shipped: int, tags: list[str
     assert (order["lines"][0]["quantity"], order["lines"][0]["shipped"], order["tags"]) == (1, shipped, tags)
     assert order["payment_status"] == ("pending" if status == "unpaid" else "paid")
     assert order["cancelled"] is False
+
+
+@pytest.mark.parametrize("status", ["returned", "shipped_back", "shipped_back_success"])
+def test_items_back_are_returned_units_and_every_live_item_back_is_the_whole_order(status: str) -> None:
+    items = [item("delivered", order_item_id="1"), item(status, order_item_id="2")]
+    [line] = normalized(ORDERS[0], items)["lines"]
+    assert (line["quantity"], line["shipped"], line["returned"]) == (2, 2, 1)  # a part: still shipped
+    items = [item(status, order_item_id="1"), item("returned", order_item_id="2"), item("canceled")]
+    order = normalized(ORDERS[0], items)
+    [line] = order["lines"]
+    assert (line["quantity"], line["shipped"], line["returned"]) == (2, 2, 2)  # every live item back
+    assert mapper.RETURN in order["tags"]
+
+
+def test_the_published_reverse_order_push_names_a_status_read_as_returned() -> None:
+    push = sample("webhook_reverse_order_status.json")
+    assert push["data"]["order_status"] in mapper.RETURNED
 
 
 def test_fulfilment_by_lazada_is_the_platforms_to_ship() -> None:

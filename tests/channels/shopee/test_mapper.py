@@ -53,6 +53,7 @@ def test_the_published_detail_maps_every_field() -> None:
         "title": line["title"],
         "quantity": 1,
         "shipped": 1,  # COMPLETED: it left
+        "returned": 0,
         "unit_price": 300000,
         "discount": 252000,
         "tax": 0,
@@ -124,7 +125,15 @@ def test_every_status_onto_the_hubs(
         requested,
     )
     assert order["lines"][0]["shipped"] == shipped
+    assert order["lines"][0]["returned"] == (shipped if status == "TO_RETURN" else 0)
     assert (order["shipments"] is None) == (shipped == 0)
+
+
+def test_the_published_detail_returned_is_every_unit_back_with_its_shipment() -> None:
+    """The published COMPLETED order, as Shopee lists it once the buyer starts a return."""
+    order = normalized({**DETAIL, "order_status": "TO_RETURN"})
+    assert [(line["quantity"], line["shipped"], line["returned"]) for line in order["lines"]] == [(1, 1, 1)]
+    assert order["platform_status"] == "TO_RETURN" and order["shipments"]
 
 
 def test_an_unknown_status_is_refused() -> None:

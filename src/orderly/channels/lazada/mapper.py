@@ -5,8 +5,12 @@ Lazada keeps status on items, one item per unit: the order has only ``statuses[]
 statuses. Items are grouped into lines by seller SKU, Lazada SKU and price; a cancelled item is no unit
 to ship (a line whose items are all cancelled stays with quantity 0, for the record), and items that
 left the seller (shipped, delivered, failed or returned after delivery, lost by the logistics partner)
-count as shipped, so the hub reserves only what is left to send. Fulfilment by Lazada (``is_fbl``)
-orders are shipped by Lazada from its own stock: they never reserve the hub's.
+count as shipped, so the hub reserves only what is left to send. Items ``returned``, ``shipped_back``
+or ``shipped_back_success`` came back: a line's ``returned`` counts them, so an order whose every live
+item came back is returned in the hub (its stock not put back: after-sales inspects the goods first),
+and one with only some back stays shipped, tagged ``returned``, with the count in its history.
+Fulfilment by Lazada (``is_fbl``) orders are shipped by Lazada from its own stock: they never reserve
+the hub's.
 
 Money is decimal strings in major units (``"106.00"``); it becomes integer minor units of the items'
 ``currency`` exactly (VND and IDR have none), never through floats. Times come in two formats,
@@ -204,6 +208,7 @@ def _lines(items: Sequence[Mapping[str, Any]], currency: str) -> list[dict[str, 
                 "title": _text(group[0].get("name")),
                 "quantity": len(live),
                 "shipped": sum(1 for item in live if item_status(item) in LEFT),
+                "returned": sum(1 for item in live if item_status(item) in RETURNED),
                 "unit_price": unit,
                 "discount": sum(max(0, unit - p) for p in paid),
                 "tax": sum(

@@ -12,10 +12,12 @@ Statuses (contract §4) onto the hub's: UNPAID and PENDING are awaiting payment;
 PROCESSED, RETRY_SHIP and INVOICE_PENDING are paid and the seller's to ship; SHIPPED,
 TO_CONFIRM_RECEIVE, COMPLETED and TO_RETURN have left (every unit shipped, with the tracking number
 when the detail gives one); IN_CANCEL is the buyer's cancellation request (the hub's cancel-request
-hold); CANCELLED is cancelled. A return (TO_RETURN) is a shipped order whose platform status says so;
-its refund is Shopee's returns module (UNCONFIRMED payloads, not read here). An order Shopee's own
-warehouse fulfils (``fulfillment_flag`` ``fulfilled_by_shopee``) is platform-fulfilled: it never takes
-the hub's stock.
+hold); CANCELLED is cancelled. TO_RETURN ("return in progress", the only return status of the order
+list) is every unit shipped and come back (each line's ``returned``): the hub's order becomes returned,
+its stock not put back (after-sales inspects the goods first). Shopee's returns module says which items
+and the refund (UNCONFIRMED payloads, not read here), so a part returned is not told apart. An order
+Shopee's own warehouse fulfils (``fulfillment_flag`` ``fulfilled_by_shopee``) is platform-fulfilled: it
+never takes the hub's stock.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from orderly.core.money import minor_unit_exponent
 AWAITING_PAYMENT = frozenset({"UNPAID", "PENDING"})
 TO_SHIP = frozenset({"READY_TO_SHIP", "PROCESSED", "RETRY_SHIP", "INVOICE_PENDING"})
 LEFT = frozenset({"SHIPPED", "TO_CONFIRM_RECEIVE", "COMPLETED", "TO_RETURN"})
+RETURNING = "TO_RETURN"
 CANCEL_REQUESTED = "IN_CANCEL"
 CANCELLED = "CANCELLED"
 STATUSES = AWAITING_PAYMENT | TO_SHIP | LEFT | {CANCEL_REQUESTED, CANCELLED}
@@ -57,7 +60,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         currency = str(order["currency"]).upper()
         exponent = minor_unit_exponent(currency)
         shipped_all = status in LEFT
-        lines = [_line(item, exponent, shipped_all) for item in order["item_list"]]
+        lines = [_line(item, exponent, shipped_all, status == RETURNING) for item in order["item_list"]]
         subtotal = sum(line["unit_price"] * line["quantity"] - line["discount"] for line in lines)
         shipping = order.get("actual_shipping_fee")
         shipping = _money(
@@ -135,7 +138,7 @@ def _money(amount: object, exponent: int, what: str, *, default: int | None = No
     return minor_units(amount, exponent, what)
 
 
-def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool) -> dict[str, Any]:
+def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool, returning: bool) -> dict[str, Any]:
     quantity = item["model_quantity_purchased"]
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise ValueError(f"model_quantity_purchased is not a count: {quantity!r}"[:200])
@@ -153,6 +156,7 @@ def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool) -> dict[str
         "title": f"{name} ({model_name})" if name and model_name else name,
         "quantity": quantity,
         "shipped": quantity if shipped_all else 0,
+        "returned": quantity if returning else 0,
         "unit_price": unit,
         "discount": (unit - paid) * quantity,
         "tax": 0,
