@@ -13,7 +13,11 @@ stored by ``ingest.py``, whose docstring gives its phases. What holds here:
   ``rejections.py``) and can be replayed; the rest of its batch goes on.
 - An order missing part of its address enters, reserves and is held for it (``domain.address_hold``).
   One settled on the platform before the hub saw it (``domain.status_at_import``) enters cancelled,
-  platform_fulfilled (Amazon FBA) or shipped and reserves nothing.
+  platform_fulfilled (Amazon FBA), shipped or returned and reserves nothing.
+- A return the platform reports is a line's ``returned`` units: an order whose every unit came back
+  moves to returned (``domain.decide_update``, its history naming the platform's status) and never
+  back; a part returned is noted and the order stays shipped. No stock comes back with a return: the
+  goods wait for inspection in after-sales.
 - An order that cannot be filled reserves nothing and is held ``out_of_stock``, naming every short line,
   or waits approved as a backorder when the stock rule is off (``domain.outcome``). A hold is released
   by a person with a note (``holds.py``) or when its condition clears: inventory announces

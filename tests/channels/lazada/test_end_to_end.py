@@ -33,7 +33,7 @@ from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
-from orderly.orders.models import Order, OrderLine
+from orderly.orders.models import Order, OrderEvent, OrderLine
 from orderly.sandbox.faults import Drops
 from orderly.sandbox.lazada import Faults, LazadaStore
 from orderly.sandbox.lazada import create_app as lazada_app
@@ -314,3 +314,45 @@ def test_tokens_lazada_renews_are_sealed_into_the_shop(world: World) -> None:
     world.store.place_order([("SKU-1", 1)])
     world.settle()  # works on with the kept token
     assert world.store.calls()["/auth/token/refresh"] == 1
+
+
+def test_items_returned_on_lazada_are_noted_and_the_order_is_returned_once_every_item_is(
+    world: World,
+) -> None:
+    store = world.store
+    placed = store.place_order([("SKU-1", 2)])
+    world.settle()
+    assert world.order(placed).status == "allocated"
+    store.ship(placed)
+    store.deliver(placed)
+    world.settle()
+    assert world.order(placed).status == "shipped"
+    with transaction(world.factory) as s:
+        (before,) = inventory.stock_of(s, "SKU-1")
+
+    first, second = (i["order_item_id"] for i in store.order_view(placed)["items"])
+    store.return_items(placed, [first])
+    world.until(lambda: "returned" in world.order(placed).tags)
+    world.settle()
+    order = world.order(placed)
+    assert order.status == "shipped" and "returned" in order.tags  # a part back: noted, still shipped
+    with transaction(world.factory) as s:
+        notes = [
+            e.message or "" for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))
+        ]
+    assert any("1 of 2 units returned on the platform" in note for note in notes)
+
+    time.sleep(1.1)  # a later version of the order
+    store.return_items(placed, [second])
+    world.until(lambda: world.order(placed).status == "returned")
+    world.settle()
+    with transaction(world.factory) as s:
+        (event,) = s.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "returned")
+        ).all()
+        (after,) = inventory.stock_of(s, "SKU-1")
+        assert inventory.verify(s, repair=False, actor="test") == []
+    assert event.from_status == "shipped" and "returned on the platform (returned)" in (event.message or "")
+    assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # no stock put back
+    world.poll()  # read again: still returned
+    assert world.order(placed).status == "returned"

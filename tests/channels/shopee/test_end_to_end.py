@@ -22,14 +22,15 @@ from orderly.channels import service as shops
 from orderly.channels import tasks
 from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.channels.secrets import unseal
-from orderly.channels.shopee import webhooks
+from orderly.channels.shopee import mapper, webhooks
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
-from orderly.orders.models import Order, OrderLine
+from orderly.orders.ingest import ingest_batch
+from orderly.orders.models import Order, OrderEvent, OrderLine
 from orderly.sandbox.faults import Drops
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopee import ShopeeStore
@@ -277,3 +278,39 @@ def test_every_order_arrives_once_through_429s_500s_slow_and_lost_answers(world:
         holds = s.execute(select(Order.external_id, Order.holds).where(Order.status != "allocated")).all()
     assert holds == []
     assert world.drops.dropped
+
+
+def test_a_shipped_order_returned_on_shopee_ends_returned_and_a_late_shipped_version_does_not_undo_it(
+    world: World,
+) -> None:
+    store = world.store
+    sn = store.place_order([("SKU-1", 2)])
+    world.settle()
+    assert world.order(sn).status == "allocated"
+    store.ship_outside(sn)
+    world.settle()
+    assert world.order(sn).status == "shipped"
+    shipped_version = store.order(sn)
+    with transaction(world.factory) as s:
+        (before,) = inventory.stock_of(s, "SKU-1")
+
+    time.sleep(1.1)  # Shopee stamps whole seconds: the return is a later version
+    store.set_status(sn, "TO_RETURN")
+    world.settle()
+    order = world.order(sn)
+    assert (order.status, order.platform_status) == ("returned", "TO_RETURN")
+    with transaction(world.factory) as s:
+        (event,) = s.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "returned")
+        ).all()
+        (after,) = inventory.stock_of(s, "SKU-1")
+        assert inventory.verify(s, repair=False, actor="test") == []
+    assert event.from_status == "shipped" and "(TO_RETURN)" in (event.message or "")
+    assert "no stock is put back" in (event.message or "")
+    assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # waits for after-sales
+
+    # The shipped version arrives again, late: it is stale and the order stays returned.
+    (item,) = ingest_batch(world.factory, [mapper.map_order(shipped_version, "shopee")]).items
+    assert (item.outcome, item.status) == ("stale", "returned")
+    world.poll()
+    assert world.order(sn).status == "returned"
