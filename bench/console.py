@@ -44,7 +44,7 @@ from orderly.inventory import service as inventory
 from orderly.inventory.schemas import WarehouseIn
 from orderly.orders import repository as repo
 from orderly.orders import search
-from orderly.orders.domain import calendar
+from orderly.orders.domain import calendar, utc_day
 from orderly.orders.models import Order, OrderEvent, OrderLine, OrderSearchKey
 from orderly.review import service as review
 
@@ -199,7 +199,8 @@ def _figures(times: list[float]) -> dict[str, float]:
 
 def read_side(factory: sessionmaker[Session], now: datetime, repeat: int) -> dict[str, dict[str, float]]:
     """The home page's queries alone, without the page around them (each in its own transaction): the
-    sales and imports from the rollup, and (for comparison) counted in the orders."""
+    sales, imports and paid-to-shipped (its whole UTC days) from the rollups, and (for comparison)
+    counted in the orders."""
     when = calendar(now, zone(ZONE))
     start = next(start for day, start, _ in when.bounds if day == when.chart[0])
     steps: dict[str, Callable[[Session], object]] = {
@@ -207,6 +208,7 @@ def read_side(factory: sessionmaker[Session], now: datetime, repeat: int) -> dic
         "sales_by_day": lambda s: repo.sales_by_day(s, when.bounds),
         "figure_arrivals": lambda s: repo.figure_arrivals(s, start, now),
         "arrivals": lambda s: repo.arrivals(s, start, now),
+        "figure_pay_to_ship": lambda s: repo.figure_pay_to_ship(s, utc_day(start) + 1, utc_day(now)),
         "pay_to_ship": lambda s: repo.pay_to_ship_minutes(s, start, now),
         "held": repo.count_held,
     }

@@ -22,7 +22,7 @@ from orderly.inventory.models import StockLedgerEntry, StockLevel
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderLine
 from orderly.orders.service import cancel_order
-from tests.factories import order, setup_catalog
+from tests.factories import figures_recounted, order, setup_catalog
 from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
@@ -72,8 +72,9 @@ def _orders_with_parcels(factory: sessionmaker[Session], *, parcels: bool) -> tu
 
 
 def _check(factory: sessionmaker[Session], shipped_orders: int) -> None:
-    """Ledger == levels, each shipped order took 4 x SKU-1 and 1 x SKU-2 off the shelf once, and
-    what stays reserved is what the orders still holding stock have left to ship."""
+    """Ledger == levels, each shipped order took 4 x SKU-1 and 1 x SKU-2 off the shelf once, what stays
+    reserved is what the orders still holding stock have left to ship, and the home page's rollups
+    equal a recount."""
     with transaction(factory) as s:
         assert inventory.verify(s, repair=False, actor="test") == []
         levels = dict(s.execute(select(StockLevel.product_id, StockLevel.on_hand)).all())
@@ -88,6 +89,8 @@ def _check(factory: sessionmaker[Session], shipped_orders: int) -> None:
     assert shipments == 2 * shipped_orders
     # each unit left on allocated orders: line 1 reserves 2 x SKU-1, the kit 2 x SKU-1 + SKU-2
     assert reserved == (left or 0) // 3 * 5
+    kept, counted = figures_recounted(factory)  # the home page's rollups too, paid-to-shipped above all
+    assert kept == counted and sum(kept[2].values()) == shipped_orders
 
 
 def test_packers_shipping_the_same_parcels_ship_each_once(

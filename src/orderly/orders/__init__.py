@@ -29,9 +29,11 @@ stored by ``ingest.py``, whose docstring gives its phases. What holds here:
 - ``search.py`` finds an order by number, name or a word of it, email, phone or tracking number through
   hashed keys (``order_search_keys``); ``queries.py`` is the order list with its filters;
   ``corrections.py`` corrects an address and has the order reviewed again.
-- The home page's sales and share approved on arrival are summed per UTC quarter-hour (any zone's day
-  is whole quarter-hours), shop and currency in ``order_figures``, added to by ingest and cancellations
-  in their own transaction (``repository.add_figures``: one upsert in key order, after the stock's
-  locks) and counted again by ``orderly orders rebuild-figures``; paid-to-shipped is read from
-  ``ix_orders_shipped_at`` (``queries.home_figures``).
+- The home page's figures come from rollups kept in the transaction of each change that moves them
+  (``repository.add_figures``/``add_ship_figures``: one upsert in key order, after the stock's locks)
+  and counted again by ``orderly orders rebuild-figures``: sales and the share approved on arrival per
+  UTC quarter-hour (any zone's day is whole quarter-hours), shop and currency in ``order_figures``
+  (ingest, cancellations); paid-to-shipped per UTC day and bin of minutes in ``ship_figures`` (ingest,
+  the hub's shipments), to 5 minutes between an hour and a day (``domain.pay_to_ship_bin``), the hours
+  at either end of the 30 days read from the orders (``queries.home_figures``).
 """

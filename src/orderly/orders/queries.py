@@ -281,6 +281,7 @@ class HomeFigures:
 def home_figures(session: Session, now: datetime, where: tzinfo) -> HomeFigures:
     """The home page's figures as of ``now``, with days as they fall in ``where`` (the viewer's zone)."""
     when = calendar(now, where)
+    repo.read_serially(session)
     settings = review_settings(session)
     sales = sales_figures(_sales_by_day(session, when), when, settings.base_currency, settings.rates)
     chart_start = next(start for day, start, _ in when.bounds if day == when.chart[0])

@@ -487,6 +487,14 @@ def sales_by_day(session: Session, bounds: Sequence[tuple[date, datetime, dateti
     return _day_sales(session, bounds, session.execute(query).all())
 
 
+def read_serially(session: Session) -> None:
+    """No parallel workers on PostgreSQL for the rest of the transaction: the home page's reads are a
+    few thousand index entries each, and starting workers costs more than they save (10 ms and more on
+    a busy host)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
 def figure_sales_by_day(
     session: Session, bounds: Sequence[tuple[date, datetime, datetime]]
 ) -> list[DaySales]:
