@@ -14,7 +14,7 @@ from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLedgerEntry
 from orderly.orders import holds as order_holds
 from orderly.orders.ingest import ingest_batch
-from orderly.orders.models import OrderLine
+from orderly.orders.models import OrderEvent, OrderLine
 from tests.factories import order, setup_catalog, stored_order
 
 
@@ -59,6 +59,47 @@ def test_an_order_first_seen_shipped_is_imported_shipped_and_reserves_nothing(
     assert (report.items[0].outcome, report.items[0].status) == ("created", "shipped")
     assert _stock(factory, "SKU-1") == (10, 0, 10)
     assert _ledger(factory, stored_order(factory, "S1").id) == []
+
+
+def test_an_order_first_seen_shipped_from_the_hubs_shelves_takes_its_units_out_as_shipped_at_once(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    body = _shipped(order(("SKU-1", 2), external_id="S1", shipped_from_stock=True), 2)
+    (item,) = ingest_batch(factory, [body]).items
+
+    assert (item.outcome, item.status) == ("created", "shipped")
+    assert _stock(factory, "SKU-1") == (8, 0, 8)  # gone from the shelf, never left reserved
+    assert _ledger(factory, item.order_id or 0) == [("reservation", 0, 2), ("shipment", -2, -2)]
+    assert _ledger_equals_levels(factory)
+    with transaction(factory) as s:
+        (note,) = s.scalars(select(OrderEvent.message).where(OrderEvent.order_id == item.order_id))
+    assert "left the hub's stock as shipped (WH-1)" in (note or "")
+    # The same version again, or a later one, takes nothing more.
+    again = _shipped(order(("SKU-1", 2), external_id="S1", shipped_from_stock=True, updated=5), 2)
+    ingest_batch(factory, [body, again])
+    assert _stock(factory, "SKU-1") == (8, 0, 8)
+    # First seen shipped and returned: its units left too, and none come back.
+    back = _shipped(order(("SKU-1", 1), external_id="S2", shipped_from_stock=True), 1)
+    back["lines"][0]["returned"] = 1
+    (returned,) = ingest_batch(factory, [back]).items
+    assert returned.status == "returned" and _stock(factory, "SKU-1") == (7, 0, 7)
+
+
+def test_an_order_first_seen_shipped_beyond_what_the_hub_holds_books_nothing_and_says_to_count(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 3})
+    ingest_batch(factory, [order(("SKU-1", 2), external_id="R1")])  # 2 of the 3 reserved
+    body = _shipped(order(("SKU-1", 2), external_id="S1", shipped_from_stock=True), 2)
+    (item,) = ingest_batch(factory, [body]).items
+
+    assert item.status == "shipped"
+    assert _stock(factory, "SKU-1") == (3, 2, 1)
+    assert _ledger(factory, item.order_id or 0) == []
+    with transaction(factory) as s:
+        (note,) = s.scalars(select(OrderEvent.message).where(OrderEvent.order_id == item.order_id))
+    assert "SKU-1 needs 2, 1 available" in (note or "") and "count the stock" in (note or "")
 
 
 def test_a_partly_shipped_order_reserves_only_what_is_left_to_ship(factory: sessionmaker[Session]) -> None:

@@ -335,3 +335,41 @@ def test_shipments_reported_by_the_platform_race_with_receipts_and_ship_each_uni
     assert {(status, shipped) for _, status, shipped in orders} == {("shipped", 3)}
     assert shipped_per_order == {order_id: 3 for order_id, _, _ in orders}  # never twice, never lost
     assert _levels(factory)[("SKU-1", "WH-1")] == (200 + 20 - 90, 0, 0)
+
+
+def test_orders_first_seen_shipped_from_the_shelves_race_with_reserving_ingests_and_leave_once(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    """Orders the seller shipped before the hub saw them (``shipped_from_stock``), each delivered by
+    three processes at once, race with new orders reserving the same SKU and with receipts: each
+    such order's units leave the shelf exactly once, as shipped, whatever came first, and the
+    reservations stay exact."""
+    setup_catalog(factory, {"SKU-1": 130})
+    rng = random.Random(13)
+    left = [
+        order(("SKU-1", 2), external_id=f"L{n}", placed=n, shipped_from_stock=True, platform_status="SHIPPED")
+        for n in range(20)
+    ]
+    for body in left:
+        body["lines"][0]["shipped"] = 2
+    reserving = [order(("SKU-1", 3), external_id=f"R{n}", placed=n) for n in range(30)]
+    calls: Calls = [(_ingest, (db_url, rng.sample(left, len(left)), 4)) for _ in range(3)]
+    calls += [(_ingest, (db_url, reserving[n::3], 5)) for n in range(3)]
+    calls += [(_receive, (db_url, [("SKU-1", "WH-1", 1)] * 5))] * 2
+    race(pool, calls)
+
+    _assert_consistent(factory)
+    with transaction(factory) as s:
+        shipped = dict(
+            s.execute(
+                select(Order.external_id, -func.sum(StockLedgerEntry.on_hand_delta))
+                .join(Order, Order.id == StockLedgerEntry.order_id)
+                .where(StockLedgerEntry.kind == "shipment")
+                .group_by(Order.external_id)
+            ).all()
+        )
+        statuses = Counter(s.scalars(select(Order.status)))
+    assert shipped == {f"L{n}": 2 for n in range(20)}  # each once, never twice, never lost
+    # 130 + 10 received - 40 left unseen: 100 on the shelf, 90 of it reserved by the 30 new orders.
+    assert _levels(factory)[("SKU-1", "WH-1")] == (100, 90, 0)
+    assert statuses == Counter({"allocated": 30, "shipped": 20})

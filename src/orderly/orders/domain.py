@@ -457,6 +457,33 @@ IMPORTED_AS = {
 }
 
 
+#: The ledger's reason for units shipped from the hub's shelves before the hub saw their order.
+LEFT_UNSEEN = "shipped on the platform before the hub saw the order"
+
+
+def left_unseen_note(
+    status: OrderStatus, allocation: Allocation, warehouse_codes: Mapping[int, str], skus: Mapping[int, str]
+) -> str:
+    """The import's history for an order shipped from the hub's shelves before the hub saw it: its
+    units left the stock as shipped, or the hub held fewer than left and a person must count."""
+    what = "shipped and returned" if status == S.RETURNED else "shipped"
+    kept = f"; {RETURN_NOT_RESTOCKED}" if status == S.RETURNED else ""
+    if allocation.ok:
+        where = ", ".join(
+            sorted({warehouse_codes.get(wid, str(wid)) for (_, wid), _ in allocation.reservations()})
+        )
+        return (
+            f"imported as {what} on the platform: its units left the hub's stock as shipped ({where}){kept}"
+        )
+    short = out_of_stock_message(
+        (skus.get(s.product_id, s.product_id), s.needed, s.available) for s in allocation.shortages
+    ).english()
+    return (
+        f"imported as {what} on the platform, but the hub holds fewer units than left ({short}): "
+        f"nothing was booked out; count the stock{kept}"
+    )
+
+
 def imported_settled(status: OrderStatus, platform_status: str | None = None) -> Outcome:
     """The outcome of an order settled on the platform before the hub saw it: it reserves nothing. A
     returned one's history names the platform's status."""

@@ -42,6 +42,7 @@ from orderly.orders import rejections, search, validation
 from orderly.orders import repository as repo
 from orderly.orders.domain import (
     CLOSED,
+    LEFT_UNSEEN,
     Arrival,
     FigureChanges,
     IngestReport,
@@ -64,6 +65,7 @@ from orderly.orders.domain import (
     figure_changes,
     imported_settled,
     left_to_ship,
+    left_unseen_note,
     lines_changed,
     outcome,
     releases_stock,
@@ -455,6 +457,9 @@ class _Loaded:
     held: dict[int, dict[StockKey, int]]  # what each updated order holds, less what it shipped
     shipments: list[tuple[int, dict[StockKey, int]]]  # units updated orders shipped outside the hub
     releases: list[tuple[int, str]]  # orders whose stock goes back, with why
+    #: New orders shipped from the hub's shelves before the hub saw them: their shipped units, to take
+    #: out of stock as shipped (``NormalizedOrder.shipped_from_stock``)
+    left_unseen: list[Demand]
     stock_products: set[int]  # every product whose stock the batch reads, locks and books
     levels: dict[StockKey, Level]  # their levels as read
 
@@ -464,6 +469,7 @@ class _Plan:
     wanted: list[Demand]  # first placed, first served
     seen: dict[StockKey, Level]  # the stock as read, before this batch's releases and shipments
     guessed: dict[Any, Allocation]  # on the stock as read
+    left_unseen: list[Allocation]  # where the units of orders shipped before the hub saw them left from
 
 
 class _Batch:
@@ -544,6 +550,13 @@ class _Batch:
         stock_products = {pid for by_key in needs.values() for pid in by_key}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
         stock_products |= {pid for _, gone in shipments for pid, _ in gone}
+        left_unseen = [
+            Demand(c.key, _shipped(c, parts), split=True)
+            for c in self.fresh
+            if c.order.get("shipped_from_stock", False)
+            and c.settled in (OrderStatus.SHIPPED, OrderStatus.RETURNED)
+        ]
+        stock_products |= {pid for demand in left_unseen for pid in demand.needs}
         levels = inventory_repo.read_levels(session, stock_products)
         return _Loaded(
             parts,
@@ -555,6 +568,7 @@ class _Batch:
             held,
             shipments,
             releases,
+            left_unseen,
             stock_products,
             levels,
         )
@@ -629,15 +643,21 @@ class _Batch:
             for key, qty in gone.items():
                 levels[key].on_hand -= qty
                 levels[key].reserved -= qty
+        # What left unseen left first: it is gone from the shelves before any order here reserves.
+        left_unseen = allocate(loaded.left_unseen, levels, loaded.warehouses)
+        for alloc in left_unseen:
+            for key, qty in alloc.reservations() if alloc.ok else ():
+                levels[key].on_hand -= qty
+                levels[key].reserved -= qty
         guessed = {a.order_key: a for a in allocate(wanted, levels, loaded.warehouses)}
-        self._load_sku_codes(guessed.values())
-        return _Plan(wanted, seen, guessed)
+        self._load_sku_codes([*guessed.values(), *left_unseen])
+        return _Plan(wanted, seen, guessed, left_unseen)
 
     def _load_sku_codes(self, allocations: Any) -> None:
         """The SKUs a stock hold names."""
-        short = {s.product_id for a in allocations for s in a.shortages}
+        short = {s.product_id for a in allocations for s in a.shortages} - self.sku_codes.keys()
         if short:
-            self.sku_codes = catalog_repo.skus_of(self.session, short)
+            self.sku_codes |= catalog_repo.skus_of(self.session, short)
 
     def _outcome(self, key: repo.OrderKey, allocation: Allocation) -> Outcome:
         order = self.orders[key]
@@ -791,6 +811,8 @@ class _Batch:
             book.ship(gone, order_id, self.actor, "shipped on the platform, outside the hub")
         for order_id, reason in loaded.releases:
             book.release(loaded.held[order_id], order_id, self.actor, reason)
+        left_unseen = book.allocate(loaded.left_unseen, loaded.warehouses) if moved else plan.left_unseen
+        self._book_left_unseen(book, left_unseen)
         exact = (
             {a.order_key: a for a in book.allocate(plan.wanted, loaded.warehouses)} if moved else plan.guessed
         )
@@ -805,6 +827,22 @@ class _Batch:
         # the commit.
         repo.add_figures(self.session, self._figure_changes())
         repo.add_ship_figures(self.session, self._shipped_changes())
+
+    def _book_left_unseen(self, book: StockBook, allocations: list[Allocation]) -> None:
+        """Units shipped from the hub's shelves before the hub saw their order leave its stock as
+        shipped at once: taken where they are (reserved and shipped in one booking, never a
+        reservation left behind), or, when the hub holds fewer than left, named in the history for a
+        person to count."""
+        self._load_sku_codes(allocations)
+        for alloc in allocations:
+            assert isinstance(alloc.order_key, tuple)
+            order_id = self.ids[alloc.order_key]
+            if alloc.ok:
+                book.reserve(alloc, order_id, self.actor)
+                book.ship(dict(alloc.reservations()), order_id, self.actor, LEFT_UNSEEN)
+            order_id, kind, before, after, actor, _, at = self.events[alloc.order_key]
+            note = left_unseen_note(OrderStatus(after), alloc, self.warehouse_codes, self.sku_codes)
+            self.events[alloc.order_key] = (order_id, kind, before, after, actor, note, at)
 
     def _shipped_changes(self) -> ShippedChanges:
         """What the batch does to paid-to-shipped: the updated orders as they were and are (new ones

@@ -194,6 +194,18 @@ class NormalizedOrder(TypedDict):
             description="who ships it: the seller (from the hub's stock) or the platform (e.g. Amazon FBA)",
         ),
     ]
+    # Absent is false: the channels that do not say keep their orders (and digests) as they were.
+    shipped_from_stock: NotRequired[
+        Annotated[
+            bool,
+            Field(
+                description="units the platform reports shipped before the hub saw the order left the hub's "
+                "own shelves (the seller shipped them outside the hub): a first version already shipped "
+                "takes them out of stock as shipped. False: they take none (the goods left before the hub "
+                "counted its stock, as in an import of past orders)",
+            ),
+        ]
+    ]
     payment_status: Annotated[PaymentStatus, Field(default=PaymentStatus.PAID)]
     payment_method: Annotated[Annotated[str, _text(64)] | None, Field(default=None)]
     platform_status: Annotated[Annotated[str, _text(64)] | None, Field(default=None)]

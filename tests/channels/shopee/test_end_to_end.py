@@ -26,6 +26,7 @@ from orderly.channels.shopee import mapper, webhooks
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
+from orderly.inventory.models import StockLedgerEntry
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
@@ -155,15 +156,25 @@ def test_orders_arrive_once_with_every_field_and_follow_the_platform(world: Worl
         (figure,) = [f for f in inventory.stock_of(s, "SKU-1")]
         assert s.scalar(select(func.count()).select_from(Order)) == 7
     # Reserved: 2 + 1 + 1 (asked to cancel: held, its units kept); none for the Shopee-fulfilled
-    # order nor the cancelled ones, nor the one first seen shipped (as for an Amazon order).
-    assert figure.reserved == 4 and figure.on_hand == 20
-    # Shopee took the outside sale off its own figure; the hub's did not move, so the next resync
-    # (periodic, or asked for) puts the hub's back.
-    assert store.stock(*world.listing) == figure.available - 1
+    # order nor the cancelled ones, nor the one first seen shipped, whose unit left the shelf.
+    assert figure.reserved == 4 and figure.on_hand == 19
+    # The hub's figure and Shopee's agree at once, no resync needed; and a resync changes nothing.
+    assert store.stock(*world.listing) == figure.available == 15
+    outside_id = world.order(outside).id
+    with transaction(world.factory) as s:
+        assert inventory.verify(s, repair=False, actor="test") == []
+        kinds = s.execute(
+            select(StockLedgerEntry.kind, StockLedgerEntry.on_hand_delta, StockLedgerEntry.reserved_delta)
+            .where(StockLedgerEntry.order_id == outside_id)
+            .order_by(StockLedgerEntry.id)
+        ).all()
+        (imported,) = s.scalars(select(OrderEvent).where(OrderEvent.order_id == outside_id))
+    assert [tuple(k) for k in kinds] == [("reservation", 0, 1), ("shipment", -1, -1)]
+    assert "left the hub's stock as shipped (WH-1)" in (imported.message or "")
     with transaction(world.factory) as s:
         tasks.request_sync(s, "shopee")
     world.settle()
-    assert store.stock(*world.listing) == figure.available
+    assert store.stock(*world.listing) == 15
 
 
 def test_pushes_are_verified_and_a_push_sent_twice_is_stored_once(world: World) -> None:

@@ -80,6 +80,8 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
             "cancelled": status == CANCELLED,
             "cancel_requested": status == CANCEL_REQUESTED,
             "fulfillment": "platform" if order.get("fulfillment_flag") == PLATFORM_FULFILLED else "merchant",
+            # The seller ships from the hub's shelves: an order first seen shipped took its units there.
+            "shipped_from_stock": True,
             "payment_status": "pending" if status in AWAITING_PAYMENT else "paid",
             "payment_method": _text(order.get("payment_method")),
             "platform_status": status,
