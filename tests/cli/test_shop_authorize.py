@@ -20,12 +20,12 @@ from tests.cli.conftest import Cli
 
 @pytest.fixture
 def tiktok() -> Iterator[tuple[TikTokShopStore, str]]:
-    client._tokens.clear()
+    client._SHELF.clear()
     store = TikTokShopStore(seed=21)
     with serving(create_app(store)) as url:
         yield store, url
     store.close()
-    client._tokens.clear()
+    client._SHELF.clear()
 
 
 def test_a_pasted_code_becomes_the_shops_stored_tokens(

@@ -17,9 +17,9 @@ Connect = Callable[..., TikTokShopConnector]
 @pytest.fixture(autouse=True)
 def fresh_tokens() -> Iterator[None]:
     """Each test's connectors start from their own credentials, not tokens an earlier test refreshed."""
-    client._tokens.clear()
+    client._SHELF.clear()
     yield
-    client._tokens.clear()
+    client._SHELF.clear()
 
 
 @pytest.fixture

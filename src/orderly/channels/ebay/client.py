@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from orderly.channels.connector import (
     require_credentials,
     retrying,
 )
+from orderly.channels.tokens import TokenShelf
 from orderly.core.redact import remember
 
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 - a path, not a secret
@@ -65,9 +65,7 @@ TOKEN_FIELDS = ("access_token", "access_token_expires_at", "refresh_token", "ref
 _BODY_CHARS = 2000
 
 #: The newest tokens this process holds, by app and refresh token (see ``SellApi._key``).
-_tokens: dict[str, dict[str, str]] = {}
-_tokens_lock = threading.Lock()
-_refreshing: dict[str, threading.Lock] = {}
+_SHELF = TokenShelf()
 
 
 @dataclass(frozen=True)
@@ -105,13 +103,8 @@ class SellApi:
         # eBay keeps the refresh token through refreshes: it names the seller's grant.
         lineage = hashlib.sha256(tokens.get("refresh_token", "").encode()).hexdigest()[:16]
         self._key = f"{self.client_id}:{lineage}"
-        with _tokens_lock:
-            held = _tokens.get(self._key)
-            # Another connector of this shop may hold a newer token than the one it was built with.
-            if held is not None and _expiry(held) >= _expiry(tokens):
-                tokens = dict(held)
-            _refreshing.setdefault(self._key, threading.Lock())
-        self.tokens = tokens
+        # Another connector of this shop may hold newer tokens than those it was built with.
+        self.tokens = _SHELF.newest(self._key, tokens, _expiry)
 
     # --- tokens ---------------------------------------------------------------------------------------
 
@@ -124,9 +117,8 @@ class SellApi:
 
     def _refresh(self, stale: str | None) -> str:
         """A new access token, unless another connector of the shop got one since ``stale`` was read."""
-        with _refreshing[self._key]:
-            with _tokens_lock:
-                held = _tokens.get(self._key)
+        with _SHELF.refreshing(self._key):
+            held = _SHELF.held(self._key)
             fresh_enough = held is not None and _expiry(held) - self.clock() >= REFRESH_AHEAD
             if held is not None and fresh_enough and held.get("access_token") not in (None, stale):
                 self.tokens = dict(held)
@@ -147,8 +139,7 @@ class SellApi:
 
     def _hold(self, fresh: dict[str, str]) -> None:
         self.tokens = fresh
-        with _tokens_lock:
-            _tokens[self._key] = dict(fresh)
+        _SHELF.hold(self._key, fresh)
 
     def _token_call(self, kind: str, form: Mapping[str, str]) -> dict[str, str]:
         what = f"eBay token {kind}"
@@ -185,8 +176,6 @@ class SellApi:
             raise ChannelError("eBay's answer to the authorisation code has no refresh_token")
         lineage = hashlib.sha256(fresh["refresh_token"].encode()).hexdigest()[:16]
         self._key = f"{self.client_id}:{lineage}"
-        with _tokens_lock:
-            _refreshing.setdefault(self._key, threading.Lock())
         self._hold(fresh)
         return fresh
 

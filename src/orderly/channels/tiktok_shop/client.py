@@ -30,7 +30,6 @@ import hashlib
 import hmac
 import json
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -49,6 +48,7 @@ from orderly.channels.connector import (
     require_credentials,
     retrying,
 )
+from orderly.channels.tokens import TokenShelf
 from orderly.core.redact import remember
 
 #: The contract's live code for a wrong ``sign``.
@@ -66,9 +66,7 @@ REFRESH_AHEAD = 3600
 _BODY_CHARS = 2000
 
 #: The newest tokens this process holds, by app key and refresh token lineage (see ``_key``).
-_tokens: dict[str, dict[str, str]] = {}
-_tokens_lock = threading.Lock()
-_refreshing: dict[str, threading.Lock] = {}
+_SHELF = TokenShelf()
 
 
 def sign(secret: str, path: str, params: Mapping[str, str], body: bytes = b"") -> str:
@@ -107,13 +105,8 @@ class PartnerApi:
         self.clock = clock
         self._key = f"{self.app_key}:{shop_cipher or ''}"
         tokens = {k: credentials[k] for k in TOKEN_FIELDS if credentials.get(k)}
-        with _tokens_lock:
-            held = _tokens.get(self._key)
-            # Another connector of this shop may hold newer tokens than those it was built with.
-            if held is not None and _expiry(held) >= _expiry(tokens):
-                tokens = dict(held)
-            _refreshing.setdefault(self._key, threading.Lock())
-        self.tokens = tokens
+        # Another connector of this shop may hold newer tokens than those it was built with.
+        self.tokens = _SHELF.newest(self._key, tokens, _expiry)
 
     # --- tokens ---------------------------------------------------------------------------------------
 
@@ -127,9 +120,8 @@ class PartnerApi:
 
     def _refresh(self, stale: str | None) -> str:
         """A new access token, unless another connector of the shop got one since ``stale`` was read."""
-        with _refreshing[self._key]:
-            with _tokens_lock:
-                held = _tokens.get(self._key)
+        with _SHELF.refreshing(self._key):
+            held = _SHELF.held(self._key)
             if held is not None and held.get("access_token") not in (None, stale):
                 if _expiry(held) - self.clock() >= REFRESH_AHEAD:
                     self.tokens = dict(held)
@@ -149,8 +141,7 @@ class PartnerApi:
             )
             fresh = tokens_of(data)
             self.tokens = fresh
-            with _tokens_lock:
-                _tokens[self._key] = dict(fresh)
+            _SHELF.hold(self._key, fresh)
             self.keep(fresh)
             return fresh["access_token"]
 
@@ -200,8 +191,7 @@ class PartnerApi:
         )
         fresh = tokens_of(data)
         self.tokens = fresh
-        with _tokens_lock:
-            _tokens[self._key] = dict(fresh)
+        _SHELF.hold(self._key, fresh)
         return fresh
 
     # --- calls ----------------------------------------------------------------------------------------
