@@ -21,6 +21,7 @@ from orderly.channels import tasks
 from orderly.channels.amazon import client as amazon_client
 from orderly.channels.ebay import client as ebay_client
 from orderly.channels.schemas import ShopIn, SyncSettings
+from orderly.channels.tokens import TokenShelf
 from orderly.core.db import transaction
 from orderly.jobs import service as jobs
 from orderly.jobs.registry import Registry, load
@@ -133,7 +134,7 @@ def _connect(
 
     monkeypatch.setattr(shops, "http_client", client)
     monkeypatch.setattr(amazon_client, "_tokens", {})  # each case logs in anew
-    monkeypatch.setattr(ebay_client, "_tokens", {})
+    monkeypatch.setattr(ebay_client, "_SHELF", TokenShelf())
     settings: dict[str, Any] = {"poll_interval_s": 3600}
     if channel == "amazon":
         settings |= {"marketplace_id": "ATVPDKIKX0DER", "seller_id": "SELLER", "before_lag_seconds": 0}
