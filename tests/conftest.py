@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.channels.amazon import AmazonConnector
 from orderly.core.db import make_engine, make_session_factory
 from orderly.core.migrate import upgrade
 from orderly.models import Base
@@ -72,6 +73,7 @@ def factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
     REVIEW_CACHES.clear()
+    AmazonConnector.forget_items()  # fresh shops reuse ids: an order id and stamp may come again
     yield make_session_factory(engine)
 
 

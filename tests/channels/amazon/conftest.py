@@ -16,6 +16,7 @@ Connect = Callable[..., AmazonConnector]
 
 @pytest.fixture
 def store() -> AmazonStore:
+    AmazonConnector.forget_items()  # a fresh sandbox gives the same order ids again
     return make_store()
 
 

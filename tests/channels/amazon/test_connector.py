@@ -387,3 +387,22 @@ def test_a_window_amazon_finds_too_recent_waits_for_a_retry_instead_of_dying(
     with pytest.raises(ChannelError, match="too recent") as refused:
         amazon.fetch_orders(*window(), None)
     assert refused.value.retryable and not isinstance(refused.value, Rejected)
+
+
+def test_a_poll_reads_items_only_of_orders_that_changed_since_it_last_read_them(
+    store: AmazonStore, connect: Connect
+) -> None:
+    store.add_listing("MUG-1", price="12.50")
+    kept, changed = (store.place_order([Line("MUG-1", 2)], paid=True) for _ in range(2))
+    amazon = connect()
+    first = {raw.external_id: raw for raw in amazon.fetch_orders(*window(), None).orders}
+    assert store.calls()["getOrderItems"] == 2
+    first[kept].body["items"][0]["SellerSKU"] = "EDITED"  # a caller's copy, not what is kept
+    store.ship(changed)
+    # The overlap of the next poll: the unchanged order costs no items call, the shipped one does.
+    again = {raw.external_id: raw for raw in connect().fetch_orders(*window(), None).orders}
+    assert store.calls()["getOrderItems"] == 3
+    assert again[kept].body["order"] == first[kept].body["order"]
+    assert [i["SellerSKU"] for i in again[kept].body["items"]] == ["MUG-1"]
+    assert again[changed].version > first[changed].version
+    assert again[changed].body["items"][0]["QuantityShipped"] == 2

@@ -22,17 +22,22 @@ What the engine should know beyond :class:`~orderly.channels.connector.Connector
   (Pending orders show neither): skip that version; a later one (Unshipped) has them.
 - :meth:`AmazonConnector.cancelled` says Amazon cancelled the order. Canceled orders show no address
   either, so they are never ``ready``: an order the hub already holds must be cancelled from this.
+- An order's items are read (getOrderItems, one call per order, paced at one every 2 s) once per
+  version and kept in the process, so a poll re-reading its overlap calls only for orders that changed.
 - Only seller-fulfilled (MFN) orders are fetched: Amazon ships FBA orders from its own stock.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderly.channels.amazon import mapper
@@ -69,6 +74,13 @@ ORDER_PII = tuple(
     {"method": "GET", "path": path, "dataElements": ["buyerInfo", "shippingAddress"]}
     for path in ("/orders/v0/orders", "/orders/v0/orders/{orderId}")
 )
+#: Each poll reads its overlap again, and getOrderItems is paced at one call every 2 s: an order's items
+#: read once per version are kept, so a poll costs an items call only for orders that changed. Amazon
+#: moves LastUpdateDate whenever an order or its items change; the item counts and status are in the
+#: key too, as a second guard.
+_ITEMS_KEPT = 20_000
+_items: LRUCache[tuple[Any, ...], list[dict[str, Any]]] = LRUCache(_ITEMS_KEPT)
+_items_lock = threading.Lock()
 
 
 def _payload(body: Any, op: str) -> dict[str, Any]:
@@ -217,8 +229,29 @@ class AmazonConnector(Connector):
             version = mapper.version(order)
         except ValueError as exc:
             raise ChannelError(f"order {order['AmazonOrderId']}: {exc}") from exc
-        items = self._items(order["AmazonOrderId"])
+        key = (
+            self.connection.shop_id,
+            self.connection.base_url,
+            order["AmazonOrderId"],
+            version,
+            order.get("OrderStatus"),
+            order.get("NumberOfItemsShipped"),
+            order.get("NumberOfItemsUnshipped"),
+        )
+        with _items_lock:
+            kept = _items.get(key)
+        if kept is None:
+            kept = self._items(order["AmazonOrderId"])
+            with _items_lock:
+                _items[key] = kept
+        items = copy.deepcopy(kept)  # what a caller does to its payload must not reach the next poll's
         return RawOrder(order["AmazonOrderId"], version, {"order": order, "items": items})
+
+    @staticmethod
+    def forget_items() -> None:
+        """Drop the items kept from earlier polls (a test's fresh sandbox reuses order ids)."""
+        with _items_lock:
+            _items.clear()
 
     def _items(self, order_id: str) -> list[dict[str, Any]]:
         path = f"/orders/v0/orders/{quote(order_id, safe='')}/orderItems"
