@@ -390,12 +390,11 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
 
     The ledger is the record of what happened, so it wins: the level rows are rewritten under lock.
     """
-    levels = (
-        {key: level for key, (_, level) in repo.lock_all_levels(session).items()}
-        if repair
-        else repo.read_all_levels(session)
-    )
-    totals = repo.ledger_totals(session)
+    if repair:
+        locked, totals = _locked_with_ledger(session)
+        levels = {key: level for key, (_, level) in locked.items()}
+    else:
+        levels, totals = repo.read_all_levels(session), repo.ledger_totals(session)
     drifts: list[Drift] = []
     for key in sorted(set(levels) | set(totals)):
         current = levels.get(key, Level())
@@ -418,25 +417,33 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
         codes = repo.warehouse_codes(session)
         drifts = [replace(d, sku=skus.get(d.product_id), warehouse=codes.get(d.warehouse_id)) for d in drifts]
     if repair and drifts:
-        now = utcnow()
-        for drift in drifts:
-            key = (drift.product_id, drift.warehouse_id)
-            if key not in levels:
-                repo.ensure_level(session, *key)
-        fresh = repo.lock_all_levels(session)
         repo.apply_deltas(
             session,
             {
-                fresh[(d.product_id, d.warehouse_id)][0]: (
+                locked[(d.product_id, d.warehouse_id)][0]: (
                     d.ledger[0] - d.level[0],
                     d.ledger[1] - d.level[1],
                     d.ledger[2] - d.level[2],
                 )
                 for d in drifts
             },
-            now,
+            utcnow(),
         )
     return drifts
+
+
+def _locked_with_ledger(session: Session) -> tuple[dict[StockKey, tuple[int, Level]], dict[StockKey, Level]]:
+    """Every level locked, then the ledger's totals: stock is booked only on locked levels, so the two
+    agree, except for a level made after the lock (the first receipt of a SKU in a warehouse, booked
+    meanwhile) or one the ledger has and the levels lack; those are made (when missing) and the whole
+    is locked and read again, so a receipt is never taken for a missing level and booked twice."""
+    while True:
+        locked = repo.lock_all_levels(session)
+        totals = repo.ledger_totals(session)
+        missing = set(totals) - set(locked)
+        if not missing:
+            return locked, totals
+        repo.ensure_levels(session, missing)
 
 
 def create_warehouse(session: Session, data: WarehouseIn) -> WarehouseOut:
