@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
 from orderly.inventory.domain import MAX_QUANTITY
 from orderly.inventory.models import StockLedgerEntry, StockLevel
+from orderly.jobs.models import Job
 from tests.factories import order, setup_catalog
 
 
@@ -190,6 +191,27 @@ def test_verify_finds_and_repairs_drift(client: TestClient, factory: sessionmake
     assert repaired["drifts"] == found["drifts"]
     assert client.post("/api/v1/stock/verify").json() == {"repaired": False, "drifts": []}
     assert client.get("/api/v1/stock/SKU-1").json()[0]["on_hand"] == 10
+
+
+def test_a_repair_tells_the_shops_and_the_orders_waiting_for_stock(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    with transaction(factory) as s:
+        s.execute(delete(Job))
+        # Behind the ledger's back, SKU-1 shows 3 units more than the hub has and SKU-2 3 fewer.
+        s.execute(update(StockLevel).where(StockLevel.product_id == 1).values(on_hand=StockLevel.on_hand + 3))
+        s.execute(update(StockLevel).where(StockLevel.product_id == 2).values(on_hand=StockLevel.on_hand - 3))
+
+    assert client.post("/api/v1/stock/verify", params={"repair": "true"}).json()["repaired"] is True
+
+    with transaction(factory) as s:
+        jobs = s.execute(select(Job.kind, Job.payload).order_by(Job.id)).all()
+    # Both figures go to the shops; the orders waiting for SKU-2 are looked at again.
+    assert [tuple(job) for job in jobs] == [
+        ("stock_changed", {"product_ids": [1, 2]}),
+        ("stock_freed", {"product_ids": [2]}),
+    ]
 
 
 def test_verify_repair_flag_must_be_a_boolean(client: TestClient) -> None:

@@ -122,20 +122,27 @@ class StockBook:
     def flush(self) -> None:
         repo.apply_deltas(self.session, {k: (v[0], v[1], v[2]) for k, v in self._deltas.items()}, self.now)
         repo.append_ledger(self.session, self._ledger)
-        changed = sorted({row[0] for row in self._ledger})
+        changed = {row[0] for row in self._ledger}
         # on hand up, reserved down or safety down: more is available than before
-        freed = sorted({row[0] for row in self._ledger if row[3] > 0 or row[4] < 0 or row[5] < 0})
-        if changed:
-            # Announced through the outbox, in this transaction: whoever publishes stock (the
-            # channels) or waits for it (held orders) reacts after commit; inventory knows neither.
-            announced = [NewJob(STOCK_CHANGED, {"product_ids": changed})]
-            # One job per product, keyed, so a burst of receipts is one look at the waiting orders.
-            announced += [
-                NewJob(STOCK_FREED, {"product_ids": [pid]}, key=f"{STOCK_FREED}:{pid}") for pid in freed
-            ]
-            enqueue(self.session, announced)
+        freed = {row[0] for row in self._ledger if row[3] > 0 or row[4] < 0 or row[5] < 0}
+        announce(self.session, changed, freed)
         self._deltas.clear()
         self._ledger = []
+
+
+def announce(session: Session, changed: Iterable[int], freed: Iterable[int]) -> None:
+    """Announce through the outbox, in this transaction, that these products' figures changed and that
+    more of some is available: whoever publishes stock (the channels) or waits for it (held orders)
+    reacts after commit; inventory knows neither."""
+    products = sorted(set(changed))
+    if not products:
+        return
+    announced = [NewJob(STOCK_CHANGED, {"product_ids": products})]
+    # One job per product, keyed, so a burst of receipts is one look at the waiting orders.
+    announced += [
+        NewJob(STOCK_FREED, {"product_ids": [pid]}, key=f"{STOCK_FREED}:{pid}") for pid in sorted(set(freed))
+    ]
+    enqueue(session, announced)
 
 
 # --- stock movements by people and imports --------------------------------------------------------
@@ -388,7 +395,8 @@ class Drift:
 def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
     """Compare every level with its ledger; with ``repair`` set the level to what the ledger says.
 
-    The ledger is the record of what happened, so it wins: the level rows are rewritten under lock.
+    The ledger is the record of what happened, so it wins: the level rows are rewritten under lock,
+    and the products whose figures changed are announced as any movement's are (``announce``).
     """
     if repair:
         locked, totals = _locked_with_ledger(session)
@@ -429,7 +437,18 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
             },
             utcnow(),
         )
+        # The shops show the figures the levels said, and orders may wait for stock the ledger has.
+        announce(
+            session,
+            (d.product_id for d in drifts),
+            (d.product_id for d in drifts if _available(d.ledger) > _available(d.level)),
+        )
     return drifts
+
+
+def _available(figures: tuple[int, int, int]) -> int:
+    on_hand, reserved, safety = figures
+    return on_hand - reserved - safety
 
 
 def _locked_with_ledger(session: Session) -> tuple[dict[StockKey, tuple[int, Level]], dict[StockKey, Level]]:
