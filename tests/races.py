@@ -10,6 +10,9 @@ In a test module::
         with hub(url) as factory: ...
 
     results = race(pool, [(_work, (db_url, ...)), ...])  # one call per process
+
+and, once the race is over, ``assert_shops_told(factory)``: no shop is left showing a figure the hub
+no longer has.
 """
 
 from __future__ import annotations
@@ -21,9 +24,14 @@ from multiprocessing.pool import Pool
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from orderly.core.db import make_engine, make_session_factory
+from orderly.catalog.models import Product
+from orderly.core.db import make_engine, make_session_factory, transaction
+from orderly.inventory.models import StockLevel
+from orderly.inventory.service import STOCK_CHANGED
+from orderly.jobs.models import Job
 
 Calls = list[tuple[Callable[..., Any], tuple[Any, ...]]]
 
@@ -66,3 +74,28 @@ def race(pool: Pool, calls: Calls, timeout: float = 180) -> list[Any]:
     assert len(calls) == pool._processes  # type: ignore[attr-defined]  # fewer would leave the barrier waiting
     pending = [pool.apply_async(fn, args) for fn, args in calls]
     return [p.get(timeout=timeout) for p in pending]
+
+
+def assert_shops_told(factory: sessionmaker[Session]) -> None:
+    """Every stock level's last change was announced to the shops: a ``stock_changed`` job naming its
+    product was queued in the transaction that changed it or after. A listing's push computes the figure
+    when it runs, so such a job is what makes the shops show the final figure; a change nobody announced
+    leaves them showing the one before it (stock the hub may no longer have)."""
+    with transaction(factory) as s:
+        levels = s.execute(
+            select(Product.sku, StockLevel.product_id, StockLevel.updated_at).join(
+                Product, Product.id == StockLevel.product_id
+            )
+        ).all()
+        announced: dict[int, Any] = {}
+        for payload, created_at in s.execute(
+            select(Job.payload, Job.created_at).where(Job.kind == STOCK_CHANGED)
+        ):
+            for product_id in payload["product_ids"]:
+                announced[int(product_id)] = max(created_at, announced.get(int(product_id), created_at))
+    untold = sorted(
+        sku
+        for sku, product_id, changed in levels
+        if product_id not in announced or announced[product_id] < changed
+    )
+    assert untold == [], f"the shops were not told the last change of {untold}"
