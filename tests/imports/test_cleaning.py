@@ -3,6 +3,7 @@
 # ruff: noqa: RUF001 - full-width characters are written as people type them.
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -264,3 +265,51 @@ def test_a_quantity_past_what_a_warehouse_holds_is_refused() -> None:
 def test_any_quantity_reads_back_written_plainly_or_grouped(units: int) -> None:
     assert cleaning.quantity(str(units)) == units
     assert cleaning.quantity(f"{units:,}") == units
+
+
+def _answer(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except Invalid as exc:
+        return ("refused", str(exc))
+
+
+@given(
+    st.from_regex(r"\A[0-9]{0,17}(\.[0-9]{0,4})?\Z", fullmatch=True),
+    st.sampled_from(["USD", "JPY", "KWD", "CNY"]),
+)
+def test_a_plain_amount_reads_as_any_written_amount_does(written: str, currency: str) -> None:
+    # The quick path for digits and a point must give what the full reading gives, or refuse alike.
+    assert _answer(lambda: cleaning.money(written, currency)) == _answer(
+        lambda: cleaning._written_money(written, currency)
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "currency", "units"),
+    [("1234.5", "USD", 123450), ("007.50", "USD", 750), ("12.340", "USD", 1234), ("12.3", "KWD", 12300)],
+)
+def test_plain_amounts_with_fewer_or_more_zero_decimals_are_read(
+    written: str, currency: str, units: int
+) -> None:
+    assert cleaning.money(written, currency) == units
+
+
+@given(st.from_regex(r"\A[0-9]{0,8}\Z", fullmatch=True), st.booleans())
+def test_a_plain_quantity_reads_as_any_written_quantity_does(written: str, zero: bool) -> None:
+    def slow() -> int:
+        units = cleaning._written_quantity(written)
+        if units > MAX_QUANTITY:
+            raise Invalid(f"'{written}' is more than {MAX_QUANTITY:,} units")
+        if units == 0 and not zero:
+            raise Invalid("the quantity must be at least 1")
+        return units
+
+    assert _answer(lambda: cleaning.quantity(written, zero=zero)) == _answer(slow)
+
+
+def test_a_phone_read_again_gives_the_same_answer_and_the_same_refusal() -> None:
+    for _ in range(2):
+        assert cleaning.phone("138 0013 8000", "CN") == "+8613800138000"
+        with pytest.raises(Invalid, match="not a phone number of CN"):
+            cleaning.phone("call me", "CN")

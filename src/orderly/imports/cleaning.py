@@ -12,7 +12,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers
 import pycountry
@@ -112,14 +112,24 @@ def country(value: str) -> str:
 def phone(value: str, country_code: str | None) -> str:
     """A phone number in E.164 (``+8613800138000``); a number without its calling code is read as one
     of ``country_code``. Whether it is a valid number of that country is review's to judge."""
+    e164, reason = _phone(value, country_code)
+    if reason is not None:
+        raise Invalid(reason)
+    return e164
+
+
+@lru_cache(maxsize=1 << 16)
+def _phone(value: str, country_code: str | None) -> tuple[str, str | None]:
+    """``phone``'s answer, kept for the cells that repeat (an order's buyer and recipient, a buyer's
+    many orders): the number in E.164, or why it is none. Parsing costs far more than the lookup."""
     try:
         number = phonenumbers.parse(value, country_code)
     except phonenumbers.NumberParseException:
         where = f" of {country_code}" if country_code else " (give its calling code, such as +86)"
-        raise Invalid(f"'{value.strip()}' is not a phone number{where}") from None
+        return "", f"'{value.strip()}' is not a phone number{where}"
     if not phonenumbers.is_possible_number(number):
-        raise Invalid(f"'{value.strip()}' has too few or too many digits for a phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return "", f"'{value.strip()}' has too few or too many digits for a phone number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 # Where a country's code is written in two parts: the first part's length, and what joins them.
@@ -278,6 +288,7 @@ _CURRENCY_WORDS: dict[str, str] = {
 }  # fmt: skip
 # Symbols only one currency uses ($, ¥ and £ are several countries').
 _SYMBOLS = {"€": "EUR", "₩": "KRW", "₹": "INR", "฿": "THB", "₫": "VND", "₱": "PHP", "₽": "RUB", "₺": "TRY"}
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,15})(?:\.([0-9]+))?\Z")
 _AMOUNT = re.compile(r"^(?P<before>\D*?)(?P<number>[-+]?[.,]?\d[\d,.' ]*)(?P<after>\D*)$")
 
 
@@ -287,6 +298,17 @@ def money(value: str, currency: str) -> int:
     An amount finer than the currency's minor unit (``12.345`` USD) is refused, never rounded."""
     if not is_currency(currency):
         raise Invalid(f"'{currency}' is not an ISO 4217 currency code such as USD or CNY")
+    plain = _PLAIN_AMOUNT.match(value)
+    if plain is not None:  # most cells: digits and at most the currency's decimals after a point
+        whole, fraction = plain.group(1, 2)
+        exponent = _exponent(currency)
+        if fraction is None or len(fraction) <= exponent:
+            return int(whole + (fraction or "").ljust(exponent, "0"))
+    return _written_money(value, currency)
+
+
+def _written_money(value: str, currency: str) -> int:
+    """``money`` of any way of writing an amount (a known currency)."""
     written = unicodedata.normalize("NFKC", value).strip()
     negative = written.startswith("(") and written.endswith(")")
     if negative:
@@ -302,7 +324,7 @@ def money(value: str, currency: str) -> int:
         if named is not None and named != currency:
             raise Invalid(f"'{value.strip()}' is an amount in {named}, not {currency}")
     number = number.lstrip("-+")
-    exponent = minor_unit_exponent(currency)
+    exponent = _exponent(currency)
     try:
         amount = Decimal(_decimal_point(number, exponent))
     except InvalidOperation:
@@ -311,6 +333,9 @@ def money(value: str, currency: str) -> int:
     if units != units.to_integral_value():
         raise Invalid(f"'{value.strip()}' has more decimals than {currency} has ({exponent})")
     return -int(units) if negative else int(units)
+
+
+_exponent = cache(minor_unit_exponent)
 
 
 def _currency_named(word: str) -> str | None:
@@ -363,12 +388,18 @@ _WHOLE_NUMBER = re.compile(r"^[+]?\d{1,3}(?:,\d{3})+$|^[+]?\d+(?:\.0*)?$")
 def quantity(value: str, *, zero: bool = False) -> int:
     """A number of units: a whole number above zero (or zero itself where ``zero``, as in a count),
     at most inventory's limit; ``1,000`` and a spreadsheet's ``3.0`` are read."""
-    written = unicodedata.normalize("NFKC", value).strip()
-    if not _WHOLE_NUMBER.match(written):
-        raise Invalid(f"'{value.strip()}' is not a whole number of units")
-    units = int(written.removeprefix("+").replace(",", "").partition(".")[0])
+    # Most cells are plain digits, read at once.
+    units = int(value) if value.isascii() and value.isdigit() else _written_quantity(value)
     if units > MAX_QUANTITY:
         raise Invalid(f"'{value.strip()}' is more than {MAX_QUANTITY:,} units")
     if units == 0 and not zero:
         raise Invalid("the quantity must be at least 1")
     return units
+
+
+def _written_quantity(value: str) -> int:
+    """The whole number ``quantity`` reads in any way of writing it, before its limits."""
+    written = unicodedata.normalize("NFKC", value).strip()
+    if not _WHOLE_NUMBER.match(written):
+        raise Invalid(f"'{value.strip()}' is not a whole number of units")
+    return int(written.removeprefix("+").replace(",", "").partition(".")[0])

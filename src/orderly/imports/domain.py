@@ -102,20 +102,40 @@ class Layout:
 class RowReader:
     picks: tuple[tuple[str, int, str], ...]  # (field, index of its cell, the file's header)
     fixed: dict[str, str]
+    _columns: dict[str, str] = field(init=False, repr=False, compare=False)
+    _cells: tuple[tuple[str, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every row names the same columns: one mapping, shared by the rows (never changed).
+        object.__setattr__(self, "_columns", {name: header for name, _, header in self.picks})
+        object.__setattr__(self, "_cells", tuple((name, index) for name, index, _ in self.picks))
 
     def row(self, number: int, cells: Sequence[str]) -> Row:
         values = dict(self.fixed)
-        columns: dict[str, str] = {}
-        for name, index, header in self.picks:
-            columns[name] = header
-            if index < len(cells):
-                text = cells[index].strip()
-                if (text[:1] == "'" and text[1:2].isdigit()) or text[:2] == "'+":
-                    # Exports mark numbers to be kept as text (a zip code, a phone) with an apostrophe.
-                    text = text[1:]
+        count = len(cells)
+        for name, index in self._cells:
+            if index < count:
+                text = _cell(cells[index])
                 if text:
                     values[name] = text
-        return Row(number, values, columns)
+        return Row(number, values, self._columns)
+
+    def value(self, name: str, cells: Sequence[str]) -> str | None:
+        """The one field ``name`` of a row, as :meth:`row` reads it (None when blank)."""
+        for field_name, index in self._cells:
+            if field_name == name and index < len(cells):
+                text = _cell(cells[index])
+                if text:
+                    return text
+        return self.fixed.get(name)
+
+
+def _cell(text: str) -> str:
+    text = text.strip()
+    if (text[:1] == "'" and text[1:2].isdigit()) or text[:2] == "'+":
+        # Exports mark numbers to be kept as text (a zip code, a phone) with an apostrophe.
+        text = text[1:]
+    return text
 
 
 def generic_layout(kind: Kind, specs: Sequence[FieldSpec], headers: Sequence[str]) -> Layout:

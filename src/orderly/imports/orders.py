@@ -199,27 +199,29 @@ def _left_out(draft: _Draft) -> list[RowError]:
     ]
 
 
-def _first(draft: _Draft, name: str) -> tuple[str, Row] | None:
-    for row in draft.rows:
-        if name in row.values:
-            return row.values[name], row
-    return None
-
-
 def _read(draft: _Draft, options: ImportOptions, where: tzinfo) -> None:
-    """Fill a draft from its rows, collecting every bad cell."""
+    """Fill a draft from its rows, collecting every bad cell. A field of the order's header is read
+    from the first of its rows that has it."""
     header: dict[str, Any] = draft.header
+    first: dict[str, tuple[str, Row]] = {}
+    for row in draft.rows:
+        for name, value in row.values.items():
+            if name not in first:
+                first[name] = (value, row)
 
     def cell(name: str, read: Any, *args: Any) -> Any:
-        found = _first(draft, name)
+        found = first.get(name)
         if found is None:
             return None
-        value, row = found
         try:
-            return read(value, *args)
+            return read(found[0], *args)
         except (cleaning.Invalid, ValueError) as exc:
-            draft.errors.append(row.error(name, str(exc)))
+            draft.errors.append(found[1].error(name, str(exc)))
             return None
+
+    def said(name: str) -> str | None:
+        found = first.get(name)
+        return None if found is None else found[0]
 
     currency = cell("currency", _currency) or options.currency
     if currency is None:
@@ -228,43 +230,43 @@ def _read(draft: _Draft, options: ImportOptions, where: tzinfo) -> None:
         )
         return
     placed = cell("placed_at", cleaning.moment, where)
-    if placed is None and _first(draft, "placed_at") is None:
+    if placed is None and "placed_at" not in first:
         draft.errors.append(draft.rows[0].error("placed_at", "the order's date is empty"))
     updated = cell("updated_at", cleaning.moment, where)
     header["currency"] = currency
     if placed is not None:
         header["placed_at"] = placed.isoformat()
         header["updated_at"] = (updated or placed).isoformat()
-    status = cell("status", str)
+    status = said("status")
     if status:
         header["platform_status"] = status[:64]
-    if _first(draft, "cancelled_at") or (status or "").casefold() in _CANCELLED:
+    if "cancelled_at" in first or (status or "").casefold() in _CANCELLED:
         header["cancelled"] = True
     header["payment_status"] = cell("payment_status", _payment)
-    header["payment_method"] = (cell("payment_method", str) or "")[:64] or None
-    fulfillment = cell("fulfillment", str)
+    header["payment_method"] = (said("payment_method") or "")[:64] or None
+    fulfillment = said("fulfillment")
     if fulfillment:
         header["fulfillment"] = "platform" if fulfillment.casefold() in _PLATFORM_FULFILLED else "merchant"
     country = cell("ship_country", cleaning.country)
     header["billing_country"] = cell("billing_country", cleaning.country)
     header["buyer"] = {
-        "name": cell("buyer_name", str),
-        "email": cell("buyer_email", str),
+        "name": said("buyer_name"),
+        "email": said("buyer_email"),
         "phone": cell("buyer_phone", cleaning.phone, country),
     }
-    postal = (cleaning.postal_code, country) if country else (str,)
+    postal = cell("ship_postal_code", cleaning.postal_code, country) if country else said("ship_postal_code")
     header["shipping_address"] = {
-        "name": cell("ship_name", str),
-        "line1": cell("ship_line1", str),
-        "line2": " ".join(filter(None, (cell("ship_line2", str), cell("ship_line3", str)))) or None,
-        "city": cell("ship_city", str),
-        "region": cell("ship_region", str),
-        "postal_code": cell("ship_postal_code", *postal),
+        "name": said("ship_name"),
+        "line1": said("ship_line1"),
+        "line2": " ".join(filter(None, (said("ship_line2"), said("ship_line3")))) or None,
+        "city": said("ship_city"),
+        "region": said("ship_region"),
+        "postal_code": postal,
         "country": country,
         "phone": cell("ship_phone", cleaning.phone, country),
     }
-    header["buyer_remark"] = cell("remark", str)
-    tags = cell("tags", str)
+    header["buyer_remark"] = said("remark")
+    tags = said("tags")
     if tags:
         header["tags"] = [t.strip()[:64] for t in tags.split(",") if t.strip()]
     # Only what the file says: a blank keeps what an earlier version said (``_merged``).
@@ -297,31 +299,35 @@ def _payment(value: str) -> PaymentStatus:
     return found
 
 
+#: A line's cells that are read, in the order their errors are reported: counts, then amounts.
+_LINE_COUNTS = ("quantity", "shipped")
+_LINE_AMOUNTS = ("unit_price", "line_total", "line_discount", "line_tax", "line_shipping")
+
+
 def _line(row: Row, currency: str, errors: list[RowError]) -> _Line | None:
     values = row.values
     found: dict[str, Any] = {}
     failed = False
-
-    def read(name: str, parse: Any, *args: Any, **kwargs: Any) -> None:
-        nonlocal failed
-        if name not in values:
-            return
-        try:
-            found[name] = parse(values[name], *args, **kwargs)
-        except cleaning.Invalid as exc:
-            errors.append(row.error(name, str(exc)))
-            failed = True
-
     if "sku" not in values:
         errors.append(row.error("sku", "the SKU is empty"))
         failed = True
     if "quantity" not in values:
         errors.append(row.error("quantity", "the quantity is empty"))
         failed = True
-    read("quantity", cleaning.quantity, zero=True)
-    read("shipped", cleaning.quantity, zero=True)
-    for name in ("unit_price", "line_total", "line_discount", "line_tax", "line_shipping"):
-        read(name, cleaning.money, currency)
+    for name in _LINE_COUNTS:
+        if name in values:
+            try:
+                found[name] = cleaning.quantity(values[name], zero=True)
+            except cleaning.Invalid as exc:
+                errors.append(row.error(name, str(exc)))
+                failed = True
+    for name in _LINE_AMOUNTS:
+        if name in values:
+            try:
+                found[name] = cleaning.money(values[name], currency)
+            except cleaning.Invalid as exc:
+                errors.append(row.error(name, str(exc)))
+                failed = True
     if failed:
         return None
     quantity = found["quantity"]

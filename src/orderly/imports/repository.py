@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, delete, select, update
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
-from orderly.core.db import chunks, insert_rows
+from orderly.core.db import in_conditions, insert_rows
 from orderly.imports.domain import Kind, RowError
 from orderly.imports.models import ImportProfile, ImportRowError, ImportRun
 from orderly.orders.models import Order, RawPayload
@@ -92,13 +92,18 @@ def delete_profile(session: Session, name: str) -> bool:
 
 
 def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], source: str) -> dict[str, Any]:
-    """The payload each of these orders of the shop was last stored with, where a file gave it."""
+    """The payload each of these orders of the shop was last stored with, where a file gave it: one
+    query per batch on PostgreSQL (``= ANY`` of an array), and only the payloads whose ``source`` says
+    so are fetched (an order a channel gave keeps its body in the database)."""
     found: dict[str, Any] = {}
-    for part in chunks(sorted(set(external_ids))):
+    if not external_ids:
+        return found
+    said = RawPayload.body["source"].as_string() == source
+    for condition in in_conditions(session, Order.external_id, sorted(set(external_ids)), String()):
         query = (
             select(Order.external_id, RawPayload.body)
             .join(RawPayload, RawPayload.id == Order.raw_payload_id)
-            .where(Order.shop_id == shop_id, Order.external_id.in_(part))
+            .where(Order.shop_id == shop_id, condition, said)
         )
         for external_id, body in session.execute(query):
             if isinstance(body, dict) and body.get("source") == source:
