@@ -1,17 +1,26 @@
-"""File import throughput: ``python bench/import.py [--csv-rows N] [--xlsx-rows N] [--database sqlite]``.
+"""File import throughput: ``python bench/import.py [--csv-rows N] [--xlsx-rows N] [--workers N]
+[--baseline-rows N] [--database sqlite]``.
 
 Generates, in a temporary folder, a CSV of ``--csv-rows`` order lines (default 1,000,000: orders of one
 to three lines with a buyer, a phone, an address and a postal code to clean, a few bad rows) and an XLSX
 of ``--xlsx-rows`` (default 100,000) with Chinese headers, then imports each through
-``orderly.imports.service.run_import`` into one shop, as ``orderly import orders`` does; only the imports
-are timed. Peak memory is the process's peak resident set (``resource.getrusage``), which a streamed
-import keeps flat whatever the file's length. The goal: at least 20,000 rows/s for the CSV on
-PostgreSQL, with a peak RSS of at most 300 MB.
+``orderly.imports.service.run_import`` into one shop, as ``orderly import orders`` does, with
+``--workers`` processes (default: as the CLI, one per core up to four on PostgreSQL, one on SQLite);
+only the imports are timed. First, for the ratio, the first ``--baseline-rows`` rows of the same CSV
+(default 100,000) are imported with one process into a fresh shop, in a process of their own. The goal:
+at least 20,000 rows/s for the CSV on PostgreSQL, with a peak RSS of at most 300 MB.
+
+Peak memory is resident set size as ``resource.getrusage`` gives it: the bench's own process's peak
+(the parent of the run: the preview and the polling) and the largest peak of any process it has waited
+for (``RUSAGE_CHILDREN``: an import's processes, and the baseline's, so it is at least the largest import
+process's). ``peak_rss_mb`` is their sum: an upper bound on what one import process and its parent held
+at once. A streamed import keeps each flat whatever the file's length; the processes of a run together
+hold about ``workers`` times the largest one's.
 
 PostgreSQL (the default) is the server of ``ORDERLY_DATABASE_URL`` when that points at PostgreSQL,
 else the local one, in a database of its own, ``orderly_bench_import``, dropped and created again on
-each run; ``--database sqlite`` uses a file in the temporary folder. The last line printed is one JSON
-object with the figures.
+each run; ``--database sqlite`` uses a file in the temporary folder (one process). The last line printed
+is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import random
 import resource
 import sys
@@ -49,6 +59,7 @@ from orderly.inventory.schemas import WarehouseIn
 BENCH_DATABASE = "orderly_bench_import"
 SKUS = 300
 SHOP = "bench-files"
+BASELINE_SHOP = "bench-baseline"  # the one-process baseline's orders, apart from the run's
 BAD_EVERY = 5000  # one row in this many has a quantity no one can read
 
 console = Console(stderr=True)
@@ -107,7 +118,8 @@ def write_xlsx(path: Path, rows: int) -> None:
 
 def setup(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        channels.create_shop(session, ShopIn(code=SHOP, name="Files", channel="manual"))
+        for code in (SHOP, BASELINE_SHOP):
+            channels.create_shop(session, ShopIn(code=code, name=code.title(), channel="manual"))
         inventory.create_warehouse(session, WarehouseIn(code="WH-B", name="Bench", priority=1))
         for n in range(SKUS):
             catalog.create_product(session, ProductIn(sku=f"BENCH-{n:04d}", name=f"Bench product {n}"))
@@ -116,15 +128,17 @@ def setup(factory: sessionmaker[Session]) -> None:
             inventory.receive(session, f"BENCH-{n:04d}", "WH-B", 100_000_000, actor="bench", reason="bench")
 
 
-def timed_import(factory: sessionmaker[Session], path: Path, rows: int, label: str) -> dict[str, float | int]:
+def timed_import(
+    factory: sessionmaker[Session], path: Path, rows: int, label: str, *, workers: int, shop: str = SHOP
+) -> dict[str, float | int]:
     columns = (
-        TextColumn(f"[bold]{label:<6}"),
+        TextColumn(f"[bold]{label:<8}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>8,.0f} rows/s"),
         TimeElapsedColumn(),
     )
-    options = ImportOptions(shop=SHOP, time_zone="Asia/Shanghai", actor="bench")
+    options = ImportOptions(shop=shop, time_zone="Asia/Shanghai", actor="bench")
     with Progress(*columns, console=console) as progress, path.open("rb") as source:
         task = progress.add_task(label, total=rows, rate=0.0)
         started = time.perf_counter()
@@ -132,7 +146,9 @@ def timed_import(factory: sessionmaker[Session], path: Path, rows: int, label: s
         def advanced(done: int) -> None:
             progress.update(task, completed=done, rate=done / max(time.perf_counter() - started, 1e-9))
 
-        run_id = service.run_import(factory, source, path.name, Kind.ORDERS, options, progress=advanced)
+        run_id = service.run_import(
+            factory, source, path.name, Kind.ORDERS, options, progress=advanced, workers=workers
+        )
         seconds = time.perf_counter() - started
     with transaction(factory) as session:
         run = repository.run(session, run_id)
@@ -142,27 +158,43 @@ def timed_import(factory: sessionmaker[Session], path: Path, rows: int, label: s
             "seconds": round(seconds, 2),
             "rows_per_s": round(run.rows_read / seconds),
             "orders": run.imported,
+            "unchanged": run.unchanged,
             "errors": run.failed,
         }
     assert figures["rows"] == rows, figures
-    console.print(f"{label}: {figures}")
+    console.print(f"{label} ({workers} process{'es' if workers > 1 else ''}): {figures}")
     return figures
 
 
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+def baseline(url: str, path: str, rows: int) -> dict[str, float | int]:
+    """In a process of its own: the one-process import of the baseline slice into its fresh shop."""
+    engine = make_engine(url)
+    try:
+        return timed_import(
+            make_session_factory(engine), Path(path), rows, "baseline", workers=1, shop=BASELINE_SHOP
+        )
+    finally:
+        engine.dispose()
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--baseline-rows", type=int, default=100_000, help="0: no one-process baseline")
+    parser.add_argument("--workers", type=int, default=None, help="processes per import (default as the CLI)")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     args = parser.parse_args()
+    baseline_rows = min(args.baseline_rows, args.csv_rows)
     with tempfile.TemporaryDirectory(prefix="orderly-bench-import-") as folder:
         here = Path(folder)
         with console.status("Writing the files"):
             write_csv(here / "orders.csv", args.csv_rows)
+            write_csv(here / "baseline.csv", baseline_rows)  # the same first rows
             write_xlsx(here / "orders.xlsx", args.xlsx_rows)
         if args.database == "sqlite":
             url = f"sqlite:///{here / 'bench.db'}"
@@ -171,14 +203,22 @@ def main() -> None:
             url = postgres_url(BENCH_DATABASE)
         engine = make_engine(url)
         factory = make_session_factory(engine)
+        workers = args.workers or service.default_workers(factory)
         with console.status("Building the catalog"):
             setup(factory)
+        base: dict[str, float | int] = {}
+        if baseline_rows:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                base = pool.apply(baseline, (url, str(here / "baseline.csv"), baseline_rows))
+        baseline_peak = peak_rss_mb(resource.RUSAGE_CHILDREN)
         before = peak_rss_mb()
-        csv_figures = timed_import(factory, here / "orders.csv", args.csv_rows, "CSV")
-        xlsx_figures = timed_import(factory, here / "orders.xlsx", args.xlsx_rows, "XLSX")
+        csv_figures = timed_import(factory, here / "orders.csv", args.csv_rows, "CSV", workers=workers)
+        xlsx_figures = timed_import(factory, here / "orders.xlsx", args.xlsx_rows, "XLSX", workers=workers)
         engine.dispose()
+    parent, child = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
     result = {
         "database": args.database,
+        "workers": workers,
         "csv_rows": csv_figures["rows"],
         "csv_orders": csv_figures["orders"],
         "csv_seconds": csv_figures["seconds"],
@@ -186,8 +226,14 @@ def main() -> None:
         "xlsx_rows": xlsx_figures["rows"],
         "xlsx_seconds": xlsx_figures["seconds"],
         "xlsx_rows_per_s": xlsx_figures["rows_per_s"],
+        "baseline_rows": base.get("rows", 0),
+        "baseline_rows_per_s": base.get("rows_per_s", 0),
+        "speedup": round(csv_figures["rows_per_s"] / base["rows_per_s"], 2) if base else None,
         "rss_before_imports_mb": before,
-        "peak_rss_mb": peak_rss_mb(),
+        "baseline_peak_rss_mb": baseline_peak,
+        "parent_peak_rss_mb": parent,
+        "child_peak_rss_mb": child,
+        "peak_rss_mb": round(parent + child, 1),
     }
     print(json.dumps(result))
 

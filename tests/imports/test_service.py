@@ -28,6 +28,7 @@ class Tally:
     )
     batch_size: int = 2
     group_by: str | None = None
+    shard_by: str | None = None
     batches: list[list[int]] = field(default_factory=list)
     run_ids: set[int | None] = field(default_factory=set)
 

@@ -40,6 +40,15 @@ Profile = Annotated[
 Currency = Annotated[
     str | None, typer.Option(help="The currency of amounts when the file has no currency column")
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=64,
+        help="Processes importing an orders file at once (default: one per core up to 4 on PostgreSQL, "
+        "1 on SQLite)",
+    ),
+]
 Tz = Annotated[
     str | None,
     typer.Option(
@@ -56,14 +65,14 @@ def import_orders(
     profile: Profile = None,
     currency: Currency = None,
     tz: Tz = None,
+    workers: Workers = None,
 ) -> None:
     """Orders: Amazon's order report, Shopify's order export, or any sheet with English or Chinese headers."""
     if tz is None:
         with unit_of_work(read_only=True) as session:
             tz = shop_zone(session, shop)
-    _run(
-        file, Kind.ORDERS, ImportOptions(shop=shop, currency=currency, time_zone=_zone(tz)), profile, dry_run
-    )
+    options = ImportOptions(shop=shop, currency=currency, time_zone=_zone(tz))
+    _run(file, Kind.ORDERS, options, profile, dry_run, workers)
 
 
 @import_app.command("stock")
@@ -133,28 +142,49 @@ def _zone(name: str | None) -> str:
     return name
 
 
-def _run(file: Path, kind: Kind, options: ImportOptions, profile: str | None, dry_run: bool) -> None:
+def _run(
+    file: Path,
+    kind: Kind,
+    options: ImportOptions,
+    profile: str | None,
+    dry_run: bool,
+    workers: int | None = None,
+) -> None:
     options = dataclasses.replace(options, actor=actor())
     size = file.stat().st_size
-    progress = Progress(
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
-        TimeElapsedColumn(),
-        console=err,
-    )
     started = time.perf_counter()
-    with session_factory() as factory, file.open("rb") as source, progress:
-        task = progress.add_task("Dry run" if dry_run else "Importing", total=size, rows=0)
-
-        def advanced(rows: int) -> None:
-            progress.update(task, completed=_position(source, size), rows=rows)
-
-        run_id = service.run_import(
-            factory, source, file.name, kind, options, profile=profile, dry_run=dry_run, progress=advanced
+    with session_factory() as factory, file.open("rb") as source:
+        workers = workers or service.default_workers(factory)
+        shared = service.shard_count(factory, service.kind_of(kind), source, workers, dry_run=dry_run) > 1
+        # Processes sharing a file each read all of it: the bar counts the run's rows, not bytes.
+        progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            *(() if shared else (DownloadColumn(),)),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeElapsedColumn(),
+            console=err,
         )
-        progress.update(task, completed=size)
+        with progress:
+            label = f"Importing ({workers} processes)" if shared else "Dry run" if dry_run else "Importing"
+            task = progress.add_task(label, total=None if shared else size, rows=0)
+
+            def advanced(rows: int) -> None:
+                completed = None if shared else _position(source, size)
+                progress.update(task, completed=completed, rows=rows)
+
+            run_id = service.run_import(
+                factory,
+                source,
+                file.name,
+                kind,
+                options,
+                profile=profile,
+                dry_run=dry_run,
+                progress=advanced,
+                workers=workers,
+            )
+            progress.update(task, total=size, completed=size)
         elapsed = time.perf_counter() - started
         with transaction(factory) as session:
             status = _show(session, run_id, limit=SHOWN_ERRORS)

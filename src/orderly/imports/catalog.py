@@ -142,6 +142,7 @@ class CatalogKind:
     fields: Sequence[FieldSpec] = FIELDS
     batch_size = 500
     group_by: str | None = None
+    shard_by: str | None = None
 
     def apply(
         self, session: Session, rows: Sequence[Row], options: ImportOptions, *, dry_run: bool

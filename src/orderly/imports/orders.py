@@ -136,6 +136,7 @@ class OrdersKind:
     fields: Sequence[FieldSpec] = FIELDS
     batch_size = 4000  # rows: about 2,000 orders, the size ingest takes by default
     group_by: str | None = "order_number"
+    shard_by: str | None = "order_number"  # all rows of an order go to one process, in file order
 
     def apply(
         self, session: Session, rows: Sequence[Row], options: ImportOptions, *, dry_run: bool

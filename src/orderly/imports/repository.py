@@ -28,6 +28,13 @@ def change_run(session: Session, run_id: int, **values: Any) -> None:
     session.execute(update(ImportRun).where(ImportRun.id == run_id).values(**values))
 
 
+def add_to_run(session: Session, run_id: int, **figures: int) -> None:
+    """Add to a run's figures (``rows_read = rows_read + n``): the processes of one run never overwrite
+    each other's."""
+    values = {name: getattr(ImportRun, name) + amount for name, amount in figures.items()}
+    session.execute(update(ImportRun).where(ImportRun.id == run_id).values(**values))
+
+
 def add_errors(session: Session, run_id: int, errors: Sequence[RowError]) -> None:
     """Store a batch's errors with one statement."""
     insert_rows(

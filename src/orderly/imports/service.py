@@ -8,15 +8,18 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.clock import utcnow
-from orderly.core.db import collector_paused, run_in_transaction, transaction
+from orderly.core.db import collector_paused, engine_of, run_in_transaction, transaction
 from orderly.core.errors import DomainError
 from orderly.imports import mapping, repository
 from orderly.imports.domain import FieldSpec, Kind, Layout, Outcome, Row, RowError, RunStatus
@@ -26,6 +29,9 @@ from orderly.imports.models import ImportRowError
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 20
+#: A file smaller than this (some 8,000 rows of orders) is imported by one process whatever the
+#: workers asked: starting a process (a fresh interpreter) costs a second or two.
+SHARD_MIN_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class ImportKind(Protocol):
     #: A field whose rows belong together (an order's lines): a batch never ends between two adjacent
     #: rows with the same value. None: rows stand alone.
     group_by: str | None
+    #: A field whose rows must all be imported by one process, in file order (an order's number): a
+    #: file on disk may then be imported by several processes at once, each taking the rows whose
+    #: value hashes to it (``shards.py``). None: the kind runs in one process (rows that depend on
+    #: the rows before them, such as a catalog's bundles).
+    shard_by: str | None
 
     def apply(
         self, session: Session, rows: Sequence[Row], options: ImportOptions, *, dry_run: bool
@@ -129,11 +140,16 @@ def run_import(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     run_id: int | None = None,
+    workers: int = 1,
 ) -> int:
     """Import ``source`` (seekable) and return its run's id; ``run_id`` runs a queued run instead of
     recording a new one. A file the hub cannot read, or that lacks a required column, fails the run
-    with its reason and imports nothing; bad rows are reported and every good row is imported."""
+    with its reason and imports nothing; bad rows are reported and every good row is imported.
+
+    ``workers`` above one imports a file on disk with that many processes where it can
+    (:func:`shard_count`); ``progress`` is then called as the processes' figures grow."""
     impl = kind_of(kind)
+    shards = shard_count(factory, impl, source, workers, dry_run=dry_run)
     with transaction(factory) as session:
         if run_id is None:
             run_id = add_run(session, filename, kind, options, profile=profile, dry_run=dry_run)
@@ -148,6 +164,7 @@ def run_import(
             )
     options = dataclasses.replace(options, run_id=run_id)
     totals = _Totals()
+    kept: _Totals | None = totals  # the figures the run's end writes (None: as the processes added them)
     try:
         table = open_table(source, filename)
         with transaction(factory) as session:
@@ -171,16 +188,62 @@ def run_import(
                 "the file lacks a required column: nothing imported",
             )
             return run_id
-        _rows(factory, run_id, table, layout, impl, options, dry_run, totals, progress)
+        if shards > 1:
+            kept = None  # the processes add their figures to the run's themselves
+            _store_preview(factory, run_id, _preview(table, layout))
+            source_path = _path_of(source)
+            assert source_path is not None and impl.shard_by is not None
+            from orderly.imports import shards as sharded  # noqa: PLC0415 - it builds on this module
+
+            sharded.run(factory, run_id, source_path, filename, kind, options, layout, shards, progress)
+        else:
+            _rows(factory, run_id, table, layout, impl, options, dry_run, totals, progress)
     except DomainError as exc:
-        _finish(factory, run_id, totals, RunStatus.FAILED, exc.message)
+        _finish(factory, run_id, kept, RunStatus.FAILED, exc.message)
         return run_id
     except BaseException as exc:
         log.exception("import run %s failed", run_id)
-        _finish(factory, run_id, totals, RunStatus.FAILED, f"stopped by an unexpected error: {exc!r}"[:1000])
+        _finish(factory, run_id, kept, RunStatus.FAILED, f"stopped by an unexpected error: {exc!r}"[:1000])
         raise
-    _finish(factory, run_id, totals, RunStatus.DONE, None)
+    _finish(factory, run_id, kept, RunStatus.DONE, None)
     return run_id
+
+
+def default_workers(factory: sessionmaker[Session]) -> int:
+    """Processes an import of a file uses unless told: one per core up to four on PostgreSQL, one on
+    SQLite (one writer at a time)."""
+    if engine_of(factory).dialect.name != "postgresql":
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def shard_count(
+    factory: sessionmaker[Session], impl: ImportKind, source: BinaryIO, workers: int, *, dry_run: bool
+) -> int:
+    """How many processes import this file: ``workers`` for a kind that shards (orders), from a file on
+    disk each process can open, of at least ``SHARD_MIN_BYTES``, into PostgreSQL; else one (a dry run,
+    an upload held in memory, a small file, SQLite, or a process that may not start others, such as a
+    daemon)."""
+    path = _path_of(source)
+    if (
+        workers <= 1
+        or impl.shard_by is None
+        or dry_run
+        or path is None
+        or path.stat().st_size < SHARD_MIN_BYTES
+        or engine_of(factory).dialect.name != "postgresql"
+        or multiprocessing.current_process().daemon
+    ):
+        return 1
+    return workers
+
+
+def _path_of(source: BinaryIO) -> Path | None:
+    """Where ``source`` is on disk, when it is a file opened from a path."""
+    name = getattr(source, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        return Path(name).resolve()
+    return None
 
 
 def _no_column(spec: FieldSpec, layout: Layout) -> RowError:
@@ -199,31 +262,67 @@ def _rows(
     dry_run: bool,
     totals: _Totals,
     progress: Callable[[int], None] | None,
+    *,
+    keep: Callable[[Sequence[str]], bool] | None = None,
+    preview: bool = True,
+    batch_size: int | None = None,
 ) -> None:
+    """Read the rows and import them batch by batch; ``keep`` picks the rows of a shard (a process of
+    a run shared by several: the preview is then stored by the parent, not here)."""
     reader = layout.reader(table.headers)
-    preview: list[dict[str, Any]] = []
+    first: list[dict[str, Any]] = []
     batch: list[Row] = []
     group = impl.group_by
+    size = batch_size or impl.batch_size
     for number, cells in table:
+        if keep is not None and not keep(cells):
+            continue
         row = reader.row(number, cells)
-        if len(preview) < PREVIEW_ROWS:
-            preview.append({"row": number, "values": dict(row.values)})
-            if len(preview) == PREVIEW_ROWS:
-                _store_preview(factory, run_id, preview)
-        if len(batch) >= impl.batch_size and (
-            group is None or row.values.get(group) != batch[-1].values.get(group)
-        ):
+        if preview and len(first) < PREVIEW_ROWS:
+            first.append({"row": number, "values": dict(row.values)})
+            if len(first) == PREVIEW_ROWS:
+                _store_preview(factory, run_id, first)
+        if len(batch) >= size and (group is None or row.values.get(group) != batch[-1].values.get(group)):
             _batch(factory, run_id, batch, impl, options, dry_run, totals)
             batch = []
             if progress:
                 progress(totals.rows_read)
         batch.append(row)
-    if len(preview) < PREVIEW_ROWS:
-        _store_preview(factory, run_id, preview)
+    if preview and len(first) < PREVIEW_ROWS:
+        _store_preview(factory, run_id, first)
     if batch:
         _batch(factory, run_id, batch, impl, options, dry_run, totals)
     if progress:
         progress(totals.rows_read)
+
+
+def run_shard(
+    factory: sessionmaker[Session],
+    run_id: int,
+    table: Any,
+    layout: Layout,
+    impl: ImportKind,
+    options: ImportOptions,
+    keep: Callable[[Sequence[str]], bool],
+    batch_size: int,
+) -> None:
+    """One process's share of a run shared by several (``shards.py``): the rows ``keep`` picks, imported
+    in batches of ``batch_size`` as one process imports them, their figures added to the run's."""
+    _rows(
+        factory, run_id, table, layout, impl, options, False, _Totals(), None,
+        keep=keep, preview=False, batch_size=batch_size,
+    )  # fmt: skip
+
+
+def _preview(table: Any, layout: Layout) -> list[dict[str, Any]]:
+    """The first rows of a table, as :func:`_rows` keeps them (the rest of the table is left unread)."""
+    reader = layout.reader(table.headers)
+    first: list[dict[str, Any]] = []
+    for number, cells in table:
+        first.append({"row": number, "values": dict(reader.row(number, cells).values)})
+        if len(first) == PREVIEW_ROWS:
+            break
+    return first
 
 
 def _store_preview(factory: sessionmaker[Session], run_id: int, preview: list[dict[str, Any]]) -> None:
@@ -255,14 +354,12 @@ def _batch(
                 outcome = done.outcome
             totals.add(outcome, len(rows))
             with transaction(factory) as session:
-                _report(session, run_id, outcome, totals)
+                _report(session, run_id, outcome, len(rows))
             return
 
         def work(session: Session) -> Outcome:
             outcome = impl.apply(session, rows, options, dry_run=False)
-            after = dataclasses.replace(totals)
-            after.add(outcome, len(rows))
-            _report(session, run_id, outcome, after)
+            _report(session, run_id, outcome, len(rows))
             return outcome
 
         totals.add(run_in_transaction(factory, work), len(rows))
@@ -276,22 +373,29 @@ class _RolledBack(Exception):
         self.outcome = outcome
 
 
-def _report(session: Session, run_id: int, outcome: Outcome, totals: _Totals) -> None:
+def _report(session: Session, run_id: int, outcome: Outcome, rows: int) -> None:
+    """A batch's errors, and its figures added to the run's (several processes may add to one run)."""
     if outcome.errors:
         repository.add_errors(session, run_id, outcome.errors)
-    repository.change_run(
+    repository.add_to_run(
         session,
         run_id,
-        rows_read=totals.rows_read,
-        imported=totals.imported,
-        unchanged=totals.unchanged,
-        failed=totals.failed,
+        rows_read=rows,
+        imported=outcome.imported,
+        unchanged=outcome.unchanged,
+        failed=len(outcome.errors),
     )
 
 
 def _finish(
-    factory: sessionmaker[Session], run_id: int, totals: _Totals, status: RunStatus, message: str | None
+    factory: sessionmaker[Session],
+    run_id: int,
+    totals: _Totals | None,
+    status: RunStatus,
+    message: str | None,
 ) -> None:
+    """End the run; ``totals`` None keeps the figures its batches added."""
+    figures = dataclasses.asdict(totals) if totals is not None else {}
     with transaction(factory) as session:
         repository.change_run(
             session,
@@ -299,9 +403,6 @@ def _finish(
             status=str(status),
             message=message,
             finished_at=utcnow(),
-            rows_read=totals.rows_read,
-            imported=totals.imported,
-            unchanged=totals.unchanged,
-            failed=totals.failed,
             stored_path=None,
+            **figures,
         )

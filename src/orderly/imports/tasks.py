@@ -56,7 +56,8 @@ def queue_upload(
 
 def run_upload(ctx: JobContext, job: Claimed) -> None:
     """Import a queued upload; run again after a worker stopped mid-way, it starts over (importing a
-    file twice changes nothing). The file is removed once its run has ended."""
+    file twice changes nothing). The file is removed once its run has ended. An orders file is imported
+    by several processes at once on PostgreSQL (``shards.py``), as ``orderly import orders`` does."""
     run_id = int(job.payload["run_id"])
     with transaction(ctx.factory) as session:
         run = repository.run(session, run_id)
@@ -76,7 +77,15 @@ def run_upload(ctx: JobContext, job: Claimed) -> None:
     try:
         with path.open("rb") as source:
             service.run_import(
-                ctx.factory, source, filename, kind, options, profile=profile, dry_run=dry_run, run_id=run_id
+                ctx.factory,
+                source,
+                filename,
+                kind,
+                options,
+                profile=profile,
+                dry_run=dry_run,
+                run_id=run_id,
+                workers=service.default_workers(ctx.factory),
             )
     finally:
         path.unlink(missing_ok=True)
