@@ -11,6 +11,12 @@ Each process (:func:`_shard`) opens the file itself from its path, reads it as i
 shard's rows, and imports them batch by batch exactly as one process does, adding each batch's figures
 to the run's (``rows_read = rows_read + n``). A process that stops fails the run with its reason and
 the others are stopped; a run never stays ``running`` after its processes are gone.
+
+What one order becomes is what one process makes of it. What the processes change is the order in
+which *different* orders reach the hub: review's rules that look at a buyer's other orders (merging
+orders to one address, the velocity of a buyer's orders) see those that have arrived, as they do when
+several shops' orders arrive at once; reservations of scarce stock go likewise to whichever order is
+booked first.
 """
 
 from __future__ import annotations
