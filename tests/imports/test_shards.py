@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +22,7 @@ from orderly.catalog.models import Product
 from orderly.core.config import Settings
 from orderly.core.db import engine_of, transaction
 from orderly.imports import repository, service, shards, tasks
-from orderly.imports.domain import Kind
+from orderly.imports.domain import Kind, Layout
 from orderly.imports.service import ImportOptions
 from orderly.inventory.models import StockLevel, Warehouse
 from orderly.jobs.worker import Worker
@@ -318,3 +320,12 @@ def test_a_shard_is_the_same_for_the_same_order_number() -> None:
     assert shards.shard_of("114-3941689-8772232", 4) == shards.shard_of("114-3941689-8772232", 4)
     assert shards.shard_of(None, 4) == shards.shard_of("", 4) == 0
     assert {shards.shard_of(f"P-{n}", 4) for n in range(100)} == {0, 1, 2, 3}
+
+
+@given(st.lists(st.sampled_from(["", " ", "'", "'7", "'+86 1", "' 7", " A-1 ", "x"]), max_size=4))
+def test_a_row_is_sent_to_its_shard_by_the_order_number_the_row_reads(cells: list[str]) -> None:
+    layout = Layout("t", Kind.ORDERS, {"order_number": "Order ID", "sku": "SKU"}, {"currency": "USD"})
+    reader = layout.reader(["SKU", "Order ID", "Order ID"])
+    row = reader.row(2, cells)
+    for name in ("order_number", "sku", "currency", "quantity"):
+        assert reader.value(name, cells) == row.values.get(name)

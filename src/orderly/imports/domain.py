@@ -115,8 +115,12 @@ class RowReader:
         count = len(cells)
         for name, index in self._cells:
             if index < count:
-                text = _cell(cells[index])
+                text = cells[index].strip()
                 if text:
+                    if text[0] == "'":
+                        text = _cell(text)  # an apostrophe before a number (below)
+                        if not text:
+                            continue
                     values[name] = text
         return Row(number, values, self._columns)
 

@@ -140,7 +140,7 @@ def _delimited(source: BinaryIO, filename: str) -> Table:
         number = 1
         try:
             for number, row in enumerate(reader, start=2):
-                if any(cell.strip() for cell in row):
+                if "".join(row).strip():  # some cell is not blank
                     yield number, row
         except UnicodeDecodeError:
             raise UnreadableFile(
