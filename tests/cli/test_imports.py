@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.imports import service
 from tests.cli.conftest import Cli, rows
 from tests.factories import setup_catalog
 
@@ -47,3 +49,22 @@ def test_a_file_that_cannot_be_imported_exits_with_1(
     result = cli("import", "orders", str(empty), "--shop", "shop-a", code=1)
     assert "empty.csv is empty" in result.output
     cli("import", "orders", str(empty), "--shop", "shop-a", "--tz", "Mars/Base", code=2)
+
+
+def test_orders_import_with_workers_gives_the_report_of_one_process(
+    cli: Cli, factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the file is shared by two processes; on SQLite one imports it: the same report."""
+    monkeypatch.setattr(service, "SHARD_MIN_BYTES", 0)
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10, "SKU-3": 10})
+    lines = ["Order ID,Order Date,SKU,Quantity,Unit Price,Currency,Country"]
+    lines += [f"W-{n},2026-12-04 10:00,SKU-{n % 3 + 1},1,2.50,USD,US" for n in range(30)]
+    lines.append("W-x,2026-12-04 10:00,SKU-1,lots,2.50,USD,US")
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = cli("import", "orders", str(path), "--shop", "shop-a", "--workers", "2")
+    assert rows(done.output, "Status")[0][1] == "done"
+    assert rows(done.output, "Rows read")[0][1] == "31"
+    assert rows(done.output, "Imported")[0][1] == "30"
+    assert rows(done.output, "32")[0][2:] == ["lots", "'lots' is not a whole number of units"]
+    cli("import", "orders", str(path), "--shop", "shop-a", "--workers", "0", code=2)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import multiprocessing
 import os
+import signal
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
 from orderly.core.config import Settings
-from orderly.core.db import engine_of, transaction
+from orderly.core.db import engine_of, make_engine, make_session_factory, transaction
 from orderly.imports import repository, service, shards, tasks
 from orderly.imports.domain import Kind, Layout
+from orderly.imports.models import ImportRun
 from orderly.imports.service import ImportOptions
 from orderly.inventory.models import StockLevel, Warehouse
 from orderly.jobs.worker import Worker
@@ -247,6 +251,50 @@ def test_a_process_that_stops_fails_the_run_with_its_reason(
     with transaction(factory) as s:
         run = repository.run(s, run_id)
         assert run is not None and run.finished_at is not None
+
+
+def _parent_killed(url: str, path: str) -> None:
+    """In a spawned process: the parent of a run shared by two processes, killed at its first look at
+    the run's figures (its processes are still starting)."""
+    service.SHARD_MIN_BYTES = 0
+    engine = make_engine(url)
+    with open(path, "rb") as source:
+        service.run_import(
+            make_session_factory(engine),
+            source,
+            "o.csv",
+            Kind.ORDERS,
+            ImportOptions(shop="shop-a"),
+            workers=WORKERS,
+            progress=lambda rows: os.kill(os.getpid(), signal.SIGKILL),
+        )
+
+
+def test_the_processes_of_a_run_whose_parent_was_killed_fail_the_run(
+    factory: sessionmaker[Session], db_url: str, tmp_path: Path
+) -> None:
+    _postgres_only(factory)
+    path = tmp_path / "orders.csv"
+    path.write_text(_file(), encoding="utf-8")
+    setup_catalog(factory, STOCK)
+    parent = multiprocessing.get_context("spawn").Process(target=_parent_killed, args=(db_url, str(path)))
+    parent.start()
+    parent.join(timeout=120)
+    assert parent.exitcode == -signal.SIGKILL
+    deadline = time.monotonic() + 120
+    while True:
+        with transaction(factory) as s:
+            run = s.scalars(select(ImportRun)).one()
+            # Failed by the first process that noticed, once both have imported their shards.
+            done = run.status != "running" and run.rows_read == len(_file().splitlines()) - 1
+            if done or time.monotonic() > deadline:
+                break
+        time.sleep(0.2)
+    assert (run.status, run.message) == (
+        "failed",
+        "stopped: the process that started the import ended before it",
+    )
+    assert run.finished_at is not None
 
 
 def test_an_upload_on_disk_is_imported_by_the_job_with_several_processes(

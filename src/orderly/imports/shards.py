@@ -10,7 +10,8 @@ connections), follows the run's figures for the progress bar, and ends the run a
 Each process (:func:`_shard`) opens the file itself from its path, reads it as it streams, keeps its
 shard's rows, and imports them batch by batch exactly as one process does, adding each batch's figures
 to the run's (``rows_read = rows_read + n``). A process that stops fails the run with its reason and
-the others are stopped; a run never stays ``running`` after its processes are gone.
+the others are stopped; a process whose parent was killed fails the run itself (once it notices, at
+the latest when its shard is done), so a run never stays ``running`` after its processes are gone.
 
 What one order becomes is what one process makes of it. What the processes change is the order in
 which *different* orders reach the hub: review's rules that look at a buyer's other orders (merging
@@ -21,6 +22,7 @@ booked first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import zlib
@@ -30,13 +32,14 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.core.clock import utcnow
 from orderly.core.db import engine_of, make_engine, make_session_factory, transaction
 from orderly.core.errors import DomainError
 from orderly.imports import service
-from orderly.imports.domain import Kind, Layout
+from orderly.imports.domain import Kind, Layout, RunStatus
 from orderly.imports.files import open_table
 from orderly.imports.models import ImportRun
 from orderly.imports.service import ImportOptions
@@ -154,25 +157,57 @@ def _raise(reason: tuple[str, str]) -> None:
     raise ShardFailed(message)
 
 
+class _Orphaned(Exception):
+    """The process that started this one has ended: nobody will end the run but this process."""
+
+
+#: Rows a process reads between two looks at whether its parent is still there.
+_PARENT_EVERY = 4096
+
+
 def _shard(shard: Shard, sender: Connection) -> None:
     """A process's work: its shard of the file, imported batch by batch; why it stopped, if it did, is
-    sent to the parent before it exits with a non-zero code."""
+    sent to the parent before it exits with a non-zero code. A process whose parent has gone (killed)
+    stops at once and fails the run itself, so the run does not stay ``running``."""
     try:
         _import_shard(shard)
+    except _Orphaned:
+        log.error("import run %s: its parent process ended; process %s stops", shard.run_id, shard.index + 1)
+        _fail_alone(shard, "stopped: the process that started the import ended before it")
+        raise SystemExit(1) from None
     except DomainError as exc:
-        sender.send(("domain", exc.message))
+        _tell(sender, ("domain", exc.message))
         raise SystemExit(1) from None
     except BaseException as exc:
         log.exception("import run %s: process %s of %s failed", shard.run_id, shard.index + 1, shard.count)
-        sender.send(("error", f"stopped by an unexpected error: {exc!r}"[:1000]))
+        _tell(sender, ("error", f"stopped by an unexpected error: {exc!r}"[:1000]))
         raise SystemExit(1) from None
     finally:
         sender.close()
 
 
+def _tell(sender: Connection, reason: tuple[str, str]) -> None:
+    with contextlib.suppress(OSError):  # the parent has gone: nobody to tell
+        sender.send(reason)
+
+
+def _fail_alone(shard: Shard, message: str) -> None:
+    engine = make_engine(shard.url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            session.execute(
+                update(ImportRun)
+                .where(ImportRun.id == shard.run_id, ImportRun.status == str(RunStatus.RUNNING))
+                .values(status=str(RunStatus.FAILED), message=message, finished_at=utcnow())
+            )
+    finally:
+        engine.dispose()
+
+
 def _import_shard(shard: Shard) -> None:
     impl = service.kind_of(shard.kind)
     assert impl.shard_by is not None
+    parent = multiprocessing.parent_process()
     engine = make_engine(shard.url)
     try:
         factory = make_session_factory(engine)
@@ -180,13 +215,20 @@ def _import_shard(shard: Shard) -> None:
             table = open_table(source, shard.filename)
             reader = shard.layout.reader(table.headers)
             key, index, count = impl.shard_by, shard.index, shard.count
+            read = 0
 
             def mine(cells: Sequence[str]) -> bool:
+                nonlocal read
+                read += 1
+                if read % _PARENT_EVERY == 0 and parent is not None and not parent.is_alive():
+                    raise _Orphaned
                 return shard_of(reader.value(key, cells), count) == index
 
             service.run_shard(
                 factory, shard.run_id, table, shard.layout, impl, shard.options, mine, shard.batch_size
             )
+        if parent is not None and not parent.is_alive():
+            raise _Orphaned  # done, but nobody will end the run
     finally:
         engine.dispose()
 
