@@ -32,7 +32,13 @@ class Phrase:
         return {"text": self.text, "args": {name: _arg_json(value) for name, value in self.args.items()}}
 
     def english(self) -> str:
-        return say(self.as_json(), str)
+        """What ``say`` makes of the stored phrase in English, without storing it first."""
+        if not self.args:
+            return self.text
+        return self.text % {
+            name: value.english() if isinstance(value, Phrase) else str(value)
+            for name, value in self.args.items()
+        }
 
     def __str__(self) -> str:
         return self.english()
