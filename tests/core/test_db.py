@@ -189,3 +189,25 @@ def test_the_collector_stays_paused_until_the_outermost_pause_ends() -> None:
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_a_bulk_insert_stores_what_the_orm_stores_whatever_the_format(factory: sessionmaker[Session]) -> None:
+    """Past the COPY threshold PostgreSQL takes the rows in binary; a value of another Python type than
+    its column's (a number for a text column) sends them as text instead, and both store the same."""
+    count = 60
+    typed = [(f"t{n}", f"Shop {n}", "manual", TIMES[n % 5], JSONS[n % 4]) for n in range(count)]
+    loose = [(f"l{n}", n, "manual", TIMES[n % 5], JSONS[n % 4]) for n in range(count)]
+    columns = ("code", "name", "channel", "created_at", "settings")
+    with transaction(factory) as s:
+        insert_rows(s, Shop, columns, typed)
+        insert_rows(s, Shop, columns, loose)
+        s.add(Shop(code="orm", name="ORM", channel="manual", created_at=TIMES[1], settings=JSONS[1]))
+    with transaction(factory) as s:
+        found = {
+            row[0]: tuple(row[1:])
+            for row in s.execute(select(Shop.code, *(Shop.__table__.c[c] for c in columns[1:])))
+        }
+
+    for code, name, channel, created_at, settings in typed + loose:
+        assert found[code] == (str(name), channel, created_at, settings), code
+    assert found["orm"] == ("ORM", "manual", TIMES[1], JSONS[1])

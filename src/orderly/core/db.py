@@ -12,6 +12,7 @@ transaction that tries to write fails at once.
 from __future__ import annotations
 
 import gc
+import logging
 import random
 import threading
 import time
@@ -23,7 +24,7 @@ from functools import cache
 from itertools import chain
 from typing import Any, TypeVar
 
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 from sqlalchemy import (
     JSON,
     URL,
@@ -53,6 +54,7 @@ from orderly.core import jsontext
 from orderly.core.errors import Conflict
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Integer ids: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -301,21 +303,61 @@ Rows = Sequence[Sequence[Any]]
 
 
 def _pg_copy(session: Session, target: str, table: Table, columns: Sequence[str], rows: Rows) -> None:
-    """COPY rows in: psycopg formats them in C, the fastest way into PostgreSQL."""
+    """COPY rows in: psycopg formats them in C, the fastest way into PostgreSQL.
+
+    Binary first: each value is written in its column's own format, about twice as fast to format as
+    text and to read. Binary takes only values of the column's Python type (text for a VARCHAR, an
+    aware datetime for a timestamp); a row with another (an int for a text column, say), which text
+    COPY lets the column parse, sends the batch again as text, under a savepoint.
+    """
     types = _pg_types(table)
-    json_at = [i for i, c in enumerate(columns) if types[c] == "JSONB"]
+    kinds = [_pg_binary_name(types[c]) for c in columns]
+    json_at = [i for i, kind in enumerate(kinds) if kind in ("json", "jsonb")]
     connection = session.connection().connection.driver_connection
     assert connection is not None
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            if json_at:
-                row = list(row)  # noqa: PLW2901 - a copy with JSON values wrapped
-                for i in json_at:
-                    row[i] = _pg_value(row[i], True)
+    names = ", ".join(columns)
+    try:
+        with connection.transaction(), connection.cursor() as cursor:
+            with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(kinds)
+                for row in _json_wrapped(rows, json_at, kinds):
+                    copy.write_row(row)
+            return
+    except (TypeError, ValueError, OverflowError):
+        log.debug("COPY into %s falls back to text", target, exc_info=True)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in _json_wrapped(rows, json_at, kinds):
             copy.write_row(row)
+
+
+def _json_wrapped(rows: Rows, json_at: list[int], kinds: list[str]) -> Iterator[Sequence[Any]]:
+    """The rows with each JSON value wrapped to be written as the hub stores JSON text."""
+    if not json_at:
+        yield from rows
+        return
+    for row in rows:
+        wrapped = list(row)
+        for i in json_at:
+            value = wrapped[i]
+            if value is not None:
+                wrapped[i] = (Jsonb if kinds[i] == "jsonb" else Json)(value, jsontext.dumps_stored)
+        yield wrapped
+
+
+@cache
+def _pg_binary_name(compiled: str) -> str:
+    """The type name psycopg knows a compiled column type by (``VARCHAR(20)`` is ``varchar``)."""
+    name = compiled.split("(", 1)[0].strip().lower()
+    return {
+        "bigint": "int8",
+        "integer": "int4",
+        "smallint": "int2",
+        "boolean": "bool",
+        "float": "float8",
+        "double precision": "float8",
+        "timestamp with time zone": "timestamptz",
+        "timestamp without time zone": "timestamp",
+    }.get(name, name)
 
 
 _Conversions = list[tuple[int, Callable[[Any], Any]]]  # (position in the row, conversion)
