@@ -36,15 +36,15 @@ DRIFTS = {("SKU-1", "WH-1"): (-5, 0, 0), ("SKU-2", "WH-1"): (0, 3, 0), ("SKU-3",
 Drift = tuple[str, str, tuple[int, int, int]]
 
 
-def _repair(url: str, first_receipts: int) -> list[list[Drift]]:
-    """Repair, one transaction a round, until the first receipts of the fresh SKUs are all booked; the
-    drifts each round reported (SKU, warehouse, level less ledger)."""
+def _repair(url: str, first_receipts: int, repair: bool = True) -> list[list[Drift]]:
+    """Repair (or only verify), one transaction a round, until the first receipts of the fresh SKUs are
+    all booked; the drifts each round reported (SKU, warehouse, level less ledger)."""
     with hub(url) as factory:
         rounds: list[list[Drift]] = []
         until = time.monotonic() + 60
         while time.monotonic() < until:
             with transaction(factory) as s:
-                drifts = inventory.verify(s, repair=True, actor="race")
+                drifts = inventory.verify(s, repair=repair, actor="race")
             rounds.append(
                 [
                     (
@@ -103,9 +103,11 @@ def _drift(factory: sessionmaker[Session]) -> None:
             )
 
 
-def test_repairs_racing_reservations_and_receipts_repair_each_drift_once_and_tell_the_shops(
-    pool: Pool, db_url: str, factory: sessionmaker[Session]
-) -> None:
+def _race_movements(
+    pool: Pool, db_url: str, factory: sessionmaker[Session], repair: bool
+) -> tuple[list[list[list[Drift]]], list[tuple[str, str, int]]]:
+    """Two processes verify (and repair) while the others reserve, receive, adjust, cancel and release;
+    what each round of the two reported, and the first receipts of the fresh SKUs."""
     setup_catalog(factory, {"SKU-1": 60, "SKU-2": 40, "SKU-3": 10}, warehouses=2)
     with transaction(factory) as s:
         for sku in FRESH:
@@ -129,8 +131,8 @@ def test_repairs_racing_reservations_and_receipts_repair_each_drift_once_and_tel
         [order(lines[n % 3], external_id=f"NEW-{w}-{n}", placed=100 + n) for n in range(15)] for w in range(2)
     ]
     calls: Calls = [
-        (_repair, (db_url, len(first))),
-        (_repair, (db_url, len(first))),
+        (_repair, (db_url, len(first), repair)),
+        (_repair, (db_url, len(first), repair)),
         (_ingest, (db_url, new_orders[0], 3)),
         (_ingest, (db_url, new_orders[1], 2)),
         (_move, (db_url, moves[0] + adjustments[:4])),
@@ -139,8 +141,15 @@ def test_repairs_racing_reservations_and_receipts_repair_each_drift_once_and_tel
         (_release_waiting, (db_url, 5)),
     ]
     results = race(pool, calls)
+    return results[:2], first
 
-    reported = Counter(drift for worker in results[:2] for drifts in worker for drift in drifts)
+
+def test_repairs_racing_reservations_and_receipts_repair_each_drift_once_and_tell_the_shops(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    verifiers, first = _race_movements(pool, db_url, factory, repair=True)
+
+    reported = Counter(drift for worker in verifiers for drifts in worker for drift in drifts)
     # Each drift made is repaired once, by one repair, and none is found that is not there.
     assert reported == {(sku, code, delta): 1 for (sku, code), delta in DRIFTS.items()}
     _assert_consistent(factory)  # the ledger equals the levels; reservations are those of the orders
@@ -150,3 +159,14 @@ def test_repairs_racing_reservations_and_receipts_repair_each_drift_once_and_tel
     }
     assert levels[("SKU-3", "WH-1")] == (10, 0, 0)  # the ledger's figure, not the 40 the level said
     assert_shops_told(factory)
+
+
+def test_a_verify_racing_reservations_and_receipts_reports_the_drifts_there_are_and_no_other(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    verifiers, _ = _race_movements(pool, db_url, factory, repair=False)
+
+    # Levels and ledger are read at one moment: a movement booked between two reads is no drift.
+    made = sorted((sku, code, delta) for (sku, code), delta in DRIFTS.items())
+    rounds = [sorted(drifts) for worker in verifiers for drifts in worker]
+    assert len(rounds) >= 6 and all(found == made for found in rounds)

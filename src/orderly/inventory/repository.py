@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
@@ -257,8 +257,29 @@ def ledger_totals(session: Session) -> dict[StockKey, Level]:
     return {(pid, wid): Level(int(a), int(b), int(c)) for pid, wid, a, b, c in session.execute(query).all()}
 
 
-def read_all_levels(session: Session) -> dict[StockKey, Level]:
-    return {key: level for key, (_, level) in _levels(session, None).items()}
+def levels_and_ledger(session: Session) -> tuple[dict[StockKey, Level], dict[StockKey, Level]]:
+    """Every level and the ledger's totals, read by one statement: at one moment even while stock moves
+    (two statements would each see the movements committed by then, and a receipt between them would
+    look like drift)."""
+    level, ledger = StockLevel, StockLedgerEntry
+    query = union_all(
+        select(
+            literal(True), level.product_id, level.warehouse_id, level.on_hand, level.reserved, level.safety
+        ),
+        select(
+            literal(False),
+            ledger.product_id,
+            ledger.warehouse_id,
+            func.sum(ledger.on_hand_delta),
+            func.sum(ledger.reserved_delta),
+            func.sum(ledger.safety_delta),
+        ).group_by(ledger.product_id, ledger.warehouse_id),
+    )
+    levels: dict[StockKey, Level] = {}
+    totals: dict[StockKey, Level] = {}
+    for is_level, pid, wid, on_hand, reserved, safety in session.execute(query):
+        (levels if is_level else totals)[(pid, wid)] = Level(int(on_hand), int(reserved), int(safety))
+    return levels, totals
 
 
 def lock_all_levels(session: Session) -> dict[StockKey, tuple[int, Level]]:

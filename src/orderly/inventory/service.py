@@ -402,7 +402,7 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
         locked, totals = _locked_with_ledger(session)
         levels = {key: level for key, (_, level) in locked.items()}
     else:
-        levels, totals = repo.read_all_levels(session), repo.ledger_totals(session)
+        levels, totals = repo.levels_and_ledger(session)
     drifts: list[Drift] = []
     for key in sorted(set(levels) | set(totals)):
         current = levels.get(key, Level())
