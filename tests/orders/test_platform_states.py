@@ -4,18 +4,20 @@ request, an incomplete address. The stock ledger always equals the levels."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.channels.models import Shop
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
 from orderly.inventory.models import StockLedgerEntry
 from orderly.orders import holds as order_holds
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import OrderEvent, OrderLine
-from tests.factories import order, setup_catalog, stored_order
+from tests.factories import T0, order, setup_catalog, stored_order
 
 
 def _stock(factory: sessionmaker[Session], sku: str) -> tuple[int, int, int]:
@@ -34,6 +36,12 @@ def _ledger(factory: sessionmaker[Session], order_id: int) -> list[tuple[str, in
             .order_by(StockLedgerEntry.id)
         ).all()
         return [tuple(row) for row in rows]
+
+
+def _joined(factory: sessionmaker[Session], seconds_after_t0: int) -> None:
+    """Date the shops' connection to the hub (the factories' orders are placed from ``T0`` on)."""
+    with transaction(factory) as s:
+        s.execute(update(Shop).values(created_at=T0 + timedelta(seconds=seconds_after_t0)))
 
 
 def _ledger_equals_levels(factory: sessionmaker[Session]) -> bool:
@@ -65,6 +73,7 @@ def test_an_order_first_seen_shipped_from_the_hubs_shelves_takes_its_units_out_a
     factory: sessionmaker[Session],
 ) -> None:
     setup_catalog(factory, {"SKU-1": 10})
+    _joined(factory, -60)
     body = _shipped(order(("SKU-1", 2), external_id="S1", shipped_from_stock=True), 2)
     (item,) = ingest_batch(factory, [body]).items
 
@@ -90,6 +99,7 @@ def test_an_order_first_seen_shipped_beyond_what_the_hub_holds_books_nothing_and
     factory: sessionmaker[Session],
 ) -> None:
     setup_catalog(factory, {"SKU-1": 3})
+    _joined(factory, -60)
     ingest_batch(factory, [order(("SKU-1", 2), external_id="R1")])  # 2 of the 3 reserved
     body = _shipped(order(("SKU-1", 2), external_id="S1", shipped_from_stock=True), 2)
     (item,) = ingest_batch(factory, [body]).items
@@ -100,6 +110,35 @@ def test_an_order_first_seen_shipped_beyond_what_the_hub_holds_books_nothing_and
     with transaction(factory) as s:
         (note,) = s.scalars(select(OrderEvent.message).where(OrderEvent.order_id == item.order_id))
     assert "SKU-1 needs 2, 1 available" in (note or "") and "count the stock" in (note or "")
+
+
+def test_an_order_that_left_the_shelves_before_the_shop_joined_the_hub_takes_nothing_from_its_count(
+    factory: sessionmaker[Session],
+) -> None:
+    """A first poll reaching back a month finds orders shipped before the seller counted the stock the
+    hub keeps: they took nothing from that count. One that left after the shop joined did."""
+    setup_catalog(factory, {"SKU-1": 10})
+    _joined(factory, 100)
+    before = _shipped(order(("SKU-1", 2), external_id="B1", shipped_from_stock=True, updated=99), 2)
+    # Placed before the shop joined, shipped after it (the platform's parcel says when).
+    after = _shipped(order(("SKU-1", 1), external_id="A1", shipped_from_stock=True, updated=50), 1)
+    after["shipments"] = [
+        {"carrier": "SPX", "tracking_number": "T1", "shipped_at": (T0 + timedelta(seconds=120)).isoformat()}
+    ]
+    # No parcel time: the version's own time is the latest the goods can have left.
+    unsure = _shipped(order(("SKU-1", 3), external_id="U1", shipped_from_stock=True, updated=100), 3)
+    # A parcel that left before the shop joined, in a version updated since (completed, say).
+    earlier = _shipped(order(("SKU-1", 4), external_id="E1", shipped_from_stock=True, updated=500), 4)
+    earlier["shipments"] = [
+        {"carrier": "SPX", "tracking_number": "T2", "shipped_at": (T0 + timedelta(seconds=99)).isoformat()}
+    ]
+    report = ingest_batch(factory, [before, after, unsure, earlier])
+
+    assert [item.status for item in report.items] == ["shipped"] * 4
+    assert _stock(factory, "SKU-1") == (6, 0, 6)  # 1 + 3 booked out; 2 and 4 left before
+    ids = {item.index: item.order_id or 0 for item in report.items}
+    assert [_ledger(factory, ids[n]) != [] for n in range(4)] == [False, True, True, False]
+    assert _ledger_equals_levels(factory)
 
 
 def test_a_partly_shipped_order_reserves_only_what_is_left_to_ship(factory: sessionmaker[Session]) -> None:

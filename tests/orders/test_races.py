@@ -13,10 +13,11 @@ from multiprocessing.pool import Pool
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
+from orderly.channels.models import Shop
 from orderly.core.db import transaction
 from orderly.core.errors import InvalidTransition
 from orderly.inventory import repository as inventory_repo
@@ -26,7 +27,7 @@ from orderly.orders.holds import release_waiting
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order, OrderEvent, OrderLine
 from orderly.orders.service import cancel_order
-from tests.factories import figures_recounted, order, setup_catalog
+from tests.factories import T0, figures_recounted, order, setup_catalog
 from tests.races import Calls, hub, race, race_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
@@ -345,6 +346,8 @@ def test_orders_first_seen_shipped_from_the_shelves_race_with_reserving_ingests_
     such order's units leave the shelf exactly once, as shipped, whatever came first, and the
     reservations stay exact."""
     setup_catalog(factory, {"SKU-1": 130})
+    with transaction(factory) as s:  # the shop joined before these orders left
+        s.execute(update(Shop).values(created_at=T0 - timedelta(days=1)))
     rng = random.Random(13)
     left = [
         order(("SKU-1", 2), external_id=f"L{n}", placed=n, shipped_from_stock=True, platform_status="SHIPPED")

@@ -194,6 +194,24 @@ def status_at_import(
     return None
 
 
+def left_the_hubs_shelves(
+    order: Mapping[str, Any], settled: OrderStatus | None, shop_joined: datetime
+) -> bool:
+    """Whether an order first seen shipped took its units from the stock the hub keeps.
+
+    Invariant: units are booked out only for goods that left after the shop joined the hub. Before
+    that they left stock the seller counted without them (a first poll reaching back a month, a
+    backfill), and booking them would take them from the count a second time. The goods left when
+    the latest parcel did, or, where the platform gives no time, no later than the version's own time:
+    in doubt the units are booked out rather than offered to buyers when they may be gone.
+    """
+    if not order.get("shipped_from_stock", False) or settled not in (S.SHIPPED, S.RETURNED):
+        return False
+    times = [parcel["shipped_at"] for parcel in order.get("shipments") or () if parcel.get("shipped_at")]
+    left: datetime = max(times) if times else order["updated_at"]
+    return left >= shop_joined
+
+
 @dataclass(frozen=True, slots=True)
 class Returned:
     """What the platform says came back of an order: units returned of units sold, and the platform's

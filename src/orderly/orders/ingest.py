@@ -64,6 +64,7 @@ from orderly.orders.domain import (
     decide_update,
     figure_changes,
     imported_settled,
+    left_the_hubs_shelves,
     left_to_ship,
     left_unseen_note,
     lines_changed,
@@ -550,11 +551,12 @@ class _Batch:
         stock_products = {pid for by_key in needs.values() for pid in by_key}
         stock_products |= {pid for by_key in held.values() for pid, _ in by_key}
         stock_products |= {pid for _, gone in shipments for pid, _ in gone}
+        maybe_unseen = [c for c in self.fresh if c.order.get("shipped_from_stock", False)]
+        joined = repo.shops_joined(session, {c.shop_id for c in maybe_unseen})
         left_unseen = [
             Demand(c.key, _shipped(c, parts), split=True)
-            for c in self.fresh
-            if c.order.get("shipped_from_stock", False)
-            and c.settled in (OrderStatus.SHIPPED, OrderStatus.RETURNED)
+            for c in maybe_unseen
+            if left_the_hubs_shelves(c.order, c.settled, joined[c.shop_id])
         ]
         stock_products |= {pid for demand in left_unseen for pid in demand.needs}
         levels = inventory_repo.read_levels(session, stock_products)

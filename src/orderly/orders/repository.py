@@ -225,6 +225,15 @@ def shop_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
     return found
 
 
+def shops_joined(session: Session, shop_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each of these shops was connected to the hub."""
+    wanted = sorted(set(shop_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Shop.id, Shop.created_at).where(Shop.id.in_(wanted)))
+    return {shop_id: joined for shop_id, joined in rows}
+
+
 def insert_raw_payloads(session: Session, rows: Rows) -> list[int]:
     """Verbatim platform payloads, (shop, kind, external id, body, received at) each; their ids, in order."""
     stmt = insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True)
