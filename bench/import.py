@@ -5,8 +5,8 @@ Generates, in a temporary folder, a CSV of ``--csv-rows`` order lines (default 1
 to three lines with a buyer, a phone, an address and a postal code to clean, a few bad rows) and an XLSX
 of ``--xlsx-rows`` (default 100,000) with Chinese headers, then imports each through
 ``orderly.imports.service.run_import`` into one shop, as ``orderly import orders`` does, with
-``--workers`` processes (default: as the CLI, one per core up to four on PostgreSQL, one on SQLite);
-only the imports are timed. Last, for the ratio, the first ``--baseline-rows`` rows of the same CSV
+``--workers`` processes (default: as the CLI, one per core up to four on PostgreSQL, one on SQLite;
+an XLSX is always read by one, ``service.shard_count``); only the imports are timed. Last, for the ratio, the first ``--baseline-rows`` rows of the same CSV
 (default 100,000) are imported with one process into a fresh shop of a fresh database of its own (as
 empty as the run's was at its start), in a process of its own. The goal:
 at least 20,000 rows/s for the CSV on PostgreSQL, with a peak RSS of at most 300 MB.

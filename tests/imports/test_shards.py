@@ -37,6 +37,7 @@ from tests.factories import setup_catalog
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("races")]
 
+SAMPLES = Path(__file__).parent / "samples"
 WORKERS = 2
 BATCH = 6  # rows: small, so the far-apart order's rows land in different batches in every process
 STOCK = {"SKU-1": 500, "SKU-2": 500, "SKU-3": 500}
@@ -325,7 +326,7 @@ def test_an_upload_on_disk_is_imported_by_the_job_with_several_processes(
         assert run.rows_read == len(_file().splitlines()) - 1
 
 
-@pytest.mark.parametrize("why", ["in memory", "dry run", "small"])
+@pytest.mark.parametrize("why", ["in memory", "dry run", "small", "xlsx"])
 def test_some_runs_stay_one_process(
     factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
 ) -> None:
@@ -334,6 +335,9 @@ def test_some_runs_stay_one_process(
         monkeypatch.setattr(service, "SHARD_MIN_BYTES", 0)
     path = tmp_path / "orders.csv"
     path.write_text(_file(), encoding="utf-8")
+    if why == "xlsx":
+        path = tmp_path / "orders.xlsx"
+        path.write_bytes((SAMPLES / "orders_zh.xlsx").read_bytes())
     impl = service.kind_of(Kind.ORDERS)
     with path.open("rb") as on_disk:
         source: Any = io.BytesIO(path.read_bytes()) if why == "in memory" else on_disk

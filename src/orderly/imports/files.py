@@ -10,6 +10,7 @@ import io
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import IO, Any, BinaryIO
 from zipfile import BadZipFile
 
@@ -54,6 +55,12 @@ def open_table(source: BinaryIO, filename: str) -> Table:
     if start == _ZIP:
         return _xlsx(source, filename)
     return _delimited(source, filename)
+
+
+def is_spreadsheet(path: Path) -> bool:
+    """Whether the file at ``path`` is an XLSX (a ZIP), as :func:`open_table` tells."""
+    with path.open("rb") as source:
+        return source.read(len(_ZIP)) == _ZIP
 
 
 def _xlsx(source: BinaryIO, filename: str) -> Table:

@@ -23,7 +23,7 @@ from orderly.core.db import collector_paused, engine_of, run_in_transaction, tra
 from orderly.core.errors import DomainError
 from orderly.imports import mapping, repository
 from orderly.imports.domain import FieldSpec, Kind, Layout, Outcome, Row, RowError, RunStatus
-from orderly.imports.files import open_table
+from orderly.imports.files import is_spreadsheet, open_table
 from orderly.imports.models import ImportRowError
 
 log = logging.getLogger(__name__)
@@ -220,10 +220,12 @@ def default_workers(factory: sessionmaker[Session]) -> int:
 def shard_count(
     factory: sessionmaker[Session], impl: ImportKind, source: BinaryIO, workers: int, *, dry_run: bool
 ) -> int:
-    """How many processes import this file: ``workers`` for a kind that shards (orders), from a file on
-    disk each process can open, of at least ``SHARD_MIN_BYTES``, into PostgreSQL; else one (a dry run,
-    an upload held in memory, a small file, SQLite, or a process that may not start others, such as a
-    daemon)."""
+    """How many processes import this file: ``workers`` for a kind that shards (orders), from a text
+    file (CSV, TSV) on disk each process can open, of at least ``SHARD_MIN_BYTES``, into PostgreSQL;
+    else one (a dry run, an upload held in memory, a small file, an XLSX, SQLite, or a process that may
+    not start others, such as a daemon). Each process reads the whole file: reading an XLSX costs about
+    as much as importing its rows (openpyxl), so a shared one would be read that many times over for
+    little gain."""
     path = _path_of(source)
     if (
         workers <= 1
@@ -231,6 +233,7 @@ def shard_count(
         or dry_run
         or path is None
         or path.stat().st_size < SHARD_MIN_BYTES
+        or is_spreadsheet(path)
         or engine_of(factory).dialect.name != "postgresql"
         or multiprocessing.current_process().daemon
     ):
