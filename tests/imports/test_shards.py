@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
-from orderly.core.config import Settings
+from orderly.core.config import Settings, get_settings
 from orderly.core.db import engine_of, make_engine, make_session_factory, transaction
 from orderly.imports import repository, service, shards, tasks
 from orderly.imports.domain import Kind, Layout
@@ -365,7 +365,16 @@ def test_only_postgresql_shares_a_large_file_among_processes(
         )
         for kind in (Kind.STOCK, Kind.CATALOG):
             assert service.shard_count(factory, service.kind_of(kind), source, 3, dry_run=False) == 1
+    monkeypatch.delenv("ORDERLY_IMPORT_WORKERS", raising=False)
+    get_settings.cache_clear()
     assert service.default_workers(factory) == (min(os.cpu_count() or 1, 4) if postgres else 1)
+    monkeypatch.setenv("ORDERLY_IMPORT_WORKERS", "7")  # the operator's choice, where processes can share
+    get_settings.cache_clear()
+    try:
+        assert service.default_workers(factory) == (7 if postgres else 1)
+    finally:
+        monkeypatch.delenv("ORDERLY_IMPORT_WORKERS")
+        get_settings.cache_clear()
 
 
 def test_a_shard_is_the_same_for_the_same_order_number() -> None:

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    import_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=32,
+        description="processes an orders file is imported by on PostgreSQL (unset: one per core, up to four; "
+        "SQLite always one)",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated, "

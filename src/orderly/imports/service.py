@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.clock import utcnow
+from orderly.core.config import get_settings
 from orderly.core.db import collector_paused, engine_of, run_in_transaction, transaction
 from orderly.core.errors import DomainError
 from orderly.imports import mapping, repository
@@ -210,11 +211,12 @@ def run_import(
 
 
 def default_workers(factory: sessionmaker[Session]) -> int:
-    """Processes an import of a file uses unless told: one per core up to four on PostgreSQL, one on
-    SQLite (one writer at a time)."""
+    """Processes an import of a file uses unless told: ``ORDERLY_IMPORT_WORKERS``, else one per core up
+    to four, on PostgreSQL; one on SQLite (one writer at a time)."""
     if engine_of(factory).dialect.name != "postgresql":
         return 1
-    return max(1, min(os.cpu_count() or 1, 4))
+    chosen = get_settings().import_workers
+    return chosen if chosen is not None else max(1, min(os.cpu_count() or 1, 4))
 
 
 def shard_count(
