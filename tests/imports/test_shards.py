@@ -155,13 +155,19 @@ def _empty(engine: Engine) -> None:
     REVIEW_CACHES.clear()
 
 
-def test_several_processes_import_a_file_exactly_as_one_does(
-    factory: sessionmaker[Session], tmp_path: Path, sharded: None
-) -> None:
+def _shared_file(factory: sessionmaker[Session], tmp_path: Path) -> Path:
+    """The test's orders file on disk and the catalog it names, on PostgreSQL (SQLite never shares)."""
     _postgres_only(factory)
     path = tmp_path / "orders.csv"
     path.write_text(_file(), encoding="utf-8")
     setup_catalog(factory, STOCK)
+    return path
+
+
+def test_several_processes_import_a_file_exactly_as_one_does(
+    factory: sessionmaker[Session], tmp_path: Path, sharded: None
+) -> None:
+    path = _shared_file(factory, tmp_path)
     one_id, one = _import(factory, path, 1)
     alone, alone_errors = _hub(factory), _errors(factory, one_id)
 
@@ -189,10 +195,7 @@ def test_several_processes_import_a_file_exactly_as_one_does(
 def test_importing_the_same_file_again_with_several_processes_changes_nothing(
     factory: sessionmaker[Session], tmp_path: Path, sharded: None, workers: int
 ) -> None:
-    _postgres_only(factory)
-    path = tmp_path / "orders.csv"
-    path.write_text(_file(), encoding="utf-8")
-    setup_catalog(factory, STOCK)
+    path = _shared_file(factory, tmp_path)
     _, first = _import(factory, path, workers)
     before = _hub(factory)
     _, again = _import(factory, path, workers)
@@ -205,10 +208,7 @@ def test_importing_the_same_file_again_with_several_processes_changes_nothing(
 def test_an_unknown_shop_fails_the_run_shared_by_processes_as_it_fails_one(
     factory: sessionmaker[Session], tmp_path: Path, sharded: None
 ) -> None:
-    _postgres_only(factory)
-    path = tmp_path / "orders.csv"
-    path.write_text(_file(), encoding="utf-8")
-    setup_catalog(factory, STOCK)
+    path = _shared_file(factory, tmp_path)
     _, one = _import(factory, path, 1, shop="nope")
     _, shared = _import(factory, path, WORKERS, shop="nope")
     assert shared[:2] == one[:2] == ("failed", "unknown shop 'nope'")
@@ -241,10 +241,7 @@ def test_a_process_that_stops_fails_the_run_with_its_reason(
     target: Any,
     reason: str,
 ) -> None:
-    _postgres_only(factory)
-    path = tmp_path / "orders.csv"
-    path.write_text(_file(), encoding="utf-8")
-    setup_catalog(factory, STOCK)
+    path = _shared_file(factory, tmp_path)
     monkeypatch.setattr(shards, "_TARGET", target)
     run_id, (status, message, *_) = _import(factory, path, WORKERS)
     assert status == "failed"
@@ -274,10 +271,7 @@ def _parent_killed(url: str, path: str) -> None:
 def test_the_processes_of_a_run_whose_parent_was_killed_fail_the_run(
     factory: sessionmaker[Session], db_url: str, tmp_path: Path
 ) -> None:
-    _postgres_only(factory)
-    path = tmp_path / "orders.csv"
-    path.write_text(_file(), encoding="utf-8")
-    setup_catalog(factory, STOCK)
+    path = _shared_file(factory, tmp_path)
     parent = multiprocessing.get_context("spawn").Process(target=_parent_killed, args=(db_url, str(path)))
     parent.start()
     parent.join(timeout=120)
