@@ -45,8 +45,8 @@ Workers = Annotated[
     typer.Option(
         min=1,
         max=64,
-        help="Processes importing an orders file at once (default: one per core up to 4 on PostgreSQL, "
-        "1 on SQLite)",
+        help="Processes importing an orders file at once (default: ORDERLY_IMPORT_WORKERS, else one per core "
+        "up to 4, on PostgreSQL; 1 on SQLite)",
     ),
 ]
 Tz = Annotated[

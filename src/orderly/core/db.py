@@ -305,8 +305,8 @@ Rows = Sequence[Sequence[Any]]
 def _pg_copy(session: Session, target: str, table: Table, columns: Sequence[str], rows: Rows) -> None:
     """COPY rows in: psycopg formats them in C, the fastest way into PostgreSQL.
 
-    Binary first: each value is written in its column's own format, about twice as fast to format as
-    text and to read. Binary takes only values of the column's Python type (text for a VARCHAR, an
+    Binary first: each value is written in its column's own format, which is quicker to format and for
+    the server to read than text. Binary takes only values of the column's Python type (text for a VARCHAR, an
     aware datetime for a timestamp); a row with another (an int for a text column, say), which text
     COPY lets the column parse, sends the batch again as text, under a savepoint.
     """

@@ -112,7 +112,5 @@ def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], s
             .join(RawPayload, RawPayload.id == Order.raw_payload_id)
             .where(Order.shop_id == shop_id, condition, said)
         )
-        for external_id, body in session.execute(query):
-            if isinstance(body, dict) and body.get("source") == source:
-                found[external_id] = body
+        found.update((external_id, body) for external_id, body in session.execute(query))
     return found

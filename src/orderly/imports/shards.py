@@ -115,8 +115,7 @@ def run(
                 ended.join()
                 running.remove((ended, receiver))
                 if ended.exitcode != 0:
-                    _stop(started)
-                    _raise(_reason(ended, receiver, count))
+                    _raise(_reason(ended, receiver, count))  # the others are stopped on the way out
     finally:
         _stop(started)
         for _, receiver in started:
