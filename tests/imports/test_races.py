@@ -95,3 +95,49 @@ def test_the_same_file_imported_by_several_processes_at_once_goes_in_once(
         )
         assert +reserved == +needed
         assert reserved["SKU-1"] <= 50
+
+
+SHARED = 40  # orders every file of the next race gives a part of; the first half is stored before it
+PARTS = [("SKU-2", 1), ("SKU-3", 1), ("KIT-1", 1), ("SKU-1", 3)]  # what each process's file says
+
+
+def _part(sku: str, quantity: int, numbers: range) -> bytes:
+    lines = ["Order ID,Order Date,SKU,Quantity,Unit Price,Currency,Recipient,Address,City,Country"]
+    for n in numbers:
+        lines.append(
+            f"S-{n:03d},2026-12-04 11:00,{sku},{quantity},5.00,USD,Buyer {n},{n} Main St,Springfield,US"
+        )
+    return "\n".join(lines).encode()
+
+
+def test_files_giving_different_lines_of_one_order_at_once_lose_none(
+    pool: Pool, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    """Each process imports its own file with one line of the same orders: the order ends with every
+    file's line (a file adds and changes lines, never removes one), whoever came first."""
+    setup_catalog(factory, {"SKU-1": 1000, "SKU-2": 1000, "SKU-3": 1000})
+    service.run_import(
+        factory,
+        io.BytesIO(_part("SKU-1", 1, range(SHARED // 2))),
+        "first.csv",
+        Kind.ORDERS,
+        ImportOptions(shop="shop-a", actor="test"),
+    )
+    calls: Calls = [
+        (_import, (db_url, _part(sku, quantity, range(SHARED)), 1 + 3 * w))
+        for w, (sku, quantity) in enumerate(PARTS)
+    ]
+    results = race(pool, calls)
+    assert {failed for _, _, failed in results} == {0}
+
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == SHARED
+        lines: dict[str, dict[str, int]] = {}
+        for number, sku, quantity in s.execute(
+            select(Order.external_id, Product.sku, OrderLine.quantity)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Product, Product.id == OrderLine.product_id)
+        ):
+            lines.setdefault(number, {})[sku] = quantity
+        assert lines == {f"S-{n:03d}": dict(PARTS) for n in range(SHARED)}
+        assert inventory.verify(s, repair=False, actor="test") == []

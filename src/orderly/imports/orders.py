@@ -9,7 +9,9 @@ ingest's update path: each imported version keeps, as its ``raw`` payload, what 
 lines and their shipping), and a later group of the same order is merged into that version (its lines
 replace those of the same SKU, the others stay, blank header cells keep what was said) with the same
 stamp, so ingest stores it as an update; importing the same file again builds the same versions, which
-ingest finds unchanged. A file therefore adds and changes an order's lines, never removes one. In a dry
+ingest finds unchanged. A file therefore adds and changes an order's lines, never removes one. Files
+imported at the same time that give lines of one order each lock it before reading its version
+(``repository.file_versions``), so each merges into what the other stored and no line is lost. In a dry
 run each batch is rolled back, so such a late group shows as a new order there.
 
 A row with a bad cell keeps its whole order out (an order missing a line would ship wrong), and the

@@ -101,12 +101,23 @@ def delete_profile(session: Session, name: str) -> bool:
 def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], source: str) -> dict[str, Any]:
     """The payload each of these orders of the shop was last stored with, where a file gave it: one
     query per batch on PostgreSQL (``= ANY`` of an array), and only the payloads whose ``source`` says
-    so are fetched (an order a channel gave keeps its body in the database)."""
+    so are fetched (an order a channel gave keeps its body in the database).
+
+    The stored orders are locked first, in id order, until the caller's transaction ends: a file's
+    lines are merged into the version read here, so no other import may store a version of the same
+    order in between, or the lines it added would be lost. The payloads are read by a second statement,
+    which sees what any import this one waited for stored."""
     found: dict[str, Any] = {}
     if not external_ids:
         return found
+    conditions = in_conditions(session, Order.external_id, sorted(set(external_ids)), String())
+    for condition in conditions:
+        lock = (
+            select(Order.id).where(Order.shop_id == shop_id, condition).order_by(Order.id).with_for_update()
+        )
+        session.execute(lock).all()
     said = RawPayload.body["source"].as_string() == source
-    for condition in in_conditions(session, Order.external_id, sorted(set(external_ids)), String()):
+    for condition in conditions:
         query = (
             select(Order.external_id, RawPayload.body)
             .join(RawPayload, RawPayload.id == Order.raw_payload_id)
