@@ -214,6 +214,35 @@ def test_a_repair_tells_the_shops_and_the_orders_waiting_for_stock(
     ]
 
 
+def test_a_repair_the_ledger_cannot_fill_is_refused_with_its_reason_and_the_rest_repaired(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 10})
+    with transaction(factory) as s:  # SKU-1 shows 3 units the hub never had; SKU-2 one fewer than it has
+        s.execute(update(StockLevel).where(StockLevel.product_id == 1).values(on_hand=StockLevel.on_hand + 3))
+        s.execute(update(StockLevel).where(StockLevel.product_id == 2).values(on_hand=StockLevel.on_hand - 1))
+    # An order reserves 12 of SKU-1: the ledger books them against the 10 it has.
+    reserved = client.post("/api/v1/orders/ingest", json={"orders": [order(("SKU-1", 12))]}).json()
+    (item,) = reserved["items"]
+    assert item["status"] == "allocated"
+
+    repaired = client.post("/api/v1/stock/verify", params={"repair": "true"}).json()
+
+    assert repaired["repaired"] is True
+    refused = {d["product_id"]: d["cannot_repair"] for d in repaired["drifts"]}
+    assert refused[2] is None
+    assert refused[1] is not None and "12 reserved" in refused[1] and "10 on hand" in refused[1]
+    # SKU-2 now agrees with its ledger; SKU-1 keeps its figures until a person frees 2 units.
+    left = client.post("/api/v1/stock/verify").json()["drifts"]
+    assert [(d["product_id"], d["level"], d["ledger"]) for d in left] == [(1, [13, 12, 0], [10, 12, 0])]
+
+    cancelled = client.post(f"/api/v1/orders/{item['order_id']}/cancel", json={"reason": "oversold"})
+    assert cancelled.status_code == 200
+    again = client.post("/api/v1/stock/verify", params={"repair": "true"}).json()
+    assert [(d["product_id"], d["cannot_repair"]) for d in again["drifts"]] == [(1, None)]
+    assert client.post("/api/v1/stock/verify").json() == {"repaired": False, "drifts": []}
+
+
 def test_verify_repair_flag_must_be_a_boolean(client: TestClient) -> None:
     response = client.post("/api/v1/stock/verify", params={"repair": "perhaps"})
 

@@ -135,3 +135,20 @@ def test_verify_finds_an_injected_drift_and_repair_fixes_it(cli: Cli, factory: s
     assert _level(factory) == (10, 2, 0, 8)
     assert _level(factory, "SKU-2") == (4, 0, 0, 4)
     assert "All stock levels match the ledger" in cli("stock", "verify").stdout
+
+
+def test_a_repair_the_ledger_cannot_fill_says_why_and_exits_1(
+    cli: Cli, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10})
+    with transaction(factory) as s:  # 3 units the hub never had, then reserved by an order
+        s.execute(text("UPDATE stock_levels SET on_hand = on_hand + 3"))
+    ingest_batch(factory, [order(("SKU-1", 12))])
+
+    kept = cli("stock", "verify", "--repair", code=1)
+
+    assert rows(kept.stdout, "SKU-1") == [["SKU-1", "WH-1", "13/12/0", "10/12/0"]]
+    assert "SKU-1 in WH-1: the ledger has 12 reserved but 10 on hand" in kept.stderr
+    assert "1 stock level(s) left as they are" in kept.stderr
+    assert "Repaired" not in kept.stdout
+    assert _level(factory) == (13, 12, 0, 1)

@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orderly.catalog.domain import expand
 from orderly.core.errors import Conflict, DomainError, InsufficientStock, OutOfRange
 from orderly.inventory import domain
-from orderly.inventory.domain import MAX_QUANTITY, Demand, Level, Movement, MovementKind, Shortage, allocate
+from orderly.inventory.domain import (
+    MAX_QUANTITY,
+    Demand,
+    Level,
+    Movement,
+    MovementKind,
+    Shortage,
+    allocate,
+    why_unrepairable,
+)
 
 # --- levels -------------------------------------------------------------------------------------------
 
@@ -399,3 +410,14 @@ def test_units_shipped_outside_the_hub_leave_from_what_the_order_reserved() -> N
     # Never more than the order holds; a product it never reserved takes nothing.
     assert domain.shipped_from(held, {1: 9, 3: 4}) == {(1, 10): 2, (1, 20): 1}
     assert domain.shipped_from(held, {1: 0, 2: -1}) == {}
+
+
+@given(st.integers(-5, 20), st.integers(-5, 20), st.integers(-5, 20))
+def test_a_repair_is_refused_exactly_for_figures_no_level_may_hold(
+    on_hand: int, reserved: int, safety: int
+) -> None:
+    why = why_unrepairable(on_hand, reserved, safety)
+    holdable = on_hand >= 0 and safety >= 0 and 0 <= reserved <= on_hand
+    assert (why is None) == holdable
+    if why is not None and min(on_hand, reserved, safety) >= 0:
+        assert f"{reserved - on_hand} of them" in why

@@ -151,8 +151,17 @@ def verify(
             "/".join(map(str, d.ledger)),
         )
     out.print(table)
+    kept = [d for d in drifts if d.cannot_repair is not None]
+    for d in kept:
+        err.print(
+            f"{d.sku or f'#{d.product_id}'} in {d.warehouse or f'#{d.warehouse_id}'}: {d.cannot_repair}"
+        )
     if repair:
-        out.print(f"Repaired {len(drifts)} stock level(s) from the ledger.", style="green")
+        if len(kept) < len(drifts):
+            out.print(f"Repaired {len(drifts) - len(kept)} stock level(s) from the ledger.", style="green")
+        if kept:
+            err.print(f"{len(kept)} stock level(s) left as they are.", style="red")
+            raise typer.Exit(1)
         return
     err.print(
         f"{len(drifts)} stock level(s) differ from the ledger; run `orderly stock verify --repair` to fix.",

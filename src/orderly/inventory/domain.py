@@ -145,6 +145,25 @@ def stock_return(quantity: int) -> Movement:
     return Movement(MovementKind.RETURN, on_hand_delta=quantity)
 
 
+def why_unrepairable(on_hand: int, reserved: int, safety: int) -> str | None:
+    """Why a level cannot be set to these ledger figures, or None when it can.
+
+    Invariant: a level never holds a negative figure nor more reserved than on hand (the database
+    refuses both). A ledger can sum to that only when a level drifted up and orders then reserved the
+    units it invented; the level keeps its figures until a person frees them, as a count below what
+    is reserved is refused."""
+    if min(on_hand, reserved, safety) < 0:
+        return (
+            f"the ledger sums to a negative figure ({on_hand} on hand, {reserved} reserved, {safety} safety)"
+        )
+    if reserved > on_hand:
+        return (
+            f"the ledger has {reserved} reserved but {on_hand} on hand: orders reserved units the level "
+            f"invented; release or cancel orders holding {reserved - on_hand} of them, then repair again"
+        )
+    return None
+
+
 # --- allocation -----------------------------------------------------------------------------------
 
 StockKey = tuple[int, int]  # (product_id, warehouse_id)

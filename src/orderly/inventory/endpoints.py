@@ -128,9 +128,11 @@ def verify(
     caller: Authenticated,
     repair: Annotated[bool, Query(description="rewrite drifted levels to what the ledger says")] = False,
 ) -> VerifyOut:
-    """Compare every stock level with its ledger; `repaired` tells whether any level was rewritten."""
+    """Compare every stock level with its ledger; `repaired` tells whether any level was rewritten. A
+    level whose ledger sums to figures no level may hold keeps its own and says why (`cannot_repair`)."""
     drifts = service.verify(session, repair=repair, actor=caller.name)
-    return VerifyOut(repaired=repair and bool(drifts), drifts=[DriftOut.model_validate(d) for d in drifts])
+    repaired = repair and any(d.cannot_repair is None for d in drifts)
+    return VerifyOut(repaired=repaired, drifts=[DriftOut.model_validate(d) for d in drifts])
 
 
 @router.get("/warehouses", response_model=list[WarehouseOut])

@@ -134,10 +134,13 @@ class DriftOut(BaseModel):
     warehouse_id: int
     level: tuple[int, int, int]
     ledger: tuple[int, int, int]
+    cannot_repair: str | None = Field(
+        None, description="why a repair leaves this level as it is (null: a repair sets it to the ledger's)"
+    )
 
 
 class VerifyOut(BaseModel):
-    repaired: bool
+    repaired: bool = Field(description="whether any level was rewritten")
     drifts: list[DriftOut]
 
 

@@ -16,7 +16,15 @@ from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
-from orderly.inventory.domain import Allocation, Demand, Level, Movement, StockKey, TransferStatus
+from orderly.inventory.domain import (
+    Allocation,
+    Demand,
+    Level,
+    Movement,
+    StockKey,
+    TransferStatus,
+    why_unrepairable,
+)
 from orderly.inventory.models import StockLedgerEntry, Transfer, TransferEvent, TransferLine, Warehouse
 from orderly.inventory.schemas import (
     BinIn,
@@ -390,13 +398,16 @@ class Drift:
     ledger: tuple[int, int, int]
     sku: str | None = None
     warehouse: str | None = None
+    cannot_repair: str | None = None  # why the level cannot take the ledger's figures
 
 
 def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
     """Compare every level with its ledger; with ``repair`` set the level to what the ledger says.
 
     The ledger is the record of what happened, so it wins: the level rows are rewritten under lock,
-    and the products whose figures changed are announced as any movement's are (``announce``).
+    and the products whose figures changed are announced as any movement's are (``announce``). A
+    level the ledger's figures cannot fill (``why_unrepairable``) keeps its own and says why; the
+    others are repaired.
     """
     if repair:
         locked, totals = _locked_with_ledger(session)
@@ -418,13 +429,15 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
                     key[1],
                     (current.on_hand, current.reserved, current.safety),
                     (expected.on_hand, expected.reserved, expected.safety),
+                    cannot_repair=why_unrepairable(expected.on_hand, expected.reserved, expected.safety),
                 )
             )
     if drifts:  # named for people
         skus = catalog_repo.skus_of(session, {d.product_id for d in drifts})
         codes = repo.warehouse_codes(session)
         drifts = [replace(d, sku=skus.get(d.product_id), warehouse=codes.get(d.warehouse_id)) for d in drifts]
-    if repair and drifts:
+    repairable = [d for d in drifts if d.cannot_repair is None]
+    if repair and repairable:
         repo.apply_deltas(
             session,
             {
@@ -433,15 +446,15 @@ def verify(session: Session, *, repair: bool, actor: str) -> list[Drift]:
                     d.ledger[1] - d.level[1],
                     d.ledger[2] - d.level[2],
                 )
-                for d in drifts
+                for d in repairable
             },
             utcnow(),
         )
         # The shops show the figures the levels said, and orders may wait for stock the ledger has.
         announce(
             session,
-            (d.product_id for d in drifts),
-            (d.product_id for d in drifts if _available(d.ledger) > _available(d.level)),
+            (d.product_id for d in repairable),
+            (d.product_id for d in repairable if _available(d.ledger) > _available(d.level)),
         )
     return drifts
 
