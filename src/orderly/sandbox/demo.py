@@ -1,5 +1,5 @@
-"""The demo behind ``orderly start --demo``: Shopify, Amazon, TikTok Shop and Shopee sandboxes on
-loopback, connected to the hub as real shops, taking orders continuously, so a new user sees orders
+"""The demo behind ``orderly start --demo``: Shopify, Amazon, TikTok Shop, Shopee, Lazada, WooCommerce
+and eBay sandboxes on loopback, connected to the hub as real shops, taking orders continuously, so a new user sees orders
 flow in and stock move;
 and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost`` and ``demo-dhl``, to
 quote and buy labels from.
