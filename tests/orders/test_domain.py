@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from orderly.core.errors import Conflict, InvalidTransition
@@ -17,6 +19,7 @@ from orderly.orders.domain import (
     address_hold,
     check_transition,
     held_by_person,
+    left_the_hubs_shelves,
     lines_changed,
     status_at_import,
 )
@@ -163,6 +166,26 @@ def test_an_order_settled_on_the_platform_takes_its_status_at_import() -> None:
     assert settled(cancelled=False, platform_fulfilled=False, shipped=1, left_to_ship=1) is None
     # Nothing shipped and nothing to ship (every item cancelled): the hub still decides, not "shipped".
     assert settled(cancelled=False, platform_fulfilled=False, shipped=0, left_to_ship=0) is None
+
+
+def test_goods_that_left_in_the_second_the_shop_joined_count_as_after_it() -> None:
+    """Platforms stamp whole seconds; the hub stamps the shop's joining finer. A parcel stamped in the
+    second the shop joined may have left after it: in doubt its units are booked out."""
+    joined = datetime(2026, 12, 4, 9, 0, 0, 750_000, tzinfo=UTC)
+    second = joined.replace(microsecond=0)
+
+    def shipped(at: datetime | None, updated: datetime) -> dict[str, object]:
+        parcels = [{"shipped_at": at}] if at else []
+        return {"shipped_from_stock": True, "shipments": parcels, "updated_at": updated}
+
+    assert left_the_hubs_shelves(shipped(second, second), S.SHIPPED, joined)
+    assert left_the_hubs_shelves(shipped(None, second), S.RETURNED, joined)
+    assert not left_the_hubs_shelves(shipped(second - timedelta(seconds=1), second), S.SHIPPED, joined)
+    assert not left_the_hubs_shelves(shipped(None, second - timedelta(seconds=1)), S.SHIPPED, joined)
+    assert not left_the_hubs_shelves(
+        {**shipped(second, second), "shipped_from_stock": False}, S.SHIPPED, joined
+    )
+    assert not left_the_hubs_shelves(shipped(second, second), S.PLATFORM_FULFILLED, joined)
 
 
 def test_an_address_is_held_for_what_a_parcel_needs() -> None:

@@ -203,13 +203,14 @@ def left_the_hubs_shelves(
     that they left stock the seller counted without them (a first poll reaching back a month, a
     backfill), and booking them would take them from the count a second time. The goods left when
     the latest parcel did, or, where the platform gives no time, no later than the version's own time:
-    in doubt the units are booked out rather than offered to buyers when they may be gone.
+    in doubt the units are booked out rather than offered to buyers when they may be gone. Platforms
+    stamp whole seconds, so goods that left in the second the shop joined count as after it.
     """
     if not order.get("shipped_from_stock", False) or settled not in (S.SHIPPED, S.RETURNED):
         return False
     times = [parcel["shipped_at"] for parcel in order.get("shipments") or () if parcel.get("shipped_at")]
     left: datetime = max(times) if times else order["updated_at"]
-    return left >= shop_joined
+    return left >= shop_joined.replace(microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
