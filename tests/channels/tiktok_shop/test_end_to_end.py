@@ -34,10 +34,11 @@ from orderly.fulfilment.carriers.schemas import CarrierAccountIn, LabelIn
 from orderly.fulfilment.models import Shipment, TrackingWriteback
 from orderly.fulfilment.schemas import ShipmentIn
 from orderly.inventory import service as inventory
+from orderly.inventory.models import StockLedgerEntry
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
 from orderly.orders import queries
-from orderly.orders.models import Order
+from orderly.orders.models import Order, OrderEvent
 from orderly.sandbox.faults import Drops
 from orderly.sandbox.serve import serving
 from orderly.sandbox.tiktok_shop import Faults, Line, TikTokShopStore
@@ -273,8 +274,21 @@ def test_orders_settled_on_the_platform_before_the_hub_saw_them_arrive_settled(w
         (shipment,) = queries.get_order(s, order.id).shipments
         (figure,) = inventory.stock_of(s, "SKU-1")
     assert (shipment.carrier, shipment.tracking_number) == ("TT Virtual express", "JX42")
-    # As for Shopify and Amazon: an order shipped whole before the hub saw it never held the hub's stock.
-    assert (figure.on_hand, figure.reserved) == (20, 0)
+    # The seller shipped it from the hub's shelves (as for Shopee): its 2 units left the hub's stock as
+    # shipped when it arrived, so the hub's figure and TikTok's agree without a resync.
+    assert (figure.on_hand, figure.reserved) == (18, 0)
+    with transaction(world.factory) as s:
+        assert inventory.verify(s, repair=False, actor="test") == []
+        kinds = s.execute(
+            select(StockLedgerEntry.kind, StockLedgerEntry.on_hand_delta, StockLedgerEntry.reserved_delta)
+            .where(StockLedgerEntry.order_id == order.id)
+            .order_by(StockLedgerEntry.id)
+        ).all()
+        (imported,) = s.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))
+    assert [tuple(k) for k in kinds] == [("reservation", 0, 2), ("shipment", -2, -2)]
+    assert "left the hub's stock as shipped" in (imported.message or "")
+    world.settle()
+    assert world.store.quantity("SKU-1") == figure.available == 18
 
 
 def test_only_deliveries_that_verify_are_taken_and_those_about_no_order_are_kept(world: World) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from orderly.channels.connector import RawOrder, ShopConnection
 from orderly.channels.tiktok_shop import TikTokShopConnector, mapper
+from orderly.orders.domain import OrderStatus, left_the_hubs_shelves
 from orderly.orders.schemas import NormalizedOrder
 from tests.channels.tiktok_shop.samples import sample, sample_order
 
@@ -139,6 +140,30 @@ def test_discounts_take_the_original_price_down_to_the_sale_price() -> None:
 
 def test_fulfilled_by_tiktok_never_reserves_the_hubs_stock() -> None:
     assert mapped(sample_order(fulfillment_type="FULFILLMENT_BY_TIKTOK"))["fulfillment"] == "platform"
+
+
+def test_an_order_first_seen_shipped_left_the_hubs_shelves_when_its_parcel_left_after_the_shop_joined() -> (
+    None
+):
+    shipped = mapped(sample_order(status="IN_TRANSIT"))
+    assert shipped["shipped_from_stock"] is True
+    left = datetime.fromtimestamp(1678389618, UTC)  # the line item's rts_time
+    assert [parcel["shipped_at"] for parcel in shipped["shipments"] or []] == [left]
+    settled = OrderStatus.SHIPPED
+    assert left_the_hubs_shelves(shipped, settled, left - timedelta(days=1))
+    assert left_the_hubs_shelves(shipped, settled, left)
+    assert not left_the_hubs_shelves(shipped, settled, left + timedelta(seconds=1))
+    # Without an rts_time, the carrier's collection_time is when the parcel left.
+    order = sample_order(status="DELIVERED", rts_time=None, collection_time=1678400000)
+    for item in order["line_items"]:
+        item["rts_time"] = None
+    collected = mapped(order)
+    assert [parcel["shipped_at"] for parcel in collected["shipments"] or []] == [
+        datetime.fromtimestamp(1678400000, UTC)
+    ]
+    # TikTok's warehouse ships FBT orders: their units never were on the hub's shelves.
+    fbt = mapped(sample_order(status="IN_TRANSIT", fulfillment_type="FULFILLMENT_BY_TIKTOK"))
+    assert fbt["shipped_from_stock"] is False
 
 
 def test_a_buyers_cancellation_request_is_held_with_its_reason() -> None:

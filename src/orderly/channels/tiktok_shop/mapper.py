@@ -8,6 +8,13 @@ Times are Unix seconds; the legacy (pre-202309) payloads wrote millisecond strin
 Each line item is one unit: the sample has no ``quantity`` (UNCONFIRMED, CONTRACT.md section 3), so
 items of one SKU at one price are counted into one line. A line item TikTok cancelled on its own
 (``display_status`` CANCELLED in an order that is not) counts 0 units, kept for the record.
+
+An order the seller fulfils (not FBT) ships from the hub's shelves: one first seen already shipped
+(shipped in Seller Center, a notification lost) says ``shipped_from_stock``, and its units leave the
+hub's stock as shipped when its parcel left after the shop joined the hub
+(``orders.domain.left_the_hubs_shelves``). The parcel's time is its ``rts_time`` (the seller set the
+package ready to ship: packed, off the shelf), else the order's ``collection_time`` (the carrier
+collected it); with neither, the version's own time decides.
 """
 
 from __future__ import annotations
@@ -189,12 +196,13 @@ def _shipments(order: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         number = _text(item.get("tracking_number")) or _text(order.get("tracking_number"))
         if not _counts_as_shipped(status, item) or number is None or number in found:
             continue
-        at = item.get("rts_time") or order.get("rts_time")
+        at = item.get("rts_time") or order.get("rts_time") or order.get("collection_time")
+        left = None if at in (None, "", 0) else instant(at, "rts_time").isoformat()
         found[number] = {
             "carrier": _text(item.get("shipping_provider_name")) or _text(order.get("shipping_provider")),
             "tracking_number": number,
             "tracking_url": None,
-            "shipped_at": None if at in (None, "", 0) else instant(at, "rts_time").isoformat(),
+            "shipped_at": left,
         }
     return list(found.values()) or None
 
@@ -249,6 +257,8 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         "cancelled": cancelled,
         "cancel_requested": cancel_requested,
         "fulfillment": "platform" if order.get("fulfillment_type") == FBT else "merchant",
+        # The seller ships from the hub's shelves: an order first seen shipped took its units there.
+        "shipped_from_stock": order.get("fulfillment_type") != FBT,
         "payment_status": "pending" if status == UNPAID else "paid",
         "payment_method": (_text(order.get("payment_method_name")) or "")[:64] or None,
         "platform_status": status[:64] or None,
