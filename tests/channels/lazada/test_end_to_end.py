@@ -30,6 +30,7 @@ from orderly.channels.secrets import unseal
 from orderly.core.config import get_settings
 from orderly.core.db import transaction
 from orderly.inventory import service as inventory
+from orderly.inventory.models import StockLedgerEntry
 from orderly.jobs import service as jobs
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
@@ -188,6 +189,17 @@ def test_orders_arrive_once_with_every_field_and_follow_lazada(world: World) -> 
     assert world.order(gone).status == "cancelled"
     shipped = world.order(sent)
     assert shipped.status == "shipped" and shipped.shipments[0]["tracking_number"].startswith("LXSG")
+    # The seller shipped it from the hub's shelves (as for Shopee): its unit left the hub's stock as
+    # shipped when it arrived, so Lazada's figure is not put back up by the hub's.
+    with transaction(world.factory) as s:
+        assert inventory.verify(s, repair=False, actor="test") == []
+        kinds = s.execute(
+            select(StockLedgerEntry.kind, StockLedgerEntry.on_hand_delta, StockLedgerEntry.reserved_delta)
+            .where(StockLedgerEntry.order_id == shipped.id)
+            .order_by(StockLedgerEntry.id)
+        ).all()
+        assert sum(f.on_hand for f in inventory.stock_of(s, "SKU-1")) == 19
+    assert [tuple(k) for k in kinds] == [("reservation", 0, 1), ("shipment", -1, -1)]
     assert world.order(fbl).status == "platform_fulfilled"
     assert world.order(unpaid).payment_status == "pending"
     # The shop shows the hub's figure: what is left to sell of SKU-1 and SKU-2.

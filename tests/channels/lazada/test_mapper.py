@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from orderly.channels.lazada import mapper
+from orderly.orders.domain import OrderStatus, left_the_hubs_shelves
 from orderly.orders.schemas import NormalizedOrder
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -146,6 +147,26 @@ def test_items_back_are_returned_units_and_every_live_item_back_is_the_whole_ord
 def test_the_published_reverse_order_push_names_a_status_read_as_returned() -> None:
     push = sample("webhook_reverse_order_status.json")
     assert push["data"]["order_status"] in mapper.RETURNED
+
+
+def test_an_order_first_seen_shipped_left_the_hubs_shelves_when_its_parcel_left_after_the_shop_joined() -> (
+    None
+):
+    # Lazada gives no ship time: a parcel's is the latest updated_at of its items.
+    items = [
+        item("shipped", order_item_id="1", tracking_code="LX1", updated_at="2024-03-01 10:00:00 +0800"),
+        item("delivered", order_item_id="2", tracking_code="LX1", updated_at="2024-03-02T09:30:00+08:00"),
+    ]
+    order = normalized(ORDERS[0], items)
+    assert order["shipped_from_stock"] is True
+    left = datetime(2024, 3, 2, 1, 30, tzinfo=UTC)
+    assert [parcel["shipped_at"] for parcel in order["shipments"] or []] == [left]
+    settled = OrderStatus.SHIPPED
+    assert left_the_hubs_shelves(order, settled, left)
+    assert not left_the_hubs_shelves(order, settled, left + timedelta(seconds=1))
+    # Lazada's warehouse ships FBL orders: their units never were on the hub's shelves.
+    fbl = normalized(ORDERS[0], [{**i, "is_fbl": "1"} for i in items])
+    assert fbl["shipped_from_stock"] is False
 
 
 def test_fulfilment_by_lazada_is_the_platforms_to_ship() -> None:

@@ -10,7 +10,11 @@ or ``shipped_back_success`` came back: a line's ``returned`` counts them, so an 
 item came back is returned in the hub (its stock not put back: after-sales inspects the goods first),
 and one with only some back stays shipped, tagged ``returned``, with the count in its history.
 Fulfilment by Lazada (``is_fbl``) orders are shipped by Lazada from its own stock: they never reserve
-the hub's.
+the hub's. Every other order ships from the hub's shelves: one first seen with every live item gone
+(shipped in Seller Center, a push lost) says ``shipped_from_stock``, and its units leave the hub's stock
+as shipped when its parcel left after the shop joined the hub (``orders.domain.left_the_hubs_shelves``).
+Lazada gives no ship time (CONTRACT section 4): a parcel's time is the latest ``updated_at`` of its
+items, no earlier than their shipping, so in doubt the units are booked out.
 
 Money is decimal strings in major units (``"106.00"``); it becomes integer minor units of the items'
 ``currency`` exactly (VND and IDR have none), never through floats. Times come in two formats,
@@ -220,20 +224,29 @@ def _lines(items: Sequence[Mapping[str, Any]], currency: str) -> list[dict[str, 
 
 
 def _shipments(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One per tracking number of the items that left."""
+    """One per tracking number of the items that left, at the latest ``updated_at`` of its items."""
     found: dict[str, dict[str, Any]] = {}
     for item in items:
         number = _text(item.get("tracking_code"))
-        if number is None or item_status(item) not in LEFT or number in found:
+        if number is None or item_status(item) not in LEFT:
             continue
         stamp = item.get("updated_at")
-        found[number] = {
-            "carrier": _text(item.get("shipment_provider")),
-            "tracking_number": number,
-            "tracking_url": None,
-            "shipped_at": instant(stamp).isoformat() if stamp else None,
-        }
-    return list(found.values())
+        at = instant(stamp) if stamp else None
+        parcel = found.setdefault(
+            number,
+            {
+                "carrier": _text(item.get("shipment_provider")),
+                "tracking_number": number,
+                "tracking_url": None,
+                "shipped_at": None,
+            },
+        )
+        if at is not None and (parcel["shipped_at"] is None or at > parcel["shipped_at"]):
+            parcel["shipped_at"] = at
+    return [
+        {**parcel, "shipped_at": parcel["shipped_at"].isoformat() if parcel["shipped_at"] else None}
+        for parcel in found.values()
+    ]
 
 
 def map_order(
@@ -271,6 +284,8 @@ def map_order(
             "cancelled": not live,
             # FBL: Lazada ships from its own warehouse; the hub keeps the order but reserves nothing.
             "fulfillment": "platform" if fbl else "merchant",
+            # The seller ships from the hub's shelves: an order first seen shipped took its units there.
+            "shipped_from_stock": not fbl,
             "payment_status": "pending" if any(item_status(i) in UNPAID for i in live) else "paid",
             "payment_method": _text(order.get("payment_method")),
             "platform_status": ",".join(sorted(statuses))[:64],
