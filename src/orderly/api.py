@@ -40,6 +40,8 @@ from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.channels.secrets import key_for
 from orderly.console import STATIC
 from orderly.console.pages import router as console_router
+from orderly.console.pages.common import not_for_role
+from orderly.console.viewer import NotForRole
 from orderly.core.admission import (
     IN_FLIGHT_PER_TURN,
     RETRY_AFTER,
@@ -187,6 +189,7 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(NotForRole, not_for_role)  # a console page refused: a page, not JSON
     app.add_middleware(AuditTrail)
     # The docs describe every route: like every page, they are for those signed in.
     app.add_middleware(SignedInOnly, prefixes=DOCS_PREFIXES)

@@ -35,6 +35,27 @@ def test_preferences_need_a_viewer(anonymous: TestClient) -> None:
     assert anonymous.post("/preferences", data={"locale": "zh_Hans"}).status_code == 303
 
 
+def test_a_page_the_role_may_not_open_is_a_page_saying_so_in_the_viewers_language(
+    anonymous: TestClient, factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:
+        finance = {"Authorization": f"Bearer {users.create_token(s, 'books', role=Role.FINANCE).token}"}
+    english = anonymous.get("/rules", headers=finance)
+    assert english.status_code == 403 and english.headers["content-type"].startswith("text/html")
+    assert "<h1>Not for your role</h1>" in english.text
+    assert "Your role (Finance) may not open this page" in english.text
+    assert 'data-permission="rules:read"' in english.text
+    assert 'href="/orders"' in english.text and 'href="/rules"' not in english.text  # its own navigation
+    chinese = anonymous.get("/users", headers={**finance, "Accept-Language": "zh-CN"})
+    assert chinese.status_code == 403 and "<h1>您的角色无权访问</h1>" in chinese.text
+    assert "您的角色（财务）不能打开此页面" in chinese.text  # noqa: RUF001
+    assert 'data-permission="users:admin"' in chinese.text
+    refused = anonymous.post("/orders/bulk", data={"action": "hold", "order": "1"}, headers=finance)
+    assert refused.status_code == 403 and 'data-permission="holds:write"' in refused.text  # a change too
+    api = anonymous.get("/api/v1/users", headers=finance)  # the API's refusals stay JSON
+    assert api.status_code == 403 and "needs the permission 'users:admin'" in api.json()["error"]["message"]
+
+
 def test_sign_in_page_in_the_browsers_language(anonymous: TestClient) -> None:
     english = anonymous.get("/sign-in", headers={"Accept-Language": "de-DE, en;q=0.5"})
     assert english.status_code == 200

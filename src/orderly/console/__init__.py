@@ -11,9 +11,10 @@ English and Simplified Chinese), formatting (money, times) Babel's for the viewe
 
 Pages (``pages/``, a module per area sharing ``pages/common.py``) read in one read-only transaction and
 change through the contexts' use cases, one transaction per post, refusals said on the page; who is
-looking and what their role may open is ``viewer.py``; money and times are formatted for the viewer by
-``formatting.py``. The console imports contexts; none imports it. Browser tests drive Chromium with
-Playwright (``tests/console/``).
+looking and what their role may open is ``viewer.py`` (a page or change the role may not is answered
+with a page saying so, a 403, in the viewer's language: ``pages/common.py: not_for_role``); money and
+times are formatted for the viewer by ``formatting.py``. The console imports contexts; none imports it.
+Browser tests drive Chromium with Playwright (``tests/console/``).
 """
 
 from __future__ import annotations

@@ -81,13 +81,23 @@ async def viewer(request: Request) -> Viewer:
     )
 
 
-def allowed(viewer: Viewer, permission: str) -> None:
-    """A page for those holding ``permission``: 403 for the others."""
-    if not viewer.may(permission):
-        raise HTTPException(
+class NotForRole(HTTPException):
+    """A page the viewer's role may not open, or a change it may not make: a 403, answered with a page
+    saying so in the viewer's language (``pages/common.py: not_for_role``), not the API's JSON."""
+
+    def __init__(self, viewer: Viewer, permission: str) -> None:
+        super().__init__(
             status.HTTP_403_FORBIDDEN,
             f"this page needs the permission '{permission}' ({viewer.role} lacks it)",
         )
+        self.viewer = viewer
+        self.permission = permission
+
+
+def allowed(viewer: Viewer, permission: str) -> None:
+    """A page for those holding ``permission``: 403 for the others."""
+    if not viewer.may(permission):
+        raise NotForRole(viewer, permission)
 
 
 SignedIn = Annotated[Viewer, Depends(viewer)]

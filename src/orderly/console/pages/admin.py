@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from orderly.auth import audit
 from orderly.auth import service as users
 from orderly.auth.domain import PASSWORD_MIN, Role, password_problem, username_problem
-from orderly.console.i18n import N_
-from orderly.console.pages.common import read_form, render
+from orderly.console.pages.common import ROLE_NAMES, read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import range_end, range_start, zone
 from orderly.core.db import transaction
@@ -30,15 +29,6 @@ router = APIRouter(include_in_schema=False)
 
 #: The roles a person is given (``writer`` and ``reader`` are for old API tokens).
 PEOPLES_ROLES = (Role.ADMIN, Role.OPERATIONS, Role.WAREHOUSE, Role.FINANCE, Role.CUSTOMER_SERVICE)
-ROLE_NAMES = {
-    Role.ADMIN: N_("Admin"),
-    Role.OPERATIONS: N_("Operations"),
-    Role.WAREHOUSE: N_("Warehouse"),
-    Role.FINANCE: N_("Finance"),
-    Role.CUSTOMER_SERVICE: N_("Customer service"),
-    Role.WRITER: N_("Writer (API)"),
-    Role.READER: N_("Reader (API)"),
-}
 AUDIT_PAGE = 50
 
 

@@ -8,9 +8,10 @@ from urllib.parse import parse_qsl
 from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
+from orderly.auth.domain import Role
 from orderly.console.formatting import LOCALES
 from orderly.console.i18n import N_, environment
-from orderly.console.viewer import Viewer, locale_of, zone_of
+from orderly.console.viewer import NotForRole, Viewer, locale_of, zone_of
 from orderly.fulfilment.carriers.models import LabelState
 from orderly.fulfilment.domain import ShipmentStatus, TrackingKind
 from orderly.orders.domain import HoldReason, OrderStatus
@@ -86,6 +87,16 @@ EVENT_NAMES = {
 #: How a review's outcome reads.
 OUTCOME_NAMES = {"approved": N_("approved"), "held": N_("held")}
 LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+#: How each role reads.
+ROLE_NAMES = {
+    Role.ADMIN: N_("Admin"),
+    Role.OPERATIONS: N_("Operations"),
+    Role.WAREHOUSE: N_("Warehouse"),
+    Role.FINANCE: N_("Finance"),
+    Role.CUSTOMER_SERVICE: N_("Customer service"),
+    Role.WRITER: N_("Writer (API)"),
+    Role.READER: N_("Reader (API)"),
+}
 
 
 #: The navigation: each page for those holding its permission.
@@ -139,4 +150,21 @@ def missing(request: Request, viewer: Viewer, message: str) -> HTMLResponse:
     """The page for something that is not there, as a 404."""
     page = render(request, "missing.html", viewer, message=message)
     page.status_code = status.HTTP_404_NOT_FOUND
+    return page
+
+
+async def not_for_role(request: Request, refused: Exception) -> HTMLResponse:
+    """The answer to a page the viewer's role may not open or a change it may not make: a page saying
+    so in their language, with the navigation to what they may open, as a 403 (the app's handler of
+    :class:`~orderly.console.viewer.NotForRole`; the API's refusals stay JSON)."""
+    assert isinstance(refused, NotForRole)
+    viewer = refused.viewer
+    page = render(
+        request,
+        "refused.html",
+        viewer,
+        role=ROLE_NAMES.get(viewer.role, viewer.role),  # type: ignore[call-overload]
+        permission=refused.permission,
+    )
+    page.status_code = status.HTTP_403_FORBIDDEN
     return page
