@@ -161,6 +161,38 @@ def test_two_decimal_currencies_are_scaled_exactly_and_finer_amounts_refused() -
         map_order(payload | {"currency": "VND", "total_amount": 32119.5}, "shopee-vn")
 
 
+@pytest.mark.parametrize(
+    ("currency", "wire", "minor"),
+    [
+        ("VND", "48000", 48000),  # no minor unit (the published sample's currency)
+        ("IDR", "150000", 15000000),  # two decimals in ISO 4217 (core/money.py); Shopee writes whole rupiah
+        ("MYR", "19.9", 1990),
+        ("SGD", "12.99", 1299),
+        ("PHP", "1099.75", 109975),
+        ("THB", "349.50", 34950),
+    ],
+)
+def test_each_currency_of_shopees_sites_in_its_minor_units(currency: str, wire: str, minor: int) -> None:
+    # The amount as Shopee's JSON writes it (a number, read by a JSON parser: a float for decimals).
+    amount = json.loads(f'{{"amount": {wire}}}')["amount"]
+    payload = copy.deepcopy(DETAIL)
+    payload |= {
+        "currency": currency,
+        "total_amount": amount,
+        "estimated_shipping_fee": amount,
+        "actual_shipping_fee": 0,
+    }
+    payload["item_list"] = [
+        payload["item_list"][0]
+        | {"model_original_price": amount, "model_discounted_price": amount, "model_quantity_purchased": 1}
+    ]
+    order = normalized(payload)
+    assert order["currency"] == currency
+    # The fee Shopee charged (actual, 0 here) wins over the estimate.
+    assert (order["lines"][0]["unit_price"], order["shipping_total"], order["total"]) == (minor, 0, minor)
+    assert (order["lines"][0]["discount"], order["discount_total"]) == (0, 0)
+
+
 def test_a_shopee_fulfilled_order_never_takes_the_hubs_stock() -> None:
     assert normalized({**DETAIL, "fulfillment_flag": "fulfilled_by_shopee"})["fulfillment"] == "platform"
     assert normalized({**DETAIL, "fulfillment_flag": "fulfilled_by_cb_seller"})["fulfillment"] == "merchant"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -203,6 +204,46 @@ def test_amounts_finer_than_the_currency_are_refused_not_rounded() -> None:
     order["payment"]["total_amount"] = "lots"
     with pytest.raises(ValueError, match="not a decimal amount"):
         mapper.map_order(order, "tiktok")
+
+
+@pytest.mark.parametrize(
+    ("currency", "wire", "minor"),
+    [
+        ("IDR", "5000", 500000),  # the published sample's: two decimals in ISO 4217 (core/money.py)
+        ("VND", "150000", 150000),  # no minor unit
+        ("MYR", "19.9", 1990),
+        ("SGD", "12.99", 1299),
+        ("PHP", "1099.75", 109975),
+        ("THB", "349.50", 34950),
+    ],
+)
+def test_each_currency_of_tiktoks_south_east_asian_shops_in_its_minor_units(
+    currency: str, wire: str, minor: int
+) -> None:
+    order = sample_order(status="AWAITING_SHIPMENT")
+    order["payment"] = {
+        "currency": currency,
+        "sub_total": wire,
+        "original_total_product_price": wire,
+        "shipping_fee": wire,
+        "original_shipping_fee": wire,
+        "total_amount": f"{2 * Decimal(wire)}",
+        "tax": "0",
+    }
+    order["line_items"] = [
+        {
+            **order["line_items"][0],
+            "sale_price": wire,
+            "original_price": wire,
+            "currency": currency,
+            "item_tax": [],
+        }
+    ]
+    result = mapped(order)
+    assert result["currency"] == currency
+    (line,) = result["lines"]
+    assert (line["unit_price"], line["discount"], line["tax"]) == (minor, 0, 0)
+    assert (result["shipping_total"], result["discount_total"], result["total"]) == (minor, 0, 2 * minor)
 
 
 def test_payloads_without_the_essentials_are_refused() -> None:
