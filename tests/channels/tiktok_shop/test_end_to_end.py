@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderly.alerts.service import open_alerts
 from orderly.api import create_app
 from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
-from orderly.channels.models import InboxEntry, Shop
+from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.secrets import unseal
 from orderly.channels.tiktok_shop import TikTokShopConnector
@@ -289,6 +290,34 @@ def test_orders_settled_on_the_platform_before_the_hub_saw_them_arrive_settled(w
     assert "left the hub's stock as shipped" in (imported.message or "")
     world.settle()
     assert world.store.quantity("SKU-1") == figure.available == 18
+
+
+def test_a_sku_refused_inside_a_successful_answer_alerts_and_is_not_taken_as_shown(world: World) -> None:
+    store = world.store
+    sku = store.sku("SKU-1").id
+    store.set_faults(Faults(failing_skus=(sku,)))
+    store.place_order([Line("SKU-1", 1)])  # TikTok takes its sale off its own figure: 19
+
+    def alerted() -> bool:
+        with transaction(world.factory) as s:
+            return ("push_refused", f"listing:{CODE}:{sku}") in [(a.kind, a.subject) for a in open_alerts(s)]
+
+    deadline = time.monotonic() + 30
+    while not alerted():
+        assert time.monotonic() < deadline, "no alert for the refused push"
+        if not world.worker.run_once():
+            store.wait_for_webhooks(0.05)
+    with transaction(world.factory) as s:
+        binding = s.execute(
+            select(ListingBinding.last_quantity, ListingBinding.last_error).where(
+                ListingBinding.listing_id == sku
+            )
+        ).one()
+        (figure,) = inventory.stock_of(s, "SKU-1")
+    # The code-0 answer listed the SKU in data.errors: the hub's 19 is not recorded as shown, the
+    # listing keeps the 20 it showed before, with TikTok's reason.
+    assert figure.available == 19 and store.quantity("SKU-1") == 19
+    assert binding.last_quantity == 20 and "12052990" in (binding.last_error or "")
 
 
 def test_only_deliveries_that_verify_are_taken_and_those_about_no_order_are_kept(world: World) -> None:
