@@ -194,6 +194,49 @@ def test_failures_inside_a_success_answer_are_failures(store: TikTokShopStore, c
     assert not result.ok and "does not exist" in (result.error or "")
 
 
+def test_a_products_skus_go_in_one_call_and_one_refused_inside_it_fails_alone(
+    store: TikTokShopStore, connect: Connect
+) -> None:
+    small = store.add_sku("TEE-S", stock=1)
+    medium = store.add_sku("TEE-M", stock=1, product=small.product_id)
+    large = store.add_sku("TEE-L", stock=1, product=small.product_id)
+    store.add_sku("MUG-1", stock=1)
+    store.set_faults(Faults(failing_skus=(medium.id,)))
+    connector = connect()
+    pushes = [
+        push(store, "TEE-S", 4),
+        push(store, "MUG-1", 6),
+        push(store, "TEE-M", 5),
+        push(store, "TEE-L", -2),
+    ]
+    learned = connector.push_stock(pushes)
+    assert [(r.listing_id, r.ok) for r in learned] == [
+        (small.id, True),
+        (store.sku("MUG-1").id, True),
+        (medium.id, False),
+        (large.id, True),
+    ]
+    assert "12052990" in (learned[2].error or "")
+    assert [store.quantity(sku) for sku in ("TEE-S", "TEE-M", "TEE-L", "MUG-1")] == [4, 1, 0, 6]
+    assert store.calls["inventory"] == 2  # one call per product
+    # Known products and warehouses: no search, still one call per product.
+    again = [
+        push(store, sku, 7, binding=result.binding or {})
+        for sku, result in zip(("TEE-S", "MUG-1", "TEE-L"), (learned[0], learned[1], learned[3]), strict=True)
+    ]
+    searches = store.calls["products"]
+    assert all(r.ok for r in connector.push_stock(again))
+    assert (store.calls["inventory"], store.calls["products"]) == (4, searches)
+    # A refusal of the whole call fails each of its SKUs, and forgets the product learned.
+    store.clear_faults()
+    wrong = {"product_id": "1729582718312999999", "warehouses": [store.warehouse_id]}
+    refused = connector.push_stock(
+        [push(store, "TEE-S", 3, binding=wrong), push(store, "TEE-M", 3, binding=wrong)]
+    )
+    assert [(r.ok, r.binding) for r in refused] == [(False, {}), (False, {})]
+    assert all("does not exist" in (r.error or "") for r in refused)
+
+
 def test_a_sku_the_shop_does_not_have_is_refused(store: TikTokShopStore, connect: Connect) -> None:
     store.add_sku("MUG-1")
     (result,) = connect().push_stock([StockPush("2729382476852999999", "NOPE-1", 3, {})])

@@ -24,6 +24,7 @@ reserves or ships its own stock for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
@@ -65,6 +66,7 @@ DETAIL_BATCH = 50
 WAREHOUSE_SETTING = "warehouse_id"
 #: What the engine keeps of a listing: its product, and the warehouses its SKU is stocked at.
 PRODUCT, WAREHOUSES = "product_id", "warehouses"
+PUSH_BATCH = 50
 
 
 class TikTokShopSettings(BaseModel):
@@ -103,9 +105,9 @@ class TikTokShopConnector(Connector):
         "stock": RateLimit(10.0, 20),
         "shipments": RateLimit(5.0, 10),
     }
-    max_push_batch = (
-        1  # the engine pushes a listing at a time; a batch of one product's SKUs would go as one call
-    )
+    #: Listings a push takes: one inventory update per product carries all of that product's SKUs
+    #: (UNCONFIRMED: TikTok's cap on SKUs a call; a product has at most 100).
+    max_push_batch = PUSH_BATCH
     webhooks = True
     webhook_polls = True
     webhook_credential = SECRET_CREDENTIALS
@@ -202,11 +204,24 @@ class TikTokShopConnector(Connector):
     # --- stock ----------------------------------------------------------------------------------------
 
     def push_stock(self, pushes: Sequence[StockPush]) -> list[PushResult]:
-        return [self._push(push) for push in pushes]
+        """Each SKU's quantity at one warehouse, one inventory update per product with every SKU of it
+        the batch names. A code-0 answer may still list SKUs in ``data.errors`` (per SKU, with
+        ``extra_errors`` per warehouse): those failed, the others of the call went through."""
+        results: dict[int, PushResult] = {}
+        by_product: dict[str, list[tuple[int, _Planned]]] = {}
+        for n, push in enumerate(pushes):
+            plan = self._plan(push)
+            if isinstance(plan, PushResult):
+                results[n] = plan
+            else:
+                by_product.setdefault(plan.product, []).append((n, plan))
+        for product, planned in by_product.items():
+            results.update(self._update(product, planned))
+        return [results[n] for n in range(len(pushes))]
 
-    def _push(self, push: StockPush) -> PushResult:
-        """The SKU's quantity at one warehouse. A code-0 answer may still list the SKU in
-        ``data.errors`` (per SKU, with ``extra_errors`` per warehouse): then it failed."""
+    def _plan(self, push: StockPush) -> _Planned | PushResult:
+        """Where the SKU's quantity goes (its product, learned by seller SKU when the mapping does not
+        say, and its warehouse), or why it cannot go."""
         sku_id = push.listing_id
         if not _is_id(sku_id):
             return PushResult(sku_id, ok=False, error="the listing id is not a TikTok SKU id")
@@ -231,22 +246,30 @@ class TikTokShopConnector(Connector):
                 )
                 return PushResult(sku_id, ok=False, error=error, binding=learned)
             warehouse = stocked[0]
-        # An oversold SKU has nothing to offer: TikTok takes no negative quantity.
-        body = {
-            "skus": [
-                {"id": sku_id, "inventory": [{"warehouse_id": warehouse, "quantity": max(0, push.quantity)}]}
-            ]
-        }
-        path = f"/product/202309/products/{quote(str(product), safe='')}/inventory/update"
         forget = None if named else {k: v for k, v in binding.items() if k not in (PRODUCT, WAREHOUSES)}
+        return _Planned(sku_id, str(product), warehouse, push.quantity, learned, forget)
+
+    def _update(self, product: str, planned: Sequence[tuple[int, _Planned]]) -> dict[int, PushResult]:
+        """One inventory update of the product's SKUs; each push's result by its place in the batch."""
+        inventory: dict[str, list[dict[str, Any]]] = {}
+        for _, plan in planned:
+            # An oversold SKU has nothing to offer: TikTok takes no negative quantity.
+            level = {"warehouse_id": plan.warehouse, "quantity": max(0, plan.quantity)}
+            inventory.setdefault(plan.sku_id, []).append(level)
+        body = {"skus": [{"id": sku_id, "inventory": levels} for sku_id, levels in inventory.items()]}
+        path = f"/product/202309/products/{quote(product, safe='')}/inventory/update"
         try:
             data = self._api().call("stock", "POST", path, body=body)
         except Rejected as exc:
-            return PushResult(sku_id, ok=False, error=str(exc), binding=forget)
-        failures = _sku_errors(data, sku_id)
-        if failures is not None:
-            return PushResult(sku_id, ok=False, error=failures, binding=learned)
-        return PushResult(sku_id, ok=True, binding=learned)
+            return {
+                n: PushResult(plan.sku_id, ok=False, error=str(exc), binding=plan.forget)
+                for n, plan in planned
+            }
+        results = {}
+        for n, plan in planned:
+            failures = _sku_errors(data, plan.sku_id)
+            results[n] = PushResult(plan.sku_id, ok=failures is None, error=failures, binding=plan.learned)
+        return results
 
     def _setting_warehouse(self) -> str | None:
         value = self.connection.settings.get(WAREHOUSE_SETTING)
@@ -402,6 +425,19 @@ def _orders(data: Any, what: str) -> list[dict[str, Any]]:
     if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
         raise ChannelError(f"{what}: the answer has no list of orders")
     return orders
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A stock push ready to go: the SKU's quantity at one warehouse of its product, and what to keep
+    on its binding after (``learned``) or after a refusal (``forget``: the product learned dropped)."""
+
+    sku_id: str
+    product: str
+    warehouse: str
+    quantity: int
+    learned: dict[str, Any] | None
+    forget: dict[str, Any] | None
 
 
 def _sku_errors(data: Any, sku_id: str) -> str | None:

@@ -323,11 +323,17 @@ class TikTokShopStore:
     # --- products and stock -------------------------------------------------------------------------
 
     def add_sku(
-        self, seller_sku: str, *, price: str = "150000", stock: int = 0, name: str | None = None
+        self,
+        seller_sku: str,
+        *,
+        price: str = "150000",
+        stock: int = 0,
+        name: str | None = None,
+        product: str | None = None,
     ) -> _Sku:
-        """A product with one SKU, stocked at the shop's warehouse."""
+        """A SKU stocked at the shop's warehouse: of a new product, or another of ``product``'s."""
         with self._lock:
-            product_id = str(1_729_582_718_312_000_000 + next(self._ids))
+            product_id = product or str(1_729_582_718_312_000_000 + next(self._ids))
             sku = _Sku(
                 id=str(2_729_382_476_852_000_000 + next(self._ids)),
                 product_id=product_id,
