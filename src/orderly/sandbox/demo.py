@@ -1,8 +1,7 @@
 """The demo behind ``orderly start --demo``: Shopify, Amazon, TikTok Shop, Shopee, Lazada, WooCommerce
-and eBay sandboxes on loopback, connected to the hub as real shops, taking orders continuously, so a new user sees orders
-flow in and stock move;
-and EasyPost and DHL Express sandboxes as the carrier accounts ``demo-easypost`` and ``demo-dhl``, to
-quote and buy labels from.
+and eBay sandboxes on loopback, connected to the hub as real shops, taking orders continuously, so a new
+user sees orders flow in and stock move; and EasyPost and DHL Express sandboxes as the carrier accounts
+``demo-easypost`` and ``demo-dhl``, to quote and buy labels from.
 
 Shopify orders reach the hub by signed webhooks (and polling); Amazon orders by polling, as on the real
 platform. A Lazada SG sandbox (``demo-lazada``) takes orders too, its signed pushes waking the hub's poll,
