@@ -1,5 +1,6 @@
 """Orders in every state a platform shows, driven through the Shopify and Amazon sandboxes over HTTP and
-the hub's polls: shipped or partly shipped outside the hub (before or after the hub saw them),
+the hub's polls: shipped or partly shipped outside the hub (before or after the hub saw them; shipped
+whole before, from the hub's shelves, its units leave the hub's stock),
 cancelled before the hub saw them, fulfilled by Amazon (FBA), a buyer's cancellation request, an
 address without a street. Each arrives in its state, only what is left to ship is reserved, and the
 ledger equals the levels."""
@@ -132,8 +133,9 @@ def test_every_platform_state_arrives_as_it_is_and_reserves_only_what_is_left(pl
     assert platforms.status(never_paid_cancelled) == ("cancelled", [])
     assert platforms.status(fba) == ("platform_fulfilled", [])
     assert platforms.status(no_street) == ("on_hold", ["address"])
-    # Reserved: 2 left of the partly shipped, 1 without a street, 2 + 3 + 1 of the open ones.
-    assert _stock(platforms.factory) == (30, 9)
+    # Reserved: 2 left of the partly shipped, 1 without a street, 2 + 3 + 1 of the open ones. The
+    # orders shipped whole before the hub saw them left its shelves after the shops joined: 2 + 2 out.
+    assert _stock(platforms.factory) == (26, 9)
 
     shopify.fulfill(fulfilled_after, {"SKU-1": 1})
     amazon.ship(amazon_shipped_after, {"SKU-1": 1})
@@ -142,16 +144,45 @@ def test_every_platform_state_arrives_as_it_is_and_reserves_only_what_is_left(pl
     assert platforms.status(fulfilled_after) == ("allocated", [])
     assert platforms.status(amazon_shipped_after) == ("allocated", [])
     assert platforms.status(asks_cancel) == ("on_hold", ["cancel_request"])
-    assert _stock(platforms.factory) == (28, 7)  # two units left the shelf, reserved by the hub
+    assert _stock(platforms.factory) == (24, 7)  # two units left the shelf, reserved by the hub
 
     shopify.fulfill(fulfilled_after)
     amazon.ship(amazon_shipped_after)
     platforms.poll()
     assert platforms.status(fulfilled_after) == ("shipped", [])
     assert platforms.status(amazon_shipped_after) == ("shipped", [])
-    assert _stock(platforms.factory) == (25, 4)
+    assert _stock(platforms.factory) == (21, 4)
     with transaction(platforms.factory) as s:
         assert inventory.verify(s, repair=False, actor="test") == []
+
+
+def test_a_shopify_order_shipped_from_another_location_before_the_hub_saw_it_takes_no_stock(
+    platforms: Platforms,
+) -> None:
+    """The hub keeps the stock of the shop's ``location_id``: a parcel another location (a store, a
+    3PL) sent took none of it, one the hub's location sent took its units."""
+    shopify = platforms.shopify
+    store = shopify.add_location("Retail store")
+    shopify.add_product(
+        {"title": "Mug", "variants": [{"sku": "SKU-2", "available": 9, "location_id": store["id"]}]}
+    )
+    with transaction(platforms.factory) as s:
+        inventory.receive(s, "SKU-2", "WH-1", 20, actor="test", reason=None)
+    from_store = shopify.place_order({"lines": [{"sku": "SKU-2", "quantity": 3}], **numbered_buyer(8)})
+    from_hub = shopify.place_order({"lines": [{"sku": "SKU-1", "quantity": 2}], **numbered_buyer(9)})
+    shopify.fulfill(int(from_store["id"]))
+    shopify.fulfill(int(from_hub["id"]))
+    assert {f["location_id"] for f in shopify.fulfillments(int(from_store["id"]))} == {store["id"]}
+
+    platforms.poll()
+
+    assert platforms.status(from_store["id"]) == ("shipped", [])
+    assert platforms.status(from_hub["id"]) == ("shipped", [])
+    with transaction(platforms.factory) as s:
+        (mugs,) = inventory.stock_of(s, "SKU-2")
+        assert (mugs.on_hand, mugs.reserved) == (20, 0)
+        assert inventory.verify(s, repair=False, actor="test") == []
+    assert _stock(platforms.factory) == (28, 0)
 
 
 def test_a_shopify_order_shipped_with_tracking_shows_it_and_is_found_by_it(platforms: Platforms) -> None:

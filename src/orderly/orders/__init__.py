@@ -14,9 +14,10 @@ stored by ``ingest.py``, whose docstring gives its phases. What holds here:
 - An order missing part of its address enters, reserves and is held for it (``domain.address_hold``).
   One settled on the platform before the hub saw it (``domain.status_at_import``) enters cancelled,
   platform_fulfilled (Amazon FBA), shipped or returned and reserves nothing; one the seller shipped
-  from the hub's shelves before the hub saw it (``shipped_from_stock``: Shopee's, Lazada's and TikTok
-  Shop's) takes its units out of stock as shipped at once (``ingest.py: _book_left_unseen``), or names
-  the shortfall to count; one whose goods left before its shop joined the hub takes nothing
+  from the hub's shelves before the hub saw it (``shipped_from_stock``, said by every channel whose
+  seller ships from the hub's shelves; a Shopify parcel only from the location the hub keeps) takes its
+  units out of stock as shipped at once (``ingest.py: _book_left_unseen``), or names the shortfall to
+  count; one whose goods left before its shop joined the hub takes nothing
   (``domain.left_the_hubs_shelves``).
 - A return the platform reports is a line's ``returned`` units: an order whose every unit came back
   moves to returned (``domain.decide_update``, its history naming the platform's status) and never

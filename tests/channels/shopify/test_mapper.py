@@ -267,3 +267,18 @@ def test_a_payload_without_fulfillments_says_nothing_of_shipments() -> None:
     payload = copy.deepcopy(LISTED[0])
     del payload["fulfillments"]
     assert normalized(payload)["shipments"] is None
+
+
+def test_an_order_left_the_hubs_shelves_when_every_parcel_came_from_its_location() -> None:
+    payload = copy.deepcopy(LISTED[0])
+    (fulfillment,) = payload["fulfillments"]
+    assert (fulfillment["status"], fulfillment["location_id"]) == ("failure", 655441491)
+    # The published parcel failed: nothing left from anywhere, so nothing says another location.
+    assert map_order(payload, "shopify-us", 1)["shipped_from_stock"] is True
+    fulfillment["status"] = "success"
+    assert map_order(payload, "shopify-us", 655441491)["shipped_from_stock"] is True
+    assert map_order(payload, "shopify-us", "655441491")["shipped_from_stock"] is True
+    assert map_order(payload, "shopify-us", 1)["shipped_from_stock"] is False
+    assert map_order(payload, "shopify-us")["shipped_from_stock"] is True  # no location set: in doubt
+    fulfillment["location_id"] = None
+    assert map_order(payload, "shopify-us", 1)["shipped_from_stock"] is True

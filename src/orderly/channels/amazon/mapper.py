@@ -298,6 +298,8 @@ def map_order(shop: str, order: Mapping[str, Any], items: Sequence[Mapping[str, 
         "cancel_requested": bool(cancel_reasons) and status != CANCELED,
         # FBA: Amazon ships from its own stock; the hub keeps the order but never reserves for it.
         "fulfillment": "platform" if order.get("FulfillmentChannel") == "AFN" else "merchant",
+        # The seller ships MFN orders from the hub's shelves: one first seen shipped took its units there.
+        "shipped_from_stock": True,
         "payment_status": "pending" if status == "Pending" else "paid",
         "payment_method": order.get("PaymentMethod"),
         "platform_status": status,

@@ -270,6 +270,8 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         "cancelled": cancelled,
         "cancel_requested": cancel_requested,
         "fulfillment": "merchant",
+        # The seller ships from the hub's shelves: an order first seen shipped took its units there.
+        "shipped_from_stock": True,
         # An unknown payment state is taken as pending: the hub never ships what it cannot see paid.
         "payment_status": PAYMENT_STATUSES.get(payment_status, "pending"),
         "payment_method": (_text(payments[0].get("paymentMethod")) if payments else None),

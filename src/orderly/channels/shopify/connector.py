@@ -136,7 +136,9 @@ class ShopifyConnector(Connector):
         return None if response is None else _raw_order(client.resource(response, "order", dict))
 
     def map_order(self, raw: RawOrder) -> dict[str, Any]:
-        return mapper.map_order(raw.body, self.connection.shop_code)
+        return mapper.map_order(
+            raw.body, self.connection.shop_code, self.connection.settings.get(LOCATION_SETTING)
+        )
 
     # --- stock ----------------------------------------------------------------------------------
 

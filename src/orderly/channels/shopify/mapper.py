@@ -74,9 +74,10 @@ def tracking_company(carrier: str | None) -> str | None:
     return TRACKING_COMPANIES.get(known, carrier) if known else carrier
 
 
-def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
-    """The normalized order for one Shopify order. Raises ValueError on a payload without the
-    essentials (id, timestamps, currency, amounts); everything else is left to the schema to judge."""
+def map_order(order: Mapping[str, Any], shop_code: str, location: object = None) -> dict[str, Any]:
+    """The normalized order for one Shopify order; ``location`` is the shop's location the hub keeps
+    the stock of (its ``location_id`` setting). Raises ValueError on a payload without the essentials
+    (id, timestamps, currency, amounts); everything else is left to the schema to judge."""
     try:
         currency = str(order["currency"]).upper()
         exponent = minor_unit_exponent(currency)
@@ -95,6 +96,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
             "updated_at": order["updated_at"],
             "currency": currency,
             "cancelled": order.get("cancelled_at") is not None,
+            "shipped_from_stock": _from_hubs_location(order, location),
             "payment_status": PAYMENT_STATUS.get(str(financial_status), "pending"),
             "payment_method": _text(next(iter(order.get("payment_gateway_names") or []), None)),
             "platform_status": f"{order.get('fulfillment_status') or 'unfulfilled'}/{financial_status}",
@@ -164,6 +166,20 @@ def _fulfilled(order: Mapping[str, Any]) -> dict[Any, int] | None:
         for item in fulfillment.get("line_items") or []:
             shipped[item["id"]] = shipped.get(item["id"], 0) + int(item["quantity"])
     return shipped
+
+
+def _from_hubs_location(order: Mapping[str, Any], location: object) -> bool:
+    """Whether the order's parcels left the location whose stock the hub keeps. A parcel sent from
+    another location (a store, a fulfilment service's warehouse) took no unit the hub counts; one with
+    no location, or a shop with none set, is taken to have left the hub's shelves (in doubt, units are
+    booked out rather than sold twice)."""
+    if location is None:
+        return True
+    return all(
+        fulfillment.get("location_id") is None or str(fulfillment["location_id"]) == str(location)
+        for fulfillment in order.get("fulfillments") or ()
+        if fulfillment.get("status") == "success"
+    )
 
 
 def _shipments(order: Mapping[str, Any]) -> list[dict[str, Any]] | None:

@@ -155,6 +155,8 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
             "billing_country": _text(billing.get("country")),
             "lines": lines,
             "shipments": None,  # core WooCommerce keeps none (see docs/channels/woocommerce.md)
+            # The store ships from the hub's shelves: an order first seen completed took its units there.
+            "shipped_from_stock": True,
             "shipping_total": minor_units(order.get("shipping_total"), currency, "shipping_total"),
             # Coupons are already off the lines (subtotal - total); what is left is the order's own.
             "discount_total": max(
