@@ -72,6 +72,36 @@ def test_orders_page_by_page_token_within_the_update_window(store: TikTokShopSto
     assert connector.fetch_order("not-an-id") is None
 
 
+def test_returns_come_beside_their_orders_and_a_return_changed_alone_brings_its_order(
+    store: TikTokShopStore, connect: Connect
+) -> None:
+    store.add_sku("MUG-1", price="45000", stock=100)
+    delivered = store.place_order([Line("MUG-1", 2)])["id"]
+    store.ship_outside(delivered)
+    store.deliver(delivered)
+    waiting = store.place_order([Line("MUG-1", 1)])["id"]
+    first = store.order(delivered)["line_items"][0]["id"]
+    back = store.return_items(delivered, [first], status="BUYER_SHIPPED_ITEM")
+    connector = connect()
+    page = connector.fetch_orders(*window(store), None)
+    raws = {raw.external_id: raw for raw in page.orders}
+    assert [entry["return_id"] for entry in raws[delivered].body["return_orders"]] == [back]
+    assert "return_orders" not in raws[waiting].body  # not shipped: no return asked for
+    assert connector.map_order(raws[delivered])["lines"][0]["returned"] == 0  # on its way back
+    # Two hours on, the order itself untouched, the seller takes the package in: the window of that
+    # change brings the order (read by id), a later version, one unit back.
+    store.advance(7200)
+    store.move_return(back, "RETURN_OR_REFUND_REQUEST_COMPLETE")
+    details = store.calls.get("order_detail", 0)
+    (raw,) = connector.fetch_orders(*window(store), None).orders
+    assert raw.external_id == delivered and raw.version > raws[delivered].version
+    assert store.calls["order_detail"] == details + 1
+    order = NORMALIZED.validate_python(connector.map_order(raw))
+    assert (order["lines"][0]["shipped"], order["lines"][0]["returned"]) == (2, 1)
+    fetched = connector.fetch_order(delivered)
+    assert fetched is not None and fetched.version == raw.version
+
+
 def test_a_wrong_secret_gets_the_live_invalid_sign_answer(store: TikTokShopStore, connect: Connect) -> None:
     connector = connect(app_secret="not-the-secret")
     with pytest.raises(AuthFailed) as failed:
@@ -129,7 +159,7 @@ def test_throttling_retries_in_place_then_names_the_operation(
     with pytest.raises(RateLimited) as throttled:
         connect().fetch_orders(*window(store), None)
     assert throttled.value.operation == "orders" and throttled.value.status == 429
-    store.configure(rate=0.001, burst=1)  # one call, then the budget is spent
+    store.configure(rate=0.001, burst=2)  # one first page (orders, returns), then the budget is spent
     store.clear_faults()
     connector = connect()
     connector.fetch_orders(*window(store), None)

@@ -320,6 +320,50 @@ def test_a_sku_refused_inside_a_successful_answer_alerts_and_is_not_taken_as_sho
     assert binding.last_quantity == 20 and "12052990" in (binding.last_error or "")
 
 
+def test_units_returned_through_tiktoks_returns_are_noted_and_the_order_is_returned_once_every_one_is(
+    world: World,
+) -> None:
+    store = world.store
+    placed = store.place_order([Line("SKU-1", 2)])["id"]
+    world.settle()
+    assert world.orders()[placed] == ("allocated", [])
+    store.ship_outside(placed, tracking="JX55")
+    store.deliver(placed)
+    world.settle()
+    assert world.orders()[placed][0] == "shipped"
+    with transaction(world.factory) as s:
+        (before,) = inventory.stock_of(s, "SKU-1")
+        (order_id,) = s.scalars(select(Order.id).where(Order.external_id == placed))
+
+    first, second = (item["id"] for item in store.order(placed)["line_items"])
+    back = store.return_items(placed, [first], status="AWAITING_BUYER_SHIP")
+    world.poll()
+    assert world.orders()[placed][0] == "shipped"  # asked for, not back yet: nothing returned
+    store.move_return(back, "RETURN_OR_REFUND_REQUEST_COMPLETE")
+    world.poll()
+    with transaction(world.factory) as s:
+        order = s.get(Order, order_id)
+        assert order is not None and order.status == "shipped" and "returned" in order.tags
+        notes = [
+            e.message or "" for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id))
+        ]
+    assert any("1 of 2 units returned on the platform" in note for note in notes)
+
+    time.sleep(1.1)  # TikTok stamps whole seconds: a later version of the order
+    store.return_items(placed, [second], status="RETURN_OR_REFUND_REQUEST_SUCCESS")
+    world.poll()
+    with transaction(world.factory) as s:
+        (event,) = s.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id, OrderEvent.to_status == "returned")
+        ).all()
+        (after,) = inventory.stock_of(s, "SKU-1")
+        assert inventory.verify(s, repair=False, actor="test") == []
+    assert event.from_status == "shipped" and "returned on the platform (DELIVERED)" in (event.message or "")
+    assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # no stock put back
+    world.poll()  # read again: still returned
+    assert world.orders()[placed][0] == "returned"
+
+
 def test_only_deliveries_that_verify_are_taken_and_those_about_no_order_are_kept(world: World) -> None:
     store, hook = world.store, f"{world.hub_url}/api/v1/webhooks/{CODE}"
     data = {"order_id": "576461413038785752", "order_status": "CANCEL", "update_time": store.now()}

@@ -42,6 +42,7 @@ def test_the_published_order_maps_every_field() -> None:
         "title": "Women's Winter Crochet Clothes - Iphone",
         "quantity": 1,
         "shipped": 0,
+        "returned": 0,
         "unit_price": 1,
         "discount": 0,
         "tax": 2120,
@@ -165,6 +166,49 @@ def test_an_order_first_seen_shipped_left_the_hubs_shelves_when_its_parcel_left_
     # TikTok's warehouse ships FBT orders: their units never were on the hub's shelves.
     fbt = mapped(sample_order(status="IN_TRANSIT", fulfillment_type="FULFILLMENT_BY_TIKTOK"))
     assert fbt["shipped_from_stock"] is False
+
+
+def _returned(order: dict[str, Any], status: str, **more: Any) -> dict[str, Any]:
+    """``order`` with a return of its first line item (as returns/search gives it) beside it."""
+    entry = {
+        "order_id": order["id"],
+        "return_id": "4035318504086604100",
+        "return_type": "RETURN_AND_REFUND",
+        "return_status": status,
+        "update_time": 1690453136,
+        "return_line_items": [{"order_line_item_id": order["line_items"][0]["id"], "sku_id": "1"}],
+        **more,
+    }
+    return {**order, "return_orders": [*order.get("return_orders", []), entry]}
+
+
+def test_units_back_through_tiktoks_returns_are_returned_and_every_one_back_is_the_whole_order() -> None:
+    order = _units(sample_order(status="DELIVERED"), 2)
+    one_back = mapped(_returned(order, "RETURN_OR_REFUND_REQUEST_COMPLETE"))
+    (line,) = one_back["lines"]
+    assert (line["quantity"], line["shipped"], line["returned"]) == (2, 2, 1)
+    assert "returned" in one_back["tags"]
+    # The order changed when its return did, though its own update_time did not move.
+    assert one_back["updated_at"] == datetime.fromtimestamp(1690453136, UTC)
+    assert mapper.version(_returned(order, "RETURN_OR_REFUND_REQUEST_COMPLETE")) > mapper.version(order)
+    second = {**order["line_items"][1]}
+    both = _returned(order, "RETURN_OR_REFUND_REQUEST_SUCCESS")
+    both["return_orders"][0]["return_line_items"].append({"order_line_item_id": second["id"]})
+    assert mapped(both)["lines"][0]["returned"] == 2
+    # Nothing came back: still pending or on its way, refused, cancelled, a refund without return,
+    # a replacement, or an item the buyer keeps.
+    for status, more in (
+        ("RETURN_OR_REFUND_REQUEST_PENDING", {}),
+        ("AWAITING_BUYER_SHIP", {}),
+        ("BUYER_SHIPPED_ITEM", {}),
+        ("REJECT_RECEIVE_PACKAGE", {}),
+        ("RETURN_OR_REFUND_REQUEST_CANCEL", {}),
+        ("RETURN_OR_REFUND_REQUEST_COMPLETE", {"return_type": "REFUND"}),
+        ("REPLACEMENT_REQUEST_COMPLETE", {"return_type": "REPLACEMENT"}),
+        ("RETURN_OR_REFUND_REQUEST_COMPLETE", {"can_buyer_keep_item": True}),
+    ):
+        result = mapped(_returned(order, status, **more))
+        assert result["lines"][0]["returned"] == 0 and "returned" not in result["tags"], (status, more)
 
 
 def test_a_buyers_cancellation_request_is_held_with_its_reason() -> None:

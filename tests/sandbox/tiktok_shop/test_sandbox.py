@@ -14,7 +14,14 @@ import pytest
 from fastapi import FastAPI, Request
 
 from orderly.sandbox.serve import serving
-from orderly.sandbox.tiktok_shop import Faults, Line, TikTokShopStore, create_app, expected_sign
+from orderly.sandbox.tiktok_shop import (
+    Faults,
+    Line,
+    SandboxError,
+    TikTokShopStore,
+    create_app,
+    expected_sign,
+)
 from tests.channels.tiktok_shop.samples import sample
 
 SEARCH = "/order/202309/orders/search"
@@ -117,6 +124,42 @@ def test_search_pages_by_token_within_update_times(store: TikTokShopStore, api: 
     )
     assert forged.json()["code"] != 0
     assert api.call("POST", SEARCH, {}, page_size=101).json()["code"] != 0
+
+
+def test_returns_are_searched_by_order_and_update_time_page_by_page(store: TikTokShopStore, api: Api) -> None:
+    store.add_sku("MUG-1", stock=50)
+    orders = [store.place_order([Line("MUG-1", 2)])["id"] for _ in range(12)]
+    for order_id in orders:
+        store.ship_outside(order_id)
+        store.deliver(order_id)
+    returns = [store.return_items(order_id) for order_id in orders[:11]]
+    store.advance(100)
+    store.move_return(returns[0], "RETURN_OR_REFUND_REQUEST_CANCEL")
+    path = "/return_refund/202309/returns/search"
+    seen, token = [], None
+    while True:
+        params: dict[str, Any] = {"page_size": 10} | ({"page_token": token} if token else {})
+        data = api.call("POST", path, {"order_ids": orders}, **params).json()["data"]
+        seen += [entry["return_id"] for entry in data["return_orders"]]
+        token = data["next_page_token"]
+        if not token:
+            break
+    assert seen == returns
+    (entry,) = api.call("POST", path, {"order_ids": [orders[3]]}, page_size=10).json()["data"][
+        "return_orders"
+    ]
+    assert (entry["return_type"], entry["return_status"]) == (
+        "RETURN_AND_REFUND",
+        "RETURN_OR_REFUND_REQUEST_COMPLETE",
+    )
+    assert len(entry["return_line_items"]) == 2 and entry["can_buyer_keep_item"] is False
+    now = store.now()
+    window = {"update_time_ge": now - 50, "update_time_lt": now + 1}
+    changed = api.call("POST", path, window, page_size=10).json()["data"]["return_orders"]
+    assert [e["return_id"] for e in changed] == [returns[0]]
+    assert api.call("POST", path, {}, page_size=5).json()["code"] != 0  # page_size is 10..50
+    with pytest.raises(SandboxError, match="not delivered"):
+        store.return_items(store.place_order([Line("MUG-1")])["id"])
 
 
 def test_unpaid_and_held_orders_show_no_address(store: TikTokShopStore, api: Api) -> None:

@@ -15,6 +15,13 @@ hub's stock as shipped when its parcel left after the shop joined the hub
 (``orders.domain.left_the_hubs_shelves``). The parcel's time is its ``rts_time`` (the seller set the
 package ready to ship: packed, off the shelf), else the order's ``collection_time`` (the carrier
 collected it); with neither, the version's own time decides.
+
+Returns live in TikTok's Return & Refund API (``/return_refund/202309/returns/search``), not in the
+order: the connector puts an order's returns beside it as ``return_orders``. A line item is back
+(its line's ``returned``) when a return of type RETURN_AND_REFUND that the buyer does not keep the item
+for reached RETURN_OR_REFUND_REQUEST_SUCCESS or _COMPLETE (the seller took the package in; refunded or
+about to be). A refund without return, a replacement, and returns still pending, rejected or cancelled
+bring nothing back. The order's time is the latest of its ``update_time`` and its returns'.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ CANCEL_REQUESTED, ON_HOLD, COD, SAMPLE, REPLACEMENT, EXCHANGE, PRE_ORDER = (
     "exchange",
     "pre-order",
 )
+#: Return & Refund statuses and type under which a line item came back to the seller.
+RETURNED = frozenset({"RETURN_OR_REFUND_REQUEST_SUCCESS", "RETURN_OR_REFUND_REQUEST_COMPLETE"})
+RETURN_AND_REFUND = "RETURN_AND_REFUND"
+#: Tag of an order some of whose units came back.
+RETURN = "returned"
 #: Above this a number of seconds is taken for milliseconds (the year 5138 in seconds).
 _MILLISECONDS_FROM = 10**11
 
@@ -60,9 +72,39 @@ def instant(value: Any, what: str) -> datetime:
 
 
 def version(order: Mapping[str, Any]) -> str:
-    """The order's ``update_time`` in one fixed-width form, so versions compare as text in time order
-    (milliseconds kept, for the legacy stamps)."""
-    return f"{instant(order.get('update_time'), 'update_time'):%Y-%m-%dT%H:%M:%S.%fZ}"
+    """The order's time (:func:`changed`) in one fixed-width form, so versions compare as text in time
+    order (milliseconds kept, for the legacy stamps)."""
+    return f"{changed(order):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
+def changed(order: Mapping[str, Any]) -> datetime:
+    """When the order last changed: its ``update_time``, or a later one of its returns'."""
+    stamps = [instant(order.get("update_time"), "update_time")]
+    stamps += [
+        instant(r["update_time"], "return update_time") for r in _returns(order) if r.get("update_time")
+    ]
+    return max(stamps)
+
+
+def _returns(order: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = order.get("return_orders")
+    return [r for r in found if isinstance(r, Mapping)] if isinstance(found, list) else []
+
+
+def returned_items(order: Mapping[str, Any]) -> set[str]:
+    """The ids of the order's line items that came back to the seller (see the module's doc)."""
+    back: set[str] = set()
+    for entry in _returns(order):
+        if (
+            entry.get("return_type") != RETURN_AND_REFUND
+            or entry.get("return_status") not in RETURNED
+            or entry.get("can_buyer_keep_item") is True
+        ):
+            continue
+        for line in entry.get("return_line_items") or []:
+            if isinstance(line, Mapping) and _text(line.get("order_line_item_id")):
+                back.add(str(line["order_line_item_id"]).strip())
+    return back
 
 
 def minor_units(amount: Any, exponent: int, what: str) -> int:
@@ -147,6 +189,7 @@ def _lines(order: Mapping[str, Any], money: _Money) -> list[dict[str, Any]]:
     """One line per SKU and price: unit price the original price, the discounts (seller's and
     platform's) what takes it down to the sale price the buyer paid."""
     status = str(order.get("status"))
+    back = returned_items(order)
     lines: dict[tuple[Any, ...], dict[str, Any]] = {}
     for item in order.get("line_items") or []:
         if not isinstance(item, Mapping):
@@ -166,6 +209,7 @@ def _lines(order: Mapping[str, Any], money: _Money) -> list[dict[str, Any]]:
                 "title": title[:500] or None,
                 "quantity": 0,
                 "shipped": 0,
+                "returned": 0,
                 "unit_price": unit,
                 "discount": 0,
                 "tax": 0,
@@ -182,6 +226,7 @@ def _lines(order: Mapping[str, Any], money: _Money) -> list[dict[str, Any]]:
         )
         if _counts_as_shipped(status, item):
             line["shipped"] += 1
+            line["returned"] += int(str(item.get("id")).strip() in back)
     if not lines:
         raise ValueError(f"order {order.get('id')} has no line items")
     return list(lines.values())
@@ -207,9 +252,10 @@ def _shipments(order: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return list(found.values()) or None
 
 
-def _tags(order: Mapping[str, Any], cancel_requested: bool) -> list[str]:
+def _tags(order: Mapping[str, Any], cancel_requested: bool, returned: bool) -> list[str]:
     items = [i for i in order.get("line_items") or [] if isinstance(i, Mapping)]
     flags = (
+        (RETURN, returned),
         (CANCEL_REQUESTED, cancel_requested),
         (ON_HOLD, order.get("status") == "ON_HOLD" or order.get("is_on_hold_order") is True),
         (COD, order.get("is_cod") is True),
@@ -252,7 +298,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         "shop": shop_code,
         "external_id": order_id,
         "placed_at": instant(order.get("create_time"), "create_time").isoformat(),
-        "updated_at": instant(order.get("update_time"), "update_time").isoformat(),
+        "updated_at": changed(order).isoformat(),
         "currency": money.currency,
         "cancelled": cancelled,
         "cancel_requested": cancel_requested,
@@ -281,7 +327,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         else None,
         "buyer_remark": remark,
         "seller_remark": _text(order.get("seller_note")),
-        "tags": _tags(order, cancel_requested),
+        "tags": _tags(order, cancel_requested, any(line["returned"] for line in lines)),
         "raw": dict(order),
     }
 

@@ -137,6 +137,10 @@ def create_app(store: TikTokShopStore) -> FastAPI:
     async def update_inventory(request: Request, product_id: str) -> Response:
         return await gate(request, "inventory", lambda q, b: store.api_update_inventory(product_id, b))
 
+    @app.post("/return_refund/202309/returns/search")
+    async def search_returns(request: Request) -> Response:
+        return await gate(request, "returns", store.api_search_returns)
+
     # --- fulfillment ----------------------------------------------------------------------------------
 
     @app.post("/fulfillment/202309/packages/{package_id}/ship")

@@ -170,6 +170,7 @@ class TikTokShopStore:
         self._ids = itertools.count(rng.randrange(10**6, 10**7))
         self._skus: dict[str, _Sku] = {}
         self._orders: dict[str, dict[str, Any]] = {}
+        self._returns: dict[str, dict[str, Any]] = {}  # by return_id, as returns/search shows them
         self._shipped: list[dict[str, Any]] = []
         self.providers = {"6617675021119438849": "TT Virtual express", "6617675021119438850": "J&T Express"}
         self._faults = Faults()
@@ -623,6 +624,104 @@ class TikTokShopStore:
                 raise SandboxError(f"order {order_id} has not shipped")
             order["delivery_time"] = self.now()
             self._move(order, "DELIVERED")
+
+    def return_items(
+        self,
+        order_id: str,
+        line_item_ids: Iterable[str] | None = None,
+        *,
+        return_type: str = "RETURN_AND_REFUND",
+        status: str = "RETURN_OR_REFUND_REQUEST_COMPLETE",
+    ) -> str:
+        """The buyer asks for a return or refund of delivered line items (all, by default), which TikTok
+        records in its Return & Refund API as ``status``; the order itself keeps its status and
+        ``update_time`` (UNCONFIRMED whether TikTok touches them). The return's id."""
+        with self._lock:
+            order = self._order(order_id)
+            if order["status"] not in ("DELIVERED", "COMPLETED"):
+                raise SandboxError(f"order {order_id} is {order['status']}: not delivered")
+            wanted = set(line_item_ids) if line_item_ids is not None else None
+            items = [i for i in order["line_items"] if wanted is None or i["id"] in wanted]
+            return_id = str(4_035_318_504_086_000_000 + next(self._ids))
+            now = self.now()
+            self._returns[return_id] = {
+                "order_id": order_id,
+                "return_id": return_id,
+                "return_type": return_type,
+                "return_status": status,
+                "role": "BUYER",
+                "return_reason": "ecom_order_delivered_refund_and_return_reason_wrong_item",
+                "can_buyer_keep_item": return_type == "REFUND",
+                "create_time": now,
+                "update_time": now,
+                "return_line_items": [
+                    {
+                        "return_line_item_id": str(4_035_227_657_962_000_000 + next(self._ids)),
+                        "order_line_item_id": item["id"],
+                        "sku_id": item["sku_id"],
+                        "seller_sku": item["seller_sku"],
+                        "refund_amount": {"currency": self.currency, "refund_total": item["sale_price"]},
+                    }
+                    for item in items
+                ],
+            }
+            return return_id
+
+    def move_return(self, return_id: str, status: str) -> None:
+        with self._lock:
+            entry = self._returns[return_id]
+            entry.update(return_status=status, update_time=self.now())
+
+    def api_search_returns(self, query: Mapping[str, str], body: Any) -> Response:
+        """``/return_refund/202309/returns/search``: by ``order_ids`` and the create/update windows,
+        ``page_size`` 10 to 50 (the doc's range) and ``page_token`` paging."""
+        try:
+            size = int(query.get("page_size", "10"))
+        except ValueError:
+            size = 0
+        if not 10 <= size <= 50:
+            return failure(400, INVALID_PARAMETER, "page_size must be between 10 and 50.")
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            return failure(400, INVALID_PARAMETER, "The request body is not a JSON object.")
+        bounds = {}
+        for name in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
+            value = body.get(name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                return failure(400, INVALID_PARAMETER, f"{name} must be Unix seconds.")
+            bounds[name] = value
+        orders = body.get("order_ids")
+        if orders is not None and (not isinstance(orders, list) or len(orders) > 50):
+            return failure(400, INVALID_PARAMETER, "order_ids must be a list of at most 50 ids.")
+        filters = json.dumps({k: body.get(k) for k in sorted(body)}, sort_keys=True)
+        digest = hashlib.sha256(filters.encode()).hexdigest()[:16]
+        offset = 0
+        token = query.get("page_token")
+        if token:
+            decoded = _decode(token)
+            if decoded is None or decoded.get("f") != digest:
+                return failure(400, INVALID_PARAMETER, "Invalid page_token.")
+            offset = int(decoded["o"])
+        with self._lock:
+            found = sorted(
+                (
+                    entry
+                    for entry in self._returns.values()
+                    if (orders is None or entry["order_id"] in orders)
+                    and _within(entry["create_time"], bounds["create_time_ge"], bounds["create_time_lt"])
+                    and _within(entry["update_time"], bounds["update_time_ge"], bounds["update_time_lt"])
+                ),
+                key=lambda entry: (entry["create_time"], entry["return_id"]),
+            )
+            page = found[offset : offset + size]
+            more = offset + size < len(found)
+            return success(
+                {
+                    "return_orders": [_copy(entry) for entry in page],
+                    "next_page_token": _encode({"o": offset + size, "f": digest}) if more else "",
+                }
+            )
 
     def complete(self, order_id: str) -> None:
         with self._lock:
