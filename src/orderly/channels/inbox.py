@@ -238,8 +238,7 @@ def _record(
 ) -> list[str]:
     """Settle the batch's entries once its orders are in; returns the orders new to the hub."""
     actor = f"sync:{connector.connection.shop_code}"
-    for external_id in mapped.cancelled:
-        cancel_from_platform(session, connector.connection.shop_id, external_id, actor=actor)
+    cancel_from_platform(session, connector.connection.shop_id, mapped.cancelled, actor=actor)
     repo.mark_processed(session, mapped.mapped_ids + mapped.waiting, utcnow())
     repo.mark_failed(session, mapped.failed)
     return [item.external_id or "" for item in report.items if item.outcome == "created"] if report else []

@@ -345,7 +345,7 @@ def live_parcels_of_cancelled_orders(session: Session, limit: int) -> list[int]:
             Order.status == OrderStatus.CANCELLED,
             ~func.coalesce(in_hand | refused, False),
         )
-        .order_by(Shipment.id)
+        .order_by(Shipment.order_id, Shipment.id)  # each void locks its order: in id order, as every writer
         .limit(limit)
     )
     return list(session.scalars(query))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,24 +51,30 @@ def rebuild_figures(session: Session) -> int:
     return order_repo.rebuild_figures(session)
 
 
-def cancel_from_platform(session: Session, shop_id: int, external_id: str, *, actor: str) -> bool:
-    """The platform cancelled an order it sent no full version of: cancel it here if it still can be.
+def cancel_from_platform(session: Session, shop_id: int, external_ids: Iterable[str], *, actor: str) -> int:
+    """The platform cancelled orders it sent no full version of: cancel each here that still can be.
 
-    Returns whether the order was cancelled now. An order already closed (shipped, delivered...) keeps
-    its status and the cancellation is noted in its history for a person to look at.
+    Every order is locked first, in id order, then the stock they hold, as every writer locks (orders,
+    then stock), so a batch of cancellations never deadlocks with ingest. Returns how many were
+    cancelled now. An order already closed (shipped, delivered...) keeps its status and the
+    cancellation is noted in its history for a person to look at.
     """
-    known = order_repo.find_known(session, [(shop_id, external_id)]).get((shop_id, external_id))
-    if known is None:
-        return False
-    order = order_repo.lock_order(session, known.id)
-    if order.status == OrderStatus.CANCELLED:
-        return False
-    if OrderStatus(order.status) in CLOSED:
-        note = f"the platform reports a cancellation but the order is already {order.status}"
-        order_repo.add_event(session, order, "updated", order.status, actor, note, at=utcnow())
-        return False
-    cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
-    return True
+    known = order_repo.find_known(session, [(shop_id, external_id) for external_id in external_ids])
+    orders = order_repo.lock_orders(session, [k.id for k in known.values()])
+    holding = [o.id for o in orders if OrderStatus(o.status) in HOLDS_RESERVATION]
+    held = inventory_repo.reserved_by_order(session, holding)
+    inventory_repo.lock_levels(session, {pid for by_key in held.values() for pid, _ in by_key})
+    cancelled = 0
+    for order in orders:
+        if order.status == OrderStatus.CANCELLED:
+            continue
+        if OrderStatus(order.status) in CLOSED:
+            note = f"the platform reports a cancellation but the order is already {order.status}"
+            order_repo.add_event(session, order, "updated", order.status, actor, note, at=utcnow())
+            continue
+        cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
+        cancelled += 1
+    return cancelled
 
 
 def list_rejections(

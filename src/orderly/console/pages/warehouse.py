@@ -173,12 +173,7 @@ async def buy_wave_labels(request: Request, viewer: SignedIn) -> HTMLResponse:
             {"carrier_account": form.get("carrier_account", ""), "service": form.get("service") or "cheapest"}
         )
         with transaction(factory) as session:
-            for shipment_id in ids:
-                try:
-                    with session.begin_nested():
-                        labels.request_label(session, shipment_id, asked, actor=viewer.name)
-                except DomainError as refused:
-                    refusals[shipment_id] = refused.message
+            refusals = labels.request_labels(session, ids, asked, actor=viewer.name)
     except ValidationError as invalid:
         first = invalid.errors()[0]
         problem = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"

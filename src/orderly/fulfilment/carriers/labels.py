@@ -14,6 +14,7 @@ again with ``confirm_nothing_bought``, or records what they found (``settle_unkn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,6 +57,23 @@ def _lock(session: Session, shipment_id: int) -> tuple[Shipment, ShipmentLabel |
 
 
 # --- requests ---------------------------------------------------------------------------------------
+
+
+def request_labels(
+    session: Session, shipment_ids: Sequence[int], data: LabelIn, *, actor: str
+) -> dict[int, str]:
+    """:func:`request_label` for several parcels, each under a savepoint: a refused one is named (by
+    shipment id, with why) and the rest go on. They are asked for by their orders' ids, as every
+    writer locks orders."""
+    found = fulfilment_repo.shipments_by_id(session, shipment_ids)
+    refusals: dict[int, str] = {}
+    for shipment_id in sorted(shipment_ids, key=lambda i: (found[i].order_id if i in found else 0, i)):
+        try:
+            with session.begin_nested():
+                request_label(session, shipment_id, data, actor=actor)
+        except DomainError as refused:
+            refusals[shipment_id] = refused.message
+    return refusals
 
 
 def request_label(session: Session, shipment_id: int, data: LabelIn, *, actor: str) -> ShipmentLabel:
