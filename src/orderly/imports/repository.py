@@ -12,6 +12,7 @@ from orderly.core.clock import utcnow
 from orderly.core.db import in_conditions, insert_rows
 from orderly.imports.domain import Kind, RowError
 from orderly.imports.models import ImportProfile, ImportRowError, ImportRun
+from orderly.orders import repository as order_repo
 from orderly.orders.models import Order, RawPayload
 
 _ERROR_COLUMNS = ("run_id", "row", "column_name", "value", "reason")
@@ -103,7 +104,7 @@ def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], s
     query per batch on PostgreSQL (``= ANY`` of an array), and only the payloads whose ``source`` says
     so are fetched (an order a channel gave keeps its body in the database).
 
-    The stored orders are locked first, in id order, until the caller's transaction ends: a file's
+    The stored orders are locked first (``lock_orders``), until the caller's transaction ends: a file's
     lines are merged into the version read here, so no other import may store a version of the same
     order in between, or the lines it added would be lost. The payloads are read by a second statement,
     which sees what any import this one waited for stored."""
@@ -111,11 +112,12 @@ def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], s
     if not external_ids:
         return found
     conditions = in_conditions(session, Order.external_id, sorted(set(external_ids)), String())
-    for condition in conditions:
-        lock = (
-            select(Order.id).where(Order.shop_id == shop_id, condition).order_by(Order.id).with_for_update()
-        )
-        session.execute(lock).all()
+    stored = [
+        order_id
+        for condition in conditions
+        for order_id in session.scalars(select(Order.id).where(Order.shop_id == shop_id, condition))
+    ]
+    order_repo.lock_orders(session, stored)
     said = RawPayload.body["source"].as_string() == source
     for condition in conditions:
         query = (
