@@ -249,6 +249,30 @@ def test_packing_by_scans_refuses_wrong_items_and_one_too_many_and_says_when_com
     assert again[0] == 409 and "packed already" in again[1]
 
 
+def test_a_chinese_packer_reads_what_each_scan_did_and_why_it_was_refused_in_chinese(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    stock_the_floor(client, factory)
+    (parcel,) = parcels(factory, ("#7003", [("SKU-1", 2), ("SKU-2", 1)], labelled("UPS", "#7003")))
+    chinese = {"Accept-Language": "zh-CN"}
+
+    def scan(code: str) -> str:
+        return client.post("/warehouse/pack", data={"code": code}, headers=chinese).text
+
+    assert f"正在打包订单 #7003 的包裹 {parcel}：还需扫描 3 件" in scan(f"SHP-{parcel}")  # noqa: RUF001
+    assert "SKU-1：已扫 1 / 共 2" in scan(EAN)  # noqa: RUF001
+    assert "商品不对：SKU-3 不在此包裹中；包裹内应为 2 × SKU-1、1 × SKU-2" in scan("SKU-3")  # noqa: RUF001
+    assert "未知条码 &#39;NOTHING-HERE&#39;：" in scan("NOTHING-HERE")  # noqa: RUF001
+    scan(EAN)
+    assert "多扫了一件：包裹中 SKU-1 共 2 件，已扫 2 件" in scan(EAN)  # noqa: RUF001
+    done = scan(UPC)
+    assert f"SKU-2：已扫 1 / 共 1；包裹 {parcel} 已打包：等待承运商揽收或您的确认" in done  # noqa: RUF001
+    assert f"包裹 {parcel} 的状态为 packed：包裹已打包，不能再扫入商品" in scan(EAN)  # noqa: RUF001
+    # The API says the same in English alone.
+    answer = client.post("/api/v1/pack/scans", json={"code": "NOTHING-HERE"}, headers=chinese)
+    assert answer.json()["error"]["message"].startswith("unknown code 'NOTHING-HERE'")
+
+
 def test_a_warehouse_that_ships_on_pack_ships_the_parcel_with_its_last_scan(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:

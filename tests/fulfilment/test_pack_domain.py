@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from orderly.core.errors import Conflict, DomainError
+from orderly.core.phrases import say
 from orderly.fulfilment import domain
 from orderly.fulfilment.domain import ShipmentStatus
 from orderly.fulfilment.packing import packer_name
 from orderly.fulfilment.paperwork import Line, Parcel, pick_key, pick_walk
 from orderly.inventory.domain import walk_key
+from orderly.orders.domain import OrderStatus
 from tests.fulfilment.test_paperwork import parcel
 
 SKUS = {1: "MUG", 2: "TOWEL", 3: "PEN"}
@@ -69,6 +71,30 @@ def test_a_parcel_closes_only_with_every_unit_scanned() -> None:
         "shipment 7 is not complete: MUG: 1 of 2 scanned, 1 missing; TOWEL: 0 of 1 scanned, 1 missing"
     )
     domain.check_complete(7, expected, {1: 2, 2: 1, 3: 1}, SKUS)
+
+
+def test_each_scan_refusal_keeps_its_phrase_and_says_the_same_english() -> None:
+    expected = {1: 2, 2: 1}
+    refusals = []
+    for refuse in (
+        lambda: domain.check_scan(3, expected, {}, SKUS),
+        lambda: domain.check_scan(1, expected, {1: 2}, SKUS),
+        lambda: domain.check_complete(7, expected, {1: 1}, SKUS),
+        lambda: domain.check_packable(7, ShipmentStatus.PACKED),
+        lambda: domain.check_order_shippable(7, OrderStatus.ON_HOLD),
+    ):
+        with pytest.raises(Conflict) as refused:
+            refuse()
+        refusals.append(refused.value)
+    for refusal in refusals:
+        assert refusal.phrase is not None, refusal.message
+        assert refusal.phrase.english() == refusal.message == str(refusal)
+        assert say(refusal.phrase.as_json(), lambda text: text) == refusal.message  # stored and said back
+    wrong = refusals[0].phrase
+    assert wrong is not None and wrong.text == "wrong item: %(sku)s is not in this parcel; it holds %(holds)s"
+    swapped = {"%(count)s x %(sku)s": "%(sku)s*%(count)s"}  # each part of the list is translated too
+    said = say(wrong.as_json(), lambda text: swapped.get(text, text))
+    assert said == "wrong item: PEN is not in this parcel; it holds MUG*2, TOWEL*1"
 
 
 @pytest.mark.parametrize("status", list(ShipmentStatus))

@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from orderly.console import formatting
 from orderly.console.formatting import LOCALES
-from orderly.core.phrases import say
+from orderly.core.phrases import Phrase, say
 
 CATALOGUES = Path(str(files("orderly.console") / "i18n"))
 
@@ -65,6 +65,12 @@ def _said(item: object, translate: Callable[[str], str]) -> str:
     if isinstance(phrase, Mapping):
         return say(phrase, translate)
     return str(message or "")
+
+
+def told(message: str, phrase: Phrase | None, locale: str) -> str:
+    """What a use case answered or refused (``message``, its English), in ``locale`` when it was given
+    as a phrase (``DomainError.phrase``, ``PackScanOut.phrase``)."""
+    return message if phrase is None else say(phrase.as_json(), gettext(locale))
 
 
 def gettext(locale: str) -> Callable[[str], str]:

@@ -6,19 +6,26 @@ from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 from typing import TypeVar
 
+from orderly.core.phrases import Phrase
+
 S = TypeVar("S", bound=StrEnum)
 
 
 class DomainError(Exception):
-    """A request that the domain refuses, with a message a person can act on."""
+    """A request that the domain refuses, with a message a person can act on.
+
+    The message may be given as a :class:`~orderly.core.phrases.Phrase`: ``message`` is then its
+    English (what the API and the CLI say) and ``phrase`` is kept for the console to say it in the
+    viewer's language."""
 
     http_status = 400
     #: Every problem found, each ``{"field": ..., "message": ...}``, when a request can have several.
     errors: list[dict[str, str]] | None = None
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Phrase, *, field: str | None = None) -> None:
+        self.phrase = message if isinstance(message, Phrase) else None
+        self.message = str(message)
+        super().__init__(self.message)
         self.field = field
 
 

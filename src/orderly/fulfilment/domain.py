@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from orderly.catalog.domain import expand
 from orderly.core.errors import Conflict, DomainError, InsufficientStock, InvalidTransition
+from orderly.core.phrases import Arg, Phrase, listed
 from orderly.inventory.domain import StockKey
 from orderly.orders.domain import OrderStatus
 
@@ -68,9 +69,13 @@ def check_transition(current: ShipmentStatus, target: ShipmentStatus) -> None:
 def check_order_shippable(order_id: int, status: OrderStatus) -> None:
     """Only an order that holds its stock and is held by nobody gets a parcel or sends one."""
     if status not in SHIPPABLE_ORDERS:
-        allowed = ", ".join(sorted(SHIPPABLE_ORDERS))
         raise Conflict(
-            f"order {order_id} is {status}: parcels are made and shipped only for {allowed} orders"
+            Phrase(
+                "order %(order)s is %(status)s: parcels are made and shipped only for %(allowed)s orders",
+                order=order_id,
+                status=str(status),
+                allowed=", ".join(sorted(SHIPPABLE_ORDERS)),
+            )
         )
 
 
@@ -300,13 +305,30 @@ PACKABLE = frozenset({S.CREATED, S.LABEL_BOUGHT, S.PICKED})
 
 def check_packable(shipment_id: int, status: ShipmentStatus) -> None:
     if status not in PACKABLE:
-        done = {S.PACKED: "it is packed already", S.VOIDED: "it was voided"}.get(status, "it has left")
-        raise Conflict(f"shipment {shipment_id} is {status}: {done}; nothing more is scanned into it")
+        if status == S.PACKED:
+            done = Phrase("it is packed already")
+        elif status == S.VOIDED:
+            done = Phrase("it was voided")
+        else:
+            done = Phrase("it has left")
+        raise Conflict(
+            Phrase(
+                "shipment %(shipment)s is %(status)s: %(done)s; nothing more is scanned into it",
+                shipment=shipment_id,
+                status=str(status),
+                done=done,
+            )
+        )
 
 
-def _counts(skus: Mapping[int, str], counts: Mapping[int, int]) -> str:
-    return ", ".join(
-        f"{n} x {skus.get(pid, pid)}" for pid, n in sorted(counts.items(), key=lambda i: str(skus.get(i[0])))
+def _counts(skus: Mapping[int, str], counts: Mapping[int, int]) -> Arg:
+    """``2 x SKU-1, 1 x SKU-2``, by SKU."""
+    return listed(
+        [
+            Phrase("%(count)s x %(sku)s", count=n, sku=skus.get(pid, pid))
+            for pid, n in sorted(counts.items(), key=lambda i: str(skus.get(i[0])))
+        ],
+        commas=True,
     )
 
 
@@ -319,12 +341,22 @@ def check_scan(
     sku = skus.get(product_id, product_id)
     if product_id not in expected:
         raise Conflict(
-            f"wrong item: {sku} is not in this parcel; it holds {_counts(skus, expected)}", field="code"
+            Phrase(
+                "wrong item: %(sku)s is not in this parcel; it holds %(holds)s",
+                sku=sku,
+                holds=_counts(skus, expected),
+            ),
+            field="code",
         )
     if scanned.get(product_id, 0) >= expected[product_id]:
         raise Conflict(
-            f"one too many: {sku} is in the parcel {expected[product_id]} times, "
-            f"and {scanned.get(product_id, 0)} are scanned already",
+            Phrase(
+                "one too many: %(sku)s is in the parcel %(expected)s times, "
+                "and %(scanned)s are scanned already",
+                sku=sku,
+                expected=expected[product_id],
+                scanned=scanned.get(product_id, 0),
+            ),
             field="code",
         )
 
@@ -340,11 +372,22 @@ def check_complete(
     """A parcel is packed only with every unit scanned; refused naming each one missing."""
     short = missing(expected, scanned)
     if short:
-        named = "; ".join(
-            f"{skus.get(pid, pid)}: {scanned.get(pid, 0)} of {expected[pid]} scanned, {left} missing"
-            for pid, left in sorted(short.items(), key=lambda i: str(skus.get(i[0])))
+        named = listed(
+            [
+                Phrase(
+                    "%(sku)s: %(scanned)s of %(expected)s scanned, %(left)s missing",
+                    sku=skus.get(pid, pid),
+                    scanned=scanned.get(pid, 0),
+                    expected=expected[pid],
+                    left=left,
+                )
+                for pid, left in sorted(short.items(), key=lambda i: str(skus.get(i[0])))
+            ]
         )
-        raise Conflict(f"shipment {shipment_id} is not complete: {named}", field="code")
+        raise Conflict(
+            Phrase("shipment %(shipment)s is not complete: %(missing)s", shipment=shipment_id, missing=named),
+            field="code",
+        )
 
 
 # --- waves: the parcels a picker takes together --------------------------------------------------

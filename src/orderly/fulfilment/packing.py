@@ -23,6 +23,7 @@ from orderly.catalog.domain import barcode_forms, expand
 from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, DomainError, NotFound
+from orderly.core.phrases import Phrase, listed
 from orderly.fulfilment import domain, printing, service
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.domain import PACKABLE, ShipmentStatus
@@ -85,12 +86,19 @@ def scan(session: Session, code: str, *, packer: str, shipment_id: int | None = 
     if current is None:
         if known:
             raise Conflict(
-                f"{code!r} is {known[0].sku}: scan the parcel's code (SHP-...) or its order number first",
+                Phrase(
+                    "%(code)s is %(sku)s: scan the parcel's code (SHP-...) or its order number first",
+                    code=repr(code),
+                    sku=known[0].sku,
+                ),
                 field="code",
             )
     elif known:
         domain.check_scan(known[0].id, parcel.expected, {}, _skus(parcel, known))  # refuses: wrong item
-    raise NotFound(f"unknown code {code!r}: no parcel, order number, SKU or barcode reads so", field="code")
+    raise NotFound(
+        Phrase("unknown code %(code)s: no parcel, order number, SKU or barcode reads so", code=repr(code)),
+        field="code",
+    )
 
 
 def complete(session: Session, shipment_id: int, *, packer: str) -> PackOut:
@@ -132,20 +140,35 @@ def _parcel_code(session: Session, shipment_id: int, packer: str) -> PackScanOut
     parcel = _locked(session, shipment_id)
     if repo.station_of(session, packer) == shipment_id and parcel.shipment.status in PACKABLE:
         view = complete(session, shipment_id, packer=packer)  # its code again: the packer is done
-        return PackScanOut(message=_packed_message(view), sku=None, parcel=view)
+        return PackScanOut.said(_packed_message(view), sku=None, parcel=view)
     _check_open(parcel)
     repo.set_station(session, packer, shipment_id, utcnow())
     left = sum(domain.missing(parcel.expected, parcel.scanned).values())
-    message = f"packing shipment {shipment_id} of order {parcel.order.external_id}: {left} units to scan"
-    return PackScanOut(message=message, sku=None, parcel=_view(session, parcel))
+    message = Phrase(
+        "packing shipment %(shipment)s of order %(order)s: %(left)s units to scan",
+        shipment=shipment_id,
+        order=parcel.order.external_id,
+        left=left,
+    )
+    return PackScanOut.said(message, sku=None, parcel=_view(session, parcel))
 
 
 def _unit(session: Session, parcel: _Parcel, product: Product, code: str, packer: str) -> PackScanOut:
     _check_open(parcel)
     if product.id in parcel.kits:
-        parts = ", ".join(f"{qty} x {parcel.products[pid].sku}" for pid, qty in parcel.kits[product.id])
+        parts = listed(
+            [
+                Phrase("%(count)s x %(sku)s", count=qty, sku=parcel.products[pid].sku)
+                for pid, qty in parcel.kits[product.id]
+            ],
+            commas=True,
+        )
         raise Conflict(
-            f"{product.sku} is a bundle: its stock is its components, so scan each of them ({parts} per kit)",
+            Phrase(
+                "%(sku)s is a bundle: its stock is its components, so scan each of them (%(parts)s per kit)",
+                sku=product.sku,
+                parts=parts,
+            ),
             field="code",
         )
     domain.check_scan(product.id, parcel.expected, parcel.scanned, _skus(parcel))
@@ -154,18 +177,28 @@ def _unit(session: Session, parcel: _Parcel, product: Product, code: str, packer
     repo.set_station(session, packer, parcel.shipment.id, now)
     parcel.scanned[product.id] = parcel.scanned.get(product.id, 0) + 1
     session.flush()
-    counted = f"{product.sku}: {parcel.scanned[product.id]} of {parcel.expected[product.id]}"
+    counted = Phrase(
+        "%(sku)s: %(scanned)s of %(expected)s",
+        sku=product.sku,
+        scanned=parcel.scanned[product.id],
+        expected=parcel.expected[product.id],
+    )
     if domain.missing(parcel.expected, parcel.scanned):
-        return PackScanOut(message=counted, sku=product.sku, parcel=_view(session, parcel))
+        return PackScanOut.said(counted, sku=product.sku, parcel=_view(session, parcel))
     service.mark_packed(session, parcel.order, parcel.shipment, actor=packer)
     view = _view(session, parcel)
-    return PackScanOut(message=f"{counted}; {_packed_message(view)}", sku=product.sku, parcel=view)
+    return PackScanOut.said(
+        Phrase("%(first)s; %(rest)s", first=counted, rest=_packed_message(view)), sku=product.sku, parcel=view
+    )
 
 
-def _packed_message(view: PackOut) -> str:
+def _packed_message(view: PackOut) -> Phrase:
     if view.status == ShipmentStatus.PACKED:
-        return f"shipment {view.shipment_id} is packed: it waits for the carrier or your confirmation"
-    return f"shipment {view.shipment_id} is packed and shipped"
+        return Phrase(
+            "shipment %(shipment)s is packed: it waits for the carrier or your confirmation",
+            shipment=view.shipment_id,
+        )
+    return Phrase("shipment %(shipment)s is packed and shipped", shipment=view.shipment_id)
 
 
 def _check_open(parcel: _Parcel) -> None:

@@ -3,11 +3,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from orderly.core.clock import utcnow
 from orderly.core.money import is_currency
 from orderly.core.pagination import MAX_ID
+from orderly.core.phrases import Phrase
 from orderly.core.text import StorableStr
 from orderly.fulfilment.carriers.schemas import CarrierLabelOut
 from orderly.fulfilment.domain import TrackingKind
@@ -311,3 +320,16 @@ class PackScanOut(BaseModel):
     message: str = Field(description="what the scan did, for the packer's screen")
     sku: str | None = Field(description="the SKU scanned, when it was an item")
     parcel: PackOut
+    _phrase: Phrase | None = PrivateAttr(default=None)
+
+    @classmethod
+    def said(cls, message: Phrase, *, sku: str | None, parcel: PackOut) -> PackScanOut:
+        """The answer with its message as a phrase: its English here, the phrase kept (never sent by
+        the API) for the console to say it in the packer's language."""
+        answer = cls(message=message.english(), sku=sku, parcel=parcel)
+        answer._phrase = message
+        return answer
+
+    @property
+    def phrase(self) -> Phrase | None:
+        return self._phrase

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from orderly.console.i18n import N_, gettext
+from orderly.console.i18n import N_, gettext, told
 from orderly.console.pages.common import read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import utcnow
@@ -294,7 +294,11 @@ async def pack_restart(request: Request, viewer: SignedIn) -> HTMLResponse:
             parcel = packing.reset(session, int(asked), packer=packer)
         message, outcome = gettext(viewer.locale)(N_("Started again: scan each item anew.")), "scanned"
     except DomainError as refused:
-        message, outcome, code = refused.message, "refused", refused.http_status
+        message, outcome, code = (
+            told(refused.message, refused.phrase, viewer.locale),
+            "refused",
+            refused.http_status,
+        )
     page = render(request, "_warehouse_pack.html", viewer, parcel=parcel, message=message, outcome=outcome)
     if not request.headers.get("hx-request"):
         page.status_code = code
@@ -314,12 +318,17 @@ async def pack_scan(request: Request, viewer: SignedIn) -> HTMLResponse:
         scan = PackScanIn.model_validate({"code": form.get("code", "")})
         with transaction(factory) as session:
             done = packing.scan(session, scan.code, packer=packer)
-        message, parcel = done.message, done.parcel
+        message, parcel = told(done.message, done.phrase, viewer.locale), done.parcel
         outcome = "complete" if parcel.status in DONE else "scanned"
     except ValidationError:
         message, parcel, outcome, code = "scan a code", None, "refused", status.HTTP_422_UNPROCESSABLE_CONTENT
     except DomainError as refused:
-        message, parcel, outcome, code = refused.message, None, "refused", refused.http_status
+        message, outcome, code = (
+            told(refused.message, refused.phrase, viewer.locale),
+            "refused",
+            refused.http_status,
+        )
+        parcel = None
     if parcel is None:
         with transaction(factory) as session:
             try:
