@@ -337,10 +337,10 @@ def test_units_returned_through_tiktoks_returns_are_noted_and_the_order_is_retur
 
     first, second = (item["id"] for item in store.order(placed)["line_items"])
     back = store.return_items(placed, [first], status="AWAITING_BUYER_SHIP")
-    world.poll()
+    world.settle()  # TikTok notifies the return (type 12): the poll it wakes reads the order's returns
     assert world.orders()[placed][0] == "shipped"  # asked for, not back yet: nothing returned
     store.move_return(back, "RETURN_OR_REFUND_REQUEST_COMPLETE")
-    world.poll()
+    world.settle()
     with transaction(world.factory) as s:
         order = s.get(Order, order_id)
         assert order is not None and order.status == "shipped" and "returned" in order.tags
@@ -351,13 +351,17 @@ def test_units_returned_through_tiktoks_returns_are_noted_and_the_order_is_retur
 
     time.sleep(1.1)  # TikTok stamps whole seconds: a later version of the order
     store.return_items(placed, [second], status="RETURN_OR_REFUND_REQUEST_SUCCESS")
-    world.poll()
+    world.settle()
     with transaction(world.factory) as s:
         (event,) = s.scalars(
             select(OrderEvent).where(OrderEvent.order_id == order_id, OrderEvent.to_status == "returned")
         ).all()
         (after,) = inventory.stock_of(s, "SKU-1")
         assert inventory.verify(s, repair=False, actor="test") == []
+        notified = s.scalar(
+            select(func.count()).select_from(InboxEntry).where(InboxEntry.topic == "RETURN_STATUS_CHANGE")
+        )
+    assert notified == 3  # each delivered twice, stored once
     assert event.from_status == "shipped" and "returned on the platform (DELIVERED)" in (event.message or "")
     assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # no stock put back
     world.poll()  # read again: still returned

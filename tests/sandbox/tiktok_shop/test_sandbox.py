@@ -135,6 +135,13 @@ def test_returns_are_searched_by_order_and_update_time_page_by_page(store: TikTo
     returns = [store.return_items(order_id) for order_id in orders[:11]]
     store.advance(100)
     store.move_return(returns[0], "RETURN_OR_REFUND_REQUEST_CANCEL")
+    notified = store.notifications()[-1]
+    assert (notified["type"], notified["data"]["return_id"], notified["data"]["order_id"]) == (
+        12,
+        returns[0],
+        orders[0],
+    )
+    assert notified["data"]["return_status"] == "RETURN_OR_REFUND_REQUEST_CANCEL"
     path = "/return_refund/202309/returns/search"
     seen, token = [], None
     while True:

@@ -634,8 +634,8 @@ class TikTokShopStore:
         status: str = "RETURN_OR_REFUND_REQUEST_COMPLETE",
     ) -> str:
         """The buyer asks for a return or refund of delivered line items (all, by default), which TikTok
-        records in its Return & Refund API as ``status``; the order itself keeps its status and
-        ``update_time`` (UNCONFIRMED whether TikTok touches them). The return's id."""
+        records in its Return & Refund API as ``status``, notifying it (type 12); the order itself keeps
+        its status and ``update_time`` (UNCONFIRMED whether TikTok touches them). The return's id."""
         with self._lock:
             order = self._order(order_id)
             if order["status"] not in ("DELIVERED", "COMPLETED"):
@@ -665,12 +665,14 @@ class TikTokShopStore:
                     for item in items
                 ],
             }
+            self._notify_return(self._returns[return_id])
             return return_id
 
     def move_return(self, return_id: str, status: str) -> None:
         with self._lock:
             entry = self._returns[return_id]
             entry.update(return_status=status, update_time=self.now())
+            self._notify_return(entry)
 
     def api_search_returns(self, query: Mapping[str, str], body: Any) -> Response:
         """``/return_refund/202309/returns/search``: by ``order_ids`` and the create/update windows,
@@ -909,29 +911,39 @@ class TikTokShopStore:
         """An ORDER_STATUS_CHANGE (type 1) notification, as ``webhook_order_status_change_type1.json``;
         the webhook spells CANCELLED as CANCEL (CONTRACT.md section 6)."""
         status = "CANCEL" if order["status"] == "CANCELLED" else order["status"]
+        data = {
+            "order_id": order["id"],
+            "order_status": status,
+            "is_on_hold_order": bool(order.get("is_on_hold_order")),
+            "update_time": order["update_time"],
+        }
+        self._send(1, "ORDER_STATUS_CHANGE", data)
+
+    def _notify_return(self, entry: Mapping[str, Any]) -> None:
+        """A RETURN_STATUS_CHANGE (type 12) notification (UNCONFIRMED shape, from third-party receivers:
+        the return's order, id, type, status, role and times)."""
+        fields = ("order_id", "return_id", "return_type", "return_status", "create_time", "update_time")
+        data = {name: entry[name] for name in fields} | {"return_role": entry["role"]}
+        self._send(12, "RETURN_STATUS_CHANGE", data)
+
+    def _send(self, kind: int, topic: str, data: Mapping[str, Any]) -> None:
         self._notifications.append(
             {
-                "type": 1,
+                "type": kind,
                 "tts_notification_id": str(7_327_112_393_057_000_000 + next(self._ids)),
                 "shop_id": self.shop_id,
                 "timestamp": self.now(),
-                "data": {
-                    "order_id": order["id"],
-                    "order_status": status,
-                    "is_on_hold_order": bool(order.get("is_on_hold_order")),
-                    "update_time": order["update_time"],
-                },
+                "data": dict(data),
             }
         )
-
         if self.webhook_url:
             notification = self._notifications[-1]
             body = json.dumps(notification, separators=(",", ":")).encode()
             delivery = Delivery(
                 url=self.webhook_url,
                 webhook_id=notification["tts_notification_id"],
-                topic="ORDER_STATUS_CHANGE",
-                order_id=int(order["id"]),
+                topic=topic,
+                order_id=int(data["order_id"]),
                 body=body,
                 headers={"Content-Type": "application/json", "Authorization": self.webhook_signature(body)},
             )
