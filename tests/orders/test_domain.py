@@ -176,7 +176,12 @@ def test_goods_that_left_in_the_second_the_shop_joined_count_as_after_it() -> No
 
     def shipped(at: datetime | None, updated: datetime) -> dict[str, object]:
         parcels = [{"shipped_at": at}] if at else []
-        return {"shipped_from_stock": True, "shipments": parcels, "updated_at": updated}
+        return {
+            "shipped_from_stock": True,
+            "shipments": parcels,
+            "updated_at": updated,
+            "lines": [{"shipped": 1}],
+        }
 
     assert left_the_hubs_shelves(shipped(second, second), S.SHIPPED, joined)
     assert left_the_hubs_shelves(shipped(None, second), S.RETURNED, joined)
@@ -186,6 +191,9 @@ def test_goods_that_left_in_the_second_the_shop_joined_count_as_after_it() -> No
         {**shipped(second, second), "shipped_from_stock": False}, S.SHIPPED, joined
     )
     assert not left_the_hubs_shelves(shipped(second, second), S.PLATFORM_FULFILLED, joined)
+    # Shipped in part (the rest waits for the hub): the part left; nothing shipped, nothing left.
+    assert left_the_hubs_shelves(shipped(second, second), None, joined)
+    assert not left_the_hubs_shelves({**shipped(second, second), "lines": [{"shipped": 0}]}, None, joined)
 
 
 def test_an_address_is_held_for_what_a_parcel_needs() -> None:

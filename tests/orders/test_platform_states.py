@@ -95,6 +95,41 @@ def test_an_order_first_seen_shipped_from_the_hubs_shelves_takes_its_units_out_a
     assert returned.status == "returned" and _stock(factory, "SKU-1") == (7, 0, 7)
 
 
+def test_an_order_first_seen_partly_shipped_from_the_hubs_shelves_takes_those_units_out_and_reserves_the_rest(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 5})
+    _joined(factory, -60)
+    body = _shipped(order(("SKU-1", 3), ("SKU-2", 1), external_id="P2", shipped_from_stock=True), 1, 0)
+    (item,) = ingest_batch(factory, [body]).items
+
+    assert (item.outcome, item.status) == ("created", "allocated")
+    assert _stock(factory, "SKU-1") == (9, 2, 7)  # 1 gone from the shelf, the 2 left to ship reserved
+    assert _stock(factory, "SKU-2") == (5, 1, 4)
+    assert sorted(_ledger(factory, item.order_id or 0)) == [
+        ("reservation", 0, 1),
+        ("reservation", 0, 1),
+        ("reservation", 0, 2),
+        ("shipment", -1, -1),
+    ]
+    with transaction(factory) as s:
+        (note,) = s.scalars(select(OrderEvent.message).where(OrderEvent.order_id == item.order_id))
+    assert "partly shipped" in (note or "") and "left the hub's stock as shipped (WH-1)" in (note or "")
+    # The platform ships the rest: what the hub reserved leaves, nothing twice.
+    rest = _shipped(
+        order(("SKU-1", 3), ("SKU-2", 1), external_id="P2", shipped_from_stock=True, updated=5), 3, 1
+    )
+    (shipped,) = ingest_batch(factory, [rest]).items
+    assert shipped.status == "shipped"
+    assert _stock(factory, "SKU-1") == (7, 0, 7)
+    assert _stock(factory, "SKU-2") == (4, 0, 4)
+    assert _ledger_equals_levels(factory)
+    # A partly shipped order that says nothing of where it shipped from takes only what is left.
+    unsaid = _shipped(order(("SKU-1", 2), external_id="P3"), 1)
+    ingest_batch(factory, [unsaid])
+    assert _stock(factory, "SKU-1") == (7, 1, 6)
+
+
 def test_an_order_first_seen_shipped_beyond_what_the_hub_holds_books_nothing_and_says_to_count(
     factory: sessionmaker[Session],
 ) -> None:

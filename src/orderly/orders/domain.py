@@ -197,7 +197,8 @@ def status_at_import(
 def left_the_hubs_shelves(
     order: Mapping[str, Any], settled: OrderStatus | None, shop_joined: datetime
 ) -> bool:
-    """Whether an order first seen shipped took its units from the stock the hub keeps.
+    """Whether an order first seen shipped, whole or in part, took the units shipped from the stock
+    the hub keeps (a part: the rest waits for the hub to ship it, ``settled`` None).
 
     Invariant: units are booked out only for goods that left after the shop joined the hub. Before
     that they left stock the seller counted without them (a first poll reaching back a month, a
@@ -206,7 +207,9 @@ def left_the_hubs_shelves(
     in doubt the units are booked out rather than offered to buyers when they may be gone. Platforms
     stamp whole seconds, so goods that left in the second the shop joined count as after it.
     """
-    if not order.get("shipped_from_stock", False) or settled not in (S.SHIPPED, S.RETURNED):
+    if not order.get("shipped_from_stock", False) or settled not in (S.SHIPPED, S.RETURNED, None):
+        return False
+    if not any(line["shipped"] for line in order["lines"]):
         return False
     times = [parcel["shipped_at"] for parcel in order.get("shipments") or () if parcel.get("shipped_at")]
     left: datetime = max(times) if times else order["updated_at"]
@@ -483,22 +486,22 @@ LEFT_UNSEEN = "shipped on the platform before the hub saw the order"
 def left_unseen_note(
     status: OrderStatus, allocation: Allocation, warehouse_codes: Mapping[int, str], skus: Mapping[int, str]
 ) -> str:
-    """The import's history for an order shipped from the hub's shelves before the hub saw it: its
-    units left the stock as shipped, or the hub held fewer than left and a person must count."""
-    what = "shipped and returned" if status == S.RETURNED else "shipped"
+    """The import's history for an order shipped, whole or in part, from the hub's shelves before the
+    hub saw it: the units shipped left the stock as shipped, or the hub held fewer than left and a
+    person must count."""
+    what = {S.RETURNED: "as shipped and returned", S.SHIPPED: "as shipped"}.get(status, "partly shipped")
+    units = "its units" if status in (S.SHIPPED, S.RETURNED) else "the units shipped"
     kept = f"; {RETURN_NOT_RESTOCKED}" if status == S.RETURNED else ""
     if allocation.ok:
         where = ", ".join(
             sorted({warehouse_codes.get(wid, str(wid)) for (_, wid), _ in allocation.reservations()})
         )
-        return (
-            f"imported as {what} on the platform: its units left the hub's stock as shipped ({where}){kept}"
-        )
+        return f"imported {what} on the platform: {units} left the hub's stock as shipped ({where}){kept}"
     short = out_of_stock_message(
         (skus.get(s.product_id, s.product_id), s.needed, s.available) for s in allocation.shortages
     ).english()
     return (
-        f"imported as {what} on the platform, but the hub holds fewer units than left ({short}): "
+        f"imported {what} on the platform, but the hub holds fewer units than left ({short}): "
         f"nothing was booked out; count the stock{kept}"
     )
 

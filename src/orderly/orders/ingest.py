@@ -442,7 +442,7 @@ def _with_order(lines: list[list[Any]], order_id: int) -> list[list[Any]]:
 
 
 def _shipped(cand: _Candidate, parts: dict[int, list[tuple[int, int]]]) -> dict[int, int]:
-    return expand(((pid, shipped) for pid, _, shipped in cand.lines()), parts)
+    return expand(((pid, shipped) for pid, _, shipped in cand.lines() if shipped), parts)
 
 
 @dataclass
@@ -842,8 +842,10 @@ class _Batch:
             if alloc.ok:
                 book.reserve(alloc, order_id, self.actor)
                 book.ship(dict(alloc.reservations()), order_id, self.actor, LEFT_UNSEEN)
-            order_id, kind, before, after, actor, _, at = self.events[alloc.order_key]
+            order_id, kind, before, after, actor, said, at = self.events[alloc.order_key]
             note = left_unseen_note(OrderStatus(after), alloc, self.warehouse_codes, self.sku_codes)
+            if said and OrderStatus(after) not in (OrderStatus.SHIPPED, OrderStatus.RETURNED):
+                note = f"{said}; {note}"  # a part is left to ship: what its import said stands
             self.events[alloc.order_key] = (order_id, kind, before, after, actor, note, at)
 
     def _shipped_changes(self) -> ShippedChanges:
