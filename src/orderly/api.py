@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import Engine
@@ -40,7 +40,7 @@ from orderly.channels.endpoints import webhooks as webhooks_router
 from orderly.channels.secrets import key_for
 from orderly.console import STATIC
 from orderly.console.pages import router as console_router
-from orderly.console.pages.common import not_for_role
+from orderly.console.pages.common import not_for_role, nowhere
 from orderly.console.viewer import NotForRole
 from orderly.core.admission import (
     IN_FLIGHT_PER_TURN,
@@ -230,7 +230,7 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(exc.http_status, exc.message, exc.field, **({"fields": exc.errors} if exc.errors else {}))
 
 
-async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+async def _database_busy(request: Request, exc: Exception) -> Response:
     """A lock or a connection not had in time: the hub is busy, not broken. Other database errors
     stay server errors."""
     if not (isinstance(exc, PoolTimeout) or is_lock_timeout(exc)):
@@ -238,8 +238,13 @@ async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
     return await _http_error(request, busy("the database is busy"))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (
+        exc.status_code == status.HTTP_404_NOT_FOUND
+        and (page := await nowhere(request, status.HTTP_404_NOT_FOUND)) is not None
+    ):
+        return page  # a console address leading nowhere: a page saying so
     response = _error(exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})
     return response
@@ -252,8 +257,10 @@ def request_field(loc: Sequence[int | str]) -> str:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if (page := await nowhere(request, status.HTTP_422_UNPROCESSABLE_CONTENT)) is not None:
+        return page  # a console page's id that cannot be read: no page there
     errors = exc.errors()
     first = errors[0]
     if first["type"] == "json_invalid":

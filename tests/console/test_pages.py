@@ -56,6 +56,33 @@ def test_a_page_the_role_may_not_open_is_a_page_saying_so_in_the_viewers_languag
     assert api.status_code == 403 and "needs the permission 'users:admin'" in api.json()["error"]["message"]
 
 
+def test_an_address_leading_nowhere_is_a_page_saying_so_to_a_person_signed_in(
+    anonymous: TestClient, factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:
+        service = {
+            "Authorization": f"Bearer {users.create_token(s, 'desk', role=Role.CUSTOMER_SERVICE).token}"
+        }
+    for path, code in (
+        ("/nowhere", 404),
+        ("/orders/not-a-number", 422),  # refused before the database
+        ("/orders/99999999999999999999", 422),
+        ("/orders/export.pdf", 422),
+    ):
+        page = anonymous.get(path, headers=service)
+        assert page.status_code == code and page.headers["content-type"].startswith("text/html"), path
+        assert "<h1>Not found</h1>" in page.text and "There is no page at this address." in page.text
+        assert 'href="/exceptions"' in page.text  # the navigation, to go on from
+    chinese = anonymous.get("/nowhere", headers={**service, "Accept-Language": "zh-CN"})
+    assert chinese.status_code == 404 and "此地址没有页面。" in chinese.text
+    # The API, a change and anyone not signed in keep the JSON answer.
+    assert anonymous.get("/api/v1/nowhere", headers=service).json()["error"]["message"] == "Not Found"
+    assert anonymous.get("/api/v1/orders/x", headers=service).status_code == 422
+    assert anonymous.post("/nowhere", headers=service).headers["content-type"] == "application/json"
+    assert anonymous.get("/nowhere").headers["content-type"] == "application/json"
+    assert anonymous.get("/orders/x").status_code == 303  # sent to sign in, as for any page
+
+
 def test_sign_in_page_in_the_browsers_language(anonymous: TestClient) -> None:
     english = anonymous.get("/sign-in", headers={"Accept-Language": "de-DE, en;q=0.5"})
     assert english.status_code == 200

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 
 from orderly.auth.domain import Role
 from orderly.console.formatting import LOCALES
-from orderly.console.i18n import N_, environment
+from orderly.console.i18n import N_, environment, gettext
 from orderly.console.viewer import NotForRole, Viewer, locale_of, zone_of
+from orderly.console.viewer import viewer as identify
 from orderly.fulfilment.carriers.models import LabelState
 from orderly.fulfilment.domain import ShipmentStatus, TrackingKind
 from orderly.orders.domain import HoldReason, OrderStatus
@@ -167,4 +168,24 @@ async def not_for_role(request: Request, refused: Exception) -> HTMLResponse:
         permission=refused.permission,
     )
     page.status_code = status.HTTP_403_FORBIDDEN
+    return page
+
+
+#: Where the console's pages are not: the API, its docs, the assets.
+NOT_PAGES = ("/api/", "/static/", "/docs", "/redoc", "/openapi.json", "/static-offline-docs")
+
+
+async def nowhere(request: Request, code: int) -> HTMLResponse | None:
+    """The answer to a console address that leads nowhere (no such page, a 404, or an id in it that
+    cannot be read, a 422: ``code``) for a person signed in: the "not found" page in their language.
+    ``None`` (the API's JSON answer stands) for the API, its docs and assets, a change, or anyone not
+    signed in."""
+    if request.method not in {"GET", "HEAD"} or request.url.path.startswith(NOT_PAGES):
+        return None
+    try:
+        who = await identify(request)
+    except HTTPException:
+        return None
+    page = missing(request, who, gettext(who.locale)(N_("There is no page at this address.")))
+    page.status_code = code
     return page
