@@ -259,6 +259,47 @@ def test_the_access_token_is_renewed_before_expiry_and_on_refusal(url: str, stor
     assert refused.value.retryable
 
 
+def test_returns_come_beside_shipped_orders_and_a_return_changed_alone_brings_its_order() -> None:
+    offset = [-200.0]  # the store's clock, from the real one (its calls are checked against it)
+    store = ShopeeStore(seed=5, clock=lambda: time.time() + offset[0])
+    store.add_model("SKU-1", stock=100)
+    offset[0] = -40 * 86400.0
+    old = store.place_order([("SKU-1", 2)])  # 40 days ago: its returns are read in 15-day windows
+    store.ship_outside(old)
+    store.set_status(old, "COMPLETED")
+    offset[0] = -200.0
+    shipped = store.place_order([("SKU-1", 2)])
+    store.ship_outside(shipped)
+    waiting = store.place_order([("SKU-1", 1)])
+    back = store.return_items(old, [("SKU-1", 1)], status="PROCESSING")
+    with serving(create_app(store)) as url:
+        connector = connect(url, store)
+        store.calls.clear()
+        raws = {raw.external_id: raw for raw in connector.fetch_orders(*WIDE, None).orders}
+        # The old order's own update_time is outside the window: the return changed in it brings it.
+        assert sorted(raws) == sorted([old, shipped, waiting])
+        assert [entry["return_sn"] for entry in raws[old].body["returns"]] == [back]
+        assert raws[shipped].body["returns"] == [] and "returns" not in raws[waiting].body
+        assert connector.map_order(raws[old])["lines"][0]["returned"] == 0  # on its way back
+        # One list of the returns changed in the window, then the returns created since the old
+        # order was, 15 days a call.
+        assert store.calls.count("/api/v2/returns/get_return_list") == 1 + 3
+        # The seller takes the parcel in and accepts the return, the order itself untouched.
+        offset[0] = -100.0
+        store.move_return(back, "ACCEPTED")
+        later = datetime.fromtimestamp(time.time() - 150, UTC)
+        (raw,) = connector.fetch_orders(later, WIDE[1], None).orders
+        assert raw.external_id == old and raw.version > raws[old].version
+        (entry,) = store.list_returns({"page_no": "0", "page_size": "10"})["return"]
+        assert raw.version == str(entry["update_time"]) and entry["status"] == "ACCEPTED"
+        order = ORDER.validate_python(connector.map_order(raw))
+        assert (order["lines"][0]["shipped"], order["lines"][0]["returned"]) == (2, 1)
+        assert order["tags"] == ["returned"]
+        fetched = connector.fetch_order(old)
+        assert fetched is not None and fetched.version == raw.version
+        connector.client.close()
+
+
 def test_a_wrong_partner_key_is_auth_failed(url: str, store: ShopeeStore) -> None:
     connector = connect(url, store, creds=credentials(store) | {"partner_key": "wrong"})
     with pytest.raises(AuthFailed, match="error_sign"):
@@ -268,7 +309,7 @@ def test_a_wrong_partner_key_is_auth_failed(url: str, store: ShopeeStore) -> Non
 def test_failures_become_the_interfaces_exceptions(
     url: str, store: ShopeeStore, shopee: ShopeeConnector
 ) -> None:
-    store.set_rate(0.001, 1)
+    store.set_rate(0.001, 2)  # one first page (its orders, the returns changed in it), then none
     shopee.fetch_orders(*WIDE, None)
     with pytest.raises(RateLimited) as throttled:
         shopee.fetch_orders(*WIDE, None)

@@ -325,3 +325,47 @@ def test_a_shipped_order_returned_on_shopee_ends_returned_and_a_late_shipped_ver
     assert (item.outcome, item.status) == ("stale", "returned")
     world.poll()
     assert world.order(sn).status == "returned"
+
+
+def test_units_returned_through_shopees_returns_module_are_a_part_until_every_one_is_back(
+    world: World,
+) -> None:
+    store = world.store
+    sn = store.place_order([("SKU-1", 2), ("SKU-2", 1)])
+    store.ship_outside(sn)
+    world.settle()
+    order = world.order(sn)
+    assert order.status == "shipped"
+    with transaction(world.factory) as s:
+        (before,) = inventory.stock_of(s, "SKU-1")
+
+    time.sleep(1.1)  # Shopee stamps whole seconds: each change below is a later version
+    back = store.return_items(sn, [("SKU-1", 1)], status="PROCESSING")
+    world.poll()  # asked for, on its way back: nothing returned
+    assert (world.order(sn).status, world.order(sn).tags) == ("shipped", [])
+    time.sleep(1.1)
+    store.move_return(back, "ACCEPTED")
+    time.sleep(1.1)
+    store.set_status(sn, "TO_RETURN")  # the returns module says which units: not the whole order
+    world.settle()
+    order = world.order(sn)
+    assert (order.status, order.platform_status) == ("shipped", "TO_RETURN") and "returned" in order.tags
+    with transaction(world.factory) as s:
+        notes = [
+            e.message or "" for e in s.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))
+        ]
+    assert any("1 of 3 units returned on the platform (TO_RETURN)" in note for note in notes)
+
+    time.sleep(1.1)
+    store.return_items(sn, [("SKU-1", 1), ("SKU-2", 1)], status="ACCEPTED")
+    world.poll()
+    with transaction(world.factory) as s:
+        (event,) = s.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "returned")
+        ).all()
+        (after,) = inventory.stock_of(s, "SKU-1")
+        assert inventory.verify(s, repair=False, actor="test") == []
+    assert event.from_status == "shipped" and "returned on the platform (TO_RETURN)" in (event.message or "")
+    assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # no stock put back
+    world.poll()  # read again: still returned
+    assert world.order(sn).status == "returned"

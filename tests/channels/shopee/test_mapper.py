@@ -136,6 +136,71 @@ def test_the_published_detail_returned_is_every_unit_back_with_its_shipment() ->
     assert order["platform_status"] == "TO_RETURN" and order["shipments"]
 
 
+def _two_units(status: str) -> dict[str, Any]:
+    payload = copy.deepcopy(DETAIL) | {"order_status": status}
+    payload["item_list"][0]["model_quantity_purchased"] = 2
+    return payload
+
+
+def _with_return(order: dict[str, Any], status: str, amount: int = 1, **more: Any) -> dict[str, Any]:
+    """``order`` with a return of ``amount`` units of its first item beside it, as the connector puts
+    get_return_list's entries (``returns``)."""
+    item = order["item_list"][0]
+    entry = {
+        "return_sn": "200203171852695",
+        "order_sn": order["order_sn"],
+        "status": status,
+        "needs_logistics": True,
+        "return_solution": 0,
+        "create_time": 1713139000,
+        "update_time": 1713200000,
+        "item": [{"item_id": item["item_id"], "model_id": item["model_id"], "amount": amount}],
+        **more,
+    }
+    return {**order, "returns": [*order.get("returns", []), entry]}
+
+
+def test_units_back_through_shopees_returns_module_tell_a_part_from_the_whole() -> None:
+    order = _two_units("COMPLETED")
+    one = normalized(_with_return(order, "ACCEPTED"))
+    [line] = one["lines"]
+    assert (line["quantity"], line["shipped"], line["returned"]) == (2, 2, 1)
+    assert one["tags"] == ["returned"] and one["platform_status"] == "COMPLETED"
+    # The order changed when its return did, though its own update_time did not move.
+    assert one["updated_at"] == datetime.fromtimestamp(1713200000, UTC)
+    assert mapper.changed(_with_return(order, "ACCEPTED")) == 1713200000
+    both = _with_return(_with_return(order, "ACCEPTED"), "ACCEPTED", return_sn="200203171852696")
+    assert normalized(both)["lines"][0]["returned"] == 2
+    # Never more than the line shipped; an item the order does not have gives nothing back.
+    assert normalized(_with_return(order, "ACCEPTED", amount=5))["lines"][0]["returned"] == 2
+    stranger = _with_return(order, "ACCEPTED")
+    stranger["returns"][0]["item"][0]["item_id"] = 1
+    assert normalized(stranger)["lines"][0]["returned"] == 0
+    # Nothing came back: still requested, on its way, in dispute, judged, closed, cancelled, a refund
+    # without return (no logistics, or the refund-only solution).
+    for status, more in (
+        ("REQUESTED", {}),
+        ("PROCESSING", {}),
+        ("SELLER_DISPUTE", {}),
+        ("JUDGING", {}),
+        ("CLOSED", {}),
+        ("CANCELLED", {}),
+        ("ACCEPTED", {"needs_logistics": False}),
+        ("ACCEPTED", {"return_solution": 1}),
+    ):
+        result = normalized(_with_return(order, status, **more))
+        assert result["lines"][0]["returned"] == 0 and result["tags"] == [], (status, more)
+
+
+def test_to_return_is_every_unit_back_only_when_the_returns_module_lists_no_return() -> None:
+    order = _two_units("TO_RETURN")
+    fallback = normalized(order | {"returns": []})
+    assert fallback["lines"][0]["returned"] == 2 and fallback["tags"] == ["returned"]
+    # The returns module tells: one unit asked back and not there yet, then one of two accepted.
+    assert normalized(_with_return(order, "PROCESSING"))["lines"][0]["returned"] == 0
+    assert normalized(_with_return(order, "ACCEPTED"))["lines"][0]["returned"] == 1
+
+
 def test_an_unknown_status_is_refused() -> None:
     with pytest.raises(ValueError, match="'LOST_IN_SPACE' is not one the hub knows"):
         map_order({**DETAIL, "order_status": "LOST_IN_SPACE"}, "shopee-vn")

@@ -140,6 +140,67 @@ def test_details_come_in_batches_of_50_with_the_fields_asked(http: httpx.Client,
     assert missing["error"] == sample("get_order_detail_error_not_found.json")["error"]
 
 
+def test_returns_are_listed_by_create_and_update_windows_page_by_page(
+    http: httpx.Client, store: ShopeeStore
+) -> None:
+    store.add_model("MUG-1", stock=100)
+    store.add_model("MUG-2", stock=100)
+    orders = [store.place_order([("MUG-1", 2), ("MUG-2", 1)]) for _ in range(5)]
+    for sn in orders:
+        store.ship_outside(sn)
+    returns = [store.return_items(sn, status="REQUESTED") for sn in orders]
+    part = store.return_items(orders[0], [("MUG-2", 1)], status="ACCEPTED")
+    refund = store.return_items(orders[1], status="ACCEPTED", needs_logistics=False, solution=1)
+    now = int(time.time())
+    created = {"create_time_from": now - 60, "create_time_to": now + 60}
+    seen, page_no = [], 0
+    while True:
+        answer = get(http, store, "returns/get_return_list", page_no=page_no, page_size=3, **created).json()
+        assert answer["error"] == ""
+        seen += [entry["return_sn"] for entry in answer["response"]["return"]]
+        if not answer["response"]["more"]:
+            break
+        page_no += 1
+    assert seen == [*returns, part, refund] and page_no == 2
+    listed = get(http, store, "returns/get_return_list", page_no=0, page_size=100, **created).json()
+    entry = next(e for e in listed["response"]["return"] if e["return_sn"] == part)
+    assert (entry["order_sn"], entry["status"], entry["needs_logistics"], entry["return_solution"]) == (
+        orders[0],
+        "ACCEPTED",
+        True,
+        0,
+    )
+    model = store.model("MUG-2")
+    assert [(i["item_id"], i["model_id"], i["amount"]) for i in entry["item"]] == [
+        (model.item_id, model.model_id, 1)
+    ]
+    assert (
+        next(e for e in listed["response"]["return"] if e["return_sn"] == refund)["needs_logistics"] is False
+    )
+    # A return moved later is found by its update_time; the order it names keeps its own.
+    before = store.order(orders[2])["update_time"]
+    time.sleep(1.1)
+    store.move_return(returns[2], "ACCEPTED")
+    later = int(time.time())
+    changed = get(
+        http, store, "returns/get_return_list", page_no=0, page_size=10,
+        update_time_from=later, update_time_to=later + 60,
+    ).json()["response"]  # fmt: skip
+    assert [e["return_sn"] for e in changed["return"]] == [returns[2]] and changed["more"] is False
+    assert store.order(orders[2])["update_time"] == before
+    # Windows over 15 days, pages over 100 and an update window starting before the create window are
+    # refused.
+    wide = {"create_time_from": now - 16 * 86400, "create_time_to": now}
+    for params in (
+        {"page_no": 0, "page_size": 10, **wide},
+        {"page_no": 0, "page_size": 101},
+        {"page_no": 0, "page_size": 10, **created, "update_time_from": now - 61, "update_time_to": now},
+    ):
+        assert get(http, store, "returns/get_return_list", **params).json()["error"] == "error_param"
+    with pytest.raises(ValueError, match="not shipped"):
+        store.return_items(store.place_order([("MUG-1", 1)]))
+
+
 def test_update_stock_answers_partial_failures_inside_a_success(
     http: httpx.Client, store: ShopeeStore
 ) -> None:

@@ -1,6 +1,7 @@
-"""The Shopee connector: orders, seller stock and Shopee's own logistics through Open Platform v2
-(``client.py``), push messages (``webhooks.py``), orders mapped by ``mapper.py``. The platform's facts
-are in ``../shared/platforms/shopee/CONTRACT.md``; ``docs/channels/shopee.md`` says what is UNCONFIRMED.
+"""The Shopee connector: orders (with their returns from the returns module), seller stock and
+Shopee's own logistics through Open Platform v2 (``client.py``), push messages (``webhooks.py``),
+orders mapped by ``mapper.py``. The platform's facts are in ``../shared/platforms/shopee/CONTRACT.md``;
+``docs/channels/shopee.md`` says what is UNCONFIRMED.
 
 Credentials: ``partner_id`` and ``partner_key`` (the app's), ``access_token``, ``refresh_token`` and
 ``expire_at`` (Unix seconds; renewed and sealed again as they rotate). Settings: ``shop_id`` (the
@@ -16,6 +17,7 @@ model's seller stock, up to 50 models of one item a request.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -47,6 +49,10 @@ DETAIL_BATCH = 50  # get_order_detail's order_sn_list
 STOCK_BATCH = 50  # update_stock's stock_list
 #: get_order_list's longest window (contract §4: 15 days, else order.order_list_invalid_time).
 MAX_WINDOW = timedelta(days=15)
+#: The returns module's list (UNCONFIRMED: not in the contract folder; the API reference as public SDKs
+#: export it): a shop call, GET with query parameters, create or update windows of at most 15 days.
+RETURN_LIST = "returns/get_return_list"
+RETURNS_PAGE = 100  # get_return_list's largest page_size (UNCONFIRMED)
 METHODS = ("dropoff", "pickup", "non_integrated")  # ship_order's ways; the first offered is the default
 #: UNCONFIRMED (not in the contract folder): the shipping document type asked for.
 DOCUMENT_TYPE = "THERMAL_AIR_WAYBILL"
@@ -122,7 +128,9 @@ class ShopeeConnector(Connector):
         """One list page of a window of at most 15 days, its orders' details in batches of 50. The
         cursor is ``<window start>:<Shopee's next_cursor>``: a range longer than 15 days is read
         window after window. Shopee's bounds are whole seconds, both included: the window asked is
-        at least [after, before), and the orders outside it are dropped."""
+        at least [after, before), and the orders outside it are dropped. A window's first page also
+        brings the orders of returns updated in it; every shipped order comes with its returns, and
+        its version is the latest of its own and its returns' update times."""
         low = math.floor(updated_after.timestamp())
         high = math.ceil(updated_before.timestamp())
         start, page_cursor = low, ""
@@ -142,10 +150,18 @@ class ShopeeConnector(Connector):
             "response_optional_fields": "order_status",
         }
         page = self._api().call("orders", "GET", "order/get_order_list", params=params)
-        numbers = [o.get("order_sn") for o in page.get("order_list") or [] if isinstance(o, dict)]
+        listed = [o.get("order_sn") for o in page.get("order_list") or [] if isinstance(o, dict)]
+        numbers: list[str] = [n for n in listed if isinstance(n, str)]
+        if not page_cursor:
+            # A return may change no order field get_order_list filters on (UNCONFIRMED whether it
+            # moves the order's update_time): the orders of returns changed in the window come with
+            # the window's first page, read by order number.
+            window = {"update_time_from": start, "update_time_to": end}
+            changed = {r.get("order_sn") for r in self._list_returns(window)}
+            numbers += sorted(n for n in changed - set(numbers) if isinstance(n, str) and n)
         orders = [
             raw
-            for raw in self._details([n for n in numbers if isinstance(n, str)])
+            for raw in self._details(numbers, until=end)
             if raw.version == "0" or updated_after <= _at(raw.version) < updated_before
         ]
         following = page.get("next_cursor")
@@ -161,23 +177,73 @@ class ShopeeConnector(Connector):
         if not external_id.isascii() or not external_id.isalnum():
             return None
         try:
-            found = self._details([external_id])
+            found = self._details([external_id], until=math.ceil(time.time()))
         except Rejected as exc:
             if "error_not_found" in str(exc):
                 return None
             raise
         return found[0] if found else None
 
-    def _details(self, numbers: Sequence[str]) -> list[RawOrder]:
-        raws: list[RawOrder] = []
+    def _details(self, numbers: Sequence[str], *, until: int) -> list[RawOrder]:
+        """The orders' details, 50 a call, each shipped one with its returns created up to ``until``."""
+        found: list[Any] = []
         for at in range(0, len(numbers), DETAIL_BATCH):
             params = {
                 "order_sn_list": ",".join(numbers[at : at + DETAIL_BATCH]),
                 "response_optional_fields": mapper.DETAIL_FIELDS,
             }
             answer = self._api().call("orders", "GET", "order/get_order_detail", params=params)
-            raws += [_raw_order(order) for order in answer.get("order_list") or []]
-        return raws
+            found += answer.get("order_list") or []
+        raws = [_raw_order(order) for order in found]
+        self._with_returns([raw.body for raw in raws], until)
+        return [_raw_order(raw.body) for raw in raws]
+
+    def _with_returns(self, orders: Sequence[dict[str, Any]], until: int) -> None:
+        """Puts each shipped order's returns beside it (``returns``, as get_return_list lists them,
+        oldest first). get_return_list takes no order number (UNCONFIRMED that it has no such filter):
+        the returns created since the oldest of these orders was, up to ``until``, are read in windows
+        of 15 days and kept for the orders they name. An order's every return is read each time, so a
+        version never lacks one an earlier version had."""
+        shipped = [
+            order
+            for order in orders
+            if order.get("order_status") in mapper.LEFT and mapper.positive_int(order.get("create_time"))
+        ]
+        if not shipped:
+            return
+        wanted = {order["order_sn"] for order in shipped}
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        since = min(order["create_time"] for order in shipped)
+        until = max(until, since + 1)
+        span = int(MAX_WINDOW.total_seconds())
+        for start in range(since, until, span):
+            window = {"create_time_from": start, "create_time_to": min(until, start + span)}
+            for entry in self._list_returns(window):
+                if entry.get("order_sn") in wanted:
+                    found.setdefault(entry["order_sn"], {})[str(entry.get("return_sn"))] = entry
+        for order in shipped:
+            entries = found.get(order["order_sn"], {}).values()
+            order[mapper.RETURNS] = sorted(entries, key=_oldest_first)
+
+    def _list_returns(self, window: Mapping[str, int]) -> list[dict[str, Any]]:
+        """Every return get_return_list finds in ``window``, page by page. ``page_no`` counts from 0
+        as the reference's text says ("Default is 0"; its sample asks for page 1: UNCONFIRMED); a
+        return listed twice is kept once (by ``return_sn``)."""
+        found: dict[str, dict[str, Any]] = {}
+        page_no = 0
+        while True:
+            params = {**window, "page_no": page_no, "page_size": RETURNS_PAGE}
+            answer = self._api().call("orders", "GET", RETURN_LIST, params=params)
+            entries = answer.get("return")
+            if entries is None:
+                entries = []
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise ChannelError("get_return_list: the answer has no list of returns")
+            for entry in entries:
+                found.setdefault(str(entry.get("return_sn")), entry)
+            if not answer.get("more") or not entries:
+                return list(found.values())
+            page_no += 1
 
     def map_order(self, raw: RawOrder) -> dict[str, Any]:
         return mapper.map_order(raw.body, self.connection.shop_code)
@@ -400,9 +466,14 @@ def _raw_order(order: Any) -> RawOrder:
     mapping fails in the inbox where a person sees it, instead of failing the whole page."""
     if not isinstance(order, dict) or not isinstance(order.get("order_sn"), str) or not order["order_sn"]:
         raise ChannelError("Shopee sent an order without an order_sn")
-    stamp = order.get("update_time")
-    version = str(stamp) if isinstance(stamp, int) and not isinstance(stamp, bool) and stamp > 0 else "0"
+    stamp = mapper.changed(order)  # the order's update_time, or a later one of its returns'
+    version = str(stamp) if mapper.positive_int(stamp) else "0"
     return RawOrder(order["order_sn"], version, order)
+
+
+def _oldest_first(entry: Mapping[str, Any]) -> tuple[int, str]:
+    created = entry.get("create_time")
+    return (created if mapper.positive_int(created) else 0, str(entry.get("return_sn")))
 
 
 def _at(version: str) -> datetime:

@@ -12,10 +12,23 @@ Statuses (contract §4) onto the hub's: UNPAID and PENDING are awaiting payment;
 PROCESSED, RETRY_SHIP and INVOICE_PENDING are paid and the seller's to ship; SHIPPED,
 TO_CONFIRM_RECEIVE, COMPLETED and TO_RETURN have left (every unit shipped, with the tracking number
 when the detail gives one); IN_CANCEL is the buyer's cancellation request (the hub's cancel-request
-hold); CANCELLED is cancelled. TO_RETURN ("return in progress", the only return status of the order
-list) is every unit shipped and come back (each line's ``returned``): the hub's order becomes returned,
-its stock not put back (after-sales inspects the goods first). Shopee's returns module says which items
-and the refund (UNCONFIRMED payloads, not read here), so a part returned is not told apart. An order
+hold); CANCELLED is cancelled.
+
+Returns come from Shopee's returns module (``/api/v2/returns/get_return_list``; its payloads are not in
+the contract folder: UNCONFIRMED, read from the API reference as public SDKs export it): the connector
+puts a shipped order's returns beside it as ``returns``, each as get_return_list lists it
+(``return_sn``, ``status``, ``needs_logistics``, ``return_solution``, ``update_time``,
+``item[{item_id, model_id, amount}]``). Units came back (their line's ``returned``) only under a return
+that needs logistics (the buyer sends the goods back), is not a refund only (``return_solution`` 1),
+and reached ACCEPTED: the seller, or Shopee judging, accepted it, which for a return with logistics we
+read as after the parcel came back (UNCONFIRMED: our reading of the status list; a return CLOSED, in
+dispute, requested, processing or cancelled brings nothing back, nor does a refund without return).
+The units are given to the order's lines of the same item and model, never more than a line shipped.
+When the returns module lists no return for the order, TO_RETURN ("return in progress", the order
+list's only return status) is read as before: every unit shipped came back. Any unit back tags the
+order ``returned``; the hub makes it returned when every unit is (its stock not put back: after-sales
+inspects the goods first). The order's time is the latest of its ``update_time`` and its returns'.
+An order
 Shopee's own warehouse fulfils (``fulfillment_flag`` ``fulfilled_by_shopee``) is platform-fulfilled: it
 never takes the hub's stock.
 """
@@ -25,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 from orderly.core.money import minor_unit_exponent
 
@@ -35,6 +48,14 @@ LEFT = frozenset({"SHIPPED", "TO_CONFIRM_RECEIVE", "COMPLETED", "TO_RETURN"})
 RETURNING = "TO_RETURN"
 CANCEL_REQUESTED = "IN_CANCEL"
 CANCELLED = "CANCELLED"
+#: get_return_list statuses under which a return with logistics brought its goods back (UNCONFIRMED).
+BACK = frozenset({"ACCEPTED"})
+#: ``return_solution`` of a refund without return (0 is return and refund).
+REFUND_ONLY = 1
+#: Tag of an order some of whose units came back.
+RETURN_TAG = "returned"
+#: Where the connector puts an order's returns (not a Shopee field).
+RETURNS = "returns"
 STATUSES = AWAITING_PAYMENT | TO_SHIP | LEFT | {CANCEL_REQUESTED, CANCELLED}
 #: ``fulfillment_flag`` of an order Shopee's warehouse ships (SBS / fulfilled by Shopee).
 PLATFORM_FULFILLED = "fulfilled_by_shopee"
@@ -60,7 +81,8 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
         currency = str(order["currency"]).upper()
         exponent = minor_unit_exponent(currency)
         shipped_all = status in LEFT
-        lines = [_line(item, exponent, shipped_all, status == RETURNING) for item in order["item_list"]]
+        lines = [_line(item, exponent, shipped_all) for item in order["item_list"]]
+        _give_back(lines, returned_units(order), whole=status == RETURNING)
         subtotal = sum(line["unit_price"] * line["quantity"] - line["discount"] for line in lines)
         shipping = order.get("actual_shipping_fee")
         shipping = _money(
@@ -75,7 +97,7 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
             "shop": shop_code,
             "external_id": order_sn.strip(),
             "placed_at": instant(order["create_time"], "create_time"),
-            "updated_at": instant(order["update_time"], "update_time"),
+            "updated_at": instant(changed(order), "update_time"),
             "currency": currency,
             "cancelled": status == CANCELLED,
             "cancel_requested": status == CANCEL_REQUESTED,
@@ -104,11 +126,68 @@ def map_order(order: Mapping[str, Any], shop_code: str) -> dict[str, Any]:
             "total": total,
             "buyer_remark": _remark(order, status),
             "seller_remark": _text(order.get("note")),
-            "tags": [],
+            "tags": [RETURN_TAG] if any(line["returned"] for line in lines) else [],
             "raw": dict(order),
         }
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a Shopee order payload: missing or malformed {exc}") from exc
+
+
+def changed(order: Mapping[str, Any]) -> object:
+    """When the order last changed, Unix seconds: its ``update_time``, or a later one of its returns'
+    (the order's own ``update_time`` as it is when it is no Unix seconds, for :func:`instant` to refuse)."""
+    own = order.get("update_time")
+    if not positive_int(own):
+        return own
+    stamps = [entry.get("update_time") for entry in _returns(order)]
+    return max([own, *(stamp for stamp in stamps if positive_int(stamp))])
+
+
+def positive_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _returns(order: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = order.get(RETURNS)
+    return [entry for entry in found if isinstance(entry, Mapping)] if isinstance(found, list) else []
+
+
+def returned_units(order: Mapping[str, Any]) -> dict[str, int] | None:
+    """Units back per listing (``<item_id>:<model_id>``, as the lines name theirs) under the order's
+    returns (see the module's doc); None when the returns module lists none for the order."""
+    entries = _returns(order)
+    if not entries:
+        return None
+    back: dict[str, int] = {}
+    for entry in entries:
+        if (
+            entry.get("status") not in BACK
+            or entry.get("needs_logistics") is not True
+            or entry.get("return_solution") == REFUND_ONLY
+        ):
+            continue
+        for item in entry.get("item") or []:
+            if not isinstance(item, Mapping):
+                continue
+            amount, item_id, model_id = item.get("amount"), item.get("item_id"), item.get("model_id") or 0
+            if not positive_int(amount) or not positive_int(item_id) or not isinstance(model_id, int):
+                continue  # not counts and ids: nothing to give back
+            key = f"{item_id}:{model_id}"
+            back[key] = back.get(key, 0) + amount
+    return back
+
+
+def _give_back(lines: list[dict[str, Any]], back: dict[str, int] | None, *, whole: bool) -> None:
+    """Each line's ``returned``: the units back of its item and model, at most what it shipped; with no
+    return listed, every unit shipped when the order is TO_RETURN."""
+    left = dict(back or {})
+    for line in lines:
+        if back is None:
+            line["returned"] = line["shipped"] if whole else 0
+            continue
+        key = line["listing_id"]
+        line["returned"] = min(line["shipped"], left.get(key, 0))
+        left[key] = left.get(key, 0) - line["returned"]
 
 
 def instant(value: object, what: str) -> str:
@@ -140,7 +219,7 @@ def _money(amount: object, exponent: int, what: str, *, default: int | None = No
     return minor_units(amount, exponent, what)
 
 
-def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool, returning: bool) -> dict[str, Any]:
+def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool) -> dict[str, Any]:
     quantity = item["model_quantity_purchased"]
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise ValueError(f"model_quantity_purchased is not a count: {quantity!r}"[:200])
@@ -158,7 +237,7 @@ def _line(item: Mapping[str, Any], exponent: int, shipped_all: bool, returning: 
         "title": f"{name} ({model_name})" if name and model_name else name,
         "quantity": quantity,
         "shipped": quantity if shipped_all else 0,
-        "returned": quantity if returning else 0,
+        "returned": 0,
         "unit_price": unit,
         "discount": (unit - paid) * quantity,
         "tax": 0,

@@ -125,6 +125,10 @@ def _platform(store: ShopeeStore) -> APIRouter:
             return Response(b"{\n" + answer.body, media_type="application/json")
         return answer
 
+    @api.get("/returns/get_return_list")
+    def return_list(request: Request) -> Response:
+        return envelope(store.list_returns(request.query_params))
+
     @api.post("/product/update_stock")
     async def update_stock(request: Request) -> Response:
         return envelope(store.update_stock(await _json(request)))

@@ -6,8 +6,10 @@ messages signed as Shopee signs them, a call budget and injected faults. Every m
 from any thread.
 
 A script changes it as buyers, the seller in Seller Centre and Shopee's logistics would
-(``add_model``, ``place_order``, ``set_status``, ``ship_outside``) and reads what a connector did
-(``stock``, ``shipped``). What the contract leaves open is marked UNCONFIRMED where it is decided.
+(``add_model``, ``place_order``, ``set_status``, ``ship_outside``, ``return_items``,
+``move_return``) and reads what a connector did (``stock``, ``shipped``). What the contract leaves
+open is marked UNCONFIRMED where it is decided; the returns module (``get_return_list``) is not in the
+contract at all and follows its API reference as public SDKs export it (UNCONFIRMED).
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ STATUSES = frozenset(
         "PENDING",
     }
 )
+#: The returns module's statuses (UNCONFIRMED: not in the contract folder; its API reference's list).
+RETURN_STATUSES = frozenset(
+    {"REQUESTED", "ACCEPTED", "CANCELLED", "JUDGING", "CLOSED", "PROCESSING", "SELLER_DISPUTE"}
+)
+#: Order statuses a buyer may ask to return from: the goods reached them, or are on their way.
+RETURNABLE = frozenset({"SHIPPED", "TO_CONFIRM_RECEIVE", "COMPLETED", "TO_RETURN"})
 #: Logistics channel kinds: what get_shipping_parameter's ``info_needed`` offers for each.
 CHANNEL_KINDS = ("pickup", "dropoff", "non_integrated")
 
@@ -138,6 +146,7 @@ class ShopeeStore:
         self.calls: list[str] = []  # paths of platform calls, in order
         self._models: dict[tuple[int, int], Model] = {}
         self._orders: dict[str, _Order] = {}
+        self._returns: dict[str, Json] = {}
         self._codes: set[str] = set()
         self._next_item = 800_000_001
         self._next_model = 9_100_000_001
@@ -561,6 +570,138 @@ class ShopeeStore:
                     if sn in self._orders
                 ]
             }
+
+    # --- returns (UNCONFIRMED shapes: the returns module is not in the contract folder) ----------
+
+    def return_items(
+        self,
+        order_sn: str,
+        lines: Sequence[tuple[str, int]] | None = None,
+        *,
+        status: str = "ACCEPTED",
+        needs_logistics: bool = True,
+        solution: int = 0,
+    ) -> str:
+        """The buyer asks to return (sku, units) of a shipped order (every unit, by default), which
+        Shopee keeps in its returns module as ``status``; ``needs_logistics`` False with ``solution`` 1
+        is a refund without return. The order itself keeps its status and ``update_time`` (UNCONFIRMED
+        whether Shopee touches them). The return's ``return_sn``."""
+        if status not in RETURN_STATUSES:
+            raise ValueError(f"unknown return status {status!r}")
+        with self._lock:
+            body = self._existing(order_sn).body
+            if body["order_status"] not in RETURNABLE:
+                raise ValueError(
+                    f"order {order_sn} is {body['order_status']}: not shipped, nothing to return"
+                )
+            wanted = dict(lines) if lines is not None else None
+            items = []
+            for line in body["item_list"]:
+                sku = line["model_sku"] or line["item_sku"]
+                units = line["model_quantity_purchased"] if wanted is None else wanted.pop(sku, 0)
+                if units:
+                    items.append(
+                        {
+                            "item_id": line["item_id"],
+                            "model_id": line["model_id"],
+                            "name": line["item_name"],
+                            "images": [],
+                            "amount": units,
+                            "item_price": line["model_discounted_price"],
+                            "is_add_on_deal": False,
+                            "is_main_item": False,
+                            "add_on_deal_id": 0,
+                            "item_sku": line["item_sku"],
+                            "variation_sku": line["model_sku"],
+                        }
+                    )
+            if wanted:
+                raise ValueError(f"order {order_sn} has none of {sorted(wanted)}")
+            now = int(self.clock())
+            self._sn += 1
+            return_sn = f"{time.strftime('%y%m%d', time.gmtime(now))}{self._sn:09d}"
+            refund = sum(Decimal(str(i["item_price"])) * i["amount"] for i in items)
+            self._returns[return_sn] = {
+                "image": [],
+                "reason": "CHANGE_MIND",
+                "text_reason": "",
+                "return_sn": return_sn,
+                "refund_amount": _number(refund),
+                "currency": body["currency"],
+                "create_time": now,
+                "update_time": now,
+                "status": status,
+                "due_date": now + 3 * 86400,
+                "tracking_number": f"RN{self._sn:010d}" if needs_logistics else "",
+                "needs_logistics": needs_logistics,
+                "amount_before_discount": _number(refund),
+                "item": items,
+                "order_sn": order_sn,
+                "negotiation_status": "TERMINATED",
+                "seller_proof_status": "PENDING",
+                "seller_compensation_status": "COMPENSATION_NOT_APPLICABLE",
+                "return_solution": solution,
+            }
+            return return_sn
+
+    def move_return(self, return_sn: str, status: str) -> None:
+        """The return moves on (the buyer ships, the seller accepts, Shopee judges): its update_time too."""
+        if status not in RETURN_STATUSES:
+            raise ValueError(f"unknown return status {status!r}")
+        with self._lock:
+            self._returns[return_sn].update(status=status, update_time=int(self.clock()))
+
+    def list_returns(self, query: Mapping[str, str]) -> Json:
+        """get_return_list: ``page_no`` (from 0) and ``page_size`` (1-100), create and update windows
+        of at most 15 days each (the update window starting no earlier than the create window), and
+        ``status``; the shop's returns oldest first."""
+        try:
+            page_no, size = int(query.get("page_no", "")), int(query.get("page_size", ""))
+            bounds = {
+                name: int(query[name]) if name in query else None
+                for name in ("create_time_from", "create_time_to", "update_time_from", "update_time_to")
+            }
+        except ValueError as exc:
+            raise ApiError("error_param", f"Wrong parameters, detail: {exc}") from exc
+        if page_no < 0 or not 1 <= size <= 100:
+            raise ApiError("error_param", "page_no must be 0 or more and page_size between 1 and 100.")
+        for field_name in ("create_time", "update_time"):
+            low, high = bounds[f"{field_name}_from"], bounds[f"{field_name}_to"]
+            if (low is None) != (high is None):
+                raise ApiError("error_data", "lack of param")
+            if low is not None and high is not None:
+                if high <= low:
+                    raise ApiError(
+                        "error_param", f"The {field_name}_to should be later than {field_name}_from."
+                    )
+                if high - low > MAX_WINDOW_SECONDS:
+                    raise ApiError(
+                        "error_param",
+                        f"The period between {field_name}_from and {field_name}_to must not more "
+                        "than 15 days.",
+                    )
+        created, updated = bounds["create_time_from"], bounds["update_time_from"]
+        if created is not None and updated is not None and updated < created:
+            raise ApiError("error_param", "The update_time_from must be after create_time_from.")
+        wanted = query.get("status")
+
+        def within(entry: Json, field_name: str) -> bool:
+            low, high = bounds[f"{field_name}_from"], bounds[f"{field_name}_to"]
+            return low is None or high is None or low <= entry[field_name] <= high
+
+        with self._lock:
+            found = sorted(
+                (
+                    entry
+                    for entry in self._returns.values()
+                    if within(entry, "create_time")
+                    and within(entry, "update_time")
+                    and (wanted is None or entry["status"] == wanted)
+                ),
+                key=lambda entry: (entry["create_time"], entry["return_sn"]),
+            )
+            page = found[page_no * size : (page_no + 1) * size]
+            return {"more": (page_no + 1) * size < len(found), "return": copy.deepcopy(page)}
 
     # --- logistics -------------------------------------------------------------------------------
 
