@@ -39,6 +39,7 @@ from orderly.sandbox.faults import Drops
 from orderly.sandbox.lazada import Faults, LazadaStore
 from orderly.sandbox.lazada import create_app as lazada_app
 from orderly.sandbox.serve import serving
+from tests.channels.returns import returned_whole
 from tests.factories import setup_catalog
 
 CODE = "lazada-sg"
@@ -359,11 +360,7 @@ def test_items_returned_on_lazada_are_noted_and_the_order_is_returned_once_every
     world.until(lambda: world.order(placed).status == "returned")
     world.settle()
     with transaction(world.factory) as s:
-        (event,) = s.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "returned")
-        ).all()
-        (after,) = inventory.stock_of(s, "SKU-1")
-        assert inventory.verify(s, repair=False, actor="test") == []
+        event, after = returned_whole(s, order.id, "SKU-1")
     assert event.from_status == "shipped" and "returned on the platform (returned)" in (event.message or "")
     assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # no stock put back
     world.poll()  # read again: still returned

@@ -36,6 +36,7 @@ from orderly.sandbox.faults import Drops
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopee import ShopeeStore
 from orderly.sandbox.shopee import create_app as shopee_app
+from tests.channels.returns import returned_whole
 from tests.channels.sandbox_shops import connect_shopee
 from tests.factories import setup_catalog
 
@@ -311,11 +312,7 @@ def test_a_shipped_order_returned_on_shopee_ends_returned_and_a_late_shipped_ver
     order = world.order(sn)
     assert (order.status, order.platform_status) == ("returned", "TO_RETURN")
     with transaction(world.factory) as s:
-        (event,) = s.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "returned")
-        ).all()
-        (after,) = inventory.stock_of(s, "SKU-1")
-        assert inventory.verify(s, repair=False, actor="test") == []
+        event, after = returned_whole(s, order.id, "SKU-1")
     assert event.from_status == "shipped" and "(TO_RETURN)" in (event.message or "")
     assert "no stock is put back" in (event.message or "")
     assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # waits for after-sales
@@ -360,11 +357,7 @@ def test_units_returned_through_shopees_returns_module_are_a_part_until_every_on
     store.return_items(sn, [("SKU-1", 1), ("SKU-2", 1)], status="ACCEPTED")
     world.poll()
     with transaction(world.factory) as s:
-        (event,) = s.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order.id, OrderEvent.to_status == "returned")
-        ).all()
-        (after,) = inventory.stock_of(s, "SKU-1")
-        assert inventory.verify(s, repair=False, actor="test") == []
+        event, after = returned_whole(s, order.id, "SKU-1")
     assert event.from_status == "shipped" and "returned on the platform (TO_RETURN)" in (event.message or "")
     assert (after.on_hand, after.reserved) == (before.on_hand, before.reserved)  # no stock put back
     world.poll()  # read again: still returned

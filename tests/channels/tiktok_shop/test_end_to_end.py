@@ -44,6 +44,7 @@ from orderly.sandbox.faults import Drops
 from orderly.sandbox.serve import serving
 from orderly.sandbox.tiktok_shop import Faults, Line, TikTokShopStore
 from orderly.sandbox.tiktok_shop import create_app as tiktok_app
+from tests.channels.returns import returned_whole
 from tests.factories import setup_catalog
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -353,11 +354,7 @@ def test_units_returned_through_tiktoks_returns_are_noted_and_the_order_is_retur
     store.return_items(placed, [second], status="RETURN_OR_REFUND_REQUEST_SUCCESS")
     world.settle()
     with transaction(world.factory) as s:
-        (event,) = s.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order_id, OrderEvent.to_status == "returned")
-        ).all()
-        (after,) = inventory.stock_of(s, "SKU-1")
-        assert inventory.verify(s, repair=False, actor="test") == []
+        event, after = returned_whole(s, order_id, "SKU-1")
         notified = s.scalar(
             select(func.count()).select_from(InboxEntry).where(InboxEntry.topic == "RETURN_STATUS_CHANGE")
         )

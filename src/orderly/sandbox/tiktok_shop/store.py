@@ -687,12 +687,9 @@ class TikTokShopStore:
             body = {}
         if not isinstance(body, dict):
             return failure(400, INVALID_PARAMETER, "The request body is not a JSON object.")
-        bounds = {}
-        for name in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
-            value = body.get(name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                return failure(400, INVALID_PARAMETER, f"{name} must be Unix seconds.")
-            bounds[name] = value
+        bounds = _time_bounds(body)
+        if isinstance(bounds, tuple):
+            return bounds
         orders = body.get("order_ids")
         if orders is not None and (not isinstance(orders, list) or len(orders) > 50):
             return failure(400, INVALID_PARAMETER, "order_ids must be a list of at most 50 ids.")
@@ -752,12 +749,9 @@ class TikTokShopStore:
             "DESC",
         ):
             return failure(400, INVALID_PARAMETER, "Invalid sort_field or sort_order.")
-        bounds = {}
-        for name in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
-            value = body.get(name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                return failure(400, INVALID_PARAMETER, f"{name} must be Unix seconds.")
-            bounds[name] = value
+        bounds = _time_bounds(body)
+        if isinstance(bounds, tuple):
+            return bounds
         filters = json.dumps({k: body.get(k) for k in sorted(body)}, sort_keys=True)
         offset = 0
         token = query.get("page_token")
@@ -970,6 +964,18 @@ class TikTokShopStore:
         """UNCONFIRMED (CONTRACT.md section 6): hex HMAC-SHA256 keyed with the app secret over the app
         key and the raw body, sent as the ``Authorization`` header."""
         return hmac.new(self.app_secret.encode(), self.app_key.encode() + body, hashlib.sha256).hexdigest()
+
+
+def _time_bounds(body: Mapping[str, Any]) -> dict[str, Any] | Response:
+    """A search body's create and update windows (Unix seconds, each bound optional), or the refusal
+    of one that is not a whole number."""
+    bounds = {}
+    for name in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return failure(400, INVALID_PARAMETER, f"{name} must be Unix seconds.")
+        bounds[name] = value
+    return bounds
 
 
 def _sku_error(sku_id: str, code: int, message: str, extra: list[dict[str, Any]]) -> dict[str, Any]:
