@@ -5,9 +5,11 @@ log (nor reach them through the API with their own token). Screenshots into ``ar
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,11 +72,19 @@ def test_an_admin_connects_a_shop_through_the_form(
         # in must work at once, not only once a timer has let htmx take it in (its settle delay).
         page.clock.install()
         page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
-        page.get_by_label("Channel").select_option("amazon")  # htmx: Amazon's fields
-        expect(page.get_by_label("refresh_token")).to_be_visible()
-        # The swap of Shopify's fields is waited for itself: on a loaded machine it outlasts expect's 5 s.
-        with page.expect_response(lambda answer: "/shops/new" in answer.url, timeout=30_000):
+        expect(page.get_by_label("refresh_token")).to_be_visible()  # Amazon, the first channel, shown
+        # Amazon chosen again and its answer held back, as a slow one: Shopify chosen meanwhile wins
+        # (the request still out is dropped for the new one), its swap waited for itself.
+        held: list[Route] = []
+        page.route(lambda url: "channel=amazon" in url, lambda route: held.append(route))  # noqa: PLW0108 (Playwright wraps a Python function, not a builtin method)
+        with page.expect_request(lambda asked: "channel=amazon" in asked.url):
+            page.get_by_label("Channel").select_option("amazon")
+        with page.expect_response(lambda answer: "channel=shopify" in answer.url, timeout=30_000):
             page.get_by_label("Channel").select_option("shopify")
+        page.unroute_all(behavior="ignoreErrors")
+        for route in held:
+            with suppress(PlaywrightError):  # aborted by the page already
+                route.abort()
         expect(page.get_by_label("access_token")).to_be_visible()
         expect(page.get_by_label("refresh_token")).to_have_count(0)
         page.get_by_label("Shop code").fill("acme-us")
