@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth.domain import Role
 from orderly.auth.service import create_token
+from orderly.console.i18n import told
 from orderly.core.db import transaction
+from orderly.core.errors import InvalidTransition
 from orderly.fulfilment import service as fulfilment
 from orderly.fulfilment.domain import TrackingEvent, TrackingKind
 from orderly.fulfilment.models import TrackingWriteback
+from orderly.orders.domain import OrderStatus, check_transition
 from orderly.orders.models import Order
 from tests.factories import order
 
@@ -159,6 +162,44 @@ def test_bulk_actions_go_on_past_a_refused_order(client: TestClient, orders: dic
     code, page = _bulk(client, "cancel", [orders["1003"]], "again")  # every order refused
     assert code == 409 and _refused(page) == ["1003"]
     assert code == 409 and _statuses(client)["1003"] == "cancelled"
+
+
+def test_a_chinese_viewer_reads_why_each_order_was_refused_in_chinese(
+    client: TestClient, orders: dict[str, int]
+) -> None:
+    chinese = {"Accept-Language": "zh-CN"}
+    allocated, held = orders["1002"], orders["1003"]
+    code, page = _bulk(client, "release", [allocated], "ok", **chinese)
+    assert code == 409 and _refused(page) == ["1002"]
+    assert f"订单 {allocated} 的状态为“已分配库存”，并未暂停：无需放行" in page  # noqa: RUF001
+    code, page = _bulk(client, "approve", [allocated], "ok", **chinese)
+    assert f"订单 {allocated} 的状态为“已分配库存”：只有待审核或已暂停的订单才能批准" in page  # noqa: RUF001
+    code, page = _bulk(client, "cancel", [held], **chinese)  # no reason typed
+    assert code == 422 and "备注：请填写原因" in page  # noqa: RUF001
+    assert _bulk(client, "hold", [], "x", **chinese)[1].count("请至少选择一个订单") == 1
+    assert _bulk(client, "cancel", [held], "buyer asked", **chinese)[0] == 200
+    code, page = _bulk(client, "hold", [held], "look again", **chinese)
+    assert code == 409 and "订单不能从“已取消”变为“已暂停”；“已取消”之后只能变为：无（已是最终状态）" in page  # noqa: RUF001
+    # From the order's page (htmx): the same refusal, in Chinese.
+    form = {"action": "release", "note": "ok", "order": str(allocated), "from": "order"}
+    alone = client.post("/orders/bulk", data=form, headers={**chinese, "HX-Request": "true"}).text
+    assert "并未暂停：无需放行" in alone and "<html" not in alone  # noqa: RUF001
+    # The API and an English viewer say the English as before.
+    answer = client.post(f"/api/v1/orders/{allocated}/release", json={"note": "ok"}, headers=chinese)
+    english = f"order {allocated} is allocated, not on hold: nothing to release"
+    assert answer.json()["error"]["message"] == english
+    code, page = _bulk(client, "hold", [held], "look again")
+    assert "an order cannot go from cancelled to on_hold; allowed from cancelled: none (final)" in page
+
+
+def test_a_refused_move_names_each_status_in_the_viewers_language() -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        check_transition(OrderStatus.SHIPPED, OrderStatus.CANCELLED)
+    english = "an order cannot go from shipped to cancelled; allowed from shipped: delivered, returned"
+    assert refused.value.message == english
+    assert told(refused.value.message, refused.value.phrase, "en") == english
+    said = told(refused.value.message, refused.value.phrase, "zh_Hans")
+    assert said == "订单不能从“已发货”变为“已取消”；“已发货”之后只能变为：已签收、已退货"  # noqa: RUF001
 
 
 def test_each_bulk_action_needs_the_apis_permission(

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from enum import StrEnum
 from typing import TypeVar
 
-from orderly.core.phrases import Phrase
+from orderly.core.phrases import Arg, Phrase, listed
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -45,11 +45,37 @@ class OutOfRange(DomainError):
 
 class InvalidTransition(Conflict):
     @classmethod
-    def unless_allowed(cls, what: str, allowed: Mapping[S, Collection[S]], current: S, target: S) -> None:
-        """Refuse a move a state machine's table does not allow, naming what is allowed from here."""
+    def unless_allowed(
+        cls,
+        what: str | Phrase,
+        allowed: Mapping[S, Collection[S]],
+        current: S,
+        target: S,
+        *,
+        words: Mapping[S, Phrase] | None = None,
+    ) -> None:
+        """Refuse a move a state machine's table does not allow, naming what is allowed from here; each
+        status said by its word in ``words`` (its English the status itself) when given."""
         if target not in allowed[current]:
-            named = ", ".join(sorted(allowed[current])) or "none (final)"
-            raise cls(f"{what} cannot go from {current} to {target}; allowed from {current}: {named}")
+
+            def said(state: S) -> Arg:
+                return (words or {}).get(state) or str(state)
+
+            named = (
+                listed([said(state) for state in sorted(allowed[current])], commas=True)
+                if allowed[current]
+                else Phrase("none (final)")
+            )
+            raise cls(
+                Phrase(
+                    "%(what)s cannot go from %(current)s to %(target)s; "
+                    "allowed from %(current)s: %(allowed)s",
+                    what=what,
+                    current=said(current),
+                    target=said(target),
+                    allowed=named,
+                )
+            )
 
 
 class InsufficientStock(Conflict):

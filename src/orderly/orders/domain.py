@@ -98,8 +98,32 @@ ADDRESS_PARTS = {
 }
 
 
+#: Each status as a refusal names it: its English the status itself (what the API says), translated
+#: where the console says the refusal.
+STATUS_WORDS = {
+    S.PENDING_REVIEW: Phrase("pending_review"),
+    S.ON_HOLD: Phrase("on_hold"),
+    S.APPROVED: Phrase("approved"),
+    S.ALLOCATED: Phrase("allocated"),
+    S.LABEL_PRINTED: Phrase("label_printed"),
+    S.PARTLY_SHIPPED: Phrase("partly_shipped"),
+    S.SHIPPED: Phrase("shipped"),
+    S.DELIVERED: Phrase("delivered"),
+    S.CANCELLED: Phrase("cancelled"),
+    S.RETURNED: Phrase("returned"),
+    S.PLATFORM_FULFILLED: Phrase("platform_fulfilled"),
+}
+
+
+def status_word(status: str) -> Phrase:
+    """An order's status as a refusal names it (a stored status read as :class:`OrderStatus`)."""
+    return STATUS_WORDS[OrderStatus(status)]
+
+
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
-    InvalidTransition.unless_allowed("an order", ALLOWED_TRANSITIONS, current, target)
+    InvalidTransition.unless_allowed(
+        Phrase("an order"), ALLOWED_TRANSITIONS, current, target, words=STATUS_WORDS
+    )
 
 
 def check_change(before: str, after: str) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
 from orderly.core.errors import InvalidTransition
+from orderly.core.phrases import Phrase
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
@@ -23,6 +24,7 @@ from orderly.orders.domain import (
     check_transition,
     left_to_ship,
     shortage_hold,
+    status_word,
 )
 from orderly.orders.models import Order
 from orderly.review.routing import Routed, route_stored
@@ -49,7 +51,13 @@ def release_order(session: Session, order_id: int, *, actor: str, note: str) -> 
     it kept, or reserves stock now; when stock is short it waits, held for stock only."""
     order = order_repo.lock_order(session, order_id)
     if order.status != OrderStatus.ON_HOLD:
-        raise InvalidTransition(f"order {order_id} is {order.status}, not on hold: nothing to release")
+        raise InvalidTransition(
+            Phrase(
+                "order %(order)s is %(status)s, not on hold: nothing to release",
+                order=order_id,
+                status=status_word(order.status),
+            )
+        )
     return _lift(session, order, "released", actor, note)
 
 
@@ -59,7 +67,11 @@ def approve_order(session: Session, order_id: int, *, actor: str, note: str) -> 
     order = order_repo.lock_order(session, order_id)
     if order.status not in {OrderStatus.PENDING_REVIEW, OrderStatus.ON_HOLD}:
         raise InvalidTransition(
-            f"order {order_id} is {order.status}: only an order pending review or on hold can be approved"
+            Phrase(
+                "order %(order)s is %(status)s: only an order pending review or on hold can be approved",
+                order=order_id,
+                status=status_word(order.status),
+            )
         )
     return _lift(session, order, "approved", actor, note)
 

@@ -46,6 +46,7 @@ from orderly.core.db import (
     update_rows,
 )
 from orderly.core.errors import NotFound
+from orderly.core.phrases import Phrase
 from orderly.orders.domain import (
     APPROVED_ON_ARRIVAL,
     CLOSED,
@@ -168,7 +169,7 @@ def lock_orders(session: Session, order_ids: Iterable[int]) -> list[Order]:
 def lock_order(session: Session, order_id: int) -> Order:
     found = lock_orders(session, [order_id])
     if not found:
-        raise NotFound(f"no order {order_id}")
+        raise NotFound(Phrase("no order %(order)s", order=order_id))
     return found[0]
 
 

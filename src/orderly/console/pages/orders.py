@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
-from orderly.console.i18n import N_, gettext
+from orderly.console.i18n import N_, gettext, told
 from orderly.console.pages.common import missing, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import DateZone, day_or_instant, zone
 from orderly.core.db import transaction
 from orderly.core.errors import Conflict, DomainError, NotFound
 from orderly.core.pagination import MAX_ID
+from orderly.core.phrases import Phrase
 from orderly.core.text import refuse_nul
 from orderly.core.web import ReadSession
 from orderly.fulfilment import printing
@@ -203,12 +204,12 @@ def _order_ids(values: list[str]) -> list[int]:
     ids = []
     for value in values:
         if not value.isdigit() or not 1 <= int(value) <= MAX_ID:
-            raise DomainError(f"order: {value!r} is not an order id", field="order")
+            raise DomainError(Phrase("order: %(value)s is not an order id", value=repr(value)), field="order")
         ids.append(int(value))
     if not ids:
-        raise DomainError("select at least one order", field="order")
+        raise DomainError(Phrase("select at least one order"), field="order")
     if len(set(ids)) > BULK_MAX:
-        raise DomainError(f"at most {BULK_MAX} orders at once", field="order")
+        raise DomainError(Phrase("at most %(count)s orders at once", count=BULK_MAX), field="order")
     return sorted(set(ids))  # the hub's lock order: orders by id
 
 
@@ -240,9 +241,9 @@ async def bulk_action(request: Request, viewer: SignedIn) -> HTMLResponse:
                 outcomes, printable = _labels_outcome(session, ids, numbers, gettext(viewer.locale))
         if use_case is not None:
             note = _note(action, fields.get("note", ""))
-            outcomes = [_one(factory, use_case, order_id, numbers, viewer.name, note) for order_id in ids]
+            outcomes = [_one(factory, use_case, order_id, numbers, viewer, note) for order_id in ids]
     except DomainError as refused:
-        problem = refused.message
+        problem = told(refused.message, refused.phrase, viewer.locale)
     asked = asked_filters(fields)
     context = {
         "bulk": {
@@ -280,7 +281,14 @@ def _note(action: str, typed: str) -> str:
             return CancelIn(reason=typed).reason
         return NoteIn(note=typed).note
     except ValidationError as invalid:
-        raise DomainError(f"note: {invalid.errors()[0]['msg']}", field="note") from None
+        first = invalid.errors()[0]
+        problem: str | Phrase = f"note: {first['msg']}"
+        if first["type"] == "string_too_short":  # none typed: the one a person meets
+            problem = Phrase("note: String should have at least 1 character")
+        elif first["type"] == "string_too_long":
+            limit = (first.get("ctx") or {}).get("max_length", "")
+            problem = Phrase("note: String should have at most %(limit)s characters", limit=limit)
+        raise DomainError(problem, field="note") from None
 
 
 def _one(
@@ -288,15 +296,15 @@ def _one(
     use_case: Callable[[Session, int, str, str], object],
     order_id: int,
     numbers: dict[int, str],
-    actor: str,
+    viewer: Viewer,
     note: str,
 ) -> Outcome:
     number = numbers.get(order_id, str(order_id))
     try:
         with transaction(factory) as session:
-            use_case(session, order_id, actor, note)
+            use_case(session, order_id, viewer.name, note)
     except DomainError as refused:
-        return Outcome(order_id, number, refused.message)
+        return Outcome(order_id, number, told(refused.message, refused.phrase, viewer.locale))
     return Outcome(order_id, number)
 
 
