@@ -172,6 +172,47 @@ def test_a_transfer_refused_is_said_and_moves_nothing(
         assert [(f.on_hand, f.reserved) for f in inventory.stock_of(s, "SKU-1")] == [(3, 0)]
 
 
+def test_a_chinese_viewer_reads_why_stock_was_not_moved_in_chinese(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10}, warehouses=2)
+    chinese = {"Accept-Language": "zh-CN"}
+
+    def move(**form: str) -> Response:
+        return client.post("/stock/SKU-1", data=form, headers=chinese)
+
+    held = move(kind="transfer", from_warehouse="WH-1", to_warehouse="WH-2", quantity="5")
+    assert held.status_code == 200  # 5 of the 10 held at the source
+    short = move(kind="transfer", from_warehouse="WH-1", to_warehouse="WH-2", quantity="9")
+    assert short.status_code == 409
+    assert "调出仓库库存不足，无法调拨：SKU-1：需调拨 9，可用 5" in short.text  # noqa: RUF001
+    adjusted = move(kind="adjust", warehouse="WH-1", quantity="-8")
+    assert adjusted.status_code == 409
+    said = "调整 -8 后在库仅剩 2，但未完成订单已预留 5；请先释放或取消这些订单"  # noqa: RUF001
+    assert said in adjusted.text
+    assert "调整 0 不会改变任何库存" in move(kind="adjust", warehouse="WH-1", quantity="0").text
+    counted = move(kind="count", warehouse="WH-1", quantity="3")
+    assert counted.status_code == 409
+    assert "盘点数 3 低于未完成订单已预留的 5；请先释放或取消这些订单" in counted.text  # noqa: RUF001
+    with transaction(factory) as s:
+        (transfer,) = inventory.list_transfers(s, sku="SKU-1")
+    assert move(kind="ship", transfer=str(transfer.id)).status_code == 200
+    again = move(kind="ship", transfer=str(transfer.id))
+    assert again.status_code == 409
+    said = "调拨单不能从“已发货”变为“已发货”；“已发货”之后只能变为：部分收货、已入库"  # noqa: RUF001
+    assert said in again.text
+    assert f"没有调拨单 {transfer.id + 1}" in move(kind="ship", transfer=str(transfer.id + 1)).text
+    # An English viewer and the API say the English as before.
+    english = client.post("/stock/SKU-1", data={"kind": "adjust", "warehouse": "WH-1", "quantity": "0"})
+    assert english.status_code == 400 and "adjustment of 0 changes nothing" in english.text
+    answer = client.post(
+        "/api/v1/stock/adjust",
+        json={"sku": "SKU-1", "warehouse": "WH-1", "delta": -99, "reason": "x"},
+        headers=chinese,
+    )
+    assert answer.json()["error"]["message"].startswith("adjustment of -99 would leave -94 on hand but 0 is")
+
+
 def test_the_safety_stock_form_sets_it(client: TestClient, factory: sessionmaker[Session]) -> None:
     setup_catalog(factory, {"SKU-1": 10})
     page = client.post("/stock/SKU-1", data={"kind": "safety", "warehouse": "WH-1", "quantity": "3"})

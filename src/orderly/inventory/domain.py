@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from orderly.core.errors import DomainError, InsufficientStock, InvalidTransition, OutOfRange
+from orderly.core.phrases import Arg, Phrase, listed
 
 #: The most units of one SKU in one warehouse (on hand, reserved or safety), and so the most one movement
 #: moves: far beyond any shelf, and within the 32-bit columns that hold levels and ledger deltas.
 MAX_QUANTITY = 1_000_000_000
-_HOLDS = f"a warehouse holds at most {MAX_QUANTITY:,} units of a SKU"
+_HOLDS = Phrase("a warehouse holds at most %(most)s units of a SKU", most=f"{MAX_QUANTITY:,}")
 
 
 class MovementKind(StrEnum):
@@ -35,6 +36,23 @@ class MovementKind(StrEnum):
     TRANSFER_RELEASE = "transfer_release"
     TRANSFER_OUT = "transfer_out"
     TRANSFER_IN = "transfer_in"
+
+
+#: Each movement as a refusal names it: its English the kind itself, translated where the console says it.
+MOVEMENT_WORDS = {
+    MovementKind.RECEIPT: Phrase("receipt"),
+    MovementKind.ADJUSTMENT: Phrase("adjustment"),
+    MovementKind.COUNT: Phrase("count"),
+    MovementKind.SAFETY: Phrase("safety"),
+    MovementKind.RESERVATION: Phrase("reservation"),
+    MovementKind.RELEASE: Phrase("release"),
+    MovementKind.SHIPMENT: Phrase("shipment"),
+    MovementKind.RETURN: Phrase("return"),
+    MovementKind.TRANSFER_HOLD: Phrase("transfer_hold"),
+    MovementKind.TRANSFER_RELEASE: Phrase("transfer_release"),
+    MovementKind.TRANSFER_OUT: Phrase("transfer_out"),
+    MovementKind.TRANSFER_IN: Phrase("transfer_in"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +79,24 @@ class Level:
         safety = self.safety + movement.safety_delta
         if min(on_hand, reserved, safety) < 0 or reserved > on_hand:
             raise InsufficientStock(
-                f"{movement.kind} would leave on hand {on_hand}, reserved {reserved}, safety {safety}"
+                Phrase(
+                    "%(kind)s would leave on hand %(on_hand)s, reserved %(reserved)s, safety %(safety)s",
+                    kind=MOVEMENT_WORDS[movement.kind],
+                    on_hand=on_hand,
+                    reserved=reserved,
+                    safety=safety,
+                )
             )
         if max(on_hand, safety) > MAX_QUANTITY:
-            raise OutOfRange(f"{movement.kind} would leave on hand {on_hand:,}, safety {safety:,}: {_HOLDS}")
+            raise OutOfRange(
+                Phrase(
+                    "%(kind)s would leave on hand %(on_hand)s, safety %(safety)s: %(holds)s",
+                    kind=MOVEMENT_WORDS[movement.kind],
+                    on_hand=f"{on_hand:,}",
+                    safety=f"{safety:,}",
+                    holds=_HOLDS,
+                )
+            )
         self.on_hand, self.reserved, self.safety = on_hand, reserved, safety
 
     def copy(self) -> Level:
@@ -79,7 +111,12 @@ def _positive(quantity: int, what: str) -> None:
 
 def _within(quantity: int, field: str) -> None:
     if abs(quantity) > MAX_QUANTITY:
-        raise OutOfRange(f"{quantity:,} units is beyond the bound: {_HOLDS}", field=field)
+        raise OutOfRange(
+            Phrase(
+                "%(quantity)s units is beyond the bound: %(holds)s", quantity=f"{quantity:,}", holds=_HOLDS
+            ),
+            field=field,
+        )
 
 
 def receipt(quantity: int) -> Movement:
@@ -89,12 +126,17 @@ def receipt(quantity: int) -> Movement:
 
 def adjustment(level: Level, delta: int) -> Movement:
     if delta == 0:
-        raise DomainError("adjustment of 0 changes nothing", field="delta")
+        raise DomainError(Phrase("adjustment of 0 changes nothing"), field="delta")
     _within(delta, "delta")
     if level.on_hand + delta < level.reserved:
         raise InsufficientStock(
-            f"adjustment of {delta} would leave {level.on_hand + delta} on hand "
-            f"but {level.reserved} is reserved by open orders; release or cancel them first"
+            Phrase(
+                "adjustment of %(delta)s would leave %(on_hand)s on hand but %(reserved)s is reserved by "
+                "open orders; release or cancel them first",
+                delta=delta,
+                on_hand=level.on_hand + delta,
+                reserved=level.reserved,
+            )
         )
     return Movement(MovementKind.ADJUSTMENT, on_hand_delta=delta)
 
@@ -105,8 +147,12 @@ def count(level: Level, counted: int) -> Movement:
     _within(counted, "counted")
     if counted < level.reserved:
         raise InsufficientStock(
-            f"count of {counted} is below the {level.reserved} reserved by open orders; "
-            "release or cancel them first"
+            Phrase(
+                "count of %(counted)s is below the %(reserved)s reserved by open orders; "
+                "release or cancel them first",
+                counted=counted,
+                reserved=level.reserved,
+            )
         )
     return Movement(MovementKind.COUNT, on_hand_delta=counted - level.on_hand)
 
@@ -413,8 +459,20 @@ TRANSFER_ALLOWED: dict[TransferStatus, frozenset[TransferStatus]] = {
 IN_TRANSIT = frozenset({T.SHIPPED, T.PARTLY_RECEIVED})
 
 
+#: Each transfer status as a refusal names it: its English the status itself.
+TRANSFER_WORDS = {
+    T.CREATED: Phrase("created"),
+    T.SHIPPED: Phrase("shipped"),
+    T.PARTLY_RECEIVED: Phrase("partly_received"),
+    T.RECEIVED: Phrase("received"),
+    T.CANCELLED: Phrase("cancelled"),
+}
+
+
 def check_transfer_transition(current: TransferStatus, target: TransferStatus) -> None:
-    InvalidTransition.unless_allowed("a transfer", TRANSFER_ALLOWED, current, target)
+    InvalidTransition.unless_allowed(
+        Phrase("a transfer"), TRANSFER_ALLOWED, current, target, words=TRANSFER_WORDS
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,9 +494,11 @@ def check_transfer(from_warehouse: int, to_warehouse: int, lines: Mapping[int, i
     """A transfer goes between two different warehouses and moves at least one unit of each SKU it
     names, each within the bound a level holds."""
     if from_warehouse == to_warehouse:
-        raise DomainError("a transfer goes to another warehouse than it leaves from", field="to_warehouse")
+        raise DomainError(
+            Phrase("a transfer goes to another warehouse than it leaves from"), field="to_warehouse"
+        )
     if not lines:
-        raise DomainError("a transfer moves at least one SKU", field="lines")
+        raise DomainError(Phrase("a transfer moves at least one SKU"), field="lines")
     for quantity in lines.values():
         _positive(quantity, "transferred")
 
@@ -453,12 +513,19 @@ def transfer_hold(
     Every short line is named at once."""
     empty = Level()
     short = [
-        f"{skus.get(pid, pid)}: {qty} to transfer, {available} available"
+        Phrase(
+            "%(sku)s: %(quantity)s to transfer, %(available)s available",
+            sku=skus.get(pid, pid),
+            quantity=qty,
+            available=available,
+        )
         for pid, qty in sorted(lines.items())
         if (available := levels.get((pid, warehouse_id), empty).available) < qty
     ]
     if short:
-        raise InsufficientStock("not enough stock at the source for this transfer: " + "; ".join(short))
+        raise InsufficientStock(
+            Phrase("not enough stock at the source for this transfer: %(short)s", short=listed(short))
+        )
     return [
         ((pid, warehouse_id), Movement(MovementKind.TRANSFER_HOLD, reserved_delta=qty))
         for pid, qty in sorted(lines.items())
@@ -523,24 +590,31 @@ def transfer_receipt(
     shipped (over) and a line closed short both carry a reason; a receipt changes something; the
     transfer is received once nothing is in transit, else partly received."""
     by_product = {line.product_id: line for line in lines}
-    problems = [
-        f"{skus.get(pid, pid)} is not on this transfer; book it with a stock receipt"
+    problems: list[Arg] = [
+        Phrase("%(sku)s is not on this transfer; book it with a stock receipt", sku=skus.get(pid, pid))
         for pid in sorted(arrived)
         if pid not in by_product
     ]
     problems += [
-        f"{skus.get(pid, pid)}: received quantity cannot be negative, got {qty}"
+        Phrase(
+            "%(sku)s: received quantity cannot be negative, got %(quantity)s",
+            sku=skus.get(pid, pid),
+            quantity=qty,
+        )
         for pid, qty in sorted(arrived.items())
         if qty < 0
     ]
     if problems:
-        raise DomainError("; ".join(problems), field="lines")
+        said = listed(problems)
+        raise DomainError(said if isinstance(said, Phrase) else str(said), field="lines")
     for qty in arrived.values():
         _within(qty, "quantity")
     if not close and not any(arrived.values()):
-        raise DomainError("a receipt receives at least one unit, or closes the transfer", field="lines")
+        raise DomainError(
+            Phrase("a receipt receives at least one unit, or closes the transfer"), field="lines"
+        )
     receipts: list[LineReceipt] = []
-    missing: list[str] = []
+    missing: list[Arg] = []
     still_open = False
     for line in sorted(lines, key=lambda line: line.product_id):
         now = arrived.get(line.product_id, 0)
@@ -553,12 +627,23 @@ def transfer_receipt(
             if line.product_id in reasons:
                 difference = f"{what}: {reasons[line.product_id]}"
             else:
-                missing.append(f"{skus.get(line.product_id, line.product_id)} {what}")
+                missing.append(
+                    Phrase(
+                        "%(sku)s over %(count)s", sku=skus.get(line.product_id, line.product_id), count=over
+                    )
+                    if over
+                    else Phrase(
+                        "%(sku)s short %(count)s", sku=skus.get(line.product_id, line.product_id), count=short
+                    )
+                )
         if now or short:
             receipts.append(LineReceipt(line.product_id, now, short, difference))
     if missing:
         raise DomainError(
-            "a difference needs a reason (more than was shipped, or short on closing): " + "; ".join(missing),
+            Phrase(
+                "a difference needs a reason (more than was shipped, or short on closing): %(missing)s",
+                missing=listed(missing),
+            ),
             field="reason",
         )
     return receipts, T.PARTLY_RECEIVED if still_open else T.RECEIVED

@@ -16,6 +16,7 @@ from orderly.catalog.models import Product
 from orderly.core.clock import utcnow
 from orderly.core.db import Rows, chunks, insert_rows, update_rows
 from orderly.core.errors import NotFound
+from orderly.core.phrases import Phrase
 from orderly.inventory.domain import IN_TRANSIT, Level, StockKey
 from orderly.inventory.models import (
     BinLocation,
@@ -360,7 +361,7 @@ def lock_transfer(session: Session, transfer_id: int) -> Transfer:
     )
     found = session.scalar(query)
     if found is None:
-        raise NotFound(f"no transfer {transfer_id}")
+        raise NotFound(Phrase("no transfer %(transfer)s", transfer=transfer_id))
     return found
 
 

@@ -14,6 +14,7 @@ from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
 from orderly.core.db import flush_or_conflict
 from orderly.core.errors import Conflict, DomainError, NotFound
+from orderly.core.phrases import Phrase
 from orderly.inventory import domain
 from orderly.inventory import repository as repo
 from orderly.inventory.domain import (
@@ -175,12 +176,14 @@ def _figure(
 def _resolve(session: Session, sku: str, warehouse_code: str) -> tuple[int, int]:
     product = catalog_repo.product_by_sku(session, sku)
     if product is None:
-        raise NotFound(f"unknown SKU {sku!r}", field="sku")
+        raise NotFound(Phrase("unknown SKU %(sku)s", sku=repr(sku)), field="sku")
     if product.is_bundle:
-        raise DomainError(f"{sku!r} is a bundle: its stock is that of its components", field="sku")
+        raise DomainError(
+            Phrase("%(sku)s is a bundle: its stock is that of its components", sku=repr(sku)), field="sku"
+        )
     warehouse_id = repo.warehouse_id(session, warehouse_code)
     if warehouse_id is None:
-        raise NotFound(f"unknown warehouse {warehouse_code!r}", field="warehouse")
+        raise NotFound(Phrase("unknown warehouse %(code)s", code=repr(warehouse_code)), field="warehouse")
     return product.id, warehouse_id
 
 
@@ -634,7 +637,7 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: str, reason: s
 def get_transfer(session: Session, transfer_id: int) -> TransferOut:
     transfer = session.get(Transfer, transfer_id, populate_existing=True)
     if transfer is None:
-        raise NotFound(f"no transfer {transfer_id}")
+        raise NotFound(Phrase("no transfer %(transfer)s", transfer=transfer_id))
     return transfer_views(session, [transfer])[0]
 
 
@@ -708,7 +711,7 @@ def transfer_views(session: Session, transfers: list[Transfer]) -> list[Transfer
 def _warehouse_id(session: Session, code: str, field: str) -> int:
     found = repo.warehouse_id(session, code)
     if found is None:
-        raise NotFound(f"unknown warehouse {code!r}", field=field)
+        raise NotFound(Phrase("unknown warehouse %(code)s", code=repr(code)), field=field)
     return found
 
 
@@ -720,7 +723,7 @@ def _line_products(session: Session, skus: list[str], *, field: str | None = Non
     for index, sku in enumerate(skus):
         where = field or f"lines[{index}].sku"
         if sku not in found:
-            raise NotFound(f"unknown SKU {sku!r}", field=where)
+            raise NotFound(Phrase("unknown SKU %(sku)s", sku=repr(sku)), field=where)
         components = parts.get(found[sku])
         if components:
             names = catalog_repo.skus_of(session, (pid for pid, _ in components))
