@@ -165,3 +165,37 @@ def test_each_fix_needs_the_apis_permission(
     released = anonymous.post(f"/exceptions/{ids['BY-HAND']}/release", data={"note": "ok"}, headers=service)
     assert released.status_code == 200 and _order(client, ids["BY-HAND"])["status"] == "allocated"
     assert anonymous.get("/exceptions").status_code == 303
+
+
+def test_a_chinese_viewer_reads_why_a_fix_was_refused_in_chinese(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ids = _held(client, factory)
+    chinese = {"Accept-Language": "zh-CN"}
+
+    def fix(number: str, what: str, **form: str) -> str:
+        return client.post(f"/exceptions/{ids[number]}/{what}", data=form, headers=chinese).text
+
+    assert "备注：请填写原因" in fix("ADDR-1", "release", note=" ")  # noqa: RUF001
+    assert "原因：请填写原因" in fix("ADDR-1", "cancel", reason="")  # noqa: RUF001
+    short = fix("SHORT-OLD", "warehouse", warehouse="WH-2")
+    said = f"订单 {ids['SHORT-OLD']}：仓库 WH-2无法备齐，缺 SKU-2（需要 2，可用 1）；未做任何更改"  # noqa: RUF001
+    assert said in short
+    assert "没有启用中的仓库 &#39;WH-9&#39;" in fix("SHORT-OLD", "warehouse", warehouse="WH-9")
+    form = {**US, "line2": "", "postal_code": "ABCDE", "phone": "", "note": "asked"}
+    assert "地址已是如此：无需修改" in fix("ADDR-2", "address", **form)  # noqa: RUF001
+    assert "已取消" in fix("NONE-LEFT", "cancel", reason="discontinued")
+    said = f"订单 {ids['NONE-LEFT']} 的状态为“已取消”，并未暂停：无需放行"  # noqa: RUF001
+    assert said in fix("NONE-LEFT", "release", note="ok")
+    said = f"订单 {ids['NONE-LEFT']} 的状态为“已取消”：地址已不能再修改"  # noqa: RUF001
+    assert said in fix("NONE-LEFT", "address", **{**form, "postal_code": "48817"})
+    said = f"订单 {ids['NONE-LEFT']} 的状态为“已取消”：只有已审核、已分配库存或已暂停的订单才能重新分配仓库"  # noqa: RUF001
+    assert said in fix("NONE-LEFT", "split")
+    # The API says the English as before.
+    answer = client.post(
+        f"/api/v1/orders/{ids['SHORT-OLD']}/route", json={"warehouse": "WH-2"}, headers=chinese
+    )
+    assert answer.json()["error"]["message"] == (
+        f"order {ids['SHORT-OLD']} cannot be filled by warehouse WH-2: "
+        "short of SKU-2 (needs 2, 1 available); nothing changed"
+    )

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, InvalidTransition, NotFound
+from orderly.core.phrases import Phrase, listed
 from orderly.fulfilment import repository as repo
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
-from orderly.orders.domain import HoldReason, OrderStatus, check_change, shortage_hold
+from orderly.orders.domain import HoldReason, OrderStatus, check_change, shortage_hold, status_word
 from orderly.orders.holds import demand_of, needs_left
 from orderly.review.routing import route_stored
 
@@ -52,10 +53,18 @@ def reroute(
     order = order_repo.lock_order(session, order_id)
     if order.status not in REROUTABLE:
         raise InvalidTransition(
-            f"order {order_id} is {order.status}: only an approved, allocated or held order can be re-routed"
+            Phrase(
+                "order %(order)s is %(status)s: only an approved, allocated or held order can be re-routed",
+                order=order_id,
+                status=status_word(order.status),
+            )
         )
     if repo.in_live_shipments(session, order_id):
-        raise Conflict(f"order {order_id} has parcels not yet shipped: void them before re-routing it")
+        raise Conflict(
+            Phrase(
+                "order %(order)s has parcels not yet shipped: void them before re-routing it", order=order_id
+            )
+        )
     now = utcnow()
     held = inventory_repo.reserved_by_order(session, [order_id]).get(order_id, {})
     needs = needs_left(session, [order_id])
@@ -72,7 +81,7 @@ def reroute(
     if warehouse is not None:
         chosen = next((wid for wid in warehouses if codes.get(wid) == warehouse), None)
         if chosen is None:
-            raise NotFound(f"no active warehouse {warehouse!r}", field="warehouse")
+            raise NotFound(Phrase("no active warehouse %(code)s", code=repr(warehouse)), field="warehouse")
         demand = replace(demand, warehouse_ids=(chosen,), split=False)
     elif split:
         demand = replace(demand, split=True)
@@ -84,9 +93,8 @@ def reroute(
     }
     (alloc,) = allocate([demand], levels, warehouses)
     if (warehouse is not None or split) and not alloc.ok:
-        raise Conflict(
-            _cannot(session, order_id, alloc, available, f"warehouse {warehouse}" if warehouse else "a split")
-        )
+        tried_as = Phrase("warehouse %(code)s", code=warehouse) if warehouse else Phrase("a split")
+        raise Conflict(_cannot(session, order_id, alloc, available, tried_as))
     before_where = sorted({codes.get(wid, str(wid)) for (_, wid) in held})
     moved = not (alloc.ok and dict(alloc.reservations()) == held)
     if moved:
@@ -118,15 +126,30 @@ def reroute(
     return Rerouted(order_id, status, where, moved, note, order.routing)
 
 
-def _cannot(session: Session, order_id: int, alloc: Allocation, available: dict[int, int], asked: str) -> str:
+def _cannot(
+    session: Session, order_id: int, alloc: Allocation, available: dict[int, int], asked: Phrase
+) -> Phrase:
     """Why the warehouse or split a person asked for cannot fill an order."""
     needs = dict(alloc.needs)
     short = {pid for pid, qty in needs.items() if available.get(pid, 0) < qty} or {
         s.product_id for s in alloc.shortages
     }
     skus = catalog_repo.skus_of(session, short)
-    listed = ", ".join(
-        f"{skus.get(pid, pid)} (needs {needs[pid]}, {available.get(pid, 0)} available)"
-        for pid in sorted(short)
+    named = listed(
+        [
+            Phrase(
+                "%(sku)s (needs %(needed)s, %(available)s available)",
+                sku=skus.get(pid, pid),
+                needed=needs[pid],
+                available=available.get(pid, 0),
+            )
+            for pid in sorted(short)
+        ],
+        commas=True,
     )
-    return f"order {order_id} cannot be filled by {asked}: short of {listed}; nothing changed"
+    return Phrase(
+        "order %(order)s cannot be filled by %(asked)s: short of %(short)s; nothing changed",
+        order=order_id,
+        asked=asked,
+        short=named,
+    )

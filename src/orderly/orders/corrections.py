@@ -14,9 +14,17 @@ from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, DomainError
+from orderly.core.phrases import Phrase
 from orderly.orders import holds, search
 from orderly.orders import repository as order_repo
-from orderly.orders.domain import CLOSED, PERSONS_HOLDS, OrderStatus, check_transition, with_address_hold
+from orderly.orders.domain import (
+    CLOSED,
+    PERSONS_HOLDS,
+    OrderStatus,
+    check_transition,
+    status_word,
+    with_address_hold,
+)
 from orderly.orders.models import Order
 from orderly.orders.schemas import AddressCorrectionIn
 from orderly.review import batch as review
@@ -46,11 +54,17 @@ def correct_address(session: Session, order_id: int, data: AddressCorrectionIn, 
     again; returns the order as it now stands."""
     order = order_repo.lock_order(session, order_id)
     if order.status in _FIXED:
-        raise Conflict(f"order {order_id} is {order.status}: its address can no longer be corrected")
+        raise Conflict(
+            Phrase(
+                "order %(order)s is %(status)s: its address can no longer be corrected",
+                order=order_id,
+                status=status_word(order.status),
+            )
+        )
     sent = data.model_dump(exclude_unset=True, exclude={"note"})
     changed = {part: value for part, value in sent.items() if getattr(order, ADDRESS_COLUMNS[part]) != value}
     if not changed:
-        raise DomainError("the address already reads like that: nothing to correct", field="address")
+        raise DomainError(Phrase("the address already reads like that: nothing to correct"), field="address")
     reviewed_before = subjects_for_orders(session, [order])[0]  # empty for an order without lines
     before = reviewed_before[0] if reviewed_before else None
     what = "; ".join(

@@ -13,12 +13,13 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from orderly.console.i18n import N_
+from orderly.console.i18n import N_, told
 from orderly.console.pages.common import read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound, field_path
 from orderly.core.pagination import MAX_ID
+from orderly.core.phrases import Phrase
 from orderly.core.web import ReadSession
 from orderly.fulfilment import routing
 from orderly.fulfilment.schemas import RerouteIn
@@ -99,6 +100,13 @@ DONE = {
 }
 
 
+#: A fix's note or reason left empty, as the form's refusal says it (its English pydantic's).
+UNWRITTEN = {
+    "note": Phrase("note: String should have at least 1 character"),
+    "reason": Phrase("reason: String should have at least 1 character"),
+}
+
+
 def _warehouses(session: Session) -> list[str]:
     return [w.code for w in inventory.list_warehouses(session) if w.active]
 
@@ -147,9 +155,11 @@ async def fix_order(
         first = invalid.errors(include_url=False)[0]
         where = field_path(first["loc"])
         problem = f"{where}: {first['msg']}" if where else str(first["msg"])
+        if first["type"] == "string_too_short" and where in UNWRITTEN:  # the reason or note left empty
+            problem = told(problem, UNWRITTEN[where], viewer.locale)
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
     except DomainError as refused:
-        problem, code = refused.message, refused.http_status
+        problem, code = told(refused.message, refused.phrase, viewer.locale), refused.http_status
     with transaction(factory) as session:
         try:
             order: OrderOut | None = queries.get_order(session, order_id)
