@@ -202,7 +202,12 @@ def test_a_chinese_viewer_reads_why_stock_was_not_moved_in_chinese(
     said = "调拨单不能从“已发货”变为“已发货”；“已发货”之后只能变为：部分收货、已入库"  # noqa: RUF001
     assert said in again.text
     assert f"没有调拨单 {transfer.id + 1}" in move(kind="ship", transfer=str(transfer.id + 1)).text
+    assert "数量：请填写整数" in move(kind="receive", warehouse="WH-1", quantity="").text  # noqa: RUF001
+    assert "数量：须大于 0" in move(kind="receive", warehouse="WH-1", quantity="0").text  # noqa: RUF001
+    assert "原因：请填写" in move(kind="cancel", transfer=str(transfer.id), reason="").text  # noqa: RUF001
     # An English viewer and the API say the English as before.
+    unread = client.post("/stock/SKU-1", data={"kind": "receive", "warehouse": "WH-1", "quantity": "x"})
+    assert "quantity: Input should be a valid integer, unable to parse string as an integer" in unread.text
     english = client.post("/stock/SKU-1", data={"kind": "adjust", "warehouse": "WH-1", "quantity": "0"})
     assert english.status_code == 400 and "adjustment of 0 changes nothing" in english.text
     answer = client.post(

@@ -16,17 +16,20 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.auth.domain import Role
+from orderly.console.i18n import told
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
+from orderly.core.errors import Conflict
 from orderly.fulfilment import domain, service
 from orderly.fulfilment.carriers.domain import Offer
 from orderly.fulfilment.carriers.models import LabelState, ShipmentLabel
-from orderly.fulfilment.domain import TrackingEvent, TrackingKind
+from orderly.fulfilment.domain import TrackingEvent, TrackingKind, check_order_shippable
 from orderly.fulfilment.models import Shipment
 from orderly.fulfilment.schemas import ShipmentIn
 from orderly.inventory import service as inventory
 from orderly.inventory.schemas import WarehouseIn
 from orderly.jobs.worker import Worker
+from orderly.orders.domain import OrderStatus
 from orderly.orders.ingest import ingest_batch
 from tests.console.test_stock_page import _as
 from tests.factories import order, setup_catalog, stored_order
@@ -485,3 +488,14 @@ def test_roles_that_do_not_handle_parcels_are_refused_the_warehouse_screens(
 def parcels_for_roles(client: TestClient, factory: sessionmaker[Session]) -> list[int]:
     stock_the_floor(client, factory)
     return parcels(factory, ("#9901", [("SKU-1", 1)], labelled("UPS", "#9901")))
+
+
+def test_an_order_that_may_not_ship_is_named_by_its_status_in_chinese() -> None:
+    with pytest.raises(Conflict) as refused:
+        check_order_shippable(7, OrderStatus.ON_HOLD)
+    english = (
+        "order 7 is on_hold: parcels are made and shipped only for allocated, label_printed, partly_shipped"
+    )
+    assert refused.value.message == f"{english} orders"
+    said = told(refused.value.message, refused.value.phrase, "zh_Hans")
+    assert said == "订单 7 的状态为“已暂停”：只有已分配库存、已打印面单、部分发货状态的订单才能建包裹和发货"  # noqa: RUF001

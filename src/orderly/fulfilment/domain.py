@@ -20,7 +20,7 @@ from orderly.catalog.domain import expand
 from orderly.core.errors import Conflict, DomainError, InsufficientStock, InvalidTransition
 from orderly.core.phrases import Arg, Phrase, listed
 from orderly.inventory.domain import StockKey
-from orderly.orders.domain import OrderStatus
+from orderly.orders.domain import STATUS_WORDS, OrderStatus
 
 
 class ShipmentStatus(StrEnum):
@@ -73,8 +73,8 @@ def check_order_shippable(order_id: int, status: OrderStatus) -> None:
             Phrase(
                 "order %(order)s is %(status)s: parcels are made and shipped only for %(allowed)s orders",
                 order=order_id,
-                status=str(status),
-                allowed=", ".join(sorted(SHIPPABLE_ORDERS)),
+                status=STATUS_WORDS[status],
+                allowed=listed([STATUS_WORDS[s] for s in sorted(SHIPPABLE_ORDERS)], commas=True),
             )
         )
 

@@ -26,6 +26,7 @@ from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound
 from orderly.core.pagination import decode_cursor, encode_cursor
+from orderly.core.phrases import Arg, Phrase
 from orderly.core.web import ReadSession
 from orderly.inventory import service as inventory
 from orderly.inventory.domain import IN_TRANSIT, MovementKind, TransferStatus
@@ -214,12 +215,47 @@ def stock_page(request: Request, session: ReadSession, viewer: SignedIn, sku: st
     return render(request, "stock_sku.html", viewer, warehouses=warehouses, **page)
 
 
-def _problem(invalid: ValidationError) -> str:
-    """The first thing wrong with a form, named as the form names it."""
+#: The form's fields as a refusal names them (their English the field's name).
+FIELD_WORDS = {
+    "quantity": Phrase("quantity"),
+    "reason": Phrase("reason"),
+    "warehouse": Phrase("warehouse"),
+    "from_warehouse": Phrase("from_warehouse"),
+    "to_warehouse": Phrase("to_warehouse"),
+}
+
+
+def _problem(invalid: ValidationError, locale: str) -> str:
+    """The first thing wrong with a form, named as the form names it, in the viewer's language when it
+    is one a person meets (a figure left empty, not a whole number, out of bounds; a field left empty);
+    its English pydantic's."""
     first = invalid.errors()[0]
     where = [str(part) for part in first["loc"]]
     field = "quantity" if set(where) & {"delta", "counted", "safety", "lines"} else ".".join(where)
-    return f"{field}: {first['msg']}"
+    english = f"{field}: {first['msg']}"
+    phrase = _worded(first["type"], FIELD_WORDS.get(field) or field, first.get("ctx") or {})
+    return told(english, phrase if phrase is not None and phrase.english() == english else None, locale)
+
+
+def _worded(kind: str, name: Arg, bound: dict[str, Any]) -> Phrase | None:
+    """A validation error a person meets on the form, as a phrase whose English is pydantic's."""
+    if kind == "int_parsing":
+        return Phrase(
+            "%(field)s: Input should be a valid integer, unable to parse string as an integer", field=name
+        )
+    if kind == "greater_than":
+        return Phrase("%(field)s: Input should be greater than %(bound)s", field=name, bound=bound["gt"])
+    if kind == "greater_than_equal":
+        return Phrase(
+            "%(field)s: Input should be greater than or equal to %(bound)s", field=name, bound=bound["ge"]
+        )
+    if kind == "less_than_equal":
+        return Phrase(
+            "%(field)s: Input should be less than or equal to %(bound)s", field=name, bound=bound["le"]
+        )
+    if kind == "string_too_short" and bound.get("min_length") == 1:
+        return Phrase("%(field)s: String should have at least 1 character", field=name)
+    return None
 
 
 def _movement(session: Session, form: dict[str, str], sku: str, viewer: Viewer) -> None:
@@ -303,7 +339,7 @@ async def move_stock(request: Request, viewer: SignedIn, sku: str) -> HTMLRespon
         with transaction(factory) as session:
             action(session, form, sku, viewer)
     except ValidationError as invalid:
-        problem, code = _problem(invalid), status.HTTP_422_UNPROCESSABLE_CONTENT
+        problem, code = _problem(invalid, viewer.locale), status.HTTP_422_UNPROCESSABLE_CONTENT
     except DomainError as refused:
         problem, code = told(refused.message, refused.phrase, viewer.locale), refused.http_status
     with transaction(factory) as session:
