@@ -136,6 +136,21 @@ def test_an_unknown_user_and_a_wrong_password_get_one_answer(
     assert SESSION_COOKIE not in anonymous.cookies
 
 
+def test_a_username_holding_a_nul_is_refused_as_any_wrong_one(
+    anonymous: TestClient, make_user: Callable[..., int], factory: sessionmaker[Session]
+) -> None:
+    make_user("alice")
+
+    refused = _sign_in(anonymous, "ali\x00ce", PASSWORD)
+    page = anonymous.post("/sign-in", data={"username": "ali\x00ce", "password": PASSWORD})
+
+    assert refused["status"] == page.status_code == 401
+    assert refused["body"] == {"error": {"message": "the username or password is wrong", "field": None}}
+    with transaction(factory) as s:
+        actors = list(s.scalars(select(AuditEvent.actor).order_by(AuditEvent.id)))
+    assert actors == ["ali\\0ce", "ali\\0ce"]
+
+
 def test_failures_lock_a_username_known_or_not_and_success_resets(
     anonymous: TestClient, make_user: Callable[..., int], factory: sessionmaker[Session]
 ) -> None:

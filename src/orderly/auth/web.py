@@ -62,6 +62,10 @@ def _sign_in(
             role=role,
         )
 
+    if "\x00" in username:  # no username holds one (PostgreSQL text cannot): refused before any lookup
+        with transaction(factory) as session:
+            record(session, 401, "refused: the username holds a NUL", name=username.replace("\x00", "\\0"))
+        raise SignInRefused
     try:
         with transaction(factory) as session:
             cookie, viewer = service.sign_in(session, username, password, client)
