@@ -13,6 +13,7 @@ from functools import cache
 from importlib.resources import files
 from io import BytesIO
 from pathlib import Path
+from typing import Protocol
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -71,6 +72,21 @@ def told(message: str, phrase: Phrase | None, locale: str) -> str:
     """What a use case answered or refused (``message``, its English), in ``locale`` when it was given
     as a phrase (``DomainError.phrase``, ``PackScanOut.phrase``)."""
     return message if phrase is None else say(phrase.as_json(), gettext(locale))
+
+
+class Said(Protocol):
+    """A use case's answer or refusal: its English, and its phrase when it was given as one."""
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def phrase(self) -> Phrase | None: ...
+
+
+def told_of(said: Said, locale: str) -> str:
+    """:func:`told` of a refusal (a ``DomainError``) or an answer (``PackScanOut``)."""
+    return told(said.message, said.phrase, locale)
 
 
 def gettext(locale: str) -> Callable[[str], str]:

@@ -51,20 +51,19 @@ def rebuild_figures(session: Session) -> int:
     return order_repo.rebuild_figures(session)
 
 
-def cancel_from_platform(session: Session, shop_id: int, external_ids: Iterable[str], *, actor: str) -> int:
+def cancel_from_platform(session: Session, shop_id: int, external_ids: Iterable[str], *, actor: str) -> None:
     """The platform cancelled orders it sent no full version of: cancel each here that still can be.
 
     Every order is locked first, in id order, then the stock they hold, as every writer locks (orders,
-    then stock), so a batch of cancellations never deadlocks with ingest. Returns how many were
-    cancelled now. An order already closed (shipped, delivered...) keeps its status and the
-    cancellation is noted in its history for a person to look at.
+    then stock), so a batch of cancellations never deadlocks with ingest. An order already closed
+    (shipped, delivered...) keeps its status and the cancellation is noted in its history for a person
+    to look at.
     """
     known = order_repo.find_known(session, [(shop_id, external_id) for external_id in external_ids])
     orders = order_repo.lock_orders(session, [k.id for k in known.values()])
     holding = [o.id for o in orders if OrderStatus(o.status) in HOLDS_RESERVATION]
     held = inventory_repo.reserved_by_order(session, holding)
     inventory_repo.lock_levels(session, {pid for by_key in held.values() for pid, _ in by_key})
-    cancelled = 0
     for order in orders:
         if order.status == OrderStatus.CANCELLED:
             continue
@@ -73,8 +72,6 @@ def cancel_from_platform(session: Session, shop_id: int, external_ids: Iterable[
             order_repo.add_event(session, order, "updated", order.status, actor, note, at=utcnow())
             continue
         cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
-        cancelled += 1
-    return cancelled
 
 
 def list_rejections(

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from orderly.console.i18n import N_, told
+from orderly.console.i18n import N_, told, told_of
 from orderly.console.pages.common import read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.db import transaction
@@ -159,7 +159,7 @@ async def fix_order(
             problem = told(problem, UNWRITTEN[where], viewer.locale)
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
     except DomainError as refused:
-        problem, code = told(refused.message, refused.phrase, viewer.locale), refused.http_status
+        problem, code = told_of(refused, viewer.locale), refused.http_status
     with transaction(factory) as session:
         try:
             order: OrderOut | None = queries.get_order(session, order_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
-from orderly.console.i18n import N_, gettext, told
+from orderly.console.i18n import N_, gettext, told_of
 from orderly.console.pages.common import missing, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import DateZone, day_or_instant, zone
@@ -243,7 +243,7 @@ async def bulk_action(request: Request, viewer: SignedIn) -> HTMLResponse:
             note = _note(action, fields.get("note", ""))
             outcomes = [_one(factory, use_case, order_id, numbers, viewer, note) for order_id in ids]
     except DomainError as refused:
-        problem = told(refused.message, refused.phrase, viewer.locale)
+        problem = told_of(refused, viewer.locale)
     asked = asked_filters(fields)
     context = {
         "bulk": {
@@ -304,7 +304,7 @@ def _one(
         with transaction(factory) as session:
             use_case(session, order_id, viewer.name, note)
     except DomainError as refused:
-        return Outcome(order_id, number, told(refused.message, refused.phrase, viewer.locale))
+        return Outcome(order_id, number, told_of(refused, viewer.locale))
     return Outcome(order_id, number)
 
 

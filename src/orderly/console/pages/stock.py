@@ -20,7 +20,7 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingOut
 from orderly.channels import repository as channels_repo
 from orderly.channels.tasks import latest_pushes
-from orderly.console.i18n import N_, told
+from orderly.console.i18n import N_, told, told_of
 from orderly.console.pages.common import missing, read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.db import transaction
@@ -341,7 +341,7 @@ async def move_stock(request: Request, viewer: SignedIn, sku: str) -> HTMLRespon
     except ValidationError as invalid:
         problem, code = _problem(invalid, viewer.locale), status.HTTP_422_UNPROCESSABLE_CONTENT
     except DomainError as refused:
-        problem, code = told(refused.message, refused.phrase, viewer.locale), refused.http_status
+        problem, code = told_of(refused, viewer.locale), refused.http_status
     with transaction(factory) as session:
         try:
             page = render(

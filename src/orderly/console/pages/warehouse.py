@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from orderly.console.i18n import N_, gettext, told
+from orderly.console.i18n import N_, gettext, told_of
 from orderly.console.pages.common import read_form, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import utcnow
@@ -295,7 +295,7 @@ async def pack_restart(request: Request, viewer: SignedIn) -> HTMLResponse:
         message, outcome = gettext(viewer.locale)(N_("Started again: scan each item anew.")), "scanned"
     except DomainError as refused:
         message, outcome, code = (
-            told(refused.message, refused.phrase, viewer.locale),
+            told_of(refused, viewer.locale),
             "refused",
             refused.http_status,
         )
@@ -318,13 +318,13 @@ async def pack_scan(request: Request, viewer: SignedIn) -> HTMLResponse:
         scan = PackScanIn.model_validate({"code": form.get("code", "")})
         with transaction(factory) as session:
             done = packing.scan(session, scan.code, packer=packer)
-        message, parcel = told(done.message, done.phrase, viewer.locale), done.parcel
+        message, parcel = told_of(done, viewer.locale), done.parcel
         outcome = "complete" if parcel.status in DONE else "scanned"
     except ValidationError:
         message, parcel, outcome, code = "scan a code", None, "refused", status.HTTP_422_UNPROCESSABLE_CONTENT
     except DomainError as refused:
         message, outcome, code = (
-            told(refused.message, refused.phrase, viewer.locale),
+            told_of(refused, viewer.locale),
             "refused",
             refused.http_status,
         )
