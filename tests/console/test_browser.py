@@ -22,6 +22,11 @@ from orderly.sandbox.serve import serving
 from tests.console.test_shops_page import failures
 
 CHROMIUM = os.environ.get("ORDERLY_CHROMIUM", "/usr/bin/chromium")
+#: How long a page, an action or an expectation may take. Generous: CI runs these beside the
+#: multi-process race tests on two cores, where a first page (templates compiled, catalogues loaded)
+#: has taken over 10 s; a page that never comes still fails.
+PATIENCE_MS = 30_000
+expect.set_options(timeout=PATIENCE_MS)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
 
 pytestmark = [
@@ -48,7 +53,7 @@ def hub(app: FastAPI) -> Iterator[str]:
 def _context(browser: Browser, hub: str, locale: str, token: str | None = None) -> BrowserContext:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     context = browser.new_context(base_url=hub, locale=locale, extra_http_headers=headers)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PATIENCE_MS)
     return context
 
 
