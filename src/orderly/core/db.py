@@ -40,6 +40,7 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
+    insert,
     make_url,
     update,
 )
@@ -494,6 +495,20 @@ def next_ids(session: Session, model: Any, count: int) -> list[int] | None:
     sequence = f"pg_get_serial_sequence('{model.__table__.name}', 'id')"
     sql = f"SELECT nextval({sequence}) FROM generate_series(1, %(n)s)"
     return [row[0] for row in session.connection().exec_driver_sql(sql, {"n": count})]
+
+
+def insert_with_ids(session: Session, model: Any, columns: Sequence[str], rows: Rows) -> list[int]:
+    """Insert rows (in ``columns`` order) and return their ids, in the rows' order. PostgreSQL: ids
+    drawn from the sequence first, then COPY; SQLite: one INSERT ... RETURNING per chunk of rows."""
+    if not rows:
+        return []
+    ids = next_ids(session, model, len(rows))
+    if ids is not None:
+        insert_rows(session, model, ("id", *columns), [(i, *row) for i, row in zip(ids, rows, strict=True)])
+        return ids
+    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+    keyed = [dict(zip(columns, row, strict=True)) for row in rows]
+    return list(session.connection().execute(statement, keyed).scalars())
 
 
 def is_unique_violation(exc: BaseException) -> bool:

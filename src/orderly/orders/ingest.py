@@ -10,7 +10,8 @@ A batch is one transaction, in named phases:
    update does (``domain.decide_update``), the stock as it stands (read, not locked);
 4. **review** the orders to plan, once for the batch: a verdict per order;
 5. **plan** the reservations in memory (``inventory.domain.allocate``), first placed, first served;
-6. **write** orders, lines and history with one statement per table;
+6. **write** the platform's payloads, then orders (each naming its payload), lines and history with one
+   statement per table;
 7. **lock and book**: lock the stock rows of every product involved, in id order, plan again on the
    locked figures when another writer moved them, correct the few orders whose outcome changed, and
    book ledger rows and level changes.
@@ -204,7 +205,7 @@ def ingest(
     fresh, updates, locked = _versions(session, candidates, results)
     batch = _Batch(session, fresh, updates, locked, actor, now)
     results.update(batch.run())
-    _store_raw_and_resolve(session, batch, now)
+    _close_rejections(session, batch, now)
     for rejection_result in rejections.store(session, rejected, replaying, actor):
         results[rejection_result.index] = rejection_result
     return IngestReport([results[i] for i in sorted(results)])
@@ -362,6 +363,7 @@ NEW_ORDER_COLUMNS = (
     "routing",
     "created_at",
     "shipments",
+    "raw_payload_id",
     *HEADER_COLUMNS,
 )
 
@@ -498,6 +500,7 @@ class _Batch:
         self.sku_codes: dict[int, str] = {}
         self.warehouse_codes: dict[int, str] = {}
         self.review: BatchReview | None = None
+        self.raw_ids: dict[repo.OrderKey, int] = {}
 
     def run(self) -> dict[int, ItemResult]:
         if not self.fresh and not self.updates:
@@ -679,9 +682,19 @@ class _Batch:
         self.review = review
         self.headers = {c.key: _header(c, self.now) for c in self.fresh + self.updates}
         self.line_rows = {c.key: _lines(c) for c in self.fresh + self.updates}
+        self.raw_ids = self._store_raw()
         self._insert_fresh(review, plan.guessed)
         self._write_updates(review, plan.guessed, loaded.decisions)
         review.record(self.session, self.ids, [c.key for c in self.fresh])
+
+    def _store_raw(self) -> dict[repo.OrderKey, int]:
+        """Keep the verbatim platform payloads, before the orders: each order's row names its own."""
+        stored = [c for c in self.fresh + self.updates if c.order["raw"] is not None]
+        ids = repo.insert_raw_payloads(
+            self.session,
+            [(c.shop_id, "order", c.order["external_id"], c.order["raw"], self.now) for c in stored],
+        )
+        return {c.key: raw_id for c, raw_id in zip(stored, ids, strict=True)}
 
     def _insert_fresh(self, review: BatchReview, allocations: dict[Any, Allocation]) -> None:
         if not self.fresh:
@@ -708,6 +721,7 @@ class _Batch:
                     review.routing_json(cand.key, allocations.get(cand.key)) if settled is None else None,
                     self.now,
                     _shipments(cand.order) or [],
+                    self.raw_ids.get(cand.key),
                     *self._tagged(cand.key),
                 )
             )
@@ -767,6 +781,8 @@ class _Batch:
             shipments = _shipments(cand.order)
             if shipments is not None:
                 row["shipments"] = shipments
+            if cand.key in self.raw_ids:
+                row["raw_payload_id"] = self.raw_ids[cand.key]
             groups.setdefault(tuple(row), []).append(row)
             lines.extend(_with_order(self.line_rows[cand.key], known.id))
             self.events[cand.key] = self._event(known.id, "updated", known.status, status, note)
@@ -898,19 +914,10 @@ class _Batch:
         update_rows(self.session, Order, rows)
 
 
-def _store_raw_and_resolve(session: Session, batch: _Batch, now: datetime) -> None:
-    """Keep the verbatim platform payloads and close rejections of orders that have now gone in."""
-    done = batch.fresh + batch.updates
-    stored = [c for c in done if c.order["raw"] is not None]
-    if stored:
-        ids = repo.insert_raw_payloads(
-            session, [(c.shop_id, "order", c.order["external_id"], c.order["raw"], now) for c in stored]
-        )
-        update_rows(
-            session,
-            Order,
-            [{"id": batch.ids[c.key], "raw_payload_id": rid} for c, rid in zip(stored, ids, strict=True)],
-        )
+def _close_rejections(session: Session, batch: _Batch, now: datetime) -> None:
+    """Close the rejections of orders that have now gone in."""
     rejections.resolve(
-        session, [(c.order["shop"], c.order["external_id"], batch.ids[c.key]) for c in done], now
+        session,
+        [(c.order["shop"], c.order["external_id"], batch.ids[c.key]) for c in batch.fresh + batch.updates],
+        now,
     )

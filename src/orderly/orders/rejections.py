@@ -113,10 +113,4 @@ def _insert_or_renew(session: Session, items: list[ItemResult], rows: list[dict[
 def resolve(session: Session, gone_in: list[tuple[str, str, int]], now: datetime) -> None:
     """Close the open rejections of orders that have now gone in: (shop code, order id, our id)."""
     if gone_in and repo.has_open_rejections(session):
-        repo.resolve_rejections(
-            session,
-            [
-                {"p_shop_code": shop, "p_external_id": external_id, "p_order_id": order_id, "p_now": now}
-                for shop, external_id, order_id in gone_in
-            ],
-        )
+        repo.resolve_rejections(session, gone_in, now)

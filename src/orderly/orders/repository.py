@@ -12,7 +12,6 @@ import psycopg
 from sqlalchemy import (
     BigInteger,
     Integer,
-    bindparam,
     cast,
     delete,
     exists,
@@ -40,6 +39,7 @@ from orderly.core.db import (
     UTCDateTime,
     chunks,
     insert_rows,
+    insert_with_ids,
     is_unique_violation,
     next_ids,
     select_by_keys,
@@ -237,12 +237,9 @@ def shops_joined(session: Session, shop_ids: Iterable[int]) -> dict[int, datetim
 
 def insert_raw_payloads(session: Session, rows: Rows) -> list[int]:
     """Verbatim platform payloads, (shop, kind, external id, body, received at) each; their ids, in order."""
-    stmt = insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True)
-    keyed = [
-        {"shop_id": shop_id, "kind": kind, "external_id": external_id, "body": body, "received_at": at}
-        for shop_id, kind, external_id, body, at in rows
-    ]
-    return list(session.connection().execute(stmt, keyed).scalars().all())
+    return insert_with_ids(
+        session, RawPayload, ("shop_id", "kind", "external_id", "body", "received_at"), rows
+    )
 
 
 def line_products(session: Session, order_ids: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:
@@ -316,23 +313,31 @@ def has_open_rejections(session: Session) -> bool:
     return bool(session.scalar(select(exists().where(IngestRejection.status == "open"))))
 
 
-def resolve_rejections(session: Session, resolved: list[dict[str, Any]]) -> None:
-    """Close the open rejections of orders that have now gone in.
-
-    Rows carry ``p_shop_code``, ``p_external_id``, ``p_order_id`` and ``p_now``.
-    """
-    if not resolved:
-        return
-    stmt = (
-        update(IngestRejection)
-        .where(
-            IngestRejection.status == "open",
-            IngestRejection.shop_code == bindparam("p_shop_code"),
-            IngestRejection.external_id == bindparam("p_external_id"),
-        )
-        .values(status="resolved", order_id=bindparam("p_order_id"), updated_at=bindparam("p_now"))
+def resolve_rejections(session: Session, gone_in: list[tuple[str, str, int]], now: datetime) -> None:
+    """Close the open rejections of these orders, (shop code, order id, our id) each, that have now gone
+    in: read first, so a batch updates only the few rows that are open instead of looking up each order."""
+    found = select_by_keys(
+        session,
+        IngestRejection,
+        ["shop_code", "external_id"],
+        [(shop, external_id) for shop, external_id, _ in gone_in],
+        ["id", "shop_code", "external_id", "status"],
     )
-    session.connection().execute(stmt, resolved)
+    ours = {(shop, external_id): order_id for shop, external_id, order_id in gone_in}
+    update_rows(
+        session,
+        IngestRejection,
+        [
+            {
+                "id": rejection_id,
+                "status": "resolved",
+                "order_id": ours[(shop, external_id)],
+                "updated_at": now,
+            }
+            for rejection_id, shop, external_id, status in found
+            if status == "open"
+        ],
+    )
 
 
 def insert_rejections(session: Session, rows: list[dict[str, Any]]) -> list[int]:
