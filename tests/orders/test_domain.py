@@ -193,6 +193,7 @@ def test_goods_that_left_in_the_second_the_shop_joined_count_as_after_it() -> No
     assert not left_the_hubs_shelves(shipped(second, second), S.PLATFORM_FULFILLED, joined)
     # Shipped in part (the rest waits for the hub): the part left; nothing shipped, nothing left.
     assert left_the_hubs_shelves(shipped(second, second), None, joined)
+    assert left_the_hubs_shelves(shipped(second, second), S.CANCELLED, joined)  # the rest was cancelled
     assert not left_the_hubs_shelves({**shipped(second, second), "lines": [{"shipped": 0}]}, None, joined)
 
 

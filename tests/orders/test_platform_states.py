@@ -130,6 +130,32 @@ def test_an_order_first_seen_partly_shipped_from_the_hubs_shelves_takes_those_un
     assert _stock(factory, "SKU-1") == (7, 1, 6)
 
 
+def test_an_order_first_seen_partly_shipped_and_the_rest_cancelled_takes_the_shipped_units_out(
+    factory: sessionmaker[Session],
+) -> None:
+    setup_catalog(factory, {"SKU-1": 10, "SKU-2": 5})
+    _joined(factory, -60)
+    body = _shipped(
+        order(("SKU-1", 3), ("SKU-2", 1), external_id="PC1", shipped_from_stock=True, cancelled=True), 2, 0
+    )
+    (item,) = ingest_batch(factory, [body]).items
+
+    assert (item.outcome, item.status) == ("created", "cancelled")
+    # The 2 units that shipped left the shelf; the cancelled rest was never reserved.
+    assert _stock(factory, "SKU-1") == (8, 0, 8)
+    assert _stock(factory, "SKU-2") == (5, 0, 5)
+    assert _ledger(factory, item.order_id or 0) == [("reservation", 0, 2), ("shipment", -2, -2)]
+    with transaction(factory) as s:
+        (note,) = s.scalars(select(OrderEvent.message).where(OrderEvent.order_id == item.order_id))
+    assert "the rest cancelled" in (note or "") and "left the hub's stock as shipped (WH-1)" in (note or "")
+    # The same version again takes nothing more; one that shipped nothing from the hub takes nothing.
+    ingest_batch(factory, [body])
+    unsaid = _shipped(order(("SKU-1", 2), external_id="PC2", cancelled=True), 1)
+    ingest_batch(factory, [unsaid])
+    assert _stock(factory, "SKU-1") == (8, 0, 8)
+    assert _ledger_equals_levels(factory)
+
+
 def test_an_order_first_seen_shipped_beyond_what_the_hub_holds_books_nothing_and_says_to_count(
     factory: sessionmaker[Session],
 ) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
-from orderly.core.db import in_conditions, insert_rows
+from orderly.core.db import chunks, insert_rows, select_by_keys
 from orderly.imports.domain import Kind, RowError
 from orderly.imports.models import ImportProfile, ImportRowError, ImportRun
 from orderly.orders import repository as order_repo
@@ -100,30 +100,22 @@ def delete_profile(session: Session, name: str) -> bool:
 
 
 def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], source: str) -> dict[str, Any]:
-    """The payload each of these orders of the shop was last stored with, where a file gave it: one
-    query per batch on PostgreSQL (``= ANY`` of an array), and only the payloads whose ``source`` says
-    so are fetched (an order a channel gave keeps its body in the database).
+    """The payload each of these orders of the shop was last stored with, where a file gave it, and
+    only the payloads whose ``source`` says so (an order a channel gave keeps its body in the database).
 
-    The stored orders are locked first (``lock_orders``), until the caller's transaction ends: a file's
-    lines are merged into the version read here, so no other import may store a version of the same
-    order in between, or the lines it added would be lost. The payloads are read by a second statement,
-    which sees what any import this one waited for stored."""
+    The stored orders are found by their key (``select_by_keys``: the same plan on a fresh hub whose
+    tables grow through its first import as on one the database has analyzed) and locked
+    (``lock_orders``) until the caller's transaction ends: a file's lines are merged into the version
+    read here, so no other import may store a version of the same order in between, or the lines it
+    added would be lost. Each payload is the one the order names once locked, which is what any import
+    this one waited for stored."""
     found: dict[str, Any] = {}
-    if not external_ids:
-        return found
-    conditions = in_conditions(session, Order.external_id, sorted(set(external_ids)), String())
-    stored = [
-        order_id
-        for condition in conditions
-        for order_id in session.scalars(select(Order.id).where(Order.shop_id == shop_id, condition))
-    ]
-    order_repo.lock_orders(session, stored)
+    keys = [(shop_id, external_id) for external_id in sorted(set(external_ids))]
+    stored = select_by_keys(session, Order, ["shop_id", "external_id"], keys, ["id"])
+    locked = order_repo.lock_orders(session, [order_id for (order_id,) in stored])
+    named = {order.raw_payload_id: order.external_id for order in locked if order.raw_payload_id is not None}
     said = RawPayload.body["source"].as_string() == source
-    for condition in conditions:
-        query = (
-            select(Order.external_id, RawPayload.body)
-            .join(RawPayload, RawPayload.id == Order.raw_payload_id)
-            .where(Order.shop_id == shop_id, condition, said)
-        )
-        found.update((external_id, body) for external_id, body in session.execute(query))
+    for part in chunks(sorted(named)):
+        query = select(RawPayload.id, RawPayload.body).where(RawPayload.id.in_(part), said)
+        found.update((named[payload_id], body) for payload_id, body in session.execute(query))
     return found

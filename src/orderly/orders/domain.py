@@ -222,7 +222,8 @@ def left_the_hubs_shelves(
     order: Mapping[str, Any], settled: OrderStatus | None, shop_joined: datetime
 ) -> bool:
     """Whether an order first seen shipped, whole or in part, took the units shipped from the stock
-    the hub keeps (a part: the rest waits for the hub to ship it, ``settled`` None).
+    the hub keeps (a part: the rest waits for the hub to ship it, ``settled`` None, or was cancelled on
+    the platform, ``settled`` cancelled: what shipped left all the same).
 
     Invariant: units are booked out only for goods that left after the shop joined the hub. Before
     that they left stock the seller counted without them (a first poll reaching back a month, a
@@ -231,7 +232,12 @@ def left_the_hubs_shelves(
     in doubt the units are booked out rather than offered to buyers when they may be gone. Platforms
     stamp whole seconds, so goods that left in the second the shop joined count as after it.
     """
-    if not order.get("shipped_from_stock", False) or settled not in (S.SHIPPED, S.RETURNED, None):
+    if not order.get("shipped_from_stock", False) or settled not in (
+        S.SHIPPED,
+        S.RETURNED,
+        S.CANCELLED,
+        None,
+    ):
         return False
     if not any(line["shipped"] for line in order["lines"]):
         return False
@@ -513,7 +519,11 @@ def left_unseen_note(
     """The import's history for an order shipped, whole or in part, from the hub's shelves before the
     hub saw it: the units shipped left the stock as shipped, or the hub held fewer than left and a
     person must count."""
-    what = {S.RETURNED: "as shipped and returned", S.SHIPPED: "as shipped"}.get(status, "partly shipped")
+    what = {
+        S.RETURNED: "as shipped and returned",
+        S.SHIPPED: "as shipped",
+        S.CANCELLED: "partly shipped, the rest cancelled,",
+    }.get(status, "partly shipped")
     units = "its units" if status in (S.SHIPPED, S.RETURNED) else "the units shipped"
     kept = f"; {RETURN_NOT_RESTOCKED}" if status == S.RETURNED else ""
     if allocation.ok:
