@@ -29,7 +29,10 @@ inbox, then the inbox mapped, ingested and reserved (``process_inbox``'s work: o
 workers share it), stock fanned out to Shopify and Amazon meanwhile. ``raw_orders_per_s_postgres`` is
 the inbox phase: platform payloads already in the inbox -> mapped -> ingested -> reserved.
 ``polled_orders_per_s_postgres`` is from the poll's start to the last order ingested, fetching
-included (bounded by Shopify's 2 calls/s of 250 orders). SQLite gets the same with ``--sqlite-orders``.
+included (bounded by Shopify's 2 calls/s of 250 orders). Then the same again with ``--inbox-processes``
+worker processes beside the hub that take only inbox jobs, as ``orderly worker`` runs on a multi-core
+machine (``raw_orders_per_s_postgres_with_inbox_processes``): the hub's threads share one interpreter.
+SQLite gets the first with ``--sqlite-orders``.
 
 After each part: every order placed is in the hub exactly once, and every listing on every shop shows
 what the hub computes (``inventory.service.sellable`` + ``channels.domain.publishable``). The last
@@ -45,6 +48,7 @@ import itertools
 import json
 import math
 import multiprocessing
+import os
 import random
 import sys
 import time
@@ -67,7 +71,9 @@ from orderly.core.config import Settings
 from orderly.core.db import make_engine, make_session_factory, transaction
 from orderly.inventory.service import STOCK_CHANGED
 from orderly.jobs.models import Job
-from orderly.jobs.service import NewJob, enqueue
+from orderly.jobs.registry import Registry, load
+from orderly.jobs.service import NewJob, enqueue, listen_for_work
+from orderly.jobs.worker import Worker
 from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import Order
 from orderly.sandbox import Catalog, OrderGenerator, build_catalog, default_catalog
@@ -536,12 +542,17 @@ class Throughput:
 
 
 def throughput(
-    database: str, url: str, orders: int, args: argparse.Namespace, config: Settings
+    database: str, url: str, orders: int, args: argparse.Namespace, config: Settings, *, processes: int = 0
 ) -> tuple[Throughput, list[str]]:
+    """Raw orders through the inbox: the hub's own worker threads, and ``processes`` worker processes
+    beside it that take only inbox jobs (``orderly worker`` on a multi-core machine)."""
     skus = [f"SKU-{n:02d}" for n in range(1, 9)]
     # About 1 in 15 orders finds its stock gone by the end and goes on hold, as on a busy day.
     stock = {sku: orders * 35 // 100 + 10 for sku in skus}
-    with world(url, stock, platforms=(ORIGIN, "amazon"), workers=args.workers, settings=config) as w:
+    with (
+        world(url, stock, platforms=(ORIGIN, "amazon"), workers=args.workers, settings=config) as w,
+        inbox_processes(url, processes, config),
+    ):
         with console.status(f"{database}: first polls and stock pushes"):
             w.settle()
         shop = w.shops[ORIGIN]
@@ -623,6 +634,38 @@ def throughput(
     return result, [f"{database}: {p}" for p in problems]
 
 
+@contextmanager
+def inbox_processes(url: str, count: int, config: Settings) -> Iterator[None]:
+    """``count`` worker processes for the duration of the block, each running inbox jobs only: they
+    split one shop's inbox with the hub's own workers (``FOR UPDATE SKIP LOCKED``), each on a core."""
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    processes = [
+        context.Process(target=_inbox_worker, args=(url, config, stop), daemon=True) for _ in range(count)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for process in processes:
+            process.join(timeout=30)
+
+
+def _inbox_worker(url: str, config: Settings, stop: Any) -> None:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    stop_listening = listen_for_work(factory)
+    try:
+        Worker(factory, settings=config, registry=Registry(handlers={INBOX: load().handlers[INBOX]})).run(
+            stop
+        )
+    finally:
+        stop_listening()
+        engine.dispose()
+
+
 def show_throughput(results: list[Throughput]) -> None:
     table = Table(title="Raw Shopify orders -> hub orders (one poll_orders job)")
     for column in ("database", "orders", "fetch s", "inbox s", "inbox orders/s", "poll orders/s"):
@@ -665,6 +708,12 @@ def main(argv: list[str] | None = None) -> None:
         help="orders/s on SQLite too (default --orders / 4; 0: skip)",
     )
     parser.add_argument("--workers", type=int, default=2, help="job workers in this process (default 2)")
+    parser.add_argument(
+        "--inbox-processes",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="inbox worker processes in a second PostgreSQL orders/s run (default one per core; 0: none)",
+    )
     parser.add_argument("--skus", type=int, default=4, help="SKUs in the propagation catalog (default 4)")
     parser.add_argument(
         "--interval",
@@ -711,6 +760,18 @@ def main(argv: list[str] | None = None) -> None:
     result, found = throughput("postgresql", postgres_url(DATABASE), args.orders, args, config)
     results.append(result)
     problems += found
+    if args.inbox_processes:
+        url = postgres_url(DATABASE)
+        shared, found = throughput(
+            f"postgresql +{args.inbox_processes}p",
+            url,
+            args.orders,
+            args,
+            config,
+            processes=args.inbox_processes,
+        )
+        results.append(shared)
+        problems += found
     if args.sqlite_orders:
         with sqlite_url() as url:
             result, found = throughput("sqlite", url, args.sqlite_orders, args, config)
@@ -754,6 +815,12 @@ def main(argv: list[str] | None = None) -> None:
         "inbox_s_postgres": round(pg.inbox_s, 2),
     }
     for r in results[1:]:
+        if r.database.startswith("postgresql"):
+            figures |= {
+                "raw_orders_per_s_postgres_with_inbox_processes": round(r.raw_per_s, 1),
+                "inbox_processes": args.inbox_processes,
+            }
+            continue
         figures |= {
             f"raw_orders_per_s_{r.database}": round(r.raw_per_s, 1),
             f"polled_orders_per_s_{r.database}": round(r.polled_per_s, 1),
