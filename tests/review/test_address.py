@@ -17,6 +17,7 @@ from orderly.review.address import (
     missing_fields,
     normalise_postal_code,
     phone_problem,
+    plain_e164,
     postal_code_problem,
     surely_valid,
 )
@@ -474,6 +475,28 @@ def test_the_quick_phone_check_never_passes_a_number_the_library_refuses(phone: 
     if surely_valid(phone, country):
         number = phonenumbers.parse(phone, country)
         assert phonenumbers.is_valid_number_for_region(number, country)
+        # and what it writes in E.164 is what the library writes
+        assert plain_e164(phone, country) == phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.E164
+        )
+
+
+def test_the_quick_phone_check_writes_every_countrys_example_numbers_as_the_library_does() -> None:
+    kinds = (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+    formats = (phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    answered = 0
+    for country in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(country, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            for written in (phonenumbers.format_number(example, f) for f in formats):
+                quick = plain_e164(written, country)
+                if quick is not None:
+                    answered += 1
+                    assert quick == e164, (country, written)
+    assert answered > 300  # most countries' numbers take the quick way
 
 
 def test_the_quick_phone_check_passes_the_generated_numbers() -> None:
