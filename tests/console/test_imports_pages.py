@@ -102,4 +102,15 @@ def test_a_file_the_viewer_may_not_import_or_none_at_all_is_refused_on_the_page(
     bad_zone = _post(client, STOCK_CSV, kind="stock", time_zone="Mars/Base")
 
     assert "choose a file to import" in nothing.text
-    assert "time zone:" in bad_zone
+    assert "time zone: Mars/Base is not a time zone name" in bad_zone
+    # The same refusals in the viewer's language.
+    assert client.post("/preferences", data={"locale": "zh_Hans"}).status_code == 204
+    nothing_zh = client.post(
+        "/imports", data={"kind": "stock"}, files={"other": ("x", b"", "text/plain")}, headers=HTMX
+    )
+    assert "请选择要导入的文件" in nothing_zh.text
+    bad_zone_zh = _post(client, STOCK_CSV, kind="stock", time_zone="Mars/Base")
+    assert "时区：Mars/Base 不是有效的时区名称" in bad_zone_zh  # noqa: RUF001
+    bad_currency = _post(client, STOCK_CSV, kind="stock", currency="dollars")
+    assert "币种：请填写 ISO 4217 代码" in bad_currency  # noqa: RUF001
+    assert client.post("/preferences", data={"locale": "en"}).status_code == 204

@@ -16,13 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from orderly.channels import repository as channels_repo
-from orderly.console.i18n import N_
+from orderly.console.i18n import N_, told_of
 from orderly.console.pages.common import missing, render
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import zone
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound
 from orderly.core.pagination import decode_cursor, encode_cursor
+from orderly.core.phrases import Phrase
 from orderly.core.web import ReadSession
 from orderly.imports import mapping, repository, tasks
 from orderly.imports.domain import Kind, RunStatus
@@ -91,20 +92,32 @@ def _options(form: dict[str, str], viewer: Viewer) -> tuple[Kind, ImportOptions]
     try:
         kind = Kind(form.get("kind", ""))
     except ValueError:
-        raise DomainError(f"kind: one of {', '.join(Kind)}", field="kind") from None
+        raise DomainError(Phrase("kind: one of %(kinds)s", kinds=", ".join(Kind)), field="kind") from None
     if not may_import(viewer.permissions, kind):
-        raise DomainError(f"importing {kind} needs the permission '{KIND_PERMISSIONS[kind]}'", field="kind")
+        raise DomainError(
+            Phrase(
+                "importing %(kind)s needs the permission '%(permission)s'",
+                kind=kind.value,
+                permission=KIND_PERMISSIONS[kind],
+            ),
+            field="kind",
+        )
     mode = form.get("mode") or None
     if mode not in (None, OPENING, COUNT):
-        raise DomainError(f"mode: {OPENING} or {COUNT}", field="mode")
+        raise DomainError(
+            Phrase("mode: %(opening)s or %(count)s", opening=OPENING, count=COUNT), field="mode"
+        )
     where = form.get("time_zone") or viewer.timezone
     try:
         zone(where)
     except ValueError as wrong:
-        raise DomainError(f"time zone: {wrong}", field="time_zone") from None
+        raise DomainError(
+            Phrase("time zone: %(zone)s is not a time zone name such as Europe/Berlin or UTC", zone=where),
+            field="time_zone",
+        ) from wrong
     currency = (form.get("currency") or "").strip().upper() or None
     if currency is not None and not (len(currency) == 3 and currency.isalpha()):
-        raise DomainError("currency: an ISO 4217 code such as USD or CNY", field="currency")
+        raise DomainError(Phrase("currency: an ISO 4217 code such as USD or CNY"), field="currency")
     options = ImportOptions(
         shop=form.get("shop") or None,
         warehouse=form.get("warehouse") or None,
@@ -129,11 +142,11 @@ async def upload(request: Request, viewer: SignedIn) -> HTMLResponse:
         fields = {name: str(form.get(name) or "").strip() for name in _FIELDS}
         try:
             if not isinstance(upload, UploadFile) or not upload.filename:
-                raise DomainError("choose a file to import", field="file")
+                raise DomainError(Phrase("choose a file to import"), field="file")
             kind, options = _options(fields, viewer)
             run_id = await run_in_threadpool(_queue, request, upload, kind, options, fields)
         except DomainError as refused:
-            problem = refused.message
+            problem = told_of(refused, viewer.locale)
     if problem is not None:
         page = render(request, "_import_problem.html", viewer, problem=problem)
         if not request.headers.get("hx-request"):
