@@ -103,17 +103,21 @@ def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], s
     """The payload each of these orders of the shop was last stored with, where a file gave it, and
     only the payloads whose ``source`` says so (an order a channel gave keeps its body in the database).
 
-    The stored orders are found by their key (``select_by_keys``: the same plan on a fresh hub whose
-    tables grow through its first import as on one the database has analyzed) and locked
-    (``lock_orders``) until the caller's transaction ends: a file's lines are merged into the version
-    read here, so no other import may store a version of the same order in between, or the lines it
-    added would be lost. Each payload is the one the order names once locked, which is what any import
-    this one waited for stored."""
+    A file's lines are merged into the version read here, so no other import may store a version of
+    the same order until the caller's transaction ends, or the lines it added would be lost: each
+    order number is locked first (``lock_order_keys``), whether or not it is stored yet, then the stored
+    orders found by their key (``select_by_keys``: the same plan on a fresh hub whose tables grow
+    through its first import as on one the database has analyzed) and locked (``lock_orders``), and
+    their versions read once the locks are held, which sees what any import this one waited for stored."""
     found: dict[str, Any] = {}
     keys = [(shop_id, external_id) for external_id in sorted(set(external_ids))]
+    order_repo.lock_order_keys(session, keys)
     stored = select_by_keys(session, Order, ["shop_id", "external_id"], keys, ["id"])
-    locked = order_repo.lock_orders(session, [order_id for (order_id,) in stored])
-    named = {order.raw_payload_id: order.external_id for order in locked if order.raw_payload_id is not None}
+    order_repo.lock_orders(session, [order_id for (order_id,) in stored])
+    current = select_by_keys(
+        session, Order, ["shop_id", "external_id"], keys, ["external_id", "raw_payload_id"]
+    )
+    named = {payload_id: external_id for external_id, payload_id in current if payload_id is not None}
     said = RawPayload.body["source"].as_string() == source
     for part in chunks(sorted(named)):
         query = select(RawPayload.id, RawPayload.body).where(RawPayload.id.in_(part), said)

@@ -861,9 +861,8 @@ class _Batch:
             order_id, kind, before, after, actor, said, at = self.events[alloc.order_key]
             note = left_unseen_note(OrderStatus(after), alloc, self.warehouse_codes, self.sku_codes)
             if said and OrderStatus(after) not in (OrderStatus.SHIPPED, OrderStatus.RETURNED):
-                note = (
-                    f"{said}; {note}"  # a part is left to ship, or was cancelled: what its import said stands
-                )
+                # A part is left to ship, or was cancelled: what its import said stands.
+                note = f"{said}; {note}"
             self.events[alloc.order_key] = (order_id, kind, before, after, actor, note, at)
 
     def _shipped_changes(self) -> ShippedChanges:

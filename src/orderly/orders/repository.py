@@ -70,6 +70,7 @@ from orderly.orders.models import (
     RawPayload,
     ShipFigure,
 )
+from orderly.review.domain.identities import identity_hash
 
 OrderKey = tuple[int, str]  # (shop_id, external_id)
 
@@ -164,6 +165,20 @@ def lock_orders(session: Session, order_ids: Iterable[int]) -> list[Order]:
         )
         found.extend(session.scalars(query))
     return found
+
+
+def lock_order_keys(session: Session, keys: Iterable[OrderKey]) -> None:
+    """PostgreSQL: a lock per (shop, order number) until the transaction ends, stored or not yet, so two
+    writers that build an order on what is stored (a file's lines merged into the version before)
+    take turns even where neither finds the order yet. Taken in one order (by the key's hash), before
+    any row lock. SQLite has one writer at a time: nothing to take."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    hashes = sorted({identity_hash(f"order:{shop_id}:{external_id}") for shop_id, external_id in keys})
+    if hashes:
+        session.connection().exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k", {"keys": hashes}
+        )
 
 
 def lock_order(session: Session, order_id: int) -> Order:
