@@ -107,17 +107,14 @@ def file_versions(session: Session, shop_id: int, external_ids: Sequence[str], s
     the same order until the caller's transaction ends, or the lines it added would be lost: each
     order number is locked first (``lock_order_keys``), whether or not it is stored yet, then the stored
     orders found by their key (``select_by_keys``: the same plan on a fresh hub whose tables grow
-    through its first import as on one the database has analyzed) and locked (``lock_orders``), and
-    their versions read once the locks are held, which sees what any import this one waited for stored."""
+    through its first import as on one the database has analyzed) and locked (``lock_orders``), which
+    reads them as any import this one waited for left them."""
     found: dict[str, Any] = {}
     keys = [(shop_id, external_id) for external_id in sorted(set(external_ids))]
     order_repo.lock_order_keys(session, keys)
     stored = select_by_keys(session, Order, ["shop_id", "external_id"], keys, ["id"])
-    order_repo.lock_orders(session, [order_id for (order_id,) in stored])
-    current = select_by_keys(
-        session, Order, ["shop_id", "external_id"], keys, ["external_id", "raw_payload_id"]
-    )
-    named = {payload_id: external_id for external_id, payload_id in current if payload_id is not None}
+    locked = order_repo.lock_orders(session, [order_id for (order_id,) in stored])
+    named = {order.raw_payload_id: order.external_id for order in locked if order.raw_payload_id is not None}
     said = RawPayload.body["source"].as_string() == source
     for part in chunks(sorted(named)):
         query = select(RawPayload.id, RawPayload.body).where(RawPayload.id.in_(part), said)

@@ -218,6 +218,11 @@ def status_at_import(
     return None
 
 
+#: What an order first seen with units shipped may have become on the platform (None: the rest waits
+#: for the hub to ship it).
+_SETTLED_AFTER_SHIPPING = (S.SHIPPED, S.RETURNED, S.CANCELLED, None)
+
+
 def left_the_hubs_shelves(
     order: Mapping[str, Any], settled: OrderStatus | None, shop_joined: datetime
 ) -> bool:
@@ -232,12 +237,7 @@ def left_the_hubs_shelves(
     in doubt the units are booked out rather than offered to buyers when they may be gone. Platforms
     stamp whole seconds, so goods that left in the second the shop joined count as after it.
     """
-    if not order.get("shipped_from_stock", False) or settled not in (
-        S.SHIPPED,
-        S.RETURNED,
-        S.CANCELLED,
-        None,
-    ):
+    if not order.get("shipped_from_stock", False) or settled not in _SETTLED_AFTER_SHIPPING:
         return False
     if not any(line["shipped"] for line in order["lines"]):
         return False

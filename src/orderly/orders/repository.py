@@ -41,7 +41,6 @@ from orderly.core.db import (
     insert_rows,
     insert_with_ids,
     is_unique_violation,
-    next_ids,
     select_by_keys,
     update_rows,
 )
@@ -81,13 +80,10 @@ def insert_new(session: Session, columns: Sequence[str], rows: Rows) -> dict[Ord
     On PostgreSQL the ids come from the sequence first and the rows are COPYed straight in; the unique
     key still decides, and a duplicate (another writer won a race) retries the whole transaction.
     """
-    ids = next_ids(session, Order, len(rows))
-    if ids is not None:
+    if session.get_bind().dialect.name == "postgresql":
         shop_at, external_at = columns.index("shop_id"), columns.index("external_id")
         try:
-            insert_rows(
-                session, Order, ("id", *columns), [(i, *row) for i, row in zip(ids, rows, strict=True)]
-            )
+            ids = insert_with_ids(session, Order, columns, rows)
         except (DBAPIError, psycopg.Error) as exc:
             if is_unique_violation(exc):
                 raise RetryTransaction("another writer imported some of these orders first") from exc
