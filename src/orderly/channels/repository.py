@@ -172,7 +172,12 @@ def mark_processed(session: Session, entry_ids: Sequence[int], now: datetime) ->
     if entry_ids:
         for condition in in_conditions(session, InboxEntry.id, entry_ids, BigInteger):
             session.execute(
-                update(InboxEntry).where(condition).values(processed_at=now, attempts=InboxEntry.attempts + 1)
+                update(InboxEntry)
+                .where(condition)
+                .values(processed_at=now, attempts=InboxEntry.attempts + 1)
+                # No entry is loaded as an object here: nothing in the session to bring up to date, and
+                # looking for each of a batch's thousands of entries costs more than the UPDATE.
+                .execution_options(synchronize_session=False)
             )
 
 

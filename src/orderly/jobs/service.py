@@ -29,9 +29,9 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import delete, event, exists, or_, select, text, update
+from sqlalchemy import Table, bindparam, delete, event, exists, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.clock import utcnow
 from orderly.core.db import engine_of, insert_rows
@@ -158,6 +158,69 @@ class Claimed:
     max_attempts: int
 
 
+# The statements a worker runs for every claim and every job, built once: building one (the alias, the
+# operators) costs a worker more than the database takes to answer it, and idle workers claim whenever
+# any process adds a job. Core, on the table, so no ORM state is set up per call either.
+_JOBS: Table = Job.__table__  # type: ignore[assignment]
+_RUNNING = _JOBS.alias("running")
+_KEY_BUSY = (
+    exists()
+    .where(_RUNNING.c.kind == _JOBS.c.kind, _RUNNING.c.key == _JOBS.c.key, _RUNNING.c.status == "running")
+    .correlate(_JOBS)
+)
+_DUE = or_(
+    (_JOBS.c.status == "queued") & (_JOBS.c.run_after <= bindparam("now")) & ~_KEY_BUSY,
+    (_JOBS.c.status == "running") & (_JOBS.c.lease_until < bindparam("now")),
+)
+_DUE_IDS = select(_JOBS.c.id).where(_DUE).order_by(_JOBS.c.run_after, _JOBS.c.id).limit(bindparam("limit"))
+_CLAIM_ANY = _DUE_IDS.with_for_update(skip_locked=True, of=_JOBS)
+_CLAIM_KINDS = _DUE_IDS.where(_JOBS.c.kind.in_(bindparam("kinds", expanding=True))).with_for_update(
+    skip_locked=True, of=_JOBS
+)
+_TAKE = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="running",
+        locked_by=bindparam("worker", type_=_JOBS.c.locked_by.type),
+        lease_until=bindparam("lease_until", type_=_JOBS.c.lease_until.type),
+        attempts=_JOBS.c.attempts + 1,
+        updated_at=bindparam("now", type_=_JOBS.c.updated_at.type),
+    )
+    .returning(
+        *(_JOBS.c[name] for name in ("id", "kind", "key", "shop_id", "payload", "attempts", "max_attempts"))
+    )
+)
+_RENEW = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id.in_(bindparam("ids", expanding=True)),
+        _JOBS.c.status == "running",
+        _JOBS.c.locked_by == bindparam("worker"),
+    )
+    .values(lease_until=bindparam("lease_until", type_=_JOBS.c.lease_until.type))
+    .returning(_JOBS.c.id)
+)
+# The job as its claim holds it: a worker whose lease ran out and whose job was taken over since (the
+# claim counted another attempt) changes nothing by finishing late.
+_HELD = (
+    (_JOBS.c.id == bindparam("job_id"))
+    & (_JOBS.c.attempts == bindparam("job_attempts"))
+    & (_JOBS.c.status == "running")
+)
+_COMPLETE = (
+    update(_JOBS)
+    .where(_HELD)
+    .values(
+        status="done",
+        finished_at=bindparam("now", type_=_JOBS.c.finished_at.type),
+        updated_at=bindparam("now", type_=_JOBS.c.updated_at.type),
+        lease_until=None,
+        last_error=None,
+    )
+)
+
+
 def claim(
     session: Session,
     worker: str,
@@ -169,31 +232,14 @@ def claim(
     """Take up to ``limit`` due jobs (or jobs whose lease ran out) for ``worker``. A queued job waits
     while a job with its key runs (even one whose lease ran out: that one is taken over first)."""
     now = utcnow()
-    running = aliased(Job)
-    key_busy = exists().where(running.kind == Job.kind, running.key == Job.key, running.status == "running")
-    due = or_(
-        (Job.status == "queued") & (Job.run_after <= now) & ~key_busy,
-        (Job.status == "running") & (Job.lease_until < now),
-    )
-    query = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
     if kinds:
-        query = query.where(Job.kind.in_(kinds))
-    query = query.with_for_update(skip_locked=True, of=Job)
-    ids = list(session.scalars(query))
+        ids = list(session.scalars(_CLAIM_KINDS, {"now": now, "limit": limit, "kinds": list(kinds)}))
+    else:
+        ids = list(session.scalars(_CLAIM_ANY, {"now": now, "limit": limit}))
     if not ids:
         return []
-    rows = session.execute(
-        update(Job)
-        .where(Job.id.in_(ids))
-        .values(
-            status="running",
-            locked_by=worker,
-            lease_until=now + lease,
-            attempts=Job.attempts + 1,
-            updated_at=now,
-        )
-        .returning(Job.id, Job.kind, Job.key, Job.shop_id, Job.payload, Job.attempts, Job.max_attempts)
-    ).all()
+    taken = {"ids": ids, "worker": worker, "lease_until": now + lease, "now": now}
+    rows = session.execute(_TAKE, taken).all()
     return [Claimed(*row) for row in sorted(rows, key=lambda r: ids.index(r[0]))]
 
 
@@ -201,29 +247,16 @@ def renew(session: Session, worker: str, job_ids: Sequence[int], *, lease: timed
     """Extend ``worker``'s leases on these running jobs; returns the ids it still holds."""
     if not job_ids:
         return []
-    now = utcnow()
-    result = session.execute(
-        update(Job)
-        .where(Job.id.in_(list(job_ids)), Job.status == "running", Job.locked_by == worker)
-        .values(lease_until=now + lease)
-        .returning(Job.id)
-    )
-    return list(result.scalars())
+    held = {"ids": list(job_ids), "worker": worker, "lease_until": utcnow() + lease}
+    return list(session.scalars(_RENEW, held))
 
 
-def _held(job: Claimed) -> Any:
-    """The job as this claim holds it: a worker whose lease ran out and whose job was taken over since
-    (the claim counted another attempt) changes nothing by finishing late."""
-    return (Job.id == job.id) & (Job.attempts == job.attempts) & (Job.status == "running")
+def _holding(job: Claimed) -> dict[str, Any]:
+    return {"job_id": job.id, "job_attempts": job.attempts}
 
 
 def complete(session: Session, job: Claimed) -> None:
-    now = utcnow()
-    session.execute(
-        update(Job)
-        .where(_held(job))
-        .values(status="done", finished_at=now, updated_at=now, lease_until=None, last_error=None)
-    )
+    session.execute(_COMPLETE, _holding(job) | {"now": utcnow()})
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
@@ -242,10 +275,11 @@ def fail(
     dead = not retryable or job.attempts >= job.max_attempts
     values: dict[str, Any] = {"last_error": error[:4000], "updated_at": now, "lease_until": None}
     retry_at = now + timedelta(seconds=backoff(job.attempts, retry_after))
-    if dead or not _requeued(session, _held(job), values | {"status": "queued", "run_after": retry_at}):
+    held = _holding(job)
+    if dead or not _requeued(session, _HELD, held, values | {"status": "queued", "run_after": retry_at}):
         # Not requeued: a queued job with its key does the work.
         finished = {"status": "dead" if dead else "done", "finished_at": now}
-        session.execute(update(Job).where(_held(job)).values(values | finished))
+        session.execute(update(_JOBS).where(_HELD).values(values | finished), held)
     return dead
 
 
@@ -258,18 +292,19 @@ def replay(session: Session, job_id: int) -> None:
     note = f"{job.last_error} (superseded on replay)"
     superseded = {"status": "done", "last_error": note, "updated_at": now}
     again = {"status": "queued", "attempts": 0, "run_after": now, "finished_at": None, "updated_at": now}
-    if not _requeued(session, Job.id == job_id, again):
+    if not _requeued(session, _JOBS.c.id == bindparam("job_id"), {"job_id": job_id}, again):
         session.execute(update(Job).where(Job.id == job_id).values(superseded))
+    session.refresh(job)  # written through the table: the object reads what was written
 
 
-def _requeued(session: Session, which: Any, values: dict[str, Any]) -> bool:
+def _requeued(session: Session, which: Any, params: dict[str, Any], values: dict[str, Any]) -> bool:
     """Put a job back in the queue, unless a queued job with its key is there already (False).
 
     Asking the unique index instead of looking first: a job queued by a concurrent transaction
     between a look and the write would make the write fail, and leave this job where it was."""
     try:
         with session.begin_nested():
-            session.execute(update(Job).where(which).values(values))
+            session.execute(update(_JOBS).where(which).values(values), params)
     except IntegrityError:
         return False  # uq_jobs_queued_key: the only constraint a status change can break
     return True
