@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +20,17 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def made_here(dialect: str) -> Callable[..., bool]:
+    """Autogenerate's ``include_object`` for a database of ``dialect``: the model's objects made only on
+    another database (``Index(...).ddl_if(dialect=...)``) are not missing from this one."""
+
+    def include(obj: Any, _name: str | None, _type: str, reflected: bool, _compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return reflected or only is None or only.dialect in (None, dialect)
+
+    return include
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -52,7 +52,6 @@ class StockLedgerEntry(Base):
     __tablename__ = "stock_ledger"
     # No foreign keys, like the other high-volume tables: see orderly/orders/models.py.
     __table_args__ = (
-        Index("ix_stock_ledger_product_warehouse", "product_id", "warehouse_id"),
         # A SKU's page of its ledger, newest first: without it PostgreSQL walks the whole ledger
         # backwards for a SKU that has not moved lately (or sorts every entry of a busy one).
         Index("ix_stock_ledger_product_id", "product_id", "id"),

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from orderly.core.config import get_settings
 from orderly.core.db import make_engine
+from orderly.core.migrate import made_here
 from orderly.models import Base
 
 config = context.config
@@ -14,7 +15,12 @@ config = context.config
 
 def _run(connection: Connection) -> None:
     # Batch mode lets later ALTERs work on SQLite, which rebuilds tables to change them.
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        include_object=made_here(connection.dialect.name),
+    )
     with context.begin_transaction():
         context.run_migrations()
 
