@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,9 +18,11 @@ from orderly.core.db import (
     JsonValue,
     UTCDateTime,
     collector_paused,
+    in_conditions,
     insert_rows,
     make_engine,
     next_ids,
+    pg_array,
     select_by_keys,
     transaction,
     update_rows,
@@ -211,3 +213,49 @@ def test_a_bulk_insert_stores_what_the_orm_stores_whatever_the_format(factory: s
     for code, name, channel, created_at, settings in typed + loose:
         assert found[code] == (str(name), channel, created_at, settings), code
     assert found["orm"] == ("ORM", "manual", TIMES[1], JSONS[1])
+
+
+AWKWARD_TEXT = [
+    "",
+    "NULL",
+    "a,b",
+    "{x}",
+    '"quoted"',
+    "back\\slash\\",
+    " spaced ",
+    "Zoë 東京 📦",
+    '\\"',
+    "a\tb\nc",
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "sql_type"),
+    [
+        ([1, -(2**63), 2**63 - 1, 0, 7], BigInteger),
+        ([], BigInteger),
+        (AWKWARD_TEXT, String),
+        (["x", None, "y"], String),
+        ([1, None, 3], BigInteger),  # not all integers: bound as a list, as psycopg adapts it
+    ],
+)
+def test_arrays_reach_postgresql_value_for_value(
+    factory: sessionmaker[Session], values: list[object], sql_type: object
+) -> None:
+    with transaction(factory) as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("arrays are PostgreSQL's")
+        unnested = s.scalars(select(func.unnest(pg_array(values, sql_type)))).all()
+    assert unnested == values
+
+
+def test_in_conditions_find_rows_by_awkward_text(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        s.add_all(Shop(code=code, name=code, channel="shopify") for code in AWKWARD_TEXT[:6])
+        s.flush()
+        found = [
+            code
+            for condition in in_conditions(s, Shop.code, [*AWKWARD_TEXT[1:4], "missing"], String)
+            for code in s.scalars(select(Shop.code).where(condition))
+        ]
+    assert sorted(found) == sorted(AWKWARD_TEXT[1:4])

@@ -7,13 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, delete, func, select, true, union_all
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import BigInteger, delete, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 from orderly.catalog.models import Product
 from orderly.channels.models import Shop
-from orderly.core.db import UTCDateTime, chunks, in_conditions, insert_rows
+from orderly.core.db import UTCDateTime, chunks, in_conditions, insert_rows, pg_array
 from orderly.inventory.models import Warehouse
 from orderly.orders.models import Order, OrderLine
 from orderly.review.models import OrderIdentity, ReviewRule, ReviewRuleVersion
@@ -144,9 +143,7 @@ def _latest_by_lateral(identities: list[int], since: datetime, until: datetime, 
         return None
     ident = OrderIdentity
     wanted = (
-        func.unnest(cast(identities, postgresql.ARRAY(BigInteger)))
-        .table_valued("identity")
-        .render_derived(name="wanted")
+        func.unnest(pg_array(identities, BigInteger)).table_valued("identity").render_derived(name="wanted")
     )
     latest = (
         select(*_MATCH_COLUMNS)
