@@ -259,3 +259,16 @@ def test_in_conditions_find_rows_by_awkward_text(factory: sessionmaker[Session])
             for code in s.scalars(select(Shop.code).where(condition))
         ]
     assert sorted(found) == sorted(AWKWARD_TEXT[1:4])
+
+
+def test_an_array_reaches_the_planner_as_a_constant(factory: sessionmaker[Session]) -> None:
+    """Not as text cast at run time: a plan kept from an empty table would compare every row with every
+    value of such an expression, where a constant array is hashed and its length known."""
+    with transaction(factory) as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("arrays are PostgreSQL's")
+        query = select(Shop.id).where(in_conditions(s, Shop.id, [3, 1, 2], BigInteger)[0])
+        compiled = query.compile(s.get_bind())
+        explained = s.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        plan = "\n".join(row[0] for row in explained)
+    assert "'{3,1,2}'::bigint[]" in plan, plan

@@ -34,7 +34,6 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
-    String,
     Table,
     any_,
     bindparam,
@@ -51,7 +50,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 from orderly.core import jsontext
 from orderly.core.errors import Conflict
@@ -274,10 +273,15 @@ def in_conditions(session: Session, column: Any, values: Sequence[Any], sql_type
 
 
 def pg_array(values: Sequence[Any], sql_type: Any) -> Any:
-    """A PostgreSQL array of ``sql_type`` holding ``values``, bound as one parameter."""
+    """A PostgreSQL array of ``sql_type`` holding ``values``, bound as one parameter.
+
+    The literal is bound untyped (psycopg sends text as ``unknown``), so the server reads the parameter
+    as the array itself: a constant to the planner, whose length it knows and whose values it can hash.
+    Bound as text and cast, it is an expression the planner cannot see into, and a plan kept from while
+    the table was small scans every row against every value."""
     array = array_text(values)
     if isinstance(array, str):
-        return cast(literal(array, String), postgresql.ARRAY(sql_type))
+        return cast(literal(array, NullType()), postgresql.ARRAY(sql_type))
     return cast(array, postgresql.ARRAY(sql_type))
 
 
