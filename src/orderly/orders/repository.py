@@ -37,6 +37,7 @@ from orderly.core.db import (
     RetryTransaction,
     Rows,
     UTCDateTime,
+    array_text,
     chunks,
     insert_rows,
     insert_with_ids,
@@ -173,7 +174,8 @@ def lock_order_keys(session: Session, keys: Iterable[OrderKey]) -> None:
     hashes = sorted({identity_hash(f"order:{shop_id}:{external_id}") for shop_id, external_id in keys})
     if hashes:
         session.connection().exec_driver_sql(
-            "SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k", {"keys": hashes}
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%(keys)s::bigint[]) AS k",
+            {"keys": array_text(hashes)},
         )
 
 
