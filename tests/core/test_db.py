@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.catalog.models import Product
@@ -20,6 +20,8 @@ from orderly.core.db import (
     collector_paused,
     in_conditions,
     insert_rows,
+    insert_with_ids,
+    is_unique_violation,
     make_engine,
     next_ids,
     pg_array,
@@ -27,6 +29,7 @@ from orderly.core.db import (
     transaction,
     update_rows,
 )
+from orderly.orders.models import RawPayload
 
 TIMES = [
     datetime(2026, 11, 11, 12, 0, tzinfo=UTC),  # no microseconds: SQLAlchemy still writes ".000000"
@@ -161,14 +164,36 @@ def test_select_by_keys_reads_values_as_their_types_do(factory: sessionmaker[Ses
     assert found[0][0] == {"n": 2**70} and found[0][1] == shanghai
 
 
-def test_next_ids_come_from_the_sequence_on_postgresql_only(factory: sessionmaker[Session]) -> None:
+PAYLOAD_COLUMNS = ("shop_id", "kind", "external_id", "body", "received_at")
+
+
+def test_rows_are_written_with_the_ids_drawn_for_them(factory: sessionmaker[Session]) -> None:
+    at = datetime(2026, 11, 11, tzinfo=UTC)
     with transaction(factory) as s:
-        ids = next_ids(s, Product, 5)
-        dialect = s.get_bind().dialect.name
-    if dialect == "sqlite":
-        assert ids is None
-    else:
-        assert ids is not None and len(set(ids)) == 5 and ids == sorted(ids)
+        shop = Shop(code="ids", name="Ids", channel="manual")
+        s.add(shop)
+        s.flush()
+        rows = [(shop.id, "order", f"#{n}", {"n": n}, at) for n in range(3)]
+        ids = insert_with_ids(s, RawPayload, PAYLOAD_COLUMNS, rows)
+        after = next_ids(s, RawPayload, 2)
+    with transaction(factory) as s:
+        stored = dict(s.execute(select(RawPayload.external_id, RawPayload.id)).tuples().all())
+    assert stored == {"#0": ids[0], "#1": ids[1], "#2": ids[2]}
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert after == sorted(after) and after[0] > ids[-1] and len(set(after)) == 2
+
+
+def test_a_row_given_an_id_already_taken_is_a_unique_violation(factory: sessionmaker[Session]) -> None:
+    at = datetime(2026, 11, 11, tzinfo=UTC)
+    with transaction(factory) as s:
+        shop = Shop(code="taken", name="Taken", channel="manual")
+        s.add(shop)
+        s.flush()
+        row = (shop.id, "order", "#1", {}, at)
+        [taken] = insert_with_ids(s, RawPayload, PAYLOAD_COLUMNS, [row])
+    with pytest.raises(DBAPIError) as raised, transaction(factory) as s:
+        insert_with_ids(s, RawPayload, PAYLOAD_COLUMNS, [row], ids=[taken])
+    assert is_unique_violation(raised.value)
 
 
 def test_times_are_stored_as_utc_and_naive_ones_refused(factory: sessionmaker[Session]) -> None:

@@ -40,7 +40,6 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
-    insert,
     literal,
     make_url,
     update,
@@ -521,33 +520,40 @@ def insert_rows(
     return found
 
 
-def next_ids(session: Session, model: Any, count: int) -> list[int] | None:
-    """``count`` ids drawn from the table's sequence, so rows can be COPYed with their ids
-    (PostgreSQL); None where the database has no sequences (SQLite)."""
+def next_ids(session: Session, model: Any, count: int) -> list[int]:
+    """``count`` ids for new rows of ``model``, so rows can be written with their ids. PostgreSQL: drawn
+    from the table's sequence. SQLite: those after the highest id, which are the ones SQLite itself
+    would give; no other writer can take them meanwhile, since a write transaction holds the database's
+    write lock from its start (``BEGIN IMMEDIATE``)."""
+    table = model.__table__.name
     if not _is_postgres(session):
-        return None
-    sequence = f"pg_get_serial_sequence('{model.__table__.name}', 'id')"
+        first = (
+            session.connection().exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").scalar_one()
+        )
+        return list(range(first, first + count))
+    sequence = f"pg_get_serial_sequence('{table}', 'id')"
     sql = f"SELECT nextval({sequence}) FROM generate_series(1, %(n)s)"
     return [row[0] for row in session.connection().exec_driver_sql(sql, {"n": count})]
 
 
-def insert_with_ids(session: Session, model: Any, columns: Sequence[str], rows: Rows) -> list[int]:
-    """Insert rows (in ``columns`` order) and return their ids, in the rows' order. PostgreSQL: ids
-    drawn from the sequence first, then COPY; SQLite: one INSERT ... RETURNING per chunk of rows."""
+def insert_with_ids(
+    session: Session, model: Any, columns: Sequence[str], rows: Rows, ids: Sequence[int] | None = None
+) -> list[int]:
+    """Insert rows (in ``columns`` order) with ``ids`` (by default :func:`next_ids`), at once
+    (COPY on PostgreSQL, one prepared statement on SQLite); return the ids, in the rows' order."""
     if not rows:
         return []
-    ids = next_ids(session, model, len(rows))
-    if ids is not None:
-        insert_rows(session, model, ("id", *columns), [(i, *row) for i, row in zip(ids, rows, strict=True)])
-        return ids
-    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
-    keyed = [dict(zip(columns, row, strict=True)) for row in rows]
-    return list(session.connection().execute(statement, keyed).scalars())
+    ids = next_ids(session, model, len(rows)) if ids is None else ids
+    insert_rows(session, model, ("id", *columns), [(i, *row) for i, row in zip(ids, rows, strict=True)])
+    return list(ids)
 
 
 def is_unique_violation(exc: BaseException) -> bool:
     original = exc.orig if isinstance(exc, DBAPIError) else exc
-    return getattr(original, "sqlstate", None) == "23505"
+    return getattr(original, "sqlstate", None) == "23505" or getattr(original, "sqlite_errorname", None) in (
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    )
 
 
 def select_by_keys(

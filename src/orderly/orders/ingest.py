@@ -24,7 +24,7 @@ inserted first make the whole batch run again and find them known.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
 from orderly.core.clock import utcnow
-from orderly.core.db import RetryTransaction, collector_paused, is_retryable, run_in_transaction, update_rows
+from orderly.core.db import collector_paused, is_retryable, run_in_transaction, update_rows
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, Level, StockKey, allocate, shipped_from
 from orderly.inventory.service import StockBook
@@ -699,17 +699,18 @@ class _Batch:
     def _insert_fresh(self, review: BatchReview, allocations: dict[Any, Allocation]) -> None:
         if not self.fresh:
             return
+        # Ids first: a review then names the orders of this very batch it ships together with.
+        ids = repo.new_order_ids(self.session, len(self.fresh))
+        self.ids.update((cand.key, order_id) for cand, order_id in zip(self.fresh, ids, strict=True))
         rows: list[tuple[Any, ...]] = []
-        outcomes: dict[repo.OrderKey, Outcome] = {}
-        known_ids = dict(self.ids)
-        for cand in self.fresh:
+        lines: list[list[Any]] = []
+        for cand, order_id in zip(self.fresh, ids, strict=True):
             settled = cand.settled
             result = (
                 imported_settled(settled, cand.order["platform_status"])
                 if settled is not None
                 else self._outcome(cand.key, allocations[cand.key])
             )
-            outcomes[cand.key] = result
             rows.append(
                 (
                     cand.shop_id,
@@ -717,7 +718,7 @@ class _Batch:
                     result.status,
                     result.warehouse_id,
                     result.holds,
-                    review.as_json(cand.key, known_ids),
+                    review.as_json(cand.key, self.ids),
                     review.routing_json(cand.key, allocations.get(cand.key)) if settled is None else None,
                     self.now,
                     _shipments(cand.order) or [],
@@ -725,20 +726,12 @@ class _Batch:
                     *self._tagged(cand.key),
                 )
             )
-        inserted = repo.insert_new(self.session, NEW_ORDER_COLUMNS, rows)
-        if len(inserted) != len(rows):
-            raise RetryTransaction("another writer imported some of these orders first")
-        self.ids.update(inserted)
-        self._link_merges(review, [c.key for c in self.fresh], known_ids)
-        lines: list[list[Any]] = []
-        for cand in self.fresh:
-            order_id = inserted[cand.key]
             lines.extend(_with_order(self.line_rows[cand.key], order_id))
-            result = outcomes[cand.key]
             self.events[cand.key] = self._event(order_id, "imported", None, result.status, result.note)
             self.results[cand.index] = _result(cand, "created", order_id, result.status)
+        repo.insert_new(self.session, NEW_ORDER_COLUMNS, ids, rows)
         repo.insert_lines(self.session, lines)
-        search.record_keys(self.session, [(inserted[c.key], c.order) for c in self.fresh], known=False)
+        search.record_keys(self.session, [(self.ids[c.key], c.order) for c in self.fresh], known=False)
 
     def _write_updates(
         self,
@@ -800,17 +793,6 @@ class _Batch:
             return header
         tags = [*header[_TAGS], *(t for t in verdict.tags if t not in header[_TAGS])]
         return (*header[:_TAGS], tags, *header[_TAGS + 1 :])
-
-    def _link_merges(
-        self, review: BatchReview, keys: list[repo.OrderKey], known_ids: Mapping[Any, int]
-    ) -> None:
-        """Name, in their review, the orders of this very batch each new order ships together with."""
-        rows = []
-        for key in keys:
-            verdict = self.verdicts.get(key)
-            if verdict and any(k in self.ids and k not in known_ids for k in verdict.merge_with):
-                rows.append({"id": self.ids[key], "review": review.as_json(key, self.ids)})
-        update_rows(self.session, Order, rows)
 
     def _event(
         self, order_id: int, kind: str, before: str | None, after: str, note: str | None

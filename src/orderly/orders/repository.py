@@ -42,6 +42,7 @@ from orderly.core.db import (
     insert_rows,
     insert_with_ids,
     is_unique_violation,
+    next_ids,
     select_by_keys,
     update_rows,
 )
@@ -75,30 +76,21 @@ from orderly.review.domain.identities import identity_hash
 OrderKey = tuple[int, str]  # (shop_id, external_id)
 
 
-def insert_new(session: Session, columns: Sequence[str], rows: Rows) -> dict[OrderKey, int]:
-    """Insert orders unless (shop, external id) exists; return the ids of those this call inserted.
+def new_order_ids(session: Session, count: int) -> list[int]:
+    """Ids for ``count`` new orders, drawn before their rows are written so each row can name the
+    others of its batch (a review's merge partners)."""
+    return next_ids(session, Order, count)
 
-    On PostgreSQL the ids come from the sequence first and the rows are COPYed straight in; the unique
-    key still decides, and a duplicate (another writer won a race) retries the whole transaction.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        shop_at, external_at = columns.index("shop_id"), columns.index("external_id")
-        try:
-            ids = insert_with_ids(session, Order, columns, rows)
-        except (DBAPIError, psycopg.Error) as exc:
-            if is_unique_violation(exc):
-                raise RetryTransaction("another writer imported some of these orders first") from exc
-            raise
-        return {(row[shop_at], row[external_at]): i for i, row in zip(ids, rows, strict=True)}
-    inserted = insert_rows(
-        session,
-        Order,
-        columns,
-        rows,
-        skip_conflicts_on=["shop_id", "external_id"],
-        returning=["id", "shop_id", "external_id"],
-    )
-    return {(shop_id, external_id): order_id for order_id, shop_id, external_id in inserted}
+
+def insert_new(session: Session, columns: Sequence[str], ids: Sequence[int], rows: Rows) -> None:
+    """Insert new orders with the ids drawn for them (:func:`new_order_ids`). The unique key (shop,
+    external id) still decides: an order another writer imported first retries the whole transaction."""
+    try:
+        insert_with_ids(session, Order, columns, rows, ids)
+    except (DBAPIError, psycopg.Error) as exc:
+        if is_unique_violation(exc):
+            raise RetryTransaction("another writer imported some of these orders first") from exc
+        raise
 
 
 @dataclass(frozen=True)
