@@ -143,16 +143,22 @@ def shop_authorize(
     ],
 ) -> None:
     """Exchange the code a platform gave the seller for the shop's tokens, stored (encrypted) with its
-    other credentials (TikTok Shop: give the app key and secret with `shop connect` first)."""
+    other credentials (TikTok Shop: give the app key and secret with `shop connect` first; Shopee: the
+    partner id and key, and the shop_id setting)."""
     with unit_of_work(read_only=True) as session:
         shop = channels.shop_to_call(session, code)
-    try:
-        with channels.http_client(shop) as http:
-            tokens = channels.connector_for(shop, http).authorize(auth_code.strip())
-    except NotImplementedError as exc:
-        fail(str(exc))
-    except ChannelError as exc:
-        fail(f"shop {code!r}: the platform refused the code: {exc}")
+    with channels.http_client(shop) as http:
+        try:
+            connector = channels.connector_for(shop, http)
+        except ChannelError as exc:
+            # The shop is not set up to call its platform yet: no code was sent, none refused.
+            fail(f"shop {code!r}: {exc}")
+        try:
+            tokens = connector.authorize(auth_code.strip())
+        except NotImplementedError as exc:
+            fail(str(exc))
+        except ChannelError as exc:
+            fail(f"shop {code!r}: the platform refused the code: {exc}")
     with unit_of_work() as session:
         channels.keep_credentials(session, shop.id, tokens)
     out.print(f"Shop {code!r}: authorised; its tokens are stored, encrypted, with its credentials.")

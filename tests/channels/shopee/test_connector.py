@@ -25,7 +25,7 @@ from orderly.channels.connector import (
     Unreached,
 )
 from orderly.channels.registry import connector_class
-from orderly.channels.shopee import CONNECTOR, ShopeeConnector, webhooks
+from orderly.channels.shopee import CONNECTOR, ShopeeConnector, client, webhooks
 from orderly.orders.schemas import NormalizedOrder
 from orderly.sandbox.serve import serving
 from orderly.sandbox.shopee import ShopeeStore, create_app
@@ -381,9 +381,29 @@ def test_a_sellers_authorization_code_gives_the_first_credentials(url: str, stor
     connector = connect(
         url, store, creds={"partner_id": str(store.partner_id), "partner_key": store.partner_key}
     )
-    assert connector.api is not None
-    first = connector.api.exchange_code(store.authorization_code())
+    code = store.authorization_code()
+    first = connector.authorize(code)
     assert (first["access_token"], first["refresh_token"]) == (store.access_token, store.refresh_token)
     assert int(first["expire_at"]) >= int(time.time()) + 4 * 3600 - 5
     with pytest.raises(AuthFailed, match="error_auth"):
-        connector.api.exchange_code("not-a-code")
+        connector.authorize(code)  # good once
+    with pytest.raises(AuthFailed, match="error_auth"):
+        connector.authorize("not-a-code")
+
+
+def test_the_whole_address_shopee_sent_the_seller_to_may_be_pasted_if_it_names_this_shop(
+    url: str, store: ShopeeStore
+) -> None:
+    connector = connect(
+        url, store, creds={"partner_id": str(store.partner_id), "partner_key": store.partner_key}
+    )
+    code = store.authorization_code()
+    elsewhere = f"https://seller.example/shopee?code={code}&shop_id={store.shop_id + 1}"
+    with pytest.raises(Rejected, match=f"given for Shopee shop {store.shop_id + 1}"):
+        connector.authorize(elsewhere)
+    assert client.TOKEN_PATH not in store.calls  # the code was not spent on the wrong shop
+    with pytest.raises(Rejected, match="no code"):
+        connector.authorize(f"https://seller.example/shopee?code=&shop_id={store.shop_id}")
+    callback = f"https://seller.example/shopee?code={code}&shop_id={store.shop_id}"
+    assert connector.authorize(callback)["access_token"] == store.access_token
+    assert connector.authorize(f"code={store.authorization_code()}")["access_token"] == store.access_token

@@ -180,7 +180,7 @@ class ShopeeApi:
         """The first tokens for a shop, from the code Shopee gave the seller's browser."""
         body = {"code": code, "partner_id": self.partner_id, "shop_id": self.shop_id}
         answer = retrying(
-            lambda: self._request("orders", "POST", TOKEN_PATH, self._common(TOKEN_PATH), body),
+            lambda: self._request(None, "POST", TOKEN_PATH, self._common(TOKEN_PATH), body),
             replayable=False,
         )
         return tokens(_envelope(answer), self.clock())

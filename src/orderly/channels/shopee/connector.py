@@ -4,7 +4,8 @@ orders mapped by ``mapper.py``. The platform's facts are in ``../shared/platform
 ``docs/channels/shopee.md`` says what is UNCONFIRMED.
 
 Credentials: ``partner_id`` and ``partner_key`` (the app's), ``access_token``, ``refresh_token`` and
-``expire_at`` (Unix seconds; renewed and sealed again as they rotate). Settings: ``shop_id`` (the
+``expire_at`` (Unix seconds; renewed and sealed again as they rotate), the first of them from the code
+the seller pastes into ``orderly shop authorize`` (``authorize``). Settings: ``shop_id`` (the
 Shopee shop, required), ``page_size`` (orders per list page, 1-100), ``location_id`` (a multi-warehouse
 seller's stock location), ``push_url`` (the callback URL as registered with Shopee, when the hub is
 reached through a proxy that changes it), ``ship_method`` (pickup, dropoff or non_integrated, when the
@@ -21,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -441,6 +443,13 @@ class ShopeeConnector(Connector):
         self._ship(parcel.external_id, parcel, "non_integrated")
         return WriteBack((parcel.external_id,), f"Shopee order {parcel.external_id} shipped (non_integrated)")
 
+    # --- authorization ----------------------------------------------------------------------------
+
+    def authorize(self, code: str) -> dict[str, str]:
+        """The shop's first tokens for the code Shopee's authorization page gave the seller
+        (``orderly shop authorize``), exchanged through ``auth/token/get`` for this shop's shop_id."""
+        return self._api().exchange_code(_pasted_code(code, self.shop_id))
+
     # --- pushes ---------------------------------------------------------------------------------
 
     @classmethod
@@ -459,6 +468,23 @@ class ShopeeConnector(Connector):
     @classmethod
     def parse_webhook(cls, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         return pushes.parse(body)
+
+
+def _pasted_code(pasted: str, shop_id: int) -> str:
+    """The code in what the seller pasted: the code alone, or the address Shopee's authorization sent
+    their browser to (``…?code=…&shop_id=…``), copied whole. A code is good only for the shop it was
+    given for, so an address naming another shop is refused before the code is spent on the wrong one."""
+    if "code=" not in pasted:
+        return pasted
+    query = parse_qs(urlsplit(pasted).query or pasted)
+    code, shop = query.get("code", [""])[0], query.get("shop_id", [""])[0]
+    if not code:
+        raise Rejected("the address pasted has no code")
+    if shop and shop != str(shop_id):
+        raise Rejected(
+            f"the code was given for Shopee shop {shop}, and this shop's shop_id setting is {shop_id}"
+        )
+    return code
 
 
 def _raw_order(order: Any) -> RawOrder:
