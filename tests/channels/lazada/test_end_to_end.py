@@ -24,7 +24,7 @@ from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
 from orderly.channels.connector import Parcel, ParcelLine
-from orderly.channels.models import InboxEntry, ListingBinding, Shop
+from orderly.channels.models import InboxEntry, ListingBinding, Shop, ShopHealth
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.secrets import unseal
 from orderly.core.config import get_settings
@@ -40,6 +40,7 @@ from orderly.sandbox.lazada import Faults, LazadaStore
 from orderly.sandbox.lazada import create_app as lazada_app
 from orderly.sandbox.serve import serving
 from tests.channels.returns import returned_whole
+from tests.channels.timeouts import SLOWER, impatient, poll_times_out
 from tests.factories import setup_catalog
 
 CODE = "lazada-sg"
@@ -269,6 +270,27 @@ def test_through_throttles_500s_lost_answers_and_duplicate_pushes_each_order_onc
     assert duplicates == []
     world.settle()
     assert store.quantity("SKU-1") == world.available("SKU-1") == 15
+
+
+def test_a_poll_that_times_out_is_tried_again_and_brings_every_order_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = world.store
+    store.set_webhook(None)  # only the poll can bring them
+    buyers = [{"first_name": f"Timeout{n}", "phone": f"659100{n:04d}"} for n in range(3)]
+    placed = [store.place_order([("SKU-1", 1)], buyer=buyer) for buyer in buyers]
+    impatient(monkeypatch, world.worker)
+    store.set_faults(Faults(slow=SLOWER))
+    poll_times_out(world.factory, world.worker, CODE)
+    with transaction(world.factory) as s:
+        assert s.scalars(select(Order).where(Order.external_id.in_(placed))).all() == []
+    store.set_faults(Faults())
+    world.settle()  # the poll's next try
+    with transaction(world.factory) as s:
+        arrived = s.scalars(select(Order.external_id).where(Order.external_id.in_(placed))).all()
+        health = s.scalars(select(ShopHealth).where(ShopHealth.kind == "orders")).one()
+    assert sorted(arrived) == sorted(placed)  # each exactly once
+    assert health.failures == 0 and health.last_error is None
 
 
 def test_a_sku_refused_inside_a_successful_answer_alerts_and_is_not_taken_as_shown(world: World) -> None:

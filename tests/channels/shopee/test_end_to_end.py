@@ -20,7 +20,7 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
-from orderly.channels.models import InboxEntry, ListingBinding, Shop
+from orderly.channels.models import InboxEntry, ListingBinding, Shop, ShopHealth
 from orderly.channels.secrets import unseal
 from orderly.channels.shopee import mapper, webhooks
 from orderly.core.config import get_settings
@@ -38,6 +38,7 @@ from orderly.sandbox.shopee import ShopeeStore
 from orderly.sandbox.shopee import create_app as shopee_app
 from tests.channels.returns import returned_whole
 from tests.channels.sandbox_shops import connect_shopee
+from tests.channels.timeouts import SLOWER, impatient, poll_times_out
 from tests.factories import setup_catalog
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -290,6 +291,26 @@ def test_every_order_arrives_once_through_429s_500s_slow_and_lost_answers(world:
         holds = s.execute(select(Order.external_id, Order.holds).where(Order.status != "allocated")).all()
     assert holds == []
     assert world.drops.dropped
+
+
+def test_a_poll_that_times_out_is_tried_again_and_brings_every_order_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = world.store
+    store.push_url = None  # only the poll can bring them
+    placed = [store.place_order([("SKU-1", 1)], buyer=f"t{n}", recipient=f"Buyer t{n}") for n in range(3)]
+    impatient(monkeypatch, world.worker)
+    store.faults.slow, store.faults.slow_seconds = 1_000_000, SLOWER  # every call, until switched off
+    poll_times_out(world.factory, world.worker, "shopee")
+    with transaction(world.factory) as s:
+        assert s.scalars(select(Order).where(Order.external_id.in_(placed))).all() == []
+    store.faults.slow = 0
+    world.settle()  # the poll's next try
+    with transaction(world.factory) as s:
+        arrived = s.scalars(select(Order.external_id).where(Order.external_id.in_(placed))).all()
+        health = s.scalars(select(ShopHealth).where(ShopHealth.kind == "orders")).one()
+    assert sorted(arrived) == sorted(placed)  # each exactly once
+    assert health.failures == 0 and health.last_error is None
 
 
 def test_a_shipped_order_returned_on_shopee_ends_returned_and_a_late_shipped_version_does_not_undo_it(
