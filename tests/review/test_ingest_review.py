@@ -91,6 +91,17 @@ def test_orders_of_one_buyer_to_one_address_are_merged(factory: sessionmaker[Ses
     assert all(stored_order(factory, name).status == "allocated" for name in ("M1", "M2", "M3"))
 
 
+def test_an_order_names_the_one_of_its_own_batch_it_ships_with(factory: sessionmaker[Session]) -> None:
+    setup_catalog(factory, {"SKU-1": 5, "SKU-2": 5})
+    first = order(("SKU-1", 1), external_id="B1", placed=0)
+    second = order(("SKU-2", 1), external_id="B2", placed=3600)
+    second["buyer"], second["shipping_address"] = first["buyer"], first["shipping_address"]
+    ingest_batch(factory, [first, second])
+
+    assert (stored_order(factory, "B2").review or {}).get("merge_with") == [stored_order(factory, "B1").id]
+    assert "merge_with" not in (stored_order(factory, "B1").review or {})
+
+
 def test_an_unpaid_order_is_held_until_the_platform_says_it_is_paid(factory: sessionmaker[Session]) -> None:
     setup_catalog(factory, {"SKU-1": 5})
     body = order(("SKU-1", 1), external_id="PAY", payment_status="pending", payment_method="bank_transfer")
