@@ -311,7 +311,18 @@ def test_the_stock_list_as_a_file(client: TestClient, orders: dict[str, int], ki
     by_sku = {row[0]: dict(zip(header, row, strict=False)) for row in rows[1:]}
     assert by_sku["SKU-1"]["On hand"] == "100" and by_sku["SKU-1"]["Reserved"] == "4"
     assert by_sku["KIT-1"]["Bundle"] == "yes"
-    assert 'href="/stock/export.csv"' in client.get("/stock").text
+    assert f'href="/stock/export.{kind}"' in client.get("/stock").text
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_searched_stock_list_exports_what_it_found(
+    client: TestClient, orders: dict[str, int], kind: str
+) -> None:
+    searched = client.get("/stock", params={"q": "kit"}).text
+    link = re.search(rf'href="(/stock/export\.{kind}[^"]*)"', searched)
+    assert link is not None and link.group(1) == f"/stock/export.{kind}?q=kit"
+    rows = (_csv if kind == "csv" else _xlsx)(client.get(link.group(1)).content)
+    assert [row[0] for row in rows[1:]] == ["KIT-1"]
 
 
 def test_a_file_needs_its_lists_read_and_the_export_permission(

@@ -2,10 +2,10 @@
 
 The rows come from one place per list (:func:`order_rows`, :func:`stock_rows`) and go to either
 writer (``console/spreadsheet.py``; XLSX through openpyxl's write-only workbook). The order list's file
-holds every order its filters match, not a page: it is walked by the list's own keyset pages
-(``orders.queries.list_orders``), a page at a time,
-in a read-only transaction of its own (the request's ends before a stream is sent). CSV streams as it
-is written; an XLSX is a zip, written to a temporary file, then sent.
+holds every order its filters match, not a page (the stock list's, every SKU its search matches): it
+is walked by the list's own keyset pages (``orders.queries.list_orders``), a page at a time, in a
+read-only transaction of its own (the request's ends before a stream is sent). CSV streams as it is
+written; an XLSX is a zip, written to a temporary file, then sent.
 
 Money is a decimal amount in its currency's unit, beside a currency column (``24.98`` and ``EUR``);
 times are in the viewer's zone, named in the column's header; headers are in the viewer's language.
@@ -32,6 +32,7 @@ from orderly.console import spreadsheet
 from orderly.console.i18n import N_, gettext
 from orderly.console.pages.common import HOLD_NAMES, STATUS_NAMES, missing
 from orderly.console.pages.orders import asked_filters, order_filters
+from orderly.console.pages.stock import searched
 from orderly.console.viewer import SignedIn, Viewer, allowed
 from orderly.core.clock import utcnow
 from orderly.core.errors import DomainError
@@ -136,12 +137,13 @@ def _moment(value: datetime, zone: ZoneInfo) -> str:
 
 
 def stock_rows(
-    factory: sessionmaker[Session], translate: Callable[[str], str]
+    factory: sessionmaker[Session], text: str | None, translate: Callable[[str], str]
 ) -> Iterator[list[spreadsheet.Cell]]:
-    """Every SKU's figures over the warehouses, as the stock page lists them."""
+    """Every SKU's figures over the warehouses (those whose SKU or name holds ``text``, when given), as
+    the stock page lists them."""
     after = 0
     with factory() as session, session.begin():
-        while rows := inventory.list_stock(session, after_id=after, limit=BATCH):
+        while rows := inventory.list_stock(session, after_id=after, limit=BATCH, text=text):
             for row in rows:
                 yield [
                     row.sku,
@@ -211,9 +213,9 @@ def export_orders(request: Request, viewer: SignedIn, kind: Format = Path()) -> 
 
 @router.get("/stock/export.{kind}", response_model=None)
 def export_stock(request: Request, viewer: SignedIn, kind: Format = Path()) -> Response:
-    """Every SKU's stock figures, as a file."""
+    """Every SKU's stock figures (those the stock page's search matches, when one is typed), as a file."""
     allowed(viewer, "stock:read")
     allowed(viewer, "exports:read")
     translate, header = _header(viewer, STOCK_HEADER)
-    rows = stock_rows(request.app.state.read_factory, translate)
+    rows = stock_rows(request.app.state.read_factory, searched(request), translate)
     return _file(kind, "stock", translate("Stock"), header, rows)

@@ -83,6 +83,11 @@ MOVEMENTS: dict[str, tuple[type[ReceiveIn | AdjustIn | CountIn | SafetyIn], str,
 }
 
 
+def searched(request: Request) -> str | None:
+    """What the stock page's search box asks for (the list and its files read it alike)."""
+    return request.query_params.get("q", "").strip()[:64] or None
+
+
 @router.get("/stock", response_model=None)
 def stock_list(request: Request, session: ReadSession, viewer: SignedIn) -> Response:
     """The SKUs running low (over all of them), and every SKU's figures summed over the warehouses, a
@@ -90,7 +95,7 @@ def stock_list(request: Request, session: ReadSession, viewer: SignedIn) -> Resp
     allowed(viewer, "stock:read")
     if sku := request.query_params.get("sku", "").strip():
         return RedirectResponse(f"/stock/{quote(sku, safe='')}", status.HTTP_303_SEE_OTHER)
-    text = request.query_params.get("q", "").strip()[:64] or None
+    text = searched(request)
     problem = None
     try:
         cursor = request.query_params.get("cursor")
