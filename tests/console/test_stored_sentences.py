@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
-from orderly.orders.models import Order
+from orderly.orders.models import Order, OrderEvent
 from tests.factories import order
 
 API = "/api/v1"
@@ -88,3 +89,53 @@ def test_a_hold_stored_before_phrases_reads_as_its_english(
         ]
     _chinese(client)
     assert "out of stock: SKU-3 (an old row)" in client.get(f"/orders/{orders['1003']}").text
+
+
+def test_a_chinese_viewer_reads_the_payment_status(client: TestClient, orders: dict[str, int]) -> None:
+    assert "<dt>Payment</dt><dd>paid</dd>" in client.get(f"/orders/{orders['#1001']}").text
+    _chinese(client)
+    assert "<dt>付款</dt><dd>已付款</dd>" in client.get(f"/orders/{orders['#1001']}").text
+
+
+def test_a_chinese_viewer_reads_what_a_fired_rule_did(client: TestClient, orders: dict[str, int]) -> None:
+    assert "<td>hold out_of_stock</td>" in _section(client.get(f"/orders/{orders['1003']}").text, "review")
+    fired = client.get(f"{API}/orders/{orders['1003']}").json()["review"]["fired"][0]
+    assert fired["actions"] == ["hold out_of_stock"] and "phrases" not in fired
+    _chinese(client)
+    assert "<td>暂停 缺货</td>" in _section(client.get(f"/orders/{orders['1003']}").text, "review")
+
+
+def test_a_chinese_viewer_reads_the_history_ingest_wrote(client: TestClient, orders: dict[str, int]) -> None:
+    english = client.get(f"{API}/orders/{orders['1003']}").json()["events"][0]
+    assert english["message"] == "held: out of stock: SKU-3 needs 1, 0 available" and "phrase" not in english
+    _chinese(client)
+    held = _section(client.get(f"/orders/{orders['1003']}").text, "history")
+    assert "暂停：缺货：SKU-3 需要 1，可用 0" in held and "held:" not in held
+    approved = _section(client.get(f"/orders/{orders['#1001']}").text, "history")
+    assert "已通过；已在仓库 WH-1 预留库存" in approved and "approved;" not in approved
+
+
+def test_a_chinese_viewer_reads_the_history_a_release_wrote(
+    client: TestClient, orders: dict[str, int]
+) -> None:
+    held = {"order": str(orders["1003"]), "from": "order", "action": "release", "note": "buyer phoned"}
+    assert client.post("/orders/bulk", data=held, headers={"HX-Request": "true"}).status_code == 200
+    story = client.get(f"{API}/orders/{orders['1003']}").json()["events"]
+    assert story[-1]["message"] == (
+        "buyer phoned (lifted: out_of_stock; out of stock: SKU-3 needs 1, 0 available)"
+    )
+    _chinese(client)
+    history = _section(client.get(f"/orders/{orders['1003']}").text, "history")
+    assert "buyer phoned（解除：缺货；缺货：SKU-3 需要 1，可用 0）" in history  # the note as written
+    assert "lifted" not in history
+
+
+def test_history_stored_before_phrases_reads_as_its_english(
+    client: TestClient, orders: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with transaction(factory) as s:
+        for event in s.scalars(select(OrderEvent).where(OrderEvent.order_id == orders["#1001"])):
+            event.phrase = None
+    _chinese(client)
+    history = _section(client.get(f"/orders/{orders['#1001']}").text, "history")
+    assert "approved; stock reserved in warehouse WH-1" in history

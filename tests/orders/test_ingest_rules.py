@@ -123,7 +123,7 @@ def _outcome(
         skus={1: "SKU-1"},
         warehouse_codes={10: "WH-1", 20: "WH-2"},
     )
-    return result.status, result.warehouse_id, [str(h["reason"]) for h in result.holds], result.note
+    return result.status, result.warehouse_id, [str(h["reason"]) for h in result.holds], str(result.note)
 
 
 def test_an_order_filled_and_not_held_is_allocated() -> None:

@@ -534,14 +534,25 @@ def test_the_decision_as_json() -> None:
                 "version": 0,
                 "message": "billed in NG, shipped to US",
                 "actions": [],
+                "phrases": [],
                 "phrase": mismatch,
             },
-            {"rule": "gift", "version": 2, "message": "Gift", "actions": ["tag gift", "priority 5"]},
+            {
+                "rule": "gift",
+                "version": 2,
+                "message": "Gift",
+                "actions": ["tag gift", "priority 5"],
+                "phrases": [
+                    {"text": "tag %(tags)s", "args": {"tags": "gift"}},
+                    {"text": "priority %(priority)s", "args": {"priority": 5}},
+                ],
+            },
             {
                 "rule": "risk.score",
                 "version": 3,
                 "message": "risk score 40 (hold at 40): billed in NG, shipped to US (+40)",
                 "actions": ["hold risk"],
+                "phrases": [{"text": "hold %(reason)s", "args": {"reason": {"text": "risk", "args": {}}}}],
                 "phrase": score,
             },
         ],
@@ -571,7 +582,15 @@ def test_an_approved_decision_as_json() -> None:
     decision = review(make_subject(make_order(tags=["vip"])), [VIP])
     out = decision.as_json(ruleset=0, at=NOW)
     assert out["approved_by"] == "vip"
-    assert out["fired"] == [{"rule": "vip", "version": 0, "message": VIP["name"], "actions": ["approve"]}]
+    assert out["fired"] == [
+        {
+            "rule": "vip",
+            "version": 0,
+            "message": VIP["name"],
+            "actions": ["approve"],
+            "phrases": [{"text": "approve", "args": {}}],
+        }
+    ]
 
 
 # --- tuning the built-in rules ----------------------------------------------------------------------

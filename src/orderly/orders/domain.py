@@ -54,6 +54,18 @@ class HoldReason(StrEnum):
     CANCEL_REQUEST = "cancel_request"
 
 
+#: A hold's reason where the hub's words name it (a rule's action, the holds a release lifted): its
+#: code in English, a word in the console's languages.
+REASON_WORDS = {
+    HoldReason.OUT_OF_STOCK: Phrase("out_of_stock"),
+    HoldReason.ADDRESS: Phrase("address"),
+    HoldReason.RISK: Phrase("risk"),
+    HoldReason.REMARK: Phrase("remark"),
+    HoldReason.PAYMENT: Phrase("payment"),
+    HoldReason.MANUAL: Phrase("manual"),
+    HoldReason.CANCEL_REQUEST: Phrase("cancel_request"),
+}
+
 S = OrderStatus
 # Every open status may go to shipped: the platform can report an order shipped outside the hub.
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -497,7 +509,7 @@ class Outcome:
     status: str
     warehouse_id: int | None
     holds: list[dict[str, Any]]
-    note: str
+    note: str | Phrase  # a phrase where the console translates it
 
 
 IMPORTED_AS = {
@@ -570,20 +582,30 @@ def outcome(
         holds.append(CANCEL_REQUEST_HOLD)
     if not allocation.ok and verdict.holds_when_short:
         holds.append(shortage_hold(allocation.shortages, skus))
-    where = f"stock reserved in warehouse {warehouse_codes.get(allocation.warehouse_id or 0)}" + (
-        " and others (split)" if allocation.parts else ""
+    warehouse = str(warehouse_codes.get(allocation.warehouse_id or 0))
+    where = (
+        Phrase("stock reserved in warehouse %(warehouse)s and others (split)", warehouse=warehouse)
+        if allocation.parts
+        else reserved_in(warehouse)
     )
     if holds:
-        held = "held: " + "; ".join(h.message for h in holds)
+        why = listed([h.phrase or h.message for h in holds])
         return Outcome(
             S.ON_HOLD,
             allocation.warehouse_id if allocation.ok else None,
             [h.as_json() for h in holds],
-            f"{held} ({where})" if allocation.ok else held,
+            Phrase("held: %(holds)s (%(where)s)", holds=why, where=where)
+            if allocation.ok
+            else Phrase("held: %(holds)s", holds=why),
         )
     if allocation.ok:
-        return Outcome(S.ALLOCATED, allocation.warehouse_id, [], f"approved; {where}")
-    return Outcome(S.APPROVED, None, [], "approved; waits for stock (backorder)")
+        return Outcome(S.ALLOCATED, allocation.warehouse_id, [], Phrase("approved; %(where)s", where=where))
+    return Outcome(S.APPROVED, None, [], Phrase("approved; waits for stock (backorder)"))
+
+
+def reserved_in(warehouse: str) -> Phrase:
+    """Where an order's stock was reserved, as its history says (on arrival, on release)."""
+    return Phrase("stock reserved in warehouse %(warehouse)s", warehouse=warehouse)
 
 
 # --- the home page's figures -----------------------------------------------------------------------

@@ -12,17 +12,19 @@ from sqlalchemy.orm import Session
 from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
 from orderly.core.errors import InvalidTransition
-from orderly.core.phrases import Phrase
+from orderly.core.phrases import Arg, Phrase, listed
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import (
+    REASON_WORDS,
     Hold,
     HoldReason,
     OrderStatus,
     check_transition,
     left_to_ship,
+    reserved_in,
     shortage_hold,
     status_word,
 )
@@ -78,14 +80,16 @@ def approve_order(session: Session, order_id: int, *, actor: str, note: str) -> 
 
 def _lift(session: Session, order: Order, kind: str, actor: str, note: str) -> Order:
     before = order.status
-    lifted = ", ".join(sorted({h["reason"] for h in order.holds})) or "none"
+    reasons = [REASON_WORDS[HoldReason(r)] for r in sorted({h["reason"] for h in order.holds})]
+    lifted = listed(reasons, commas=True) if reasons else Phrase("none")
     outcome = _release(session, [order], actor)[order.id]
-    order_repo.add_event(session, order, kind, before, actor, f"{note} (lifted: {lifted}; {outcome})")
+    said = Phrase("%(note)s (lifted: %(lifted)s; %(outcome)s)", note=note, lifted=lifted, outcome=outcome)
+    order_repo.add_event(session, order, kind, before, actor, said)
     session.flush()
     return order
 
 
-def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int, str]:
+def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int, Arg]:
     """Lift every hold of these (locked) orders: each goes to allocated with the stock it holds or can
     reserve now, first placed first served; the others stay held for stock. What happened, by order."""
     now = utcnow()
@@ -101,14 +105,15 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
     allocations = {
         a.order_key: a for a in book.allocate([demand_of(o, needs, routed) for o in waiting], warehouses)
     }
-    outcomes: dict[int, str] = {}
+    outcomes: dict[int, Arg] = {}
     codes = catalog_repo.skus_of(session, {s.product_id for a in allocations.values() for s in a.shortages})
     for order in orders:
         order.updated_at = now
         if order.id in held:
             order.status, order.holds = OrderStatus.ALLOCATED, []
-            outcomes[order.id] = (
-                f"ships with the stock it kept in warehouse {warehouse_codes.get(order.warehouse_id or 0)}"
+            outcomes[order.id] = Phrase(
+                "ships with the stock it kept in warehouse %(warehouse)s",
+                warehouse=str(warehouse_codes.get(order.warehouse_id or 0)),
             )
             continue
         alloc = allocations[order.id]
@@ -117,11 +122,11 @@ def _release(session: Session, orders: Sequence[Order], actor: str) -> dict[int,
         if alloc.ok:
             book.reserve(alloc, order.id, actor)
             order.status, order.warehouse_id, order.holds = OrderStatus.ALLOCATED, alloc.warehouse_id, []
-            outcomes[order.id] = f"stock reserved in warehouse {warehouse_codes.get(alloc.warehouse_id or 0)}"
+            outcomes[order.id] = reserved_in(str(warehouse_codes.get(alloc.warehouse_id or 0)))
         else:
             hold = shortage_hold(alloc.shortages, codes)
             order.status, order.holds = OrderStatus.ON_HOLD, [hold.as_json()]
-            outcomes[order.id] = hold.message
+            outcomes[order.id] = hold.phrase or hold.message
     book.flush()
     return outcomes
 
@@ -186,7 +191,12 @@ def release_waiting(
         if order.status == OrderStatus.ALLOCATED:
             released += 1
             order_repo.add_event(
-                session, order, "released", status, actor, f"condition cleared: {outcomes[order.id]}"
+                session,
+                order,
+                "released",
+                status,
+                actor,
+                Phrase("condition cleared: %(outcome)s", outcome=outcomes[order.id]),
             )
         elif status == OrderStatus.APPROVED:
             order.status, order.holds = status, holds  # a backorder keeps waiting as it was

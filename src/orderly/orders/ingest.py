@@ -36,6 +36,7 @@ from orderly.catalog import repository as catalog_repo
 from orderly.catalog.domain import expand
 from orderly.core.clock import utcnow
 from orderly.core.db import collector_paused, is_retryable, run_in_transaction, update_rows
+from orderly.core.phrases import Arg, Phrase, listed
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Allocation, Demand, Level, StockKey, allocate, shipped_from
 from orderly.inventory.service import StockBook
@@ -492,7 +493,7 @@ class _Batch:
         self.actor, self.now = actor, now
         self.results: dict[int, ItemResult] = {}
         self.ids: dict[repo.OrderKey, int] = {k: v.id for k, v in locked.items()}
-        self.events: dict[repo.OrderKey, tuple[Any, ...]] = {}  # rows in repo.EVENT_COLUMNS order
+        self.events: dict[repo.OrderKey, tuple[Any, ...]] = {}  # rows as repo.insert_events takes them
         self.shipped_at: dict[repo.OrderKey, datetime] = {}  # set by this batch: updates shipped whole
         self.index_of = {c.key: c.index for c in fresh + updates}
         self.orders = {c.key: c.order for c in fresh + updates}
@@ -747,7 +748,8 @@ class _Batch:
         for cand in self.updates:
             known = self.locked[cand.key]
             decision = decisions[cand.key]
-            status, note = decision.status, decision.note
+            status = decision.status
+            note: str | Phrase | None = decision.note
             row: dict[str, Any] = {
                 "id": known.id,
                 **dict(zip(HEADER_COLUMNS, self._tagged(cand.key), strict=True)),
@@ -795,7 +797,7 @@ class _Batch:
         return (*header[:_TAGS], tags, *header[_TAGS + 1 :])
 
     def _event(
-        self, order_id: int, kind: str, before: str | None, after: str, note: str | None
+        self, order_id: int, kind: str, before: str | None, after: str, note: str | Phrase | None
     ) -> tuple[Any, ...]:
         return (order_id, kind, before, after, self.actor, note, self.now)
 
@@ -841,10 +843,10 @@ class _Batch:
                 book.reserve(alloc, order_id, self.actor)
                 book.ship(dict(alloc.reservations()), order_id, self.actor, LEFT_UNSEEN)
             order_id, kind, before, after, actor, said, at = self.events[alloc.order_key]
-            note = left_unseen_note(OrderStatus(after), alloc, self.warehouse_codes, self.sku_codes)
+            note: Arg = left_unseen_note(OrderStatus(after), alloc, self.warehouse_codes, self.sku_codes)
             if said and OrderStatus(after) not in (OrderStatus.SHIPPED, OrderStatus.RETURNED):
                 # A part is left to ship, or was cancelled: what its import said stands.
-                note = f"{said}; {note}"
+                note = listed([said, note])
             self.events[alloc.order_key] = (order_id, kind, before, after, actor, note, at)
 
     def _shipped_changes(self) -> ShippedChanges:

@@ -163,6 +163,9 @@ class OrderEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(100))
     message: Mapped[str | None] = mapped_column(Text)
+    # The hub's own message as a phrase the console translates (core/phrases.py); None for a person's
+    # words and for rows written before phrases were kept.
+    phrase: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -295,7 +295,7 @@ LINE_COLUMNS = (
     "discount",
     "tax",
 )
-EVENT_COLUMNS = ("order_id", "kind", "from_status", "to_status", "actor", "message", "created_at")
+EVENT_COLUMNS = ("order_id", "kind", "from_status", "to_status", "actor", "message", "phrase", "created_at")
 
 
 def insert_lines(session: Session, rows: Rows) -> None:
@@ -310,8 +310,17 @@ def replace_lines(session: Session, order_ids: list[int], rows: Rows) -> None:
 
 
 def insert_events(session: Session, rows: Rows) -> None:
-    """Rows in ``EVENT_COLUMNS`` order."""
-    insert_rows(session, OrderEvent, EVENT_COLUMNS, rows)
+    """Rows in ``EVENT_COLUMNS`` order but for the phrase: a message is its English, or the phrase the
+    hub said it by (kept beside its English)."""
+    said = [(*row[:5], *_message(row[5]), row[6]) for row in rows]
+    insert_rows(session, OrderEvent, EVENT_COLUMNS, said)
+
+
+def _message(said: str | Phrase | None) -> tuple[str | None, dict[str, Any] | None]:
+    """An event's message as stored: its English, and its phrase when the hub said it as one."""
+    if isinstance(said, Phrase):
+        return said.english(), said.as_json()
+    return said, None
 
 
 def has_open_rejections(session: Session) -> bool:
@@ -438,12 +447,13 @@ def add_event(
     kind: str,
     before: str,
     actor: str,
-    message: str,
+    message: str | Phrase,
     *,
     at: datetime | None = None,
 ) -> None:
-    """A line in the order's history: what happened, from which status to its status now, by whom;
-    at the order's last change unless said."""
+    """A line in the order's history: what happened, from which status to its status now, by whom (a
+    person's words as given; the hub's own as a phrase); at the order's last change unless said."""
+    english, phrase = _message(message)
     session.add(
         OrderEvent(
             order_id=order.id,
@@ -451,7 +461,8 @@ def add_event(
             from_status=before,
             to_status=order.status,
             actor=actor,
-            message=message,
+            message=english,
+            phrase=phrase,
             created_at=at or order.updated_at,
         )
     )

@@ -394,6 +394,8 @@ class OrderEventOut(BaseModel):
     to_status: OrderStatus | None
     actor: str
     message: str | None
+    # The message as a phrase the console translates; never in the API's answer (``core/phrases.py``).
+    phrase: dict[str, Any] | None = Field(default=None, exclude=True)
     created_at: datetime
 
 

@@ -15,7 +15,7 @@ from orderly.console.viewer import NotForRole, Viewer, locale_of, zone_of
 from orderly.console.viewer import viewer as identify
 from orderly.fulfilment.carriers.models import LabelState
 from orderly.fulfilment.domain import ShipmentStatus, TrackingKind
-from orderly.orders.domain import HoldReason, OrderStatus
+from orderly.orders.domain import HoldReason, OrderStatus, PaymentStatus
 
 #: How each order status and hold reason reads (translated where shown).
 STATUS_NAMES = {
@@ -39,6 +39,15 @@ HOLD_NAMES = {
     HoldReason.PAYMENT: N_("Payment"),
     HoldReason.MANUAL: N_("Held by a person"),
     HoldReason.CANCEL_REQUEST: N_("Cancellation requested"),
+}
+#: How an order's payment status reads (its English the status as stored, as the API gives it).
+PAYMENT_NAMES = {
+    PaymentStatus.PENDING: N_("pending"),
+    PaymentStatus.AUTHORIZED: N_("authorized"),
+    PaymentStatus.PAID: N_("paid"),
+    PaymentStatus.PARTIALLY_REFUNDED: N_("partially_refunded"),
+    PaymentStatus.REFUNDED: N_("refunded"),
+    PaymentStatus.FAILED: N_("failed"),
 }
 #: How a parcel's status reads.
 PARCEL_STATUSES = {
@@ -128,6 +137,7 @@ def render(request: Request, template: str, viewer: Viewer | None, **context: An
             nav=[(href, label) for href, label, needs in NAV if viewer and viewer.may(needs)],
             status_names=STATUS_NAMES,
             hold_names=HOLD_NAMES,
+            payment_names=PAYMENT_NAMES,
             outcome_names=OUTCOME_NAMES,
             parcel_statuses=PARCEL_STATUSES,
             label_states=LABEL_STATES,

@@ -30,6 +30,7 @@ class Fired:
     actions: tuple[str, ...]
     check: str | None = None
     phrase: Phrase | None = None  # the message for the console to translate; None: the rule's name
+    action_phrases: tuple[Phrase, ...] = ()  # the actions for the console to translate
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -37,6 +38,7 @@ class Fired:
             "version": self.version,
             "message": self.message,
             "actions": list(self.actions),
+            "phrases": [action.as_json() for action in self.action_phrases],
         }
         if self.phrase is not None:
             out["phrase"] = self.phrase.as_json()
@@ -132,6 +134,7 @@ class RuleSet:
         self._plan = tuple(_steps(r) for r in self.rules)
         self._factor_plan = tuple(_steps(r) for r in self.factors)
         self._described = {r.key: tuple(a.describe() for a in r.actions) for r in ordered}
+        self._actions = {key: tuple(a.english() for a in said) for key, said in self._described.items()}
         self._stock_holds = tuple(
             r
             for r in self.rules
@@ -194,9 +197,10 @@ class RuleSet:
                 rule.key,
                 rule.version,
                 finding.message,
-                self._described[rule.key],
+                self._actions[rule.key],
                 rule.check.name if rule.check else None,
                 finding.phrase,
+                self._described[rule.key],
             )
         )
         stop = False

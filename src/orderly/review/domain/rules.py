@@ -14,7 +14,8 @@ from typing import Any, Protocol, TypeVar
 from pydantic import ValidationError
 
 from orderly.core.errors import DomainError, field_path
-from orderly.orders.domain import HoldReason
+from orderly.core.phrases import Phrase
+from orderly.orders.domain import REASON_WORDS, HoldReason
 from orderly.review.checks import CHECKS, Check, Params
 from orderly.review.domain.conditions import MAX_LIST, Errors, Predicate, compile_condition, condition_json
 from orderly.review.domain.view import Subject
@@ -47,18 +48,34 @@ class Action:
     exclude: tuple[str, ...] = ()
     flag: bool = True
 
-    def describe(self) -> str:
-        if self.kind == "hold":
-            return f"hold {self.reason}"
+    def describe(self) -> Phrase:
+        """What the action does, as the review's record names it (the API shows its English)."""
+        if self.kind == "hold" and self.reason is not None:
+            return Phrase("hold %(reason)s", reason=REASON_WORDS[self.reason])
         if self.kind == "tag":
-            return "tag " + ", ".join(self.tags)
+            return Phrase("tag %(tags)s", tags=", ".join(self.tags))
         if self.kind == "priority":
-            return f"priority {self.priority}"
-        if self.kind in ("warehouse", "carrier"):
-            return f"{self.kind} " + (f"use {self.use}" if self.use else "exclude " + ", ".join(self.exclude))
-        if self.kind in ("split", "merge"):
-            return self.kind if self.flag else f"no {self.kind}"
-        return self.kind
+            return Phrase("priority %(priority)s", priority=self.priority)
+        if self.kind == "warehouse":
+            if self.use:
+                return Phrase("warehouse use %(code)s", code=self.use)
+            return Phrase("warehouse exclude %(codes)s", codes=", ".join(self.exclude))
+        if self.kind == "carrier":
+            if self.use:
+                return Phrase("carrier use %(code)s", code=self.use)
+            return Phrase("carrier exclude %(codes)s", codes=", ".join(self.exclude))
+        return FLAG_WORDS[(self.kind, self.flag)]
+
+
+#: The actions named by their kind alone (split and merge, or not).
+FLAG_WORDS = {
+    ("approve", True): Phrase("approve"),
+    ("notify", True): Phrase("notify"),
+    ("split", True): Phrase("split"),
+    ("split", False): Phrase("no split"),
+    ("merge", True): Phrase("merge"),
+    ("merge", False): Phrase("no merge"),
+}
 
 
 def _codes(value: Any) -> tuple[str, ...] | None:
