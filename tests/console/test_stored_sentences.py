@@ -6,6 +6,7 @@ the English alone; rows stored before phrases were kept read as their English.""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from orderly.core.db import transaction
 from orderly.orders.models import Order, OrderEvent
+from tests.console.conftest import ORDERS
 from tests.factories import order
 
 API = "/api/v1"
@@ -139,3 +141,57 @@ def test_history_stored_before_phrases_reads_as_its_english(
     _chinese(client)
     history = _section(client.get(f"/orders/{orders['#1001']}").text, "history")
     assert "approved; stock reserved in warehouse WH-1" in history
+
+
+def test_a_chinese_viewer_reads_what_ingest_wrote_of_the_platform(
+    client: TestClient, orders: dict[str, int]
+) -> None:
+    settled = order(("SKU-1", 1), external_id="1006", cancelled=True)
+    later = (datetime.fromisoformat(ORDERS[0]["updated_at"]) + timedelta(minutes=1)).isoformat()
+    cancelled = {**ORDERS[0], "updated_at": later, "cancelled": True}
+    answer = client.post(f"{API}/orders/ingest", json={"orders": [settled, cancelled]})
+    assert answer.status_code == 200, answer.text
+    new = next(o for o in client.get(f"{API}/orders").json()["items"] if o["external_id"] == "1006")
+    assert client.get(f"{API}/orders/{new['id']}").json()["events"][0]["message"] == "imported as cancelled"
+    story = client.get(f"{API}/orders/{orders['#1001']}").json()["events"]
+    assert story[-1]["message"] == "cancelled on the platform"
+    _chinese(client)
+    assert "导入时已取消" in _section(client.get(f"/orders/{new['id']}").text, "history")
+    history = _section(client.get(f"/orders/{orders['#1001']}").text, "history")
+    assert "已在平台上取消" in history and "on the platform" not in history
+
+
+def test_a_chinese_viewer_reads_an_address_correction_and_its_review(
+    client: TestClient, orders: dict[str, int]
+) -> None:
+    fixed = {"city": "Munich", "note": "buyer emailed"}
+    assert client.patch(f"{API}/orders/{orders['#1001']}/address", json=fixed).status_code == 200
+    story = [e["message"] for e in client.get(f"{API}/orders/{orders['#1001']}").json()["events"]]
+    assert story[-2:] == [
+        "address corrected: city: 'Berlin' -> 'Munich' (buyer emailed)",
+        "reviewed again: nothing to hold",
+    ]
+    _chinese(client)
+    history = _section(client.get(f"/orders/{orders['#1001']}").text, "history")
+    assert (
+        "地址已更正：城市：&#39;Berlin&#39; → &#39;Munich&#39;（buyer emailed）" in history
+    )  # the note as written
+    assert "已重新审核：无需暂停" in history and "reviewed again" not in history
+
+
+def test_a_chinese_viewer_reads_what_fulfilment_wrote(client: TestClient, orders: dict[str, int]) -> None:
+    tracked = client.post(
+        f"{API}/orders/{orders['#1001']}/shipments", json={"tracking_number": "JD0146", "ship": True}
+    )
+    assert tracked.status_code == 201, tracked.text
+    untracked = client.post(f"{API}/orders/{orders['114-0001']}/shipments", json={"ship": True})
+    assert untracked.status_code == 201, untracked.text
+    story = [e["message"] for e in client.get(f"{API}/orders/{orders['#1001']}").json()["events"]]
+    assert story[-2:] == ["label bought", f"shipment {tracked.json()['id']} (JD0146)"]
+    last = client.get(f"{API}/orders/{orders['114-0001']}").json()["events"][-1]
+    assert last["message"] == f"shipment {untracked.json()['id']} (no tracking number)"
+    _chinese(client)
+    history = _section(client.get(f"/orders/{orders['#1001']}").text, "history")
+    assert "已购面单" in history and f"包裹 {tracked.json()['id']}（JD0146）" in history
+    history = _section(client.get(f"/orders/{orders['114-0001']}").text, "history")
+    assert f"包裹 {untracked.json()['id']}（无运单号）" in history

@@ -113,17 +113,25 @@ def reroute(
     order.status, order.holds, order.updated_at = status, holds, now
     order.warehouse_id = alloc.warehouse_id if alloc.ok else None
     order.routing = routed.as_json(("order", order_id), alloc)
-    was = f" (was {', '.join(before_where)})" if before_where else ""
-    asked = f" to {warehouse} as asked" if warehouse else " split as asked" if split else ""
+    how = (
+        Phrase("re-routed to %(code)s as asked", code=warehouse)
+        if warehouse
+        else Phrase("re-routed split as asked")
+        if split
+        else Phrase("re-routed")
+    )
+    places = ", ".join(where)
     if not moved:
-        note = f"re-routed{asked}: stays in {', '.join(where)}"
+        note = Phrase("%(how)s: stays in %(where)s", how=how, where=places)
     elif alloc.ok:
-        note = f"re-routed{asked}: stock reserved in {', '.join(where)}{was}"
+        note = Phrase("%(how)s: stock reserved in %(where)s", how=how, where=places)
     else:
-        note = f"re-routed: no warehouse the route allows holds it all; nothing reserved{was}"
+        note = Phrase("re-routed: no warehouse the route allows holds it all; nothing reserved")
+    if moved and before_where:
+        note = Phrase("%(note)s (was %(where)s)", note=note, where=", ".join(before_where))
     order_repo.add_event(session, order, "rerouted", before, actor, note)
     session.flush()
-    return Rerouted(order_id, status, where, moved, note, order.routing)
+    return Rerouted(order_id, status, where, moved, note.english(), order.routing)
 
 
 def _cannot(

@@ -20,6 +20,7 @@ from orderly.channels.models import Shop
 from orderly.channels.registry import connector_class
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, DomainError, InsufficientStock, NotFound
+from orderly.core.phrases import Arg, Phrase
 from orderly.fulfilment import domain
 from orderly.fulfilment import repository as repo
 from orderly.fulfilment.carriers import service as carriers
@@ -154,7 +155,13 @@ def void_shipment(
         for s in repo.shipments_of(session, order.id)
     )
     status = domain.order_status_after_void(OrderStatus(order.status), labelled_left)
-    _set_order_status(session, order, status, actor, f"shipment {shipment.id} voided: {reason}")
+    _set_order_status(
+        session,
+        order,
+        status,
+        actor,
+        Phrase("shipment %(shipment)s voided: %(reason)s", shipment=shipment.id, reason=reason),
+    )
     session.flush()
     return shipment
 
@@ -259,8 +266,8 @@ def record_tracking(
         session.flush()
         parcels = [ShipmentStatus(s.status) for s in repo.shipments_of(session, order.id)]
         if domain.order_delivered(OrderStatus(order.status), parcels):
-            why = f"shipment {shipment.id} delivered"
-            _set_order_status(session, order, OrderStatus.DELIVERED, actor, why)
+            delivered = Phrase("shipment %(shipment)s delivered", shipment=shipment.id)
+            _set_order_status(session, order, OrderStatus.DELIVERED, actor, delivered)
     session.flush()
     return len(fresh)
 
@@ -405,9 +412,12 @@ def _ship(session: Session, order: Order, shipment: Shipment, actor: str, note: 
     shipment.shipped_at = utcnow()
     _move(session, shipment, ShipmentStatus.SHIPPED, actor, note)
     after = [(line.quantity, line.shipped + units.get(line.line_no, 0)) for line in lines]
-    what = " ".join(filter(None, (shipment.carrier, shipment.tracking_number))) or "no tracking number"
     _set_order_status(
-        session, order, domain.order_status_after_shipping(after), actor, f"shipment {shipment.id} ({what})"
+        session,
+        order,
+        domain.order_status_after_shipping(after),
+        actor,
+        Phrase("shipment %(shipment)s (%(what)s)", shipment=shipment.id, what=_tracked(shipment)),
     )
     _queue_writeback(session, order, shipment)
 
@@ -433,10 +443,13 @@ def _held_for_new_parcels(
     return {key: left for key, qty in held.items() if (left := qty - taken.get(key, 0)) > 0}
 
 
+LABEL_BOUGHT = Phrase("label bought")
+
+
 def _labelled(session: Session, order: Order, shipment: Shipment, actor: str, message: str) -> None:
     _move(session, shipment, ShipmentStatus.LABEL_BOUGHT, actor, message)
     _set_order_status(
-        session, order, domain.order_status_after_label(OrderStatus(order.status)), actor, "label bought"
+        session, order, domain.order_status_after_label(OrderStatus(order.status)), actor, LABEL_BOUGHT
     )
 
 
@@ -463,7 +476,9 @@ def _event(session: Session, shipment: Shipment, before: str | None, actor: str,
     )
 
 
-def _set_order_status(session: Session, order: Order, target: OrderStatus, actor: str, message: str) -> None:
+def _set_order_status(
+    session: Session, order: Order, target: OrderStatus, actor: str, message: Phrase
+) -> None:
     """Move the order through its state machine and note why; a status that stays is only noted."""
     before = order.status
     if target != before:
@@ -480,6 +495,14 @@ def _set_order_status(session: Session, order: Order, target: OrderStatus, actor
 
 
 _SHIPPED = frozenset({OrderStatus.SHIPPED, OrderStatus.PARTLY_SHIPPED})
+
+
+NO_TRACKING_NUMBER = Phrase("no tracking number")
+
+
+def _tracked(parcel: Shipment | Parcel) -> Arg:
+    """A parcel's carrier and tracking number, as its order's history names them."""
+    return " ".join(filter(None, (parcel.carrier, parcel.tracking_number))) or NO_TRACKING_NUMBER
 
 
 # --- tracking write-back ---------------------------------------------------------------------------
@@ -617,8 +640,13 @@ def writeback_accepted(session: Session, shipment_id: int, parcel: Parcel, resul
     row.sent_carrier, row.sent_tracking_number = parcel.carrier, parcel.tracking_number
     row.maybe_sent, row.claimed_by, row.claimed_until = False, None, None
     row.updated_at = row.accepted_at = now
-    what = " ".join(filter(None, (parcel.carrier, parcel.tracking_number))) or "no tracking number"
-    _writeback_event(session, parcel, f"shipment {shipment_id} ({what}) sent to the shop: {result.note}", now)
+    sent = Phrase(
+        "shipment %(shipment)s (%(what)s) sent to the shop: %(answer)s",
+        shipment=shipment_id,
+        what=_tracked(parcel),
+        answer=_platforms(result.note),
+    )
+    _writeback_event(session, parcel, sent, now)
 
 
 def writeback_failed(
@@ -640,16 +668,24 @@ def writeback_failed(
     row.error = f"{type(error).__name__}: {error}"[:4000]
     row.claimed_by, row.claimed_until, row.updated_at = None, None, now
     if refused:
-        _writeback_event(
-            session, parcel, f"shipment {shipment_id}: the shop refused its tracking: {error}", now
+        refusal = Phrase(
+            "shipment %(shipment)s: the shop refused its tracking: %(error)s",
+            shipment=shipment_id,
+            error=_platforms(str(error)),
         )
+        _writeback_event(session, parcel, refusal, now)
 
 
-def _writeback_event(session: Session, parcel: Parcel, message: str, at: datetime) -> None:
+def _writeback_event(session: Session, parcel: Parcel, message: Phrase, at: datetime) -> None:
     """A line in the order's history (no lock: it changes nothing of the order)."""
     order = session.get(Order, repo.order_of(session, int(parcel.reference)))
     assert order is not None
-    order_repo.add_event(session, order, "tracking", order.status, WRITEBACK_ACTOR, message[:4000], at=at)
+    order_repo.add_event(session, order, "tracking", order.status, WRITEBACK_ACTOR, message, at=at)
+
+
+def _platforms(words: str) -> str:
+    """A shop's answer as the history keeps it: bounded, however much the platform said."""
+    return words[:4000]
 
 
 class WritebackBusy(RetryLater):

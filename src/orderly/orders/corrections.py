@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from orderly.core.clock import utcnow
 from orderly.core.errors import Conflict, DomainError
-from orderly.core.phrases import Phrase
+from orderly.core.phrases import Arg, Phrase, listed
 from orderly.orders import holds, search
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import (
@@ -22,6 +22,7 @@ from orderly.orders.domain import (
     PERSONS_HOLDS,
     OrderStatus,
     check_transition,
+    reasons_named,
     status_word,
     with_address_hold,
 )
@@ -45,8 +46,22 @@ ADDRESS_COLUMNS = {
 _FIXED = CLOSED | {OrderStatus.LABEL_PRINTED, OrderStatus.PARTLY_SHIPPED, OrderStatus.PLATFORM_FULFILLED}
 
 
-def _shown(value: Any) -> str:
-    return "none" if value is None else repr(value)
+#: Address parts as the history names them: their API names in English, a word in the console's
+#: languages.
+PART_WORDS = {
+    "name": Phrase("name"),
+    "line1": Phrase("line1"),
+    "line2": Phrase("line2"),
+    "city": Phrase("city"),
+    "region": Phrase("region"),
+    "postal_code": Phrase("postal_code"),
+    "country": Phrase("country"),
+    "phone": Phrase("phone"),
+}
+
+
+def _shown(value: Any) -> Arg:
+    return Phrase("none") if value is None else repr(value)
 
 
 def correct_address(session: Session, order_id: int, data: AddressCorrectionIn, *, actor: str) -> Order:
@@ -67,14 +82,25 @@ def correct_address(session: Session, order_id: int, data: AddressCorrectionIn, 
         raise DomainError(Phrase("the address already reads like that: nothing to correct"), field="address")
     reviewed_before = subjects_for_orders(session, [order])[0]  # empty for an order without lines
     before = reviewed_before[0] if reviewed_before else None
-    what = "; ".join(
-        f"{part}: {_shown(getattr(order, ADDRESS_COLUMNS[part]))} -> {_shown(value)}"
-        for part, value in changed.items()
+    what = listed(
+        [
+            Phrase(
+                "%(part)s: %(before)s -> %(after)s",
+                part=PART_WORDS[part],
+                before=_shown(getattr(order, ADDRESS_COLUMNS[part])),
+                after=_shown(value),
+            )
+            for part, value in changed.items()
+        ]
     )
     for part, value in changed.items():
         setattr(order, ADDRESS_COLUMNS[part], value)
     order.updated_at = utcnow()
-    message = f"address corrected: {what}" + (f" ({data.note})" if data.note else "")
+    message = (
+        Phrase("address corrected: %(what)s (%(note)s)", what=what, note=data.note)
+        if data.note
+        else Phrase("address corrected: %(what)s", what=what)
+    )
     order_repo.add_event(session, order, "address_corrected", order.status, actor, message)
     session.flush()
     _rereview(session, order, before, actor)
@@ -97,14 +123,24 @@ def _rereview(session: Session, order: Order, before: Any, actor: str) -> None:
     if found or kept:
         if status != OrderStatus.ON_HOLD:
             check_transition(OrderStatus(status), OrderStatus.ON_HOLD)
-        lifted = sorted({h["reason"] for h in order.holds} - {h["reason"] for h in found + kept})
+        lifted = {h["reason"] for h in order.holds} - {h["reason"] for h in found + kept}
         order.status, order.holds = OrderStatus.ON_HOLD, kept + found
-        reasons = ", ".join(sorted({h["reason"] for h in found + kept}))
-        note = f"reviewed again: held for {reasons}" + (f"; lifted: {', '.join(lifted)}" if lifted else "")
+        reasons = reasons_named(h["reason"] for h in found + kept)
+        note = (
+            Phrase(
+                "reviewed again: held for %(reasons)s; lifted: %(lifted)s",
+                reasons=reasons,
+                lifted=reasons_named(lifted),
+            )
+            if lifted
+            else Phrase("reviewed again: held for %(reasons)s", reasons=reasons)
+        )
         order_repo.add_event(session, order, "reviewed", status, "review", note)
     elif status == OrderStatus.ON_HOLD:
         holds.release_order(
-            session, order.id, actor=actor, note="reviewed again after the address was corrected"
+            session, order.id, actor=actor, note=Phrase("reviewed again after the address was corrected")
         )
     else:
-        order_repo.add_event(session, order, "reviewed", status, "review", "reviewed again: nothing to hold")
+        order_repo.add_event(
+            session, order, "reviewed", status, "review", Phrase("reviewed again: nothing to hold")
+        )

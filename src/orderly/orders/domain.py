@@ -14,7 +14,7 @@ from orderly.catalog.domain import expand
 from orderly.core import jsontext
 from orderly.core.errors import InvalidTransition
 from orderly.core.money import to_base
-from orderly.core.phrases import Phrase, listed
+from orderly.core.phrases import Arg, Phrase, listed
 from orderly.inventory.domain import Allocation, Shortage
 
 
@@ -65,6 +65,12 @@ REASON_WORDS = {
     HoldReason.MANUAL: Phrase("manual"),
     HoldReason.CANCEL_REQUEST: Phrase("cancel_request"),
 }
+
+
+def reasons_named(reasons: Iterable[str]) -> Arg:
+    """Hold reasons (one or more) as the hub's words name them, in order, joined by commas."""
+    return listed([REASON_WORDS[HoldReason(r)] for r in sorted(set(reasons))], commas=True)
+
 
 S = OrderStatus
 # Every open status may go to shipped: the platform can report an order shipped outside the hub.
@@ -275,22 +281,34 @@ class Returned:
     def part(self) -> bool:
         return 0 < self.units < self.of
 
-    def named(self) -> str:
-        return f" ({self.platform_status})" if self.platform_status else ""
+
+ON_THE_PLATFORM = Phrase("on the platform")
+
+
+def on_the_platform(platform_status: str | None) -> Phrase:
+    """Where a return happened, naming the platform's status when it gives one."""
+    if platform_status:
+        return Phrase("on the platform (%(status)s)", status=platform_status)
+    return ON_THE_PLATFORM
 
 
 #: Why no stock comes back with a return: the goods are inspected in after-sales first.
-RETURN_NOT_RESTOCKED = "no stock is put back: the goods wait for inspection in after-sales"
+RETURN_NOT_RESTOCKED = Phrase("no stock is put back: the goods wait for inspection in after-sales")
 
 
-def returned_note(returned: Returned, *, shipped_first: bool = False) -> str:
+def returned_note(returned: Returned, *, shipped_first: bool = False) -> Phrase:
     """The history's words for a return the platform reports."""
+    where = on_the_platform(returned.platform_status)
     if returned.whole:
-        what = "shipped and returned" if shipped_first else "returned"
-        return f"{what} on the platform{returned.named()}; {RETURN_NOT_RESTOCKED}"
-    return (
-        f"{returned.units} of {returned.of} units returned on the platform{returned.named()}: the order "
-        f"stays shipped; {RETURN_NOT_RESTOCKED}"
+        if shipped_first:
+            return Phrase("shipped and returned %(where)s; %(kept)s", where=where, kept=RETURN_NOT_RESTOCKED)
+        return Phrase("returned %(where)s; %(kept)s", where=where, kept=RETURN_NOT_RESTOCKED)
+    return Phrase(
+        "%(units)s of %(of)s units returned %(where)s: the order stays shipped; %(kept)s",
+        units=returned.units,
+        of=returned.of,
+        where=where,
+        kept=RETURN_NOT_RESTOCKED,
     )
 
 
@@ -323,9 +341,8 @@ def with_address_hold(holds: list[Hold], address: Mapping[str, object]) -> list[
 
 #: The hold of an order whose buyer asked to cancel (the buyer's remark says why): nobody ships it
 #: until a person cancels it or releases it.
-CANCEL_REQUEST_HOLD = Hold.said(
-    HoldReason.CANCEL_REQUEST, Phrase("the buyer asked to cancel: cancel the order, or release it to ship")
-)
+ASKED_TO_CANCEL = Phrase("the buyer asked to cancel: cancel the order, or release it to ship")
+CANCEL_REQUEST_HOLD = Hold.said(HoldReason.CANCEL_REQUEST, ASKED_TO_CANCEL)
 
 
 def held_by_person(holds: Iterable[Mapping[str, object]]) -> bool:
@@ -402,9 +419,20 @@ class UpdateDecision:
     """What a newer platform version does to a known order."""
 
     status: str
-    note: str | None = None
+    note: Phrase | None = None
     replan: bool = False  # review and reserve its stock again
     holds: list[dict[str, Any]] | None = None  # its holds when they change without a new plan
+
+
+#: The history's note of an order the platform cancelled.
+CANCELLED_ON_THE_PLATFORM = Phrase("cancelled on the platform")
+
+
+def cancelled_when_closed(status: str) -> Phrase:
+    """The history's note of a cancellation the platform reports for an order already closed."""
+    return Phrase(
+        "the platform reports a cancellation but the order is already %(status)s", status=status_word(status)
+    )
 
 
 def decide_update(
@@ -423,10 +451,8 @@ def decide_update(
         if current == S.CANCELLED:
             return UpdateDecision(current)
         if current in CLOSED:
-            return UpdateDecision(
-                current, f"the platform reports a cancellation but the order is already {current}"
-            )
-        return _checked(current, UpdateDecision(S.CANCELLED, "cancelled on the platform"))
+            return UpdateDecision(current, cancelled_when_closed(current))
+        return _checked(current, UpdateDecision(S.CANCELLED, CANCELLED_ON_THE_PLATFORM))
     if returned is not None and (returned.whole or returned.part):
         came_back = _came_back(current, returned, shipped_whole=shipped_whole)
         if came_back is not None:
@@ -434,11 +460,14 @@ def decide_update(
     if current in CLOSED or current == S.PLATFORM_FULFILLED:
         return UpdateDecision(current)
     if shipped_whole:
-        return _checked(current, UpdateDecision(S.SHIPPED, "shipped on the platform, outside the hub"))
+        return _checked(
+            current, UpdateDecision(S.SHIPPED, Phrase("shipped on the platform, outside the hub"))
+        )
     asks_cancel = cancel_requested and not any(h["reason"] == HoldReason.CANCEL_REQUEST for h in holds)
     if current == S.ALLOCATED and lines_changed:
         return _checked(
-            current, UpdateDecision(S.APPROVED, "lines changed on the platform: stock reserved again", True)
+            current,
+            UpdateDecision(S.APPROVED, Phrase("lines changed on the platform: stock reserved again"), True),
         )
     if asks_cancel:
         # The order keeps any stock it holds (the buyer may be refused), but nobody ships it.
@@ -446,18 +475,18 @@ def decide_update(
             current,
             UpdateDecision(
                 S.ON_HOLD,
-                "held: " + CANCEL_REQUEST_HOLD.message,
+                Phrase("held: %(holds)s", holds=ASKED_TO_CANCEL),
                 holds=[*holds, CANCEL_REQUEST_HOLD.as_json()],
             ),
         )
     if current == S.LABEL_PRINTED and lines_changed:
         # The parcel may already be packed: a person must look before it ships.
         return UpdateDecision(
-            current, "lines changed on the platform after the label was printed: check the parcel"
+            current, Phrase("lines changed on the platform after the label was printed: check the parcel")
         )
     if current == S.ON_HOLD and not held_by_person(holds):
         # A person's hold stays until a person lifts it; any other is decided again.
-        return _checked(current, UpdateDecision(S.APPROVED, "reviewed again after an update", True))
+        return _checked(current, UpdateDecision(S.APPROVED, Phrase("reviewed again after an update"), True))
     return UpdateDecision(current)
 
 
@@ -512,12 +541,19 @@ class Outcome:
     note: str | Phrase  # a phrase where the console translates it
 
 
+def _imported_returned(where: Phrase) -> Phrase:
+    return Phrase(
+        "imported as shipped and returned %(where)s: it takes none of the hub's stock; %(kept)s",
+        where=where,
+        kept=RETURN_NOT_RESTOCKED,
+    )
+
+
 IMPORTED_AS = {
-    S.CANCELLED: "imported as cancelled",
-    S.PLATFORM_FULFILLED: "imported as fulfilled by the platform: it takes none of the hub's stock",
-    S.SHIPPED: "imported as shipped on the platform: it takes none of the hub's stock",
-    S.RETURNED: f"imported as shipped and returned on the platform: it takes none of the hub's stock; "
-    f"{RETURN_NOT_RESTOCKED}",
+    S.CANCELLED: Phrase("imported as cancelled"),
+    S.PLATFORM_FULFILLED: Phrase("imported as fulfilled by the platform: it takes none of the hub's stock"),
+    S.SHIPPED: Phrase("imported as shipped on the platform: it takes none of the hub's stock"),
+    S.RETURNED: _imported_returned(ON_THE_PLATFORM),
 }
 
 
@@ -527,29 +563,47 @@ LEFT_UNSEEN = "shipped on the platform before the hub saw the order"
 
 def left_unseen_note(
     status: OrderStatus, allocation: Allocation, warehouse_codes: Mapping[int, str], skus: Mapping[int, str]
-) -> str:
+) -> Arg:
     """The import's history for an order shipped, whole or in part, from the hub's shelves before the
     hub saw it: the units shipped left the stock as shipped, or the hub held fewer than left and a
     person must count."""
-    what = {
-        S.RETURNED: "as shipped and returned",
-        S.SHIPPED: "as shipped",
-        S.CANCELLED: "partly shipped, the rest cancelled,",
-    }.get(status, "partly shipped")
-    units = "its units" if status in (S.SHIPPED, S.RETURNED) else "the units shipped"
-    kept = f"; {RETURN_NOT_RESTOCKED}" if status == S.RETURNED else ""
+    what = _IMPORTED_SHIPPED.get(status, _PARTLY_SHIPPED)
     if allocation.ok:
         where = ", ".join(
             sorted({warehouse_codes.get(wid, str(wid)) for (_, wid), _ in allocation.reservations()})
         )
-        return f"imported {what} on the platform: {units} left the hub's stock as shipped ({where}){kept}"
-    short = out_of_stock_message(
-        (skus.get(s.product_id, s.product_id), s.needed, s.available) for s in allocation.shortages
-    ).english()
-    return (
-        f"imported {what} on the platform, but the hub holds fewer units than left ({short}): "
-        f"nothing was booked out; count the stock{kept}"
-    )
+        if status in (S.SHIPPED, S.RETURNED):
+            note = Phrase(
+                "%(what)s on the platform: its units left the hub's stock as shipped (%(where)s)",
+                what=what,
+                where=where,
+            )
+        else:
+            note = Phrase(
+                "%(what)s on the platform: the units shipped left the hub's stock as shipped (%(where)s)",
+                what=what,
+                where=where,
+            )
+    else:
+        short = out_of_stock_message(
+            (skus.get(s.product_id, s.product_id), s.needed, s.available) for s in allocation.shortages
+        )
+        note = Phrase(
+            "%(what)s on the platform, but the hub holds fewer units than left (%(short)s): "
+            "nothing was booked out; count the stock",
+            what=what,
+            short=short,
+        )
+    return listed([note, RETURN_NOT_RESTOCKED]) if status == S.RETURNED else note
+
+
+#: How the import of an order shipped from the hub's shelves names what became of it on the platform.
+_IMPORTED_SHIPPED = {
+    S.RETURNED: Phrase("imported as shipped and returned"),
+    S.SHIPPED: Phrase("imported as shipped"),
+    S.CANCELLED: Phrase("imported partly shipped, the rest cancelled,"),
+}
+_PARTLY_SHIPPED = Phrase("imported partly shipped")
 
 
 def imported_settled(status: OrderStatus, platform_status: str | None = None) -> Outcome:
@@ -557,7 +611,7 @@ def imported_settled(status: OrderStatus, platform_status: str | None = None) ->
     returned one's history names the platform's status."""
     note = IMPORTED_AS[status]
     if status == S.RETURNED and platform_status:
-        note = note.replace("platform:", f"platform ({platform_status}):", 1)
+        note = _imported_returned(on_the_platform(platform_status))
     return Outcome(status, None, [], note)
 
 

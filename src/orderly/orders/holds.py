@@ -12,18 +12,18 @@ from sqlalchemy.orm import Session
 from orderly.catalog import repository as catalog_repo
 from orderly.core.clock import utcnow
 from orderly.core.errors import InvalidTransition
-from orderly.core.phrases import Arg, Phrase, listed
+from orderly.core.phrases import Arg, Phrase
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.domain import Demand, allocate
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import (
-    REASON_WORDS,
     Hold,
     HoldReason,
     OrderStatus,
     check_transition,
     left_to_ship,
+    reasons_named,
     reserved_in,
     shortage_hold,
     status_word,
@@ -48,9 +48,10 @@ def hold_order(session: Session, order_id: int, *, actor: str, note: str) -> Ord
     return order
 
 
-def release_order(session: Session, order_id: int, *, actor: str, note: str) -> Order:
-    """A person releases a held order with a note: every hold is lifted. The order ships with the stock
-    it kept, or reserves stock now; when stock is short it waits, held for stock only."""
+def release_order(session: Session, order_id: int, *, actor: str, note: Arg) -> Order:
+    """A person releases a held order with a note (the hub's own as a phrase, when a review releases
+    it): every hold is lifted. The order ships with the stock it kept, or reserves stock now; when
+    stock is short it waits, held for stock only."""
     order = order_repo.lock_order(session, order_id)
     if order.status != OrderStatus.ON_HOLD:
         raise InvalidTransition(
@@ -78,10 +79,9 @@ def approve_order(session: Session, order_id: int, *, actor: str, note: str) -> 
     return _lift(session, order, "approved", actor, note)
 
 
-def _lift(session: Session, order: Order, kind: str, actor: str, note: str) -> Order:
+def _lift(session: Session, order: Order, kind: str, actor: str, note: Arg) -> Order:
     before = order.status
-    reasons = [REASON_WORDS[HoldReason(r)] for r in sorted({h["reason"] for h in order.holds})]
-    lifted = listed(reasons, commas=True) if reasons else Phrase("none")
+    lifted = reasons_named(h["reason"] for h in order.holds) if order.holds else Phrase("none")
     outcome = _release(session, [order], actor)[order.id]
     said = Phrase("%(note)s (lifted: %(lifted)s; %(outcome)s)", note=note, lifted=lifted, outcome=outcome)
     order_repo.add_event(session, order, kind, before, actor, said)

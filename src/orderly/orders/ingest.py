@@ -548,7 +548,7 @@ class _Batch:
                         key: left for key, qty in holding.items() if (left := qty - gone.get(key, 0)) > 0
                     }
             if holding and releases_stock(known.status, decision):
-                releases.append((known.id, decision.note or "order changed on the platform"))
+                releases.append((known.id, str(decision.note or "order changed on the platform")))
             if decision.replan:
                 planned.append(cand)
         needs = {c.key: left_to_ship(c.lines(), parts) for c in planned}

@@ -10,14 +10,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from orderly.core.clock import utcnow
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError, NotFound
+from orderly.core.phrases import Phrase
 from orderly.inventory import repository as inventory_repo
 from orderly.inventory.service import StockBook
 from orderly.orders import repository as order_repo
 from orderly.orders.domain import (
+    CANCELLED_ON_THE_PLATFORM,
     CLOSED,
     HOLDS_RESERVATION,
     IngestReport,
     OrderStatus,
+    cancelled_when_closed,
     check_transition,
     figure_changes,
 )
@@ -25,15 +28,16 @@ from orderly.orders.ingest import ingest_batch
 from orderly.orders.models import IngestRejection, Order
 
 
-def cancel_order(session: Session, order_id: int, *, actor: str, reason: str) -> Order:
-    """Cancel in the hub (a person's decision); any reserved stock goes back to the pool."""
+def cancel_order(session: Session, order_id: int, *, actor: str, reason: str | Phrase) -> Order:
+    """Cancel in the hub (a person's decision, or the platform's as the hub's phrase); any reserved
+    stock goes back to the pool."""
     order = order_repo.lock_order(session, order_id)
     current = OrderStatus(order.status)
     check_transition(current, OrderStatus.CANCELLED)
     if current in HOLDS_RESERVATION:
         held = inventory_repo.reserved_by_order(session, [order_id]).get(order_id, {})
         book = StockBook(session, inventory_repo.lock_levels(session, {pid for pid, _ in held}))
-        book.release(held, order_id, actor, reason)
+        book.release(held, order_id, actor, str(reason))
         book.flush()
     before = order_repo.sale_of(order)
     order.status = OrderStatus.CANCELLED
@@ -68,10 +72,10 @@ def cancel_from_platform(session: Session, shop_id: int, external_ids: Iterable[
         if order.status == OrderStatus.CANCELLED:
             continue
         if OrderStatus(order.status) in CLOSED:
-            note = f"the platform reports a cancellation but the order is already {order.status}"
+            note = cancelled_when_closed(order.status)
             order_repo.add_event(session, order, "updated", order.status, actor, note, at=utcnow())
             continue
-        cancel_order(session, order.id, actor=actor, reason="cancelled on the platform")
+        cancel_order(session, order.id, actor=actor, reason=CANCELLED_ON_THE_PLATFORM)
 
 
 def list_rejections(
