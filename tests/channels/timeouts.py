@@ -16,6 +16,7 @@ from orderly.channels.models import ShopHealth
 from orderly.core.db import transaction
 from orderly.jobs.models import Job
 from orderly.jobs.worker import Worker
+from orderly.orders.models import Order
 
 #: How long the hub waits for a platform's answer in these tests, and how long the sandbox takes: a poll
 #: whose every try times out fails in about two seconds, its tries in place included.
@@ -51,3 +52,13 @@ def poll_times_out(factory: sessionmaker[Session], worker: Worker, shop_code: st
             assert health is not None and health.failures == 1 and "timed out" in (health.last_error or "")
             return
     raise AssertionError("the poll did not fail")
+
+
+def each_arrived_once(factory: sessionmaker[Session], placed: list[str]) -> None:
+    """After the poll's next try: every order placed is in the hub exactly once, and the shop's order
+    health is back to no failures."""
+    with transaction(factory) as s:
+        arrived = s.scalars(select(Order.external_id).where(Order.external_id.in_(placed))).all()
+        health = s.scalars(select(ShopHealth).where(ShopHealth.kind == "orders")).one()
+    assert sorted(arrived) == sorted(placed)  # each exactly once
+    assert health.failures == 0 and health.last_error is None

@@ -24,7 +24,7 @@ from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
 from orderly.channels.connector import Parcel, ParcelLine
-from orderly.channels.models import InboxEntry, ListingBinding, Shop, ShopHealth
+from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.secrets import unseal
 from orderly.core.config import get_settings
@@ -40,7 +40,7 @@ from orderly.sandbox.lazada import Faults, LazadaStore
 from orderly.sandbox.lazada import create_app as lazada_app
 from orderly.sandbox.serve import serving
 from tests.channels.returns import returned_whole
-from tests.channels.timeouts import SLOWER, impatient, poll_times_out
+from tests.channels.timeouts import SLOWER, each_arrived_once, impatient, poll_times_out
 from tests.factories import setup_catalog
 
 CODE = "lazada-sg"
@@ -286,11 +286,7 @@ def test_a_poll_that_times_out_is_tried_again_and_brings_every_order_once(
         assert s.scalars(select(Order).where(Order.external_id.in_(placed))).all() == []
     store.set_faults(Faults())
     world.settle()  # the poll's next try
-    with transaction(world.factory) as s:
-        arrived = s.scalars(select(Order.external_id).where(Order.external_id.in_(placed))).all()
-        health = s.scalars(select(ShopHealth).where(ShopHealth.kind == "orders")).one()
-    assert sorted(arrived) == sorted(placed)  # each exactly once
-    assert health.failures == 0 and health.last_error is None
+    each_arrived_once(world.factory, placed)
 
 
 def test_a_sku_refused_inside_a_successful_answer_alerts_and_is_not_taken_as_shown(world: World) -> None:

@@ -20,7 +20,7 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
-from orderly.channels.models import InboxEntry, ListingBinding, Shop, ShopHealth
+from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.channels.secrets import unseal
 from orderly.channels.shopee import mapper, webhooks
 from orderly.core.config import get_settings
@@ -38,7 +38,7 @@ from orderly.sandbox.shopee import ShopeeStore
 from orderly.sandbox.shopee import create_app as shopee_app
 from tests.channels.returns import returned_whole
 from tests.channels.sandbox_shops import connect_shopee
-from tests.channels.timeouts import SLOWER, impatient, poll_times_out
+from tests.channels.timeouts import SLOWER, each_arrived_once, impatient, poll_times_out
 from tests.factories import setup_catalog
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -306,11 +306,7 @@ def test_a_poll_that_times_out_is_tried_again_and_brings_every_order_once(
         assert s.scalars(select(Order).where(Order.external_id.in_(placed))).all() == []
     store.faults.slow = 0
     world.settle()  # the poll's next try
-    with transaction(world.factory) as s:
-        arrived = s.scalars(select(Order.external_id).where(Order.external_id.in_(placed))).all()
-        health = s.scalars(select(ShopHealth).where(ShopHealth.kind == "orders")).one()
-    assert sorted(arrived) == sorted(placed)  # each exactly once
-    assert health.failures == 0 and health.last_error is None
+    each_arrived_once(world.factory, placed)
 
 
 def test_a_shipped_order_returned_on_shopee_ends_returned_and_a_late_shipped_version_does_not_undo_it(

@@ -21,7 +21,7 @@ from orderly.catalog import service as catalog
 from orderly.catalog.schemas import MappingIn
 from orderly.channels import service as shops
 from orderly.channels import tasks
-from orderly.channels.models import InboxEntry, ListingBinding, Shop, ShopHealth
+from orderly.channels.models import InboxEntry, ListingBinding, Shop
 from orderly.channels.schemas import ShopIn, SyncSettings
 from orderly.channels.secrets import unseal
 from orderly.channels.tiktok_shop import TikTokShopConnector
@@ -45,7 +45,7 @@ from orderly.sandbox.serve import serving
 from orderly.sandbox.tiktok_shop import Faults, Line, TikTokShopStore
 from orderly.sandbox.tiktok_shop import create_app as tiktok_app
 from tests.channels.returns import returned_whole
-from tests.channels.timeouts import SLOWER, impatient, poll_times_out
+from tests.channels.timeouts import SLOWER, each_arrived_once, impatient, poll_times_out
 from tests.factories import setup_catalog
 
 pytestmark = pytest.mark.xdist_group("end_to_end")
@@ -275,11 +275,7 @@ def test_a_poll_that_times_out_is_tried_again_and_brings_every_order_once(
     assert set(world.orders()).isdisjoint(placed)
     store.clear_faults()
     world.settle()  # the poll's next try
-    with transaction(world.factory) as s:
-        arrived = s.scalars(select(Order.external_id).where(Order.external_id.in_(placed))).all()
-        health = s.scalars(select(ShopHealth).where(ShopHealth.kind == "orders")).one()
-    assert sorted(arrived) == sorted(placed)  # each exactly once
-    assert health.failures == 0 and health.last_error is None
+    each_arrived_once(world.factory, placed)
 
 
 def test_orders_settled_on_the_platform_before_the_hub_saw_them_arrive_settled(world: World) -> None:
