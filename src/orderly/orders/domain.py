@@ -8,6 +8,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 
 from orderly.catalog.domain import expand
@@ -637,11 +638,7 @@ def outcome(
     if not allocation.ok and verdict.holds_when_short:
         holds.append(shortage_hold(allocation.shortages, skus))
     warehouse = str(warehouse_codes.get(allocation.warehouse_id or 0))
-    where = (
-        Phrase("stock reserved in warehouse %(warehouse)s and others (split)", warehouse=warehouse)
-        if allocation.parts
-        else reserved_in(warehouse)
-    )
+    where = reserved_in(warehouse, split=bool(allocation.parts))
     if holds:
         why = listed([h.phrase or h.message for h in holds])
         return Outcome(
@@ -653,13 +650,26 @@ def outcome(
             else Phrase("held: %(holds)s", holds=why),
         )
     if allocation.ok:
-        return Outcome(S.ALLOCATED, allocation.warehouse_id, [], Phrase("approved; %(where)s", where=where))
-    return Outcome(S.APPROVED, None, [], Phrase("approved; waits for stock (backorder)"))
+        return Outcome(S.ALLOCATED, allocation.warehouse_id, [], _approved(warehouse, bool(allocation.parts)))
+    return Outcome(S.APPROVED, None, [], _BACKORDER)
 
 
-def reserved_in(warehouse: str) -> Phrase:
+# Most orders say one of a few notes: each is one phrase, shared, so ingest puts it into words once
+# a batch (``repository.insert_events``) rather than once an order.
+@lru_cache(maxsize=1024)
+def reserved_in(warehouse: str, *, split: bool = False) -> Phrase:
     """Where an order's stock was reserved, as its history says (on arrival, on release)."""
+    if split:
+        return Phrase("stock reserved in warehouse %(warehouse)s and others (split)", warehouse=warehouse)
     return Phrase("stock reserved in warehouse %(warehouse)s", warehouse=warehouse)
+
+
+@lru_cache(maxsize=1024)
+def _approved(warehouse: str, split: bool) -> Phrase:
+    return Phrase("approved; %(where)s", where=reserved_in(warehouse, split=split))
+
+
+_BACKORDER = Phrase("approved; waits for stock (backorder)")
 
 
 # --- the home page's figures -----------------------------------------------------------------------

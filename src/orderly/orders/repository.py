@@ -312,7 +312,15 @@ def replace_lines(session: Session, order_ids: list[int], rows: Rows) -> None:
 def insert_events(session: Session, rows: Rows) -> None:
     """Rows in ``EVENT_COLUMNS`` order but for the phrase: a message is its English, or the phrase the
     hub said it by (kept beside its English)."""
-    said = [(*row[:5], *_message(row[5]), row[6]) for row in rows]
+    # Notes repeat from order to order as one shared phrase (``domain.outcome``): each distinct one is
+    # put into words once. The rows keep every note alive meanwhile, so an id stands for one note.
+    told: dict[int, tuple[str | None, dict[str, Any] | None]] = {}
+    said = []
+    for row in rows:
+        words = told.get(id(row[5]))
+        if words is None:
+            words = told[id(row[5])] = _message(row[5])
+        said.append((*row[:5], *words, row[6]))
     insert_rows(session, OrderEvent, EVENT_COLUMNS, said)
 
 
