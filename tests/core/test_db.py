@@ -167,13 +167,19 @@ def test_select_by_keys_reads_values_as_their_types_do(factory: sessionmaker[Ses
 PAYLOAD_COLUMNS = ("shop_id", "kind", "external_id", "body", "received_at")
 
 
+def _shop_id(s: Session, code: str) -> int:
+    """A shop for payloads to belong to."""
+    shop = Shop(code=code, name=code.title(), channel="manual")
+    s.add(shop)
+    s.flush()
+    return shop.id
+
+
 def test_rows_are_written_with_the_ids_drawn_for_them(factory: sessionmaker[Session]) -> None:
     at = datetime(2026, 11, 11, tzinfo=UTC)
     with transaction(factory) as s:
-        shop = Shop(code="ids", name="Ids", channel="manual")
-        s.add(shop)
-        s.flush()
-        rows = [(shop.id, "order", f"#{n}", {"n": n}, at) for n in range(3)]
+        shop_id = _shop_id(s, "ids")
+        rows = [(shop_id, "order", f"#{n}", {"n": n}, at) for n in range(3)]
         ids = insert_with_ids(s, RawPayload, PAYLOAD_COLUMNS, rows)
         after = next_ids(s, RawPayload, 2)
     with transaction(factory) as s:
@@ -186,10 +192,8 @@ def test_rows_are_written_with_the_ids_drawn_for_them(factory: sessionmaker[Sess
 def test_a_row_given_an_id_already_taken_is_a_unique_violation(factory: sessionmaker[Session]) -> None:
     at = datetime(2026, 11, 11, tzinfo=UTC)
     with transaction(factory) as s:
-        shop = Shop(code="taken", name="Taken", channel="manual")
-        s.add(shop)
-        s.flush()
-        row = (shop.id, "order", "#1", {}, at)
+        shop_id = _shop_id(s, "taken")
+        row = (shop_id, "order", "#1", {}, at)
         [taken] = insert_with_ids(s, RawPayload, PAYLOAD_COLUMNS, [row])
     with pytest.raises(DBAPIError) as raised, transaction(factory) as s:
         insert_with_ids(s, RawPayload, PAYLOAD_COLUMNS, [row], ids=[taken])
