@@ -17,6 +17,7 @@ from orderly.channels.models import Shop
 from orderly.core.db import (
     JsonValue,
     UTCDateTime,
+    add_to_rows,
     collector_paused,
     in_conditions,
     insert_rows,
@@ -29,7 +30,7 @@ from orderly.core.db import (
     transaction,
     update_rows,
 )
-from orderly.orders.models import RawPayload
+from orderly.orders.models import OrderFigure, RawPayload
 
 TIMES = [
     datetime(2026, 11, 11, 12, 0, tzinfo=UTC),  # no microseconds: SQLAlchemy still writes ".000000"
@@ -136,6 +137,41 @@ def test_update_rows_sets_and_increments_by_id(factory: sessionmaker[Session], c
     assert [(i, name, weight) for i, name, weight in found] == [(i, f"renamed {i}", 10 + i) for i in ids]
 
 
+def test_add_to_rows_adds_to_the_rows_there_and_makes_the_others(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        shop = _shop_id(s, "figures")
+        add_to_rows(
+            s,
+            OrderFigure,
+            FIGURE_KEYS,
+            FIGURE_AMOUNTS,
+            [(1, shop, "USD", 1, 500, 1, 1), (2, shop, "USD", 2, 70, 0, 0)],
+        )
+    with transaction(factory) as s:
+        add_to_rows(
+            s,
+            OrderFigure,
+            FIGURE_KEYS,
+            FIGURE_AMOUNTS,
+            [(2, shop, "USD", -1, -30, 1, 0), (2, shop, "EUR", 4, 9, 0, 0)],
+        )
+        add_to_rows(s, OrderFigure, FIGURE_KEYS, FIGURE_AMOUNTS, [])
+    with transaction(factory) as s:
+        found = s.execute(
+            select(*(OrderFigure.__table__.c[c] for c in (*FIGURE_KEYS, *FIGURE_AMOUNTS)))
+        ).all()
+
+    assert sorted(found) == [
+        (1, shop, "USD", 1, 500, 1, 1),
+        (2, shop, "EUR", 4, 9, 0, 0),
+        (2, shop, "USD", 1, 40, 1, 0),
+    ]
+
+
+FIGURE_KEYS = ("quarter", "shop_id", "currency")
+FIGURE_AMOUNTS = ("orders", "sales", "reviewed", "approved")
+
+
 def test_select_by_keys_finds_composite_keys(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as s:
         insert_rows(
@@ -168,7 +204,7 @@ PAYLOAD_COLUMNS = ("shop_id", "kind", "external_id", "body", "received_at")
 
 
 def _shop_id(s: Session, code: str) -> int:
-    """A shop for payloads to belong to."""
+    """A shop for rows to belong to."""
     shop = Shop(code=code, name=code.title(), channel="manual")
     s.add(shop)
     s.flush()

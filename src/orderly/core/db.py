@@ -631,6 +631,35 @@ def update_rows(
     session.connection().execute(stmt, [{f"p_{k}": v for k, v in row.items()} for row in rows])
 
 
+def add_to_rows(
+    session: Session, model: Any, keys: Sequence[str], amounts: Sequence[str], rows: Rows
+) -> None:
+    """Add ``amounts`` to the rows of ``model`` with these ``keys`` (rows in ``(*keys, *amounts)``
+    order), making those not there yet: one upsert that adds to what is stored, so concurrent writers
+    never lose each other's counts; rows are taken in the order given (callers give key order, as
+    every writer does, so two never wait on each other in a circle). One statement of arrays on
+    PostgreSQL, one prepared statement on SQLite: the SQL is the same whatever the number of rows."""
+    if not rows:
+        return
+    table: Table = model.__table__
+    columns = [*keys, *amounts]
+    names = ", ".join(columns)
+    added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in amounts)
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
+    if _is_postgres(session):
+        types = _pg_types(table)
+        arrays = ", ".join(f"%({c})s::{types[c]}[]" for c in columns)
+        by_column = _pg_arrays(table, [dict(zip(columns, row, strict=True)) for row in rows], columns)
+        sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
+        session.connection().exec_driver_sql(sql, by_column)
+        return
+    values = ", ".join("?" * len(columns))
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) {conflict}",
+        _sqlite_params(session, table, columns, rows),
+    )
+
+
 class RetryTransaction(Exception):
     """Raised inside a unit of work when a competing transaction won a race; the work is run again."""
 

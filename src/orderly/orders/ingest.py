@@ -27,6 +27,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -633,12 +634,13 @@ class _Batch:
 
     def _plan(self, loaded: _Loaded) -> _Plan:
         """Reservations planned on the stock as read, after this batch's own releases and shipments."""
-        demands: list[tuple[datetime, Demand]] = []
+        demands: list[tuple[float, Demand]] = []
         for cand in loaded.planned:
             verdict = self.verdicts[cand.key]
             demand = Demand(cand.key, loaded.needs[cand.key], verdict.warehouses, verdict.split)
-            demands.append((cand.order["placed_at"], demand))
-        demands.sort(key=lambda item: item[0])  # first placed, first served
+            # POSIX seconds sort as the instants do, several times faster than aware datetimes.
+            demands.append((cand.order["placed_at"].timestamp(), demand))
+        demands.sort(key=itemgetter(0))  # first placed, first served
         wanted = [d for _, d in demands]
         levels = loaded.levels
         seen = {key: level.copy() for key, level in levels.items()}

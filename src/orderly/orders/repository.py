@@ -37,6 +37,7 @@ from orderly.core.db import (
     RetryTransaction,
     Rows,
     UTCDateTime,
+    add_to_rows,
     array_text,
     chunks,
     insert_rows,
@@ -593,17 +594,8 @@ def figure_arrivals(session: Session, start: datetime, end: datetime) -> tuple[i
 def add_figures(session: Session, changes: FigureChanges) -> None:
     """Add ``changes`` to ``order_figures``: one upsert that adds to the rows there (so concurrent
     writers never lose each other's counts), taken in key order like every writer's."""
-    if not changes:
-        return
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [dict(zip(_FIGURE_COLUMNS, (*key, *amounts), strict=True)) for key, amounts in changes.items()]
-    for part in chunks(rows, 30_000 // len(_FIGURE_COLUMNS)):  # under SQLite's 32,766 bound values
-        stmt = upsert(OrderFigure).values(part)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=_FIGURE_COLUMNS[:3],
-            set_={c: getattr(OrderFigure, c) + stmt.excluded[c] for c in _FIGURE_COLUMNS[3:]},
-        )
-        session.execute(stmt)
+    rows = [(*key, *amounts) for key, amounts in changes.items()]
+    add_to_rows(session, OrderFigure, _FIGURE_COLUMNS[:3], _FIGURE_COLUMNS[3:], rows)
 
 
 _FIGURE_COLUMNS = ("quarter", "shop_id", "currency", "orders", "sales", "reviewed", "approved")
@@ -624,17 +616,8 @@ def figure_pay_to_ship(session: Session, first_day: int, end_day: int) -> dict[i
 
 def add_ship_figures(session: Session, changes: ShippedChanges) -> None:
     """Add ``changes`` to ``ship_figures`` like :func:`add_figures`: one upsert, in key order."""
-    if not changes:
-        return
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [{"day": day, "minutes": minutes, "orders": n} for (day, minutes), n in changes.items()]
-    for part in chunks(rows, 10_000):  # under SQLite's 32,766 bound values
-        stmt = upsert(ShipFigure).values(part)
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["day", "minutes"], set_={"orders": ShipFigure.orders + stmt.excluded.orders}
-            )
-        )
+    rows = [(day, minutes, n) for (day, minutes), n in changes.items()]
+    add_to_rows(session, ShipFigure, ("day", "minutes"), ("orders",), rows)
 
 
 def rebuild_figures(session: Session) -> int:

@@ -38,6 +38,8 @@ MINOR_UNITS_EXPECTED = "expected an amount in minor units, e.g. 1999 for 19.99 U
 
 
 def _plausible_instant(value: datetime) -> datetime:
+    if 1970 < value.year < 2999:  # an offset moves an instant by less than a day: no year to cross
+        return value
     try:
         year = value.astimezone(UTC).year
     except OverflowError:
