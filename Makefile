@@ -28,7 +28,7 @@ lint: install
 
 test: install lint
 	scripts/ensure-postgres
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=30
 
 bench: install
 	scripts/ensure-postgres

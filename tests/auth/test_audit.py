@@ -127,3 +127,15 @@ def test_a_change_made_through_a_console_page_is_recorded_too(signed_in: Callabl
         "POST /preferences",
         204,
     )
+
+
+def test_a_filter_holding_a_nul_is_refused_naming_it(
+    anonymous: TestClient, token_of: Callable[[Role], dict[str, str]]
+) -> None:
+    admin = token_of(Role.ADMIN)
+
+    for name in ("actor", "subject_kind", "subject_id", "action"):
+        answer = anonymous.get(AUDIT, headers=admin, params={name: "rec\x00eive"})
+
+        assert answer.status_code == 422, name
+        assert name in answer.text and "NUL" in answer.text

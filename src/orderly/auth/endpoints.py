@@ -33,6 +33,7 @@ from orderly.core.clock import range_end, range_start
 from orderly.core.db import transaction
 from orderly.core.errors import DomainError
 from orderly.core.pagination import Page, decode_cursor, paginate
+from orderly.core.text import StorableStr
 from orderly.core.web import (
     Cursor,
     DateZoneOf,
@@ -224,10 +225,16 @@ def list_audit(
     zones: DateZoneOf,
     limit: Limit = 100,
     cursor: Cursor = None,
-    actor: Annotated[str | None, Query(max_length=100, description="a username or token name")] = None,
-    subject_kind: Annotated[str | None, Query(max_length=40, description="e.g. order, shop, rule")] = None,
-    subject_id: Annotated[str | None, Query(max_length=200)] = None,
-    action: Annotated[str | None, Query(max_length=120, description="a part of 'METHOD /route'")] = None,
+    actor: Annotated[
+        StorableStr | None, Query(max_length=100, description="a username or token name")
+    ] = None,
+    subject_kind: Annotated[
+        StorableStr | None, Query(max_length=40, description="e.g. order, shop, rule")
+    ] = None,
+    subject_id: Annotated[StorableStr | None, Query(max_length=200)] = None,
+    action: Annotated[
+        StorableStr | None, Query(max_length=120, description="a part of 'METHOD /route'")
+    ] = None,
     since: DayOrTime | None = None,
     until: DayOrTime | None = None,
 ) -> Page[AuditEventOut]:
